@@ -1,0 +1,65 @@
+//! Tandem's domain core: the types every other crate speaks, their validation
+//! and the rules between them.
+//!
+//! Invariants: no I/O, no async, no clock reads (callers pass `now`), no
+//! randomness except from an explicit seed. A value that left a constructor or
+//! a `validate` function here is valid; storage and HTTP trust it.
+
+pub mod decision;
+pub mod demo;
+pub mod error;
+pub mod event;
+pub mod goal;
+pub mod metric;
+pub mod project;
+pub mod risk;
+pub mod stage;
+pub mod team;
+pub mod text;
+pub mod time;
+pub mod user;
+pub mod work_item;
+
+pub use error::{DomainError, FieldError};
+
+/// Declares a closed set of string values: serde, `Display`, `FromStr` (whose
+/// error lists the allowed values) and an OpenAPI schema, from one list.
+#[macro_export]
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "{other:?} is not one of: {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+

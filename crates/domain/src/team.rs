@@ -1,0 +1,92 @@
+//! Teams and their membership.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{DomainError, Problems};
+use crate::text;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Team {
+    pub id: Uuid,
+    /// Short, unique, URL-safe name, e.g. `payments`.
+    pub key: String,
+    pub name: String,
+    /// IANA time zone used for schedules and week boundaries.
+    pub timezone: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTeam {
+    pub key: String,
+    pub name: String,
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamPatch {
+    pub name: Option<String>,
+    pub timezone: Option<String>,
+}
+
+impl NewTeam {
+    pub fn into_team(self, id: Uuid, now: DateTime<Utc>) -> Result<Team, DomainError> {
+        let now = crate::time::micros(now);
+        let team = Team {
+            id,
+            key: self.key,
+            name: self.name,
+            timezone: self.timezone.unwrap_or_else(|| "UTC".to_owned()),
+            created_at: now,
+            updated_at: now,
+        };
+        team.validate()?;
+        Ok(team)
+    }
+}
+
+impl Team {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let mut p = Problems::new();
+        p.check(text::key("key", &self.key));
+        p.check(text::required("name", &self.name));
+        p.check(validate_timezone(&self.timezone));
+        p.into_result()
+    }
+
+    pub fn apply(&mut self, patch: TeamPatch, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if let Some(name) = patch.name {
+            self.name = name;
+        }
+        if let Some(tz) = patch.timezone {
+            self.timezone = tz;
+        }
+        self.updated_at = crate::time::micros(now);
+        self.validate()
+    }
+}
+
+/// Accepts `UTC` and `Area/Location` style IANA names. The zone database
+/// itself is consulted where schedules are computed.
+fn validate_timezone(tz: &str) -> Result<(), crate::FieldError> {
+    let plausible = tz == "UTC"
+        || (tz.contains('/')
+            && tz.len() <= 64
+            && tz
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+')));
+    if plausible {
+        Ok(())
+    } else {
+        Err(crate::FieldError::new(
+            "timezone",
+            format!("{tz:?} is not an IANA time zone name such as \"Europe/Berlin\" or \"UTC\""),
+        ))
+    }
+}

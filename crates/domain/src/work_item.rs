@@ -1,0 +1,303 @@
+//! Work items: features, bugs, debt, chores and incidents, with the context
+//! an engineer needs (why, expected impact, current and target value).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{DomainError, Problems};
+use crate::risk::Level;
+use crate::{string_enum, text};
+
+string_enum! {
+    WorkKind {
+        Feature => "feature",
+        Bug => "bug",
+        Debt => "debt",
+        Chore => "chore",
+        Incident => "incident",
+    }
+}
+
+string_enum! {
+    Priority {
+        P0 => "P0",
+        P1 => "P1",
+        P2 => "P2",
+        P3 => "P3",
+    }
+}
+
+string_enum! {
+    WorkState {
+        Todo => "todo",
+        InProgress => "in_progress",
+        Blocked => "blocked",
+        Done => "done",
+        Cancelled => "cancelled",
+    }
+}
+
+/// Why the item exists and what it should change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkContext {
+    #[serde(default)]
+    pub why: String,
+    #[serde(default)]
+    pub expected_impact: String,
+    #[serde(default)]
+    pub current_value: String,
+    #[serde(default)]
+    pub target_value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WorkItem {
+    pub id: Uuid,
+    pub team_id: Uuid,
+    pub project_id: Option<Uuid>,
+    pub goal_id: Option<Uuid>,
+    pub stage_id: Option<Uuid>,
+    pub title: String,
+    pub kind: WorkKind,
+    pub priority: Priority,
+    pub impact: Option<Level>,
+    pub complexity: Option<Level>,
+    pub state: WorkState,
+    pub context: WorkContext,
+    /// The key in the system it came from (`PAY-123`), unique per source.
+    pub external_key: Option<String>,
+    /// `manual`, `jira`, `github`, `gitlab`, `csv`, `demo`, ...
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWorkItem {
+    pub team_id: Uuid,
+    #[serde(default)]
+    pub project_id: Option<Uuid>,
+    #[serde(default)]
+    pub goal_id: Option<Uuid>,
+    #[serde(default)]
+    pub stage_id: Option<Uuid>,
+    pub title: String,
+    pub kind: WorkKind,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default)]
+    pub impact: Option<Level>,
+    #[serde(default)]
+    pub complexity: Option<Level>,
+    #[serde(default)]
+    pub state: Option<WorkState>,
+    #[serde(default)]
+    pub context: WorkContext,
+    #[serde(default)]
+    pub external_key: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    /// When the item was created in its source; defaults to now.
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkItemPatch {
+    pub project_id: Option<Uuid>,
+    pub goal_id: Option<Uuid>,
+    pub stage_id: Option<Uuid>,
+    pub title: Option<String>,
+    pub kind: Option<WorkKind>,
+    pub priority: Option<Priority>,
+    pub impact: Option<Level>,
+    pub complexity: Option<Level>,
+    pub state: Option<WorkState>,
+    pub context: Option<WorkContext>,
+}
+
+impl NewWorkItem {
+    pub fn into_item(self, id: Uuid, now: DateTime<Utc>) -> Result<WorkItem, DomainError> {
+        let now = crate::time::micros(now);
+        let state = self.state.unwrap_or(WorkState::Todo);
+        let mut item = WorkItem {
+            id,
+            team_id: self.team_id,
+            project_id: self.project_id,
+            goal_id: self.goal_id,
+            stage_id: self.stage_id,
+            title: self.title,
+            kind: self.kind,
+            priority: self.priority.unwrap_or(Priority::P2),
+            impact: self.impact,
+            complexity: self.complexity,
+            state,
+            context: self.context,
+            external_key: self.external_key,
+            source: self.source.unwrap_or_else(|| "manual".to_owned()),
+            created_at: self.created_at.map(crate::time::micros).unwrap_or(now),
+            started_at: crate::time::micros_opt(self.started_at),
+            done_at: crate::time::micros_opt(self.done_at),
+            updated_at: now,
+        };
+        item.stamp_state(now);
+        item.validate()?;
+        Ok(item)
+    }
+}
+
+impl WorkItem {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let mut p = Problems::new();
+        p.check(text::required("title", &self.title));
+        p.check(text::key("source", &self.source));
+        if let Some(k) = &self.external_key {
+            p.check(text::required("external_key", k));
+        }
+        for (field, v) in [
+            ("context.why", &self.context.why),
+            ("context.expected_impact", &self.context.expected_impact),
+            ("context.current_value", &self.context.current_value),
+            ("context.target_value", &self.context.target_value),
+        ] {
+            p.check(text::bounded(field, v, text::LONG));
+        }
+        if let Some(started) = self.started_at
+            && started < self.created_at
+        {
+            p.push("started_at", "is before created_at");
+        }
+        if let Some(done) = self.done_at {
+            if done < self.created_at {
+                p.push("done_at", "is before created_at");
+            }
+            if self.started_at.is_some_and(|s| done < s) {
+                p.push("done_at", "is before started_at");
+            }
+        }
+        if self.state != WorkState::Done && self.done_at.is_some() {
+            p.push(
+                "done_at",
+                format!("is set but the item is {}", self.state),
+            );
+        }
+        p.into_result()
+    }
+
+    /// Keeps the timestamps true to the state: work that is under way has
+    /// started; done work has started and finished; reopened work is not done.
+    fn stamp_state(&mut self, now: DateTime<Utc>) {
+        match self.state {
+            WorkState::InProgress | WorkState::Blocked => {
+                self.started_at.get_or_insert(now);
+                self.done_at = None;
+            }
+            WorkState::Done => {
+                let done = *self.done_at.get_or_insert(now);
+                self.started_at.get_or_insert(done);
+            }
+            WorkState::Todo | WorkState::Cancelled => self.done_at = None,
+        }
+    }
+
+    pub fn apply(&mut self, patch: WorkItemPatch, now: DateTime<Utc>) -> Result<(), DomainError> {
+        let now = crate::time::micros(now);
+        if let Some(v) = patch.project_id {
+            self.project_id = Some(v);
+        }
+        if let Some(v) = patch.goal_id {
+            self.goal_id = Some(v);
+        }
+        if let Some(v) = patch.stage_id {
+            self.stage_id = Some(v);
+        }
+        if let Some(v) = patch.title {
+            self.title = v;
+        }
+        if let Some(v) = patch.kind {
+            self.kind = v;
+        }
+        if let Some(v) = patch.priority {
+            self.priority = v;
+        }
+        if let Some(v) = patch.impact {
+            self.impact = Some(v);
+        }
+        if let Some(v) = patch.complexity {
+            self.complexity = Some(v);
+        }
+        if let Some(v) = patch.context {
+            self.context = v;
+        }
+        if let Some(state) = patch.state
+            && state != self.state
+        {
+            self.state = state;
+            self.stamp_state(now);
+        }
+        self.updated_at = now;
+        self.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn new_item(state: Option<WorkState>) -> NewWorkItem {
+        NewWorkItem {
+            team_id: Uuid::nil(),
+            project_id: None,
+            goal_id: None,
+            stage_id: None,
+            title: "Cache the user list".into(),
+            kind: WorkKind::Feature,
+            priority: None,
+            impact: None,
+            complexity: None,
+            state,
+            context: WorkContext::default(),
+            external_key: None,
+            source: None,
+            created_at: None,
+            started_at: None,
+            done_at: None,
+        }
+    }
+
+    #[test]
+    fn state_changes_stamp_times() {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+        let t1 = Utc.with_ymd_and_hms(2026, 11, 3, 9, 0, 0).unwrap();
+        let t2 = Utc.with_ymd_and_hms(2026, 11, 4, 9, 0, 0).unwrap();
+        let mut item = new_item(None).into_item(Uuid::nil(), t0).unwrap();
+        assert_eq!((item.priority, item.state), (Priority::P2, WorkState::Todo));
+        item.apply(WorkItemPatch { state: Some(WorkState::InProgress), ..Default::default() }, t1).unwrap();
+        assert_eq!(item.started_at, Some(t1));
+        item.apply(WorkItemPatch { state: Some(WorkState::Done), ..Default::default() }, t2).unwrap();
+        assert_eq!((item.started_at, item.done_at), (Some(t1), Some(t2)));
+        item.apply(WorkItemPatch { state: Some(WorkState::InProgress), ..Default::default() }, t2).unwrap();
+        assert_eq!(item.done_at, None);
+    }
+
+    #[test]
+    fn done_before_created_is_refused() {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+        let mut n = new_item(Some(WorkState::Done));
+        n.created_at = Some(t0);
+        n.done_at = Some(t0 - chrono::Duration::days(1));
+        let err = n.into_item(Uuid::nil(), t0).unwrap_err();
+        assert!(err.fields().contains(&"done_at"));
+    }
+}

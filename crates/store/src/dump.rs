@@ -1,0 +1,381 @@
+//! `export` and `import-dump`: every entity as JSON lines, so data moves
+//! losslessly between engines (SQLite → PostgreSQL → SQLite).
+//!
+//! The first line is a header naming the format and version. Each following
+//! line is `{"type": …, "data": …}`, in an order that respects references.
+//! Export orders rows by key, so exporting the same data twice gives the same
+//! bytes. Import validates every line before writing anything, then writes
+//! everything in one transaction: a dump loads completely or not at all.
+
+use std::io::{BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+use sqlx::QueryBuilder;
+use sqlx::types::Json;
+use tandem_domain::decision::Decision;
+use tandem_domain::event::Event;
+use tandem_domain::goal::{Goal, GoalVersion};
+use tandem_domain::metric::{Metric, MetricPoint};
+use tandem_domain::project::Project;
+use tandem_domain::risk::Risk;
+use tandem_domain::stage::Stage;
+use tandem_domain::team::Team;
+use tandem_domain::user::{ApiToken, User};
+use tandem_domain::work_item::WorkItem;
+use uuid::Uuid;
+
+use crate::rows::*;
+use crate::{Result, Store, StoreError, on_pool};
+
+pub const EXPORT_FORMAT: &str = "tandem-dump";
+const EXPORT_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct UserRecord {
+    #[serde(flatten)]
+    user: User,
+    password_hash: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct TokenRecord {
+    #[serde(flatten)]
+    token: ApiToken,
+    token_hash: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Membership {
+    team_id: Uuid,
+    user_id: Uuid,
+}
+
+/// One line of a dump.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+enum Record {
+    Team(Team),
+    User(UserRecord),
+    Membership(Membership),
+    Token(TokenRecord),
+    Project(Project),
+    Metric(Metric),
+    Goal(Goal),
+    GoalVersion(GoalVersion),
+    Stage(Stage),
+    WorkItem(WorkItem),
+    Risk(Risk),
+    Decision(Decision),
+    MetricPoint(MetricPoint),
+    Event(Event),
+}
+
+/// How many records of each type a dump held.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct DumpSummary {
+    pub teams: u64,
+    pub users: u64,
+    pub memberships: u64,
+    pub tokens: u64,
+    pub projects: u64,
+    pub metrics: u64,
+    pub goals: u64,
+    pub goal_versions: u64,
+    pub stages: u64,
+    pub work_items: u64,
+    pub risks: u64,
+    pub decisions: u64,
+    pub metric_points: u64,
+    pub events: u64,
+}
+
+impl DumpSummary {
+    fn count(&mut self, r: &Record) {
+        let n = match r {
+            Record::Team(_) => &mut self.teams,
+            Record::User(_) => &mut self.users,
+            Record::Membership(_) => &mut self.memberships,
+            Record::Token(_) => &mut self.tokens,
+            Record::Project(_) => &mut self.projects,
+            Record::Metric(_) => &mut self.metrics,
+            Record::Goal(_) => &mut self.goals,
+            Record::GoalVersion(_) => &mut self.goal_versions,
+            Record::Stage(_) => &mut self.stages,
+            Record::WorkItem(_) => &mut self.work_items,
+            Record::Risk(_) => &mut self.risks,
+            Record::Decision(_) => &mut self.decisions,
+            Record::MetricPoint(_) => &mut self.metric_points,
+            Record::Event(_) => &mut self.events,
+        };
+        *n += 1;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.teams
+            + self.users
+            + self.memberships
+            + self.tokens
+            + self.projects
+            + self.metrics
+            + self.goals
+            + self.goal_versions
+            + self.stages
+            + self.work_items
+            + self.risks
+            + self.decisions
+            + self.metric_points
+            + self.events
+    }
+}
+
+fn write_line(out: &mut dyn Write, r: &Record, summary: &mut DumpSummary) -> Result<()> {
+    serde_json::to_writer(&mut *out, r).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")?;
+    summary.count(r);
+    Ok(())
+}
+
+impl Store {
+    /// Writes every entity as JSON lines to `out`.
+    pub async fn export(&self, out: &mut dyn Write) -> Result<DumpSummary> {
+        let mut s = DumpSummary::default();
+        let header = Header {
+            format: EXPORT_FORMAT.to_owned(),
+            version: EXPORT_VERSION,
+        };
+        serde_json::to_writer(&mut *out, &header).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")?;
+
+        macro_rules! all {
+            ($row:ty, $sql:expr) => {{
+                let rows: Vec<$row> = on_pool!(self, |pool| {
+                    sqlx::query_as($sql).fetch_all(pool).await?
+                });
+                rows
+            }};
+        }
+
+        for r in all!(TeamRow, "SELECT id, key, name, timezone, created_at, updated_at FROM teams ORDER BY id") {
+            write_line(out, &Record::Team(r.into()), &mut s)?;
+        }
+        for r in all!(UserRow, "SELECT id, username, display_name, email, role, disabled, created_at, password_hash FROM users ORDER BY id") {
+            let password_hash = r.password_hash.clone();
+            let user = User::try_from(r)?;
+            write_line(out, &Record::User(UserRecord { user, password_hash }), &mut s)?;
+        }
+        for (team_id, user_id) in self.list_memberships().await? {
+            write_line(out, &Record::Membership(Membership { team_id, user_id }), &mut s)?;
+        }
+        for r in all!(TokenRow, "SELECT id, name, prefix, role, created_by, created_at, last_used_at, revoked_at, token_hash FROM api_tokens ORDER BY id") {
+            let token_hash = r.token_hash.clone();
+            let token = ApiToken::try_from(r)?;
+            write_line(out, &Record::Token(TokenRecord { token, token_hash }), &mut s)?;
+        }
+        for r in all!(ProjectRow, "SELECT id, team_id, key, name, repositories, services, created_at, updated_at FROM projects ORDER BY id") {
+            write_line(out, &Record::Project(r.into()), &mut s)?;
+        }
+        for r in all!(MetricRow, "SELECT id, key, name, description, unit, direction, audience, team_id, created_at, updated_at FROM metrics ORDER BY id") {
+            write_line(out, &Record::Metric(r.try_into()?), &mut s)?;
+        }
+        for r in all!(GoalRow, "SELECT id, team_id, project_id, title, business_goal, technical_tasks, hypotheses, success_metrics, parties, timeline, status, version, agreed_at, agreed_by, created_at, updated_at FROM goals ORDER BY id") {
+            write_line(out, &Record::Goal(r.try_into()?), &mut s)?;
+        }
+        for r in all!(GoalVersionRow, "SELECT goal_id, version, changed_at, changed_by, action, changes FROM goal_versions ORDER BY goal_id, version") {
+            write_line(out, &Record::GoalVersion(r.into()), &mut s)?;
+        }
+        for r in all!(StageRow, "SELECT id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at FROM stages ORDER BY id") {
+            write_line(out, &Record::Stage(r.into()), &mut s)?;
+        }
+        for r in all!(WorkItemRow, "SELECT id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, complexity, state, context, external_key, source, created_at, started_at, done_at, updated_at FROM work_items ORDER BY id") {
+            write_line(out, &Record::WorkItem(r.try_into()?), &mut s)?;
+        }
+        for r in all!(RiskRow, "SELECT id, team_id, goal_id, stage_id, title, description, likelihood, impact, plan, owner, schedule_impact_days, status, created_at, updated_at, closed_at FROM risks ORDER BY id") {
+            write_line(out, &Record::Risk(r.try_into()?), &mut s)?;
+        }
+        for r in all!(DecisionRow, "SELECT id, team_id, goal_id, title, context, options, decision, consequences, decided_by, decided_at, created_at, updated_at FROM decisions ORDER BY id") {
+            write_line(out, &Record::Decision(r.into()), &mut s)?;
+        }
+        for r in all!(PointRow, "SELECT metric_id, at, value FROM metric_points ORDER BY metric_id, at") {
+            write_line(out, &Record::MetricPoint(r.into()), &mut s)?;
+        }
+        for r in all!(EventRow, "SELECT id, source, external_id, kind, occurred_at, received_at, payload FROM events ORDER BY id") {
+            write_line(out, &Record::Event(r.into()), &mut s)?;
+        }
+        out.flush()?;
+        Ok(s)
+    }
+
+    /// Reads a dump written by [`Store::export`] and stores all of it in one
+    /// transaction. Any invalid line or conflicting row aborts the whole
+    /// import and leaves the database unchanged.
+    pub async fn import_dump(&self, input: &mut dyn BufRead) -> Result<DumpSummary> {
+        let records = parse_dump(input)?;
+        let mut s = DumpSummary::default();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut points = Vec::new();
+            let mut events = Vec::new();
+            for (line, record) in &records {
+                let line = *line;
+                let at_line = |e: StoreError| StoreError::Dump {
+                    line,
+                    message: e.to_string(),
+                };
+                s.count(record);
+                let result: Result<()> = async {
+                    match record {
+                        Record::Team(t) => {
+                            sqlx::query("INSERT INTO teams (id, key, name, timezone, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                                .bind(t.id).bind(&t.key).bind(&t.name).bind(&t.timezone).bind(t.created_at).bind(t.updated_at)
+                                .execute(&mut *tx).await
+                                .map_err(StoreError::unique("key", || format!("a team with key {:?}", t.key)))?;
+                        }
+                        Record::User(u) => {
+                            let (u, hash) = (&u.user, &u.password_hash);
+                            sqlx::query("INSERT INTO users (id, username, display_name, email, role, disabled, created_at, password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                                .bind(u.id).bind(&u.username).bind(&u.display_name).bind(&u.email).bind(u.role.as_str()).bind(u.disabled).bind(u.created_at).bind(hash)
+                                .execute(&mut *tx).await
+                                .map_err(StoreError::unique("username", || format!("a user named {:?}", u.username)))?;
+                        }
+                        Record::Membership(m) => {
+                            sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)")
+                                .bind(m.team_id).bind(m.user_id)
+                                .execute(&mut *tx).await?;
+                        }
+                        Record::Token(t) => {
+                            let (t, hash) = (&t.token, &t.token_hash);
+                            sqlx::query("INSERT INTO api_tokens (id, name, prefix, role, created_by, created_at, last_used_at, revoked_at, token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                                .bind(t.id).bind(&t.name).bind(&t.prefix).bind(t.role.as_str()).bind(t.created_by).bind(t.created_at).bind(t.last_used_at).bind(t.revoked_at).bind(hash)
+                                .execute(&mut *tx).await
+                                .map_err(StoreError::unique("id", || format!("token {}", t.id)))?;
+                        }
+                        Record::Project(p) => {
+                            sqlx::query("INSERT INTO projects (id, team_id, key, name, repositories, services, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                                .bind(p.id).bind(p.team_id).bind(&p.key).bind(&p.name).bind(Json(&p.repositories)).bind(Json(&p.services)).bind(p.created_at).bind(p.updated_at)
+                                .execute(&mut *tx).await
+                                .map_err(StoreError::unique("key", || format!("a project with key {:?}", p.key)))?;
+                        }
+                        Record::Metric(m) => insert_metric!(&mut *tx, m),
+                        Record::Goal(g) => insert_goal!(&mut *tx, g),
+                        Record::GoalVersion(v) => insert_version!(&mut *tx, v),
+                        Record::Stage(st) => insert_stage!(&mut *tx, st),
+                        Record::WorkItem(w) => insert_item!(&mut *tx, w),
+                        Record::Risk(r) => insert_risk!(&mut *tx, r),
+                        Record::Decision(d) => insert_decision!(&mut *tx, d),
+                        Record::MetricPoint(p) => points.push(p),
+                        Record::Event(e) => events.push(e),
+                    }
+                    Ok(())
+                }
+                .await;
+                result.map_err(|e| at_line(reference_error(e)))?;
+            }
+            for chunk in points.chunks(500) {
+                let mut qb = QueryBuilder::new("INSERT INTO metric_points (metric_id, at, value) ");
+                qb.push_values(chunk, |mut b, p| {
+                    b.push_bind(p.metric_id).push_bind(p.at).push_bind(p.value);
+                });
+                qb.build().execute(&mut *tx).await.map_err(|e| reference_error(e.into()))?;
+            }
+            for chunk in events.chunks(500) {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO events (id, source, external_id, kind, occurred_at, received_at, payload) ",
+                );
+                qb.push_values(chunk, |mut b, e| {
+                    b.push_bind(e.id)
+                        .push_bind(&e.source)
+                        .push_bind(&e.external_id)
+                        .push_bind(&e.kind)
+                        .push_bind(e.occurred_at)
+                        .push_bind(e.received_at)
+                        .push_bind(Json(&e.payload));
+                });
+                qb.build().execute(&mut *tx).await.map_err(|e| reference_error(e.into()))?;
+            }
+            tx.commit().await?;
+        });
+        Ok(s)
+    }
+}
+
+/// Names a broken reference or duplicate row in words.
+fn reference_error(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+            StoreError::MissingReference {
+                field: String::new(),
+                message: format!("refers to a row that is not in the dump or the database ({db})"),
+            }
+        }
+        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            StoreError::Conflict {
+                field: String::new(),
+                message: format!("a row with the same key is already stored ({db})"),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Parses and validates every line before anything is written.
+fn parse_dump(input: &mut dyn BufRead) -> Result<Vec<(usize, Record)>> {
+    let mut lines = input.lines();
+    let header = lines.next().ok_or(StoreError::Dump {
+        line: 1,
+        message: "the file is empty; expected a tandem-dump header".into(),
+    })??;
+    let header: Header = serde_json::from_str(&header).map_err(|e| StoreError::Dump {
+        line: 1,
+        message: format!("not a tandem-dump header: {e}"),
+    })?;
+    if header.format != EXPORT_FORMAT || header.version != EXPORT_VERSION {
+        return Err(StoreError::Dump {
+            line: 1,
+            message: format!(
+                "format {:?} version {} is not supported (expected {EXPORT_FORMAT:?} version {EXPORT_VERSION})",
+                header.format, header.version
+            ),
+        });
+    }
+    let mut records = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let line_no = i + 2;
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: Record = serde_json::from_str(&line).map_err(|e| StoreError::Dump {
+            line: line_no,
+            message: e.to_string(),
+        })?;
+        validate(&record).map_err(|e| StoreError::Dump {
+            line: line_no,
+            message: e.to_string(),
+        })?;
+        records.push((line_no, record));
+    }
+    Ok(records)
+}
+
+fn validate(r: &Record) -> Result<(), tandem_domain::DomainError> {
+    match r {
+        Record::Team(t) => t.validate(),
+        Record::User(u) => tandem_domain::user::validate_username(&u.user.username)
+            .map_err(|e| tandem_domain::DomainError::Invalid(vec![e])),
+        Record::Project(p) => p.validate(),
+        Record::Metric(m) => m.validate(),
+        Record::Goal(g) => g.validate(),
+        Record::Stage(s) => s.validate(),
+        Record::WorkItem(w) => w.validate(),
+        Record::Risk(r) => r.validate(),
+        Record::Decision(d) => d.validate(),
+        Record::Event(e) => e.validate(),
+        Record::Membership(_) | Record::Token(_) | Record::GoalVersion(_) | Record::MetricPoint(_) => Ok(()),
+    }
+}

@@ -1,0 +1,55 @@
+use tandem_domain::DomainError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{entity} {id} was not found")]
+    NotFound { entity: &'static str, id: String },
+    /// A unique key is taken (`field` names it).
+    #[error("{message}")]
+    Conflict { field: String, message: String },
+    /// A referenced entity does not exist (`field` names the reference).
+    #[error("{message}")]
+    MissingReference { field: String, message: String },
+    /// The entity changed since it was read.
+    #[error("{0}")]
+    Stale(String),
+    /// Input rejected by a domain rule while importing.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A dump file could not be read back.
+    #[error("dump line {line}: {message}")]
+    Dump { line: usize, message: String },
+    /// A stored value the domain does not accept: the database was changed
+    /// outside Tandem or by a newer version.
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        Self::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+
+    /// Turns a unique violation into a `Conflict` naming `field`; other errors
+    /// pass through.
+    pub(crate) fn unique(field: &str, what: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> Self {
+        move |e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict {
+                field: field.to_owned(),
+                message: format!("{} already exists", what()),
+            },
+            _ => Self::Database(e),
+        }
+    }
+}

@@ -1,1 +1,190 @@
-fn main() {}
+//! `tandem`: the one binary. A thin layer over the library crates: it parses
+//! arguments, loads settings, and calls the store or the server.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "tandem", version, about = "Keep software development and the business in step.")]
+struct Cli {
+    /// Configuration file (default: ./tandem.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database URL, overriding the configuration (sqlite://PATH or postgres://…).
+    #[arg(long, global = true, value_name = "URL", env = "TANDEM_DATABASE_URL_OVERRIDE", hide_env = true)]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on (default: server.listen).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// Load the demo organisation when the database is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Load the demo organisation into an empty database.
+    Demo,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Print a commented example configuration.
+    DefaultConfig,
+    /// Write every entity as JSON lines.
+    Export {
+        /// Output file (default: standard output).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Load a file written by `tandem export` (all of it or nothing).
+    ImportDump {
+        /// The dump file ("-" for standard input).
+        file: PathBuf,
+    },
+    /// Goals: list, show, start a draft, agree.
+    #[command(subcommand)]
+    Goal(GoalCommand),
+    /// Users: add, list, disable.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens: create, list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print shell completions.
+    Completions {
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+enum Format {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct FormatArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+enum GoalCommand {
+    /// List goals.
+    List {
+        /// Only this team (key or id).
+        #[arg(long)]
+        team: Option<String>,
+        /// Only goals in this status (draft, agreed, in_progress, done, dropped).
+        #[arg(long)]
+        status: Option<String>,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Show one goal with its version history.
+    Show {
+        id: String,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Start a draft goal.
+    New {
+        /// Team key or id.
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        title: String,
+        /// The business goal, in the requester's words.
+        #[arg(long, default_value = "")]
+        business_goal: String,
+        /// Who owns the goal.
+        #[arg(long)]
+        owner: Option<String>,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Agree a goal (records who agreed and when).
+    Agree {
+        id: String,
+        /// Who agrees (default: the current OS user).
+        #[arg(long = "as", value_name = "NAME")]
+        actor: Option<String>,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from TANDEM_NEW_PASSWORD or generated.
+    Add {
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: tandem_domain::user::Role,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Disable a user and end their sessions.
+    Disable { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token; its secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: tandem_domain::user::Role,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Revoke a token by id.
+    Revoke { id: String },
+}
+
+fn parse_role(s: &str) -> Result<tandem_domain::user::Role, String> {
+    s.parse()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

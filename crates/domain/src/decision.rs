@@ -83,7 +83,11 @@ impl Decision {
         let mut p = Problems::new();
         p.check(text::required("title", &self.title));
         p.check(text::bounded("context", &self.context, text::LONG));
-        p.check(text::bounded("consequences", &self.consequences, text::LONG));
+        p.check(text::bounded(
+            "consequences",
+            &self.consequences,
+            text::LONG,
+        ));
         if self.decision.trim().is_empty() {
             p.push("decision", "must not be empty");
         }

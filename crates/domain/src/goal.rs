@@ -208,8 +208,16 @@ impl Goal {
     pub fn validate(&self) -> Result<(), DomainError> {
         let mut p = Problems::new();
         p.check(text::required("title", &self.title));
-        p.check(text::bounded("business_goal", &self.business_goal, text::LONG));
-        p.check(text::bounded("technical_tasks", &self.technical_tasks, text::LONG));
+        p.check(text::bounded(
+            "business_goal",
+            &self.business_goal,
+            text::LONG,
+        ));
+        p.check(text::bounded(
+            "technical_tasks",
+            &self.technical_tasks,
+            text::LONG,
+        ));
         if self.hypotheses.len() > 50 {
             p.push("hypotheses", "more than 50 hypotheses");
         }
@@ -252,7 +260,12 @@ impl Goal {
     pub fn agreement_gaps(&self) -> Vec<crate::FieldError> {
         let mut p = Vec::new();
         let missing = |field: String, what: &str| crate::FieldError::new(field, what.to_owned());
-        if self.parties.owner.as_deref().is_none_or(|o| o.trim().is_empty()) {
+        if self
+            .parties
+            .owner
+            .as_deref()
+            .is_none_or(|o| o.trim().is_empty())
+        {
             p.push(missing(
                 "parties.owner".into(),
                 "an agreed goal needs an owner",
@@ -272,10 +285,16 @@ impl Goal {
         }
         for (i, m) in self.success_metrics.iter().enumerate() {
             if m.baseline.is_none() {
-                p.push(missing(format!("success_metrics[{i}].baseline"), "is missing"));
+                p.push(missing(
+                    format!("success_metrics[{i}].baseline"),
+                    "is missing",
+                ));
             }
             if m.target.is_none() {
-                p.push(missing(format!("success_metrics[{i}].target"), "is missing"));
+                p.push(missing(
+                    format!("success_metrics[{i}].target"),
+                    "is missing",
+                ));
             }
             if m.deadline.is_none() && self.timeline.deadline.is_none() {
                 p.push(missing(
@@ -527,7 +546,9 @@ mod tests {
             deadline: None,
             ..metric()
         }];
-        let err = g.transition(GoalTransition::Agree, "ana", now()).unwrap_err();
+        let err = g
+            .transition(GoalTransition::Agree, "ana", now())
+            .unwrap_err();
         assert_eq!(
             err.fields(),
             vec![

@@ -87,7 +87,10 @@ impl Project {
 /// A list of short, non-empty, distinct strings, at most 100 of them.
 pub(crate) fn check_list(p: &mut Problems, field: &str, values: &[String]) {
     if values.len() > 100 {
-        p.push(field, format!("has {} entries; the limit is 100", values.len()));
+        p.push(
+            field,
+            format!("has {} entries; the limit is 100", values.len()),
+        );
     }
     for (i, v) in values.iter().enumerate() {
         p.check(text::required(&format!("{field}[{i}]"), v));

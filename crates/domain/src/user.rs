@@ -94,7 +94,10 @@ pub fn validate_password(password: &str) -> Result<(), DomainError> {
         ));
     }
     if len > 1024 {
-        return Err(DomainError::invalid("password", "is longer than 1024 characters"));
+        return Err(DomainError::invalid(
+            "password",
+            "is longer than 1024 characters",
+        ));
     }
     Ok(())
 }

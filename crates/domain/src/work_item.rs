@@ -186,10 +186,7 @@ impl WorkItem {
             }
         }
         if self.state != WorkState::Done && self.done_at.is_some() {
-            p.push(
-                "done_at",
-                format!("is set but the item is {}", self.state),
-            );
+            p.push("done_at", format!("is set but the item is {}", self.state));
         }
         p.into_result()
     }
@@ -283,11 +280,32 @@ mod tests {
         let t2 = Utc.with_ymd_and_hms(2026, 11, 4, 9, 0, 0).unwrap();
         let mut item = new_item(None).into_item(Uuid::nil(), t0).unwrap();
         assert_eq!((item.priority, item.state), (Priority::P2, WorkState::Todo));
-        item.apply(WorkItemPatch { state: Some(WorkState::InProgress), ..Default::default() }, t1).unwrap();
+        item.apply(
+            WorkItemPatch {
+                state: Some(WorkState::InProgress),
+                ..Default::default()
+            },
+            t1,
+        )
+        .unwrap();
         assert_eq!(item.started_at, Some(t1));
-        item.apply(WorkItemPatch { state: Some(WorkState::Done), ..Default::default() }, t2).unwrap();
+        item.apply(
+            WorkItemPatch {
+                state: Some(WorkState::Done),
+                ..Default::default()
+            },
+            t2,
+        )
+        .unwrap();
         assert_eq!((item.started_at, item.done_at), (Some(t1), Some(t2)));
-        item.apply(WorkItemPatch { state: Some(WorkState::InProgress), ..Default::default() }, t2).unwrap();
+        item.apply(
+            WorkItemPatch {
+                state: Some(WorkState::InProgress),
+                ..Default::default()
+            },
+            t2,
+        )
+        .unwrap();
         assert_eq!(item.done_at, None);
     }
 

@@ -1,1 +1,158 @@
+//! Tandem's HTTP application.
+//!
+//! Invariants:
+//! - Only this crate knows HTTP. Handlers parse input into domain types,
+//!   authorise, call the store, and return JSON; errors become HTTP in one
+//!   place (`error.rs`).
+//! - Every route requires authentication except `/healthz`, `/readyz` and
+//!   `POST /api/v1/session` (sign-in itself).
+//! - `launch` takes the settings, a bound listener and a shutdown future, so
+//!   tests start the real server on port 0.
 
+pub mod api;
+pub mod auth;
+pub mod bootstrap;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod settings;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Json};
+use axum::routing::{get, post};
+use tandem_store::Store;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use settings::Settings;
+
+use crate::auth::Principal;
+use crate::error::ApiResult;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    /// A valid argon2id hash of a random password: verified against when a
+    /// username is unknown, so sign-in takes the same time either way.
+    pub dummy_hash: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: Settings) -> anyhow::Result<Self> {
+        let dummy = auth::hash_password(&auth::new_password()?)?;
+        Ok(Self {
+            store,
+            settings: Arc::new(settings),
+            dummy_hash: dummy.into(),
+        })
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application as a router.
+pub fn router(state: AppState) -> Router {
+    use api::{admin, goals, metrics, org, work};
+    let body_limit = state.settings.server.body_limit_bytes;
+    let v1 = Router::new()
+        .route("/session", post(admin::sign_in).delete(admin::sign_out))
+        .route("/me", get(admin::me))
+        .route("/openapi.json", get(openapi_json))
+        .route("/teams", get(org::list_teams).post(org::create_team))
+        .route("/teams/{team}", get(org::get_team).patch(org::update_team))
+        .route("/projects", get(org::list_projects).post(org::create_project))
+        .route("/projects/{project}", get(org::get_project).patch(org::update_project))
+        .route("/goals", get(goals::list_goals).post(goals::create_goal))
+        .route("/goals/{id}", get(goals::get_goal).patch(goals::update_goal))
+        .route("/goals/{id}/versions", get(goals::goal_versions))
+        .route("/goals/{id}/{transition}", post(goals::transition_goal))
+        .route("/stages", get(goals::list_stages).post(goals::create_stage))
+        .route("/stages/{id}", get(goals::get_stage).patch(goals::update_stage))
+        .route("/work-items", get(work::list_work_items).post(work::create_work_item))
+        .route("/work-items/{id}", get(work::get_work_item).patch(work::update_work_item))
+        .route("/risks", get(work::list_risks).post(work::create_risk))
+        .route("/risks/{id}", get(work::get_risk).patch(work::update_risk))
+        .route("/decisions", get(work::list_decisions).post(work::create_decision))
+        .route("/decisions/{id}", get(work::get_decision).patch(work::update_decision))
+        .route("/metrics", get(metrics::list_metrics).post(metrics::create_metric))
+        .route("/metrics/{metric}", get(metrics::get_metric).patch(metrics::update_metric))
+        .route(
+            "/metrics/{metric}/points",
+            get(metrics::list_points).post(metrics::write_points),
+        )
+        .route("/users", get(admin::list_users).post(admin::create_user))
+        .route("/users/{username}", axum::routing::patch(admin::update_user))
+        .route("/tokens", get(admin::list_tokens).post(admin::create_token))
+        .route("/tokens/{id}", axum::routing::delete(admin::revoke_token))
+        .fallback(api_not_found);
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .nest("/api/v1", v1)
+        .fallback(api_not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn api_not_found() -> error::ApiError {
+    error::ApiError::NotFound("no such route".into())
+}
+
+/// Process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Database reachable.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out").into_response(),
+    }
+}
+
+async fn openapi_json(_who: Principal) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(openapi::document()))
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then lets
+/// in-flight requests finish and closes the database.
+pub async fn launch(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = state.store.clone();
+    let app = router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,484 @@
+//! What each subcommand does.
+
+use std::io::{BufReader, Write};
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use clap::CommandFactory;
+use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use tandem_domain::goal::{GoalTransition, NewGoal, Parties};
+use tandem_domain::user::{NewUser, validate_password};
+use tandem_server::bootstrap::{AdminBootstrap, ensure_admin};
+use tandem_server::demo::{DEMO_PASSWORD, DemoOutcome};
+use tandem_server::settings::LogFormat;
+use tandem_server::{AppState, Settings, auth};
+use tandem_store::{ConnectOptions, ListQuery, Store};
+use uuid::Uuid;
+
+use crate::{Cli, Command, Format, GoalCommand, TokenCommand, UserCommand};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command;
+    match command {
+        Command::DefaultConfig => {
+            print!("{}", tandem_server::settings::DEFAULT_CONFIG);
+            return Ok(());
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "tandem", &mut std::io::stdout());
+            return Ok(());
+        }
+        _ => {}
+    }
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(url) = cli.database {
+        settings.database.url = SecretString::from(url);
+    }
+    let serving = matches!(command, Command::Serve { .. });
+    init_logging(&settings, serving);
+    let store = open(&settings).await?;
+    let result = match command {
+        Command::Serve { listen, demo } => serve(store.clone(), settings, listen, demo).await,
+        Command::Demo => load_demo(&store).await,
+        Command::Migrate => {
+            println!("migrations applied ({})", store.engine().as_str());
+            Ok(())
+        }
+        Command::Export { output } => export(&store, output).await,
+        Command::ImportDump { file } => import_dump(&store, file).await,
+        Command::Goal(c) => goal(&store, c).await,
+        Command::User(c) => user(&store, c).await,
+        Command::Token(c) => token(&store, c).await,
+        Command::DefaultConfig | Command::Completions { .. } => Ok(()),
+    };
+    store.close().await;
+    result
+}
+
+fn init_logging(settings: &Settings, serving: bool) {
+    let level = if serving { settings.log.level.as_str() } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match settings.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Connects and migrates; every command works on an up-to-date schema.
+async fn open(settings: &Settings) -> anyhow::Result<Store> {
+    let url = settings.database.url.expose_secret();
+    let options = ConnectOptions {
+        max_connections: settings.database.max_connections,
+        ..ConnectOptions::default()
+    };
+    let store = Store::connect(url, &options)
+        .await
+        .with_context(|| format!("cannot open the database ({})", redact_url(url)))?;
+    store.migrate().await.context("cannot migrate the database")?;
+    Ok(store)
+}
+
+/// The URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn serve(
+    store: Store,
+    mut settings: Settings,
+    listen: Option<std::net::SocketAddr>,
+    demo: bool,
+) -> anyhow::Result<()> {
+    if let Some(addr) = listen {
+        settings.server.listen = addr;
+    }
+    match ensure_admin(&store, &settings).await? {
+        AdminBootstrap::CreatedWithGeneratedPassword { username, password } => {
+            println!("Created the first admin. Sign in as {username:?} with password {password:?}");
+            println!("(shown once; change it by creating another admin, or set auth.admin_password before first start)");
+        }
+        AdminBootstrap::CreatedWithConfiguredPassword { username } => {
+            println!("Created the first admin {username:?} with the configured password.");
+        }
+        AdminBootstrap::Existing => {}
+    }
+    if demo {
+        match tandem_server::demo::load(&store, Utc::now().date_naive()).await? {
+            DemoOutcome::Loaded { teams, work_items, users } => {
+                println!("Loaded the demo organisation: {teams} teams, {work_items} work items.");
+                print_demo_users(&users);
+            }
+            DemoOutcome::NotEmpty => {
+                println!("The database already has data; the demo organisation was not loaded again.");
+            }
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(settings.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
+    let addr = listener.local_addr()?;
+    println!("Tandem is listening on http://{addr} (database: {})", store.engine().as_str());
+    println!("Try: curl -c jar -H 'content-type: application/json' -d '{{\"username\":\"maria\",\"password\":\"{DEMO_PASSWORD}\"}}' http://{addr}/api/v1/session && curl -b jar http://{addr}/api/v1/goals");
+    tracing::info!(%addr, "listening");
+    let state = AppState::new(store, settings)?;
+    tandem_server::launch(state, listener, shutdown_signal()).await?;
+    println!("Tandem stopped.");
+    Ok(())
+}
+
+fn print_demo_users(users: &[(String, String)]) {
+    println!("Demo users (password {DEMO_PASSWORD:?}):");
+    for (name, role) in users {
+        println!("  {name:<10} {role}");
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+async fn load_demo(store: &Store) -> anyhow::Result<()> {
+    match tandem_server::demo::load(store, Utc::now().date_naive()).await? {
+        DemoOutcome::Loaded { teams, work_items, users } => {
+            println!("Loaded the demo organisation: {teams} teams, {work_items} work items.");
+            print_demo_users(&users);
+            Ok(())
+        }
+        DemoOutcome::NotEmpty => bail!(
+            "the database already has teams; the demo organisation loads only into an empty database"
+        ),
+    }
+}
+
+async fn export(store: &Store, output: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let summary = match output {
+        Some(path) => {
+            let file = std::fs::File::create(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            let s = store.export(&mut out).await?;
+            out.flush()?;
+            eprintln!("exported {} records to {}", s.total(), path.display());
+            s
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            store.export(&mut out).await?
+        }
+    };
+    tracing::debug!(?summary, "export finished");
+    Ok(())
+}
+
+async fn import_dump(store: &Store, file: std::path::PathBuf) -> anyhow::Result<()> {
+    let summary = if file.as_os_str() == "-" {
+        let stdin = std::io::stdin();
+        store.import_dump(&mut stdin.lock()).await
+    } else {
+        let f = std::fs::File::open(&file)
+            .with_context(|| format!("cannot open {}", file.display()))?;
+        store.import_dump(&mut BufReader::new(f)).await
+    }
+    .with_context(|| format!("{} was not imported; the database is unchanged", file.display()))?;
+    println!("imported {} records", summary.total());
+    Ok(())
+}
+
+async fn team_id(store: &Store, id_or_key: &str) -> anyhow::Result<Uuid> {
+    let team = match Uuid::try_parse(id_or_key) {
+        Ok(id) => store.get_team(id).await,
+        Err(_) => store.get_team_by_key(id_or_key).await,
+    };
+    Ok(team.with_context(|| format!("no team has the key or id {id_or_key:?}"))?.id)
+}
+
+fn goal_id(raw: &str) -> anyhow::Result<Uuid> {
+    Uuid::try_parse(raw).with_context(|| format!("{raw:?} is not a goal id (a UUID)"))
+}
+
+fn table(headers: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY).set_header(headers.to_vec());
+    t
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
+    match command {
+        GoalCommand::List { team, status, format } => {
+            let mut q = ListQuery {
+                limit: ListQuery::MAX_LIMIT,
+                ..ListQuery::default()
+            };
+            if let Some(team) = team {
+                q.team_id = Some(team_id(store, &team).await?);
+            }
+            if let Some(status) = status {
+                status
+                    .parse::<tandem_domain::goal::GoalStatus>()
+                    .map_err(|e| anyhow::anyhow!("--status: {e}"))?;
+                q.status = Some(status);
+            }
+            let mut goals = Vec::new();
+            loop {
+                let page = store.list_goals(&q).await?;
+                goals.extend(page.items);
+                match page.next_cursor {
+                    Some(c) => q.after = Some(c),
+                    None => break,
+                }
+            }
+            match format.format {
+                Format::Json => print_json(&goals)?,
+                Format::Table => {
+                    let mut t = table(&["id", "status", "title", "owner", "deadline"]);
+                    for g in &goals {
+                        t.add_row(vec![
+                            g.id.to_string(),
+                            g.status.to_string(),
+                            g.title.clone(),
+                            g.parties.owner.clone().unwrap_or_default(),
+                            g.timeline.deadline.map(|d| d.to_string()).unwrap_or_default(),
+                        ]);
+                    }
+                    println!("{t}");
+                }
+            }
+        }
+        GoalCommand::Show { id, format } => {
+            let goal = store.get_goal(goal_id(&id)?).await?;
+            let versions = store.list_goal_versions(goal.id).await?;
+            match format.format {
+                Format::Json => print_json(&json!({"goal": goal, "versions": versions}))?,
+                Format::Table => {
+                    println!("{} [{}] v{}", goal.title, goal.status, goal.version);
+                    println!("Business goal: {}", goal.business_goal);
+                    println!("Technical tasks: {}", goal.technical_tasks);
+                    for h in &goal.hypotheses {
+                        println!("Hypothesis: {h}");
+                    }
+                    let mut t = table(&["success metric", "baseline", "target", "direction", "unit", "deadline"]);
+                    for m in &goal.success_metrics {
+                        let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
+                        t.add_row(vec![
+                            m.metric.clone(),
+                            num(m.baseline),
+                            num(m.target),
+                            m.direction.to_string(),
+                            m.unit.clone(),
+                            m.deadline.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+                        ]);
+                    }
+                    println!("{t}");
+                    println!(
+                        "Owner: {}  Requester: {}  Contributors: {}",
+                        goal.parties.owner.as_deref().unwrap_or("—"),
+                        goal.parties.requester.as_deref().unwrap_or("—"),
+                        goal.parties.contributors.join(", ")
+                    );
+                    if let Some(at) = goal.agreed_at {
+                        println!("Agreed by {} at {at}", goal.agreed_by.as_deref().unwrap_or("?"));
+                    }
+                    let mut t = table(&["version", "when", "who", "action", "changed"]);
+                    for v in &versions {
+                        let fields: Vec<&str> = v.changes.iter().map(|c| c.field.as_str()).collect();
+                        t.add_row(vec![
+                            v.version.to_string(),
+                            v.changed_at.to_rfc3339(),
+                            v.changed_by.clone(),
+                            v.action.clone(),
+                            fields.join(", "),
+                        ]);
+                    }
+                    println!("{t}");
+                }
+            }
+        }
+        GoalCommand::New { team, title, business_goal, owner, format } => {
+            let goal = NewGoal {
+                team_id: team_id(store, &team).await?,
+                project_id: None,
+                title,
+                business_goal,
+                technical_tasks: String::new(),
+                hypotheses: Vec::new(),
+                success_metrics: Vec::new(),
+                parties: Parties {
+                    owner,
+                    ..Parties::default()
+                },
+                timeline: Default::default(),
+            }
+            .into_goal(Uuid::now_v7(), Utc::now())?;
+            store.create_goal(&goal).await?;
+            match format.format {
+                Format::Json => print_json(&goal)?,
+                Format::Table => println!("created draft goal {} ({})", goal.id, goal.title),
+            }
+        }
+        GoalCommand::Agree { id, actor, format } => {
+            let goal = store.get_goal(goal_id(&id)?).await?;
+            let actor = actor
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "cli".to_owned());
+            let change = goal
+                .transition(GoalTransition::Agree, &actor, Utc::now())
+                .map_err(|e| anyhow::anyhow!("goal {} cannot be agreed: {e}", goal.id))?;
+            store.save_goal_change(&change, goal.version).await?;
+            match format.format {
+                Format::Json => print_json(&change.goal)?,
+                Format::Table => println!("goal {} agreed by {actor} (version {})", goal.id, change.goal.version),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add { username, role, display_name, email, format } => {
+            let (password, generated) = match std::env::var("TANDEM_NEW_PASSWORD") {
+                Ok(p) => (p, false),
+                Err(_) => (auth::new_password()?, true),
+            };
+            validate_password(&password).map_err(|e| anyhow::anyhow!("TANDEM_NEW_PASSWORD: {e}"))?;
+            let user = NewUser { username, display_name, email, role }.into_user(Uuid::now_v7(), Utc::now())?;
+            store.create_user(&user, &auth::hash_password(&password)?).await?;
+            match format.format {
+                Format::Json => {
+                    let mut v = json!(user);
+                    if generated {
+                        v["password"] = json!(password);
+                    }
+                    print_json(&v)?;
+                }
+                Format::Table => {
+                    println!("added {} ({})", user.username, user.role);
+                    if generated {
+                        println!("password (shown once): {password}");
+                    }
+                }
+            }
+        }
+        UserCommand::List { format } => {
+            let users = store.list_users().await?;
+            match format.format {
+                Format::Json => print_json(&users)?,
+                Format::Table => {
+                    let mut t = table(&["username", "name", "role", "disabled", "created"]);
+                    for u in &users {
+                        t.add_row(vec![
+                            u.username.clone(),
+                            u.display_name.clone(),
+                            u.role.to_string(),
+                            if u.disabled { "yes" } else { "no" }.to_owned(),
+                            u.created_at.date_naive().to_string(),
+                        ]);
+                    }
+                    println!("{t}");
+                }
+            }
+        }
+        UserCommand::Disable { username } => {
+            store
+                .set_user_disabled(&username, true)
+                .await
+                .with_context(|| format!("cannot disable {username:?}"))?;
+            println!("disabled {username}; their sessions have ended");
+        }
+    }
+    Ok(())
+}
+
+async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { name, role, format } => {
+            let (token, secret) = tandem_server::api::admin::issue_token(store, &name, role, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match format.format {
+                Format::Json => {
+                    let mut v = json!(token);
+                    v["secret"] = json!(secret);
+                    print_json(&v)?;
+                }
+                Format::Table => {
+                    println!("created token {} ({}) with role {}", token.id, token.name, token.role);
+                    println!("secret (shown once): {secret}");
+                }
+            }
+        }
+        TokenCommand::List { format } => {
+            let tokens = store.list_tokens().await?;
+            match format.format {
+                Format::Json => print_json(&tokens)?,
+                Format::Table => {
+                    let mut t = table(&["id", "name", "prefix", "role", "last used", "revoked"]);
+                    for k in &tokens {
+                        t.add_row(vec![
+                            k.id.to_string(),
+                            k.name.clone(),
+                            k.prefix.clone(),
+                            k.role.to_string(),
+                            k.last_used_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                            k.revoked_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                        ]);
+                    }
+                    println!("{t}");
+                }
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let id = Uuid::try_parse(&id).with_context(|| format!("{id:?} is not a token id (a UUID)"))?;
+            store.revoke_token(id, Utc::now()).await?;
+            println!("revoked token {id}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(super::redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact_url("sqlite://tandem.db"), "sqlite://tandem.db");
+    }
+}

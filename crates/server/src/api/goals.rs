@@ -1,0 +1,159 @@
+//! Goals (agreements), their lifecycle and versions, and stages.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use tandem_domain::goal::{Goal, GoalPatch, GoalStatus, GoalTransition, GoalVersion, NewGoal};
+use tandem_domain::stage::{NewStage, Stage, StagePatch};
+use tandem_domain::user::Role;
+
+use super::{Filter, ListParams, Page, new_id, parses, path_id};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery};
+
+#[utoipa::path(get, path = "/api/v1/goals", tag = "goals", params(ListParams),
+    responses((status = 200, body = Page<Goal>), (status = 400, body = ErrorBody)))]
+pub async fn list_goals(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Page<Goal>>> {
+    who.require(Role::Stakeholder)?;
+    let filters = [Filter::Team, Filter::Project, Filter::Status(parses::<GoalStatus>)];
+    let q = params.resolve(&state, &filters).await?;
+    Ok(Json(state.store.list_goals(&q).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/goals", tag = "goals", request_body = NewGoal,
+    responses((status = 201, body = Goal), (status = 422, body = ErrorBody)))]
+pub async fn create_goal(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(input): ApiJson<NewGoal>,
+) -> ApiResult<(StatusCode, Json<Goal>)> {
+    who.require(Role::Manager)?;
+    let goal = input.into_goal(new_id(), Utc::now())?;
+    state.store.create_goal(&goal).await?;
+    Ok((StatusCode::CREATED, Json(goal)))
+}
+
+#[utoipa::path(get, path = "/api/v1/goals/{id}", tag = "goals",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Goal), (status = 404, body = ErrorBody)))]
+pub async fn get_goal(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Goal>> {
+    who.require(Role::Stakeholder)?;
+    Ok(Json(state.store.get_goal(path_id("goal", &id)?).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/goals/{id}", tag = "goals", request_body = GoalPatch,
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Goal), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn update_goal(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<GoalPatch>,
+) -> ApiResult<Json<Goal>> {
+    who.require(Role::Manager)?;
+    let goal = state.store.get_goal(path_id("goal", &id)?).await?;
+    let change = goal.apply(patch, &who.name, Utc::now())?;
+    if change.goal != goal {
+        state.store.save_goal_change(&change, goal.version).await?;
+    }
+    Ok(Json(change.goal))
+}
+
+#[utoipa::path(post, path = "/api/v1/goals/{id}/{transition}", tag = "goals",
+    params(("id" = uuid::Uuid, Path), ("transition" = GoalTransition, Path)),
+    responses((status = 200, body = Goal), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the goal's state does not allow it"),
+        (status = 422, body = ErrorBody, description = "agreement is missing parts; each is named")))]
+pub async fn transition_goal(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((id, transition)): Path<(String, String)>,
+) -> ApiResult<Json<Goal>> {
+    who.require(Role::Manager)?;
+    let id = path_id("goal", &id)?;
+    let action: GoalTransition = transition
+        .parse()
+        .map_err(|e| ApiError::NotFound(format!("no such goal action: {e}")))?;
+    let goal = state.store.get_goal(id).await?;
+    let change = goal.transition(action, &who.name, Utc::now())?;
+    state.store.save_goal_change(&change, goal.version).await?;
+    Ok(Json(change.goal))
+}
+
+#[utoipa::path(get, path = "/api/v1/goals/{id}/versions", tag = "goals",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Vec<GoalVersion>), (status = 404, body = ErrorBody)))]
+pub async fn goal_versions(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<GoalVersion>>> {
+    who.require(Role::Stakeholder)?;
+    let goal = state.store.get_goal(path_id("goal", &id)?).await?;
+    Ok(Json(state.store.list_goal_versions(goal.id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/stages", tag = "stages", params(ListParams),
+    responses((status = 200, body = Page<Stage>), (status = 400, body = ErrorBody)))]
+pub async fn list_stages(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Page<Stage>>> {
+    who.require(Role::Stakeholder)?;
+    let q = params.resolve(&state, &[Filter::Team, Filter::Goal]).await?;
+    Ok(Json(state.store.list_stages(&q).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/stages", tag = "stages", request_body = NewStage,
+    responses((status = 201, body = Stage), (status = 422, body = ErrorBody)))]
+pub async fn create_stage(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(input): ApiJson<NewStage>,
+) -> ApiResult<(StatusCode, Json<Stage>)> {
+    who.require(Role::Manager)?;
+    let next = state.store.next_stage_position(input.goal_id).await?;
+    let stage = input.into_stage(new_id(), next, Utc::now())?;
+    state.store.create_stage(&stage).await?;
+    Ok((StatusCode::CREATED, Json(stage)))
+}
+
+#[utoipa::path(get, path = "/api/v1/stages/{id}", tag = "stages", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Stage), (status = 404, body = ErrorBody)))]
+pub async fn get_stage(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Stage>> {
+    who.require(Role::Stakeholder)?;
+    Ok(Json(state.store.get_stage(path_id("stage", &id)?).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/stages/{id}", tag = "stages", request_body = StagePatch,
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Stage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_stage(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<StagePatch>,
+) -> ApiResult<Json<Stage>> {
+    who.require(Role::Manager)?;
+    let mut s = state.store.get_stage(path_id("stage", &id)?).await?;
+    s.apply(patch, Utc::now())?;
+    state.store.update_stage(&s).await?;
+    Ok(Json(s))
+}

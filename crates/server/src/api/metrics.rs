@@ -1,0 +1,144 @@
+//! Metric series and their points.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tandem_domain::metric::{MAX_POINTS_PER_WRITE, Metric, MetricPatch, MetricPoint, NewMetric, NewPoint};
+use tandem_domain::user::Role;
+use uuid::Uuid;
+
+use super::{Filter, ListParams, Page, new_id};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery};
+
+async fn metric_by(state: &AppState, id_or_key: &str) -> ApiResult<Metric> {
+    Ok(match Uuid::try_parse(id_or_key) {
+        Ok(id) => state.store.get_metric(id).await?,
+        Err(_) => state.store.get_metric_by_key(id_or_key).await?,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/metrics", tag = "metrics", params(ListParams),
+    responses((status = 200, body = Page<Metric>), (status = 400, body = ErrorBody)))]
+pub async fn list_metrics(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Page<Metric>>> {
+    who.require(Role::Stakeholder)?;
+    let q = params.resolve(&state, &[Filter::Team, Filter::Audience]).await?;
+    Ok(Json(state.store.list_metrics(&q).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/metrics", tag = "metrics", request_body = NewMetric,
+    responses((status = 201, body = Metric), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_metric(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(input): ApiJson<NewMetric>,
+) -> ApiResult<(StatusCode, Json<Metric>)> {
+    who.require(Role::Manager)?;
+    let m = input.into_metric(new_id(), Utc::now())?;
+    state.store.create_metric(&m).await?;
+    Ok((StatusCode::CREATED, Json(m)))
+}
+
+#[utoipa::path(get, path = "/api/v1/metrics/{metric}", tag = "metrics",
+    params(("metric" = String, Path, description = "Metric id or key")),
+    responses((status = 200, body = Metric), (status = 404, body = ErrorBody)))]
+pub async fn get_metric(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(metric): Path<String>,
+) -> ApiResult<Json<Metric>> {
+    who.require(Role::Stakeholder)?;
+    Ok(Json(metric_by(&state, &metric).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/metrics/{metric}", tag = "metrics", request_body = MetricPatch,
+    params(("metric" = String, Path, description = "Metric id or key")),
+    responses((status = 200, body = Metric), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_metric(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(metric): Path<String>,
+    ApiJson(patch): ApiJson<MetricPatch>,
+) -> ApiResult<Json<Metric>> {
+    who.require(Role::Manager)?;
+    let mut m = metric_by(&state, &metric).await?;
+    m.apply(patch, Utc::now())?;
+    state.store.update_metric(&m).await?;
+    Ok(Json(m))
+}
+
+/// Range of points to read: `[from, to)`, oldest first.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PointsParams {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// At most this many points (1–10000, default 1000).
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/metrics/{metric}/points", tag = "metrics",
+    params(("metric" = String, Path, description = "Metric id or key"), PointsParams),
+    responses((status = 200, body = Vec<MetricPoint>), (status = 404, body = ErrorBody)))]
+pub async fn list_points(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(metric): Path<String>,
+    ApiQuery(params): ApiQuery<PointsParams>,
+) -> ApiResult<Json<Vec<MetricPoint>>> {
+    who.require(Role::Stakeholder)?;
+    let m = metric_by(&state, &metric).await?;
+    let limit = params.limit.unwrap_or(1000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::bad_field("limit", "limit must be between 1 and 10000"));
+    }
+    Ok(Json(state.store.list_points(m.id, params.from, params.to, limit).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPoints {
+    pub points: Vec<NewPoint>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PointsWritten {
+    /// Points received (a point at an instant already stored replaces it).
+    pub written: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/metrics/{metric}/points", tag = "metrics", request_body = NewPoints,
+    params(("metric" = String, Path, description = "Metric id or key")),
+    responses((status = 200, body = PointsWritten), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn write_points(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(metric): Path<String>,
+    ApiJson(input): ApiJson<NewPoints>,
+) -> ApiResult<Json<PointsWritten>> {
+    who.require(Role::Manager)?;
+    let m = metric_by(&state, &metric).await?;
+    if input.points.len() > MAX_POINTS_PER_WRITE {
+        return Err(ApiError::invalid(
+            "points",
+            format!("{} points in one request; the limit is {MAX_POINTS_PER_WRITE}", input.points.len()),
+        ));
+    }
+    let points = input
+        .points
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| p.into_point(m.id, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    state.store.upsert_points(&points).await?;
+    Ok(Json(PointsWritten { written: points.len() }))
+}

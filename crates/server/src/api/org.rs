@@ -1,0 +1,123 @@
+//! Teams and projects.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use tandem_domain::project::{NewProject, Project, ProjectPatch};
+use tandem_domain::team::{NewTeam, Team, TeamPatch};
+use tandem_domain::user::Role;
+
+use super::{Filter, ListParams, Page, new_id, project_id, team_id};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery};
+
+#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(ListParams),
+    responses((status = 200, body = Page<Team>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_teams(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Page<Team>>> {
+    who.require(Role::Stakeholder)?;
+    let q = params.resolve(&state, &[]).await?;
+    Ok(Json(state.store.list_teams(&q).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = NewTeam,
+    responses((status = 201, body = Team), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_team(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(input): ApiJson<NewTeam>,
+) -> ApiResult<(StatusCode, Json<Team>)> {
+    who.require(Role::Manager)?;
+    let team = input.into_team(new_id(), Utc::now())?;
+    state.store.create_team(&team).await?;
+    Ok((StatusCode::CREATED, Json(team)))
+}
+
+#[utoipa::path(get, path = "/api/v1/teams/{team}", tag = "teams",
+    params(("team" = String, Path, description = "Team id or key")),
+    responses((status = 200, body = Team), (status = 404, body = ErrorBody)))]
+pub async fn get_team(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(team): Path<String>,
+) -> ApiResult<Json<Team>> {
+    who.require(Role::Stakeholder)?;
+    let id = team_id(&state, &team).await?;
+    Ok(Json(state.store.get_team(id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/teams/{team}", tag = "teams", request_body = TeamPatch,
+    params(("team" = String, Path, description = "Team id or key")),
+    responses((status = 200, body = Team), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_team(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(team): Path<String>,
+    ApiJson(patch): ApiJson<TeamPatch>,
+) -> ApiResult<Json<Team>> {
+    who.require(Role::Manager)?;
+    let mut t = state.store.get_team(team_id(&state, &team).await?).await?;
+    t.apply(patch, Utc::now())?;
+    state.store.update_team(&t).await?;
+    Ok(Json(t))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ListParams),
+    responses((status = 200, body = Page<Project>), (status = 400, body = ErrorBody)))]
+pub async fn list_projects(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Page<Project>>> {
+    who.require(Role::Stakeholder)?;
+    let q = params.resolve(&state, &[Filter::Team]).await?;
+    Ok(Json(state.store.list_projects(&q).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = NewProject,
+    responses((status = 201, body = Project), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_project(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(input): ApiJson<NewProject>,
+) -> ApiResult<(StatusCode, Json<Project>)> {
+    who.require(Role::Manager)?;
+    let project = input.into_project(new_id(), Utc::now())?;
+    state.store.create_project(&project).await?;
+    Ok((StatusCode::CREATED, Json(project)))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{project}", tag = "projects",
+    params(("project" = String, Path, description = "Project id or key")),
+    responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
+pub async fn get_project(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(project): Path<String>,
+) -> ApiResult<Json<Project>> {
+    who.require(Role::Stakeholder)?;
+    let id = project_id(&state, &project).await?;
+    Ok(Json(state.store.get_project(id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/projects/{project}", tag = "projects", request_body = ProjectPatch,
+    params(("project" = String, Path, description = "Project id or key")),
+    responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_project(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(project): Path<String>,
+    ApiJson(patch): ApiJson<ProjectPatch>,
+) -> ApiResult<Json<Project>> {
+    who.require(Role::Manager)?;
+    let mut p = state.store.get_project(project_id(&state, &project).await?).await?;
+    p.apply(patch, Utc::now())?;
+    state.store.update_project(&p).await?;
+    Ok(Json(p))
+}

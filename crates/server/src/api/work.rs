@@ -1,0 +1,181 @@
+//! Work items, risks and decisions.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use tandem_domain::decision::{Decision, DecisionPatch, NewDecision};
+use tandem_domain::risk::{NewRisk, Risk, RiskPatch, RiskStatus};
+use tandem_domain::user::Role;
+use tandem_domain::work_item::{NewWorkItem, WorkItem, WorkItemPatch, WorkKind, WorkState};
+
+use super::{Filter, ListParams, Page, new_id, parses, path_id};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery};
+
+#[utoipa::path(get, path = "/api/v1/work-items", tag = "work items", params(ListParams),
+    responses((status = 200, body = Page<WorkItem>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_work_items(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Page<WorkItem>>> {
+    who.require(Role::Member)?;
+    let filters = [
+        Filter::Team,
+        Filter::Project,
+        Filter::Goal,
+        Filter::Stage,
+        Filter::Status(parses::<WorkState>),
+        Filter::Kind(parses::<WorkKind>),
+    ];
+    let q = params.resolve(&state, &filters).await?;
+    Ok(Json(state.store.list_work_items(&q).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/work-items", tag = "work items", request_body = NewWorkItem,
+    responses((status = 201, body = WorkItem), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_work_item(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(input): ApiJson<NewWorkItem>,
+) -> ApiResult<(StatusCode, Json<WorkItem>)> {
+    who.require(Role::Manager)?;
+    let item = input.into_item(new_id(), Utc::now())?;
+    state.store.create_work_item(&item).await?;
+    Ok((StatusCode::CREATED, Json(item)))
+}
+
+#[utoipa::path(get, path = "/api/v1/work-items/{id}", tag = "work items", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = WorkItem), (status = 404, body = ErrorBody)))]
+pub async fn get_work_item(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WorkItem>> {
+    who.require(Role::Member)?;
+    Ok(Json(state.store.get_work_item(path_id("work item", &id)?).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/work-items/{id}", tag = "work items", request_body = WorkItemPatch,
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = WorkItem), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_work_item(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<WorkItemPatch>,
+) -> ApiResult<Json<WorkItem>> {
+    who.require(Role::Manager)?;
+    let mut w = state.store.get_work_item(path_id("work item", &id)?).await?;
+    w.apply(patch, Utc::now())?;
+    state.store.update_work_item(&w).await?;
+    Ok(Json(w))
+}
+
+#[utoipa::path(get, path = "/api/v1/risks", tag = "risks", params(ListParams),
+    responses((status = 200, body = Page<Risk>), (status = 400, body = ErrorBody)))]
+pub async fn list_risks(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Page<Risk>>> {
+    who.require(Role::Stakeholder)?;
+    let filters = [Filter::Team, Filter::Goal, Filter::Stage, Filter::Status(parses::<RiskStatus>)];
+    let q = params.resolve(&state, &filters).await?;
+    Ok(Json(state.store.list_risks(&q).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/risks", tag = "risks", request_body = NewRisk,
+    responses((status = 201, body = Risk), (status = 422, body = ErrorBody)))]
+pub async fn create_risk(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(input): ApiJson<NewRisk>,
+) -> ApiResult<(StatusCode, Json<Risk>)> {
+    who.require(Role::Manager)?;
+    let risk = input.into_risk(new_id(), Utc::now())?;
+    state.store.create_risk(&risk).await?;
+    Ok((StatusCode::CREATED, Json(risk)))
+}
+
+#[utoipa::path(get, path = "/api/v1/risks/{id}", tag = "risks", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Risk), (status = 404, body = ErrorBody)))]
+pub async fn get_risk(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Risk>> {
+    who.require(Role::Stakeholder)?;
+    Ok(Json(state.store.get_risk(path_id("risk", &id)?).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/risks/{id}", tag = "risks", request_body = RiskPatch,
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Risk), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_risk(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<RiskPatch>,
+) -> ApiResult<Json<Risk>> {
+    who.require(Role::Manager)?;
+    let mut r = state.store.get_risk(path_id("risk", &id)?).await?;
+    r.apply(patch, Utc::now())?;
+    state.store.update_risk(&r).await?;
+    Ok(Json(r))
+}
+
+#[utoipa::path(get, path = "/api/v1/decisions", tag = "decisions", params(ListParams),
+    responses((status = 200, body = Page<Decision>), (status = 400, body = ErrorBody)))]
+pub async fn list_decisions(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Page<Decision>>> {
+    who.require(Role::Stakeholder)?;
+    let q = params.resolve(&state, &[Filter::Team, Filter::Goal]).await?;
+    Ok(Json(state.store.list_decisions(&q).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/decisions", tag = "decisions", request_body = NewDecision,
+    responses((status = 201, body = Decision), (status = 422, body = ErrorBody)))]
+pub async fn create_decision(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(input): ApiJson<NewDecision>,
+) -> ApiResult<(StatusCode, Json<Decision>)> {
+    who.require(Role::Manager)?;
+    let d = input.into_decision(new_id(), Utc::now())?;
+    state.store.create_decision(&d).await?;
+    Ok((StatusCode::CREATED, Json(d)))
+}
+
+#[utoipa::path(get, path = "/api/v1/decisions/{id}", tag = "decisions", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Decision), (status = 404, body = ErrorBody)))]
+pub async fn get_decision(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Decision>> {
+    who.require(Role::Stakeholder)?;
+    Ok(Json(state.store.get_decision(path_id("decision", &id)?).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/decisions/{id}", tag = "decisions", request_body = DecisionPatch,
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Decision), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_decision(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<DecisionPatch>,
+) -> ApiResult<Json<Decision>> {
+    who.require(Role::Manager)?;
+    let mut d = state.store.get_decision(path_id("decision", &id)?).await?;
+    d.apply(patch, Utc::now())?;
+    state.store.update_decision(&d).await?;
+    Ok(Json(d))
+}

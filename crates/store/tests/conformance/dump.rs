@@ -1,0 +1,348 @@
+use std::io::Cursor;
+
+use chrono::Duration;
+use tandem_domain::goal::{GoalPatch, GoalTransition};
+use tandem_domain::metric::Audience;
+use tandem_domain::risk::RiskStatus;
+use tandem_domain::user::Role;
+use tandem_domain::work_item::WorkState;
+use tandem_store::{DumpSummary, EngineKind, Store, StoreError};
+use tandem_testkit::{fresh_store, per_engine};
+use uuid::Uuid;
+
+use crate::common::*;
+
+per_engine!(
+    dump_round_trips_between_engines,
+    dump_with_invalid_json_loads_nothing,
+    dump_with_invalid_goal_loads_nothing,
+    dump_with_missing_reference_loads_nothing,
+    dump_with_bad_header_loads_nothing,
+    dump_imported_twice_keeps_the_first
+);
+
+fn other(engine: EngineKind) -> EngineKind {
+    match engine {
+        EngineKind::Sqlite => EngineKind::Postgres,
+        EngineKind::Postgres => EngineKind::Sqlite,
+    }
+}
+
+/// A small organisation with every entity type, written through the
+/// ordinary create operations.
+async fn populate(store: &Store) {
+    let payments = team("payments");
+    let search = team("search");
+    store.create_team(&payments).await.unwrap();
+    store.create_team(&search).await.unwrap();
+
+    let ana = user("ana", Role::Admin);
+    let mut bo = user("bo", Role::Member);
+    bo.email = None;
+    store.create_user(&ana, "$argon2id$v=19$m=19456,t=2,p=1$ana").await.unwrap();
+    store.create_user(&bo, "$argon2id$v=19$m=19456,t=2,p=1$bo").await.unwrap();
+    store.set_user_disabled("bo", true).await.unwrap();
+    store.add_member(payments.id, ana.id).await.unwrap();
+    store.add_member(search.id, ana.id).await.unwrap();
+    store.add_member(payments.id, bo.id).await.unwrap();
+
+    let ci = token("ci", Some(ana.id));
+    store.create_token(&ci, "hash-ci").await.unwrap();
+    store.touch_token(ci.id, at(400)).await.unwrap();
+    let old = token("old", None);
+    store.create_token(&old, "hash-old").await.unwrap();
+    store.revoke_token(old.id, at(401)).await.unwrap();
+
+    let checkout = project(payments.id, "checkout");
+    store.create_project(&checkout).await.unwrap();
+    let mut index = project(search.id, "index");
+    index.repositories = vec![];
+    store.create_project(&index).await.unwrap();
+
+    let p95 = metric("users-p95", Audience::Team, Some(payments.id));
+    let conversion = metric("conversion", Audience::Business, None);
+    store.create_metric(&p95).await.unwrap();
+    store.create_metric(&conversion).await.unwrap();
+
+    let g1 = goal(payments.id, Some(checkout.id));
+    store.create_goal(&g1).await.unwrap();
+    let agreed = g1.transition(GoalTransition::Agree, "ana", at(1000)).unwrap();
+    store.save_goal_change(&agreed, 0).await.unwrap();
+    let edited = agreed
+        .goal
+        .apply(
+            GoalPatch { technical_tasks: Some("Cache, paginate, index.".into()), ..GoalPatch::default() },
+            "bo",
+            at(1100) + Duration::microseconds(1),
+        )
+        .unwrap();
+    store.save_goal_change(&edited, 1).await.unwrap();
+    let g2 = bare_goal(search.id);
+    store.create_goal(&g2).await.unwrap();
+
+    let s1 = stage(g1.id, 1);
+    let mut s2 = stage(g1.id, 2);
+    s2.starts_on = None;
+    s2.ends_on = None;
+    store.create_stage(&s1).await.unwrap();
+    store.create_stage(&s2).await.unwrap();
+
+    let mut w1 = item(payments.id);
+    w1.project_id = Some(checkout.id);
+    w1.goal_id = Some(g1.id);
+    w1.stage_id = Some(s1.id);
+    w1.external_key = Some("PAY-1".into());
+    w1.source = "jira".into();
+    store.create_work_item(&w1).await.unwrap();
+    let mut w2 = item(search.id);
+    w2.state = WorkState::InProgress;
+    w2.done_at = None;
+    w2.impact = None;
+    store.create_work_item(&w2).await.unwrap();
+
+    let mut r1 = risk(payments.id);
+    r1.goal_id = Some(g1.id);
+    r1.stage_id = Some(s2.id);
+    store.create_risk(&r1).await.unwrap();
+    let mut r2 = risk(search.id);
+    r2.status = RiskStatus::Closed;
+    r2.closed_at = Some(at(2000));
+    r2.owner = None;
+    store.create_risk(&r2).await.unwrap();
+
+    store.create_decision(&decision(payments.id, Some(g1.id))).await.unwrap();
+    store.create_decision(&decision(search.id, None)).await.unwrap();
+
+    let points: Vec<_> = (0..600)
+        .map(|i| point(if i % 2 == 0 { p95.id } else { conversion.id }, at(i / 2) + Duration::microseconds(i % 7), i as f64 * 0.1))
+        .collect();
+    store.upsert_points(&points).await.unwrap();
+
+    let events: Vec<_> = (0..700)
+        .map(|i| event("github", &format!("d-{i}"), if i % 2 == 0 { "deployment" } else { "push" }, at(i)))
+        .collect();
+    store.insert_events(&events).await.unwrap();
+}
+
+fn assert_every_type(s: &DumpSummary) {
+    let counts = [
+        ("teams", s.teams),
+        ("users", s.users),
+        ("memberships", s.memberships),
+        ("tokens", s.tokens),
+        ("projects", s.projects),
+        ("metrics", s.metrics),
+        ("goals", s.goals),
+        ("goal_versions", s.goal_versions),
+        ("stages", s.stages),
+        ("work_items", s.work_items),
+        ("risks", s.risks),
+        ("decisions", s.decisions),
+        ("metric_points", s.metric_points),
+        ("events", s.events),
+    ];
+    for (name, n) in counts {
+        assert!(n > 0, "the dataset has no {name}");
+    }
+}
+
+async fn import(store: &Store, dump: &[u8]) -> Result<DumpSummary, StoreError> {
+    store.import_dump(&mut Cursor::new(dump)).await
+}
+
+async fn populated(engine: EngineKind) -> (Store, tandem_testkit::TestDb, Vec<u8>) {
+    let (store, db) = fresh_store(engine).await;
+    populate(&store).await;
+    let dump = export(&store).await;
+    (store, db, dump)
+}
+
+async fn dump_round_trips_between_engines(engine: EngineKind) {
+    let (source, _db_a, first) = populated(engine).await;
+    let mut summary_out = Vec::new();
+    let summary = source.export(&mut summary_out).await.unwrap();
+    assert_eq!(summary_out, first, "exporting twice gives the same bytes");
+    assert_every_type(&summary);
+    assert_eq!(summary.metric_points, 600);
+    assert_eq!(summary.events, 700);
+    assert_eq!(summary.goal_versions, 2);
+    let lines = String::from_utf8(first.clone()).unwrap().lines().count() as u64;
+    assert_eq!(lines, summary.total() + 1, "one line per record plus the header");
+
+    // A → B
+    let (middle, _db_b) = fresh_store(other(engine)).await;
+    let imported = import(&middle, &first).await.unwrap();
+    assert_eq!(imported, summary);
+    let second = export(&middle).await;
+    assert_same(&first, &second, "after the first hop");
+
+    // B → A
+    let (back, _db_c) = fresh_store(engine).await;
+    assert_eq!(import(&back, &second).await.unwrap(), summary);
+    let third = export(&back).await;
+    assert_same(&first, &third, "after the round trip");
+
+    // The operations read the imported data like the original.
+    let goals = source.list_goals(&q()).await.unwrap();
+    assert_eq!(middle.list_goals(&q()).await.unwrap(), goals);
+    for g in &goals.items {
+        assert_eq!(middle.list_goal_versions(g.id).await.unwrap(), source.list_goal_versions(g.id).await.unwrap());
+    }
+    assert_eq!(middle.list_users().await.unwrap(), source.list_users().await.unwrap());
+    assert_eq!(middle.list_tokens().await.unwrap(), source.list_tokens().await.unwrap());
+    assert_eq!(middle.find_token("hash-ci").await.unwrap(), source.find_token("hash-ci").await.unwrap());
+    let (_, hash) = middle.find_user_by_username("ana").await.unwrap().unwrap();
+    assert_eq!(hash, "$argon2id$v=19$m=19456,t=2,p=1$ana");
+    assert_eq!(middle.count_events().await.unwrap(), 700);
+    assert_eq!(
+        middle.list_events("deployment", at(0), at(1000)).await.unwrap(),
+        source.list_events("deployment", at(0), at(1000)).await.unwrap()
+    );
+    let p95 = source.get_metric_by_key("users-p95").await.unwrap();
+    assert_eq!(
+        middle.list_points(p95.id, None, None, 1000).await.unwrap(),
+        source.list_points(p95.id, None, None, 1000).await.unwrap()
+    );
+}
+
+#[track_caller]
+fn assert_same(expected: &[u8], got: &[u8], when: &str) {
+    if expected != got {
+        let e = String::from_utf8_lossy(expected);
+        let g = String::from_utf8_lossy(got);
+        for (i, (a, b)) in e.lines().zip(g.lines()).enumerate() {
+            assert_eq!(a, b, "{when}: line {} differs", i + 1);
+        }
+        assert_eq!(e.lines().count(), g.lines().count(), "{when}: line counts differ");
+        panic!("{when}: exports differ");
+    }
+}
+
+/// Replaces line `n` (1-based) of a dump.
+fn with_line(dump: &[u8], n: usize, f: impl FnOnce(&str) -> String) -> Vec<u8> {
+    let text = String::from_utf8(dump.to_vec()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[n - 1] = f(&lines[n - 1]);
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out.into_bytes()
+}
+
+/// The 1-based number of the first line whose record has this type.
+fn line_of(dump: &[u8], record_type: &str) -> usize {
+    let text = String::from_utf8(dump.to_vec()).unwrap();
+    let needle = format!("{{\"type\":\"{record_type}\"");
+    text.lines().position(|l| l.starts_with(&needle)).expect("record type present") + 1
+}
+
+#[track_caller]
+fn assert_dump_error<T: std::fmt::Debug>(result: Result<T, StoreError>, expected_line: usize, mentions: &str) {
+    match result {
+        Err(StoreError::Dump { line, message }) => {
+            assert_eq!(line, expected_line, "the error names the bad line ({message})");
+            assert!(message.contains(mentions), "{message:?} should mention {mentions:?}");
+        }
+        other => panic!("expected a dump error at line {expected_line}, got {other:?}"),
+    }
+}
+
+async fn dump_with_invalid_json_loads_nothing(engine: EngineKind) {
+    let (_source, _db_a, dump) = populated(engine).await;
+    for target_engine in [engine, other(engine)] {
+        let (target, _db) = fresh_store(target_engine).await;
+        let bad = with_line(&dump, 5, |l| l[..l.len() / 2].to_owned());
+        assert_dump_error(import(&target, &bad).await, 5, "");
+        assert_empty(&target).await;
+
+        // An unknown record type and a record of the wrong shape, late in the file.
+        let last = String::from_utf8(dump.clone()).unwrap().lines().count();
+        let bad = with_line(&dump, last, |_| r#"{"type":"spaceship","data":{}}"#.to_owned());
+        assert_dump_error(import(&target, &bad).await, last, "spaceship");
+        assert_empty(&target).await;
+        let bad = with_line(&dump, 2, |_| r#"{"type":"team","data":{"id":"not-a-uuid"}}"#.to_owned());
+        assert_dump_error(import(&target, &bad).await, 2, "");
+        assert_empty(&target).await;
+
+        // The intact dump still loads into the same database afterwards.
+        import(&target, &dump).await.unwrap();
+        assert_same(&dump, &export(&target).await, "after the failed attempts");
+    }
+}
+
+async fn dump_with_invalid_goal_loads_nothing(engine: EngineKind) {
+    let (_source, _db_a, dump) = populated(engine).await;
+    let n = line_of(&dump, "goal");
+    let bad = with_line(&dump, n, |l| {
+        let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+        v["data"]["title"] = serde_json::json!("");
+        v.to_string()
+    });
+    for target_engine in [engine, other(engine)] {
+        let (target, _db) = fresh_store(target_engine).await;
+        assert_dump_error(import(&target, &bad).await, n, "title");
+        assert_empty(&target).await;
+    }
+}
+
+async fn dump_with_missing_reference_loads_nothing(engine: EngineKind) {
+    let (_source, _db_a, dump) = populated(engine).await;
+    let cases = [
+        ("work_item", "team_id"),
+        ("work_item", "goal_id"),
+        ("goal", "team_id"),
+        ("membership", "user_id"),
+        ("goal_version", "goal_id"),
+        ("metric_point", "metric_id"),
+    ];
+    for (record_type, field) in cases {
+        let n = line_of(&dump, record_type);
+        let bad = with_line(&dump, n, |l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["data"][field] = serde_json::json!(Uuid::now_v7());
+            v.to_string()
+        });
+        for target_engine in [engine, other(engine)] {
+            let (target, _db) = fresh_store(target_engine).await;
+            let result = import(&target, &bad).await;
+            match result {
+                Err(StoreError::Dump { line, .. }) => {
+                    assert_eq!(line, n, "{record_type}.{field} on {target_engine:?}: names the line")
+                }
+                other => panic!("{record_type}.{field} on {target_engine:?}: expected a dump error at line {n}, got {other:?}"),
+            }
+            assert_empty(&target).await;
+        }
+    }
+}
+
+async fn dump_with_bad_header_loads_nothing(engine: EngineKind) {
+    let (_source, _db_a, dump) = populated(engine).await;
+    let (target, _db) = fresh_store(engine).await;
+    assert_dump_error(import(&target, b"").await, 1, "empty");
+    let bad = with_line(&dump, 1, |_| r#"{"format":"tandem-dump","version":99}"#.to_owned());
+    assert_dump_error(import(&target, &bad).await, 1, "99");
+    let bad = with_line(&dump, 1, |_| "hello".to_owned());
+    assert_dump_error(import(&target, &bad).await, 1, "header");
+    assert_empty(&target).await;
+
+    // A header alone is an empty dump; blank lines are skipped.
+    let header = String::from_utf8(dump.clone()).unwrap().lines().next().unwrap().to_owned();
+    let summary = import(&target, format!("{header}\n\n").as_bytes()).await.unwrap();
+    assert_eq!(summary.total(), 0);
+    assert_empty(&target).await;
+}
+
+async fn dump_imported_twice_keeps_the_first(engine: EngineKind) {
+    let (_source, _db_a, dump) = populated(engine).await;
+    for target_engine in [engine, other(engine)] {
+        let (target, _db) = fresh_store(target_engine).await;
+        import(&target, &dump).await.unwrap();
+        let after_first = export(&target).await;
+        assert_same(&dump, &after_first, "after the first import");
+
+        // The first record (a team) already exists: line 2 is refused.
+        assert_dump_error(import(&target, &dump).await, 2, "already exists");
+        assert_same(&dump, &export(&target).await, "after the refused second import");
+        target.ping().await.unwrap();
+    }
+}

@@ -1,0 +1,18 @@
+//! Storage conformance suite: every public `Store` operation, run against
+//! both engines (SQLite and PostgreSQL) through `per_engine!`, so the two
+//! engines are held to exactly the same behaviour.
+
+mod common;
+
+mod basics;
+mod decisions;
+mod dump;
+mod events;
+mod goals;
+mod metrics;
+mod projects;
+mod risks;
+mod stages;
+mod teams;
+mod users;
+mod work_items;

@@ -104,9 +104,40 @@ fn main() {
             .map(|p| p.value)
             .collect::<Vec<_>>()
     );
-    println!("{}", d.work_items[0].id);
+    for i in d.work_items.iter().filter(|i| i.goal_id.is_some()).take(6) {
+        println!(
+            "LINK {} {:?} {} {} c={} s={:?} d={:?} {:?}",
+            i.external_key.as_deref().unwrap(),
+            i.title,
+            i.priority,
+            i.state,
+            i.created_at,
+            i.started_at,
+            i.done_at,
+            i.context
+        );
+    }
+    for r in &d.risks {
+        println!(
+            "RISK {} {} {} {} {:?}",
+            r.title, r.likelihood, r.impact, r.status, r.closed_at
+        );
+    }
+    for i in d.work_items.iter().take(5) {
+        println!(
+            "FIRST {} {:?} {} {} c={} d={:?}",
+            i.external_key.as_deref().unwrap(),
+            i.title,
+            i.kind,
+            i.state,
+            i.created_at,
+            i.done_at
+        );
+    }
     println!(
         "{}",
         d.work_items.iter().map(|i| i.title.len()).max().unwrap()
     );
 }
+#[allow(dead_code)]
+fn more() {}

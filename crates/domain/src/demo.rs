@@ -253,13 +253,31 @@ fn wait_weights(kind: WorkKind) -> &'static [(i64, u32)] {
 // Kinds, priorities and titles
 // ---------------------------------------------------------------------------
 
-const KIND_WEIGHTS: &[(WorkKind, u32)] = &[
-    (WorkKind::Feature, 52),
-    (WorkKind::Bug, 20),
-    (WorkKind::Debt, 19),
-    (WorkKind::Chore, 7),
-    (WorkKind::Incident, 2),
+/// The mix of generic work: drawn from a shuffled deck rather than one
+/// item at a time, so every team ends up close to these shares (debt about
+/// 18 %, incidents 2 %) instead of wherever chance takes it.
+const KIND_DECK: &[(WorkKind, usize)] = &[
+    (WorkKind::Feature, 26),
+    (WorkKind::Bug, 10),
+    (WorkKind::Debt, 9),
+    (WorkKind::Chore, 4),
+    (WorkKind::Incident, 1),
 ];
+
+#[derive(Debug, Default)]
+struct KindDeck(Vec<WorkKind>);
+
+impl KindDeck {
+    fn draw(&mut self, rng: &mut Rng) -> WorkKind {
+        if self.0.is_empty() {
+            for &(kind, n) in KIND_DECK {
+                self.0.extend(std::iter::repeat_n(kind, n));
+            }
+            rng.shuffle(&mut self.0);
+        }
+        self.0.pop().expect("the deck was just filled")
+    }
+}
 
 /// Impact and complexity as a team would rate them.
 fn levels(rng: &mut Rng, kind: WorkKind) -> (Level, Level) {
@@ -393,7 +411,8 @@ impl Titles {
             .iter()
             .flat_map(|p| p.services.iter().copied())
             .collect();
-        let sources: [(WorkKind, &[&str], &[&str], &[&str]); 5] = [
+        type Source<'a> = (WorkKind, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+        let sources: [Source; 5] = [
             (WorkKind::Feature, v.features, FEATURE_TEMPLATES, v.pages),
             (WorkKind::Bug, v.bugs, BUG_TEMPLATES, v.pages),
             (WorkKind::Debt, v.debts, DEBT_TEMPLATES, v.components),
@@ -2386,6 +2405,7 @@ impl Builder {
         let team_id = teams[t].id;
         let team_projects = [projects[2 * t].id, projects[2 * t + 1].id];
         let mut titles = Titles::new(&mut self.rng, team);
+        let mut deck = KindDeck::default();
         let far_past = self.date(SETUP_DAY + 10);
         let yesterday = self.date(-1);
         let mut done_per_week = [0i64; WEEKS];
@@ -2468,10 +2488,10 @@ impl Builder {
                             done_times(&mut self.rng, kind, planned, stage_start, earliest_created);
                         let (created, started, done) =
                             (team.utc(created), team.utc(started), team.utc(done));
-                        if let Ok(w) = usize::try_from(planned_day + HISTORY_DAYS) {
-                            if let Some(slot) = done_per_week.get_mut(w / 7) {
-                                *slot += 1;
-                            }
+                        if let Ok(w) = usize::try_from(planned_day + HISTORY_DAYS)
+                            && let Some(slot) = done_per_week.get_mut(w / 7)
+                        {
+                            *slot += 1;
                         }
                         item.state = Some(WorkState::Done);
                         item.context = self.goal_context(goal, created);
@@ -2575,7 +2595,7 @@ impl Builder {
                 .filter(|&d| !is_weekend(self.date(d)))
                 .collect();
             for _ in 0..(target - stage_done).max(0) {
-                let kind = self.rng.weighted(KIND_WEIGHTS);
+                let kind = deck.draw(&mut self.rng);
                 let mut day = week_start + self.rng.range(0, 6);
                 if kind != WorkKind::Incident && is_weekend(self.date(day)) {
                     day = *self.rng.pick(&weekdays);
@@ -2609,7 +2629,11 @@ impl Builder {
         let cancelled = self.rng.range(3, 4);
         let blocked = if has_blocked { 0 } else { 1 };
         for n in 0..(in_progress + blocked + todo + cancelled) {
-            let kind = self.rng.weighted(&KIND_WEIGHTS[..4]);
+            // Incidents are over by the time anyone looks.
+            let kind = match deck.draw(&mut self.rng) {
+                WorkKind::Incident => WorkKind::Bug,
+                kind => kind,
+            };
             let state = if n < in_progress {
                 WorkState::InProgress
             } else if n < in_progress + blocked {

@@ -268,7 +268,7 @@ impl Store {
                         Record::WorkItem(w) => insert_item!(&mut *tx, w),
                         Record::Risk(r) => insert_risk!(&mut *tx, r),
                         Record::Decision(d) => insert_decision!(&mut *tx, d),
-                        Record::MetricPoint(p) => points.push(p),
+                        Record::MetricPoint(p) => points.push((line, p)),
                         Record::Event(e) => events.push(e),
                     }
                     Ok(())
@@ -276,9 +276,25 @@ impl Store {
                 .await;
                 result.map_err(|e| at_line(reference_error(e)))?;
             }
+            // A failed batch cannot name its line, so check each metric first.
+            let mut known = std::collections::HashSet::new();
+            for (line, p) in &points {
+                if known.insert(p.metric_id) {
+                    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM metrics WHERE id = $1")
+                        .bind(p.metric_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if n == 0 {
+                        return Err(StoreError::Dump {
+                            line: *line,
+                            message: format!("metric {} is not in the dump or the database", p.metric_id),
+                        });
+                    }
+                }
+            }
             for chunk in points.chunks(500) {
                 let mut qb = QueryBuilder::new("INSERT INTO metric_points (metric_id, at, value) ");
-                qb.push_values(chunk, |mut b, p| {
+                qb.push_values(chunk, |mut b, (_, p)| {
                     b.push_bind(p.metric_id).push_bind(p.at).push_bind(p.value);
                 });
                 qb.build().execute(&mut *tx).await.map_err(|e| reference_error(e.into()))?;

@@ -973,6 +973,15 @@ impl Store {
         if points.is_empty() {
             return Ok(0);
         }
+        // One row per (metric, instant), the last value winning: PostgreSQL
+        // refuses to update a row twice in one statement, SQLite would not.
+        let mut seen = std::collections::HashSet::new();
+        let mut points: Vec<&MetricPoint> = points
+            .iter()
+            .rev()
+            .filter(|p| seen.insert((p.metric_id, p.at)))
+            .collect();
+        points.reverse();
         let mut metric_ids: Vec<Uuid> = points.iter().map(|p| p.metric_id).collect();
         metric_ids.sort();
         metric_ids.dedup();

@@ -6,6 +6,7 @@ per_engine!(ping_and_migrate_twice, connect_refuses_empty_sqlite_path);
 async fn ping_and_migrate_twice(engine: EngineKind) {
     let (store, db) = fresh_store(engine).await;
     assert_eq!(store.engine(), engine);
+    assert_eq!(engine.as_str(), if engine == EngineKind::Sqlite { "sqlite" } else { "postgres" });
     store.ping().await.expect("ping a fresh store");
 
     // fresh_store migrated once already; migrating again changes nothing.

@@ -277,6 +277,7 @@ pub fn event(source: &str, external_id: &str, kind: &str, occurred_at: DateTime<
             "text": "ünïcødé \"quoted\" \\ line\nbreak",
             "big": 9_007_199_254_740_993_i64,
             "float": 0.1,
+            "precise": 14.0 * 0.1,
         }),
     }
 }

@@ -42,10 +42,19 @@ async fn goal_round_trip(engine: EngineKind) {
     store.create_goal(&agreed).await.unwrap();
     assert_eq!(store.get_goal(agreed.id).await.unwrap(), agreed);
 
+    // JSON columns give back the exact f64 (these two need the last digit).
+    let mut precise = goal(t.id, None);
+    precise.success_metrics[1].baseline = Some(0.1 + 0.2);
+    precise.success_metrics[1].target = Some(14.0 * 0.1);
+    assert_eq!(precise.success_metrics[1].baseline, Some(0.30000000000000004));
+    assert_ne!(precise.success_metrics[1].target, Some(1.4));
+    store.create_goal(&precise).await.unwrap();
+    assert_eq!(store.get_goal(precise.id).await.unwrap(), precise);
+
     assert_missing(store.create_goal(&goal(Uuid::now_v7(), None)).await, "team_id");
     assert_missing(store.create_goal(&goal(t.id, Some(Uuid::now_v7()))).await, "project_id");
     assert_not_found(store.get_goal(Uuid::now_v7()).await, "goal");
-    assert_eq!(store.list_goals(&q()).await.unwrap().items.len(), 3);
+    assert_eq!(store.list_goals(&q()).await.unwrap().items.len(), 4);
 }
 
 async fn goal_list_filters(engine: EngineKind) {

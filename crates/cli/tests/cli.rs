@@ -1,0 +1,179 @@
+//! The `tandem` binary as a user runs it: wrong arguments, data commands,
+//! and the export → import-dump round trip across engines.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tandem_testkit::{EngineKindReexport as EngineKind, TestDb};
+
+/// Runs `tandem` in `dir` (so no stray tandem.toml is read) on `db`.
+fn tandem(dir: &Path, db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .current_dir(dir)
+        .arg("--database")
+        .arg(db)
+        .args(args)
+        .env_remove("TANDEM_DATABASE__URL")
+        .env("TANDEM_NEW_PASSWORD", "a long enough password")
+        .output()
+        .expect("run tandem")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "tandem failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).expect("utf-8 output")
+}
+
+fn failed(out: &Output) -> String {
+    assert!(!out.status.success(), "expected failure, got: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn sqlite(dir: &Path, name: &str) -> String {
+    format!("sqlite://{}", dir.join(name).display())
+}
+
+fn export(dir: &Path, db: &str, file: &str) -> PathBuf {
+    let path = dir.join(file);
+    ok(&tandem(dir, db, &["export", "--output", path.to_str().unwrap()]));
+    path
+}
+
+#[test]
+fn wrong_arguments_are_named_and_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "t.db");
+    let out = tandem(dir.path(), &db, &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand 'frobnicate'"));
+
+    let out = tandem(dir.path(), &db, &["token", "create", "--name", "x", "--role", "root"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"root\" is not one of"));
+
+    let err = failed(&tandem(dir.path(), &db, &["goal", "show", "not-a-uuid"]));
+    assert!(err.contains("\"not-a-uuid\" is not a goal id"), "{err}");
+
+    let err = failed(&tandem(dir.path(), &db, &["goal", "list", "--status", "finished"]));
+    assert!(err.contains("--status") && err.contains("\"finished\" is not one of"), "{err}");
+
+    let err = failed(&tandem(dir.path(), &db, &["--config", "/nonexistent/tandem.toml", "migrate"]));
+    assert!(err.contains("does not exist"), "{err}");
+
+    let err = failed(&tandem(dir.path(), "postgres://nobody@127.0.0.1:1/none", &["migrate"]));
+    assert!(err.contains("cannot open the database"), "{err}");
+}
+
+#[test]
+fn default_config_and_completions() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "t.db");
+    let config = ok(&tandem(dir.path(), &db, &["default-config"]));
+    assert!(config.contains("[database]") && config.contains("session_ttl_hours"));
+    // The printed example is a working configuration file.
+    std::fs::write(dir.path().join("tandem.toml"), &config).unwrap();
+    ok(&tandem(dir.path(), &db, &["migrate"]));
+    let bash = ok(&tandem(dir.path(), &db, &["completions", "bash"]));
+    assert!(bash.contains("tandem"));
+}
+
+#[test]
+fn goals_users_and_tokens_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "t.db");
+    ok(&tandem(dir.path(), &db, &["demo"]));
+    let err = failed(&tandem(dir.path(), &db, &["demo"]));
+    assert!(err.contains("only into an empty database"), "{err}");
+
+    let goals: serde_json::Value =
+        serde_json::from_str(&ok(&tandem(dir.path(), &db, &["goal", "list", "--team", "payments", "--format", "json"])))
+            .unwrap();
+    assert!(!goals.as_array().unwrap().is_empty());
+
+    let created: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &["goal", "new", "--team", "payments", "--title", "Fewer refunds", "--format", "json"],
+    )))
+    .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let err = failed(&tandem(dir.path(), &db, &["goal", "agree", id]));
+    assert!(err.contains("parties.owner") && err.contains("success_metrics"), "{err}");
+    let shown = ok(&tandem(dir.path(), &db, &["goal", "show", id]));
+    assert!(shown.contains("Fewer refunds [draft] v0"), "{shown}");
+
+    ok(&tandem(dir.path(), &db, &["user", "add", "kim", "--role", "member"]));
+    let err = failed(&tandem(dir.path(), &db, &["user", "add", "kim", "--role", "member"]));
+    assert!(err.contains("already exists"), "{err}");
+    ok(&tandem(dir.path(), &db, &["user", "disable", "kim"]));
+    let users: serde_json::Value =
+        serde_json::from_str(&ok(&tandem(dir.path(), &db, &["user", "list", "--format", "json"]))).unwrap();
+    let kim = users.as_array().unwrap().iter().find(|u| u["username"] == "kim").unwrap();
+    assert_eq!(kim["disabled"], true);
+
+    let token: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &["token", "create", "--name", "sheet", "--role", "stakeholder", "--format", "json"],
+    )))
+    .unwrap();
+    assert!(token["secret"].as_str().unwrap().starts_with("tdm_"));
+    ok(&tandem(dir.path(), &db, &["token", "revoke", token["id"].as_str().unwrap()]));
+    let tokens = ok(&tandem(dir.path(), &db, &["token", "list", "--format", "json"]));
+    assert!(!tokens.contains(token["secret"].as_str().unwrap()), "a secret must never be listed");
+    assert!(tokens.contains("revoked_at\": \"20"), "{tokens}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_import_round_trip_across_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = sqlite(dir.path(), "first.db");
+    ok(&tandem(dir.path(), &first, &["demo"]));
+    ok(&tandem(dir.path(), &first, &["token", "create", "--name", "ci", "--role", "member"]));
+    let a = export(dir.path(), &first, "a.jsonl");
+
+    let pg = TestDb::new(EngineKind::Postgres).await;
+    ok(&tandem(dir.path(), &pg.url, &["import-dump", a.to_str().unwrap()]));
+    let b = export(dir.path(), &pg.url, "b.jsonl");
+
+    let last = sqlite(dir.path(), "last.db");
+    ok(&tandem(dir.path(), &last, &["import-dump", b.to_str().unwrap()]));
+    let c = export(dir.path(), &last, "c.jsonl");
+
+    let (a, b, c) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap(), std::fs::read(c).unwrap());
+    assert!(a.len() > 100_000, "the demo dump is substantial");
+    assert!(a == b, "SQLite → PostgreSQL changed the data");
+    assert!(b == c, "PostgreSQL → SQLite changed the data");
+}
+
+#[test]
+fn a_bad_dump_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = sqlite(dir.path(), "source.db");
+    ok(&tandem(dir.path(), &source, &["demo"]));
+    let dump = export(dir.path(), &source, "dump.jsonl");
+
+    let target = sqlite(dir.path(), "target.db");
+    ok(&tandem(dir.path(), &target, &["user", "add", "kim", "--role", "member"]));
+    let before = std::fs::read(export(dir.path(), &target, "before.jsonl")).unwrap();
+
+    // Break one line in the middle: the whole import is refused.
+    let text = std::fs::read_to_string(&dump).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[40] = "{\"type\":\"work_item\",\"data\":{\"title\":";
+    let broken = dir.path().join("broken.jsonl");
+    std::fs::write(&broken, lines.join("\n")).unwrap();
+    let err = failed(&tandem(dir.path(), &target, &["import-dump", broken.to_str().unwrap()]));
+    assert!(err.contains("line 41") && err.contains("database is unchanged"), "{err}");
+
+    let err = failed(&tandem(dir.path(), &target, &["import-dump", "/nonexistent.jsonl"]));
+    assert!(err.contains("cannot open /nonexistent.jsonl"), "{err}");
+
+    let after = std::fs::read(export(dir.path(), &target, "after.jsonl")).unwrap();
+    assert!(before == after, "a refused import must leave the database as it was");
+}

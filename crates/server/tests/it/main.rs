@@ -1,0 +1,9 @@
+//! HTTP API integration tests: the real server on port 0, over a fresh
+//! database, once per engine (`<test>::sqlite` and `<test>::postgres`).
+
+mod auth;
+mod openapi;
+mod pagination;
+mod resources;
+mod support;
+mod validation;

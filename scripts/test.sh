@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs Tandem's whole test suite, on SQLite and on PostgreSQL.
+#
+# PostgreSQL is required: this script starts it when it is installed but
+# stopped, installs it (Debian/Ubuntu, as root) when it is missing, and
+# otherwise fails with a clear message. It never skips the PostgreSQL half.
+# Set TANDEM_TEST_PG_URL to use another server (default
+# postgres://postgres@127.0.0.1:5432/postgres).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export TANDEM_TEST_PG_URL="${TANDEM_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+pg_up() {
+  if command -v pg_isready >/dev/null 2>&1; then
+    pg_isready -q -d "$TANDEM_TEST_PG_URL"
+  else
+    (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null
+  fi
+}
+
+start_postgres() {
+  local version
+  version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$version" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "test.sh: PostgreSQL is not installed; installing it with apt-get" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
+      version=$(ls /etc/postgresql | sort -V | tail -n 1)
+      # A fresh cluster asks for passwords on TCP; give the test user one.
+      pg_ctlcluster --skip-systemctl-redirect "$version" main start
+      su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\""
+      export TANDEM_TEST_PG_URL="postgres://postgres:postgres@127.0.0.1:5432/postgres"
+      return
+    fi
+    echo "test.sh: PostgreSQL is required for the test suite and is not installed." >&2
+    echo "         Install it (Debian: apt-get install postgresql) or set TANDEM_TEST_PG_URL." >&2
+    exit 1
+  fi
+  echo "test.sh: starting PostgreSQL $version" >&2
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+}
+
+if ! pg_up; then
+  start_postgres
+  for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+  if ! pg_up; then
+    echo "test.sh: PostgreSQL did not come up at $TANDEM_TEST_PG_URL" >&2
+    exit 1
+  fi
+fi
+
+# Drop databases left by earlier runs (each test makes its own).
+if command -v psql >/dev/null 2>&1; then
+  psql -Atq "$TANDEM_TEST_PG_URL" -c "SELECT datname FROM pg_database WHERE datname LIKE 'tandem\_test\_%'" |
+    while read -r db; do psql -q "$TANDEM_TEST_PG_URL" -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null; done
+fi
+
+cargo test --workspace --all-targets --locked "$@"
+cargo test --workspace --doc --locked

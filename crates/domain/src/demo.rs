@@ -2470,8 +2470,11 @@ impl Builder {
 
                     let cancelled_on = goal.dropped_day.filter(|&d| planned_day >= d);
                     let draft = if let Some(drop_day) = cancelled_on {
-                        let created =
-                            self.at(t, stage.start.max(goal.agreed_day.unwrap_or(0)), 9, 11);
+                        let created_day = stage
+                            .start
+                            .min(drop_day - 1)
+                            .max(goal.agreed_day.unwrap_or(drop_day - 1));
+                        let created = self.at(t, created_day, 9, 11);
                         let cancelled = self.at(t, drop_day, 17, 17);
                         item.state = Some(WorkState::Cancelled);
                         item.context = self.goal_context(goal, created);

@@ -154,57 +154,110 @@ impl Store {
 
         macro_rules! all {
             ($row:ty, $sql:expr) => {{
-                let rows: Vec<$row> = on_pool!(self, |pool| {
-                    sqlx::query_as($sql).fetch_all(pool).await?
-                });
+                let rows: Vec<$row> =
+                    on_pool!(self, |pool| { sqlx::query_as($sql).fetch_all(pool).await? });
                 rows
             }};
         }
 
-        for r in all!(TeamRow, "SELECT id, key, name, timezone, created_at, updated_at FROM teams ORDER BY id") {
+        for r in all!(
+            TeamRow,
+            "SELECT id, key, name, timezone, created_at, updated_at FROM teams ORDER BY id"
+        ) {
             write_line(out, &Record::Team(r.into()), &mut s)?;
         }
-        for r in all!(UserRow, "SELECT id, username, display_name, email, role, disabled, created_at, password_hash FROM users ORDER BY id") {
+        for r in all!(
+            UserRow,
+            "SELECT id, username, display_name, email, role, disabled, created_at, password_hash FROM users ORDER BY id"
+        ) {
             let password_hash = r.password_hash.clone();
             let user = User::try_from(r)?;
-            write_line(out, &Record::User(UserRecord { user, password_hash }), &mut s)?;
+            write_line(
+                out,
+                &Record::User(UserRecord {
+                    user,
+                    password_hash,
+                }),
+                &mut s,
+            )?;
         }
         for (team_id, user_id) in self.list_memberships().await? {
-            write_line(out, &Record::Membership(Membership { team_id, user_id }), &mut s)?;
+            write_line(
+                out,
+                &Record::Membership(Membership { team_id, user_id }),
+                &mut s,
+            )?;
         }
-        for r in all!(TokenRow, "SELECT id, name, prefix, role, created_by, created_at, last_used_at, revoked_at, token_hash FROM api_tokens ORDER BY id") {
+        for r in all!(
+            TokenRow,
+            "SELECT id, name, prefix, role, created_by, created_at, last_used_at, revoked_at, token_hash FROM api_tokens ORDER BY id"
+        ) {
             let token_hash = r.token_hash.clone();
             let token = ApiToken::try_from(r)?;
-            write_line(out, &Record::Token(TokenRecord { token, token_hash }), &mut s)?;
+            write_line(
+                out,
+                &Record::Token(TokenRecord { token, token_hash }),
+                &mut s,
+            )?;
         }
-        for r in all!(ProjectRow, "SELECT id, team_id, key, name, repositories, services, created_at, updated_at FROM projects ORDER BY id") {
+        for r in all!(
+            ProjectRow,
+            "SELECT id, team_id, key, name, repositories, services, created_at, updated_at FROM projects ORDER BY id"
+        ) {
             write_line(out, &Record::Project(r.into()), &mut s)?;
         }
-        for r in all!(MetricRow, "SELECT id, key, name, description, unit, direction, audience, team_id, created_at, updated_at FROM metrics ORDER BY id") {
+        for r in all!(
+            MetricRow,
+            "SELECT id, key, name, description, unit, direction, audience, team_id, created_at, updated_at FROM metrics ORDER BY id"
+        ) {
             write_line(out, &Record::Metric(r.try_into()?), &mut s)?;
         }
-        for r in all!(GoalRow, "SELECT id, team_id, project_id, title, business_goal, technical_tasks, hypotheses, success_metrics, parties, timeline, status, version, agreed_at, agreed_by, created_at, updated_at FROM goals ORDER BY id") {
+        for r in all!(
+            GoalRow,
+            "SELECT id, team_id, project_id, title, business_goal, technical_tasks, hypotheses, success_metrics, parties, timeline, status, version, agreed_at, agreed_by, created_at, updated_at FROM goals ORDER BY id"
+        ) {
             write_line(out, &Record::Goal(r.try_into()?), &mut s)?;
         }
-        for r in all!(GoalVersionRow, "SELECT goal_id, version, changed_at, changed_by, action, changes FROM goal_versions ORDER BY goal_id, version") {
+        for r in all!(
+            GoalVersionRow,
+            "SELECT goal_id, version, changed_at, changed_by, action, changes FROM goal_versions ORDER BY goal_id, version"
+        ) {
             write_line(out, &Record::GoalVersion(r.into()), &mut s)?;
         }
-        for r in all!(StageRow, "SELECT id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at FROM stages ORDER BY id") {
+        for r in all!(
+            StageRow,
+            "SELECT id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at FROM stages ORDER BY id"
+        ) {
             write_line(out, &Record::Stage(r.into()), &mut s)?;
         }
-        for r in all!(WorkItemRow, "SELECT id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, complexity, state, context, external_key, source, created_at, started_at, done_at, updated_at FROM work_items ORDER BY id") {
+        for r in all!(
+            WorkItemRow,
+            "SELECT id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, complexity, state, context, external_key, source, created_at, started_at, done_at, updated_at FROM work_items ORDER BY id"
+        ) {
             write_line(out, &Record::WorkItem(r.try_into()?), &mut s)?;
         }
-        for r in all!(RiskRow, "SELECT id, team_id, goal_id, stage_id, title, description, likelihood, impact, plan, owner, schedule_impact_days, status, created_at, updated_at, closed_at FROM risks ORDER BY id") {
+        for r in all!(
+            RiskRow,
+            "SELECT id, team_id, goal_id, stage_id, title, description, likelihood, impact, plan, owner, schedule_impact_days, status, created_at, updated_at, closed_at FROM risks ORDER BY id"
+        ) {
             write_line(out, &Record::Risk(r.try_into()?), &mut s)?;
         }
-        for r in all!(DecisionRow, "SELECT id, team_id, goal_id, title, context, options, decision, consequences, decided_by, decided_at, created_at, updated_at FROM decisions ORDER BY id") {
+        for r in all!(
+            DecisionRow,
+            "SELECT id, team_id, goal_id, title, context, options, decision, consequences, decided_by, decided_at, created_at, updated_at FROM decisions ORDER BY id"
+        ) {
             write_line(out, &Record::Decision(r.into()), &mut s)?;
         }
-        for r in all!(PointRow, "SELECT metric_id, at, value FROM metric_points ORDER BY metric_id, at") {
+        for r in all!(
+            PointRow,
+            "SELECT metric_id, at, value FROM metric_points ORDER BY metric_id, at"
+        ) {
             write_line(out, &Record::MetricPoint(r.into()), &mut s)?;
         }
-        for r in all!(EventRow, "SELECT id, source, external_id, kind, occurred_at, received_at, payload FROM events ORDER BY id") {
+        for r in all!(
+            EventRow,
+            "SELECT id, source, external_id, kind, occurred_at, received_at, payload FROM events ORDER BY id"
+        ) {
             write_line(out, &Record::Event(r.into()), &mut s)?;
         }
         out.flush()?;
@@ -287,7 +340,10 @@ impl Store {
                     if n == 0 {
                         return Err(StoreError::Dump {
                             line: *line,
-                            message: format!("metric {} is not in the dump or the database", p.metric_id),
+                            message: format!(
+                                "metric {} is not in the dump or the database",
+                                p.metric_id
+                            ),
                         });
                     }
                 }
@@ -295,9 +351,14 @@ impl Store {
             for chunk in points.chunks(500) {
                 let mut qb = QueryBuilder::new("INSERT INTO metric_points (metric_id, at, value) ");
                 qb.push_values(chunk, |mut b, (_, p)| {
-                    b.push_bind(p.metric_id).push_bind(p.at).push_bind(p.value);
+                    b.push_bind(p.metric_id)
+                        .push_bind(p.at)
+                        .push_bind(crate::queries::point_value(p.value));
                 });
-                qb.build().execute(&mut *tx).await.map_err(|e| reference_error(e.into()))?;
+                qb.build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| reference_error(e.into()))?;
             }
             for chunk in events.chunks(500) {
                 let mut qb = QueryBuilder::new(
@@ -312,7 +373,10 @@ impl Store {
                         .push_bind(e.received_at)
                         .push_bind(Json(&e.payload));
                 });
-                qb.build().execute(&mut *tx).await.map_err(|e| reference_error(e.into()))?;
+                qb.build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| reference_error(e.into()))?;
             }
             tx.commit().await?;
         });
@@ -392,6 +456,9 @@ fn validate(r: &Record) -> Result<(), tandem_domain::DomainError> {
         Record::Risk(r) => r.validate(),
         Record::Decision(d) => d.validate(),
         Record::Event(e) => e.validate(),
-        Record::Membership(_) | Record::Token(_) | Record::GoalVersion(_) | Record::MetricPoint(_) => Ok(()),
+        Record::Membership(_)
+        | Record::Token(_)
+        | Record::GoalVersion(_)
+        | Record::MetricPoint(_) => Ok(()),
     }
 }

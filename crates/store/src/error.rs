@@ -43,7 +43,10 @@ impl StoreError {
 
     /// Turns a unique violation into a `Conflict` naming `field`; other errors
     /// pass through.
-    pub(crate) fn unique(field: &str, what: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> Self {
+    pub(crate) fn unique(
+        field: &str,
+        what: impl FnOnce() -> String,
+    ) -> impl FnOnce(sqlx::Error) -> Self {
         move |e| match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict {
                 field: field.to_owned(),

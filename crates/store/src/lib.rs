@@ -92,8 +92,9 @@ impl Store {
     /// file is created when missing). Does not migrate.
     pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Config(format!("database.url is not a valid PostgreSQL URL: {e}")))?;
+            let opts = PgConnectOptions::from_str(url).map_err(|e| {
+                StoreError::Config(format!("database.url is not a valid PostgreSQL URL: {e}"))
+            })?;
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(Duration::from_secs(10))
@@ -108,7 +109,9 @@ impl Store {
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
         if path.is_empty() {
-            return Err(StoreError::Config("database.url names no SQLite file".into()));
+            return Err(StoreError::Config(
+                "database.url names no SQLite file".into(),
+            ));
         }
         let opts = SqliteConnectOptions::new()
             .filename(path)

@@ -81,8 +81,7 @@ const USER_COLS: &str =
     "id, username, display_name, email, role, disabled, created_at, password_hash";
 const TOKEN_COLS: &str =
     "id, name, prefix, role, created_by, created_at, last_used_at, revoked_at, token_hash";
-const PROJECT_COLS: &str =
-    "id, team_id, key, name, repositories, services, created_at, updated_at";
+const PROJECT_COLS: &str = "id, team_id, key, name, repositories, services, created_at, updated_at";
 const GOAL_COLS: &str = "id, team_id, project_id, title, business_goal, technical_tasks, \
      hypotheses, success_metrics, parties, timeline, status, version, agreed_at, agreed_by, \
      created_at, updated_at";
@@ -131,7 +130,9 @@ impl Store {
             .bind(t.updated_at)
             .execute(pool)
             .await
-            .map_err(StoreError::unique("key", || format!("a team with key {:?}", t.key)))?;
+            .map_err(StoreError::unique("key", || {
+                format!("a team with key {:?}", t.key)
+            }))?;
         });
         Ok(())
     }
@@ -169,7 +170,11 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(page(rows.into_iter().map(Team::from).collect(), limit, |t| t.id))
+        Ok(page(
+            rows.into_iter().map(Team::from).collect(),
+            limit,
+            |t| t.id,
+        ))
     }
 
     pub async fn update_team(&self, t: &Team) -> Result<()> {
@@ -239,9 +244,11 @@ impl Store {
 
     pub async fn list_users(&self) -> Result<Vec<User>> {
         let rows: Vec<UserRow> = on_pool!(self, |pool| {
-            sqlx::query_as(sql(format!("SELECT {USER_COLS} FROM users ORDER BY username")))
-                .fetch_all(pool)
-                .await?
+            sqlx::query_as(sql(format!(
+                "SELECT {USER_COLS} FROM users ORDER BY username"
+            )))
+            .fetch_all(pool)
+            .await?
         });
         convert(rows)
     }
@@ -294,10 +301,13 @@ impl Store {
     pub async fn add_member(&self, team_id: Uuid, user_id: Uuid) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            ensure_refs!(tx, [
-                ("team_id", Table::Teams, Some(team_id)),
-                ("user_id", Table::Users, Some(user_id)),
-            ]);
+            ensure_refs!(
+                tx,
+                [
+                    ("team_id", Table::Teams, Some(team_id)),
+                    ("user_id", Table::Users, Some(user_id)),
+                ]
+            );
             sqlx::query(
                 "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             )
@@ -375,9 +385,11 @@ impl Store {
 
     pub async fn list_tokens(&self) -> Result<Vec<ApiToken>> {
         let rows: Vec<TokenRow> = on_pool!(self, |pool| {
-            sqlx::query_as(sql(format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id")))
-                .fetch_all(pool)
-                .await?
+            sqlx::query_as(sql(format!(
+                "SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"
+            )))
+            .fetch_all(pool)
+            .await?
         });
         convert(rows)
     }
@@ -424,7 +436,11 @@ impl Store {
     }
 
     /// The enabled user owning an unexpired session.
-    pub async fn find_session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+    pub async fn find_session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>> {
         let row: Option<UserRow> = on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT u.id, u.username, u.display_name, u.email, u.role, u.disabled, u.created_at, u.password_hash \
@@ -510,7 +526,11 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(page(rows.into_iter().map(Project::from).collect(), limit, |p| p.id))
+        Ok(page(
+            rows.into_iter().map(Project::from).collect(),
+            limit,
+            |p| p.id,
+        ))
     }
 
     pub async fn update_project(&self, p: &Project) -> Result<()> {
@@ -535,10 +555,13 @@ impl Store {
     pub async fn create_goal(&self, g: &Goal) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            ensure_refs!(tx, [
-                ("team_id", Table::Teams, Some(g.team_id)),
-                ("project_id", Table::Projects, g.project_id),
-            ]);
+            ensure_refs!(
+                tx,
+                [
+                    ("team_id", Table::Teams, Some(g.team_id)),
+                    ("project_id", Table::Projects, g.project_id),
+                ]
+            );
             insert_goal!(&mut *tx, g);
             tx.commit().await?;
         });
@@ -692,7 +715,11 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(page(rows.into_iter().map(Stage::from).collect(), limit, |s| s.id))
+        Ok(page(
+            rows.into_iter().map(Stage::from).collect(),
+            limit,
+            |s| s.id,
+        ))
     }
 
     pub async fn update_stage(&self, s: &Stage) -> Result<()> {
@@ -720,12 +747,15 @@ impl Store {
     pub async fn create_work_item(&self, w: &WorkItem) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            ensure_refs!(tx, [
-                ("team_id", Table::Teams, Some(w.team_id)),
-                ("project_id", Table::Projects, w.project_id),
-                ("goal_id", Table::Goals, w.goal_id),
-                ("stage_id", Table::Stages, w.stage_id),
-            ]);
+            ensure_refs!(
+                tx,
+                [
+                    ("team_id", Table::Teams, Some(w.team_id)),
+                    ("project_id", Table::Projects, w.project_id),
+                    ("goal_id", Table::Goals, w.goal_id),
+                    ("stage_id", Table::Stages, w.stage_id),
+                ]
+            );
             insert_item!(&mut *tx, w);
             tx.commit().await?;
         });
@@ -784,11 +814,14 @@ impl Store {
     pub async fn update_work_item(&self, w: &WorkItem) -> Result<()> {
         let done = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            ensure_refs!(tx, [
-                ("project_id", Table::Projects, w.project_id),
-                ("goal_id", Table::Goals, w.goal_id),
-                ("stage_id", Table::Stages, w.stage_id),
-            ]);
+            ensure_refs!(
+                tx,
+                [
+                    ("project_id", Table::Projects, w.project_id),
+                    ("goal_id", Table::Goals, w.goal_id),
+                    ("stage_id", Table::Stages, w.stage_id),
+                ]
+            );
             let n = sqlx::query(
                 "UPDATE work_items SET project_id = $2, goal_id = $3, stage_id = $4, title = $5, kind = $6, \
                  priority = $7, impact = $8, complexity = $9, state = $10, context = $11, \
@@ -822,11 +855,14 @@ impl Store {
     pub async fn create_risk(&self, r: &Risk) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            ensure_refs!(tx, [
-                ("team_id", Table::Teams, Some(r.team_id)),
-                ("goal_id", Table::Goals, r.goal_id),
-                ("stage_id", Table::Stages, r.stage_id),
-            ]);
+            ensure_refs!(
+                tx,
+                [
+                    ("team_id", Table::Teams, Some(r.team_id)),
+                    ("goal_id", Table::Goals, r.goal_id),
+                    ("stage_id", Table::Stages, r.stage_id),
+                ]
+            );
             insert_risk!(&mut *tx, r);
             tx.commit().await?;
         });
@@ -994,7 +1030,9 @@ impl Store {
             for chunk in points.chunks(BULK_ROWS) {
                 let mut qb = QueryBuilder::new("INSERT INTO metric_points (metric_id, at, value) ");
                 qb.push_values(chunk, |mut b, p| {
-                    b.push_bind(p.metric_id).push_bind(p.at).push_bind(p.value);
+                    b.push_bind(p.metric_id)
+                        .push_bind(p.at)
+                        .push_bind(point_value(p.value));
                 });
                 qb.push(" ON CONFLICT (metric_id, at) DO UPDATE SET value = excluded.value");
                 written += qb.build().execute(&mut *tx).await?.rows_affected();
@@ -1033,10 +1071,13 @@ impl Store {
     pub async fn create_decision(&self, d: &Decision) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            ensure_refs!(tx, [
-                ("team_id", Table::Teams, Some(d.team_id)),
-                ("goal_id", Table::Goals, d.goal_id),
-            ]);
+            ensure_refs!(
+                tx,
+                [
+                    ("team_id", Table::Teams, Some(d.team_id)),
+                    ("goal_id", Table::Goals, d.goal_id),
+                ]
+            );
             insert_decision!(&mut *tx, d);
             tx.commit().await?;
         });
@@ -1069,7 +1110,11 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(page(rows.into_iter().map(Decision::from).collect(), limit, |d| d.id))
+        Ok(page(
+            rows.into_iter().map(Decision::from).collect(),
+            limit,
+            |d| d.id,
+        ))
     }
 
     pub async fn update_decision(&self, d: &Decision) -> Result<()> {
@@ -1159,6 +1204,13 @@ impl Store {
         });
         Ok(n)
     }
+}
+
+/// The value to store for a metric point: `-0.0` becomes `0.0`. SQLite
+/// writes integral REALs as integers and so loses the sign, PostgreSQL keeps
+/// it; storing `0.0` makes both engines read back (and export) the same.
+pub(crate) fn point_value(value: f64) -> f64 {
+    if value == 0.0 { 0.0 } else { value }
 }
 
 fn found(rows: u64, entity: &'static str, id: impl ToString) -> Result<()> {

@@ -6,7 +6,14 @@ per_engine!(ping_and_migrate_twice, connect_refuses_empty_sqlite_path);
 async fn ping_and_migrate_twice(engine: EngineKind) {
     let (store, db) = fresh_store(engine).await;
     assert_eq!(store.engine(), engine);
-    assert_eq!(engine.as_str(), if engine == EngineKind::Sqlite { "sqlite" } else { "postgres" });
+    assert_eq!(
+        engine.as_str(),
+        if engine == EngineKind::Sqlite {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    );
     store.ping().await.expect("ping a fresh store");
 
     // fresh_store migrated once already; migrating again changes nothing.
@@ -16,7 +23,9 @@ async fn ping_and_migrate_twice(engine: EngineKind) {
     assert_eq!(store.count_users().await.unwrap(), 0);
 
     // A second handle on the same database sees it migrated and can migrate again.
-    let other = Store::connect(&db.url, &ConnectOptions::default()).await.unwrap();
+    let other = Store::connect(&db.url, &ConnectOptions::default())
+        .await
+        .unwrap();
     other.migrate().await.expect("migrate from a second handle");
     other.ping().await.unwrap();
     assert_eq!(other.engine(), engine);

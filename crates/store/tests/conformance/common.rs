@@ -19,7 +19,9 @@ use uuid::Uuid;
 /// A fixed instant with a non-zero microsecond part (and nanoseconds that
 /// `micros` must drop), so round trips prove microsecond precision.
 pub fn base() -> DateTime<Utc> {
-    micros(Utc.with_ymd_and_hms(2026, 11, 2, 9, 30, 15).unwrap() + Duration::nanoseconds(123_456_789))
+    micros(
+        Utc.with_ymd_and_hms(2026, 11, 2, 9, 30, 15).unwrap() + Duration::nanoseconds(123_456_789),
+    )
 }
 
 /// `base()` moved by whole seconds (the microseconds stay 123456).
@@ -83,7 +85,10 @@ pub fn project(team_id: Uuid, key: &str) -> Project {
         team_id,
         key: key.to_owned(),
         name: format!("Project {key}"),
-        repositories: vec![format!("acme/{key}"), "https://git.example.com/x.git".to_owned()],
+        repositories: vec![
+            format!("acme/{key}"),
+            "https://git.example.com/x.git".to_owned(),
+        ],
         services: vec![format!("{key}-api"), "ünïcødé-service".to_owned()],
         created_at: at(4),
         updated_at: at(5),
@@ -111,7 +116,10 @@ pub fn goal(team_id: Uuid, project_id: Option<Uuid>) -> Goal {
         title: "Faster user list".to_owned(),
         business_goal: "More sign-ups finish.\nSecond line with \"quotes\" and ✓.".to_owned(),
         technical_tasks: "Cache the list; paginate.".to_owned(),
-        hypotheses: vec!["Latency loses users".to_owned(), "Caching is enough".to_owned()],
+        hypotheses: vec![
+            "Latency loses users".to_owned(),
+            "Caching is enough".to_owned(),
+        ],
         success_metrics: vec![
             success_metric(),
             SuccessMetric {
@@ -242,7 +250,11 @@ pub fn metric(key: &str, audience: Audience, team_id: Option<Uuid>) -> Metric {
 }
 
 pub fn point(metric_id: Uuid, at: DateTime<Utc>, value: f64) -> MetricPoint {
-    MetricPoint { metric_id, at, value }
+    MetricPoint {
+        metric_id,
+        at,
+        value,
+    }
 }
 
 pub fn decision(team_id: Uuid, goal_id: Option<Uuid>) -> Decision {
@@ -287,7 +299,11 @@ pub fn q() -> ListQuery {
 }
 
 /// Follows `next_cursor` until the end, checking each page's size.
-pub async fn all_pages<T, F, Fut>(limit: u32, id_of: impl Fn(&T) -> Uuid, fetch: F) -> (Vec<T>, usize)
+pub async fn all_pages<T, F, Fut>(
+    limit: u32,
+    id_of: impl Fn(&T) -> Uuid,
+    fetch: F,
+) -> (Vec<T>, usize)
 where
     F: Fn(Option<Uuid>) -> Fut,
     Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
@@ -298,11 +314,22 @@ where
     loop {
         let page = fetch(after).await.expect("list a page");
         pages += 1;
-        assert!(page.items.len() <= limit as usize, "page longer than the limit");
+        assert!(
+            page.items.len() <= limit as usize,
+            "page longer than the limit"
+        );
         match page.next_cursor {
             Some(cursor) => {
-                assert_eq!(page.items.len(), limit as usize, "a page with a cursor is full");
-                assert_eq!(Some(cursor), page.items.last().map(&id_of), "the cursor is the last id");
+                assert_eq!(
+                    page.items.len(),
+                    limit as usize,
+                    "a page with a cursor is full"
+                );
+                assert_eq!(
+                    Some(cursor),
+                    page.items.last().map(&id_of),
+                    "the cursor is the last id"
+                );
                 items.extend(page.items);
                 after = Some(cursor);
             }
@@ -323,7 +350,10 @@ pub fn ids<T>(items: &[T], id_of: impl Fn(&T) -> Uuid) -> Vec<Uuid> {
 pub fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, expected_field: &str) {
     match result {
         Err(StoreError::Conflict { field, message }) => {
-            assert_eq!(field, expected_field, "conflict names the field ({message})");
+            assert_eq!(
+                field, expected_field,
+                "conflict names the field ({message})"
+            );
             assert!(!message.is_empty());
         }
         other => panic!("expected a conflict on {expected_field}, got {other:?}"),
@@ -334,7 +364,10 @@ pub fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, expect
 pub fn assert_missing<T: std::fmt::Debug>(result: Result<T, StoreError>, expected_field: &str) {
     match result {
         Err(StoreError::MissingReference { field, message }) => {
-            assert_eq!(field, expected_field, "missing reference names the field ({message})");
+            assert_eq!(
+                field, expected_field,
+                "missing reference names the field ({message})"
+            );
             assert!(message.contains("does not exist"), "{message}");
         }
         other => panic!("expected a missing {expected_field}, got {other:?}"),
@@ -360,6 +393,10 @@ pub async fn export(store: &Store) -> Vec<u8> {
 pub async fn assert_empty(store: &Store) {
     let dump = String::from_utf8(export(store).await).unwrap();
     let lines: Vec<&str> = dump.lines().collect();
-    assert_eq!(lines.len(), 1, "the database should be empty, export is:\n{dump}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "the database should be empty, export is:\n{dump}"
+    );
     assert!(lines[0].contains(tandem_store::EXPORT_FORMAT));
 }

@@ -28,8 +28,16 @@ async fn decision_crud(engine: EngineKind) {
     store.create_decision(&bare).await.unwrap();
     assert_eq!(store.get_decision(bare.id).await.unwrap(), bare);
 
-    assert_missing(store.create_decision(&decision(Uuid::now_v7(), None)).await, "team_id");
-    assert_missing(store.create_decision(&decision(t.id, Some(Uuid::now_v7()))).await, "goal_id");
+    assert_missing(
+        store.create_decision(&decision(Uuid::now_v7(), None)).await,
+        "team_id",
+    );
+    assert_missing(
+        store
+            .create_decision(&decision(t.id, Some(Uuid::now_v7())))
+            .await,
+        "goal_id",
+    );
     assert_not_found(store.get_decision(Uuid::now_v7()).await, "decision");
 
     let mut changed = d.clone();
@@ -78,23 +86,67 @@ async fn decision_list_filters(engine: EngineKind) {
         all.push(d);
     }
     all.sort_by_key(|d| d.id);
-    let of = |f: &dyn Fn(&Decision) -> bool| -> Vec<Uuid> { all.iter().filter(|d| f(d)).map(|d| d.id).collect() };
+    let of = |f: &dyn Fn(&Decision) -> bool| -> Vec<Uuid> {
+        all.iter().filter(|d| f(d)).map(|d| d.id).collect()
+    };
     let list = |lq: ListQuery| {
         let store = store.clone();
         async move { ids(&store.list_decisions(&lq).await.unwrap().items, |d| d.id) }
     };
 
     assert_eq!(store.list_decisions(&q()).await.unwrap().items, all);
-    assert_eq!(list(ListQuery { team_id: Some(a.id), ..q() }).await, of(&|d| d.team_id == a.id));
-    assert_eq!(list(ListQuery { team_id: Some(b.id), ..q() }).await, of(&|d| d.team_id == b.id));
-    assert_eq!(list(ListQuery { goal_id: Some(g.id), ..q() }).await, of(&|d| d.goal_id == Some(g.id)));
-    assert!(list(ListQuery { team_id: Some(b.id), goal_id: Some(g.id), ..q() }).await.is_empty());
+    assert_eq!(
+        list(ListQuery {
+            team_id: Some(a.id),
+            ..q()
+        })
+        .await,
+        of(&|d| d.team_id == a.id)
+    );
+    assert_eq!(
+        list(ListQuery {
+            team_id: Some(b.id),
+            ..q()
+        })
+        .await,
+        of(&|d| d.team_id == b.id)
+    );
+    assert_eq!(
+        list(ListQuery {
+            goal_id: Some(g.id),
+            ..q()
+        })
+        .await,
+        of(&|d| d.goal_id == Some(g.id))
+    );
+    assert!(
+        list(ListQuery {
+            team_id: Some(b.id),
+            goal_id: Some(g.id),
+            ..q()
+        })
+        .await
+        .is_empty()
+    );
 
-    let (items, pages) = all_pages(3, |d: &Decision| d.id, |after| {
-        let store = store.clone();
-        let team_id = Some(a.id);
-        async move { store.list_decisions(&ListQuery { after, limit: 3, team_id, ..q() }).await }
-    })
+    let (items, pages) = all_pages(
+        3,
+        |d: &Decision| d.id,
+        |after| {
+            let store = store.clone();
+            let team_id = Some(a.id);
+            async move {
+                store
+                    .list_decisions(&ListQuery {
+                        after,
+                        limit: 3,
+                        team_id,
+                        ..q()
+                    })
+                    .await
+            }
+        },
+    )
     .await;
     assert_eq!(ids(&items, |d| d.id), of(&|d| d.team_id == a.id));
     assert_eq!(pages, 2);

@@ -14,6 +14,7 @@ use crate::common::*;
 
 per_engine!(
     dump_round_trips_between_engines,
+    demo_organisation_round_trips_between_engines,
     dump_with_invalid_json_loads_nothing,
     dump_with_invalid_goal_loads_nothing,
     dump_with_missing_reference_loads_nothing,
@@ -39,8 +40,14 @@ async fn populate(store: &Store) {
     let ana = user("ana", Role::Admin);
     let mut bo = user("bo", Role::Member);
     bo.email = None;
-    store.create_user(&ana, "$argon2id$v=19$m=19456,t=2,p=1$ana").await.unwrap();
-    store.create_user(&bo, "$argon2id$v=19$m=19456,t=2,p=1$bo").await.unwrap();
+    store
+        .create_user(&ana, "$argon2id$v=19$m=19456,t=2,p=1$ana")
+        .await
+        .unwrap();
+    store
+        .create_user(&bo, "$argon2id$v=19$m=19456,t=2,p=1$bo")
+        .await
+        .unwrap();
     store.set_user_disabled("bo", true).await.unwrap();
     store.add_member(payments.id, ana.id).await.unwrap();
     store.add_member(search.id, ana.id).await.unwrap();
@@ -66,12 +73,17 @@ async fn populate(store: &Store) {
 
     let g1 = goal(payments.id, Some(checkout.id));
     store.create_goal(&g1).await.unwrap();
-    let agreed = g1.transition(GoalTransition::Agree, "ana", at(1000)).unwrap();
+    let agreed = g1
+        .transition(GoalTransition::Agree, "ana", at(1000))
+        .unwrap();
     store.save_goal_change(&agreed, 0).await.unwrap();
     let edited = agreed
         .goal
         .apply(
-            GoalPatch { technical_tasks: Some("Cache, paginate, index.".into()), ..GoalPatch::default() },
+            GoalPatch {
+                technical_tasks: Some("Cache, paginate, index.".into()),
+                ..GoalPatch::default()
+            },
             "bo",
             at(1100) + Duration::microseconds(1),
         )
@@ -110,16 +122,35 @@ async fn populate(store: &Store) {
     r2.owner = None;
     store.create_risk(&r2).await.unwrap();
 
-    store.create_decision(&decision(payments.id, Some(g1.id))).await.unwrap();
-    store.create_decision(&decision(search.id, None)).await.unwrap();
+    store
+        .create_decision(&decision(payments.id, Some(g1.id)))
+        .await
+        .unwrap();
+    store
+        .create_decision(&decision(search.id, None))
+        .await
+        .unwrap();
 
     let points: Vec<_> = (0..600)
-        .map(|i| point(if i % 2 == 0 { p95.id } else { conversion.id }, at(i / 2) + Duration::microseconds(i % 7), i as f64 * 0.1))
+        .map(|i| {
+            point(
+                if i % 2 == 0 { p95.id } else { conversion.id },
+                at(i / 2) + Duration::microseconds(i % 7),
+                i as f64 * 0.1,
+            )
+        })
         .collect();
     store.upsert_points(&points).await.unwrap();
 
     let events: Vec<_> = (0..700)
-        .map(|i| event("github", &format!("d-{i}"), if i % 2 == 0 { "deployment" } else { "push" }, at(i)))
+        .map(|i| {
+            event(
+                "github",
+                &format!("d-{i}"),
+                if i % 2 == 0 { "deployment" } else { "push" },
+                at(i),
+            )
+        })
         .collect();
     store.insert_events(&events).await.unwrap();
 }
@@ -157,6 +188,131 @@ async fn populated(engine: EngineKind) -> (Store, tandem_testkit::TestDb, Vec<u8
     (store, db, dump)
 }
 
+/// The domain's demo organisation as dump lines (the way `tandem demo`
+/// loads it), so it goes through the importer's validation.
+fn demo_dump(today: chrono::NaiveDate) -> (tandem_domain::demo::Demo, Vec<u8>) {
+    use serde_json::json;
+    let org = tandem_domain::demo::organisation(today);
+    let mut lines = vec![json!({"format": tandem_store::EXPORT_FORMAT, "version": 1})];
+    let mut push =
+        |kind: &str, data: serde_json::Value| lines.push(json!({"type": kind, "data": data}));
+    for t in &org.teams {
+        push("team", json!(t));
+    }
+    for u in &org.users {
+        let mut v = json!(u.user);
+        v["password_hash"] = json!(format!("$argon2id$demo${}", u.user.username));
+        push("user", v);
+    }
+    for (team_id, user_id) in &org.memberships {
+        push(
+            "membership",
+            json!({"team_id": team_id, "user_id": user_id}),
+        );
+    }
+    for p in &org.projects {
+        push("project", json!(p));
+    }
+    for m in &org.metrics {
+        push("metric", json!(m));
+    }
+    for g in &org.goals {
+        push("goal", json!(g));
+    }
+    for v in &org.goal_versions {
+        push("goal_version", json!(v));
+    }
+    for st in &org.stages {
+        push("stage", json!(st));
+    }
+    for w in &org.work_items {
+        push("work_item", json!(w));
+    }
+    for r in &org.risks {
+        push("risk", json!(r));
+    }
+    for d in &org.decisions {
+        push("decision", json!(d));
+    }
+    for p in &org.points {
+        push("metric_point", json!(p));
+    }
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    (org, text.into_bytes())
+}
+
+/// Export A, import into B, export, import into A, export: three equal byte
+/// strings. Returns what the exports held.
+async fn round_trip(engine: EngineKind, source: &Store) -> DumpSummary {
+    let mut first = Vec::new();
+    let summary = source.export(&mut first).await.unwrap();
+    assert_eq!(
+        export(source).await,
+        first,
+        "exporting twice gives the same bytes"
+    );
+
+    let (middle, _db_b) = fresh_store(other(engine)).await;
+    assert_eq!(import(&middle, &first).await.unwrap(), summary);
+    let second = export(&middle).await;
+    assert_same(&first, &second, "after the first hop");
+
+    let (back, _db_c) = fresh_store(engine).await;
+    assert_eq!(import(&back, &second).await.unwrap(), summary);
+    let third = export(&back).await;
+    assert_same(&first, &third, "after the round trip");
+    summary
+}
+
+async fn demo_organisation_round_trips_between_engines(engine: EngineKind) {
+    let today = date(2026, 11, 2);
+    let (org, dump) = demo_dump(today);
+    let (source, _db_a) = fresh_store(engine).await;
+    let loaded = import(&source, &dump)
+        .await
+        .expect("the demo organisation loads");
+    assert_eq!(loaded.teams as usize, org.teams.len());
+    assert_eq!(loaded.work_items as usize, org.work_items.len());
+    assert_eq!(loaded.goal_versions as usize, org.goal_versions.len());
+    assert_eq!(loaded.metric_points as usize, org.points.len());
+
+    // The demo has no tokens or events: add some so every type travels.
+    let admin = &org.users[0].user;
+    store_extras(&source, admin.id).await;
+
+    let summary = round_trip(engine, &source).await;
+    assert_every_type(&summary);
+
+    // What the store reads back is what the domain generated.
+    for g in &org.goals {
+        assert_eq!(&source.get_goal(g.id).await.unwrap(), g);
+    }
+    for w in &org.work_items {
+        assert_eq!(&source.get_work_item(w.id).await.unwrap(), w);
+    }
+    let mut versions = Vec::new();
+    for g in &org.goals {
+        versions.extend(source.list_goal_versions(g.id).await.unwrap());
+    }
+    let mut expected = org.goal_versions.clone();
+    expected.sort_by_key(|v| (v.goal_id, v.version));
+    versions.sort_by_key(|v| (v.goal_id, v.version));
+    assert_eq!(versions, expected);
+}
+
+async fn store_extras(store: &Store, created_by: Uuid) {
+    let t = token("demo-ci", Some(created_by));
+    store.create_token(&t, "hash-demo-ci").await.unwrap();
+    let events: Vec<_> = (0..25)
+        .map(|i| event("github", &format!("demo-{i}"), "deployment", at(i)))
+        .collect();
+    store.insert_events(&events).await.unwrap();
+}
+
 async fn dump_round_trips_between_engines(engine: EngineKind) {
     let (source, _db_a, first) = populated(engine).await;
     let mut summary_out = Vec::new();
@@ -167,7 +323,11 @@ async fn dump_round_trips_between_engines(engine: EngineKind) {
     assert_eq!(summary.events, 700);
     assert_eq!(summary.goal_versions, 2);
     let lines = String::from_utf8(first.clone()).unwrap().lines().count() as u64;
-    assert_eq!(lines, summary.total() + 1, "one line per record plus the header");
+    assert_eq!(
+        lines,
+        summary.total() + 1,
+        "one line per record plus the header"
+    );
 
     // A → B
     let (middle, _db_b) = fresh_store(other(engine)).await;
@@ -186,17 +346,35 @@ async fn dump_round_trips_between_engines(engine: EngineKind) {
     let goals = source.list_goals(&q()).await.unwrap();
     assert_eq!(middle.list_goals(&q()).await.unwrap(), goals);
     for g in &goals.items {
-        assert_eq!(middle.list_goal_versions(g.id).await.unwrap(), source.list_goal_versions(g.id).await.unwrap());
+        assert_eq!(
+            middle.list_goal_versions(g.id).await.unwrap(),
+            source.list_goal_versions(g.id).await.unwrap()
+        );
     }
-    assert_eq!(middle.list_users().await.unwrap(), source.list_users().await.unwrap());
-    assert_eq!(middle.list_tokens().await.unwrap(), source.list_tokens().await.unwrap());
-    assert_eq!(middle.find_token("hash-ci").await.unwrap(), source.find_token("hash-ci").await.unwrap());
+    assert_eq!(
+        middle.list_users().await.unwrap(),
+        source.list_users().await.unwrap()
+    );
+    assert_eq!(
+        middle.list_tokens().await.unwrap(),
+        source.list_tokens().await.unwrap()
+    );
+    assert_eq!(
+        middle.find_token("hash-ci").await.unwrap(),
+        source.find_token("hash-ci").await.unwrap()
+    );
     let (_, hash) = middle.find_user_by_username("ana").await.unwrap().unwrap();
     assert_eq!(hash, "$argon2id$v=19$m=19456,t=2,p=1$ana");
     assert_eq!(middle.count_events().await.unwrap(), 700);
     assert_eq!(
-        middle.list_events("deployment", at(0), at(1000)).await.unwrap(),
-        source.list_events("deployment", at(0), at(1000)).await.unwrap()
+        middle
+            .list_events("deployment", at(0), at(1000))
+            .await
+            .unwrap(),
+        source
+            .list_events("deployment", at(0), at(1000))
+            .await
+            .unwrap()
     );
     let p95 = source.get_metric_by_key("users-p95").await.unwrap();
     assert_eq!(
@@ -213,7 +391,11 @@ fn assert_same(expected: &[u8], got: &[u8], when: &str) {
         for (i, (a, b)) in e.lines().zip(g.lines()).enumerate() {
             assert_eq!(a, b, "{when}: line {} differs", i + 1);
         }
-        assert_eq!(e.lines().count(), g.lines().count(), "{when}: line counts differ");
+        assert_eq!(
+            e.lines().count(),
+            g.lines().count(),
+            "{when}: line counts differ"
+        );
         panic!("{when}: exports differ");
     }
 }
@@ -232,15 +414,28 @@ fn with_line(dump: &[u8], n: usize, f: impl FnOnce(&str) -> String) -> Vec<u8> {
 fn line_of(dump: &[u8], record_type: &str) -> usize {
     let text = String::from_utf8(dump.to_vec()).unwrap();
     let needle = format!("{{\"type\":\"{record_type}\"");
-    text.lines().position(|l| l.starts_with(&needle)).expect("record type present") + 1
+    text.lines()
+        .position(|l| l.starts_with(&needle))
+        .expect("record type present")
+        + 1
 }
 
 #[track_caller]
-fn assert_dump_error<T: std::fmt::Debug>(result: Result<T, StoreError>, expected_line: usize, mentions: &str) {
+fn assert_dump_error<T: std::fmt::Debug>(
+    result: Result<T, StoreError>,
+    expected_line: usize,
+    mentions: &str,
+) {
     match result {
         Err(StoreError::Dump { line, message }) => {
-            assert_eq!(line, expected_line, "the error names the bad line ({message})");
-            assert!(message.contains(mentions), "{message:?} should mention {mentions:?}");
+            assert_eq!(
+                line, expected_line,
+                "the error names the bad line ({message})"
+            );
+            assert!(
+                message.contains(mentions),
+                "{message:?} should mention {mentions:?}"
+            );
         }
         other => panic!("expected a dump error at line {expected_line}, got {other:?}"),
     }
@@ -256,10 +451,14 @@ async fn dump_with_invalid_json_loads_nothing(engine: EngineKind) {
 
         // An unknown record type and a record of the wrong shape, late in the file.
         let last = String::from_utf8(dump.clone()).unwrap().lines().count();
-        let bad = with_line(&dump, last, |_| r#"{"type":"spaceship","data":{}}"#.to_owned());
+        let bad = with_line(&dump, last, |_| {
+            r#"{"type":"spaceship","data":{}}"#.to_owned()
+        });
         assert_dump_error(import(&target, &bad).await, last, "spaceship");
         assert_empty(&target).await;
-        let bad = with_line(&dump, 2, |_| r#"{"type":"team","data":{"id":"not-a-uuid"}}"#.to_owned());
+        let bad = with_line(&dump, 2, |_| {
+            r#"{"type":"team","data":{"id":"not-a-uuid"}}"#.to_owned()
+        });
         assert_dump_error(import(&target, &bad).await, 2, "");
         assert_empty(&target).await;
 
@@ -306,9 +505,14 @@ async fn dump_with_missing_reference_loads_nothing(engine: EngineKind) {
             let result = import(&target, &bad).await;
             match result {
                 Err(StoreError::Dump { line, .. }) => {
-                    assert_eq!(line, n, "{record_type}.{field} on {target_engine:?}: names the line")
+                    assert_eq!(
+                        line, n,
+                        "{record_type}.{field} on {target_engine:?}: names the line"
+                    )
                 }
-                other => panic!("{record_type}.{field} on {target_engine:?}: expected a dump error at line {n}, got {other:?}"),
+                other => panic!(
+                    "{record_type}.{field} on {target_engine:?}: expected a dump error at line {n}, got {other:?}"
+                ),
             }
             assert_empty(&target).await;
         }
@@ -319,15 +523,24 @@ async fn dump_with_bad_header_loads_nothing(engine: EngineKind) {
     let (_source, _db_a, dump) = populated(engine).await;
     let (target, _db) = fresh_store(engine).await;
     assert_dump_error(import(&target, b"").await, 1, "empty");
-    let bad = with_line(&dump, 1, |_| r#"{"format":"tandem-dump","version":99}"#.to_owned());
+    let bad = with_line(&dump, 1, |_| {
+        r#"{"format":"tandem-dump","version":99}"#.to_owned()
+    });
     assert_dump_error(import(&target, &bad).await, 1, "99");
     let bad = with_line(&dump, 1, |_| "hello".to_owned());
     assert_dump_error(import(&target, &bad).await, 1, "header");
     assert_empty(&target).await;
 
     // A header alone is an empty dump; blank lines are skipped.
-    let header = String::from_utf8(dump.clone()).unwrap().lines().next().unwrap().to_owned();
-    let summary = import(&target, format!("{header}\n\n").as_bytes()).await.unwrap();
+    let header = String::from_utf8(dump.clone())
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let summary = import(&target, format!("{header}\n\n").as_bytes())
+        .await
+        .unwrap();
     assert_eq!(summary.total(), 0);
     assert_empty(&target).await;
 }
@@ -342,7 +555,11 @@ async fn dump_imported_twice_keeps_the_first(engine: EngineKind) {
 
         // The first record (a team) already exists: line 2 is refused.
         assert_dump_error(import(&target, &dump).await, 2, "already exists");
-        assert_same(&dump, &export(&target).await, "after the refused second import");
+        assert_same(
+            &dump,
+            &export(&target).await,
+            "after the refused second import",
+        );
         target.ping().await.unwrap();
     }
 }

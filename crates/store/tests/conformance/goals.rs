@@ -46,13 +46,22 @@ async fn goal_round_trip(engine: EngineKind) {
     let mut precise = goal(t.id, None);
     precise.success_metrics[1].baseline = Some(0.1 + 0.2);
     precise.success_metrics[1].target = Some(14.0 * 0.1);
-    assert_eq!(precise.success_metrics[1].baseline, Some(0.30000000000000004));
+    assert_eq!(
+        precise.success_metrics[1].baseline,
+        Some(0.30000000000000004)
+    );
     assert_ne!(precise.success_metrics[1].target, Some(1.4));
     store.create_goal(&precise).await.unwrap();
     assert_eq!(store.get_goal(precise.id).await.unwrap(), precise);
 
-    assert_missing(store.create_goal(&goal(Uuid::now_v7(), None)).await, "team_id");
-    assert_missing(store.create_goal(&goal(t.id, Some(Uuid::now_v7()))).await, "project_id");
+    assert_missing(
+        store.create_goal(&goal(Uuid::now_v7(), None)).await,
+        "team_id",
+    );
+    assert_missing(
+        store.create_goal(&goal(t.id, Some(Uuid::now_v7()))).await,
+        "project_id",
+    );
     assert_not_found(store.get_goal(Uuid::now_v7()).await, "goal");
     assert_eq!(store.list_goals(&q()).await.unwrap().items.len(), 4);
 }
@@ -83,44 +92,102 @@ async fn goal_list_filters(engine: EngineKind) {
     }
     all.sort_by_key(|g| g.id);
 
-    let select = |f: &dyn Fn(&Goal) -> bool| -> Vec<Uuid> { all.iter().filter(|g| f(g)).map(|g| g.id).collect() };
+    let select = |f: &dyn Fn(&Goal) -> bool| -> Vec<Uuid> {
+        all.iter().filter(|g| f(g)).map(|g| g.id).collect()
+    };
     let list = |lq: ListQuery| {
         let store = store.clone();
         async move { ids(&store.list_goals(&lq).await.unwrap().items, |g| g.id) }
     };
 
     assert_eq!(list(q()).await, select(&|_| true));
-    assert_eq!(list(ListQuery { team_id: Some(a.id), ..q() }).await, select(&|g| g.team_id == a.id));
-    assert_eq!(list(ListQuery { team_id: Some(b.id), ..q() }).await, select(&|g| g.team_id == b.id));
     assert_eq!(
-        list(ListQuery { project_id: Some(pa.id), ..q() }).await,
+        list(ListQuery {
+            team_id: Some(a.id),
+            ..q()
+        })
+        .await,
+        select(&|g| g.team_id == a.id)
+    );
+    assert_eq!(
+        list(ListQuery {
+            team_id: Some(b.id),
+            ..q()
+        })
+        .await,
+        select(&|g| g.team_id == b.id)
+    );
+    assert_eq!(
+        list(ListQuery {
+            project_id: Some(pa.id),
+            ..q()
+        })
+        .await,
         select(&|g| g.project_id == Some(pa.id))
     );
     assert_eq!(
-        list(ListQuery { status: Some("draft".into()), ..q() }).await,
+        list(ListQuery {
+            status: Some("draft".into()),
+            ..q()
+        })
+        .await,
         select(&|g| g.status == GoalStatus::Draft)
     );
     assert_eq!(
-        list(ListQuery { status: Some("in_progress".into()), ..q() }).await,
+        list(ListQuery {
+            status: Some("in_progress".into()),
+            ..q()
+        })
+        .await,
         select(&|g| g.status == GoalStatus::InProgress)
     );
     assert_eq!(
-        list(ListQuery { team_id: Some(a.id), status: Some("draft".into()), ..q() }).await,
+        list(ListQuery {
+            team_id: Some(a.id),
+            status: Some("draft".into()),
+            ..q()
+        })
+        .await,
         select(&|g| g.team_id == a.id && g.status == GoalStatus::Draft)
     );
     assert_eq!(
-        list(ListQuery { team_id: Some(b.id), project_id: Some(pa.id), ..q() }).await,
+        list(ListQuery {
+            team_id: Some(b.id),
+            project_id: Some(pa.id),
+            ..q()
+        })
+        .await,
         Vec::<Uuid>::new()
     );
-    assert!(list(ListQuery { status: Some("nonsense".into()), ..q() }).await.is_empty());
+    assert!(
+        list(ListQuery {
+            status: Some("nonsense".into()),
+            ..q()
+        })
+        .await
+        .is_empty()
+    );
 
     // Pages respect filters.
     let a_ids = select(&|g| g.team_id == a.id);
-    let (items, pages) = all_pages(3, |g: &Goal| g.id, |after| {
-        let store = store.clone();
-        let team_id = Some(a.id);
-        async move { store.list_goals(&ListQuery { after, limit: 3, team_id, ..q() }).await }
-    })
+    let (items, pages) = all_pages(
+        3,
+        |g: &Goal| g.id,
+        |after| {
+            let store = store.clone();
+            let team_id = Some(a.id);
+            async move {
+                store
+                    .list_goals(&ListQuery {
+                        after,
+                        limit: 3,
+                        team_id,
+                        ..q()
+                    })
+                    .await
+            }
+        },
+    )
     .await;
     assert_eq!(ids(&items, |g| g.id), a_ids);
     assert_eq!(pages, 2);
@@ -136,16 +203,24 @@ async fn goal_transition_is_versioned(engine: EngineKind) {
     store.create_goal(&draft).await.unwrap();
     assert!(store.list_goal_versions(draft.id).await.unwrap().is_empty());
 
-    let agreed = draft.transition(GoalTransition::Agree, "ana", at(60)).unwrap();
+    let agreed = draft
+        .transition(GoalTransition::Agree, "ana", at(60))
+        .unwrap();
     let v1 = agreed.version.clone().expect("agreeing is versioned");
-    store.save_goal_change(&agreed, draft.version).await.unwrap();
+    store
+        .save_goal_change(&agreed, draft.version)
+        .await
+        .unwrap();
     let stored = store.get_goal(draft.id).await.unwrap();
     assert_eq!(stored, agreed.goal);
     assert_eq!(stored.status, GoalStatus::Agreed);
     assert_eq!(stored.version, 1);
     assert_eq!(stored.agreed_at, Some(at(60)));
     assert_eq!(stored.agreed_by.as_deref(), Some("ana"));
-    assert_eq!(store.list_goal_versions(draft.id).await.unwrap(), vec![v1.clone()]);
+    assert_eq!(
+        store.list_goal_versions(draft.id).await.unwrap(),
+        vec![v1.clone()]
+    );
 
     // An edit after agreement: the version keeps before/after JSON exactly.
     let edited = stored
@@ -159,25 +234,44 @@ async fn goal_transition_is_versioned(engine: EngineKind) {
             at(120) + Duration::microseconds(1),
         )
         .unwrap();
-    let v2 = edited.version.clone().expect("edits of agreed goals are versioned");
+    let v2 = edited
+        .version
+        .clone()
+        .expect("edits of agreed goals are versioned");
     store.save_goal_change(&edited, 1).await.unwrap();
 
-    let started = edited.goal.transition(GoalTransition::Start, "cy", at(180)).unwrap();
+    let started = edited
+        .goal
+        .transition(GoalTransition::Start, "cy", at(180))
+        .unwrap();
     let v3 = started.version.clone().unwrap();
     store.save_goal_change(&started, 2).await.unwrap();
     assert_eq!(store.get_goal(draft.id).await.unwrap(), started.goal);
 
     let versions = store.list_goal_versions(draft.id).await.unwrap();
     assert_eq!(versions, vec![v1, v2, v3]);
-    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     assert_eq!(versions[1].changes.len(), 2);
-    assert_eq!(versions[1].changes[0].before, serde_json::json!("Faster user list"));
+    assert_eq!(
+        versions[1].changes[0].before,
+        serde_json::json!("Faster user list")
+    );
 
     // A change without a version entry (a draft edit) saves the goal only.
     let other = goal(t.id, None);
     store.create_goal(&other).await.unwrap();
     let draft_edit = other
-        .apply(GoalPatch { title: Some("Renamed".into()), ..GoalPatch::default() }, "ana", at(200))
+        .apply(
+            GoalPatch {
+                title: Some("Renamed".into()),
+                ..GoalPatch::default()
+            },
+            "ana",
+            at(200),
+        )
         .unwrap();
     assert!(draft_edit.version.is_none());
     store.save_goal_change(&draft_edit, 0).await.unwrap();
@@ -185,7 +279,13 @@ async fn goal_transition_is_versioned(engine: EngineKind) {
     assert!(store.list_goal_versions(other.id).await.unwrap().is_empty());
     // Versions of other goals are not mixed in.
     assert_eq!(store.list_goal_versions(draft.id).await.unwrap().len(), 3);
-    assert!(store.list_goal_versions(Uuid::now_v7()).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_goal_versions(Uuid::now_v7())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn goal_stale_change_is_refused(engine: EngineKind) {
@@ -196,24 +296,38 @@ async fn goal_stale_change_is_refused(engine: EngineKind) {
     store.create_goal(&draft).await.unwrap();
 
     // Two writers read version 0; the first one wins.
-    let first = draft.transition(GoalTransition::Agree, "ana", at(60)).unwrap();
-    let second = draft.transition(GoalTransition::Agree, "bo", at(61)).unwrap();
+    let first = draft
+        .transition(GoalTransition::Agree, "ana", at(60))
+        .unwrap();
+    let second = draft
+        .transition(GoalTransition::Agree, "bo", at(61))
+        .unwrap();
     store.save_goal_change(&first, 0).await.unwrap();
     let before = store.get_goal(draft.id).await.unwrap();
     let versions_before = store.list_goal_versions(draft.id).await.unwrap();
 
     match store.save_goal_change(&second, 0).await {
-        Err(StoreError::Stale(message)) => assert!(message.contains(&draft.id.to_string()), "{message}"),
+        Err(StoreError::Stale(message)) => {
+            assert!(message.contains(&draft.id.to_string()), "{message}")
+        }
         other => panic!("expected a stale write, got {other:?}"),
     }
     // Nothing changed: neither the goal nor its versions.
     assert_eq!(store.get_goal(draft.id).await.unwrap(), before);
-    assert_eq!(store.list_goal_versions(draft.id).await.unwrap(), versions_before);
+    assert_eq!(
+        store.list_goal_versions(draft.id).await.unwrap(),
+        versions_before
+    );
     assert_eq!(before.agreed_by.as_deref(), Some("ana"));
 
     // A read version from the future is stale too.
-    let started = before.transition(GoalTransition::Start, "cy", at(70)).unwrap();
-    assert!(matches!(store.save_goal_change(&started, 7).await, Err(StoreError::Stale(_))));
+    let started = before
+        .transition(GoalTransition::Start, "cy", at(70))
+        .unwrap();
+    assert!(matches!(
+        store.save_goal_change(&started, 7).await,
+        Err(StoreError::Stale(_))
+    ));
     assert_eq!(store.get_goal(draft.id).await.unwrap(), before);
     // With the right read version it goes through.
     store.save_goal_change(&started, 1).await.unwrap();
@@ -229,14 +343,23 @@ async fn goal_change_reference_and_missing_goal(engine: EngineKind) {
 
     // A change pointing at a project that does not exist.
     let bad = g
-        .apply(GoalPatch { project_id: Some(Uuid::now_v7()), ..GoalPatch::default() }, "ana", at(60))
+        .apply(
+            GoalPatch {
+                project_id: Some(Uuid::now_v7()),
+                ..GoalPatch::default()
+            },
+            "ana",
+            at(60),
+        )
         .unwrap();
     assert_missing(store.save_goal_change(&bad, 0).await, "project_id");
     assert_eq!(store.get_goal(g.id).await.unwrap(), g);
 
     // A change to a goal that is not stored.
     let ghost = goal(t.id, None);
-    let change = ghost.transition(GoalTransition::Agree, "ana", at(60)).unwrap();
+    let change = ghost
+        .transition(GoalTransition::Agree, "ana", at(60))
+        .unwrap();
     assert_not_found(store.save_goal_change(&change, 0).await, "goal");
     assert!(store.list_goal_versions(ghost.id).await.unwrap().is_empty());
 }

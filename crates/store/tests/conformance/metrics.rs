@@ -34,8 +34,18 @@ async fn metric_crud(engine: EngineKind) {
     store.create_metric(&global).await.unwrap();
     assert_eq!(store.get_metric(global.id).await.unwrap(), global);
 
-    assert_conflict(store.create_metric(&metric("users-p95", Audience::Business, None)).await, "key");
-    assert_missing(store.create_metric(&metric("orphan", Audience::Team, Some(Uuid::now_v7()))).await, "team_id");
+    assert_conflict(
+        store
+            .create_metric(&metric("users-p95", Audience::Business, None))
+            .await,
+        "key",
+    );
+    assert_missing(
+        store
+            .create_metric(&metric("orphan", Audience::Team, Some(Uuid::now_v7())))
+            .await,
+        "team_id",
+    );
     assert_not_found(store.get_metric(Uuid::now_v7()).await, "metric");
     assert_not_found(store.get_metric_by_key("orphan").await, "metric");
 
@@ -71,14 +81,20 @@ async fn metric_list_filters(engine: EngineKind) {
     store.create_team(&t).await.unwrap();
     let mut all = Vec::new();
     for i in 0..8usize {
-        let audience = if i % 2 == 0 { Audience::Team } else { Audience::Business };
+        let audience = if i % 2 == 0 {
+            Audience::Team
+        } else {
+            Audience::Business
+        };
         let team_id = if i < 3 { Some(t.id) } else { None };
         let m = metric(&format!("m-{i}"), audience, team_id);
         store.create_metric(&m).await.unwrap();
         all.push(m);
     }
     all.sort_by_key(|m| m.id);
-    let of = |f: &dyn Fn(&Metric) -> bool| -> Vec<Uuid> { all.iter().filter(|m| f(m)).map(|m| m.id).collect() };
+    let of = |f: &dyn Fn(&Metric) -> bool| -> Vec<Uuid> {
+        all.iter().filter(|m| f(m)).map(|m| m.id).collect()
+    };
     let list = |lq: ListQuery| {
         let store = store.clone();
         async move { ids(&store.list_metrics(&lq).await.unwrap().items, |m| m.id) }
@@ -86,22 +102,54 @@ async fn metric_list_filters(engine: EngineKind) {
 
     assert_eq!(store.list_metrics(&q()).await.unwrap().items, all);
     assert_eq!(
-        list(ListQuery { audience: Some("team".into()), ..q() }).await,
+        list(ListQuery {
+            audience: Some("team".into()),
+            ..q()
+        })
+        .await,
         of(&|m| m.audience == Audience::Team)
     );
     assert_eq!(
-        list(ListQuery { audience: Some("business".into()), ..q() }).await,
+        list(ListQuery {
+            audience: Some("business".into()),
+            ..q()
+        })
+        .await,
         of(&|m| m.audience == Audience::Business)
     );
-    assert_eq!(list(ListQuery { team_id: Some(t.id), ..q() }).await, of(&|m| m.team_id == Some(t.id)));
     assert_eq!(
-        list(ListQuery { team_id: Some(t.id), audience: Some("business".into()), ..q() }).await,
+        list(ListQuery {
+            team_id: Some(t.id),
+            ..q()
+        })
+        .await,
+        of(&|m| m.team_id == Some(t.id))
+    );
+    assert_eq!(
+        list(ListQuery {
+            team_id: Some(t.id),
+            audience: Some("business".into()),
+            ..q()
+        })
+        .await,
         of(&|m| m.team_id == Some(t.id) && m.audience == Audience::Business)
     );
-    let (items, pages) = all_pages(3, |m: &Metric| m.id, |after| {
-        let store = store.clone();
-        async move { store.list_metrics(&ListQuery { after, limit: 3, ..q() }).await }
-    })
+    let (items, pages) = all_pages(
+        3,
+        |m: &Metric| m.id,
+        |after| {
+            let store = store.clone();
+            async move {
+                store
+                    .list_metrics(&ListQuery {
+                        after,
+                        limit: 3,
+                        ..q()
+                    })
+                    .await
+            }
+        },
+    )
     .await;
     assert_eq!(items, all);
     assert_eq!(pages, 3);
@@ -116,14 +164,32 @@ async fn points_upsert_is_idempotent(engine: EngineKind) {
     assert_eq!(store.upsert_points(&[]).await.unwrap(), 0);
 
     let t0 = at(0);
-    store.upsert_points(&[point(m.id, t0, 512.5)]).await.unwrap();
-    store.upsert_points(&[point(m.id, t0, 300.25)]).await.unwrap();
-    assert_eq!(store.list_points(m.id, None, None, 100).await.unwrap(), vec![point(m.id, t0, 300.25)]);
+    store
+        .upsert_points(&[point(m.id, t0, 512.5)])
+        .await
+        .unwrap();
+    store
+        .upsert_points(&[point(m.id, t0, 300.25)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_points(m.id, None, None, 100).await.unwrap(),
+        vec![point(m.id, t0, 300.25)]
+    );
 
     // The same instant on another metric is another point.
-    store.upsert_points(&[point(other.id, t0, -1.5)]).await.unwrap();
-    assert_eq!(store.list_points(m.id, None, None, 100).await.unwrap(), vec![point(m.id, t0, 300.25)]);
-    assert_eq!(store.list_points(other.id, None, None, 100).await.unwrap(), vec![point(other.id, t0, -1.5)]);
+    store
+        .upsert_points(&[point(other.id, t0, -1.5)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_points(m.id, None, None, 100).await.unwrap(),
+        vec![point(m.id, t0, 300.25)]
+    );
+    assert_eq!(
+        store.list_points(other.id, None, None, 100).await.unwrap(),
+        vec![point(other.id, t0, -1.5)]
+    );
 
     // One microsecond apart is another instant.
     let t1 = t0 + Duration::microseconds(1);
@@ -134,20 +200,53 @@ async fn points_upsert_is_idempotent(engine: EngineKind) {
     );
 
     // Replaying a whole batch keeps one point per instant with the new values.
-    let batch: Vec<_> = (0..10).map(|i| point(m.id, at(100 + i), i as f64)).collect();
+    let batch: Vec<_> = (0..10)
+        .map(|i| point(m.id, at(100 + i), i as f64))
+        .collect();
     store.upsert_points(&batch).await.unwrap();
-    let replay: Vec<_> = (0..10).map(|i| point(m.id, at(100 + i), i as f64 * 10.0 + 0.5)).collect();
+    let replay: Vec<_> = (0..10)
+        .map(|i| point(m.id, at(100 + i), i as f64 * 10.0 + 0.5))
+        .collect();
     store.upsert_points(&replay).await.unwrap();
-    let stored = store.list_points(m.id, Some(at(100)), None, 100).await.unwrap();
+    let stored = store
+        .list_points(m.id, Some(at(100)), None, 100)
+        .await
+        .unwrap();
     assert_eq!(stored, replay);
 
     // The same instant twice within one call: the last value wins, on both engines.
-    let twice = [point(m.id, at(500), 1.0), point(m.id, at(501), 2.0), point(m.id, at(500), 3.0)];
-    store.upsert_points(&twice).await.expect("duplicates within one write");
+    let twice = [
+        point(m.id, at(500), 1.0),
+        point(m.id, at(501), 2.0),
+        point(m.id, at(500), 3.0),
+    ];
+    store
+        .upsert_points(&twice)
+        .await
+        .expect("duplicates within one write");
     assert_eq!(
-        store.list_points(m.id, Some(at(500)), None, 100).await.unwrap(),
+        store
+            .list_points(m.id, Some(at(500)), None, 100)
+            .await
+            .unwrap(),
         vec![point(m.id, at(500), 3.0), point(m.id, at(501), 2.0)]
     );
+
+    // Negative zero reads back as zero on both engines (SQLite cannot keep
+    // its sign, so neither engine does), and tiny and huge values are exact.
+    let odd = [
+        point(other.id, at(600), -0.0),
+        point(other.id, at(601), f64::MIN_POSITIVE),
+        point(other.id, at(602), -1.7976931348623157e308),
+        point(other.id, at(603), 0.1 + 0.2),
+    ];
+    store.upsert_points(&odd).await.unwrap();
+    let stored = store
+        .list_points(other.id, Some(at(600)), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(stored, odd);
+    assert!(stored[0].value.is_sign_positive(), "-0.0 is stored as 0.0");
 }
 
 async fn points_cross_the_batch_boundary(engine: EngineKind) {
@@ -156,7 +255,13 @@ async fn points_cross_the_batch_boundary(engine: EngineKind) {
     store.create_metric(&m).await.unwrap();
     let n = 1_234;
     let points: Vec<_> = (0..n)
-        .map(|i| point(m.id, base() + Duration::microseconds(i * 1_000_003), i as f64 / 4.0))
+        .map(|i| {
+            point(
+                m.id,
+                base() + Duration::microseconds(i * 1_000_003),
+                i as f64 / 4.0,
+            )
+        })
         .collect();
     let written = store.upsert_points(&points).await.unwrap();
     assert_eq!(written, n as u64);
@@ -164,7 +269,10 @@ async fn points_cross_the_batch_boundary(engine: EngineKind) {
     assert_eq!(stored, points);
 
     // Writing them all again changes nothing but values.
-    let again: Vec<_> = points.iter().map(|p| point(m.id, p.at, p.value + 1.0)).collect();
+    let again: Vec<_> = points
+        .iter()
+        .map(|p| point(m.id, p.at, p.value + 1.0))
+        .collect();
     store.upsert_points(&again).await.unwrap();
     let stored = store.list_points(m.id, None, None, 10_000).await.unwrap();
     assert_eq!(stored, again);
@@ -184,30 +292,88 @@ async fn points_range_and_limit(engine: EngineKind) {
         at(40) - Duration::microseconds(456),
         at(0),
     ];
-    let points: Vec<_> = instants.iter().enumerate().map(|(i, t)| point(m.id, *t, i as f64)).collect();
+    let points: Vec<_> = instants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| point(m.id, *t, i as f64))
+        .collect();
     store.upsert_points(&points).await.unwrap();
     let mut ordered = points.clone();
     ordered.sort_by_key(|p| p.at);
 
-    assert_eq!(store.list_points(m.id, None, None, 100).await.unwrap(), ordered);
+    assert_eq!(
+        store.list_points(m.id, None, None, 100).await.unwrap(),
+        ordered
+    );
     // [from, to): from is included, to is not.
-    let inside: Vec<_> = ordered.iter().filter(|p| p.at >= at(10) && p.at < at(30)).cloned().collect();
+    let inside: Vec<_> = ordered
+        .iter()
+        .filter(|p| p.at >= at(10) && p.at < at(30))
+        .cloned()
+        .collect();
     assert_eq!(inside.len(), 4);
-    assert_eq!(store.list_points(m.id, Some(at(10)), Some(at(30)), 100).await.unwrap(), inside);
+    assert_eq!(
+        store
+            .list_points(m.id, Some(at(10)), Some(at(30)), 100)
+            .await
+            .unwrap(),
+        inside
+    );
     let from: Vec<_> = ordered.iter().filter(|p| p.at >= at(20)).cloned().collect();
-    assert_eq!(store.list_points(m.id, Some(at(20)), None, 100).await.unwrap(), from);
+    assert_eq!(
+        store
+            .list_points(m.id, Some(at(20)), None, 100)
+            .await
+            .unwrap(),
+        from
+    );
     let to: Vec<_> = ordered.iter().filter(|p| p.at < at(20)).cloned().collect();
-    assert_eq!(store.list_points(m.id, None, Some(at(20)), 100).await.unwrap(), to);
-    assert!(store.list_points(m.id, Some(at(20)), Some(at(20)), 100).await.unwrap().is_empty());
-    assert!(store.list_points(m.id, Some(at(31)), Some(at(39)), 100).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .list_points(m.id, None, Some(at(20)), 100)
+            .await
+            .unwrap(),
+        to
+    );
+    assert!(
+        store
+            .list_points(m.id, Some(at(20)), Some(at(20)), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_points(m.id, Some(at(31)), Some(at(39)), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The limit keeps the oldest.
-    assert_eq!(store.list_points(m.id, None, None, 3).await.unwrap(), ordered[..3].to_vec());
     assert_eq!(
-        store.list_points(m.id, Some(at(10)), None, 2).await.unwrap(),
-        ordered.iter().filter(|p| p.at >= at(10)).take(2).cloned().collect::<Vec<_>>()
+        store.list_points(m.id, None, None, 3).await.unwrap(),
+        ordered[..3].to_vec()
     );
-    assert!(store.list_points(Uuid::now_v7(), None, None, 100).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .list_points(m.id, Some(at(10)), None, 2)
+            .await
+            .unwrap(),
+        ordered
+            .iter()
+            .filter(|p| p.at >= at(10))
+            .take(2)
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        store
+            .list_points(Uuid::now_v7(), None, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn points_need_a_metric(engine: EngineKind) {
@@ -219,5 +385,11 @@ async fn points_need_a_metric(engine: EngineKind) {
         .await;
     assert_missing(result, "metric_id");
     // Nothing was written, not even the valid point.
-    assert!(store.list_points(m.id, None, None, 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_points(m.id, None, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -23,8 +23,16 @@ async fn project_crud(engine: EngineKind) {
     store.create_project(&empty).await.unwrap();
     assert_eq!(store.get_project(empty.id).await.unwrap(), empty);
 
-    assert_conflict(store.create_project(&project(t.id, "checkout")).await, "key");
-    assert_missing(store.create_project(&project(Uuid::now_v7(), "orphan")).await, "team_id");
+    assert_conflict(
+        store.create_project(&project(t.id, "checkout")).await,
+        "key",
+    );
+    assert_missing(
+        store
+            .create_project(&project(Uuid::now_v7(), "orphan"))
+            .await,
+        "team_id",
+    );
     assert_not_found(store.get_project_by_key("orphan").await, "project");
     assert_not_found(store.get_project(Uuid::now_v7()).await, "project");
 
@@ -65,24 +73,53 @@ async fn project_list_filters_and_pages(engine: EngineKind) {
     let page = store.list_projects(&q()).await.unwrap();
     assert_eq!(ids(&page.items, |p| p.id), every);
 
-    let (items, pages) = all_pages(2, |p: &Project| p.id, |after| {
-        let store = store.clone();
-        let team_id = Some(a.id);
-        async move { store.list_projects(&ListQuery { after, limit: 2, team_id, ..q() }).await }
-    })
+    let (items, pages) = all_pages(
+        2,
+        |p: &Project| p.id,
+        |after| {
+            let store = store.clone();
+            let team_id = Some(a.id);
+            async move {
+                store
+                    .list_projects(&ListQuery {
+                        after,
+                        limit: 2,
+                        team_id,
+                        ..q()
+                    })
+                    .await
+            }
+        },
+    )
     .await;
     assert_eq!(ids(&items, |p| p.id), in_a);
     assert_eq!(pages, 3);
     assert!(items.iter().all(|p| p.team_id == a.id));
 
-    let page = store.list_projects(&ListQuery { team_id: Some(b.id), ..q() }).await.unwrap();
+    let page = store
+        .list_projects(&ListQuery {
+            team_id: Some(b.id),
+            ..q()
+        })
+        .await
+        .unwrap();
     assert_eq!(ids(&page.items, |p| p.id), in_b);
-    let page = store.list_projects(&ListQuery { team_id: Some(Uuid::now_v7()), ..q() }).await.unwrap();
+    let page = store
+        .list_projects(&ListQuery {
+            team_id: Some(Uuid::now_v7()),
+            ..q()
+        })
+        .await
+        .unwrap();
     assert!(page.items.is_empty());
 
     // Filters unrelated to projects are ignored.
     let page = store
-        .list_projects(&ListQuery { status: Some("draft".into()), kind: Some("bug".into()), ..q() })
+        .list_projects(&ListQuery {
+            status: Some("draft".into()),
+            kind: Some("bug".into()),
+            ..q()
+        })
         .await
         .unwrap();
     assert_eq!(page.items.len(), 10);

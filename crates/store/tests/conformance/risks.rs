@@ -94,30 +94,84 @@ async fn risk_list_filters(engine: EngineKind) {
         all.push(r);
     }
     all.sort_by_key(|r| r.id);
-    let of = |f: &dyn Fn(&Risk) -> bool| -> Vec<Uuid> { all.iter().filter(|r| f(r)).map(|r| r.id).collect() };
+    let of = |f: &dyn Fn(&Risk) -> bool| -> Vec<Uuid> {
+        all.iter().filter(|r| f(r)).map(|r| r.id).collect()
+    };
     let list = |lq: ListQuery| {
         let store = store.clone();
         async move { ids(&store.list_risks(&lq).await.unwrap().items, |r| r.id) }
     };
 
     assert_eq!(store.list_risks(&q()).await.unwrap().items, all);
-    assert_eq!(list(ListQuery { team_id: Some(a.id), ..q() }).await, of(&|r| r.team_id == a.id));
-    assert_eq!(list(ListQuery { team_id: Some(b.id), ..q() }).await, of(&|r| r.team_id == b.id));
-    assert_eq!(list(ListQuery { goal_id: Some(g.id), ..q() }).await, of(&|r| r.goal_id == Some(g.id)));
-    assert_eq!(list(ListQuery { stage_id: Some(s.id), ..q() }).await, of(&|r| r.stage_id == Some(s.id)));
+    assert_eq!(
+        list(ListQuery {
+            team_id: Some(a.id),
+            ..q()
+        })
+        .await,
+        of(&|r| r.team_id == a.id)
+    );
+    assert_eq!(
+        list(ListQuery {
+            team_id: Some(b.id),
+            ..q()
+        })
+        .await,
+        of(&|r| r.team_id == b.id)
+    );
+    assert_eq!(
+        list(ListQuery {
+            goal_id: Some(g.id),
+            ..q()
+        })
+        .await,
+        of(&|r| r.goal_id == Some(g.id))
+    );
+    assert_eq!(
+        list(ListQuery {
+            stage_id: Some(s.id),
+            ..q()
+        })
+        .await,
+        of(&|r| r.stage_id == Some(s.id))
+    );
     for status in RiskStatus::ALL {
         let expected = of(&|r| r.status == *status);
         assert_eq!(expected.len(), 3);
-        assert_eq!(list(ListQuery { status: Some(status.to_string()), ..q() }).await, expected);
+        assert_eq!(
+            list(ListQuery {
+                status: Some(status.to_string()),
+                ..q()
+            })
+            .await,
+            expected
+        );
     }
     assert_eq!(
-        list(ListQuery { team_id: Some(a.id), status: Some("open".into()), ..q() }).await,
+        list(ListQuery {
+            team_id: Some(a.id),
+            status: Some("open".into()),
+            ..q()
+        })
+        .await,
         of(&|r| r.team_id == a.id && r.status == RiskStatus::Open)
     );
-    let (items, pages) = all_pages(2, |r: &Risk| r.id, |after| {
-        let store = store.clone();
-        async move { store.list_risks(&ListQuery { after, limit: 2, ..q() }).await }
-    })
+    let (items, pages) = all_pages(
+        2,
+        |r: &Risk| r.id,
+        |after| {
+            let store = store.clone();
+            async move {
+                store
+                    .list_risks(&ListQuery {
+                        after,
+                        limit: 2,
+                        ..q()
+                    })
+                    .await
+            }
+        },
+    )
     .await;
     assert_eq!(items, all);
     assert_eq!(pages, 5);

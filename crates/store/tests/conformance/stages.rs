@@ -31,7 +31,10 @@ async fn stage_crud_and_positions(engine: EngineKind) {
     // Other goals count from 1.
     assert_eq!(store.next_stage_position(Uuid::now_v7()).await.unwrap(), 1);
 
-    assert_missing(store.create_stage(&stage(Uuid::now_v7(), 1)).await, "goal_id");
+    assert_missing(
+        store.create_stage(&stage(Uuid::now_v7(), 1)).await,
+        "goal_id",
+    );
     assert_not_found(store.get_stage(Uuid::now_v7()).await, "stage");
 
     let mut changed = s1.clone();
@@ -72,36 +75,77 @@ async fn stage_lists(engine: EngineKind) {
         }
     }
     all.sort_by_key(|s| s.id);
-    let of = |f: &dyn Fn(&Stage) -> bool| -> Vec<Uuid> { all.iter().filter(|s| f(s)).map(|s| s.id).collect() };
+    let of = |f: &dyn Fn(&Stage) -> bool| -> Vec<Uuid> {
+        all.iter().filter(|s| f(s)).map(|s| s.id).collect()
+    };
 
     let page = store.list_stages(&q()).await.unwrap();
     assert_eq!(page.items, all);
 
-    let page = store.list_stages(&ListQuery { goal_id: Some(ga1.id), ..q() }).await.unwrap();
+    let page = store
+        .list_stages(&ListQuery {
+            goal_id: Some(ga1.id),
+            ..q()
+        })
+        .await
+        .unwrap();
     assert_eq!(ids(&page.items, |s| s.id), of(&|s| s.goal_id == ga1.id));
 
-    let page = store.list_stages(&ListQuery { team_id: Some(a.id), ..q() }).await.unwrap();
+    let page = store
+        .list_stages(&ListQuery {
+            team_id: Some(a.id),
+            ..q()
+        })
+        .await
+        .unwrap();
     assert_eq!(ids(&page.items, |s| s.id), of(&|s| s.goal_id != gb.id));
-    let page = store.list_stages(&ListQuery { team_id: Some(b.id), ..q() }).await.unwrap();
+    let page = store
+        .list_stages(&ListQuery {
+            team_id: Some(b.id),
+            ..q()
+        })
+        .await
+        .unwrap();
     assert_eq!(ids(&page.items, |s| s.id), of(&|s| s.goal_id == gb.id));
 
     // Goal and team together: the goal must belong to the team.
     let page = store
-        .list_stages(&ListQuery { team_id: Some(a.id), goal_id: Some(ga2.id), ..q() })
+        .list_stages(&ListQuery {
+            team_id: Some(a.id),
+            goal_id: Some(ga2.id),
+            ..q()
+        })
         .await
         .unwrap();
     assert_eq!(ids(&page.items, |s| s.id), of(&|s| s.goal_id == ga2.id));
     let page = store
-        .list_stages(&ListQuery { team_id: Some(b.id), goal_id: Some(ga2.id), ..q() })
+        .list_stages(&ListQuery {
+            team_id: Some(b.id),
+            goal_id: Some(ga2.id),
+            ..q()
+        })
         .await
         .unwrap();
     assert!(page.items.is_empty());
 
-    let (items, pages) = all_pages(2, |s: &Stage| s.id, |after| {
-        let store = store.clone();
-        let team_id = Some(a.id);
-        async move { store.list_stages(&ListQuery { after, limit: 2, team_id, ..q() }).await }
-    })
+    let (items, pages) = all_pages(
+        2,
+        |s: &Stage| s.id,
+        |after| {
+            let store = store.clone();
+            let team_id = Some(a.id);
+            async move {
+                store
+                    .list_stages(&ListQuery {
+                        after,
+                        limit: 2,
+                        team_id,
+                        ..q()
+                    })
+                    .await
+            }
+        },
+    )
     .await;
     assert_eq!(ids(&items, |s| s.id), of(&|s| s.goal_id != gb.id));
     assert_eq!(pages, 3);

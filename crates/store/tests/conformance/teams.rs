@@ -79,36 +79,76 @@ async fn team_pagination(engine: EngineKind) {
     let expected = sorted(created);
 
     // limit 3 over 7 rows: pages of 3, 3 and 1.
-    let (items, pages) = all_pages(3, |t: &tandem_domain::team::Team| t.id, |after| {
-        let store = store.clone();
-        async move { store.list_teams(&ListQuery { after, limit: 3, ..q() }).await }
-    })
+    let (items, pages) = all_pages(
+        3,
+        |t: &tandem_domain::team::Team| t.id,
+        |after| {
+            let store = store.clone();
+            async move {
+                store
+                    .list_teams(&ListQuery {
+                        after,
+                        limit: 3,
+                        ..q()
+                    })
+                    .await
+            }
+        },
+    )
     .await;
     assert_eq!(ids(&items, |t| t.id), expected);
     assert_eq!(pages, 3);
 
     // limit 7 over 7 rows: exactly one full page and no cursor.
-    let page = store.list_teams(&ListQuery { limit: 7, ..q() }).await.unwrap();
+    let page = store
+        .list_teams(&ListQuery { limit: 7, ..q() })
+        .await
+        .unwrap();
     assert_eq!(ids(&page.items, |t| t.id), expected);
     assert_eq!(page.next_cursor, None);
 
     // limit 6 over 7 rows: a cursor at the sixth id, then the last row.
-    let page = store.list_teams(&ListQuery { limit: 6, ..q() }).await.unwrap();
+    let page = store
+        .list_teams(&ListQuery { limit: 6, ..q() })
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 6);
     assert_eq!(page.next_cursor, Some(expected[5]));
     let rest = store
-        .list_teams(&ListQuery { limit: 6, after: page.next_cursor, ..q() })
+        .list_teams(&ListQuery {
+            limit: 6,
+            after: page.next_cursor,
+            ..q()
+        })
         .await
         .unwrap();
     assert_eq!(ids(&rest.items, |t| t.id), vec![expected[6]]);
     assert_eq!(rest.next_cursor, None);
 
     // `after` is exclusive, and need not be an existing id.
-    let page = store.list_teams(&ListQuery { after: Some(expected[2]), ..q() }).await.unwrap();
+    let page = store
+        .list_teams(&ListQuery {
+            after: Some(expected[2]),
+            ..q()
+        })
+        .await
+        .unwrap();
     assert_eq!(ids(&page.items, |t| t.id), expected[3..].to_vec());
-    let page = store.list_teams(&ListQuery { after: Some(Uuid::nil()), ..q() }).await.unwrap();
+    let page = store
+        .list_teams(&ListQuery {
+            after: Some(Uuid::nil()),
+            ..q()
+        })
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 7);
-    let page = store.list_teams(&ListQuery { after: Some(Uuid::max()), ..q() }).await.unwrap();
+    let page = store
+        .list_teams(&ListQuery {
+            after: Some(Uuid::max()),
+            ..q()
+        })
+        .await
+        .unwrap();
     assert!(page.items.is_empty());
     assert_eq!(page.next_cursor, None);
 
@@ -118,10 +158,22 @@ async fn team_pagination(engine: EngineKind) {
     assert_eq!(page.next_cursor, None);
 
     // limit 1 walks one row at a time.
-    let (items, pages) = all_pages(1, |t: &tandem_domain::team::Team| t.id, |after| {
-        let store = store.clone();
-        async move { store.list_teams(&ListQuery { after, limit: 1, ..q() }).await }
-    })
+    let (items, pages) = all_pages(
+        1,
+        |t: &tandem_domain::team::Team| t.id,
+        |after| {
+            let store = store.clone();
+            async move {
+                store
+                    .list_teams(&ListQuery {
+                        after,
+                        limit: 1,
+                        ..q()
+                    })
+                    .await
+            }
+        },
+    )
     .await;
     assert_eq!(ids(&items, |t| t.id), expected);
     assert_eq!(pages, 7);
@@ -139,15 +191,34 @@ async fn team_limit_is_clamped(engine: EngineKind) {
 
     let page = store.list_teams(&q()).await.unwrap();
     assert_eq!(page.items.len(), ListQuery::DEFAULT_LIMIT as usize);
-    assert_eq!(page.next_cursor, Some(expected[ListQuery::DEFAULT_LIMIT as usize - 1]));
+    assert_eq!(
+        page.next_cursor,
+        Some(expected[ListQuery::DEFAULT_LIMIT as usize - 1])
+    );
 
-    let page = store.list_teams(&ListQuery { limit: 10_000, ..q() }).await.unwrap();
-    assert_eq!(page.items.len(), ListQuery::MAX_LIMIT as usize);
-    assert_eq!(page.next_cursor, Some(expected[ListQuery::MAX_LIMIT as usize - 1]));
-    let rest = store
-        .list_teams(&ListQuery { limit: 10_000, after: page.next_cursor, ..q() })
+    let page = store
+        .list_teams(&ListQuery {
+            limit: 10_000,
+            ..q()
+        })
         .await
         .unwrap();
-    assert_eq!(ids(&rest.items, |t| t.id), expected[ListQuery::MAX_LIMIT as usize..].to_vec());
+    assert_eq!(page.items.len(), ListQuery::MAX_LIMIT as usize);
+    assert_eq!(
+        page.next_cursor,
+        Some(expected[ListQuery::MAX_LIMIT as usize - 1])
+    );
+    let rest = store
+        .list_teams(&ListQuery {
+            limit: 10_000,
+            after: page.next_cursor,
+            ..q()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&rest.items, |t| t.id),
+        expected[ListQuery::MAX_LIMIT as usize..].to_vec()
+    );
     assert_eq!(rest.next_cursor, None);
 }

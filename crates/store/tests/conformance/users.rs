@@ -38,12 +38,26 @@ async fn user_create_find_list_count(engine: EngineKind) {
     assert_eq!(store.get_user(bo.id).await.unwrap(), bo);
     assert_not_found(store.get_user(dup.id).await, "user");
 
-    let (found, hash) = store.find_user_by_username("ana").await.unwrap().expect("ana exists");
+    let (found, hash) = store
+        .find_user_by_username("ana")
+        .await
+        .unwrap()
+        .expect("ana exists");
     assert_eq!(found, ana);
     assert_eq!(hash, "$argon2id$ana");
-    let (found, hash) = store.find_user_by_username("bo").await.unwrap().expect("bo exists");
+    let (found, hash) = store
+        .find_user_by_username("bo")
+        .await
+        .unwrap()
+        .expect("bo exists");
     assert_eq!((found, hash.as_str()), (bo.clone(), "$argon2id$bo"));
-    assert!(store.find_user_by_username("nobody").await.unwrap().is_none());
+    assert!(
+        store
+            .find_user_by_username("nobody")
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(store.find_user_by_username("ANA").await.unwrap().is_none());
 
     // Listed by username.
@@ -75,17 +89,32 @@ async fn disabling_a_user_ends_sessions(engine: EngineKind) {
     store.create_user(&bo, "h").await.unwrap();
     let now = base();
     let later = now + Duration::hours(12);
-    store.create_session("s-ana-1", ana.id, now, later).await.unwrap();
-    store.create_session("s-ana-2", ana.id, now, later).await.unwrap();
-    store.create_session("s-bo", bo.id, now, later).await.unwrap();
-    assert_eq!(store.find_session_user("s-ana-1", now).await.unwrap(), Some(ana.clone()));
+    store
+        .create_session("s-ana-1", ana.id, now, later)
+        .await
+        .unwrap();
+    store
+        .create_session("s-ana-2", ana.id, now, later)
+        .await
+        .unwrap();
+    store
+        .create_session("s-bo", bo.id, now, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_session_user("s-ana-1", now).await.unwrap(),
+        Some(ana.clone())
+    );
 
     store.set_user_disabled("ana", true).await.unwrap();
     assert!(store.get_user(ana.id).await.unwrap().disabled);
     assert_eq!(store.find_session_user("s-ana-1", now).await.unwrap(), None);
     assert_eq!(store.find_session_user("s-ana-2", now).await.unwrap(), None);
     // Other users keep their sessions.
-    assert_eq!(store.find_session_user("s-bo", now).await.unwrap(), Some(bo.clone()));
+    assert_eq!(
+        store.find_session_user("s-bo", now).await.unwrap(),
+        Some(bo.clone())
+    );
 
     // Enabling again does not bring the ended sessions back.
     store.set_user_disabled("ana", false).await.unwrap();
@@ -93,8 +122,14 @@ async fn disabling_a_user_ends_sessions(engine: EngineKind) {
     assert!(!enabled.disabled);
     assert_eq!(enabled, ana);
     assert_eq!(store.find_session_user("s-ana-1", now).await.unwrap(), None);
-    store.create_session("s-ana-3", ana.id, now, later).await.unwrap();
-    assert_eq!(store.find_session_user("s-ana-3", now).await.unwrap(), Some(ana.clone()));
+    store
+        .create_session("s-ana-3", ana.id, now, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_session_user("s-ana-3", now).await.unwrap(),
+        Some(ana.clone())
+    );
 
     // Disabling twice is fine; an unknown user is not found.
     store.set_user_disabled("bo", true).await.unwrap();
@@ -117,7 +152,10 @@ async fn memberships(engine: EngineKind) {
 
     assert!(store.list_memberships().await.unwrap().is_empty());
     store.add_member(t1.id, ana.id).await.unwrap();
-    store.add_member(t1.id, ana.id).await.expect("adding twice is idempotent");
+    store
+        .add_member(t1.id, ana.id)
+        .await
+        .expect("adding twice is idempotent");
     store.add_member(t2.id, ana.id).await.unwrap();
     store.add_member(t1.id, bo.id).await.unwrap();
 
@@ -127,7 +165,10 @@ async fn memberships(engine: EngineKind) {
 
     assert_missing(store.add_member(Uuid::now_v7(), ana.id).await, "team_id");
     assert_missing(store.add_member(t1.id, Uuid::now_v7()).await, "user_id");
-    assert_missing(store.add_member(Uuid::now_v7(), Uuid::now_v7()).await, "team_id");
+    assert_missing(
+        store.add_member(Uuid::now_v7(), Uuid::now_v7()).await,
+        "team_id",
+    );
     assert_eq!(store.list_memberships().await.unwrap(), expected);
 }
 
@@ -171,15 +212,45 @@ async fn token_touch_and_revoke(engine: EngineKind) {
     assert_eq!(found.last_used_at, Some(now));
 
     // Within a minute: not written again.
-    store.touch_token(t.id, now + Duration::seconds(59)).await.unwrap();
-    assert_eq!(store.find_token("hash").await.unwrap().unwrap().last_used_at, Some(now));
+    store
+        .touch_token(t.id, now + Duration::seconds(59))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_token("hash")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(now)
+    );
     // Exactly a minute later is not older than a minute either.
-    store.touch_token(t.id, now + Duration::seconds(60)).await.unwrap();
-    assert_eq!(store.find_token("hash").await.unwrap().unwrap().last_used_at, Some(now));
+    store
+        .touch_token(t.id, now + Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_token("hash")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(now)
+    );
     // After a minute and a microsecond: written.
     let later = now + Duration::seconds(60) + Duration::microseconds(1);
     store.touch_token(t.id, later).await.unwrap();
-    assert_eq!(store.find_token("hash").await.unwrap().unwrap().last_used_at, Some(later));
+    assert_eq!(
+        store
+            .find_token("hash")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(later)
+    );
     // Touching an unknown token is harmless.
     store.touch_token(Uuid::now_v7(), later).await.unwrap();
 
@@ -211,29 +282,63 @@ async fn sessions(engine: EngineKind) {
     let now = base();
     let expires = now + Duration::minutes(30);
 
-    store.create_session("s1", ana.id, now, expires).await.unwrap();
-    assert_eq!(store.find_session_user("s1", now).await.unwrap(), Some(ana.clone()));
+    store
+        .create_session("s1", ana.id, now, expires)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_session_user("s1", now).await.unwrap(),
+        Some(ana.clone())
+    );
     let just_before = expires - Duration::microseconds(1);
-    assert_eq!(store.find_session_user("s1", just_before).await.unwrap(), Some(ana.clone()));
+    assert_eq!(
+        store.find_session_user("s1", just_before).await.unwrap(),
+        Some(ana.clone())
+    );
     // Expired at expires_at exactly, and after.
     assert_eq!(store.find_session_user("s1", expires).await.unwrap(), None);
-    assert_eq!(store.find_session_user("s1", expires + Duration::days(1)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_session_user("s1", expires + Duration::days(1))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(store.find_session_user("unknown", now).await.unwrap(), None);
 
     store.delete_session("s1").await.unwrap();
     assert_eq!(store.find_session_user("s1", now).await.unwrap(), None);
-    store.delete_session("s1").await.expect("deleting twice is harmless");
+    store
+        .delete_session("s1")
+        .await
+        .expect("deleting twice is harmless");
 
     // Creating a session sweeps expired ones.
-    store.create_session("old", ana.id, now, now + Duration::seconds(1)).await.unwrap();
-    store.create_session("new", ana.id, now + Duration::seconds(2), expires).await.unwrap();
-    assert_eq!(store.find_session_user("old", now).await.unwrap(), None, "swept");
-    assert_eq!(store.find_session_user("new", now).await.unwrap(), Some(ana.clone()));
+    store
+        .create_session("old", ana.id, now, now + Duration::seconds(1))
+        .await
+        .unwrap();
+    store
+        .create_session("new", ana.id, now + Duration::seconds(2), expires)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_session_user("old", now).await.unwrap(),
+        None,
+        "swept"
+    );
+    assert_eq!(
+        store.find_session_user("new", now).await.unwrap(),
+        Some(ana.clone())
+    );
 
     // A disabled user's session does not authenticate.
     let bo = user("bo", Role::Member);
     store.create_user(&bo, "h").await.unwrap();
     store.set_user_disabled("bo", true).await.unwrap();
-    store.create_session("s-bo", bo.id, now, expires).await.unwrap();
+    store
+        .create_session("s-bo", bo.id, now, expires)
+        .await
+        .unwrap();
     assert_eq!(store.find_session_user("s-bo", now).await.unwrap(), None);
 }

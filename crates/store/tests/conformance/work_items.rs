@@ -136,33 +136,78 @@ async fn work_item_list_filters(engine: EngineKind) {
         all.push(w);
     }
     all.sort_by_key(|w| w.id);
-    let of = |f: &dyn Fn(&WorkItem) -> bool| -> Vec<Uuid> { all.iter().filter(|w| f(w)).map(|w| w.id).collect() };
+    let of = |f: &dyn Fn(&WorkItem) -> bool| -> Vec<Uuid> {
+        all.iter().filter(|w| f(w)).map(|w| w.id).collect()
+    };
     let list = |lq: ListQuery| {
         let store = store.clone();
         async move { ids(&store.list_work_items(&lq).await.unwrap().items, |w| w.id) }
     };
 
     assert_eq!(store.list_work_items(&q()).await.unwrap().items, all);
-    assert_eq!(list(ListQuery { team_id: Some(a.id), ..q() }).await, of(&|w| w.team_id == a.id));
-    assert_eq!(list(ListQuery { team_id: Some(b.id), ..q() }).await, of(&|w| w.team_id == b.id));
     assert_eq!(
-        list(ListQuery { project_id: Some(pa.id), ..q() }).await,
+        list(ListQuery {
+            team_id: Some(a.id),
+            ..q()
+        })
+        .await,
+        of(&|w| w.team_id == a.id)
+    );
+    assert_eq!(
+        list(ListQuery {
+            team_id: Some(b.id),
+            ..q()
+        })
+        .await,
+        of(&|w| w.team_id == b.id)
+    );
+    assert_eq!(
+        list(ListQuery {
+            project_id: Some(pa.id),
+            ..q()
+        })
+        .await,
         of(&|w| w.project_id == Some(pa.id))
     );
-    assert_eq!(list(ListQuery { goal_id: Some(ga.id), ..q() }).await, of(&|w| w.goal_id == Some(ga.id)));
     assert_eq!(
-        list(ListQuery { stage_id: Some(sa.id), ..q() }).await,
+        list(ListQuery {
+            goal_id: Some(ga.id),
+            ..q()
+        })
+        .await,
+        of(&|w| w.goal_id == Some(ga.id))
+    );
+    assert_eq!(
+        list(ListQuery {
+            stage_id: Some(sa.id),
+            ..q()
+        })
+        .await,
         of(&|w| w.stage_id == Some(sa.id))
     );
     for state in WorkState::ALL {
         let expected = of(&|w| w.state == *state);
         assert!(!expected.is_empty());
-        assert_eq!(list(ListQuery { status: Some(state.to_string()), ..q() }).await, expected);
+        assert_eq!(
+            list(ListQuery {
+                status: Some(state.to_string()),
+                ..q()
+            })
+            .await,
+            expected
+        );
     }
     for kind in WorkKind::ALL {
         let expected = of(&|w| w.kind == *kind);
         assert!(!expected.is_empty());
-        assert_eq!(list(ListQuery { kind: Some(kind.to_string()), ..q() }).await, expected);
+        assert_eq!(
+            list(ListQuery {
+                kind: Some(kind.to_string()),
+                ..q()
+            })
+            .await,
+            expected
+        );
     }
     assert_eq!(
         list(ListQuery {
@@ -175,16 +220,42 @@ async fn work_item_list_filters(engine: EngineKind) {
         of(&|w| w.team_id == a.id && w.state == WorkState::Todo && w.kind == WorkKind::Feature)
     );
     assert_eq!(
-        list(ListQuery { goal_id: Some(ga.id), project_id: Some(pa.id), ..q() }).await,
+        list(ListQuery {
+            goal_id: Some(ga.id),
+            project_id: Some(pa.id),
+            ..q()
+        })
+        .await,
         of(&|w| w.goal_id == Some(ga.id) && w.project_id == Some(pa.id))
     );
-    assert!(list(ListQuery { team_id: Some(b.id), goal_id: Some(ga.id), ..q() }).await.is_empty());
+    assert!(
+        list(ListQuery {
+            team_id: Some(b.id),
+            goal_id: Some(ga.id),
+            ..q()
+        })
+        .await
+        .is_empty()
+    );
 
-    let (items, pages) = all_pages(4, |w: &WorkItem| w.id, |after| {
-        let store = store.clone();
-        let team_id = Some(a.id);
-        async move { store.list_work_items(&ListQuery { after, limit: 4, team_id, ..q() }).await }
-    })
+    let (items, pages) = all_pages(
+        4,
+        |w: &WorkItem| w.id,
+        |after| {
+            let store = store.clone();
+            let team_id = Some(a.id);
+            async move {
+                store
+                    .list_work_items(&ListQuery {
+                        after,
+                        limit: 4,
+                        team_id,
+                        ..q()
+                    })
+                    .await
+            }
+        },
+    )
     .await;
     assert_eq!(ids(&items, |w| w.id), of(&|w| w.team_id == a.id));
     assert_eq!(pages, 3);

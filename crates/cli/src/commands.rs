@@ -58,10 +58,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn init_logging(settings: &Settings, serving: bool) {
-    let level = if serving { settings.log.level.as_str() } else { "warn" };
+    let level = if serving {
+        settings.log.level.as_str()
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match settings.log.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -78,7 +84,10 @@ async fn open(settings: &Settings) -> anyhow::Result<Store> {
     let store = Store::connect(url, &options)
         .await
         .with_context(|| format!("cannot open the database ({})", redact_url(url)))?;
-    store.migrate().await.context("cannot migrate the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
     Ok(store)
 }
 
@@ -108,7 +117,9 @@ async fn serve(
     match ensure_admin(&store, &settings).await? {
         AdminBootstrap::CreatedWithGeneratedPassword { username, password } => {
             println!("Created the first admin. Sign in as {username:?} with password {password:?}");
-            println!("(shown once; change it by creating another admin, or set auth.admin_password before first start)");
+            println!(
+                "(shown once; change it by creating another admin, or set auth.admin_password before first start)"
+            );
         }
         AdminBootstrap::CreatedWithConfiguredPassword { username } => {
             println!("Created the first admin {username:?} with the configured password.");
@@ -117,12 +128,18 @@ async fn serve(
     }
     if demo {
         match tandem_server::demo::load(&store, Utc::now().date_naive()).await? {
-            DemoOutcome::Loaded { teams, work_items, users } => {
+            DemoOutcome::Loaded {
+                teams,
+                work_items,
+                users,
+            } => {
                 println!("Loaded the demo organisation: {teams} teams, {work_items} work items.");
                 print_demo_users(&users);
             }
             DemoOutcome::NotEmpty => {
-                println!("The database already has data; the demo organisation was not loaded again.");
+                println!(
+                    "The database already has data; the demo organisation was not loaded again."
+                );
             }
         }
     }
@@ -130,8 +147,13 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
     let addr = listener.local_addr()?;
-    println!("Tandem is listening on http://{addr} (database: {})", store.engine().as_str());
-    println!("Try: curl -c jar -H 'content-type: application/json' -d '{{\"username\":\"maria\",\"password\":\"{DEMO_PASSWORD}\"}}' http://{addr}/api/v1/session && curl -b jar http://{addr}/api/v1/goals");
+    println!(
+        "Tandem is listening on http://{addr} (database: {})",
+        store.engine().as_str()
+    );
+    println!(
+        "Try: curl -c jar -H 'content-type: application/json' -d '{{\"username\":\"maria\",\"password\":\"{DEMO_PASSWORD}\"}}' http://{addr}/api/v1/session && curl -b jar http://{addr}/api/v1/goals"
+    );
     tracing::info!(%addr, "listening");
     let state = AppState::new(store, settings)?;
     tandem_server::launch(state, listener, shutdown_signal()).await?;
@@ -171,7 +193,11 @@ async fn shutdown_signal() {
 
 async fn load_demo(store: &Store) -> anyhow::Result<()> {
     match tandem_server::demo::load(store, Utc::now().date_naive()).await? {
-        DemoOutcome::Loaded { teams, work_items, users } => {
+        DemoOutcome::Loaded {
+            teams,
+            work_items,
+            users,
+        } => {
             println!("Loaded the demo organisation: {teams} teams, {work_items} work items.");
             print_demo_users(&users);
             Ok(())
@@ -212,7 +238,12 @@ async fn import_dump(store: &Store, file: std::path::PathBuf) -> anyhow::Result<
             .with_context(|| format!("cannot open {}", file.display()))?;
         store.import_dump(&mut BufReader::new(f)).await
     }
-    .with_context(|| format!("{} was not imported; the database is unchanged", file.display()))?;
+    .with_context(|| {
+        format!(
+            "{} was not imported; the database is unchanged",
+            file.display()
+        )
+    })?;
     println!("imported {} records", summary.total());
     Ok(())
 }
@@ -222,7 +253,9 @@ async fn team_id(store: &Store, id_or_key: &str) -> anyhow::Result<Uuid> {
         Ok(id) => store.get_team(id).await,
         Err(_) => store.get_team_by_key(id_or_key).await,
     };
-    Ok(team.with_context(|| format!("no team has the key or id {id_or_key:?}"))?.id)
+    Ok(team
+        .with_context(|| format!("no team has the key or id {id_or_key:?}"))?
+        .id)
 }
 
 fn goal_id(raw: &str) -> anyhow::Result<Uuid> {
@@ -231,7 +264,8 @@ fn goal_id(raw: &str) -> anyhow::Result<Uuid> {
 
 fn table(headers: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY).set_header(headers.to_vec());
+    t.load_preset(UTF8_BORDERS_ONLY)
+        .set_header(headers.to_vec());
     t
 }
 
@@ -242,7 +276,11 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 
 async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
     match command {
-        GoalCommand::List { team, status, format } => {
+        GoalCommand::List {
+            team,
+            status,
+            format,
+        } => {
             let mut q = ListQuery {
                 limit: ListQuery::MAX_LIMIT,
                 ..ListQuery::default()
@@ -275,7 +313,10 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
                             g.status.to_string(),
                             g.title.clone(),
                             g.parties.owner.clone().unwrap_or_default(),
-                            g.timeline.deadline.map(|d| d.to_string()).unwrap_or_default(),
+                            g.timeline
+                                .deadline
+                                .map(|d| d.to_string())
+                                .unwrap_or_default(),
                         ]);
                     }
                     println!("{t}");
@@ -294,16 +335,26 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
                     for h in &goal.hypotheses {
                         println!("Hypothesis: {h}");
                     }
-                    let mut t = table(&["success metric", "baseline", "target", "direction", "unit", "deadline"]);
+                    let mut t = table(&[
+                        "success metric",
+                        "baseline",
+                        "target",
+                        "direction",
+                        "unit",
+                        "deadline",
+                    ]);
                     for m in &goal.success_metrics {
-                        let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
+                        let num =
+                            |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
                         t.add_row(vec![
                             m.metric.clone(),
                             num(m.baseline),
                             num(m.target),
                             m.direction.to_string(),
                             m.unit.clone(),
-                            m.deadline.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+                            m.deadline
+                                .map(|d| d.to_string())
+                                .unwrap_or_else(|| "—".into()),
                         ]);
                     }
                     println!("{t}");
@@ -314,11 +365,15 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
                         goal.parties.contributors.join(", ")
                     );
                     if let Some(at) = goal.agreed_at {
-                        println!("Agreed by {} at {at}", goal.agreed_by.as_deref().unwrap_or("?"));
+                        println!(
+                            "Agreed by {} at {at}",
+                            goal.agreed_by.as_deref().unwrap_or("?")
+                        );
                     }
                     let mut t = table(&["version", "when", "who", "action", "changed"]);
                     for v in &versions {
-                        let fields: Vec<&str> = v.changes.iter().map(|c| c.field.as_str()).collect();
+                        let fields: Vec<&str> =
+                            v.changes.iter().map(|c| c.field.as_str()).collect();
                         t.add_row(vec![
                             v.version.to_string(),
                             v.changed_at.to_rfc3339(),
@@ -331,7 +386,13 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        GoalCommand::New { team, title, business_goal, owner, format } => {
+        GoalCommand::New {
+            team,
+            title,
+            business_goal,
+            owner,
+            format,
+        } => {
             let goal = NewGoal {
                 team_id: team_id(store, &team).await?,
                 project_id: None,
@@ -364,7 +425,10 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
             store.save_goal_change(&change, goal.version).await?;
             match format.format {
                 Format::Json => print_json(&change.goal)?,
-                Format::Table => println!("goal {} agreed by {actor} (version {})", goal.id, change.goal.version),
+                Format::Table => println!(
+                    "goal {} agreed by {actor} (version {})",
+                    goal.id, change.goal.version
+                ),
             }
         }
     }
@@ -373,14 +437,29 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
 
 async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Add { username, role, display_name, email, format } => {
+        UserCommand::Add {
+            username,
+            role,
+            display_name,
+            email,
+            format,
+        } => {
             let (password, generated) = match std::env::var("TANDEM_NEW_PASSWORD") {
                 Ok(p) => (p, false),
                 Err(_) => (auth::new_password()?, true),
             };
-            validate_password(&password).map_err(|e| anyhow::anyhow!("TANDEM_NEW_PASSWORD: {e}"))?;
-            let user = NewUser { username, display_name, email, role }.into_user(Uuid::now_v7(), Utc::now())?;
-            store.create_user(&user, &auth::hash_password(&password)?).await?;
+            validate_password(&password)
+                .map_err(|e| anyhow::anyhow!("TANDEM_NEW_PASSWORD: {e}"))?;
+            let user = NewUser {
+                username,
+                display_name,
+                email,
+                role,
+            }
+            .into_user(Uuid::now_v7(), Utc::now())?;
+            store
+                .create_user(&user, &auth::hash_password(&password)?)
+                .await?;
             match format.format {
                 Format::Json => {
                     let mut v = json!(user);
@@ -440,7 +519,10 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
                     print_json(&v)?;
                 }
                 Format::Table => {
-                    println!("created token {} ({}) with role {}", token.id, token.name, token.role);
+                    println!(
+                        "created token {} ({}) with role {}",
+                        token.id, token.name, token.role
+                    );
                     println!("secret (shown once): {secret}");
                 }
             }
@@ -466,7 +548,8 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { id } => {
-            let id = Uuid::try_parse(&id).with_context(|| format!("{id:?} is not a token id (a UUID)"))?;
+            let id = Uuid::try_parse(&id)
+                .with_context(|| format!("{id:?} is not a token id (a UUID)"))?;
             store.revoke_token(id, Utc::now()).await?;
             println!("revoked token {id}");
         }
@@ -478,7 +561,13 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
 mod tests {
     #[test]
     fn urls_are_redacted() {
-        assert_eq!(super::redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(super::redact_url("sqlite://tandem.db"), "sqlite://tandem.db");
+        assert_eq!(
+            super::redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            super::redact_url("sqlite://tandem.db"),
+            "sqlite://tandem.db"
+        );
     }
 }

@@ -9,13 +9,23 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "tandem", version, about = "Keep software development and the business in step.")]
+#[command(
+    name = "tandem",
+    version,
+    about = "Keep software development and the business in step."
+)]
 struct Cli {
     /// Configuration file (default: ./tandem.toml when present).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Database URL, overriding the configuration (sqlite://PATH or postgres://…).
-    #[arg(long, global = true, value_name = "URL", env = "TANDEM_DATABASE_URL_OVERRIDE", hide_env = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "TANDEM_DATABASE_URL_OVERRIDE",
+        hide_env = true
+    )]
     database: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -59,9 +69,7 @@ enum Command {
     #[command(subcommand)]
     Token(TokenCommand),
     /// Print shell completions.
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -173,7 +181,10 @@ fn parse_role(s: &str) -> Result<tandem_domain::user::Role, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -30,7 +30,11 @@ fn ok(out: &Output) -> String {
 }
 
 fn failed(out: &Output) -> String {
-    assert!(!out.status.success(), "expected failure, got: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "expected failure, got: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -40,7 +44,11 @@ fn sqlite(dir: &Path, name: &str) -> String {
 
 fn export(dir: &Path, db: &str, file: &str) -> PathBuf {
     let path = dir.join(file);
-    ok(&tandem(dir, db, &["export", "--output", path.to_str().unwrap()]));
+    ok(&tandem(
+        dir,
+        db,
+        &["export", "--output", path.to_str().unwrap()],
+    ));
     path
 }
 
@@ -52,20 +60,39 @@ fn wrong_arguments_are_named_and_fail() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand 'frobnicate'"));
 
-    let out = tandem(dir.path(), &db, &["token", "create", "--name", "x", "--role", "root"]);
+    let out = tandem(
+        dir.path(),
+        &db,
+        &["token", "create", "--name", "x", "--role", "root"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"root\" is not one of"));
 
     let err = failed(&tandem(dir.path(), &db, &["goal", "show", "not-a-uuid"]));
     assert!(err.contains("\"not-a-uuid\" is not a goal id"), "{err}");
 
-    let err = failed(&tandem(dir.path(), &db, &["goal", "list", "--status", "finished"]));
-    assert!(err.contains("--status") && err.contains("\"finished\" is not one of"), "{err}");
+    let err = failed(&tandem(
+        dir.path(),
+        &db,
+        &["goal", "list", "--status", "finished"],
+    ));
+    assert!(
+        err.contains("--status") && err.contains("\"finished\" is not one of"),
+        "{err}"
+    );
 
-    let err = failed(&tandem(dir.path(), &db, &["--config", "/nonexistent/tandem.toml", "migrate"]));
+    let err = failed(&tandem(
+        dir.path(),
+        &db,
+        &["--config", "/nonexistent/tandem.toml", "migrate"],
+    ));
     assert!(err.contains("does not exist"), "{err}");
 
-    let err = failed(&tandem(dir.path(), "postgres://nobody@127.0.0.1:1/none", &["migrate"]));
+    let err = failed(&tandem(
+        dir.path(),
+        "postgres://nobody@127.0.0.1:1/none",
+        &["migrate"],
+    ));
     assert!(err.contains("cannot open the database"), "{err}");
 }
 
@@ -90,42 +117,94 @@ fn goals_users_and_tokens_from_the_cli() {
     let err = failed(&tandem(dir.path(), &db, &["demo"]));
     assert!(err.contains("only into an empty database"), "{err}");
 
-    let goals: serde_json::Value =
-        serde_json::from_str(&ok(&tandem(dir.path(), &db, &["goal", "list", "--team", "payments", "--format", "json"])))
-            .unwrap();
+    let goals: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &["goal", "list", "--team", "payments", "--format", "json"],
+    )))
+    .unwrap();
     assert!(!goals.as_array().unwrap().is_empty());
 
     let created: serde_json::Value = serde_json::from_str(&ok(&tandem(
         dir.path(),
         &db,
-        &["goal", "new", "--team", "payments", "--title", "Fewer refunds", "--format", "json"],
+        &[
+            "goal",
+            "new",
+            "--team",
+            "payments",
+            "--title",
+            "Fewer refunds",
+            "--format",
+            "json",
+        ],
     )))
     .unwrap();
     let id = created["id"].as_str().unwrap();
     let err = failed(&tandem(dir.path(), &db, &["goal", "agree", id]));
-    assert!(err.contains("parties.owner") && err.contains("success_metrics"), "{err}");
+    assert!(
+        err.contains("parties.owner") && err.contains("success_metrics"),
+        "{err}"
+    );
     let shown = ok(&tandem(dir.path(), &db, &["goal", "show", id]));
     assert!(shown.contains("Fewer refunds [draft] v0"), "{shown}");
 
-    ok(&tandem(dir.path(), &db, &["user", "add", "kim", "--role", "member"]));
-    let err = failed(&tandem(dir.path(), &db, &["user", "add", "kim", "--role", "member"]));
+    ok(&tandem(
+        dir.path(),
+        &db,
+        &["user", "add", "kim", "--role", "member"],
+    ));
+    let err = failed(&tandem(
+        dir.path(),
+        &db,
+        &["user", "add", "kim", "--role", "member"],
+    ));
     assert!(err.contains("already exists"), "{err}");
     ok(&tandem(dir.path(), &db, &["user", "disable", "kim"]));
-    let users: serde_json::Value =
-        serde_json::from_str(&ok(&tandem(dir.path(), &db, &["user", "list", "--format", "json"]))).unwrap();
-    let kim = users.as_array().unwrap().iter().find(|u| u["username"] == "kim").unwrap();
+    let users: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &["user", "list", "--format", "json"],
+    )))
+    .unwrap();
+    let kim = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "kim")
+        .unwrap();
     assert_eq!(kim["disabled"], true);
 
     let token: serde_json::Value = serde_json::from_str(&ok(&tandem(
         dir.path(),
         &db,
-        &["token", "create", "--name", "sheet", "--role", "stakeholder", "--format", "json"],
+        &[
+            "token",
+            "create",
+            "--name",
+            "sheet",
+            "--role",
+            "stakeholder",
+            "--format",
+            "json",
+        ],
     )))
     .unwrap();
     assert!(token["secret"].as_str().unwrap().starts_with("tdm_"));
-    ok(&tandem(dir.path(), &db, &["token", "revoke", token["id"].as_str().unwrap()]));
-    let tokens = ok(&tandem(dir.path(), &db, &["token", "list", "--format", "json"]));
-    assert!(!tokens.contains(token["secret"].as_str().unwrap()), "a secret must never be listed");
+    ok(&tandem(
+        dir.path(),
+        &db,
+        &["token", "revoke", token["id"].as_str().unwrap()],
+    ));
+    let tokens = ok(&tandem(
+        dir.path(),
+        &db,
+        &["token", "list", "--format", "json"],
+    ));
+    assert!(
+        !tokens.contains(token["secret"].as_str().unwrap()),
+        "a secret must never be listed"
+    );
     assert!(tokens.contains("revoked_at\": \"20"), "{tokens}");
 }
 
@@ -134,18 +213,34 @@ async fn export_import_round_trip_across_engines() {
     let dir = tempfile::tempdir().unwrap();
     let first = sqlite(dir.path(), "first.db");
     ok(&tandem(dir.path(), &first, &["demo"]));
-    ok(&tandem(dir.path(), &first, &["token", "create", "--name", "ci", "--role", "member"]));
+    ok(&tandem(
+        dir.path(),
+        &first,
+        &["token", "create", "--name", "ci", "--role", "member"],
+    ));
     let a = export(dir.path(), &first, "a.jsonl");
 
     let pg = TestDb::new(EngineKind::Postgres).await;
-    ok(&tandem(dir.path(), &pg.url, &["import-dump", a.to_str().unwrap()]));
+    ok(&tandem(
+        dir.path(),
+        &pg.url,
+        &["import-dump", a.to_str().unwrap()],
+    ));
     let b = export(dir.path(), &pg.url, "b.jsonl");
 
     let last = sqlite(dir.path(), "last.db");
-    ok(&tandem(dir.path(), &last, &["import-dump", b.to_str().unwrap()]));
+    ok(&tandem(
+        dir.path(),
+        &last,
+        &["import-dump", b.to_str().unwrap()],
+    ));
     let c = export(dir.path(), &last, "c.jsonl");
 
-    let (a, b, c) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap(), std::fs::read(c).unwrap());
+    let (a, b, c) = (
+        std::fs::read(a).unwrap(),
+        std::fs::read(b).unwrap(),
+        std::fs::read(c).unwrap(),
+    );
     assert!(a.len() > 100_000, "the demo dump is substantial");
     assert!(a == b, "SQLite → PostgreSQL changed the data");
     assert!(b == c, "PostgreSQL → SQLite changed the data");
@@ -159,7 +254,11 @@ fn a_bad_dump_changes_nothing() {
     let dump = export(dir.path(), &source, "dump.jsonl");
 
     let target = sqlite(dir.path(), "target.db");
-    ok(&tandem(dir.path(), &target, &["user", "add", "kim", "--role", "member"]));
+    ok(&tandem(
+        dir.path(),
+        &target,
+        &["user", "add", "kim", "--role", "member"],
+    ));
     let before = std::fs::read(export(dir.path(), &target, "before.jsonl")).unwrap();
 
     // Break one line in the middle: the whole import is refused.
@@ -168,12 +267,26 @@ fn a_bad_dump_changes_nothing() {
     lines[40] = "{\"type\":\"work_item\",\"data\":{\"title\":";
     let broken = dir.path().join("broken.jsonl");
     std::fs::write(&broken, lines.join("\n")).unwrap();
-    let err = failed(&tandem(dir.path(), &target, &["import-dump", broken.to_str().unwrap()]));
-    assert!(err.contains("line 41") && err.contains("database is unchanged"), "{err}");
+    let err = failed(&tandem(
+        dir.path(),
+        &target,
+        &["import-dump", broken.to_str().unwrap()],
+    ));
+    assert!(
+        err.contains("line 41") && err.contains("database is unchanged"),
+        "{err}"
+    );
 
-    let err = failed(&tandem(dir.path(), &target, &["import-dump", "/nonexistent.jsonl"]));
+    let err = failed(&tandem(
+        dir.path(),
+        &target,
+        &["import-dump", "/nonexistent.jsonl"],
+    ));
     assert!(err.contains("cannot open /nonexistent.jsonl"), "{err}");
 
     let after = std::fs::read(export(dir.path(), &target, "after.jsonl")).unwrap();
-    assert!(before == after, "a refused import must leave the database as it was");
+    assert!(
+        before == after,
+        "a refused import must leave the database as it was"
+    );
 }

@@ -7,6 +7,10 @@ use uuid::Uuid;
 use crate::error::{DomainError, Problems};
 use crate::text;
 
+/// The largest stage position: far more stages than any goal needs, and room
+/// to append without overflow.
+pub const MAX_POSITION: i32 = 10_000;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Stage {
     pub id: Uuid,
@@ -76,8 +80,8 @@ impl Stage {
         let mut p = Problems::new();
         p.check(text::required("name", &self.name));
         p.check(text::bounded("description", &self.description, text::LONG));
-        if self.position < 1 {
-            p.push("position", "must be 1 or more");
+        if !(1..=MAX_POSITION).contains(&self.position) {
+            p.push("position", format!("must be between 1 and {MAX_POSITION}"));
         }
         if let (Some(s), Some(e)) = (self.starts_on, self.ends_on)
             && e < s

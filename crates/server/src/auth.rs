@@ -36,8 +36,11 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 
 /// True when `password` matches the stored PHC string.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A fresh random secret: `tdm_` + 43 URL-safe characters.
@@ -137,7 +140,9 @@ impl FromRequestParts<AppState> for Principal {
             .store
             .find_session_user(&secret_hash(&session), Utc::now())
             .await?
-            .ok_or(ApiError::Unauthorized("the session has expired; sign in again"))?;
+            .ok_or(ApiError::Unauthorized(
+                "the session has expired; sign in again",
+            ))?;
         if !is_safe(&parts.method) && !same_origin(parts) {
             return Err(ApiError::Forbidden(
                 "cross-origin request refused: the Origin header does not match this server".into(),
@@ -166,11 +171,18 @@ fn is_safe(method: &Method) -> bool {
 
 /// True when there is no Origin header (not a browser cross-site request) or
 /// the Origin's host matches the Host header.
-fn same_origin(parts: &Parts) -> bool {
-    let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+pub fn same_origin(parts: &Parts) -> bool {
+    let Some(origin) = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
         return true;
     };
-    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
     let origin_host = origin
         .split_once("://")
         .map(|(_, rest)| rest.trim_end_matches('/'));
@@ -180,7 +192,9 @@ fn same_origin(parts: &Parts) -> bool {
 /// The `Set-Cookie` value for a new session.
 pub fn session_set_cookie(secret: &str, max_age_secs: i64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+    format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+    )
 }
 
 /// The `Set-Cookie` value that ends a session in the browser.

@@ -39,7 +39,8 @@ pub async fn load(store: &Store, today: NaiveDate) -> anyhow::Result<DemoOutcome
     let org = demo::organisation(today);
     let hash = auth::hash_password(DEMO_PASSWORD)?;
     let mut lines = vec![json!({"format": tandem_store::EXPORT_FORMAT, "version": 1})];
-    let mut push = |kind: &str, data: serde_json::Value| lines.push(json!({"type": kind, "data": data}));
+    let mut push =
+        |kind: &str, data: serde_json::Value| lines.push(json!({"type": kind, "data": data}));
     for t in &org.teams {
         push("team", json!(t));
     }
@@ -49,7 +50,10 @@ pub async fn load(store: &Store, today: NaiveDate) -> anyhow::Result<DemoOutcome
         push("user", v);
     }
     for (team_id, user_id) in &org.memberships {
-        push("membership", json!({"team_id": team_id, "user_id": user_id}));
+        push(
+            "membership",
+            json!({"team_id": team_id, "user_id": user_id}),
+        );
     }
     for p in &org.projects {
         push("project", json!(p));

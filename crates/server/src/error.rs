@@ -17,8 +17,13 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("this path does not accept that method; the Allow header lists those it does")]
+    MethodNotAllowed,
     #[error("{message}")]
-    Conflict { message: String, field: Option<String> },
+    Conflict {
+        message: String,
+        field: Option<String>,
+    },
     #[error("request body is larger than the limit of {0} bytes")]
     TooLarge(usize),
     #[error("{0}")]
@@ -38,8 +43,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `bad_request`, `unauthorized`, `forbidden`,
-    /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `invalid`, `internal`.
+    /// `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
+    /// `unsupported_media_type`, `invalid`, `internal`.
     pub code: &'static str,
     pub message: String,
     /// The input field at fault, as a dotted path, when there is one.
@@ -84,7 +89,10 @@ impl From<StoreError> for ApiError {
                 message,
                 field: Some(field),
             },
-            StoreError::Stale(message) => ApiError::Conflict { message, field: None },
+            StoreError::Stale(message) => ApiError::Conflict {
+                message,
+                field: None,
+            },
             StoreError::MissingReference { field, message } => {
                 ApiError::Invalid(vec![FieldError::new(field, message)])
             }
@@ -101,6 +109,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
@@ -114,7 +123,11 @@ impl IntoResponse for ApiError {
             ApiError::Conflict { field, .. } => (field.clone(), Vec::new()),
             ApiError::Invalid(errors) => (
                 errors.first().map(|e| e.field.clone()),
-                if errors.len() > 1 { errors.clone() } else { Vec::new() },
+                if errors.len() > 1 {
+                    errors.clone()
+                } else {
+                    Vec::new()
+                },
             ),
             _ => (None, Vec::new()),
         };

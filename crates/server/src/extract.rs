@@ -5,13 +5,16 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::AppState;
 use crate::error::ApiError;
 
-/// A JSON body. Syntax errors → 400; wrong types, missing or unknown fields →
-/// 422 naming the field (a dotted path); oversized bodies → 413.
+/// A JSON body. Syntax errors → 400; wrong types, missing or unknown fields,
+/// and text the database cannot store (see [`check_storable`]) → 422 naming
+/// the field (a dotted path); oversized bodies → 413.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -50,7 +53,7 @@ where
 /// Parses JSON with the path of the failing field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = inner.to_string();
@@ -64,20 +67,98 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 ApiError::invalid(field, strip_position(&message))
             }
         }
-    })
+    })?;
+    // Only whitespace may follow the value.
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    let tree: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    let mut path = String::new();
+    if let Some(message) = unstorable(&tree, &mut path) {
+        let field = if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        };
+        return Err(ApiError::invalid(field, message));
+    }
+    Ok(value)
+}
+
+/// Refuses text that the two engines cannot store alike: NUL characters
+/// (PostgreSQL rejects them) and dates or times outside the years 0000–9999
+/// (PostgreSQL rejects some; SQLite keeps times as text, where they would sort
+/// out of order).
+pub fn check_storable(text: &str) -> Result<(), String> {
+    if text.contains('\0') {
+        return Err("must not contain NUL characters".to_owned());
+    }
+    if date_year(text).is_some_and(|year| !(0..=9999).contains(&year)) {
+        return Err(format!("{text:?} is outside the years 0000 to 9999"));
+    }
+    Ok(())
+}
+
+/// The (UTC) year of a string that is a whole date or date-time as the API
+/// parses them.
+fn date_year(text: &str) -> Option<i32> {
+    let first = text.chars().next()?;
+    if !(first.is_ascii_digit() || first == '+' || first == '-') || !(10..=64).contains(&text.len())
+    {
+        return None;
+    }
+    if let Ok(t) = text.parse::<DateTime<FixedOffset>>() {
+        return Some(t.with_timezone(&Utc).year());
+    }
+    text.parse::<NaiveDate>().ok().map(|d| d.year())
+}
+
+/// The first string in `value` that [`check_storable`] refuses; `path` is
+/// left pointing at it.
+fn unstorable(value: &Value, path: &mut String) -> Option<String> {
+    match value {
+        Value::String(s) => check_storable(s).err(),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = unstorable(item, path);
+            if found.is_none() {
+                path.truncate(len);
+            }
+            found
+        }),
+        Value::Object(fields) => fields.iter().find_map(|(name, item)| {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(name);
+            let found = check_storable(name)
+                .err()
+                .or_else(|| unstorable(item, path));
+            if found.is_none() {
+                path.truncate(len);
+            }
+            found
+        }),
+        _ => None,
+    }
 }
 
 /// The field a serde error is about: the path, plus the name in
-/// "missing field `x`" / "unknown field `x`" messages.
+/// "missing field `x`" / "unknown field `x`" messages (the path of an
+/// unknown field already ends with its name; that of a missing one does not).
 fn field_of(path: &str, message: &str) -> String {
     let named = ["missing field `", "unknown field `"]
         .iter()
         .find_map(|p| message.split_once(p))
         .and_then(|(_, rest)| rest.split_once('`'))
         .map(|(name, _)| name);
+    let ends_with = |p: &str, name: &str| p == name || p.ends_with(&format!(".{name}"));
     match (path, named) {
         (".", Some(name)) => name.to_owned(),
         (".", None) => "body".to_owned(),
+        (p, Some(name)) if ends_with(p, name) => p.to_owned(),
         (p, Some(name)) if message.starts_with("missing") || message.starts_with("unknown") => {
             format!("{p}.{name}")
         }
@@ -92,7 +173,8 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// Query parameters; unknown or malformed parameters → 400 naming them.
+/// Query parameters; unknown, malformed or unstorable parameters → 400
+/// naming them.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
 
@@ -105,6 +187,13 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| ApiError::bad_request(format!("query string: {e}")))?;
+        for (name, value) in &pairs {
+            check_storable(name)
+                .and_then(|()| check_storable(value))
+                .map_err(|e| ApiError::bad_field(name.clone(), format!("{name}: {e}")))?;
+        }
         serde_urlencoded::from_str(query)
             .map(ApiQuery)
             .map_err(|e| ApiError::bad_request(format!("query string: {e}")))
@@ -139,12 +228,42 @@ mod tests {
     }
 
     #[test]
+    fn refuses_what_the_engines_cannot_store() {
+        let field = |body: &str| match parse_json::<Outer>(body.as_bytes()).unwrap_err() {
+            ApiError::Invalid(e) => e[0].field.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(r#"{"title":"a\u0000b"}"#), "title");
+        assert!(
+            parse_json::<Outer>(br#"{"title":"a\\u0000b"}"#).is_ok(),
+            "an escaped backslash is not NUL"
+        );
+        assert!(check_storable("-5000-01-01").is_err());
+        assert!(check_storable("+10000-01-01T00:00:00Z").is_err());
+        assert!(check_storable("9999-12-31T23:00:00-05:00").is_err());
+        assert!(check_storable("9999-12-31T23:00:00Z").is_ok());
+        assert!(check_storable("2026-01-01").is_ok());
+        assert!(check_storable("-5 ms, a title").is_ok());
+        let v: Value =
+            serde_json::json!({"a": {"b": [1, "x", {"c": "0000-01-01T00:00:00+01:00"}]}});
+        let mut path = String::new();
+        assert!(unstorable(&v, &mut path).is_some());
+        assert_eq!(path, "a.b[2].c");
+    }
+
+    #[test]
     fn names_the_field() {
         assert_eq!(field("{}").0, "title");
         assert_eq!(field(r#"{"title":"a","extra":1}"#).0, "extra");
+        assert_eq!(
+            field(r#"{"title":"a","inner":{"n":1,"extra":1}}"#).0,
+            "inner.extra"
+        );
         assert_eq!(field(r#"{"title":5}"#).0, "title");
         assert_eq!(field(r#"{"title":"a","inner":{"n":"x"}}"#).0, "inner.n");
         assert_eq!(field(r#"{"title":"a","inner":{}}"#).0, "inner.n");
         assert_eq!(field(r#"{"title":"#).0, "<syntax>");
+        assert_eq!(field(r#"{"title":"a"} {}"#).0, "<syntax>");
+        assert!(parse_json::<Outer>(b" {\"title\":\"a\"}\n ").is_ok());
     }
 }

@@ -69,37 +69,73 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi_json))
         .route("/teams", get(org::list_teams).post(org::create_team))
         .route("/teams/{team}", get(org::get_team).patch(org::update_team))
-        .route("/projects", get(org::list_projects).post(org::create_project))
-        .route("/projects/{project}", get(org::get_project).patch(org::update_project))
+        .route(
+            "/projects",
+            get(org::list_projects).post(org::create_project),
+        )
+        .route(
+            "/projects/{project}",
+            get(org::get_project).patch(org::update_project),
+        )
         .route("/goals", get(goals::list_goals).post(goals::create_goal))
-        .route("/goals/{id}", get(goals::get_goal).patch(goals::update_goal))
+        .route(
+            "/goals/{id}",
+            get(goals::get_goal).patch(goals::update_goal),
+        )
         .route("/goals/{id}/versions", get(goals::goal_versions))
         .route("/goals/{id}/{transition}", post(goals::transition_goal))
         .route("/stages", get(goals::list_stages).post(goals::create_stage))
-        .route("/stages/{id}", get(goals::get_stage).patch(goals::update_stage))
-        .route("/work-items", get(work::list_work_items).post(work::create_work_item))
-        .route("/work-items/{id}", get(work::get_work_item).patch(work::update_work_item))
+        .route(
+            "/stages/{id}",
+            get(goals::get_stage).patch(goals::update_stage),
+        )
+        .route(
+            "/work-items",
+            get(work::list_work_items).post(work::create_work_item),
+        )
+        .route(
+            "/work-items/{id}",
+            get(work::get_work_item).patch(work::update_work_item),
+        )
         .route("/risks", get(work::list_risks).post(work::create_risk))
         .route("/risks/{id}", get(work::get_risk).patch(work::update_risk))
-        .route("/decisions", get(work::list_decisions).post(work::create_decision))
-        .route("/decisions/{id}", get(work::get_decision).patch(work::update_decision))
-        .route("/metrics", get(metrics::list_metrics).post(metrics::create_metric))
-        .route("/metrics/{metric}", get(metrics::get_metric).patch(metrics::update_metric))
+        .route(
+            "/decisions",
+            get(work::list_decisions).post(work::create_decision),
+        )
+        .route(
+            "/decisions/{id}",
+            get(work::get_decision).patch(work::update_decision),
+        )
+        .route(
+            "/metrics",
+            get(metrics::list_metrics).post(metrics::create_metric),
+        )
+        .route(
+            "/metrics/{metric}",
+            get(metrics::get_metric).patch(metrics::update_metric),
+        )
         .route(
             "/metrics/{metric}/points",
             get(metrics::list_points).post(metrics::write_points),
         )
         .route("/users", get(admin::list_users).post(admin::create_user))
-        .route("/users/{username}", axum::routing::patch(admin::update_user))
+        .route(
+            "/users/{username}",
+            axum::routing::patch(admin::update_user),
+        )
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))
         .route("/tokens/{id}", axum::routing::delete(admin::revoke_token))
-        .fallback(api_not_found);
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(method_not_allowed);
 
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .nest("/api/v1", v1)
         .fallback(api_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(check_path))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
@@ -118,6 +154,52 @@ pub fn router(state: AppState) -> Router {
 
 async fn api_not_found() -> error::ApiError {
     error::ApiError::NotFound("no such route".into())
+}
+
+async fn method_not_allowed() -> error::ApiError {
+    error::ApiError::MethodNotAllowed
+}
+
+/// Refuses paths whose segments (ids, keys, usernames) are not text a
+/// handler can use: not UTF-8 once percent-decoded, or containing NUL, which
+/// PostgreSQL cannot store or compare. Query strings and bodies are checked
+/// by their extractors.
+async fn check_path(
+    req: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match percent_decoded(req.uri().path()) {
+        None => error::ApiError::bad_request("the path is not UTF-8 once percent-decoded")
+            .into_response(),
+        Some(path) if path.contains('\0') => {
+            error::ApiError::bad_request("the path contains a NUL character").into_response()
+        }
+        Some(_) => next.run(req).await,
+    }
+}
+
+/// `path` with `%XX` escapes decoded (others kept as they are), if UTF-8.
+fn percent_decoded(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Process is up.

@@ -146,7 +146,10 @@ impl Settings {
     }
 
     /// As [`Settings::load`] with an explicit environment, for tests.
-    pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Settings, SettingsError> {
+    pub fn load_from(
+        file: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Settings, SettingsError> {
         let mut fig = Figment::from(Serialized::defaults(defaults()));
         match file {
             Some(path) => {
@@ -171,30 +174,47 @@ impl Settings {
                 fig = fig.merge(Serialized::global(&path, value));
             }
         }
-        for (key, file_path) in env.iter().filter(|(k, _)| k.starts_with("TANDEM_") && k.ends_with("_FILE")) {
+        for (key, file_path) in env
+            .iter()
+            .filter(|(k, _)| k.starts_with("TANDEM_") && k.ends_with("_FILE"))
+        {
             let var = key.trim_end_matches("_FILE");
-            let Some(path) = env_key_to_path(var) else { continue };
-            let value = std::fs::read_to_string(file_path).map_err(|source| SettingsError::SecretFile {
-                var: key.clone(),
-                path: file_path.clone(),
-                source,
-            })?;
-            fig = fig.merge(Serialized::global(&path, value.trim_end_matches(['\n', '\r']).to_owned()));
+            let Some(path) = env_key_to_path(var) else {
+                continue;
+            };
+            let value =
+                std::fs::read_to_string(file_path).map_err(|source| SettingsError::SecretFile {
+                    var: key.clone(),
+                    path: file_path.clone(),
+                    source,
+                })?;
+            fig = fig.merge(Serialized::global(
+                &path,
+                value.trim_end_matches(['\n', '\r']).to_owned(),
+            ));
         }
-        let settings: Settings = fig.extract().map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        let settings: Settings = fig
+            .extract()
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         settings.check()?;
         Ok(settings)
     }
 
     fn check(&self) -> Result<(), SettingsError> {
         if self.database.max_connections == 0 {
-            return Err(SettingsError::Invalid("database.max_connections must be at least 1".into()));
+            return Err(SettingsError::Invalid(
+                "database.max_connections must be at least 1".into(),
+            ));
         }
         if self.server.body_limit_bytes < 1024 {
-            return Err(SettingsError::Invalid("server.body_limit_bytes must be at least 1024".into()));
+            return Err(SettingsError::Invalid(
+                "server.body_limit_bytes must be at least 1024".into(),
+            ));
         }
         if self.auth.session_ttl_hours == 0 {
-            return Err(SettingsError::Invalid("auth.session_ttl_hours must be at least 1".into()));
+            return Err(SettingsError::Invalid(
+                "auth.session_ttl_hours must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -221,7 +241,10 @@ mod tests {
     use secrecy::ExposeSecret;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -249,7 +272,10 @@ mod tests {
         .unwrap();
         assert_eq!(s.database.url.expose_secret(), "postgres://db/tandem");
         assert_eq!(s.server.listen.port(), 9000);
-        assert_eq!(s.auth.admin_password.unwrap().expose_secret(), "from-a-file-123");
+        assert_eq!(
+            s.auth.admin_password.unwrap().expose_secret(),
+            "from-a-file-123"
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Sign-in sessions, the caller's identity, users and API tokens.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{AppendHeaders, IntoResponse};
 use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tandem_domain::user::{ApiToken, NewUser, Role, User, validate_password};
@@ -51,21 +51,34 @@ pub async fn sign_in(
         .store
         .create_session(&auth::secret_hash(&secret), user.id, now, now + ttl)
         .await?;
-    let cookie = auth::session_set_cookie(&secret, ttl.num_seconds(), state.settings.secure_cookies());
+    let cookie =
+        auth::session_set_cookie(&secret, ttl.num_seconds(), state.settings.secure_cookies());
     Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Json(user)))
 }
 
 /// Ends the current session.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "auth",
     responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
-    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers;
+pub async fn sign_out(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+) -> ApiResult<impl IntoResponse> {
+    if !auth::same_origin(&parts) {
+        return Err(ApiError::Forbidden(
+            "cross-origin request refused: the Origin header does not match this server".into(),
+        ));
+    }
     let secret = auth::session_cookie(&parts).ok_or(ApiError::Unauthorized("no session to end"))?;
-    state.store.delete_session(&auth::secret_hash(&secret)).await?;
+    state
+        .store
+        .delete_session(&auth::secret_hash(&secret))
+        .await?;
     Ok((
         StatusCode::NO_CONTENT,
-        AppendHeaders([(header::SET_COOKIE, auth::session_clear_cookie(state.settings.secure_cookies()))]),
+        AppendHeaders([(
+            header::SET_COOKIE,
+            auth::session_clear_cookie(state.settings.secure_cookies()),
+        )]),
     ))
 }
 
@@ -103,7 +116,10 @@ pub struct CreateUser {
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)))]
-pub async fn list_users(State(state): State<AppState>, who: Principal) -> ApiResult<Json<Vec<User>>> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    who: Principal,
+) -> ApiResult<Json<Vec<User>>> {
     who.require(Role::Admin)?;
     Ok(Json(state.store.list_users().await?))
 }
@@ -155,7 +171,10 @@ pub async fn update_user(
             field: Some("disabled".into()),
         });
     }
-    state.store.set_user_disabled(&username, patch.disabled).await?;
+    state
+        .store
+        .set_user_disabled(&username, patch.disabled)
+        .await?;
     let (user, _) = state
         .store
         .find_user_by_username(&username)
@@ -180,7 +199,10 @@ pub struct CreatedToken {
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "admin", responses((status = 200, body = Vec<ApiToken>), (status = 403, body = ErrorBody)))]
-pub async fn list_tokens(State(state): State<AppState>, who: Principal) -> ApiResult<Json<Vec<ApiToken>>> {
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    who: Principal,
+) -> ApiResult<Json<Vec<ApiToken>>> {
     who.require(Role::Admin)?;
     Ok(Json(state.store.list_tokens().await?))
 }
@@ -216,7 +238,9 @@ pub async fn issue_token(
         last_used_at: None,
         revoked_at: None,
     };
-    store.create_token(&token, &auth::secret_hash(&secret)).await?;
+    store
+        .create_token(&token, &auth::secret_hash(&secret))
+        .await?;
     Ok((token, secret))
 }
 
@@ -228,6 +252,9 @@ pub async fn revoke_token(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     who.require(Role::Admin)?;
-    state.store.revoke_token(path_id("token", &id)?, Utc::now()).await?;
+    state
+        .store
+        .revoke_token(path_id("token", &id)?, Utc::now())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

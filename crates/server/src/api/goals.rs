@@ -1,8 +1,8 @@
 //! Goals (agreements), their lifecycle and versions, and stages.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use chrono::Utc;
 use tandem_domain::goal::{Goal, GoalPatch, GoalStatus, GoalTransition, GoalVersion, NewGoal};
 use tandem_domain::stage::{NewStage, Stage, StagePatch};
@@ -22,7 +22,11 @@ pub async fn list_goals(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Goal>>> {
     who.require(Role::Stakeholder)?;
-    let filters = [Filter::Team, Filter::Project, Filter::Status(parses::<GoalStatus>)];
+    let filters = [
+        Filter::Team,
+        Filter::Project,
+        Filter::Status(parses::<GoalStatus>),
+    ];
     let q = params.resolve(&state, &filters).await?;
     Ok(Json(state.store.list_goals(&q).await?.into()))
 }
@@ -113,7 +117,9 @@ pub async fn list_stages(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Stage>>> {
     who.require(Role::Stakeholder)?;
-    let q = params.resolve(&state, &[Filter::Team, Filter::Goal]).await?;
+    let q = params
+        .resolve(&state, &[Filter::Team, Filter::Goal])
+        .await?;
     Ok(Json(state.store.list_stages(&q).await?.into()))
 }
 

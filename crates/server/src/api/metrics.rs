@@ -1,11 +1,13 @@
 //! Metric series and their points.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tandem_domain::metric::{MAX_POINTS_PER_WRITE, Metric, MetricPatch, MetricPoint, NewMetric, NewPoint};
+use tandem_domain::metric::{
+    MAX_POINTS_PER_WRITE, Metric, MetricPatch, MetricPoint, NewMetric, NewPoint,
+};
 use tandem_domain::user::Role;
 use uuid::Uuid;
 
@@ -30,7 +32,9 @@ pub async fn list_metrics(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Metric>>> {
     who.require(Role::Stakeholder)?;
-    let q = params.resolve(&state, &[Filter::Team, Filter::Audience]).await?;
+    let q = params
+        .resolve(&state, &[Filter::Team, Filter::Audience])
+        .await?;
     Ok(Json(state.store.list_metrics(&q).await?.into()))
 }
 
@@ -99,9 +103,17 @@ pub async fn list_points(
     let m = metric_by(&state, &metric).await?;
     let limit = params.limit.unwrap_or(1000);
     if !(1..=10_000).contains(&limit) {
-        return Err(ApiError::bad_field("limit", "limit must be between 1 and 10000"));
+        return Err(ApiError::bad_field(
+            "limit",
+            "limit must be between 1 and 10000",
+        ));
     }
-    Ok(Json(state.store.list_points(m.id, params.from, params.to, limit).await?))
+    Ok(Json(
+        state
+            .store
+            .list_points(m.id, params.from, params.to, limit)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -130,7 +142,10 @@ pub async fn write_points(
     if input.points.len() > MAX_POINTS_PER_WRITE {
         return Err(ApiError::invalid(
             "points",
-            format!("{} points in one request; the limit is {MAX_POINTS_PER_WRITE}", input.points.len()),
+            format!(
+                "{} points in one request; the limit is {MAX_POINTS_PER_WRITE}",
+                input.points.len()
+            ),
         ));
     }
     let points = input
@@ -140,5 +155,7 @@ pub async fn write_points(
         .map(|(i, p)| p.into_point(m.id, i))
         .collect::<Result<Vec<_>, _>>()?;
     state.store.upsert_points(&points).await?;
-    Ok(Json(PointsWritten { written: points.len() }))
+    Ok(Json(PointsWritten {
+        written: points.len(),
+    }))
 }

@@ -21,6 +21,7 @@ use crate::error::{ApiError, ApiResult};
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 
@@ -95,7 +96,9 @@ impl ListParams {
             .cursor
             .as_deref()
             .map(|c| {
-                Uuid::try_parse(c).map_err(|_| ApiError::bad_field("cursor", "the cursor is not one this API issued"))
+                Uuid::try_parse(c).map_err(|_| {
+                    ApiError::bad_field("cursor", "the cursor is not one this API issued")
+                })
             })
             .transpose()?;
         let mut q = ListQuery {
@@ -107,16 +110,23 @@ impl ListParams {
             if !has(|f| matches!(f, Filter::Team)) {
                 return Err(refuse("team"));
             }
-            q.team_id = Some(team_id(state, &team).await.map_err(|_| {
-                ApiError::bad_field("team", format!("no team has the id or key {team:?}"))
+            q.team_id = Some(team_id(state, &team).await.map_err(|e| match e {
+                ApiError::NotFound(_) => {
+                    ApiError::bad_field("team", format!("no team has the id or key {team:?}"))
+                }
+                other => other,
             })?);
         }
         if let Some(project) = self.project {
             if !has(|f| matches!(f, Filter::Project)) {
                 return Err(refuse("project"));
             }
-            q.project_id = Some(project_id(state, &project).await.map_err(|_| {
-                ApiError::bad_field("project", format!("no project has the id or key {project:?}"))
+            q.project_id = Some(project_id(state, &project).await.map_err(|e| match e {
+                ApiError::NotFound(_) => ApiError::bad_field(
+                    "project",
+                    format!("no project has the id or key {project:?}"),
+                ),
+                other => other,
             })?);
         }
         if let Some(goal) = self.goal {

@@ -1,8 +1,8 @@
 //! Teams and projects.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use chrono::Utc;
 use tandem_domain::project::{NewProject, Project, ProjectPatch};
 use tandem_domain::team::{NewTeam, Team, TeamPatch};
@@ -116,7 +116,10 @@ pub async fn update_project(
     ApiJson(patch): ApiJson<ProjectPatch>,
 ) -> ApiResult<Json<Project>> {
     who.require(Role::Manager)?;
-    let mut p = state.store.get_project(project_id(&state, &project).await?).await?;
+    let mut p = state
+        .store
+        .get_project(project_id(&state, &project).await?)
+        .await?;
     p.apply(patch, Utc::now())?;
     state.store.update_project(&p).await?;
     Ok(Json(p))

@@ -1,8 +1,8 @@
 //! Work items, risks and decisions.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use chrono::Utc;
 use tandem_domain::decision::{Decision, DecisionPatch, NewDecision};
 use tandem_domain::risk::{NewRisk, Risk, RiskPatch, RiskStatus};
@@ -56,7 +56,12 @@ pub async fn get_work_item(
     Path(id): Path<String>,
 ) -> ApiResult<Json<WorkItem>> {
     who.require(Role::Member)?;
-    Ok(Json(state.store.get_work_item(path_id("work item", &id)?).await?))
+    Ok(Json(
+        state
+            .store
+            .get_work_item(path_id("work item", &id)?)
+            .await?,
+    ))
 }
 
 #[utoipa::path(patch, path = "/api/v1/work-items/{id}", tag = "work items", request_body = WorkItemPatch,
@@ -69,7 +74,10 @@ pub async fn update_work_item(
     ApiJson(patch): ApiJson<WorkItemPatch>,
 ) -> ApiResult<Json<WorkItem>> {
     who.require(Role::Manager)?;
-    let mut w = state.store.get_work_item(path_id("work item", &id)?).await?;
+    let mut w = state
+        .store
+        .get_work_item(path_id("work item", &id)?)
+        .await?;
     w.apply(patch, Utc::now())?;
     state.store.update_work_item(&w).await?;
     Ok(Json(w))
@@ -83,7 +91,12 @@ pub async fn list_risks(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Risk>>> {
     who.require(Role::Stakeholder)?;
-    let filters = [Filter::Team, Filter::Goal, Filter::Stage, Filter::Status(parses::<RiskStatus>)];
+    let filters = [
+        Filter::Team,
+        Filter::Goal,
+        Filter::Stage,
+        Filter::Status(parses::<RiskStatus>),
+    ];
     let q = params.resolve(&state, &filters).await?;
     Ok(Json(state.store.list_risks(&q).await?.into()))
 }
@@ -136,7 +149,9 @@ pub async fn list_decisions(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Decision>>> {
     who.require(Role::Stakeholder)?;
-    let q = params.resolve(&state, &[Filter::Team, Filter::Goal]).await?;
+    let q = params
+        .resolve(&state, &[Filter::Team, Filter::Goal])
+        .await?;
     Ok(Json(state.store.list_decisions(&q).await?.into()))
 }
 
@@ -161,7 +176,9 @@ pub async fn get_decision(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Decision>> {
     who.require(Role::Stakeholder)?;
-    Ok(Json(state.store.get_decision(path_id("decision", &id)?).await?))
+    Ok(Json(
+        state.store.get_decision(path_id("decision", &id)?).await?,
+    ))
 }
 
 #[utoipa::path(patch, path = "/api/v1/decisions/{id}", tag = "decisions", request_body = DecisionPatch,

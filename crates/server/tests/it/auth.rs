@@ -28,7 +28,10 @@ async fn requests_without_credentials_are_401(engine: EngineKind) {
     let app = TestApp::start(engine).await;
     let none = app.send(app.request(Method::GET, "/api/v1/teams")).await;
     none.err(401, "unauthorized");
-    assert_eq!(none.header("www-authenticate"), Some("Bearer realm=\"tandem\""));
+    assert_eq!(
+        none.header("www-authenticate"),
+        Some("Bearer realm=\"tandem\"")
+    );
 
     for token in ["tdm_not-a-token", ""] {
         let reply = app.get(token, "/api/v1/teams").await;
@@ -36,22 +39,37 @@ async fn requests_without_credentials_are_401(engine: EngineKind) {
         assert!(reply.header("www-authenticate").is_some());
     }
     let basic = app
-        .send(app.request(Method::GET, "/api/v1/teams").header("authorization", "Basic YTpi"))
+        .send(
+            app.request(Method::GET, "/api/v1/teams")
+                .header("authorization", "Basic YTpi"),
+        )
         .await;
     basic.err(401, "unauthorized");
 
     // A write without credentials is refused before its body is looked at.
     let write = app
-        .send(app.request(Method::POST, "/api/v1/teams").json(&json!({"key": "x", "name": "X"})))
+        .send(
+            app.request(Method::POST, "/api/v1/teams")
+                .json(&json!({"key": "x", "name": "X"})),
+        )
         .await;
     write.err(401, "unauthorized");
 
     // The document is not public either.
-    let doc = app.send(app.request(Method::GET, "/api/v1/openapi.json")).await;
+    let doc = app
+        .send(app.request(Method::GET, "/api/v1/openapi.json"))
+        .await;
     doc.err(401, "unauthorized");
-    app.get(&app.stakeholder, "/api/v1/openapi.json").await.ok(200);
+    app.get(&app.stakeholder, "/api/v1/openapi.json")
+        .await
+        .ok(200);
     app.get(&app.admin, "/api/v1/teams").await.ok(200);
-    assert!(app.get(&app.admin, "/api/v1/teams").await.items().is_empty());
+    assert!(
+        app.get(&app.admin, "/api/v1/teams")
+            .await
+            .items()
+            .is_empty()
+    );
 }
 
 async fn roles_are_enforced(engine: EngineKind) {
@@ -65,25 +83,46 @@ async fn roles_are_enforced(engine: EngineKind) {
     app.get(&app.member, "/api/v1/work-items").await.ok(200);
 
     // Members do not write.
-    app.post(&app.member, "/api/v1/teams", json!({"key": "core", "name": "Core"}))
-        .await
-        .err(403, "forbidden");
-    app.post(&app.stakeholder, "/api/v1/teams", json!({"key": "core", "name": "Core"}))
-        .await
-        .err(403, "forbidden");
-    assert!(app.get(&app.admin, "/api/v1/teams").await.items().is_empty());
-    app.post(&app.manager, "/api/v1/teams", json!({"key": "core", "name": "Core"}))
-        .await
-        .ok(201);
+    app.post(
+        &app.member,
+        "/api/v1/teams",
+        json!({"key": "core", "name": "Core"}),
+    )
+    .await
+    .err(403, "forbidden");
+    app.post(
+        &app.stakeholder,
+        "/api/v1/teams",
+        json!({"key": "core", "name": "Core"}),
+    )
+    .await
+    .err(403, "forbidden");
+    assert!(
+        app.get(&app.admin, "/api/v1/teams")
+            .await
+            .items()
+            .is_empty()
+    );
+    app.post(
+        &app.manager,
+        "/api/v1/teams",
+        json!({"key": "core", "name": "Core"}),
+    )
+    .await
+    .ok(201);
 
     // Users and tokens are the admin's.
     for path in ["/api/v1/users", "/api/v1/tokens"] {
         app.get(&app.manager, path).await.err(403, "forbidden");
         app.get(&app.admin, path).await.ok(200);
     }
-    app.post(&app.manager, "/api/v1/tokens", json!({"name": "mine", "role": "admin"}))
-        .await
-        .err(403, "forbidden");
+    app.post(
+        &app.manager,
+        "/api/v1/tokens",
+        json!({"name": "mine", "role": "admin"}),
+    )
+    .await
+    .err(403, "forbidden");
     let users = app.get(&app.admin, "/api/v1/users").await.ok(200).body;
     assert_eq!(users.as_array().unwrap().len(), 1);
     assert_eq!(users[0]["username"], "admin");
@@ -91,14 +130,20 @@ async fn roles_are_enforced(engine: EngineKind) {
     assert!(users[0].get("password_hash").is_none(), "{users}");
 
     let me = app.get(&app.manager, "/api/v1/me").await.ok(200).body;
-    assert_eq!(me, json!({"name": "token:manager", "role": "manager", "user": null}));
+    assert_eq!(
+        me,
+        json!({"name": "token:manager", "role": "manager", "user": null})
+    );
 }
 
 async fn probes_are_open_and_the_server_stops_cleanly(engine: EngineKind) {
     let app = TestApp::start(engine).await;
     for path in ["/healthz", "/readyz"] {
         let reply = app.send(app.request(Method::GET, path)).await.ok(200);
-        assert!(reply.header("x-request-id").is_some(), "{path} carries a request id");
+        assert!(
+            reply.header("x-request-id").is_some(),
+            "{path} carries a request id"
+        );
     }
     app.stop().await;
 }
@@ -115,7 +160,10 @@ async fn sign_in_sets_a_session_cookie(engine: EngineKind) {
     assert!(attributes.contains(&"SameSite=Lax"), "{set}");
     assert!(attributes.contains(&"Path=/"), "{set}");
     assert!(attributes.contains(&"Max-Age=43200"), "{set}");
-    assert!(!attributes.contains(&"Secure"), "http public URL, no Secure: {set}");
+    assert!(
+        !attributes.contains(&"Secure"),
+        "http public URL, no Secure: {set}"
+    );
 
     let cookie = cookie_of(&reply);
     let me = app
@@ -146,9 +194,12 @@ async fn wrong_password_and_unknown_user_look_the_same(engine: EngineKind) {
     assert!(wrong.header("set-cookie").is_none());
     assert!(unknown.header("set-cookie").is_none());
     // A malformed sign-in is a validation error, not a 500.
-    app.send(app.request(Method::POST, "/api/v1/session").json(&json!({"username": "admin"})))
-        .await
-        .err_field(422, "invalid", "password");
+    app.send(
+        app.request(Method::POST, "/api/v1/session")
+            .json(&json!({"username": "admin"})),
+    )
+    .await
+    .err_field(422, "invalid", "password");
 }
 
 async fn cookie_writes_need_the_same_origin(engine: EngineKind) {
@@ -172,7 +223,12 @@ async fn cookie_writes_need_the_same_origin(engine: EngineKind) {
         )
         .await;
     null_origin.err(403, "forbidden");
-    assert!(app.get(&app.admin, "/api/v1/teams").await.items().is_empty());
+    assert!(
+        app.get(&app.admin, "/api/v1/teams")
+            .await
+            .items()
+            .is_empty()
+    );
 
     // Reads are safe from any origin.
     app.send(
@@ -190,9 +246,12 @@ async fn cookie_writes_need_the_same_origin(engine: EngineKind) {
     )
     .await
     .ok(201);
-    app.send(app.with_cookie(Method::POST, "/api/v1/teams", &cookie).json(&team("plain")))
-        .await
-        .ok(201);
+    app.send(
+        app.with_cookie(Method::POST, "/api/v1/teams", &cookie)
+            .json(&team("plain")),
+    )
+    .await
+    .ok(201);
     // Tokens are not cookies: no Origin check.
     app.send(
         app.request(Method::POST, "/api/v1/teams")
@@ -202,7 +261,13 @@ async fn cookie_writes_need_the_same_origin(engine: EngineKind) {
     )
     .await
     .ok(201);
-    let keys: Vec<_> = app.get(&app.admin, "/api/v1/teams").await.items().iter().map(|t| t["key"].clone()).collect();
+    let keys: Vec<_> = app
+        .get(&app.admin, "/api/v1/teams")
+        .await
+        .items()
+        .iter()
+        .map(|t| t["key"].clone())
+        .collect();
     assert_eq!(keys, [json!("same"), json!("plain"), json!("token")]);
 }
 
@@ -239,7 +304,10 @@ async fn disabled_users_lose_their_sessions(engine: EngineKind) {
         .await
         .ok(201)
         .body;
-    assert_eq!((dana["role"].as_str(), dana["disabled"].as_bool()), (Some("manager"), Some(false)));
+    assert_eq!(
+        (dana["role"].as_str(), dana["disabled"].as_bool()),
+        (Some("manager"), Some(false))
+    );
     app.post(
         &app.admin,
         "/api/v1/users",
@@ -277,9 +345,13 @@ async fn disabled_users_lose_their_sessions(engine: EngineKind) {
         .await
         .ok(200);
     app.sign_in("dana", password).await.ok(200);
-    app.patch(&app.admin, "/api/v1/users/nobody", json!({"disabled": true}))
-        .await
-        .err(404, "not_found");
+    app.patch(
+        &app.admin,
+        "/api/v1/users/nobody",
+        json!({"disabled": true}),
+    )
+    .await
+    .err(404, "not_found");
     // An admin cannot lock themselves out.
     let admin_cookie = cookie_of(&app.sign_in("admin", ADMIN_PASSWORD).await.ok(200));
     app.send(
@@ -293,7 +365,11 @@ async fn disabled_users_lose_their_sessions(engine: EngineKind) {
 async fn revoked_tokens_stop_working(engine: EngineKind) {
     let app = TestApp::start(engine).await;
     let created = app
-        .post(&app.admin, "/api/v1/tokens", json!({"name": "ci", "role": "member"}))
+        .post(
+            &app.admin,
+            "/api/v1/tokens",
+            json!({"name": "ci", "role": "member"}),
+        )
         .await
         .ok(201)
         .body;
@@ -304,8 +380,16 @@ async fn revoked_tokens_stop_working(engine: EngineKind) {
     app.get(&secret, "/api/v1/work-items").await.ok(200);
 
     let listed = app.get(&app.admin, "/api/v1/tokens").await.ok(200).body;
-    let ci = listed.as_array().unwrap().iter().find(|t| t["id"] == id.as_str()).expect("listed");
-    assert!(ci.get("secret").is_none() && ci.get("token_hash").is_none(), "{ci}");
+    let ci = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .expect("listed");
+    assert!(
+        ci.get("secret").is_none() && ci.get("token_hash").is_none(),
+        "{ci}"
+    );
     assert!(ci["revoked_at"].is_null());
 
     app.delete(&app.member, &format!("/api/v1/tokens/{id}"))
@@ -319,19 +403,35 @@ async fn revoked_tokens_stop_working(engine: EngineKind) {
     reply.err(401, "unauthorized");
     assert!(reply.header("www-authenticate").is_some());
     let listed = app.get(&app.admin, "/api/v1/tokens").await.ok(200).body;
-    let ci = listed.as_array().unwrap().iter().find(|t| t["id"] == id.as_str()).unwrap();
+    let ci = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap();
     assert!(ci["revoked_at"].is_string());
 
     app.delete(&app.admin, "/api/v1/tokens/not-a-uuid")
         .await
         .err(404, "not_found");
-    app.delete(&app.admin, &format!("/api/v1/tokens/{}", uuid::Uuid::now_v7()))
-        .await
-        .err(404, "not_found");
-    app.post(&app.admin, "/api/v1/tokens", json!({"name": " ", "role": "member"}))
-        .await
-        .err_field(422, "invalid", "name");
-    app.post(&app.admin, "/api/v1/tokens", json!({"name": "x", "role": "root"}))
-        .await
-        .err_field(422, "invalid", "role");
+    app.delete(
+        &app.admin,
+        &format!("/api/v1/tokens/{}", uuid::Uuid::now_v7()),
+    )
+    .await
+    .err(404, "not_found");
+    app.post(
+        &app.admin,
+        "/api/v1/tokens",
+        json!({"name": " ", "role": "member"}),
+    )
+    .await
+    .err_field(422, "invalid", "name");
+    app.post(
+        &app.admin,
+        "/api/v1/tokens",
+        json!({"name": "x", "role": "root"}),
+    )
+    .await
+    .err_field(422, "invalid", "role");
 }

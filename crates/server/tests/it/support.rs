@@ -71,7 +71,8 @@ impl TestApp {
                 .expect("issue a token");
             secrets.push(secret);
         }
-        let [admin, manager, member, stakeholder] = <[String; 4]>::try_from(secrets).expect("four tokens");
+        let [admin, manager, member, stakeholder] =
+            <[String; 4]>::try_from(secrets).expect("four tokens");
         let (tx, rx) = oneshot::channel::<()>();
         let state = AppState::new(store, settings).expect("application state");
         let server = tokio::spawn(tandem_server::launch(state, listener, async {
@@ -112,10 +113,20 @@ impl TestApp {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
-    pub async fn call(&self, method: Method, token: &str, path: &str, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
         let mut request = self.request(method, path).bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);
@@ -145,8 +156,11 @@ impl TestApp {
     }
 
     pub async fn team(&self, key: &str) -> Value {
-        self.create("/api/v1/teams", json!({"key": key, "name": key.to_uppercase()}))
-            .await
+        self.create(
+            "/api/v1/teams",
+            json!({"key": key, "name": key.to_uppercase()}),
+        )
+        .await
     }
 
     /// A draft goal of `team` (an id) with a business goal but nothing else.
@@ -199,17 +213,35 @@ impl Reply {
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn ok(self, status: u16) -> Reply {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {:#}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {:#}",
+            self.body
+        );
         self
     }
 
     /// Asserts an error reply: status and `error.code`. Returns `error`.
     #[track_caller]
     pub fn err(&self, status: u16, code: &str) -> &Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {:#}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {:#}",
+            self.body
+        );
         let error = &self.body["error"];
-        assert_eq!(error["code"], code, "unexpected error code; body: {:#}", self.body);
-        assert!(error["message"].is_string(), "an error has a message: {:#}", self.body);
+        assert_eq!(
+            error["code"], code,
+            "unexpected error code; body: {:#}",
+            self.body
+        );
+        assert!(
+            error["message"].is_string(),
+            "an error has a message: {:#}",
+            self.body
+        );
         error
     }
 
@@ -217,7 +249,11 @@ impl Reply {
     #[track_caller]
     pub fn err_field(&self, status: u16, code: &str, field: &str) -> &Value {
         let error = self.err(status, code);
-        assert_eq!(error["field"], field, "unexpected field; body: {:#}", self.body);
+        assert_eq!(
+            error["field"], field,
+            "unexpected field; body: {:#}",
+            self.body
+        );
         error
     }
 

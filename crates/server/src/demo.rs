@@ -5,7 +5,6 @@
 //! gets all of it or none of it.
 
 use chrono::NaiveDate;
-use serde_json::json;
 use tandem_domain::demo;
 use tandem_store::{ListQuery, Store};
 
@@ -38,55 +37,7 @@ pub async fn load(store: &Store, today: NaiveDate) -> anyhow::Result<DemoOutcome
     }
     let org = demo::organisation(today);
     let hash = auth::hash_password(DEMO_PASSWORD)?;
-    let mut lines = vec![json!({"format": tandem_store::EXPORT_FORMAT, "version": 1})];
-    let mut push =
-        |kind: &str, data: serde_json::Value| lines.push(json!({"type": kind, "data": data}));
-    for t in &org.teams {
-        push("team", json!(t));
-    }
-    for u in &org.users {
-        let mut v = json!(u.user);
-        v["password_hash"] = json!(hash);
-        push("user", v);
-    }
-    for (team_id, user_id) in &org.memberships {
-        push(
-            "membership",
-            json!({"team_id": team_id, "user_id": user_id}),
-        );
-    }
-    for p in &org.projects {
-        push("project", json!(p));
-    }
-    for m in &org.metrics {
-        push("metric", json!(m));
-    }
-    for g in &org.goals {
-        push("goal", json!(g));
-    }
-    for v in &org.goal_versions {
-        push("goal_version", json!(v));
-    }
-    for s in &org.stages {
-        push("stage", json!(s));
-    }
-    for w in &org.work_items {
-        push("work_item", json!(w));
-    }
-    for r in &org.risks {
-        push("risk", json!(r));
-    }
-    for d in &org.decisions {
-        push("decision", json!(d));
-    }
-    for p in &org.points {
-        push("metric_point", json!(p));
-    }
-    let mut text = String::new();
-    for line in lines {
-        text.push_str(&line.to_string());
-        text.push('\n');
-    }
+    let text = tandem_store::demo_dump(&org, &hash);
     store.import_dump(&mut text.as_bytes()).await?;
     Ok(DemoOutcome::Loaded {
         teams: org.teams.len(),

@@ -384,6 +384,45 @@ impl Store {
     }
 }
 
+/// The demo organisation as a dump (the text `export` would write for it),
+/// with `password_hash` for every demo user. Loading it with
+/// [`Store::import_dump`] validates it and writes it in one transaction.
+pub fn demo_dump(org: &tandem_domain::demo::Demo, password_hash: &str) -> String {
+    let mut records: Vec<Record> = Vec::new();
+    records.extend(org.teams.iter().cloned().map(Record::Team));
+    records.extend(org.users.iter().map(|u| {
+        Record::User(UserRecord {
+            user: u.user.clone(),
+            password_hash: password_hash.to_owned(),
+        })
+    }));
+    records.extend(
+        org.memberships
+            .iter()
+            .map(|&(team_id, user_id)| Record::Membership(Membership { team_id, user_id })),
+    );
+    records.extend(org.projects.iter().cloned().map(Record::Project));
+    records.extend(org.metrics.iter().cloned().map(Record::Metric));
+    records.extend(org.goals.iter().cloned().map(Record::Goal));
+    records.extend(org.goal_versions.iter().cloned().map(Record::GoalVersion));
+    records.extend(org.stages.iter().cloned().map(Record::Stage));
+    records.extend(org.work_items.iter().cloned().map(Record::WorkItem));
+    records.extend(org.risks.iter().cloned().map(Record::Risk));
+    records.extend(org.decisions.iter().cloned().map(Record::Decision));
+    records.extend(org.points.iter().cloned().map(Record::MetricPoint));
+    let header = Header {
+        format: EXPORT_FORMAT.to_owned(),
+        version: EXPORT_VERSION,
+    };
+    let mut text = serde_json::to_string(&header).expect("a header serialises");
+    text.push('\n');
+    for r in &records {
+        text.push_str(&serde_json::to_string(r).expect("domain values serialise"));
+        text.push('\n');
+    }
+    text
+}
+
 /// Names a broken reference or duplicate row in words.
 fn reference_error(e: StoreError) -> StoreError {
     match e {

@@ -191,57 +191,8 @@ async fn populated(engine: EngineKind) -> (Store, tandem_testkit::TestDb, Vec<u8
 /// The domain's demo organisation as dump lines (the way `tandem demo`
 /// loads it), so it goes through the importer's validation.
 fn demo_dump(today: chrono::NaiveDate) -> (tandem_domain::demo::Demo, Vec<u8>) {
-    use serde_json::json;
     let org = tandem_domain::demo::organisation(today);
-    let mut lines = vec![json!({"format": tandem_store::EXPORT_FORMAT, "version": 1})];
-    let mut push =
-        |kind: &str, data: serde_json::Value| lines.push(json!({"type": kind, "data": data}));
-    for t in &org.teams {
-        push("team", json!(t));
-    }
-    for u in &org.users {
-        let mut v = json!(u.user);
-        v["password_hash"] = json!(format!("$argon2id$demo${}", u.user.username));
-        push("user", v);
-    }
-    for (team_id, user_id) in &org.memberships {
-        push(
-            "membership",
-            json!({"team_id": team_id, "user_id": user_id}),
-        );
-    }
-    for p in &org.projects {
-        push("project", json!(p));
-    }
-    for m in &org.metrics {
-        push("metric", json!(m));
-    }
-    for g in &org.goals {
-        push("goal", json!(g));
-    }
-    for v in &org.goal_versions {
-        push("goal_version", json!(v));
-    }
-    for st in &org.stages {
-        push("stage", json!(st));
-    }
-    for w in &org.work_items {
-        push("work_item", json!(w));
-    }
-    for r in &org.risks {
-        push("risk", json!(r));
-    }
-    for d in &org.decisions {
-        push("decision", json!(d));
-    }
-    for p in &org.points {
-        push("metric_point", json!(p));
-    }
-    let mut text = String::new();
-    for line in lines {
-        text.push_str(&line.to_string());
-        text.push('\n');
-    }
+    let text = tandem_store::demo_dump(&org, "$argon2id$demo");
     (org, text.into_bytes())
 }
 

@@ -125,7 +125,15 @@ impl FromRequestParts<AppState> for Principal {
                 .trim();
             let found = state.store.find_token(&secret_hash(token)).await?;
             let token = found.ok_or(ApiError::Unauthorized("the token is unknown or revoked"))?;
-            state.store.touch_token(token.id, Utc::now()).await?;
+            // Record use at most once a minute: a write per request would
+            // contend for SQLite's write lock and cost PostgreSQL a round trip.
+            let now = Utc::now();
+            if token
+                .last_used_at
+                .is_none_or(|at| now - at >= chrono::Duration::minutes(1))
+            {
+                state.store.touch_token(token.id, now).await?;
+            }
             return Ok(Principal {
                 role: token.role,
                 name: format!("token:{}", token.name),

@@ -41,19 +41,30 @@ use crate::error::ApiResult;
 pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
-    /// A valid argon2id hash of a random password: verified against when a
-    /// username is unknown, so sign-in takes the same time either way.
-    pub dummy_hash: Arc<str>,
+    /// A valid argon2id hash of a random password, made on first use (not at
+    /// start-up, where it would cost tens of milliseconds): verified against
+    /// when a username is unknown, so sign-in takes the same time either way.
+    dummy_hash: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl AppState {
     pub fn new(store: Store, settings: Settings) -> anyhow::Result<Self> {
-        let dummy = auth::hash_password(&auth::new_password()?)?;
         Ok(Self {
             store,
             settings: Arc::new(settings),
-            dummy_hash: dummy.into(),
+            dummy_hash: Arc::default(),
         })
+    }
+
+    /// The hash to verify against when a username is unknown.
+    pub async fn dummy_hash(&self) -> anyhow::Result<String> {
+        let hash = self
+            .dummy_hash
+            .get_or_try_init(|| async {
+                tokio::task::spawn_blocking(|| auth::hash_password(&auth::new_password()?)).await?
+            })
+            .await?;
+        Ok(hash.clone())
     }
 }
 

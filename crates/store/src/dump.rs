@@ -25,7 +25,7 @@ use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
 use crate::rows::*;
-use crate::{Result, Store, StoreError, on_pool};
+use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
 pub const EXPORT_FORMAT: &str = "tandem-dump";
 const EXPORT_VERSION: u32 = 1;
@@ -271,7 +271,7 @@ impl Store {
         let records = parse_dump(input)?;
         let mut s = DumpSummary::default();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut points = Vec::new();
             let mut events = Vec::new();
             for (line, record) in &records {

@@ -70,6 +70,35 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Starts a transaction that will write.
+///
+/// SQLite: `BEGIN IMMEDIATE`, which takes the write lock up front and so waits
+/// out `busy_timeout` when another connection is writing. A deferred
+/// transaction that reads first (every create checks its references) would
+/// instead fail at once with `SQLITE_BUSY` when it tries to upgrade to a
+/// write while another connection has written. PostgreSQL: a plain `BEGIN`.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// Connection settings that do not come from the URL.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {

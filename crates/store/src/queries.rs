@@ -18,7 +18,7 @@ use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
 use crate::rows::*;
-use crate::{ListQuery, Page, Result, Store, StoreError, on_pool, page};
+use crate::{BeginWrite, ListQuery, Page, Result, Store, StoreError, on_pool, page};
 
 /// Tables that other rows may reference.
 #[derive(Debug, Clone, Copy)]
@@ -264,7 +264,7 @@ impl Store {
 
     pub async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<()> {
         let done = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("UPDATE users SET disabled = $2 WHERE username = $1")
                 .bind(username)
                 .bind(disabled)
@@ -300,7 +300,7 @@ impl Store {
 
     pub async fn add_member(&self, team_id: Uuid, user_id: Uuid) -> Result<()> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             ensure_refs!(
                 tx,
                 [
@@ -415,7 +415,7 @@ impl Store {
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Sweep expired sessions while we are here; cheap with the index.
             sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
                 .bind(now)
@@ -469,7 +469,7 @@ impl Store {
 
     pub async fn create_project(&self, p: &Project) -> Result<()> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("team_id", Table::Teams, Some(p.team_id))]);
             sqlx::query(
                 "INSERT INTO projects (id, team_id, key, name, repositories, services, created_at, updated_at) \
@@ -554,7 +554,7 @@ impl Store {
 
     pub async fn create_goal(&self, g: &Goal) -> Result<()> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             ensure_refs!(
                 tx,
                 [
@@ -604,7 +604,7 @@ impl Store {
     pub async fn save_goal_change(&self, change: &GoalChange, read_version: i32) -> Result<()> {
         let g = &change.goal;
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("project_id", Table::Projects, g.project_id)]);
             let n = sqlx::query(
                 "UPDATE goals SET project_id = $2, title = $3, business_goal = $4, technical_tasks = $5, \
@@ -669,7 +669,7 @@ impl Store {
     /// Creates a stage; `position` 0 means "after the last stage of the goal".
     pub async fn create_stage(&self, s: &Stage) -> Result<()> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("goal_id", Table::Goals, Some(s.goal_id))]);
             insert_stage!(&mut *tx, s);
             tx.commit().await?;
@@ -746,7 +746,7 @@ impl Store {
 
     pub async fn create_work_item(&self, w: &WorkItem) -> Result<()> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             ensure_refs!(
                 tx,
                 [
@@ -813,7 +813,7 @@ impl Store {
 
     pub async fn update_work_item(&self, w: &WorkItem) -> Result<()> {
         let done = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             ensure_refs!(
                 tx,
                 [
@@ -854,7 +854,7 @@ impl Store {
 
     pub async fn create_risk(&self, r: &Risk) -> Result<()> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             ensure_refs!(
                 tx,
                 [
@@ -930,7 +930,7 @@ impl Store {
 
     pub async fn create_metric(&self, m: &Metric) -> Result<()> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("team_id", Table::Teams, m.team_id)]);
             insert_metric!(&mut *tx, m);
             tx.commit().await?;
@@ -980,7 +980,7 @@ impl Store {
 
     pub async fn update_metric(&self, m: &Metric) -> Result<()> {
         let done = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("team_id", Table::Teams, m.team_id)]);
             let n = sqlx::query(
                 "UPDATE metrics SET name = $2, description = $3, unit = $4, direction = $5, audience = $6, \
@@ -1022,7 +1022,7 @@ impl Store {
         metric_ids.sort();
         metric_ids.dedup();
         let written = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for id in &metric_ids {
                 ensure_refs!(tx, [("metric_id", Table::Metrics, Some(*id))]);
             }
@@ -1070,7 +1070,7 @@ impl Store {
 
     pub async fn create_decision(&self, d: &Decision) -> Result<()> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             ensure_refs!(
                 tx,
                 [
@@ -1119,7 +1119,7 @@ impl Store {
 
     pub async fn update_decision(&self, d: &Decision) -> Result<()> {
         let done = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("goal_id", Table::Goals, d.goal_id)]);
             let n = sqlx::query(
                 "UPDATE decisions SET goal_id = $2, title = $3, context = $4, options = $5, decision = $6, \
@@ -1153,7 +1153,7 @@ impl Store {
             return Ok(0);
         }
         let inserted = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut inserted = 0;
             for chunk in events.chunks(BULK_ROWS) {
                 let mut qb = QueryBuilder::new(format!("INSERT INTO events ({EVENT_COLS}) "));

@@ -34,7 +34,7 @@ pub async fn sign_in(
     // reveal which usernames exist.
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
-        None => (None, state.dummy_hash.to_string()),
+        None => (None, state.dummy_hash().await?),
     };
     let password = input.password;
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))

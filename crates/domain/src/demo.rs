@@ -2423,6 +2423,7 @@ impl Builder {
             complexity: None,
             state: None,
             context: WorkContext::default(),
+            scores: Default::default(),
             external_key: None,
             source: Some(SOURCE.to_owned()),
             created_at: None,

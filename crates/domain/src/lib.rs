@@ -7,12 +7,17 @@
 
 pub mod decision;
 pub mod demo;
+pub mod document;
 pub mod error;
 pub mod event;
+pub mod forecast;
 pub mod goal;
 pub mod metric;
+pub mod planning;
+pub mod priority;
 pub mod project;
 pub mod risk;
+pub mod risk_check;
 pub mod stage;
 pub mod team;
 pub mod text;

@@ -16,6 +16,19 @@ string_enum! {
 }
 
 string_enum! {
+    /// Who raised the risk: a person, or one of Tandem's own checks.
+    RiskSource {
+        Manual => "manual",
+        /// The forecast says a deadline is at risk.
+        Forecast => "forecast",
+        /// Work in progress that has not changed for days.
+        Stale => "stale",
+        /// Work marked blocked.
+        Blocked => "blocked",
+    }
+}
+
+string_enum! {
     RiskStatus {
         Open => "open",
         Mitigating => "mitigating",
@@ -39,9 +52,24 @@ pub struct Risk {
     /// How many days the schedule moves if the risk happens.
     pub schedule_impact_days: i32,
     pub status: RiskStatus,
+    /// `manual` for risks people raise; Tandem's checks raise the others.
+    #[serde(default = "manual")]
+    pub source: RiskSource,
+    /// What raised it, e.g. `forecast:goal:<id>`: at most one risk per cause,
+    /// so a check that runs again updates its risk instead of adding one.
+    #[serde(default)]
+    pub cause_key: Option<String>,
+    /// The update to send, drafted by Tandem: what was found, the deadline at
+    /// risk, the plan, the realistic ETA, and an alternative.
+    #[serde(default)]
+    pub drafted_update: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+}
+
+fn manual() -> RiskSource {
+    RiskSource::Manual
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -94,6 +122,9 @@ impl NewRisk {
             owner: self.owner,
             schedule_impact_days: self.schedule_impact_days,
             status: RiskStatus::Open,
+            source: RiskSource::Manual,
+            cause_key: None,
+            drafted_update: String::new(),
             created_at: now,
             updated_at: now,
             closed_at: None,
@@ -109,6 +140,10 @@ impl Risk {
         p.check(text::required("title", &self.title));
         p.check(text::bounded("description", &self.description, text::LONG));
         p.check(text::bounded("plan", &self.plan, text::LONG));
+        p.check(text::bounded("drafted_update", &self.drafted_update, text::LONG));
+        if let Some(key) = &self.cause_key {
+            p.check(text::required("cause_key", key));
+        }
         if let Some(o) = &self.owner {
             p.check(text::required("owner", o));
         }

@@ -52,6 +52,84 @@ pub struct WorkContext {
     pub target_value: String,
 }
 
+/// Optional prioritisation inputs, for teams that score beyond the matrix.
+///
+/// RICE = reach × impact × confidence ÷ effort; WSJF = (business value + time
+/// criticality + risk reduction) ÷ job size. A score is computed only when
+/// all of its inputs are present.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scores {
+    /// RICE: people or events affected per period.
+    #[serde(default)]
+    pub reach: Option<f64>,
+    /// RICE: impact per person (0.25 minimal … 3 massive).
+    #[serde(default)]
+    pub rice_impact: Option<f64>,
+    /// RICE: confidence in the estimates, 0–1.
+    #[serde(default)]
+    pub confidence: Option<f64>,
+    /// RICE: effort in person-weeks, above 0.
+    #[serde(default)]
+    pub effort: Option<f64>,
+    /// WSJF: relative business value.
+    #[serde(default)]
+    pub business_value: Option<f64>,
+    /// WSJF: relative time criticality.
+    #[serde(default)]
+    pub time_criticality: Option<f64>,
+    /// WSJF: relative risk reduction or opportunity enablement.
+    #[serde(default)]
+    pub risk_reduction: Option<f64>,
+    /// WSJF: relative job size, above 0.
+    #[serde(default)]
+    pub job_size: Option<f64>,
+}
+
+impl Scores {
+    pub fn is_empty(&self) -> bool {
+        *self == Scores::default()
+    }
+
+    /// reach × impact × confidence ÷ effort, when all four are given.
+    pub fn rice(&self) -> Option<f64> {
+        Some(self.reach? * self.rice_impact? * self.confidence? / self.effort?)
+    }
+
+    /// (business value + time criticality + risk reduction) ÷ job size.
+    pub fn wsjf(&self) -> Option<f64> {
+        Some((self.business_value? + self.time_criticality? + self.risk_reduction?) / self.job_size?)
+    }
+
+    fn check(&self, p: &mut Problems) {
+        let all = [
+            ("reach", self.reach),
+            ("rice_impact", self.rice_impact),
+            ("confidence", self.confidence),
+            ("effort", self.effort),
+            ("business_value", self.business_value),
+            ("time_criticality", self.time_criticality),
+            ("risk_reduction", self.risk_reduction),
+            ("job_size", self.job_size),
+        ];
+        for (name, v) in all {
+            if let Some(v) = v
+                && (!v.is_finite() || v < 0.0)
+            {
+                p.push(format!("scores.{name}"), "must be a finite number, 0 or more");
+            }
+        }
+        if self.confidence.is_some_and(|c| c > 1.0) {
+            p.push("scores.confidence", "is a fraction between 0 and 1");
+        }
+        for (name, v) in [("effort", self.effort), ("job_size", self.job_size)] {
+            if v == Some(0.0) {
+                p.push(format!("scores.{name}"), "must be above 0 (it divides)");
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkItem {
     pub id: Uuid,
@@ -66,6 +144,8 @@ pub struct WorkItem {
     pub complexity: Option<Level>,
     pub state: WorkState,
     pub context: WorkContext,
+    #[serde(default)]
+    pub scores: Scores,
     /// The key in the system it came from (`PAY-123`), unique per source.
     pub external_key: Option<String>,
     /// `manual`, `jira`, `github`, `gitlab`, `csv`, `demo`, ...
@@ -99,6 +179,8 @@ pub struct NewWorkItem {
     #[serde(default)]
     pub context: WorkContext,
     #[serde(default)]
+    pub scores: Scores,
+    #[serde(default)]
     pub external_key: Option<String>,
     #[serde(default)]
     pub source: Option<String>,
@@ -124,6 +206,7 @@ pub struct WorkItemPatch {
     pub complexity: Option<Level>,
     pub state: Option<WorkState>,
     pub context: Option<WorkContext>,
+    pub scores: Option<Scores>,
 }
 
 impl NewWorkItem {
@@ -143,6 +226,7 @@ impl NewWorkItem {
             complexity: self.complexity,
             state,
             context: self.context,
+            scores: self.scores,
             external_key: self.external_key,
             source: self.source.unwrap_or_else(|| "manual".to_owned()),
             created_at: self.created_at.map(crate::time::micros).unwrap_or(now),
@@ -172,6 +256,7 @@ impl WorkItem {
         ] {
             p.check(text::bounded(field, v, text::LONG));
         }
+        self.scores.check(&mut p);
         if let Some(started) = self.started_at
             && started < self.created_at
         {
@@ -236,6 +321,9 @@ impl WorkItem {
         if let Some(v) = patch.context {
             self.context = v;
         }
+        if let Some(v) = patch.scores {
+            self.scores = v;
+        }
         if let Some(state) = patch.state
             && state != self.state
         {
@@ -265,6 +353,7 @@ mod tests {
             complexity: None,
             state,
             context: WorkContext::default(),
+            scores: Scores::default(),
             external_key: None,
             source: None,
             created_at: None,

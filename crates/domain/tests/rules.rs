@@ -311,6 +311,7 @@ fn new_item(state: Option<WorkState>, created_at: Option<DateTime<Utc>>) -> NewW
         complexity: None,
         state,
         context: WorkContext::default(),
+        scores: Default::default(),
         external_key: None,
         source: None,
         created_at,

@@ -232,13 +232,13 @@ impl Store {
         }
         for r in all!(
             WorkItemRow,
-            "SELECT id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, complexity, state, context, external_key, source, created_at, started_at, done_at, updated_at FROM work_items ORDER BY id"
+            "SELECT id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, complexity, state, context, scores, external_key, source, created_at, started_at, done_at, updated_at FROM work_items ORDER BY id"
         ) {
             write_line(out, &Record::WorkItem(r.try_into()?), &mut s)?;
         }
         for r in all!(
             RiskRow,
-            "SELECT id, team_id, goal_id, stage_id, title, description, likelihood, impact, plan, owner, schedule_impact_days, status, created_at, updated_at, closed_at FROM risks ORDER BY id"
+            "SELECT id, team_id, goal_id, stage_id, title, description, likelihood, impact, plan, owner, schedule_impact_days, status, source, cause_key, drafted_update, created_at, updated_at, closed_at FROM risks ORDER BY id"
         ) {
             write_line(out, &Record::Risk(r.try_into()?), &mut s)?;
         }

@@ -79,8 +79,8 @@ macro_rules! insert_item {
         let w = $w;
         sqlx::query(
             "INSERT INTO work_items (id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, \
-             complexity, state, context, external_key, source, created_at, started_at, done_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             complexity, state, context, external_key, source, created_at, started_at, done_at, updated_at, scores) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(w.id)
         .bind(w.team_id)
@@ -100,6 +100,7 @@ macro_rules! insert_item {
         .bind(w.started_at)
         .bind(w.done_at)
         .bind(w.updated_at)
+        .bind($crate::queries::scores_json(&w.scores))
         .execute($conn)
         .await
         .map_err($crate::StoreError::unique("external_key", || match &w.external_key {
@@ -114,8 +115,9 @@ macro_rules! insert_risk {
         let r = $r;
         sqlx::query(
             "INSERT INTO risks (id, team_id, goal_id, stage_id, title, description, likelihood, impact, plan, \
-             owner, schedule_impact_days, status, created_at, updated_at, closed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             owner, schedule_impact_days, status, created_at, updated_at, closed_at, source, cause_key, \
+             drafted_update) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(r.id)
         .bind(r.team_id)
@@ -132,9 +134,15 @@ macro_rules! insert_risk {
         .bind(r.created_at)
         .bind(r.updated_at)
         .bind(r.closed_at)
+        .bind(r.source.as_str())
+        .bind(&r.cause_key)
+        .bind(&r.drafted_update)
         .execute($conn)
         .await
-        .map_err($crate::StoreError::unique("id", || format!("risk {}", r.id)))?;
+        .map_err($crate::StoreError::unique("cause_key", || match &r.cause_key {
+            Some(cause) => format!("a risk raised by {cause}"),
+            None => format!("risk {}", r.id),
+        }))?;
     }};
 }
 

@@ -89,10 +89,11 @@ const VERSION_COLS: &str = "goal_id, version, changed_at, changed_by, action, ch
 const STAGE_COLS: &str =
     "id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at";
 const ITEM_COLS: &str = "id, team_id, project_id, goal_id, stage_id, title, kind, priority, \
-     impact, complexity, state, context, external_key, source, created_at, started_at, done_at, \
-     updated_at";
+     impact, complexity, state, context, scores, external_key, source, created_at, started_at, \
+     done_at, updated_at";
 const RISK_COLS: &str = "id, team_id, goal_id, stage_id, title, description, likelihood, impact, \
-     plan, owner, schedule_impact_days, status, created_at, updated_at, closed_at";
+     plan, owner, schedule_impact_days, status, source, cause_key, drafted_update, created_at, \
+     updated_at, closed_at";
 const METRIC_COLS: &str =
     "id, key, name, description, unit, direction, audience, team_id, created_at, updated_at";
 const DECISION_COLS: &str = "id, team_id, goal_id, title, context, options, decision, \
@@ -825,7 +826,7 @@ impl Store {
             let n = sqlx::query(
                 "UPDATE work_items SET project_id = $2, goal_id = $3, stage_id = $4, title = $5, kind = $6, \
                  priority = $7, impact = $8, complexity = $9, state = $10, context = $11, \
-                 started_at = $12, done_at = $13, updated_at = $14 WHERE id = $1",
+                 started_at = $12, done_at = $13, updated_at = $14, scores = $15 WHERE id = $1",
             )
             .bind(w.id)
             .bind(w.project_id)
@@ -841,6 +842,7 @@ impl Store {
             .bind(w.started_at)
             .bind(w.done_at)
             .bind(w.updated_at)
+            .bind(scores_json(&w.scores))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -905,8 +907,8 @@ impl Store {
         let done = on_pool!(self, |pool| {
             sqlx::query(
                 "UPDATE risks SET title = $2, description = $3, likelihood = $4, impact = $5, plan = $6, \
-                 owner = $7, schedule_impact_days = $8, status = $9, updated_at = $10, closed_at = $11 \
-                 WHERE id = $1",
+                 owner = $7, schedule_impact_days = $8, status = $9, updated_at = $10, closed_at = $11, \
+                 drafted_update = $12 WHERE id = $1",
             )
             .bind(r.id)
             .bind(&r.title)
@@ -919,6 +921,7 @@ impl Store {
             .bind(r.status.as_str())
             .bind(r.updated_at)
             .bind(r.closed_at)
+            .bind(&r.drafted_update)
             .execute(pool)
             .await?
             .rows_affected()
@@ -1211,6 +1214,13 @@ impl Store {
 /// it; storing `0.0` makes both engines read back (and export) the same.
 pub(crate) fn point_value(value: f64) -> f64 {
     if value == 0.0 { 0.0 } else { value }
+}
+
+/// Scores as stored: NULL when none are given.
+pub(crate) fn scores_json(
+    scores: &tandem_domain::work_item::Scores,
+) -> Option<Json<&tandem_domain::work_item::Scores>> {
+    (!scores.is_empty()).then_some(Json(scores))
 }
 
 fn found(rows: u64, entity: &'static str, id: impl ToString) -> Result<()> {

@@ -14,7 +14,7 @@ use tandem_domain::risk::Risk;
 use tandem_domain::stage::Stage;
 use tandem_domain::team::Team;
 use tandem_domain::user::{ApiToken, User};
-use tandem_domain::work_item::{WorkContext, WorkItem};
+use tandem_domain::work_item::{Scores, WorkContext, WorkItem};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -248,6 +248,7 @@ pub(crate) struct WorkItemRow {
     complexity: Option<String>,
     state: String,
     context: Json<WorkContext>,
+    scores: Option<Json<Scores>>,
     external_key: Option<String>,
     source: String,
     created_at: DateTime<Utc>,
@@ -272,6 +273,7 @@ impl TryFrom<WorkItemRow> for WorkItem {
             complexity: parse_opt("work_items.complexity", r.complexity.as_deref())?,
             state: parse("work_items.state", &r.state)?,
             context: r.context.0,
+            scores: r.scores.map(|s| s.0).unwrap_or_default(),
             external_key: r.external_key,
             source: r.source,
             created_at: r.created_at,
@@ -296,6 +298,9 @@ pub(crate) struct RiskRow {
     owner: Option<String>,
     schedule_impact_days: i32,
     status: String,
+    source: String,
+    cause_key: Option<String>,
+    drafted_update: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
@@ -317,6 +322,9 @@ impl TryFrom<RiskRow> for Risk {
             owner: r.owner,
             schedule_impact_days: r.schedule_impact_days,
             status: parse("risks.status", &r.status)?,
+            source: parse("risks.source", &r.source)?,
+            cause_key: r.cause_key,
+            drafted_update: r.drafted_update,
             created_at: r.created_at,
             updated_at: r.updated_at,
             closed_at: r.closed_at,

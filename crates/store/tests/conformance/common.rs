@@ -7,12 +7,12 @@ use tandem_domain::event::Event;
 use tandem_domain::goal::{Goal, GoalStatus, Parties, SuccessMetric, Timeline};
 use tandem_domain::metric::{Audience, Direction, Metric, MetricPoint};
 use tandem_domain::project::Project;
-use tandem_domain::risk::{Level, Risk, RiskStatus};
+use tandem_domain::risk::{Level, Risk, RiskSource, RiskStatus};
 use tandem_domain::stage::Stage;
 use tandem_domain::team::Team;
 use tandem_domain::time::micros;
 use tandem_domain::user::{ApiToken, Role, User};
-use tandem_domain::work_item::{Priority, WorkContext, WorkItem, WorkKind, WorkState};
+use tandem_domain::work_item::{Priority, Scores, WorkContext, WorkItem, WorkKind, WorkState};
 use tandem_store::{ListQuery, Page, Store, StoreError};
 use uuid::Uuid;
 
@@ -205,6 +205,13 @@ pub fn item(team_id: Uuid) -> WorkItem {
             current_value: "512 ms".to_owned(),
             target_value: "300 ms".to_owned(),
         },
+        scores: Scores {
+            reach: Some(1200.0),
+            rice_impact: Some(2.0),
+            confidence: Some(0.8),
+            effort: Some(3.0),
+            ..Scores::default()
+        },
         external_key: None,
         source: "manual".to_owned(),
         created_at: at(10),
@@ -228,6 +235,9 @@ pub fn risk(team_id: Uuid) -> Risk {
         owner: Some("Ana".to_owned()),
         schedule_impact_days: 5,
         status: RiskStatus::Open,
+        source: RiskSource::Manual,
+        cause_key: None,
+        drafted_update: String::new(),
         created_at: at(14),
         updated_at: at(15),
         closed_at: None,

@@ -437,6 +437,26 @@ impl Goal {
 }
 
 impl SuccessMetric {
+    /// How far `current` has moved from the baseline towards the target:
+    /// (current − baseline) ÷ (target − baseline). 0 at the baseline, 1 at the
+    /// target, below 0 when things got worse, above 1 past the target. The
+    /// direction is in the sign of (target − baseline), so the same formula
+    /// holds for "lower is better". None without baseline and target.
+    pub fn progress(&self, current: f64) -> Option<f64> {
+        let (baseline, target) = (self.baseline?, self.target?);
+        let span = target - baseline;
+        (span != 0.0 && current.is_finite()).then(|| (current - baseline) / span)
+    }
+
+    /// True when `current` meets or beats the target in the metric's direction.
+    pub fn is_met(&self, current: f64) -> Option<bool> {
+        let target = self.target?;
+        Some(match self.direction {
+            Direction::Up => current >= target,
+            Direction::Down => current <= target,
+        })
+    }
+
     fn check_shape(&self, field: &str, p: &mut Problems) {
         p.check(text::required(&format!("{field}.metric"), &self.metric));
         if let Some(key) = &self.metric_key {
@@ -464,6 +484,29 @@ impl SuccessMetric {
             }
         }
     }
+}
+
+/// A goal whose deadline has passed, with whether every success metric met
+/// its target by the deadline (the latest value at or before it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoalOutcome {
+    pub goal_id: Uuid,
+    pub deadline: NaiveDate,
+    pub achieved: bool,
+}
+
+/// Goal achievement rate: achieved goals ÷ goals whose deadline falls in
+/// `[from, to)`. None when no deadline falls in the period.
+pub fn achievement_rate(outcomes: &[GoalOutcome], from: NaiveDate, to: NaiveDate) -> Option<f64> {
+    let due: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.deadline >= from && o.deadline < to)
+        .collect();
+    if due.is_empty() {
+        return None;
+    }
+    let achieved = due.iter().filter(|o| o.achieved).count();
+    Some(achieved as f64 / due.len() as f64)
 }
 
 /// The agreement fields that differ between two goals, in a fixed order.
@@ -625,6 +668,43 @@ mod tests {
                 .transition(GoalTransition::Drop, "ana", now())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn progress_follows_direction() {
+        let down = metric(); // 500 → 300 ms, lower is better
+        assert_eq!(down.progress(500.0), Some(0.0));
+        assert_eq!(down.progress(400.0), Some(0.5));
+        assert_eq!(down.progress(300.0), Some(1.0));
+        assert_eq!(down.progress(600.0), Some(-0.5));
+        assert_eq!(down.is_met(299.0), Some(true));
+        assert_eq!(down.is_met(301.0), Some(false));
+        let up = SuccessMetric {
+            baseline: Some(2.0),
+            target: Some(2.5),
+            direction: Direction::Up,
+            ..metric()
+        };
+        assert_eq!(up.progress(2.25), Some(0.5));
+        assert_eq!(up.is_met(2.5), Some(true));
+        let incomplete = SuccessMetric {
+            baseline: None,
+            ..metric()
+        };
+        assert_eq!(incomplete.progress(1.0), None);
+    }
+
+    #[test]
+    fn achievement_rate_counts_goals_due_in_the_period() {
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        let o = |day: u32, achieved| GoalOutcome {
+            goal_id: Uuid::nil(),
+            deadline: d(10, day),
+            achieved,
+        };
+        let outcomes = [o(1, true), o(10, false), o(20, true), o(31, true)];
+        assert_eq!(achievement_rate(&outcomes, d(10, 1), d(10, 31)), Some(2.0 / 3.0));
+        assert_eq!(achievement_rate(&outcomes, d(11, 1), d(12, 1)), None);
     }
 
     #[test]

@@ -140,7 +140,11 @@ impl Risk {
         p.check(text::required("title", &self.title));
         p.check(text::bounded("description", &self.description, text::LONG));
         p.check(text::bounded("plan", &self.plan, text::LONG));
-        p.check(text::bounded("drafted_update", &self.drafted_update, text::LONG));
+        p.check(text::bounded(
+            "drafted_update",
+            &self.drafted_update,
+            text::LONG,
+        ));
         if let Some(key) = &self.cause_key {
             p.check(text::required("cause_key", key));
         }

@@ -98,7 +98,10 @@ impl Scores {
 
     /// (business value + time criticality + risk reduction) ÷ job size.
     pub fn wsjf(&self) -> Option<f64> {
-        Some((self.business_value? + self.time_criticality? + self.risk_reduction?) / self.job_size?)
+        Some(
+            (self.business_value? + self.time_criticality? + self.risk_reduction?)
+                / self.job_size?,
+        )
     }
 
     fn check(&self, p: &mut Problems) {
@@ -116,7 +119,10 @@ impl Scores {
             if let Some(v) = v
                 && (!v.is_finite() || v < 0.0)
             {
-                p.push(format!("scores.{name}"), "must be a finite number, 0 or more");
+                p.push(
+                    format!("scores.{name}"),
+                    "must be a finite number, 0 or more",
+                );
             }
         }
         if self.confidence.is_some_and(|c| c > 1.0) {

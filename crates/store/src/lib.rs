@@ -12,9 +12,10 @@
 
 #[macro_use]
 mod inserts;
+mod checks;
 mod dump;
 mod error;
-mod queries;
+pub(crate) mod queries;
 mod rows;
 
 use std::str::FromStr;
@@ -25,6 +26,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 use uuid::Uuid;
 
+pub use checks::RiskHistoryEntry;
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
 pub use error::StoreError;
 

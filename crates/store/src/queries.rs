@@ -91,7 +91,7 @@ const STAGE_COLS: &str =
 const ITEM_COLS: &str = "id, team_id, project_id, goal_id, stage_id, title, kind, priority, \
      impact, complexity, state, context, scores, external_key, source, created_at, started_at, \
      done_at, updated_at";
-const RISK_COLS: &str = "id, team_id, goal_id, stage_id, title, description, likelihood, impact, \
+pub(crate) const RISK_COLS: &str = "id, team_id, goal_id, stage_id, title, description, likelihood, impact, \
      plan, owner, schedule_impact_days, status, source, cause_key, drafted_update, created_at, \
      updated_at, closed_at";
 const METRIC_COLS: &str =

@@ -1,0 +1,150 @@
+//! Storage for Tandem's own checks: the risks they raised, applying their
+//! changes atomically with a history line each, and reading a team's work.
+
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+use tandem_domain::risk::Risk;
+use tandem_domain::risk_check::RiskChange;
+use tandem_domain::work_item::WorkItem;
+use uuid::Uuid;
+
+use crate::rows::RiskRow;
+use crate::{BeginWrite, ListQuery, Result, Store, on_pool};
+
+/// One line of a risk's history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, FromRow, utoipa::ToSchema)]
+pub struct RiskHistoryEntry {
+    pub at: DateTime<Utc>,
+    pub status: String,
+    pub note: String,
+}
+
+impl Store {
+    /// Every risk raised by a check (any status), for reconciling.
+    pub async fn list_check_risks(&self) -> Result<Vec<Risk>> {
+        let rows: Vec<RiskRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM risks WHERE source <> 'manual' ORDER BY id",
+                crate::queries::RISK_COLS
+            )))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(Risk::try_from).collect()
+    }
+
+    /// Applies the changes of one check run in one transaction, with a
+    /// history line per change. An opening that another replica made first
+    /// (same cause) is skipped rather than duplicated.
+    pub async fn apply_risk_changes(&self, changes: &[RiskChange]) -> Result<usize> {
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let applied = on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut applied = 0;
+            for change in changes {
+                let r = change.risk();
+                let n = match change {
+                    RiskChange::Open(_) => sqlx::query(
+                        "INSERT INTO risks (id, team_id, goal_id, stage_id, title, description, likelihood, impact, \
+                         plan, owner, schedule_impact_days, status, created_at, updated_at, closed_at, source, \
+                         cause_key, drafted_update) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+                         ON CONFLICT (cause_key) DO NOTHING",
+                    )
+                    .bind(r.id)
+                    .bind(r.team_id)
+                    .bind(r.goal_id)
+                    .bind(r.stage_id)
+                    .bind(&r.title)
+                    .bind(&r.description)
+                    .bind(r.likelihood.as_str())
+                    .bind(r.impact.as_str())
+                    .bind(&r.plan)
+                    .bind(&r.owner)
+                    .bind(r.schedule_impact_days)
+                    .bind(r.status.as_str())
+                    .bind(r.created_at)
+                    .bind(r.updated_at)
+                    .bind(r.closed_at)
+                    .bind(r.source.as_str())
+                    .bind(&r.cause_key)
+                    .bind(&r.drafted_update)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                    RiskChange::Update(_) | RiskChange::Reopen(_) | RiskChange::Close(_) => sqlx::query(
+                        "UPDATE risks SET title = $2, description = $3, likelihood = $4, impact = $5, plan = $6, \
+                         schedule_impact_days = $7, status = $8, updated_at = $9, closed_at = $10, \
+                         drafted_update = $11, goal_id = $12, stage_id = $13 WHERE id = $1",
+                    )
+                    .bind(r.id)
+                    .bind(&r.title)
+                    .bind(&r.description)
+                    .bind(r.likelihood.as_str())
+                    .bind(r.impact.as_str())
+                    .bind(&r.plan)
+                    .bind(r.schedule_impact_days)
+                    .bind(r.status.as_str())
+                    .bind(r.updated_at)
+                    .bind(r.closed_at)
+                    .bind(&r.drafted_update)
+                    .bind(r.goal_id)
+                    .bind(r.stage_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                };
+                if n == 0 {
+                    continue;
+                }
+                sqlx::query(
+                    "INSERT INTO risk_history (risk_id, at, status, note) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (risk_id, at) DO NOTHING",
+                )
+                .bind(r.id)
+                .bind(r.updated_at)
+                .bind(r.status.as_str())
+                .bind(change.note())
+                .execute(&mut *tx)
+                .await?;
+                applied += 1;
+            }
+            tx.commit().await?;
+            applied
+        });
+        Ok(applied)
+    }
+
+    /// A risk's history, oldest first.
+    pub async fn list_risk_history(&self, risk_id: Uuid) -> Result<Vec<RiskHistoryEntry>> {
+        let rows: Vec<RiskHistoryEntry> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT at, status, note FROM risk_history WHERE risk_id = $1 ORDER BY at",
+            )
+            .bind(risk_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// Every work item of a team, oldest first (all pages).
+    pub async fn team_work_items(&self, team_id: Uuid) -> Result<Vec<WorkItem>> {
+        let mut q = ListQuery {
+            team_id: Some(team_id),
+            limit: ListQuery::MAX_LIMIT,
+            ..ListQuery::default()
+        };
+        let mut all = Vec::new();
+        loop {
+            let page = self.list_work_items(&q).await?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => q.after = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+}

@@ -1606,6 +1606,59 @@ static GOALS: &[GoalSpec] = &[
                     ("Remove the old search index job", WorkKind::Debt),
                 ],
             },
+            // Planned after the fact, and too much for the time left: this is
+            // the demo's goal at risk, which the forecast flags.
+            StageSpec {
+                name: "Move the dashboard to the new /users",
+                description: "Every dashboard widget reads the paginated, cached endpoint.",
+                start: 5,
+                end: 18,
+                items: &[
+                    (
+                        "Switch the team widget to paginated /users",
+                        WorkKind::Feature,
+                    ),
+                    (
+                        "Switch the activity widget to paginated /users",
+                        WorkKind::Feature,
+                    ),
+                    (
+                        "Switch the billing widget to paginated /users",
+                        WorkKind::Feature,
+                    ),
+                    (
+                        "Switch the permissions widget to paginated /users",
+                        WorkKind::Feature,
+                    ),
+                    (
+                        "Switch the invitations widget to paginated /users",
+                        WorkKind::Feature,
+                    ),
+                    (
+                        "Switch the audit widget to paginated /users",
+                        WorkKind::Feature,
+                    ),
+                    (
+                        "Prefetch the first /users page on dashboard load",
+                        WorkKind::Feature,
+                    ),
+                    ("Show a skeleton while /users loads", WorkKind::Feature),
+                    ("Cache user avatars at the edge", WorkKind::Feature),
+                    ("Trim role names from the dashboard payload", WorkKind::Debt),
+                    ("Remove the legacy /users/all endpoint", WorkKind::Debt),
+                    ("Load test the dashboard with 10k users", WorkKind::Chore),
+                    ("Add a p95 budget check to CI for /users", WorkKind::Chore),
+                    (
+                        "Document the /users pagination for API clients",
+                        WorkKind::Chore,
+                    ),
+                    (
+                        "Measure dashboard conversions after the switch",
+                        WorkKind::Feature,
+                    ),
+                    ("Retire the old dashboard query path", WorkKind::Debt),
+                ],
+            },
         ],
     },
     // 7: done
@@ -3116,7 +3169,7 @@ mod tests {
                 if g.status == GoalStatus::Draft {
                     assert!(positions.is_empty());
                 } else {
-                    assert!((2..=4).contains(&positions.len()), "{}", g.title);
+                    assert!((2..=5).contains(&positions.len()), "{}", g.title);
                     assert_eq!(positions, (1..=positions.len() as i32).collect::<Vec<_>>());
                 }
             }

@@ -51,6 +51,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Goal(c) => goal(&store, c).await,
         Command::User(c) => user(&store, c).await,
         Command::Token(c) => token(&store, c).await,
+        Command::Backlog { team, format } => {
+            crate::planning::backlog(&store, &settings, &team, format.format).await
+        }
+        Command::Item(c) => crate::planning::item(&store, &settings, c).await,
+        Command::Forecast { goal, format } => {
+            crate::forecasts::forecast(&store, &settings, &goal, format.format).await
+        }
+        Command::Risks {
+            team,
+            check,
+            format,
+        } => crate::forecasts::risks(&store, &settings, team, check, format.format).await,
+        Command::Agenda { team, format } => {
+            crate::forecasts::agenda(&store, &settings, &team, format.format).await
+        }
         Command::DefaultConfig | Command::Completions { .. } => Ok(()),
     };
     store.close().await;
@@ -248,7 +263,7 @@ async fn import_dump(store: &Store, file: std::path::PathBuf) -> anyhow::Result<
     Ok(())
 }
 
-async fn team_id(store: &Store, id_or_key: &str) -> anyhow::Result<Uuid> {
+pub(crate) async fn team_id(store: &Store, id_or_key: &str) -> anyhow::Result<Uuid> {
     let team = match Uuid::try_parse(id_or_key) {
         Ok(id) => store.get_team(id).await,
         Err(_) => store.get_team_by_key(id_or_key).await,
@@ -262,14 +277,14 @@ fn goal_id(raw: &str) -> anyhow::Result<Uuid> {
     Uuid::try_parse(raw).with_context(|| format!("{raw:?} is not a goal id (a UUID)"))
 }
 
-fn table(headers: &[&str]) -> Table {
+pub(crate) fn table(headers: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY)
         .set_header(headers.to_vec());
     t
 }
 
-fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
@@ -372,14 +387,12 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
                     }
                     let mut t = table(&["version", "when", "who", "action", "changed"]);
                     for v in &versions {
-                        let fields: Vec<&str> =
-                            v.changes.iter().map(|c| c.field.as_str()).collect();
                         t.add_row(vec![
                             v.version.to_string(),
                             v.changed_at.to_rfc3339(),
                             v.changed_by.clone(),
                             v.action.clone(),
-                            fields.join(", "),
+                            crate::documents::describe(&v.changes).join("\n"),
                         ]);
                     }
                     println!("{t}");
@@ -393,6 +406,14 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
             owner,
             format,
         } => {
+            let Some(title) = title else {
+                if owner.is_some() || !business_goal.is_empty() {
+                    bail!(
+                        "--business-goal and --owner need --title; without --title, `goal new` prints a document template to fill in and `goal import`"
+                    );
+                }
+                return crate::documents::template(store, &team).await;
+            };
             let goal = NewGoal {
                 team_id: team_id(store, &team).await?,
                 project_id: None,
@@ -414,6 +435,16 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
                 Format::Table => println!("created draft goal {} ({})", goal.id, goal.title),
             }
         }
+        GoalCommand::Export { id, output } => crate::documents::export(store, &id, output).await?,
+        GoalCommand::Import { file, actor } => {
+            crate::documents::import(store, &file, actor).await?
+        }
+        GoalCommand::Diff {
+            id,
+            from,
+            to,
+            format,
+        } => crate::documents::diff(store, &id, from, to, format.format).await?,
         GoalCommand::Agree { id, actor, format } => {
             let goal = store.get_goal(goal_id(&id)?).await?;
             let actor = actor

@@ -2,6 +2,9 @@
 //! arguments, loads settings, and calls the store or the server.
 
 mod commands;
+mod documents;
+mod forecasts;
+mod planning;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,7 +62,7 @@ enum Command {
         /// The dump file ("-" for standard input).
         file: PathBuf,
     },
-    /// Goals: list, show, start a draft, agree.
+    /// Goals: list, show, start a draft, agree; export, import and diff agreement documents.
     #[command(subcommand)]
     Goal(GoalCommand),
     /// Users: add, list, disable.
@@ -68,6 +71,43 @@ enum Command {
     /// API tokens: create, list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// A team's open work in priority order, with the tech-debt budget.
+    Backlog {
+        /// Team key or id.
+        #[arg(long)]
+        team: String,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Work items: show one with its context.
+    #[command(subcommand)]
+    Item(planning::ItemCommand),
+    /// A goal's Monte Carlo forecast: P50–P95 dates, on-time probability, cut line.
+    Forecast {
+        /// Goal id.
+        goal: String,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Open risks with their drafted updates.
+    Risks {
+        /// Only this team (key or id).
+        #[arg(long)]
+        team: Option<String>,
+        /// Run Tandem's risk checks first (forecasts, stale and blocked work).
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// What to decide at the next product sync.
+    Agenda {
+        /// Team key or id.
+        #[arg(long)]
+        team: String,
+        #[command(flatten)]
+        format: FormatArg,
+    },
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }
@@ -105,13 +145,14 @@ enum GoalCommand {
         #[command(flatten)]
         format: FormatArg,
     },
-    /// Start a draft goal.
+    /// Start a draft goal; without --title, print an agreement document to
+    /// fill in and `goal import`.
     New {
         /// Team key or id.
         #[arg(long)]
         team: String,
         #[arg(long)]
-        title: String,
+        title: Option<String>,
         /// The business goal, in the requester's words.
         #[arg(long, default_value = "")]
         business_goal: String,
@@ -127,6 +168,32 @@ enum GoalCommand {
         /// Who agrees (default: the current OS user).
         #[arg(long = "as", value_name = "NAME")]
         actor: Option<String>,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Write a goal as a Markdown agreement document with TOML front matter.
+    Export {
+        id: String,
+        /// Output file (default: standard output).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Apply an agreement document: a new draft, or an edit of the goal it
+    /// names (refused if the goal changed since the document was exported).
+    Import {
+        /// The document ("-" for standard input).
+        file: PathBuf,
+        /// Who makes the change (default: the current OS user).
+        #[arg(long = "as", value_name = "NAME")]
+        actor: Option<String>,
+    },
+    /// What changed between two versions (default: the last change).
+    Diff {
+        id: String,
+        /// From this version (0: the draft as agreed).
+        from: Option<i32>,
+        /// To this version (default: the current one).
+        to: Option<i32>,
         #[command(flatten)]
         format: FormatArg,
     },

@@ -290,3 +290,271 @@ fn a_bad_dump_changes_nothing() {
         "a refused import must leave the database as it was"
     );
 }
+
+#[test]
+fn backlog_and_item_context_on_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "t.db");
+    ok(&tandem(dir.path(), &db, &["demo"]));
+
+    let table = ok(&tandem(dir.path(), &db, &["backlog", "--team", "payments"]));
+    assert!(
+        table.starts_with("Backlog of Payments (payments): "),
+        "{table}"
+    );
+    assert!(table.contains("Tech debt (target 20 %)"), "{table}");
+    assert!(table.contains("matrix: impact"), "{table}");
+
+    let backlog: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &["backlog", "--team", "payments", "--format", "json"],
+    )))
+    .unwrap();
+    let entries = backlog["entries"].as_array().unwrap();
+    assert!(!entries.is_empty());
+    assert_eq!(backlog["open_items"], entries.len());
+    let priorities: Vec<&str> = entries
+        .iter()
+        .map(|e| e["priority"].as_str().unwrap())
+        .collect();
+    let mut sorted = priorities.clone();
+    sorted.sort();
+    assert_eq!(priorities, sorted, "P0 first");
+    for e in entries {
+        assert!(e["priority_rule"].is_string());
+        assert!(["todo", "in_progress", "blocked"].contains(&e["state"].as_str().unwrap()));
+    }
+    assert_eq!(backlog["debt"]["periods"].as_array().unwrap().len(), 6);
+
+    // An item of a goal, by its tracker key.
+    let key = entries
+        .iter()
+        .find(|e| e["goal_id"].is_string())
+        .and_then(|e| e["external_key"].as_str())
+        .expect("the demo backlog has goal work");
+    let shown = ok(&tandem(dir.path(), &db, &["item", "show", key]));
+    assert!(shown.starts_with(key), "{shown}");
+    for line in [
+        "Goal: ",
+        "Why: ",
+        "Expected impact: ",
+        "Current: ",
+        "Target: ",
+        "Priority: P",
+    ] {
+        assert!(shown.contains(line), "{line} missing from {shown}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &["item", "show", key, "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(json["item"]["external_key"], key);
+    assert!(json["context"]["goal"]["title"].is_string());
+    assert!(!json["context"]["why"].as_str().unwrap().is_empty());
+    let by_id = ok(&tandem(
+        dir.path(),
+        &db,
+        &["item", "show", json["item"]["id"].as_str().unwrap()],
+    ));
+    assert_eq!(by_id, shown);
+
+    let err = failed(&tandem(dir.path(), &db, &["item", "show", "NOPE-1"]));
+    assert!(
+        err.contains("no work item has the key or id \"NOPE-1\""),
+        "{err}"
+    );
+    let err = failed(&tandem(dir.path(), &db, &["backlog", "--team", "nope"]));
+    assert!(err.contains("--team") && err.contains("\"nope\""), "{err}");
+    let out = tandem(dir.path(), &db, &["backlog"]);
+    assert_eq!(out.status.code(), Some(2), "--team is required");
+
+    // A matrix that is not whole stops the command, naming the cell.
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[planning.matrix]\nhigh = { low = \"P0\", medium = \"P1\", high = \"P1\" }\n",
+    )
+    .unwrap();
+    let err = failed(&tandem(
+        dir.path(),
+        &db,
+        &["--config", "bad.toml", "backlog", "--team", "payments"],
+    ));
+    assert!(
+        err.contains("medium.low") && err.contains("planning.matrix"),
+        "{err}"
+    );
+}
+
+#[test]
+fn agreements_as_documents_in_git() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "t.db");
+    ok(&tandem(dir.path(), &db, &["demo"]));
+    let goals: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &[
+            "goal",
+            "list",
+            "--status",
+            "in_progress",
+            "--format",
+            "json",
+        ],
+    )))
+    .unwrap();
+    let goal = &goals[0];
+    let id = goal["id"].as_str().unwrap();
+    let version = goal["version"].as_i64().unwrap();
+    let deadline = goal["timeline"]["deadline"].as_str().unwrap();
+    let show_json = || {
+        ok(&tandem(
+            dir.path(),
+            &db,
+            &["goal", "show", id, "--format", "json"],
+        ))
+    };
+
+    // Export, move the deadline in the file, import: a new version.
+    let file = dir.path().join("goal.md");
+    ok(&tandem(
+        dir.path(),
+        &db,
+        &["goal", "export", id, "--output", file.to_str().unwrap()],
+    ));
+    let exported = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        ok(&tandem(dir.path(), &db, &["goal", "export", id])),
+        exported
+    );
+    let old = dir.path().join("old.md");
+    std::fs::write(&old, &exported).unwrap();
+    let timeline = format!("deadline = {deadline}\n\n[parties]");
+    assert!(exported.contains(&timeline), "{exported}");
+    std::fs::write(
+        &file,
+        exported.replace(&timeline, "deadline = 2027-01-15\n\n[parties]"),
+    )
+    .unwrap();
+    let moved = format!("timeline.deadline: {deadline} → 2027-01-15");
+    let out = ok(&tandem(
+        dir.path(),
+        &db,
+        &["goal", "import", file.to_str().unwrap(), "--as", "bo"],
+    ));
+    assert!(
+        out.contains(&format!("is now version {}", version + 1)) && out.contains(&moved),
+        "{out}"
+    );
+    let shown = ok(&tandem(dir.path(), &db, &["goal", "show", id]));
+    assert!(shown.contains(&moved) && shown.contains(" bo "), "{shown}");
+    let diff = ok(&tandem(dir.path(), &db, &["goal", "diff", id]));
+    assert!(
+        diff.contains(&format!("version {version} → {}", version + 1)) && diff.contains(&moved),
+        "{diff}"
+    );
+
+    // The old file is refused and nothing changes.
+    let before = show_json();
+    let err = failed(&tandem(
+        dir.path(),
+        &db,
+        &["goal", "import", old.to_str().unwrap()],
+    ));
+    assert!(
+        err.contains(&format!(
+            "version: the document is version {version}, the stored goal is version {}",
+            version + 1
+        )) && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(show_json(), before);
+
+    // Without --title, `goal new` prints a template; filled in, it imports
+    // as a new draft.
+    let template = ok(&tandem(
+        dir.path(),
+        &db,
+        &["goal", "new", "--team", "payments"],
+    ));
+    assert!(
+        template.contains("Which specific metrics are we improving?"),
+        "{template}"
+    );
+    let filled = dir.path().join("new.md");
+    std::fs::write(&filled, template.replace("\n# \n", "\n# Fewer refunds\n")).unwrap();
+    let out = ok(&tandem(
+        dir.path(),
+        &db,
+        &["goal", "import", filled.to_str().unwrap()],
+    ));
+    assert!(
+        out.starts_with("created draft goal ") && out.contains("(Fewer refunds)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn forecast_risks_and_agenda_on_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "t.db");
+    ok(&tandem(dir.path(), &db, &["demo"]));
+    let goals: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &["goal", "list", "--team", "platform", "--status", "in_progress", "--format", "json"],
+    )))
+    .unwrap();
+    let goal = goals
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["title"].as_str().unwrap().contains("latency"))
+        .unwrap();
+    let id = goal["id"].as_str().unwrap();
+
+    let printed = ok(&tandem(dir.path(), &db, &["forecast", id]));
+    for part in ["P50", "P70", "P85", "P95", "on time", "Cut line:", "stage: Move the dashboard"] {
+        assert!(printed.contains(part), "{part:?} missing from:\n{printed}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&tandem(dir.path(), &db, &["forecast", id, "--format", "json"]))).unwrap();
+    assert_eq!(json["forecast"]["outcome"], "ready");
+    // Same data, same answer.
+    let again: serde_json::Value =
+        serde_json::from_str(&ok(&tandem(dir.path(), &db, &["forecast", id, "--format", "json"]))).unwrap();
+    assert_eq!(json, again);
+
+    let drafts: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &["goal", "list", "--status", "draft", "--format", "json"],
+    )))
+    .unwrap();
+    let draft = drafts[0]["id"].as_str().unwrap();
+    let err = failed(&tandem(dir.path(), &db, &["forecast", draft]));
+    assert!(err.contains("timeline.deadline"), "{err}");
+
+    let risks = ok(&tandem(dir.path(), &db, &["risks", "--check", "--team", "platform"]));
+    assert!(risks.contains("Deadline at risk") && risks.contains("New realistic ETA"), "{risks}");
+    // Checking again adds no duplicate.
+    let listed: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &["risks", "--check", "--team", "platform", "--format", "json"],
+    )))
+    .unwrap();
+    let goal_risks = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["goal_id"] == goal["id"] && r["stage_id"].is_null() && r["source"] == "forecast")
+        .count();
+    assert_eq!(goal_risks, 1);
+
+    let agenda = ok(&tandem(dir.path(), &db, &["agenda", "--team", "platform"]));
+    assert!(agenda.contains("What to postpone") && agenda.contains("postpone"), "{agenda}");
+}

@@ -316,20 +316,15 @@ fn levels(rng: &mut Rng, kind: WorkKind) -> (Level, Level) {
 /// The essay's impact × complexity matrix: a critical, easy fix is P0, a
 /// valuable but hard feature P1, a medium refactoring P2, a "cool" extra P3.
 fn priority(kind: WorkKind, impact: Level, complexity: Level) -> Priority {
-    use Level::*;
-    if kind == WorkKind::Incident {
-        return if impact == High {
-            Priority::P0
-        } else {
-            Priority::P1
-        };
-    }
-    match (impact, complexity) {
-        (High, Low) => Priority::P0,
-        (High, _) | (Medium, Low) => Priority::P1,
-        (Medium, _) => Priority::P2,
-        (Low, _) => Priority::P3,
-    }
+    // The organisation's rules (the essay's matrix), as a manager using
+    // Tandem would get them.
+    crate::priority::rule_priority(
+        kind,
+        Some(impact),
+        Some(complexity),
+        &crate::priority::Matrix::default(),
+    )
+    .unwrap_or(Priority::P2)
 }
 
 const FEATURE_TEMPLATES: &[&str] = &[

@@ -703,7 +703,10 @@ mod tests {
             achieved,
         };
         let outcomes = [o(1, true), o(10, false), o(20, true), o(31, true)];
-        assert_eq!(achievement_rate(&outcomes, d(10, 1), d(10, 31)), Some(2.0 / 3.0));
+        assert_eq!(
+            achievement_rate(&outcomes, d(10, 1), d(10, 31)),
+            Some(2.0 / 3.0)
+        );
         assert_eq!(achievement_rate(&outcomes, d(11, 1), d(12, 1)), None);
     }
 

@@ -174,6 +174,9 @@ pub struct NewWorkItem {
     pub stage_id: Option<Uuid>,
     pub title: String,
     pub kind: WorkKind,
+    /// When absent the API applies the organisation's rules: P0 for a
+    /// critical production bug, else the impact × complexity matrix when
+    /// both are given, else P2.
     #[serde(default)]
     pub priority: Option<Priority>,
     #[serde(default)]

@@ -15,6 +15,7 @@ pub mod bootstrap;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod forecasting;
 pub mod openapi;
 pub mod settings;
 
@@ -72,7 +73,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application as a router.
 pub fn router(state: AppState) -> Router {
-    use api::{admin, goals, metrics, org, work};
+    use api::{admin, goals, metrics, org, planning, work};
     let body_limit = state.settings.server.body_limit_bytes;
     let v1 = Router::new()
         .route("/session", post(admin::sign_in).delete(admin::sign_out))
@@ -94,6 +95,18 @@ pub fn router(state: AppState) -> Router {
             get(goals::get_goal).patch(goals::update_goal),
         )
         .route("/goals/{id}/versions", get(goals::goal_versions))
+        .route(
+            "/goals/{id}/document",
+            get(api::documents::get_document).put(api::documents::put_document),
+        )
+        .route("/goals/{id}/forecast", get(api::forecasts::goal_forecast))
+        .route("/risks/check", post(api::forecasts::run_checks))
+        .route("/risks/{id}/history", get(api::forecasts::risk_history))
+        .route("/agenda", get(api::forecasts::agenda))
+        .route("/goals/{id}/plan", get(planning::plan))
+        .route("/backlog", get(planning::backlog))
+        .route("/teams/{team}/debt", get(planning::team_debt))
+        .route("/work-items/{id}/context", get(planning::context))
         .route("/goals/{id}/{transition}", post(goals::transition_goal))
         .route("/stages", get(goals::list_stages).post(goals::create_stage))
         .route(
@@ -226,10 +239,40 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = state.store.clone();
+    let checks = spawn_checks(&state);
     let app = router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
+    if let Some(task) = checks {
+        task.abort();
+    }
     store.close().await;
     Ok(())
+}
+
+/// Runs the risk checks at start and then every
+/// `forecast.check_interval_minutes`. Several replicas may run them at the
+/// same time: risks are keyed by cause, so a second opening is skipped and
+/// updates converge on the same content.
+fn spawn_checks(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let minutes = state.settings.forecast.check_interval_minutes;
+    if minutes == 0 {
+        return None;
+    }
+    let store = state.store.clone();
+    let settings = state.settings.clone();
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(minutes * 60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match forecasting::run_checks(&store, &settings.forecast, chrono::Utc::now()).await {
+                Ok(report) => tracing::info!(?report, "risk checks ran"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "risk checks failed; retrying at the next interval")
+                }
+            }
+        }
+    }))
 }

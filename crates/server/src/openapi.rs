@@ -4,7 +4,7 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{admin, goals, metrics, org, work};
+use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, work};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -17,14 +17,17 @@ use crate::api::{admin, goals, metrics, org, work};
         org::list_projects, org::create_project, org::get_project, org::update_project,
         goals::list_goals, goals::create_goal, goals::get_goal, goals::update_goal,
         goals::transition_goal, goals::goal_versions,
+        documents::get_document, documents::put_document,
         goals::list_stages, goals::create_stage, goals::get_stage, goals::update_stage,
         work::list_work_items, work::create_work_item, work::get_work_item, work::update_work_item,
         work::list_risks, work::create_risk, work::get_risk, work::update_risk,
         work::list_decisions, work::create_decision, work::get_decision, work::update_decision,
         metrics::list_metrics, metrics::create_metric, metrics::get_metric, metrics::update_metric,
         metrics::list_points, metrics::write_points,
+        planning::backlog, planning::team_debt, planning::plan, planning::context,
         admin::list_users, admin::create_user, admin::update_user,
         admin::list_tokens, admin::create_token, admin::revoke_token,
+        forecasts::goal_forecast, forecasts::run_checks, forecasts::risk_history, forecasts::agenda,
     )
 )]
 pub struct ApiDoc;

@@ -9,6 +9,8 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use tandem_domain::planning;
+use tandem_domain::priority::Matrix;
 
 /// The commented example printed by `tandem default-config`.
 pub const DEFAULT_CONFIG: &str = include_str!("../tandem.example.toml");
@@ -20,6 +22,41 @@ pub struct Settings {
     pub server: ServerSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
+    pub planning: PlanningSettings,
+    #[serde(default)]
+    pub forecast: ForecastSettings,
+}
+
+/// Forecasts and Tandem's risk checks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForecastSettings {
+    /// Days of done work sampled for throughput (default 84: twelve weeks).
+    pub window_days: u32,
+    /// Monte Carlo trials per forecast.
+    pub trials: u32,
+    /// Days nobody works (besides weekends), as `YYYY-MM-DD`.
+    pub holidays: Vec<chrono::NaiveDate>,
+    /// Below this probability of meeting its deadline a goal or stage is at risk.
+    pub on_time_threshold: f64,
+    /// In-progress work unchanged for this many days raises a risk.
+    pub stale_days: i64,
+    /// How often `serve` runs the checks, in minutes (0: never; `tandem risks
+    /// --check` runs them on demand).
+    pub check_interval_minutes: u64,
+}
+
+impl Default for ForecastSettings {
+    fn default() -> Self {
+        Self {
+            window_days: 84,
+            trials: 10_000,
+            holidays: Vec::new(),
+            on_time_threshold: 0.70,
+            stale_days: 5,
+            check_interval_minutes: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +99,20 @@ pub struct LogSettings {
     pub level: String,
 }
 
+/// Prioritisation and planning rules of the organisation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanningSettings {
+    /// Impact → complexity → priority. When given, all nine cells must be;
+    /// absent, the essay's matrix applies (`tandem_domain::priority`).
+    #[serde(default)]
+    pub matrix: Matrix,
+    /// The share of throughput to spend on tech debt, in percent.
+    pub debt_target_percent: f64,
+    /// Stages longer than this many calendar days are flagged.
+    pub max_stage_days: i64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -88,6 +139,15 @@ struct Defaults {
     server: ServerSettings,
     auth: DefaultAuth,
     log: LogSettings,
+    planning: DefaultPlanning,
+}
+
+/// The matrix is left out on purpose: figment would merge a configured
+/// matrix cell by cell into the default one, hiding a missing cell.
+#[derive(Serialize)]
+struct DefaultPlanning {
+    debt_target_percent: f64,
+    max_stage_days: i64,
 }
 
 #[derive(Serialize)]
@@ -120,6 +180,10 @@ fn defaults() -> Defaults {
         log: LogSettings {
             format: LogFormat::Text,
             level: "info".to_owned(),
+        },
+        planning: DefaultPlanning {
+            debt_target_percent: planning::DEFAULT_DEBT_TARGET_PERCENT,
+            max_stage_days: planning::MAX_STAGE_DAYS,
         },
     }
 }
@@ -171,6 +235,9 @@ impl Settings {
             .collect();
         for (key, value) in plain {
             if let Some(path) = env_key_to_path(&key) {
+                // As figment's own Env provider does: "8080" is a number,
+                // "true" a boolean, anything else stays text.
+                let value: figment::value::Value = value.parse().unwrap_or_else(|e| match e {});
                 fig = fig.merge(Serialized::global(&path, value));
             }
         }
@@ -214,6 +281,29 @@ impl Settings {
         if self.auth.session_ttl_hours == 0 {
             return Err(SettingsError::Invalid(
                 "auth.session_ttl_hours must be at least 1".into(),
+            ));
+        }
+        let target = self.planning.debt_target_percent;
+        if !(0.0..=100.0).contains(&target) {
+            return Err(SettingsError::Invalid(format!(
+                "planning.debt_target_percent must be between 0 and 100, not {target}"
+            )));
+        }
+        let f = &self.forecast;
+        if !(0.0..=1.0).contains(&f.on_time_threshold) {
+            return Err(SettingsError::Invalid(format!(
+                "forecast.on_time_threshold is a probability between 0 and 1, not {}",
+                f.on_time_threshold
+            )));
+        }
+        if f.window_days < 7 || f.trials == 0 || f.trials > 1_000_000 || f.stale_days < 1 {
+            return Err(SettingsError::Invalid(
+                "forecast: window_days must be at least 7, trials between 1 and 1000000, stale_days at least 1".into(),
+            ));
+        }
+        if self.planning.max_stage_days < 1 {
+            return Err(SettingsError::Invalid(
+                "planning.max_stage_days must be at least 1".into(),
             ));
         }
         Ok(())
@@ -265,11 +355,16 @@ mod tests {
             &env(&[
                 ("TANDEM_DATABASE__URL", "postgres://db/tandem"),
                 ("TANDEM_SERVER__LISTEN", "0.0.0.0:9000"),
+                ("TANDEM_SERVER__BODY_LIMIT_BYTES", "2048"),
+                ("TANDEM_FORECAST__ON_TIME_THRESHOLD", "0.8"),
                 ("TANDEM_AUTH__ADMIN_PASSWORD_FILE", secret.to_str().unwrap()),
                 ("TANDEM_UNRELATED", "x"),
             ]),
         )
         .unwrap();
+        // Numbers in the environment are numbers.
+        assert_eq!(s.server.body_limit_bytes, 2048);
+        assert_eq!(s.forecast.on_time_threshold, 0.8);
         assert_eq!(s.database.url.expose_secret(), "postgres://db/tandem");
         assert_eq!(s.server.listen.port(), 9000);
         assert_eq!(
@@ -286,6 +381,71 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_planning_matrix_is_configurable_and_checked_whole() {
+        use tandem_domain::risk::Level::{High, Low};
+        use tandem_domain::work_item::Priority;
+        let s = Settings::load_from(Some(Path::new("tandem.example.toml")), &[]).unwrap();
+        assert_eq!(s.planning.matrix, Matrix::default());
+        assert_eq!(s.planning.debt_target_percent, 20.0);
+        assert_eq!(s.planning.max_stage_days, 14);
+
+        let dir = tempfile::tempdir().unwrap();
+        let write = |text: &str| {
+            let path = dir.path().join("tandem.toml");
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let custom = write(
+            "[planning]\ndebt_target_percent = 15\nmax_stage_days = 10\n[planning.matrix]\n\
+             high = { low = \"P0\", medium = \"P0\", high = \"P1\" }\n\
+             medium = { low = \"P1\", medium = \"P2\", high = \"P3\" }\n\
+             low = { low = \"P3\", medium = \"P3\", high = \"P3\" }\n",
+        );
+        let s = Settings::load_from(Some(&custom), &[]).unwrap();
+        assert_eq!(s.planning.matrix.get(Low, Low), Priority::P3);
+        assert_eq!(s.planning.matrix.get(High, Low), Priority::P0);
+        assert_eq!(s.planning.debt_target_percent, 15.0);
+
+        let missing =
+            write("[planning.matrix]\nhigh = { low = \"P0\", medium = \"P1\", high = \"P1\" }\n");
+        let err = Settings::load_from(Some(&missing), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("planning.matrix") && err.contains("medium.low"),
+            "{err}"
+        );
+        assert!(
+            err.contains("impact medium × complexity low is missing"),
+            "{err}"
+        );
+
+        let unknown = write(
+            "[planning.matrix]\nhigh = { low = \"P0\", medium = \"P1\", high = \"P9\" }\n\
+             medium = { low = \"P1\", medium = \"P2\", high = \"P2\" }\n\
+             low = { low = \"P2\", medium = \"P3\", high = \"P3\", huge = \"P3\" }\n",
+        );
+        let err = Settings::load_from(Some(&unknown), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("high.high") && err.contains("\"P9\" is not one of"),
+            "{err}"
+        );
+        assert!(err.contains("low.huge"), "{err}");
+
+        let err = Settings::load_from(
+            Some(Path::new("tandem.example.toml")),
+            &env(&[("TANDEM_PLANNING__DEBT_TARGET_PERCENT", "120")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("planning.debt_target_percent"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,9 +4,12 @@
 //! writes need manager; users and tokens need admin.
 
 pub mod admin;
+pub mod documents;
+pub mod forecasts;
 pub mod goals;
 pub mod metrics;
 pub mod org;
+pub mod planning;
 pub mod work;
 
 use serde::{Deserialize, Serialize};

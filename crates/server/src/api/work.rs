@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use tandem_domain::decision::{Decision, DecisionPatch, NewDecision};
+use tandem_domain::priority::default_priority;
 use tandem_domain::risk::{NewRisk, Risk, RiskPatch, RiskStatus};
 use tandem_domain::user::Role;
 use tandem_domain::work_item::{NewWorkItem, WorkItem, WorkItemPatch, WorkKind, WorkState};
@@ -40,9 +41,11 @@ pub async fn list_work_items(
 pub async fn create_work_item(
     State(state): State<AppState>,
     who: Principal,
-    ApiJson(input): ApiJson<NewWorkItem>,
+    ApiJson(mut input): ApiJson<NewWorkItem>,
 ) -> ApiResult<(StatusCode, Json<WorkItem>)> {
     who.require(Role::Manager)?;
+    // No priority given: the organisation's rules (matrix, critical bugs) set it.
+    input.priority = default_priority(&input, &state.settings.planning.matrix);
     let item = input.into_item(new_id(), Utc::now())?;
     state.store.create_work_item(&item).await?;
     Ok((StatusCode::CREATED, Json(item)))

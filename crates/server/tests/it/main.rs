@@ -2,8 +2,11 @@
 //! database, once per engine (`<test>::sqlite` and `<test>::postgres`).
 
 mod auth;
+mod documents;
+mod forecasts;
 mod openapi;
 mod pagination;
+mod planning;
 mod resources;
 mod support;
 mod validation;

@@ -47,6 +47,20 @@ impl TestApp {
     pub async fn start(engine: EngineKind) -> TestApp {
         let db = TestDb::new(engine).await;
         let store = db.store().await;
+        Self::serve(db, store).await
+    }
+
+    /// A server over the demo organisation, dated today.
+    pub async fn start_demo(engine: EngineKind) -> TestApp {
+        let db = TestDb::new(engine).await;
+        let store = db.store().await;
+        tandem_server::demo::load(&store, chrono::Utc::now().date_naive())
+            .await
+            .expect("load the demo organisation");
+        Self::serve(db, store).await
+    }
+
+    async fn serve(db: TestDb, store: tandem_store::Store) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a port");
@@ -55,6 +69,8 @@ impl TestApp {
             ("TANDEM_DATABASE__URL", db.url.as_str()),
             ("TANDEM_SERVER__PUBLIC_URL", base.as_str()),
             ("TANDEM_AUTH__ADMIN_PASSWORD", ADMIN_PASSWORD),
+            // Tests run the risk checks explicitly (POST /api/v1/risks/check).
+            ("TANDEM_FORECAST__CHECK_INTERVAL_MINUTES", "0"),
         ]
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

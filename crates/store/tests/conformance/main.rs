@@ -11,6 +11,7 @@ mod dump;
 mod events;
 mod goals;
 mod metrics;
+mod planning;
 mod projects;
 mod risks;
 mod stages;

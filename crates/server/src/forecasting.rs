@@ -1,0 +1,533 @@
+//! Forecasts and Tandem's risk checks over stored data. The maths lives in
+//! the domain (`forecast`, `risk_check`); this module gathers the inputs from
+//! the store, runs them, and stores what the checks decide.
+//!
+//! Dates: a work item counts as done on the UTC date of its `done_at`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use tandem_domain::forecast::{
+    self, Forecast, ForecastSettings as Model, MilestoneForecast, ScopeGrowth, StageWork, Target,
+    TargetForecast,
+};
+use tandem_domain::goal::{Goal, GoalStatus};
+use tandem_domain::risk::{Risk, RiskStatus};
+use tandem_domain::risk_check::{self, CheckSettings, Finding, ForecastView, RiskChange};
+use tandem_domain::stage::Stage;
+use tandem_domain::team::Team;
+use tandem_domain::work_item::{WorkItem, WorkState};
+use tandem_store::{ListQuery, Store};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::settings::ForecastSettings;
+
+/// A goal being worked on, with what is left of it.
+#[derive(Debug, Clone)]
+pub struct GoalInFlight {
+    pub goal: Goal,
+    /// Its stages, in order.
+    pub stages: Vec<Stage>,
+    /// Its open items (not done, not cancelled).
+    pub open_items: Vec<WorkItem>,
+}
+
+/// One team's goals in flight, forecast together on the team's throughput.
+#[derive(Debug, Clone)]
+pub struct TeamForecast {
+    pub team: Team,
+    pub goals: Vec<GoalInFlight>,
+    pub items: Vec<WorkItem>,
+    pub forecast: Forecast,
+}
+
+/// A goal's forecast as the API and CLI show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GoalForecast {
+    pub goal_id: Uuid,
+    pub title: String,
+    pub deadline: Option<NaiveDate>,
+    /// The goals of the team forecast together (they share throughput).
+    pub sharing_with: Vec<String>,
+    pub forecast: GoalForecastOutcome,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum GoalForecastOutcome {
+    /// Too few items were done recently to forecast from: no date is given.
+    TooLittleHistory {
+        done_in_window: usize,
+        needed: usize,
+        message: String,
+    },
+    Ready {
+        basis: forecast::ForecastBasis,
+        goal: TargetForecast,
+        /// Each stage with open work, in order.
+        stages: Vec<StageForecast>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StageForecast {
+    pub stage_id: Uuid,
+    pub name: String,
+    #[serde(flatten)]
+    pub forecast: MilestoneForecast,
+}
+
+fn model(cfg: &ForecastSettings) -> Model {
+    Model {
+        window_days: cfg.window_days,
+        trials: cfg.trials,
+        holidays: cfg.holidays.clone(),
+        ..Model::default()
+    }
+}
+
+fn is_open(item: &WorkItem) -> bool {
+    !matches!(item.state, WorkState::Done | WorkState::Cancelled)
+}
+
+/// Forecasts every agreed or in-progress goal of a team together.
+pub async fn forecast_team(
+    store: &Store,
+    team_id: Uuid,
+    today: NaiveDate,
+    cfg: &ForecastSettings,
+) -> ApiResult<TeamForecast> {
+    let team = store.get_team(team_id).await?;
+    let items = store.team_work_items(team_id).await?;
+    let mut goals = Vec::new();
+    for status in [GoalStatus::InProgress, GoalStatus::Agreed] {
+        let q = ListQuery {
+            team_id: Some(team_id),
+            status: Some(status.to_string()),
+            limit: ListQuery::MAX_LIMIT,
+            ..ListQuery::default()
+        };
+        goals.extend(store.list_goals(&q).await?.items);
+    }
+    // Earliest deadline first; goals without one last.
+    goals.sort_by_key(|g| (g.timeline.deadline.is_none(), g.timeline.deadline, g.id));
+    let mut in_flight = Vec::new();
+    for goal in goals {
+        let q = ListQuery {
+            goal_id: Some(goal.id),
+            limit: ListQuery::MAX_LIMIT,
+            ..ListQuery::default()
+        };
+        let mut stages = store.list_stages(&q).await?.items;
+        stages.sort_by_key(|s| (s.position, s.id));
+        let open_items = items
+            .iter()
+            .filter(|i| i.goal_id == Some(goal.id) && is_open(i))
+            .cloned()
+            .collect();
+        in_flight.push(GoalInFlight {
+            goal,
+            stages,
+            open_items,
+        });
+    }
+    let done_dates: Vec<NaiveDate> = items
+        .iter()
+        .filter_map(|i| i.done_at.map(|d| d.date_naive()))
+        .collect();
+    let targets: Vec<Target> = in_flight.iter().map(|g| target(g, &items, today)).collect();
+    let forecast = forecast::forecast(today, &done_dates, &targets, &model(cfg))?;
+    Ok(TeamForecast {
+        team,
+        goals: in_flight,
+        items,
+        forecast,
+    })
+}
+
+/// A goal as a forecast target: its stages as milestones (open items without
+/// a stage come last), growing as the goal has grown since it started.
+fn target(g: &GoalInFlight, all_items: &[WorkItem], today: NaiveDate) -> Target {
+    let stages: Vec<StageWork> = g
+        .stages
+        .iter()
+        .map(|s| StageWork {
+            key: s.id.to_string(),
+            remaining: count(g.open_items.iter().filter(|i| i.stage_id == Some(s.id))),
+            deadline: s.ends_on,
+        })
+        .filter(|s| s.remaining > 0)
+        .collect();
+    let since = g
+        .goal
+        .timeline
+        .starts_on
+        .or(g.goal.agreed_at.map(|a| a.date_naive()))
+        .unwrap_or(g.goal.created_at.date_naive());
+    let added_on: Vec<NaiveDate> = all_items
+        .iter()
+        .filter(|i| i.goal_id == Some(g.goal.id))
+        .map(|i| i.created_at.date_naive())
+        .collect();
+    let growth = ScopeGrowth::weekly_from_history(since, today, &added_on);
+    let mut t = Target::staged(
+        g.goal.id.to_string(),
+        g.goal.timeline.deadline,
+        growth,
+        &stages,
+    );
+    t.remaining += count(g.open_items.iter().filter(|i| {
+        i.stage_id
+            .is_none_or(|s| !g.stages.iter().any(|st| st.id == s))
+    }));
+    t
+}
+
+fn count<'a>(items: impl Iterator<Item = &'a WorkItem>) -> u32 {
+    u32::try_from(items.count()).unwrap_or(u32::MAX)
+}
+
+/// The forecast of one goal, shared with the other goals of its team.
+pub async fn forecast_goal(
+    store: &Store,
+    goal_id: Uuid,
+    today: NaiveDate,
+    cfg: &ForecastSettings,
+) -> ApiResult<GoalForecast> {
+    let goal = store.get_goal(goal_id).await?;
+    if !matches!(goal.status, GoalStatus::Agreed | GoalStatus::InProgress) {
+        return Err(ApiError::Conflict {
+            message: format!(
+                "goal {} is {}; forecasts are made for agreed and in-progress goals",
+                goal.id, goal.status
+            ),
+            field: Some("status".into()),
+        });
+    }
+    let team = forecast_team(store, goal.team_id, today, cfg).await?;
+    let sharing_with = team
+        .goals
+        .iter()
+        .filter(|g| g.goal.id != goal.id)
+        .map(|g| g.goal.title.clone())
+        .collect();
+    let outcome = match &team.forecast {
+        Forecast::TooLittleHistory {
+            done_in_window,
+            needed,
+            window_start,
+            window_end,
+        } => GoalForecastOutcome::TooLittleHistory {
+            done_in_window: *done_in_window,
+            needed: *needed,
+            message: format!(
+                "only {done_in_window} items were done between {window_start} and {window_end}; \
+                 at least {needed} are needed to forecast from the team's own throughput"
+            ),
+        },
+        Forecast::Ready { basis, targets } => {
+            let key = goal.id.to_string();
+            let gf = targets
+                .iter()
+                .find(|t| t.key == key)
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::Unexpected(anyhow::anyhow!(
+                        "goal {key} missing from its team forecast"
+                    ))
+                })?;
+            let g = team.goals.iter().find(|g| g.goal.id == goal.id);
+            let stages = gf
+                .milestones
+                .iter()
+                .filter_map(|m| {
+                    let stage = g?.stages.iter().find(|s| s.id.to_string() == m.key)?;
+                    Some(StageForecast {
+                        stage_id: stage.id,
+                        name: stage.name.clone(),
+                        forecast: m.clone(),
+                    })
+                })
+                .collect();
+            GoalForecastOutcome::Ready {
+                basis: basis.clone(),
+                goal: gf,
+                stages,
+            }
+        }
+    };
+    Ok(GoalForecast {
+        goal_id: goal.id,
+        title: goal.title.clone(),
+        deadline: goal.timeline.deadline,
+        sharing_with,
+        forecast: outcome,
+    })
+}
+
+/// What one run of the checks did.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct CheckReport {
+    pub teams_checked: usize,
+    /// Teams whose history is too short for a forecast (their deadline
+    /// checks were skipped; stale and blocked work was still checked).
+    pub teams_without_forecast: Vec<String>,
+    pub findings: usize,
+    pub opened: usize,
+    pub updated: usize,
+    pub reopened: usize,
+    pub closed: usize,
+}
+
+/// The findings of one team: deadlines at risk from its forecast, and stale
+/// and blocked work.
+fn team_findings(tf: &TeamForecast, now: DateTime<Utc>, settings: &CheckSettings) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Forecast::Ready { targets, .. } = &tf.forecast {
+        for g in &tf.goals {
+            let key = g.goal.id.to_string();
+            let Some(t) = targets.iter().find(|t| t.key == key) else {
+                continue;
+            };
+            if let Some(view) = view(
+                t.deadline,
+                t.remaining,
+                t.on_time_probability,
+                t.p85,
+                t.cut_line,
+            ) {
+                out.extend(risk_check::forecast_finding(&g.goal, None, &view, settings));
+            }
+            for m in &t.milestones {
+                let Some(stage) = g.stages.iter().find(|s| s.id.to_string() == m.key) else {
+                    continue;
+                };
+                let stage_remaining = g
+                    .open_items
+                    .iter()
+                    .filter(|i| i.stage_id == Some(stage.id))
+                    .count();
+                let remaining = u32::try_from(stage_remaining).unwrap_or(u32::MAX);
+                if let Some(view) = view(
+                    m.deadline,
+                    remaining,
+                    m.on_time_probability,
+                    m.p85,
+                    m.cut_line,
+                ) {
+                    out.extend(risk_check::forecast_finding(
+                        &g.goal,
+                        Some(stage),
+                        &view,
+                        settings,
+                    ));
+                }
+            }
+        }
+    }
+    let open: Vec<WorkItem> = tf.items.iter().filter(|i| is_open(i)).cloned().collect();
+    out.extend(risk_check::work_findings(&open, now, settings));
+    out
+}
+
+fn view(
+    deadline: Option<NaiveDate>,
+    remaining: u32,
+    probability: Option<f64>,
+    p85: Option<NaiveDate>,
+    cut_line: Option<u32>,
+) -> Option<ForecastView> {
+    Some(ForecastView {
+        deadline: deadline?,
+        remaining,
+        on_time_probability: probability?,
+        p85,
+        cut_line: cut_line.unwrap_or(0).min(remaining),
+    })
+}
+
+/// Runs the checks for every team and stores what they decide.
+pub async fn run_checks(
+    store: &Store,
+    cfg: &ForecastSettings,
+    now: DateTime<Utc>,
+) -> ApiResult<CheckReport> {
+    let settings = CheckSettings {
+        on_time_threshold: cfg.on_time_threshold,
+        stale_days: cfg.stale_days,
+    };
+    let mut report = CheckReport::default();
+    let mut findings = Vec::new();
+    let mut checked = Vec::new();
+    let mut q = ListQuery {
+        limit: ListQuery::MAX_LIMIT,
+        ..ListQuery::default()
+    };
+    loop {
+        let page = store.list_teams(&q).await?;
+        for team in &page.items {
+            let tf = forecast_team(store, team.id, now.date_naive(), cfg).await?;
+            if matches!(tf.forecast, Forecast::TooLittleHistory { .. }) {
+                report.teams_without_forecast.push(team.key.clone());
+            }
+            findings.extend(team_findings(&tf, now, &settings));
+            checked.push(team.id);
+        }
+        match page.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => break,
+        }
+    }
+    let existing = store.list_check_risks().await?;
+    let changes = risk_check::reconcile(&findings, &existing, &checked, now, Uuid::now_v7);
+    for c in &changes {
+        match c {
+            RiskChange::Open(_) => report.opened += 1,
+            RiskChange::Update(_) => report.updated += 1,
+            RiskChange::Reopen(_) => report.reopened += 1,
+            RiskChange::Close(_) => report.closed += 1,
+        }
+    }
+    store.apply_risk_changes(&changes).await?;
+    report.teams_checked = checked.len();
+    report.findings = findings.len();
+    Ok(report)
+}
+
+/// What to decide at the next product sync.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Agenda {
+    pub team: String,
+    /// Open P0/P1 items, when there are more than the team finishes in two
+    /// weeks at its median pace: they compete for the same capacity.
+    pub competing_top_priorities: Option<CompetingWork>,
+    /// Open risks nobody has started to mitigate.
+    pub risks_awaiting_decision: Vec<Risk>,
+    /// For each goal at risk, the lowest-priority open items whose
+    /// postponement brings it back to 85 % confidence.
+    pub postpone_to_save: Vec<PostponeSuggestion>,
+    /// Set when the team's history is too short to forecast.
+    pub forecast_note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CompetingWork {
+    pub open_p0_p1: usize,
+    /// Items the team finishes in ten working days at its mean pace.
+    pub two_week_capacity: f64,
+    pub items: Vec<WorkItem>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PostponeSuggestion {
+    pub goal_id: Uuid,
+    pub goal: String,
+    pub deadline: NaiveDate,
+    pub on_time_probability: f64,
+    pub remaining: u32,
+    /// Items that fit by the deadline at 85 % confidence.
+    pub fits: u32,
+    pub postpone: Vec<WorkItem>,
+}
+
+pub async fn agenda(
+    store: &Store,
+    team_id: Uuid,
+    today: NaiveDate,
+    cfg: &ForecastSettings,
+) -> ApiResult<Agenda> {
+    let tf = forecast_team(store, team_id, today, cfg).await?;
+    let q = ListQuery {
+        team_id: Some(team_id),
+        status: Some(RiskStatus::Open.to_string()),
+        limit: ListQuery::MAX_LIMIT,
+        ..ListQuery::default()
+    };
+    let risks_awaiting_decision = store.list_risks(&q).await?.items;
+    let mut agenda = Agenda {
+        team: tf.team.key.clone(),
+        competing_top_priorities: None,
+        risks_awaiting_decision,
+        postpone_to_save: Vec::new(),
+        forecast_note: None,
+    };
+    match &tf.forecast {
+        Forecast::TooLittleHistory {
+            done_in_window,
+            needed,
+            ..
+        } => {
+            agenda.forecast_note = Some(format!(
+                "only {done_in_window} items done in the window ({needed} needed): no capacity or deadline checks"
+            ));
+        }
+        Forecast::Ready { basis, targets } => {
+            use tandem_domain::work_item::Priority;
+            let capacity = basis.mean_per_working_day * 10.0;
+            let mut top: Vec<WorkItem> = tf
+                .items
+                .iter()
+                .filter(|i| is_open(i) && matches!(i.priority, Priority::P0 | Priority::P1))
+                .cloned()
+                .collect();
+            if top.len() as f64 > capacity {
+                top.sort_by_key(|i| (i.priority, i.created_at));
+                agenda.competing_top_priorities = Some(CompetingWork {
+                    open_p0_p1: top.len(),
+                    two_week_capacity: (capacity * 10.0).round() / 10.0,
+                    items: top,
+                });
+            }
+            for g in &tf.goals {
+                let key = g.goal.id.to_string();
+                let Some(t) = targets.iter().find(|t| t.key == key) else {
+                    continue;
+                };
+                let (Some(deadline), Some(p), Some(fits)) =
+                    (t.deadline, t.on_time_probability, t.cut_line)
+                else {
+                    continue;
+                };
+                if p >= 0.85 || fits >= t.remaining {
+                    continue;
+                }
+                let mut candidates = g.open_items.clone();
+                // Lowest priority first, then the newest: what is least
+                // needed and least started goes first.
+                candidates.sort_by_key(|i| {
+                    (
+                        std::cmp::Reverse(i.priority),
+                        i.state == WorkState::InProgress,
+                        std::cmp::Reverse(i.created_at),
+                    )
+                });
+                let n = usize::try_from(t.remaining - fits).unwrap_or(usize::MAX);
+                agenda.postpone_to_save.push(PostponeSuggestion {
+                    goal_id: g.goal.id,
+                    goal: g.goal.title.clone(),
+                    deadline,
+                    on_time_probability: p,
+                    remaining: t.remaining,
+                    fits,
+                    postpone: candidates.into_iter().take(n).collect(),
+                });
+            }
+        }
+    }
+    Ok(agenda)
+}
+
+/// Open risks grouped by team key, for listings.
+pub fn by_team(risks: Vec<Risk>, teams: &[Team]) -> BTreeMap<String, Vec<Risk>> {
+    let mut out: BTreeMap<String, Vec<Risk>> = BTreeMap::new();
+    for r in risks {
+        let key = teams
+            .iter()
+            .find(|t| t.id == r.team_id)
+            .map_or_else(|| r.team_id.to_string(), |t| t.key.clone());
+        out.entry(key).or_default().push(r);
+    }
+    out
+}

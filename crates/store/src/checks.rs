@@ -34,8 +34,9 @@ impl Store {
     }
 
     /// Applies the changes of one check run in one transaction, with a
-    /// history line per change. An opening that another replica made first
-    /// (same cause) is skipped rather than duplicated.
+    /// history line per change. An opening that another replica already made
+    /// (same cause) is skipped; one made at the very same moment fails this
+    /// run on the unique cause key, and the next run converges.
     pub async fn apply_risk_changes(&self, changes: &[RiskChange]) -> Result<usize> {
         if changes.is_empty() {
             return Ok(0);
@@ -46,34 +47,19 @@ impl Store {
             for change in changes {
                 let r = change.risk();
                 let n = match change {
-                    RiskChange::Open(_) => sqlx::query(
-                        "INSERT INTO risks (id, team_id, goal_id, stage_id, title, description, likelihood, impact, \
-                         plan, owner, schedule_impact_days, status, created_at, updated_at, closed_at, source, \
-                         cause_key, drafted_update) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-                         ON CONFLICT (cause_key) DO NOTHING",
-                    )
-                    .bind(r.id)
-                    .bind(r.team_id)
-                    .bind(r.goal_id)
-                    .bind(r.stage_id)
-                    .bind(&r.title)
-                    .bind(&r.description)
-                    .bind(r.likelihood.as_str())
-                    .bind(r.impact.as_str())
-                    .bind(&r.plan)
-                    .bind(&r.owner)
-                    .bind(r.schedule_impact_days)
-                    .bind(r.status.as_str())
-                    .bind(r.created_at)
-                    .bind(r.updated_at)
-                    .bind(r.closed_at)
-                    .bind(r.source.as_str())
-                    .bind(&r.cause_key)
-                    .bind(&r.drafted_update)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected(),
+                    RiskChange::Open(_) => {
+                        let (taken,): (i64,) =
+                            sqlx::query_as("SELECT COUNT(*) FROM risks WHERE cause_key = $1")
+                                .bind(&r.cause_key)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                        if taken == 0 {
+                            insert_risk!(&mut *tx, r);
+                            1
+                        } else {
+                            0
+                        }
+                    }
                     RiskChange::Update(_) | RiskChange::Reopen(_) | RiskChange::Close(_) => sqlx::query(
                         "UPDATE risks SET title = $2, description = $3, likelihood = $4, impact = $5, plan = $6, \
                          schedule_impact_days = $7, status = $8, updated_at = $9, closed_at = $10, \

@@ -505,7 +505,16 @@ fn forecast_risks_and_agenda_on_the_demo() {
     let goals: serde_json::Value = serde_json::from_str(&ok(&tandem(
         dir.path(),
         &db,
-        &["goal", "list", "--team", "platform", "--status", "in_progress", "--format", "json"],
+        &[
+            "goal",
+            "list",
+            "--team",
+            "platform",
+            "--status",
+            "in_progress",
+            "--format",
+            "json",
+        ],
     )))
     .unwrap();
     let goal = goals
@@ -517,15 +526,31 @@ fn forecast_risks_and_agenda_on_the_demo() {
     let id = goal["id"].as_str().unwrap();
 
     let printed = ok(&tandem(dir.path(), &db, &["forecast", id]));
-    for part in ["P50", "P70", "P85", "P95", "on time", "Cut line:", "stage: Move the dashboard"] {
+    for part in [
+        "P50",
+        "P70",
+        "P85",
+        "P95",
+        "on time",
+        "Cut line:",
+        "stage: Move the dashboard",
+    ] {
         assert!(printed.contains(part), "{part:?} missing from:\n{printed}");
     }
-    let json: serde_json::Value =
-        serde_json::from_str(&ok(&tandem(dir.path(), &db, &["forecast", id, "--format", "json"]))).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &["forecast", id, "--format", "json"],
+    )))
+    .unwrap();
     assert_eq!(json["forecast"]["outcome"], "ready");
     // Same data, same answer.
-    let again: serde_json::Value =
-        serde_json::from_str(&ok(&tandem(dir.path(), &db, &["forecast", id, "--format", "json"]))).unwrap();
+    let again: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &["forecast", id, "--format", "json"],
+    )))
+    .unwrap();
     assert_eq!(json, again);
 
     let drafts: serde_json::Value = serde_json::from_str(&ok(&tandem(
@@ -538,8 +563,15 @@ fn forecast_risks_and_agenda_on_the_demo() {
     let err = failed(&tandem(dir.path(), &db, &["forecast", draft]));
     assert!(err.contains("timeline.deadline"), "{err}");
 
-    let risks = ok(&tandem(dir.path(), &db, &["risks", "--check", "--team", "platform"]));
-    assert!(risks.contains("Deadline at risk") && risks.contains("New realistic ETA"), "{risks}");
+    let risks = ok(&tandem(
+        dir.path(),
+        &db,
+        &["risks", "--check", "--team", "platform"],
+    ));
+    assert!(
+        risks.contains("Deadline at risk") && risks.contains("New realistic ETA"),
+        "{risks}"
+    );
     // Checking again adds no duplicate.
     let listed: serde_json::Value = serde_json::from_str(&ok(&tandem(
         dir.path(),
@@ -551,10 +583,15 @@ fn forecast_risks_and_agenda_on_the_demo() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["goal_id"] == goal["id"] && r["stage_id"].is_null() && r["source"] == "forecast")
+        .filter(|r| {
+            r["goal_id"] == goal["id"] && r["stage_id"].is_null() && r["source"] == "forecast"
+        })
         .count();
     assert_eq!(goal_risks, 1);
 
     let agenda = ok(&tandem(dir.path(), &db, &["agenda", "--team", "platform"]));
-    assert!(agenda.contains("What to postpone") && agenda.contains("postpone"), "{agenda}");
+    assert!(
+        agenda.contains("What to postpone") && agenda.contains("postpone"),
+        "{agenda}"
+    );
 }

@@ -138,7 +138,14 @@ pub async fn forecast_team(
         .filter_map(|i| i.done_at.map(|d| d.date_naive()))
         .collect();
     let targets: Vec<Target> = in_flight.iter().map(|g| target(g, &items, today)).collect();
-    let forecast = forecast::forecast(today, &done_dates, &targets, &model(cfg))?;
+    // Tens of milliseconds of CPU for a busy team: keep it off the async
+    // workers so requests in flight are not held up.
+    let settings = model(cfg);
+    let forecast = tokio::task::spawn_blocking(move || {
+        forecast::forecast(today, &done_dates, &targets, &settings)
+    })
+    .await
+    .map_err(|e| ApiError::Unexpected(e.into()))??;
     Ok(TeamForecast {
         team,
         goals: in_flight,

@@ -538,3 +538,117 @@ pub fn by_team(risks: Vec<Risk>, teams: &[Team]) -> BTreeMap<String, Vec<Risk>> 
     }
     out
 }
+
+/// Goal achievement over a period (see docs/metrics.md).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Achievement {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Agreed goals whose deadline falls in `[from, to)`.
+    pub due: usize,
+    pub achieved: usize,
+    /// achieved ÷ due; absent when no goal was due.
+    pub rate: Option<f64>,
+    pub goals: Vec<GoalAchievement>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GoalAchievement {
+    pub goal_id: Uuid,
+    pub title: String,
+    pub deadline: NaiveDate,
+    pub achieved: bool,
+    /// Success metrics with no series or no value by the deadline: they
+    /// count as not met ("if you can't measure a metric, it doesn't exist").
+    pub unmeasured: Vec<String>,
+}
+
+/// Which agreed goals due in `[from, to)` met every success metric by their
+/// deadline, judged on the latest value of each metric's series at or before
+/// the end of the deadline day (UTC).
+pub async fn achievement(
+    store: &Store,
+    team_id: Option<Uuid>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<Achievement> {
+    if to <= from {
+        return Err(ApiError::bad_field(
+            "to",
+            format!("{to} is not after from ({from})"),
+        ));
+    }
+    let mut q = ListQuery {
+        team_id,
+        limit: ListQuery::MAX_LIMIT,
+        ..ListQuery::default()
+    };
+    let mut outcomes = Vec::new();
+    let mut goals = Vec::new();
+    loop {
+        let page = store.list_goals(&q).await?;
+        for goal in page.items {
+            let Some(deadline) = goal.timeline.deadline else {
+                continue;
+            };
+            if goal.agreed_at.is_none() || deadline < from || deadline >= to {
+                continue;
+            }
+            let mut achieved = !goal.success_metrics.is_empty();
+            let mut unmeasured = Vec::new();
+            for m in &goal.success_metrics {
+                let due = m.deadline.unwrap_or(deadline);
+                let end_of_day = due
+                    .succ_opt()
+                    .unwrap_or(due)
+                    .and_hms_opt(0, 0, 0)
+                    .map(|d| d.and_utc());
+                let value = match &m.metric_key {
+                    Some(key) => match store.get_metric_by_key(key).await {
+                        Ok(series) => store
+                            .latest_point(
+                                series.id,
+                                end_of_day.map(|e| e - chrono::Duration::microseconds(1)),
+                            )
+                            .await?
+                            .map(|p| p.value),
+                        Err(tandem_store::StoreError::NotFound { .. }) => None,
+                        Err(e) => return Err(e.into()),
+                    },
+                    None => None,
+                };
+                match value.and_then(|v| m.is_met(v)) {
+                    Some(met) => achieved &= met,
+                    None => {
+                        achieved = false;
+                        unmeasured.push(m.metric.clone());
+                    }
+                }
+            }
+            outcomes.push(tandem_domain::goal::GoalOutcome {
+                goal_id: goal.id,
+                deadline,
+                achieved,
+            });
+            goals.push(GoalAchievement {
+                goal_id: goal.id,
+                title: goal.title,
+                deadline,
+                achieved,
+                unmeasured,
+            });
+        }
+        match page.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => break,
+        }
+    }
+    Ok(Achievement {
+        from,
+        to,
+        due: goals.len(),
+        achieved: goals.iter().filter(|g| g.achieved).count(),
+        rate: tandem_domain::goal::achievement_rate(&outcomes, from, to),
+        goals,
+    })
+}

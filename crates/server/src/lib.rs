@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Router {
             "/goals/{id}/document",
             get(api::documents::get_document).put(api::documents::put_document),
         )
+        .route("/goals/achievement", get(api::forecasts::achievement))
         .route("/goals/{id}/forecast", get(api::forecasts::goal_forecast))
         .route("/risks/check", post(api::forecasts::run_checks))
         .route("/risks/{id}/history", get(api::forecasts::risk_history))

@@ -27,7 +27,7 @@ use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, wor
         planning::backlog, planning::team_debt, planning::plan, planning::context,
         admin::list_users, admin::create_user, admin::update_user,
         admin::list_tokens, admin::create_token, admin::revoke_token,
-        forecasts::goal_forecast, forecasts::run_checks, forecasts::risk_history, forecasts::agenda,
+        forecasts::goal_forecast, forecasts::achievement, forecasts::run_checks, forecasts::risk_history, forecasts::agenda,
     )
 )]
 pub struct ApiDoc;

@@ -1294,13 +1294,18 @@ impl Store {
     }
 
     /// The most recent point of a metric, if it has any.
-    pub async fn latest_point(&self, metric_id: Uuid) -> Result<Option<MetricPoint>> {
+    pub async fn latest_point(
+        &self,
+        metric_id: Uuid,
+        at_or_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<MetricPoint>> {
         let row: Option<PointRow> = on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT metric_id, at, value FROM metric_points WHERE metric_id = $1 \
-                 ORDER BY at DESC LIMIT 1",
+                 AND ($2 IS NULL OR at <= $2) ORDER BY at DESC LIMIT 1",
             )
             .bind(metric_id)
+            .bind(at_or_before)
             .fetch_optional(pool)
             .await?
         });

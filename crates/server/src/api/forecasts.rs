@@ -95,3 +95,36 @@ pub async fn agenda(
         forecasting::agenda(&state.store, team, Utc::now().date_naive(), cfg).await?,
     ))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AchievementParams {
+    /// First day of the period (`YYYY-MM-DD`).
+    pub from: chrono::NaiveDate,
+    /// Day after the period.
+    pub to: chrono::NaiveDate,
+    /// Team id or key (default: every team).
+    pub team: Option<String>,
+}
+
+/// Goal achievement rate over a period: agreed goals due in it that met
+/// every success metric by their deadline.
+#[utoipa::path(get, path = "/api/v1/goals/achievement", tag = "goals", params(AchievementParams),
+    responses((status = 200, body = forecasting::Achievement), (status = 400, body = ErrorBody)))]
+pub async fn achievement(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(params): ApiQuery<AchievementParams>,
+) -> ApiResult<Json<forecasting::Achievement>> {
+    who.require(Role::Stakeholder)?;
+    let team = match &params.team {
+        Some(t) => Some(super::team_id(&state, t).await.map_err(|_| {
+            ApiError::bad_field("team", format!("no team has the id or key {t:?}"))
+        })?),
+        None => None,
+    };
+    Ok(Json(
+        forecasting::achievement(&state.store, team, params.from, params.to).await?,
+    ))
+}

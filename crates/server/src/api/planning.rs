@@ -136,7 +136,7 @@ pub async fn task_context(
         .and_then(|m| m.metric_key.clone());
     let latest = match key {
         Some(key) => match store.get_metric_by_key(&key).await {
-            Ok(metric) => store.latest_point(metric.id).await?,
+            Ok(metric) => store.latest_point(metric.id, None).await?,
             // A success metric may name a series that is not recorded yet.
             Err(StoreError::NotFound { .. }) => None,
             Err(e) => return Err(e),

@@ -8,8 +8,54 @@ use crate::support::TestApp;
 per_engine!(
     demo_goal_at_risk_gets_one_honest_risk,
     forecast_refuses_goals_it_cannot_forecast,
-    agenda_suggests_what_to_postpone
+    agenda_suggests_what_to_postpone,
+    achievement_rate_over_a_period
 );
+
+async fn achievement_rate_over_a_period(engine: EngineKind) {
+    let app = TestApp::start_demo(engine).await;
+    let today = chrono::Utc::now().date_naive();
+    let from = today - chrono::Duration::days(365);
+    let a = app
+        .get(
+            &app.stakeholder,
+            &format!("/api/v1/goals/achievement?from={from}&to={today}"),
+        )
+        .await
+        .ok(200);
+    let due = a.body["due"].as_u64().unwrap();
+    let achieved = a.body["achieved"].as_u64().unwrap();
+    assert!(
+        due >= 2,
+        "the demo has goals whose deadline passed: {}",
+        a.body
+    );
+    assert_eq!(a.body["goals"].as_array().unwrap().len() as u64, due);
+    let rate = a.body["rate"].as_f64().unwrap();
+    assert!((rate - achieved as f64 / due as f64).abs() < 1e-9);
+    // A period with no deadline in it has no rate, not a rate of 0.
+    let empty = app
+        .get(
+            &app.stakeholder,
+            "/api/v1/goals/achievement?from=2000-01-01&to=2000-02-01",
+        )
+        .await
+        .ok(200);
+    assert!(empty.body["rate"].is_null());
+    app.get(
+        &app.stakeholder,
+        &format!("/api/v1/goals/achievement?from={today}&to={from}"),
+    )
+    .await
+    .err_field(400, "bad_request", "to");
+    app.get(
+        &app.stakeholder,
+        "/api/v1/goals/achievement?from=yesterday&to=2026-01-01",
+    )
+    .await
+    .err(400, "bad_request");
+    app.stop().await;
+}
 
 async fn latency_goal(app: &TestApp) -> Value {
     let goals = app

@@ -152,7 +152,7 @@ async fn latest_point_of_a_metric(engine: EngineKind) {
     );
     store.create_metric(&m).await.unwrap();
     store.create_metric(&other).await.unwrap();
-    assert_eq!(store.latest_point(m.id).await.unwrap(), None);
+    assert_eq!(store.latest_point(m.id, None).await.unwrap(), None);
     store
         .upsert_points(&[
             point(m.id, at(30), 420.5),
@@ -163,8 +163,14 @@ async fn latest_point_of_a_metric(engine: EngineKind) {
         .await
         .unwrap();
     assert_eq!(
-        store.latest_point(m.id).await.unwrap(),
+        store.latest_point(m.id, None).await.unwrap(),
         Some(point(m.id, at(90), 380.25))
     );
-    assert_eq!(store.latest_point(id()).await.unwrap(), None);
+    // The value a goal had at its deadline: the latest at or before it.
+    assert_eq!(
+        store.latest_point(m.id, Some(at(89))).await.unwrap(),
+        Some(point(m.id, at(60), 400.0))
+    );
+    assert_eq!(store.latest_point(m.id, Some(at(29))).await.unwrap(), None);
+    assert_eq!(store.latest_point(id(), None).await.unwrap(), None);
 }

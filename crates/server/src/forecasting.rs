@@ -4,8 +4,6 @@
 //!
 //! Dates: a work item counts as done on the UTC date of its `done_at`.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tandem_domain::forecast::{
@@ -524,19 +522,6 @@ pub async fn agenda(
         }
     }
     Ok(agenda)
-}
-
-/// Open risks grouped by team key, for listings.
-pub fn by_team(risks: Vec<Risk>, teams: &[Team]) -> BTreeMap<String, Vec<Risk>> {
-    let mut out: BTreeMap<String, Vec<Risk>> = BTreeMap::new();
-    for r in risks {
-        let key = teams
-            .iter()
-            .find(|t| t.id == r.team_id)
-            .map_or_else(|| r.team_id.to_string(), |t| t.key.clone());
-        out.entry(key).or_default().push(r);
-    }
-    out
 }
 
 /// Goal achievement over a period (see docs/metrics.md).

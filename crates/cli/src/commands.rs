@@ -66,6 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agenda { team, format } => {
             crate::forecasts::agenda(&store, &settings, &team, format.format).await
         }
+        Command::Report(c) => crate::reports::report(&store, &settings, c).await,
         Command::DefaultConfig | Command::Completions { .. } => Ok(()),
     };
     store.close().await;

@@ -5,6 +5,7 @@ mod commands;
 mod documents;
 mod forecasts;
 mod planning;
+mod reports;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -108,6 +109,9 @@ enum Command {
         #[command(flatten)]
         format: FormatArg,
     },
+    /// Reports: preview a team's weekly status report.
+    #[command(subcommand)]
+    Report(reports::ReportCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }

@@ -595,3 +595,59 @@ fn forecast_risks_and_agenda_on_the_demo() {
         "{agenda}"
     );
 }
+
+#[test]
+fn weekly_report_on_the_demo() {
+    use chrono::Datelike;
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "t.db");
+    ok(&tandem(dir.path(), &db, &["demo"]));
+
+    let w = (chrono::Utc::now().date_naive() - chrono::Duration::days(7)).iso_week();
+    let week = format!("{}-W{:02}", w.year(), w.week());
+    let md = ok(&tandem(
+        dir.path(),
+        &db,
+        &["report", "weekly", "--team", "payments", "--week", &week],
+    ));
+    assert!(
+        md.starts_with(&format!("# Payments — week {week} (")),
+        "{md}"
+    );
+    for heading in [
+        "## Done",
+        "## In progress",
+        "## Risks",
+        "## Next steps",
+        "## Numbers",
+    ] {
+        assert!(md.contains(heading), "{heading} in {md}");
+    }
+    assert!(md.contains("Tech debt:"), "{md}");
+
+    let json = ok(&tandem(
+        dir.path(),
+        &db,
+        &["report", "weekly", "--team", "payments", "--format", "json"],
+    ));
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON output");
+    assert_eq!(report["sections"].as_array().map(Vec::len), Some(5));
+
+    let out = tandem(
+        dir.path(),
+        &db,
+        &[
+            "report", "weekly", "--team", "payments", "--week", "2026-W99",
+        ],
+    );
+    let err = failed(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("--week"), "{err}");
+    assert!(err.contains("no ISO week 99"), "{err}");
+    let err = failed(&tandem(
+        dir.path(),
+        &db,
+        &["report", "weekly", "--team", "nope"],
+    ));
+    assert!(err.contains("--team"), "{err}");
+}

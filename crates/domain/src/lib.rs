@@ -16,6 +16,7 @@ pub mod metric;
 pub mod planning;
 pub mod priority;
 pub mod project;
+pub mod report;
 pub mod risk;
 pub mod risk_check;
 pub mod stage;

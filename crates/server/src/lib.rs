@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod forecasting;
 pub mod openapi;
+pub mod reporting;
 pub mod settings;
 
 use std::future::Future;
@@ -107,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/goals/{id}/plan", get(planning::plan))
         .route("/backlog", get(planning::backlog))
         .route("/teams/{team}/debt", get(planning::team_debt))
+        .route("/teams/{team}/reports/weekly", get(api::reports::weekly))
         .route("/work-items/{id}/context", get(planning::context))
         .route("/goals/{id}/{transition}", post(goals::transition_goal))
         .route("/stages", get(goals::list_stages).post(goals::create_stage))

@@ -4,7 +4,7 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, work};
+use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, reports, work};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -28,6 +28,7 @@ use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, wor
         admin::list_users, admin::create_user, admin::update_user,
         admin::list_tokens, admin::create_token, admin::revoke_token,
         forecasts::goal_forecast, forecasts::achievement, forecasts::run_checks, forecasts::risk_history, forecasts::agenda,
+        reports::weekly,
     )
 )]
 pub struct ApiDoc;

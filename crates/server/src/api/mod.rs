@@ -10,6 +10,7 @@ pub mod goals;
 pub mod metrics;
 pub mod org;
 pub mod planning;
+pub mod reports;
 pub mod work;
 
 use serde::{Deserialize, Serialize};

@@ -7,6 +7,7 @@ mod forecasts;
 mod openapi;
 mod pagination;
 mod planning;
+mod reports;
 mod resources;
 mod support;
 mod validation;

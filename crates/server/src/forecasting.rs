@@ -113,13 +113,7 @@ pub async fn forecast_team(
     goals.sort_by_key(|g| (g.timeline.deadline.is_none(), g.timeline.deadline, g.id));
     let mut in_flight = Vec::new();
     for goal in goals {
-        let q = ListQuery {
-            goal_id: Some(goal.id),
-            limit: ListQuery::MAX_LIMIT,
-            ..ListQuery::default()
-        };
-        let mut stages = store.list_stages(&q).await?.items;
-        stages.sort_by_key(|s| (s.position, s.id));
+        let stages = store.list_goal_stages(goal.id).await?;
         let open_items = items
             .iter()
             .filter(|i| i.goal_id == Some(goal.id) && is_open(i))

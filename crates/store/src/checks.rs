@@ -8,8 +8,8 @@ use tandem_domain::risk_check::RiskChange;
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
-use crate::rows::RiskRow;
-use crate::{BeginWrite, ListQuery, Result, Store, on_pool};
+use crate::rows::{RiskRow, WorkItemRow};
+use crate::{BeginWrite, Result, Store, on_pool};
 
 /// One line of a risk's history.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, FromRow, utoipa::ToSchema)]
@@ -116,21 +116,17 @@ impl Store {
         Ok(rows)
     }
 
-    /// Every work item of a team, oldest first (all pages).
+    /// Every work item of a team, in creation order, in one query.
     pub async fn team_work_items(&self, team_id: Uuid) -> Result<Vec<WorkItem>> {
-        let mut q = ListQuery {
-            team_id: Some(team_id),
-            limit: ListQuery::MAX_LIMIT,
-            ..ListQuery::default()
-        };
-        let mut all = Vec::new();
-        loop {
-            let page = self.list_work_items(&q).await?;
-            all.extend(page.items);
-            match page.next_cursor {
-                Some(c) => q.after = Some(c),
-                None => return Ok(all),
-            }
-        }
+        let rows: Vec<WorkItemRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM work_items WHERE team_id = $1 ORDER BY id",
+                crate::queries::ITEM_COLS
+            )))
+            .bind(team_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(WorkItem::try_from).collect()
     }
 }

@@ -88,7 +88,7 @@ const GOAL_COLS: &str = "id, team_id, project_id, title, business_goal, technica
 const VERSION_COLS: &str = "goal_id, version, changed_at, changed_by, action, changes";
 const STAGE_COLS: &str =
     "id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at";
-const ITEM_COLS: &str = "id, team_id, project_id, goal_id, stage_id, title, kind, priority, \
+pub(crate) const ITEM_COLS: &str = "id, team_id, project_id, goal_id, stage_id, title, kind, priority, \
      impact, complexity, state, context, scores, external_key, source, created_at, started_at, \
      done_at, updated_at";
 pub(crate) const RISK_COLS: &str = "id, team_id, goal_id, stage_id, title, description, likelihood, impact, \

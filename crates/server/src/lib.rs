@@ -12,6 +12,7 @@
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+pub mod charts;
 pub mod demo;
 pub mod error;
 pub mod extract;

@@ -28,8 +28,19 @@ use crate::string_enum;
 use crate::team::Team;
 use crate::work_item::{WorkItem, WorkKind, WorkState};
 
+mod edit;
+mod html;
+mod slack;
+
+pub use edit::{EditRequest, MAX_NOTE_CHARS, ReportEdits, apply};
+pub use html::{ChartRef, to_html, to_text};
+pub use slack::{SLACK_MAX_BLOCKS, SLACK_MAX_TEXT, to_slack};
+
 /// How many backlog items "Next steps" lists.
 pub const BACKLOG_TOP: usize = 5;
+
+/// How many weeks a trend covers (this week and the 11 before it).
+pub const TREND_WEEKS: u32 = 12;
 
 /// A goal's forecast, as far as the report shows it. Optional: a report is
 /// complete without forecasts.
@@ -111,7 +122,31 @@ pub struct ReportSection {
     /// What an empty section says ("Nothing finished this week"); `None`
     /// when there are lines.
     pub empty_message: Option<String>,
+    /// The editor's note under the heading, if any.
+    pub note: Option<String>,
     pub lines: Vec<ReportLine>,
+}
+
+/// One week's value of a trend.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TrendPoint {
+    /// ISO week, e.g. `2026-W47`.
+    pub week: String,
+    /// The week's Monday.
+    pub date: NaiveDate,
+    /// The metric's value at the end of the week.
+    pub value: f64,
+}
+
+/// The last [`TREND_WEEKS`] weekly values of a metric in the Numbers
+/// section (weeks before its first point are left out).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Trend {
+    /// The id of the metric's line in the Numbers section (`metric:<key>`).
+    pub line_id: String,
+    pub label: String,
+    pub unit: String,
+    pub points: Vec<TrendPoint>,
 }
 
 /// A team's weekly status report.
@@ -129,6 +164,8 @@ pub struct WeeklyReport {
     /// Always every section, in order: done, in progress, risks, next steps,
     /// numbers.
     pub sections: Vec<ReportSection>,
+    /// Weekly trends of the metrics in the Numbers section, in its order.
+    pub trends: Vec<Trend>,
 }
 
 // ---------------------------------------------------------------------------
@@ -216,7 +253,49 @@ pub fn assemble(input: &ReportInput) -> WeeklyReport {
             next_steps(input),
             numbers(input, start, end),
         ],
+        trends: trends(input),
     }
+}
+
+/// The metrics the Numbers section reports, in its order.
+fn reported_metrics(input: &ReportInput) -> Vec<&Metric> {
+    let mut metrics: Vec<&Metric> = input
+        .metrics
+        .iter()
+        .filter(|m| m.audience == Audience::Business || m.team_id == Some(input.team.id))
+        .collect();
+    metrics.sort_by_key(|m| (m.audience != Audience::Business, m.name.clone(), m.id));
+    metrics
+}
+
+/// Each reported metric's value at the end of each of the last
+/// [`TREND_WEEKS`] weeks; metrics without any value are left out.
+fn trends(input: &ReportInput) -> Vec<Trend> {
+    let monday = week_start(input.week);
+    reported_metrics(input)
+        .into_iter()
+        .filter_map(|m| {
+            let series = series(input, m.id);
+            let points: Vec<TrendPoint> = (0..TREND_WEEKS)
+                .rev()
+                .filter_map(|back| {
+                    let date = monday - Duration::weeks(i64::from(back));
+                    let end = date.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::days(7);
+                    value_at(&series, end).map(|value| TrendPoint {
+                        week: week_label(date.iso_week()),
+                        date,
+                        value,
+                    })
+                })
+                .collect();
+            (!points.is_empty()).then(|| Trend {
+                line_id: format!("metric:{}", m.key),
+                label: m.name.clone(),
+                unit: m.unit.clone(),
+                points,
+            })
+        })
+        .collect()
 }
 
 fn section(kind: SectionKind, heading: &str, empty: &str, lines: Vec<ReportLine>) -> ReportSection {
@@ -224,6 +303,7 @@ fn section(kind: SectionKind, heading: &str, empty: &str, lines: Vec<ReportLine>
         kind,
         heading: heading.to_owned(),
         empty_message: lines.is_empty().then(|| empty.to_owned()),
+        note: None,
         lines,
     }
 }
@@ -700,13 +780,7 @@ fn next_steps(input: &ReportInput) -> ReportSection {
 }
 
 fn numbers(input: &ReportInput, start: DateTime<Utc>, end: DateTime<Utc>) -> ReportSection {
-    let mut metrics: Vec<&Metric> = input
-        .metrics
-        .iter()
-        .filter(|m| m.audience == Audience::Business || m.team_id == Some(input.team.id))
-        .collect();
-    metrics.sort_by_key(|m| (m.audience != Audience::Business, m.name.clone(), m.id));
-    let mut lines: Vec<ReportLine> = metrics
+    let mut lines: Vec<ReportLine> = reported_metrics(input)
         .into_iter()
         .map(|m| {
             let series = series(input, m.id);
@@ -791,6 +865,9 @@ pub fn to_markdown(report: &WeeklyReport) -> String {
     let mut out = format!("# {}\n", report.title);
     for s in &report.sections {
         let _ = write!(out, "\n## {}\n\n", s.heading);
+        if let Some(note) = &s.note {
+            let _ = write!(out, "> {}\n\n", note.replace('\n', "\n> "));
+        }
         if let Some(empty) = &s.empty_message {
             let _ = writeln!(out, "_{empty}_");
             continue;

@@ -11,6 +11,7 @@ pub mod document;
 pub mod error;
 pub mod event;
 pub mod forecast;
+pub mod git;
 pub mod goal;
 pub mod metric;
 pub mod planning;

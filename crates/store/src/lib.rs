@@ -15,6 +15,7 @@ mod inserts;
 mod checks;
 mod dump;
 mod error;
+mod git;
 pub(crate) mod queries;
 mod rows;
 

@@ -9,6 +9,7 @@ mod basics;
 mod decisions;
 mod dump;
 mod events;
+mod git;
 mod goals;
 mod metrics;
 mod planning;

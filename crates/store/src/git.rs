@@ -1,0 +1,475 @@
+//! Commits, their parents and changed files, refs and import cursors.
+//!
+//! Invariants:
+//! - `(repo, sha)` identifies a commit. Writes are idempotent: a replay
+//!   changes nothing and reports nothing new.
+//! - A row that came from `git` is never overwritten by another source; a
+//!   row from another source is replaced whole by `git` (its parents and
+//!   files too) and otherwise only has its gaps filled (line statistics,
+//!   missing parents and files).
+//! - Bulk writes are multi-row INSERTs of at most `BULK_ROWS` rows, all in
+//!   one transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, QueryBuilder};
+use tandem_domain::DomainError;
+use tandem_domain::error::FieldError;
+use tandem_domain::git::{Commit, CommitSource, FileChange, GitRef};
+
+use crate::{BeginWrite, Result, Store, StoreError, on_pool};
+
+/// Rows per multi-row INSERT (the same size as the other bulk paths).
+const BULK_ROWS: usize = 500;
+
+const COMMIT_COLS: &str = "repo, sha, author_name, author_email, authored_at, author_offset, \
+     committed_at, committer_offset, subject, parent_count, additions, deletions, source";
+
+/// On a conflict: a stored `git` row is kept as it is (the `WHERE`); an
+/// incoming `git` row replaces any other; otherwise only gaps are filled.
+const COMMIT_CONFLICT: &str = " ON CONFLICT (repo, sha) DO UPDATE SET \
+     author_name = CASE WHEN excluded.source = 'git' THEN excluded.author_name ELSE commits.author_name END, \
+     author_email = CASE WHEN excluded.source = 'git' THEN excluded.author_email ELSE commits.author_email END, \
+     authored_at = CASE WHEN excluded.source = 'git' THEN excluded.authored_at ELSE commits.authored_at END, \
+     author_offset = CASE WHEN excluded.source = 'git' THEN excluded.author_offset ELSE commits.author_offset END, \
+     committed_at = CASE WHEN excluded.source = 'git' THEN excluded.committed_at ELSE commits.committed_at END, \
+     committer_offset = CASE WHEN excluded.source = 'git' THEN excluded.committer_offset ELSE commits.committer_offset END, \
+     subject = CASE WHEN excluded.source = 'git' THEN excluded.subject ELSE commits.subject END, \
+     parent_count = CASE WHEN excluded.source = 'git' THEN excluded.parent_count ELSE commits.parent_count END, \
+     additions = CASE WHEN excluded.source = 'git' THEN excluded.additions ELSE COALESCE(commits.additions, excluded.additions) END, \
+     deletions = CASE WHEN excluded.source = 'git' THEN excluded.deletions ELSE COALESCE(commits.deletions, excluded.deletions) END, \
+     source = CASE WHEN excluded.source = 'git' THEN excluded.source ELSE commits.source END \
+     WHERE commits.source <> 'git'";
+
+#[derive(FromRow)]
+struct CommitRow {
+    repo: String,
+    sha: String,
+    author_name: String,
+    author_email: String,
+    authored_at: DateTime<Utc>,
+    author_offset: i32,
+    committed_at: DateTime<Utc>,
+    committer_offset: i32,
+    subject: String,
+    parent_count: i32,
+    additions: Option<i64>,
+    deletions: Option<i64>,
+    source: String,
+}
+
+#[derive(FromRow)]
+struct FileRow {
+    path: String,
+    additions: i64,
+    deletions: i64,
+}
+
+#[derive(FromRow)]
+struct RefRow {
+    repo: String,
+    name: String,
+    sha: String,
+    updated_at: DateTime<Utc>,
+}
+
+/// What an incoming commit does to the stored one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    /// Not stored yet.
+    New,
+    /// Stored from another source; `git` replaces it.
+    Replace,
+    /// Stored from another source; only gaps are filled.
+    Fill,
+}
+
+impl Store {
+    /// Stores commits with their parents and changed files, in one
+    /// transaction, and returns (in input order) the shas that were new or
+    /// were completed by `git` (a row from a push delivery replaced by the
+    /// import): exactly the commits whose graph the store did not know.
+    ///
+    /// Replays change nothing and return nothing. A commit listed twice is
+    /// stored once (a `git` copy is preferred). Every commit is validated
+    /// first; the error names the index of the first bad one
+    /// (`commits[3].sha`).
+    pub async fn upsert_commits(&self, commits: &[Commit]) -> Result<Vec<String>> {
+        for (i, c) in commits.iter().enumerate() {
+            c.validate().map_err(|e| prefix(e, i))?;
+        }
+        // One entry per (repo, sha), in first-seen order, grouped by repo.
+        let mut by_repo: Vec<(&str, Vec<&Commit>)> = Vec::new();
+        let mut seen: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
+        for c in commits {
+            match seen.get(&(c.repo.as_str(), c.sha.as_str())) {
+                Some(&(g, k)) => {
+                    let kept = &mut by_repo[g].1[k];
+                    if kept.source != CommitSource::Git && c.source == CommitSource::Git {
+                        *kept = c;
+                    }
+                }
+                None => {
+                    let g = match by_repo.iter().position(|(r, _)| *r == c.repo) {
+                        Some(g) => g,
+                        None => {
+                            by_repo.push((c.repo.as_str(), Vec::new()));
+                            by_repo.len() - 1
+                        }
+                    };
+                    seen.insert((&c.repo, &c.sha), (g, by_repo[g].1.len()));
+                    by_repo[g].1.push(c);
+                }
+            }
+        }
+
+        let changed: HashSet<String> = on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut changed = HashSet::new();
+            for (repo, group) in &by_repo {
+                for chunk in group.chunks(BULK_ROWS) {
+                    // What is stored already, and from which source.
+                    let mut qb = QueryBuilder::new("SELECT sha, source FROM commits WHERE repo = ");
+                    qb.push_bind(*repo).push(" AND sha IN (");
+                    let mut list = qb.separated(", ");
+                    for c in chunk {
+                        list.push_bind(&c.sha);
+                    }
+                    qb.push(")");
+                    let stored: Vec<(String, String)> =
+                        qb.build_query_as().fetch_all(&mut *tx).await?;
+                    let stored: HashMap<String, String> = stored.into_iter().collect();
+
+                    let mut write: Vec<(&Commit, Effect)> = Vec::with_capacity(chunk.len());
+                    for &c in chunk {
+                        let effect = match stored.get(&c.sha).map(String::as_str) {
+                            None => Effect::New,
+                            Some("git") => continue,
+                            Some(_) if c.source == CommitSource::Git => Effect::Replace,
+                            Some(_) => Effect::Fill,
+                        };
+                        write.push((c, effect));
+                    }
+                    if write.is_empty() {
+                        continue;
+                    }
+
+                    let replaced: Vec<&str> = write
+                        .iter()
+                        .filter(|(_, e)| *e == Effect::Replace)
+                        .map(|(c, _)| c.sha.as_str())
+                        .collect();
+                    if !replaced.is_empty() {
+                        for table in ["commit_parents", "commit_files"] {
+                            let mut qb =
+                                QueryBuilder::new(format!("DELETE FROM {table} WHERE repo = "));
+                            qb.push_bind(*repo).push(" AND sha IN (");
+                            let mut list = qb.separated(", ");
+                            for sha in &replaced {
+                                list.push_bind(*sha);
+                            }
+                            qb.push(")");
+                            qb.build().execute(&mut *tx).await?;
+                        }
+                    }
+
+                    let mut qb = QueryBuilder::new(format!("INSERT INTO commits ({COMMIT_COLS}) "));
+                    qb.push_values(&write, |mut b, (c, _)| {
+                        b.push_bind(&c.repo)
+                            .push_bind(&c.sha)
+                            .push_bind(&c.author_name)
+                            .push_bind(&c.author_email)
+                            .push_bind(c.authored_at)
+                            .push_bind(c.author_offset)
+                            .push_bind(c.committed_at)
+                            .push_bind(c.committer_offset)
+                            .push_bind(&c.subject)
+                            .push_bind(c.parent_count)
+                            .push_bind(c.additions)
+                            .push_bind(c.deletions)
+                            .push_bind(c.source.as_str());
+                    });
+                    qb.push(COMMIT_CONFLICT);
+                    qb.build().execute(&mut *tx).await?;
+
+                    let parents: Vec<(&str, i32, &str)> = write
+                        .iter()
+                        .flat_map(|(c, _)| {
+                            c.parents.iter().enumerate().map(|(i, p)| {
+                                (
+                                    c.sha.as_str(),
+                                    i32::try_from(i).unwrap_or(i32::MAX),
+                                    p.as_str(),
+                                )
+                            })
+                        })
+                        .collect();
+                    for rows in parents.chunks(BULK_ROWS) {
+                        let mut qb = QueryBuilder::new(
+                            "INSERT INTO commit_parents (repo, sha, position, parent_sha) ",
+                        );
+                        qb.push_values(rows, |mut b, (sha, position, parent)| {
+                            b.push_bind(*repo)
+                                .push_bind(*sha)
+                                .push_bind(*position)
+                                .push_bind(*parent);
+                        });
+                        qb.push(" ON CONFLICT (repo, sha, position) DO NOTHING");
+                        qb.build().execute(&mut *tx).await?;
+                    }
+
+                    let files: Vec<(&str, &FileChange)> = write
+                        .iter()
+                        .flat_map(|(c, _)| c.files.iter().map(|f| (c.sha.as_str(), f)))
+                        .collect();
+                    for rows in files.chunks(BULK_ROWS) {
+                        let mut qb = QueryBuilder::new(
+                            "INSERT INTO commit_files (repo, sha, path, additions, deletions) ",
+                        );
+                        qb.push_values(rows, |mut b, (sha, f)| {
+                            b.push_bind(*repo)
+                                .push_bind(*sha)
+                                .push_bind(&f.path)
+                                .push_bind(f.additions)
+                                .push_bind(f.deletions);
+                        });
+                        qb.push(" ON CONFLICT (repo, sha, path) DO NOTHING");
+                        qb.build().execute(&mut *tx).await?;
+                    }
+
+                    changed.extend(
+                        write
+                            .iter()
+                            .filter(|(_, e)| *e != Effect::Fill)
+                            .map(|(c, _)| format!("{}\n{}", c.repo, c.sha)),
+                    );
+                }
+            }
+            tx.commit().await?;
+            changed
+        });
+
+        let mut out = Vec::new();
+        let mut reported = HashSet::new();
+        for c in commits {
+            let key = format!("{}\n{}", c.repo, c.sha);
+            if changed.contains(&key) && reported.insert(key) {
+                out.push(c.sha.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// One commit with its parents and files, or `None`.
+    pub async fn get_commit(&self, repo: &str, sha: &str) -> Result<Option<Commit>> {
+        let found = on_pool!(self, |pool| {
+            let row: Option<CommitRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {COMMIT_COLS} FROM commits WHERE repo = $1 AND sha = $2"
+            )))
+            .bind(repo)
+            .bind(sha)
+            .fetch_optional(pool)
+            .await?;
+            match row {
+                None => None,
+                Some(row) => {
+                    let parents: Vec<(String,)> = sqlx::query_as(
+                        "SELECT parent_sha FROM commit_parents WHERE repo = $1 AND sha = $2 ORDER BY position",
+                    )
+                    .bind(repo)
+                    .bind(sha)
+                    .fetch_all(pool)
+                    .await?;
+                    let files: Vec<FileRow> = sqlx::query_as(
+                        "SELECT path, additions, deletions FROM commit_files \
+                         WHERE repo = $1 AND sha = $2 ORDER BY path",
+                    )
+                    .bind(repo)
+                    .bind(sha)
+                    .fetch_all(pool)
+                    .await?;
+                    Some((row, parents, files))
+                }
+            }
+        });
+        let Some((row, parents, files)) = found else {
+            return Ok(None);
+        };
+        let source: CommitSource = row
+            .source
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("commits.source: {e}")))?;
+        Ok(Some(Commit {
+            repo: row.repo,
+            sha: row.sha,
+            author_name: row.author_name,
+            author_email: row.author_email,
+            authored_at: row.authored_at,
+            author_offset: row.author_offset,
+            committed_at: row.committed_at,
+            committer_offset: row.committer_offset,
+            subject: row.subject,
+            parents: parents.into_iter().map(|(p,)| p).collect(),
+            parent_count: row.parent_count,
+            additions: row.additions,
+            deletions: row.deletions,
+            files: files
+                .into_iter()
+                .map(|f| FileChange {
+                    path: f.path,
+                    additions: f.additions,
+                    deletions: f.deletions,
+                })
+                .collect(),
+            source,
+        }))
+    }
+
+    /// How many commits of `repo` are stored.
+    pub async fn count_commits(&self, repo: &str) -> Result<i64> {
+        let (n,): (i64,) = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT COUNT(*) FROM commits WHERE repo = $1")
+                .bind(repo)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(n)
+    }
+
+    /// The shas of `repo` stored from `git` (an import need not walk past
+    /// them: their ancestors were imported with them).
+    pub async fn git_commit_shas(&self, repo: &str) -> Result<HashSet<String>> {
+        let rows: Vec<(String,)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT sha FROM commits WHERE repo = $1 AND source = 'git'")
+                .bind(repo)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(s,)| s).collect())
+    }
+
+    /// Points a branch or tag at a commit (creates or moves the ref).
+    pub async fn set_ref(&self, r: &GitRef) -> Result<()> {
+        self.set_refs(std::slice::from_ref(r)).await
+    }
+
+    /// Points several refs at their commits, in one transaction.
+    pub async fn set_refs(&self, refs: &[GitRef]) -> Result<()> {
+        for (i, r) in refs.iter().enumerate() {
+            if r.repo.trim().is_empty() {
+                return Err(DomainError::invalid(
+                    format!("refs[{i}].repo"),
+                    "must name a repository",
+                )
+                .into());
+            }
+            if !r.name.starts_with("refs/") {
+                return Err(DomainError::invalid(
+                    format!("refs[{i}].name"),
+                    format!(
+                        "{:?} is not a full ref name (refs/heads/..., refs/tags/...)",
+                        r.name
+                    ),
+                )
+                .into());
+            }
+            if !tandem_domain::git::is_sha(&r.sha) {
+                return Err(DomainError::invalid(
+                    format!("refs[{i}].sha"),
+                    format!("{:?} is not a hexadecimal object id", r.sha),
+                )
+                .into());
+            }
+        }
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            for rows in refs.chunks(BULK_ROWS) {
+                let mut qb =
+                    QueryBuilder::new("INSERT INTO git_refs (repo, name, sha, updated_at) ");
+                qb.push_values(rows, |mut b, r| {
+                    b.push_bind(&r.repo)
+                        .push_bind(&r.name)
+                        .push_bind(&r.sha)
+                        .push_bind(r.updated_at);
+                });
+                qb.push(
+                    " ON CONFLICT (repo, name) DO UPDATE SET sha = excluded.sha, updated_at = excluded.updated_at \
+                     WHERE git_refs.sha <> excluded.sha",
+                );
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The refs of `repo`, by name.
+    pub async fn list_refs(&self, repo: &str) -> Result<Vec<GitRef>> {
+        let rows: Vec<RefRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT repo, name, sha, updated_at FROM git_refs WHERE repo = $1 ORDER BY name",
+            )
+            .bind(repo)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| GitRef {
+                repo: r.repo,
+                name: r.name,
+                sha: r.sha,
+                updated_at: r.updated_at,
+            })
+            .collect())
+    }
+
+    /// Where the last import of `scope` from `source` stopped, if it ran.
+    pub async fn import_cursor(&self, source: &str, scope: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT cursor FROM import_cursors WHERE source = $1 AND scope = $2")
+                .bind(source)
+                .bind(scope)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(c,)| c))
+    }
+
+    /// Records where an import of `scope` from `source` stopped.
+    pub async fn set_import_cursor(
+        &self,
+        source: &str,
+        scope: &str,
+        cursor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO import_cursors (source, scope, cursor, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (source, scope) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            )
+            .bind(source)
+            .bind(scope)
+            .bind(cursor)
+            .bind(tandem_domain::time::micros(now))
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+/// Prefixes the fields of a commit's validation error with its index.
+fn prefix(e: DomainError, index: usize) -> StoreError {
+    match e {
+        DomainError::Invalid(errors) => StoreError::Domain(DomainError::Invalid(
+            errors
+                .into_iter()
+                .map(|f| FieldError::new(format!("commits[{index}].{}", f.field), f.message))
+                .collect(),
+        )),
+        other => StoreError::Domain(other),
+    }
+}

@@ -6,6 +6,7 @@
 //! a `validate` function here is valid; storage and HTTP trust it.
 
 pub mod decision;
+pub mod delivery;
 pub mod demo;
 pub mod document;
 pub mod error;

@@ -13,6 +13,7 @@
 #[macro_use]
 mod inserts;
 mod checks;
+mod delivery;
 mod dump;
 mod error;
 mod git;
@@ -28,6 +29,7 @@ use sqlx::{PgPool, SqlitePool};
 use uuid::Uuid;
 
 pub use checks::RiskHistoryEntry;
+pub use delivery::{DeliveryFilter, Ingest};
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
 pub use error::StoreError;
 

@@ -7,6 +7,7 @@ mod common;
 
 mod basics;
 mod decisions;
+mod delivery;
 mod dump;
 mod events;
 mod git;

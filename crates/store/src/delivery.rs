@@ -1,0 +1,1160 @@
+//! Delivery records: pull requests and their commits and reviews,
+//! deployments, incidents, pipelines, bugs reported through an issue
+//! tracker, raw deliveries and webhook secrets.
+//!
+//! Every write is an upsert on the record's natural key and folds the new
+//! report into the stored one with the domain's `merge` rule, so a replay
+//! changes nothing and an older report never undoes a newer one. A row that
+//! may be updated is inserted first (`ON CONFLICT DO NOTHING`) and otherwise
+//! read with a row lock (PostgreSQL `FOR UPDATE`; SQLite's write transaction
+//! already excludes other writers), so two concurrent reports of one record
+//! cannot lose either. Every write that changes a deployment marks it
+//! `attributed = FALSE` so its shipped commits are computed again.
+//!
+//! [`Store::ingest`] stores a batch of deliveries with their records in one
+//! transaction (the webhook receivers' group commit): a delivery whose id is
+//! already stored is a replay and its records are skipped.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::{FromRow, PgPool, QueryBuilder, SqlitePool};
+use tandem_domain::delivery::{
+    CommitRef, Deployment, DeploymentStatus, Incident, Outcome, Pipeline, PipelineStatus, PrCommit,
+    PrState, Provider, PullRequest, Record, Review, ReviewState, review_times,
+};
+use tandem_domain::project::Project;
+use tandem_domain::work_item::WorkItem;
+use uuid::Uuid;
+
+use crate::rows::ProjectRow;
+use crate::{BeginWrite, Page, Result, Store, StoreError, on_pool, page};
+
+/// One delivery and the records derived from it, for [`Store::ingest`].
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    pub delivery: tandem_domain::delivery::Delivery,
+    pub records: Vec<Record>,
+}
+
+/// Which stored deliveries to list (for `tandem reprocess`).
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub provider: Option<Provider>,
+    /// Received at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// The sender's delivery id.
+    pub delivery_id: Option<String>,
+    /// Deliveries with an id greater than this (ids grow with arrival).
+    pub after: Option<Uuid>,
+    /// At most this many (1..=500; 0 means 100).
+    pub limit: u32,
+}
+
+/// SQL that differs between the engines.
+pub(crate) trait Dialect {
+    /// Appended to a SELECT that reads a row the transaction will update.
+    fn for_update(&self) -> &'static str;
+}
+
+impl Dialect for SqlitePool {
+    fn for_update(&self) -> &'static str {
+        ""
+    }
+}
+
+impl Dialect for PgPool {
+    fn for_update(&self) -> &'static str {
+        " FOR UPDATE"
+    }
+}
+
+fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(text)
+}
+
+fn parse<T: std::str::FromStr<Err = String>>(column: &str, value: &str) -> Result<T> {
+    value
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+const PR_COLS: &str = "repo, number, source, title, state, draft, base_branch, head_sha, \
+     merge_commit_sha, created_at, ready_at, first_commit_at, first_review_at, approved_at, \
+     merged_at, closed_at, updated_at";
+
+#[derive(FromRow)]
+struct PrRow {
+    repo: String,
+    number: i64,
+    source: String,
+    title: String,
+    state: String,
+    draft: bool,
+    base_branch: String,
+    head_sha: Option<String>,
+    merge_commit_sha: Option<String>,
+    created_at: DateTime<Utc>,
+    ready_at: Option<DateTime<Utc>>,
+    first_commit_at: Option<DateTime<Utc>>,
+    first_review_at: Option<DateTime<Utc>>,
+    approved_at: Option<DateTime<Utc>>,
+    merged_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl PrRow {
+    fn into_pr(self, commits: Vec<PrCommit>) -> Result<PullRequest> {
+        Ok(PullRequest {
+            state: parse::<PrState>("pull_requests.state", &self.state)?,
+            repo: self.repo,
+            number: self.number,
+            source: self.source,
+            title: self.title,
+            draft: self.draft,
+            base_branch: self.base_branch,
+            head_sha: self.head_sha,
+            merge_commit_sha: self.merge_commit_sha,
+            created_at: self.created_at,
+            ready_at: self.ready_at,
+            first_commit_at: self.first_commit_at,
+            first_review_at: self.first_review_at,
+            approved_at: self.approved_at,
+            merged_at: self.merged_at,
+            closed_at: self.closed_at,
+            updated_at: self.updated_at,
+            commits,
+        })
+    }
+}
+
+const DEPLOYMENT_COLS: &str = "id, source, external_id, project_id, service, environment, status, \
+     repo, sha, is_rollback, explicit_commits, started_at, finished_at, created_at, updated_at";
+
+#[derive(FromRow)]
+struct DeploymentRow {
+    id: Uuid,
+    source: String,
+    external_id: String,
+    project_id: Uuid,
+    service: String,
+    environment: String,
+    status: String,
+    repo: Option<String>,
+    sha: Option<String>,
+    is_rollback: bool,
+    explicit_commits: Json<Vec<CommitRef>>,
+    started_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<DeploymentRow> for Deployment {
+    type Error = StoreError;
+    fn try_from(r: DeploymentRow) -> Result<Self> {
+        Ok(Deployment {
+            status: parse::<DeploymentStatus>("deployments.status", &r.status)?,
+            id: r.id,
+            source: r.source,
+            external_id: r.external_id,
+            project_id: r.project_id,
+            service: r.service,
+            environment: r.environment,
+            repo: r.repo,
+            sha: r.sha,
+            is_rollback: r.is_rollback,
+            explicit_commits: r.explicit_commits.0,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const INCIDENT_COLS: &str = "id, source, external_id, project_id, service, title, severity, \
+     opened_at, resolved_at, caused_by, created_at, updated_at";
+
+#[derive(FromRow)]
+struct IncidentRow {
+    id: Uuid,
+    source: String,
+    external_id: String,
+    project_id: Uuid,
+    service: Option<String>,
+    title: String,
+    severity: String,
+    opened_at: DateTime<Utc>,
+    resolved_at: Option<DateTime<Utc>>,
+    caused_by: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<IncidentRow> for Incident {
+    fn from(r: IncidentRow) -> Self {
+        Incident {
+            id: r.id,
+            source: r.source,
+            external_id: r.external_id,
+            project_id: r.project_id,
+            service: r.service,
+            title: r.title,
+            severity: r.severity,
+            opened_at: r.opened_at,
+            resolved_at: r.resolved_at,
+            caused_by: r.caused_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+const PIPELINE_COLS: &str =
+    "source, external_id, repo, sha, branch, status, started_at, finished_at, coverage";
+
+#[derive(FromRow)]
+struct PipelineRow {
+    source: String,
+    external_id: String,
+    repo: String,
+    sha: Option<String>,
+    branch: Option<String>,
+    status: String,
+    started_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    coverage: Option<f64>,
+}
+
+impl TryFrom<PipelineRow> for Pipeline {
+    type Error = StoreError;
+    fn try_from(r: PipelineRow) -> Result<Self> {
+        Ok(Pipeline {
+            status: parse::<PipelineStatus>("pipelines.status", &r.status)?,
+            source: r.source,
+            external_id: r.external_id,
+            repo: r.repo,
+            sha: r.sha,
+            branch: r.branch,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            coverage: r.coverage,
+        })
+    }
+}
+
+const DELIVERY_COLS: &str =
+    "id, provider, delivery_id, event, project_id, received_at, headers, body, outcome, detail";
+
+#[derive(FromRow)]
+struct DeliveryRow {
+    id: Uuid,
+    provider: String,
+    delivery_id: String,
+    event: String,
+    project_id: Option<Uuid>,
+    received_at: DateTime<Utc>,
+    headers: Json<std::collections::BTreeMap<String, String>>,
+    body: Vec<u8>,
+    outcome: String,
+    detail: String,
+}
+
+impl TryFrom<DeliveryRow> for tandem_domain::delivery::Delivery {
+    type Error = StoreError;
+    fn try_from(r: DeliveryRow) -> Result<Self> {
+        Ok(tandem_domain::delivery::Delivery {
+            provider: parse("deliveries.provider", &r.provider)?,
+            outcome: parse("deliveries.outcome", &r.outcome)?,
+            id: r.id,
+            delivery_id: r.delivery_id,
+            event: r.event,
+            project_id: r.project_id,
+            received_at: r.received_at,
+            headers: r.headers.0,
+            body: r.body,
+            detail: r.detail,
+        })
+    }
+}
+
+/// Inserts the delivery unless its `(provider, delivery_id)` is stored;
+/// evaluates to true when it was new.
+macro_rules! insert_delivery {
+    ($conn:expr, $d:expr) => {{
+        let d: &tandem_domain::delivery::Delivery = $d;
+        sqlx::query(
+            "INSERT INTO deliveries (id, provider, delivery_id, event, project_id, received_at, headers, \
+             body, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (provider, delivery_id) DO NOTHING",
+        )
+        .bind(d.id)
+        .bind(d.provider.as_str())
+        .bind(&d.delivery_id)
+        .bind(&d.event)
+        .bind(d.project_id)
+        .bind(d.received_at)
+        .bind(Json(&d.headers))
+        .bind(&d.body)
+        .bind(d.outcome.as_str())
+        .bind(&d.detail)
+        .execute(&mut *$conn)
+        .await?
+        .rows_affected()
+            == 1
+    }};
+}
+
+/// Recomputes a pull request's review times from its stored reviews.
+macro_rules! refresh_review_times {
+    ($conn:expr, $repo:expr, $number:expr) => {{
+        let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT review_id, state, submitted_at FROM reviews WHERE repo = $1 AND number = $2",
+        )
+        .bind($repo)
+        .bind($number)
+        .fetch_all(&mut *$conn)
+        .await?;
+        let reviews = rows
+            .into_iter()
+            .map(|(review_id, state, submitted_at)| {
+                Ok(Review {
+                    review_id,
+                    state: parse::<ReviewState>("reviews.state", &state)?,
+                    submitted_at,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (first, approved) = review_times(&reviews);
+        sqlx::query(
+            "UPDATE pull_requests SET first_review_at = $3, approved_at = $4 WHERE repo = $1 AND number = $2",
+        )
+        .bind($repo)
+        .bind($number)
+        .bind(first)
+        .bind(approved)
+        .execute(&mut *$conn)
+        .await?;
+    }};
+}
+
+macro_rules! write_pull_request {
+    ($conn:expr, $dialect:expr, $pr:expr) => {{
+        let pr: &PullRequest = $pr;
+        pr.validate()?;
+        let new = PullRequest {
+            first_commit_at: pr
+                .first_commit_at
+                .into_iter()
+                .chain(pr.commits.iter().map(|c| c.authored_at))
+                .min(),
+            ..pr.clone()
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO pull_requests (repo, number, source, title, state, draft, base_branch, head_sha, \
+             merge_commit_sha, created_at, ready_at, first_commit_at, first_review_at, approved_at, \
+             merged_at, closed_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             ON CONFLICT (repo, number) DO NOTHING",
+        )
+        .bind(&new.repo)
+        .bind(new.number)
+        .bind(&new.source)
+        .bind(&new.title)
+        .bind(new.state.as_str())
+        .bind(new.draft)
+        .bind(&new.base_branch)
+        .bind(&new.head_sha)
+        .bind(&new.merge_commit_sha)
+        .bind(new.created_at)
+        .bind(new.ready_at)
+        .bind(new.first_commit_at)
+        .bind(new.first_review_at)
+        .bind(new.approved_at)
+        .bind(new.merged_at)
+        .bind(new.closed_at)
+        .bind(new.updated_at)
+        .execute(&mut *$conn)
+        .await?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            let row: PrRow = sqlx::query_as(sql(format!(
+                "SELECT {PR_COLS} FROM pull_requests WHERE repo = $1 AND number = $2{}",
+                $dialect.for_update()
+            )))
+            .bind(&new.repo)
+            .bind(new.number)
+            .fetch_one(&mut *$conn)
+            .await?;
+            let stored = row.into_pr(Vec::new())?;
+            let merged = stored.merge(&PullRequest {
+                commits: Vec::new(),
+                ..new.clone()
+            });
+            if merged != stored {
+                sqlx::query(
+                    "UPDATE pull_requests SET source = $3, title = $4, state = $5, draft = $6, base_branch = $7, \
+                     head_sha = $8, merge_commit_sha = $9, created_at = $10, ready_at = $11, first_commit_at = $12, \
+                     first_review_at = $13, approved_at = $14, merged_at = $15, closed_at = $16, updated_at = $17 \
+                     WHERE repo = $1 AND number = $2",
+                )
+                .bind(&merged.repo)
+                .bind(merged.number)
+                .bind(&merged.source)
+                .bind(&merged.title)
+                .bind(merged.state.as_str())
+                .bind(merged.draft)
+                .bind(&merged.base_branch)
+                .bind(&merged.head_sha)
+                .bind(&merged.merge_commit_sha)
+                .bind(merged.created_at)
+                .bind(merged.ready_at)
+                .bind(merged.first_commit_at)
+                .bind(merged.first_review_at)
+                .bind(merged.approved_at)
+                .bind(merged.merged_at)
+                .bind(merged.closed_at)
+                .bind(merged.updated_at)
+                .execute(&mut *$conn)
+                .await?;
+            }
+        }
+        for chunk in new.commits.chunks(500) {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO pull_request_commits (repo, number, sha, authored_at) ",
+            );
+            qb.push_values(chunk, |mut b, c| {
+                b.push_bind(&new.repo)
+                    .push_bind(new.number)
+                    .push_bind(&c.sha)
+                    .push_bind(c.authored_at);
+            });
+            qb.push(" ON CONFLICT (repo, number, sha) DO NOTHING");
+            qb.build().execute(&mut *$conn).await?;
+        }
+        refresh_review_times!($conn, &new.repo, new.number);
+    }};
+}
+
+macro_rules! write_review {
+    ($conn:expr, $repo:expr, $number:expr, $review:expr) => {{
+        let review: &Review = $review;
+        review.validate()?;
+        sqlx::query(
+            "INSERT INTO reviews (repo, number, review_id, state, submitted_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (repo, number, review_id) DO UPDATE SET state = excluded.state, \
+             submitted_at = excluded.submitted_at \
+             WHERE reviews.state <> excluded.state OR reviews.submitted_at <> excluded.submitted_at",
+        )
+        .bind($repo)
+        .bind($number)
+        .bind(&review.review_id)
+        .bind(review.state.as_str())
+        .bind(review.submitted_at)
+        .execute(&mut *$conn)
+        .await?;
+        refresh_review_times!($conn, $repo, $number);
+    }};
+}
+
+/// Writes the deployment's row (insert or merge); evaluates to its id.
+macro_rules! write_deployment {
+    ($conn:expr, $dialect:expr, $d:expr) => {{
+        let d: &Deployment = $d;
+        d.validate()?;
+        let inserted = sqlx::query(
+            "INSERT INTO deployments (id, source, external_id, project_id, service, environment, status, repo, \
+             sha, is_rollback, explicit_commits, started_at, finished_at, attributed, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, FALSE, $14, $15) \
+             ON CONFLICT (source, external_id) DO NOTHING",
+        )
+        .bind(d.id)
+        .bind(&d.source)
+        .bind(&d.external_id)
+        .bind(d.project_id)
+        .bind(&d.service)
+        .bind(&d.environment)
+        .bind(d.status.as_str())
+        .bind(&d.repo)
+        .bind(&d.sha)
+        .bind(d.is_rollback)
+        .bind(Json(&d.explicit_commits))
+        .bind(d.started_at)
+        .bind(d.finished_at)
+        .bind(d.created_at)
+        .bind(d.updated_at)
+        .execute(&mut *$conn)
+        .await
+        .map_err(crate::delivery::missing_project("project_id", d.project_id))?
+        .rows_affected()
+            == 1;
+        if inserted {
+            d.id
+        } else {
+            let row: DeploymentRow = sqlx::query_as(sql(format!(
+                "SELECT {DEPLOYMENT_COLS} FROM deployments WHERE source = $1 AND external_id = $2{}",
+                $dialect.for_update()
+            )))
+            .bind(&d.source)
+            .bind(&d.external_id)
+            .fetch_one(&mut *$conn)
+            .await?;
+            let stored = Deployment::try_from(row)?;
+            let merged = stored.merge(d);
+            if merged != stored {
+                sqlx::query(
+                    "UPDATE deployments SET service = $2, environment = $3, status = $4, repo = $5, sha = $6, \
+                     is_rollback = $7, explicit_commits = $8, started_at = $9, finished_at = $10, \
+                     updated_at = $11, attributed = FALSE WHERE id = $1",
+                )
+                .bind(merged.id)
+                .bind(&merged.service)
+                .bind(&merged.environment)
+                .bind(merged.status.as_str())
+                .bind(&merged.repo)
+                .bind(&merged.sha)
+                .bind(merged.is_rollback)
+                .bind(Json(&merged.explicit_commits))
+                .bind(merged.started_at)
+                .bind(merged.finished_at)
+                .bind(merged.updated_at)
+                .execute(&mut *$conn)
+                .await?;
+            }
+            stored.id
+        }
+    }};
+}
+
+/// Writes the incident's row (insert or merge); evaluates to its id.
+macro_rules! write_incident {
+    ($conn:expr, $dialect:expr, $i:expr) => {{
+        let i: &Incident = $i;
+        i.validate()?;
+        let inserted = sqlx::query(
+            "INSERT INTO incidents (id, source, external_id, project_id, service, title, severity, opened_at, \
+             resolved_at, caused_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (source, external_id) DO NOTHING",
+        )
+        .bind(i.id)
+        .bind(&i.source)
+        .bind(&i.external_id)
+        .bind(i.project_id)
+        .bind(&i.service)
+        .bind(&i.title)
+        .bind(&i.severity)
+        .bind(i.opened_at)
+        .bind(i.resolved_at)
+        .bind(&i.caused_by)
+        .bind(i.created_at)
+        .bind(i.updated_at)
+        .execute(&mut *$conn)
+        .await
+        .map_err(crate::delivery::missing_project("project_id", i.project_id))?
+        .rows_affected()
+            == 1;
+        if inserted {
+            i.id
+        } else {
+            let row: IncidentRow = sqlx::query_as(sql(format!(
+                "SELECT {INCIDENT_COLS} FROM incidents WHERE source = $1 AND external_id = $2{}",
+                $dialect.for_update()
+            )))
+            .bind(&i.source)
+            .bind(&i.external_id)
+            .fetch_one(&mut *$conn)
+            .await?;
+            let stored = Incident::from(row);
+            let merged = stored.merge(i);
+            if merged != stored {
+                sqlx::query(
+                    "UPDATE incidents SET service = $2, title = $3, severity = $4, opened_at = $5, \
+                     resolved_at = $6, caused_by = $7, updated_at = $8 WHERE id = $1",
+                )
+                .bind(merged.id)
+                .bind(&merged.service)
+                .bind(&merged.title)
+                .bind(&merged.severity)
+                .bind(merged.opened_at)
+                .bind(merged.resolved_at)
+                .bind(&merged.caused_by)
+                .bind(merged.updated_at)
+                .execute(&mut *$conn)
+                .await?;
+            }
+            stored.id
+        }
+    }};
+}
+
+macro_rules! write_pipeline {
+    ($conn:expr, $dialect:expr, $p:expr) => {{
+        let p: &Pipeline = $p;
+        p.validate()?;
+        let inserted = sqlx::query(
+            "INSERT INTO pipelines (source, external_id, repo, sha, branch, status, started_at, finished_at, \
+             coverage) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (source, external_id) DO NOTHING",
+        )
+        .bind(&p.source)
+        .bind(&p.external_id)
+        .bind(&p.repo)
+        .bind(&p.sha)
+        .bind(&p.branch)
+        .bind(p.status.as_str())
+        .bind(p.started_at)
+        .bind(p.finished_at)
+        .bind(p.coverage)
+        .execute(&mut *$conn)
+        .await?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            let row: PipelineRow = sqlx::query_as(sql(format!(
+                "SELECT {PIPELINE_COLS} FROM pipelines WHERE source = $1 AND external_id = $2{}",
+                $dialect.for_update()
+            )))
+            .bind(&p.source)
+            .bind(&p.external_id)
+            .fetch_one(&mut *$conn)
+            .await?;
+            let stored = Pipeline::try_from(row)?;
+            let merged = stored.merge(p);
+            if merged != stored {
+                sqlx::query(
+                    "UPDATE pipelines SET repo = $3, sha = $4, branch = $5, status = $6, started_at = $7, \
+                     finished_at = $8, coverage = $9 WHERE source = $1 AND external_id = $2",
+                )
+                .bind(&merged.source)
+                .bind(&merged.external_id)
+                .bind(&merged.repo)
+                .bind(&merged.sha)
+                .bind(&merged.branch)
+                .bind(merged.status.as_str())
+                .bind(merged.started_at)
+                .bind(merged.finished_at)
+                .bind(merged.coverage)
+                .execute(&mut *$conn)
+                .await?;
+            }
+        }
+    }};
+}
+
+/// A work item reported by a tracker (a bug from an issue): inserted, or its
+/// title, state and times updated from a report at least as new as the
+/// stored one. Planning fields set in Tandem (priority, goal, ...) stay.
+macro_rules! write_tracked_item {
+    ($conn:expr, $w:expr) => {{
+        let w: &WorkItem = $w;
+        w.validate()?;
+        if w.external_key.is_none() {
+            return Err(StoreError::Domain(tandem_domain::DomainError::invalid(
+                "external_key",
+                "a tracked work item needs the key it has in its tracker",
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO work_items (id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, \
+             complexity, state, context, external_key, source, created_at, started_at, done_at, updated_at, scores) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+             ON CONFLICT (source, external_key) DO UPDATE SET title = excluded.title, state = excluded.state, \
+             kind = excluded.kind, started_at = excluded.started_at, done_at = excluded.done_at, \
+             updated_at = excluded.updated_at \
+             WHERE work_items.updated_at <= excluded.updated_at AND (work_items.title <> excluded.title \
+             OR work_items.state <> excluded.state OR work_items.kind <> excluded.kind)",
+        )
+        .bind(w.id)
+        .bind(w.team_id)
+        .bind(w.project_id)
+        .bind(w.goal_id)
+        .bind(w.stage_id)
+        .bind(&w.title)
+        .bind(w.kind.as_str())
+        .bind(w.priority.as_str())
+        .bind(w.impact.map(|l| l.as_str()))
+        .bind(w.complexity.map(|l| l.as_str()))
+        .bind(w.state.as_str())
+        .bind(Json(&w.context))
+        .bind(&w.external_key)
+        .bind(&w.source)
+        .bind(w.created_at)
+        .bind(w.started_at)
+        .bind(w.done_at)
+        .bind(w.updated_at)
+        .bind(crate::queries::scores_json(&w.scores))
+        .execute(&mut *$conn)
+        .await
+        .map_err(crate::delivery::missing_project("team_id", w.team_id))?;
+    }};
+}
+
+macro_rules! write_record {
+    ($conn:expr, $dialect:expr, $record:expr) => {{
+        match $record {
+            Record::PullRequest(pr) => write_pull_request!($conn, $dialect, pr),
+            Record::Review {
+                repo,
+                number,
+                review,
+            } => write_review!($conn, repo, *number, review),
+            Record::Deployment(d) => {
+                write_deployment!($conn, $dialect, d);
+            }
+            Record::Incident(i) => {
+                write_incident!($conn, $dialect, i);
+            }
+            Record::Pipeline(p) => write_pipeline!($conn, $dialect, p),
+            Record::WorkItem(w) => write_tracked_item!($conn, w),
+        }
+    }};
+}
+
+/// A foreign-key failure becomes a missing reference naming `field`.
+pub(crate) fn missing_project(
+    field: &'static str,
+    id: Uuid,
+) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::MissingReference {
+                field: field.to_owned(),
+                message: format!("{} {id} does not exist", field.trim_end_matches("_id")),
+            }
+        }
+        _ => StoreError::Database(e),
+    }
+}
+
+impl Store {
+    /// Stores a pull request with its commits, folding it into the stored
+    /// one (see `PullRequest::merge`). Its review times are recomputed from
+    /// the stored reviews, which may have arrived first.
+    pub async fn upsert_pull_request(&self, pr: &PullRequest) -> Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            write_pull_request!(tx, pool, pr);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// A pull request with its commits (ordered by authored time, then sha).
+    pub async fn get_pull_request(&self, repo: &str, number: i64) -> Result<Option<PullRequest>> {
+        on_pool!(self, |pool| {
+            let row: Option<PrRow> = sqlx::query_as(sql(format!(
+                "SELECT {PR_COLS} FROM pull_requests WHERE repo = $1 AND number = $2"
+            )))
+            .bind(repo)
+            .bind(number)
+            .fetch_optional(pool)
+            .await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let commits: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT sha, authored_at FROM pull_request_commits WHERE repo = $1 AND number = $2 \
+                 ORDER BY authored_at, sha",
+            )
+            .bind(repo)
+            .bind(number)
+            .fetch_all(pool)
+            .await?;
+            let commits = commits
+                .into_iter()
+                .map(|(sha, authored_at)| PrCommit { sha, authored_at })
+                .collect();
+            Ok(Some(row.into_pr(commits)?))
+        })
+    }
+
+    /// Stores a review (or review comment) of a pull request and recomputes
+    /// the pull request's first review and approval times. The pull request
+    /// need not be stored yet: its times are computed when it arrives.
+    pub async fn upsert_review(&self, repo: &str, number: i64, review: &Review) -> Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            write_review!(tx, repo, number, review);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The reviews of a pull request, oldest first.
+    pub async fn list_reviews(&self, repo: &str, number: i64) -> Result<Vec<Review>> {
+        let rows: Vec<(String, String, DateTime<Utc>)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT review_id, state, submitted_at FROM reviews WHERE repo = $1 AND number = $2 \
+                 ORDER BY submitted_at, review_id",
+            )
+            .bind(repo)
+            .bind(number)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(review_id, state, submitted_at)| {
+                Ok(Review {
+                    review_id,
+                    state: parse("reviews.state", &state)?,
+                    submitted_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a deployment on `(source, external_id)`, folding a later
+    /// report (a status change) into the stored one; returns the stored id.
+    /// A change marks it for attribution again.
+    pub async fn upsert_deployment(&self, d: &Deployment) -> Result<Uuid> {
+        let id = on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let id = write_deployment!(tx, pool, d);
+            tx.commit().await?;
+            id
+        });
+        Ok(id)
+    }
+
+    pub async fn get_deployment(
+        &self,
+        source: &str,
+        external_id: &str,
+    ) -> Result<Option<Deployment>> {
+        let row: Option<DeploymentRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "SELECT {DEPLOYMENT_COLS} FROM deployments WHERE source = $1 AND external_id = $2"
+            )))
+            .bind(source)
+            .bind(external_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(Deployment::try_from).transpose()
+    }
+
+    /// Whether the deployment's shipped commits are current (false after
+    /// any change to it, until attribution runs).
+    pub async fn deployment_attributed(&self, id: Uuid) -> Result<bool> {
+        let row: Option<(bool,)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT attributed FROM deployments WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(a,)| a)
+            .ok_or_else(|| StoreError::not_found("deployment", id))
+    }
+
+    /// Stores an incident on `(source, external_id)`; returns the stored id.
+    pub async fn upsert_incident(&self, i: &Incident) -> Result<Uuid> {
+        let id = on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let id = write_incident!(tx, pool, i);
+            tx.commit().await?;
+            id
+        });
+        Ok(id)
+    }
+
+    pub async fn get_incident(&self, source: &str, external_id: &str) -> Result<Option<Incident>> {
+        let row: Option<IncidentRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "SELECT {INCIDENT_COLS} FROM incidents WHERE source = $1 AND external_id = $2"
+            )))
+            .bind(source)
+            .bind(external_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(Incident::from))
+    }
+
+    /// Stores a CI pipeline on `(source, external_id)`.
+    pub async fn upsert_pipeline(&self, p: &Pipeline) -> Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            write_pipeline!(tx, pool, p);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn get_pipeline(&self, source: &str, external_id: &str) -> Result<Option<Pipeline>> {
+        let row: Option<PipelineRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "SELECT {PIPELINE_COLS} FROM pipelines WHERE source = $1 AND external_id = $2"
+            )))
+            .bind(source)
+            .bind(external_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(Pipeline::try_from).transpose()
+    }
+
+    /// Stores a work item reported by a tracker, keyed on
+    /// `(source, external_key)` (see `write_tracked_item`).
+    pub async fn upsert_tracked_work_item(&self, w: &WorkItem) -> Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            write_tracked_item!(tx, w);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Stores records of any kind in one transaction.
+    pub async fn upsert_records(&self, records: &[Record]) -> Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            for record in records {
+                write_record!(tx, pool, record);
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Stores a raw delivery unless `(provider, delivery_id)` is stored;
+    /// true when it was new.
+    pub async fn record_delivery(&self, d: &tandem_domain::delivery::Delivery) -> Result<bool> {
+        let new = on_pool!(self, |pool| {
+            let mut conn = pool.acquire().await?;
+            insert_delivery!(conn, d)
+        });
+        Ok(new)
+    }
+
+    /// Whether a delivery with this id from this provider is stored.
+    pub async fn delivery_seen(&self, provider: Provider, delivery_id: &str) -> Result<bool> {
+        let (n,): (i64,) = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT COUNT(*) FROM deliveries WHERE provider = $1 AND delivery_id = $2",
+            )
+            .bind(provider.as_str())
+            .bind(delivery_id)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(n > 0)
+    }
+
+    /// Stores deliveries with their records, all in one transaction (a
+    /// group commit). A delivery already stored is a replay: its records are
+    /// not written again. Returns, for each, whether it was new.
+    pub async fn ingest(&self, batch: &[Ingest]) -> Result<Vec<bool>> {
+        let mut fresh = Vec::with_capacity(batch.len());
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            for item in batch {
+                let new = insert_delivery!(tx, &item.delivery);
+                if new {
+                    for record in &item.records {
+                        write_record!(tx, pool, record);
+                    }
+                }
+                fresh.push(new);
+            }
+            tx.commit().await?;
+        });
+        Ok(fresh)
+    }
+
+    /// Writes records derived again from a stored delivery and its new
+    /// outcome, in one transaction (`tandem reprocess`).
+    pub async fn reapply_delivery(
+        &self,
+        id: Uuid,
+        project_id: Option<Uuid>,
+        records: &[Record],
+        outcome: Outcome,
+        detail: &str,
+    ) -> Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            for record in records {
+                write_record!(tx, pool, record);
+            }
+            let n = sqlx::query(
+                "UPDATE deliveries SET outcome = $2, detail = $3, project_id = COALESCE($4, project_id) \
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(outcome.as_str())
+            .bind(detail)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(StoreError::not_found("delivery", id));
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn get_delivery(&self, id: Uuid) -> Result<tandem_domain::delivery::Delivery> {
+        let row: Option<DeliveryRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "SELECT {DELIVERY_COLS} FROM deliveries WHERE id = $1"
+            )))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.ok_or_else(|| StoreError::not_found("delivery", id))?
+            .try_into()
+    }
+
+    /// Stored deliveries in arrival order, filtered, one page at a time.
+    pub async fn list_deliveries(
+        &self,
+        f: &DeliveryFilter,
+    ) -> Result<Page<tandem_domain::delivery::Delivery>> {
+        let limit = i64::from(if f.limit == 0 { 100 } else { f.limit.min(500) });
+        let rows: Vec<DeliveryRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "SELECT {DELIVERY_COLS} FROM deliveries WHERE ($1 IS NULL OR id > $1) \
+                 AND ($2 IS NULL OR provider = $2) AND ($3 IS NULL OR received_at >= $3) \
+                 AND ($4 IS NULL OR delivery_id = $4) ORDER BY id LIMIT $5"
+            )))
+            .bind(f.after)
+            .bind(f.provider.map(|p| p.as_str()))
+            .bind(f.since)
+            .bind(&f.delivery_id)
+            .bind(limit + 1)
+            .fetch_all(pool)
+            .await?
+        });
+        let items = rows
+            .into_iter()
+            .map(tandem_domain::delivery::Delivery::try_from)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(page(items, limit, |d| d.id))
+    }
+
+    /// How many deliveries are stored with each outcome.
+    pub async fn count_deliveries(&self) -> Result<Vec<(Outcome, i64)>> {
+        let rows: Vec<(String, i64)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT outcome, COUNT(*) FROM deliveries GROUP BY outcome ORDER BY outcome",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(o, n)| Ok((parse("deliveries.outcome", &o)?, n)))
+            .collect()
+    }
+
+    /// Sets (or replaces) a project's webhook secret for a provider.
+    pub async fn set_webhook_secret(
+        &self,
+        project_id: Uuid,
+        provider: Provider,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO webhook_secrets (project_id, provider, secret, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (project_id, provider) DO UPDATE SET secret = excluded.secret, \
+                 created_at = excluded.created_at",
+            )
+            .bind(project_id)
+            .bind(provider.as_str())
+            .bind(secret)
+            .bind(tandem_domain::time::micros(now))
+            .execute(pool)
+            .await
+            .map_err(missing_project("project_id", project_id))?;
+        });
+        Ok(())
+    }
+
+    pub async fn webhook_secret(
+        &self,
+        project_id: Uuid,
+        provider: Provider,
+    ) -> Result<Option<String>> {
+        let row: Option<(String,)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT secret FROM webhook_secrets WHERE project_id = $1 AND provider = $2",
+            )
+            .bind(project_id)
+            .bind(provider.as_str())
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(|(s,)| s))
+    }
+
+    /// Every project's secret for a provider, as `(project_id, secret)`.
+    pub async fn webhook_secrets(&self, provider: Provider) -> Result<Vec<(Uuid, String)>> {
+        let rows = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT project_id, secret FROM webhook_secrets WHERE provider = $1 ORDER BY project_id")
+                .bind(provider.as_str())
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    /// The projects that list `repo` (a full name such as `acme/payments`)
+    /// among their repositories, compared without regard to case.
+    pub async fn projects_with_repository(&self, repo: &str) -> Result<Vec<Project>> {
+        let rows: Vec<ProjectRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, team_id, key, name, repositories, services, created_at, updated_at \
+                 FROM projects ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(Project::from)
+            .filter(|p| p.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo)))
+            .collect())
+    }
+
+    /// The projects that list `service` among their services.
+    pub async fn projects_with_service(&self, service: &str) -> Result<Vec<Project>> {
+        let rows: Vec<ProjectRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, team_id, key, name, repositories, services, created_at, updated_at \
+                 FROM projects ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(Project::from)
+            .filter(|p| p.services.iter().any(|s| s == service))
+            .collect())
+    }
+
+    /// The services a project scopes to a repository (`service_scopes`).
+    pub async fn services_in_repository(
+        &self,
+        project_id: Uuid,
+        repo: &str,
+    ) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT service FROM service_scopes WHERE project_id = $1 AND repo = $2 ORDER BY service",
+            )
+            .bind(project_id)
+            .bind(repo)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(s,)| s).collect())
+    }
+}

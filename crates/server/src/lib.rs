@@ -20,6 +20,7 @@ pub mod forecasting;
 pub mod openapi;
 pub mod reporting;
 pub mod settings;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -161,7 +162,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .nest("/api/v1", v1)
-        .fallback(api_not_found)
+        .merge(web::router())
+        .fallback(web::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(check_path))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -1,0 +1,292 @@
+//! What several pages gather from the store: KPI series, goals with their
+//! forecasts, open risks. Forecasts come from `crate::forecasting`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use tandem_domain::forecast::{Forecast, TargetForecast};
+use tandem_domain::goal::{Goal, GoalStatus};
+use tandem_domain::metric::{Direction, Metric};
+use tandem_domain::risk::{Risk, RiskStatus};
+use tandem_store::{ListQuery, Store};
+use uuid::Uuid;
+
+use super::view::{self, ForecastCell};
+use crate::charts::{self, Series};
+use crate::error::ApiResult;
+use crate::forecasting::{self, TeamForecast};
+use crate::settings::ForecastSettings;
+
+/// Every page of a list, at most `cap` items.
+pub async fn all_goals(store: &Store, base: ListQuery) -> ApiResult<Vec<Goal>> {
+    let mut q = ListQuery {
+        limit: ListQuery::MAX_LIMIT,
+        ..base
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = store.list_goals(&q).await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Open (not closed) risks matching `base`, heaviest first.
+pub async fn open_risks(store: &Store, base: ListQuery) -> ApiResult<Vec<Risk>> {
+    let mut q = ListQuery {
+        limit: ListQuery::MAX_LIMIT,
+        ..base
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = store.list_risks(&q).await?;
+        out.extend(
+            page.items
+                .into_iter()
+                .filter(|r| r.status != RiskStatus::Closed),
+        );
+        match page.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => break,
+        }
+    }
+    out.sort_by_key(|r| std::cmp::Reverse(view::risk_weight(r)));
+    Ok(out)
+}
+
+/// Goals being worked on (in progress, then agreed), earliest deadline first.
+pub async fn active_goals(store: &Store, team_id: Option<Uuid>) -> ApiResult<Vec<Goal>> {
+    let mut goals = Vec::new();
+    for status in [GoalStatus::InProgress, GoalStatus::Agreed] {
+        goals.extend(
+            all_goals(
+                store,
+                ListQuery {
+                    team_id,
+                    status: Some(status.to_string()),
+                    ..ListQuery::default()
+                },
+            )
+            .await?,
+        );
+    }
+    goals.sort_by_key(|g| (g.timeline.deadline.is_none(), g.timeline.deadline, g.id));
+    Ok(goals)
+}
+
+/// Team forecasts, made once per team for a page.
+#[derive(Debug, Default)]
+pub struct Forecasts {
+    by_team: HashMap<Uuid, TeamForecast>,
+}
+
+impl Forecasts {
+    /// Forecasts the teams of `goals`.
+    pub async fn for_goals(
+        store: &Store,
+        goals: &[Goal],
+        today: NaiveDate,
+        cfg: &ForecastSettings,
+    ) -> ApiResult<Self> {
+        let mut by_team = HashMap::new();
+        for g in goals {
+            if let std::collections::hash_map::Entry::Vacant(slot) = by_team.entry(g.team_id) {
+                slot.insert(forecasting::forecast_team(store, g.team_id, today, cfg).await?);
+            }
+        }
+        Ok(Forecasts { by_team })
+    }
+
+    /// The goal's own forecast, when its team could be forecast.
+    pub fn target(&self, goal: &Goal) -> Option<&TargetForecast> {
+        let key = goal.id.to_string();
+        self.by_team
+            .get(&goal.team_id)?
+            .forecast
+            .targets()?
+            .iter()
+            .find(|t| t.key == key)
+    }
+
+    /// The goal's forecast cell.
+    pub fn cell(&self, goal: &Goal) -> ForecastCell {
+        if let Some(t) = self.target(goal) {
+            return ForecastCell::from_forecast(t.p50, t.p85, goal.timeline.deadline);
+        }
+        match self.by_team.get(&goal.team_id).map(|tf| &tf.forecast) {
+            Some(Forecast::TooLittleHistory { .. }) => ForecastCell::unknown(
+                "too little history",
+                "the team finished too few items recently to forecast from",
+            ),
+            _ => ForecastCell::unknown("no forecast", "the goal is not being worked on"),
+        }
+    }
+
+    pub fn team(&self, team_id: Uuid) -> Option<&TeamForecast> {
+        self.by_team.get(&team_id)
+    }
+}
+
+/// A metric's last value on or before each of the last `weeks` Sundays
+/// (weeks without a value are left out), and its latest value.
+pub async fn weekly_series(
+    store: &Store,
+    metric: &Metric,
+    now: DateTime<Utc>,
+    weeks: i64,
+) -> ApiResult<(Vec<(NaiveDate, f64)>, Option<f64>)> {
+    let today = now.date_naive();
+    let end_of_week =
+        today + Duration::days(i64::from(6 - today.weekday().num_days_from_monday()));
+    let from = end_of_week - Duration::weeks(weeks) + Duration::days(1);
+    let from_at = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    let points = store
+        .list_points(metric.id, from_at, None, ListQuery::MAX_LIMIT * 4)
+        .await?;
+    let mut by_week: Vec<(NaiveDate, f64)> = Vec::new();
+    for p in &points {
+        let d = p.at.date_naive();
+        let week_end = d + Duration::days(i64::from(6 - d.weekday().num_days_from_monday()));
+        match by_week.last_mut() {
+            Some((w, v)) if *w == week_end => *v = p.value,
+            _ => by_week.push((week_end, p.value)),
+        }
+    }
+    let latest = match points.last() {
+        Some(p) => Some(p.value),
+        None => store.latest_point(metric.id, None).await?.map(|p| p.value),
+    };
+    Ok((by_week, latest))
+}
+
+/// A KPI as the overview and the team page show it.
+#[derive(Debug, Clone)]
+pub struct KpiView {
+    pub key: String,
+    pub name: String,
+    pub value: String,
+    pub target: Option<String>,
+    /// ▲, ▼ or ▶.
+    pub arrow: &'static str,
+    /// `good`, `bad`, `flat` or `unknown`.
+    pub trend_class: &'static str,
+    pub trend_text: String,
+    pub chart_svg: String,
+}
+
+/// Builds the KPI view: value, target (from the active goals that measure
+/// it), 12-week trend chart and the arrow for its change over the period.
+pub async fn kpi(
+    store: &Store,
+    metric: &Metric,
+    goals: &[Goal],
+    now: DateTime<Utc>,
+    size: (u32, u32),
+) -> ApiResult<KpiView> {
+    let (series, latest) = weekly_series(store, metric, now, 12).await?;
+    let target = goals
+        .iter()
+        .flat_map(|g| g.success_metrics.iter())
+        .find(|m| m.metric_key.as_deref() == Some(metric.key.as_str()) && m.target.is_some())
+        .and_then(|m| {
+            Some(match m.deadline {
+                Some(d) => format!(
+                    "target {} by {}",
+                    view::with_unit(m.target?, &metric.unit),
+                    view::date(d)
+                ),
+                None => format!("target {}", view::with_unit(m.target?, &metric.unit)),
+            })
+        });
+    let (arrow, trend_class, trend_text) = match (series.first(), series.last()) {
+        (Some((_, first)), Some((_, last))) if series.len() > 1 => {
+            let change = last - first;
+            let rel = if *first != 0.0 {
+                format!(" ({:+.0} %)", change / first.abs() * 100.0)
+            } else {
+                String::new()
+            };
+            let text = format!(
+                "{}{}{rel} over {} weeks",
+                if change >= 0.0 { "+" } else { "" },
+                view::with_unit(change, &metric.unit),
+                series.len() - 1
+            );
+            let eps = first.abs().max(last.abs()) * 1e-3;
+            if change.abs() <= eps {
+                ("▶", "flat", text)
+            } else {
+                let better = match metric.direction {
+                    Direction::Up => change > 0.0,
+                    Direction::Down => change < 0.0,
+                };
+                (
+                    if change > 0.0 { "▲" } else { "▼" },
+                    if better { "good" } else { "bad" },
+                    text,
+                )
+            }
+        }
+        _ => ("–", "unknown", "not enough data for a trend".to_owned()),
+    };
+    let chart_svg = charts::trend_svg(
+        &Series {
+            label: metric.name.clone(),
+            unit: metric.unit.clone(),
+            points: series,
+        },
+        size.0,
+        size.1,
+    )?;
+    Ok(KpiView {
+        key: metric.key.clone(),
+        name: metric.name.clone(),
+        value: latest.map_or_else(|| "no data".to_owned(), |v| view::with_unit(v, &metric.unit)),
+        target,
+        arrow,
+        trend_class,
+        trend_text,
+        chart_svg: strip_xml_declaration(chart_svg),
+    })
+}
+
+/// An SVG document ready to inline in HTML.
+pub fn strip_xml_declaration(svg: String) -> String {
+    match svg.strip_prefix("<?xml") {
+        Some(rest) => rest
+            .split_once("?>")
+            .map_or(svg.clone(), |(_, body)| body.trim_start().to_owned()),
+        None => svg,
+    }
+}
+
+/// How far a goal is towards its first measurable success metric's target,
+/// as a share (0–1, may go beyond), with words.
+pub async fn goal_progress(store: &Store, goal: &Goal) -> ApiResult<Option<(f64, String)>> {
+    for m in &goal.success_metrics {
+        let (Some(key), Some(target)) = (&m.metric_key, m.target) else {
+            continue;
+        };
+        let Ok(metric) = store.get_metric_by_key(key).await else {
+            continue;
+        };
+        let Some(current) = store.latest_point(metric.id, None).await?.map(|p| p.value) else {
+            continue;
+        };
+        if let Some(share) = m.progress(current) {
+            return Ok(Some((
+                share,
+                format!(
+                    "{}: {} now, target {}",
+                    m.metric,
+                    view::with_unit(current, &m.unit),
+                    view::with_unit(target, &m.unit)
+                ),
+            )));
+        }
+    }
+    Ok(None)
+}

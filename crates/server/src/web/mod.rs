@@ -1,0 +1,335 @@
+//! Server-rendered pages for people: the business overview, goals, work
+//! items, teams, reports and administration (ADR 0003).
+//!
+//! Invariants:
+//! - Every page needs a signed-in user ([`Viewer`], from the session
+//!   cookie); without one, or with an expired one, the browser is sent to
+//!   `/sign-in?next=<where it was going>`. Bearer tokens are for the API and
+//!   are not accepted here.
+//! - Every state-changing form carries a CSRF token ([`csrf`]) that is
+//!   checked before anything is written; cookie-authenticated writes must
+//!   also be same-origin (as in the API).
+//! - Pages call the same store and server functions the API calls
+//!   (`forecasting`, `reporting`); they never call the API over HTTP.
+//! - Stakeholders see business pages only (overview, goals, reports); team
+//!   and work item pages need the member role, administration the admin
+//!   role. No page shows anything per person.
+//! - Templates (`crates/server/templates`) are compiled into the binary by
+//!   askama; static files (`crates/server/static`) are embedded.
+
+pub mod csrf;
+pub mod data;
+pub mod overview;
+pub mod session;
+pub mod view;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use secrecy::{ExposeSecret, SecretString};
+use tandem_domain::user::{Role, User};
+
+use crate::AppState;
+use crate::auth;
+use crate::error::ApiError;
+
+/// The page routes (everything outside `/api/v1`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview::page))
+        .route("/sign-in", get(session::form).post(session::sign_in))
+        .route("/sign-out", post(session::sign_out))
+        .route("/static/{*path}", get(static_file))
+}
+
+/// The signed-in person looking at a page.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user: User,
+    /// The CSRF token every form of this session carries.
+    pub csrf: String,
+    /// The session id (the CSRF key).
+    session: SecretString,
+}
+
+impl Viewer {
+    /// Refuses the page unless the viewer's role includes `needed`.
+    pub fn require(&self, needed: Role) -> Result<(), PageError> {
+        if self.user.role.allows(needed) {
+            Ok(())
+        } else {
+            Err(PageError::Status(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "This page needs the {needed} role; you ({}) have the {} role.",
+                    self.user.username, self.user.role
+                ),
+            ))
+        }
+    }
+
+    /// Checks a submitted form's CSRF token.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), PageError> {
+        if csrf::verify(
+            self.session.expose_secret(),
+            csrf::SESSION_PURPOSE,
+            submitted,
+        ) {
+            Ok(())
+        } else {
+            Err(PageError::Status(
+                StatusCode::FORBIDDEN,
+                "The form's security token is missing or does not match your session. \
+                 Reload the page and submit it again."
+                    .into(),
+            ))
+        }
+    }
+
+    /// What the page header needs.
+    pub fn nav(&self, current: &'static str) -> view::Nav {
+        view::Nav {
+            username: self.user.display_name.clone(),
+            role: self.user.role.to_string(),
+            member: self.user.role.allows(Role::Member),
+            admin: self.user.role.allows(Role::Admin),
+            csrf: self.csrf.clone(),
+            current,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let to_sign_in = || PageError::SignIn(return_to(parts));
+        let secret = auth::session_cookie(parts)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(to_sign_in)?;
+        let user = state
+            .store
+            .find_session_user(&auth::secret_hash(&secret), Utc::now())
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(to_sign_in)?;
+        if !matches!(parts.method, Method::GET | Method::HEAD) && !auth::same_origin(parts) {
+            return Err(PageError::Status(
+                StatusCode::FORBIDDEN,
+                "Cross-origin form refused: the Origin header does not match this server.".into(),
+            ));
+        }
+        Ok(Viewer {
+            user,
+            csrf: csrf::token(&secret, csrf::SESSION_PURPOSE),
+            session: SecretString::from(secret),
+        })
+    }
+}
+
+/// Where a request was going, for the sign-in page to send it back to.
+/// Only GET requests go back (a form post would be lost anyway).
+fn return_to(parts: &Parts) -> String {
+    if parts.method == Method::GET {
+        parts
+            .uri
+            .path_and_query()
+            .map_or("/".to_owned(), |p| p.as_str().to_owned())
+    } else {
+        "/".to_owned()
+    }
+}
+
+/// A page that could not be shown.
+#[derive(Debug)]
+pub enum PageError {
+    /// Not signed in (or the session expired): go to the sign-in page, then
+    /// back to this path.
+    SignIn(String),
+    /// A status page with a message for people.
+    Status(StatusCode, String),
+}
+
+impl PageError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        PageError::Status(StatusCode::NOT_FOUND, what.into())
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        let status = match &e {
+            ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let message = match e {
+            ApiError::Unexpected(e) => {
+                tracing::error!(error = ?e, "page failed");
+                "Something went wrong on the server; the server log has the details.".to_owned()
+            }
+            other => other.to_string(),
+        };
+        PageError::Status(status, message)
+    }
+}
+
+impl From<tandem_store::StoreError> for PageError {
+    fn from(e: tandem_store::StoreError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::SignIn(next) => {
+                let query =
+                    serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
+                Redirect::to(&format!("/sign-in?{query}")).into_response()
+            }
+            PageError::Status(status, message) => {
+                let page = view::ErrorPage {
+                    title: status.canonical_reason().unwrap_or("Error").to_owned(),
+                    status: status.as_u16(),
+                    message,
+                };
+                let mut response = match page.render() {
+                    Ok(html) => (status, Html(html)).into_response(),
+                    Err(e) => {
+                        tracing::error!(error = %e, "rendering the error page failed");
+                        (status, page.message).into_response()
+                    }
+                };
+                page_headers(response.headers_mut());
+                response
+            }
+        }
+    }
+}
+
+pub type PageResult<T> = Result<T, PageError>;
+
+/// A submitted HTML form (`application/x-www-form-urlencoded`); a body that
+/// is not one becomes a 400 page instead of axum's plain-text rejection.
+#[derive(Debug)]
+pub struct PageForm<T>(pub T);
+
+impl<T> axum::extract::FromRequest<AppState> for PageForm<T>
+where
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = PageError;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, PageError> {
+        axum::Form::<T>::from_request(req, state)
+            .await
+            .map(|axum::Form(v)| PageForm(v))
+            .map_err(|rejection| {
+                PageError::Status(
+                    rejection.status(),
+                    format!("The form could not be read: {}", rejection.body_text()),
+                )
+            })
+    }
+}
+
+/// Renders a template as an HTML response with the pages' security headers.
+pub fn render<T: Template>(template: &T) -> PageResult<Response> {
+    render_status(StatusCode::OK, template)
+}
+
+/// Like [`render`], with a status (a form shown again with its errors).
+pub fn render_status<T: Template>(status: StatusCode, template: &T) -> PageResult<Response> {
+    let html = template.render().map_err(|e| {
+        PageError::from(ApiError::Unexpected(
+            anyhow::Error::new(e).context("rendering a page"),
+        ))
+    })?;
+    let mut response = (status, Html(html)).into_response();
+    page_headers(response.headers_mut());
+    Ok(response)
+}
+
+/// Pages are private and not framed; scripts and styles come from this server
+/// only (charts are inline SVG, which may carry style attributes).
+fn page_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// A redirect after a successful form post (303: the browser follows with GET).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+#[derive(rust_embed::RustEmbed)]
+#[folder = "static/"]
+struct Assets;
+
+/// `/static/…`: the embedded stylesheet and icons.
+async fn static_file(Path(path): Path<String>) -> Response {
+    let Some(file) = Assets::get(&path) else {
+        return PageError::not_found(format!("There is no static file {path}.")).into_response();
+    };
+    let mime = match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        _ => "application/octet-stream",
+    };
+    (
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        file.data,
+    )
+        .into_response()
+}
+
+/// The fallback outside `/api/v1`: an HTML "not found" page for browsers
+/// (they ask for `text/html`), the API's JSON 404 for everyone else.
+pub async fn not_found(headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api/") {
+        PageError::not_found(format!("There is no page at {}.", uri.path())).into_response()
+    } else {
+        ApiError::NotFound("no such route".into()).into_response()
+    }
+}

@@ -1,0 +1,144 @@
+//! `/`: the business overview. One screen at 1366×768 for up to 8 KPIs and
+//! 10 goals: each KPI with value, target, 12-week trend and arrow; each goal
+//! with status, progress to target, forecast (P85 against the deadline) and
+//! its top risk; links to the latest weekly reports.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use chrono::{Datelike, Duration, Utc};
+use tandem_domain::metric::Audience;
+use tandem_domain::team::Team;
+use tandem_domain::user::Role;
+use tandem_store::ListQuery;
+
+use super::data::{self, Forecasts, KpiView};
+use super::view::{self, ForecastCell, Nav};
+use super::{PageResult, Viewer, render};
+use crate::AppState;
+
+/// At most this many KPIs and goals fit on one screen.
+pub const MAX_KPIS: usize = 8;
+pub const MAX_GOALS: usize = 10;
+
+#[derive(Debug)]
+pub struct GoalRow {
+    pub id: String,
+    pub title: String,
+    pub team: String,
+    pub status: String,
+    /// 0–100 for the bar; words for people.
+    pub progress_pct: u32,
+    pub progress_text: String,
+    pub has_progress: bool,
+    pub deadline: String,
+    pub forecast: ForecastCell,
+    pub top_risk: Option<String>,
+    pub risk_count: usize,
+}
+
+#[derive(Debug)]
+pub struct ReportLink {
+    pub team: String,
+    pub href: String,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "overview.html")]
+pub struct OverviewPage {
+    pub nav: Nav,
+    pub kpis: Vec<KpiView>,
+    pub more_kpis: usize,
+    pub goals: Vec<GoalRow>,
+    pub more_goals: usize,
+    pub week: String,
+    pub reports: Vec<ReportLink>,
+}
+
+/// `GET /`.
+pub async fn page(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+    viewer.require(Role::Stakeholder)?;
+    let store = &state.store;
+    let now = Utc::now();
+    let today = now.date_naive();
+    let goals = data::active_goals(store, None).await?;
+    let metrics = store
+        .list_metrics(&ListQuery {
+            audience: Some(Audience::Business.to_string()),
+            limit: ListQuery::MAX_LIMIT,
+            ..ListQuery::default()
+        })
+        .await?
+        .items;
+    let mut kpis = Vec::new();
+    for m in metrics.iter().take(MAX_KPIS) {
+        kpis.push(data::kpi(store, m, &goals, now, (200, 100)).await?);
+    }
+    let shown: Vec<_> = goals.iter().take(MAX_GOALS).cloned().collect();
+    let forecasts = Forecasts::for_goals(store, &shown, today, &state.settings.forecast).await?;
+    let risks = data::open_risks(store, ListQuery::default()).await?;
+    let teams = all_teams(&state).await?;
+    let mut rows = Vec::new();
+    for g in &shown {
+        let progress = data::goal_progress(store, g).await?;
+        let goal_risks: Vec<_> = risks.iter().filter(|r| r.goal_id == Some(g.id)).collect();
+        rows.push(GoalRow {
+            id: g.id.to_string(),
+            title: g.title.clone(),
+            team: teams
+                .iter()
+                .find(|t| t.id == g.team_id)
+                .map_or_else(String::new, |t| t.name.clone()),
+            status: view::words(g.status),
+            has_progress: progress.is_some(),
+            progress_pct: progress
+                .as_ref()
+                .map_or(0, |(s, _)| (s.clamp(0.0, 1.0) * 100.0).round() as u32),
+            progress_text: progress.map_or_else(
+                || "no measured success metric yet".to_owned(),
+                |(s, words)| format!("{} of the way: {words}", view::percent(s)),
+            ),
+            deadline: view::maybe_date(g.timeline.deadline),
+            forecast: forecasts.cell(g),
+            top_risk: goal_risks.first().map(|r| r.title.clone()),
+            risk_count: goal_risks.len(),
+        });
+    }
+    let last_week = (today - Duration::days(7)).iso_week();
+    let week = format!("{}-W{:02}", last_week.year(), last_week.week());
+    let reports = teams
+        .iter()
+        .map(|t| ReportLink {
+            team: t.name.clone(),
+            href: format!("/reports/{}/{week}", t.key),
+        })
+        .collect();
+    render(&OverviewPage {
+        nav: viewer.nav("overview"),
+        more_kpis: metrics.len().saturating_sub(MAX_KPIS),
+        kpis,
+        more_goals: goals.len().saturating_sub(MAX_GOALS),
+        goals: rows,
+        week,
+        reports,
+    })
+}
+
+/// Every team, by key.
+pub async fn all_teams(state: &AppState) -> PageResult<Vec<Team>> {
+    let mut q = ListQuery {
+        limit: ListQuery::MAX_LIMIT,
+        ..ListQuery::default()
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = state.store.list_teams(&q).await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => break,
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}

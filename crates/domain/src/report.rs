@@ -28,10 +28,12 @@ use crate::string_enum;
 use crate::team::Team;
 use crate::work_item::{WorkItem, WorkKind, WorkState};
 
+mod draft;
 mod edit;
 mod html;
 mod slack;
 
+pub use draft::{Channel, DeliveryStatus, DraftStatus};
 pub use edit::{EditRequest, MAX_NOTE_CHARS, ReportEdits, apply};
 pub use html::{ChartRef, to_html, to_text};
 pub use slack::{SLACK_MAX_BLOCKS, SLACK_MAX_TEXT, to_slack};

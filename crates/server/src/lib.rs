@@ -13,12 +13,14 @@ pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod charts;
+pub mod delivery;
 pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod forecasting;
 pub mod openapi;
 pub mod reporting;
+pub mod schedule;
 pub mod settings;
 pub mod web;
 
@@ -246,11 +248,12 @@ pub async fn launch(
 ) -> anyhow::Result<()> {
     let store = state.store.clone();
     let checks = spawn_checks(&state);
+    let reports = schedule::spawn(&state);
     let app = router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
-    if let Some(task) = checks {
+    for task in [checks, reports].into_iter().flatten() {
         task.abort();
     }
     store.close().await;

@@ -14,7 +14,11 @@ use tandem_domain::stage::Stage;
 use tandem_store::{ListQuery, Page, Store, StoreError};
 use uuid::Uuid;
 
-use crate::error::ApiResult;
+use chrono::Utc;
+use tandem_domain::report::DraftStatus;
+use tandem_store::ReportDraft;
+
+use crate::error::{ApiError, ApiResult};
 use crate::settings::PlanningSettings;
 
 /// Every page of a list.
@@ -83,17 +87,24 @@ pub async fn weekly(
             || goal_keys.contains(&m.key.as_str())
     })
     .collect();
-    // The report needs each metric's value at the week's start and end only.
+    // The report needs each metric's values over its trend: the value at the
+    // start of the first trend week, and every point from there to the end
+    // of this week (inclusive).
     let (start, end) = report::week_bounds(week);
+    let from = start - chrono::Duration::weeks(i64::from(report::TREND_WEEKS - 1));
     let mut points: Vec<MetricPoint> = Vec::new();
     for m in &metrics {
-        for t in [start, end] {
-            if let Some(p) = store.latest_point(m.id, Some(t)).await?
-                && !points.contains(&p)
-            {
-                points.push(p);
-            }
+        if let Some(p) = store.latest_point(m.id, Some(from)).await? {
+            points.push(p);
         }
+        let to = end + chrono::Duration::microseconds(1);
+        points.extend(
+            store
+                .list_points(m.id, Some(from), Some(to), 100_000)
+                .await?
+                .into_iter()
+                .filter(|p| p.at > from),
+        );
     }
     Ok(report::assemble(&ReportInput {
         team,
@@ -139,4 +150,249 @@ async fn forecasts(
             })
         })
         .collect())
+}
+
+// ---------------------------------------------------------------------------
+// Drafts, rendering and sending
+// ---------------------------------------------------------------------------
+
+/// Size of a chart image in the e-mail (drawn at twice this for sharp
+/// display on high-density screens).
+pub const CHART_DISPLAY: (u32, u32) = (270, 150);
+
+/// A chart drawn for the e-mail.
+#[derive(Debug, Clone)]
+pub struct RenderedChart {
+    pub line_id: String,
+    /// Content-ID of the inline part.
+    pub cid: String,
+    pub png: Vec<u8>,
+}
+
+/// Every rendered form of one (edited) report.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub title: String,
+    pub markdown: String,
+    pub html: String,
+    pub text: String,
+    pub slack: serde_json::Value,
+    pub json: serde_json::Value,
+    pub charts: Vec<RenderedChart>,
+}
+
+/// Renders `report` in every form, charts included. CPU-bound: async
+/// callers run it on the blocking pool.
+pub fn render(report: &WeeklyReport, link: Option<&str>) -> anyhow::Result<Rendered> {
+    let (w, h) = CHART_DISPLAY;
+    let mut refs = Vec::new();
+    let mut charts = Vec::new();
+    for (i, t) in report.trends.iter().enumerate() {
+        let series = crate::charts::Series {
+            label: t.label.clone(),
+            unit: t.unit.clone(),
+            points: t.points.iter().map(|p| (p.date, p.value)).collect(),
+        };
+        let cid = format!("chart{i}.{}.{}@tandem", report.team.key, report.week);
+        charts.push(RenderedChart {
+            line_id: t.line_id.clone(),
+            cid: cid.clone(),
+            png: crate::charts::trend_png(&series, w * 2, h * 2)?,
+        });
+        refs.push(report::ChartRef {
+            line_id: t.line_id.clone(),
+            cid,
+            alt: format!("{}: the last {} weeks", series.caption(), t.points.len()),
+            width: w,
+            height: h,
+        });
+    }
+    Ok(Rendered {
+        title: report.title.clone(),
+        markdown: report::to_markdown(report),
+        html: report::to_html(report, &refs, link),
+        text: report::to_text(report, link),
+        slack: report::to_slack(report, link),
+        json: serde_json::to_value(report)?,
+        charts,
+    })
+}
+
+/// Where the full report of a team's week can be read.
+pub fn link(settings: &crate::Settings, team_key: &str, week: &str) -> String {
+    format!(
+        "{}/api/v1/teams/{team_key}/reports/{week}/archive?format=html",
+        settings.server.public_url.trim_end_matches('/')
+    )
+}
+
+/// The week's report with the draft's edits applied (when there is a draft),
+/// and the draft.
+pub async fn edited(
+    store: &Store,
+    settings: &crate::Settings,
+    team_id: Uuid,
+    week: IsoWeek,
+) -> ApiResult<(Option<ReportDraft>, WeeklyReport)> {
+    let data = weekly(store, team_id, week, &settings.planning, &settings.forecast).await?;
+    let draft = store.find_draft(team_id, &report::week_label(week)).await?;
+    let report = match &draft {
+        Some(d) => report::apply(&data, &d.edits),
+        None => data,
+    };
+    Ok((draft, report))
+}
+
+/// Applies an edit to the team's draft for `week` (made when missing),
+/// checked against the current data. An approved draft goes back to
+/// `draft`: the approval was of other content. Retried when another editor
+/// saved in between, so concurrent edits both land.
+pub async fn edit_draft(
+    store: &Store,
+    settings: &crate::Settings,
+    team_id: Uuid,
+    week: IsoWeek,
+    req: &report::EditRequest,
+) -> ApiResult<(ReportDraft, WeeklyReport)> {
+    let label = report::week_label(week);
+    let data = weekly(store, team_id, week, &settings.planning, &settings.forecast).await?;
+    let mut tries = 0;
+    loop {
+        let read = store.draft(team_id, &label, Utc::now()).await?;
+        if read.status == DraftStatus::Sent {
+            return Err(ApiError::Conflict {
+                field: Some("week".into()),
+                message: format!("the report of {label} was sent; it can no longer be edited"),
+            });
+        }
+        let mut next = read.clone();
+        next.edits.merge(req, &data)?;
+        next.status = DraftStatus::Draft;
+        next.approved_by = None;
+        next.approved_at = None;
+        next.updated_at = tandem_domain::time::micros(Utc::now())
+            .max(read.updated_at + chrono::Duration::microseconds(1));
+        match store.save_draft(&read, &next).await {
+            Ok(()) => return Ok((next.clone(), report::apply(&data, &next.edits))),
+            Err(StoreError::Stale(_)) if tries < 5 => tries += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Approves the team's draft for `week` as `who`.
+pub async fn approve_draft(
+    store: &Store,
+    team_id: Uuid,
+    week: IsoWeek,
+    who: &str,
+) -> ApiResult<ReportDraft> {
+    let label = report::week_label(week);
+    let read = store.draft(team_id, &label, Utc::now()).await?;
+    match read.status {
+        DraftStatus::Sent => {
+            return Err(ApiError::Conflict {
+                field: Some("week".into()),
+                message: format!("the report of {label} was already sent"),
+            });
+        }
+        DraftStatus::Approved => return Ok(read),
+        DraftStatus::Draft => {}
+    }
+    let now = tandem_domain::time::micros(Utc::now())
+        .max(read.updated_at + chrono::Duration::microseconds(1));
+    let next = ReportDraft {
+        status: DraftStatus::Approved,
+        approved_by: Some(who.to_owned()),
+        approved_at: Some(now),
+        updated_at: now,
+        ..read.clone()
+    };
+    store.save_draft(&read, &next).await?;
+    Ok(next)
+}
+
+/// The result of sending a week's report.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SendResult {
+    pub week: String,
+    pub outcomes: Vec<crate::delivery::Outcome>,
+    /// Whether the report is (now) in the archive.
+    pub archived: bool,
+}
+
+/// Sends the team's report of `week` (edits applied) to every configured
+/// target not yet served, archives it when anything was delivered and marks
+/// the draft sent. Failed targets are logged and can be retried by sending
+/// again; the draft and its edits stay as they are.
+pub async fn send_week(
+    store: &Store,
+    settings: &crate::Settings,
+    team_id: Uuid,
+    week: IsoWeek,
+) -> ApiResult<SendResult> {
+    let label = report::week_label(week);
+    let team = store.get_team(team_id).await?;
+    let draft = store.draft(team_id, &label, Utc::now()).await?;
+    let schedule = store.report_schedule(team_id).await?;
+    let email_to = schedule
+        .as_ref()
+        .map_or(settings.report.email_to.clone(), |s| s.email_to.clone());
+    let targets = crate::delivery::targets(&settings.report, &email_to);
+    if targets.is_empty() {
+        return Err(ApiError::Conflict {
+            field: None,
+            message: "no delivery channel is configured: set report.smtp (with e-mail \
+                      recipients), report.slack or report.webhook"
+                .into(),
+        });
+    }
+    let data = weekly(store, team_id, week, &settings.planning, &settings.forecast).await?;
+    let report = report::apply(&data, &draft.edits);
+    let url = link(settings, &team.key, &label);
+    let rendered = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || render(&report, Some(&url)).map(|r| (r, report)))
+            .await
+            .map_err(anyhow::Error::from)??
+    };
+    let (rendered, report) = rendered;
+    let envelope = crate::delivery::Envelope {
+        team_id,
+        team_key: team.key.clone(),
+        week: label.clone(),
+        rendered: std::sync::Arc::new(rendered),
+        link: url,
+    };
+    let outcomes = crate::delivery::deliver(store, &settings.report, &envelope, targets).await;
+    let delivered = store
+        .list_report_deliveries(team_id, &label)
+        .await?
+        .iter()
+        .any(|d| d.status == tandem_domain::report::DeliveryStatus::Sent);
+    if delivered {
+        let r = &envelope.rendered;
+        let now = tandem_domain::time::micros(Utc::now());
+        store
+            .archive_report(&tandem_store::ArchivedReport {
+                id: Uuid::now_v7(),
+                team_id,
+                week: label.clone(),
+                title: report.title.clone(),
+                sent_at: now,
+                report: r.json.clone(),
+                markdown: r.markdown.clone(),
+                html: r.html.clone(),
+                text: r.text.clone(),
+                slack: r.slack.clone(),
+                object_prefix: None,
+            })
+            .await?;
+        store.mark_draft_sent(draft.id, now).await?;
+    }
+    Ok(SendResult {
+        week: label,
+        outcomes,
+        archived: delivered,
+    })
 }

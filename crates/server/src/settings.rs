@@ -25,6 +25,9 @@ pub struct Settings {
     pub planning: PlanningSettings,
     #[serde(default)]
     pub forecast: ForecastSettings,
+    /// The weekly report: schedule, delivery channels, retries.
+    #[serde(default)]
+    pub report: crate::delivery::ReportSettings,
 }
 
 /// Forecasts and Tandem's risk checks.
@@ -301,6 +304,7 @@ impl Settings {
                 "forecast: window_days must be at least 7, trials between 1 and 1000000, stale_days at least 1".into(),
             ));
         }
+        self.report.check().map_err(SettingsError::Invalid)?;
         if self.planning.max_stage_days < 1 {
             return Err(SettingsError::Invalid(
                 "planning.max_stage_days must be at least 1".into(),

@@ -18,6 +18,7 @@ mod dump;
 mod error;
 mod git;
 pub(crate) mod queries;
+mod reports;
 mod rows;
 
 use std::str::FromStr;
@@ -32,6 +33,10 @@ pub use checks::RiskHistoryEntry;
 pub use delivery::{DeliveryFilter, Ingest};
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
 pub use error::StoreError;
+pub use reports::{
+    ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
+    ReportSchedule,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

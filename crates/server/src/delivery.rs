@@ -1,0 +1,491 @@
+//! Delivery of weekly reports: e-mail over SMTP (HTML with inline PNG charts
+//! and a plain-text alternative), a Slack incoming webhook (Block Kit), and a
+//! generic JSON webhook signed with HMAC-SHA256.
+//!
+//! Rules:
+//! - Each channel and recipient is a delivery of its own, claimed in the
+//!   database before the first attempt (`Store::claim_report_delivery`): a
+//!   report is never sent twice to the same recipient for the same week,
+//!   whoever sends it (a manager, the scheduler, another replica).
+//! - Channels run concurrently and independently: one failing never blocks
+//!   or fails the others.
+//! - A failed attempt is logged and retried with exponential backoff up to
+//!   `report.max_attempts`; a delivery that still fails stays `failed` and is
+//!   retried by the next send of that week (already sent recipients are
+//!   skipped).
+//! - Nothing here touches the draft's edits: a failed delivery loses no edit.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use tandem_domain::report::{Channel, DeliveryStatus};
+use tandem_store::Store;
+use uuid::Uuid;
+
+use crate::reporting::Rendered;
+
+/// `[report]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    /// Default schedule: 5 fields, minute first, in the team's time zone.
+    pub schedule: String,
+    /// Send when due without approval.
+    pub auto_send: bool,
+    /// Default e-mail recipients.
+    pub email_to: Vec<String>,
+    /// Hours before the due time at which the draft is created.
+    pub draft_ahead_hours: u32,
+    /// How often `serve` looks for due reports (0: never).
+    pub scheduler_interval_seconds: u64,
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    pub timeout_seconds: u64,
+    pub claim_stale_minutes: u32,
+    pub smtp: Option<SmtpSettings>,
+    pub slack: Option<SlackSettings>,
+    pub webhook: Option<WebhookSettings>,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            schedule: "0 16 * * 5".to_owned(),
+            auto_send: false,
+            email_to: Vec::new(),
+            draft_ahead_hours: 24,
+            scheduler_interval_seconds: 60,
+            max_attempts: 4,
+            retry_base_ms: 500,
+            timeout_seconds: 10,
+            claim_stale_minutes: 15,
+            smtp: None,
+            slack: None,
+            webhook: None,
+        }
+    }
+}
+
+impl ReportSettings {
+    pub(crate) fn check(&self) -> Result<(), String> {
+        crate::schedule::parse_cron(&self.schedule).map_err(|e| format!("report.schedule: {e}"))?;
+        if self.max_attempts == 0 || self.max_attempts > 20 {
+            return Err("report.max_attempts must be between 1 and 20".into());
+        }
+        if self.timeout_seconds == 0 {
+            return Err("report.timeout_seconds must be at least 1".into());
+        }
+        for (i, to) in self.email_to.iter().enumerate() {
+            to.parse::<Mailbox>().map_err(|e| {
+                format!("report.email_to[{i}]: {to:?} is not an e-mail address: {e}")
+            })?;
+        }
+        if let Some(smtp) = &self.smtp {
+            smtp.from.parse::<Mailbox>().map_err(|e| {
+                format!(
+                    "report.smtp.from: {:?} is not an e-mail address: {e}",
+                    smtp.from
+                )
+            })?;
+            if smtp.username.is_some() != smtp.password.is_some() {
+                return Err("report.smtp: give both username and password, or neither".into());
+            }
+        }
+        if let Some(w) = &self.webhook {
+            reqwest::Url::parse(&w.url).map_err(|e| format!("report.webhook.url: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        Duration::from_millis(
+            self.retry_base_ms
+                .saturating_mul(1 << (attempt - 1).min(16)),
+        )
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (port 587); refused without it.
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No TLS at all: for a relay on loopback only.
+    Plain,
+}
+
+fn default_port() -> u16 {
+    587
+}
+
+fn default_security() -> SmtpSecurity {
+    SmtpSecurity::Starttls
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default = "default_security")]
+    pub security: SmtpSecurity,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default, serialize_with = "redact_opt")]
+    pub password: Option<SecretString>,
+    /// The sender, e.g. `Tandem <tandem@example.com>`.
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackSettings {
+    #[serde(serialize_with = "redact")]
+    pub webhook_url: SecretString,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub url: String,
+    #[serde(serialize_with = "redact")]
+    pub secret: SecretString,
+}
+
+fn redact<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("[redacted]")
+}
+
+fn redact_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str("[redacted]"),
+        None => s.serialize_none(),
+    }
+}
+
+/// The header carrying a webhook's signature.
+pub const SIGNATURE_HEADER: &str = "x-tandem-signature-256";
+
+/// `sha256=<hex of HMAC-SHA256(secret, body)>`.
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// One place a report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub channel: Channel,
+    /// An e-mail address, `slack`, or the webhook's URL.
+    pub recipient: String,
+}
+
+/// What happened to one target in one send.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Outcome {
+    pub channel: Channel,
+    pub recipient: String,
+    /// `sent`, `failed`, or `skipped` (sent before, or another sender holds
+    /// it right now).
+    pub result: String,
+    /// Attempts made in this send.
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+/// The targets of a team's report: each e-mail recipient (when SMTP is
+/// configured), Slack and the webhook (when configured).
+pub fn targets(settings: &ReportSettings, email_to: &[String]) -> Vec<Target> {
+    let mut out = Vec::new();
+    if settings.smtp.is_some() {
+        out.extend(email_to.iter().map(|to| Target {
+            channel: Channel::Email,
+            recipient: to.clone(),
+        }));
+    }
+    if settings.slack.is_some() {
+        out.push(Target {
+            channel: Channel::Slack,
+            recipient: "slack".to_owned(),
+        });
+    }
+    if let Some(w) = &settings.webhook {
+        out.push(Target {
+            channel: Channel::Webhook,
+            recipient: w.url.clone(),
+        });
+    }
+    out
+}
+
+/// Everything one send needs besides the targets.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub team_id: Uuid,
+    pub team_key: String,
+    pub week: String,
+    pub rendered: std::sync::Arc<Rendered>,
+    pub link: String,
+}
+
+/// Delivers the report to every target, concurrently; returns one outcome
+/// per target in the order given.
+pub async fn deliver(
+    store: &Store,
+    settings: &ReportSettings,
+    envelope: &Envelope,
+    targets: Vec<Target>,
+) -> Vec<Outcome> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, target) in targets.iter().cloned().enumerate() {
+        let store = store.clone();
+        let settings = settings.clone();
+        let envelope = envelope.clone();
+        tasks.spawn(async move { (i, deliver_one(&store, &settings, &envelope, target).await) });
+    }
+    let mut out: Vec<Option<Outcome>> = vec![None; targets.len()];
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((i, outcome)) => out[i] = Some(outcome),
+            Err(e) => tracing::error!(error = %e, "a delivery task panicked"),
+        }
+    }
+    out.into_iter()
+        .zip(targets)
+        .map(|(o, t)| {
+            o.unwrap_or(Outcome {
+                channel: t.channel,
+                recipient: t.recipient,
+                result: "failed".into(),
+                attempts: 0,
+                error: Some("the delivery task stopped unexpectedly".into()),
+            })
+        })
+        .collect()
+}
+
+async fn deliver_one(
+    store: &Store,
+    settings: &ReportSettings,
+    envelope: &Envelope,
+    target: Target,
+) -> Outcome {
+    let mut outcome = Outcome {
+        channel: target.channel,
+        recipient: target.recipient.clone(),
+        result: "skipped".into(),
+        attempts: 0,
+        error: None,
+    };
+    let now = Utc::now();
+    let stale = now - chrono::Duration::minutes(i64::from(settings.claim_stale_minutes));
+    let claim = store
+        .claim_report_delivery(
+            envelope.team_id,
+            &envelope.week,
+            target.channel,
+            &target.recipient,
+            now,
+            stale,
+        )
+        .await;
+    let delivery = match claim {
+        Ok(Some(d)) => d,
+        Ok(None) => return outcome,
+        Err(e) => {
+            outcome.result = "failed".into();
+            outcome.error = Some(format!("could not claim the delivery: {e}"));
+            return outcome;
+        }
+    };
+    for attempt in 1..=settings.max_attempts {
+        outcome.attempts = attempt;
+        let result = tokio::time::timeout(
+            Duration::from_secs(settings.timeout_seconds),
+            send_once(settings, envelope, &target),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "timed out after {} s",
+                settings.timeout_seconds
+            ))
+        });
+        let (status, message) = match &result {
+            Ok(()) => (DeliveryStatus::Sent, "delivered".to_owned()),
+            Err(e) => (DeliveryStatus::Failed, format!("{e:#}")),
+        };
+        if let Err(e) = store
+            .record_report_delivery_attempt(delivery.id, status, &message, Utc::now())
+            .await
+        {
+            tracing::error!(error = %e, channel = %target.channel, "could not log a delivery attempt");
+        }
+        match result {
+            Ok(()) => {
+                tracing::info!(channel = %target.channel, recipient = %target.recipient, week = %envelope.week, attempt, "report delivered");
+                outcome.result = "sent".into();
+                outcome.error = None;
+                return outcome;
+            }
+            Err(e) => {
+                tracing::warn!(channel = %target.channel, recipient = %target.recipient, week = %envelope.week, attempt, error = %format!("{e:#}"), "report delivery failed");
+                outcome.result = "failed".into();
+                outcome.error = Some(message);
+                if attempt < settings.max_attempts {
+                    tokio::time::sleep(settings.backoff(attempt)).await;
+                }
+            }
+        }
+    }
+    outcome
+}
+
+async fn send_once(
+    settings: &ReportSettings,
+    envelope: &Envelope,
+    target: &Target,
+) -> anyhow::Result<()> {
+    match target.channel {
+        Channel::Email => {
+            let smtp = settings.smtp.as_ref().context("SMTP is not configured")?;
+            send_email(smtp, settings.timeout_seconds, envelope, &target.recipient).await
+        }
+        Channel::Slack => {
+            let slack = settings.slack.as_ref().context("Slack is not configured")?;
+            post_json(
+                slack.webhook_url.expose_secret(),
+                serde_json::to_vec(&envelope.rendered.slack)?,
+                None,
+                settings.timeout_seconds,
+            )
+            .await
+        }
+        Channel::Webhook => {
+            let hook = settings
+                .webhook
+                .as_ref()
+                .context("the webhook is not configured")?;
+            let body = serde_json::to_vec(&serde_json::json!({
+                "event": "weekly_report.sent",
+                "team": envelope.team_key,
+                "week": envelope.week,
+                "link": envelope.link,
+                "report": envelope.rendered.json,
+                "markdown": envelope.rendered.markdown,
+            }))?;
+            let sig = signature(hook.secret.expose_secret().as_bytes(), &body);
+            post_json(&hook.url, body, Some(sig), settings.timeout_seconds).await
+        }
+    }
+}
+
+async fn post_json(
+    url: &str,
+    body: Vec<u8>,
+    signature: Option<String>,
+    timeout_seconds: u64,
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(timeout_seconds))
+        .build()?;
+    let mut req = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
+    if let Some(sig) = signature {
+        req = req.header(SIGNATURE_HEADER, sig);
+    }
+    let resp = req.send().await.map_err(|e| {
+        // reqwest's error names the URL, which for Slack is a secret.
+        anyhow::anyhow!("the request failed: {}", e.without_url())
+    })?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let text = resp.text().await.unwrap_or_default();
+    anyhow::bail!(
+        "the receiver answered {status}: {}",
+        text.chars().take(200).collect::<String>()
+    )
+}
+
+/// Builds the e-mail: multipart/alternative of the plain text and a
+/// multipart/related HTML part carrying the charts as inline parts.
+pub fn email_message(from: &str, to: &str, rendered: &Rendered) -> anyhow::Result<Message> {
+    let from: Mailbox = from.parse().context("report.smtp.from")?;
+    let to: Mailbox = to
+        .parse()
+        .with_context(|| format!("{to:?} is not an e-mail address"))?;
+    let mut related = MultiPart::related().singlepart(SinglePart::html(rendered.html.clone()));
+    for c in &rendered.charts {
+        related = related.singlepart(
+            Attachment::new_inline(c.cid.clone())
+                .body(c.png.clone(), ContentType::parse("image/png")?),
+        );
+    }
+    Ok(Message::builder()
+        .from(from)
+        .to(to)
+        .subject(rendered.title.clone())
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::plain(rendered.text.clone()))
+                .multipart(related),
+        )?)
+}
+
+async fn send_email(
+    smtp: &SmtpSettings,
+    timeout_seconds: u64,
+    envelope: &Envelope,
+    to: &str,
+) -> anyhow::Result<()> {
+    let message = email_message(&smtp.from, to, &envelope.rendered)?;
+    let builder = match smtp.security {
+        SmtpSecurity::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?,
+        SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)?,
+    };
+    let mut builder = builder
+        .port(smtp.port)
+        .timeout(Some(Duration::from_secs(timeout_seconds)));
+    if let (Some(user), Some(pw)) = (&smtp.username, &smtp.password) {
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            pw.expose_secret().to_owned(),
+        ));
+    }
+    let transport = builder.build();
+    transport
+        .send(message)
+        .await
+        .with_context(|| format!("SMTP {}:{}", smtp.host, smtp.port))?;
+    Ok(())
+}
+
+/// When a send counts as done for the draft: at least one delivery sent and
+/// none failed in this send.
+pub fn all_delivered(outcomes: &[Outcome]) -> bool {
+    outcomes.iter().all(|o| o.result != "failed")
+}
+
+/// The instant a delivery claim counts as abandoned.
+pub fn stale_before(settings: &ReportSettings, now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::minutes(i64::from(settings.claim_stale_minutes))
+}

@@ -26,6 +26,7 @@ pub mod team;
 pub mod text;
 pub mod time;
 pub mod user;
+pub mod webhook;
 pub mod work_item;
 
 pub use error::{DomainError, FieldError};

@@ -113,6 +113,18 @@ pub fn router(state: AppState) -> Router {
         .route("/backlog", get(planning::backlog))
         .route("/teams/{team}/debt", get(planning::team_debt))
         .route("/teams/{team}/reports/weekly", get(api::reports::weekly))
+        .route(
+            "/teams/{team}/reports/schedule",
+            get(api::reports::get_schedule).put(api::reports::put_schedule),
+        )
+        .route(
+            "/teams/{team}/reports/{week}/draft",
+            get(api::reports::get_draft).patch(api::reports::edit_draft),
+        )
+        .route("/teams/{team}/reports/{week}/approve", post(api::reports::approve))
+        .route("/teams/{team}/reports/{week}/send", post(api::reports::send))
+        .route("/teams/{team}/reports/{week}/archive", get(api::reports::get_archived))
+        .route("/reports/archive", get(api::reports::list_archive))
         .route("/work-items/{id}/context", get(planning::context))
         .route("/goals/{id}/{transition}", post(goals::transition_goal))
         .route("/stages", get(goals::list_stages).post(goals::create_stage))

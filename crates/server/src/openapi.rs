@@ -28,7 +28,8 @@ use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, rep
         admin::list_users, admin::create_user, admin::update_user,
         admin::list_tokens, admin::create_token, admin::revoke_token,
         forecasts::goal_forecast, forecasts::achievement, forecasts::run_checks, forecasts::risk_history, forecasts::agenda,
-        reports::weekly,
+        reports::weekly, reports::get_draft, reports::edit_draft, reports::approve, reports::send,
+        reports::get_schedule, reports::put_schedule, reports::list_archive, reports::get_archived,
     )
 )]
 pub struct ApiDoc;

@@ -2,21 +2,26 @@
 //! (`crate::reporting`), as JSON or Markdown.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, IsoWeek, Utc};
-use serde::Deserialize;
-use tandem_domain::report::{self, WeeklyReport};
+use serde::{Deserialize, Serialize};
+use tandem_domain::report::{self, EditRequest, WeeklyReport};
 use tandem_domain::user::Role;
+use tandem_store::{
+    ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
+    ReportSchedule,
+};
 
 use super::documents::MARKDOWN;
 use super::planning::find_team;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::reporting::SendResult;
 
 /// Query of `GET /api/v1/teams/{team}/reports/weekly`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -25,7 +30,9 @@ use crate::extract::ApiQuery;
 pub struct WeeklyParams {
     /// ISO week, e.g. `2026-W47` (default: the current week, UTC).
     pub week: Option<String>,
-    /// `json` (default) or `markdown`.
+    /// `json` (default), `markdown`, `html` (the e-mail's HTML, charts as
+    /// `cid:` references), `text` (the e-mail's plain-text part) or `slack`
+    /// (Block Kit JSON).
     pub format: Option<String>,
 }
 
@@ -40,9 +47,10 @@ pub fn week_or_current(week: Option<&str>) -> Result<IsoWeek, String> {
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/weekly", tag = "reports",
     params(("team" = String, Path, description = "Team id or key"), WeeklyParams),
     responses(
-        (status = 200, description = "the report: JSON (format=json, the default) or a \
-            Markdown status update (format=markdown)",
-            content((WeeklyReport = "application/json"), (String = "text/markdown"))),
+        (status = 200, description = "the report with the draft's edits applied: JSON \
+            (format=json, the default), Markdown, the e-mail's HTML or plain text, or Slack blocks",
+            content((WeeklyReport = "application/json"), (String = "text/markdown"),
+                (String = "text/html"), (String = "text/plain"))),
         (status = 400, body = ErrorBody, description = "a bad `week` or `format`"),
         (status = 404, body = ErrorBody)))]
 pub async fn weekly(
@@ -54,32 +62,350 @@ pub async fn weekly(
     who.require(Role::Stakeholder)?;
     let week =
         week_or_current(params.week.as_deref()).map_err(|e| ApiError::bad_field("week", e))?;
-    let markdown = match params.format.as_deref() {
-        None | Some("json") => false,
-        Some("markdown") => true,
-        Some(other) => {
-            return Err(ApiError::bad_field(
-                "format",
-                format!("{other:?} is not one of: json, markdown"),
-            ));
-        }
-    };
+    let format = Format::parse(params.format.as_deref())?;
     let team = find_team(&state.store, &team).await?;
-    let report = crate::reporting::weekly(
-        &state.store,
-        team.id,
-        week,
-        &state.settings.planning,
-        &state.settings.forecast,
+    let week_label = report::week_label(week);
+    let (_, report) =
+        crate::reporting::edited(&state.store, &state.settings, team.id, week).await?;
+    let link = crate::reporting::link(&state.settings, &team.key, &week_label);
+    Ok(format.respond(&report, &link))
+}
+
+/// The forms a report can be read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Markdown,
+    Html,
+    Text,
+    Slack,
+}
+
+impl Format {
+    pub fn parse(s: Option<&str>) -> Result<Format, ApiError> {
+        Ok(match s {
+            None | Some("json") => Format::Json,
+            Some("markdown") => Format::Markdown,
+            Some("html") => Format::Html,
+            Some("text") => Format::Text,
+            Some("slack") => Format::Slack,
+            Some(other) => {
+                return Err(ApiError::bad_field(
+                    "format",
+                    format!("{other:?} is not one of: json, markdown, html, text, slack"),
+                ));
+            }
+        })
+    }
+
+    /// The report in this form. HTML references its charts by `cid:`; the
+    /// e-mail carries them as inline parts.
+    fn respond(self, r: &WeeklyReport, link: &str) -> Response {
+        match self {
+            Format::Json => Json(r).into_response(),
+            Format::Slack => Json(report::to_slack(r, Some(link))).into_response(),
+            Format::Markdown => text(MARKDOWN, report::to_markdown(r)),
+            Format::Text => text("text/plain; charset=utf-8", report::to_text(r, Some(link))),
+            Format::Html => {
+                let refs: Vec<report::ChartRef> = r
+                    .trends
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| report::ChartRef {
+                        line_id: t.line_id.clone(),
+                        cid: format!("chart{i}.{}.{}@tandem", r.team.key, r.week),
+                        alt: t.label.clone(),
+                        width: crate::reporting::CHART_DISPLAY.0,
+                        height: crate::reporting::CHART_DISPLAY.1,
+                    })
+                    .collect();
+                text(
+                    "text/html; charset=utf-8",
+                    report::to_html(r, &refs, Some(link)),
+                )
+            }
+        }
+    }
+}
+
+fn text(content_type: &'static str, body: String) -> Response {
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
     )
-    .await?;
-    Ok(if markdown {
-        (
-            [(CONTENT_TYPE, HeaderValue::from_static(MARKDOWN))],
-            report::to_markdown(&report),
-        )
-            .into_response()
-    } else {
-        Json(report).into_response()
+        .into_response()
+}
+
+fn parse_week_path(week: &str) -> ApiResult<IsoWeek> {
+    report::parse_week(week).map_err(|e| ApiError::bad_field("week", e))
+}
+
+/// A draft with the report it gives and what was delivered.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DraftView {
+    /// `null` until someone edits, approves or schedules the week.
+    pub draft: Option<ReportDraft>,
+    /// The report with the draft's edits applied.
+    pub report: WeeklyReport,
+    pub deliveries: Vec<ReportDelivery>,
+    /// Every delivery attempt, oldest first.
+    pub delivery_log: Vec<ReportDeliveryAttempt>,
+}
+
+async fn draft_view(state: &AppState, team_id: uuid::Uuid, week: IsoWeek) -> ApiResult<DraftView> {
+    let label = report::week_label(week);
+    let (draft, report) =
+        crate::reporting::edited(&state.store, &state.settings, team_id, week).await?;
+    Ok(DraftView {
+        draft,
+        report,
+        deliveries: state.store.list_report_deliveries(team_id, &label).await?,
+        delivery_log: state
+            .store
+            .list_report_delivery_log(team_id, &label)
+            .await?,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/teams/{team}/reports/{week}/draft", tag = "reports",
+    params(("team" = String, Path, description = "Team id or key"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47")),
+    responses((status = 200, body = DraftView), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn get_draft(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((team, week)): Path<(String, String)>,
+) -> ApiResult<Json<DraftView>> {
+    who.require(Role::Stakeholder)?;
+    let week = parse_week_path(&week)?;
+    let team = find_team(&state.store, &team).await?;
+    Ok(Json(draft_view(&state, team.id, week).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/teams/{team}/reports/{week}/draft", tag = "reports",
+    params(("team" = String, Path, description = "Team id or key"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47")),
+    request_body = EditRequest,
+    responses((status = 200, body = DraftView, description = "the edits are stored; an approved \
+            draft goes back to `draft`"),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the report was already sent"),
+        (status = 422, body = ErrorBody, description = "an unknown section or line id, or an \
+            over-long note")))]
+pub async fn edit_draft(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((team, week)): Path<(String, String)>,
+    ApiJson(req): ApiJson<EditRequest>,
+) -> ApiResult<Json<DraftView>> {
+    who.require(Role::Manager)?;
+    let week = parse_week_path(&week)?;
+    let team = find_team(&state.store, &team).await?;
+    crate::reporting::edit_draft(&state.store, &state.settings, team.id, week, &req).await?;
+    Ok(Json(draft_view(&state, team.id, week).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/teams/{team}/reports/{week}/approve", tag = "reports",
+    params(("team" = String, Path, description = "Team id or key"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47")),
+    responses((status = 200, body = ReportDraft), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn approve(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((team, week)): Path<(String, String)>,
+) -> ApiResult<Json<ReportDraft>> {
+    who.require(Role::Manager)?;
+    let week = parse_week_path(&week)?;
+    let team = find_team(&state.store, &team).await?;
+    Ok(Json(
+        crate::reporting::approve_draft(&state.store, team.id, week, &who.name).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/teams/{team}/reports/{week}/send", tag = "reports",
+    params(("team" = String, Path, description = "Team id or key"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47")),
+    responses((status = 200, body = SendResult, description = "one outcome per channel and \
+            recipient; failed ones were retried and logged, and can be sent again"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the draft is not approved, or no \
+            channel is configured")))]
+pub async fn send(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((team, week)): Path<(String, String)>,
+) -> ApiResult<Json<SendResult>> {
+    who.require(Role::Manager)?;
+    let week = parse_week_path(&week)?;
+    let team = find_team(&state.store, &team).await?;
+    let label = report::week_label(week);
+    let draft = state.store.draft(team.id, &label, Utc::now()).await?;
+    if draft.status == report::DraftStatus::Draft {
+        return Err(ApiError::Conflict {
+            field: Some("status".into()),
+            message: format!("approve the report of {label} before sending it"),
+        });
+    }
+    Ok(Json(
+        crate::reporting::send_week(&state.store, &state.settings, team.id, week).await?,
+    ))
+}
+
+/// Body of `PUT /api/v1/teams/{team}/reports/schedule`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRequest {
+    /// Five fields, minute first, in the team's time zone, e.g. `0 16 * * 5`.
+    pub cron: String,
+    /// Send when due without approval.
+    #[serde(default)]
+    pub auto_send: bool,
+    /// E-mail recipients.
+    #[serde(default)]
+    pub email_to: Vec<String>,
+}
+
+/// A team's schedule and when it is next due.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ScheduleView {
+    #[serde(flatten)]
+    pub schedule: ReportSchedule,
+    /// `true` when the team has no schedule of its own (the configured default applies).
+    pub default: bool,
+    pub timezone: String,
+    pub next_due: Option<chrono::DateTime<Utc>>,
+}
+
+fn schedule_view(
+    team: &tandem_domain::team::Team,
+    own: Option<ReportSchedule>,
+    settings: &crate::Settings,
+) -> ScheduleView {
+    let default = own.is_none();
+    let schedule = crate::schedule::effective(team.id, own, settings);
+    let tz = crate::schedule::parse_tz(&team.timezone).unwrap_or(chrono_tz::UTC);
+    let next_due = crate::schedule::parse_cron(&schedule.cron)
+        .ok()
+        .and_then(|c| crate::schedule::due_times(&c, tz, Utc::now()).1);
+    ScheduleView {
+        schedule,
+        default,
+        timezone: team.timezone.clone(),
+        next_due,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/teams/{team}/reports/schedule", tag = "reports",
+    params(("team" = String, Path, description = "Team id or key")),
+    responses((status = 200, body = ScheduleView), (status = 404, body = ErrorBody)))]
+pub async fn get_schedule(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(team): Path<String>,
+) -> ApiResult<Json<ScheduleView>> {
+    who.require(Role::Stakeholder)?;
+    let team = find_team(&state.store, &team).await?;
+    let own = state.store.report_schedule(team.id).await?;
+    Ok(Json(schedule_view(&team, own, &state.settings)))
+}
+
+#[utoipa::path(put, path = "/api/v1/teams/{team}/reports/schedule", tag = "reports",
+    params(("team" = String, Path, description = "Team id or key")),
+    request_body = ScheduleRequest,
+    responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "a bad cron expression, e-mail address \
+            or team time zone")))]
+pub async fn put_schedule(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(team): Path<String>,
+    ApiJson(req): ApiJson<ScheduleRequest>,
+) -> ApiResult<Json<ScheduleView>> {
+    who.require(Role::Manager)?;
+    let team = find_team(&state.store, &team).await?;
+    crate::schedule::parse_cron(&req.cron).map_err(|e| ApiError::invalid("cron", e))?;
+    crate::schedule::parse_tz(&team.timezone)
+        .map_err(|e| ApiError::invalid("timezone", format!("the team's time zone: {e}")))?;
+    for (i, to) in req.email_to.iter().enumerate() {
+        to.parse::<lettre::message::Mailbox>().map_err(|e| {
+            ApiError::invalid(
+                format!("email_to[{i}]"),
+                format!("{to:?} is not an e-mail address: {e}"),
+            )
+        })?;
+    }
+    let s = ReportSchedule {
+        team_id: team.id,
+        cron: req.cron.split_whitespace().collect::<Vec<_>>().join(" "),
+        auto_send: req.auto_send,
+        email_to: req.email_to,
+        updated_at: tandem_domain::time::micros(Utc::now()),
+    };
+    state.store.put_report_schedule(&s).await?;
+    Ok(Json(schedule_view(&team, Some(s), &state.settings)))
+}
+
+/// Query of `GET /api/v1/reports/archive`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ArchiveParams {
+    /// Team id or key.
+    pub team: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/archive", tag = "reports", params(ArchiveParams),
+    responses((status = 200, body = Vec<ArchiveEntry>), (status = 404, body = ErrorBody)))]
+pub async fn list_archive(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(params): ApiQuery<ArchiveParams>,
+) -> ApiResult<Json<Vec<ArchiveEntry>>> {
+    who.require(Role::Stakeholder)?;
+    let team_id = match &params.team {
+        Some(t) => Some(find_team(&state.store, t).await?.id),
+        None => None,
+    };
+    Ok(Json(state.store.list_archive(team_id).await?))
+}
+
+/// Query of `GET /api/v1/teams/{team}/reports/{week}/archive`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ArchivedParams {
+    /// `json` (default: the archive record), `markdown`, `html`, `text` or `slack`.
+    pub format: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/teams/{team}/reports/{week}/archive", tag = "reports",
+    params(("team" = String, Path, description = "Team id or key"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47"), ArchivedParams),
+    responses((status = 200, body = ArchivedReport, description = "the report as it was sent"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_archived(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((team, week)): Path<(String, String)>,
+    Query(params): Query<ArchivedParams>,
+) -> ApiResult<Response> {
+    who.require(Role::Stakeholder)?;
+    let week = parse_week_path(&week)?;
+    let format = Format::parse(params.format.as_deref())?;
+    let team = find_team(&state.store, &team).await?;
+    let a = state
+        .store
+        .archived_report(team.id, &report::week_label(week))
+        .await?;
+    Ok(match format {
+        Format::Json => Json(a).into_response(),
+        Format::Slack => Json(a.slack).into_response(),
+        Format::Markdown => text(MARKDOWN, a.markdown),
+        Format::Text => text("text/plain; charset=utf-8", a.text),
+        Format::Html => text("text/html; charset=utf-8", a.html),
     })
 }

@@ -7,6 +7,7 @@ mod forecasts;
 mod openapi;
 mod pagination;
 mod planning;
+mod report_delivery;
 mod reports;
 mod resources;
 mod support;

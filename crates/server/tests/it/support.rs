@@ -71,6 +71,8 @@ impl TestApp {
             ("TANDEM_AUTH__ADMIN_PASSWORD", ADMIN_PASSWORD),
             // Tests run the risk checks explicitly (POST /api/v1/risks/check).
             ("TANDEM_FORECAST__CHECK_INTERVAL_MINUTES", "0"),
+            // Tests drive the report schedule explicitly (schedule::tick).
+            ("TANDEM_REPORT__SCHEDULER_INTERVAL_SECONDS", "0"),
         ]
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

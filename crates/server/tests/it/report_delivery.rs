@@ -1,0 +1,478 @@
+//! Delivering the weekly report to real local receivers: an SMTP sink on
+//! loopback (the e-mail is parsed as MIME), an axum receiver standing in for
+//! Slack and for the signed webhook; failures logged and retried; the
+//! schedule sending exactly once with two replicas on one database.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{Datelike, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use mail_parser::{MessageParser, MimeHeaders};
+use sha2::Sha256;
+use tandem_domain::report::{self, EditRequest};
+use tandem_server::Settings;
+use tandem_store::{EngineKind, Store};
+use tandem_testkit::TestDb;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+tandem_testkit::per_engine!(
+    a_report_reaches_email_slack_and_the_webhook_once,
+    failing_channels_are_retried_and_logged_and_lose_no_edit,
+    two_replicas_send_one_scheduled_report
+);
+
+// ---------------------------------------------------------------------------
+// Local receivers
+// ---------------------------------------------------------------------------
+
+/// One message the SMTP sink accepted.
+#[derive(Debug, Clone)]
+struct Mail {
+    rcpt: Vec<String>,
+    data: Vec<u8>,
+    auth: Option<String>,
+}
+
+/// A minimal SMTP server on loopback (RFC 5321 commands a client sends for
+/// one message, AUTH PLAIN), recording every message.
+async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Mail>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mails = Arc::new(Mutex::new(Vec::new()));
+    let out = mails.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mails = mails.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut r = BufReader::new(r);
+                w.write_all(b"220 sink ESMTP\r\n").await.ok();
+                let (mut rcpt, mut auth) = (Vec::new(), None);
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let cmd = line.trim_end().to_owned();
+                    let upper = cmd.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") {
+                        b"250-sink\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("HELO") {
+                        b"250 sink\r\n"
+                    } else if upper.starts_with("AUTH PLAIN") {
+                        auth = Some(cmd[10..].trim().to_owned());
+                        b"235 ok\r\n"
+                    } else if upper.starts_with("MAIL FROM") {
+                        rcpt.clear();
+                        b"250 ok\r\n"
+                    } else if upper.starts_with("RCPT TO") {
+                        rcpt.push(cmd[8..].trim().trim_matches(['<', '>']).to_owned());
+                        b"250 ok\r\n"
+                    } else if upper == "DATA" {
+                        w.write_all(b"354 go\r\n").await.ok();
+                        let mut data = Vec::new();
+                        loop {
+                            let mut l = Vec::new();
+                            if r.read_until(b'\n', &mut l).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if l == b".\r\n" {
+                                break;
+                            }
+                            let l = if l.starts_with(b"..") {
+                                &l[1..]
+                            } else {
+                                &l[..]
+                            };
+                            data.extend_from_slice(l);
+                        }
+                        mails.lock().unwrap().push(Mail {
+                            rcpt: rcpt.clone(),
+                            data,
+                            auth: auth.clone(),
+                        });
+                        b"250 queued\r\n"
+                    } else if upper == "QUIT" {
+                        w.write_all(b"221 bye\r\n").await.ok();
+                        return;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    if w.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, out)
+}
+
+/// What the HTTP receiver got, and how it answers.
+#[derive(Debug, Default)]
+struct Inbox {
+    slack: Vec<serde_json::Value>,
+    hooks: Vec<(HeaderMap, Bytes)>,
+    /// Slack answers 400 this many more times.
+    slack_failures: usize,
+    /// The webhook answers after this long.
+    hook_delay: Duration,
+}
+
+type Shared = Arc<Mutex<Inbox>>;
+
+async fn slack(State(inbox): State<Shared>, body: Bytes) -> (StatusCode, &'static str) {
+    let mut i = inbox.lock().unwrap();
+    if i.slack_failures > 0 {
+        i.slack_failures -= 1;
+        return (StatusCode::BAD_REQUEST, "invalid_blocks");
+    }
+    i.slack
+        .push(serde_json::from_slice(&body).expect("Slack gets JSON"));
+    (StatusCode::OK, "ok")
+}
+
+async fn hook(State(inbox): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let delay = inbox.lock().unwrap().hook_delay;
+    tokio::time::sleep(delay).await;
+    inbox.lock().unwrap().hooks.push((headers, body));
+    StatusCode::NO_CONTENT
+}
+
+async fn receiver(inbox: Shared) -> String {
+    let app = axum::Router::new()
+        .route("/slack", axum::routing::post(slack))
+        .route("/hook", axum::routing::post(hook))
+        .with_state(inbox);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+const SECRET: &str = "webhook-secret-for-tests";
+
+fn settings(db_url: &str, smtp_port: u16, http: &str, extra: &str) -> Settings {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tandem.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[report]\nemail_to = [\"ana@example.com\", \"ben@example.com\"]\n\
+             max_attempts = 3\nretry_base_ms = 10\ntimeout_seconds = 2\n\
+             scheduler_interval_seconds = 0\n{extra}\n\
+             [report.smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"plain\"\n\
+             username = \"tandem\"\npassword = \"smtp-pw\"\nfrom = \"Tandem <tandem@example.com>\"\n\
+             [report.slack]\nwebhook_url = \"{http}/slack\"\n\
+             [report.webhook]\nurl = \"{http}/hook\"\nsecret = \"{SECRET}\"\n"
+        ),
+    )
+    .unwrap();
+    let env = vec![("TANDEM_DATABASE__URL".to_owned(), db_url.to_owned())];
+    Settings::load_from(Some(&path), &env).expect("settings")
+}
+
+async fn demo(engine: EngineKind) -> (TestDb, Store, uuid::Uuid) {
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    tandem_server::demo::load(&store, Utc::now().date_naive())
+        .await
+        .unwrap();
+    let team = store.get_team_by_key("payments").await.unwrap();
+    (db, store, team.id)
+}
+
+fn last_week() -> chrono::IsoWeek {
+    (Utc::now().date_naive() - chrono::Duration::days(7)).iso_week()
+}
+
+fn note(text: &str) -> EditRequest {
+    EditRequest {
+        notes: [("done".to_owned(), text.to_owned())].into(),
+        ..EditRequest::default()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------
+
+async fn a_report_reaches_email_slack_and_the_webhook_once(engine: EngineKind) {
+    let (db, store, team) = demo(engine).await;
+    let (smtp_port, mails) = smtp_sink().await;
+    let inbox: Shared = Arc::default();
+    let http = receiver(inbox.clone()).await;
+    let s = settings(&db.url, smtp_port, &http, "");
+    let week = last_week();
+    tandem_server::reporting::edit_draft(&store, &s, team, week, &note("Quiet but solid week."))
+        .await
+        .unwrap();
+
+    let result = tandem_server::reporting::send_week(&store, &s, team, week)
+        .await
+        .unwrap();
+    let summary: Vec<(String, String)> = result
+        .outcomes
+        .iter()
+        .map(|o| (format!("{}:{}", o.channel, o.recipient), o.result.clone()))
+        .collect();
+    assert!(
+        result.outcomes.iter().all(|o| o.result == "sent"),
+        "{summary:?}"
+    );
+    assert_eq!(result.outcomes.len(), 4, "two e-mails, Slack, the webhook");
+    assert!(result.archived);
+
+    // The e-mail, parsed as MIME.
+    let mails = mails.lock().unwrap().clone();
+    assert_eq!(mails.len(), 2, "one message per recipient");
+    let (data, _) = store
+        .list_report_deliveries(team, &report::week_label(week))
+        .await
+        .map(|d| (d, ()))
+        .unwrap();
+    assert_eq!(data.len(), 4);
+    let mut to: Vec<&str> = mails.iter().map(|m| m.rcpt[0].as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["ana@example.com", "ben@example.com"]);
+    let archived = store
+        .archived_report(team, &report::week_label(week))
+        .await
+        .unwrap();
+    for m in &mails {
+        // AUTH PLAIN: \0user\0password, base64.
+        assert_eq!(m.auth.as_deref(), Some("AHRhbmRlbQBzbXRwLXB3"));
+        let msg = MessageParser::default()
+            .parse(&m.data)
+            .expect("a MIME message");
+        assert_eq!(msg.subject(), Some(archived.title.as_str()));
+        assert!(archived.title.starts_with("Payments — week"));
+        let to = msg.to().unwrap().first().unwrap().address().unwrap();
+        assert_eq!(to, m.rcpt[0]);
+        let text = msg.body_text(0).expect("a plain-text part");
+        assert!(text.contains("Quiet but solid week."), "{text}");
+        assert!(text.contains("Full report: "));
+        let html = msg.body_html(0).expect("an HTML part");
+        assert!(html.contains("Quiet but solid week."));
+        let images: Vec<_> = msg
+            .attachments()
+            .filter(|p| p.content_type().is_some_and(|c| c.ctype() == "image"))
+            .collect();
+        let trends = archived.report["trends"].as_array().unwrap().len();
+        assert!(trends > 0);
+        assert_eq!(images.len(), trends, "one inline chart per trend");
+        for img in images {
+            let cid = img.content_id().expect("a Content-ID");
+            assert!(html.contains(&format!("cid:{cid}")), "the HTML shows {cid}");
+            let png = image::load_from_memory(img.contents()).expect("a PNG");
+            assert_eq!((png.width(), png.height()), (540, 300));
+        }
+    }
+
+    // Slack and the webhook.
+    {
+        let inbox = inbox.lock().unwrap();
+        assert_eq!(inbox.slack.len(), 1);
+        let blocks = inbox.slack[0]["blocks"].as_array().unwrap();
+        assert!(blocks.len() <= 50);
+        assert_eq!(blocks[0]["type"], "header");
+        assert_eq!(inbox.hooks.len(), 1);
+        let (headers, body) = &inbox.hooks[0];
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(body);
+        let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert_eq!(
+            headers["x-tandem-signature-256"].to_str().unwrap(),
+            expected
+        );
+        let payload: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(payload["event"], "weekly_report.sent");
+        assert_eq!(payload["team"], "payments");
+        assert_eq!(payload["week"], report::week_label(week));
+        assert_eq!(
+            payload["report"]["sections"][0]["note"],
+            "Quiet but solid week."
+        );
+    }
+
+    // Sending again reaches nobody twice.
+    let again = tandem_server::reporting::send_week(&store, &s, team, week)
+        .await
+        .unwrap();
+    assert!(
+        again.outcomes.iter().all(|o| o.result == "skipped"),
+        "{again:?}"
+    );
+    assert_eq!(mails.len(), 2);
+    assert_eq!(inbox.lock().unwrap().slack.len(), 1);
+    assert_eq!(inbox.lock().unwrap().hooks.len(), 1);
+    let draft = store
+        .find_draft(team, &report::week_label(week))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(draft.status, report::DraftStatus::Sent);
+}
+
+async fn failing_channels_are_retried_and_logged_and_lose_no_edit(engine: EngineKind) {
+    let (db, store, team) = demo(engine).await;
+    // Nothing listens on the SMTP port: bind one, then drop it.
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let inbox: Shared = Arc::new(Mutex::new(Inbox {
+        slack_failures: 1,
+        hook_delay: Duration::from_secs(5),
+        ..Inbox::default()
+    }));
+    let http = receiver(inbox.clone()).await;
+    let s = settings(&db.url, dead_port, &http, "");
+    let week = last_week();
+    let label = report::week_label(week);
+    tandem_server::reporting::edit_draft(&store, &s, team, week, &note("Keep this note."))
+        .await
+        .unwrap();
+
+    let result = tandem_server::reporting::send_week(&store, &s, team, week)
+        .await
+        .unwrap();
+    let by = |channel: &str| {
+        result
+            .outcomes
+            .iter()
+            .filter(|o| o.channel.as_str() == channel)
+            .collect::<Vec<_>>()
+    };
+    for o in by("email") {
+        assert_eq!((o.result.as_str(), o.attempts), ("failed", 3), "{o:?}");
+        assert!(
+            o.error.as_deref().unwrap().contains("SMTP 127.0.0.1"),
+            "{o:?}"
+        );
+    }
+    // Slack failed once with a 400, then went through: one failing channel
+    // blocks nothing else.
+    let slack = by("slack");
+    assert_eq!((slack[0].result.as_str(), slack[0].attempts), ("sent", 2));
+    let hook = by("webhook");
+    assert_eq!((hook[0].result.as_str(), hook[0].attempts), ("failed", 3));
+    assert!(
+        hook[0].error.as_deref().unwrap().contains("timed out"),
+        "{hook:?}"
+    );
+
+    let log = store.list_report_delivery_log(team, &label).await.unwrap();
+    assert_eq!(log.len(), 3 + 3 + 2 + 3, "every attempt is logged");
+    assert!(
+        log.iter().any(|l| l.message.contains("400 Bad Request")),
+        "{log:?}"
+    );
+    let deliveries = store.list_report_deliveries(team, &label).await.unwrap();
+    let failed = deliveries
+        .iter()
+        .filter(|d| d.status == report::DeliveryStatus::Failed)
+        .count();
+    assert_eq!(failed, 3);
+
+    // The draft and its edits are intact, and the report is archived (Slack
+    // got it).
+    let draft = store.find_draft(team, &label).await.unwrap().unwrap();
+    assert_eq!(draft.edits.notes.len(), 1);
+    assert!(result.archived);
+
+    // The SMTP server comes back: sending again serves only those that failed.
+    let (port, mails) = smtp_sink().await;
+    inbox.lock().unwrap().hook_delay = Duration::ZERO;
+    let s = settings(&db.url, port, &http, "");
+    let again = tandem_server::reporting::send_week(&store, &s, team, week)
+        .await
+        .unwrap();
+    let results: Vec<(&str, &str)> = again
+        .outcomes
+        .iter()
+        .map(|o| (o.channel.as_str(), o.result.as_str()))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("email", "sent"),
+            ("email", "sent"),
+            ("slack", "skipped"),
+            ("webhook", "sent")
+        ]
+    );
+    assert_eq!(mails.lock().unwrap().len(), 2);
+    assert_eq!(inbox.lock().unwrap().slack.len(), 1);
+}
+
+async fn two_replicas_send_one_scheduled_report(engine: EngineKind) {
+    let (db, store, team) = demo(engine).await;
+    let (smtp_port, mails) = smtp_sink().await;
+    let inbox: Shared = Arc::default();
+    let http = receiver(inbox.clone()).await;
+    // Every minute, sent without approval; the schedulers tick every second.
+    let s = settings(&db.url, smtp_port, &http, "");
+    store
+        .put_report_schedule(&tandem_store::ReportSchedule {
+            team_id: team,
+            cron: "* * * * *".into(),
+            auto_send: true,
+            email_to: vec!["ana@example.com".into()],
+            updated_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    let mut s = s;
+    s.report.scheduler_interval_seconds = 1;
+    // Two replicas, each with its own pool on the same database.
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let replica = db.store().await;
+        let state = tandem_server::AppState::new(replica, s.clone()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(tandem_server::launch(state, listener, async {
+            let _ = rx.await;
+        }));
+        servers.push((tx, task));
+    }
+    // Wait until the current week's report went out, then a few more ticks.
+    let week = report::week_label(Utc::now().date_naive().iso_week());
+    let mut waited = 0;
+    while mails.lock().unwrap().is_empty() && waited < 300 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for (tx, task) in servers {
+        let _ = tx.send(());
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        mails.lock().unwrap().len(),
+        1,
+        "one e-mail, not one per replica"
+    );
+    assert_eq!(inbox.lock().unwrap().slack.len(), 1);
+    assert_eq!(inbox.lock().unwrap().hooks.len(), 1);
+    let store = db.store().await;
+    let deliveries = store.list_report_deliveries(team, &week).await.unwrap();
+    assert_eq!(deliveries.len(), 3);
+    assert!(deliveries.iter().all(|d| d.attempts == 1));
+    assert!(
+        store
+            .list_archive(Some(team))
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.week == week)
+    );
+}

@@ -67,6 +67,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::forecasts::agenda(&store, &settings, &team, format.format).await
         }
         Command::Report(c) => crate::reports::report(&store, &settings, c).await,
+        Command::Import(c) => crate::imports::import(&store, c).await,
         Command::DefaultConfig | Command::Completions { .. } => Ok(()),
     };
     store.close().await;

@@ -4,6 +4,7 @@
 mod commands;
 mod documents;
 mod forecasts;
+mod imports;
 mod planning;
 mod reports;
 
@@ -112,6 +113,9 @@ enum Command {
     /// Reports: preview a team's weekly status report.
     #[command(subcommand)]
     Report(reports::ReportCommand),
+    /// Import engineering data: git history from a local repository.
+    #[command(subcommand)]
+    Import(imports::ImportCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }

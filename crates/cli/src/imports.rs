@@ -1,0 +1,223 @@
+//! `tandem import …`: history from a local git repository (and, later,
+//! backfill from GitHub, GitLab and Jira).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use chrono::Utc;
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tandem_domain::project::Project;
+use tandem_importers::git::{GitImport, GitImportSummary, NoProgress, Progress};
+use tandem_store::Store;
+use uuid::Uuid;
+
+use crate::commands::print_json;
+use crate::{Format, FormatArg};
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a branch's history from a local git repository: commits,
+    /// parents, changed files with line counts, merges and tags. A re-run
+    /// imports only new commits.
+    Git {
+        /// The repository (working tree or .git directory).
+        path: PathBuf,
+        /// The project (key or id) the repository belongs to.
+        #[arg(long)]
+        project: String,
+        /// The branch to import (default: the branch HEAD points at).
+        #[arg(long)]
+        branch: Option<String>,
+        /// The name to store the repository under, one of the project's
+        /// repositories (default: the project's only repository, or the one
+        /// whose name ends with the directory's name).
+        #[arg(long, value_name = "NAME")]
+        repo: Option<String>,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+}
+
+/// `tandem import …`.
+pub async fn import(store: &Store, command: ImportCommand) -> anyhow::Result<()> {
+    match command {
+        ImportCommand::Git {
+            path,
+            project,
+            branch,
+            repo,
+            format,
+        } => git(store, &path, &project, branch, repo, format.format).await,
+    }
+}
+
+async fn git(
+    store: &Store,
+    path: &Path,
+    project: &str,
+    branch: Option<String>,
+    repo: Option<String>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let project = find_project(store, project).await?;
+    let repo = repository_name(&project, path, repo.as_deref())?;
+    let what = GitImport {
+        path: path.to_owned(),
+        repo,
+        branch,
+    };
+    let progress: Arc<dyn Progress + Send> = if std::io::stderr().is_terminal() {
+        Arc::new(Bar::new())
+    } else {
+        Arc::new(NoProgress)
+    };
+    let summary = tandem_importers::git::import(store, &what, progress.clone(), Utc::now()).await;
+    drop(progress);
+    let summary = summary?;
+    if summary.shallow {
+        eprintln!(
+            "warning: {} is a shallow clone: its history is incomplete, so lead times of commits \
+             beyond the shallow boundary are unknown (fetch the full history with `git fetch --unshallow`)",
+            path.display()
+        );
+    }
+    match format {
+        Format::Json => print_json(&summary)?,
+        Format::Table => print_summary(&summary),
+    }
+    Ok(())
+}
+
+fn print_summary(s: &GitImportSummary) {
+    println!(
+        "imported {} ({} at {}): {} commits read, {} new, {} merges, {} file changes, {} tags in {:.1} s",
+        s.repo,
+        s.branch,
+        &s.head[..s.head.len().min(12)],
+        s.commits_seen,
+        s.commits_new,
+        s.merges,
+        s.files,
+        s.tags,
+        s.seconds
+    );
+}
+
+async fn find_project(store: &Store, key_or_id: &str) -> anyhow::Result<Project> {
+    let found = match Uuid::try_parse(key_or_id) {
+        Ok(id) => store.get_project(id).await,
+        Err(_) => store.get_project_by_key(key_or_id).await,
+    };
+    found.map_err(|_| anyhow!("--project: no project has the key or id {key_or_id:?}"))
+}
+
+/// The name to store the repository under: `--repo` (which the project must
+/// list), else the project's only repository, else the one the directory's
+/// name matches.
+fn repository_name(project: &Project, path: &Path, repo: Option<&str>) -> anyhow::Result<String> {
+    let listed = &project.repositories;
+    let names = || {
+        if listed.is_empty() {
+            "none".to_owned()
+        } else {
+            listed.join(", ")
+        }
+    };
+    if let Some(repo) = repo {
+        if listed.iter().any(|r| r == repo) {
+            return Ok(repo.to_owned());
+        }
+        bail!(
+            "--repo: project {} does not list the repository {repo:?} (it lists: {}); add it to the project's repositories first",
+            project.key,
+            names()
+        );
+    }
+    match listed.as_slice() {
+        [] => bail!(
+            "project {} lists no repositories; add the repository (e.g. \"acme/payments\") to the project's repositories first",
+            project.key
+        ),
+        [only] => return Ok(only.clone()),
+        _ => {}
+    }
+    let dir = directory_name(path)?;
+    let matching: Vec<&String> = listed
+        .iter()
+        .filter(|r| {
+            let short = r.trim_end_matches('/').trim_end_matches(".git");
+            short == dir || short.rsplit('/').next() == Some(dir.as_str())
+        })
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok((*one).clone()),
+        _ => bail!(
+            "project {} lists several repositories ({}) and the directory name {dir:?} does not pick one; name it with --repo",
+            project.key,
+            names()
+        ),
+    }
+}
+
+/// The repository's directory name (of the working tree, not `.git`).
+fn directory_name(path: &Path) -> anyhow::Result<String> {
+    let absolute = std::path::absolute(path)
+        .with_context(|| format!("cannot resolve the path {}", path.display()))?;
+    let mut dir = absolute.as_path();
+    while dir.file_name().is_some_and(|n| n == ".git" || n == ".") {
+        dir = dir.parent().unwrap_or(dir);
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".git").to_owned())
+        .unwrap_or_default();
+    Ok(name)
+}
+
+/// A progress bar on standard error: commits read and commits per second.
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new() -> Self {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message("walking the history");
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40} {pos}/{len} commits, {per_sec}, {eta} left")
+        {
+            self.0.set_style(style);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+
+    fn storing(&self) {
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
+            self.0.set_style(style);
+        }
+        self.0.set_message("storing");
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}

@@ -1,0 +1,2 @@
+//! Importers: history from a local git repository.
+pub mod git;

@@ -5,10 +5,12 @@
 //! randomness except from an explicit seed. A value that left a constructor or
 //! a `validate` function here is valid; storage and HTTP trust it.
 
+pub mod attribution;
 pub mod decision;
 pub mod delivery;
 pub mod demo;
 pub mod document;
+pub mod dora;
 pub mod error;
 pub mod event;
 pub mod forecast;

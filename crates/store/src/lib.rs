@@ -14,6 +14,7 @@
 mod inserts;
 mod checks;
 mod delivery;
+mod delivery_metrics;
 mod dump;
 mod error;
 mod git;
@@ -31,6 +32,7 @@ use uuid::Uuid;
 
 pub use checks::RiskHistoryEntry;
 pub use delivery::{DeliveryFilter, Ingest};
+pub use delivery_metrics::{AttributionRecord, ShippedCommit};
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
 pub use error::StoreError;
 pub use reports::{

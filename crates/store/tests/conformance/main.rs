@@ -8,6 +8,7 @@ mod common;
 mod basics;
 mod decisions;
 mod delivery;
+mod delivery_metrics;
 mod dump;
 mod events;
 mod git;

@@ -23,6 +23,7 @@ pub mod reporting;
 pub mod schedule;
 pub mod settings;
 pub mod web;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -169,6 +170,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))
         .route("/tokens/{id}", axum::routing::delete(admin::revoke_token))
+        .route("/events/deployments", post(api::events::post_deployments))
+        .route("/events/incidents", post(api::events::post_incidents))
+        .route(
+            "/projects/{project}/webhook-secrets/{provider}",
+            axum::routing::put(api::events::put_webhook_secret),
+        )
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed);
 
@@ -176,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .nest("/api/v1", v1)
+        .nest_service("/webhooks", webhooks::router(state.clone()))
         .merge(web::router())
         .fallback(web::not_found)
         .method_not_allowed_fallback(method_not_allowed)

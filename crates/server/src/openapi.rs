@@ -5,6 +5,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, reports, work};
+use crate::api::events;
+use crate::webhooks;
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -30,6 +32,8 @@ use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, rep
         forecasts::goal_forecast, forecasts::achievement, forecasts::run_checks, forecasts::risk_history, forecasts::agenda,
         reports::weekly, reports::get_draft, reports::edit_draft, reports::approve, reports::send,
         reports::get_schedule, reports::put_schedule, reports::list_archive, reports::get_archived,
+        events::post_deployments, events::post_incidents, events::put_webhook_secret,
+        webhooks::github, webhooks::gitlab,
     )
 )]
 pub struct ApiDoc;

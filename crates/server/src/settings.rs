@@ -28,6 +28,9 @@ pub struct Settings {
     /// The weekly report: schedule, delivery channels, retries.
     #[serde(default)]
     pub report: crate::delivery::ReportSettings,
+    /// Webhook receivers: body limit, issue labels, release environment.
+    #[serde(default)]
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 /// Forecasts and Tandem's risk checks.
@@ -305,6 +308,32 @@ impl Settings {
             ));
         }
         self.report.check().map_err(SettingsError::Invalid)?;
+        self.webhooks.check().map_err(SettingsError::Invalid)?;
+        let m = &self.metrics;
+        if !(1..=720).contains(&m.incident_window_hours) {
+            return Err(SettingsError::Invalid(format!(
+                "metrics.incident_window_hours must be between 1 and 720, not {}",
+                m.incident_window_hours
+            )));
+        }
+        if !(1..=3650).contains(&m.first_deployment_lookback_days) {
+            return Err(SettingsError::Invalid(format!(
+                "metrics.first_deployment_lookback_days must be between 1 and 3650, not {}",
+                m.first_deployment_lookback_days
+            )));
+        }
+        if m.production_environment.trim().is_empty() {
+            return Err(SettingsError::Invalid(
+                "metrics.production_environment must name an environment".into(),
+            ));
+        }
+        if let Some(t) = m.debt_target_percent
+            && !(0.0..=100.0).contains(&t)
+        {
+            return Err(SettingsError::Invalid(format!(
+                "metrics.debt_target_percent must be between 0 and 100, not {t}"
+            )));
+        }
         if self.planning.max_stage_days < 1 {
             return Err(SettingsError::Invalid(
                 "planning.max_stage_days must be at least 1".into(),

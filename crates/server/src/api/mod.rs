@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod documents;
+pub mod events;
 pub mod forecasts;
 pub mod goals;
 pub mod metrics;

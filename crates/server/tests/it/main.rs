@@ -12,3 +12,4 @@ mod reports;
 mod resources;
 mod support;
 mod validation;
+mod webhooks;

@@ -114,6 +114,11 @@ impl TestApp {
         }
     }
 
+    /// A second handle on the server's database, to check what was stored.
+    pub async fn store(&self) -> tandem_store::Store {
+        self._db.store().await
+    }
+
     /// A request to `path` (e.g. `/api/v1/teams`) without credentials.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base))

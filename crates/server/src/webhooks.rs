@@ -1,0 +1,810 @@
+//! Webhook receivers: `POST /webhooks/github` and `POST /webhooks/gitlab`.
+//!
+//! These are the only unauthenticated writes (ADR 0004): a delivery is
+//! trusted only once its signature (GitHub `X-Hub-Signature-256`, HMAC-SHA256
+//! of the raw body) or token (GitLab `X-Gitlab-Token`) matches the webhook
+//! secret of a project that lists the delivery's repository. Before that,
+//! the body is read only to find which project's secret to check; a body
+//! that does not parse is checked against every project's secret.
+//!
+//! - Bad or missing signature, unknown repository, no secret → 401, nothing
+//!   stored.
+//! - A delivery id already stored (GitHub `X-GitHub-Delivery`; GitLab
+//!   `Idempotency-Key`, else `X-Gitlab-Event-UUID`, else the body's SHA-256)
+//!   → 200 `duplicate`, nothing applied again.
+//! - Malformed or truncated JSON, or a payload lacking a field a record
+//!   needs → 400 naming the problem; the raw delivery is kept with outcome
+//!   `invalid`.
+//! - Events Tandem does not use → 202, kept with outcome `ignored`.
+//! - Larger than `webhooks.body_limit_bytes` (25 MiB) → 413.
+//!
+//! Every delivery is kept byte for byte with what it derived, so `tandem
+//! reprocess` can derive it again after a fix. A delivery is acknowledged
+//! only after its transaction committed; concurrent deliveries share
+//! transactions (the [`Writer`]'s group commit).
+
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::post;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tandem_domain::delivery::{Delivery, Outcome, Provider, Record};
+use tandem_domain::git::{Commit, GitRef};
+use tandem_domain::project::Project;
+use tandem_domain::webhook::{self, Context, Labels, Mapped, PayloadError};
+use tandem_store::{DeliveryFilter, Ingest, Store};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+
+/// `[webhooks]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Largest webhook body accepted, in bytes (25 MiB, GitHub's own cap).
+    /// Separate from `server.body_limit_bytes`, which is lower.
+    pub body_limit_bytes: usize,
+    /// An issue with this label is an incident.
+    pub incident_label: String,
+    /// An issue with this label is a bug (a work item of kind bug).
+    pub bug_label: String,
+    /// The environment a published release counts as deployed to.
+    pub release_environment: String,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 25 * 1024 * 1024,
+            incident_label: "incident".to_owned(),
+            bug_label: "bug".to_owned(),
+            release_environment: "production".to_owned(),
+        }
+    }
+}
+
+impl WebhookSettings {
+    pub fn check(&self) -> Result<(), String> {
+        if self.body_limit_bytes < 1024 {
+            return Err("webhooks.body_limit_bytes must be at least 1024".into());
+        }
+        for (name, v) in [
+            ("incident_label", &self.incident_label),
+            ("bug_label", &self.bug_label),
+            ("release_environment", &self.release_environment),
+        ] {
+            if v.trim().is_empty() {
+                return Err(format!("webhooks.{name} must not be empty"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn labels(&self) -> Labels {
+        Labels {
+            incident: self.incident_label.clone(),
+            bug: self.bug_label.clone(),
+        }
+    }
+}
+
+/// The request headers kept with a delivery. Never the signature or the
+/// GitLab token (which is the secret itself).
+const KEPT_HEADERS: &[&str] = &[
+    "content-type",
+    "user-agent",
+    "x-github-event",
+    "x-github-delivery",
+    "x-github-hook-id",
+    "x-github-hook-installation-target-id",
+    "x-github-hook-installation-target-type",
+    "x-gitlab-event",
+    "x-gitlab-event-uuid",
+    "x-gitlab-webhook-uuid",
+    "x-gitlab-instance",
+    "idempotency-key",
+];
+
+/// What a receiver answers.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Receipt {
+    /// `applied`, `ignored` or `duplicate`.
+    pub status: String,
+    /// Tandem's id of the stored delivery (absent for duplicates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Uuid>,
+    pub detail: String,
+}
+
+/// The receivers' state: the application and the delivery writer.
+#[derive(Debug, Clone)]
+pub struct WebhookState {
+    app: AppState,
+    writer: Writer,
+}
+
+/// The webhook routes, with their own body limit. Spawns the writer task,
+/// which ends when the router is dropped.
+pub fn router(app: AppState) -> Router {
+    let limit = app.settings.webhooks.body_limit_bytes;
+    let writer = Writer::spawn(app.store.clone());
+    Router::new()
+        .route("/github", post(github))
+        .route("/gitlab", post(gitlab))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(WebhookState { app, writer })
+}
+
+// ---- verification --------------------------------------------------------
+
+/// `sha256=<hex>`: GitHub's `X-Hub-Signature-256` for `body` under `secret`.
+pub fn github_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Checks a GitHub signature in constant time.
+fn github_verifies(secret: &str, body: &[u8], header: &str) -> bool {
+    let Some(sig) = header
+        .trim()
+        .strip_prefix("sha256=")
+        .and_then(|h| hex::decode(h).ok())
+    else {
+        return false;
+    };
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    mac.verify_slice(&sig).is_ok()
+}
+
+/// Compares a GitLab token with a secret in constant time: both are
+/// reduced to HMACs of equal length, compared by `verify_slice`.
+fn gitlab_verifies(secret: &str, token: &str) -> bool {
+    const KEY: &[u8] = b"tandem gitlab token comparison";
+    let tag = |s: &str| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(KEY).expect("HMAC takes keys of any length");
+        mac.update(s.as_bytes());
+        mac
+    };
+    let expected = tag(secret).finalize().into_bytes();
+    tag(token).verify_slice(&expected).is_ok()
+}
+
+/// The projects whose secret may have signed this body: those listing its
+/// repository, or, when the body names none (or does not parse), every
+/// project with a secret for the provider.
+async fn candidates(
+    store: &Store,
+    provider: Provider,
+    repo: Option<&str>,
+) -> ApiResult<Vec<(Uuid, String)>> {
+    let secrets = store.webhook_secrets(provider).await?;
+    Ok(match repo {
+        Some(repo) => {
+            let projects = store.projects_with_repository(repo).await?;
+            secrets
+                .into_iter()
+                .filter(|(id, _)| projects.iter().any(|p| p.id == *id))
+                .collect()
+        }
+        None => secrets,
+    })
+}
+
+const UNVERIFIED: &str =
+    "the delivery is not signed with the webhook secret of a project that lists its repository";
+
+// ---- receivers -----------------------------------------------------------
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn kept_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    KEPT_HEADERS
+        .iter()
+        .filter_map(|name| header(headers, name).map(|v| ((*name).to_owned(), v.to_owned())))
+        .collect()
+}
+
+fn body_or_error(body: Result<Bytes, BytesRejection>, limit: usize) -> ApiResult<Bytes> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(limit)
+        } else {
+            ApiError::bad_request(format!("could not read the request body: {rejection}"))
+        }
+    })
+}
+
+fn refuse_forms(headers: &HeaderMap) -> ApiResult<()> {
+    if let Some(ct) = header(headers, "content-type")
+        && ct
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    {
+        return Err(ApiError::UnsupportedMediaType(
+            "set the webhook's content type to application/json".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A GitHub webhook delivery, verified by `X-Hub-Signature-256`.
+#[utoipa::path(post, path = "/webhooks/github", tag = "webhooks", security(()),
+    request_body(content = Object, description = "The event payload, exactly as GitHub sends it (content type application/json)"),
+    params(
+        ("X-GitHub-Event" = String, Header, description = "push, pull_request, pull_request_review, deployment, deployment_status, workflow_run, issues, release (others are ignored)"),
+        ("X-GitHub-Delivery" = String, Header, description = "The delivery's id; a repeat is acknowledged and not applied again"),
+        ("X-Hub-Signature-256" = String, Header, description = "sha256=HMAC-SHA256(secret, body) in hex"),
+    ),
+    responses(
+        (status = 200, body = Receipt, description = "Applied, or a duplicate"),
+        (status = 202, body = Receipt, description = "Stored and ignored: the event carries nothing Tandem uses"),
+        (status = 400, body = ErrorBody, description = "Malformed payload (kept with outcome invalid)"),
+        (status = 401, body = ErrorBody, description = "Signature missing or wrong; nothing stored"),
+        (status = 413, body = ErrorBody)))]
+pub async fn github(
+    State(ws): State<WebhookState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let body = body_or_error(body, ws.app.settings.webhooks.body_limit_bytes)?;
+    let signature = header(&headers, "x-hub-signature-256").ok_or(ApiError::Unauthorized(
+        "the X-Hub-Signature-256 header is missing; set a secret on the webhook",
+    ))?;
+    refuse_forms(&headers)?;
+    let parsed: Result<Value, serde_json::Error> = serde_json::from_slice(&body);
+    let repo = parsed.as_ref().ok().and_then(webhook::github::repository);
+    let store = &ws.app.store;
+    let project_id = candidates(store, Provider::Github, repo)
+        .await?
+        .into_iter()
+        .find(|(_, secret)| github_verifies(secret, &body, signature))
+        .map(|(id, _)| id)
+        .ok_or(ApiError::Unauthorized(UNVERIFIED))?;
+    let event = header(&headers, "x-github-event")
+        .ok_or_else(|| {
+            ApiError::bad_field("X-GitHub-Event", "the X-GitHub-Event header is missing")
+        })?
+        .to_owned();
+    let delivery_id = header(&headers, "x-github-delivery")
+        .ok_or_else(|| {
+            ApiError::bad_field(
+                "X-GitHub-Delivery",
+                "the X-GitHub-Delivery header is missing",
+            )
+        })?
+        .to_owned();
+    receive(
+        &ws,
+        Provider::Github,
+        project_id,
+        event,
+        delivery_id,
+        kept_headers(&headers),
+        body,
+        parsed,
+    )
+    .await
+}
+
+/// A GitLab webhook delivery, verified by `X-Gitlab-Token`.
+#[utoipa::path(post, path = "/webhooks/gitlab", tag = "webhooks", security(()),
+    request_body(content = Object, description = "The event payload, exactly as GitLab sends it"),
+    params(
+        ("X-Gitlab-Event" = String, Header, description = "Push Hook, Merge Request Hook, Note Hook, Pipeline Hook, Deployment Hook, Issue Hook, Release Hook (others are ignored)"),
+        ("X-Gitlab-Token" = String, Header, description = "The webhook's secret token"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Stable across retries; else X-Gitlab-Event-UUID, else the body's SHA-256, identifies the delivery"),
+    ),
+    responses(
+        (status = 200, body = Receipt, description = "Applied, or a duplicate"),
+        (status = 202, body = Receipt, description = "Stored and ignored"),
+        (status = 400, body = ErrorBody, description = "Malformed payload (kept with outcome invalid)"),
+        (status = 401, body = ErrorBody, description = "Token missing or wrong; nothing stored"),
+        (status = 413, body = ErrorBody)))]
+pub async fn gitlab(
+    State(ws): State<WebhookState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let body = body_or_error(body, ws.app.settings.webhooks.body_limit_bytes)?;
+    let token = header(&headers, "x-gitlab-token").ok_or(ApiError::Unauthorized(
+        "the X-Gitlab-Token header is missing; set a secret token on the webhook",
+    ))?;
+    refuse_forms(&headers)?;
+    let parsed: Result<Value, serde_json::Error> = serde_json::from_slice(&body);
+    let repo = parsed.as_ref().ok().and_then(webhook::gitlab::repository);
+    let store = &ws.app.store;
+    let project_id = candidates(store, Provider::Gitlab, repo)
+        .await?
+        .into_iter()
+        .find(|(_, secret)| gitlab_verifies(secret, token))
+        .map(|(id, _)| id)
+        .ok_or(ApiError::Unauthorized(
+            "the X-Gitlab-Token does not match the secret token of a project that lists the repository",
+        ))?;
+    let event = header(&headers, "x-gitlab-event")
+        .ok_or_else(|| {
+            ApiError::bad_field("X-Gitlab-Event", "the X-Gitlab-Event header is missing")
+        })?
+        .to_owned();
+    // Idempotency-Key stays the same across GitLab's retries of a delivery.
+    let delivery_id = match header(&headers, "idempotency-key")
+        .or_else(|| header(&headers, "x-gitlab-event-uuid"))
+    {
+        Some(id) => id.to_owned(),
+        None => format!("sha256:{}", hex::encode(Sha256::digest(&body))),
+    };
+    receive(
+        &ws,
+        Provider::Gitlab,
+        project_id,
+        event,
+        delivery_id,
+        kept_headers(&headers),
+        body,
+        parsed,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn receive(
+    ws: &WebhookState,
+    provider: Provider,
+    project_id: Uuid,
+    event: String,
+    delivery_id: String,
+    headers: BTreeMap<String, String>,
+    body: Bytes,
+    parsed: Result<Value, serde_json::Error>,
+) -> ApiResult<Response> {
+    let store = &ws.app.store;
+    if delivery_id.chars().count() > 200 || delivery_id.contains('\0') {
+        return Err(ApiError::bad_field(
+            "delivery id",
+            "the delivery id is longer than 200 characters or contains NUL",
+        ));
+    }
+    if store.delivery_seen(provider, &delivery_id).await? {
+        return Ok(duplicate(&delivery_id));
+    }
+    let now = tandem_domain::time::micros(Utc::now());
+    let mut delivery = Delivery {
+        id: Uuid::now_v7(),
+        provider,
+        delivery_id,
+        event: event
+            .chars()
+            .take(200)
+            .collect::<String>()
+            .replace('\0', ""),
+        project_id: Some(project_id),
+        received_at: now,
+        headers,
+        body: body.to_vec(),
+        outcome: Outcome::Invalid,
+        detail: String::new(),
+    };
+    let value = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            delivery.detail = format!("malformed JSON: {e}");
+            let message = delivery.detail.clone();
+            store.record_delivery(&delivery).await?;
+            return Err(ApiError::bad_field("body", message));
+        }
+    };
+    let project = store.get_project(project_id).await?;
+    let mapped = derive(
+        store,
+        &ws.app.settings.webhooks,
+        provider,
+        &event,
+        &value,
+        &project,
+        now,
+    )
+    .await?;
+    let mapped = match mapped {
+        Ok(m) => m,
+        Err(e) => {
+            delivery.detail = format!("cannot use the payload: {e}");
+            store.record_delivery(&delivery).await?;
+            return Err(ApiError::BadRequest(
+                format!("cannot use the {event} payload: {e}"),
+                Some(e.field),
+            ));
+        }
+    };
+    delivery.detail = mapped.summary();
+    if mapped.ignored.is_some() {
+        delivery.outcome = Outcome::Ignored;
+        let id = delivery.id;
+        let detail = delivery.detail.clone();
+        if !store.record_delivery(&delivery).await? {
+            return Ok(duplicate(&delivery.delivery_id));
+        }
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(Receipt {
+                status: "ignored".into(),
+                delivery: Some(id),
+                detail,
+            }),
+        )
+            .into_response());
+    }
+    delivery.outcome = Outcome::Applied;
+    let (id, detail, delivery_id) = (
+        delivery.id,
+        delivery.detail.clone(),
+        delivery.delivery_id.clone(),
+    );
+    let fresh = ws
+        .writer
+        .write(
+            Ingest {
+                delivery,
+                records: mapped.records,
+            },
+            mapped.commits,
+            mapped.refs,
+        )
+        .await?;
+    if !fresh {
+        return Ok(duplicate(&delivery_id));
+    }
+    Ok((
+        StatusCode::OK,
+        Json(Receipt {
+            status: "applied".into(),
+            delivery: Some(id),
+            detail,
+        }),
+    )
+        .into_response())
+}
+
+fn duplicate(delivery_id: &str) -> Response {
+    (
+        StatusCode::OK,
+        Json(Receipt {
+            status: "duplicate".into(),
+            delivery: None,
+            detail: format!("delivery {delivery_id} was received before; nothing changed"),
+        }),
+    )
+        .into_response()
+}
+
+/// Maps a verified payload to records, with the project's service scope for
+/// the repository. The outer error is the store's; the inner one the
+/// payload's.
+pub async fn derive(
+    store: &Store,
+    settings: &WebhookSettings,
+    provider: Provider,
+    event: &str,
+    value: &Value,
+    project: &Project,
+    received_at: DateTime<Utc>,
+) -> Result<Result<Mapped, PayloadError>, tandem_store::StoreError> {
+    let repo = match provider {
+        Provider::Github => webhook::github::repository(value),
+        Provider::Gitlab => webhook::gitlab::repository(value),
+        Provider::Api => None,
+    };
+    let scoped = match repo {
+        Some(repo) => {
+            let services = store.services_in_repository(project.id, repo).await?;
+            if services.len() == 1 {
+                services.into_iter().next()
+            } else {
+                None
+            }
+        }
+        None => None,
+    };
+    let labels = settings.labels();
+    let ctx = Context {
+        project_id: project.id,
+        team_id: project.team_id,
+        received_at,
+        labels: &labels,
+        scoped_service: scoped.as_deref(),
+        release_environment: &settings.release_environment,
+        new_id: Uuid::now_v7,
+    };
+    Ok(match provider {
+        Provider::Github => webhook::github::map(event, value, &ctx),
+        Provider::Gitlab => webhook::gitlab::map(event, value, &ctx),
+        Provider::Api => Ok(Mapped::ignored("events API requests are not reprocessed")),
+    })
+}
+
+// ---- group commit --------------------------------------------------------
+
+/// Most deliveries one transaction takes.
+const MAX_BATCH: usize = 256;
+
+struct Job {
+    item: Ingest,
+    commits: Vec<Commit>,
+    refs: Vec<GitRef>,
+    reply: oneshot::Sender<Result<bool, String>>,
+}
+
+/// Writes deliveries with their records. One task takes whatever deliveries
+/// are waiting (up to 256) and stores them in one transaction, then answers
+/// each: under load many deliveries share a commit; alone, one delivery is
+/// one commit. If a shared transaction fails, each of its deliveries is
+/// written alone so one bad delivery cannot fail the others.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("delivery", &self.item.delivery.delivery_id)
+            .finish()
+    }
+}
+
+impl Writer {
+    pub fn spawn(store: Store) -> Writer {
+        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run_writer(store, rx));
+        Writer { tx }
+    }
+
+    /// Stores one delivery; true when it was new, false for a replay.
+    /// Returns after the commit.
+    pub async fn write(
+        &self,
+        item: Ingest,
+        commits: Vec<Commit>,
+        refs: Vec<GitRef>,
+    ) -> anyhow::Result<bool> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job {
+                item,
+                commits,
+                refs,
+                reply,
+            })
+            .await
+            .map_err(|_| anyhow::anyhow!("the delivery writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("the delivery writer stopped before answering"))?
+            .map_err(anyhow::Error::msg)
+    }
+}
+
+async fn run_writer(store: Store, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let (parts, replies): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .map(|j| ((j.item, j.commits, j.refs), j.reply))
+            .unzip();
+        match commit_batch(&store, &parts).await {
+            Ok(fresh) => {
+                for (reply, new) in replies.into_iter().zip(fresh) {
+                    let _ = reply.send(Ok(new));
+                }
+            }
+            Err(e) if parts.len() == 1 => {
+                tracing::warn!(error = %e, "storing a delivery failed");
+                for reply in replies {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+            Err(_) => {
+                for (part, reply) in parts.into_iter().zip(replies) {
+                    let one = [part];
+                    let result = commit_batch(&store, &one)
+                        .await
+                        .map(|fresh| fresh.first().copied().unwrap_or(false))
+                        .map_err(|e| {
+                            tracing::warn!(error = %e, "storing a delivery failed");
+                            e.to_string()
+                        });
+                    let _ = reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+type Part = (Ingest, Vec<Commit>, Vec<GitRef>);
+
+/// Commits and refs first (idempotent, so a crash before the deliveries
+/// commit only means the sender's retry writes them again), then the
+/// deliveries with their records in one transaction.
+async fn commit_batch(store: &Store, parts: &[Part]) -> tandem_store::Result<Vec<bool>> {
+    let commits: Vec<Commit> = parts.iter().flat_map(|p| p.1.iter().cloned()).collect();
+    let mut new_shas: HashMap<String, Vec<String>> = HashMap::new();
+    if !commits.is_empty() {
+        let fresh = store.upsert_commits(&commits).await?;
+        for sha in fresh {
+            if let Some(c) = commits.iter().find(|c| c.sha == sha) {
+                new_shas.entry(c.repo.clone()).or_default().push(sha);
+            }
+        }
+    }
+    let refs: Vec<GitRef> = parts.iter().flat_map(|p| p.2.iter().cloned()).collect();
+    if !refs.is_empty() {
+        store.set_refs(&refs).await?;
+    }
+    let items: Vec<Ingest> = parts.iter().map(|p| p.0.clone()).collect();
+    let fresh = store.ingest(&items).await?;
+    for (item, new) in items.iter().zip(&fresh) {
+        if *new {
+            collect_pr_shas(&item.records, &mut new_shas);
+        }
+    }
+    invalidate(store, &new_shas).await?;
+    Ok(fresh)
+}
+
+/// The commits a stored pull request ties to its repository (its merge
+/// commit and its own commits): attribution through them may change.
+fn collect_pr_shas(records: &[Record], out: &mut HashMap<String, Vec<String>>) {
+    for r in records {
+        if let Record::PullRequest(pr) = r {
+            let shas = out.entry(pr.repo.clone()).or_default();
+            shas.extend(pr.merge_commit_sha.iter().cloned());
+            shas.extend(pr.commits.iter().map(|c| c.sha.clone()));
+        }
+    }
+}
+
+/// Marks deployments whose attribution these commits can change.
+async fn invalidate(
+    store: &Store,
+    new_shas: &HashMap<String, Vec<String>>,
+) -> tandem_store::Result<()> {
+    for (repo, shas) in new_shas.iter().filter(|(_, s)| !s.is_empty()) {
+        store.invalidate_attribution(repo, shas).await?;
+    }
+    Ok(())
+}
+
+// ---- reprocessing --------------------------------------------------------
+
+/// What `reprocess` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct ReprocessReport {
+    pub examined: u64,
+    pub applied: u64,
+    pub ignored: u64,
+    pub invalid: u64,
+    /// Deliveries without a verified project (none are stored that way).
+    pub skipped: u64,
+}
+
+/// Derives the records of stored deliveries again (after a mapping fix)
+/// and stores them; idempotent: running it twice changes nothing more.
+pub async fn reprocess(
+    store: &Store,
+    settings: &WebhookSettings,
+    mut filter: DeliveryFilter,
+) -> anyhow::Result<ReprocessReport> {
+    let mut report = ReprocessReport::default();
+    filter.limit = 100;
+    loop {
+        let page = store.list_deliveries(&filter).await?;
+        for d in &page.items {
+            report.examined += 1;
+            let Some(project_id) = d.project_id else {
+                report.skipped += 1;
+                continue;
+            };
+            let project = store.get_project(project_id).await?;
+            let value: Value = match serde_json::from_slice(&d.body) {
+                Ok(v) => v,
+                Err(e) => {
+                    store
+                        .reapply_delivery(
+                            d.id,
+                            None,
+                            &[],
+                            Outcome::Invalid,
+                            &format!("malformed JSON: {e}"),
+                        )
+                        .await?;
+                    report.invalid += 1;
+                    continue;
+                }
+            };
+            let mapped = derive(
+                store,
+                settings,
+                d.provider,
+                &d.event,
+                &value,
+                &project,
+                d.received_at,
+            )
+            .await?;
+            match mapped {
+                Err(e) => {
+                    store
+                        .reapply_delivery(
+                            d.id,
+                            None,
+                            &[],
+                            Outcome::Invalid,
+                            &format!("cannot use the payload: {e}"),
+                        )
+                        .await?;
+                    report.invalid += 1;
+                }
+                Ok(m) => {
+                    let mut new_shas = HashMap::new();
+                    if !m.commits.is_empty() {
+                        for sha in store.upsert_commits(&m.commits).await? {
+                            if let Some(c) = m.commits.iter().find(|c| c.sha == sha) {
+                                new_shas
+                                    .entry(c.repo.clone())
+                                    .or_insert_with(Vec::new)
+                                    .push(sha);
+                            }
+                        }
+                    }
+                    if !m.refs.is_empty() {
+                        store.set_refs(&m.refs).await?;
+                    }
+                    let outcome = if m.ignored.is_some() {
+                        report.ignored += 1;
+                        Outcome::Ignored
+                    } else {
+                        report.applied += 1;
+                        Outcome::Applied
+                    };
+                    store
+                        .reapply_delivery(d.id, None, &m.records, outcome, &m.summary())
+                        .await?;
+                    collect_pr_shas(&m.records, &mut new_shas);
+                    invalidate(store, &new_shas).await?;
+                }
+            }
+        }
+        match page.next_cursor {
+            Some(c) => filter.after = Some(c),
+            None => break,
+        }
+    }
+    Ok(report)
+}

@@ -7,7 +7,9 @@
 //! function calls [`register_fonts`] first, so callers need not.
 //!
 //! - [`trend`]: a 12-week trend line of one series (KPIs, delivery metrics).
+//! - [`burnup`]: a goal's burn-up with its forecast cone (P50/P85/P95), SVG.
 
+pub mod burnup;
 pub mod trend;
 
 pub use trend::{Series, trend_png, trend_svg};

@@ -139,8 +139,7 @@ pub async fn weekly_series(
     weeks: i64,
 ) -> ApiResult<(Vec<(NaiveDate, f64)>, Option<f64>)> {
     let today = now.date_naive();
-    let end_of_week =
-        today + Duration::days(i64::from(6 - today.weekday().num_days_from_monday()));
+    let end_of_week = today + Duration::days(i64::from(6 - today.weekday().num_days_from_monday()));
     let from = end_of_week - Duration::weeks(weeks) + Duration::days(1);
     let from_at = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
     let points = store
@@ -244,7 +243,10 @@ pub async fn kpi(
     Ok(KpiView {
         key: metric.key.clone(),
         name: metric.name.clone(),
-        value: latest.map_or_else(|| "no data".to_owned(), |v| view::with_unit(v, &metric.unit)),
+        value: latest.map_or_else(
+            || "no data".to_owned(),
+            |v| view::with_unit(v, &metric.unit),
+        ),
         target,
         arrow,
         trend_class,

@@ -17,10 +17,15 @@
 //! - Templates (`crates/server/templates`) are compiled into the binary by
 //!   askama; static files (`crates/server/static`) are embedded.
 
+pub mod admin;
 pub mod csrf;
 pub mod data;
+pub mod feed;
+pub mod goals;
 pub mod overview;
+pub mod reports;
 pub mod session;
+pub mod teams;
 pub mod view;
 
 use askama::Template;
@@ -42,6 +47,20 @@ use crate::error::ApiError;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(overview::page))
+        .route("/goals/{id}", get(goals::goal_page))
+        .route("/work-items/{id}", get(goals::work_item_page))
+        .route("/teams", get(teams::list))
+        .route("/teams/{key}", get(teams::page))
+        .route("/reports", get(reports::archive))
+        .route("/reports/{team}/{week}", get(reports::preview))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{username}/disable", post(admin::disable_user))
+        .route("/admin/users/{username}/enable", post(admin::enable_user))
+        .route(
+            "/admin/tokens",
+            get(admin::tokens).post(admin::create_token),
+        )
+        .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/sign-in", get(session::form).post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
         .route("/static/{*path}", get(static_file))

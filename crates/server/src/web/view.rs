@@ -143,7 +143,11 @@ impl ForecastCell {
             (_, Some(p)) if p <= deadline => ForecastCell {
                 class: "good",
                 text: format!("P85 {}", date(p)),
-                detail: format!("on track: 85 % likely done by {}, deadline {}", date(p), date(deadline)),
+                detail: format!(
+                    "on track: 85 % likely done by {}, deadline {}",
+                    date(p),
+                    date(deadline)
+                ),
             },
             (Some(m), p) if m <= deadline => ForecastCell {
                 class: "warn",
@@ -157,7 +161,10 @@ impl ForecastCell {
             },
             (m, p) => ForecastCell {
                 class: "bad",
-                text: format!("P85 {}", p.map_or_else(|| "beyond horizon".to_owned(), date)),
+                text: format!(
+                    "P85 {}",
+                    p.map_or_else(|| "beyond horizon".to_owned(), date)
+                ),
                 detail: format!(
                     "late: even the median forecast ({}) is after the deadline {}",
                     m.map_or_else(|| "beyond the horizon".to_owned(), date),

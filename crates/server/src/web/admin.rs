@@ -1,0 +1,411 @@
+//! `/admin/users` and `/admin/tokens`: administration for admins, through
+//! the same store functions as the API (`api::admin`). Every form carries
+//! the session's CSRF token; a form with errors is shown again with each
+//! error next to its field and what was typed (never a password).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use serde::Deserialize;
+use tandem_domain::DomainError;
+use tandem_domain::user::{ApiToken, NewUser, Role, User, validate_password};
+
+use super::view::{self, Nav};
+use super::{PageError, PageForm, PageResult, Viewer, render, render_status, see_other};
+use crate::AppState;
+use crate::api::admin::issue_token;
+use crate::api::new_id;
+use crate::auth;
+use crate::error::ApiError;
+
+/// Field errors by field name, and an error for the form as a whole.
+#[derive(Debug, Default)]
+pub struct FormErrors {
+    pub fields: HashMap<String, String>,
+    pub form: Option<String>,
+}
+
+impl FormErrors {
+    pub fn get(&self, field: &str) -> Option<&String> {
+        self.fields.get(field)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.form.is_none()
+    }
+
+    /// Sorts an API error into field errors; errors that are not about input
+    /// are passed through as the page error they are.
+    fn absorb(&mut self, e: ApiError) -> Result<StatusCode, PageError> {
+        match e {
+            ApiError::Invalid(list) => {
+                for fe in list {
+                    self.fields.entry(fe.field).or_insert(fe.message);
+                }
+                Ok(StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            ApiError::Conflict { message, field } => {
+                match field {
+                    Some(f) => {
+                        self.fields.insert(f, message);
+                    }
+                    None => self.form = Some(message),
+                }
+                Ok(StatusCode::CONFLICT)
+            }
+            ApiError::BadRequest(message, field) => {
+                match field {
+                    Some(f) => {
+                        self.fields.insert(f, message);
+                    }
+                    None => self.form = Some(message),
+                }
+                Ok(StatusCode::BAD_REQUEST)
+            }
+            other => Err(other.into()),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct RoleOption {
+    pub value: &'static str,
+    pub selected: bool,
+}
+
+fn role_options(selected: &str) -> Vec<RoleOption> {
+    Role::ALL
+        .iter()
+        .map(|r| RoleOption {
+            value: r.as_str(),
+            selected: r.as_str() == selected,
+        })
+        .collect()
+}
+
+#[derive(Debug)]
+pub struct UserRow {
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created: String,
+    pub is_me: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UserForm {
+    pub csrf: String,
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: String,
+    pub password: String,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "admin_users.html")]
+pub struct UsersPage {
+    pub nav: Nav,
+    pub users: Vec<UserRow>,
+    pub form: UserForm,
+    pub roles: Vec<RoleOption>,
+    pub errors: FormErrors,
+    pub notice: Option<String>,
+}
+
+async fn users_page(
+    state: &AppState,
+    viewer: &Viewer,
+    form: UserForm,
+    errors: FormErrors,
+    notice: Option<String>,
+) -> PageResult<UsersPage> {
+    let users = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u: User| UserRow {
+            is_me: u.id == viewer.user.id,
+            username: u.username,
+            display_name: u.display_name,
+            email: u.email.unwrap_or_default(),
+            role: u.role.to_string(),
+            disabled: u.disabled,
+            created: view::instant(u.created_at),
+        })
+        .collect();
+    Ok(UsersPage {
+        nav: viewer.nav("users"),
+        users,
+        roles: role_options(if form.role.is_empty() {
+            "member"
+        } else {
+            &form.role
+        }),
+        form,
+        errors,
+        notice,
+    })
+}
+
+/// `GET /admin/users`.
+pub async fn users(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+    viewer.require(Role::Admin)?;
+    let page = users_page(
+        &state,
+        &viewer,
+        UserForm::default(),
+        FormErrors::default(),
+        None,
+    )
+    .await?;
+    render(&page)
+}
+
+/// `POST /admin/users`: creates a user.
+pub async fn create_user(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageForm(mut form): PageForm<UserForm>,
+) -> PageResult<Response> {
+    viewer.require(Role::Admin)?;
+    viewer.check_csrf(&form.csrf)?;
+    let mut errors = FormErrors::default();
+    let role = form.role.parse::<Role>();
+    if let Err(e) = &role {
+        errors.fields.insert("role".into(), e.clone());
+    }
+    if let Err(DomainError::Invalid(list)) = validate_password(&form.password) {
+        for fe in list {
+            errors
+                .fields
+                .insert(fe.field, format!("The password {}", fe.message));
+        }
+    }
+    let new_user = NewUser {
+        username: form.username.trim().to_owned(),
+        display_name: Some(form.display_name.trim().to_owned()).filter(|s| !s.is_empty()),
+        email: Some(form.email.trim().to_owned()).filter(|s| !s.is_empty()),
+        role: *role.as_ref().unwrap_or(&Role::Member),
+    }
+    .into_user(new_id(), Utc::now());
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    match new_user {
+        Ok(user) if errors.is_empty() => {
+            let password = std::mem::take(&mut form.password);
+            let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+                .await
+                .map_err(|e| ApiError::Unexpected(e.into()))?
+                .map_err(ApiError::from)?;
+            match state.store.create_user(&user, &hash).await {
+                Ok(()) => return Ok(see_other("/admin/users")),
+                Err(e) => status = errors.absorb(ApiError::from(e))?,
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            errors.absorb(ApiError::from(e))?;
+        }
+    }
+    form.password.clear();
+    let page = users_page(&state, &viewer, form, errors, None).await?;
+    render_status(status, &page)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
+async fn set_disabled(
+    state: &AppState,
+    viewer: &Viewer,
+    username: &str,
+    disabled: bool,
+) -> PageResult<Response> {
+    if disabled && viewer.user.username == username {
+        let errors = FormErrors {
+            form: Some("You cannot disable yourself.".into()),
+            ..FormErrors::default()
+        };
+        let page = users_page(state, viewer, UserForm::default(), errors, None).await?;
+        return render_status(StatusCode::CONFLICT, &page);
+    }
+    state.store.set_user_disabled(username, disabled).await?;
+    Ok(see_other("/admin/users"))
+}
+
+/// `POST /admin/users/{username}/disable`: disables the user and ends their sessions.
+pub async fn disable_user(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(username): Path<String>,
+    PageForm(form): PageForm<CsrfForm>,
+) -> PageResult<Response> {
+    viewer.require(Role::Admin)?;
+    viewer.check_csrf(&form.csrf)?;
+    set_disabled(&state, &viewer, &username, true).await
+}
+
+/// `POST /admin/users/{username}/enable`.
+pub async fn enable_user(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(username): Path<String>,
+    PageForm(form): PageForm<CsrfForm>,
+) -> PageResult<Response> {
+    viewer.require(Role::Admin)?;
+    viewer.check_csrf(&form.csrf)?;
+    set_disabled(&state, &viewer, &username, false).await
+}
+
+#[derive(Debug)]
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub role: String,
+    pub created: String,
+    pub last_used: String,
+    pub revoked: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TokenForm {
+    pub csrf: String,
+    pub name: String,
+    pub role: String,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "admin_tokens.html")]
+pub struct TokensPage {
+    pub nav: Nav,
+    pub tokens: Vec<TokenRow>,
+    pub form: TokenForm,
+    pub roles: Vec<RoleOption>,
+    pub errors: FormErrors,
+    /// A token just created: its name and secret, shown this once.
+    pub created: Option<(String, String)>,
+    pub base_url: String,
+}
+
+async fn tokens_page(
+    state: &AppState,
+    viewer: &Viewer,
+    form: TokenForm,
+    errors: FormErrors,
+    created: Option<(String, String)>,
+) -> PageResult<TokensPage> {
+    let tokens = state
+        .store
+        .list_tokens()
+        .await?
+        .into_iter()
+        .map(|t: ApiToken| TokenRow {
+            id: t.id.to_string(),
+            name: t.name,
+            prefix: t.prefix,
+            role: t.role.to_string(),
+            created: view::instant(t.created_at),
+            last_used: t
+                .last_used_at
+                .map_or_else(|| "never".to_owned(), view::instant),
+            revoked: t.revoked_at.map(view::instant),
+        })
+        .collect();
+    Ok(TokensPage {
+        nav: viewer.nav("tokens"),
+        tokens,
+        roles: role_options(if form.role.is_empty() {
+            "stakeholder"
+        } else {
+            &form.role
+        }),
+        form,
+        errors,
+        created,
+        base_url: state
+            .settings
+            .server
+            .public_url
+            .trim_end_matches('/')
+            .to_owned(),
+    })
+}
+
+/// `GET /admin/tokens`.
+pub async fn tokens(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+    viewer.require(Role::Admin)?;
+    let page = tokens_page(
+        &state,
+        &viewer,
+        TokenForm::default(),
+        FormErrors::default(),
+        None,
+    )
+    .await?;
+    render(&page)
+}
+
+/// `POST /admin/tokens`: creates a token and shows its secret once.
+pub async fn create_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageForm(form): PageForm<TokenForm>,
+) -> PageResult<Response> {
+    viewer.require(Role::Admin)?;
+    viewer.check_csrf(&form.csrf)?;
+    let mut errors = FormErrors::default();
+    let role = match form.role.parse::<Role>() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            errors.fields.insert("role".into(), e);
+            None
+        }
+    };
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    if let Some(role) = role {
+        match issue_token(&state.store, form.name.trim(), role, Some(viewer.user.id)).await {
+            Ok((token, secret)) => {
+                let page = tokens_page(
+                    &state,
+                    &viewer,
+                    TokenForm::default(),
+                    FormErrors::default(),
+                    Some((token.name, secret)),
+                )
+                .await?;
+                return render_status(StatusCode::CREATED, &page);
+            }
+            Err(e) => status = errors.absorb(e)?,
+        }
+    }
+    let page = tokens_page(&state, &viewer, form, errors, None).await?;
+    render_status(status, &page)
+}
+
+/// `POST /admin/tokens/{id}/revoke`.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<CsrfForm>,
+) -> PageResult<Response> {
+    viewer.require(Role::Admin)?;
+    viewer.check_csrf(&form.csrf)?;
+    let id = uuid::Uuid::try_parse(&id)
+        .map_err(|_| PageError::not_found(format!("There is no token {id}.")))?;
+    state.store.revoke_token(id, Utc::now()).await?;
+    Ok(see_other("/admin/tokens"))
+}

@@ -1,0 +1,244 @@
+//! Spreadsheet feeds: `GET /api/v1/kpis.csv` and
+//! `GET /api/v1/teams/{team}/metrics.csv`, CSV a spreadsheet's
+//! import-from-URL function (Google Sheets `IMPORTDATA`, Excel "From Web")
+//! can read.
+//!
+//! Such functions cannot send headers, so these two routes — and only these
+//! — also accept the API token as a query parameter, `?token=tdm_…`. Any
+//! role from stakeholder up may read them; the routes only read, so a token
+//! pasted into a spreadsheet can do nothing else through them, and an admin
+//! revokes it like any token (`/admin/tokens`). Give spreadsheets a
+//! stakeholder token of their own: the URL (and so the token) is visible to
+//! everyone who can open the sheet. A bearer header or a session cookie
+//! works as well.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+use tandem_domain::metric::{Audience, Metric};
+use tandem_domain::user::Role;
+use tandem_store::ListQuery;
+
+use super::data;
+use super::teams::weekly_flow;
+use crate::AppState;
+use crate::api::planning::find_team;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::ApiQuery;
+
+/// Query of the CSV feeds.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FeedParams {
+    /// An API token (`tdm_…`), for clients that cannot send an
+    /// `Authorization` header. Accepted on the CSV feeds only.
+    pub token: Option<String>,
+}
+
+/// The caller of a feed: the usual [`Principal`], where a `?token=` counts
+/// as `Authorization: Bearer`.
+#[derive(Debug)]
+pub struct FeedReader(pub Principal);
+
+impl FromRequestParts<AppState> for FeedReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ApiQuery(params) = ApiQuery::<FeedParams>::from_request_parts(parts, state).await?;
+        if let Some(token) = params.token {
+            if parts.headers.contains_key(header::AUTHORIZATION) {
+                return Err(ApiError::bad_field(
+                    "token",
+                    "send the token either as ?token= or in the Authorization header, not both",
+                ));
+            }
+            let value = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+                .map_err(|_| ApiError::bad_field("token", "the token is not a valid token"))?;
+            // Authenticate exactly as a bearer token is (lookup, revocation,
+            // last-used time), on a copy of the request head.
+            let mut copy = parts.clone();
+            copy.headers.insert(header::AUTHORIZATION, value);
+            copy.headers.remove(header::COOKIE);
+            return Ok(FeedReader(
+                Principal::from_request_parts(&mut copy, state).await?,
+            ));
+        }
+        Ok(FeedReader(
+            Principal::from_request_parts(parts, state).await?,
+        ))
+    }
+}
+
+const CSV: &str = "text/csv; charset=utf-8";
+
+fn csv_response(bytes: Vec<u8>, filename: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, CSV.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{filename}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn csv_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Unexpected(anyhow::anyhow!("writing CSV: {e}"))
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| v.to_string())
+}
+
+fn day(d: Option<NaiveDate>) -> String {
+    d.map_or_else(String::new, |d| d.to_string())
+}
+
+/// Every business-audience metric with its latest value, its target (from
+/// the active goal that measures it) and its 12-week change. One row per
+/// KPI; numbers are plain (`.` decimal point, no grouping) so spreadsheets
+/// parse them.
+#[utoipa::path(get, path = "/api/v1/kpis.csv", tag = "feeds", params(FeedParams),
+    security(("bearer" = []), ("session" = []), ("token_query" = [])),
+    responses(
+        (status = 200, description = "columns: key, name, unit, direction, value, measured_at, \
+            target, target_deadline, value_12_weeks_ago, change_12_weeks", content_type = "text/csv", body = String),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn kpis_csv(
+    State(state): State<AppState>,
+    FeedReader(who): FeedReader,
+) -> ApiResult<Response> {
+    who.require(Role::Stakeholder)?;
+    let store = &state.store;
+    let now = Utc::now();
+    let goals = data::active_goals(store, None).await?;
+    let metrics = all_metrics(&state).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "key",
+        "name",
+        "unit",
+        "direction",
+        "value",
+        "measured_at",
+        "target",
+        "target_deadline",
+        "value_12_weeks_ago",
+        "change_12_weeks",
+    ])
+    .map_err(csv_error)?;
+    for m in metrics.iter().filter(|m| m.audience == Audience::Business) {
+        let latest = store.latest_point(m.id, None).await?;
+        let (series, _) = data::weekly_series(store, m, now, 12).await?;
+        let first = series.first().map(|p| p.1);
+        let target = goals
+            .iter()
+            .flat_map(|g| g.success_metrics.iter())
+            .find(|s| s.metric_key.as_deref() == Some(m.key.as_str()) && s.target.is_some());
+        let value = latest.as_ref().map(|p| p.value);
+        out.write_record([
+            m.key.clone(),
+            m.name.clone(),
+            m.unit.clone(),
+            m.direction.to_string(),
+            num(value),
+            latest
+                .as_ref()
+                .map_or_else(String::new, |p| p.at.to_rfc3339()),
+            num(target.and_then(|t| t.target)),
+            day(target.and_then(|t| t.deadline)),
+            num(first),
+            num(value.zip(first).map(|(v, f)| v - f)),
+        ])
+        .map_err(csv_error)?;
+    }
+    let bytes = out.into_inner().map_err(csv_error)?;
+    Ok(csv_response(bytes, "kpis.csv"))
+}
+
+async fn all_metrics(state: &AppState) -> ApiResult<Vec<Metric>> {
+    let mut q = ListQuery {
+        limit: ListQuery::MAX_LIMIT,
+        ..ListQuery::default()
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = state.store.list_metrics(&q).await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// A team's weekly numbers for the last 12 weeks, one row per week and
+/// measure: items done, median cycle time in days, and every metric series
+/// that belongs to the team (its value at the end of the week).
+#[utoipa::path(get, path = "/api/v1/teams/{team}/metrics.csv", tag = "feeds",
+    params(("team" = String, Path, description = "Team id or key"), FeedParams),
+    security(("bearer" = []), ("session" = []), ("token_query" = [])),
+    responses(
+        (status = 200, description = "columns: week_start, measure, name, unit, value", content_type = "text/csv", body = String),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn team_metrics_csv(
+    State(state): State<AppState>,
+    FeedReader(who): FeedReader,
+    Path(team): Path<String>,
+) -> ApiResult<Response> {
+    who.require(Role::Stakeholder)?;
+    let store = &state.store;
+    let team = find_team(store, &team).await?;
+    let now = Utc::now();
+    let items = store.team_work_items(team.id).await?;
+    let (throughput, cycle) = weekly_flow(&items, now.date_naive());
+    let mut rows: Vec<(NaiveDate, String, String, String, f64)> = Vec::new();
+    for (week, v) in throughput {
+        rows.push((
+            week,
+            "throughput".into(),
+            "Items done".into(),
+            "items".into(),
+            v,
+        ));
+    }
+    for (week, v) in cycle {
+        rows.push((
+            week,
+            "cycle-time".into(),
+            "Median cycle time".into(),
+            "days".into(),
+            v,
+        ));
+    }
+    for m in all_metrics(&state)
+        .await?
+        .iter()
+        .filter(|m| m.team_id == Some(team.id))
+    {
+        let (series, _) = data::weekly_series(store, m, now, 12).await?;
+        for (week_end, v) in series {
+            let week_start = week_end - chrono::Duration::days(6);
+            rows.push((week_start, m.key.clone(), m.name.clone(), m.unit.clone(), v));
+        }
+    }
+    rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["week_start", "measure", "name", "unit", "value"])
+        .map_err(csv_error)?;
+    for (week, key, name, unit, value) in rows {
+        out.write_record([week.to_string(), key, name, unit, value.to_string()])
+            .map_err(csv_error)?;
+    }
+    let bytes = out.into_inner().map_err(csv_error)?;
+    Ok(csv_response(bytes, &format!("{}-metrics.csv", team.key)))
+}

@@ -1,0 +1,527 @@
+//! `/goals/{id}`: a goal as an agreement (its five parts), its versions,
+//! stages on a timeline, a burn-up with the forecast cone, its risks with
+//! their drafted updates and its work items with their context.
+//! `/work-items/{id}`: why an item exists, its expected impact, current vs
+//! target value.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use chrono::{NaiveDate, Utc};
+use tandem_domain::document::changes;
+use tandem_domain::goal::{Goal, GoalStatus};
+use tandem_domain::planning::TaskContext;
+use tandem_domain::user::Role;
+use tandem_domain::work_item::{WorkItem, WorkState};
+use tandem_store::ListQuery;
+
+use super::data::{self, strip_xml_declaration};
+use super::view::{self, ForecastCell, Nav};
+use super::{PageError, PageResult, Viewer, render};
+use crate::AppState;
+use crate::api::planning as plan_api;
+use crate::charts::burnup::{Burnup, burnup_svg};
+use crate::forecasting::{self, GoalForecastOutcome};
+
+#[derive(Debug)]
+pub struct MetricRow {
+    pub metric: String,
+    pub baseline: String,
+    pub target: String,
+    pub current: String,
+    pub deadline: String,
+    pub link: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct VersionRow {
+    pub version: i32,
+    pub when: String,
+    pub by: String,
+    pub action: String,
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct StageRow {
+    pub name: String,
+    pub dates: String,
+    pub progress: String,
+    /// Position on the timeline track, in percent.
+    pub left: f64,
+    pub width: f64,
+    pub has_dates: bool,
+    pub forecast: Option<ForecastCell>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct RiskRow {
+    pub title: String,
+    pub level: String,
+    pub status: String,
+    pub source: String,
+    pub plan: String,
+    pub drafted_update: String,
+}
+
+#[derive(Debug)]
+pub struct ItemRow {
+    pub href: String,
+    pub key: String,
+    pub title: String,
+    pub kind: String,
+    pub state: String,
+    pub priority: String,
+    pub why: String,
+    pub expected_impact: String,
+    pub current_target: String,
+}
+
+#[derive(Debug)]
+pub struct ForecastSummary {
+    pub cell: ForecastCell,
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "goal.html")]
+pub struct GoalPage {
+    pub nav: Nav,
+    pub id: String,
+    pub title: String,
+    pub team: String,
+    pub team_key: String,
+    pub project: Option<String>,
+    pub status: String,
+    pub version: i32,
+    pub business_goal: String,
+    pub technical_tasks: String,
+    pub hypotheses: Vec<String>,
+    pub metrics: Vec<MetricRow>,
+    pub starts_on: String,
+    pub deadline: String,
+    pub owner: String,
+    pub requester: String,
+    pub contributors: String,
+    pub forecast: Option<ForecastSummary>,
+    pub burnup_svg: String,
+    pub burnup_label: String,
+    pub timeline_today: Option<f64>,
+    pub stages: Vec<StageRow>,
+    pub versions: Vec<VersionRow>,
+    pub risks: Vec<RiskRow>,
+    pub show_items: bool,
+    pub items: Vec<ItemRow>,
+    pub item_summary: String,
+}
+
+fn parse_id(entity: &str, raw: &str) -> PageResult<uuid::Uuid> {
+    uuid::Uuid::try_parse(raw)
+        .map_err(|_| PageError::not_found(format!("There is no {entity} {raw}.")))
+}
+
+/// `GET /goals/{id}`.
+pub async fn goal_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    viewer.require(Role::Stakeholder)?;
+    let store = &state.store;
+    let goal = store.get_goal(parse_id("goal", &id)?).await?;
+    let team = store.get_team(goal.team_id).await?;
+    let project = match goal.project_id {
+        Some(p) => Some(store.get_project(p).await?.name),
+        None => None,
+    };
+    let now = Utc::now();
+    let today = now.date_naive();
+    let items = store.list_goal_work_items(goal.id).await?;
+
+    let mut metrics = Vec::new();
+    for m in &goal.success_metrics {
+        let mut current = "–".to_owned();
+        let mut link = None;
+        if let Some(key) = &m.metric_key
+            && let Ok(metric) = store.get_metric_by_key(key).await
+        {
+            if let Some(p) = store.latest_point(metric.id, None).await? {
+                current = format!(
+                    "{} ({})",
+                    view::with_unit(p.value, &m.unit),
+                    view::date(p.at.date_naive())
+                );
+            }
+            link = Some(metric.key);
+        }
+        let opt =
+            |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| view::with_unit(v, &m.unit));
+        metrics.push(MetricRow {
+            metric: format!("{} ({} is better)", m.metric, m.direction.better_word()),
+            baseline: opt(m.baseline),
+            target: opt(m.target),
+            current,
+            deadline: view::maybe_date(m.deadline),
+            link,
+        });
+    }
+
+    // Forecast: only goals being worked on have one.
+    let mut forecast = None;
+    let mut percentiles = (None, None, None);
+    let mut stage_forecasts = Vec::new();
+    if matches!(goal.status, GoalStatus::Agreed | GoalStatus::InProgress) {
+        let f = forecasting::forecast_goal(store, goal.id, today, &state.settings.forecast).await?;
+        forecast = Some(match f.forecast {
+            GoalForecastOutcome::TooLittleHistory { message, .. } => ForecastSummary {
+                cell: ForecastCell::unknown("too little history", message.clone()),
+                lines: vec![message],
+            },
+            GoalForecastOutcome::Ready {
+                basis,
+                goal: t,
+                stages,
+            } => {
+                percentiles = (t.p50, t.p85, t.p95);
+                stage_forecasts = stages;
+                let mut lines = vec![format!(
+                    "{} items remain; P50 {}, P85 {}, P95 {}.",
+                    t.remaining,
+                    view::maybe_date(t.p50),
+                    view::maybe_date(t.p85),
+                    view::maybe_date(t.p95)
+                )];
+                if let Some(p) = t.on_time_probability {
+                    lines.push(format!(
+                        "{} likely to be done by the deadline {}.",
+                        view::percent(p),
+                        view::maybe_date(goal.timeline.deadline)
+                    ));
+                }
+                if let Some(cut) = t.cut_line
+                    && cut < t.remaining
+                {
+                    lines.push(format!(
+                        "With {} confidence, {cut} of the {} remaining items are done by the deadline.",
+                        view::percent(basis.confidence),
+                        t.remaining
+                    ));
+                }
+                lines.push(format!(
+                    "From the team's throughput between {} and {}: {} items done, {:.2} per working day{}.",
+                    view::date(basis.window_start),
+                    view::date(basis.window_end),
+                    basis.done_in_window,
+                    basis.mean_per_working_day,
+                    if f.sharing_with.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", shared with {}", f.sharing_with.join(", "))
+                    }
+                ));
+                ForecastSummary {
+                    cell: ForecastCell::from_forecast(t.p50, t.p85, goal.timeline.deadline),
+                    lines,
+                }
+            }
+        });
+    }
+
+    let burnup = burnup_of(&goal, &items, today, percentiles);
+    let burnup_label = format!(
+        "Burn-up of {}: {} of {} items done{}",
+        goal.title,
+        burnup.done.last().map_or(0, |d| d.1),
+        burnup.scope.last().map_or(0, |s| s.1),
+        match percentiles {
+            (Some(p50), p85, p95) => format!(
+                "; forecast P50 {}, P85 {}, P95 {}",
+                view::date(p50),
+                view::maybe_date(p85),
+                view::maybe_date(p95)
+            ),
+            _ => String::new(),
+        }
+    );
+    let burnup_svg =
+        strip_xml_declaration(burnup_svg(&burnup, 760, 300).map_err(crate::error::ApiError::from)?);
+
+    // Stages on a timeline from the first start to the last end (or deadline).
+    let plan = plan_api::goal_plan(store, goal.id, &state.settings.planning).await?;
+    let starts = plan
+        .stages
+        .iter()
+        .filter_map(|s| s.starts_on)
+        .chain(goal.timeline.starts_on);
+    let ends = plan
+        .stages
+        .iter()
+        .filter_map(|s| s.ends_on)
+        .chain(goal.timeline.deadline);
+    let range = starts.min().zip(ends.max()).filter(|(a, b)| b > a);
+    let pos = |d: NaiveDate| {
+        range.map_or(0.0, |(a, b)| {
+            ((d - a).num_days() as f64 / (b - a).num_days() as f64 * 100.0).clamp(0.0, 100.0)
+        })
+    };
+    let stages = plan
+        .stages
+        .iter()
+        .map(|s| {
+            let (left, width, has_dates) = match (s.starts_on, s.ends_on, range) {
+                (Some(a), Some(b), Some(_)) => (pos(a), (pos(b) - pos(a)).max(1.0), true),
+                _ => (0.0, 0.0, false),
+            };
+            let forecast = stage_forecasts
+                .iter()
+                .find(|f| f.stage_id == s.id)
+                .map(|f| ForecastCell::from_forecast(f.forecast.p50, f.forecast.p85, s.ends_on));
+            StageRow {
+                name: s.name.clone(),
+                dates: format!(
+                    "{} – {}",
+                    view::maybe_date(s.starts_on),
+                    view::maybe_date(s.ends_on)
+                ),
+                progress: match s.progress.percent {
+                    Some(p) => format!(
+                        "{} of {} items done ({p} %)",
+                        s.progress.done, s.progress.total
+                    ),
+                    None => "no items yet".to_owned(),
+                },
+                left,
+                width,
+                has_dates,
+                forecast,
+                note: s.suggestion.clone(),
+            }
+        })
+        .collect();
+    let timeline_today = range
+        .filter(|(a, b)| (*a..=*b).contains(&today))
+        .map(|_| pos(today));
+
+    let versions = store
+        .list_goal_versions(goal.id)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|v| VersionRow {
+            version: v.version,
+            when: view::instant(v.changed_at),
+            by: v.changed_by,
+            action: v.action,
+            lines: changes::describe(&v.changes),
+        })
+        .collect();
+
+    let risks = data::open_risks(
+        store,
+        ListQuery {
+            goal_id: Some(goal.id),
+            ..ListQuery::default()
+        },
+    )
+    .await?
+    .into_iter()
+    .map(|r| RiskRow {
+        level: format!("likelihood {}, impact {}", r.likelihood, r.impact),
+        status: view::words(r.status),
+        source: view::words(r.source),
+        plan: r.plan,
+        drafted_update: r.drafted_update,
+        title: r.title,
+    })
+    .collect();
+
+    let show_items = viewer.user.role.allows(Role::Member);
+    let mut rows = Vec::new();
+    if show_items {
+        for item in items.iter().filter(|i| i.state != WorkState::Cancelled) {
+            let ctx = plan_api::task_context(store, item, &state.settings.planning).await?;
+            rows.push(item_row(item, &ctx));
+        }
+        rows.sort_by_key(|r| (r.state == "done", r.priority.clone()));
+    }
+    let count = |s: WorkState| items.iter().filter(|i| i.state == s).count();
+    let item_summary = format!(
+        "{} items: {} done, {} in progress, {} blocked, {} to do",
+        items
+            .iter()
+            .filter(|i| i.state != WorkState::Cancelled)
+            .count(),
+        count(WorkState::Done),
+        count(WorkState::InProgress),
+        count(WorkState::Blocked),
+        count(WorkState::Todo)
+    );
+
+    render(&GoalPage {
+        nav: viewer.nav("overview"),
+        id: goal.id.to_string(),
+        title: goal.title.clone(),
+        team: team.name,
+        team_key: team.key,
+        project,
+        status: view::words(goal.status),
+        version: goal.version,
+        business_goal: goal.business_goal.clone(),
+        technical_tasks: goal.technical_tasks.clone(),
+        hypotheses: goal.hypotheses.clone(),
+        metrics,
+        starts_on: view::maybe_date(goal.timeline.starts_on),
+        deadline: view::maybe_date(goal.timeline.deadline),
+        owner: goal.parties.owner.clone().unwrap_or_else(|| "–".into()),
+        requester: goal.parties.requester.clone().unwrap_or_else(|| "–".into()),
+        contributors: if goal.parties.contributors.is_empty() {
+            "–".into()
+        } else {
+            goal.parties.contributors.join(", ")
+        },
+        forecast,
+        burnup_svg,
+        burnup_label,
+        timeline_today,
+        stages,
+        versions,
+        risks,
+        show_items,
+        items: rows,
+        item_summary,
+    })
+}
+
+fn item_row(item: &WorkItem, ctx: &TaskContext) -> ItemRow {
+    ItemRow {
+        href: format!("/work-items/{}", item.id),
+        key: item.external_key.clone().unwrap_or_default(),
+        title: item.title.clone(),
+        kind: item.kind.to_string(),
+        state: view::words(item.state),
+        priority: item.priority.to_string(),
+        why: ctx.why.clone(),
+        expected_impact: ctx.expected_impact.clone(),
+        current_target: match (&ctx.current, &ctx.target) {
+            (Some(c), Some(t)) => format!("{} → {}", c.text, t.text),
+            (None, Some(t)) => format!("→ {}", t.text),
+            (Some(c), None) => c.text.clone(),
+            (None, None) => String::new(),
+        },
+    }
+}
+
+/// The goal's scope and done counts over time, with its forecast.
+fn burnup_of(
+    goal: &Goal,
+    items: &[WorkItem],
+    today: NaiveDate,
+    (p50, p85, p95): (Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>),
+) -> Burnup {
+    let cumulative = |mut days: Vec<NaiveDate>| {
+        days.sort();
+        let mut out: Vec<(NaiveDate, u32)> = Vec::new();
+        for d in days {
+            match out.last_mut() {
+                Some((last, n)) if *last == d => *n += 1,
+                _ => {
+                    let n = out.last().map_or(0, |l| l.1);
+                    out.push((d, n + 1));
+                }
+            }
+        }
+        out
+    };
+    let live = items.iter().filter(|i| i.state != WorkState::Cancelled);
+    Burnup {
+        title: format!("Burn-up: {}", goal.title),
+        scope: cumulative(live.clone().map(|i| i.created_at.date_naive()).collect()),
+        done: cumulative(
+            live.filter_map(|i| i.done_at.map(|d| d.date_naive()))
+                .collect(),
+        ),
+        today,
+        p50,
+        p85,
+        p95,
+        deadline: goal.timeline.deadline,
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "work_item.html")]
+pub struct WorkItemPage {
+    pub nav: Nav,
+    pub key: String,
+    pub title: String,
+    pub kind: String,
+    pub state: String,
+    pub priority: String,
+    pub priority_rule: String,
+    pub team: String,
+    pub team_key: String,
+    pub goal: Option<(String, String)>,
+    pub why: String,
+    pub expected_impact: String,
+    pub success_metric: Option<String>,
+    pub current: String,
+    pub target: String,
+    pub progress: Option<String>,
+    pub created: String,
+    pub started: String,
+    pub done: String,
+}
+
+/// `GET /work-items/{id}` (id or external key such as `PAY-123`).
+pub async fn work_item_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    viewer.require(Role::Member)?;
+    let store = &state.store;
+    let item = plan_api::find_work_item(store, &id).await?;
+    let ctx = plan_api::task_context(store, &item, &state.settings.planning).await?;
+    let team = store.get_team(item.team_id).await?;
+    let value = |v: &Option<tandem_domain::planning::ContextValue>| {
+        v.as_ref().map_or_else(
+            || "–".to_owned(),
+            |v| match v.at {
+                Some(at) => format!("{} (measured {})", v.text, view::date(at.date_naive())),
+                None => format!("{} ({})", v.text, view::words(v.source)),
+            },
+        )
+    };
+    render(&WorkItemPage {
+        nav: viewer.nav("teams"),
+        key: item.external_key.clone().unwrap_or_default(),
+        title: item.title.clone(),
+        kind: item.kind.to_string(),
+        state: view::words(item.state),
+        priority: item.priority.to_string(),
+        priority_rule: ctx.priority.rule.clone(),
+        team: team.name,
+        team_key: team.key,
+        goal: ctx
+            .goal
+            .as_ref()
+            .map(|g| (g.id.to_string(), g.title.clone())),
+        why: ctx.why.clone(),
+        expected_impact: ctx.expected_impact.clone(),
+        success_metric: ctx.success_metric.as_ref().map(|m| m.metric.clone()),
+        current: value(&ctx.current),
+        target: value(&ctx.target),
+        progress: ctx.metric_progress.map(|p| {
+            format!(
+                "{} of the way from the baseline to the target",
+                view::percent(p)
+            )
+        }),
+        created: view::instant(item.created_at),
+        started: item
+            .started_at
+            .map_or_else(|| "–".to_owned(), view::instant),
+        done: item.done_at.map_or_else(|| "–".to_owned(), view::instant),
+    })
+}

@@ -40,7 +40,7 @@ impl FormErrors {
 
     /// Sorts an API error into field errors; errors that are not about input
     /// are passed through as the page error they are.
-    fn absorb(&mut self, e: ApiError) -> Result<StatusCode, PageError> {
+    pub fn absorb_api(&mut self, e: ApiError) -> Result<StatusCode, PageError> {
         match e {
             ApiError::Invalid(list) => {
                 for fe in list {
@@ -207,12 +207,12 @@ pub async fn create_user(
                 .map_err(ApiError::from)?;
             match state.store.create_user(&user, &hash).await {
                 Ok(()) => return Ok(see_other("/admin/users")),
-                Err(e) => status = errors.absorb(ApiError::from(e))?,
+                Err(e) => status = errors.absorb_api(ApiError::from(e))?,
             }
         }
         Ok(_) => {}
         Err(e) => {
-            errors.absorb(ApiError::from(e))?;
+            errors.absorb_api(ApiError::from(e))?;
         }
     }
     form.password.clear();
@@ -388,7 +388,7 @@ pub async fn create_token(
                 .await?;
                 return render_status(StatusCode::CREATED, &page);
             }
-            Err(e) => status = errors.absorb(e)?,
+            Err(e) => status = errors.absorb_api(e)?,
         }
     }
     let page = tokens_page(&state, &viewer, form, errors, None).await?;

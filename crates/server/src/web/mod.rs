@@ -52,7 +52,12 @@ pub fn router() -> Router<AppState> {
         .route("/teams", get(teams::list))
         .route("/teams/{key}", get(teams::page))
         .route("/reports", get(reports::archive))
-        .route("/reports/{team}/{week}", get(reports::preview))
+        .route(
+            "/reports/{team}/{week}",
+            get(reports::preview).post(reports::edit),
+        )
+        .route("/reports/{team}/{week}/approve", post(reports::approve))
+        .route("/reports/{team}/{week}/send", post(reports::send))
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/users/{username}/disable", post(admin::disable_user))
         .route("/admin/users/{username}/enable", post(admin::enable_user))

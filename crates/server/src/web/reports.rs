@@ -1,19 +1,26 @@
-//! `/reports`: the archive of weekly reports per team, and
-//! `/reports/{team}/{week}`: one team's weekly report for an ISO week, as
-//! `crate::reporting` assembles it (the same report the API and the CLI
-//! give), with its 12-week trends drawn as charts.
+//! `/reports`: the archive (reports sent, and every team's recent weeks),
+//! and `/reports/{team}/{week}`: one team's weekly report for an ISO week as
+//! `crate::reporting` assembles it with the draft's edits (the same report
+//! the API, the CLI and the e-mail give), its 12-week trends as charts, and
+//! for managers the draft editor: a note per section, lines hidden and
+//! reordered, approve, send.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use chrono::{Datelike, Duration, Utc};
-use tandem_domain::report;
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use chrono::{Datelike, Duration, IsoWeek, Utc};
+use tandem_domain::report::{self, DraftStatus, EditRequest, WeeklyReport};
+use tandem_domain::team::Team;
 use tandem_domain::user::Role;
 
+use super::admin::FormErrors;
 use super::data::strip_xml_declaration;
 use super::overview::all_teams;
 use super::view::{self, Nav};
-use super::{PageError, PageResult, Viewer, render};
+use super::{PageError, PageForm, PageResult, Viewer, render, render_status, see_other};
 use crate::AppState;
 use crate::api::planning::find_team;
 use crate::charts::{self, Series};
@@ -35,10 +42,18 @@ pub struct TeamReports {
     pub weeks: Vec<WeekLink>,
 }
 
+#[derive(Debug)]
+pub struct SentReport {
+    pub title: String,
+    pub href: String,
+    pub sent: String,
+}
+
 #[derive(Debug, Template)]
 #[template(path = "reports.html")]
 pub struct ArchivePage {
     pub nav: Nav,
+    pub sent: Vec<SentReport>,
     pub teams: Vec<TeamReports>,
 }
 
@@ -46,8 +61,23 @@ pub struct ArchivePage {
 pub async fn archive(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
     viewer.require(Role::Stakeholder)?;
     let today = Utc::now().date_naive();
-    let teams = all_teams(&state)
+    let all = all_teams(&state).await?;
+    let mut sent: Vec<SentReport> = state
+        .store
+        .list_archive(None)
         .await?
+        .into_iter()
+        .filter_map(|a| {
+            let team = all.iter().find(|t| t.id == a.team_id)?;
+            Some(SentReport {
+                title: a.title,
+                href: format!("/reports/{}/{}", team.key, a.week),
+                sent: view::instant(a.sent_at),
+            })
+        })
+        .collect();
+    sent.sort_by(|a, b| b.sent.cmp(&a.sent));
+    let teams = all
         .into_iter()
         .map(|t| TeamReports {
             weeks: (0..ARCHIVE_WEEKS)
@@ -73,6 +103,7 @@ pub async fn archive(State(state): State<AppState>, viewer: Viewer) -> PageResul
         .collect();
     render(&ArchivePage {
         nav: viewer.nav("reports"),
+        sent,
         teams,
     })
 }
@@ -97,44 +128,116 @@ pub struct TrendView {
     pub svg: String,
 }
 
+/// One line in the editor: shown or hidden, and its place.
+#[derive(Debug)]
+pub struct EditLine {
+    pub id: String,
+    pub text: String,
+    pub shown: bool,
+    pub position: usize,
+    pub children: Vec<EditChild>,
+}
+
+#[derive(Debug)]
+pub struct EditChild {
+    pub id: String,
+    pub text: String,
+    pub shown: bool,
+}
+
+#[derive(Debug)]
+pub struct EditSection {
+    pub kind: String,
+    pub heading: String,
+    pub note: String,
+    pub lines: Vec<EditLine>,
+}
+
 #[derive(Debug, Template)]
 #[template(path = "report.html")]
 pub struct ReportPage {
     pub nav: Nav,
     pub title: String,
-    pub team_key: String,
+    pub action: String,
     pub week: String,
+    pub status: String,
+    pub status_line: String,
     pub sections: Vec<SectionView>,
     pub trends: Vec<TrendView>,
     pub markdown_href: String,
+    /// The editor, for managers while the report is not sent.
+    pub editor: Option<Vec<EditSection>>,
+    pub can_approve: bool,
+    pub can_send: bool,
+    pub errors: FormErrors,
+    pub notice: Option<String>,
+    pub outcomes: Vec<String>,
 }
 
-/// `GET /reports/{team}/{week}`.
-pub async fn preview(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path((team, week)): Path<(String, String)>,
-) -> PageResult<Response> {
-    viewer.require(Role::Stakeholder)?;
-    let iso = report::parse_week(&week).map_err(|e| {
+/// The team and week of a report path.
+async fn team_week(state: &AppState, team: &str, week: &str) -> PageResult<(Team, IsoWeek)> {
+    let iso = report::parse_week(week).map_err(|e| {
         PageError::Status(
-            axum::http::StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND,
             format!("There is no report for {week:?}: {e}"),
         )
     })?;
-    let team = find_team(&state.store, &team)
+    let team = find_team(&state.store, team)
         .await
         .map_err(ApiError::from)?;
-    let r = crate::reporting::weekly(
+    Ok((team, iso))
+}
+
+/// What a report page shows besides the report.
+#[derive(Debug, Default)]
+struct Extras {
+    errors: FormErrors,
+    notice: Option<String>,
+    outcomes: Vec<String>,
+    /// Notes as typed, when a form comes back with errors.
+    typed_notes: Option<BTreeMap<String, String>>,
+}
+
+async fn report_page(
+    state: &AppState,
+    viewer: &Viewer,
+    team: &Team,
+    week: IsoWeek,
+    extras: Extras,
+) -> PageResult<ReportPage> {
+    let label = report::week_label(week);
+    let data = crate::reporting::weekly(
         &state.store,
         team.id,
-        iso,
+        week,
         &state.settings.planning,
         &state.settings.forecast,
     )
     .await?;
+    let draft = state.store.find_draft(team.id, &label).await?;
+    let edits = draft.as_ref().map(|d| d.edits.clone()).unwrap_or_default();
+    let shown = report::apply(&data, &edits);
+    let status = draft.as_ref().map_or(DraftStatus::Draft, |d| d.status);
+    let status_line = match &draft {
+        None => "Not edited yet: this is the report as assembled from the data.".to_owned(),
+        Some(d) => match d.status {
+            DraftStatus::Draft => format!("Draft, last edited {}.", view::instant(d.updated_at)),
+            DraftStatus::Approved => format!(
+                "Approved by {} on {}.",
+                d.approved_by.as_deref().unwrap_or("someone"),
+                d.approved_at.map_or_else(String::new, view::instant)
+            ),
+            DraftStatus::Sent => format!(
+                "Sent on {}.",
+                d.sent_at.map_or_else(String::new, view::instant)
+            ),
+        },
+    };
+    let manager = viewer.user.role.allows(Role::Manager);
+    let editor = (manager && status != DraftStatus::Sent)
+        .then(|| editor_sections(&data, &edits, extras.typed_notes.as_ref()));
     let mut trends = Vec::new();
-    for t in &r.trends {
+    for t in &shown.trends {
         let series = Series {
             label: t.label.clone(),
             unit: t.unit.clone(),
@@ -147,16 +250,18 @@ pub async fn preview(
             ),
         });
     }
-    render(&ReportPage {
+    Ok(ReportPage {
         nav: viewer.nav("reports"),
         markdown_href: format!(
-            "/api/v1/teams/{}/reports/weekly?week={}&format=markdown",
-            team.key, r.week
+            "/api/v1/teams/{}/reports/weekly?week={label}&format=markdown",
+            team.key
         ),
-        title: r.title.clone(),
-        team_key: team.key,
-        week: r.week.clone(),
-        sections: r
+        action: format!("/reports/{}/{label}", team.key),
+        title: shown.title.clone(),
+        week: label,
+        status: status.to_string(),
+        status_line,
+        sections: shown
             .sections
             .into_iter()
             .map(|s| SectionView {
@@ -174,5 +279,234 @@ pub async fn preview(
             })
             .collect(),
         trends,
+        can_approve: manager && status == DraftStatus::Draft,
+        can_send: manager && status == DraftStatus::Approved,
+        editor,
+        errors: extras.errors,
+        notice: extras.notice,
+        outcomes: extras.outcomes,
     })
+}
+
+/// Every line of the assembled report, in the editor's order, with whether
+/// it is shown.
+fn editor_sections(
+    data: &WeeklyReport,
+    edits: &report::ReportEdits,
+    typed: Option<&BTreeMap<String, String>>,
+) -> Vec<EditSection> {
+    data.sections
+        .iter()
+        .map(|s| {
+            let order = edits.order.get(&s.kind);
+            let rank = |id: &str| order.and_then(|o| o.iter().position(|x| x == id));
+            let mut lines: Vec<(usize, &report::ReportLine)> = s.lines.iter().enumerate().collect();
+            lines.sort_by_key(|(i, l)| (rank(&l.id).is_none(), rank(&l.id), *i));
+            let kind = s.kind.to_string();
+            EditSection {
+                note: typed
+                    .and_then(|t| t.get(&kind).cloned())
+                    .or_else(|| edits.notes.get(&s.kind).cloned())
+                    .unwrap_or_default(),
+                kind,
+                heading: s.heading.clone(),
+                lines: lines
+                    .into_iter()
+                    .enumerate()
+                    .map(|(pos, (_, l))| EditLine {
+                        id: l.id.clone(),
+                        text: l.text.clone(),
+                        shown: !edits.hidden.contains(&l.id),
+                        position: pos + 1,
+                        children: l
+                            .children
+                            .iter()
+                            .map(|c| EditChild {
+                                id: c.id.clone(),
+                                text: c.text.clone(),
+                                shown: !edits.hidden.contains(&c.id),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// `GET /reports/{team}/{week}`.
+pub async fn preview(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((team, week)): Path<(String, String)>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> PageResult<Response> {
+    viewer.require(Role::Stakeholder)?;
+    let (team, week) = team_week(&state, &team, &week).await?;
+    let extras = Extras {
+        notice: (query.as_deref() == Some("saved")).then(|| "Your edits are saved.".to_owned()),
+        ..Extras::default()
+    };
+    let page = report_page(&state, &viewer, &team, week, extras).await?;
+    render(&page)
+}
+
+/// `POST /reports/{team}/{week}`: the editor's form. Fields: `csrf`,
+/// `note.<section>` (one per section), `shown` (repeated: the line ids to
+/// show; every other line of the form, listed in `line`, is hidden) and
+/// `pos.<line id>` (the place of a top-level line in its section).
+pub async fn edit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((team, week)): Path<(String, String)>,
+    PageForm(fields): PageForm<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    viewer.require(Role::Manager)?;
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == super::csrf::FIELD)
+        .map_or("", |(_, v)| v.as_str());
+    viewer.check_csrf(csrf)?;
+    let (team, week) = team_week(&state, &team, &week).await?;
+    let mut req = EditRequest::default();
+    let mut listed: Vec<String> = Vec::new();
+    let mut shown: Vec<String> = Vec::new();
+    // Per section: (position typed, form order, line id).
+    let mut places: BTreeMap<String, Vec<(f64, usize, String)>> = BTreeMap::new();
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if let Some(section) = k.strip_prefix("note.") {
+            req.notes.insert(section.to_owned(), v.trim().to_owned());
+        } else if k == "line" {
+            listed.push(v.clone());
+        } else if k == "shown" {
+            shown.push(v.clone());
+        } else if let Some(rest) = k.strip_prefix("pos.")
+            && let Some((section, id)) = rest.split_once('.')
+        {
+            let place = v.trim().parse::<f64>().unwrap_or(f64::MAX);
+            places
+                .entry(section.to_owned())
+                .or_default()
+                .push((place, i, id.to_owned()));
+        }
+    }
+    req.hide = listed
+        .iter()
+        .filter(|id| !shown.contains(id))
+        .cloned()
+        .collect();
+    req.show = shown;
+    for (section, mut lines) in places {
+        lines.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        req.order
+            .insert(section, lines.into_iter().map(|(_, _, id)| id).collect());
+    }
+    match crate::reporting::edit_draft(&state.store, &state.settings, team.id, week, &req).await {
+        Ok(_) => Ok(see_other(&format!(
+            "/reports/{}/{}?saved",
+            team.key,
+            report::week_label(week)
+        ))),
+        Err(e) => {
+            let mut errors = FormErrors::default();
+            let status = errors.absorb_api(e)?;
+            let extras = Extras {
+                errors,
+                typed_notes: Some(req.notes),
+                ..Extras::default()
+            };
+            let page = report_page(&state, &viewer, &team, week, extras).await?;
+            render_status(status, &page)
+        }
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
+/// `POST /reports/{team}/{week}/approve`.
+pub async fn approve(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((team, week)): Path<(String, String)>,
+    PageForm(form): PageForm<CsrfForm>,
+) -> PageResult<Response> {
+    viewer.require(Role::Manager)?;
+    viewer.check_csrf(&form.csrf)?;
+    let (team, week) = team_week(&state, &team, &week).await?;
+    match crate::reporting::approve_draft(&state.store, team.id, week, &viewer.user.username).await
+    {
+        Ok(_) => Ok(see_other(&format!(
+            "/reports/{}/{}",
+            team.key,
+            report::week_label(week)
+        ))),
+        Err(e) => {
+            let mut errors = FormErrors::default();
+            let status = errors.absorb_api(e)?;
+            let extras = Extras {
+                errors,
+                ..Extras::default()
+            };
+            let page = report_page(&state, &viewer, &team, week, extras).await?;
+            render_status(status, &page)
+        }
+    }
+}
+
+/// `POST /reports/{team}/{week}/send`: sends an approved report to the
+/// configured channels and shows what happened.
+pub async fn send(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((team, week)): Path<(String, String)>,
+    PageForm(form): PageForm<CsrfForm>,
+) -> PageResult<Response> {
+    viewer.require(Role::Manager)?;
+    viewer.check_csrf(&form.csrf)?;
+    let (team, week) = team_week(&state, &team, &week).await?;
+    let label = report::week_label(week);
+    let mut extras = Extras::default();
+    let approved = state
+        .store
+        .find_draft(team.id, &label)
+        .await?
+        .is_some_and(|d| d.status == DraftStatus::Approved);
+    let status = if !approved {
+        extras.errors.form = Some(format!("Approve the report of {label} before sending it."));
+        StatusCode::CONFLICT
+    } else {
+        match crate::reporting::send_week(&state.store, &state.settings, team.id, week).await {
+            Ok(result) => {
+                extras.notice = Some(if result.archived {
+                    "The report was sent and archived.".to_owned()
+                } else {
+                    "Nothing was delivered; see below. Sending again retries the failed channels."
+                        .to_owned()
+                });
+                extras.outcomes = result
+                    .outcomes
+                    .iter()
+                    .map(|o| {
+                        format!(
+                            "{} {}: {}{}",
+                            o.channel,
+                            o.recipient,
+                            o.result,
+                            o.error
+                                .as_ref()
+                                .map_or_else(String::new, |e| format!(" ({e})"))
+                        )
+                    })
+                    .collect();
+                StatusCode::OK
+            }
+            Err(e) => extras.errors.absorb_api(e)?,
+        }
+    };
+    let page = report_page(&state, &viewer, &team, week, extras).await?;
+    render_status(status, &page)
 }

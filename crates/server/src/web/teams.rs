@@ -21,6 +21,9 @@ use crate::api::planning::{debt_budget, find_team};
 use crate::charts::{self, Series};
 use crate::error::ApiError;
 
+/// A weekly series: (the week's Monday, value).
+pub type Weekly = Vec<(NaiveDate, f64)>;
+
 /// Weeks shown in trends.
 const WEEKS: i64 = 12;
 
@@ -117,10 +120,7 @@ fn days_between(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
 
 /// Items done per week and the median cycle time (start → done, days) of
 /// each week, for the last [`WEEKS`] weeks including this one.
-pub fn weekly_flow(
-    items: &[WorkItem],
-    today: NaiveDate,
-) -> (Vec<(NaiveDate, f64)>, Vec<(NaiveDate, f64)>) {
+pub fn weekly_flow(items: &[WorkItem], today: NaiveDate) -> (Weekly, Weekly) {
     let this_week = monday(today);
     let mut throughput = Vec::new();
     let mut cycle = Vec::new();

@@ -19,6 +19,7 @@ tandem_testkit::per_engine!(
     stakeholders_see_business_pages_only,
     admins_manage_users_and_tokens_in_forms,
     spreadsheet_feeds_take_a_revocable_token,
+    managers_edit_approve_and_send_report_drafts,
 );
 
 const DEMO_PASSWORD: &str = tandem_server::demo::DEMO_PASSWORD;
@@ -805,4 +806,144 @@ async fn spreadsheet_feeds_take_a_revocable_token(engine: EngineKind) {
     get(format!("/api/v1/kpis.csv?token={token}"))
         .await
         .err(401, "unauthorized");
+}
+
+/// All `name="…" value="…"` pairs of inputs named `name`.
+fn input_values(html: &str, name: &str) -> Vec<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    html.match_indices(&needle)
+        .map(|(at, _)| {
+            let rest = &html[at + needle.len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+async fn managers_edit_approve_and_send_report_drafts(engine: EngineKind) {
+    use chrono::Datelike;
+    let app = TestApp::start_demo(engine).await;
+    let w = (chrono::Utc::now().date_naive() - chrono::Duration::days(7)).iso_week();
+    let path = format!("/reports/payments/{}-W{:02}", w.year(), w.week());
+    let mut b = Browser::new(&app);
+    b.sign_in("maria", DEMO_PASSWORD).await;
+    let page = b.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"editor\""));
+    assert!(page.body.contains("Status: draft."));
+    let csrf = csrf_of(&page.body);
+    let lines = input_values(&page.body, "line");
+    let done_lines: Vec<&String> = lines.iter().filter(|l| l.starts_with("done")).collect();
+    assert!(!lines.is_empty());
+    let hidden = lines[0].clone();
+
+    // Without the token: refused, nothing stored.
+    let refused = b.post(&path, &[("note.done", "sneaky")]).await;
+    assert_eq!(refused.status, 403);
+
+    // A note, a hidden line, and (when there are two top-level done lines) a swap.
+    let mut form: Vec<(String, String)> = vec![
+        ("csrf".into(), csrf.clone()),
+        ("note.done".into(), "Checkout shipped on time.".into()),
+    ];
+    for l in &lines {
+        form.push(("line".into(), l.clone()));
+        if *l != hidden {
+            form.push(("shown".into(), l.clone()));
+        }
+    }
+    let tops: Vec<String> = page
+        .body
+        .match_indices("name=\"pos.done.")
+        .map(|(at, _)| {
+            let rest = &page.body[at + "name=\"pos.done.".len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .collect();
+    for (i, id) in tops.iter().enumerate() {
+        // Reverse the order of the done section.
+        form.push((format!("pos.done.{id}"), (tops.len() - i).to_string()));
+    }
+    let form_ref: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = b.post(&path, &form_ref).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let page = b.get(saved.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("Your edits are saved."));
+    assert!(page.body.contains("<em>Checkout shipped on time.</em>"));
+    let draft = app
+        .get(
+            &app.manager,
+            &format!(
+                "/api/v1/teams/payments/reports{}/draft",
+                &path["/reports/payments".len()..]
+            ),
+        )
+        .await
+        .ok(200)
+        .body;
+    assert_eq!(
+        draft["draft"]["edits"]["notes"]["done"],
+        "Checkout shipped on time."
+    );
+    assert!(
+        draft["draft"]["edits"]["hidden"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h == hidden.as_str())
+    );
+    if tops.len() > 1 && done_lines.len() > 1 {
+        let order: Vec<&str> = draft["draft"]["edits"]["order"]["done"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let reversed: Vec<&str> = tops.iter().rev().map(String::as_str).collect();
+        assert_eq!(order, reversed);
+    }
+
+    // An over-long note: the field error, and what was typed stays.
+    let long = "x".repeat(tandem_domain::report::MAX_NOTE_CHARS + 1);
+    let bad = b
+        .post(&path, &[("csrf", &csrf), ("note.risks", &long)])
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("id=\"note-risks-error\""));
+    assert!(bad.body.contains(&long));
+
+    // Sending needs approval first; approve; with no channel configured the
+    // send is refused with the reason.
+    let early = b.post(&format!("{path}/send"), &[("csrf", &csrf)]).await;
+    assert_eq!(early.status, 409);
+    assert!(early.body.contains("Approve the report"));
+    let approved = b.post(&format!("{path}/approve"), &[("csrf", &csrf)]).await;
+    assert_eq!(approved.status, 303, "{}", approved.body);
+    let page = b.get(&path).await;
+    assert!(page.body.contains("Status: approved."), "{}", page.body);
+    assert!(page.body.contains("Approved by maria"));
+    assert!(page.body.contains("id=\"send\""));
+    let send = b.post(&format!("{path}/send"), &[("csrf", &csrf)]).await;
+    assert_eq!(send.status, 409, "{}", send.body);
+    assert!(send.body.contains("no delivery channel is configured"));
+
+    // Stakeholders read the edited report but cannot edit it.
+    let mut s = Browser::new(&app);
+    s.sign_in("lee", DEMO_PASSWORD).await;
+    let read = s.get(&path).await;
+    assert_eq!(read.status, 200);
+    assert!(read.body.contains("<em>Checkout shipped on time.</em>"));
+    assert!(!read.body.contains("id=\"editor\""));
+    let csrf = csrf_of(&read.body);
+    assert_eq!(
+        s.post(&path, &[("csrf", &csrf), ("note.done", "x")])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        s.post(&format!("{path}/approve"), &[("csrf", &csrf)])
+            .await
+            .status,
+        403
+    );
 }

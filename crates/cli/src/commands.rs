@@ -67,6 +67,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::forecasts::agenda(&store, &settings, &team, format.format).await
         }
         Command::Report(c) => crate::reports::report(&store, &settings, c).await,
+        Command::WebhookSecret(c) => crate::events::webhook_secret(&store, c).await,
+        Command::Reprocess(a) => crate::events::reprocess(&store, &settings, a).await,
         Command::Import(c) => crate::imports::import(&store, c).await,
         Command::DefaultConfig | Command::Completions { .. } => Ok(()),
     };

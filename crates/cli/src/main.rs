@@ -3,6 +3,7 @@
 
 mod commands;
 mod documents;
+mod events;
 mod forecasts;
 mod imports;
 mod planning;
@@ -113,6 +114,12 @@ enum Command {
     /// Reports: preview a team's weekly status report.
     #[command(subcommand)]
     Report(reports::ReportCommand),
+    /// Webhook secrets: set a project's GitHub or GitLab webhook secret.
+    #[command(subcommand)]
+    WebhookSecret(events::WebhookSecretCommand),
+    /// Derive records again from stored webhook deliveries (after a fix);
+    /// running it twice changes nothing more.
+    Reprocess(events::ReprocessArgs),
     /// Import engineering data: git history from a local repository.
     #[command(subcommand)]
     Import(imports::ImportCommand),

@@ -185,24 +185,21 @@ fn gitlab_verifies(secret: &str, token: &str) -> bool {
     tag(token).verify_slice(&expected).is_ok()
 }
 
-/// The projects whose secret may have signed this body: those listing its
-/// repository, or, when the body names none (or does not parse), every
-/// project with a secret for the provider.
+/// The projects (with their secrets) that may have signed this body: those
+/// listing its repository, or, when the body names none (or does not
+/// parse), every project with a secret for the provider. One query.
 async fn candidates(
     store: &Store,
     provider: Provider,
     repo: Option<&str>,
-) -> ApiResult<Vec<(Uuid, String)>> {
-    let secrets = store.webhook_secrets(provider).await?;
+) -> ApiResult<Vec<(Project, String)>> {
+    let targets = store.webhook_targets(provider).await?;
     Ok(match repo {
-        Some(repo) => {
-            let projects = store.projects_with_repository(repo).await?;
-            secrets
-                .into_iter()
-                .filter(|(id, _)| projects.iter().any(|p| p.id == *id))
-                .collect()
-        }
-        None => secrets,
+        Some(repo) => targets
+            .into_iter()
+            .filter(|(p, _)| p.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo)))
+            .collect(),
+        None => targets,
     })
 }
 
@@ -276,11 +273,11 @@ pub async fn github(
     let parsed: Result<Value, serde_json::Error> = serde_json::from_slice(&body);
     let repo = parsed.as_ref().ok().and_then(webhook::github::repository);
     let store = &ws.app.store;
-    let project_id = candidates(store, Provider::Github, repo)
+    let project = candidates(store, Provider::Github, repo)
         .await?
         .into_iter()
         .find(|(_, secret)| github_verifies(secret, &body, signature))
-        .map(|(id, _)| id)
+        .map(|(p, _)| p)
         .ok_or(ApiError::Unauthorized(UNVERIFIED))?;
     let event = header(&headers, "x-github-event")
         .ok_or_else(|| {
@@ -298,7 +295,7 @@ pub async fn github(
     receive(
         &ws,
         Provider::Github,
-        project_id,
+        project,
         event,
         delivery_id,
         kept_headers(&headers),
@@ -335,11 +332,11 @@ pub async fn gitlab(
     let parsed: Result<Value, serde_json::Error> = serde_json::from_slice(&body);
     let repo = parsed.as_ref().ok().and_then(webhook::gitlab::repository);
     let store = &ws.app.store;
-    let project_id = candidates(store, Provider::Gitlab, repo)
+    let project = candidates(store, Provider::Gitlab, repo)
         .await?
         .into_iter()
         .find(|(_, secret)| gitlab_verifies(secret, token))
-        .map(|(id, _)| id)
+        .map(|(p, _)| p)
         .ok_or(ApiError::Unauthorized(
             "the X-Gitlab-Token does not match the secret token of a project that lists the repository",
         ))?;
@@ -358,7 +355,7 @@ pub async fn gitlab(
     receive(
         &ws,
         Provider::Gitlab,
-        project_id,
+        project,
         event,
         delivery_id,
         kept_headers(&headers),
@@ -372,7 +369,7 @@ pub async fn gitlab(
 async fn receive(
     ws: &WebhookState,
     provider: Provider,
-    project_id: Uuid,
+    project: Project,
     event: String,
     delivery_id: String,
     headers: BTreeMap<String, String>,
@@ -386,9 +383,8 @@ async fn receive(
             "the delivery id is longer than 200 characters or contains NUL",
         ));
     }
-    if store.delivery_seen(provider, &delivery_id).await? {
-        return Ok(duplicate(&delivery_id));
-    }
+    // Replays are found by the insert itself (ON CONFLICT on the delivery
+    // id), which also settles two copies arriving at the same time.
     let now = tandem_domain::time::micros(Utc::now());
     let mut delivery = Delivery {
         id: Uuid::now_v7(),
@@ -399,7 +395,7 @@ async fn receive(
             .take(200)
             .collect::<String>()
             .replace('\0', ""),
-        project_id: Some(project_id),
+        project_id: Some(project.id),
         received_at: now,
         headers,
         body: body.to_vec(),
@@ -411,11 +407,12 @@ async fn receive(
         Err(e) => {
             delivery.detail = format!("malformed JSON: {e}");
             let message = delivery.detail.clone();
-            store.record_delivery(&delivery).await?;
+            if !store.record_delivery(&delivery).await? {
+                return Ok(duplicate(&delivery.delivery_id));
+            }
             return Err(ApiError::bad_field("body", message));
         }
     };
-    let project = store.get_project(project_id).await?;
     let mapped = derive(
         store,
         &ws.app.settings.webhooks,
@@ -430,7 +427,9 @@ async fn receive(
         Ok(m) => m,
         Err(e) => {
             delivery.detail = format!("cannot use the payload: {e}");
-            store.record_delivery(&delivery).await?;
+            if !store.record_delivery(&delivery).await? {
+                return Ok(duplicate(&delivery.delivery_id));
+            }
             return Err(ApiError::BadRequest(
                 format!("cannot use the {event} payload: {e}"),
                 Some(e.field),
@@ -498,6 +497,19 @@ fn duplicate(delivery_id: &str) -> Response {
         .into_response()
 }
 
+/// Whether records of this event name a service (deployments, incidents,
+/// releases), so the project's service scopes must be read.
+fn names_a_service(provider: Provider, event: &str) -> bool {
+    match provider {
+        Provider::Github => matches!(
+            event,
+            "deployment" | "deployment_status" | "issues" | "release"
+        ),
+        Provider::Gitlab => matches!(event, "Deployment Hook" | "Issue Hook" | "Release Hook"),
+        Provider::Api => false,
+    }
+}
+
 /// Maps a verified payload to records, with the project's service scope for
 /// the repository. The outer error is the store's; the inner one the
 /// payload's.
@@ -515,7 +527,7 @@ pub async fn derive(
         Provider::Gitlab => webhook::gitlab::repository(value),
         Provider::Api => None,
     };
-    let scoped = match repo {
+    let scoped = match repo.filter(|_| names_a_service(provider, event)) {
         Some(repo) => {
             let services = store.services_in_repository(project.id, repo).await?;
             if services.len() == 1 {
@@ -663,7 +675,7 @@ async fn commit_batch(store: &Store, parts: &[Part]) -> tandem_store::Result<Vec
             }
         }
     }
-    let refs: Vec<GitRef> = parts.iter().flat_map(|p| p.2.iter().cloned()).collect();
+    let refs = last_per_ref(parts.iter().flat_map(|p| p.2.iter()));
     if !refs.is_empty() {
         store.set_refs(&refs).await?;
     }
@@ -676,6 +688,22 @@ async fn commit_batch(store: &Store, parts: &[Part]) -> tandem_store::Result<Vec
     }
     invalidate(store, &new_shas).await?;
     Ok(fresh)
+}
+
+/// One position per ref, the last one reported (pushes arrive in order
+/// per branch); a statement may not set one row twice.
+fn last_per_ref<'r>(refs: impl Iterator<Item = &'r GitRef>) -> Vec<GitRef> {
+    let mut out: Vec<GitRef> = Vec::new();
+    for r in refs {
+        match out
+            .iter_mut()
+            .find(|o| o.repo == r.repo && o.name == r.name)
+        {
+            Some(o) => *o = r.clone(),
+            None => out.push(r.clone()),
+        }
+    }
+    out
 }
 
 /// The commits a stored pull request ties to its repository (its merge

@@ -306,9 +306,19 @@ macro_rules! insert_delivery {
     }};
 }
 
-/// Recomputes a pull request's review times from its stored reviews.
+fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Brings a pull request's first review and approval times forward to its
+/// stored reviews' (a time reported with the pull request itself, e.g. by a
+/// backfill, is kept when earlier). `$known` is what the row holds, when the
+/// caller just wrote it; otherwise it is read. Writes only on a change.
 macro_rules! refresh_review_times {
-    ($conn:expr, $repo:expr, $number:expr) => {{
+    ($conn:expr, $repo:expr, $number:expr, $known:expr) => {{
         let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
             "SELECT review_id, state, submitted_at FROM reviews WHERE repo = $1 AND number = $2",
         )
@@ -316,26 +326,44 @@ macro_rules! refresh_review_times {
         .bind($number)
         .fetch_all(&mut *$conn)
         .await?;
-        let reviews = rows
-            .into_iter()
-            .map(|(review_id, state, submitted_at)| {
-                Ok(Review {
-                    review_id,
-                    state: parse::<ReviewState>("reviews.state", &state)?,
-                    submitted_at,
+        if !rows.is_empty() {
+            let reviews = rows
+                .into_iter()
+                .map(|(review_id, state, submitted_at)| {
+                    Ok(Review {
+                        review_id,
+                        state: parse::<ReviewState>("reviews.state", &state)?,
+                        submitted_at,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let (first, approved) = review_times(&reviews);
-        sqlx::query(
-            "UPDATE pull_requests SET first_review_at = $3, approved_at = $4 WHERE repo = $1 AND number = $2",
-        )
-        .bind($repo)
-        .bind($number)
-        .bind(first)
-        .bind(approved)
-        .execute(&mut *$conn)
-        .await?;
+                .collect::<Result<Vec<_>>>()?;
+            let known: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = match $known {
+                Some(k) => Some(k),
+                None => sqlx::query_as(
+                    "SELECT first_review_at, approved_at FROM pull_requests WHERE repo = $1 AND number = $2",
+                )
+                .bind($repo)
+                .bind($number)
+                .fetch_optional(&mut *$conn)
+                .await?,
+            };
+            if let Some((first, approved)) = known {
+                let (r_first, r_approved) = review_times(&reviews);
+                let target = (earliest(first, r_first), earliest(approved, r_approved));
+                if target != (first, approved) {
+                    sqlx::query(
+                        "UPDATE pull_requests SET first_review_at = $3, approved_at = $4 \
+                         WHERE repo = $1 AND number = $2",
+                    )
+                    .bind($repo)
+                    .bind($number)
+                    .bind(target.0)
+                    .bind(target.1)
+                    .execute(&mut *$conn)
+                    .await?;
+                }
+            }
+        }
     }};
 }
 
@@ -379,6 +407,7 @@ macro_rules! write_pull_request {
         .await?
         .rows_affected()
             == 1;
+        let mut written = (new.first_review_at, new.approved_at);
         if !inserted {
             let row: PrRow = sqlx::query_as(sql(format!(
                 "SELECT {PR_COLS} FROM pull_requests WHERE repo = $1 AND number = $2{}",
@@ -393,6 +422,7 @@ macro_rules! write_pull_request {
                 commits: Vec::new(),
                 ..new.clone()
             });
+            written = (merged.first_review_at, merged.approved_at);
             if merged != stored {
                 sqlx::query(
                     "UPDATE pull_requests SET source = $3, title = $4, state = $5, draft = $6, base_branch = $7, \
@@ -434,7 +464,7 @@ macro_rules! write_pull_request {
             qb.push(" ON CONFLICT (repo, number, sha) DO NOTHING");
             qb.build().execute(&mut *$conn).await?;
         }
-        refresh_review_times!($conn, &new.repo, new.number);
+        refresh_review_times!($conn, &new.repo, new.number, Some(written));
     }};
 }
 
@@ -455,7 +485,7 @@ macro_rules! write_review {
         .bind(review.submitted_at)
         .execute(&mut *$conn)
         .await?;
-        refresh_review_times!($conn, $repo, $number);
+        refresh_review_times!($conn, $repo, $number, None);
     }};
 }
 
@@ -1103,6 +1133,31 @@ impl Store {
                 .await?
         });
         Ok(rows)
+    }
+
+    /// Every project with a secret for the provider, with that secret, in
+    /// one query (the receivers' per-delivery lookup).
+    pub async fn webhook_targets(&self, provider: Provider) -> Result<Vec<(Project, String)>> {
+        #[derive(FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            project: ProjectRow,
+            secret: String,
+        }
+        let rows: Vec<Row> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT p.id, p.team_id, p.key, p.name, p.repositories, p.services, p.created_at, \
+                 p.updated_at, w.secret FROM webhook_secrets w JOIN projects p ON p.id = w.project_id \
+                 WHERE w.provider = $1 ORDER BY p.id",
+            )
+            .bind(provider.as_str())
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| (Project::from(r.project), r.secret))
+            .collect())
     }
 
     /// The projects that list `repo` (a full name such as `acme/payments`)

@@ -297,6 +297,31 @@ async fn reviews_set_first_review_and_approval_in_any_order(engine: EngineKind) 
             .collect::<Vec<_>>(),
         vec!["r2", "r1", "r3"]
     );
+    // A review time a backfill reported with the pull request is kept when
+    // it is earlier than the stored reviews'.
+    let backfilled = PullRequest {
+        number: 14,
+        first_review_at: Some(at(5)),
+        ..pr(0)
+    };
+    store.upsert_pull_request(&backfilled).await.unwrap();
+    store
+        .upsert_review(
+            "acme/payments",
+            14,
+            &review("b1", ReviewState::Approved, 50),
+        )
+        .await
+        .unwrap();
+    let got14 = store
+        .get_pull_request("acme/payments", 14)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (got14.first_review_at, got14.approved_at),
+        (Some(at(5)), Some(at(50)))
+    );
     // A later report of the pull request keeps the review times.
     store.upsert_pull_request(&pr(500)).await.unwrap();
     let got = store
@@ -747,6 +772,17 @@ async fn webhook_secrets_and_repository_lookup(engine: EngineKind) {
     assert_eq!(
         store.webhook_secrets(Provider::Gitlab).await.unwrap(),
         vec![(p.id, "gl-token".to_owned())]
+    );
+    let targets = store.webhook_targets(Provider::Github).await.unwrap();
+    assert_eq!(targets.len(), 1);
+    assert_eq!(targets[0].0, p);
+    assert_eq!(targets[0].1, "rotated");
+    assert!(
+        store
+            .webhook_targets(Provider::Api)
+            .await
+            .unwrap()
+            .is_empty()
     );
     assert_missing(
         store

@@ -1,0 +1,813 @@
+//! `tandem-bench-webhooks`: signed GitHub `push` and `pull_request`
+//! deliveries into the release `tandem serve` at 32 concurrent connections,
+//! on SQLite and PostgreSQL, against the raw batched-insert rate of the same
+//! rows as the ceiling. Each delivery is acknowledged only after the
+//! transaction holding it committed.
+//!
+//! Rows per delivery, in both the API run and the ceiling: the raw delivery
+//! (headers and body), plus for a `push` its three commits and the branch
+//! ref, for a `pull_request` the pull request. See BENCHMARKS.md.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use chrono::{TimeZone, Utc};
+use clap::{Parser, ValueEnum};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tandem_domain::delivery::{Delivery, Outcome, Provider, Record};
+use tandem_domain::git::{Commit, GitRef};
+use tandem_domain::webhook::{Context as MapContext, Labels, Mapped, github};
+use tandem_store::{ConnectOptions, EngineKind, Ingest, Store};
+use tandem_testkit::TestDb;
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tandem-bench-webhooks",
+    about = "Signed GitHub push and pull_request deliveries per second against the raw batched-insert ceiling, on both engines."
+)]
+struct Args {
+    /// The tandem binary to measure (build it with --release).
+    #[arg(long, value_name = "PATH", default_value = "target/release/tandem")]
+    tandem: PathBuf,
+    /// Measured deliveries per round (half push, half pull_request).
+    #[arg(long, default_value_t = 3000)]
+    deliveries: usize,
+    /// Unmeasured deliveries before the first round.
+    #[arg(long, default_value_t = 200)]
+    warmup: usize,
+    /// Rounds; rates and ratios are medians over rounds.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Deliveries per transaction in the ceiling.
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Engine::Sqlite, Engine::Postgres])]
+    engines: Vec<Engine>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    fn kind(self) -> EngineKind {
+        match self {
+            Engine::Sqlite => EngineKind::Sqlite,
+            Engine::Postgres => EngineKind::Postgres,
+        }
+    }
+}
+
+const SECRET: &str = "bench-webhook-secret-0123456789";
+const REPO: &str = "acme/payments";
+
+/// One prepared delivery: what is sent, and what it maps to.
+#[derive(Debug, Clone)]
+struct Prepared {
+    event: &'static str,
+    id: String,
+    body: Vec<u8>,
+    signature: String,
+    mapped: Mapped,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    api_per_s: f64,
+    raw_per_s: f64,
+    store_per_s: f64,
+    api_failures: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    ensure!(
+        args.deliveries > 1 && args.rounds > 0 && args.clients > 0 && args.batch > 0,
+        "counts must be positive"
+    );
+    ensure!(
+        args.tandem.is_file(),
+        "{} does not exist; build it first: cargo build --release -p tandem -p tandem-bench",
+        args.tandem.display()
+    );
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Run {} on {} cores, commit {}; {} clients, {} rounds of {} deliveries (after {} warm-up); ceiling batches of {}; load average before: {}\n\n",
+        Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        git_commit().await,
+        args.clients,
+        args.rounds,
+        args.deliveries,
+        args.warmup,
+        args.batch,
+        load_before.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    ));
+    out.push_str("| engine | API deliveries/s | p50 / p99 ack (ms) | raw batched inserts, deliveries/s | API ÷ raw | store batched ingest, deliveries/s | API ÷ store batches | failed API deliveries | bytes per delivery |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    let mut per_round = String::new();
+    for engine in &args.engines {
+        eprintln!("== {} ==", engine.kind().as_str());
+        let (rounds, latencies, bytes) = bench_engine(&args, engine.kind()).await?;
+        let api = median(rounds.iter().map(|r| r.api_per_s));
+        let raw = median(rounds.iter().map(|r| r.raw_per_s));
+        let store = median(rounds.iter().map(|r| r.store_per_s));
+        let ratio = median(rounds.iter().map(|r| r.api_per_s / r.raw_per_s));
+        let ratio_store = median(rounds.iter().map(|r| r.api_per_s / r.store_per_s));
+        let failures: usize = rounds.iter().map(|r| r.api_failures).sum();
+        out.push_str(&format!(
+            "| {} | {api:.0} | {:.1} / {:.1} | {raw:.0} | {ratio:.2} | {store:.0} | {ratio_store:.2} | {failures} of {} | {bytes} |\n",
+            engine.kind().as_str(),
+            ms(percentile(&latencies, 50.0)),
+            ms(percentile(&latencies, 99.0)),
+            args.deliveries * args.rounds,
+        ));
+        per_round.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            engine.kind().as_str(),
+            join(rounds.iter().map(|r| r.api_per_s)),
+            join(rounds.iter().map(|r| r.raw_per_s)),
+            join(rounds.iter().map(|r| r.store_per_s)),
+        ));
+    }
+    out.push_str("\nPer round:\n\n| engine | API deliveries/s | raw inserts, deliveries/s | store ingest, deliveries/s |\n|---|---|---|---|\n");
+    out.push_str(&per_round);
+    let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    out.push_str(&format!(
+        "\nLoad average after: {}\n",
+        load_after
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    print!("{out}");
+    Ok(())
+}
+
+fn join(values: impl Iterator<Item = f64>) -> String {
+    values
+        .map(|v| format!("{v:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn bench_engine(
+    args: &Args,
+    engine: EngineKind,
+) -> anyhow::Result<(Vec<Round>, Vec<Duration>, usize)> {
+    let templates = Templates::load()?;
+    let db = TestDb::new(engine).await;
+    tandem_cli(&args.tandem, &db.url, &["migrate"], None).await?;
+    let token: Value = serde_json::from_str(
+        &tandem_cli(
+            &args.tandem,
+            &db.url,
+            &[
+                "token", "create", "--name", "bench", "--role", "admin", "--format", "json",
+            ],
+            None,
+        )
+        .await?,
+    )
+    .context("token create printed no JSON")?;
+    let token = token["secret"]
+        .as_str()
+        .context("token create printed no secret")?
+        .to_owned();
+    let log = std::env::temp_dir().join(format!(
+        "tandem-bench-webhooks-{}-{}.log",
+        engine.as_str(),
+        std::process::id()
+    ));
+    std::fs::write(&log, b"")?;
+    let port = free_port()?;
+    let mut server = spawn_server(&args.tandem, &db.url, port, &log)?;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(args.clients)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    wait_ready(&client, &base, &mut server, &log).await?;
+    let team: Value = client
+        .post(format!("{base}/api/v1/teams"))
+        .bearer_auth(&token)
+        .json(&json!({"key": "bench", "name": "Bench"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let project: Value = client
+        .post(format!("{base}/api/v1/projects"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"team_id": team["id"], "key": "payments", "name": "Payments",
+                       "repositories": [REPO], "services": ["payments"]}),
+        )
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let project_id: Uuid = project["id"].as_str().context("project id")?.parse()?;
+    let team_id: Uuid = team["id"].as_str().context("team id")?.parse()?;
+    tandem_cli(
+        &args.tandem,
+        &db.url,
+        &[
+            "webhook-secret",
+            "set",
+            "--project",
+            "payments",
+            "--provider",
+            "github",
+        ],
+        Some(SECRET),
+    )
+    .await?;
+
+    let warm = templates.prepare(0, args.warmup, project_id, team_id)?;
+    api_run(&client, &base, &warm, args.clients).await?;
+    let mut rounds = Vec::new();
+    let mut latencies = Vec::new();
+    let mut bytes = 0;
+    for round in 0..args.rounds {
+        let start = args.warmup + round * args.deliveries;
+        let batch = templates.prepare(start, args.deliveries, project_id, team_id)?;
+        bytes = batch.iter().map(|p| p.body.len()).sum::<usize>() / batch.len();
+        let (wall, lat, failures) = api_run(&client, &base, &batch, args.clients).await?;
+        let ok = batch.len() - failures;
+        latencies.extend(lat);
+        let raw = raw_batched(engine, &batch, project_id, team_id, args.batch).await?;
+        let store = store_batched(engine, &batch, project_id, team_id, args.batch).await?;
+        let r = Round {
+            api_per_s: ok as f64 / wall.as_secs_f64(),
+            raw_per_s: batch.len() as f64 / raw.as_secs_f64(),
+            store_per_s: batch.len() as f64 / store.as_secs_f64(),
+            api_failures: failures,
+        };
+        eprintln!(
+            "  round {}: API {:.0}/s, raw {:.0}/s, store {:.0}/s, {failures} failed",
+            round + 1,
+            r.api_per_s,
+            r.raw_per_s,
+            r.store_per_s
+        );
+        rounds.push(r);
+    }
+    // Everything sent was stored once.
+    let store = db.store().await;
+    let kept: i64 = store
+        .count_deliveries()
+        .await?
+        .iter()
+        .map(|(_, n)| *n)
+        .sum();
+    let sent = args.warmup + args.rounds * args.deliveries;
+    ensure!(
+        kept as usize == sent,
+        "{kept} deliveries stored, {sent} sent"
+    );
+    store.close().await;
+    terminate(&mut server).await?;
+    Ok((rounds, latencies, bytes))
+}
+
+// ---- the deliveries --------------------------------------------------------
+
+struct Templates {
+    push: Value,
+    pull_request: Value,
+}
+
+impl Templates {
+    fn load() -> anyhow::Result<Templates> {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../domain/tests/fixtures/github"
+        );
+        let read = |name: &str| -> anyhow::Result<Value> {
+            let path = format!("{dir}/{name}.json");
+            Ok(serde_json::from_str(
+                &std::fs::read_to_string(&path).with_context(|| path.clone())?,
+            )?)
+        };
+        Ok(Templates {
+            push: read("push")?,
+            pull_request: read("pull_request_opened")?,
+        })
+    }
+
+    /// Deliveries `start..start+n`: even ones a push of three new commits,
+    /// odd ones a new pull request; each with its own delivery id.
+    fn prepare(
+        &self,
+        start: usize,
+        n: usize,
+        project_id: Uuid,
+        team_id: Uuid,
+    ) -> anyhow::Result<Vec<Prepared>> {
+        let labels = Labels::default();
+        let ctx = MapContext {
+            project_id,
+            team_id,
+            received_at: Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap(),
+            labels: &labels,
+            scoped_service: None,
+            release_environment: "production",
+            new_id: Uuid::now_v7,
+        };
+        (start..start + n)
+            .map(|i| {
+                let (event, payload) = if i % 2 == 0 {
+                    let mut p = self.push.clone();
+                    for (k, c) in p["commits"].as_array_mut().unwrap().iter_mut().enumerate() {
+                        c["id"] = json!(sha(i, k));
+                    }
+                    p["after"] = json!(sha(i, 2));
+                    p["head_commit"]["id"] = json!(sha(i, 2));
+                    ("push", p)
+                } else {
+                    let mut p = self.pull_request.clone();
+                    p["number"] = json!(i);
+                    p["pull_request"]["number"] = json!(i);
+                    p["pull_request"]["id"] = json!(1_000_000 + i);
+                    p["pull_request"]["head"]["sha"] = json!(sha(i, 0));
+                    ("pull_request", p)
+                };
+                let body = serde_json::to_vec(&payload)?;
+                let mapped = github::map(event, &payload, &ctx)?;
+                Ok(Prepared {
+                    event,
+                    id: format!("bench-{}-{i}", Uuid::now_v7().simple()),
+                    signature: sign(&body),
+                    body,
+                    mapped,
+                })
+            })
+            .collect()
+    }
+}
+
+fn sha(i: usize, k: usize) -> String {
+    format!("{:032x}{:08x}", i as u128 * 7919 + 1, k)
+}
+
+fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+// ---- the API run -------------------------------------------------------------
+
+/// Sends every delivery from `clients` tasks; returns the wall time, the
+/// acknowledgement latencies and the number that failed.
+async fn api_run(
+    client: &reqwest::Client,
+    base: &str,
+    batch: &[Prepared],
+    clients: usize,
+) -> anyhow::Result<(Duration, Vec<Duration>, usize)> {
+    let batch = Arc::new(batch.to_vec());
+    let next = Arc::new(AtomicUsize::new(0));
+    let url = format!("{base}/webhooks/github");
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (batch, next, client, url) = (batch.clone(), next.clone(), client.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut failures = 0usize;
+            let mut first_error = None;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(p) = batch.get(i) else { break };
+                let t = Instant::now();
+                let resp = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-github-event", p.event)
+                    .header("x-github-delivery", &p.id)
+                    .header("x-hub-signature-256", &p.signature)
+                    .body(p.body.clone())
+                    .send()
+                    .await;
+                match resp {
+                    Ok(r) if r.status() == reqwest::StatusCode::OK => {
+                        let body: Value = r.json().await.unwrap_or(Value::Null);
+                        if body["status"] == "applied" {
+                            lat.push(t.elapsed());
+                        } else {
+                            failures += 1;
+                            first_error.get_or_insert(format!("not applied: {body}"));
+                        }
+                    }
+                    Ok(r) => {
+                        failures += 1;
+                        let status = r.status();
+                        let text = r.text().await.unwrap_or_default();
+                        first_error.get_or_insert(format!("{status}: {text}"));
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        first_error.get_or_insert(e.to_string());
+                    }
+                }
+            }
+            (lat, failures, first_error)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut failures = 0;
+    for t in tasks {
+        let (l, f, e) = t.await?;
+        lat.extend(l);
+        failures += f;
+        if let Some(e) = e {
+            eprintln!("  failure: {e}");
+        }
+    }
+    Ok((started.elapsed(), lat, failures))
+}
+
+// ---- the ceiling -------------------------------------------------------------
+
+fn deliveries_of(batch: &[Prepared], project_id: Uuid) -> Vec<Ingest> {
+    batch
+        .iter()
+        .map(|p| Ingest {
+            delivery: Delivery {
+                id: Uuid::now_v7(),
+                provider: Provider::Github,
+                delivery_id: p.id.clone(),
+                event: p.event.to_owned(),
+                project_id: Some(project_id),
+                received_at: Utc::now(),
+                headers: [
+                    ("content-type".to_owned(), "application/json".to_owned()),
+                    ("x-github-event".to_owned(), p.event.to_owned()),
+                    ("x-github-delivery".to_owned(), p.id.clone()),
+                ]
+                .into_iter()
+                .collect(),
+                body: p.body.clone(),
+                outcome: Outcome::Applied,
+                detail: p.mapped.summary(),
+            },
+            records: p.mapped.records.clone(),
+        })
+        .collect()
+}
+
+/// A fresh database with the project the deliveries belong to.
+async fn fresh(engine: EngineKind, project_id: Uuid, team_id: Uuid) -> anyhow::Result<TestDb> {
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    let now = Utc::now();
+    store
+        .create_team(&tandem_domain::team::Team {
+            id: team_id,
+            key: "bench".into(),
+            name: "Bench".into(),
+            timezone: "UTC".into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
+    store
+        .create_project(&tandem_domain::project::Project {
+            id: project_id,
+            team_id,
+            key: "payments".into(),
+            name: "Payments".into(),
+            repositories: vec![REPO.into()],
+            services: vec!["payments".into()],
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
+    store.close().await;
+    Ok(db)
+}
+
+/// The same rows through the store's batched paths (`ingest`,
+/// `upsert_commits`, `set_refs`), `batch` deliveries per transaction.
+async fn store_batched(
+    engine: EngineKind,
+    batch: &[Prepared],
+    project_id: Uuid,
+    team_id: Uuid,
+    per_tx: usize,
+) -> anyhow::Result<Duration> {
+    let db = fresh(engine, project_id, team_id).await?;
+    let store = Store::connect(&db.url, &ConnectOptions::default()).await?;
+    let items = deliveries_of(batch, project_id);
+    let started = Instant::now();
+    for (chunk, prepared) in items.chunks(per_tx).zip(batch.chunks(per_tx)) {
+        let commits: Vec<Commit> = prepared
+            .iter()
+            .flat_map(|p| p.mapped.commits.iter().cloned())
+            .collect();
+        // One branch: its last position is the row (as the server does).
+        let refs: Vec<GitRef> = prepared
+            .iter()
+            .flat_map(|p| p.mapped.refs.iter().cloned())
+            .last()
+            .into_iter()
+            .collect();
+        store.upsert_commits(&commits).await?;
+        store.set_refs(&refs).await?;
+        store.ingest(chunk).await?;
+    }
+    let wall = started.elapsed();
+    store.close().await;
+    Ok(wall)
+}
+
+/// The same rows as plain multi-row INSERTs, `batch` deliveries per
+/// transaction: deliveries, pull requests, commits, refs.
+async fn raw_batched(
+    engine: EngineKind,
+    batch: &[Prepared],
+    project_id: Uuid,
+    team_id: Uuid,
+    per_tx: usize,
+) -> anyhow::Result<Duration> {
+    let db = fresh(engine, project_id, team_id).await?;
+    let items = deliveries_of(batch, project_id);
+    macro_rules! run {
+        ($pool:expr) => {{
+            let pool = $pool;
+            let started = Instant::now();
+            for (chunk, prepared) in items.chunks(per_tx).zip(batch.chunks(per_tx)) {
+                let mut tx = pool.begin().await?;
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO deliveries (id, provider, delivery_id, event, project_id, received_at, headers, body, outcome, detail) ",
+                );
+                qb.push_values(chunk, |mut b, it| {
+                    let d = &it.delivery;
+                    b.push_bind(d.id)
+                        .push_bind(d.provider.as_str())
+                        .push_bind(&d.delivery_id)
+                        .push_bind(&d.event)
+                        .push_bind(d.project_id)
+                        .push_bind(d.received_at)
+                        .push_bind(sqlx::types::Json(&d.headers))
+                        .push_bind(&d.body)
+                        .push_bind(d.outcome.as_str())
+                        .push_bind(&d.detail);
+                });
+                qb.build().execute(&mut *tx).await?;
+                let prs: Vec<_> = chunk
+                    .iter()
+                    .flat_map(|it| it.records.iter())
+                    .filter_map(|r| match r {
+                        Record::PullRequest(pr) => Some(pr),
+                        _ => None,
+                    })
+                    .collect();
+                if !prs.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::new(
+                        "INSERT INTO pull_requests (repo, number, source, title, state, draft, base_branch, head_sha, \
+                         merge_commit_sha, created_at, ready_at, first_commit_at, first_review_at, approved_at, \
+                         merged_at, closed_at, updated_at) ",
+                    );
+                    qb.push_values(prs, |mut b, pr| {
+                        b.push_bind(&pr.repo)
+                            .push_bind(pr.number)
+                            .push_bind(&pr.source)
+                            .push_bind(&pr.title)
+                            .push_bind(pr.state.as_str())
+                            .push_bind(pr.draft)
+                            .push_bind(&pr.base_branch)
+                            .push_bind(&pr.head_sha)
+                            .push_bind(&pr.merge_commit_sha)
+                            .push_bind(pr.created_at)
+                            .push_bind(pr.ready_at)
+                            .push_bind(pr.first_commit_at)
+                            .push_bind(pr.first_review_at)
+                            .push_bind(pr.approved_at)
+                            .push_bind(pr.merged_at)
+                            .push_bind(pr.closed_at)
+                            .push_bind(pr.updated_at);
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                }
+                let commits: Vec<&Commit> =
+                    prepared.iter().flat_map(|p| p.mapped.commits.iter()).collect();
+                if !commits.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::new(
+                        "INSERT INTO commits (repo, sha, author_name, author_email, authored_at, author_offset, \
+                         committed_at, committer_offset, subject, parent_count, additions, deletions, source) ",
+                    );
+                    qb.push_values(commits, |mut b, c| {
+                        b.push_bind(&c.repo)
+                            .push_bind(&c.sha)
+                            .push_bind(&c.author_name)
+                            .push_bind(&c.author_email)
+                            .push_bind(c.authored_at)
+                            .push_bind(c.author_offset)
+                            .push_bind(c.committed_at)
+                            .push_bind(c.committer_offset)
+                            .push_bind(&c.subject)
+                            .push_bind(c.parent_count)
+                            .push_bind(c.additions)
+                            .push_bind(c.deletions)
+                            .push_bind(c.source.as_str());
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                }
+                let refs: Vec<&GitRef> = prepared.iter().flat_map(|p| p.mapped.refs.iter()).collect();
+                if let Some(last) = refs.last() {
+                    // One branch: only its last position is a row.
+                    sqlx::query(
+                        "INSERT INTO git_refs (repo, name, sha, updated_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (repo, name) DO UPDATE SET sha = excluded.sha, updated_at = excluded.updated_at",
+                    )
+                    .bind(&last.repo)
+                    .bind(&last.name)
+                    .bind(&last.sha)
+                    .bind(last.updated_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+            let wall = started.elapsed();
+            pool.close().await;
+            wall
+        }};
+    }
+    let wall = match engine {
+        EngineKind::Sqlite => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(db.url.trim_start_matches("sqlite://"))
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true);
+            run!(sqlx::SqlitePool::connect_with(opts).await?)
+        }
+        EngineKind::Postgres => run!(sqlx::PgPool::connect(&db.url).await?),
+    };
+    Ok(wall)
+}
+
+// ---- process helpers -------------------------------------------------------
+
+async fn tandem_cli(
+    tandem: &Path,
+    url: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> anyhow::Result<String> {
+    let mut child = Command::new(tandem)
+        .arg("--database")
+        .arg(url)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {}", tandem.display()))?;
+    if let Some(text) = stdin {
+        use tokio::io::AsyncWriteExt;
+        let mut input = child.stdin.take().context("stdin")?;
+        input.write_all(text.as_bytes()).await?;
+        drop(input);
+    }
+    let out = child.wait_with_output().await?;
+    ensure!(
+        out.status.success(),
+        "tandem {} failed ({}): {}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn spawn_server(tandem: &Path, url: &str, port: u16, log: &Path) -> anyhow::Result<Child> {
+    let stderr = std::fs::OpenOptions::new().append(true).open(log)?;
+    Command::new(tandem)
+        .arg("--database")
+        .arg(url)
+        .args(["serve", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("TANDEM_FORECAST__CHECK_INTERVAL_MINUTES", "0")
+        .env("TANDEM_REPORT__SCHEDULER_INTERVAL_SECONDS", "0")
+        .env("TANDEM_LOG__LEVEL", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start {}", tandem.display()))
+}
+
+async fn wait_ready(
+    client: &reqwest::Client,
+    base: &str,
+    child: &mut Child,
+    log: &Path,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        if let Ok(resp) = client.get(format!("{base}/readyz")).send().await
+            && resp.status() == reqwest::StatusCode::OK
+        {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the server exited ({status}); its log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server was not ready after 60 s; its log is {}",
+            log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn terminate(child: &mut Child) -> anyhow::Result<()> {
+    let pid = child.id().context("the server already exited")?;
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .await?;
+    ensure!(status.success(), "kill -TERM {pid} failed");
+    tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .context("the server did not stop within 20 s")??;
+    Ok(())
+}
+
+async fn git_commit() -> String {
+    match Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .await
+    {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+        _ => "unknown".to_owned(),
+    }
+}
+
+// ---- statistics ------------------------------------------------------------
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn percentile(samples: &[Duration], p: f64) -> Duration {
+    if samples.is_empty() {
+        return Duration::ZERO;
+    }
+    let mut s = samples.to_vec();
+    s.sort();
+    let rank = ((p / 100.0) * (s.len() - 1) as f64).round() as usize;
+    s[rank.min(s.len() - 1)]
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}

@@ -6,6 +6,7 @@ mod documents;
 mod events;
 mod forecasts;
 mod imports;
+mod metrics;
 mod planning;
 mod reports;
 
@@ -123,6 +124,10 @@ enum Command {
     /// Import engineering data: git history from a local repository.
     #[command(subcommand)]
     Import(imports::ImportCommand),
+    /// Delivery metrics: DORA, lead time, review time, cycle time,
+    /// throughput, bugs, tech-debt share, coverage, and what is behind them.
+    #[command(subcommand)]
+    Metrics(metrics::MetricsCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }

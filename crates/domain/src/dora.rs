@@ -703,6 +703,471 @@ pub fn report(scope: &MetricScope, range: &Range, inputs: &DoraInputs) -> DoraRe
     }
 }
 
+// ---- pull requests, review time ---------------------------------------------
+
+/// A merged pull request with the times its stages are measured between.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PrFact {
+    pub repo: String,
+    pub number: i64,
+    pub title: String,
+    pub first_commit_at: Option<DateTime<Utc>>,
+    pub opened_at: DateTime<Utc>,
+    /// Ready for review: when it left draft, else when it was opened.
+    pub ready_at: DateTime<Utc>,
+    pub first_review_at: Option<DateTime<Utc>>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub merged_at: DateTime<Utc>,
+    /// The first deployment to the environment that shipped one of its
+    /// commits.
+    pub deployed_at: Option<DateTime<Utc>>,
+}
+
+/// The median of one stage, and over how many pull requests.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Stage {
+    pub pull_requests: u64,
+    pub median_hours: Option<f64>,
+}
+
+fn stage<'a>(
+    prs: impl Iterator<Item = &'a PrFact>,
+    span: impl Fn(&PrFact) -> Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Stage {
+    let mut v: Vec<f64> = prs
+        .filter_map(span)
+        .map(|(a, b)| (b - a).num_microseconds().unwrap_or(i64::MAX).max(0) as f64 / 1e6)
+        .collect();
+    Stage {
+        pull_requests: v.len() as u64,
+        median_hours: hours(median(&mut v)),
+    }
+}
+
+/// Pull requests merged in the range, stage by stage: first commit → opened
+/// → first review → merged → deployed.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PrView {
+    pub pull_requests: u64,
+    pub first_commit_to_opened: Stage,
+    pub opened_to_first_review: Stage,
+    pub first_review_to_merged: Stage,
+    pub merged_to_deployed: Stage,
+    pub first_commit_to_deployed: Stage,
+}
+
+pub fn pr_view(prs: &[PrFact]) -> PrView {
+    PrView {
+        pull_requests: prs.len() as u64,
+        first_commit_to_opened: stage(prs.iter(), |p| Some((p.first_commit_at?, p.opened_at))),
+        opened_to_first_review: stage(prs.iter(), |p| Some((p.opened_at, p.first_review_at?))),
+        first_review_to_merged: stage(prs.iter(), |p| Some((p.first_review_at?, p.merged_at))),
+        merged_to_deployed: stage(prs.iter(), |p| Some((p.merged_at, p.deployed_at?))),
+        first_commit_to_deployed: stage(prs.iter(), |p| Some((p.first_commit_at?, p.deployed_at?))),
+    }
+}
+
+/// Lead time for changes with its buckets and the pull-request view.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LeadTimeReport {
+    pub since: NaiveDate,
+    pub until: NaiveDate,
+    pub bucket: Bucket,
+    pub environment: String,
+    pub service: Option<String>,
+    pub lead_time: LeadTime,
+    pub buckets: Vec<LeadBucket>,
+    pub pull_requests: PrView,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LeadBucket {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub commits: u64,
+    pub median_hours: Option<f64>,
+    pub p85_hours: Option<f64>,
+}
+
+pub fn lead_time_report(
+    scope: &MetricScope,
+    range: &Range,
+    inputs: &DoraInputs,
+    prs: &[PrFact],
+) -> LeadTimeReport {
+    let dora = report(scope, range, inputs);
+    let buckets = range
+        .buckets()
+        .into_iter()
+        .map(|(from, to)| {
+            let (commits, m, p) = lead_stats(inputs, from, to);
+            LeadBucket {
+                start: from,
+                end: to,
+                commits,
+                median_hours: hours(m),
+                p85_hours: hours(p),
+            }
+        })
+        .collect();
+    LeadTimeReport {
+        since: dora.since,
+        until: dora.until,
+        bucket: range.bucket,
+        environment: dora.environment,
+        service: dora.service,
+        lead_time: dora.lead_time,
+        buckets,
+        pull_requests: pr_view(prs),
+    }
+}
+
+/// Code review time of pull requests merged in the range.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ReviewTimeReport {
+    pub since: NaiveDate,
+    pub until: NaiveDate,
+    pub bucket: Bucket,
+    pub pull_requests: u64,
+    pub ready_to_first_review: Stage,
+    pub ready_to_approval: Stage,
+    pub ready_to_merge: Stage,
+    pub buckets: Vec<ReviewBucket>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ReviewBucket {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub pull_requests: u64,
+    pub ready_to_first_review: Stage,
+    pub ready_to_approval: Stage,
+    pub ready_to_merge: Stage,
+}
+
+pub fn review_time_report(range: &Range, prs: &[PrFact]) -> ReviewTimeReport {
+    let stages = |prs: &[&PrFact]| {
+        (
+            stage(prs.iter().copied(), |p| {
+                Some((p.ready_at, p.first_review_at?))
+            }),
+            stage(prs.iter().copied(), |p| Some((p.ready_at, p.approved_at?))),
+            stage(prs.iter().copied(), |p| Some((p.ready_at, p.merged_at))),
+        )
+    };
+    let all: Vec<&PrFact> = prs.iter().collect();
+    let (a, b, c) = stages(&all);
+    let buckets = range
+        .buckets()
+        .into_iter()
+        .map(|(from, to)| {
+            let these: Vec<&PrFact> = prs
+                .iter()
+                .filter(|p| p.merged_at >= midnight(from) && p.merged_at < midnight(to))
+                .collect();
+            let (a, b, c) = stages(&these);
+            ReviewBucket {
+                start: from,
+                end: to,
+                pull_requests: these.len() as u64,
+                ready_to_first_review: a,
+                ready_to_approval: b,
+                ready_to_merge: c,
+            }
+        })
+        .collect();
+    ReviewTimeReport {
+        since: range.start,
+        until: range.end.pred_opt().unwrap_or(range.end),
+        bucket: range.bucket,
+        pull_requests: prs.len() as u64,
+        ready_to_first_review: a,
+        ready_to_approval: b,
+        ready_to_merge: c,
+        buckets,
+    }
+}
+
+// ---- work items --------------------------------------------------------------
+
+/// A work item as the flow metrics read it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ItemFact {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: crate::work_item::WorkKind,
+    pub state: crate::work_item::WorkState,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+impl ItemFact {
+    fn done_in(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+        self.state == crate::work_item::WorkState::Done
+            && self.done_at.is_some_and(|d| d >= from && d < to)
+    }
+
+    /// Started → done, in days.
+    pub fn cycle_days(&self) -> Option<f64> {
+        let (s, d) = (self.started_at?, self.done_at?);
+        Some((d - s).num_microseconds().unwrap_or(i64::MAX).max(0) as f64 / 1e6 / DAY)
+    }
+}
+
+/// Flow metrics over one bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FlowBucket {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// Items done in the bucket.
+    pub done: u64,
+    pub cycle_time_median_days: Option<f64>,
+    /// Bugs opened in the bucket.
+    pub bugs_opened: u64,
+    /// Bugs open at the bucket's end.
+    pub bugs_open_at_end: u64,
+    pub debt_items: u64,
+}
+
+/// Cycle time, throughput, production bugs and tech-debt share of a team or
+/// project's work items.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FlowReport {
+    pub since: NaiveDate,
+    pub until: NaiveDate,
+    pub bucket: Bucket,
+    /// Items done in the range (throughput).
+    pub done: u64,
+    pub done_per_week: f64,
+    /// Done items with a start: started → done, in days.
+    pub cycle_time_items: u64,
+    pub cycle_time_median_days: Option<f64>,
+    pub cycle_time_p85_days: Option<f64>,
+    /// Items of kind `bug` created in the range.
+    pub bugs_opened: u64,
+    pub bugs_opened_per_week: f64,
+    /// Bugs created before the range's end and not done by then (cancelled
+    /// ones are not counted).
+    pub bugs_open_at_end: u64,
+    /// Done items of kind `debt`.
+    pub debt_items: u64,
+    /// debt_items ÷ done, in percent.
+    pub debt_item_percent: Option<f64>,
+    /// Cycle days of the done items with a start, and of the debt ones.
+    pub cycle_days: f64,
+    pub debt_cycle_days: f64,
+    pub debt_cycle_day_percent: Option<f64>,
+    pub debt_target_percent: f64,
+    /// The item share is below the target.
+    pub debt_below_target: bool,
+    pub buckets: Vec<FlowBucket>,
+}
+
+pub fn flow_report(range: &Range, items: &[ItemFact], debt_target_percent: f64) -> FlowReport {
+    use crate::work_item::{WorkKind, WorkState};
+    let bug_open_at = |i: &ItemFact, at: DateTime<Utc>| {
+        i.kind == WorkKind::Bug
+            && i.created_at < at
+            && i.state != WorkState::Cancelled
+            && i.done_at
+                .is_none_or(|d| d >= at || i.state != WorkState::Done)
+    };
+    let bucket_of = |from: DateTime<Utc>, to: DateTime<Utc>| {
+        let done: Vec<&ItemFact> = items.iter().filter(|i| i.done_in(from, to)).collect();
+        let mut cycles: Vec<f64> = done.iter().filter_map(|i| i.cycle_days()).collect();
+        (done, median(&mut cycles))
+    };
+    let buckets = range
+        .buckets()
+        .into_iter()
+        .map(|(from, to)| {
+            let (a, b) = (midnight(from), midnight(to));
+            let (done, cycle) = bucket_of(a, b);
+            FlowBucket {
+                start: from,
+                end: to,
+                done: done.len() as u64,
+                cycle_time_median_days: cycle,
+                bugs_opened: items
+                    .iter()
+                    .filter(|i| i.kind == WorkKind::Bug && i.created_at >= a && i.created_at < b)
+                    .count() as u64,
+                bugs_open_at_end: items.iter().filter(|i| bug_open_at(i, b)).count() as u64,
+                debt_items: done.iter().filter(|i| i.kind == WorkKind::Debt).count() as u64,
+            }
+        })
+        .collect();
+    let (a, b) = (range.start_at(), range.end_at());
+    let done: Vec<&ItemFact> = items.iter().filter(|i| i.done_in(a, b)).collect();
+    let mut cycles: Vec<f64> = done.iter().filter_map(|i| i.cycle_days()).collect();
+    let cycle_days: f64 = cycles.iter().sum();
+    let debt: Vec<&&ItemFact> = done.iter().filter(|i| i.kind == WorkKind::Debt).collect();
+    let debt_cycle_days: f64 = debt.iter().filter_map(|i| i.cycle_days()).sum();
+    let weeks = range.days() as f64 / 7.0;
+    let bugs_opened = items
+        .iter()
+        .filter(|i| i.kind == WorkKind::Bug && i.created_at >= a && i.created_at < b)
+        .count() as u64;
+    let pct = |part: f64, whole: f64| (whole > 0.0).then(|| 100.0 * part / whole);
+    let debt_item_percent = pct(debt.len() as f64, done.len() as f64);
+    FlowReport {
+        since: range.start,
+        until: range.end.pred_opt().unwrap_or(range.end),
+        bucket: range.bucket,
+        done: done.len() as u64,
+        done_per_week: done.len() as f64 / weeks,
+        cycle_time_items: cycles.len() as u64,
+        cycle_time_median_days: median(&mut cycles),
+        cycle_time_p85_days: percentile(&mut cycles, 85.0),
+        bugs_opened,
+        bugs_opened_per_week: bugs_opened as f64 / weeks,
+        bugs_open_at_end: items.iter().filter(|i| bug_open_at(i, b)).count() as u64,
+        debt_items: debt.len() as u64,
+        debt_item_percent,
+        cycle_days,
+        debt_cycle_days,
+        debt_cycle_day_percent: pct(debt_cycle_days, cycle_days),
+        debt_target_percent,
+        debt_below_target: debt_item_percent.is_some_and(|p| p < debt_target_percent),
+        buckets,
+    }
+}
+
+// ---- coverage ------------------------------------------------------------------
+
+/// Test coverage one repository's pipelines reported.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RepoCoverage {
+    pub repo: String,
+    /// Pipelines in the range that reported coverage.
+    pub pipelines: u64,
+    /// The last reported value in the range, in percent, and when.
+    pub latest_percent: Option<f64>,
+    pub latest_at: Option<DateTime<Utc>>,
+    /// The last value of each bucket (None: nothing reported in it).
+    pub buckets: Vec<CoverageBucket>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CoverageBucket {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub latest_percent: Option<f64>,
+}
+
+/// `points`: (repo, pipeline finished (or started) at, coverage %), any
+/// order.
+pub fn coverage_report(
+    range: &Range,
+    repos: &[String],
+    points: &[(String, DateTime<Utc>, f64)],
+) -> Vec<RepoCoverage> {
+    repos
+        .iter()
+        .map(|repo| {
+            let mut mine: Vec<&(String, DateTime<Utc>, f64)> =
+                points.iter().filter(|p| &p.0 == repo).collect();
+            mine.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.total_cmp(&b.2)));
+            let last_in = |a: DateTime<Utc>, b: DateTime<Utc>| {
+                mine.iter()
+                    .rev()
+                    .find(|p| p.1 >= a && p.1 < b)
+                    .map(|p| (p.1, p.2))
+            };
+            let latest = last_in(range.start_at(), range.end_at());
+            RepoCoverage {
+                repo: repo.clone(),
+                pipelines: mine
+                    .iter()
+                    .filter(|p| p.1 >= range.start_at() && p.1 < range.end_at())
+                    .count() as u64,
+                latest_percent: latest.map(|l| l.1),
+                latest_at: latest.map(|l| l.0),
+                buckets: range
+                    .buckets()
+                    .into_iter()
+                    .map(|(from, to)| CoverageBucket {
+                        start: from,
+                        end: to,
+                        latest_percent: last_in(midnight(from), midnight(to)).map(|l| l.1),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+// ---- explanations ----------------------------------------------------------------
+
+string_enum! {
+    /// A metric whose number can be explained.
+    ExplainMetric {
+        DeploymentFrequency => "deployment-frequency",
+        LeadTime => "lead-time",
+        ChangeFailureRate => "change-failure-rate",
+        TimeToRestore => "time-to-restore",
+        PullRequests => "pull-requests",
+        ReviewTime => "review-time",
+        CycleTime => "cycle-time",
+        Throughput => "throughput",
+        Bugs => "bugs",
+        DebtShare => "debt-share",
+    }
+}
+
+impl ExplainMetric {
+    /// The definition, in one sentence (`docs/metrics.md` has the rules).
+    pub fn definition(self) -> &'static str {
+        match self {
+            ExplainMetric::DeploymentFrequency => {
+                "successful deployments to the environment that finished in the range (rollbacks and reverts included)"
+            }
+            ExplainMetric::LeadTime => {
+                "for each commit a deployment shipped: deployment finished − commit authored; median and P85 (nearest rank)"
+            }
+            ExplainMetric::ChangeFailureRate => {
+                "failed changes ÷ changes: a change fails when an incident names it, else (production) an unlinked incident on its service opens within the window after it and before the next deployment, else the next deployment rolls it back"
+            }
+            ExplainMetric::TimeToRestore => {
+                "incidents opened in the range: resolved − opened, median of the resolved ones"
+            }
+            ExplainMetric::PullRequests => {
+                "pull requests merged in the range: first commit → opened → first review → merged → first deployment shipping one of its commits; median of each stage"
+            }
+            ExplainMetric::ReviewTime => {
+                "pull requests merged in the range: ready for review → first review, → approval, → merge; medians"
+            }
+            ExplainMetric::CycleTime => {
+                "work items done in the range: started → done, median and P85"
+            }
+            ExplainMetric::Throughput => "work items done in the range, per week",
+            ExplainMetric::Bugs => {
+                "work items of kind bug: opened in the range, and open at its end"
+            }
+            ExplainMetric::DebtShare => {
+                "done items of kind debt ÷ done items, and their share of cycle days, against the target"
+            }
+        }
+    }
+}
+
+/// What a number is made of: the deployments, commits, pull requests,
+/// incidents and work items behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Explanation {
+    pub metric: ExplainMetric,
+    pub definition: String,
+    pub since: NaiveDate,
+    pub until: NaiveDate,
+    pub environment: String,
+    pub service: Option<String>,
+    pub deployments: Vec<ExplainedDeployment>,
+    pub incidents: Vec<IncidentFact>,
+    pub pull_requests: Vec<PrFact>,
+    pub work_items: Vec<ItemFact>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

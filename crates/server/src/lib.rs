@@ -14,6 +14,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod charts;
 pub mod delivery;
+pub mod delivery_metrics;
 pub mod demo;
 pub mod error;
 pub mod extract;
@@ -113,6 +114,16 @@ pub fn router(state: AppState) -> Router {
         .route("/goals/{id}/plan", get(planning::plan))
         .route("/backlog", get(planning::backlog))
         .route("/teams/{team}/debt", get(planning::team_debt))
+        .route("/delivery/dora", get(api::delivery_metrics::dora))
+        .route("/delivery/lead-time", get(api::delivery_metrics::lead_time))
+        .route("/delivery/review-time", get(api::delivery_metrics::review_time))
+        .route("/delivery/flow", get(api::delivery_metrics::flow))
+        .route("/delivery/cycle-time", get(api::delivery_metrics::flow))
+        .route("/delivery/throughput", get(api::delivery_metrics::flow))
+        .route("/delivery/bugs", get(api::delivery_metrics::flow))
+        .route("/delivery/debt-share", get(api::delivery_metrics::flow))
+        .route("/delivery/coverage", get(api::delivery_metrics::coverage))
+        .route("/delivery/explain", get(api::delivery_metrics::explain))
         .route("/teams/{team}/reports/weekly", get(api::reports::weekly))
         .route(
             "/teams/{team}/reports/schedule",

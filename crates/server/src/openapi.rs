@@ -34,6 +34,9 @@ use crate::webhooks;
         reports::get_schedule, reports::put_schedule, reports::list_archive, reports::get_archived,
         events::post_deployments, events::post_incidents, events::put_webhook_secret,
         webhooks::github, webhooks::gitlab,
+        crate::api::delivery_metrics::dora, crate::api::delivery_metrics::lead_time,
+        crate::api::delivery_metrics::review_time, crate::api::delivery_metrics::flow,
+        crate::api::delivery_metrics::coverage, crate::api::delivery_metrics::explain,
     )
 )]
 pub struct ApiDoc;

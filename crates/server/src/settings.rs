@@ -31,6 +31,49 @@ pub struct Settings {
     /// Webhook receivers: body limit, issue labels, release environment.
     #[serde(default)]
     pub webhooks: crate::webhooks::WebhookSettings,
+    /// Delivery metrics: attribution and change-failure rules.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// Delivery metrics: the rules of attribution and change failure
+/// (`docs/metrics.md`). Changing them recomputes the stored facts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// An incident on a service opened this many hours after a production
+    /// deployment (and before the next) counts as caused by it.
+    pub incident_window_hours: i64,
+    /// The first deployment of a service counts the commits authored this
+    /// many days before it.
+    pub first_deployment_lookback_days: i64,
+    /// The environment that is production.
+    pub production_environment: String,
+    /// Target share of tech debt in percent; absent: `planning.debt_target_percent`.
+    pub debt_target_percent: Option<f64>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        let rules = tandem_domain::dora::MetricRules::default();
+        Self {
+            incident_window_hours: rules.incident_window_hours,
+            first_deployment_lookback_days: rules.first_lookback_days,
+            production_environment: rules.production_environment,
+            debt_target_percent: None,
+        }
+    }
+}
+
+impl MetricsSettings {
+    /// The rules the store computes metric facts with.
+    pub fn rules(&self) -> tandem_domain::dora::MetricRules {
+        tandem_domain::dora::MetricRules {
+            first_lookback_days: self.first_deployment_lookback_days,
+            incident_window_hours: self.incident_window_hours,
+            production_environment: self.production_environment.clone(),
+        }
+    }
 }
 
 /// Forecasts and Tandem's risk checks.

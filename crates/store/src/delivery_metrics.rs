@@ -25,7 +25,7 @@ use tandem_domain::attribution::{
 };
 use tandem_domain::dora::{
     DayFacts, DoraInputs, ExplainedCommit, ExplainedDeployment, Histogram, IncidentFact,
-    MetricRules, MetricScope, Range,
+    MetricRules, MetricScope, PrFact, Range,
 };
 use uuid::Uuid;
 
@@ -120,6 +120,29 @@ struct DayKey {
     service: String,
     day: NaiveDate,
 }
+
+/// A repository's rows as `load_graph` reads them.
+type GraphRows = (
+    Vec<GraphCommitRow>,
+    Vec<(String, String)>,
+    Vec<(String, String)>,
+    Vec<(i64, String)>,
+    Vec<(i64, String, DateTime<Utc>)>,
+);
+
+/// Pull request commits by number.
+type PrCommits = Vec<(i64, Vec<(String, DateTime<Utc>)>)>;
+
+/// An incident row as `incidents_in` reads it.
+type IncidentRow = (
+    Uuid,
+    String,
+    Option<String>,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+);
 
 fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
@@ -408,9 +431,9 @@ impl Store {
                 repos.extend(p.explicit_commits.0.iter().map(|c| c.repo.clone()));
             }
             for repo in repos {
-                if !graphs.contains_key(&repo) {
-                    let g = self.load_graph(&repo).await?;
-                    graphs.insert(repo, g);
+                if let std::collections::hash_map::Entry::Vacant(e) = graphs.entry(repo) {
+                    let g = self.load_graph(e.key()).await?;
+                    e.insert(g);
                 }
             }
             for p in &pending {
@@ -507,13 +530,7 @@ impl Store {
 
     /// Everything attribution needs to know about one repository.
     async fn load_graph(&self, repo: &str) -> Result<RepoGraph> {
-        let (commits, parents, files, prs, pr_commits): (
-            Vec<GraphCommitRow>,
-            Vec<(String, String)>,
-            Vec<(String, String)>,
-            Vec<(i64, String)>,
-            Vec<(i64, String, DateTime<Utc>)>,
-        ) = on_pool!(self, |pool| {
+        let (commits, parents, files, prs, pr_commits): GraphRows = on_pool!(self, |pool| {
             let commits = sqlx::query_as(
                 "SELECT sha, authored_at, committed_at, parent_count, subject, source FROM commits \
                  WHERE repo = $1",
@@ -603,7 +620,7 @@ impl Store {
             })
             .collect();
         // Pull requests not merged (yet) still tag their commits.
-        let mut rest: Vec<(i64, Vec<(String, DateTime<Utc>)>)> = by_number
+        let mut rest: PrCommits = by_number
             .into_iter()
             .filter(|(n, _)| !merged.contains(n))
             .collect();
@@ -1215,15 +1232,7 @@ impl Store {
         if scope.project_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(
-            Uuid,
-            String,
-            Option<String>,
-            String,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-            Option<String>,
-        )> = on_pool!(self, |pool| {
+        let rows: Vec<IncidentRow> = on_pool!(self, |pool| {
             let mut qb = QueryBuilder::new(
                 "SELECT id, external_id, service, title, opened_at, resolved_at, caused_by FROM incidents \
                      WHERE opened_at >= ",
@@ -1313,5 +1322,96 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Pull requests of these repositories merged in the range, each with
+    /// the first deployment of the scope (its environment and projects)
+    /// that shipped one of its commits.
+    pub async fn pr_facts(
+        &self,
+        repos: &[String],
+        scope: &MetricScope,
+        range: &Range,
+    ) -> Result<Vec<PrFact>> {
+        if repos.is_empty() || scope.project_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        type Row = (
+            String,
+            i64,
+            String,
+            Option<DateTime<Utc>>,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+        );
+        let rows: Vec<Row> = on_pool!(self, |pool| {
+            let mut qb = QueryBuilder::new(
+                "SELECT p.repo, p.number, p.title, p.first_commit_at, p.created_at, p.ready_at, \
+                 p.first_review_at, p.approved_at, p.merged_at, \
+                 (SELECT MIN(f.finished_at) FROM deployment_commits dc \
+                  JOIN deployment_facts f ON f.deployment_id = dc.deployment_id \
+                  WHERE dc.repo = p.repo AND dc.pr_number = p.number AND f.environment = ",
+            );
+            qb.push_bind(&scope.environment);
+            push_scope(&mut qb, "f.", scope);
+            qb.push(") AS deployed_at FROM pull_requests p WHERE p.merged_at >= ")
+                .push_bind(range.start_at())
+                .push(" AND p.merged_at < ")
+                .push_bind(range.end_at())
+                .push(" AND p.repo IN (");
+            let mut list = qb.separated(", ");
+            for r in repos {
+                list.push_bind(r.clone());
+            }
+            qb.push(") ORDER BY p.merged_at, p.repo, p.number");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| PrFact {
+                repo: r.0,
+                number: r.1,
+                title: r.2,
+                first_commit_at: r.3,
+                opened_at: r.4,
+                ready_at: r.5.unwrap_or(r.4),
+                first_review_at: r.6,
+                approved_at: r.7,
+                merged_at: r.8,
+                deployed_at: r.9,
+            })
+            .collect())
+    }
+
+    /// Coverage reported by pipelines of these repositories that finished
+    /// (or, unfinished, started) in the range: (repo, when, percent).
+    pub async fn coverage_points(
+        &self,
+        repos: &[String],
+        range: &Range,
+    ) -> Result<Vec<(String, DateTime<Utc>, f64)>> {
+        if repos.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(on_pool!(self, |pool| {
+            let mut qb = QueryBuilder::new(
+                "SELECT repo, COALESCE(finished_at, started_at) AS at, coverage FROM pipelines \
+                 WHERE coverage IS NOT NULL AND COALESCE(finished_at, started_at) >= ",
+            );
+            qb.push_bind(range.start_at())
+                .push(" AND COALESCE(finished_at, started_at) < ")
+                .push_bind(range.end_at())
+                .push(" AND repo IN (");
+            let mut list = qb.separated(", ");
+            for r in repos {
+                list.push_bind(r.clone());
+            }
+            qb.push(") ORDER BY at, repo");
+            qb.build_query_as().fetch_all(pool).await?
+        }))
     }
 }

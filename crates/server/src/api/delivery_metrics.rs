@@ -1,0 +1,153 @@
+//! `/api/v1/delivery/...`: delivery metrics (DORA four keys, lead time with
+//! the pull-request view, review time, flow metrics of work items, test
+//! coverage) and their explanations. Under `/delivery/` because
+//! `/api/v1/metrics/{key}` names stored metric series.
+//!
+//! Member role and up; team-level numbers only (nothing per person).
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use tandem_domain::dora::{
+    DoraReport, ExplainMetric, Explanation, FlowReport, LeadTimeReport, ReviewTimeReport,
+};
+use tandem_domain::user::Role;
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::delivery_metrics::{self as dm, CoverageReport, DeliveryQuery};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::ApiQuery;
+
+#[utoipa::path(get, path = "/api/v1/delivery/dora", tag = "delivery",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, body = DoraReport, description = "deployment frequency, lead time for \
+            changes, change failure rate and time to restore, with DORA levels (2023 thresholds)"),
+        (status = 400, body = ErrorBody, description = "a bad or unknown team, project, service, \
+            date, range or bucket; `field` names it")))]
+pub async fn dora(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<DoraReport>> {
+    who.require(Role::Member)?;
+    Ok(Json(dm::dora(&state.store, &state.settings, &q).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/delivery/lead-time", tag = "delivery",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, body = LeadTimeReport, description = "lead time per shipped commit (median, \
+            P85) by bucket, and the pull-request stages"),
+        (status = 400, body = ErrorBody)))]
+pub async fn lead_time(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<LeadTimeReport>> {
+    who.require(Role::Member)?;
+    Ok(Json(
+        dm::lead_time(&state.store, &state.settings, &q).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/delivery/review-time", tag = "delivery",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, body = ReviewTimeReport, description = "ready for review → first review, \
+            → approval, → merge (medians) of pull requests merged in the range"),
+        (status = 400, body = ErrorBody)))]
+pub async fn review_time(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<ReviewTimeReport>> {
+    who.require(Role::Member)?;
+    Ok(Json(
+        dm::review_time(&state.store, &state.settings, &q).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/delivery/flow", tag = "delivery",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, body = FlowReport, description = "cycle time, throughput, production bugs \
+            and tech-debt share of the work items (also at /cycle-time, /throughput, /bugs and \
+            /debt-share)"),
+        (status = 400, body = ErrorBody, description = "also: `service` or `env`, which work \
+            items do not have")))]
+pub async fn flow(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<FlowReport>> {
+    who.require(Role::Member)?;
+    Ok(Json(dm::flow(&state.store, &state.settings, &q).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/delivery/coverage", tag = "delivery",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, body = CoverageReport, description = "test coverage the pipelines of the \
+            scope's repositories reported"),
+        (status = 400, body = ErrorBody)))]
+pub async fn coverage(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<CoverageReport>> {
+    who.require(Role::Member)?;
+    Ok(Json(dm::coverage(&state.store, &state.settings, &q).await?))
+}
+
+/// Query of `GET /api/v1/delivery/explain`: a metric and the same scope as
+/// the metric endpoints.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExplainParams {
+    /// `deployment-frequency`, `lead-time`, `change-failure-rate`,
+    /// `time-to-restore`, `pull-requests`, `review-time`, `cycle-time`,
+    /// `throughput`, `bugs` or `debt-share`.
+    pub metric: Option<String>,
+    pub team: Option<String>,
+    pub project: Option<String>,
+    pub service: Option<String>,
+    pub env: Option<String>,
+    pub since: Option<chrono::NaiveDate>,
+    pub until: Option<chrono::NaiveDate>,
+    pub bucket: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/delivery/explain", tag = "delivery",
+    params(ExplainParams),
+    responses(
+        (status = 200, body = Explanation, description = "the deployments (with their commits and \
+            how they were found), incidents, pull requests or work items behind the metric"),
+        (status = 400, body = ErrorBody)))]
+pub async fn explain(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(p): ApiQuery<ExplainParams>,
+) -> ApiResult<Json<Explanation>> {
+    who.require(Role::Member)?;
+    let metric: ExplainMetric = p
+        .metric
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_field("metric", "name the metric to explain"))?
+        .parse()
+        .map_err(|e| ApiError::bad_field("metric", e))?;
+    let q = DeliveryQuery {
+        team: p.team,
+        project: p.project,
+        service: p.service,
+        env: p.env,
+        since: p.since,
+        until: p.until,
+        bucket: p.bucket,
+    };
+    Ok(Json(
+        dm::explain(&state.store, &state.settings, &q, metric).await?,
+    ))
+}

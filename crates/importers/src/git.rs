@@ -151,6 +151,7 @@ pub async fn import(
     progress.storing();
 
     let new = store.upsert_commits(&read.commits).await?;
+    store.invalidate_attribution(&what.repo, &new).await?;
     let mut refs: Vec<GitRef> = read
         .tags
         .iter()

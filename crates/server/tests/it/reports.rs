@@ -5,7 +5,12 @@ use tandem_store::EngineKind;
 
 use crate::support::TestApp;
 
-tandem_testkit::per_engine!(weekly_report_of_the_demo, weekly_report_refuses_bad_input);
+tandem_testkit::per_engine!(
+    weekly_report_of_the_demo,
+    weekly_report_refuses_bad_input,
+    drafts_are_edited_approved_and_keep_their_edits,
+    schedules_are_checked
+);
 
 /// Last week: the demo has a full week of history there.
 fn last_week() -> String {
@@ -93,4 +98,187 @@ async fn weekly_report_refuses_bad_input(engine: EngineKind) {
         .err(404, "not_found");
     let anonymous = app.send(app.request(reqwest::Method::GET, base)).await;
     assert_eq!(anonymous.status.as_u16(), 401);
+}
+
+async fn drafts_are_edited_approved_and_keep_their_edits(engine: EngineKind) {
+    let app = TestApp::start_demo(engine).await;
+    let week = last_week();
+    let draft = format!("/api/v1/teams/payments/reports/{week}/draft");
+    // No draft yet: the report as assembled.
+    let r = app.get(&app.stakeholder, &draft).await.ok(200);
+    assert!(r.body["draft"].is_null());
+    let numbers = r.body["report"]["sections"][4]["lines"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let first = numbers[0]["id"].as_str().unwrap().to_owned();
+    let second = numbers[1]["id"].as_str().unwrap().to_owned();
+
+    // Only managers edit.
+    let edit = serde_json::json!({
+        "notes": {"risks": "We decide on Monday."},
+        "hide": [first],
+        "order": {"numbers": [second]},
+    });
+    app.patch(&app.member, &draft, edit.clone())
+        .await
+        .err(403, "forbidden");
+    let r = app.patch(&app.manager, &draft, edit).await.ok(200);
+    assert_eq!(r.body["draft"]["status"], "draft");
+    let report = &r.body["report"];
+    assert_eq!(report["sections"][2]["note"], "We decide on Monday.");
+    let ids: Vec<&str> = report["sections"][4]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids[0], second);
+    assert!(!ids.contains(&first.as_str()));
+
+    // The preview shows the edits in every format.
+    let md = app
+        .get(
+            &app.stakeholder,
+            &format!("/api/v1/teams/payments/reports/weekly?week={week}&format=markdown"),
+        )
+        .await
+        .ok(200);
+    assert!(md.body.as_str().unwrap().contains("> We decide on Monday."));
+    for format in ["html", "text"] {
+        let r = app
+            .get(
+                &app.stakeholder,
+                &format!("/api/v1/teams/payments/reports/weekly?week={week}&format={format}"),
+            )
+            .await
+            .ok(200);
+        assert!(
+            r.body.as_str().unwrap().contains("We decide on Monday."),
+            "{format}"
+        );
+    }
+    let slack = app
+        .get(
+            &app.stakeholder,
+            &format!("/api/v1/teams/payments/reports/weekly?week={week}&format=slack"),
+        )
+        .await
+        .ok(200);
+    assert!(slack.body["blocks"].as_array().unwrap().len() <= 50);
+
+    // Bad edits name the field and change nothing.
+    let r = app
+        .patch(
+            &app.manager,
+            &draft,
+            serde_json::json!({"hide": ["done:nope"], "notes": {"summary": "x"}}),
+        )
+        .await;
+    let e = r.err_field(422, "invalid", "notes.summary");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("hide[0]: the report has no line"),
+        "{e}"
+    );
+    let long = "x".repeat(4001);
+    app.patch(
+        &app.manager,
+        &draft,
+        serde_json::json!({"notes": {"done": long}}),
+    )
+    .await
+    .err_field(422, "invalid", "notes.done");
+    let r = app.get(&app.stakeholder, &draft).await.ok(200);
+    assert_eq!(
+        r.body["draft"]["edits"]["notes"]["risks"],
+        "We decide on Monday."
+    );
+    assert!(r.body["draft"]["edits"]["notes"]["done"].is_null());
+
+    // Sending needs an approval first; approving records who.
+    let send = format!("/api/v1/teams/payments/reports/{week}/send");
+    app.post(&app.manager, &send, serde_json::json!({}))
+        .await
+        .err(409, "conflict");
+    let approve = format!("/api/v1/teams/payments/reports/{week}/approve");
+    app.post(&app.member, &approve, serde_json::json!({}))
+        .await
+        .err(403, "forbidden");
+    let r = app
+        .post(&app.manager, &approve, serde_json::json!({}))
+        .await
+        .ok(200);
+    assert_eq!(r.body["status"], "approved");
+    assert_eq!(r.body["approved_by"], "token:manager");
+    // No channel is configured in the test settings: a clear 409.
+    let r = app.post(&app.manager, &send, serde_json::json!({})).await;
+    let e = r.err(409, "conflict");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("no delivery channel"),
+        "{e}"
+    );
+    // An edit after approval withdraws it; the edits stay.
+    let r = app
+        .patch(&app.manager, &draft, serde_json::json!({"show": [first]}))
+        .await
+        .ok(200);
+    assert_eq!(r.body["draft"]["status"], "draft");
+    assert_eq!(
+        r.body["draft"]["edits"]["notes"]["risks"],
+        "We decide on Monday."
+    );
+    assert_eq!(
+        r.body["draft"]["edits"]["hidden"].as_array().unwrap().len(),
+        0
+    );
+
+    // Nothing was sent: the archive is empty.
+    let r = app
+        .get(&app.stakeholder, "/api/v1/reports/archive?team=payments")
+        .await
+        .ok(200);
+    assert_eq!(r.body.as_array().unwrap().len(), 0);
+    app.get(
+        &app.stakeholder,
+        &format!("/api/v1/teams/payments/reports/{week}/archive"),
+    )
+    .await
+    .err(404, "not_found");
+}
+
+async fn schedules_are_checked(engine: EngineKind) {
+    let app = TestApp::start_demo(engine).await;
+    let path = "/api/v1/teams/payments/reports/schedule";
+    let r = app.get(&app.stakeholder, path).await.ok(200);
+    assert_eq!(r.body["cron"], "0 16 * * 5");
+    assert_eq!(r.body["default"], true);
+    assert!(r.body["next_due"].is_string());
+    let put =
+        |body: serde_json::Value| app.call(reqwest::Method::PUT, &app.manager, path, Some(body));
+    put(serde_json::json!({"cron": "0 0 16 * * 5"}))
+        .await
+        .err_field(422, "invalid", "cron");
+    put(serde_json::json!({"cron": "0 16 * * 5", "email_to": ["not an address"]}))
+        .await
+        .err_field(422, "invalid", "email_to[0]");
+    let r = put(serde_json::json!({"cron": "30  9 * * 1", "auto_send": true, "email_to": ["ana@example.com"]}))
+        .await
+        .ok(200);
+    assert_eq!(r.body["cron"], "30 9 * * 1");
+    assert_eq!(r.body["default"], false);
+    assert_eq!(r.body["auto_send"], true);
+    app.call(
+        reqwest::Method::PUT,
+        &app.member,
+        path,
+        Some(serde_json::json!({"cron": "0 16 * * 5"})),
+    )
+    .await
+    .err(403, "forbidden");
 }

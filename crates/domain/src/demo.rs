@@ -16,6 +16,8 @@
 //! - Goals get their version history by really calling [`Goal::transition`]
 //!   and [`Goal::apply`], so the versions are exactly what the domain produces.
 
+pub mod engineering;
+
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Utc, Weekday};

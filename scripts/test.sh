@@ -56,5 +56,19 @@ if command -v psql >/dev/null 2>&1; then
     while read -r db; do psql -q "$TANDEM_TEST_PG_URL" -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null; done
 fi
 
+# The browser tests (crates/server/tests/browser.rs) drive Debian's headless
+# Chromium through /usr/bin/chromedriver; install both when missing (as root).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing chromium and chromium-driver for the browser tests" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; }
+  else
+    echo "test.sh: the browser tests need /usr/bin/chromium and /usr/bin/chromedriver." >&2
+    echo "         Install them (Debian: apt-get install chromium chromium-driver)." >&2
+    exit 1
+  fi
+fi
+
 cargo test --workspace --all-targets --locked "$@"
 cargo test --workspace --doc --locked

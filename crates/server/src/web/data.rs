@@ -173,6 +173,8 @@ pub struct KpiView {
     /// `good`, `bad`, `flat` or `unknown`.
     pub trend_class: &'static str,
     pub trend_text: String,
+    /// The change in a few words: "+14 % in 11 weeks".
+    pub trend_short: String,
     pub chart_svg: String,
 }
 
@@ -200,13 +202,27 @@ pub async fn kpi(
                 None => format!("target {}", view::with_unit(m.target?, &metric.unit)),
             })
         });
-    let (arrow, trend_class, trend_text) = match (series.first(), series.last()) {
+    let (arrow, trend_class, trend_text, trend_short) = match (series.first(), series.last()) {
         (Some((_, first)), Some((_, last))) if series.len() > 1 => {
             let change = last - first;
             let rel = if *first != 0.0 {
                 format!(" ({:+.0} %)", change / first.abs() * 100.0)
             } else {
                 String::new()
+            };
+            let short = if *first != 0.0 {
+                format!(
+                    "{:+.0} % in {} weeks",
+                    change / first.abs() * 100.0,
+                    series.len() - 1
+                )
+            } else {
+                format!(
+                    "{}{} in {} weeks",
+                    if change >= 0.0 { "+" } else { "" },
+                    view::with_unit(change, &metric.unit),
+                    series.len() - 1
+                )
             };
             let text = format!(
                 "{}{}{rel} over {} weeks",
@@ -216,7 +232,7 @@ pub async fn kpi(
             );
             let eps = first.abs().max(last.abs()) * 1e-3;
             if change.abs() <= eps {
-                ("▶", "flat", text)
+                ("▶", "flat", text, short)
             } else {
                 let better = match metric.direction {
                     Direction::Up => change > 0.0,
@@ -226,10 +242,16 @@ pub async fn kpi(
                     if change > 0.0 { "▲" } else { "▼" },
                     if better { "good" } else { "bad" },
                     text,
+                    short,
                 )
             }
         }
-        _ => ("–", "unknown", "not enough data for a trend".to_owned()),
+        _ => (
+            "–",
+            "unknown",
+            "not enough data for a trend".to_owned(),
+            "no trend yet".to_owned(),
+        ),
     };
     let chart_svg = charts::trend_svg(
         &Series {
@@ -251,6 +273,7 @@ pub async fn kpi(
         arrow,
         trend_class,
         trend_text,
+        trend_short,
         chart_svg: strip_xml_declaration(chart_svg),
     })
 }

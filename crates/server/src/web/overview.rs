@@ -72,7 +72,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> PageResult<R
         .items;
     let mut kpis = Vec::new();
     for m in metrics.iter().take(MAX_KPIS) {
-        kpis.push(data::kpi(store, m, &goals, now, (200, 100)).await?);
+        kpis.push(data::kpi(store, m, &goals, now, (160, 100)).await?);
     }
     let shown: Vec<_> = goals.iter().take(MAX_GOALS).cloned().collect();
     let forecasts = Forecasts::for_goals(store, &shown, today, &state.settings.forecast).await?;

@@ -1,0 +1,506 @@
+//! End-to-end tests of the web pages in a real browser: Debian's headless
+//! Chromium driven through WebDriver (`/usr/bin/chromedriver`, started by
+//! the test on a free port and stopped at the end) against the real server
+//! over the demo organisation.
+//!
+//! `scripts/test.sh` installs `chromium` and `chromium-driver` when they are
+//! missing. Without them this test fails with instructions (it never skips).
+//! Screenshots of every page go to `target/screenshots/` (not committed).
+//!
+//! The browser runs against SQLite only: the pages' store calls run on both
+//! engines in `tests/it/pages.rs`, and a second browser run would double the
+//! slowest test of the suite without covering anything new.
+
+#[allow(dead_code)]
+#[path = "it/support.rs"]
+mod support;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chrono::Datelike;
+use serde_json::json;
+use support::{ADMIN_PASSWORD, TestApp};
+use tandem_store::EngineKind;
+use thirtyfour::prelude::*;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const DEMO_PASSWORD: &str = tandem_server::demo::DEMO_PASSWORD;
+
+/// A chromedriver process, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn start_chromedriver() -> Driver {
+    for program in [CHROMEDRIVER, CHROMIUM] {
+        assert!(
+            std::path::Path::new(program).exists(),
+            "{program} is missing: the browser tests need Debian's chromium and chromium-driver \
+             (scripts/test.sh installs them; or apt-get install chromium chromium-driver)"
+        );
+    }
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _profile: tempfile::tempdir().expect("a profile directory"),
+    };
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for _ in 0..100 {
+        if let Ok(r) = client.get(format!("{}/status", driver.url)).send().await
+            && r.status().is_success()
+        {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not answer on port {port} within 10 s");
+}
+
+async fn browser(driver: &Driver) -> WebDriver {
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary(CHROMIUM).unwrap();
+    for arg in [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1366,768",
+    ] {
+        caps.add_arg(arg).unwrap();
+    }
+    caps.add_arg(&format!(
+        "--user-data-dir={}",
+        driver._profile.path().display()
+    ))
+    .unwrap();
+    WebDriver::new(&driver.url, caps)
+        .await
+        .expect("start a Chromium session")
+}
+
+fn screenshots() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).expect("create target/screenshots");
+    dir
+}
+
+async fn shot(web: &WebDriver, name: &str) {
+    web.screenshot(&screenshots().join(format!("{name}.png")))
+        .await
+        .expect("save a screenshot");
+}
+
+async fn by_id(web: &WebDriver, id: &str) -> WebElement {
+    web.query(By::Id(id))
+        .first()
+        .await
+        .unwrap_or_else(|e| panic!("no element #{id}: {e}"))
+}
+
+async fn text_of(web: &WebDriver) -> String {
+    web.find(By::Tag("body"))
+        .await
+        .expect("a body")
+        .text()
+        .await
+        .expect("its text")
+}
+
+async fn sign_in(web: &WebDriver, base: &str, username: &str, password: &str) {
+    web.goto(format!("{base}/sign-in")).await.unwrap();
+    let user = by_id(web, "username").await;
+    user.clear().await.unwrap();
+    user.send_keys(username).await.unwrap();
+    by_id(web, "password")
+        .await
+        .send_keys(password)
+        .await
+        .unwrap();
+    web.find(By::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn sign_out(web: &WebDriver) {
+    web.find(By::Css("form.signout button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    by_id(web, "username").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_in_a_real_browser() {
+    let app = TestApp::start_demo(EngineKind::Sqlite).await;
+    // The demo has no admin user; make one for the administration pages.
+    app.post(
+        &app.admin,
+        "/api/v1/users",
+        json!({"username": "root", "role": "admin", "password": ADMIN_PASSWORD}),
+    )
+    .await
+    .ok(201);
+    fill_overview(&app).await;
+    let item = app
+        .get(&app.member, "/api/v1/work-items?team=payments&limit=1")
+        .await
+        .ok(200);
+    let item = item.items()[0]["id"].as_str().unwrap().to_owned();
+    let driver = start_chromedriver().await;
+    let web = browser(&driver).await;
+    // The scenarios run in their own task so that a failure still lets the
+    // browser, the driver and the server stop.
+    let outcome = tokio::spawn(run(app.base.clone(), web.clone(), item)).await;
+    web.quit().await.expect("quit the browser");
+    drop(driver);
+    app.stop().await;
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the scenarios did not finish: {e}"),
+        }
+    }
+}
+
+/// Tops the demo up to the most the overview promises to fit on one
+/// screen: 8 business KPIs and 10 goals in flight, with long names.
+async fn fill_overview(app: &TestApp) {
+    let metrics = app
+        .get(
+            &app.stakeholder,
+            "/api/v1/metrics?audience=business&limit=500",
+        )
+        .await
+        .ok(200);
+    let today = chrono::Utc::now();
+    for i in metrics.items().len()..8 {
+        let key = format!("extra-kpi-{i}");
+        app.post(
+            &app.manager,
+            "/api/v1/metrics",
+            json!({"key": key, "name": format!("Extra business figure number {i} with a long name"),
+                   "unit": "%", "direction": "up", "audience": "business"}),
+        )
+        .await
+        .ok(201);
+        let points: Vec<_> = (0..84)
+            .map(|d| {
+                json!({"at": (today - chrono::Duration::days(d)).to_rfc3339(),
+                       "value": 40.0 + (d as f64 * 0.37).sin() * 5.0})
+            })
+            .collect();
+        app.post(
+            &app.manager,
+            &format!("/api/v1/metrics/{key}/points"),
+            json!({ "points": points }),
+        )
+        .await
+        .ok(200);
+    }
+    let in_flight = |status: &'static str| async move {
+        app.get(
+            &app.stakeholder,
+            &format!("/api/v1/goals?status={status}&limit=500"),
+        )
+        .await
+        .ok(200)
+        .items()
+        .len()
+    };
+    let have = in_flight("in_progress").await + in_flight("agreed").await;
+    let team = app
+        .get(&app.member, "/api/v1/teams/growth")
+        .await
+        .ok(200)
+        .body;
+    for i in have..10 {
+        let goal = app
+            .create(
+                "/api/v1/goals",
+                json!({"team_id": team["id"], "title": format!("An extra goal number {i} whose title is long enough to need more than one line"),
+                       "business_goal": "More of what the business asked for"}),
+            )
+            .await;
+        let id = goal["id"].as_str().unwrap().to_owned();
+        app.patch(
+            &app.manager,
+            &format!("/api/v1/goals/{id}"),
+            json!({
+                "parties": {"owner": "Priya"},
+                "success_metrics": [{"metric": "Conversion", "metric_key": "checkout-conversion",
+                    "baseline": 2.0, "target": 2.6, "unit": "%", "deadline": "2030-01-01"}],
+                "timeline": {"deadline": "2030-01-01"}
+            }),
+        )
+        .await
+        .ok(200);
+        app.post(
+            &app.manager,
+            &format!("/api/v1/goals/{id}/agree"),
+            json!({}),
+        )
+        .await
+        .ok(200);
+    }
+}
+
+async fn run(base: String, web: WebDriver, item: String) {
+    let base = base.as_str();
+    let web = &web;
+
+    // A stranger is sent to sign in; a bad password shows the error and
+    // keeps the username.
+    web.goto(format!("{base}/")).await.unwrap();
+    let url = web.current_url().await.unwrap();
+    assert_eq!(url.path(), "/sign-in");
+    assert_eq!(url.query(), Some("next=%2F"));
+    by_id(web, "username")
+        .await
+        .send_keys("maria")
+        .await
+        .unwrap();
+    by_id(web, "password")
+        .await
+        .send_keys("not-her-password")
+        .await
+        .unwrap();
+    web.find(By::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = by_id(web, "form-error").await;
+    assert_eq!(error.text().await.unwrap(), "Wrong username or password.");
+    assert_eq!(
+        by_id(web, "username")
+            .await
+            .value()
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("maria")
+    );
+    assert_eq!(
+        by_id(web, "password")
+            .await
+            .value()
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("")
+    );
+    shot(web, "sign-in-error").await;
+
+    // A stakeholder signs in and sees the business overview of the demo on
+    // one 1366×768 screen.
+    sign_in(web, base, "lee", DEMO_PASSWORD).await;
+    web.query(By::Css("h1")).first().await.unwrap();
+    assert_eq!(web.current_url().await.unwrap().path(), "/");
+    assert_eq!(
+        web.find(By::Css("h1")).await.unwrap().text().await.unwrap(),
+        "Business overview"
+    );
+    let kpis = web.find_all(By::Css("li.kpi")).await.unwrap();
+    assert_eq!(kpis.len(), 8, "KPIs on the overview");
+    let charts = web.find_all(By::Css("li.kpi svg")).await.unwrap();
+    assert_eq!(charts.len(), kpis.len(), "a trend chart per KPI");
+    let goals = web
+        .find_all(By::Css("table.goals-table tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(goals.len(), 10, "goals on the overview");
+    let forecasts = web
+        .find_all(By::Css("table.goals-table .pill"))
+        .await
+        .unwrap();
+    assert_eq!(forecasts.len(), goals.len());
+    let fits: bool = web
+        .execute(
+            "return document.documentElement.scrollHeight <= window.innerHeight \
+             && document.documentElement.scrollWidth <= window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .convert()
+        .unwrap();
+    let size = web
+        .execute(
+            "return [window.innerWidth, window.innerHeight, document.documentElement.scrollHeight]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    shot(web, "overview").await;
+    assert!(
+        fits,
+        "the overview needs scrolling at 1366×768: {:?}",
+        size.json()
+    );
+    let body = text_of(web).await;
+    assert!(
+        !body.contains("Users") && !body.contains("Teams"),
+        "no admin or team links for stakeholders"
+    );
+
+    // A stakeholder is refused the admin pages.
+    for path in ["/admin/users", "/admin/tokens"] {
+        web.goto(format!("{base}{path}")).await.unwrap();
+        let text = text_of(web).await;
+        assert!(text.contains("Forbidden"), "{path}: {text}");
+        assert!(text.contains("stakeholder role"), "{path}: {text}");
+    }
+    shot(web, "admin-refused").await;
+
+    // Open a goal from the overview and see its forecast and burn-up.
+    web.goto(format!("{base}/")).await.unwrap();
+    let link = web
+        .find(By::Css("table.goals-table tbody tr a"))
+        .await
+        .unwrap();
+    let title = link.text().await.unwrap();
+    link.click().await.unwrap();
+    let h1 = web.query(By::Css("h1")).first().await.unwrap();
+    assert_eq!(h1.text().await.unwrap(), title);
+    let forecast = by_id(web, "goal-forecast").await.text().await.unwrap();
+    assert!(
+        forecast.starts_with("P85 ") || forecast == "too little history",
+        "{forecast}"
+    );
+    assert!(
+        !web.find_all(By::Css("figure.chart-wide svg"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let text = text_of(web).await;
+    for part in [
+        "1. Business goal",
+        "3. Success metrics",
+        "5. Responsible parties",
+        "Version history",
+    ] {
+        assert!(text.contains(part), "{part}");
+    }
+    shot(web, "goal").await;
+    web.goto(format!("{base}/reports")).await.unwrap();
+    shot(web, "reports").await;
+    sign_out(web).await;
+
+    // A manager edits last week's report draft and approves it.
+    sign_in(web, base, "maria", DEMO_PASSWORD).await;
+    web.query(By::Css("h1")).first().await.unwrap();
+    let w = (chrono::Utc::now().date_naive() - chrono::Duration::days(7)).iso_week();
+    let week = format!("{}-W{:02}", w.year(), w.week());
+    web.goto(format!("{base}/reports/payments/{week}"))
+        .await
+        .unwrap();
+    let note = by_id(web, "note-done").await;
+    note.send_keys("Checkout work landed as planned.")
+        .await
+        .unwrap();
+    let boxes = web
+        .find_all(By::Css("#editor input[type=checkbox][name=shown]"))
+        .await
+        .unwrap();
+    assert!(!boxes.is_empty(), "the editor lists the report's lines");
+    let first = boxes[0].clone();
+    let hidden_id = first.attr("value").await.unwrap().unwrap();
+    first.click().await.unwrap();
+    assert!(!first.is_selected().await.unwrap());
+    by_id(web, "save").await.click().await.unwrap();
+    web.query(By::ClassName("notice")).first().await.unwrap();
+    let text = text_of(web).await;
+    assert!(text.contains("Your edits are saved."), "{text}");
+    assert!(text.contains("Checkout work landed as planned."));
+    let unticked = web
+        .find(By::Css(format!(
+            "#editor input[type=checkbox][value='{hidden_id}']"
+        )))
+        .await
+        .unwrap();
+    assert!(
+        !unticked.is_selected().await.unwrap(),
+        "the hidden line stays unticked"
+    );
+    shot(web, "report-draft").await;
+    by_id(web, "approve").await.click().await.unwrap();
+    let status = by_id(web, "report-status").await.text().await.unwrap();
+    assert!(status.starts_with("Status: approved."), "{status}");
+    assert!(status.contains("Approved by maria"), "{status}");
+    by_id(web, "send").await;
+    shot(web, "report-approved").await;
+
+    // The manager's other pages: the team and a work item.
+    web.goto(format!("{base}/teams/payments")).await.unwrap();
+    let text = text_of(web).await;
+    assert!(text.contains("Tech-debt share"), "{text}");
+    shot(web, "team").await;
+    web.goto(format!("{base}/work-items/{item}")).await.unwrap();
+    assert!(text_of(web).await.contains("Expected impact"));
+    shot(web, "work-item").await;
+    sign_out(web).await;
+
+    // An admin's pages.
+    sign_in(web, base, "root", ADMIN_PASSWORD).await;
+    web.query(By::Css("h1")).first().await.unwrap();
+    web.goto(format!("{base}/admin/users")).await.unwrap();
+    assert!(text_of(web).await.contains("maria"));
+    shot(web, "admin-users").await;
+    web.goto(format!("{base}/admin/tokens")).await.unwrap();
+    by_id(web, "name")
+        .await
+        .send_keys("spreadsheet")
+        .await
+        .unwrap();
+    web.find(By::Css("form[action='/admin/tokens'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let secret = by_id(web, "new-secret").await.text().await.unwrap();
+    assert!(secret.starts_with("tdm_"), "{secret}");
+    shot(web, "admin-tokens").await;
+}

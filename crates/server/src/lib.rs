@@ -124,6 +124,8 @@ pub fn router(state: AppState) -> Router {
         .route("/delivery/debt-share", get(api::delivery_metrics::flow))
         .route("/delivery/coverage", get(api::delivery_metrics::coverage))
         .route("/delivery/explain", get(api::delivery_metrics::explain))
+        .route("/kpis.csv", get(web::feed::kpis_csv))
+        .route("/teams/{team}/metrics.csv", get(web::feed::team_metrics_csv))
         .route("/teams/{team}/reports/weekly", get(api::reports::weekly))
         .route(
             "/teams/{team}/reports/schedule",

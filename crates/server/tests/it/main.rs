@@ -6,6 +6,7 @@ mod delivery_metrics;
 mod documents;
 mod forecasts;
 mod openapi;
+mod pages;
 mod pagination;
 mod planning;
 mod report_delivery;

@@ -30,6 +30,7 @@ use crate::webhooks;
         admin::list_users, admin::create_user, admin::update_user,
         admin::list_tokens, admin::create_token, admin::revoke_token,
         forecasts::goal_forecast, forecasts::achievement, forecasts::run_checks, forecasts::risk_history, forecasts::agenda,
+        crate::web::feed::kpis_csv, crate::web::feed::team_metrics_csv,
         reports::weekly, reports::get_draft, reports::edit_draft, reports::approve, reports::send,
         reports::get_schedule, reports::put_schedule, reports::list_archive, reports::get_archived,
         events::post_deployments, events::post_incidents, events::put_webhook_secret,
@@ -55,6 +56,11 @@ impl utoipa::Modify for Security {
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
                 crate::auth::SESSION_COOKIE,
             ))),
+        );
+        // Only the CSV feeds (`web::feed`) accept a token in the query.
+        components.add_security_scheme(
+            "token_query",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("token"))),
         );
     }
 }

@@ -157,6 +157,21 @@ async fn sign_in(web: &WebDriver, base: &str, username: &str, password: &str) {
         .click()
         .await
         .unwrap();
+    wait_for_path(web, "a page after signing in", |p| p != "/sign-in").await;
+}
+
+/// Waits (up to 10 s) until the browser is on a page whose path satisfies
+/// `ok`: clicks navigate asynchronously.
+async fn wait_for_path(web: &WebDriver, what: &str, ok: impl Fn(&str) -> bool) {
+    for _ in 0..100 {
+        let url = web.current_url().await.unwrap();
+        if ok(url.path()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = web.current_url().await.unwrap();
+    panic!("the browser did not get to {what}; it is at {url}");
 }
 
 async fn sign_out(web: &WebDriver) {
@@ -401,6 +416,7 @@ async fn run(base: String, web: WebDriver, item: String) {
         .unwrap();
     let title = link.text().await.unwrap();
     link.click().await.unwrap();
+    wait_for_path(web, "the goal page", |p| p.starts_with("/goals/")).await;
     let h1 = web.query(By::Css("h1")).first().await.unwrap();
     assert_eq!(h1.text().await.unwrap(), title);
     let forecast = by_id(web, "goal-forecast").await.text().await.unwrap();
@@ -427,6 +443,7 @@ async fn run(base: String, web: WebDriver, item: String) {
     web.goto(format!("{base}/reports")).await.unwrap();
     shot(web, "reports").await;
     sign_out(web).await;
+    wait_for_path(web, "the sign-in page", |p| p == "/sign-in").await;
 
     // A manager edits last week's report draft and approves it.
     sign_in(web, base, "maria", DEMO_PASSWORD).await;
@@ -466,21 +483,27 @@ async fn run(base: String, web: WebDriver, item: String) {
     );
     shot(web, "report-draft").await;
     by_id(web, "approve").await.click().await.unwrap();
+    // The send button appears once the approved page has loaded.
+    by_id(web, "send").await;
     let status = by_id(web, "report-status").await.text().await.unwrap();
     assert!(status.starts_with("Status: approved."), "{status}");
     assert!(status.contains("Approved by maria"), "{status}");
-    by_id(web, "send").await;
     shot(web, "report-approved").await;
 
     // The manager's other pages: the team and a work item.
     web.goto(format!("{base}/teams/payments")).await.unwrap();
     let text = text_of(web).await;
     assert!(text.contains("Tech-debt share"), "{text}");
+    let keys = web.find_all(By::Css("#dora li.kpi")).await.unwrap();
+    assert_eq!(keys.len(), 4, "the DORA four keys");
+    let levels = web.find_all(By::Css("#dora .pill")).await.unwrap();
+    assert_eq!(levels.len(), 4);
     shot(web, "team").await;
     web.goto(format!("{base}/work-items/{item}")).await.unwrap();
     assert!(text_of(web).await.contains("Expected impact"));
     shot(web, "work-item").await;
     sign_out(web).await;
+    wait_for_path(web, "the sign-in page", |p| p == "/sign-in").await;
 
     // An admin's pages.
     sign_in(web, base, "root", ADMIN_PASSWORD).await;

@@ -1,7 +1,9 @@
 //! `/teams` and `/teams/{key}`: a team's technical view for its members —
-//! throughput, cycle time, incidents, the tech-debt share against its
-//! budget, and the team's own metric series with 12-week trends. Everything
-//! is per team; nothing is per person.
+//! the DORA four keys with their levels and weekly trends and code review
+//! time (both from `crate::delivery_metrics`), throughput, cycle time,
+//! incident work items, the tech-debt share against its budget, and the
+//! team's own metric series with 12-week trends. Everything is per team;
+//! nothing is per person.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -19,10 +21,15 @@ use super::{PageResult, Viewer, render};
 use crate::AppState;
 use crate::api::planning::{debt_budget, find_team};
 use crate::charts::{self, Series};
+use crate::delivery_metrics::{self, DeliveryQuery};
 use crate::error::ApiError;
+use tandem_domain::dora::Level;
 
 /// A weekly series: (the week's Monday, value).
 pub type Weekly = Vec<(NaiveDate, f64)>;
+
+/// The size of a DORA key's trend chart.
+const DORA_CHART: (u32, u32) = (240, 120);
 
 /// Weeks shown in trends.
 const WEEKS: i64 = 12;
@@ -80,12 +87,29 @@ pub struct DebtRow {
     pub class: &'static str,
 }
 
+/// One of the DORA four keys: its value, level and weekly trend.
+#[derive(Debug)]
+pub struct DoraKey {
+    pub label: String,
+    pub value: String,
+    pub note: String,
+    /// `elite`, `high`, `medium`, `low`, or none without data.
+    pub level: Option<String>,
+    pub class: &'static str,
+    pub chart: Chart,
+}
+
 #[derive(Debug, Template)]
 #[template(path = "team.html")]
 pub struct TeamPage {
     pub nav: Nav,
     pub name: String,
     pub key: String,
+    pub dora: Vec<DoraKey>,
+    /// Why there is no DORA panel, when there is none.
+    pub dora_note: Option<String>,
+    pub dora_basis: String,
+    pub review: Vec<Figure>,
     pub flow: Vec<Figure>,
     pub flow_charts: Vec<Chart>,
     pub incidents: Vec<Figure>,
@@ -144,6 +168,15 @@ pub fn weekly_flow(items: &[WorkItem], today: NaiveDate) -> (Weekly, Weekly) {
 }
 
 fn chart(label: &str, unit: &str, points: Vec<(NaiveDate, f64)>) -> PageResult<Chart> {
+    chart_sized(label, unit, points, (420, 180))
+}
+
+fn chart_sized(
+    label: &str,
+    unit: &str,
+    points: Vec<(NaiveDate, f64)>,
+    (width, height): (u32, u32),
+) -> PageResult<Chart> {
     let series = Series {
         label: label.to_owned(),
         unit: unit.to_owned(),
@@ -151,7 +184,9 @@ fn chart(label: &str, unit: &str, points: Vec<(NaiveDate, f64)>) -> PageResult<C
     };
     Ok(Chart {
         label: format!("12-week trend of {}", series.caption()),
-        svg: strip_xml_declaration(charts::trend_svg(&series, 420, 180).map_err(ApiError::from)?),
+        svg: strip_xml_declaration(
+            charts::trend_svg(&series, width, height).map_err(ApiError::from)?,
+        ),
     })
 }
 
@@ -288,10 +323,15 @@ pub async fn page(
     for m in metric_list.iter().filter(|m| m.team_id == Some(team.id)) {
         metrics.push(data::kpi(store, m, &goals, now, (300, 130)).await?);
     }
+    let (dora, dora_note, dora_basis, review) = delivery_panels(&state, &team, today).await?;
     render(&TeamPage {
         nav: viewer.nav("teams"),
         name: team.name.clone(),
         key: team.key.clone(),
+        dora,
+        dora_note,
+        dora_basis,
+        review,
         flow,
         flow_charts,
         incidents,
@@ -304,6 +344,161 @@ pub async fn page(
             .map(|g| (g.id.to_string(), g.title.clone()))
             .collect(),
     })
+}
+
+fn level_class(level: Option<Level>) -> &'static str {
+    match level {
+        Some(Level::Elite | Level::High) => "good",
+        Some(Level::Medium) => "warn",
+        Some(Level::Low) => "bad",
+        None => "unknown",
+    }
+}
+
+fn hours(h: Option<f64>) -> String {
+    match h {
+        None => "–".to_owned(),
+        Some(h) if h < 48.0 => format!("{} hours", view::number(h)),
+        Some(h) => format!("{} days", view::number(h / 24.0)),
+    }
+}
+
+/// The DORA four keys and code review time of the team's last
+/// [`WEEKS`] weeks, from `crate::delivery_metrics` (the engine behind
+/// `/api/v1/delivery/*`). A team without projects or delivery data gets a
+/// note instead of numbers.
+async fn delivery_panels(
+    state: &AppState,
+    team: &Team,
+    today: NaiveDate,
+) -> PageResult<(Vec<DoraKey>, Option<String>, String, Vec<Figure>)> {
+    let q = DeliveryQuery {
+        team: Some(team.key.clone()),
+        since: Some(monday(today) - Duration::weeks(WEEKS - 1)),
+        until: Some(today),
+        bucket: Some("week".into()),
+        ..DeliveryQuery::default()
+    };
+    let report = match delivery_metrics::dora(&state.store, &state.settings, &q).await {
+        Ok(r) => r,
+        Err(ApiError::BadRequest(message, _)) => {
+            return Ok((Vec::new(), Some(message), String::new(), Vec::new()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let weekly = |f: &dyn Fn(&tandem_domain::dora::DoraBucket) -> Option<f64>| -> Weekly {
+        report
+            .buckets
+            .iter()
+            .filter_map(|b| Some((b.start, f(b)?)))
+            .collect()
+    };
+    let df = &report.deployment_frequency;
+    let lt = &report.lead_time;
+    let cfr = &report.change_failure_rate;
+    let ttr = &report.time_to_restore;
+    let dora = vec![
+        DoraKey {
+            label: "Deployment frequency".into(),
+            value: format!("{} a week", view::number(df.per_week)),
+            note: format!(
+                "{} deployments on {} of {} days",
+                df.deployments, df.deploy_days, df.days
+            ),
+            level: df.level.map(|l| l.to_string()),
+            class: level_class(df.level),
+            chart: chart_sized(
+                "Deployments per week",
+                "",
+                weekly(&|b| Some(b.deployments as f64)),
+                DORA_CHART,
+            )?,
+        },
+        DoraKey {
+            label: "Lead time for changes".into(),
+            value: hours(lt.median_hours),
+            note: format!(
+                "median over {} commits; P85 {}",
+                lt.commits,
+                hours(lt.p85_hours)
+            ),
+            level: lt.level.map(|l| l.to_string()),
+            class: level_class(lt.level),
+            chart: chart_sized(
+                "Median lead time",
+                "hours",
+                weekly(&|b| b.lead_time_median_hours),
+                DORA_CHART,
+            )?,
+        },
+        DoraKey {
+            label: "Change failure rate".into(),
+            value: cfr.rate.map_or_else(|| "–".to_owned(), view::percent),
+            note: format!("{} of {} changes failed", cfr.failed, cfr.changes),
+            level: cfr.level.map(|l| l.to_string()),
+            class: level_class(cfr.level),
+            chart: chart_sized(
+                "Change failure rate",
+                "%",
+                weekly(&|b| b.change_failure_rate.map(|r| r * 100.0)),
+                DORA_CHART,
+            )?,
+        },
+        DoraKey {
+            label: "Time to restore".into(),
+            value: hours(ttr.median_hours),
+            note: format!(
+                "median; {} incidents, {} resolved",
+                ttr.incidents, ttr.resolved
+            ),
+            level: ttr.level.map(|l| l.to_string()),
+            class: level_class(ttr.level),
+            chart: chart_sized(
+                "Median time to restore",
+                "hours",
+                weekly(&|b| b.restore_median_hours),
+                DORA_CHART,
+            )?,
+        },
+    ];
+    let basis = format!(
+        "{} to {}, environment {}; levels from the {} State of DevOps thresholds.",
+        view::date(report.since),
+        view::date(report.until),
+        report.environment,
+        report.thresholds_year
+    );
+    let review = match delivery_metrics::review_time(&state.store, &state.settings, &q).await {
+        Ok(r) => vec![
+            Figure {
+                label: "Ready to first review".into(),
+                value: hours(r.ready_to_first_review.median_hours),
+                note: format!(
+                    "median over {} pull requests",
+                    r.ready_to_first_review.pull_requests
+                ),
+                class: "flat",
+            },
+            Figure {
+                label: "Ready to approval".into(),
+                value: hours(r.ready_to_approval.median_hours),
+                note: format!(
+                    "median over {} pull requests",
+                    r.ready_to_approval.pull_requests
+                ),
+                class: "flat",
+            },
+            Figure {
+                label: "Ready to merge".into(),
+                value: hours(r.ready_to_merge.median_hours),
+                note: format!("median over {} merged pull requests", r.pull_requests),
+                class: "flat",
+            },
+        ],
+        Err(ApiError::BadRequest(..)) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok((dora, None, basis, review))
 }
 
 #[cfg(test)]

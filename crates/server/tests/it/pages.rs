@@ -572,7 +572,23 @@ async fn stakeholders_see_business_pages_only(engine: EngineKind) {
     // Members see team pages but not administration.
     let mut m = Browser::new(&app);
     m.sign_in("ana", DEMO_PASSWORD).await;
-    assert_eq!(m.get("/teams/payments").await.status, 200);
+    let team = m.get("/teams/payments").await;
+    assert_eq!(team.status, 200, "{}", team.body);
+    assert!(
+        team.body.contains("id=\"dora\""),
+        "the DORA panel: {}",
+        team.body
+    );
+    for key in [
+        "Deployment frequency",
+        "Lead time for changes",
+        "Change failure rate",
+        "Time to restore",
+    ] {
+        assert!(team.body.contains(key), "{key}");
+    }
+    assert!(team.body.contains("Tech-debt share"));
+    assert!(team.body.contains("Code review"));
     assert_eq!(m.get("/admin/users").await.status, 403);
 }
 

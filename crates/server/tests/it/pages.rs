@@ -20,6 +20,7 @@ tandem_testkit::per_engine!(
     admins_manage_users_and_tokens_in_forms,
     spreadsheet_feeds_take_a_revocable_token,
     managers_edit_approve_and_send_report_drafts,
+    the_team_page_shows_dora_levels_from_deployments,
 );
 
 const DEMO_PASSWORD: &str = tandem_server::demo::DEMO_PASSWORD;
@@ -962,4 +963,44 @@ async fn managers_edit_approve_and_send_report_drafts(engine: EngineKind) {
             .status,
         403
     );
+}
+
+async fn the_team_page_shows_dora_levels_from_deployments(engine: EngineKind) {
+    let app = TestApp::start_demo(engine).await;
+    let project = app
+        .get(&app.member, "/api/v1/projects/payments-api")
+        .await
+        .ok(200)
+        .body;
+    let service = project["services"][0]
+        .as_str()
+        .expect("a service")
+        .to_owned();
+    let now = chrono::Utc::now();
+    // A deployment to production every day for the last four weeks: over the
+    // page's twelve weeks that is 2.4 a week, the "high" level.
+    for d in 1..=28 {
+        let at = now - chrono::Duration::days(d);
+        app.post(
+            &app.manager,
+            "/api/v1/events/deployments",
+            serde_json::json!({
+                "id": format!("deploy-{d}"), "service": service, "environment": "production",
+                "project": "payments-api",
+                "started_at": at.to_rfc3339(),
+                "finished_at": (at + chrono::Duration::minutes(5)).to_rfc3339(),
+                "status": "success"
+            }),
+        )
+        .await;
+    }
+    let mut b = Browser::new(&app);
+    b.sign_in("ana", DEMO_PASSWORD).await;
+    let page = b.get("/teams/payments").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let dora = &page.body[page.body.find("id=\"dora\"").expect("the DORA panel")..];
+    let first = &dora[..dora.find("</li>").unwrap()];
+    assert!(first.contains("Deployment frequency"), "{first}");
+    assert!(first.contains("class=\"pill good\">high</span>"), "{first}");
+    assert!(first.contains("28 deployments"), "{first}");
 }

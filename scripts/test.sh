@@ -70,5 +70,21 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   fi
 fi
 
+# The weekly report's archive test uploads to a local S3-compatible server:
+# moto (PyPI moto[s3,server] + flask + flask-cors) in a venv under target/,
+# created on first use, started here on a free port and stopped on exit.
+s3_venv=target/s3-venv
+if [ ! -x "$s3_venv/bin/moto_server" ]; then
+  echo "test.sh: installing moto into $s3_venv for the S3 archive test" >&2
+  python3 -m venv "$s3_venv"
+  "$s3_venv/bin/pip" install -q 'moto[s3,server]' flask flask-cors
+fi
+s3_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$s3_venv/bin/moto_server" -H 127.0.0.1 -p "$s3_port" >target/moto_server.log 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+export TANDEM_TEST_S3_URL="http://127.0.0.1:$s3_port"
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null && break; sleep 0.2; done
+
 cargo test --workspace --all-targets --locked "$@"
 cargo test --workspace --doc --locked

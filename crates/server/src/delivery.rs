@@ -54,6 +54,8 @@ pub struct ReportSettings {
     pub smtp: Option<SmtpSettings>,
     pub slack: Option<SlackSettings>,
     pub webhook: Option<WebhookSettings>,
+    /// S3-compatible storage for a copy of every sent report's forms.
+    pub s3: Option<crate::delivery_archive::S3Settings>,
 }
 
 impl Default for ReportSettings {
@@ -71,6 +73,7 @@ impl Default for ReportSettings {
             smtp: None,
             slack: None,
             webhook: None,
+            s3: None,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod charts;
 pub mod delivery;
+pub mod delivery_archive;
 pub mod delivery_metrics;
 pub mod demo;
 pub mod error;

@@ -373,6 +373,17 @@ pub async fn send_week(
     if delivered {
         let r = &envelope.rendered;
         let now = tandem_domain::time::micros(Utc::now());
+        let object_prefix = match &settings.report.s3 {
+            None => None,
+            Some(s3) => match crate::delivery_archive::upload(s3, &team.key, &label, r).await {
+                Ok(prefix) => Some(prefix),
+                Err(e) => {
+                    tracing::warn!(team = %team.key, week = %label, error = %format!("{e:#}"),
+                        "the archive upload failed; the report is archived in the database only");
+                    None
+                }
+            },
+        };
         store
             .archive_report(&tandem_store::ArchivedReport {
                 id: Uuid::now_v7(),
@@ -385,7 +396,7 @@ pub async fn send_week(
                 html: r.html.clone(),
                 text: r.text.clone(),
                 slack: r.slack.clone(),
-                object_prefix: None,
+                object_prefix,
             })
             .await?;
         store.mark_draft_sent(draft.id, now).await?;

@@ -20,6 +20,9 @@ struct Args {
     /// Team key.
     #[arg(long, default_value = "payments")]
     team: String,
+    /// Also write the rendered forms and the chart PNGs into this directory.
+    #[arg(long)]
+    dump: Option<std::path::PathBuf>,
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -60,6 +63,21 @@ async fn main() -> anyhow::Result<()> {
             r.charts.iter().map(|c| c.png.len()).sum::<usize>(),
             r.html.len() + r.markdown.len() + r.text.len(),
         );
+        if rep == 0
+            && let Some(dir) = &args.dump
+        {
+            std::fs::create_dir_all(dir)?;
+            std::fs::write(dir.join("report.html"), &r.html)?;
+            std::fs::write(dir.join("report.md"), &r.markdown)?;
+            std::fs::write(dir.join("report.txt"), &r.text)?;
+            std::fs::write(
+                dir.join("slack.json"),
+                serde_json::to_string_pretty(&r.slack)?,
+            )?;
+            for (i, c) in r.charts.iter().enumerate() {
+                std::fs::write(dir.join(format!("chart{i}.png")), &c.png)?;
+            }
+        }
         if rep > 0 {
             gather.push(t1 - t0);
             render.push(t2 - t1);

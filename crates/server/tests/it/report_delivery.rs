@@ -22,7 +22,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 tandem_testkit::per_engine!(
     a_report_reaches_email_slack_and_the_webhook_once,
     failing_channels_are_retried_and_logged_and_lose_no_edit,
-    two_replicas_send_one_scheduled_report
+    two_replicas_send_one_scheduled_report,
+    sent_reports_are_uploaded_to_s3
 );
 
 // ---------------------------------------------------------------------------
@@ -475,4 +476,140 @@ async fn two_replicas_send_one_scheduled_report(engine: EngineKind) {
             .iter()
             .any(|a| a.week == week)
     );
+}
+
+/// A local S3-compatible server: `TANDEM_TEST_S3_URL` (scripts/test.sh
+/// starts `moto_server`), or a `moto_server` from `target/s3-venv` started
+/// for this test and stopped when dropped.
+struct S3Server {
+    url: String,
+    child: Option<std::process::Child>,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+async fn s3_server() -> S3Server {
+    if let Ok(url) = std::env::var("TANDEM_TEST_S3_URL") {
+        return S3Server { url, child: None };
+    }
+    let bin = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/s3-venv/bin/moto_server"
+    );
+    assert!(
+        std::path::Path::new(bin).exists(),
+        "the S3 test needs a local S3-compatible server: run scripts/test.sh (it installs moto \
+         into target/s3-venv and starts it), or set TANDEM_TEST_S3_URL"
+    );
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = std::process::Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let server = S3Server {
+        url: format!("http://127.0.0.1:{port}"),
+        child: Some(child),
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client.get(&server.url).send().await.is_ok() {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("moto_server did not come up on {}", server.url);
+}
+
+async fn sent_reports_are_uploaded_to_s3(engine: EngineKind) {
+    let (db, store, team) = demo(engine).await;
+    let (smtp_port, _mails) = smtp_sink().await;
+    let inbox: Shared = Arc::default();
+    let http = receiver(inbox.clone()).await;
+    let s3 = s3_server().await;
+    // object_store cannot create buckets: a plain HTTP PUT does.
+    let bucket = format!("tandem-{}", uuid::Uuid::now_v7().simple());
+    let client = reqwest::Client::new();
+    let r = client
+        .put(format!("{}/{bucket}", s3.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "create the bucket: {}", r.status());
+    let extra = format!(
+        "[report.s3]\nbucket = \"{bucket}\"\nendpoint = \"{}\"\naccess_key_id = \"test\"\n\
+         secret_access_key = \"test\"\nallow_http = true\n",
+        s3.url
+    );
+    let s = settings(&db.url, smtp_port, &http, &extra);
+    let week = last_week();
+    let label = report::week_label(week);
+    let result = tandem_server::reporting::send_week(&store, &s, team, week)
+        .await
+        .unwrap();
+    assert!(result.archived);
+    let archived = store.archived_report(team, &label).await.unwrap();
+    let prefix = archived.object_prefix.clone().expect("uploaded");
+    assert_eq!(prefix, format!("reports/payments/{label}"));
+    // Read back with signed requests, as any S3 client would.
+    let bucket_store = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(&bucket)
+        .with_region("us-east-1")
+        .with_access_key_id("test")
+        .with_secret_access_key("test")
+        .with_endpoint(&s3.url)
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    let get = |name: &str| {
+        let path = object_store::path::Path::from(format!("{prefix}/{name}"));
+        let store = &bucket_store;
+        async move {
+            use object_store::ObjectStoreExt;
+            store
+                .get(&path)
+                .await
+                .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+                .bytes()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(get("report.md").await, archived.markdown.as_bytes());
+    assert_eq!(get("report.html").await, archived.html.as_bytes());
+    assert_eq!(get("report.txt").await, archived.text.as_bytes());
+    let json: serde_json::Value = serde_json::from_slice(&get("report.json").await).unwrap();
+    assert_eq!(json, archived.report);
+    let png = get("chart0.png").await;
+    assert!(image::load_from_memory(&png).is_ok());
+
+    // A bucket that does not exist: the send still succeeds, the report is
+    // archived in the database without an object prefix.
+    let extra = format!(
+        "[report.s3]\nbucket = \"missing-{bucket}\"\nendpoint = \"{}\"\naccess_key_id = \"test\"\n\
+         secret_access_key = \"test\"\nallow_http = true\n",
+        s3.url
+    );
+    let s = settings(&db.url, smtp_port, &http, &extra);
+    let other = (Utc::now().date_naive() - chrono::Duration::days(14)).iso_week();
+    let result = tandem_server::reporting::send_week(&store, &s, team, other)
+        .await
+        .unwrap();
+    assert!(result.archived);
+    let archived = store
+        .archived_report(team, &report::week_label(other))
+        .await
+        .unwrap();
+    assert_eq!(archived.object_prefix, None);
 }

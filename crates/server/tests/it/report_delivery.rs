@@ -23,7 +23,8 @@ tandem_testkit::per_engine!(
     a_report_reaches_email_slack_and_the_webhook_once,
     failing_channels_are_retried_and_logged_and_lose_no_edit,
     two_replicas_send_one_scheduled_report,
-    sent_reports_are_uploaded_to_s3
+    sent_reports_are_uploaded_to_s3,
+    the_schedule_drafts_ahead_holds_for_approval_and_catches_up_once
 );
 
 // ---------------------------------------------------------------------------
@@ -612,4 +613,77 @@ async fn sent_reports_are_uploaded_to_s3(engine: EngineKind) {
         .await
         .unwrap();
     assert_eq!(archived.object_prefix, None);
+}
+
+/// The schedule driven with an injected clock (`schedule::tick(…, now)`).
+async fn the_schedule_drafts_ahead_holds_for_approval_and_catches_up_once(engine: EngineKind) {
+    use chrono::TimeZone;
+    use tandem_server::schedule::tick;
+    let (db, store, team) = demo(engine).await;
+    let (smtp_port, mails) = smtp_sink().await;
+    let inbox: Shared = Arc::default();
+    let http = receiver(inbox.clone()).await;
+    let s = settings(&db.url, smtp_port, &http, "");
+    let tz = store.get_team(team).await.unwrap().timezone;
+    let tz: chrono_tz::Tz = tz.parse().unwrap();
+    // Default schedule: Fridays 16:00 in the team's zone, held for approval.
+    assert_eq!(s.report.schedule, "0 16 * * 5");
+    assert!(!s.report.auto_send);
+    let local = |d: u32, h: u32| {
+        tz.with_ymd_and_hms(2026, 11, d, h, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    // (The demo has several teams; each tick serves all of them, so the
+    // checks below look at this team's rows.)
+    let outcome = |week: &'static str| {
+        let store = store.clone();
+        async move { store.report_run_outcome(team, week).await.unwrap() }
+    };
+    // Thursday 20:00: the draft of W47 is created ahead (24 h before).
+    let r = tick(&store, &s, "a", local(19, 20)).await.unwrap();
+    assert!(r.drafts_created >= 1, "{r:?}");
+    assert!(store.find_draft(team, "2026-W47").await.unwrap().is_some());
+    assert_eq!(outcome("2026-W47").await, None, "not due yet");
+    // Friday 16:01: due, not approved: held, nothing sent, and not again.
+    tick(
+        &store,
+        &s,
+        "a",
+        local(20, 16) + chrono::Duration::minutes(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome("2026-W47").await, Some(Some("held".to_owned())));
+    let r = tick(&store, &s, "b", local(20, 17)).await.unwrap();
+    assert_eq!(r.sent, 0, "{r:?}");
+    assert_eq!(outcome("2026-W47").await, Some(Some("held".to_owned())));
+    assert!(mails.lock().unwrap().is_empty());
+
+    // Next week the team sends automatically. The replicas were down at
+    // Friday 16:00; at Saturday 09:00 the missed send is caught up once.
+    store
+        .put_report_schedule(&tandem_store::ReportSchedule {
+            team_id: team,
+            cron: "0 16 * * 5".into(),
+            auto_send: true,
+            email_to: vec!["ana@example.com".into()],
+            updated_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    let r = tick(&store, &s, "a", local(28, 9)).await.unwrap();
+    assert_eq!(r.sent, 1, "only this team sends automatically: {r:?}");
+    for (who, day, hour) in [("b", 28, 10), ("a", 29, 12), ("b", 30, 8)] {
+        let r = tick(&store, &s, who, local(day, hour)).await.unwrap();
+        assert_eq!(r.sent, 0, "{who} {day} {hour}: {r:?}");
+    }
+    assert_eq!(mails.lock().unwrap().len(), 1);
+    assert_eq!(inbox.lock().unwrap().slack.len(), 1);
+    let draft = store.find_draft(team, "2026-W48").await.unwrap().unwrap();
+    assert_eq!(draft.status, report::DraftStatus::Sent);
+    assert_eq!(
+        store.report_run_outcome(team, "2026-W48").await.unwrap(),
+        Some(Some("sent".to_owned()))
+    );
 }

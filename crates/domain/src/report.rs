@@ -79,6 +79,10 @@ pub struct ReportInput {
     pub forecasts: Vec<GoalForecastSummary>,
     /// The tech-debt share target, in percent (planning default 20).
     pub debt_target_percent: f64,
+    /// The team's DORA four keys over the week (deployments, lead time,
+    /// change failure rate, incidents and time to restore), when its
+    /// projects have delivery data.
+    pub dora: Option<crate::dora::DoraReport>,
 }
 
 string_enum! {
@@ -818,6 +822,9 @@ fn numbers(input: &ReportInput, start: DateTime<Utc>, end: DateTime<Utc>) -> Rep
             }
         })
         .collect();
+    if let Some(d) = &input.dora {
+        lines.extend(dora_lines(d));
+    }
     lines.push(debt_line(input, start, end));
     section(
         SectionKind::Numbers,
@@ -825,6 +832,81 @@ fn numbers(input: &ReportInput, start: DateTime<Utc>, end: DateTime<Utc>) -> Rep
         "No numbers this week.",
         lines,
     )
+}
+
+/// The DORA four keys of the week, one line each, with their levels; the
+/// incidents of the week in the time-to-restore line.
+fn dora_lines(d: &crate::dora::DoraReport) -> Vec<ReportLine> {
+    let level = |l: Option<crate::dora::Level>| match l {
+        Some(l) => format!(" — {l}"),
+        None => String::new(),
+    };
+    let hours = |h: f64| {
+        if h >= 48.0 {
+            format!("{} days", number(h / 24.0))
+        } else {
+            format!("{} h", number(h))
+        }
+    };
+    let f = &d.deployment_frequency;
+    let mut lines = vec![ReportLine {
+        id: "dora:deployment_frequency".to_owned(),
+        text: match f.deployments {
+            0 => "Deployments: none this week".to_owned(),
+            n => format!(
+                "Deployments: {n} this week, on {} of {} days{}",
+                f.deploy_days,
+                f.days,
+                level(f.level)
+            ),
+        },
+        children: Vec::new(),
+    }];
+    let l = &d.lead_time;
+    lines.push(ReportLine {
+        id: "dora:lead_time".to_owned(),
+        text: match l.median_hours {
+            Some(m) => format!(
+                "Lead time for changes: median {} over {} commits{}",
+                hours(m),
+                l.commits,
+                level(l.level)
+            ),
+            None => "Lead time for changes: no commits shipped this week".to_owned(),
+        },
+        children: Vec::new(),
+    });
+    let c = &d.change_failure_rate;
+    lines.push(ReportLine {
+        id: "dora:change_failure_rate".to_owned(),
+        text: match c.rate {
+            Some(r) => format!(
+                "Change failure rate: {} % ({} of {} changes){}",
+                number((r * 100.0).round()),
+                c.failed,
+                c.changes,
+                level(c.level)
+            ),
+            None => "Change failure rate: no changes deployed this week".to_owned(),
+        },
+        children: Vec::new(),
+    });
+    let r = &d.time_to_restore;
+    lines.push(ReportLine {
+        id: "dora:incidents".to_owned(),
+        text: match (r.incidents, r.median_hours) {
+            (0, _) => "Incidents: none this week".to_owned(),
+            (n, Some(m)) => format!(
+                "Incidents: {n} this week, {} resolved; median time to restore {}{}",
+                r.resolved,
+                hours(m),
+                level(r.level)
+            ),
+            (n, None) => format!("Incidents: {n} this week, {} resolved", r.resolved),
+        },
+        children: Vec::new(),
+    });
+    lines
 }
 
 /// Tech-debt share of the items done in the week, against the target.

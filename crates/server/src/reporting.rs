@@ -42,7 +42,8 @@ where
     }
 }
 
-/// The weekly report of a team for an ISO week.
+/// The weekly report of a team for an ISO week, without the delivery
+/// (DORA) lines; [`weekly_full`] has them.
 pub async fn weekly(
     store: &Store,
     team_id: Uuid,
@@ -50,6 +51,50 @@ pub async fn weekly(
     planning: &PlanningSettings,
     forecast: &crate::settings::ForecastSettings,
 ) -> ApiResult<WeeklyReport> {
+    Ok(report::assemble(
+        &gather(store, team_id, week, planning, forecast).await?,
+    ))
+}
+
+/// The weekly report of a team for an ISO week, with the team's DORA four
+/// keys and incidents of the week in the Numbers section when its projects
+/// have delivery data. Every report that is previewed, edited or sent is
+/// this one.
+pub async fn weekly_full(
+    store: &Store,
+    settings: &crate::Settings,
+    team_id: Uuid,
+    week: IsoWeek,
+) -> ApiResult<WeeklyReport> {
+    let mut input = gather(store, team_id, week, &settings.planning, &settings.forecast).await?;
+    let monday = report::week_start(week);
+    let q = crate::delivery_metrics::DeliveryQuery {
+        team: Some(team_id.to_string()),
+        since: Some(monday),
+        until: Some(monday + chrono::Duration::days(6)),
+        bucket: Some("week".to_owned()),
+        ..Default::default()
+    };
+    input.dora = match crate::delivery_metrics::dora(store, settings, &q).await {
+        Ok(d) if d.deployment_frequency.deployments > 0 || d.time_to_restore.incidents > 0 => {
+            Some(d)
+        }
+        Ok(_) => None,
+        Err(e) => {
+            tracing::debug!(error = %e, "no delivery metrics for the weekly report");
+            None
+        }
+    };
+    Ok(report::assemble(&input))
+}
+
+async fn gather(
+    store: &Store,
+    team_id: Uuid,
+    week: IsoWeek,
+    planning: &PlanningSettings,
+    forecast: &crate::settings::ForecastSettings,
+) -> ApiResult<ReportInput> {
     let team = store.get_team(team_id).await?;
     let by_team = ListQuery {
         team_id: Some(team_id),
@@ -106,7 +151,7 @@ pub async fn weekly(
                 .filter(|p| p.at > from),
         );
     }
-    Ok(report::assemble(&ReportInput {
+    Ok(ReportInput {
         team,
         week,
         items,
@@ -117,7 +162,8 @@ pub async fn weekly(
         points,
         forecasts: forecasts(store, team_id, forecast).await?,
         debt_target_percent: planning.debt_target_percent,
-    }))
+        dora: None,
+    })
 }
 
 /// The team's current forecast of each goal in flight, in the report's terms.
@@ -234,7 +280,7 @@ pub async fn edited(
     team_id: Uuid,
     week: IsoWeek,
 ) -> ApiResult<(Option<ReportDraft>, WeeklyReport)> {
-    let data = weekly(store, team_id, week, &settings.planning, &settings.forecast).await?;
+    let data = weekly_full(store, settings, team_id, week).await?;
     let draft = store.find_draft(team_id, &report::week_label(week)).await?;
     let report = match &draft {
         Some(d) => report::apply(&data, &d.edits),
@@ -255,7 +301,7 @@ pub async fn edit_draft(
     req: &report::EditRequest,
 ) -> ApiResult<(ReportDraft, WeeklyReport)> {
     let label = report::week_label(week);
-    let data = weekly(store, team_id, week, &settings.planning, &settings.forecast).await?;
+    let data = weekly_full(store, settings, team_id, week).await?;
     let mut tries = 0;
     loop {
         let read = store.draft(team_id, &label, Utc::now()).await?;
@@ -347,7 +393,7 @@ pub async fn send_week(
                 .into(),
         });
     }
-    let data = weekly(store, team_id, week, &settings.planning, &settings.forecast).await?;
+    let data = weekly_full(store, settings, team_id, week).await?;
     let report = report::apply(&data, &draft.edits);
     let url = link(settings, &team.key, &label);
     let rendered = {

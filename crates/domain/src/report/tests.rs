@@ -161,6 +161,7 @@ fn input() -> ReportInput {
         points: Vec::new(),
         forecasts: Vec::new(),
         debt_target_percent: 20.0,
+        dora: None,
     }
 }
 
@@ -524,6 +525,7 @@ fn demo_report() -> WeeklyReport {
         points: demo.points.clone(),
         forecasts: Vec::new(),
         debt_target_percent: 20.0,
+        dora: None,
         team,
     };
     assemble(&input)
@@ -805,4 +807,64 @@ fn bad_edits_name_the_field_and_change_nothing() {
         "{err}"
     );
     assert!(edits.is_empty(), "nothing applied");
+}
+
+#[test]
+fn numbers_show_the_dora_keys_and_incidents_of_the_week() {
+    use crate::dora::{self, Bucket, DoraInputs, MetricScope, Range};
+    let mon = week_start(w47());
+    let range = Range::new(mon, mon + Duration::days(6), Bucket::Week).unwrap();
+    let scope = MetricScope {
+        project_ids: vec![id(50)],
+        service: None,
+        environment: "production".into(),
+    };
+    let mut d = dora::report(&scope, &range, &DoraInputs::default());
+    let mut input = input();
+    input.dora = Some(d.clone());
+    let lines = |input: &ReportInput| -> Vec<String> {
+        section_of(&assemble(input), SectionKind::Numbers)
+            .lines
+            .iter()
+            .filter(|l| l.id.starts_with("dora:"))
+            .map(|l| format!("{} | {}", l.id, l.text))
+            .collect()
+    };
+    assert_eq!(
+        lines(&input),
+        [
+            "dora:deployment_frequency | Deployments: none this week",
+            "dora:lead_time | Lead time for changes: no commits shipped this week",
+            "dora:change_failure_rate | Change failure rate: no changes deployed this week",
+            "dora:incidents | Incidents: none this week",
+        ]
+    );
+    d.deployment_frequency.deployments = 6;
+    d.deployment_frequency.deploy_days = 4;
+    d.deployment_frequency.level = Some(dora::Level::High);
+    d.lead_time.commits = 31;
+    d.lead_time.median_hours = Some(52.0);
+    d.lead_time.level = Some(dora::Level::High);
+    d.change_failure_rate.changes = 6;
+    d.change_failure_rate.failed = 1;
+    d.change_failure_rate.rate = Some(1.0 / 6.0);
+    d.change_failure_rate.level = Some(dora::Level::Medium);
+    d.time_to_restore.incidents = 2;
+    d.time_to_restore.resolved = 1;
+    d.time_to_restore.median_hours = Some(3.5);
+    d.time_to_restore.level = Some(dora::Level::High);
+    input.dora = Some(d);
+    assert_eq!(
+        lines(&input),
+        [
+            "dora:deployment_frequency | Deployments: 6 this week, on 4 of 7 days — high",
+            "dora:lead_time | Lead time for changes: median 2.17 days over 31 commits — high",
+            "dora:change_failure_rate | Change failure rate: 17 % (1 of 6 changes) — medium",
+            "dora:incidents | Incidents: 2 this week, 1 resolved; median time to restore 3.5 h — high",
+        ]
+    );
+    // The debt line stays last.
+    let report = assemble(&input);
+    let numbers = section_of(&report, SectionKind::Numbers);
+    assert_eq!(numbers.lines.last().unwrap().id, "numbers:debt");
 }

@@ -9,7 +9,8 @@ tandem_testkit::per_engine!(
     weekly_report_of_the_demo,
     weekly_report_refuses_bad_input,
     drafts_are_edited_approved_and_keep_their_edits,
-    schedules_are_checked
+    schedules_are_checked,
+    numbers_show_the_weeks_deployments_and_incidents
 );
 
 /// Last week: the demo has a full week of history there.
@@ -281,4 +282,87 @@ async fn schedules_are_checked(engine: EngineKind) {
     )
     .await
     .err(403, "forbidden");
+}
+
+async fn numbers_show_the_weeks_deployments_and_incidents(engine: EngineKind) {
+    let app = TestApp::start_demo(engine).await;
+    let week = last_week();
+    let monday =
+        tandem_domain::report::week_start(tandem_domain::report::parse_week(&week).unwrap());
+    let at = |day: i64, hour: u32| {
+        (monday + Duration::days(day))
+            .and_hms_opt(hour, 0, 0)
+            .unwrap()
+            .and_utc()
+    };
+    // Three deployments on two days, one of which caused an incident that was
+    // resolved two hours later; one deployment outside the week.
+    for (id, day) in [("d1", 0), ("d2", 0), ("d3", 3), ("outside", 8)] {
+        app.post(
+            &app.member,
+            "/api/v1/events/deployments",
+            serde_json::json!({
+                "id": id, "service": "payments-api", "environment": "production",
+                "project": "payments-api",
+                "started_at": at(day, 10).to_rfc3339(),
+                "finished_at": at(day, 11).to_rfc3339(),
+                "status": "success"
+            }),
+        )
+        .await
+        .ok(200);
+    }
+    app.post(
+        &app.member,
+        "/api/v1/events/incidents",
+        serde_json::json!({
+            "id": "inc-1", "service": "payments-api", "severity": "sev2",
+            "project": "payments-api",
+            "opened_at": at(3, 12).to_rfc3339(),
+            "resolved_at": at(3, 14).to_rfc3339(),
+            "caused_by_deployment": "d3",
+            "title": "Refunds failing"
+        }),
+    )
+    .await
+    .ok(200);
+    let r = app
+        .get(
+            &app.stakeholder,
+            &format!("/api/v1/teams/payments/reports/weekly?week={week}"),
+        )
+        .await
+        .ok(200);
+    let lines: Vec<(String, String)> = r.body["sections"][4]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["id"].as_str().unwrap().to_owned(),
+                l["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let find = |id: &str| {
+        lines
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| panic!("no {id} in {lines:#?}"))
+    };
+    assert!(
+        find("dora:deployment_frequency").starts_with("Deployments: 3 this week, on 2 of 7 days"),
+        "{lines:#?}"
+    );
+    assert!(
+        find("dora:change_failure_rate").starts_with("Change failure rate: 33 % (1 of 3 changes)"),
+        "{lines:#?}"
+    );
+    assert!(
+        find("dora:incidents")
+            .starts_with("Incidents: 1 this week, 1 resolved; median time to restore 2 h"),
+        "{lines:#?}"
+    );
+    assert_eq!(lines.last().unwrap().0, "numbers:debt");
 }

@@ -545,7 +545,7 @@ impl Pipeline {
     /// never replaced by `in_progress`; coverage, once reported, is kept
     /// unless a newer report has its own.
     pub fn merge(&self, newer: &Pipeline) -> Pipeline {
-        let newer_wins = !(self.status.is_final() && !newer.status.is_final());
+        let newer_wins = !self.status.is_final() || newer.status.is_final();
         let (current, other) = if newer_wins {
             (newer, self)
         } else {

@@ -6,7 +6,6 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 
 use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, reports, work};
 use crate::api::events;
-use crate::webhooks;
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -34,7 +33,6 @@ use crate::webhooks;
         reports::weekly, reports::get_draft, reports::edit_draft, reports::approve, reports::send,
         reports::get_schedule, reports::put_schedule, reports::list_archive, reports::get_archived,
         events::post_deployments, events::post_incidents, events::put_webhook_secret,
-        webhooks::github, webhooks::gitlab,
         crate::api::delivery_metrics::dora, crate::api::delivery_metrics::lead_time,
         crate::api::delivery_metrics::review_time, crate::api::delivery_metrics::flow,
         crate::api::delivery_metrics::coverage, crate::api::delivery_metrics::explain,

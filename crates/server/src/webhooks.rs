@@ -47,7 +47,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult};
 
 /// `[webhooks]` settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -247,19 +247,6 @@ fn refuse_forms(headers: &HeaderMap) -> ApiResult<()> {
 }
 
 /// A GitHub webhook delivery, verified by `X-Hub-Signature-256`.
-#[utoipa::path(post, path = "/webhooks/github", tag = "webhooks", security(()),
-    request_body(content = Object, description = "The event payload, exactly as GitHub sends it (content type application/json)"),
-    params(
-        ("X-GitHub-Event" = String, Header, description = "push, pull_request, pull_request_review, deployment, deployment_status, workflow_run, issues, release (others are ignored)"),
-        ("X-GitHub-Delivery" = String, Header, description = "The delivery's id; a repeat is acknowledged and not applied again"),
-        ("X-Hub-Signature-256" = String, Header, description = "sha256=HMAC-SHA256(secret, body) in hex"),
-    ),
-    responses(
-        (status = 200, body = Receipt, description = "Applied, or a duplicate"),
-        (status = 202, body = Receipt, description = "Stored and ignored: the event carries nothing Tandem uses"),
-        (status = 400, body = ErrorBody, description = "Malformed payload (kept with outcome invalid)"),
-        (status = 401, body = ErrorBody, description = "Signature missing or wrong; nothing stored"),
-        (status = 413, body = ErrorBody)))]
 pub async fn github(
     State(ws): State<WebhookState>,
     headers: HeaderMap,
@@ -306,19 +293,6 @@ pub async fn github(
 }
 
 /// A GitLab webhook delivery, verified by `X-Gitlab-Token`.
-#[utoipa::path(post, path = "/webhooks/gitlab", tag = "webhooks", security(()),
-    request_body(content = Object, description = "The event payload, exactly as GitLab sends it"),
-    params(
-        ("X-Gitlab-Event" = String, Header, description = "Push Hook, Merge Request Hook, Note Hook, Pipeline Hook, Deployment Hook, Issue Hook, Release Hook (others are ignored)"),
-        ("X-Gitlab-Token" = String, Header, description = "The webhook's secret token"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Stable across retries; else X-Gitlab-Event-UUID, else the body's SHA-256, identifies the delivery"),
-    ),
-    responses(
-        (status = 200, body = Receipt, description = "Applied, or a duplicate"),
-        (status = 202, body = Receipt, description = "Stored and ignored"),
-        (status = 400, body = ErrorBody, description = "Malformed payload (kept with outcome invalid)"),
-        (status = 401, body = ErrorBody, description = "Token missing or wrong; nothing stored"),
-        (status = 413, body = ErrorBody)))]
 pub async fn gitlab(
     State(ws): State<WebhookState>,
     headers: HeaderMap,
@@ -402,10 +376,16 @@ async fn receive(
         outcome: Outcome::Invalid,
         detail: String::new(),
     };
+    let parsed = parsed
+        .map_err(|e| format!("malformed JSON: {e}"))
+        .and_then(|v| match unstorable(&v) {
+            Some(problem) => Err(problem),
+            None => Ok(v),
+        });
     let value = match parsed {
         Ok(v) => v,
         Err(e) => {
-            delivery.detail = format!("malformed JSON: {e}");
+            delivery.detail = e;
             let message = delivery.detail.clone();
             if !store.record_delivery(&delivery).await? {
                 return Ok(duplicate(&delivery.delivery_id));
@@ -483,6 +463,49 @@ async fn receive(
         }),
     )
         .into_response())
+}
+
+/// Text the databases cannot store alike (NUL characters) anywhere in the
+/// payload, named by its path.
+fn unstorable(v: &Value) -> Option<String> {
+    fn walk(v: &Value, path: &mut String) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = walk(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            Value::Object(fields) => fields.iter().any(|(name, item)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(name);
+                let found = name.contains('\0') || walk(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut path = String::new();
+    walk(v, &mut path).then(|| {
+        format!(
+            "{}: contains a NUL character, which cannot be stored",
+            if path.is_empty() {
+                "body".to_owned()
+            } else {
+                path.replace('\0', "\\u0000")
+            }
+        )
+    })
 }
 
 fn duplicate(delivery_id: &str) -> Response {
@@ -760,17 +783,17 @@ pub async fn reprocess(
                 continue;
             };
             let project = store.get_project(project_id).await?;
-            let value: Value = match serde_json::from_slice(&d.body) {
+            let parsed = serde_json::from_slice::<Value>(&d.body)
+                .map_err(|e| format!("malformed JSON: {e}"))
+                .and_then(|v| match unstorable(&v) {
+                    Some(problem) => Err(problem),
+                    None => Ok(v),
+                });
+            let value = match parsed {
                 Ok(v) => v,
-                Err(e) => {
+                Err(problem) => {
                     store
-                        .reapply_delivery(
-                            d.id,
-                            None,
-                            &[],
-                            Outcome::Invalid,
-                            &format!("malformed JSON: {e}"),
-                        )
+                        .reapply_delivery(d.id, None, &[], Outcome::Invalid, &problem)
                         .await?;
                     report.invalid += 1;
                     continue;

@@ -475,8 +475,21 @@ async fn malformed_payloads_are_kept_as_invalid(engine: EngineKind) {
     github(&app, "pull_request", "t-2", &body, GH_SECRET)
         .await
         .err_field(400, "bad_request", "pull_request.created_at");
+    // Text no database can store: refused by path, kept raw.
+    let mut nul: Value = serde_json::from_str(&fixture_text("github/pull_request_opened")).unwrap();
+    nul["pull_request"]["title"] = "Cache\u{0}list".into();
+    let body = serde_json::to_vec(&nul).unwrap();
+    let reply = github(&app, "pull_request", "t-3", &body, GH_SECRET).await;
+    let error = reply.err_field(400, "bad_request", "body");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("pull_request.title"),
+        "{error:#}"
+    );
     let kept = deliveries(&store).await;
-    assert_eq!(kept.len(), 2);
+    assert_eq!(kept.len(), 3);
     assert!(kept.iter().all(|d| d.outcome == Outcome::Invalid));
     assert_eq!(kept[0].body, truncated);
     assert!(kept[1].detail.contains("pull_request.created_at"));
@@ -484,7 +497,7 @@ async fn malformed_payloads_are_kept_as_invalid(engine: EngineKind) {
     github(&app, "push", "t-1", truncated, GH_SECRET)
         .await
         .ok(200);
-    assert_eq!(deliveries(&store).await.len(), 2);
+    assert_eq!(deliveries(&store).await.len(), 3);
     app.stop().await;
 }
 

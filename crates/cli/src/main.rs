@@ -112,7 +112,8 @@ enum Command {
         #[command(flatten)]
         format: FormatArg,
     },
-    /// Reports: preview a team's weekly status report.
+    /// Reports: preview a team's weekly status report (markdown, html, text,
+    /// json, slack); list and show the sent ones.
     #[command(subcommand)]
     Report(reports::ReportCommand),
     /// Webhook secrets: set a project's GitHub or GitLab webhook secret.

@@ -492,3 +492,106 @@ pub fn all_delivered(outcomes: &[Outcome]) -> bool {
 pub fn stale_before(settings: &ReportSettings, now: DateTime<Utc>) -> DateTime<Utc> {
     now - chrono::Duration::minutes(i64::from(settings.claim_stale_minutes))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::Settings;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, String> {
+        let env: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::load_from(Some(Path::new("tandem.example.toml")), &env).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_example_configuration_has_the_defaults() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.report.schedule, "0 16 * * 5");
+        assert!(!s.report.auto_send);
+        assert!(s.report.smtp.is_none() && s.report.slack.is_none() && s.report.webhook.is_none());
+        assert!(
+            targets(&s.report, &["a@example.com".into()]).is_empty(),
+            "no channel, no target"
+        );
+    }
+
+    #[test]
+    fn bad_report_settings_are_named() {
+        let e = load(&[("TANDEM_REPORT__SCHEDULE", "0 0 16 * * 5")]).unwrap_err();
+        assert!(
+            e.contains("report.schedule") && e.contains("minute first"),
+            "{e}"
+        );
+        let e = load(&[("TANDEM_REPORT__MAX_ATTEMPTS", "0")]).unwrap_err();
+        assert!(e.contains("report.max_attempts"), "{e}");
+        let e = load(&[
+            ("TANDEM_REPORT__SMTP__HOST", "127.0.0.1"),
+            ("TANDEM_REPORT__SMTP__FROM", "not an address"),
+        ])
+        .unwrap_err();
+        assert!(e.contains("report.smtp.from"), "{e}");
+        let e = load(&[
+            ("TANDEM_REPORT__SMTP__HOST", "127.0.0.1"),
+            ("TANDEM_REPORT__SMTP__FROM", "t@example.com"),
+            ("TANDEM_REPORT__SMTP__USERNAME", "t"),
+        ])
+        .unwrap_err();
+        assert!(e.contains("both username and password"), "{e}");
+        let s = load(&[
+            ("TANDEM_REPORT__SMTP__HOST", "mail.example.com"),
+            ("TANDEM_REPORT__SMTP__FROM", "Tandem <t@example.com>"),
+            ("TANDEM_REPORT__SMTP__USERNAME", "t"),
+            ("TANDEM_REPORT__SMTP__PASSWORD", "hunter2"),
+        ])
+        .unwrap();
+        let smtp = s.report.smtp.as_ref().unwrap();
+        assert_eq!((smtp.port, smtp.security), (587, SmtpSecurity::Starttls));
+        assert!(
+            !format!("{s:?}").contains("hunter2"),
+            "secrets are redacted"
+        );
+        assert!(!serde_json::to_string(&s).unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn signatures_are_hmac_sha256_hex() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature(b"Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn the_email_has_text_html_and_inline_charts() {
+        let rendered = Rendered {
+            title: "Payments — week 2026-W47 (16–22 Nov)".into(),
+            markdown: String::new(),
+            html: "<p>hi <img src=\"cid:c0@tandem\"></p>".into(),
+            text: "hi".into(),
+            slack: serde_json::Value::Null,
+            json: serde_json::Value::Null,
+            charts: vec![crate::reporting::RenderedChart {
+                line_id: "metric:x".into(),
+                cid: "c0@tandem".into(),
+                png: vec![0x89, b'P', b'N', b'G'],
+            }],
+        };
+        let m = email_message("Tandem <t@example.com>", "ana@example.com", &rendered).unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert!(raw.contains("multipart/related"), "{raw}");
+        assert!(raw.contains("Content-ID: <c0@tandem>"), "{raw}");
+        assert!(raw.contains("Content-Disposition: inline"), "{raw}");
+        let e = email_message("Tandem <t@example.com>", "nope", &rendered).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("\"nope\" is not an e-mail address"),
+            "{e:#}"
+        );
+    }
+}

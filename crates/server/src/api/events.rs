@@ -44,7 +44,7 @@ pub struct DeploymentEvent {
     pub id: String,
     /// The service deployed, as the project's `services` list it.
     pub service: String,
-    /// `production`, `staging`, ... (environments are kept apart).
+    /// `production`, `staging`, ... (kept apart; stored lower-cased).
     pub environment: String,
     pub started_at: DateTime<Utc>,
     /// Required once the status is final.
@@ -295,7 +295,8 @@ pub async fn post_deployments(
             external_id: e.id,
             project_id: project.id,
             service: e.service,
-            environment: e.environment,
+            // Lower-cased like the webhooks' (`Production` is `production`).
+            environment: e.environment.trim().to_lowercase(),
             status: e.status,
             repo: None,
             sha: None,

@@ -556,7 +556,7 @@ async fn events_api_single_and_batch(engine: EngineKind) {
     );
 
     let batch = json!({"items": [
-        {"id": "deploy-101", "service": "payments-api", "environment": "staging",
+        {"id": "deploy-101", "service": "payments-api", "environment": "Staging",
          "started_at": "2026-03-03T09:00:00Z", "status": "in_progress"},
         {"id": "deploy-102", "service": "payments-api", "environment": "production",
          "started_at": "2026-03-03T10:00:00Z", "finished_at": "2026-03-03T10:04:00Z",
@@ -567,6 +567,12 @@ async fn events_api_single_and_batch(engine: EngineKind) {
         .await
         .ok(200);
     assert_eq!(reply.body["stored"], 2);
+    let staging = store
+        .get_deployment("api", "deploy-101")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(staging.environment, "staging");
     assert!(
         store
             .get_deployment("api", "deploy-102")

@@ -120,7 +120,11 @@ pub struct GitImportSummary {
     /// The repository is a shallow clone: history beyond the boundary is
     /// missing, so lead times of commits before it are unknown.
     pub shallow: bool,
+    /// Wall time in all, then of its two phases: reading the repository
+    /// (walk and diffs) and storing.
     pub seconds: f64,
+    pub read_seconds: f64,
+    pub store_seconds: f64,
 }
 
 /// Imports a branch's history into `store`. Blocking git work runs on the
@@ -149,6 +153,7 @@ pub async fn import(
         .map_err(|e| GitImportError::Task(e.to_string()))??
     };
     progress.storing();
+    let read_seconds = started.elapsed().as_secs_f64();
 
     let new = store.upsert_commits(&read.commits).await?;
     store.invalidate_attribution(&what.repo, &new).await?;
@@ -191,6 +196,8 @@ pub async fn import(
         tags: read.tags.len() as u64,
         shallow: read.shallow,
         seconds: started.elapsed().as_secs_f64(),
+        read_seconds,
+        store_seconds: started.elapsed().as_secs_f64() - read_seconds,
     })
 }
 
@@ -207,6 +214,9 @@ pub struct History {
     pub tags: Vec<(String, String)>,
     pub shallow: bool,
 }
+
+/// A commit's index in the walk and the files it changed.
+type Diffed = (usize, Vec<FileChange>);
 
 /// Opens the repository at `path` and reads the history of `branch` that is
 /// not in `known` (shas imported before). Uses every core for the diffs.
@@ -286,41 +296,40 @@ pub fn read_history(
         .clamp(1, 8)
         .min(commits.len().max(1));
     let sync = repo.into_sync();
-    let results: Vec<Result<Vec<(usize, Vec<FileChange>)>, GitImportError>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let sync = &sync;
-                    let trees = &trees;
-                    scope.spawn(move || -> Result<_, GitImportError> {
-                        let mut repo = sync.to_thread_local();
-                        repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
-                        let mut differ = Differ::new(&repo)?;
-                        let mut out = Vec::new();
-                        let mut pending = 0;
-                        for i in (t..trees.len()).step_by(threads) {
-                            if let Some((tree, parent)) = trees[i] {
-                                out.push((i, differ.files(&repo, tree, parent)?));
-                            }
-                            pending += 1;
-                            if pending == 256 {
-                                progress.advance(pending);
-                                pending = 0;
-                            }
+    let results: Vec<Result<Vec<Diffed>, GitImportError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let sync = &sync;
+                let trees = &trees;
+                scope.spawn(move || -> Result<_, GitImportError> {
+                    let mut repo = sync.to_thread_local();
+                    repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
+                    let mut differ = Differ::new(&repo)?;
+                    let mut out = Vec::new();
+                    let mut pending = 0;
+                    for i in (t..trees.len()).step_by(threads) {
+                        if let Some((tree, parent)) = trees[i] {
+                            out.push((i, differ.files(&repo, tree, parent)?));
                         }
-                        progress.advance(pending);
-                        Ok(out)
-                    })
+                        pending += 1;
+                        if pending == 256 {
+                            progress.advance(pending);
+                            pending = 0;
+                        }
+                    }
+                    progress.advance(pending);
+                    Ok(out)
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .map_err(|_| GitImportError::Task("a diff thread panicked".to_owned()))?
-                })
-                .collect()
-        });
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| GitImportError::Task("a diff thread panicked".to_owned()))?
+            })
+            .collect()
+    });
     for result in results {
         for (i, files) in result? {
             let c = &mut commits[i];

@@ -980,8 +980,33 @@ impl Store {
         let mut fresh = Vec::with_capacity(batch.len());
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
+            // The deliveries first, many rows per statement; those returned
+            // were new, the others are replays (also within the batch).
+            let mut inserted = std::collections::HashSet::new();
+            for chunk in batch.chunks(500) {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO deliveries (id, provider, delivery_id, event, project_id, received_at, \
+                     headers, body, outcome, detail) ",
+                );
+                qb.push_values(chunk, |mut b, item| {
+                    let d = &item.delivery;
+                    b.push_bind(d.id)
+                        .push_bind(d.provider.as_str())
+                        .push_bind(&d.delivery_id)
+                        .push_bind(&d.event)
+                        .push_bind(d.project_id)
+                        .push_bind(d.received_at)
+                        .push_bind(Json(&d.headers))
+                        .push_bind(&d.body)
+                        .push_bind(d.outcome.as_str())
+                        .push_bind(&d.detail);
+                });
+                qb.push(" ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING id");
+                let ids: Vec<(Uuid,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                inserted.extend(ids.into_iter().map(|(id,)| id));
+            }
             for item in batch {
-                let new = insert_delivery!(tx, &item.delivery);
+                let new = inserted.contains(&item.delivery.id);
                 if new {
                     for record in &item.records {
                         write_record!(tx, pool, record);

@@ -69,7 +69,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(c) => crate::reports::report(&store, &settings, c).await,
         Command::WebhookSecret(c) => crate::events::webhook_secret(&store, c).await,
         Command::Reprocess(a) => crate::events::reprocess(&store, &settings, a).await,
-        Command::Import(c) => crate::imports::import(&store, c).await,
+        Command::Import(c) => crate::imports::import(&store, &settings, c).await,
         Command::Metrics(c) => crate::metrics::metrics(&store, &settings, c).await,
         Command::DefaultConfig | Command::Completions { .. } => Ok(()),
     };

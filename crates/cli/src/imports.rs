@@ -1,5 +1,5 @@
-//! `tandem import …`: history from a local git repository (and, later,
-//! backfill from GitHub, GitLab and Jira).
+//! `tandem import …`: history from a local git repository, backfill from
+//! the GitHub REST API.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tandem_domain::project::Project;
 use tandem_importers::git::{GitImport, GitImportSummary, NoProgress, Progress};
+use tandem_importers::github::{GithubImport, GithubImportSummary};
+use tandem_server::settings::Settings;
 use tandem_store::Store;
 use uuid::Uuid;
 
@@ -40,10 +42,41 @@ pub enum ImportCommand {
         #[command(flatten)]
         format: FormatArg,
     },
+    /// Backfill from the GitHub REST API: pull requests with their reviews
+    /// and commits, deployments with their statuses, and issues labelled as
+    /// incidents or bugs. A re-run fetches only what changed since.
+    Github {
+        /// The project (key or id) the repository belongs to.
+        #[arg(long)]
+        project: String,
+        /// The repository, OWNER/NAME, one of the project's repositories.
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: String,
+        /// Ignore what was last updated before this date (YYYY-MM-DD or
+        /// RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// The API root (GitHub Enterprise: https://HOST/api/v3).
+        #[arg(long, value_name = "URL", default_value = tandem_importers::github::DEFAULT_API_URL)]
+        api_url: String,
+        /// A file holding the token (default: the GITHUB_TOKEN environment
+        /// variable; none for public repositories).
+        #[arg(long, value_name = "PATH")]
+        token_file: Option<PathBuf>,
+        /// The longest wait for a rate limit before retrying, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+        max_rate_limit_wait: u64,
+        #[command(flatten)]
+        format: FormatArg,
+    },
 }
 
 /// `tandem import …`.
-pub async fn import(store: &Store, command: ImportCommand) -> anyhow::Result<()> {
+pub async fn import(
+    store: &Store,
+    settings: &Settings,
+    command: ImportCommand,
+) -> anyhow::Result<()> {
     match command {
         ImportCommand::Git {
             path,
@@ -52,7 +85,82 @@ pub async fn import(store: &Store, command: ImportCommand) -> anyhow::Result<()>
             repo,
             format,
         } => git(store, &path, &project, branch, repo, format.format).await,
+        ImportCommand::Github {
+            project,
+            repo,
+            since,
+            api_url,
+            token_file,
+            max_rate_limit_wait,
+            format,
+        } => {
+            let project = find_project(store, &project).await?;
+            if !project.repositories.iter().any(|r| r == &repo) {
+                bail!(
+                    "--repo: project {} does not list the repository {repo:?}; add it to the project's repositories first",
+                    project.key
+                );
+            }
+            let token = match token_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("--token-file: cannot read {}", path.display()))?;
+                    let token = text.trim().to_owned();
+                    if token.is_empty() {
+                        bail!("--token-file: {} is empty", path.display());
+                    }
+                    Some(token)
+                }
+                None => std::env::var("GITHUB_TOKEN")
+                    .ok()
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty()),
+            };
+            let what = GithubImport {
+                repo,
+                api_url,
+                token,
+                since: since.as_deref().map(parse_since).transpose()?,
+                max_wait: Duration::from_secs(max_rate_limit_wait),
+                labels: settings.webhooks.labels(),
+                release_environment: settings.webhooks.release_environment.clone(),
+            };
+            let summary =
+                tandem_importers::github::import(store, &project, &what, Utc::now()).await?;
+            match format.format {
+                Format::Json => print_json(&summary)?,
+                Format::Table => print_github(&summary),
+            }
+            Ok(())
+        }
     }
+}
+
+fn parse_since(text: &str) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(day) => Ok(day.and_time(chrono::NaiveTime::MIN).and_utc()),
+        Err(_) => bail!("--since: {text:?} is not a date (YYYY-MM-DD or RFC 3339)"),
+    }
+}
+
+fn print_github(s: &GithubImportSummary) {
+    println!(
+        "imported {} from GitHub: {} pull requests ({} reviews, {} commits), {} deployments, \
+         {} incidents, {} bugs; {} requests ({} rate-limit waits) in {:.1} s",
+        s.repo,
+        s.pull_requests,
+        s.reviews,
+        s.pr_commits,
+        s.deployments,
+        s.incidents,
+        s.bugs,
+        s.requests,
+        s.rate_limit_waits,
+        s.seconds
+    );
 }
 
 async fn git(

@@ -122,7 +122,8 @@ enum Command {
     /// Derive records again from stored webhook deliveries (after a fix);
     /// running it twice changes nothing more.
     Reprocess(events::ReprocessArgs),
-    /// Import engineering data: git history from a local repository.
+    /// Import engineering data: git history from a local repository,
+    /// backfill from GitHub.
     #[command(subcommand)]
     Import(imports::ImportCommand),
     /// Delivery metrics: DORA, lead time, review time, cycle time,

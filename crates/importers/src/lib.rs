@@ -1,2 +1,3 @@
-//! Importers: history from a local git repository.
+//! Importers: history from a local git repository; backfill from GitHub.
 pub mod git;
+pub mod github;

@@ -1,0 +1,618 @@
+//! Backfill from the GitHub REST API: pull requests with their reviews and
+//! commits, deployments with their statuses, and issues (incidents and
+//! bugs by label), mapped by the same functions as the webhooks
+//! (`tandem_domain::webhook::github`), so a backfilled record and one
+//! delivered by a webhook are the same row.
+//!
+//! Requests follow `Link: <…>; rel="next"` for further pages. A rate limit
+//! (429, or 403 with `x-ratelimit-remaining: 0`) waits `Retry-After`
+//! seconds or until `x-ratelimit-reset`, at most [`GithubImport::max_wait`],
+//! and retries; any other error status stops the import with the URL and
+//! status. Each page is stored in one transaction.
+//!
+//! Incremental: per resource (`OWNER/NAME:pulls`, `:deployments`,
+//! `:issues`) the newest `updated_at` stored is the import cursor (source
+//! `github`); a re-run skips what is not newer. The cursor is written once
+//! the whole listing of a resource is stored (the pull request listing is
+//! newest first, so an interrupted run must see its older pages again; they
+//! are upserts, so seeing them twice changes nothing).
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, USER_AGENT};
+use serde::Serialize;
+use serde_json::Value;
+use tandem_domain::delivery::{PrCommit, Record};
+use tandem_domain::project::Project;
+use tandem_domain::webhook::{self, Context, Labels, PayloadError};
+use tandem_store::Store;
+use uuid::Uuid;
+
+/// The `import_cursors.source` of GitHub backfills.
+pub const CURSOR_SOURCE: &str = "github";
+
+/// The public API.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// Retries of one request after rate limits before giving up.
+const RATE_LIMIT_RETRIES: u32 = 5;
+
+/// Deployments are listed newest created first, and a status can arrive
+/// after newer deployments were created: paging goes this far behind the
+/// cursor before it stops.
+const DEPLOYMENT_LOOKBACK: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum GithubImportError {
+    #[error("--repo: {0:?} is not OWNER/NAME")]
+    BadRepo(String),
+    #[error(
+        "GET {url} answered {status}{}{hint}",
+        if message.is_empty() { String::new() } else { format!(": {message}") }
+    )]
+    Status {
+        url: String,
+        status: StatusCode,
+        message: String,
+        hint: &'static str,
+    },
+    #[error("GET {url} is still rate limited after {retries} waits; run the import again later")]
+    RateLimited { url: String, retries: u32 },
+    #[error("GET {url} failed: {reason}")]
+    Http { url: String, reason: String },
+    #[error("GET {url} returned a body that is not what GitHub sends: {reason}")]
+    Body { url: String, reason: String },
+    #[error("GET {url}: {error}")]
+    Payload { url: String, error: PayloadError },
+    #[error(transparent)]
+    Store(#[from] tandem_store::StoreError),
+}
+
+/// What to import.
+#[derive(Debug, Clone)]
+pub struct GithubImport {
+    /// `OWNER/NAME`, one of the project's repositories.
+    pub repo: String,
+    /// The API root (`https://api.github.com`, or a GitHub Enterprise
+    /// `https://host/api/v3`).
+    pub api_url: String,
+    /// A token (classic or fine-grained); `None` for public repositories.
+    pub token: Option<String>,
+    /// Ignore what was last updated before this (first runs of big
+    /// repositories).
+    pub since: Option<DateTime<Utc>>,
+    /// The longest a rate limit is waited out before a retry.
+    pub max_wait: Duration,
+    /// Labels that make an issue an incident or a bug.
+    pub labels: Labels,
+    /// The environment a published release counts as deployed to.
+    pub release_environment: String,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GithubImportSummary {
+    pub repo: String,
+    /// Records stored in this run (new or changed since the last run).
+    pub pull_requests: u64,
+    pub reviews: u64,
+    pub pr_commits: u64,
+    pub deployments: u64,
+    pub incidents: u64,
+    pub bugs: u64,
+    /// API requests made, and how many waited for a rate limit.
+    pub requests: u64,
+    pub rate_limit_waits: u64,
+    pub seconds: f64,
+}
+
+/// Imports one repository into `project`.
+pub async fn import(
+    store: &Store,
+    project: &Project,
+    what: &GithubImport,
+    now: DateTime<Utc>,
+) -> Result<GithubImportSummary, GithubImportError> {
+    let started = Instant::now();
+    if what.repo.split('/').count() != 2 || what.repo.split('/').any(|p| p.trim().is_empty()) {
+        return Err(GithubImportError::BadRepo(what.repo.clone()));
+    }
+    let services = store.services_in_repository(project.id, &what.repo).await?;
+    let scoped = (services.len() == 1).then(|| services[0].clone());
+    let ctx = Context {
+        project_id: project.id,
+        team_id: project.team_id,
+        received_at: now,
+        labels: &what.labels,
+        scoped_service: scoped.as_deref(),
+        release_environment: &what.release_environment,
+        new_id: Uuid::now_v7,
+    };
+    let mut client = Client::new(what)?;
+    let mut summary = GithubImportSummary {
+        repo: what.repo.clone(),
+        ..Default::default()
+    };
+    pulls(store, &mut client, what, &mut summary, now).await?;
+    deployments(store, &mut client, what, &ctx, &mut summary, now).await?;
+    issues(store, &mut client, what, &ctx, &mut summary, now).await?;
+    store.attribute_pending().await?;
+    summary.requests = client.requests;
+    summary.rate_limit_waits = client.waits;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// The later of the stored cursor and `--since`: only what was updated
+/// after it is imported.
+async fn lower_bound(
+    store: &Store,
+    what: &GithubImport,
+    resource: &str,
+) -> Result<(String, Option<DateTime<Utc>>), GithubImportError> {
+    let scope = format!("{}:{resource}", what.repo);
+    let cursor = store
+        .import_cursor(CURSOR_SOURCE, &scope)
+        .await?
+        .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
+        .map(|c| c.with_timezone(&Utc));
+    Ok((scope, cursor.max(what.since)))
+}
+
+async fn save_cursor(
+    store: &Store,
+    scope: &str,
+    newest: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), GithubImportError> {
+    if let Some(newest) = newest {
+        let text = newest.to_rfc3339_opts(SecondsFormat::Micros, true);
+        store
+            .set_import_cursor(CURSOR_SOURCE, scope, &text, now)
+            .await?;
+    }
+    Ok(())
+}
+
+fn updated_at(v: &Value) -> Option<DateTime<Utc>> {
+    v.get("updated_at")
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn is_newer(v: &Value, bound: Option<DateTime<Utc>>) -> bool {
+    match (updated_at(v), bound) {
+        (Some(at), Some(bound)) => at > bound,
+        _ => true,
+    }
+}
+
+async fn pulls(
+    store: &Store,
+    client: &mut Client,
+    what: &GithubImport,
+    summary: &mut GithubImportSummary,
+    now: DateTime<Utc>,
+) -> Result<(), GithubImportError> {
+    let (scope, bound) = lower_bound(store, what, "pulls").await?;
+    let mut newest = None;
+    let mut next = Some(format!(
+        "{}/repos/{}/pulls?state=all&sort=updated&direction=desc&per_page=100",
+        client.base, what.repo
+    ));
+    while let Some(url) = next.take() {
+        let page = client.get(&url).await?;
+        let items = page.array(&url)?;
+        let mut records = Vec::new();
+        let mut shas = Vec::new();
+        let mut done = false;
+        for item in items {
+            if !is_newer(item, bound) {
+                // Newest first: everything after this is older still.
+                done = true;
+                break;
+            }
+            newest = newest.max(updated_at(item));
+            let mut pr = webhook::github::pull_request(item).map_err(|e| payload(&url, e))?;
+            if !pr.draft {
+                // Ready when opened unless it was a draft; a pull request
+                // that left draft later is known only from the webhooks.
+                pr.ready_at = Some(pr.created_at);
+            }
+            let author = item.pointer("/user/id").and_then(Value::as_i64);
+            let base = format!("{}/repos/{}/pulls/{}", client.base, what.repo, pr.number);
+            for c in client
+                .get_all(&format!("{base}/commits?per_page=100"))
+                .await?
+            {
+                let sha = c.get("sha").and_then(Value::as_str).unwrap_or_default();
+                let date = c
+                    .pointer("/commit/author/date")
+                    .and_then(Value::as_str)
+                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+                match date {
+                    Some(date) if tandem_domain::git::is_sha(sha) => pr.commits.push(PrCommit {
+                        sha: sha.to_ascii_lowercase(),
+                        authored_at: date.with_timezone(&Utc),
+                    }),
+                    _ => {
+                        return Err(GithubImportError::Body {
+                            url: format!("{base}/commits"),
+                            reason: "a commit without sha or commit.author.date".to_owned(),
+                        });
+                    }
+                }
+            }
+            pr.first_commit_at = pr.commits.iter().map(|c| c.authored_at).min();
+            summary.pr_commits += pr.commits.len() as u64;
+            shas.extend(pr.merge_commit_sha.iter().cloned());
+            shas.extend(pr.commits.iter().map(|c| c.sha.clone()));
+            let (repo, number) = (pr.repo.clone(), pr.number);
+            records.push(Record::PullRequest(pr));
+            let reviews_url = format!("{base}/reviews?per_page=100");
+            for r in client.get_all(&reviews_url).await? {
+                let reviewer = r.pointer("/user/id").and_then(Value::as_i64);
+                if author.is_some() && author == reviewer {
+                    continue;
+                }
+                if let Some(review) =
+                    webhook::github::review(&r).map_err(|e| payload(&reviews_url, e))?
+                {
+                    summary.reviews += 1;
+                    records.push(Record::Review {
+                        repo: repo.clone(),
+                        number,
+                        review,
+                    });
+                }
+            }
+            summary.pull_requests += 1;
+        }
+        store.upsert_records(&records).await?;
+        if !shas.is_empty() {
+            store.invalidate_attribution(&what.repo, &shas).await?;
+        }
+        if !done {
+            next = page.next;
+        }
+    }
+    save_cursor(store, &scope, newest, now).await
+}
+
+async fn deployments(
+    store: &Store,
+    client: &mut Client,
+    what: &GithubImport,
+    ctx: &Context<'_>,
+    summary: &mut GithubImportSummary,
+    now: DateTime<Utc>,
+) -> Result<(), GithubImportError> {
+    let (scope, bound) = lower_bound(store, what, "deployments").await?;
+    let stop_before = bound.map(|b| b - DEPLOYMENT_LOOKBACK);
+    let mut newest = None;
+    let mut next = Some(format!(
+        "{}/repos/{}/deployments?per_page=100",
+        client.base, what.repo
+    ));
+    while let Some(url) = next.take() {
+        let page = client.get(&url).await?;
+        let items = page.array(&url)?;
+        let mut records = Vec::new();
+        let mut done = false;
+        for item in items {
+            let created = item
+                .get("created_at")
+                .and_then(Value::as_str)
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+            if let (Some(created), Some(stop)) = (created, stop_before)
+                && created < stop
+            {
+                done = true;
+                break;
+            }
+            if !is_newer(item, bound) {
+                continue;
+            }
+            newest = newest.max(updated_at(item));
+            let id =
+                item.get("id")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| GithubImportError::Body {
+                        url: url.clone(),
+                        reason: "a deployment without an id".to_owned(),
+                    })?;
+            let statuses_url = format!(
+                "{}/repos/{}/deployments/{id}/statuses?per_page=100",
+                client.base, what.repo
+            );
+            // Newest first: the first status that is not `inactive` is the
+            // deployment's outcome.
+            let statuses = client.get_all(&statuses_url).await?;
+            let mut deployment = None;
+            for s in &statuses {
+                if let Some(d) = webhook::github::deployment_with_status(item, s, &what.repo, ctx)
+                    .map_err(|e| payload(&statuses_url, e))?
+                {
+                    deployment = Some(d);
+                    break;
+                }
+            }
+            let deployment = match deployment {
+                Some(d) => d,
+                None => webhook::github::deployment(item, &what.repo, ctx)
+                    .map_err(|e| payload(&url, e))?,
+            };
+            summary.deployments += 1;
+            records.push(Record::Deployment(deployment));
+        }
+        store.upsert_records(&records).await?;
+        if !done {
+            next = page.next;
+        }
+    }
+    save_cursor(store, &scope, newest, now).await
+}
+
+async fn issues(
+    store: &Store,
+    client: &mut Client,
+    what: &GithubImport,
+    ctx: &Context<'_>,
+    summary: &mut GithubImportSummary,
+    now: DateTime<Utc>,
+) -> Result<(), GithubImportError> {
+    let (scope, bound) = lower_bound(store, what, "issues").await?;
+    let mut newest = None;
+    let mut url = format!(
+        "{}/repos/{}/issues?state=all&sort=updated&direction=desc&per_page=100",
+        client.base, what.repo
+    );
+    if let Some(bound) = bound {
+        url.push_str("&since=");
+        url.push_str(&bound.to_rfc3339_opts(SecondsFormat::Secs, true));
+    }
+    let mut next = Some(url);
+    while let Some(url) = next.take() {
+        let page = client.get(&url).await?;
+        let items = page.array(&url)?;
+        let mut records = Vec::new();
+        for item in items {
+            // `since` includes the instant itself.
+            if !is_newer(item, bound) {
+                continue;
+            }
+            newest = newest.max(updated_at(item));
+            for r in webhook::github::issue(item, &what.repo, ctx).map_err(|e| payload(&url, e))? {
+                match r {
+                    Record::Incident(_) => summary.incidents += 1,
+                    Record::WorkItem(_) => summary.bugs += 1,
+                    _ => {}
+                }
+                records.push(r);
+            }
+        }
+        store.upsert_records(&records).await?;
+        next = page.next;
+    }
+    save_cursor(store, &scope, newest, now).await
+}
+
+fn payload(url: &str, error: PayloadError) -> GithubImportError {
+    GithubImportError::Payload {
+        url: url.to_owned(),
+        error,
+    }
+}
+
+// ---- HTTP ----------------------------------------------------------------
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+    max_wait: Duration,
+    requests: u64,
+    waits: u64,
+}
+
+struct Page {
+    body: Value,
+    next: Option<String>,
+}
+
+impl Page {
+    fn array(&self, url: &str) -> Result<&Vec<Value>, GithubImportError> {
+        self.body.as_array().ok_or_else(|| GithubImportError::Body {
+            url: url.to_owned(),
+            reason: "expected a JSON array".to_owned(),
+        })
+    }
+}
+
+impl Client {
+    fn new(what: &GithubImport) -> Result<Self, GithubImportError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| GithubImportError::Http {
+                url: what.api_url.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            base: what.api_url.trim_end_matches('/').to_owned(),
+            token: what.token.clone(),
+            max_wait: what.max_wait,
+            requests: 0,
+            waits: 0,
+        })
+    }
+
+    /// Every item of every page of a listing.
+    async fn get_all(&mut self, url: &str) -> Result<Vec<Value>, GithubImportError> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut next = Some(url.to_owned());
+        while let Some(url) = next.take() {
+            if !seen.insert(url.clone()) {
+                break;
+            }
+            let page = self.get(&url).await?;
+            out.extend(page.array(&url)?.iter().cloned());
+            next = page.next;
+        }
+        Ok(out)
+    }
+
+    /// One page, waiting out rate limits.
+    async fn get(&mut self, url: &str) -> Result<Page, GithubImportError> {
+        let http_err = |e: reqwest::Error| GithubImportError::Http {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        };
+        for _ in 0..=RATE_LIMIT_RETRIES {
+            let mut req = self
+                .http
+                .get(url)
+                .header(ACCEPT, "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", "2022-11-28")
+                .header(USER_AGENT, concat!("tandem/", env!("CARGO_PKG_VERSION")));
+            if let Some(token) = &self.token {
+                req = req.header(AUTHORIZATION, format!("Bearer {token}"));
+            }
+            self.requests += 1;
+            let resp = req.send().await.map_err(http_err)?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            if let Some(wait) = rate_limit_wait(status, &headers, Utc::now()) {
+                self.waits += 1;
+                tracing::info!(url, ?wait, "rate limited; waiting");
+                tokio::time::sleep(wait.min(self.max_wait)).await;
+                continue;
+            }
+            let text = resp.text().await.map_err(http_err)?;
+            if !status.is_success() {
+                let message = serde_json::from_str::<Value>(&text)
+                    .ok()
+                    .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+                    .unwrap_or_else(|| text.chars().take(200).collect());
+                let hint = match status {
+                    StatusCode::UNAUTHORIZED => {
+                        " (the token is missing, wrong or expired: pass --token-file or set GITHUB_TOKEN)"
+                    }
+                    StatusCode::FORBIDDEN => " (the token lacks access to this repository)",
+                    StatusCode::NOT_FOUND => " (no such repository, or the token cannot see it)",
+                    _ => "",
+                };
+                return Err(GithubImportError::Status {
+                    url: url.to_owned(),
+                    status,
+                    message,
+                    hint,
+                });
+            }
+            let body = serde_json::from_str(&text).map_err(|e| GithubImportError::Body {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+            return Ok(Page {
+                body,
+                next: next_link(&headers),
+            });
+        }
+        Err(GithubImportError::RateLimited {
+            url: url.to_owned(),
+            retries: RATE_LIMIT_RETRIES,
+        })
+    }
+}
+
+/// How long a rate-limited answer asks to wait; `None` when it is not one.
+fn rate_limit_wait(
+    status: StatusCode,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let exhausted = header("x-ratelimit-remaining") == Some("0");
+    let limited = status == StatusCode::TOO_MANY_REQUESTS
+        || (status == StatusCode::FORBIDDEN && (exhausted || header("retry-after").is_some()));
+    if !limited {
+        return None;
+    }
+    if let Some(secs) = header("retry-after").and_then(|s| s.trim().parse::<u64>().ok()) {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Some(reset) = header("x-ratelimit-reset").and_then(|s| s.trim().parse::<i64>().ok()) {
+        let secs = (reset - now.timestamp()).max(0) as u64;
+        return Some(Duration::from_secs(secs + 1));
+    }
+    // Secondary limits without a hint: GitHub asks for at least a minute.
+    Some(Duration::from_secs(60))
+}
+
+/// The `rel="next"` target of a `Link` header.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = headers.get("link")?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
+        let target = target.trim();
+        (is_next && target.starts_with('<') && target.ends_with('>'))
+            .then(|| target[1..target.len() - 1].to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn finds_the_next_link() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "link",
+            HeaderValue::from_static(
+                "<https://api.github.com/repositories/1/pulls?page=2>; rel=\"next\", \
+                 <https://api.github.com/repositories/1/pulls?page=5>; rel=\"last\"",
+            ),
+        );
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("https://api.github.com/repositories/1/pulls?page=2")
+        );
+        h.insert(
+            "link",
+            HeaderValue::from_static("<https://x/p?page=1>; rel=\"prev\""),
+        );
+        assert_eq!(next_link(&h), None);
+    }
+
+    #[test]
+    fn reads_rate_limits() {
+        let now = Utc::now();
+        let mut h = HeaderMap::new();
+        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &h, now), None);
+        h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        let reset = (now.timestamp() + 30).to_string();
+        h.insert("x-ratelimit-reset", HeaderValue::from_str(&reset).unwrap());
+        assert_eq!(
+            rate_limit_wait(StatusCode::FORBIDDEN, &h, now),
+            Some(Duration::from_secs(31))
+        );
+        h.insert("retry-after", HeaderValue::from_static("2"));
+        assert_eq!(
+            rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h, now),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(rate_limit_wait(StatusCode::OK, &h, now), None);
+    }
+}

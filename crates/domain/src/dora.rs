@@ -101,7 +101,8 @@ pub const HISTOGRAM_RATIO: f64 = 1.02;
 /// Merging is adding counts, so per-day histograms combine into any range.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Histogram {
-    counts: BTreeMap<u16, u64>,
+    /// Count per bucket, dense (index = bucket); no trailing zeros.
+    counts: Vec<u64>,
 }
 
 impl Histogram {
@@ -121,34 +122,42 @@ impl Histogram {
         HISTOGRAM_RATIO.powf(f64::from(bucket) - 0.5)
     }
 
+    fn bump(&mut self, bucket: u16, by: u64) {
+        let i = usize::from(bucket);
+        if self.counts.len() <= i {
+            self.counts.resize(i + 1, 0);
+        }
+        self.counts[i] += by;
+    }
+
     pub fn add(&mut self, seconds: f64) {
-        *self
-            .counts
-            .entry(Self::bucket(seconds.max(0.0)))
-            .or_default() += 1;
+        self.bump(Self::bucket(seconds.max(0.0)), 1);
     }
 
     pub fn merge(&mut self, other: &Histogram) {
-        for (b, c) in &other.counts {
-            *self.counts.entry(*b).or_default() += c;
+        if self.counts.len() < other.counts.len() {
+            self.counts.resize(other.counts.len(), 0);
+        }
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
         }
     }
 
     pub fn count(&self) -> u64 {
-        self.counts.values().sum()
+        self.counts.iter().sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
+        self.counts.iter().all(|c| *c == 0)
     }
 
     /// The value at 1-based rank `rank`.
     fn at_rank(&self, rank: u64) -> f64 {
         let mut seen = 0;
-        for (b, c) in &self.counts {
+        for (b, c) in self.counts.iter().enumerate() {
             seen += c;
             if seen >= rank {
-                return Self::value(*b);
+                return Self::value(u16::try_from(b).unwrap_or(u16::MAX));
             }
         }
         0.0
@@ -173,11 +182,13 @@ impl Histogram {
         (n > 0).then(|| self.at_rank(nearest_rank(n, p)))
     }
 
-    /// Compact bytes: (bucket u16 LE, count u32 LE) per non-empty bucket.
-    /// Counts above u32::MAX are split over repeated entries.
+    /// Compact bytes: (bucket u16 LE, count u32 LE) per non-empty bucket,
+    /// in bucket order. Counts above u32::MAX are split over repeated
+    /// entries.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.counts.len() * 6);
-        for (b, c) in &self.counts {
+        let mut out = Vec::new();
+        for (b, c) in self.counts.iter().enumerate() {
+            let b = u16::try_from(b).unwrap_or(u16::MAX);
             let mut left = *c;
             while left > 0 {
                 let part = left.min(u64::from(u32::MAX));
@@ -192,9 +203,6 @@ impl Histogram {
     /// Reads [`Histogram::encode`]'s bytes; None when they are not whole
     /// entries.
     pub fn decode(bytes: &[u8]) -> Option<Histogram> {
-        if !bytes.len().is_multiple_of(6) {
-            return None;
-        }
         let mut h = Histogram::default();
         h.merge_encoded(bytes).then_some(h)
     }
@@ -207,7 +215,7 @@ impl Histogram {
         for e in bytes.chunks_exact(6) {
             let b = u16::from_le_bytes([e[0], e[1]]);
             let c = u32::from_le_bytes([e[2], e[3], e[4], e[5]]);
-            *self.counts.entry(b).or_default() += u64::from(c);
+            self.bump(b, u64::from(c));
         }
         true
     }

@@ -117,11 +117,19 @@ async fn signed_deliveries_change_the_numbers(engine: EngineKind) {
     assert_eq!(after_github["deployment_frequency"]["deployments"], 1);
     assert_eq!(after_github["deployment_frequency"]["deploy_days"], 1);
     assert_eq!(after_github["buckets"][1]["deployments"], 1);
-    // No git import: the commits come from the push delivery, and the
-    // explanation says so.
+    // No git import: the commits come from the push delivery, committed up
+    // to the deployed head 3b5d7f9a (09:12:00Z): 1f3a8c2e (09:05:11Z), and
+    // the head itself, PR #12's merge commit — a push cannot say it has two
+    // parents and the pull request payload lists no commits, so its own time
+    // counts and the notes say so; 2a4c6e8f (09:40Z) came later. Deployed
+    // 09:26:30: leads 21 min 19 s (1279 s) and 14 min 30 s (870 s), median
+    // (1279 + 870) / 2 = 1074.5 s.
     let commits = after_github["lead_time"]["commits"].as_u64().unwrap();
-    assert!(commits > 0, "{after_github:#}");
-    assert!(after_github["lead_time"]["median_hours"].as_f64().is_some());
+    assert_eq!(commits, 2, "{after_github:#}");
+    let median = after_github["lead_time"]["median_hours"].as_f64().unwrap();
+    assert!((median - 1074.5 / 3600.0).abs() < 1e-9, "{median}");
+    let p85 = after_github["lead_time"]["p85_hours"].as_f64().unwrap();
+    assert!((p85 - 1279.0 / 3600.0).abs() < 1e-9, "{p85}");
     let explained = app
         .get(
             &app.member,
@@ -137,8 +145,9 @@ async fn signed_deliveries_change_the_numbers(engine: EngineKind) {
         commits
     );
     let notes = deployments[0]["notes"].to_string();
+    assert_eq!(deployments[0]["method"], "push", "{explained:#}");
     assert!(
-        deployments[0]["method"] != "graph" && notes.contains("push deliveries"),
+        notes.contains("push deliveries") && notes.contains("pull request #12"),
         "{explained:#}"
     );
 

@@ -179,6 +179,15 @@ pub async fn tick(
                 tracing::warn!(team = %team.key, week = %label, outcomes = ?result.outcomes, "some deliveries failed; retrying after the lease");
                 out.failed += 1;
             }
+            Err(e @ crate::error::ApiError::Conflict { .. }) => {
+                // Nothing to send to (no channel configured): retrying cannot
+                // help until the configuration changes and `serve` restarts.
+                tracing::warn!(team = %team.key, week = %label, error = %e, "the scheduled report has nowhere to go");
+                store
+                    .finish_report_run(team.id, &label, owner, "failed", Utc::now())
+                    .await?;
+                out.failed += 1;
+            }
             Err(e) => {
                 tracing::warn!(team = %team.key, week = %label, error = %e, "the scheduled report could not be sent; retrying after the lease");
                 out.failed += 1;

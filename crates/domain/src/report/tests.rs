@@ -755,8 +755,10 @@ fn edits_hide_reorder_and_note_and_survive_new_data() {
 fn hiding_every_line_of_a_section_says_so() {
     let report = demo_report();
     let risks = section_of(&report, SectionKind::Risks);
-    let mut edits = ReportEdits::default();
-    edits.hidden = risks.lines.iter().map(|l| l.id.clone()).collect();
+    let edits = ReportEdits {
+        hidden: risks.lines.iter().map(|l| l.id.clone()).collect(),
+        ..ReportEdits::default()
+    };
     let edited = apply(&report, &edits);
     let r = section_of(&edited, SectionKind::Risks);
     assert!(r.lines.is_empty());

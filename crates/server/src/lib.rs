@@ -117,7 +117,10 @@ pub fn router(state: AppState) -> Router {
         .route("/teams/{team}/debt", get(planning::team_debt))
         .route("/delivery/dora", get(api::delivery_metrics::dora))
         .route("/delivery/lead-time", get(api::delivery_metrics::lead_time))
-        .route("/delivery/review-time", get(api::delivery_metrics::review_time))
+        .route(
+            "/delivery/review-time",
+            get(api::delivery_metrics::review_time),
+        )
         .route("/delivery/flow", get(api::delivery_metrics::flow))
         .route("/delivery/cycle-time", get(api::delivery_metrics::flow))
         .route("/delivery/throughput", get(api::delivery_metrics::flow))

@@ -15,6 +15,7 @@ use tandem_domain::user::Role;
 use tandem_domain::work_item::{WorkItem, WorkState};
 use tandem_store::ListQuery;
 
+use super::cache::PageCache;
 use super::data::{self, strip_xml_declaration};
 use super::view::{self, ForecastCell, Nav};
 use super::{PageError, PageResult, Viewer, render};
@@ -22,8 +23,9 @@ use crate::AppState;
 use crate::api::planning as plan_api;
 use crate::charts::burnup::{Burnup, burnup_svg};
 use crate::forecasting::{self, GoalForecastOutcome};
+use axum::Extension;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct MetricRow {
     pub metric: String,
     pub baseline: String,
@@ -33,7 +35,7 @@ pub struct MetricRow {
     pub link: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct VersionRow {
     pub version: i32,
     pub when: String,
@@ -42,7 +44,7 @@ pub struct VersionRow {
     pub lines: Vec<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StageRow {
     pub name: String,
     pub dates: String,
@@ -55,7 +57,7 @@ pub struct StageRow {
     pub note: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RiskRow {
     pub title: String,
     pub level: String,
@@ -65,7 +67,7 @@ pub struct RiskRow {
     pub drafted_update: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ItemRow {
     pub href: String,
     pub key: String,
@@ -78,13 +80,13 @@ pub struct ItemRow {
     pub current_target: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ForecastSummary {
     pub cell: ForecastCell,
     pub lines: Vec<String>,
 }
 
-#[derive(Debug, Template)]
+#[derive(Debug, Clone, Template)]
 #[template(path = "goal.html")]
 pub struct GoalPage {
     pub nav: Nav,
@@ -124,12 +126,26 @@ fn parse_id(entity: &str, raw: &str) -> PageResult<uuid::Uuid> {
 /// `GET /goals/{id}`.
 pub async fn goal_page(
     State(state): State<AppState>,
+    Extension(cache): Extension<PageCache>,
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
     viewer.require(Role::Stakeholder)?;
+    let id = parse_id("goal", &id)?;
+    let show_items = viewer.user.role.allows(Role::Member);
+    let cached = cache
+        .get_or_try(format!("goal:{id}:{show_items}"), || {
+            build_goal(&state, id, show_items)
+        })
+        .await?;
+    let mut page = (*cached).clone();
+    page.nav = viewer.nav("overview");
+    render(&page)
+}
+
+async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageResult<GoalPage> {
     let store = &state.store;
-    let goal = store.get_goal(parse_id("goal", &id)?).await?;
+    let goal = store.get_goal(id).await?;
     let team = store.get_team(goal.team_id).await?;
     let project = match goal.project_id {
         Some(p) => Some(store.get_project(p).await?.name),
@@ -336,7 +352,6 @@ pub async fn goal_page(
     })
     .collect();
 
-    let show_items = viewer.user.role.allows(Role::Member);
     let mut rows = Vec::new();
     if show_items {
         for item in items.iter().filter(|i| i.state != WorkState::Cancelled) {
@@ -358,8 +373,8 @@ pub async fn goal_page(
         count(WorkState::Todo)
     );
 
-    render(&GoalPage {
-        nav: viewer.nav("overview"),
+    Ok(GoalPage {
+        nav: Nav::placeholder(),
         id: goal.id.to_string(),
         title: goal.title.clone(),
         team: team.name,

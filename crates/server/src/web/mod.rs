@@ -18,6 +18,7 @@
 //!   askama; static files (`crates/server/static`) are embedded.
 
 pub mod admin;
+pub mod cache;
 pub mod csrf;
 pub mod data;
 pub mod feed;
@@ -69,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(session::form).post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
         .route("/static/{*path}", get(static_file))
+        .layer(axum::Extension(cache::PageCache::default()))
 }
 
 /// The signed-in person looking at a page.

@@ -12,16 +12,18 @@ use tandem_domain::team::Team;
 use tandem_domain::user::Role;
 use tandem_store::ListQuery;
 
+use super::cache::PageCache;
 use super::data::{self, Forecasts, KpiView};
 use super::view::{self, ForecastCell, Nav};
 use super::{PageResult, Viewer, render};
 use crate::AppState;
+use axum::Extension;
 
 /// At most this many KPIs and goals fit on one screen.
 pub const MAX_KPIS: usize = 8;
 pub const MAX_GOALS: usize = 10;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct GoalRow {
     pub id: String,
     pub title: String,
@@ -37,13 +39,13 @@ pub struct GoalRow {
     pub risk_count: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ReportLink {
     pub team: String,
     pub href: String,
 }
 
-#[derive(Debug, Template)]
+#[derive(Debug, Clone, Template)]
 #[template(path = "overview.html")]
 pub struct OverviewPage {
     pub nav: Nav,
@@ -56,8 +58,22 @@ pub struct OverviewPage {
 }
 
 /// `GET /`.
-pub async fn page(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(cache): Extension<PageCache>,
+    viewer: Viewer,
+) -> PageResult<Response> {
     viewer.require(Role::Stakeholder)?;
+    // The same for every viewer but the header: computed once per TTL.
+    let cached = cache
+        .get_or_try("overview".into(), || build(&state))
+        .await?;
+    let mut page = (*cached).clone();
+    page.nav = viewer.nav("overview");
+    render(&page)
+}
+
+async fn build(state: &AppState) -> PageResult<OverviewPage> {
     let store = &state.store;
     let now = Utc::now();
     let today = now.date_naive();
@@ -77,7 +93,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> PageResult<R
     let shown: Vec<_> = goals.iter().take(MAX_GOALS).cloned().collect();
     let forecasts = Forecasts::for_goals(store, &shown, today, &state.settings.forecast).await?;
     let risks = data::open_risks(store, ListQuery::default()).await?;
-    let teams = all_teams(&state).await?;
+    let teams = all_teams(state).await?;
     let mut rows = Vec::new();
     for g in &shown {
         let progress = data::goal_progress(store, g).await?;
@@ -113,8 +129,8 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> PageResult<R
             href: format!("/reports/{}/{week}", t.key),
         })
         .collect();
-    render(&OverviewPage {
-        nav: viewer.nav("overview"),
+    Ok(OverviewPage {
+        nav: Nav::placeholder(),
         more_kpis: metrics.len().saturating_sub(MAX_KPIS),
         kpis,
         more_goals: goals.len().saturating_sub(MAX_GOALS),

@@ -17,6 +17,7 @@ use tandem_domain::team::Team;
 use tandem_domain::user::Role;
 
 use super::admin::FormErrors;
+use super::cache::PageCache;
 use super::data::strip_xml_declaration;
 use super::overview::all_teams;
 use super::view::{self, Nav};
@@ -25,6 +26,7 @@ use crate::AppState;
 use crate::api::planning::find_team;
 use crate::charts::{self, Series};
 use crate::error::ApiError;
+use axum::Extension;
 
 /// How many past weeks the archive lists.
 const ARCHIVE_WEEKS: i64 = 12;
@@ -122,8 +124,9 @@ pub struct SectionView {
     pub lines: Vec<LineView>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TrendView {
+    pub line_id: String,
     pub label: String,
     pub svg: String,
 }
@@ -198,25 +201,59 @@ struct Extras {
     typed_notes: Option<BTreeMap<String, String>>,
 }
 
+/// The week's report as assembled from the data (before the draft's
+/// edits) and its trend charts: the expensive part, cached.
+async fn assembled(
+    state: &AppState,
+    cache: &PageCache,
+    team: &Team,
+    week: IsoWeek,
+) -> PageResult<std::sync::Arc<(WeeklyReport, Vec<TrendView>)>> {
+    let label = report::week_label(week);
+    cache
+        .get_or_try(format!("report:{}:{label}", team.id), || async {
+            let data = crate::reporting::weekly(
+                &state.store,
+                team.id,
+                week,
+                &state.settings.planning,
+                &state.settings.forecast,
+            )
+            .await?;
+            let mut trends = Vec::new();
+            for t in &data.trends {
+                let series = Series {
+                    label: t.label.clone(),
+                    unit: t.unit.clone(),
+                    points: t.points.iter().map(|p| (p.date, p.value)).collect(),
+                };
+                trends.push(TrendView {
+                    line_id: t.line_id.clone(),
+                    label: format!("12-week trend of {}", series.caption()),
+                    svg: strip_xml_declaration(
+                        charts::trend_svg(&series, 420, 180).map_err(ApiError::from)?,
+                    ),
+                });
+            }
+            Ok::<_, PageError>((data, trends))
+        })
+        .await
+}
+
 async fn report_page(
     state: &AppState,
+    cache: &PageCache,
     viewer: &Viewer,
     team: &Team,
     week: IsoWeek,
     extras: Extras,
 ) -> PageResult<ReportPage> {
     let label = report::week_label(week);
-    let data = crate::reporting::weekly(
-        &state.store,
-        team.id,
-        week,
-        &state.settings.planning,
-        &state.settings.forecast,
-    )
-    .await?;
+    let assembled = assembled(state, cache, team, week).await?;
+    let data = &assembled.0;
     let draft = state.store.find_draft(team.id, &label).await?;
     let edits = draft.as_ref().map(|d| d.edits.clone()).unwrap_or_default();
-    let shown = report::apply(&data, &edits);
+    let shown = report::apply(data, &edits);
     let status = draft.as_ref().map_or(DraftStatus::Draft, |d| d.status);
     let status_line = match &draft {
         None => "Not edited yet: this is the report as assembled from the data.".to_owned(),
@@ -235,21 +272,13 @@ async fn report_page(
     };
     let manager = viewer.user.role.allows(Role::Manager);
     let editor = (manager && status != DraftStatus::Sent)
-        .then(|| editor_sections(&data, &edits, extras.typed_notes.as_ref()));
-    let mut trends = Vec::new();
-    for t in &shown.trends {
-        let series = Series {
-            label: t.label.clone(),
-            unit: t.unit.clone(),
-            points: t.points.iter().map(|p| (p.date, p.value)).collect(),
-        };
-        trends.push(TrendView {
-            label: format!("12-week trend of {}", series.caption()),
-            svg: strip_xml_declaration(
-                charts::trend_svg(&series, 420, 180).map_err(ApiError::from)?,
-            ),
-        });
-    }
+        .then(|| editor_sections(data, &edits, extras.typed_notes.as_ref()));
+    // The trends of the lines still shown, in the edited order.
+    let trends = shown
+        .trends
+        .iter()
+        .filter_map(|t| assembled.1.iter().find(|v| v.line_id == t.line_id).cloned())
+        .collect();
     Ok(ReportPage {
         nav: viewer.nav("reports"),
         markdown_href: format!(
@@ -337,6 +366,7 @@ fn editor_sections(
 /// `GET /reports/{team}/{week}`.
 pub async fn preview(
     State(state): State<AppState>,
+    Extension(cache): Extension<PageCache>,
     viewer: Viewer,
     Path((team, week)): Path<(String, String)>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
@@ -347,7 +377,7 @@ pub async fn preview(
         notice: (query.as_deref() == Some("saved")).then(|| "Your edits are saved.".to_owned()),
         ..Extras::default()
     };
-    let page = report_page(&state, &viewer, &team, week, extras).await?;
+    let page = report_page(&state, &cache, &viewer, &team, week, extras).await?;
     render(&page)
 }
 
@@ -357,6 +387,7 @@ pub async fn preview(
 /// `pos.<line id>` (the place of a top-level line in its section).
 pub async fn edit(
     State(state): State<AppState>,
+    Extension(cache): Extension<PageCache>,
     viewer: Viewer,
     Path((team, week)): Path<(String, String)>,
     PageForm(fields): PageForm<Vec<(String, String)>>,
@@ -415,7 +446,7 @@ pub async fn edit(
                 typed_notes: Some(req.notes),
                 ..Extras::default()
             };
-            let page = report_page(&state, &viewer, &team, week, extras).await?;
+            let page = report_page(&state, &cache, &viewer, &team, week, extras).await?;
             render_status(status, &page)
         }
     }
@@ -430,6 +461,7 @@ pub struct CsrfForm {
 /// `POST /reports/{team}/{week}/approve`.
 pub async fn approve(
     State(state): State<AppState>,
+    Extension(cache): Extension<PageCache>,
     viewer: Viewer,
     Path((team, week)): Path<(String, String)>,
     PageForm(form): PageForm<CsrfForm>,
@@ -451,7 +483,7 @@ pub async fn approve(
                 errors,
                 ..Extras::default()
             };
-            let page = report_page(&state, &viewer, &team, week, extras).await?;
+            let page = report_page(&state, &cache, &viewer, &team, week, extras).await?;
             render_status(status, &page)
         }
     }
@@ -461,6 +493,7 @@ pub async fn approve(
 /// configured channels and shows what happened.
 pub async fn send(
     State(state): State<AppState>,
+    Extension(cache): Extension<PageCache>,
     viewer: Viewer,
     Path((team, week)): Path<(String, String)>,
     PageForm(form): PageForm<CsrfForm>,
@@ -507,6 +540,6 @@ pub async fn send(
             Err(e) => extras.errors.absorb_api(e)?,
         }
     };
-    let page = report_page(&state, &viewer, &team, week, extras).await?;
+    let page = report_page(&state, &cache, &viewer, &team, week, extras).await?;
     render_status(status, &page)
 }

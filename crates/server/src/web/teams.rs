@@ -14,6 +14,7 @@ use tandem_domain::user::Role;
 use tandem_domain::work_item::{WorkItem, WorkKind, WorkState};
 use tandem_store::ListQuery;
 
+use super::cache::PageCache;
 use super::data::{self, KpiView, strip_xml_declaration};
 use super::overview::all_teams;
 use super::view::{self, Nav};
@@ -23,6 +24,7 @@ use crate::api::planning::{debt_budget, find_team};
 use crate::charts::{self, Series};
 use crate::delivery_metrics::{self, DeliveryQuery};
 use crate::error::ApiError;
+use axum::Extension;
 use tandem_domain::dora::Level;
 
 /// A weekly series: (the week's Monday, value).
@@ -64,7 +66,7 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer) -> PageResult<R
     })
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Figure {
     pub label: String,
     pub value: String,
@@ -72,13 +74,13 @@ pub struct Figure {
     pub class: &'static str,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Chart {
     pub label: String,
     pub svg: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DebtRow {
     pub period: String,
     pub done: u32,
@@ -88,7 +90,7 @@ pub struct DebtRow {
 }
 
 /// One of the DORA four keys: its value, level and weekly trend.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DoraKey {
     pub label: String,
     pub value: String,
@@ -99,7 +101,7 @@ pub struct DoraKey {
     pub chart: Chart,
 }
 
-#[derive(Debug, Template)]
+#[derive(Debug, Clone, Template)]
 #[template(path = "team.html")]
 pub struct TeamPage {
     pub nav: Nav,
@@ -193,12 +195,24 @@ fn chart_sized(
 /// `GET /teams/{key}`.
 pub async fn page(
     State(state): State<AppState>,
+    Extension(cache): Extension<PageCache>,
     viewer: Viewer,
     Path(key): Path<String>,
 ) -> PageResult<Response> {
     viewer.require(Role::Member)?;
+    let team = find_team(&state.store, &key)
+        .await
+        .map_err(ApiError::from)?;
+    let cached = cache
+        .get_or_try(format!("team:{}", team.id), || build(&state, team))
+        .await?;
+    let mut page = (*cached).clone();
+    page.nav = viewer.nav("teams");
+    render(&page)
+}
+
+async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
     let store = &state.store;
-    let team = find_team(store, &key).await.map_err(ApiError::from)?;
     let now = Utc::now();
     let today = now.date_naive();
     let items = store.team_work_items(team.id).await?;
@@ -323,9 +337,9 @@ pub async fn page(
     for m in metric_list.iter().filter(|m| m.team_id == Some(team.id)) {
         metrics.push(data::kpi(store, m, &goals, now, (300, 130)).await?);
     }
-    let (dora, dora_note, dora_basis, review) = delivery_panels(&state, &team, today).await?;
-    render(&TeamPage {
-        nav: viewer.nav("teams"),
+    let (dora, dora_note, dora_basis, review) = delivery_panels(state, &team, today).await?;
+    Ok(TeamPage {
+        nav: Nav::placeholder(),
         name: team.name.clone(),
         key: team.key.clone(),
         dora,

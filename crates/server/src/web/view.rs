@@ -15,6 +15,21 @@ pub struct Nav {
     pub current: &'static str,
 }
 
+impl Nav {
+    /// A header to replace before rendering (cached pages are stored
+    /// without the viewer's).
+    pub fn placeholder() -> Nav {
+        Nav {
+            username: String::new(),
+            role: String::new(),
+            member: false,
+            admin: false,
+            csrf: String::new(),
+            current: "",
+        }
+    }
+}
+
 #[derive(Debug, Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {

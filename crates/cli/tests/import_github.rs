@@ -25,7 +25,8 @@ use uuid::Uuid;
 
 per_engine!(
     backfills_and_second_run_stores_nothing,
-    bad_token_is_a_clear_error
+    bad_token_is_a_clear_error,
+    since_and_server_errors
 );
 
 const REPO: &str = "acme/payments";
@@ -35,6 +36,7 @@ const TOKEN: &str = "ghp_test_token";
 struct Fake {
     base: std::sync::OnceLock<String>,
     limited_once: AtomicBool,
+    fail_reviews: AtomicBool,
     requests: AtomicUsize,
 }
 
@@ -187,9 +189,20 @@ async fn pr_commits(Path((_, _, n)): Path<(String, String, i64)>, headers: Heade
     Json(list).into_response()
 }
 
-async fn reviews(Path((_, _, n)): Path<(String, String, i64)>, headers: HeaderMap) -> Response {
+async fn reviews(
+    State(fake): State<Shared>,
+    Path((_, _, n)): Path<(String, String, i64)>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = authorized(&headers) {
         return r;
+    }
+    if fake.fail_reviews.load(Ordering::SeqCst) {
+        return (
+            StatusCode::BAD_GATEWAY,
+            Json(json!({"message": "Server Error"})),
+        )
+            .into_response();
     }
     let review = |id: i64, who: Value, state: &str, at: &str| {
         json!({"id": id, "node_id": "PRR_x", "user": who, "body": "", "state": state,
@@ -567,4 +580,59 @@ async fn bad_token_is_a_clear_error(engine: EngineKind) {
     .await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--repo"));
+}
+
+async fn since_and_server_errors(engine: EngineKind) {
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    project(&store).await;
+    let (base, fake) = start_fake().await;
+    fake.limited_once.store(true, Ordering::SeqCst);
+
+    // A server error while reading a page: the error names the URL and the
+    // status, and nothing of that page (nor a cursor) is stored.
+    fake.fail_reviews.store(true, Ordering::SeqCst);
+    let out = tandem(&db.url, &args(&base), Some(TOKEN)).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("GET {base}/repos/{REPO}/pulls/2/reviews"))
+            && err.contains("502")
+            && err.contains("Server Error"),
+        "{err}"
+    );
+    assert!(store.get_pull_request(REPO, 2).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .import_cursor("github", &format!("{REPO}:pulls"))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // --since: only what was updated after it.
+    fake.fail_reviews.store(false, Ordering::SeqCst);
+    let mut since_args = args(&base);
+    since_args.extend(["--since", "2026-10-03"]);
+    let s = ok(&tandem(&db.url, &since_args, Some(TOKEN)).await);
+    assert_eq!(s["pull_requests"], 1, "{s}");
+    assert_eq!(s["deployments"], 1, "{s}");
+    assert_eq!(s["incidents"], 1, "{s}");
+    assert_eq!(s["bugs"], 1, "{s}");
+    assert!(store.get_pull_request(REPO, 1).await.unwrap().is_none());
+    assert!(store.get_pull_request(REPO, 2).await.unwrap().is_some());
+    assert!(
+        store
+            .get_deployment("github", "501")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A date that is not one.
+    let mut bad = args(&base);
+    bad.extend(["--since", "last week"]);
+    let out = tandem(&db.url, &bad, Some(TOKEN)).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--since"));
 }

@@ -217,12 +217,10 @@ async fn pulls(
                 break;
             }
             newest = newest.max(updated_at(item));
+            // `ready_at` stays unknown: the object does not say when a draft
+            // became ready (metrics then count from creation), and a time the
+            // webhooks recorded must not be replaced by an earlier guess.
             let mut pr = webhook::github::pull_request(item).map_err(|e| payload(&url, e))?;
-            if !pr.draft {
-                // Ready when opened unless it was a draft; a pull request
-                // that left draft later is known only from the webhooks.
-                pr.ready_at = Some(pr.created_at);
-            }
             let author = item.pointer("/user/id").and_then(Value::as_i64);
             let base = format!("{}/repos/{}/pulls/{}", client.base, what.repo, pr.number);
             for c in client

@@ -89,19 +89,21 @@ fn link(headers: &mut HeaderMap, next: &str) {
     );
 }
 
-fn authorized(headers: &HeaderMap) -> Result<(), Response> {
+fn unauthorized(headers: &HeaderMap) -> Option<Response> {
     if headers.get("authorization").and_then(|v| v.to_str().ok())
         == Some(&format!("Bearer {TOKEN}"))
     {
-        Ok(())
+        None
     } else {
-        Err((
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"message": "Bad credentials",
-                        "documentation_url": "https://docs.github.com/rest",
-                        "status": "401"})),
+        Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"message": "Bad credentials",
+                            "documentation_url": "https://docs.github.com/rest",
+                            "status": "401"})),
+            )
+                .into_response(),
         )
-            .into_response())
     }
 }
 
@@ -112,7 +114,7 @@ async fn pulls(
     headers: HeaderMap,
 ) -> Response {
     fake.requests.fetch_add(1, Ordering::SeqCst);
-    if let Err(r) = authorized(&headers) {
+    if let Some(r) = unauthorized(&headers) {
         return r;
     }
     assert_eq!(format!("{owner}/{name}"), REPO);
@@ -168,7 +170,7 @@ async fn page_two(
 }
 
 async fn pr_commits(Path((_, _, n)): Path<(String, String, i64)>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&headers) {
+    if let Some(r) = unauthorized(&headers) {
         return r;
     }
     let commit = |s: u8, date: &str| {
@@ -194,7 +196,7 @@ async fn reviews(
     Path((_, _, n)): Path<(String, String, i64)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
+    if let Some(r) = unauthorized(&headers) {
         return r;
     }
     if fake.fail_reviews.load(Ordering::SeqCst) {
@@ -226,7 +228,7 @@ async fn reviews(
 }
 
 async fn deployments(headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&headers) {
+    if let Some(r) = unauthorized(&headers) {
         return r;
     }
     let d = |id: i64, s: u8, task: &str, created: &str, updated: &str| {
@@ -257,7 +259,7 @@ async fn deployments(headers: HeaderMap) -> Response {
 }
 
 async fn statuses(Path((_, _, id)): Path<(String, String, i64)>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&headers) {
+    if let Some(r) = unauthorized(&headers) {
         return r;
     }
     let s = |sid: i64, state: &str, at: &str| {
@@ -280,7 +282,7 @@ async fn statuses(Path((_, _, id)): Path<(String, String, i64)>, headers: Header
 }
 
 async fn issues(RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&headers) {
+    if let Some(r) = unauthorized(&headers) {
         return r;
     }
     let label = |name: &str| json!({"id": 1, "name": name, "color": "d73a4a", "default": false});
@@ -383,7 +385,7 @@ async fn project(store: &Store) -> Project {
     project
 }
 
-fn args<'a>(base: &'a str) -> Vec<&'a str> {
+fn args(base: &str) -> Vec<&str> {
     vec![
         "import",
         "github",

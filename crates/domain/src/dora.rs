@@ -3,8 +3,6 @@
 //! the rules (windows, look-backs) the metrics depend on. Definitions are in
 //! `docs/metrics.md`; the store gathers the inputs.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -148,8 +148,8 @@ async fn generate(
                 + chrono::Duration::microseconds(
                     (((i as f64 + rng.unit()) / n as f64) * span * 1e6) as i64,
                 );
-            let rollback = rng.next() % 200 == 0;
-            let failed = !rollback && rng.next() % 10 == 0;
+            let rollback = rng.next().is_multiple_of(200);
+            let failed = !rollback && rng.next().is_multiple_of(10);
             let commits = if rollback {
                 Vec::new()
             } else {

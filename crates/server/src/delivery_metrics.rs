@@ -149,9 +149,11 @@ pub async fn resolve(
         .since
         .ok_or_else(|| ApiError::bad_field("since", "since (YYYY-MM-DD) is required"))?;
     let until = q.until.unwrap_or(today);
-    let range = Range::new(since, until, bucket).map_err(|e| {
-        let field = e.fields().first().map_or("since", |f| *f).to_owned();
-        ApiError::bad_field(field, e.to_string())
+    let range = Range::new(since, until, bucket).map_err(|e| match e {
+        tandem_domain::DomainError::Invalid(errors) if !errors.is_empty() => {
+            ApiError::bad_field(errors[0].field.clone(), errors[0].message.clone())
+        }
+        other => ApiError::bad_field("since", other.to_string()),
     })?;
     let environment = match &q.env {
         Some(e) if e.trim().is_empty() => {

@@ -129,7 +129,10 @@ pub fn router(state: AppState) -> Router {
         .route("/delivery/coverage", get(api::delivery_metrics::coverage))
         .route("/delivery/explain", get(api::delivery_metrics::explain))
         .route("/kpis.csv", get(web::feed::kpis_csv))
-        .route("/teams/{team}/metrics.csv", get(web::feed::team_metrics_csv))
+        .route(
+            "/teams/{team}/metrics.csv",
+            get(web::feed::team_metrics_csv),
+        )
         .route("/teams/{team}/reports/weekly", get(api::reports::weekly))
         .route(
             "/teams/{team}/reports/schedule",
@@ -139,9 +142,18 @@ pub fn router(state: AppState) -> Router {
             "/teams/{team}/reports/{week}/draft",
             get(api::reports::get_draft).patch(api::reports::edit_draft),
         )
-        .route("/teams/{team}/reports/{week}/approve", post(api::reports::approve))
-        .route("/teams/{team}/reports/{week}/send", post(api::reports::send))
-        .route("/teams/{team}/reports/{week}/archive", get(api::reports::get_archived))
+        .route(
+            "/teams/{team}/reports/{week}/approve",
+            post(api::reports::approve),
+        )
+        .route(
+            "/teams/{team}/reports/{week}/send",
+            post(api::reports::send),
+        )
+        .route(
+            "/teams/{team}/reports/{week}/archive",
+            get(api::reports::get_archived),
+        )
         .route("/reports/archive", get(api::reports::list_archive))
         .route("/work-items/{id}/context", get(planning::context))
         .route("/goals/{id}/{transition}", post(goals::transition_goal))

@@ -4,8 +4,8 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, reports, work};
 use crate::api::events;
+use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, reports, work};
 
 #[derive(Debug, OpenApi)]
 #[openapi(

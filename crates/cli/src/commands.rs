@@ -148,14 +148,7 @@ async fn serve(
     }
     if demo {
         match tandem_server::demo::load(&store, Utc::now().date_naive()).await? {
-            DemoOutcome::Loaded {
-                teams,
-                work_items,
-                users,
-            } => {
-                println!("Loaded the demo organisation: {teams} teams, {work_items} work items.");
-                print_demo_users(&users);
-            }
+            loaded @ DemoOutcome::Loaded { .. } => print_demo_loaded(&loaded),
             DemoOutcome::NotEmpty => {
                 println!(
                     "The database already has data; the demo organisation was not loaded again."
@@ -211,15 +204,25 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+fn print_demo_loaded(outcome: &DemoOutcome) {
+    if let DemoOutcome::Loaded {
+        teams,
+        work_items,
+        deployments,
+        users,
+    } = outcome
+    {
+        println!(
+            "Loaded the demo organisation: {teams} teams, {work_items} work items, {deployments} deployments."
+        );
+        print_demo_users(users);
+    }
+}
+
 async fn load_demo(store: &Store) -> anyhow::Result<()> {
     match tandem_server::demo::load(store, Utc::now().date_naive()).await? {
-        DemoOutcome::Loaded {
-            teams,
-            work_items,
-            users,
-        } => {
-            println!("Loaded the demo organisation: {teams} teams, {work_items} work items.");
-            print_demo_users(&users);
+        loaded @ DemoOutcome::Loaded { .. } => {
+            print_demo_loaded(&loaded);
             Ok(())
         }
         DemoOutcome::NotEmpty => bail!(

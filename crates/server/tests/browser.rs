@@ -186,7 +186,7 @@ async fn sign_out(web: &WebDriver) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_in_a_real_browser() {
-    let app = TestApp::start_demo(EngineKind::Sqlite).await;
+    let app = TestApp::start_full_demo(EngineKind::Sqlite).await;
     // The demo has no admin user; make one for the administration pages.
     app.post(
         &app.admin,
@@ -498,6 +498,9 @@ async fn run(base: String, web: WebDriver, item: String) {
     assert_eq!(keys.len(), 4, "the DORA four keys");
     let levels = web.find_all(By::Css("#dora .pill")).await.unwrap();
     assert_eq!(levels.len(), 4);
+    // The demo's engineering history: Payments deploys about daily.
+    let dora = by_id(web, "dora").await.text().await.unwrap();
+    assert!(dora.to_lowercase().contains("elite"), "{dora}");
     shot(web, "team").await;
     web.goto(format!("{base}/work-items/{item}")).await.unwrap();
     assert!(text_of(web).await.contains("Expected impact"));

@@ -14,6 +14,7 @@ use crate::support::{Reply, TestApp};
 per_engine!(
     signed_deliveries_change_the_numbers,
     bad_queries_name_the_parameter,
+    the_demo_teams_deliver_at_different_levels,
 );
 
 const GH_SECRET: &str = "gh-secret-0123456789abcdef";
@@ -261,4 +262,44 @@ async fn bad_queries_name_the_parameter(engine: EngineKind) {
     .await
     .ok(200);
     app.stop().await;
+}
+
+/// `serve --demo` loads an engineering history whose three teams work at
+/// different rhythms; their DORA numbers must show it, straight after the
+/// load (attribution runs as part of it).
+async fn the_demo_teams_deliver_at_different_levels(engine: EngineKind) {
+    let app = TestApp::start_full_demo(engine).await;
+    let today = chrono::Utc::now().date_naive();
+    let since = today - chrono::Duration::days(90);
+    let dora = |team: &'static str| {
+        let app = &app;
+        async move {
+            app.get(
+                &app.member,
+                &format!("/api/v1/delivery/dora?team={team}&since={since}&bucket=month"),
+            )
+            .await
+            .ok(200)
+            .body
+        }
+    };
+    let payments = dora("payments").await;
+    let platform = dora("platform").await;
+    let freq = |d: &Value| d["deployment_frequency"]["per_week"].as_f64().unwrap();
+    let cfr = |d: &Value| d["change_failure_rate"]["rate"].as_f64().unwrap();
+    // Payments ships its four services about daily; Platform about weekly.
+    assert_eq!(payments["deployment_frequency"]["level"], "elite");
+    assert!(
+        freq(&payments) > 3.0 * freq(&platform),
+        "{payments} vs {platform}"
+    );
+    // Platform's changes fail more often, and every number has data behind it.
+    assert!(cfr(&platform) > cfr(&payments), "{payments} vs {platform}");
+    for d in [&payments, &platform] {
+        assert!(d["lead_time"]["commits"].as_u64().unwrap() > 50, "{d}");
+        assert!(
+            d["time_to_restore"]["incidents"].as_u64().unwrap() > 0,
+            "{d}"
+        );
+    }
 }

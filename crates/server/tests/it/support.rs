@@ -50,13 +50,26 @@ impl TestApp {
         Self::serve(db, store).await
     }
 
-    /// A server over the demo organisation, dated today.
+    /// A server over the demo organisation (without its engineering
+    /// history), dated today.
     pub async fn start_demo(engine: EngineKind) -> TestApp {
+        let db = TestDb::new(engine).await;
+        let store = db.store().await;
+        tandem_server::demo::load_organisation(&store, chrono::Utc::now().date_naive())
+            .await
+            .expect("load the demo organisation");
+        Self::serve(db, store).await
+    }
+
+    /// A server over the whole demo: the organisation and its engineering
+    /// history (deployments, incidents, commits), as `serve --demo` loads it.
+    #[allow(dead_code)] // each test binary uses a different subset
+    pub async fn start_full_demo(engine: EngineKind) -> TestApp {
         let db = TestDb::new(engine).await;
         let store = db.store().await;
         tandem_server::demo::load(&store, chrono::Utc::now().date_naive())
             .await
-            .expect("load the demo organisation");
+            .expect("load the demo organisation with its engineering history");
         Self::serve(db, store).await
     }
 

@@ -134,8 +134,15 @@ impl DumpSummary {
     }
 }
 
+/// Writes one record as a line of JSON with every object's keys sorted, so
+/// the same data gives the same bytes whatever order a JSON column kept
+/// (PostgreSQL's JSONB reorders keys, SQLite keeps them as written) and
+/// whether or not serde_json's `preserve_order` feature is unified into the
+/// build (a test-only dependency turns it on).
 fn write_line(out: &mut dyn Write, r: &Record, summary: &mut DumpSummary) -> Result<()> {
-    serde_json::to_writer(&mut *out, r).map_err(std::io::Error::other)?;
+    let mut value = serde_json::to_value(r).map_err(std::io::Error::other)?;
+    value.sort_all_objects();
+    serde_json::to_writer(&mut *out, &value).map_err(std::io::Error::other)?;
     out.write_all(b"\n")?;
     summary.count(r);
     Ok(())

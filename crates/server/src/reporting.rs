@@ -264,10 +264,11 @@ pub fn render(report: &WeeklyReport, link: Option<&str>) -> anyhow::Result<Rende
     })
 }
 
-/// Where the full report of a team's week can be read.
+/// Where the full report of a team's week can be read: its web page (sign-in
+/// first, then back to it; stakeholders and up may read it).
 pub fn link(settings: &crate::Settings, team_key: &str, week: &str) -> String {
     format!(
-        "{}/api/v1/teams/{team_key}/reports/{week}/archive?format=html",
+        "{}/reports/{team_key}/{week}",
         settings.server.public_url.trim_end_matches('/')
     )
 }

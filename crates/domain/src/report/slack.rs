@@ -117,5 +117,9 @@ pub fn to_slack(report: &WeeklyReport, link: Option<&str>) -> Value {
         out = blocks.into_iter().take(keep).map(|(b, _)| b).collect();
         out.push(footer(more));
     }
-    json!({ "text": cut(&report.title, SLACK_MAX_TEXT), "blocks": out })
+    let mut message = json!({ "text": cut(&report.title, SLACK_MAX_TEXT), "blocks": out });
+    // Keys in one order whether or not serde_json keeps insertion order (a
+    // test-only dependency turns `preserve_order` on in workspace builds).
+    message.sort_all_objects();
+    message
 }

@@ -140,9 +140,21 @@ impl DumpSummary {
 /// whether or not serde_json's `preserve_order` feature is unified into the
 /// build (a test-only dependency turns it on).
 fn write_line(out: &mut dyn Write, r: &Record, summary: &mut DumpSummary) -> Result<()> {
-    let mut value = serde_json::to_value(r).map_err(std::io::Error::other)?;
-    value.sort_all_objects();
-    serde_json::to_writer(&mut *out, &value).map_err(std::io::Error::other)?;
+    let value = serde_json::to_value(r).map_err(std::io::Error::other)?;
+    let serde_json::Value::Object(mut line) = value else {
+        return Err(StoreError::Corrupt(
+            "a dump record is not a JSON object".into(),
+        ));
+    };
+    // `type` first, so a dump stays easy to read and grep; `data` sorted.
+    let kind = line.remove("type").unwrap_or_default();
+    let mut data = line.remove("data").unwrap_or_default();
+    data.sort_all_objects();
+    out.write_all(b"{\"type\":")?;
+    serde_json::to_writer(&mut *out, &kind).map_err(std::io::Error::other)?;
+    out.write_all(b",\"data\":")?;
+    serde_json::to_writer(&mut *out, &data).map_err(std::io::Error::other)?;
+    out.write_all(b"}")?;
     out.write_all(b"\n")?;
     summary.count(r);
     Ok(())

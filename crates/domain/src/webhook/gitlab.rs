@@ -9,13 +9,14 @@
 //! which differ in places (REST deployments nest the environment, REST
 //! issues list labels as strings).
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::github::{TrackedIssue, push_commit, tracked_issue};
 use super::{At, Context, MapResult, Mapped, PayloadError};
 use crate::delivery::{
-    Deployment, DeploymentStatus, Pipeline, PipelineStatus, PrState, PullRequest, Record, Review,
-    ReviewState,
+    Deployment, DeploymentStatus, Pipeline, PipelineStatus, PrCommit, PrState, PullRequest, Record,
+    Review, ReviewState,
 };
 use crate::git::{CommitSource, GitRef};
 
@@ -516,4 +517,99 @@ fn release_at(at: &At<'_>, repo: &str, ctx: &Context<'_>) -> MapResult<Deploymen
         created_at: ctx.received_at,
         updated_at: released,
     })
+}
+
+// ---- REST-only objects (the backfill importer) -----------------------------
+
+/// The body of the system note GitLab writes when someone approves a merge
+/// request.
+pub const APPROVED_NOTE: &str = "approved this merge request";
+
+/// The author of a merge request: REST `author.id`, hook `author_id`.
+pub fn merge_request_author(mr: &Value) -> MapResult<Option<i64>> {
+    let at = At::root(mr);
+    at.object()?;
+    match at.get("author").get("id").opt_i64()? {
+        Some(id) => Ok(Some(id)),
+        None => at.get("author_id").opt_i64(),
+    }
+}
+
+/// One commit of a merge request (REST `GET …/merge_requests/:iid/commits`:
+/// `id`, `authored_date`).
+pub fn merge_request_commit(c: &Value) -> MapResult<PrCommit> {
+    let at = At::root(c);
+    at.object()?;
+    Ok(PrCommit {
+        sha: at.get("id").sha()?,
+        authored_at: at.get("authored_date").time()?,
+    })
+}
+
+/// An approval as the review the `Merge Request Hook` records for it
+/// (`approval:USER_ID`), so a backfilled approval and a delivered one are
+/// the same row.
+pub fn approval_review(approver_id: i64, approved_at: DateTime<Utc>) -> Review {
+    Review {
+        review_id: format!("approval:{approver_id}"),
+        state: ReviewState::Approved,
+        submitted_at: approved_at,
+    }
+}
+
+/// A note (REST `GET …/merge_requests/:iid/notes`) that records an approval:
+/// the system note "approved this merge request", by its author, at its
+/// `created_at`. Every other note, and an approval by the merge request's
+/// own author (`mr_author_id`), gives `None`.
+pub fn approval_note(note: &Value, mr_author_id: Option<i64>) -> MapResult<Option<Review>> {
+    let at = At::root(note);
+    at.object()?;
+    if !at.get("system").bool_or(false)? {
+        return Ok(None);
+    }
+    let body = at.get("body").opt_str()?.unwrap_or("").trim();
+    if body != APPROVED_NOTE {
+        return Ok(None);
+    }
+    let approver = match at.get("author").get("id").opt_i64()? {
+        Some(id) => id,
+        None => at.get("author_id").i64()?,
+    };
+    if Some(approver) == mr_author_id {
+        return Ok(None);
+    }
+    Ok(Some(approval_review(
+        approver,
+        at.get("created_at").time()?,
+    )))
+}
+
+/// Who approved a merge request, by the approval state (REST
+/// `GET …/merge_requests/:iid/approvals`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// `approved_by[].user.id`.
+    pub user_id: i64,
+    /// `approved_by[].approved_at`, which only newer GitLab versions send;
+    /// otherwise the time is in the approval's system note.
+    pub approved_at: Option<DateTime<Utc>>,
+}
+
+/// The approvers listed by an approval state, without the merge request's
+/// own author (`mr_author_id`).
+pub fn approvals(state: &Value, mr_author_id: Option<i64>) -> MapResult<Vec<Approval>> {
+    let at = At::root(state);
+    at.object()?;
+    let mut out = Vec::new();
+    for a in at.get("approved_by").items()? {
+        let user_id = a.get("user").get("id").i64()?;
+        if Some(user_id) == mr_author_id {
+            continue;
+        }
+        out.push(Approval {
+            user_id,
+            approved_at: a.get("approved_at").opt_time()?,
+        });
+    }
+    Ok(out)
 }

@@ -15,6 +15,8 @@
 //! transaction (the webhook receivers' group commit): a delivery whose id is
 //! already stored is a replay and its records are skipped.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{FromRow, PgPool, QueryBuilder, SqlitePool};
@@ -50,21 +52,315 @@ pub struct DeliveryFilter {
     pub limit: u32,
 }
 
-/// SQL that differs between the engines.
-pub(crate) trait Dialect {
+/// SQL that differs between the engines: row locks, and the batch
+/// statements of [`Store::ingest`] (multi-row `VALUES` on SQLite; column
+/// arrays through `UNNEST` on PostgreSQL, whose statement text does not
+/// change with the number of rows, so it is prepared once per connection
+/// and its planning does not grow with the batch).
+trait Dialect {
+    type Conn;
+
     /// Appended to a SELECT that reads a row the transaction will update.
     fn for_update(&self) -> &'static str;
+
+    /// Inserts the deliveries whose `(provider, delivery_id)` is not
+    /// stored (nor earlier in the slice); returns the ids of those inserted.
+    async fn insert_deliveries(
+        &self,
+        conn: &mut Self::Conn,
+        items: &[&tandem_domain::delivery::Delivery],
+    ) -> Result<HashSet<Uuid>>;
+
+    /// Inserts pull requests (one report per key) unless stored; returns
+    /// the keys inserted.
+    async fn insert_new_prs(
+        &self,
+        conn: &mut Self::Conn,
+        prs: &[&PullRequest],
+    ) -> Result<HashSet<PrKey>>;
+
+    /// The stored rows of these pull requests, locked for update.
+    async fn stored_prs(&self, conn: &mut Self::Conn, keys: &[PrKey]) -> Result<Vec<PrRow>>;
+
+    /// The stored reviews of these pull requests.
+    async fn reviews_of(&self, conn: &mut Self::Conn, keys: &[PrKey]) -> Result<Vec<ReviewRow>>;
+
+    /// Inserts pull request commits not stored yet.
+    async fn insert_pr_commits(
+        &self,
+        conn: &mut Self::Conn,
+        rows: &[(&str, i64, &PrCommit)],
+    ) -> Result<()>;
+}
+
+/// Rows per multi-row statement on SQLite (at most 17 columns: 8,500
+/// parameters, well under SQLite's 32,766).
+const SQLITE_ROWS: usize = 500;
+
+/// Pushes `(repo, number) IN (VALUES (?, ?), …)` for SQLite.
+fn push_pr_keys(qb: &mut QueryBuilder<sqlx::Sqlite>, keys: &[PrKey]) {
+    qb.push("(repo, number) IN (VALUES ");
+    for (i, (repo, number)) in keys.iter().enumerate() {
+        if i > 0 {
+            qb.push(", ");
+        }
+        qb.push("(");
+        qb.push_bind(repo.clone());
+        qb.push(", ");
+        qb.push_bind(*number);
+        qb.push(")");
+    }
+    qb.push(")");
 }
 
 impl Dialect for SqlitePool {
+    type Conn = sqlx::SqliteConnection;
+
     fn for_update(&self) -> &'static str {
         ""
     }
+
+    async fn insert_deliveries(
+        &self,
+        conn: &mut Self::Conn,
+        items: &[&tandem_domain::delivery::Delivery],
+    ) -> Result<HashSet<Uuid>> {
+        let mut inserted = HashSet::new();
+        for chunk in items.chunks(SQLITE_ROWS) {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO deliveries (id, provider, delivery_id, event, project_id, received_at, \
+                 headers, body, outcome, detail) ",
+            );
+            qb.push_values(chunk, |mut b, d| {
+                b.push_bind(d.id)
+                    .push_bind(d.provider.as_str())
+                    .push_bind(&d.delivery_id)
+                    .push_bind(&d.event)
+                    .push_bind(d.project_id)
+                    .push_bind(d.received_at)
+                    .push_bind(Json(&d.headers))
+                    .push_bind(&d.body)
+                    .push_bind(d.outcome.as_str())
+                    .push_bind(&d.detail);
+            });
+            qb.push(" ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING id");
+            let ids: Vec<(Uuid,)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+            inserted.extend(ids.into_iter().map(|(id,)| id));
+        }
+        Ok(inserted)
+    }
+
+    async fn insert_new_prs(
+        &self,
+        conn: &mut Self::Conn,
+        prs: &[&PullRequest],
+    ) -> Result<HashSet<PrKey>> {
+        let mut inserted = HashSet::new();
+        for chunk in prs.chunks(SQLITE_ROWS) {
+            let mut qb = QueryBuilder::new(format!("INSERT INTO pull_requests ({PR_COLS}) "));
+            qb.push_values(chunk, |mut b, pr| {
+                b.push_bind(&pr.repo)
+                    .push_bind(pr.number)
+                    .push_bind(&pr.source)
+                    .push_bind(&pr.title)
+                    .push_bind(pr.state.as_str())
+                    .push_bind(pr.draft)
+                    .push_bind(&pr.base_branch)
+                    .push_bind(&pr.head_sha)
+                    .push_bind(&pr.merge_commit_sha)
+                    .push_bind(pr.created_at)
+                    .push_bind(pr.ready_at)
+                    .push_bind(pr.first_commit_at)
+                    .push_bind(pr.first_review_at)
+                    .push_bind(pr.approved_at)
+                    .push_bind(pr.merged_at)
+                    .push_bind(pr.closed_at)
+                    .push_bind(pr.updated_at);
+            });
+            qb.push(" ON CONFLICT (repo, number) DO NOTHING RETURNING repo, number");
+            let keys: Vec<PrKey> = qb.build_query_as().fetch_all(&mut *conn).await?;
+            inserted.extend(keys);
+        }
+        Ok(inserted)
+    }
+
+    async fn stored_prs(&self, conn: &mut Self::Conn, keys: &[PrKey]) -> Result<Vec<PrRow>> {
+        let mut rows = Vec::new();
+        for chunk in keys.chunks(SQLITE_ROWS) {
+            let mut qb = QueryBuilder::new(format!("SELECT {PR_COLS} FROM pull_requests WHERE "));
+            push_pr_keys(&mut qb, chunk);
+            rows.extend(qb.build_query_as::<PrRow>().fetch_all(&mut *conn).await?);
+        }
+        Ok(rows)
+    }
+
+    async fn reviews_of(&self, conn: &mut Self::Conn, keys: &[PrKey]) -> Result<Vec<ReviewRow>> {
+        let mut rows = Vec::new();
+        for chunk in keys.chunks(SQLITE_ROWS) {
+            let mut qb = QueryBuilder::new(
+                "SELECT repo, number, review_id, state, submitted_at FROM reviews WHERE ",
+            );
+            push_pr_keys(&mut qb, chunk);
+            rows.extend(
+                qb.build_query_as::<ReviewRow>()
+                    .fetch_all(&mut *conn)
+                    .await?,
+            );
+        }
+        Ok(rows)
+    }
+
+    async fn insert_pr_commits(
+        &self,
+        conn: &mut Self::Conn,
+        rows: &[(&str, i64, &PrCommit)],
+    ) -> Result<()> {
+        for chunk in rows.chunks(SQLITE_ROWS) {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO pull_request_commits (repo, number, sha, authored_at) ",
+            );
+            qb.push_values(chunk, |mut b, (repo, number, c)| {
+                b.push_bind(*repo)
+                    .push_bind(*number)
+                    .push_bind(&c.sha)
+                    .push_bind(c.authored_at);
+            });
+            qb.push(" ON CONFLICT (repo, number, sha) DO NOTHING");
+            qb.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The two key columns of pull requests, as arrays for `UNNEST`.
+fn pr_key_columns(keys: &[PrKey]) -> (Vec<&str>, Vec<i64>) {
+    keys.iter().map(|(r, n)| (r.as_str(), *n)).unzip()
 }
 
 impl Dialect for PgPool {
+    type Conn = sqlx::PgConnection;
+
     fn for_update(&self) -> &'static str {
         " FOR UPDATE"
+    }
+
+    async fn insert_deliveries(
+        &self,
+        conn: &mut Self::Conn,
+        items: &[&tandem_domain::delivery::Delivery],
+    ) -> Result<HashSet<Uuid>> {
+        let headers = items
+            .iter()
+            .map(|d| serde_json::to_string(&d.headers))
+            .collect::<std::result::Result<Vec<String>, _>>()
+            .map_err(|e| StoreError::Corrupt(format!("deliveries.headers: {e}")))?;
+        let ids: Vec<(Uuid,)> = sqlx::query_as(
+            "INSERT INTO deliveries (id, provider, delivery_id, event, project_id, received_at, headers, \
+             body, outcome, detail) \
+             SELECT id, provider, delivery_id, event, project_id, received_at, headers::jsonb, body, outcome, \
+             detail FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], \
+             $6::timestamptz[], $7::text[], $8::bytea[], $9::text[], $10::text[]) \
+             AS t(id, provider, delivery_id, event, project_id, received_at, headers, body, outcome, detail) \
+             ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING id",
+        )
+        .bind(items.iter().map(|d| d.id).collect::<Vec<_>>())
+        .bind(items.iter().map(|d| d.provider.as_str()).collect::<Vec<_>>())
+        .bind(items.iter().map(|d| d.delivery_id.as_str()).collect::<Vec<_>>())
+        .bind(items.iter().map(|d| d.event.as_str()).collect::<Vec<_>>())
+        .bind(items.iter().map(|d| d.project_id).collect::<Vec<_>>())
+        .bind(items.iter().map(|d| d.received_at).collect::<Vec<_>>())
+        .bind(headers)
+        .bind(items.iter().map(|d| d.body.as_slice()).collect::<Vec<_>>())
+        .bind(items.iter().map(|d| d.outcome.as_str()).collect::<Vec<_>>())
+        .bind(items.iter().map(|d| d.detail.as_str()).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn insert_new_prs(
+        &self,
+        conn: &mut Self::Conn,
+        prs: &[&PullRequest],
+    ) -> Result<HashSet<PrKey>> {
+        let text = |f: fn(&PullRequest) -> &str| prs.iter().map(|p| f(p)).collect::<Vec<&str>>();
+        let opt_text = |f: fn(&PullRequest) -> Option<&str>| {
+            prs.iter().map(|p| f(p)).collect::<Vec<Option<&str>>>()
+        };
+        let time = |f: fn(&PullRequest) -> Option<DateTime<Utc>>| {
+            prs.iter().map(|p| f(p)).collect::<Vec<_>>()
+        };
+        let keys: Vec<PrKey> = sqlx::query_as(sql(format!(
+            "INSERT INTO pull_requests ({PR_COLS}) SELECT * FROM UNNEST($1::text[], $2::int8[], \
+             $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::text[], $9::text[], \
+             $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], \
+             $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::timestamptz[]) \
+             ON CONFLICT (repo, number) DO NOTHING RETURNING repo, number"
+        )))
+        .bind(text(|p| &p.repo))
+        .bind(prs.iter().map(|p| p.number).collect::<Vec<_>>())
+        .bind(text(|p| &p.source))
+        .bind(text(|p| &p.title))
+        .bind(text(|p| p.state.as_str()))
+        .bind(prs.iter().map(|p| p.draft).collect::<Vec<_>>())
+        .bind(text(|p| &p.base_branch))
+        .bind(opt_text(|p| p.head_sha.as_deref()))
+        .bind(opt_text(|p| p.merge_commit_sha.as_deref()))
+        .bind(prs.iter().map(|p| p.created_at).collect::<Vec<_>>())
+        .bind(time(|p| p.ready_at))
+        .bind(time(|p| p.first_commit_at))
+        .bind(time(|p| p.first_review_at))
+        .bind(time(|p| p.approved_at))
+        .bind(time(|p| p.merged_at))
+        .bind(time(|p| p.closed_at))
+        .bind(prs.iter().map(|p| p.updated_at).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(keys.into_iter().collect())
+    }
+
+    async fn stored_prs(&self, conn: &mut Self::Conn, keys: &[PrKey]) -> Result<Vec<PrRow>> {
+        let (repos, numbers) = pr_key_columns(keys);
+        // Locked in key order, so two writers cannot wait on each other.
+        Ok(sqlx::query_as(sql(format!(
+            "SELECT {PR_COLS} FROM pull_requests WHERE (repo, number) IN \
+             (SELECT * FROM UNNEST($1::text[], $2::int8[])) ORDER BY repo, number FOR UPDATE"
+        )))
+        .bind(repos)
+        .bind(numbers)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    async fn reviews_of(&self, conn: &mut Self::Conn, keys: &[PrKey]) -> Result<Vec<ReviewRow>> {
+        let (repos, numbers) = pr_key_columns(keys);
+        Ok(sqlx::query_as(
+            "SELECT repo, number, review_id, state, submitted_at FROM reviews WHERE (repo, number) IN \
+             (SELECT * FROM UNNEST($1::text[], $2::int8[]))",
+        )
+        .bind(repos)
+        .bind(numbers)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    async fn insert_pr_commits(
+        &self,
+        conn: &mut Self::Conn,
+        rows: &[(&str, i64, &PrCommit)],
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pull_request_commits (repo, number, sha, authored_at) \
+             SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::timestamptz[]) \
+             ON CONFLICT (repo, number, sha) DO NOTHING",
+        )
+        .bind(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.2.sha.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.2.authored_at).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 }
 
@@ -367,104 +663,154 @@ macro_rules! refresh_review_times {
     }};
 }
 
-macro_rules! write_pull_request {
-    ($conn:expr, $dialect:expr, $pr:expr) => {{
-        let pr: &PullRequest = $pr;
-        pr.validate()?;
-        let new = PullRequest {
-            first_commit_at: pr
-                .first_commit_at
-                .into_iter()
-                .chain(pr.commits.iter().map(|c| c.authored_at))
-                .min(),
-            ..pr.clone()
+/// A pull request's natural key.
+type PrKey = (String, i64);
+
+/// A review row with its pull request's key.
+type ReviewRow = (String, i64, String, String, DateTime<Utc>);
+
+/// The reports as they are stored: validated, with `first_commit_at`
+/// brought forward to their commits' earliest authored time.
+fn pr_reports<'a>(prs: impl IntoIterator<Item = &'a PullRequest>) -> Result<Vec<PullRequest>> {
+    prs.into_iter()
+        .map(|pr| {
+            pr.validate()?;
+            Ok(PullRequest {
+                first_commit_at: pr
+                    .first_commit_at
+                    .into_iter()
+                    .chain(pr.commits.iter().map(|c| c.authored_at))
+                    .min(),
+                ..pr.clone()
+            })
+        })
+        .collect()
+}
+
+/// What a batch of pull request reports does to each row, in key order:
+/// `(row before, row after)`. `inserted` are the keys whose first report
+/// was just inserted (its row is that report); `stored` the rows that
+/// existed before. Later reports (and every report of a row that existed)
+/// are folded in with `merge`, then the review times are brought forward to
+/// the stored reviews'.
+fn fold_pull_requests(
+    reports: &[PullRequest],
+    inserted: &std::collections::HashSet<PrKey>,
+    mut stored: std::collections::HashMap<PrKey, PullRequest>,
+    reviews: Vec<ReviewRow>,
+) -> Result<Vec<(PullRequest, PullRequest)>> {
+    let mut rows: std::collections::BTreeMap<PrKey, (PullRequest, PullRequest)> =
+        std::collections::BTreeMap::new();
+    for report in reports {
+        let key = (report.repo.clone(), report.number);
+        let report = PullRequest {
+            commits: Vec::new(),
+            ..report.clone()
         };
-        let inserted = sqlx::query(
-            "INSERT INTO pull_requests (repo, number, source, title, state, draft, base_branch, head_sha, \
-             merge_commit_sha, created_at, ready_at, first_commit_at, first_review_at, approved_at, \
-             merged_at, closed_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-             ON CONFLICT (repo, number) DO NOTHING",
-        )
-        .bind(&new.repo)
-        .bind(new.number)
-        .bind(&new.source)
-        .bind(&new.title)
-        .bind(new.state.as_str())
-        .bind(new.draft)
-        .bind(&new.base_branch)
-        .bind(&new.head_sha)
-        .bind(&new.merge_commit_sha)
-        .bind(new.created_at)
-        .bind(new.ready_at)
-        .bind(new.first_commit_at)
-        .bind(new.first_review_at)
-        .bind(new.approved_at)
-        .bind(new.merged_at)
-        .bind(new.closed_at)
-        .bind(new.updated_at)
-        .execute(&mut *$conn)
-        .await?
-        .rows_affected()
-            == 1;
-        let mut written = (new.first_review_at, new.approved_at);
-        if !inserted {
-            let row: PrRow = sqlx::query_as(sql(format!(
-                "SELECT {PR_COLS} FROM pull_requests WHERE repo = $1 AND number = $2{}",
-                $dialect.for_update()
-            )))
-            .bind(&new.repo)
-            .bind(new.number)
-            .fetch_one(&mut *$conn)
-            .await?;
-            let stored = row.into_pr(Vec::new())?;
-            let merged = stored.merge(&PullRequest {
-                commits: Vec::new(),
-                ..new.clone()
-            });
-            written = (merged.first_review_at, merged.approved_at);
-            if merged != stored {
+        match rows.get_mut(&key) {
+            Some((_, after)) => *after = after.merge(&report),
+            None if inserted.contains(&key) => {
+                rows.insert(key, (report.clone(), report));
+            }
+            None => {
+                let before = stored.remove(&key).ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "pull request {}#{} was neither inserted nor found",
+                        key.0, key.1
+                    ))
+                })?;
+                let after = before.merge(&report);
+                rows.insert(key, (before, after));
+            }
+        }
+    }
+    let mut by_pr: std::collections::HashMap<PrKey, Vec<Review>> = std::collections::HashMap::new();
+    for (repo, number, review_id, state, submitted_at) in reviews {
+        by_pr.entry((repo, number)).or_default().push(Review {
+            review_id,
+            state: parse::<ReviewState>("reviews.state", &state)?,
+            submitted_at,
+        });
+    }
+    for (key, (_, after)) in rows.iter_mut() {
+        if let Some(reviews) = by_pr.get(key) {
+            let (first, approved) = review_times(reviews);
+            after.first_review_at = earliest(after.first_review_at, first);
+            after.approved_at = earliest(after.approved_at, approved);
+        }
+    }
+    Ok(rows.into_values().collect())
+}
+
+/// Stores pull request reports (with their commits) in the caller's
+/// transaction, batch-shaped: the first report of each pull request is
+/// inserted with one statement (`ON CONFLICT DO NOTHING RETURNING` tells
+/// which were new), the rows that existed are read with one statement (row
+/// locks on PostgreSQL), the reviews of all of them with one more; every
+/// row is then folded in memory with `merge` and the review times, and only
+/// a row that changed is updated. Commits are inserted with one statement.
+macro_rules! write_pull_requests {
+    ($conn:expr, $dialect:expr, $prs:expr) => {{
+        let reports = pr_reports($prs)?;
+        if !reports.is_empty() {
+            let mut seen = std::collections::HashSet::new();
+            let firsts: Vec<&PullRequest> = reports
+                .iter()
+                .filter(|r| seen.insert((r.repo.as_str(), r.number)))
+                .collect();
+            let inserted = $dialect.insert_new_prs(&mut *$conn, &firsts).await?;
+            let existing: Vec<PrKey> = firsts
+                .iter()
+                .map(|r| (r.repo.clone(), r.number))
+                .filter(|k| !inserted.contains(k))
+                .collect();
+            let mut stored = std::collections::HashMap::new();
+            if !existing.is_empty() {
+                for row in $dialect.stored_prs(&mut *$conn, &existing).await? {
+                    let pr = row.into_pr(Vec::new())?;
+                    stored.insert((pr.repo.clone(), pr.number), pr);
+                }
+            }
+            let keys: Vec<PrKey> = firsts.iter().map(|r| (r.repo.clone(), r.number)).collect();
+            let reviews = $dialect.reviews_of(&mut *$conn, &keys).await?;
+            for (before, after) in fold_pull_requests(&reports, &inserted, stored, reviews)? {
+                if after == before {
+                    continue;
+                }
                 sqlx::query(
                     "UPDATE pull_requests SET source = $3, title = $4, state = $5, draft = $6, base_branch = $7, \
                      head_sha = $8, merge_commit_sha = $9, created_at = $10, ready_at = $11, first_commit_at = $12, \
                      first_review_at = $13, approved_at = $14, merged_at = $15, closed_at = $16, updated_at = $17 \
                      WHERE repo = $1 AND number = $2",
                 )
-                .bind(&merged.repo)
-                .bind(merged.number)
-                .bind(&merged.source)
-                .bind(&merged.title)
-                .bind(merged.state.as_str())
-                .bind(merged.draft)
-                .bind(&merged.base_branch)
-                .bind(&merged.head_sha)
-                .bind(&merged.merge_commit_sha)
-                .bind(merged.created_at)
-                .bind(merged.ready_at)
-                .bind(merged.first_commit_at)
-                .bind(merged.first_review_at)
-                .bind(merged.approved_at)
-                .bind(merged.merged_at)
-                .bind(merged.closed_at)
-                .bind(merged.updated_at)
+                .bind(&after.repo)
+                .bind(after.number)
+                .bind(&after.source)
+                .bind(&after.title)
+                .bind(after.state.as_str())
+                .bind(after.draft)
+                .bind(&after.base_branch)
+                .bind(&after.head_sha)
+                .bind(&after.merge_commit_sha)
+                .bind(after.created_at)
+                .bind(after.ready_at)
+                .bind(after.first_commit_at)
+                .bind(after.first_review_at)
+                .bind(after.approved_at)
+                .bind(after.merged_at)
+                .bind(after.closed_at)
+                .bind(after.updated_at)
                 .execute(&mut *$conn)
                 .await?;
             }
+            let commits: Vec<(&str, i64, &PrCommit)> = reports
+                .iter()
+                .flat_map(|r| r.commits.iter().map(move |c| (r.repo.as_str(), r.number, c)))
+                .collect();
+            if !commits.is_empty() {
+                $dialect.insert_pr_commits(&mut *$conn, &commits).await?;
+            }
         }
-        for chunk in new.commits.chunks(500) {
-            let mut qb = QueryBuilder::new(
-                "INSERT INTO pull_request_commits (repo, number, sha, authored_at) ",
-            );
-            qb.push_values(chunk, |mut b, c| {
-                b.push_bind(&new.repo)
-                    .push_bind(new.number)
-                    .push_bind(&c.sha)
-                    .push_bind(c.authored_at);
-            });
-            qb.push(" ON CONFLICT (repo, number, sha) DO NOTHING");
-            qb.build().execute(&mut *$conn).await?;
-        }
-        refresh_review_times!($conn, &new.repo, new.number, Some(written));
     }};
 }
 
@@ -725,7 +1071,9 @@ macro_rules! write_tracked_item {
 macro_rules! write_record {
     ($conn:expr, $dialect:expr, $record:expr) => {{
         match $record {
-            Record::PullRequest(pr) => write_pull_request!($conn, $dialect, pr),
+            Record::PullRequest(pr) => {
+                write_pull_requests!($conn, $dialect, std::slice::from_ref(pr))
+            }
             Record::Review {
                 repo,
                 number,
@@ -739,6 +1087,30 @@ macro_rules! write_record {
             }
             Record::Pipeline(p) => write_pipeline!($conn, $dialect, p),
             Record::WorkItem(w) => write_tracked_item!($conn, w),
+        }
+    }};
+}
+
+/// Writes records in the caller's transaction: the pull requests among
+/// them as one batch (`write_pull_requests`), then the others in order. A
+/// review written after its pull request brings the pull request's review
+/// times forward, as it does when the pull request comes second.
+macro_rules! write_records {
+    ($conn:expr, $dialect:expr, $records:expr) => {{
+        let records: Vec<&Record> = $records.into_iter().collect();
+        write_pull_requests!(
+            $conn,
+            $dialect,
+            records.iter().filter_map(|r| match r {
+                Record::PullRequest(pr) => Some(pr),
+                _ => None,
+            })
+        );
+        for record in records
+            .iter()
+            .filter(|r| !matches!(r, Record::PullRequest(_)))
+        {
+            write_record!($conn, $dialect, *record);
         }
     }};
 }
@@ -766,7 +1138,7 @@ impl Store {
     pub async fn upsert_pull_request(&self, pr: &PullRequest) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_pull_request!(tx, pool, pr);
+            write_pull_requests!(tx, pool, std::slice::from_ref(pr));
             tx.commit().await?;
         });
         Ok(())
@@ -941,9 +1313,7 @@ impl Store {
     pub async fn upsert_records(&self, records: &[Record]) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            for record in records {
-                write_record!(tx, pool, record);
-            }
+            write_records!(tx, pool, records);
             tx.commit().await?;
         });
         Ok(())
@@ -976,44 +1346,31 @@ impl Store {
     /// Stores deliveries with their records, all in one transaction (a
     /// group commit). A delivery already stored is a replay: its records are
     /// not written again. Returns, for each, whether it was new.
+    ///
+    /// Batch-shaped: the deliveries are inserted with one statement
+    /// (`RETURNING` which were new, so a copy earlier in the same batch also
+    /// makes a replay), then the records of the new ones are written
+    /// together (`write_records`: pull requests in a few statements for the
+    /// whole batch, read-fold-write only for rows that existed).
     pub async fn ingest(&self, batch: &[Ingest]) -> Result<Vec<bool>> {
         let mut fresh = Vec::with_capacity(batch.len());
+        if batch.is_empty() {
+            return Ok(fresh);
+        }
+        let deliveries: Vec<&tandem_domain::delivery::Delivery> =
+            batch.iter().map(|item| &item.delivery).collect();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            // The deliveries first, many rows per statement; those returned
-            // were new, the others are replays (also within the batch).
-            let mut inserted = std::collections::HashSet::new();
-            for chunk in batch.chunks(500) {
-                let mut qb = QueryBuilder::new(
-                    "INSERT INTO deliveries (id, provider, delivery_id, event, project_id, received_at, \
-                     headers, body, outcome, detail) ",
-                );
-                qb.push_values(chunk, |mut b, item| {
-                    let d = &item.delivery;
-                    b.push_bind(d.id)
-                        .push_bind(d.provider.as_str())
-                        .push_bind(&d.delivery_id)
-                        .push_bind(&d.event)
-                        .push_bind(d.project_id)
-                        .push_bind(d.received_at)
-                        .push_bind(Json(&d.headers))
-                        .push_bind(&d.body)
-                        .push_bind(d.outcome.as_str())
-                        .push_bind(&d.detail);
-                });
-                qb.push(" ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING id");
-                let ids: Vec<(Uuid,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
-                inserted.extend(ids.into_iter().map(|(id,)| id));
-            }
+            let inserted = pool.insert_deliveries(&mut tx, &deliveries).await?;
+            let mut records = Vec::new();
             for item in batch {
                 let new = inserted.contains(&item.delivery.id);
                 if new {
-                    for record in &item.records {
-                        write_record!(tx, pool, record);
-                    }
+                    records.extend(item.records.iter());
                 }
                 fresh.push(new);
             }
+            write_records!(tx, pool, records);
             tx.commit().await?;
         });
         Ok(fresh)
@@ -1031,9 +1388,7 @@ impl Store {
     ) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            for record in records {
-                write_record!(tx, pool, record);
-            }
+            write_records!(tx, pool, records);
             let n = sqlx::query(
                 "UPDATE deliveries SET outcome = $2, detail = $3, project_id = COALESCE($4, project_id) \
                  WHERE id = $1",

@@ -24,6 +24,7 @@ per_engine!(
     tracked_bugs_upsert_on_their_key,
     deliveries_dedupe_list_and_reapply,
     ingest_skips_the_records_of_replays,
+    ingest_batch_mixes_new_rows_updates_and_replays,
     webhook_secrets_and_repository_lookup,
 );
 
@@ -740,6 +741,165 @@ async fn ingest_skips_the_records_of_replays(engine: EngineKind) {
         store.get_pull_request("acme/payments", 99).await.unwrap(),
         None
     );
+}
+
+/// One `ingest` batch holding new pull requests, reports of stored ones (a
+/// newer and an older), two reports of one new pull request, a review that
+/// arrived before its pull request, a review in the same delivery as its
+/// pull request, and a delivery twice: the stored rows are exactly those
+/// the one-record-at-a-time upserts give, and a replay of the batch
+/// changes nothing.
+async fn ingest_batch_mixes_new_rows_updates_and_replays(engine: EngineKind) {
+    let (store, _db) = fresh_store(engine).await;
+    let (reference, _ref_db) = fresh_store(engine).await;
+    let p = setup(&store).await;
+    let commit = |c: char, t: i64| PrCommit {
+        sha: sha(c),
+        authored_at: at(t),
+    };
+    let review = |number: i64, id: &str, state: ReviewState, t: i64| Record::Review {
+        repo: "acme/payments".into(),
+        number,
+        review: Review {
+            review_id: id.into(),
+            state,
+            submitted_at: at(t),
+        },
+    };
+    // Stored before the batch: pull request 12, a review of 13 (not
+    // stored yet).
+    let before: Vec<Record> = vec![
+        Record::PullRequest(PullRequest {
+            commits: vec![commit('1', -300)],
+            ..pr(100)
+        }),
+        review(13, "early", ReviewState::Approved, 42),
+    ];
+    store.upsert_records(&before).await.unwrap();
+    let applied = |id: &str, records: Vec<Record>| Ingest {
+        delivery: Delivery {
+            outcome: Outcome::Applied,
+            body: b"{}".to_vec(),
+            project_id: Some(p.id),
+            ..delivery(Provider::Github, id, at(1))
+        },
+        records,
+    };
+    let newer_12 = PullRequest {
+        title: "Cache the user list, merged".into(),
+        state: PrState::Merged,
+        draft: false,
+        merged_at: Some(at(200)),
+        closed_at: Some(at(200)),
+        merge_commit_sha: Some(sha('9')),
+        commits: vec![commit('2', -400)],
+        ..pr(200)
+    };
+    let older_12 = PullRequest {
+        title: "an old title".into(),
+        ..pr(50)
+    };
+    let opened_13 = PullRequest {
+        number: 13,
+        commits: vec![commit('3', -100)],
+        ..pr(10)
+    };
+    let ready_13 = PullRequest {
+        number: 13,
+        draft: false,
+        ready_at: Some(at(20)),
+        commits: vec![commit('4', -150)],
+        ..pr(20)
+    };
+    let new_15 = PullRequest {
+        number: 15,
+        ..pr(5)
+    };
+    let batch = vec![
+        applied("x1", vec![Record::PullRequest(newer_12.clone())]),
+        applied("x2", vec![Record::PullRequest(opened_13.clone())]),
+        applied("x3", vec![Record::PullRequest(older_12.clone())]),
+        // A second copy of x1, carrying something else: not applied.
+        applied(
+            "x1",
+            vec![Record::PullRequest(PullRequest {
+                number: 14,
+                ..pr(0)
+            })],
+        ),
+        applied(
+            "x4",
+            vec![
+                review(15, "r15", ReviewState::Commented, 30),
+                Record::PullRequest(new_15.clone()),
+            ],
+        ),
+        applied("x5", vec![Record::PullRequest(ready_13.clone())]),
+    ];
+    assert_eq!(
+        store.ingest(&batch).await.unwrap(),
+        vec![true, true, true, false, true, true]
+    );
+
+    // The same reports, one record per transaction.
+    setup(&reference).await;
+    let once = batch
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3)
+        .flat_map(|(_, item)| item.records.iter());
+    for r in before.iter().chain(once) {
+        reference
+            .upsert_records(std::slice::from_ref(r))
+            .await
+            .unwrap();
+    }
+    let mut got = Vec::new();
+    for number in [12, 13, 14, 15] {
+        let stored = store
+            .get_pull_request("acme/payments", number)
+            .await
+            .unwrap();
+        assert_eq!(
+            stored,
+            reference
+                .get_pull_request("acme/payments", number)
+                .await
+                .unwrap(),
+            "pull request {number}"
+        );
+        got.push(stored);
+    }
+    // And what that is, spelled out.
+    let pr12 = got[0].clone().unwrap();
+    assert_eq!(pr12.title, "Cache the user list, merged");
+    assert_eq!(pr12.state, PrState::Merged);
+    assert_eq!(pr12.updated_at, at(200));
+    assert_eq!(pr12.first_commit_at, Some(at(-400)));
+    assert_eq!(pr12.commits, vec![commit('2', -400), commit('1', -300)]);
+    let pr13 = got[1].clone().unwrap();
+    assert!(!pr13.draft);
+    assert_eq!(pr13.ready_at, Some(at(20)));
+    assert_eq!(pr13.first_review_at, Some(at(42)));
+    assert_eq!(pr13.approved_at, Some(at(42)));
+    assert_eq!(pr13.first_commit_at, Some(at(-150)));
+    assert_eq!(pr13.commits, vec![commit('4', -150), commit('3', -100)]);
+    assert_eq!(got[2], None, "the second copy of x1 was not applied");
+    let pr15 = got[3].clone().unwrap();
+    assert_eq!(pr15.first_review_at, Some(at(30)));
+    assert_eq!(pr15.approved_at, None);
+
+    // The whole batch again: every delivery a replay, nothing changes.
+    assert_eq!(store.ingest(&batch).await.unwrap(), vec![false; 6]);
+    for (number, was) in [12, 13, 14, 15].into_iter().zip(&got) {
+        assert_eq!(
+            &store
+                .get_pull_request("acme/payments", number)
+                .await
+                .unwrap(),
+            was
+        );
+    }
 }
 
 async fn webhook_secrets_and_repository_lookup(engine: EngineKind) {

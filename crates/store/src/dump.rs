@@ -24,11 +24,14 @@ use tandem_domain::user::{ApiToken, User};
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
+use crate::dump_tables::{RowCounts, TABLES, TableRow, insert_rows, read_table};
 use crate::rows::*;
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
 pub const EXPORT_FORMAT: &str = "tandem-dump";
-const EXPORT_VERSION: u32 = 1;
+/// Version 2 added `row` lines (engineering data, reports, risk history);
+/// version 1 dumps still load.
+const EXPORT_VERSION: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Header {
@@ -74,6 +77,8 @@ enum Record {
     Decision(Decision),
     MetricPoint(MetricPoint),
     Event(Event),
+    /// A row of one of `dump_tables::TABLES`.
+    Row(TableRow),
 }
 
 /// How many records of each type a dump held.
@@ -93,6 +98,8 @@ pub struct DumpSummary {
     pub decisions: u64,
     pub metric_points: u64,
     pub events: u64,
+    /// Rows of the tables dumped row by row, per table.
+    pub rows: RowCounts,
 }
 
 impl DumpSummary {
@@ -112,6 +119,7 @@ impl DumpSummary {
             Record::Decision(_) => &mut self.decisions,
             Record::MetricPoint(_) => &mut self.metric_points,
             Record::Event(_) => &mut self.events,
+            Record::Row(r) => self.rows.entry(r.table.clone()).or_default(),
         };
         *n += 1;
     }
@@ -131,6 +139,7 @@ impl DumpSummary {
             + self.decisions
             + self.metric_points
             + self.events
+            + self.rows.values().sum::<u64>()
     }
 }
 
@@ -279,6 +288,12 @@ impl Store {
         ) {
             write_line(out, &Record::Event(r.into()), &mut s)?;
         }
+        for table in TABLES {
+            let rows = on_pool!(self, |pool| { read_table!(pool, table) });
+            for row in rows {
+                write_line(out, &Record::Row(row), &mut s)?;
+            }
+        }
         out.flush()?;
         Ok(s)
     }
@@ -293,6 +308,8 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let mut points = Vec::new();
             let mut events = Vec::new();
+            // Rows by table, in the order of `TABLES` (parents first).
+            let mut rows: Vec<Vec<Vec<crate::dump_tables::Val>>> = vec![Vec::new(); TABLES.len()];
             for (line, record) in &records {
                 let line = *line;
                 let at_line = |e: StoreError| StoreError::Dump {
@@ -342,6 +359,12 @@ impl Store {
                         Record::Decision(d) => insert_decision!(&mut *tx, d),
                         Record::MetricPoint(p) => points.push((line, p)),
                         Record::Event(e) => events.push(e),
+                        Record::Row(r) => {
+                            // Checked by `parse_dump`; typed again here.
+                            let (table, values) = r.typed().map_err(|message| StoreError::Dump { line, message })?;
+                            let i = TABLES.iter().position(|t| t.name == table.name).unwrap_or_default();
+                            rows[i].push(values);
+                        }
                     }
                     Ok(())
                 }
@@ -396,6 +419,24 @@ impl Store {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| reference_error(e.into()))?;
+            }
+            for (table, rows) in TABLES.iter().zip(&rows) {
+                let result: Result<()> = async {
+                    insert_rows!(tx, table, rows);
+                    Ok(())
+                }
+                .await;
+                result.map_err(|e| match reference_error(e) {
+                    StoreError::MissingReference { message, .. } => StoreError::MissingReference {
+                        field: table.name.to_owned(),
+                        message,
+                    },
+                    StoreError::Conflict { message, .. } => StoreError::Conflict {
+                        field: table.name.to_owned(),
+                        message,
+                    },
+                    other => other,
+                })?;
             }
             tx.commit().await?;
         });
@@ -472,11 +513,11 @@ fn parse_dump(input: &mut dyn BufRead) -> Result<Vec<(usize, Record)>> {
         line: 1,
         message: format!("not a tandem-dump header: {e}"),
     })?;
-    if header.format != EXPORT_FORMAT || header.version != EXPORT_VERSION {
+    if header.format != EXPORT_FORMAT || !(1..=EXPORT_VERSION).contains(&header.version) {
         return Err(StoreError::Dump {
             line: 1,
             message: format!(
-                "format {:?} version {} is not supported (expected {EXPORT_FORMAT:?} version {EXPORT_VERSION})",
+                "format {:?} version {} is not supported (expected {EXPORT_FORMAT:?} version 1 to {EXPORT_VERSION})",
                 header.format, header.version
             ),
         });
@@ -514,6 +555,11 @@ fn validate(r: &Record) -> Result<(), tandem_domain::DomainError> {
         Record::Risk(r) => r.validate(),
         Record::Decision(d) => d.validate(),
         Record::Event(e) => e.validate(),
+        Record::Row(r) => r.typed().map(|_| ()).map_err(|e| {
+            tandem_domain::DomainError::Invalid(vec![tandem_domain::error::FieldError::new(
+                &r.table, e,
+            )])
+        }),
         Record::Membership(_)
         | Record::Token(_)
         | Record::GoalVersion(_)

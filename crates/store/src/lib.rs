@@ -16,10 +16,12 @@ mod checks;
 mod delivery;
 mod delivery_metrics;
 mod dump;
+mod dump_tables;
 mod error;
 mod git;
 pub(crate) mod queries;
 mod reports;
+mod retention;
 mod rows;
 
 use std::str::FromStr;

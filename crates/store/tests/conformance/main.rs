@@ -16,6 +16,7 @@ mod goals;
 mod metrics;
 mod planning;
 mod projects;
+mod retention;
 mod risks;
 mod stages;
 mod teams;

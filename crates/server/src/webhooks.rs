@@ -25,6 +25,8 @@
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -44,6 +46,7 @@ use tandem_domain::project::Project;
 use tandem_domain::webhook::{self, Context, Labels, Mapped, PayloadError};
 use tandem_store::{DeliveryFilter, Ingest, Store};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -133,6 +136,7 @@ pub struct Receipt {
 pub struct WebhookState {
     app: AppState,
     writer: Writer,
+    targets: TargetCache,
 }
 
 /// The webhook routes, with their own body limit. Spawns the writer task,
@@ -144,7 +148,11 @@ pub fn router(app: AppState) -> Router {
         .route("/github", post(github))
         .route("/gitlab", post(gitlab))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(WebhookState { app, writer })
+        .with_state(WebhookState {
+            app,
+            writer,
+            targets: TargetCache::default(),
+        })
 }
 
 // ---- verification --------------------------------------------------------
@@ -185,22 +193,76 @@ fn gitlab_verifies(secret: &str, token: &str) -> bool {
     tag(token).verify_slice(&expected).is_ok()
 }
 
-/// The projects (with their secrets) that may have signed this body: those
-/// listing its repository, or, when the body names none (or does not
-/// parse), every project with a secret for the provider. One query.
-async fn candidates(
-    store: &Store,
-    provider: Provider,
-    repo: Option<&str>,
-) -> ApiResult<Vec<(Project, String)>> {
-    let targets = store.webhook_targets(provider).await?;
-    Ok(match repo {
-        Some(repo) => targets
-            .into_iter()
-            .filter(|(p, _)| p.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo)))
-            .collect(),
-        None => targets,
-    })
+/// How long the projects and secrets read for verification are used
+/// before they are read again. A delivery that no cached secret verifies is
+/// checked again against freshly read ones, so a new or rotated secret, or
+/// a newly listed repository, works at once, on every replica; a replaced
+/// secret (or a repository no longer listed) can still verify deliveries
+/// for at most this long.
+const TARGETS_TTL: Duration = Duration::from_secs(1);
+
+type Targets = Arc<Vec<(Project, String)>>;
+
+/// The projects with a webhook secret, per provider, read at most once per
+/// [`TARGETS_TTL`] instead of once per delivery.
+#[derive(Clone, Default)]
+pub struct TargetCache {
+    slots: Arc<Mutex<HashMap<Provider, (Instant, Targets)>>>,
+}
+
+impl std::fmt::Debug for TargetCache {
+    /// Never shows the secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetCache").finish_non_exhaustive()
+    }
+}
+
+impl TargetCache {
+    fn cached(&self, provider: Provider) -> Option<Targets> {
+        let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots
+            .get(&provider)
+            .filter(|(read, _)| read.elapsed() < TARGETS_TTL)
+            .map(|(_, targets)| targets.clone())
+    }
+
+    async fn read(&self, store: &Store, provider: Provider) -> ApiResult<Targets> {
+        let targets = Arc::new(store.webhook_targets(provider).await?);
+        self.slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(provider, (Instant::now(), targets.clone()));
+        Ok(targets)
+    }
+
+    /// The project whose secret `verifies` the delivery, among those
+    /// listing `repo` (every project with a secret for the provider when
+    /// the body names no repository); cached projects first, then, when
+    /// none verifies, projects read again.
+    async fn verified(
+        &self,
+        store: &Store,
+        provider: Provider,
+        repo: Option<&str>,
+        verifies: impl Fn(&str) -> bool,
+    ) -> ApiResult<Option<Project>> {
+        let find = |targets: &Targets| {
+            targets
+                .iter()
+                .filter(|(p, _)| match repo {
+                    Some(repo) => p.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo)),
+                    None => true,
+                })
+                .find(|(_, secret)| verifies(secret))
+                .map(|(p, _)| p.clone())
+        };
+        if let Some(targets) = self.cached(provider)
+            && let Some(project) = find(&targets)
+        {
+            return Ok(Some(project));
+        }
+        Ok(find(&self.read(store, provider).await?))
+    }
 }
 
 const UNVERIFIED: &str =
@@ -259,12 +321,12 @@ pub async fn github(
     refuse_forms(&headers)?;
     let parsed: Result<Value, serde_json::Error> = serde_json::from_slice(&body);
     let repo = parsed.as_ref().ok().and_then(webhook::github::repository);
-    let store = &ws.app.store;
-    let project = candidates(store, Provider::Github, repo)
+    let project = ws
+        .targets
+        .verified(&ws.app.store, Provider::Github, repo, |secret| {
+            github_verifies(secret, &body, signature)
+        })
         .await?
-        .into_iter()
-        .find(|(_, secret)| github_verifies(secret, &body, signature))
-        .map(|(p, _)| p)
         .ok_or(ApiError::Unauthorized(UNVERIFIED))?;
     let event = header(&headers, "x-github-event")
         .ok_or_else(|| {
@@ -305,12 +367,12 @@ pub async fn gitlab(
     refuse_forms(&headers)?;
     let parsed: Result<Value, serde_json::Error> = serde_json::from_slice(&body);
     let repo = parsed.as_ref().ok().and_then(webhook::gitlab::repository);
-    let store = &ws.app.store;
-    let project = candidates(store, Provider::Gitlab, repo)
+    let project = ws
+        .targets
+        .verified(&ws.app.store, Provider::Gitlab, repo, |secret| {
+            gitlab_verifies(secret, token)
+        })
         .await?
-        .into_iter()
-        .find(|(_, secret)| gitlab_verifies(secret, token))
-        .map(|(p, _)| p)
         .ok_or(ApiError::Unauthorized(
             "the X-Gitlab-Token does not match the secret token of a project that lists the repository",
         ))?;
@@ -591,9 +653,10 @@ struct Job {
 }
 
 /// Writes deliveries with their records. One task takes whatever deliveries
-/// are waiting (up to 256) and stores them in one transaction, then answers
-/// each: under load many deliveries share a commit; alone, one delivery is
-/// one commit. If a shared transaction fails, each of its deliveries is
+/// are waiting (up to 256; under load it waits up to 2 ms for as many as the
+/// previous transaction held, see [`gather`]) and stores them in one
+/// transaction, then answers each: under load many deliveries share a
+/// commit; alone, one delivery is one commit. If a shared transaction fails, each of its deliveries is
 /// written alone so one bad delivery cannot fail the others.
 #[derive(Debug, Clone)]
 pub struct Writer {
@@ -640,15 +703,39 @@ impl Writer {
     }
 }
 
-async fn run_writer(store: Store, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+/// Longest the writer waits for more deliveries before a commit (see
+/// [`gather`]).
+const LINGER: Duration = Duration::from_millis(2);
+
+/// The deliveries of the next transaction: the first, whatever else is
+/// waiting, and, when the previous transaction held more than this gathered
+/// (the senders it answered are likely sending again), whatever arrives
+/// within [`LINGER`] until as many are there. A lone delivery is written at
+/// once; under load transactions grow to the number of concurrent senders.
+async fn gather(first: Job, rx: &mut mpsc::Receiver<Job>, previous: usize) -> Vec<Job> {
+    let mut jobs = vec![first];
+    let target = previous.min(MAX_BATCH);
+    let deadline = Instant::now() + LINGER;
+    while jobs.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) if jobs.len() < target => {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(job)) => jobs.push(job),
+                    _ => break,
+                }
             }
+            Err(_) => break,
         }
+    }
+    jobs
+}
+
+async fn run_writer(store: Store, mut rx: mpsc::Receiver<Job>) {
+    let mut previous = 1;
+    while let Some(first) = rx.recv().await {
+        let jobs = gather(first, &mut rx, previous).await;
+        previous = jobs.len();
         let (parts, replies): (Vec<_>, Vec<_>) = jobs
             .into_iter()
             .map(|j| ((j.item, j.commits, j.refs), j.reply))

@@ -685,14 +685,17 @@ async fn webhook_secrets_need_an_admin(engine: EngineKind) {
     put(app.admin.clone(), "bitbucket", "a-long-enough-secret-123")
         .await
         .err(404, "not_found");
+    // A delivery verified with the current secret (the receivers now hold
+    // the projects and secrets they read).
+    let body = fixture_text("github/ping");
+    github(&app, "ping", "p-0", body.as_bytes(), GH_SECRET)
+        .await
+        .ok(202);
     put(app.admin.clone(), "github", "a-rotated-secret-0987654321")
         .await
         .ok(204);
-    // The old secret no longer verifies; the new one does.
-    let body = fixture_text("github/ping");
-    github(&app, "ping", "p-1", body.as_bytes(), GH_SECRET)
-        .await
-        .err(401, "unauthorized");
+    // The new secret verifies at once: a delivery no held secret verifies
+    // is checked against the secrets read again.
     github(
         &app,
         "ping",
@@ -702,6 +705,12 @@ async fn webhook_secrets_need_an_admin(engine: EngineKind) {
     )
     .await
     .ok(202);
+    // The old one is refused once the held secrets are read again (at most
+    // a second after the rotation).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    github(&app, "ping", "p-1", body.as_bytes(), GH_SECRET)
+        .await
+        .err(401, "unauthorized");
     app.stop().await;
 }
 

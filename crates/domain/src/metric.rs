@@ -93,10 +93,34 @@ impl NewMetric {
     }
 }
 
+/// Keys a stored metric cannot take: `/api/v1/metrics/{key}` serves the
+/// computed delivery metrics under these names.
+pub const RESERVED_KEYS: &[&str] = &[
+    "dora",
+    "lead-time",
+    "review-time",
+    "flow",
+    "cycle-time",
+    "throughput",
+    "bugs",
+    "debt-share",
+    "coverage",
+    "explain",
+];
+
 impl Metric {
     pub fn validate(&self) -> Result<(), DomainError> {
         let mut p = Problems::new();
         p.check(text::key("key", &self.key));
+        if RESERVED_KEYS.contains(&self.key.as_str()) {
+            p.push(
+                "key",
+                format!(
+                    "{:?} is reserved: /api/v1/metrics/{} serves the delivery metric of that name",
+                    self.key, self.key
+                ),
+            );
+        }
         p.check(text::required("name", &self.name));
         p.check(text::bounded("description", &self.description, text::LONG));
         p.check(text::bounded("unit", &self.unit, 32));

@@ -20,6 +20,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod forecasting;
+pub mod maintenance;
 pub mod openapi;
 pub mod reporting;
 pub mod schedule;
@@ -128,6 +129,39 @@ pub fn router(state: AppState) -> Router {
         .route("/delivery/debt-share", get(api::delivery_metrics::flow))
         .route("/delivery/coverage", get(api::delivery_metrics::coverage))
         .route("/delivery/explain", get(api::delivery_metrics::explain))
+        // The interface: the same metrics next to the stored series
+        // (metric keys cannot take these names).
+        .route("/metrics/dora", get(api::delivery_metrics::aliases::dora))
+        .route(
+            "/metrics/lead-time",
+            get(api::delivery_metrics::aliases::lead_time),
+        )
+        .route(
+            "/metrics/review-time",
+            get(api::delivery_metrics::aliases::review_time),
+        )
+        .route("/metrics/flow", get(api::delivery_metrics::aliases::flow))
+        .route(
+            "/metrics/cycle-time",
+            get(api::delivery_metrics::aliases::flow),
+        )
+        .route(
+            "/metrics/throughput",
+            get(api::delivery_metrics::aliases::flow),
+        )
+        .route("/metrics/bugs", get(api::delivery_metrics::aliases::flow))
+        .route(
+            "/metrics/debt-share",
+            get(api::delivery_metrics::aliases::flow),
+        )
+        .route(
+            "/metrics/coverage",
+            get(api::delivery_metrics::aliases::coverage),
+        )
+        .route(
+            "/metrics/explain",
+            get(api::delivery_metrics::aliases::explain),
+        )
         .route("/kpis.csv", get(web::feed::kpis_csv))
         .route(
             "/teams/{team}/metrics.csv",
@@ -298,11 +332,12 @@ pub async fn launch(
     let store = state.store.clone();
     let checks = spawn_checks(&state);
     let reports = schedule::spawn(&state);
+    let background = maintenance::spawn(&state);
     let app = router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
-    for task in [checks, reports].into_iter().flatten() {
+    for task in [checks, reports].into_iter().flatten().chain(background) {
         task.abort();
     }
     store.close().await;

@@ -36,6 +36,12 @@ use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, rep
         crate::api::delivery_metrics::dora, crate::api::delivery_metrics::lead_time,
         crate::api::delivery_metrics::review_time, crate::api::delivery_metrics::flow,
         crate::api::delivery_metrics::coverage, crate::api::delivery_metrics::explain,
+        crate::api::delivery_metrics::aliases::dora,
+        crate::api::delivery_metrics::aliases::lead_time,
+        crate::api::delivery_metrics::aliases::review_time,
+        crate::api::delivery_metrics::aliases::flow,
+        crate::api::delivery_metrics::aliases::coverage,
+        crate::api::delivery_metrics::aliases::explain,
     )
 )]
 pub struct ApiDoc;

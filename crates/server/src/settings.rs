@@ -34,6 +34,31 @@ pub struct Settings {
     /// Delivery metrics: attribution and change-failure rules.
     #[serde(default)]
     pub metrics: MetricsSettings,
+    /// Background work of `serve`: attribution, raw delivery retention.
+    #[serde(default)]
+    pub maintenance: MaintenanceSettings,
+}
+
+/// What `serve` does in the background besides answering requests.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaintenanceSettings {
+    /// How often newly arrived deployments and incidents are attributed,
+    /// in seconds, so the first metric read after a backfill is fast (0:
+    /// only when a metric is read, which always attributes what is pending).
+    pub attribute_interval_seconds: u64,
+    /// Raw webhook deliveries older than this many days are deleted once a
+    /// day; the records derived from them stay (0: keep them forever).
+    pub delivery_retention_days: u32,
+}
+
+impl Default for MaintenanceSettings {
+    fn default() -> Self {
+        Self {
+            attribute_interval_seconds: 60,
+            delivery_retention_days: 90,
+        }
+    }
 }
 
 /// Delivery metrics: the rules of attribution and change failure

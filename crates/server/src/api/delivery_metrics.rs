@@ -1,7 +1,8 @@
 //! `/api/v1/delivery/...`: delivery metrics (DORA four keys, lead time with
 //! the pull-request view, review time, flow metrics of work items, test
-//! coverage) and their explanations. Under `/delivery/` because
-//! `/api/v1/metrics/{key}` names stored metric series.
+//! coverage) and their explanations, under `/api/v1/delivery/` and, as the
+//! issue asked, under `/api/v1/metrics/{name}` too (`aliases`): a stored
+//! metric series cannot take one of these keys (`metric::RESERVED_KEYS`).
 //!
 //! Member role and up; team-level numbers only (nothing per person).
 
@@ -150,4 +151,82 @@ pub async fn explain(
     Ok(Json(
         dm::explain(&state.store, &state.settings, &q, metric).await?,
     ))
+}
+
+/// The same delivery metrics under `/api/v1/metrics/{name}`, next to the
+/// stored metric series (whose keys cannot take these names). Each alias
+/// answers exactly as its `/api/v1/delivery/...` route.
+pub mod aliases {
+    use super::*;
+
+    #[utoipa::path(get, path = "/api/v1/metrics/dora", tag = "delivery", params(DeliveryQuery),
+        responses((status = 200, body = DoraReport, description = "as `/api/v1/delivery/dora`"),
+            (status = 400, body = ErrorBody)))]
+    pub async fn dora(
+        state: State<AppState>,
+        who: Principal,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<DoraReport>> {
+        super::dora(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/lead-time", tag = "delivery",
+        params(DeliveryQuery),
+        responses((status = 200, body = LeadTimeReport,
+            description = "as `/api/v1/delivery/lead-time`"), (status = 400, body = ErrorBody)))]
+    pub async fn lead_time(
+        state: State<AppState>,
+        who: Principal,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<LeadTimeReport>> {
+        super::lead_time(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/review-time", tag = "delivery",
+        params(DeliveryQuery),
+        responses((status = 200, body = ReviewTimeReport,
+            description = "as `/api/v1/delivery/review-time`"), (status = 400, body = ErrorBody)))]
+    pub async fn review_time(
+        state: State<AppState>,
+        who: Principal,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<ReviewTimeReport>> {
+        super::review_time(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/flow", tag = "delivery", params(DeliveryQuery),
+        responses((status = 200, body = FlowReport, description = "as `/api/v1/delivery/flow` \
+            (also at /api/v1/metrics/cycle-time, /throughput, /bugs and /debt-share)"),
+            (status = 400, body = ErrorBody)))]
+    pub async fn flow(
+        state: State<AppState>,
+        who: Principal,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<FlowReport>> {
+        super::flow(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/coverage", tag = "delivery",
+        params(DeliveryQuery),
+        responses((status = 200, body = CoverageReport,
+            description = "as `/api/v1/delivery/coverage`"), (status = 400, body = ErrorBody)))]
+    pub async fn coverage(
+        state: State<AppState>,
+        who: Principal,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<CoverageReport>> {
+        super::coverage(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/explain", tag = "delivery",
+        params(ExplainParams),
+        responses((status = 200, body = Explanation,
+            description = "as `/api/v1/delivery/explain`"), (status = 400, body = ErrorBody)))]
+    pub async fn explain(
+        state: State<AppState>,
+        who: Principal,
+        p: ApiQuery<ExplainParams>,
+    ) -> ApiResult<Json<Explanation>> {
+        super::explain(state, who, p).await
+    }
 }

@@ -188,10 +188,42 @@ async fn signed_deliveries_change_the_numbers(engine: EngineKind) {
         "debt-share",
         "coverage",
     ] {
-        app.get(&app.member, &format!("/api/v1/delivery/{path}?{RANGE}"))
+        let delivery = app
+            .get(&app.member, &format!("/api/v1/delivery/{path}?{RANGE}"))
             .await
-            .ok(200);
+            .ok(200)
+            .body;
+        // The interface, `/api/v1/metrics/{name}`, answers the same.
+        let metrics = app
+            .get(&app.member, &format!("/api/v1/metrics/{path}?{RANGE}"))
+            .await
+            .ok(200)
+            .body;
+        assert_eq!(metrics, delivery, "/api/v1/metrics/{path}");
     }
+    assert_eq!(
+        app.get(
+            &app.member,
+            &format!("/api/v1/metrics/dora?{RANGE}&bucket=day")
+        )
+        .await
+        .ok(200)
+        .body,
+        after_gitlab
+    );
+    // So a stored metric series cannot take one of those names, and
+    // unauthenticated callers get nothing.
+    app.post(
+        &app.manager,
+        "/api/v1/metrics",
+        json!({"key": "dora", "name": "DORA", "direction": "up", "audience": "team"}),
+    )
+    .await
+    .err_field(422, "invalid", "key");
+    let anonymous = app
+        .send(app.request(Method::GET, &format!("/api/v1/metrics/dora?{RANGE}")))
+        .await;
+    assert_eq!(anonymous.status.as_u16(), 401, "{:#}", anonymous.body);
     app.stop().await;
 }
 

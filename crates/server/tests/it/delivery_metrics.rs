@@ -15,6 +15,7 @@ per_engine!(
     signed_deliveries_change_the_numbers,
     bad_queries_name_the_parameter,
     the_demo_teams_deliver_at_different_levels,
+    serve_attributes_in_the_background,
 );
 
 const GH_SECRET: &str = "gh-secret-0123456789abcdef";
@@ -334,4 +335,43 @@ async fn the_demo_teams_deliver_at_different_levels(engine: EngineKind) {
             "{d}"
         );
     }
+}
+
+/// With `maintenance.attribute_interval_seconds` set, a deployment that
+/// arrives is attributed without any metric being read.
+async fn serve_attributes_in_the_background(engine: EngineKind) {
+    let app = TestApp::start_with(
+        engine,
+        &[("TANDEM_MAINTENANCE__ATTRIBUTE_INTERVAL_SECONDS", "1")],
+    )
+    .await;
+    setup(&app).await;
+    let store = app.store().await;
+    app.post(
+        &app.member,
+        "/api/v1/events/deployments",
+        json!({"id": "deploy-bg", "service": "payments-api", "environment": "production",
+               "started_at": "2026-03-02T09:20:00Z", "finished_at": "2026-03-02T09:25:00Z",
+               "status": "success"}),
+    )
+    .await
+    .ok(200);
+    let id = store
+        .get_deployment("api", "deploy-bg")
+        .await
+        .unwrap()
+        .expect("stored")
+        .id;
+    // Waits for the background pass (every second); gives up after a
+    // minute, far beyond any pass on a loaded machine.
+    let mut attributed = false;
+    for _ in 0..300 {
+        if store.deployment_attributed(id).await.unwrap() {
+            attributed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(attributed, "no background attribution within a minute");
+    app.stop().await;
 }

@@ -47,7 +47,15 @@ impl TestApp {
     pub async fn start(engine: EngineKind) -> TestApp {
         let db = TestDb::new(engine).await;
         let store = db.store().await;
-        Self::serve(db, store).await
+        Self::serve(db, store, &[]).await
+    }
+
+    /// A server with extra `TANDEM_*` settings.
+    #[allow(dead_code)] // each test binary uses a different subset
+    pub async fn start_with(engine: EngineKind, env: &[(&str, &str)]) -> TestApp {
+        let db = TestDb::new(engine).await;
+        let store = db.store().await;
+        Self::serve(db, store, env).await
     }
 
     /// A server over the demo organisation (without its engineering
@@ -58,7 +66,7 @@ impl TestApp {
         tandem_server::demo::load_organisation(&store, chrono::Utc::now().date_naive())
             .await
             .expect("load the demo organisation");
-        Self::serve(db, store).await
+        Self::serve(db, store, &[]).await
     }
 
     /// A server over the whole demo: the organisation and its engineering
@@ -70,10 +78,10 @@ impl TestApp {
         tandem_server::demo::load(&store, chrono::Utc::now().date_naive())
             .await
             .expect("load the demo organisation with its engineering history");
-        Self::serve(db, store).await
+        Self::serve(db, store, &[]).await
     }
 
-    async fn serve(db: TestDb, store: tandem_store::Store) -> TestApp {
+    async fn serve(db: TestDb, store: tandem_store::Store, extra: &[(&str, &str)]) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a port");
@@ -86,8 +94,12 @@ impl TestApp {
             ("TANDEM_FORECAST__CHECK_INTERVAL_MINUTES", "0"),
             // Tests drive the report schedule explicitly (schedule::tick).
             ("TANDEM_REPORT__SCHEDULER_INTERVAL_SECONDS", "0"),
+            // Metric reads attribute what is pending; no background pass
+            // unless a test asks for one.
+            ("TANDEM_MAINTENANCE__ATTRIBUTE_INTERVAL_SECONDS", "0"),
         ]
         .iter()
+        .chain(extra)
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
         let example = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tandem.example.toml"));

@@ -1,3 +1,6 @@
 //! Importers: history from a local git repository; backfill from GitHub.
 pub mod git;
 pub mod github;
+pub mod gitlab;
+pub mod jira;
+pub mod jira_csv;

@@ -1,0 +1,806 @@
+//! Backfill from the GitLab REST API v4: merge requests with their commits,
+//! notes (review comments, and the system notes that record approvals) and
+//! approval state; deployments; pipelines (with coverage); and issues
+//! (incidents by type or label, bugs by label). Objects are mapped by the
+//! functions the webhooks use (`tandem_domain::webhook::gitlab`), so a
+//! backfilled record and one delivered by a webhook are the same row.
+//!
+//! The project is addressed by its path, URL-encoded as the `:id`
+//! (`group%2Fsubgroup%2Fname`); the token goes in `PRIVATE-TOKEN`.
+//!
+//! Pages are followed by `Link: <…>; rel="next"` (offset and keyset
+//! pagination both send it), else by `x-next-page`. A 429 waits
+//! `Retry-After` seconds, else until `RateLimit-Reset`, at most
+//! [`GitlabImport::max_wait`], and retries; an answer that says
+//! `RateLimit-Remaining: 0` waits until `RateLimit-Reset` before the next
+//! request. Any other error status stops the import with the URL and the
+//! status. Each page is stored in one transaction.
+//!
+//! Incremental: per resource (`PATH:merge_requests`, `:deployments`,
+//! `:pipelines`, `:issues`) the newest `updated_at` stored is the import
+//! cursor (source `gitlab`); a re-run asks for `updated_after` it and skips
+//! what is not newer. Listings are newest first (`order_by=updated_at`,
+//! `sort=desc`): an object updated while a run pages is seen twice rather
+//! than skipped, and the cursor is written once the resource's whole
+//! listing is stored.
+//!
+//! Approval times: the approval state lists who approved, and only newer
+//! GitLab versions say when (`approved_at`); the system note "approved this
+//! merge request" says when on every version. The earliest of the two is
+//! the approval's time; an approver with neither is counted in
+//! [`GitlabImportSummary::approvals_without_time`] and not stored (no time
+//! is guessed).
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, HeaderMap, USER_AGENT};
+use serde::Serialize;
+use serde_json::Value;
+use tandem_domain::delivery::{Record, Review};
+use tandem_domain::project::Project;
+use tandem_domain::webhook::{self, Context, Labels, PayloadError};
+use tandem_store::Store;
+use uuid::Uuid;
+
+/// The `import_cursors.source` of GitLab backfills.
+pub const CURSOR_SOURCE: &str = "gitlab";
+
+/// The public API.
+pub const DEFAULT_API_URL: &str = "https://gitlab.com/api/v4";
+
+/// Retries of one request after rate limits before giving up.
+const RATE_LIMIT_RETRIES: u32 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitlabImportError {
+    #[error("--repo: {0:?} is not a GitLab project path (GROUP/NAME or GROUP/SUBGROUP/…/NAME)")]
+    BadRepo(String),
+    #[error(
+        "GET {url} answered {status}{}{hint}",
+        if message.is_empty() { String::new() } else { format!(": {message}") }
+    )]
+    Status {
+        url: String,
+        status: StatusCode,
+        message: String,
+        hint: &'static str,
+    },
+    #[error("GET {url} is still rate limited after {retries} waits; run the import again later")]
+    RateLimited { url: String, retries: u32 },
+    #[error("GET {url} failed: {reason}")]
+    Http { url: String, reason: String },
+    #[error("GET {url} returned a body that is not what GitLab sends: {reason}")]
+    Body { url: String, reason: String },
+    #[error("GET {url}: {error}")]
+    Payload { url: String, error: PayloadError },
+    #[error(transparent)]
+    Store(#[from] tandem_store::StoreError),
+}
+
+/// What to import.
+#[derive(Debug, Clone)]
+pub struct GitlabImport {
+    /// The project's path (`group/subgroup/name`), one of the Tandem
+    /// project's repositories.
+    pub repo: String,
+    /// The API root (`https://gitlab.com/api/v4`, or a self-managed
+    /// `https://host/api/v4`).
+    pub api_url: String,
+    /// A personal, project or group access token (`read_api`); `None` for
+    /// public projects.
+    pub token: Option<String>,
+    /// Ignore what was last updated before this (first runs of big
+    /// projects).
+    pub since: Option<DateTime<Utc>>,
+    /// The longest a rate limit is waited out before a retry.
+    pub max_wait: Duration,
+    /// Labels that make an issue an incident or a bug.
+    pub labels: Labels,
+    /// The environment a release counts as deployed to (the mappers'
+    /// context; releases are not backfilled).
+    pub release_environment: String,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GitlabImportSummary {
+    pub repo: String,
+    /// Records stored in this run (new or changed since the last run).
+    pub merge_requests: u64,
+    /// Review comments (notes by someone other than the author).
+    pub review_comments: u64,
+    pub approvals: u64,
+    /// Approvers the approval state lists with no time anywhere (not
+    /// stored).
+    pub approvals_without_time: u64,
+    pub mr_commits: u64,
+    pub deployments: u64,
+    pub pipelines: u64,
+    pub incidents: u64,
+    pub bugs: u64,
+    /// API requests made, and how many waited for a rate limit.
+    pub requests: u64,
+    pub rate_limit_waits: u64,
+    pub seconds: f64,
+}
+
+/// A project path as the API's `:id`: every character outside the
+/// unreserved set percent-encoded (`acme/billing` → `acme%2Fbilling`).
+/// A path with fewer than two segments, an empty segment, or characters
+/// GitLab never allows in a path is refused.
+pub fn project_id(repo: &str) -> Result<String, GitlabImportError> {
+    let bad = || GitlabImportError::BadRepo(repo.to_owned());
+    let segments: Vec<&str> = repo.split('/').collect();
+    if segments.len() < 2 {
+        return Err(bad());
+    }
+    for s in &segments {
+        let allowed = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '+');
+        if s.is_empty() || !s.chars().all(allowed) || s.starts_with('.') && s.ends_with('.') {
+            return Err(bad());
+        }
+    }
+    let mut out = String::with_capacity(repo.len() + 8);
+    for b in repo.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(out)
+}
+
+/// Imports one GitLab project into `project`.
+pub async fn import(
+    store: &Store,
+    project: &Project,
+    what: &GitlabImport,
+    now: DateTime<Utc>,
+) -> Result<GitlabImportSummary, GitlabImportError> {
+    let started = Instant::now();
+    let id = project_id(&what.repo)?;
+    let services = store.services_in_repository(project.id, &what.repo).await?;
+    let scoped = (services.len() == 1).then(|| services[0].clone());
+    let ctx = Context {
+        project_id: project.id,
+        team_id: project.team_id,
+        received_at: now,
+        labels: &what.labels,
+        scoped_service: scoped.as_deref(),
+        release_environment: &what.release_environment,
+        new_id: Uuid::now_v7,
+    };
+    let mut client = Client::new(what)?;
+    let project_url = format!("{}/projects/{id}", client.base);
+    let mut summary = GitlabImportSummary {
+        repo: what.repo.clone(),
+        ..Default::default()
+    };
+    let mut run = Run {
+        store,
+        client: &mut client,
+        what,
+        ctx: &ctx,
+        project_url: &project_url,
+        summary: &mut summary,
+        now,
+    };
+    run.merge_requests().await?;
+    run.deployments().await?;
+    run.pipelines().await?;
+    run.issues().await?;
+    store.attribute_pending().await?;
+    summary.requests = client.requests;
+    summary.rate_limit_waits = client.waits;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+struct Run<'a> {
+    store: &'a Store,
+    client: &'a mut Client,
+    what: &'a GitlabImport,
+    ctx: &'a Context<'a>,
+    project_url: &'a str,
+    summary: &'a mut GitlabImportSummary,
+    now: DateTime<Utc>,
+}
+
+/// One resource's listing: where it starts, the lower bound, and the
+/// newest `updated_at` seen.
+struct Listing {
+    scope: String,
+    bound: Option<DateTime<Utc>>,
+    newest: Option<DateTime<Utc>>,
+}
+
+impl Listing {
+    /// The newest-first listing URL of `path`, from `updated_after` the
+    /// bound when there is one.
+    fn url(&self, project_url: &str, path: &str, extra: &str) -> String {
+        let mut url =
+            format!("{project_url}/{path}?{extra}order_by=updated_at&sort=desc&per_page=100");
+        if let Some(bound) = self.bound {
+            url.push_str("&updated_after=");
+            url.push_str(&bound.to_rfc3339_opts(SecondsFormat::Micros, true));
+        }
+        url
+    }
+
+    /// Whether an item is newer than the bound (`updated_after` includes
+    /// the instant itself); notes it as seen.
+    fn take(&mut self, item: &Value) -> bool {
+        let at = updated_at(item);
+        let newer = match (at, self.bound) {
+            (Some(at), Some(bound)) => at > bound,
+            _ => true,
+        };
+        if newer {
+            self.newest = self.newest.max(at);
+        }
+        newer
+    }
+}
+
+fn updated_at(v: &Value) -> Option<DateTime<Utc>> {
+    v.get("updated_at")
+        .and_then(Value::as_str)
+        .and_then(webhook::parse_time)
+        .map(|t| tandem_domain::time::micros(t.with_timezone(&Utc)))
+}
+
+impl Run<'_> {
+    /// The later of the stored cursor and `--since`.
+    async fn listing(&self, resource: &str) -> Result<Listing, GitlabImportError> {
+        let scope = format!("{}:{resource}", self.what.repo);
+        let cursor = self
+            .store
+            .import_cursor(CURSOR_SOURCE, &scope)
+            .await?
+            .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
+            .map(|c| c.with_timezone(&Utc));
+        Ok(Listing {
+            scope,
+            bound: cursor.max(self.what.since),
+            newest: None,
+        })
+    }
+
+    async fn finish(&self, listing: Listing) -> Result<(), GitlabImportError> {
+        if let Some(newest) = listing.newest {
+            let text = newest.to_rfc3339_opts(SecondsFormat::Micros, true);
+            self.store
+                .set_import_cursor(CURSOR_SOURCE, &listing.scope, &text, self.now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn merge_requests(&mut self) -> Result<(), GitlabImportError> {
+        let mut listing = self.listing("merge_requests").await?;
+        let mut next =
+            Some(listing.url(self.project_url, "merge_requests", "state=all&scope=all&"));
+        while let Some(url) = next.take() {
+            let page = self.client.get(&url).await?;
+            let mut records = Vec::new();
+            let mut shas = Vec::new();
+            let mut done = false;
+            for item in page.array(&url)? {
+                if !listing.take(item) {
+                    // Newest first: everything after this is older still.
+                    done = true;
+                    break;
+                }
+                self.merge_request(&url, item, &mut records, &mut shas)
+                    .await?;
+            }
+            self.store.upsert_records(&records).await?;
+            if !shas.is_empty() {
+                self.store
+                    .invalidate_attribution(&self.what.repo, &shas)
+                    .await?;
+            }
+            if !done {
+                next = page.next;
+            }
+        }
+        self.finish(listing).await
+    }
+
+    /// One merge request with its commits, review comments and approvals.
+    async fn merge_request(
+        &mut self,
+        url: &str,
+        item: &Value,
+        records: &mut Vec<Record>,
+        shas: &mut Vec<String>,
+    ) -> Result<(), GitlabImportError> {
+        let repo = &self.what.repo;
+        // `ready_at` stays unknown: the object does not say when a draft
+        // became ready, and a time the webhooks recorded must not be
+        // replaced by a guess.
+        let mut mr = webhook::gitlab::merge_request(item, repo).map_err(|e| payload(url, e))?;
+        let author = webhook::gitlab::merge_request_author(item).map_err(|e| payload(url, e))?;
+        let base = format!("{}/merge_requests/{}", self.project_url, mr.number);
+
+        let commits_url = format!("{base}/commits?per_page=100");
+        for c in self.client.get_all(&commits_url).await? {
+            mr.commits.push(
+                webhook::gitlab::merge_request_commit(&c).map_err(|e| payload(&commits_url, e))?,
+            );
+        }
+        mr.first_commit_at = mr.commits.iter().map(|c| c.authored_at).min();
+        self.summary.mr_commits += mr.commits.len() as u64;
+        shas.extend(mr.merge_commit_sha.iter().cloned());
+        shas.extend(mr.commits.iter().map(|c| c.sha.clone()));
+        let number = mr.number;
+        records.push(Record::PullRequest(mr));
+
+        let mut reviews: Vec<Review> = Vec::new();
+        // The earliest approval time per approver, from the system notes.
+        let mut approved: BTreeMap<String, Review> = BTreeMap::new();
+        let notes_url = format!("{base}/notes?sort=asc&order_by=created_at&per_page=100");
+        for n in self.client.get_all(&notes_url).await? {
+            if let Some(r) =
+                webhook::gitlab::note(&n, author).map_err(|e| payload(&notes_url, e))?
+            {
+                reviews.push(r);
+            } else if let Some(r) =
+                webhook::gitlab::approval_note(&n, author).map_err(|e| payload(&notes_url, e))?
+            {
+                keep_earliest(&mut approved, r);
+            }
+        }
+        self.summary.review_comments += reviews.len() as u64;
+
+        let approvals_url = format!("{base}/approvals");
+        let state = self.client.get(&approvals_url).await?.body;
+        for a in
+            webhook::gitlab::approvals(&state, author).map_err(|e| payload(&approvals_url, e))?
+        {
+            match a.approved_at {
+                Some(at) => keep_earliest(
+                    &mut approved,
+                    webhook::gitlab::approval_review(a.user_id, at),
+                ),
+                None if approved.contains_key(&format!("approval:{}", a.user_id)) => {}
+                None => {
+                    tracing::warn!(
+                        repo,
+                        number,
+                        approver = a.user_id,
+                        "an approval with no time (no approved_at, no system note) is not stored"
+                    );
+                    self.summary.approvals_without_time += 1;
+                }
+            }
+        }
+        self.summary.approvals += approved.len() as u64;
+        reviews.extend(approved.into_values());
+        for review in reviews {
+            records.push(Record::Review {
+                repo: repo.clone(),
+                number,
+                review,
+            });
+        }
+        self.summary.merge_requests += 1;
+        Ok(())
+    }
+
+    async fn deployments(&mut self) -> Result<(), GitlabImportError> {
+        let mut listing = self.listing("deployments").await?;
+        let mut next = Some(listing.url(self.project_url, "deployments", ""));
+        while let Some(url) = next.take() {
+            let page = self.client.get(&url).await?;
+            let mut records = Vec::new();
+            let mut done = false;
+            for item in page.array(&url)? {
+                if !listing.take(item) {
+                    done = true;
+                    break;
+                }
+                let d = webhook::gitlab::deployment(item, &self.what.repo, self.ctx)
+                    .map_err(|e| payload(&url, e))?;
+                self.summary.deployments += 1;
+                records.push(Record::Deployment(d));
+            }
+            self.store.upsert_records(&records).await?;
+            if !done {
+                next = page.next;
+            }
+        }
+        self.finish(listing).await
+    }
+
+    /// Pipelines: the listing has neither times nor coverage, so each new
+    /// one is read whole (`GET …/pipelines/:id`).
+    async fn pipelines(&mut self) -> Result<(), GitlabImportError> {
+        let mut listing = self.listing("pipelines").await?;
+        let mut next = Some(listing.url(self.project_url, "pipelines", ""));
+        while let Some(url) = next.take() {
+            let page = self.client.get(&url).await?;
+            let mut records = Vec::new();
+            let mut done = false;
+            for item in page.array(&url)? {
+                if !listing.take(item) {
+                    done = true;
+                    break;
+                }
+                let id = item.get("id").and_then(Value::as_i64).ok_or_else(|| {
+                    GitlabImportError::Body {
+                        url: url.clone(),
+                        reason: "a pipeline without an id".to_owned(),
+                    }
+                })?;
+                let detail_url = format!("{}/pipelines/{id}", self.project_url);
+                let detail = self.client.get(&detail_url).await?.body;
+                let p = webhook::gitlab::pipeline(&detail, &self.what.repo)
+                    .map_err(|e| payload(&detail_url, e))?;
+                self.summary.pipelines += 1;
+                records.push(Record::Pipeline(p));
+            }
+            self.store.upsert_records(&records).await?;
+            if !done {
+                next = page.next;
+            }
+        }
+        self.finish(listing).await
+    }
+
+    async fn issues(&mut self) -> Result<(), GitlabImportError> {
+        let mut listing = self.listing("issues").await?;
+        let mut next = Some(listing.url(self.project_url, "issues", "scope=all&"));
+        while let Some(url) = next.take() {
+            let page = self.client.get(&url).await?;
+            let mut records = Vec::new();
+            let mut done = false;
+            for item in page.array(&url)? {
+                if !listing.take(item) {
+                    done = true;
+                    break;
+                }
+                for r in webhook::gitlab::issue(item, &self.what.repo, self.ctx)
+                    .map_err(|e| payload(&url, e))?
+                {
+                    match r {
+                        Record::Incident(_) => self.summary.incidents += 1,
+                        Record::WorkItem(_) => self.summary.bugs += 1,
+                        _ => {}
+                    }
+                    records.push(r);
+                }
+            }
+            self.store.upsert_records(&records).await?;
+            if !done {
+                next = page.next;
+            }
+        }
+        self.finish(listing).await
+    }
+}
+
+fn keep_earliest(approved: &mut BTreeMap<String, Review>, r: Review) {
+    match approved.get(&r.review_id) {
+        Some(old) if old.submitted_at <= r.submitted_at => {}
+        _ => {
+            approved.insert(r.review_id.clone(), r);
+        }
+    }
+}
+
+fn payload(url: &str, error: PayloadError) -> GitlabImportError {
+    GitlabImportError::Payload {
+        url: url.to_owned(),
+        error,
+    }
+}
+
+// ---- HTTP ----------------------------------------------------------------
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+    max_wait: Duration,
+    requests: u64,
+    waits: u64,
+}
+
+struct Page {
+    body: Value,
+    next: Option<String>,
+}
+
+impl Page {
+    fn array(&self, url: &str) -> Result<&Vec<Value>, GitlabImportError> {
+        self.body.as_array().ok_or_else(|| GitlabImportError::Body {
+            url: url.to_owned(),
+            reason: "expected a JSON array".to_owned(),
+        })
+    }
+}
+
+impl Client {
+    fn new(what: &GitlabImport) -> Result<Self, GitlabImportError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| GitlabImportError::Http {
+                url: what.api_url.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            base: what.api_url.trim_end_matches('/').to_owned(),
+            token: what.token.clone(),
+            max_wait: what.max_wait,
+            requests: 0,
+            waits: 0,
+        })
+    }
+
+    /// Every item of every page of a listing.
+    async fn get_all(&mut self, url: &str) -> Result<Vec<Value>, GitlabImportError> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut next = Some(url.to_owned());
+        while let Some(url) = next.take() {
+            if !seen.insert(url.clone()) {
+                break;
+            }
+            let page = self.get(&url).await?;
+            out.extend(page.array(&url)?.iter().cloned());
+            next = page.next;
+        }
+        Ok(out)
+    }
+
+    async fn wait(&mut self, url: &str, wait: Duration) {
+        self.waits += 1;
+        let wait = wait.min(self.max_wait);
+        tracing::info!(url, ?wait, "rate limited; waiting");
+        tokio::time::sleep(wait).await;
+    }
+
+    /// One page, waiting out rate limits.
+    async fn get(&mut self, url: &str) -> Result<Page, GitlabImportError> {
+        let http_err = |e: reqwest::Error| GitlabImportError::Http {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        };
+        for _ in 0..=RATE_LIMIT_RETRIES {
+            let mut req = self
+                .http
+                .get(url)
+                .header(ACCEPT, "application/json")
+                .header(USER_AGENT, concat!("tandem/", env!("CARGO_PKG_VERSION")));
+            if let Some(token) = &self.token {
+                req = req.header("PRIVATE-TOKEN", token);
+            }
+            self.requests += 1;
+            let resp = req.send().await.map_err(http_err)?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let wait = retry_wait(&headers, Utc::now());
+                self.wait(url, wait).await;
+                continue;
+            }
+            let text = resp.text().await.map_err(http_err)?;
+            if !status.is_success() {
+                return Err(status_error(url, status, &text));
+            }
+            let body = serde_json::from_str(&text).map_err(|e| GitlabImportError::Body {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+            if let Some(wait) = exhausted_wait(&headers, Utc::now()) {
+                self.wait(url, wait).await;
+            }
+            return Ok(Page {
+                body,
+                next: next_page(url, &headers),
+            });
+        }
+        Err(GitlabImportError::RateLimited {
+            url: url.to_owned(),
+            retries: RATE_LIMIT_RETRIES,
+        })
+    }
+}
+
+fn status_error(url: &str, status: StatusCode, text: &str) -> GitlabImportError {
+    // GitLab answers `{"message": "401 Unauthorized"}`, `{"error": "…"}`, or
+    // (from a proxy) HTML.
+    let message = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| {
+            let m = v.get("message").or_else(|| v.get("error"))?;
+            Some(match m {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+        })
+        .unwrap_or_else(|| text.trim().chars().take(200).collect());
+    let hint = match status {
+        StatusCode::UNAUTHORIZED => {
+            " (the token is missing, wrong or expired: pass --token-file or set GITLAB_TOKEN; it is sent as PRIVATE-TOKEN)"
+        }
+        StatusCode::FORBIDDEN => " (the token lacks access to this project: it needs read_api)",
+        StatusCode::NOT_FOUND => {
+            " (no such project, or the token cannot see it: --repo is the project's full path)"
+        }
+        _ => "",
+    };
+    GitlabImportError::Status {
+        url: url.to_owned(),
+        status,
+        message,
+        hint,
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// Seconds until `RateLimit-Reset` (a Unix time), one more for the clock
+/// difference; none when the reset has passed.
+fn until_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let reset = header(headers, "ratelimit-reset")?.parse::<i64>().ok()?;
+    let secs = reset - now.timestamp();
+    Some(if secs > 0 {
+        Duration::from_secs(secs as u64 + 1)
+    } else {
+        Duration::ZERO
+    })
+}
+
+/// How long a 429 asks to wait: `Retry-After` seconds, else until
+/// `RateLimit-Reset`, else a minute.
+fn retry_wait(headers: &HeaderMap, now: DateTime<Utc>) -> Duration {
+    if let Some(secs) = header(headers, "retry-after").and_then(|s| s.parse::<u64>().ok()) {
+        return Duration::from_secs(secs);
+    }
+    until_reset(headers, now).unwrap_or(Duration::from_secs(60))
+}
+
+/// A successful answer that used the last request of the window: wait until
+/// the window resets before the next request.
+fn exhausted_wait(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    if header(headers, "ratelimit-remaining")? != "0" {
+        return None;
+    }
+    Some(until_reset(headers, now).unwrap_or(Duration::from_secs(60)))
+}
+
+/// The next page: the `rel="next"` target of `Link`, else the current URL
+/// with `page` set to `x-next-page` (empty on the last page).
+fn next_page(url: &str, headers: &HeaderMap) -> Option<String> {
+    if let Some(next) = next_link(headers) {
+        return Some(next);
+    }
+    let page = header(headers, "x-next-page").filter(|p| !p.is_empty())?;
+    if !page.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut params: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("page="))
+        .map(str::to_owned)
+        .collect();
+    params.push(format!("page={page}"));
+    Some(format!("{path}?{}", params.join("&")))
+}
+
+/// The `rel="next"` target of a `Link` header.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = header(headers, "link")?;
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
+        let target = target.trim();
+        (is_next && target.starts_with('<') && target.ends_with('>'))
+            .then(|| target[1..target.len() - 1].to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn project_paths_become_ids() {
+        assert_eq!(project_id("acme/payments").unwrap(), "acme%2Fpayments");
+        assert_eq!(
+            project_id("acme/billing/pay.ments-v2").unwrap(),
+            "acme%2Fbilling%2Fpay.ments-v2"
+        );
+        for bad in [
+            "payments", "acme//x", "/acme/x", "acme/x/", "acme/x y", "acme/x?y", "",
+        ] {
+            let err = project_id(bad).unwrap_err().to_string();
+            assert!(err.starts_with("--repo:") && err.contains(bad), "{err}");
+        }
+    }
+
+    #[test]
+    fn follows_link_then_next_page() {
+        let url = "https://gl/api/v4/projects/a%2Fb/issues?scope=all&per_page=100&page=1";
+        let mut h = HeaderMap::new();
+        h.insert("x-next-page", HeaderValue::from_static("2"));
+        assert_eq!(
+            next_page(url, &h).as_deref(),
+            Some("https://gl/api/v4/projects/a%2Fb/issues?scope=all&per_page=100&page=2")
+        );
+        h.insert(
+            "link",
+            HeaderValue::from_static(
+                "<https://gl/api/v4/projects/1/issues?cursor=eyJpZCI6MX0&per_page=100>; rel=\"next\", \
+                 <https://gl/api/v4/projects/1/issues?page=1>; rel=\"first\"",
+            ),
+        );
+        assert_eq!(
+            next_page(url, &h).as_deref(),
+            Some("https://gl/api/v4/projects/1/issues?cursor=eyJpZCI6MX0&per_page=100")
+        );
+        let mut last = HeaderMap::new();
+        last.insert("x-next-page", HeaderValue::from_static(""));
+        assert_eq!(next_page(url, &last), None);
+    }
+
+    #[test]
+    fn reads_rate_limits() {
+        let now = Utc::now();
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_wait(&h, now), Duration::from_secs(60));
+        assert_eq!(exhausted_wait(&h, now), None);
+        let reset = (now.timestamp() + 30).to_string();
+        h.insert("ratelimit-reset", HeaderValue::from_str(&reset).unwrap());
+        h.insert("ratelimit-remaining", HeaderValue::from_static("12"));
+        assert_eq!(retry_wait(&h, now), Duration::from_secs(31));
+        assert_eq!(exhausted_wait(&h, now), None);
+        h.insert("ratelimit-remaining", HeaderValue::from_static("0"));
+        assert_eq!(exhausted_wait(&h, now), Some(Duration::from_secs(31)));
+        h.insert("retry-after", HeaderValue::from_static("0"));
+        assert_eq!(retry_wait(&h, now), Duration::ZERO);
+        let past = (now.timestamp() - 5).to_string();
+        h.insert("ratelimit-reset", HeaderValue::from_str(&past).unwrap());
+        assert_eq!(exhausted_wait(&h, now), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn errors_name_url_status_and_message() {
+        let e = status_error(
+            "https://gl/x",
+            StatusCode::UNAUTHORIZED,
+            r#"{"message":"401 Unauthorized"}"#,
+        )
+        .to_string();
+        assert!(
+            e.contains("GET https://gl/x answered 401 Unauthorized: 401 Unauthorized"),
+            "{e}"
+        );
+        assert!(e.contains("GITLAB_TOKEN"), "{e}");
+        let e = status_error(
+            "https://gl/x",
+            StatusCode::BAD_GATEWAY,
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        )
+        .to_string();
+        assert!(e.contains("502 Bad Gateway") && e.contains("<h1>"), "{e}");
+    }
+}

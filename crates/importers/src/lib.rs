@@ -2,5 +2,3 @@
 pub mod git;
 pub mod github;
 pub mod gitlab;
-pub mod jira;
-pub mod jira_csv;

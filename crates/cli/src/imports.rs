@@ -99,6 +99,13 @@ pub enum ImportCommand {
         #[command(flatten)]
         format: FormatArg,
     },
+    /// Work items from Jira Cloud (REST): the issues a JQL search finds,
+    /// with their changelogs (started and done dates); epics become parents.
+    /// A re-run fetches only what changed since.
+    Jira(JiraArgs),
+    /// Work items from Jira's CSV export. Without a changelog, started and
+    /// done dates are approximate (see docs/metrics.md).
+    JiraCsv(JiraCsvArgs),
 }
 
 /// `tandem import …`.
@@ -197,6 +204,8 @@ pub async fn import(
             }
             Ok(())
         }
+        ImportCommand::Jira(a) => jira(store, a).await,
+        ImportCommand::JiraCsv(a) => jira_csv(store, a).await,
     }
 }
 
@@ -437,4 +446,173 @@ impl Drop for Bar {
     fn drop(&mut self) {
         self.0.finish_and_clear();
     }
+}
+
+// ---- Jira ----------------------------------------------------------------------
+
+/// `tandem import jira`.
+#[derive(Debug, clap::Args)]
+pub struct JiraArgs {
+    /// The Tandem project (key or id) the work items belong to.
+    #[arg(long)]
+    project: String,
+    /// The Jira Cloud site, https://SITE.atlassian.net.
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// The Atlassian account's e-mail (basic authentication with the token).
+    #[arg(long, env = "JIRA_EMAIL")]
+    email: String,
+    /// A file holding the API token (default: the JIRA_API_TOKEN environment
+    /// variable).
+    #[arg(long, value_name = "PATH")]
+    token_file: Option<PathBuf>,
+    /// The Jira project key (default: the Tandem project's key in capitals);
+    /// the default JQL is `project = "KEY"`.
+    #[arg(long, value_name = "KEY")]
+    jira_project: Option<String>,
+    /// The issues to import, instead of the whole Jira project.
+    #[arg(long)]
+    jql: Option<String>,
+    #[command(flatten)]
+    mapping: JiraMappingArgs,
+    /// The id of the old "Epic Link" custom field, when the site still uses
+    /// one (e.g. customfield_10014); `parent` is always read.
+    #[arg(long, value_name = "FIELD")]
+    epic_link_field: Option<String>,
+    /// The longest wait for a rate limit before retrying, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    max_rate_limit_wait: u64,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+/// `tandem import jira-csv`.
+#[derive(Debug, clap::Args)]
+pub struct JiraCsvArgs {
+    /// The CSV file Jira exported ("Export issues → CSV (all fields)").
+    file: PathBuf,
+    /// The Tandem project (key or id) the work items belong to.
+    #[arg(long)]
+    project: String,
+    /// The export's date format, in chrono's notation (Jira's default
+    /// `dd/MMM/yy h:mm a` is the default).
+    #[arg(long, value_name = "FORMAT", default_value = tandem_importers::jira_csv::DEFAULT_DATE_FORMAT)]
+    date_format: String,
+    /// The time zone of the export's dates (the exporting user's zone), an
+    /// IANA name such as Europe/Berlin.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    timezone: String,
+    #[command(flatten)]
+    mapping: JiraMappingArgs,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+/// What both Jira importers take for the mapping.
+#[derive(Debug, clap::Args)]
+pub struct JiraMappingArgs {
+    /// Issue types counted as tech debt, comma-separated (the labels
+    /// tech-debt and debt count too).
+    #[arg(long, value_name = "TYPES", default_value = tandem_importers::jira::DEFAULT_DEBT_TYPES)]
+    debt_types: String,
+    /// Link the children of an epic (and their sub-tasks) to a Tandem goal:
+    /// EPIC-KEY=GOAL-ID. Repeatable.
+    #[arg(long, value_name = "EPIC-KEY=GOAL-ID", value_parser = tandem_importers::jira::epic_goal)]
+    epic_goal: Vec<(String, Uuid)>,
+}
+
+async fn jira(store: &Store, a: JiraArgs) -> anyhow::Result<()> {
+    let project = find_project(store, &a.project).await?;
+    let token = match &a.token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--token-file: cannot read {}", path.display()))?;
+            text.trim().to_owned()
+        }
+        None => std::env::var("JIRA_API_TOKEN")
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_default(),
+    };
+    if token.is_empty() {
+        bail!(
+            "no Jira API token: pass --token-file or set JIRA_API_TOKEN (create one at \
+             https://id.atlassian.com/manage-profile/security/api-tokens)"
+        );
+    }
+    if a.email.trim().is_empty() {
+        bail!("--email: is empty");
+    }
+    let jql = match (a.jql, a.jira_project) {
+        (Some(_), Some(_)) => bail!("--jql and --jira-project: give one, not both"),
+        (Some(jql), None) if jql.trim().is_empty() => bail!("--jql: is empty"),
+        (Some(jql), None) => jql.trim().to_owned(),
+        (None, key) => {
+            let key = key.unwrap_or_else(|| project.key.to_ascii_uppercase());
+            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                bail!("--jira-project: {key:?} is not a Jira project key");
+            }
+            format!("project = \"{key}\"")
+        }
+    };
+    let what = tandem_importers::jira::JiraImport {
+        url: a.url,
+        email: a.email.trim().to_owned(),
+        token,
+        jql,
+        debt_types: tandem_importers::jira::debt_types(&a.mapping.debt_types),
+        epic_link_field: a.epic_link_field,
+        epic_goals: a.mapping.epic_goal,
+        max_wait: Duration::from_secs(a.max_rate_limit_wait),
+    };
+    let s = tandem_importers::jira::import(store, &project, &what, Utc::now()).await?;
+    match a.format.format {
+        Format::Json => print_json(&s)?,
+        Format::Table => println!(
+            "imported {} issues from Jira ({} epics kept as parents): {} work items stored, \
+             {} parent links, {} linked to goals; {} changelogs paged; {} requests \
+             ({} rate-limit waits) in {:.1} s",
+            s.issues,
+            s.epics,
+            s.stored,
+            s.parent_links,
+            s.goal_links,
+            s.changelogs_paged,
+            s.requests,
+            s.rate_limit_waits,
+            s.seconds
+        ),
+    }
+    Ok(())
+}
+
+async fn jira_csv(store: &Store, a: JiraCsvArgs) -> anyhow::Result<()> {
+    let project = find_project(store, &a.project).await?;
+    let timezone = tandem_importers::jira_csv::timezone(&a.timezone).map_err(|e| anyhow!(e))?;
+    let data =
+        std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    let what = tandem_importers::jira_csv::JiraCsvImport {
+        date_format: a.date_format,
+        timezone,
+        debt_types: tandem_importers::jira::debt_types(&a.mapping.debt_types),
+        epic_goals: a.mapping.epic_goal,
+    };
+    let s = tandem_importers::jira_csv::import(store, &project, &data, &what)
+        .await
+        .with_context(|| format!("{}", a.file.display()))?;
+    match a.format.format {
+        Format::Json => print_json(&s)?,
+        Format::Table => println!(
+            "imported {} rows of {} ({} epics kept as parents): {} work items stored, \
+             {} parent links ({} parents not in the file), {} linked to goals in {:.1} s",
+            s.rows,
+            a.file.display(),
+            s.epics,
+            s.stored,
+            s.parent_links,
+            s.unresolved_parents,
+            s.goal_links,
+            s.seconds
+        ),
+    }
+    Ok(())
 }

@@ -2,3 +2,5 @@
 pub mod git;
 pub mod github;
 pub mod gitlab;
+pub mod jira;
+pub mod jira_csv;

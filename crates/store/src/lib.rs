@@ -23,6 +23,7 @@ pub(crate) mod queries;
 mod reports;
 mod retention;
 mod rows;
+mod tracker;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -41,6 +42,7 @@ pub use reports::{
     ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
     ReportSchedule,
 };
+pub use tracker::{TrackedItem, TrackerWrite};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

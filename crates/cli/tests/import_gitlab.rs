@@ -8,7 +8,10 @@
 //! joined by a keyset `Link` (with coverage), an incident and a bug issue; a
 //! 429 with `Retry-After: 0` and an exhausted `RateLimit-Remaining`; a
 //! second run that stores nothing new; a 401, a 502 and bad `--repo`
-//! values. Every test runs on SQLite and PostgreSQL.
+//! values. With the main line stored as a git import would, the imported
+//! records give the delivery numbers (review time from the notes, lead time
+//! through the squash merge to the merge request's own commits, time to
+//! restore, coverage). Every test runs on SQLite and PostgreSQL.
 
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -23,6 +26,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 use tandem_domain::delivery::{DeploymentStatus, PipelineStatus, PrState, ReviewState};
+use tandem_domain::git::{Commit, CommitSource};
 use tandem_domain::project::Project;
 use tandem_domain::team::Team;
 use tandem_domain::work_item::{WorkKind, WorkState};
@@ -606,6 +610,41 @@ async fn project(store: &Store) -> Project {
     project
 }
 
+/// The main line as `tandem import git` stores it: a root, the squash
+/// commit of merge request 1 (deployed by 501) and the next commit (502).
+async fn main_line(store: &Store) {
+    let commit = |s: u8, parent: Option<u8>, at: &str, subject: &str| Commit {
+        repo: REPO.to_owned(),
+        sha: sha(s),
+        author_name: "Ada".to_owned(),
+        author_email: "ada@example.com".to_owned(),
+        authored_at: utc(at),
+        author_offset: 0,
+        committed_at: utc(at),
+        committer_offset: 0,
+        subject: subject.to_owned(),
+        parents: parent.map(sha).into_iter().collect(),
+        parent_count: i32::from(parent.is_some()),
+        additions: Some(1),
+        deletions: Some(0),
+        files: Vec::new(),
+        source: CommitSource::Git,
+    };
+    store
+        .upsert_commits(&[
+            commit(0x01, None, "2026-08-01T09:00:00Z", "Start"),
+            commit(
+                0xa1,
+                Some(0x01),
+                "2026-10-02T12:00:00Z",
+                "Change number 1 (!1)",
+            ),
+            commit(0xa2, Some(0xa1), "2026-10-05T08:30:00Z", "Tweak"),
+        ])
+        .await
+        .unwrap();
+}
+
 fn args(api: &str) -> Vec<&str> {
     vec![
         "import",
@@ -642,6 +681,7 @@ async fn backfills_and_second_run_stores_nothing(engine: EngineKind) {
     let db = TestDb::new(engine).await;
     let store = db.store().await;
     let team = project(&store).await.team_id;
+    main_line(&store).await;
     let (base, fake) = start_fake().await;
     let api = format!("{base}/api/v4");
 
@@ -850,6 +890,40 @@ async fn backfills_and_second_run_stores_nothing(engine: EngineKind) {
     assert_eq!(dora["deployment_frequency"]["deployments"], 1, "{dora}");
     assert_eq!(dora["time_to_restore"]["incidents"], 1, "{dora}");
     assert_eq!(dora["time_to_restore"]["median_hours"], 1.25, "{dora}");
+    // Lead time: the squash commit deployed by 501 is replaced by the merge
+    // request's own two commits, with their authored times (finished
+    // 2026-10-02 13:19:30: 51.325 h and 29.325 h).
+    let mut explain_args = metrics("explain");
+    explain_args.insert(2, "lead-time");
+    let explain = ok(&tandem(&db.url, &explain_args, None).await);
+    let shipped = &explain["deployments"][0];
+    assert_eq!(shipped["external_id"], "501", "{explain}");
+    let lead_times: Vec<(String, f64)> = shipped["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["sha"].as_str().unwrap().to_owned(),
+                c["lead_time_hours"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lead_times,
+        vec![(sha(0x31), 51.325), (sha(0x32), 29.325)],
+        "{explain}"
+    );
+    assert!(
+        shipped["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("pull request #1 merged as")),
+        "{explain}"
+    );
+    assert_eq!(dora["lead_time"]["commits"], 2, "{dora}");
+    assert_eq!(dora["lead_time"]["median_hours"], 40.325, "{dora}");
     assert_eq!(coverage["repos"][0]["repo"], REPO, "{coverage}");
     assert_eq!(coverage["repos"][0]["latest_percent"], 81.5, "{coverage}");
 

@@ -436,8 +436,24 @@ pub struct DoraInputs {
     /// there are few enough to read exactly; otherwise the days' histograms
     /// are used.
     pub exact_lead: Option<Vec<(NaiveDate, f64)>>,
-    /// Incidents opened in the range.
-    pub incidents: Vec<IncidentFact>,
+    /// Incidents by UTC day of opening, in order (days with at least one).
+    pub incident_days: Vec<IncidentDay>,
+    /// Every resolved incident's (opening day, time to restore in seconds),
+    /// when there are few enough to read exactly; otherwise the days'
+    /// histograms are used.
+    pub exact_restore: Option<Vec<(NaiveDate, f64)>>,
+}
+
+/// The incidents of a scope opened on one UTC day, from the stored rollups.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentDay {
+    pub day: NaiveDate,
+    /// Opened that day.
+    pub incidents: u64,
+    /// Of which resolved.
+    pub resolved: u64,
+    /// Resolved − opened, seconds.
+    pub restore: Histogram,
 }
 
 /// Deployment frequency.
@@ -487,6 +503,8 @@ pub struct Restore {
     /// Of which resolved.
     pub resolved: u64,
     pub median_hours: Option<f64>,
+    /// `exact`, or `histogram (within 1 %)` for very many incidents.
+    pub precision: String,
     pub level: Option<Level>,
 }
 
@@ -571,14 +589,49 @@ fn hours(seconds: Option<f64>) -> Option<f64> {
     seconds.map(|s| s / HOUR)
 }
 
-fn restore_seconds(i: &IncidentFact) -> Option<f64> {
-    i.resolved_at.map(|r| {
-        (r - i.opened_at)
+/// Time to restore of one incident in seconds (resolved − opened; a
+/// resolution stamped before the opening counts 0), None while open.
+pub fn restore_seconds(
+    opened_at: DateTime<Utc>,
+    resolved_at: Option<DateTime<Utc>>,
+) -> Option<f64> {
+    resolved_at.map(|r| {
+        (r - opened_at)
             .num_microseconds()
             .unwrap_or(i64::MAX)
             .max(0) as f64
             / 1e6
     })
+}
+
+/// Incidents opened in `[from, to)`, of which resolved, and the median time
+/// to restore (seconds).
+fn restore_stats(inputs: &DoraInputs, from: NaiveDate, to: NaiveDate) -> (u64, u64, Option<f64>) {
+    let days = inputs
+        .incident_days
+        .iter()
+        .filter(|d| d.day >= from && d.day < to);
+    let (mut opened, mut resolved) = (0, 0);
+    let mut h = Histogram::default();
+    for d in days {
+        opened += d.incidents;
+        resolved += d.resolved;
+        if inputs.exact_restore.is_none() {
+            h.merge(&d.restore);
+        }
+    }
+    let median_s = match &inputs.exact_restore {
+        Some(values) => {
+            let mut v: Vec<f64> = values
+                .iter()
+                .filter(|(d, _)| *d >= from && *d < to)
+                .map(|(_, s)| *s)
+                .collect();
+            median(&mut v)
+        }
+        None => h.median(),
+    };
+    (opened, resolved, median_s)
 }
 
 /// Lead-time median and P85 (seconds) of the days in `[from, to)`.
@@ -623,16 +676,7 @@ pub fn report(scope: &MetricScope, range: &Range, inputs: &DoraInputs) -> DoraRe
         }
         (t, deploy_days)
     };
-    let restore = |from: NaiveDate, to: NaiveDate| {
-        let (a, b) = (midnight(from), midnight(to));
-        let opened: Vec<&IncidentFact> = inputs
-            .incidents
-            .iter()
-            .filter(|i| i.opened_at >= a && i.opened_at < b)
-            .collect();
-        let mut times: Vec<f64> = opened.iter().filter_map(|i| restore_seconds(i)).collect();
-        (opened.len() as u64, times.len() as u64, median(&mut times))
-    };
+    let restore = |from: NaiveDate, to: NaiveDate| restore_stats(inputs, from, to);
     let rate = |failed: u64, changes: u64| (changes > 0).then(|| failed as f64 / changes as f64);
 
     let buckets = range
@@ -703,6 +747,12 @@ pub fn report(scope: &MetricScope, range: &Range, inputs: &DoraInputs) -> DoraRe
             incidents,
             resolved,
             median_hours: hours(restore_s),
+            precision: if inputs.exact_restore.is_some() {
+                EXACT
+            } else {
+                APPROX
+            }
+            .to_owned(),
             level: restore_s.map(restore_level),
         },
         buckets,
@@ -1249,5 +1299,58 @@ mod tests {
         assert_eq!(restore_level(23.0 * HOUR), Level::High);
         assert_eq!(restore_level(WEEK), Level::Medium);
         assert_eq!(restore_level(8.0 * DAY), Level::Low);
+    }
+
+    /// Time to restore from the day rollups: exact values when given, else
+    /// the days' histograms (within 1 %), with the precision said; counts
+    /// per bucket come from the days either way.
+    #[test]
+    fn time_to_restore_from_day_rollups() {
+        let d = |day: u32| NaiveDate::from_ymd_opt(2026, 3, day).unwrap();
+        let range = Range::new(d(2), d(15), Bucket::Week).unwrap();
+        let scope = MetricScope {
+            project_ids: vec![],
+            service: None,
+            environment: "production".into(),
+        };
+        // Day 3: restored in 1 h and 3 h, one still open; day 10: 10 h.
+        let values = [(d(3), HOUR), (d(3), 3.0 * HOUR), (d(10), 10.0 * HOUR)];
+        let mut day3 = IncidentDay {
+            day: d(3),
+            incidents: 3,
+            resolved: 2,
+            ..IncidentDay::default()
+        };
+        day3.restore.add(HOUR);
+        day3.restore.add(3.0 * HOUR);
+        let mut day10 = IncidentDay {
+            day: d(10),
+            incidents: 1,
+            resolved: 1,
+            ..IncidentDay::default()
+        };
+        day10.restore.add(10.0 * HOUR);
+        let mut inputs = DoraInputs {
+            incident_days: vec![day3, day10],
+            exact_restore: Some(values.to_vec()),
+            ..DoraInputs::default()
+        };
+        let exact = report(&scope, &range, &inputs);
+        assert_eq!(exact.time_to_restore.incidents, 4);
+        assert_eq!(exact.time_to_restore.resolved, 3);
+        assert_eq!(exact.time_to_restore.median_hours, Some(3.0));
+        assert_eq!(exact.time_to_restore.precision, "exact");
+        assert_eq!(exact.buckets[0].incidents, 3);
+        assert_eq!(exact.buckets[0].restore_median_hours, Some(2.0));
+        assert_eq!(exact.buckets[1].restore_median_hours, Some(10.0));
+
+        inputs.exact_restore = None;
+        let approx = report(&scope, &range, &inputs);
+        assert_eq!(approx.time_to_restore.incidents, 4);
+        assert_eq!(approx.time_to_restore.precision, "histogram (within 1 %)");
+        let m = approx.time_to_restore.median_hours.unwrap();
+        assert!((m - 3.0).abs() / 3.0 <= 0.01, "{m}");
+        let w2 = approx.buckets[1].restore_median_hours.unwrap();
+        assert!((w2 - 10.0).abs() / 10.0 <= 0.01, "{w2}");
     }
 }

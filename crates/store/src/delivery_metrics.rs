@@ -11,11 +11,15 @@
 //!   [`Store::attribute_pending`], which metric reads call first, so numbers
 //!   are never stale. Writers of deployments clear the flag; writers of
 //!   commits and pull requests call [`Store::invalidate_attribution`];
-//!   incident changes are noticed by comparing with `incident_seen`.
+//!   incident changes reach it through `incident_changes`, a log that
+//!   triggers on `incidents` feed (migration 0009).
+//! - Time to restore reads `incident_days` (per UTC day of opening and
+//!   service, service `''`: the whole project), rebuilt from the incidents
+//!   of the days a logged change touches.
 //! - The rules the facts depend on (look-back, incident window, production
 //!   environment) are stored with them; other rules recompute everything.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::types::Json;
@@ -24,8 +28,8 @@ use tandem_domain::attribution::{
     self, CommitNode, CommitRef, DeploymentInput, PreviousDeployment, PullRequestNode, RepoGraph,
 };
 use tandem_domain::dora::{
-    DayFacts, DoraInputs, ExplainedCommit, ExplainedDeployment, Histogram, IncidentFact,
-    MetricRules, MetricScope, PrFact, Range,
+    self, DayFacts, DoraInputs, ExplainedCommit, ExplainedDeployment, Histogram, IncidentDay,
+    IncidentFact, MetricRules, MetricScope, PrFact, Range,
 };
 use uuid::Uuid;
 
@@ -37,11 +41,21 @@ const BULK_ROWS: usize = 500;
 /// Deployments attributed per round of [`Store::attribute_pending`].
 const ROUND: i64 = 2000;
 
+/// Incident change log rows processed per transaction.
+const LOG_ROUND: i64 = 5000;
+
+/// The PostgreSQL advisory lock the refresh transactions hold.
+const REFRESH_LOCK: i64 = 0x7461_6e64_656d_0009;
+
 const RULES_KEY: &str = "metric_rules";
 
 /// Up to this many shipped commits in a range, lead times are read one by
 /// one and exact; above it, from the day rollups' histograms (within 1 %).
 pub const EXACT_LEAD_LIMIT: u64 = 100_000;
+
+/// Up to this many resolved incidents in a range, times to restore are read
+/// one by one and exact; above it, from the day rollups' histograms.
+pub const EXACT_RESTORE_LIMIT: u64 = 10_000;
 
 #[derive(FromRow, Clone)]
 struct PendingRow {
@@ -62,7 +76,7 @@ struct PendingRow {
 const PENDING_COLS: &str = "id, external_id, project_id, service, environment, status, repo, sha, \
      is_rollback, explicit_commits, finished_at, updated_at";
 
-#[derive(FromRow)]
+#[derive(FromRow, Clone)]
 struct NeighbourRow {
     id: Uuid,
     external_id: String,
@@ -80,19 +94,6 @@ struct GraphCommitRow {
     parent_count: i32,
     subject: String,
     source: String,
-}
-
-#[derive(FromRow)]
-struct IncidentSeenRow {
-    id: Uuid,
-    project_id: Uuid,
-    service: Option<String>,
-    opened_at: DateTime<Utc>,
-    caused_by: Option<String>,
-    old_project: Option<Uuid>,
-    old_service: Option<String>,
-    old_opened_at: Option<DateTime<Utc>>,
-    old_caused_by: Option<String>,
 }
 
 /// One commit a deployment shipped, as stored.
@@ -187,6 +188,39 @@ macro_rules! write_day {
             .await?;
         }
     }};
+}
+
+/// A transaction on either engine.
+enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Runs `$body` with `$c` bound to the transaction's connection, once per
+/// engine (like `on_pool!`).
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            Tx::Sqlite(t) => {
+                let $c: &mut sqlx::SqliteConnection = &mut **t;
+                $body
+            }
+            Tx::Postgres(t) => {
+                let $c: &mut sqlx::PgConnection = &mut **t;
+                $body
+            }
+        }
+    };
 }
 
 impl Store {
@@ -388,43 +422,78 @@ impl Store {
     /// deployments, of the ones before them, and of those an incident change
     /// touches, then the day rollups they fall in. Returns the number of
     /// deployments attributed.
+    /// Recomputes what changed since the last call: the shipped commits of
+    /// every deployment with `attributed = FALSE` (and of the deployment
+    /// after each, whose range depends on it), then the facts of those
+    /// deployments and of the ones before them, and the day rollups they
+    /// fall in; then, from the incident change log (migration 0009), the
+    /// facts of the deployments whose failure a changed incident can decide
+    /// (before and after the change) and the time-to-restore rollups of the
+    /// days it was opened on. Returns the number of deployments attributed.
+    ///
+    /// With nothing pending this is one indexed query. Attribution reads in
+    /// batches (neighbours, scopes, graphs once per repository); each round's
+    /// writes (attribution, facts, rollups, consumed log rows) are one
+    /// transaction that holds the refresh lock: SQLite's write lock, and on
+    /// PostgreSQL a transaction-scoped advisory lock, so two replicas
+    /// refresh one after the other, each reading what the other committed.
+    /// A log row is deleted only by the transaction that read it; a change
+    /// committed meanwhile leaves its own row for the next call.
     pub async fn attribute_pending(&self) -> Result<u64> {
+        let (pending,): (bool,) = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT EXISTS (SELECT 1 FROM deployments WHERE attributed = FALSE) \
+                 OR EXISTS (SELECT 1 FROM incident_changes)",
+            )
+            .fetch_one(pool)
+            .await?
+        });
+        if !pending {
+            return Ok(0);
+        }
         let rules = self.metric_rules().await?;
-        let mut refresh: BTreeSet<Uuid> = self.incidents_changed(&rules).await?;
         let mut attributed = 0u64;
         let mut graphs: HashMap<String, RepoGraph> = HashMap::new();
+        let mut scopes: Option<Scopes> = None;
         loop {
-            let mut pending: Vec<PendingRow> = on_pool!(self, |pool| {
-                sqlx::query_as(sql(format!(
-                    "SELECT {PENDING_COLS} FROM deployments WHERE attributed = FALSE \
-                     ORDER BY finished_at, id LIMIT {ROUND}"
-                )))
-                .fetch_all(pool)
-                .await?
-            });
+            let mut read = self.read_tx().await?;
+            let q = sql(format!(
+                "SELECT {PENDING_COLS} FROM deployments WHERE attributed = FALSE \
+                 ORDER BY finished_at, id LIMIT {ROUND}"
+            ));
+            let mut pending: Vec<PendingRow> =
+                on_tx!(&mut read, |c| sqlx::query_as(q).fetch_all(&mut *c).await?);
             if pending.is_empty() {
                 break;
             }
+            let mut seen: HashSet<Uuid> = HashSet::new();
+            pending.retain(|p| seen.insert(p.id));
+            let ids: Vec<Uuid> = pending.iter().map(|p| p.id).collect();
             // The successful deployment after each one reads its range from
             // it: recompute it too.
-            let ids: HashSet<Uuid> = pending.iter().map(|p| p.id).collect();
-            let mut extra = Vec::new();
-            for p in &pending {
-                let Some(f) = p.finished_at else { continue };
-                if let Some(next) = self.neighbour(p, f, Side::Next).await?
-                    && next.attributed
-                    && !ids.contains(&next.id)
-                {
-                    extra.push(next.id);
-                }
-            }
+            let next = neighbours(&mut read, &ids, Side::Next).await?;
+            let mut extra: Vec<Uuid> = next
+                .values()
+                .filter(|n| n.attributed && !seen.contains(&n.id))
+                .map(|n| n.id)
+                .collect();
+            extra.sort();
+            extra.dedup();
+            drop(read);
             if !extra.is_empty() {
                 self.mark_unattributed(&extra).await?;
-                let more: Vec<PendingRow> = self.pending_rows(&extra).await?;
-                pending.extend(more);
+                let mut read = self.read_tx().await?;
+                let more = pending_rows(&mut read, &extra).await?;
+                pending.extend(more.into_iter().filter(|p| seen.insert(p.id)));
             }
             pending.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then(a.id.cmp(&b.id)));
-
+            let ids: Vec<Uuid> = pending.iter().map(|p| p.id).collect();
+            let mut read = self.read_tx().await?;
+            let previous = neighbours(&mut read, &ids, Side::Previous).await?;
+            if scopes.is_none() {
+                scopes = Some(service_scopes(&mut read).await?);
+            }
+            drop(read);
             let mut repos: BTreeSet<String> = BTreeSet::new();
             for p in &pending {
                 repos.extend(p.repo.iter().cloned());
@@ -436,47 +505,86 @@ impl Store {
                     e.insert(g);
                 }
             }
-            for p in &pending {
-                let prev = match p.finished_at {
-                    Some(f) => self.neighbour(p, f, Side::Previous).await?,
-                    None => None,
-                };
-                self.attribute_one(p, prev.as_ref(), &graphs, &rules)
-                    .await?;
-                attributed += 1;
-                refresh.insert(p.id);
-                if let Some(prev) = prev {
-                    refresh.insert(prev.id);
-                }
-            }
-        }
-        if !refresh.is_empty() {
+            let scopes = scopes.as_ref().expect("loaded above");
+            let outcomes: Vec<Option<attribution::Attribution>> = pending
+                .iter()
+                .map(|p| attribute_in_memory(p, previous.get(&p.id), scopes, &graphs, &rules))
+                .collect();
+            let mut refresh: BTreeSet<Uuid> = ids.iter().copied().collect();
+            refresh.extend(previous.values().map(|n| n.id));
+
+            let mut tx = self.refresh_tx().await?;
+            write_attributions(&mut tx, &pending, &outcomes).await?;
             let mut days: BTreeSet<DayKey> = BTreeSet::new();
-            for id in &refresh {
-                self.refresh_facts(*id, &rules, &mut days).await?;
+            refresh_facts(&mut tx, &refresh, &rules, &mut days).await?;
+            refresh_days(&mut tx, &days).await?;
+            tx.commit().await?;
+            attributed += pending.len() as u64;
+        }
+        loop {
+            let (any,): (bool,) = on_pool!(self, |pool| {
+                sqlx::query_as("SELECT EXISTS (SELECT 1 FROM incident_changes)")
+                    .fetch_one(pool)
+                    .await?
+            });
+            if !any {
+                break;
             }
-            self.refresh_days(&days).await?;
+            let mut tx = self.refresh_tx().await?;
+            let q = sql(format!(
+                "SELECT seq, incident_id, project_id, service, opened_at, caused_by \
+                 FROM incident_changes ORDER BY seq LIMIT {LOG_ROUND}"
+            ));
+            let changes: Vec<IncidentChange> =
+                on_tx!(&mut tx, |c| sqlx::query_as(q).fetch_all(&mut *c).await?);
+            if changes.is_empty() {
+                // Another process consumed them meanwhile.
+                break;
+            }
+            let (affected, incident_keys) = affected_by(&mut tx, &changes, &rules).await?;
+            let mut days: BTreeSet<DayKey> = BTreeSet::new();
+            refresh_facts(&mut tx, &affected, &rules, &mut days).await?;
+            refresh_days(&mut tx, &days).await?;
+            refresh_incident_days(&mut tx, &incident_keys).await?;
+            let seqs: Vec<i64> = changes.iter().map(|c| c.seq).collect();
+            for chunk in seqs.chunks(BULK_ROWS) {
+                on_tx!(&mut tx, |c| {
+                    let mut qb = QueryBuilder::new("DELETE FROM incident_changes WHERE seq IN (");
+                    let mut list = qb.separated(", ");
+                    for s in chunk {
+                        list.push_bind(*s);
+                    }
+                    qb.push(")");
+                    qb.build().execute(&mut *c).await?;
+                });
+            }
+            tx.commit().await?;
         }
         Ok(attributed)
     }
 
-    async fn pending_rows(&self, ids: &[Uuid]) -> Result<Vec<PendingRow>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(BULK_ROWS) {
-            let rows: Vec<PendingRow> = on_pool!(self, |pool| {
-                let mut qb = QueryBuilder::new(format!(
-                    "SELECT {PENDING_COLS} FROM deployments WHERE id IN ("
-                ));
-                let mut list = qb.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                qb.push(")");
-                qb.build_query_as().fetch_all(pool).await?
-            });
-            out.extend(rows);
-        }
-        Ok(out)
+    /// A transaction that only reads.
+    async fn read_tx(&self) -> Result<Tx> {
+        Ok(match &self.engine {
+            crate::Engine::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            crate::Engine::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// A write transaction holding the refresh lock (see
+    /// [`Store::attribute_pending`]).
+    async fn refresh_tx(&self) -> Result<Tx> {
+        Ok(match &self.engine {
+            crate::Engine::Sqlite(p) => Tx::Sqlite(p.begin_write().await?),
+            crate::Engine::Postgres(p) => {
+                let mut t = p.begin_write().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(REFRESH_LOCK)
+                    .execute(&mut *t)
+                    .await?;
+                Tx::Postgres(t)
+            }
+        })
     }
 
     async fn mark_unattributed(&self, ids: &[Uuid]) -> Result<()> {
@@ -495,37 +603,6 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
-    }
-
-    /// The successful finished deployment of the same service and
-    /// environment just before or after `p` (ties on the finish time are
-    /// broken by id).
-    async fn neighbour(
-        &self,
-        p: &PendingRow,
-        finished_at: DateTime<Utc>,
-        side: Side,
-    ) -> Result<Option<NeighbourRow>> {
-        let (cmp, order) = match side {
-            Side::Previous => ("<", "DESC"),
-            Side::Next => (">", "ASC"),
-        };
-        let q = sql(format!(
-            "SELECT id, external_id, repo, sha, finished_at, attributed FROM deployments \
-             WHERE project_id = $1 AND service = $2 AND environment = $3 AND status = 'success' \
-             AND finished_at IS NOT NULL AND (finished_at {cmp} $4 OR (finished_at = $4 AND id {cmp} $5)) \
-             ORDER BY finished_at {order}, id {order} LIMIT 1"
-        ));
-        Ok(on_pool!(self, |pool| {
-            sqlx::query_as(q)
-                .bind(p.project_id)
-                .bind(&p.service)
-                .bind(&p.environment)
-                .bind(finished_at)
-                .bind(p.id)
-                .fetch_optional(pool)
-                .await?
-        }))
     }
 
     /// Everything attribution needs to know about one repository.
@@ -633,456 +710,827 @@ impl Store {
         }));
         Ok(RepoGraph::new(nodes, nodes_pr))
     }
+}
 
-    async fn attribute_one(
-        &self,
-        p: &PendingRow,
-        prev: Option<&NeighbourRow>,
-        graphs: &HashMap<String, RepoGraph>,
-        rules: &MetricRules,
-    ) -> Result<()> {
-        let now = tandem_domain::time::micros(Utc::now());
-        let outcome = match (p.status.as_str(), p.finished_at) {
-            ("success", Some(finished_at)) => {
-                let scope: Vec<String> = match &p.repo {
-                    Some(repo) => {
-                        let row: Option<(Json<Vec<String>>,)> = on_pool!(self, |pool| {
-                            sqlx::query_as(
-                                "SELECT path_prefixes FROM service_scopes \
-                                 WHERE project_id = $1 AND service = $2 AND repo = $3",
-                            )
-                            .bind(p.project_id)
-                            .bind(&p.service)
-                            .bind(repo)
-                            .fetch_optional(pool)
-                            .await?
-                        });
-                        row.map(|r| r.0.0).unwrap_or_default()
-                    }
-                    None => Vec::new(),
-                };
-                let input = DeploymentInput {
-                    service: p.service.clone(),
-                    environment: p.environment.clone(),
-                    repo: p.repo.clone(),
-                    sha: p.sha.clone(),
-                    is_rollback: p.is_rollback,
-                    explicit_commits: p.explicit_commits.0.clone(),
-                    finished_at,
-                };
-                let previous = prev.map(|n| PreviousDeployment {
-                    external_id: n.external_id.clone(),
-                    repo: n.repo.clone(),
-                    sha: n.sha.clone(),
-                    finished_at: n.finished_at,
-                });
-                Some(attribution::attribute(
-                    &input,
-                    previous.as_ref(),
-                    &scope,
-                    graphs,
-                    &rules.attribution(),
-                ))
-            }
-            _ => None,
-        };
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query("DELETE FROM deployment_commits WHERE deployment_id = $1")
-                .bind(p.id)
-                .execute(&mut *tx)
-                .await?;
-            match &outcome {
-                None => {
-                    sqlx::query("DELETE FROM deployment_attribution WHERE deployment_id = $1")
-                        .bind(p.id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Some(a) => {
-                    for chunk in a.commits.chunks(BULK_ROWS) {
-                        let mut qb = QueryBuilder::new(
-                            "INSERT INTO deployment_commits (deployment_id, repo, sha, authored_at, pr_number) ",
-                        );
-                        qb.push_values(chunk, |mut b, c| {
-                            b.push_bind(p.id)
-                                .push_bind(&c.repo)
-                                .push_bind(&c.sha)
-                                .push_bind(c.authored_at)
-                                .push_bind(c.pr_number);
-                        });
-                        qb.push(" ON CONFLICT (deployment_id, repo, sha) DO NOTHING");
-                        qb.build().execute(&mut *tx).await?;
-                    }
-                    let complete = a.method == attribution::Method::Graph
-                        && !a.notes.iter().any(|n| n.contains("incomplete"))
-                        || matches!(a.method, attribution::Method::Rollback) && p.is_rollback;
-                    sqlx::query(
-                        "INSERT INTO deployment_attribution (deployment_id, method, notes, complete, \
-                         rolls_back_previous, attributed_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                         ON CONFLICT (deployment_id) DO UPDATE SET method = excluded.method, \
-                         notes = excluded.notes, complete = excluded.complete, \
-                         rolls_back_previous = excluded.rolls_back_previous, \
-                         attributed_at = excluded.attributed_at",
-                    )
-                    .bind(p.id)
-                    .bind(a.method.as_str())
-                    .bind(Json(&a.notes))
-                    .bind(complete)
-                    .bind(a.rolls_back_previous)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-            // Only when nobody changed the deployment meanwhile; otherwise it
-            // stays pending and is computed again.
-            sqlx::query(
-                "UPDATE deployments SET attributed = TRUE WHERE id = $1 AND updated_at = $2",
-            )
-            .bind(p.id)
-            .bind(p.updated_at)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
+/// Service path scopes by (project, service, repository).
+type Scopes = HashMap<(Uuid, String, String), Vec<String>>;
 
-    /// Incidents new or changed since the facts were computed: the
-    /// deployments whose failure they can decide (before and after the
-    /// change) need their facts refreshed.
-    async fn incidents_changed(&self, rules: &MetricRules) -> Result<BTreeSet<Uuid>> {
-        let rows: Vec<IncidentSeenRow> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT i.id, i.project_id, i.service, i.opened_at, i.caused_by, s.project_id AS old_project, \
-                 s.service AS old_service, s.opened_at AS old_opened_at, s.caused_by AS old_caused_by \
-                 FROM incidents i LEFT JOIN incident_seen s ON s.incident_id = i.id \
-                 WHERE s.incident_id IS NULL OR COALESCE(s.service, '') <> COALESCE(i.service, '') \
-                 OR s.opened_at <> i.opened_at OR COALESCE(s.caused_by, '') <> COALESCE(i.caused_by, '')",
-            )
-            .fetch_all(pool)
+async fn service_scopes(tx: &mut Tx) -> Result<Scopes> {
+    let rows: Vec<(Uuid, String, String, Json<Vec<String>>)> = on_tx!(tx, |c| {
+        sqlx::query_as("SELECT project_id, service, repo, path_prefixes FROM service_scopes")
+            .fetch_all(&mut *c)
             .await?
-        });
-        let mut out = BTreeSet::new();
-        if rows.is_empty() {
-            return Ok(out);
-        }
-        let window = rules.incident_window();
-        for r in &rows {
-            let mut versions = vec![(
-                r.project_id,
-                r.service.clone(),
-                r.opened_at,
-                r.caused_by.clone(),
-            )];
-            if let (Some(project), Some(opened)) = (r.old_project, r.old_opened_at) {
-                versions.push((
-                    project,
-                    r.old_service.clone(),
-                    opened,
-                    r.old_caused_by.clone(),
-                ));
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(p, s, r, prefixes)| ((p, s, r), prefixes.0))
+        .collect())
+}
+
+async fn pending_rows(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<PendingRow>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(BULK_ROWS) {
+        let rows: Vec<PendingRow> = on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT {PENDING_COLS} FROM deployments WHERE id IN ("
+            ));
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
             }
-            let ref_text = r.id.to_string();
-            let found: Vec<(Uuid,)> = on_pool!(self, |pool| {
-                let mut found: Vec<(Uuid,)> = sqlx::query_as(
-                    "SELECT deployment_id FROM deployment_facts WHERE failure_ref = $1",
-                )
-                .bind(&ref_text)
-                .fetch_all(pool)
-                .await?;
-                for (project, service, opened, caused_by) in &versions {
-                    if let Some(c) = caused_by {
-                        let linked: Vec<(Uuid,)> = sqlx::query_as(
-                            "SELECT id FROM deployments WHERE project_id = $1 AND external_id = $2",
-                        )
-                        .bind(project)
-                        .bind(c)
-                        .fetch_all(pool)
-                        .await?;
-                        found.extend(linked);
-                    }
-                    if let Some(s) = service {
-                        let before: Vec<(Uuid,)> = sqlx::query_as(
-                            "SELECT id FROM deployments WHERE project_id = $1 AND service = $2 \
-                             AND environment = $3 AND status = 'success' AND finished_at IS NOT NULL \
-                             AND finished_at <= $4 AND finished_at > $5",
-                        )
-                        .bind(project)
-                        .bind(s)
-                        .bind(&rules.production_environment)
-                        .bind(*opened)
-                        .bind(*opened - window)
-                        .fetch_all(pool)
-                        .await?;
-                        found.extend(before);
-                    }
-                }
-                found
+            qb.push(")");
+            qb.build_query_as().fetch_all(&mut *c).await?
+        });
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// For each of these deployments that finished, the successful finished
+/// deployment of the same project, service and environment just before or
+/// after it (ties on the finish time broken by id), by deployment id.
+async fn neighbours(tx: &mut Tx, ids: &[Uuid], side: Side) -> Result<HashMap<Uuid, NeighbourRow>> {
+    let (cmp, order) = match side {
+        Side::Previous => ("<", "DESC"),
+        Side::Next => (">", "ASC"),
+    };
+    let mut pairs: Vec<(Uuid, Uuid)> = Vec::new();
+    for chunk in ids.chunks(BULK_ROWS) {
+        let rows: Vec<(Uuid, Option<Uuid>)> = on_tx!(tx, |c| {
+            // The redundant `finished_at {cmp}= p.finished_at` bounds the
+            // index range.
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT p.id, (SELECT d.id FROM deployments d WHERE d.project_id = p.project_id \
+                 AND d.service = p.service AND d.environment = p.environment AND d.status = 'success' \
+                 AND d.finished_at IS NOT NULL AND d.finished_at {cmp}= p.finished_at \
+                 AND (d.finished_at {cmp} p.finished_at OR d.id {cmp} p.id) \
+                 ORDER BY d.finished_at {order}, d.id {order} LIMIT 1) AS n \
+                 FROM deployments p WHERE p.finished_at IS NOT NULL AND p.id IN ("
+            ));
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(&mut *c).await?
+        });
+        pairs.extend(rows.into_iter().filter_map(|(p, n)| n.map(|n| (p, n))));
+    }
+    let mut wanted: Vec<Uuid> = pairs.iter().map(|(_, n)| *n).collect();
+    wanted.sort();
+    wanted.dedup();
+    let mut rows: HashMap<Uuid, NeighbourRow> = HashMap::new();
+    for chunk in wanted.chunks(BULK_ROWS) {
+        let found: Vec<NeighbourRow> = on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new(
+                "SELECT id, external_id, repo, sha, finished_at, attributed FROM deployments WHERE id IN (",
+            );
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(&mut *c).await?
+        });
+        rows.extend(found.into_iter().map(|r| (r.id, r)));
+    }
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(p, n)| rows.get(&n).map(|r| (p, r.clone())))
+        .collect())
+}
+
+/// What attribution decides for a deployment (None: not a successful,
+/// finished one).
+fn attribute_in_memory(
+    p: &PendingRow,
+    prev: Option<&NeighbourRow>,
+    scopes: &Scopes,
+    graphs: &HashMap<String, RepoGraph>,
+    rules: &MetricRules,
+) -> Option<attribution::Attribution> {
+    let finished_at = match (p.status.as_str(), p.finished_at) {
+        ("success", Some(f)) => f,
+        _ => return None,
+    };
+    let scope: Vec<String> = p
+        .repo
+        .as_ref()
+        .and_then(|repo| scopes.get(&(p.project_id, p.service.clone(), repo.clone())))
+        .cloned()
+        .unwrap_or_default();
+    let input = DeploymentInput {
+        service: p.service.clone(),
+        environment: p.environment.clone(),
+        repo: p.repo.clone(),
+        sha: p.sha.clone(),
+        is_rollback: p.is_rollback,
+        explicit_commits: p.explicit_commits.0.clone(),
+        finished_at,
+    };
+    let previous = prev.map(|n| PreviousDeployment {
+        external_id: n.external_id.clone(),
+        repo: n.repo.clone(),
+        sha: n.sha.clone(),
+        finished_at: n.finished_at,
+    });
+    Some(attribution::attribute(
+        &input,
+        previous.as_ref(),
+        &scope,
+        graphs,
+        &rules.attribution(),
+    ))
+}
+
+/// Stores what attribution decided, with multi-row statements, and marks
+/// the deployments attributed unless somebody changed them meanwhile (then
+/// they stay pending and are computed again).
+async fn write_attributions(
+    tx: &mut Tx,
+    pending: &[PendingRow],
+    outcomes: &[Option<attribution::Attribution>],
+) -> Result<()> {
+    let now = tandem_domain::time::micros(Utc::now());
+    let ids: Vec<Uuid> = pending.iter().map(|p| p.id).collect();
+    for chunk in ids.chunks(BULK_ROWS) {
+        on_tx!(tx, |c| {
+            let mut qb =
+                QueryBuilder::new("DELETE FROM deployment_commits WHERE deployment_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build().execute(&mut *c).await?;
+        });
+    }
+    let gone: Vec<Uuid> = pending
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, o)| o.is_none())
+        .map(|(p, _)| p.id)
+        .collect();
+    for chunk in gone.chunks(BULK_ROWS) {
+        on_tx!(tx, |c| {
+            let mut qb =
+                QueryBuilder::new("DELETE FROM deployment_attribution WHERE deployment_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build().execute(&mut *c).await?;
+        });
+    }
+    let shipped: Vec<(Uuid, &attribution::Shipped)> = pending
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(p, o)| o.as_ref().map(|a| (p.id, a)))
+        .flat_map(|(id, a)| a.commits.iter().map(move |c| (id, c)))
+        .collect();
+    for chunk in shipped.chunks(BULK_ROWS) {
+        on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO deployment_commits (deployment_id, repo, sha, authored_at, pr_number) ",
+            );
+            qb.push_values(chunk, |mut b, (id, s)| {
+                b.push_bind(*id)
+                    .push_bind(&s.repo)
+                    .push_bind(&s.sha)
+                    .push_bind(s.authored_at)
+                    .push_bind(s.pr_number);
             });
-            out.extend(found.into_iter().map(|(id,)| id));
-        }
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            for r in &rows {
-                sqlx::query(
-                    "INSERT INTO incident_seen (incident_id, project_id, service, opened_at, caused_by) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (incident_id) DO UPDATE SET \
-                     project_id = excluded.project_id, service = excluded.service, \
-                     opened_at = excluded.opened_at, caused_by = excluded.caused_by",
-                )
-                .bind(r.id)
-                .bind(r.project_id)
-                .bind(&r.service)
-                .bind(r.opened_at)
-                .bind(&r.caused_by)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
+            qb.push(" ON CONFLICT (deployment_id, repo, sha) DO NOTHING");
+            qb.build().execute(&mut *c).await?;
         });
-        Ok(out)
     }
-
-    /// Recomputes one deployment's facts; records the day rollups touched.
-    async fn refresh_facts(
-        &self,
-        id: Uuid,
-        rules: &MetricRules,
-        days: &mut BTreeSet<DayKey>,
-    ) -> Result<()> {
-        let rows: Vec<PendingRow> = self.pending_rows(&[id]).await?;
-        let Some(p) = rows.into_iter().next() else {
-            return Ok(());
-        };
-        let old: Option<(Uuid, String, String, NaiveDate)> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT project_id, environment, service, day FROM deployment_facts WHERE deployment_id = $1",
-            )
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
+    let decided: Vec<(Uuid, &attribution::Attribution, bool)> = pending
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(p, o)| {
+            o.as_ref().map(|a| {
+                let complete = a.method == attribution::Method::Graph
+                    && !a.notes.iter().any(|n| n.contains("incomplete"))
+                    || matches!(a.method, attribution::Method::Rollback) && p.is_rollback;
+                (p.id, a, complete)
+            })
+        })
+        .collect();
+    for chunk in decided.chunks(BULK_ROWS) {
+        on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO deployment_attribution (deployment_id, method, notes, complete, \
+                 rolls_back_previous, attributed_at) ",
+            );
+            qb.push_values(chunk, |mut b, (id, a, complete)| {
+                b.push_bind(*id)
+                    .push_bind(a.method.as_str())
+                    .push_bind(Json(&a.notes))
+                    .push_bind(*complete)
+                    .push_bind(a.rolls_back_previous)
+                    .push_bind(now);
+            });
+            qb.push(
+                " ON CONFLICT (deployment_id) DO UPDATE SET method = excluded.method, \
+                 notes = excluded.notes, complete = excluded.complete, \
+                 rolls_back_previous = excluded.rolls_back_previous, \
+                 attributed_at = excluded.attributed_at",
+            );
+            qb.build().execute(&mut *c).await?;
         });
-        if let Some((project_id, environment, service, day)) = old {
-            days.insert(DayKey {
+    }
+    for chunk in pending.chunks(BULK_ROWS / 2) {
+        on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new("UPDATE deployments SET attributed = TRUE WHERE ");
+            for (i, p) in chunk.iter().enumerate() {
+                if i > 0 {
+                    qb.push(" OR ");
+                }
+                qb.push("(id = ")
+                    .push_bind(p.id)
+                    .push(" AND updated_at = ")
+                    .push_bind(p.updated_at)
+                    .push(")");
+            }
+            qb.build().execute(&mut *c).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Splits times sorted ascending into runs whose neighbours are at most
+/// `gap` apart: each run is read with one range query.
+fn clusters(times: &[DateTime<Utc>], gap: Duration) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=times.len() {
+        if i == times.len() || times[i] - times[i - 1] > gap {
+            if i > start {
+                out.push(start..i);
+            }
+            start = i;
+        }
+    }
+    out
+}
+
+/// Recomputes these deployments' facts (a deployment that is no longer a
+/// successful finished one loses them); records the day rollups touched.
+async fn refresh_facts(
+    tx: &mut Tx,
+    ids: &BTreeSet<Uuid>,
+    rules: &MetricRules,
+    days: &mut BTreeSet<DayKey>,
+) -> Result<()> {
+    let ids: Vec<Uuid> = ids.iter().copied().collect();
+    for chunk in ids.chunks(BULK_ROWS) {
+        refresh_facts_chunk(tx, chunk, rules, days).await?;
+    }
+    Ok(())
+}
+
+async fn refresh_facts_chunk(
+    tx: &mut Tx,
+    ids: &[Uuid],
+    rules: &MetricRules,
+    days: &mut BTreeSet<DayKey>,
+) -> Result<()> {
+    let rows = pending_rows(tx, ids).await?;
+    let old: Vec<(Uuid, String, String, NaiveDate)> = on_tx!(tx, |c| {
+        let mut qb = QueryBuilder::new(
+            "SELECT project_id, environment, service, day FROM deployment_facts WHERE deployment_id IN (",
+        );
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build_query_as().fetch_all(&mut *c).await?
+    });
+    days.extend(
+        old.into_iter()
+            .map(|(project_id, environment, service, day)| DayKey {
                 project_id,
                 environment,
                 service,
                 day,
-            });
-        }
-        let finished_at = match (p.status.as_str(), p.finished_at) {
-            ("success", Some(f)) => f,
-            _ => {
-                on_pool!(self, |pool| {
-                    sqlx::query("DELETE FROM deployment_facts WHERE deployment_id = $1")
-                        .bind(id)
-                        .execute(pool)
-                        .await?;
-                });
-                return Ok(());
+            }),
+    );
+    let (live, dead): (Vec<&PendingRow>, Vec<&PendingRow>) = rows
+        .iter()
+        .partition(|p| p.status == "success" && p.finished_at.is_some());
+    let mut dead: Vec<Uuid> = dead.iter().map(|p| p.id).collect();
+    // Deleted deployments' facts went with them (ON DELETE CASCADE).
+    dead.sort();
+    if !dead.is_empty() {
+        on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new("DELETE FROM deployment_facts WHERE deployment_id IN (");
+            let mut list = qb.separated(", ");
+            for id in &dead {
+                list.push_bind(*id);
             }
-        };
-        let (authored, rolls_back): (Vec<(DateTime<Utc>,)>, Option<(bool,)>) =
-            on_pool!(self, |pool| {
-                let authored = sqlx::query_as(
-                    "SELECT authored_at FROM deployment_commits WHERE deployment_id = $1",
+            qb.push(")");
+            qb.build().execute(&mut *c).await?;
+        });
+    }
+    if live.is_empty() {
+        return Ok(());
+    }
+    let live_ids: Vec<Uuid> = live.iter().map(|p| p.id).collect();
+    let authored: Vec<(Uuid, DateTime<Utc>)> = on_tx!(tx, |c| {
+        let mut qb = QueryBuilder::new(
+            "SELECT deployment_id, authored_at FROM deployment_commits WHERE deployment_id IN (",
+        );
+        let mut list = qb.separated(", ");
+        for id in &live_ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build_query_as().fetch_all(&mut *c).await?
+    });
+    let mut commits: HashMap<Uuid, Vec<DateTime<Utc>>> = HashMap::new();
+    for (id, at) in authored {
+        commits.entry(id).or_default().push(at);
+    }
+    let next = neighbours(tx, &live_ids, Side::Next).await?;
+    let mut asked: Vec<Uuid> = live_ids.clone();
+    asked.extend(next.values().map(|n| n.id));
+    asked.sort();
+    asked.dedup();
+    let mut rolls_back: HashMap<Uuid, bool> = HashMap::new();
+    for part in asked.chunks(BULK_ROWS) {
+        let found: Vec<(Uuid, bool)> = on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new(
+                "SELECT deployment_id, rolls_back_previous FROM deployment_attribution \
+                 WHERE deployment_id IN (",
+            );
+            let mut list = qb.separated(", ");
+            for id in part {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(&mut *c).await?
+        });
+        rolls_back.extend(found);
+    }
+
+    // 1. An incident that names the deployment: the first opened.
+    let mut linked: HashMap<(Uuid, String), (DateTime<Utc>, Uuid)> = HashMap::new();
+    let mut by_project: BTreeMap<Uuid, Vec<&str>> = BTreeMap::new();
+    for p in &live {
+        by_project
+            .entry(p.project_id)
+            .or_default()
+            .push(&p.external_id);
+    }
+    for (project, externals) in &by_project {
+        let found: Vec<(Uuid, String, DateTime<Utc>)> = on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new(
+                "SELECT id, caused_by, opened_at FROM incidents WHERE project_id = ",
+            );
+            qb.push_bind(*project).push(" AND caused_by IN (");
+            let mut list = qb.separated(", ");
+            for e in externals {
+                list.push_bind(*e);
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(&mut *c).await?
+        });
+        for (id, caused_by, opened) in found {
+            let e = linked.entry((*project, caused_by)).or_insert((opened, id));
+            if (opened, id) < *e {
+                *e = (opened, id);
+            }
+        }
+    }
+
+    // 2. (Production) an incident on the service naming no known
+    // deployment, opened in the window after it and before the next one.
+    let window = rules.incident_window();
+    let mut in_window: HashMap<Uuid, Uuid> = HashMap::new();
+    let mut groups: BTreeMap<(Uuid, &str), Vec<&PendingRow>> = BTreeMap::new();
+    for p in live
+        .iter()
+        .filter(|p| p.environment == rules.production_environment)
+    {
+        groups
+            .entry((p.project_id, p.service.as_str()))
+            .or_default()
+            .push(p);
+    }
+    for ((project, service), mut deps) in groups {
+        deps.sort_by_key(|p| p.finished_at);
+        let times: Vec<DateTime<Utc>> = deps.iter().filter_map(|p| p.finished_at).collect();
+        for run in clusters(&times, window) {
+            let (lo, hi) = (times[run.start], times[run.end - 1] + window);
+            let found: Vec<(Uuid, DateTime<Utc>)> = on_tx!(tx, |c| {
+                sqlx::query_as(
+                    "SELECT i.id, i.opened_at FROM incidents i WHERE i.project_id = $1 AND i.service = $2 \
+                     AND i.opened_at >= $3 AND i.opened_at < $4 AND (i.caused_by IS NULL OR NOT EXISTS \
+                     (SELECT 1 FROM deployments d WHERE d.project_id = i.project_id AND d.external_id = i.caused_by)) \
+                     ORDER BY i.opened_at, i.id",
                 )
-                .bind(id)
-                .fetch_all(pool)
-                .await?;
-                let rolls_back = sqlx::query_as(
-                "SELECT rolls_back_previous FROM deployment_attribution WHERE deployment_id = $1",
-            )
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-                (authored, rolls_back)
+                .bind(project)
+                .bind(service)
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(&mut *c)
+                .await?
             });
-        let is_change = !rolls_back.map_or(p.is_rollback, |r| r.0);
+            for p in &deps[run] {
+                let finished = p.finished_at.expect("live deployments finished");
+                let mut end = finished + window;
+                if let Some(n) = next.get(&p.id) {
+                    end = end.min(n.finished_at);
+                }
+                let first = found.partition_point(|(_, at)| *at < finished);
+                if let Some((id, at)) = found.get(first)
+                    && *at < end
+                {
+                    in_window.insert(p.id, *id);
+                }
+            }
+        }
+    }
+
+    let mut facts: Vec<FactRow> = Vec::with_capacity(live.len());
+    for p in &live {
+        let finished_at = p.finished_at.expect("live deployments finished");
+        let is_change = !rolls_back.get(&p.id).copied().unwrap_or(p.is_rollback);
         let mut hist = Histogram::default();
-        for (at,) in &authored {
+        let authored = commits.remove(&p.id).unwrap_or_default();
+        for at in &authored {
             hist.add(lead_seconds(finished_at, *at));
         }
-        let next = self.neighbour(&p, finished_at, Side::Next).await?;
-        let failure = self
-            .failure_of(&p, finished_at, next.as_ref(), rules)
-            .await?;
-        let (failed, reason, failure_ref) = match failure {
-            Some((reason, r)) => (true, Some(reason), Some(r)),
-            None => (false, None, None),
+        let failure = if let Some((_, i)) = linked.get(&(p.project_id, p.external_id.clone())) {
+            Some(("linked_incident", i.to_string()))
+        } else if let Some(i) = in_window.get(&p.id) {
+            Some(("incident_in_window", i.to_string()))
+        } else {
+            next.get(&p.id)
+                .filter(|n| rolls_back.get(&n.id).copied().unwrap_or(false))
+                .map(|n| ("rolled_back", n.id.to_string()))
         };
         let day = finished_at.date_naive();
-        on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO deployment_facts (deployment_id, project_id, service, environment, finished_at, \
-                 day, is_change, failed, failure_reason, failure_ref, commits, lead_hist) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                 ON CONFLICT (deployment_id) DO UPDATE SET project_id = excluded.project_id, \
-                 service = excluded.service, environment = excluded.environment, \
-                 finished_at = excluded.finished_at, day = excluded.day, is_change = excluded.is_change, \
-                 failed = excluded.failed, failure_reason = excluded.failure_reason, \
-                 failure_ref = excluded.failure_ref, commits = excluded.commits, lead_hist = excluded.lead_hist",
-            )
-            .bind(id)
-            .bind(p.project_id)
-            .bind(&p.service)
-            .bind(&p.environment)
-            .bind(finished_at)
-            .bind(day)
-            .bind(is_change)
-            .bind(failed)
-            .bind(reason)
-            .bind(&failure_ref)
-            .bind(i64::try_from(authored.len()).unwrap_or(i64::MAX))
-            .bind(hist.encode())
-            .execute(pool)
-            .await?;
-        });
         days.insert(DayKey {
             project_id: p.project_id,
             environment: p.environment.clone(),
             service: p.service.clone(),
             day,
         });
-        Ok(())
-    }
-
-    /// Whether a deployment failed, why, and what says so: an incident that
-    /// names it; else (production only) an incident on its service not
-    /// linked to another deployment, opened in the window after it and
-    /// before the next deployment; else the next deployment rolled it back.
-    async fn failure_of(
-        &self,
-        p: &PendingRow,
-        finished_at: DateTime<Utc>,
-        next: Option<&NeighbourRow>,
-        rules: &MetricRules,
-    ) -> Result<Option<(&'static str, String)>> {
-        let linked: Option<(Uuid,)> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id FROM incidents WHERE project_id = $1 AND caused_by = $2 \
-                 ORDER BY opened_at, id LIMIT 1",
-            )
-            .bind(p.project_id)
-            .bind(&p.external_id)
-            .fetch_optional(pool)
-            .await?
+        facts.push(FactRow {
+            id: p.id,
+            project_id: p.project_id,
+            service: p.service.clone(),
+            environment: p.environment.clone(),
+            finished_at,
+            day,
+            is_change,
+            failed: failure.is_some(),
+            reason: failure.as_ref().map(|f| f.0),
+            failure_ref: failure.map(|f| f.1),
+            commits: i64::try_from(authored.len()).unwrap_or(i64::MAX),
+            hist: hist.encode(),
         });
-        if let Some((i,)) = linked {
-            return Ok(Some(("linked_incident", i.to_string())));
-        }
-        if p.environment == rules.production_environment {
-            let mut end = finished_at + rules.incident_window();
-            if let Some(n) = next {
-                end = end.min(n.finished_at);
-            }
-            let unlinked: Option<(Uuid,)> = on_pool!(self, |pool| {
-                sqlx::query_as(
-                    "SELECT i.id FROM incidents i WHERE i.project_id = $1 AND i.service = $2 \
-                     AND i.opened_at >= $3 AND i.opened_at < $4 AND (i.caused_by IS NULL OR NOT EXISTS \
-                     (SELECT 1 FROM deployments d WHERE d.project_id = i.project_id AND d.external_id = i.caused_by)) \
-                     ORDER BY i.opened_at, i.id LIMIT 1",
-                )
-                .bind(p.project_id)
-                .bind(&p.service)
-                .bind(finished_at)
-                .bind(end)
-                .fetch_optional(pool)
-                .await?
-            });
-            if let Some((i,)) = unlinked {
-                return Ok(Some(("incident_in_window", i.to_string())));
-            }
-        }
-        if let Some(n) = next {
-            let rolled: Option<(bool,)> = on_pool!(self, |pool| {
-                sqlx::query_as(
-                    "SELECT rolls_back_previous FROM deployment_attribution WHERE deployment_id = $1",
-                )
-                .bind(n.id)
-                .fetch_optional(pool)
-                .await?
-            });
-            if rolled.is_some_and(|r| r.0) {
-                return Ok(Some(("rolled_back", n.id.to_string())));
-            }
-        }
-        Ok(None)
     }
+    for part in facts.chunks(BULK_ROWS / 2) {
+        on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO deployment_facts (deployment_id, project_id, service, environment, finished_at, \
+                 day, is_change, failed, failure_reason, failure_ref, commits, lead_hist) ",
+            );
+            qb.push_values(part, |mut b, f| {
+                b.push_bind(f.id)
+                    .push_bind(f.project_id)
+                    .push_bind(&f.service)
+                    .push_bind(&f.environment)
+                    .push_bind(f.finished_at)
+                    .push_bind(f.day)
+                    .push_bind(f.is_change)
+                    .push_bind(f.failed)
+                    .push_bind(f.reason)
+                    .push_bind(&f.failure_ref)
+                    .push_bind(f.commits)
+                    .push_bind(&f.hist);
+            });
+            qb.push(
+                " ON CONFLICT (deployment_id) DO UPDATE SET project_id = excluded.project_id, \
+                 service = excluded.service, environment = excluded.environment, \
+                 finished_at = excluded.finished_at, day = excluded.day, is_change = excluded.is_change, \
+                 failed = excluded.failed, failure_reason = excluded.failure_reason, \
+                 failure_ref = excluded.failure_ref, commits = excluded.commits, lead_hist = excluded.lead_hist",
+            );
+            qb.build().execute(&mut *c).await?;
+        });
+    }
+    Ok(())
+}
 
-    /// Rewrites the day rollups of these keys from the facts, then the
-    /// whole-project rows (service `''`) of the same days.
-    async fn refresh_days(&self, keys: &BTreeSet<DayKey>) -> Result<()> {
-        let mut project_days: BTreeSet<(Uuid, String, NaiveDate)> = BTreeSet::new();
-        for k in keys {
-            project_days.insert((k.project_id, k.environment.clone(), k.day));
-            let from = day_start(k.day);
-            let to = from + Duration::days(1);
-            on_pool!(self, |pool| {
-                let mut tx = pool.begin_write().await?;
-                let rows: Vec<(bool, bool, i64, Vec<u8>)> = sqlx::query_as(
-                    "SELECT is_change, failed, commits, lead_hist FROM deployment_facts \
-                     WHERE project_id = $1 AND environment = $2 AND finished_at >= $3 AND finished_at < $4 \
-                     AND service = $5",
+/// One deployment's facts, to write.
+struct FactRow {
+    id: Uuid,
+    project_id: Uuid,
+    service: String,
+    environment: String,
+    finished_at: DateTime<Utc>,
+    day: NaiveDate,
+    is_change: bool,
+    failed: bool,
+    reason: Option<&'static str>,
+    failure_ref: Option<String>,
+    commits: i64,
+    hist: Vec<u8>,
+}
+
+/// Rewrites the day rollups of these keys from the facts, then the
+/// whole-project rows (service `''`) of the same days.
+async fn refresh_days(tx: &mut Tx, keys: &BTreeSet<DayKey>) -> Result<()> {
+    let mut by_service: BTreeMap<(Uuid, String, String), Vec<NaiveDate>> = BTreeMap::new();
+    let mut project_days: BTreeMap<(Uuid, String), Vec<NaiveDate>> = BTreeMap::new();
+    for k in keys {
+        by_service
+            .entry((k.project_id, k.environment.clone(), k.service.clone()))
+            .or_default()
+            .push(k.day);
+        project_days
+            .entry((k.project_id, k.environment.clone()))
+            .or_default()
+            .push(k.day);
+    }
+    for ((project_id, environment, service), wanted) in &by_service {
+        for chunk in wanted.chunks(BULK_ROWS) {
+            let rows: Vec<(NaiveDate, bool, bool, i64, Vec<u8>)> = on_tx!(tx, |c| {
+                let mut qb = QueryBuilder::new(
+                    "SELECT day, is_change, failed, commits, lead_hist FROM deployment_facts \
+                     WHERE project_id = ",
+                );
+                qb.push_bind(*project_id)
+                    .push(" AND environment = ")
+                    .push_bind(environment)
+                    .push(" AND service = ")
+                    .push_bind(service)
+                    .push(" AND day IN (");
+                let mut list = qb.separated(", ");
+                for d in chunk {
+                    list.push_bind(*d);
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(&mut *c).await?
+            });
+            let mut sums: BTreeMap<NaiveDate, DayRow> =
+                chunk.iter().map(|d| (*d, DayRow::default())).collect();
+            for (d, is_change, failed, commits, hist) in rows {
+                let day = sums.entry(d).or_default();
+                day.deployments += 1;
+                day.changes += i64::from(is_change);
+                day.failures += i64::from(is_change && failed);
+                day.commits += commits;
+                if !day.hist.merge_encoded(&hist) {
+                    return Err(StoreError::Corrupt("deployment_facts.lead_hist".into()));
+                }
+            }
+            for (d, row) in sums {
+                on_tx!(tx, |c| write_day!(
+                    &mut *c,
+                    *project_id,
+                    environment,
+                    service,
+                    d,
+                    row
+                ));
+            }
+        }
+    }
+    for ((project_id, environment), wanted) in &mut project_days {
+        wanted.sort();
+        wanted.dedup();
+        for chunk in wanted.chunks(BULK_ROWS) {
+            let rows: Vec<(NaiveDate, i64, i64, i64, i64, Vec<u8>)> = on_tx!(tx, |c| {
+                let mut qb = QueryBuilder::new(
+                    "SELECT day, deployments, changes, failures, commits, lead_hist FROM delivery_days \
+                     WHERE service <> '' AND project_id = ",
+                );
+                qb.push_bind(*project_id)
+                    .push(" AND environment = ")
+                    .push_bind(environment)
+                    .push(" AND day IN (");
+                let mut list = qb.separated(", ");
+                for d in chunk {
+                    list.push_bind(*d);
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(&mut *c).await?
+            });
+            let mut sums: BTreeMap<NaiveDate, DayRow> =
+                chunk.iter().map(|d| (*d, DayRow::default())).collect();
+            for (d, deployments, changes, failures, commits, hist) in rows {
+                let day = sums.entry(d).or_default();
+                day.deployments += deployments;
+                day.changes += changes;
+                day.failures += failures;
+                day.commits += commits;
+                if !day.hist.merge_encoded(&hist) {
+                    return Err(StoreError::Corrupt("delivery_days.lead_hist".into()));
+                }
+            }
+            for (d, row) in sums {
+                on_tx!(tx, |c| write_day!(
+                    &mut *c,
+                    *project_id,
+                    environment,
+                    "",
+                    d,
+                    row
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A version of an incident from the change log.
+#[derive(FromRow)]
+struct IncidentChange {
+    seq: i64,
+    incident_id: Uuid,
+    project_id: Uuid,
+    service: Option<String>,
+    opened_at: DateTime<Utc>,
+    caused_by: Option<String>,
+}
+
+/// A time-to-restore rollup's key: service `''` is the whole project.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct IncidentKey {
+    project_id: Uuid,
+    service: String,
+    day: NaiveDate,
+}
+
+/// The deployments whose failure these incident versions can decide, and
+/// the time-to-restore rollups they fall in: deployments whose facts name
+/// the incident; the deployments a version names; and (production) the
+/// successful deployments of a version's service that finished in the
+/// window before it opened.
+async fn affected_by(
+    tx: &mut Tx,
+    changes: &[IncidentChange],
+    rules: &MetricRules,
+) -> Result<(BTreeSet<Uuid>, BTreeSet<IncidentKey>)> {
+    let mut out: BTreeSet<Uuid> = BTreeSet::new();
+    let mut keys: BTreeSet<IncidentKey> = BTreeSet::new();
+    for ch in changes {
+        let day = ch.opened_at.date_naive();
+        keys.insert(IncidentKey {
+            project_id: ch.project_id,
+            service: String::new(),
+            day,
+        });
+        if let Some(s) = ch.service.as_ref().filter(|s| !s.is_empty()) {
+            keys.insert(IncidentKey {
+                project_id: ch.project_id,
+                service: s.clone(),
+                day,
+            });
+        }
+    }
+    let mut refs: Vec<String> = changes.iter().map(|c| c.incident_id.to_string()).collect();
+    refs.sort();
+    refs.dedup();
+    for chunk in refs.chunks(BULK_ROWS) {
+        let found: Vec<(Uuid,)> = on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new(
+                "SELECT deployment_id FROM deployment_facts WHERE failure_ref IN (",
+            );
+            let mut list = qb.separated(", ");
+            for r in chunk {
+                list.push_bind(r);
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(&mut *c).await?
+        });
+        out.extend(found.into_iter().map(|(id,)| id));
+    }
+    let mut named: BTreeMap<Uuid, BTreeSet<&str>> = BTreeMap::new();
+    let mut opened: BTreeMap<(Uuid, &str), Vec<DateTime<Utc>>> = BTreeMap::new();
+    for ch in changes {
+        if let Some(c) = &ch.caused_by {
+            named.entry(ch.project_id).or_default().insert(c);
+        }
+        if let Some(s) = &ch.service {
+            opened
+                .entry((ch.project_id, s.as_str()))
+                .or_default()
+                .push(ch.opened_at);
+        }
+    }
+    for (project, externals) in &named {
+        let externals: Vec<&str> = externals.iter().copied().collect();
+        for chunk in externals.chunks(BULK_ROWS) {
+            let found: Vec<(Uuid,)> = on_tx!(tx, |c| {
+                let mut qb = QueryBuilder::new("SELECT id FROM deployments WHERE project_id = ");
+                qb.push_bind(*project).push(" AND external_id IN (");
+                let mut list = qb.separated(", ");
+                for e in chunk {
+                    list.push_bind(*e);
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(&mut *c).await?
+            });
+            out.extend(found.into_iter().map(|(id,)| id));
+        }
+    }
+    let window = rules.incident_window();
+    for ((project, service), mut times) in opened {
+        times.sort();
+        times.dedup();
+        for run in clusters(&times, window) {
+            let (lo, hi) = (times[run.start] - window, times[run.end - 1]);
+            let found: Vec<(Uuid, DateTime<Utc>)> = on_tx!(tx, |c| {
+                sqlx::query_as(
+                    "SELECT id, finished_at FROM deployments WHERE project_id = $1 AND service = $2 \
+                     AND environment = $3 AND status = 'success' AND finished_at IS NOT NULL \
+                     AND finished_at > $4 AND finished_at <= $5",
+                )
+                .bind(project)
+                .bind(service)
+                .bind(&rules.production_environment)
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(&mut *c)
+                .await?
+            });
+            let run_times = &times[run];
+            for (id, finished) in found {
+                // Some version opened in [finished, finished + window).
+                let first = run_times.partition_point(|t| *t < finished);
+                if run_times.get(first).is_some_and(|t| *t < finished + window) {
+                    out.insert(id);
+                }
+            }
+        }
+    }
+    Ok((out, keys))
+}
+
+/// Rewrites the time-to-restore rollups of these keys from the incidents.
+async fn refresh_incident_days(tx: &mut Tx, keys: &BTreeSet<IncidentKey>) -> Result<()> {
+    for k in keys {
+        let from = day_start(k.day);
+        let to = from + Duration::days(1);
+        let rows: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new(
+                "SELECT opened_at, resolved_at FROM incidents WHERE project_id = ",
+            );
+            qb.push_bind(k.project_id);
+            if !k.service.is_empty() {
+                qb.push(" AND service = ").push_bind(&k.service);
+            }
+            qb.push(" AND opened_at >= ")
+                .push_bind(from)
+                .push(" AND opened_at < ")
+                .push_bind(to);
+            qb.build_query_as().fetch_all(&mut *c).await?
+        });
+        let mut hist = Histogram::default();
+        let mut resolved = 0i64;
+        for (opened, res) in &rows {
+            if let Some(s) = dora::restore_seconds(*opened, *res) {
+                hist.add(s);
+                resolved += 1;
+            }
+        }
+        let incidents = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        on_tx!(tx, |c| {
+            if incidents == 0 {
+                sqlx::query(
+                    "DELETE FROM incident_days WHERE project_id = $1 AND service = $2 AND day = $3",
                 )
                 .bind(k.project_id)
-                .bind(&k.environment)
-                .bind(from)
-                .bind(to)
                 .bind(&k.service)
-                .fetch_all(&mut *tx)
+                .bind(k.day)
+                .execute(&mut *c)
                 .await?;
-                let mut day = DayRow::default();
-                for (is_change, failed, commits, hist) in rows {
-                    day.deployments += 1;
-                    day.changes += i64::from(is_change);
-                    day.failures += i64::from(is_change && failed);
-                    day.commits += commits;
-                    if !day.hist.merge_encoded(&hist) {
-                        return Err(StoreError::Corrupt("deployment_facts.lead_hist".into()));
-                    }
-                }
-                write_day!(
-                    &mut *tx,
-                    k.project_id,
-                    &k.environment,
-                    &k.service,
-                    k.day,
-                    day
-                );
-                tx.commit().await?;
-            });
-        }
-        for (project_id, environment, d) in project_days {
-            on_pool!(self, |pool| {
-                let mut tx = pool.begin_write().await?;
-                let rows: Vec<(i64, i64, i64, i64, Vec<u8>)> = sqlx::query_as(
-                    "SELECT deployments, changes, failures, commits, lead_hist FROM delivery_days \
-                     WHERE project_id = $1 AND environment = $2 AND day = $3 AND service <> ''",
+            } else {
+                sqlx::query(
+                    "INSERT INTO incident_days (project_id, service, day, incidents, resolved, restore_hist) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, service, day) DO UPDATE SET \
+                     incidents = excluded.incidents, resolved = excluded.resolved, \
+                     restore_hist = excluded.restore_hist",
                 )
-                .bind(project_id)
-                .bind(&environment)
-                .bind(d)
-                .fetch_all(&mut *tx)
+                .bind(k.project_id)
+                .bind(&k.service)
+                .bind(k.day)
+                .bind(incidents)
+                .bind(resolved)
+                .bind(hist.encode())
+                .execute(&mut *c)
                 .await?;
-                let mut day = DayRow::default();
-                for (deployments, changes, failures, commits, hist) in rows {
-                    day.deployments += deployments;
-                    day.changes += changes;
-                    day.failures += failures;
-                    day.commits += commits;
-                    if !day.hist.merge_encoded(&hist) {
-                        return Err(StoreError::Corrupt("delivery_days.lead_hist".into()));
-                    }
-                }
-                write_day!(&mut *tx, project_id, &environment, "", d, day);
-                tx.commit().await?;
-            });
-        }
-        Ok(())
+            }
+        });
     }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1145,9 +1593,10 @@ struct ExplainRow {
 }
 
 impl Store {
-    /// The inputs of a DORA report: the day rollups of the scope, the
-    /// incidents opened in the range, and (for up to [`EXACT_LEAD_LIMIT`]
-    /// commits) every lead time. Call [`Store::attribute_pending`] first.
+    /// The inputs of a DORA report: the day rollups of the scope (deliveries
+    /// and incidents), every lead time for up to [`EXACT_LEAD_LIMIT`]
+    /// commits and every time to restore for up to [`EXACT_RESTORE_LIMIT`]
+    /// resolved incidents. Call [`Store::attribute_pending`] first.
     pub async fn dora_inputs(&self, scope: &MetricScope, range: &Range) -> Result<DoraInputs> {
         if scope.project_ids.is_empty() {
             return Ok(DoraInputs::default());
@@ -1214,11 +1663,64 @@ impl Store {
         } else {
             None
         };
-        let incidents = self.incidents_in(scope, range).await?;
+        let rows: Vec<(NaiveDate, i64, i64, Vec<u8>)> = on_pool!(self, |pool| {
+            let mut qb = QueryBuilder::new(
+                "SELECT day, incidents, resolved, restore_hist FROM incident_days WHERE service = ",
+            );
+            qb.push_bind(&service)
+                .push(" AND day >= ")
+                .push_bind(range.start)
+                .push(" AND day < ")
+                .push_bind(range.end)
+                .push(" AND project_id IN (");
+            let mut list = qb.separated(", ");
+            for id in &scope.project_ids {
+                list.push_bind(*id);
+            }
+            qb.push(") ORDER BY day");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        let mut incident_days: Vec<IncidentDay> = Vec::new();
+        for (day, incidents, resolved, hist) in rows {
+            if incident_days.last().is_none_or(|d| d.day != day) {
+                incident_days.push(IncidentDay {
+                    day,
+                    ..IncidentDay::default()
+                });
+            }
+            let d = incident_days.last_mut().expect("just pushed");
+            d.incidents += count(incidents);
+            d.resolved += count(resolved);
+            if !d.restore.merge_encoded(&hist) {
+                return Err(StoreError::Corrupt("incident_days.restore_hist".into()));
+            }
+        }
+        let resolved: u64 = incident_days.iter().map(|d| d.resolved).sum();
+        let exact_restore = if resolved <= EXACT_RESTORE_LIMIT {
+            let rows: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = on_pool!(self, |pool| {
+                let mut qb = QueryBuilder::new(
+                    "SELECT opened_at, resolved_at FROM incidents WHERE resolved_at IS NOT NULL \
+                     AND opened_at >= ",
+                );
+                qb.push_bind(range.start_at())
+                    .push(" AND opened_at < ")
+                    .push_bind(range.end_at());
+                push_scope(&mut qb, "", scope);
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            Some(
+                rows.into_iter()
+                    .filter_map(|(o, r)| dora::restore_seconds(o, r).map(|s| (o.date_naive(), s)))
+                    .collect(),
+            )
+        } else {
+            None
+        };
         Ok(DoraInputs {
             days,
             exact_lead,
-            incidents,
+            incident_days,
+            exact_restore,
         })
     }
 

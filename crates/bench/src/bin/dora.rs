@@ -10,7 +10,9 @@
 //! in one transaction per table: deployments, deployment_commits (20 per
 //! deployment), incidents, and the rows attribution precomputes
 //! (`deployment_facts` with each deployment's lead-time histogram,
-//! `delivery_days` per day and service plus the whole project). Attribution
+//! `delivery_days` per day and service plus the whole project,
+//! `incident_days` with each day's time-to-restore histogram; the incident
+//! change log the triggers filled is emptied, as processing it would). Attribution
 //! itself is not run here: its cost is per deployment at ingestion, not per
 //! query (`--attribute N` times `attribute_pending` over N deployments
 //! written through the real store writes, for that figure).
@@ -209,6 +211,24 @@ async fn generate(
         }
         facts.push((d, h.encode()));
     }
+    // Time-to-restore rollups per day of opening × service and project.
+    #[derive(Default)]
+    struct IncidentDay {
+        incidents: i64,
+        resolved: i64,
+        hist: Histogram,
+    }
+    let mut incident_days: BTreeMap<(String, NaiveDate), IncidentDay> = BTreeMap::new();
+    for (_, d, restore) in &incidents {
+        let opened = d.finished + chrono::Duration::hours(1);
+        for key in [format!("svc-{}", d.service), String::new()] {
+            let day = incident_days.entry((key, opened.date_naive())).or_default();
+            day.incidents += 1;
+            day.resolved += 1;
+            day.hist.add((*restore as i64) as f64);
+        }
+    }
+    let incident_rows: Vec<(&(String, NaiveDate), &IncidentDay)> = incident_days.iter().collect();
     let commit_rows: Vec<(Uuid, String, DateTime<Utc>)> = deps
         .iter()
         .enumerate()
@@ -269,12 +289,16 @@ async fn generate(
                     .push_bind(opened)
                     .push_bind(opened)
             });
-            bulk!(pool, "INSERT INTO incident_seen (incident_id, project_id, service, opened_at, caused_by) ", 5, incidents, |b, r| {
-                b.push_bind(r.0)
-                    .push_bind(pid)
-                    .push_bind(format!("svc-{}", r.1.service))
-                    .push_bind(r.1.finished + chrono::Duration::hours(1))
-                    .push_bind(None::<String>)
+            // The triggers logged every incident; the rollups below are
+            // what processing the log would write.
+            sqlx::query("DELETE FROM incident_changes").execute(pool).await?;
+            bulk!(pool, "INSERT INTO incident_days (project_id, service, day, incidents, resolved, restore_hist) ", 6, incident_rows, |b, r| {
+                b.push_bind(pid)
+                    .push_bind(r.0.0.clone())
+                    .push_bind(r.0.1)
+                    .push_bind(r.1.incidents)
+                    .push_bind(r.1.resolved)
+                    .push_bind(r.1.hist.encode())
             });
             bulk!(pool, "INSERT INTO deployment_facts (deployment_id, project_id, service, environment, finished_at, day, is_change, failed, failure_reason, failure_ref, commits, lead_hist) ", 12, facts, |b, f| {
                 let d = f.0;
@@ -399,6 +423,8 @@ async fn measure_one(engine: Engine, n: usize, args: &Args) -> anyhow::Result<Va
         "precision": r.lead_time.precision,
         "change_failure_rate": r.change_failure_rate.rate,
         "incidents": r.time_to_restore.incidents,
+        "restore_median_hours": r.time_to_restore.median_hours,
+        "restore_precision": r.time_to_restore.precision,
     }))
 }
 

@@ -9,6 +9,7 @@ mod basics;
 mod decisions;
 mod delivery;
 mod delivery_metrics;
+mod incident_log;
 mod dump;
 mod events;
 mod git;

@@ -279,6 +279,15 @@ pub(crate) const TABLES: &[Table] = &[
         order_by: "project_id, service",
     },
     Table {
+        name: "work_item_parents",
+        columns: &[
+            col("source", Text),
+            col("external_key", Text),
+            col("parent_key", Text),
+        ],
+        order_by: "source, external_key",
+    },
+    Table {
         name: "report_drafts",
         columns: &[
             col("id", Uuid),

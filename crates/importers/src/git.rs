@@ -10,13 +10,15 @@
 //! its changes are counted on the commits it merges.
 //!
 //! Incremental: commits already imported from git are not walked again (the
-//! walk stops at them: their ancestors were stored in the same transaction),
+//! walk stops at them: their ancestors were stored in the same transaction;
+//! batches are stored while later ones are still diffed, but all in one
+//! transaction committed at the end),
 //! and each run records the branch tip as the import cursor of
 //! `repo@branch`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -128,7 +130,9 @@ pub struct GitImportSummary {
 }
 
 /// Imports a branch's history into `store`. Blocking git work runs on the
-/// blocking thread pool.
+/// blocking thread pool; storing runs alongside it (a pipeline: diffed
+/// batches go through a bounded channel to one transaction, committed
+/// when the whole history is written).
 pub async fn import(
     store: &Store,
     what: &GitImport,
@@ -137,25 +141,71 @@ pub async fn import(
 ) -> Result<GitImportSummary, GitImportError> {
     let started = Instant::now();
     let known = store.git_commit_shas(&what.repo).await?;
-    let read = {
+    let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<Commit>>(PIPELINE_BATCHES);
+    let reader = {
         let what = what.clone();
         let progress = progress.clone();
         tokio::task::spawn_blocking(move || {
-            read_history(
+            let sink = |batch: Vec<Commit>| {
+                sender
+                    .blocking_send(batch)
+                    .map_err(|_| GitImportError::Task("storing stopped".to_owned()))
+            };
+            let read = read_history(
                 &what.path,
                 what.branch.as_deref(),
                 &what.repo,
                 &known,
                 &*progress,
-            )
+                &sink,
+            );
+            (read, started.elapsed().as_secs_f64())
         })
-        .await
-        .map_err(|e| GitImportError::Task(e.to_string()))??
     };
-    progress.storing();
-    let read_seconds = started.elapsed().as_secs_f64();
 
-    let new = store.upsert_commits(&read.commits).await?;
+    // Store batches as they are diffed, all in one transaction.
+    let mut writer = None;
+    let mut new = Vec::new();
+    let (mut seen, mut files, mut merges) = (0u64, 0u64, 0u64);
+    let mut store_seconds = 0.0;
+    let mut failed = None;
+    while let Some(batch) = batches.recv().await {
+        let t = Instant::now();
+        let written = async {
+            if writer.is_none() {
+                writer = Some(store.commit_writer().await?);
+            }
+            let w = writer.as_mut().expect("the writer was just started");
+            w.write(&batch).await
+        }
+        .await;
+        store_seconds += t.elapsed().as_secs_f64();
+        match written {
+            Ok(shas) => new.extend(shas),
+            Err(e) => {
+                // Closing the channel stops the diff threads.
+                failed = Some(e);
+                break;
+            }
+        }
+        seen += batch.len() as u64;
+        files += batch.iter().map(|c| c.files.len() as u64).sum::<u64>();
+        merges += batch.iter().filter(|c| c.is_merge()).count() as u64;
+    }
+    drop(batches);
+    let (read, read_seconds) = reader
+        .await
+        .map_err(|e| GitImportError::Task(e.to_string()))?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let read = read?;
+    progress.storing();
+
+    let t = Instant::now();
+    if let Some(w) = writer {
+        w.finish().await?;
+    }
     store.invalidate_attribution(&what.repo, &new).await?;
     let mut refs: Vec<GitRef> = read
         .tags
@@ -184,51 +234,82 @@ pub async fn import(
             now,
         )
         .await?;
+    store_seconds += t.elapsed().as_secs_f64();
 
     Ok(GitImportSummary {
         repo: what.repo.clone(),
         branch: read.branch,
         head: read.head,
-        commits_seen: read.commits.len() as u64,
+        commits_seen: seen,
         commits_new: new.len() as u64,
-        files: read.commits.iter().map(|c| c.files.len() as u64).sum(),
-        merges: read.commits.iter().filter(|c| c.is_merge()).count() as u64,
+        files,
+        merges,
         tags: read.tags.len() as u64,
         shallow: read.shallow,
         seconds: started.elapsed().as_secs_f64(),
         read_seconds,
-        store_seconds: started.elapsed().as_secs_f64() - read_seconds,
+        store_seconds,
     })
 }
 
-/// Commits and tags read from a repository.
+/// Diffed batches in flight between the diff threads and the writer.
+const PIPELINE_BATCHES: usize = 4;
+
+/// Commits per batch: the unit of work of a diff thread and of a write.
+const BATCH_COMMITS: usize = 1_000;
+
+/// What a history read found besides the commits (which went to the sink).
 #[derive(Debug)]
 pub struct History {
     /// The full ref name read (or `HEAD` when detached).
     pub branch: String,
     pub head: String,
-    /// Commits reachable from the head and not in `known`, newest first
-    /// (breadth-first from the head).
-    pub commits: Vec<Commit>,
+    /// Commits read (reachable from the head and not in `known`).
+    pub commits: u64,
     /// `(refs/tags/NAME, commit sha)` for every tag that points at a commit.
     pub tags: Vec<(String, String)>,
     pub shallow: bool,
 }
 
-/// A commit's index in the walk and the files it changed.
-type Diffed = (usize, Vec<FileChange>);
+/// What to diff for one commit: its tree against its first parent's.
+#[derive(Debug, Clone, Copy)]
+enum Diff {
+    /// A merge commit: not diffed (no files, zero lines).
+    None,
+    /// Against the empty tree (a root commit, or one at a shallow boundary).
+    Root { tree: ObjectId },
+    /// Against the tree of a parent that was walked too.
+    Tree { tree: ObjectId, parent: ObjectId },
+    /// Against the tree of a parent imported before (looked up when diffed).
+    Commit { tree: ObjectId, parent: ObjectId },
+}
+
+/// A batch of consecutive commits in walk order (newest first) and what to
+/// diff for each.
+struct Batch {
+    commits: Vec<Commit>,
+    diffs: Vec<Diff>,
+}
 
 /// Opens the repository at `path` and reads the history of `branch` that is
-/// not in `known` (shas imported before). Uses every core for the diffs.
+/// not in `known` (shas imported before), handing commits with their files
+/// to `sink` in batches as they are diffed (in no particular order). Uses
+/// every core for the diffs.
+///
+/// Diffs run oldest batch first and, within a batch, oldest commit first:
+/// each thread's pack cache then holds the previous version of a tree or
+/// file, so a delta chain is resolved from the version read last instead
+/// of from its base (`git fast-import` packs, and packs built up by
+/// pushes, delta newer versions against older ones).
 pub fn read_history(
     path: &Path,
     branch: Option<&str>,
     repo_name: &str,
     known: &HashSet<String>,
     progress: &dyn Progress,
+    sink: &(dyn Fn(Vec<Commit>) -> Result<(), GitImportError> + Sync),
 ) -> Result<History, GitImportError> {
-    let mut repo = open(path)?;
-    repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
+    let repo = open(path)?;
     let shallow = repo.is_shallow().map_err(git_err)?;
     // Commits at the shallow boundary: their parents are missing, so they
     // are diffed like root commits (as git does).
@@ -245,9 +326,9 @@ pub fn read_history(
         .filter_map(|s| ObjectId::from_hex(s.as_bytes()).ok())
         .collect();
     let mut commits = Vec::new();
-    // What to diff for each commit: its tree and its first parent (none
-    // for a root commit); `None` for a merge, which is not diffed.
-    let mut trees: Vec<Option<(ObjectId, Option<ObjectId>)>> = Vec::new();
+    // Each commit's tree and first parent (`None` for a root commit or one
+    // at the shallow boundary); merges are marked and not diffed.
+    let mut walked: Vec<(ObjectId, Option<ObjectId>, bool)> = Vec::new();
     if !known.contains(&head) {
         let walk = repo
             .rev_walk([head])
@@ -267,7 +348,7 @@ pub fn read_history(
             } else {
                 parents.first().copied()
             };
-            trees.push((parents.len() < 2).then(|| (decoded.tree(), first)));
+            walked.push((decoded.tree(), first, parents.len() > 1));
             commits.push(Commit {
                 repo: repo_name.to_owned(),
                 sha: info.id.to_string(),
@@ -287,38 +368,87 @@ pub fn read_history(
             });
         }
     }
-    progress.start(commits.len() as u64);
+    let total = commits.len();
+    progress.start(total as u64);
 
-    // Diff in parallel: thread t takes every n-th commit.
+    // The tree of every walked commit, so that a parent's tree needs no
+    // second read of the parent.
+    let tree_of: HashMap<ObjectId, ObjectId> = commits
+        .iter()
+        .zip(&walked)
+        .filter_map(|(c, (tree, _, _))| {
+            ObjectId::from_hex(c.sha.as_bytes())
+                .ok()
+                .map(|id| (id, *tree))
+        })
+        .collect();
+    let diffs: Vec<Diff> = walked
+        .iter()
+        .map(|&(tree, first, merge)| match (merge, first) {
+            (true, _) => Diff::None,
+            (false, None) => Diff::Root { tree },
+            (false, Some(p)) => match tree_of.get(&p) {
+                Some(&parent) => Diff::Tree { tree, parent },
+                None => Diff::Commit { tree, parent: p },
+            },
+        })
+        .collect();
+    drop(tree_of);
+
+    // Batches in walk order; the queue hands out the oldest first.
+    let mut queue: Vec<Batch> = Vec::with_capacity(total.div_ceil(BATCH_COMMITS));
+    let mut commits = commits.into_iter();
+    for chunk in diffs.chunks(BATCH_COMMITS) {
+        queue.push(Batch {
+            commits: commits.by_ref().take(chunk.len()).collect(),
+            diffs: chunk.to_vec(),
+        });
+    }
+    let queue = Mutex::new(queue);
+
     let threads = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)
         .clamp(1, 8)
-        .min(commits.len().max(1));
+        .min(total.div_ceil(BATCH_COMMITS).max(1));
     let sync = repo.into_sync();
-    let results: Vec<Result<Vec<Diffed>, GitImportError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<(), GitImportError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
-            .map(|t| {
+            .map(|_| {
                 let sync = &sync;
-                let trees = &trees;
-                scope.spawn(move || -> Result<_, GitImportError> {
+                let queue = &queue;
+                scope.spawn(move || -> Result<(), GitImportError> {
                     let mut repo = sync.to_thread_local();
-                    repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
+                    tune_caches(&mut repo);
                     let mut differ = Differ::new(&repo)?;
-                    let mut out = Vec::new();
-                    let mut pending = 0;
-                    for i in (t..trees.len()).step_by(threads) {
-                        if let Some((tree, parent)) = trees[i] {
-                            out.push((i, differ.files(&repo, tree, parent)?));
+                    loop {
+                        let next = queue.lock().map_err(|_| poisoned())?.pop();
+                        let Some(mut batch) = next else {
+                            return Ok(());
+                        };
+                        for (c, diff) in batch.commits.iter_mut().zip(&batch.diffs).rev() {
+                            let files = match *diff {
+                                Diff::None => continue,
+                                Diff::Root { tree } => differ.files(&repo, tree, None)?,
+                                Diff::Tree { tree, parent } => {
+                                    differ.files(&repo, tree, Some(parent))?
+                                }
+                                Diff::Commit { tree, parent } => {
+                                    let parent = repo
+                                        .find_commit(parent)
+                                        .and_then(|p| p.tree_id())
+                                        .map_err(git_err)?
+                                        .detach();
+                                    differ.files(&repo, tree, Some(parent))?
+                                }
+                            };
+                            c.additions = Some(files.iter().map(|f| f.additions).sum());
+                            c.deletions = Some(files.iter().map(|f| f.deletions).sum());
+                            c.files = files;
                         }
-                        pending += 1;
-                        if pending == 256 {
-                            progress.advance(pending);
-                            pending = 0;
-                        }
+                        progress.advance(batch.commits.len() as u64);
+                        sink(batch.commits)?;
                     }
-                    progress.advance(pending);
-                    Ok(out)
                 })
             })
             .collect();
@@ -331,21 +461,42 @@ pub fn read_history(
             .collect()
     });
     for result in results {
-        for (i, files) in result? {
-            let c = &mut commits[i];
-            c.additions = Some(files.iter().map(|f| f.additions).sum());
-            c.deletions = Some(files.iter().map(|f| f.deletions).sum());
-            c.files = files;
-        }
+        result?;
     }
 
     Ok(History {
         branch,
         head: head.to_string(),
-        commits,
+        commits: total as u64,
         tags,
         shallow,
     })
+}
+
+fn poisoned() -> GitImportError {
+    GitImportError::Task("a diff thread panicked".to_owned())
+}
+
+/// Bytes of pack cache per diff thread: delta bases of the trees and files
+/// read last, so that the next version is one delta away. Enough for the
+/// working set of a large repository; `GIX_PACK_CACHE_MEMORY` (or
+/// `core.deltaBaseCacheLimit`) overrides it.
+const PACK_CACHE_BYTES: usize = 128 * 1024 * 1024;
+
+fn tune_caches(repo: &mut gix::Repository) {
+    repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
+    let configured = std::env::var_os("GIX_PACK_CACHE_MEMORY").is_some()
+        || repo
+            .config_snapshot()
+            .integer("core.deltaBaseCacheLimit")
+            .is_some();
+    if !configured {
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                PACK_CACHE_BYTES,
+            ))
+        });
+    }
 }
 
 fn open(path: &Path) -> Result<gix::Repository, GitImportError> {
@@ -455,7 +606,7 @@ impl Differ {
         })
     }
 
-    /// The files changed from `parent`'s tree (the empty tree for a root
+    /// The files changed from the tree `parent` (the empty tree for a root
     /// commit) to `tree`.
     fn files(
         &mut self,
@@ -465,10 +616,7 @@ impl Differ {
     ) -> Result<Vec<FileChange>, GitImportError> {
         let new = repo.find_tree(tree).map_err(git_err)?;
         let old = match parent {
-            Some(p) => repo
-                .find_commit(p)
-                .and_then(|c| c.tree())
-                .map_err(git_err)?,
+            Some(p) => repo.find_tree(p).map_err(git_err)?,
             None => repo.empty_tree(),
         };
         let mut files = Vec::new();

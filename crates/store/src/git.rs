@@ -7,8 +7,10 @@
 //!   row from another source is replaced whole by `git` (its parents and
 //!   files too) and otherwise only has its gaps filled (line statistics,
 //!   missing parents and files).
-//! - Bulk writes are multi-row INSERTs of at most `BULK_ROWS` rows, all in
-//!   one transaction.
+//! - Bulk writes are multi-row INSERTs of at most `BULK_ROWS` rows on
+//!   SQLite (column arrays on PostgreSQL), all in one transaction; a
+//!   `CommitWriter` keeps that transaction open across batches so a large
+//!   import can store while it reads.
 
 use std::collections::{HashMap, HashSet};
 
@@ -96,167 +98,23 @@ impl Store {
     /// first; the error names the index of the first bad one
     /// (`commits[3].sha`).
     pub async fn upsert_commits(&self, commits: &[Commit]) -> Result<Vec<String>> {
-        for (i, c) in commits.iter().enumerate() {
-            c.validate().map_err(|e| prefix(e, i))?;
-        }
-        // One entry per (repo, sha), in first-seen order, grouped by repo.
-        let mut by_repo: Vec<(&str, Vec<&Commit>)> = Vec::new();
-        let mut seen: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
-        for c in commits {
-            match seen.get(&(c.repo.as_str(), c.sha.as_str())) {
-                Some(&(g, k)) => {
-                    let kept = &mut by_repo[g].1[k];
-                    if kept.source != CommitSource::Git && c.source == CommitSource::Git {
-                        *kept = c;
-                    }
-                }
-                None => {
-                    let g = match by_repo.iter().position(|(r, _)| *r == c.repo) {
-                        Some(g) => g,
-                        None => {
-                            by_repo.push((c.repo.as_str(), Vec::new()));
-                            by_repo.len() - 1
-                        }
-                    };
-                    seen.insert((&c.repo, &c.sha), (g, by_repo[g].1.len()));
-                    by_repo[g].1.push(c);
-                }
-            }
-        }
-
-        let changed: HashSet<String> = match &self.engine {
-            crate::Engine::Postgres(pool) => write_commits_pg(pool, &by_repo).await?,
-            crate::Engine::Sqlite(pool) => {
-                let mut tx = pool.begin_write().await?;
-                let mut changed = HashSet::new();
-                for (repo, group) in &by_repo {
-                    for chunk in group.chunks(BULK_ROWS) {
-                        // What is stored already, and from which source.
-                        let mut qb =
-                            QueryBuilder::new("SELECT sha, source FROM commits WHERE repo = ");
-                        qb.push_bind(*repo).push(" AND sha IN (");
-                        let mut list = qb.separated(", ");
-                        for c in chunk {
-                            list.push_bind(&c.sha);
-                        }
-                        qb.push(")");
-                        let stored: Vec<(String, String)> =
-                            qb.build_query_as().fetch_all(&mut *tx).await?;
-                        let stored: HashMap<String, String> = stored.into_iter().collect();
-
-                        let write = classify(chunk, &stored);
-                        if write.is_empty() {
-                            continue;
-                        }
-
-                        let replaced: Vec<&str> = write
-                            .iter()
-                            .filter(|(_, e)| *e == Effect::Replace)
-                            .map(|(c, _)| c.sha.as_str())
-                            .collect();
-                        if !replaced.is_empty() {
-                            for table in ["commit_parents", "commit_files"] {
-                                let mut qb =
-                                    QueryBuilder::new(format!("DELETE FROM {table} WHERE repo = "));
-                                qb.push_bind(*repo).push(" AND sha IN (");
-                                let mut list = qb.separated(", ");
-                                for sha in &replaced {
-                                    list.push_bind(*sha);
-                                }
-                                qb.push(")");
-                                qb.build().execute(&mut *tx).await?;
-                            }
-                        }
-
-                        let mut qb =
-                            QueryBuilder::new(format!("INSERT INTO commits ({COMMIT_COLS}) "));
-                        qb.push_values(&write, |mut b, (c, _)| {
-                            b.push_bind(&c.repo)
-                                .push_bind(&c.sha)
-                                .push_bind(&c.author_name)
-                                .push_bind(&c.author_email)
-                                .push_bind(c.authored_at)
-                                .push_bind(c.author_offset)
-                                .push_bind(c.committed_at)
-                                .push_bind(c.committer_offset)
-                                .push_bind(&c.subject)
-                                .push_bind(c.parent_count)
-                                .push_bind(c.additions)
-                                .push_bind(c.deletions)
-                                .push_bind(c.source.as_str());
-                        });
-                        qb.push(COMMIT_CONFLICT);
-                        qb.build().execute(&mut *tx).await?;
-
-                        let parents: Vec<(&str, i32, &str)> = write
-                            .iter()
-                            .flat_map(|(c, _)| {
-                                c.parents.iter().enumerate().map(|(i, p)| {
-                                    (
-                                        c.sha.as_str(),
-                                        i32::try_from(i).unwrap_or(i32::MAX),
-                                        p.as_str(),
-                                    )
-                                })
-                            })
-                            .collect();
-                        for rows in parents.chunks(BULK_ROWS) {
-                            let mut qb = QueryBuilder::new(
-                                "INSERT INTO commit_parents (repo, sha, position, parent_sha) ",
-                            );
-                            qb.push_values(rows, |mut b, (sha, position, parent)| {
-                                b.push_bind(*repo)
-                                    .push_bind(*sha)
-                                    .push_bind(*position)
-                                    .push_bind(*parent);
-                            });
-                            qb.push(" ON CONFLICT (repo, sha, position) DO NOTHING");
-                            qb.build().execute(&mut *tx).await?;
-                        }
-
-                        let files: Vec<(&str, &FileChange)> = write
-                            .iter()
-                            .flat_map(|(c, _)| c.files.iter().map(|f| (c.sha.as_str(), f)))
-                            .collect();
-                        for rows in files.chunks(BULK_ROWS) {
-                            let mut qb = QueryBuilder::new(
-                                "INSERT INTO commit_files (repo, sha, path, additions, deletions) ",
-                            );
-                            qb.push_values(rows, |mut b, (sha, f)| {
-                                b.push_bind(*repo)
-                                    .push_bind(*sha)
-                                    .push_bind(&f.path)
-                                    .push_bind(f.additions)
-                                    .push_bind(f.deletions);
-                            });
-                            qb.push(" ON CONFLICT (repo, sha, path) DO NOTHING");
-                            qb.build().execute(&mut *tx).await?;
-                        }
-
-                        changed.extend(
-                            write
-                                .iter()
-                                .filter(|(_, e)| *e != Effect::Fill)
-                                .map(|(c, _)| format!("{}\n{}", c.repo, c.sha)),
-                        );
-                    }
-                }
-                tx.commit().await?;
-                changed
-            }
-        };
-
-        let mut out = Vec::new();
-        let mut reported = HashSet::new();
-        for c in commits {
-            let key = format!("{}\n{}", c.repo, c.sha);
-            if changed.contains(&key) && reported.insert(key) {
-                out.push(c.sha.clone());
-            }
-        }
-        Ok(out)
+        let mut writer = self.commit_writer().await?;
+        let new = writer.write(commits).await?;
+        writer.finish().await?;
+        Ok(new)
     }
 
+    /// Starts a transaction that stores commits batch by batch with the
+    /// rules of [`Store::upsert_commits`] (a large import writes while it
+    /// still reads); nothing is visible until [`CommitWriter::finish`], and
+    /// dropping the writer stores nothing.
+    pub async fn commit_writer(&self) -> Result<CommitWriter> {
+        let tx = match &self.engine {
+            crate::Engine::Sqlite(pool) => WriterTx::Sqlite(pool.begin_write().await?),
+            crate::Engine::Postgres(pool) => WriterTx::Postgres(pool.begin_write().await?),
+        };
+        Ok(CommitWriter { tx })
+    }
     /// One commit with its parents and files, or `None`.
     pub async fn get_commit(&self, repo: &str, sha: &str) -> Result<Option<Commit>> {
         let found = on_pool!(self, |pool| {
@@ -457,6 +315,200 @@ impl Store {
     }
 }
 
+/// An open transaction storing commits; see [`Store::commit_writer`].
+pub struct CommitWriter {
+    tx: WriterTx,
+}
+
+enum WriterTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl std::fmt::Debug for CommitWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitWriter").finish_non_exhaustive()
+    }
+}
+
+impl CommitWriter {
+    /// Stores a batch of commits with their parents and changed files and
+    /// returns (in input order) the shas that were new or were completed by
+    /// `git`, as [`Store::upsert_commits`] does. Batches written before in
+    /// this transaction count as stored. Every commit of the batch is
+    /// validated first; the error names the index of the first bad one.
+    pub async fn write(&mut self, commits: &[Commit]) -> Result<Vec<String>> {
+        for (i, c) in commits.iter().enumerate() {
+            c.validate().map_err(|e| prefix(e, i))?;
+        }
+        // One entry per (repo, sha), in first-seen order, grouped by repo.
+        let mut by_repo: Vec<(&str, Vec<&Commit>)> = Vec::new();
+        let mut seen: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
+        for c in commits {
+            match seen.get(&(c.repo.as_str(), c.sha.as_str())) {
+                Some(&(g, k)) => {
+                    let kept = &mut by_repo[g].1[k];
+                    if kept.source != CommitSource::Git && c.source == CommitSource::Git {
+                        *kept = c;
+                    }
+                }
+                None => {
+                    let g = match by_repo.iter().position(|(r, _)| *r == c.repo) {
+                        Some(g) => g,
+                        None => {
+                            by_repo.push((c.repo.as_str(), Vec::new()));
+                            by_repo.len() - 1
+                        }
+                    };
+                    seen.insert((&c.repo, &c.sha), (g, by_repo[g].1.len()));
+                    by_repo[g].1.push(c);
+                }
+            }
+        }
+
+        let changed: HashSet<String> = match &mut self.tx {
+            WriterTx::Postgres(tx) => write_commits_pg(tx, &by_repo).await?,
+            WriterTx::Sqlite(tx) => write_commits_sqlite(tx, &by_repo).await?,
+        };
+
+        let mut out = Vec::new();
+        let mut reported = HashSet::new();
+        for c in commits {
+            let key = format!("{}\n{}", c.repo, c.sha);
+            if changed.contains(&key) && reported.insert(key) {
+                out.push(c.sha.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Commits the transaction: every batch written becomes visible at once.
+    pub async fn finish(self) -> Result<()> {
+        match self.tx {
+            WriterTx::Sqlite(tx) => tx.commit().await?,
+            WriterTx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// `CommitWriter::write` on SQLite: multi-row INSERTs of `BULK_ROWS` rows.
+async fn write_commits_sqlite(
+    tx: &mut sqlx::SqliteConnection,
+    by_repo: &[(&str, Vec<&Commit>)],
+) -> Result<HashSet<String>> {
+    let mut changed = HashSet::new();
+    for (repo, group) in by_repo {
+        for chunk in group.chunks(BULK_ROWS) {
+            // What is stored already, and from which source.
+            let mut qb = QueryBuilder::new("SELECT sha, source FROM commits WHERE repo = ");
+            qb.push_bind(*repo).push(" AND sha IN (");
+            let mut list = qb.separated(", ");
+            for c in chunk {
+                list.push_bind(&c.sha);
+            }
+            qb.push(")");
+            let stored: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+            let stored: HashMap<String, String> = stored.into_iter().collect();
+
+            let write = classify(chunk, &stored);
+            if write.is_empty() {
+                continue;
+            }
+
+            let replaced: Vec<&str> = write
+                .iter()
+                .filter(|(_, e)| *e == Effect::Replace)
+                .map(|(c, _)| c.sha.as_str())
+                .collect();
+            if !replaced.is_empty() {
+                for table in ["commit_parents", "commit_files"] {
+                    let mut qb = QueryBuilder::new(format!("DELETE FROM {table} WHERE repo = "));
+                    qb.push_bind(*repo).push(" AND sha IN (");
+                    let mut list = qb.separated(", ");
+                    for sha in &replaced {
+                        list.push_bind(*sha);
+                    }
+                    qb.push(")");
+                    qb.build().execute(&mut *tx).await?;
+                }
+            }
+
+            let mut qb = QueryBuilder::new(format!("INSERT INTO commits ({COMMIT_COLS}) "));
+            qb.push_values(&write, |mut b, (c, _)| {
+                b.push_bind(&c.repo)
+                    .push_bind(&c.sha)
+                    .push_bind(&c.author_name)
+                    .push_bind(&c.author_email)
+                    .push_bind(c.authored_at)
+                    .push_bind(c.author_offset)
+                    .push_bind(c.committed_at)
+                    .push_bind(c.committer_offset)
+                    .push_bind(&c.subject)
+                    .push_bind(c.parent_count)
+                    .push_bind(c.additions)
+                    .push_bind(c.deletions)
+                    .push_bind(c.source.as_str());
+            });
+            qb.push(COMMIT_CONFLICT);
+            qb.build().execute(&mut *tx).await?;
+
+            let parents: Vec<(&str, i32, &str)> = write
+                .iter()
+                .flat_map(|(c, _)| {
+                    c.parents.iter().enumerate().map(|(i, p)| {
+                        (
+                            c.sha.as_str(),
+                            i32::try_from(i).unwrap_or(i32::MAX),
+                            p.as_str(),
+                        )
+                    })
+                })
+                .collect();
+            for rows in parents.chunks(BULK_ROWS) {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO commit_parents (repo, sha, position, parent_sha) ",
+                );
+                qb.push_values(rows, |mut b, (sha, position, parent)| {
+                    b.push_bind(*repo)
+                        .push_bind(*sha)
+                        .push_bind(*position)
+                        .push_bind(*parent);
+                });
+                qb.push(" ON CONFLICT (repo, sha, position) DO NOTHING");
+                qb.build().execute(&mut *tx).await?;
+            }
+
+            let files: Vec<(&str, &FileChange)> = write
+                .iter()
+                .flat_map(|(c, _)| c.files.iter().map(|f| (c.sha.as_str(), f)))
+                .collect();
+            for rows in files.chunks(BULK_ROWS) {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO commit_files (repo, sha, path, additions, deletions) ",
+                );
+                qb.push_values(rows, |mut b, (sha, f)| {
+                    b.push_bind(*repo)
+                        .push_bind(*sha)
+                        .push_bind(&f.path)
+                        .push_bind(f.additions)
+                        .push_bind(f.deletions);
+                });
+                qb.push(" ON CONFLICT (repo, sha, path) DO NOTHING");
+                qb.build().execute(&mut *tx).await?;
+            }
+
+            changed.extend(
+                write
+                    .iter()
+                    .filter(|(_, e)| *e != Effect::Fill)
+                    .map(|(c, _)| format!("{}\n{}", c.repo, c.sha)),
+            );
+        }
+    }
+    Ok(changed)
+}
+
 /// What each commit of a chunk does to the stored rows (`stored`: sha →
 /// source); commits whose stored row came from git are left out.
 fn classify<'a>(
@@ -484,10 +536,9 @@ const PG_ARRAY_ROWS: usize = 20_000;
 /// `upsert_commits` on PostgreSQL: the same rules as the portable path,
 /// with column arrays instead of multi-row VALUES.
 async fn write_commits_pg(
-    pool: &sqlx::PgPool,
+    tx: &mut sqlx::PgConnection,
     by_repo: &[(&str, Vec<&Commit>)],
 ) -> Result<HashSet<String>> {
-    let mut tx = pool.begin().await?;
     let mut changed = HashSet::new();
     for (repo, group) in by_repo {
         for chunk in group.chunks(PG_ARRAY_ROWS) {
@@ -599,7 +650,6 @@ async fn write_commits_pg(
             );
         }
     }
-    tx.commit().await?;
     Ok(changed)
 }
 

@@ -37,7 +37,7 @@ use uuid::Uuid;
 per_engine!(
     backfills_and_second_run_stores_nothing,
     bad_token_and_bad_repo_are_clear_errors,
-    server_error_names_url_and_status
+    server_error_then_since
 );
 
 const REPO: &str = "acme/billing/payments";
@@ -1018,7 +1018,7 @@ async fn bad_token_and_bad_repo_are_clear_errors(engine: EngineKind) {
     assert_eq!(fake.requests.load(Ordering::SeqCst), before);
 }
 
-async fn server_error_names_url_and_status(engine: EngineKind) {
+async fn server_error_then_since(engine: EngineKind) {
     let db = TestDb::new(engine).await;
     let store = db.store().await;
     project(&store).await;
@@ -1045,8 +1045,37 @@ async fn server_error_names_url_and_status(engine: EngineKind) {
         None
     );
 
-    // Once the server recovers, the same run completes.
+    // Once the server recovers, a run with --since imports only what was
+    // updated after it (the keyset page of older pipelines ends the
+    // listing).
     fake.fail_notes.store(false, Ordering::SeqCst);
-    let s = ok(&tandem(&db.url, &args(&api), Some(TOKEN)).await);
-    assert_eq!(s["merge_requests"], 2, "{s}");
+    let mut since_args = args(&api);
+    since_args.extend(["--since", "2026-10-03"]);
+    let s = ok(&tandem(&db.url, &since_args, Some(TOKEN)).await);
+    for (key, n) in [
+        ("merge_requests", 1),
+        ("deployments", 1),
+        ("pipelines", 1),
+        ("incidents", 1),
+        ("bugs", 1),
+    ] {
+        assert_eq!(s[key], n, "{key}: {s}");
+    }
+    assert!(store.get_pull_request(REPO, 1).await.unwrap().is_none());
+    assert!(store.get_pull_request(REPO, 2).await.unwrap().is_some());
+    assert!(
+        store
+            .get_deployment("gitlab", "501")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.get_pipeline("gitlab", "901").await.unwrap().is_none());
+    assert!(store.get_pipeline("gitlab", "902").await.unwrap().is_some());
+
+    // A date that is not one.
+    let mut bad = args(&api);
+    bad.extend(["--since", "last week"]);
+    let err = failed(&tandem(&db.url, &bad, Some(TOKEN)).await);
+    assert!(err.contains("--since"), "{err}");
 }

@@ -449,6 +449,43 @@ async fn rest_import_pages_links_epics_and_second_run_stores_nothing(engine: Eng
     assert_eq!(s["parent_links"], 0);
     assert_eq!(s["goal_links"], 0);
     assert_eq!(items(&store, &pay).await, all, "nothing changed");
+
+    // A later CSV export of PAY-2 (no changelog) renames it but keeps the
+    // start the REST import found.
+    let csv = dir.path().join("later.csv");
+    std::fs::write(
+        &csv,
+        "Summary,Issue key,Issue Type,Status,Status Category,Created,Updated,Resolved\n\
+         Pay with saved cards and wallets,PAY-2,Story,Done,Done,02/Mar/26 9:00 AM,10/Mar/26 9:00 AM,06/Mar/26 9:00 AM\n",
+    )
+    .unwrap();
+    let csv = csv.to_str().unwrap().to_owned();
+    let s = ok(&tandem(
+        &db.url,
+        &[
+            "import",
+            "jira-csv",
+            &csv,
+            "--project",
+            "pay",
+            "--format",
+            "json",
+        ],
+        None,
+    )
+    .await);
+    assert_eq!(s["stored"], 1);
+    let later = items(&store, &pay).await;
+    let renamed = by_key(&later, "PAY-2");
+    assert_eq!(renamed.title, "Pay with saved cards and wallets");
+    assert_eq!(renamed.started_at, Some(t("2026-03-03T09:00:00Z")));
+    assert_eq!(renamed.done_at, Some(t("2026-03-06T09:00:00Z")));
+    assert_eq!(renamed.goal_id, Some(goal), "planning fields stay");
+    assert_eq!(
+        store.tracked_children("jira", "PAY-1").await.unwrap(),
+        vec!["PAY-2", "PAY-3"],
+        "a file without parent columns leaves the links"
+    );
 }
 
 async fn rest_bad_token_is_a_clear_error(engine: EngineKind) {

@@ -41,7 +41,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tandem_domain::project::Project;
 use tandem_domain::work_item::{Priority, WorkContext, WorkItem, WorkKind, WorkState};
-use tandem_store::{Store, TrackedItem};
+use tandem_store::{ParentLink, Store, TrackedItem};
 use uuid::Uuid;
 
 /// `work_items.source` of items from Jira, REST and CSV alike (the same
@@ -265,8 +265,8 @@ pub struct Issue {
     /// From [`flow_times`] (REST) or the export's columns (CSV).
     pub started: Option<DateTime<Utc>>,
     pub done: Option<DateTime<Utc>>,
-    /// The epic or parent issue's key.
-    pub parent: Option<String>,
+    /// The epic or parent issue.
+    pub parent: ParentLink,
 }
 
 /// The work item an issue becomes in `project` (`None` for an epic). Times
@@ -324,7 +324,7 @@ pub fn work_item(
     item.validate()?;
     Ok(Some(TrackedItem {
         item,
-        parent_key: issue.parent.clone(),
+        parent: issue.parent.clone(),
     }))
 }
 
@@ -505,7 +505,7 @@ pub fn rest_issue(
         updated,
         started,
         done,
-        parent: parent_key(fields, epic_link_field),
+        parent: parent_key(fields, epic_link_field).map_or(ParentLink::Detached, ParentLink::Key),
     })
 }
 
@@ -1190,7 +1190,7 @@ mod tests {
         assert_eq!(issue.created, at(1, 8));
         assert_eq!(issue.started, Some(at(2, 9)));
         assert_eq!(issue.done, Some(at(9, 10)));
-        assert_eq!(issue.parent.as_deref(), Some("PAY-40"));
+        assert_eq!(issue.parent, ParentLink::Key("PAY-40".into()));
         assert_eq!(issue.priority.as_deref(), Some("High"));
 
         let mut bad = v.clone();
@@ -1207,7 +1207,7 @@ mod tests {
         old["fields"]["parent"] = Value::Null;
         old["fields"]["customfield_10014"] = json!("PAY-7");
         let issue = rest_issue(&old, "i", &[], &statuses(), Some("customfield_10014")).unwrap();
-        assert_eq!(issue.parent.as_deref(), Some("PAY-7"));
+        assert_eq!(issue.parent, ParentLink::Key("PAY-7".into()));
     }
 
     fn project() -> Project {
@@ -1236,7 +1236,7 @@ mod tests {
             updated: at(9, 0),
             started: Some(at(3, 0)),
             done: Some(at(5, 0)),
-            parent: Some("PAY-0".into()),
+            parent: ParentLink::Key("PAY-0".into()),
         }
     }
 
@@ -1249,7 +1249,7 @@ mod tests {
                 .unwrap()
         };
         let done = one(&issue(Category::Done));
-        assert_eq!(done.parent_key.as_deref(), Some("PAY-0"));
+        assert_eq!(done.parent, ParentLink::Key("PAY-0".into()));
         let w = done.item;
         assert_eq!(
             (w.title.as_str(), w.kind, w.state),

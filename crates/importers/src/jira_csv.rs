@@ -7,7 +7,9 @@
 //! `Issue key`, `Issue Type`, `Status`, `Created`. Read when present:
 //! `Issue id`, `Status Category` (newer exports), `Priority`, `Resolution`,
 //! `Updated`, `Resolved`, `Parent` / `Parent id` / `Parent key`,
-//! `Custom field (Epic Link)`, `Labels`, `Status Category Changed`.
+//! `Custom field (Epic Link)`, `Labels`, `Status Category Changed`. A parent
+//! named by issue id is looked up among the rows; when it is not there, or
+//! the file has no parent column, the stored link is left as it is.
 //!
 //! The export has no changelog, so the flow times are approximate: started
 //! = `Status Category Changed` of an item in progress now (the last time it
@@ -28,7 +30,7 @@ use std::time::Instant;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 use tandem_domain::project::Project;
-use tandem_store::Store;
+use tandem_store::{ParentLink, Store};
 use uuid::Uuid;
 
 use crate::jira::{self, Category, Issue};
@@ -279,15 +281,19 @@ fn parse_counting(data: &[u8], what: &JiraCsvImport) -> Result<(Vec<Issue>, u64)
     let issues = rows
         .into_iter()
         .map(|mut r| {
-            r.issue.parent = r.parent_ref.and_then(|p| {
-                if is_key(&p) {
-                    Some(p)
-                } else {
-                    let key = keys_by_id.get(&p).cloned();
-                    unresolved += u64::from(key.is_none());
-                    key
-                }
-            });
+            r.issue.parent = match r.parent_ref {
+                // No parent column: the file does not say.
+                _ if cols.parent.is_empty() => ParentLink::Unknown,
+                None => ParentLink::Detached,
+                Some(p) if is_key(&p) => ParentLink::Key(p),
+                Some(p) => match keys_by_id.get(&p) {
+                    Some(key) => ParentLink::Key(key.clone()),
+                    None => {
+                        unresolved += 1;
+                        ParentLink::Unknown
+                    }
+                },
+            };
             r.issue
         })
         .collect();
@@ -395,7 +401,7 @@ fn row(
             updated: updated.unwrap_or(created),
             started,
             done,
-            parent: None,
+            parent: ParentLink::Unknown,
         },
         id: opt(cols.id).map(str::to_owned),
         parent_ref,
@@ -503,7 +509,7 @@ mod tests {
         assert_eq!(issues.len(), 3);
         let fix = &issues[0];
         assert_eq!(fix.labels, vec!["backend", "tech-debt"]);
-        assert_eq!(fix.parent.as_deref(), Some("PAY-1"));
+        assert_eq!(fix.parent, ParentLink::Key("PAY-1".into()));
         assert_eq!(fix.category, Category::Indeterminate);
         assert_eq!(
             jira::kind(&fix.issue_type, &fix.labels, &what().debt_types),
@@ -515,7 +521,21 @@ mod tests {
             issues[2].done.unwrap().to_rfc3339(),
             "2024-02-03T17:30:00+00:00"
         );
-        assert_eq!(issues[2].parent.as_deref(), Some("PAY-1"));
+        assert_eq!(issues[2].parent, ParentLink::Key("PAY-1".into()));
+        assert_eq!(issues[1].parent, ParentLink::Detached);
+
+        // A parent id not in the file, and a file without parent columns:
+        // the stored link is left as it is.
+        let csv = "Summary,Issue key,Issue id,Issue Type,Status,Created,Parent\n\
+                   A,PAY-9,10009,Story,To Do,01/Mar/24 9:00 AM,99999\n";
+        let (issues, unresolved) = parse_counting(csv.as_bytes(), &what()).unwrap();
+        assert_eq!((&issues[0].parent, unresolved), (&ParentLink::Unknown, 1));
+        let csv =
+            "Summary,Issue key,Issue Type,Status,Created\nA,PAY-9,Story,To Do,01/Mar/24 9:00 AM\n";
+        assert_eq!(
+            parse(csv.as_bytes(), &what()).unwrap()[0].parent,
+            ParentLink::Unknown
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub use reports::{
     ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
     ReportSchedule,
 };
-pub use tracker::{TrackedItem, TrackerWrite};
+pub use tracker::{ParentLink, TrackedItem, TrackerWrite};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

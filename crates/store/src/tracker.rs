@@ -10,7 +10,7 @@
 //!   (priority, impact, stage, goal) are written on insertion only.
 //! - Parent links (`work_item_parents`) are by tracker key; the parent need
 //!   not be a stored work item (epics are containers). An item reported
-//!   without a parent loses its link.
+//!   without a parent loses its link; one whose report does not say keeps it.
 //! - One call is one transaction: all of it is stored, or none of it.
 
 use tandem_domain::DomainError;
@@ -19,12 +19,23 @@ use uuid::Uuid;
 
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
-/// A work item as a tracker reports it, with the key of its parent (epic or
-/// parent issue), if any.
+/// A work item as a tracker reports it, with its parent link.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackedItem {
     pub item: WorkItem,
-    pub parent_key: Option<String>,
+    pub parent: ParentLink,
+}
+
+/// What a report says about an item's parent (epic or parent issue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParentLink {
+    /// The report does not say (a CSV export without parent columns, or a
+    /// parent it names by an id it does not resolve): a stored link stays.
+    Unknown,
+    /// No parent: a stored link is removed.
+    Detached,
+    /// The parent's key in the tracker.
+    Key(String),
 }
 
 /// What [`Store::upsert_tracked_items`] changed.
@@ -99,7 +110,7 @@ impl Store {
     pub async fn upsert_tracked_items(&self, items: &[TrackedItem]) -> Result<TrackerWrite> {
         for t in items {
             keyed(&t.item)?;
-            if let Some(parent) = &t.parent_key
+            if let ParentLink::Key(parent) = &t.parent
                 && parent.trim().is_empty()
             {
                 return Err(StoreError::Domain(DomainError::invalid(
@@ -138,24 +149,22 @@ impl Store {
                     .await
                     .map_err(crate::delivery::missing_project("team_id", w.team_id))?;
                 out.items += done.rows_affected();
-                let link = match &t.parent_key {
-                    Some(parent) => {
-                        sqlx::query(UPSERT_PARENT)
-                            .bind(&w.source)
-                            .bind(key)
-                            .bind(parent)
-                            .execute(&mut *tx)
-                            .await?
-                    }
-                    None => {
-                        sqlx::query(DELETE_PARENT)
-                            .bind(&w.source)
-                            .bind(key)
-                            .execute(&mut *tx)
-                            .await?
-                    }
+                out.parents += match &t.parent {
+                    ParentLink::Key(parent) => sqlx::query(UPSERT_PARENT)
+                        .bind(&w.source)
+                        .bind(key)
+                        .bind(parent)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected(),
+                    ParentLink::Detached => sqlx::query(DELETE_PARENT)
+                        .bind(&w.source)
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected(),
+                    ParentLink::Unknown => 0,
                 };
-                out.parents += link.rows_affected();
             }
             tx.commit().await?;
         });

@@ -50,6 +50,7 @@ struct Fake {
     limited_once: AtomicBool,
     exhausted_once: AtomicBool,
     fail_notes: AtomicBool,
+    no_approvals_api: AtomicBool,
     requests: AtomicUsize,
     uris: Mutex<Vec<String>>,
 }
@@ -286,9 +287,20 @@ async fn mr_notes(
     Json(list).into_response()
 }
 
-async fn mr_approvals(Path((_, iid)): Path<(String, i64)>, headers: HeaderMap) -> Response {
+async fn mr_approvals(
+    State(fake): State<Shared>,
+    Path((_, iid)): Path<(String, i64)>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(r) = unauthorized(&headers) {
         return r;
+    }
+    if fake.no_approvals_api.load(Ordering::SeqCst) {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "404 Not found"})),
+        )
+            .into_response();
     }
     let approved_by = if iid == 1 {
         // Grace (time in her note) and Barbara (time in approved_at, which
@@ -701,6 +713,7 @@ async fn backfills_and_second_run_stores_nothing(engine: EngineKind) {
     );
     assert_eq!(s["approvals"], 2, "{s}");
     assert_eq!(s["approvals_without_time"], 1, "{s}");
+    assert_eq!(s["approval_states_unavailable"], 0, "{s}");
     assert_eq!(s["mr_commits"], 3, "{s}");
     assert_eq!(s["deployments"], 2, "{s}");
     assert_eq!(s["pipelines"], 2, "{s}");
@@ -936,6 +949,7 @@ async fn backfills_and_second_run_stores_nothing(engine: EngineKind) {
         "review_comments",
         "approvals",
         "approvals_without_time",
+        "approval_states_unavailable",
         "mr_commits",
         "deployments",
         "pipelines",
@@ -1049,6 +1063,7 @@ async fn server_error_then_since(engine: EngineKind) {
     // updated after it (the keyset page of older pipelines ends the
     // listing).
     fake.fail_notes.store(false, Ordering::SeqCst);
+    fake.no_approvals_api.store(true, Ordering::SeqCst);
     let mut since_args = args(&api);
     since_args.extend(["--since", "2026-10-03"]);
     let s = ok(&tandem(&db.url, &since_args, Some(TOKEN)).await);
@@ -1058,6 +1073,10 @@ async fn server_error_then_since(engine: EngineKind) {
         ("pipelines", 1),
         ("incidents", 1),
         ("bugs", 1),
+        // An instance without the approvals API: noted, not fatal.
+        ("approval_states_unavailable", 1),
+        ("approvals", 0),
+        ("approvals_without_time", 0),
     ] {
         assert_eq!(s[key], n, "{key}: {s}");
     }

@@ -29,7 +29,9 @@
 //! merge request" says when on every version. The earliest of the two is
 //! the approval's time; an approver with neither is counted in
 //! [`GitlabImportSummary::approvals_without_time`] and not stored (no time
-//! is guessed).
+//! is guessed). An instance or token that refuses the approval state (403,
+//! 404) leaves the notes as the only source, counted in
+//! [`GitlabImportSummary::approval_states_unavailable`].
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -116,6 +118,10 @@ pub struct GitlabImportSummary {
     /// Approvers the approval state lists with no time anywhere (not
     /// stored).
     pub approvals_without_time: u64,
+    /// Merge requests whose approval state the API refused (403 or 404:
+    /// an instance or token without the approvals API); their approvals
+    /// come from the notes alone.
+    pub approval_states_unavailable: u64,
     pub mr_commits: u64,
     pub deployments: u64,
     pub pipelines: u64,
@@ -358,7 +364,19 @@ impl Run<'_> {
         self.summary.review_comments += reviews.len() as u64;
 
         let approvals_url = format!("{base}/approvals");
-        let state = self.client.get(&approvals_url).await?.body;
+        let state = match self.client.get(&approvals_url).await {
+            Ok(page) => page.body,
+            // An instance or token without the approvals API: the notes
+            // still time the approvals.
+            Err(GitlabImportError::Status { status, .. })
+                if matches!(status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN) =>
+            {
+                tracing::warn!(url = approvals_url, %status, "no approval state; approvals come from notes only");
+                self.summary.approval_states_unavailable += 1;
+                Value::Object(Default::default())
+            }
+            Err(e) => return Err(e),
+        };
         for a in
             webhook::gitlab::approvals(&state, author).map_err(|e| payload(&approvals_url, e))?
         {

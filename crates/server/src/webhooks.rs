@@ -736,26 +736,29 @@ async fn run_writer(store: Store, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
         let jobs = gather(first, &mut rx, previous).await;
         previous = jobs.len();
-        let (parts, replies): (Vec<_>, Vec<_>) = jobs
-            .into_iter()
-            .map(|j| ((j.item, j.commits, j.refs), j.reply))
-            .unzip();
-        match commit_batch(&store, &parts).await {
+        let mut items = Vec::with_capacity(jobs.len());
+        let mut git = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            items.push(j.item);
+            git.push((j.commits, j.refs));
+            replies.push(j.reply);
+        }
+        match commit_batch(&store, &items, &git).await {
             Ok(fresh) => {
                 for (reply, new) in replies.into_iter().zip(fresh) {
                     let _ = reply.send(Ok(new));
                 }
             }
-            Err(e) if parts.len() == 1 => {
+            Err(e) if items.len() == 1 => {
                 tracing::warn!(error = %e, "storing a delivery failed");
                 for reply in replies {
                     let _ = reply.send(Err(e.to_string()));
                 }
             }
             Err(_) => {
-                for (part, reply) in parts.into_iter().zip(replies) {
-                    let one = [part];
-                    let result = commit_batch(&store, &one)
+                for (i, reply) in replies.into_iter().enumerate() {
+                    let result = commit_batch(&store, &items[i..=i], &git[i..=i])
                         .await
                         .map(|fresh| fresh.first().copied().unwrap_or(false))
                         .map_err(|e| {
@@ -769,28 +772,57 @@ async fn run_writer(store: Store, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-type Part = (Ingest, Vec<Commit>, Vec<GitRef>);
-
 /// Commits and refs first (idempotent, so a crash before the deliveries
 /// commit only means the sender's retry writes them again), then the
-/// deliveries with their records in one transaction.
-async fn commit_batch(store: &Store, parts: &[Part]) -> tandem_store::Result<Vec<bool>> {
-    let commits: Vec<Commit> = parts.iter().flat_map(|p| p.1.iter().cloned()).collect();
+/// deliveries with their records in one transaction, then the attribution
+/// of deployments these commits and pull requests may change is marked
+/// stale. On PostgreSQL the commits and the refs (separate tables, separate
+/// transactions) are written at the same time.
+async fn commit_batch(
+    store: &Store,
+    items: &[Ingest],
+    git: &[(Vec<Commit>, Vec<GitRef>)],
+) -> tandem_store::Result<Vec<bool>> {
+    let commits: Vec<Commit> = git.iter().flat_map(|g| g.0.iter().cloned()).collect();
+    let refs = last_per_ref(git.iter().flat_map(|g| g.1.iter()));
+    let write_commits = async {
+        if commits.is_empty() {
+            Ok(Vec::new())
+        } else {
+            store.upsert_commits(&commits).await
+        }
+    };
+    let write_refs = async {
+        if refs.is_empty() {
+            Ok(())
+        } else {
+            store.set_refs(&refs).await
+        }
+    };
+    let fresh_commits = match store.engine() {
+        tandem_store::EngineKind::Postgres => {
+            let (commits, refs) = tokio::join!(write_commits, write_refs);
+            refs?;
+            commits?
+        }
+        // One writer at a time: concurrent transactions would only wait.
+        tandem_store::EngineKind::Sqlite => {
+            let commits = write_commits.await?;
+            write_refs.await?;
+            commits
+        }
+    };
+    let repo_of: HashMap<&str, &str> = commits
+        .iter()
+        .map(|c| (c.sha.as_str(), c.repo.as_str()))
+        .collect();
     let mut new_shas: HashMap<String, Vec<String>> = HashMap::new();
-    if !commits.is_empty() {
-        let fresh = store.upsert_commits(&commits).await?;
-        for sha in fresh {
-            if let Some(c) = commits.iter().find(|c| c.sha == sha) {
-                new_shas.entry(c.repo.clone()).or_default().push(sha);
-            }
+    for sha in fresh_commits {
+        if let Some(repo) = repo_of.get(sha.as_str()) {
+            new_shas.entry((*repo).to_owned()).or_default().push(sha);
         }
     }
-    let refs = last_per_ref(parts.iter().flat_map(|p| p.2.iter()));
-    if !refs.is_empty() {
-        store.set_refs(&refs).await?;
-    }
-    let items: Vec<Ingest> = parts.iter().map(|p| p.0.clone()).collect();
-    let fresh = store.ingest(&items).await?;
+    let fresh = store.ingest(items).await?;
     for (item, new) in items.iter().zip(&fresh) {
         if *new {
             collect_pr_shas(&item.records, &mut new_shas);

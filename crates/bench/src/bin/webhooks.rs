@@ -7,6 +7,14 @@
 //! Rows per delivery, in both the API run and the ceiling: the raw delivery
 //! (headers and body), plus for a `push` its three commits and the branch
 //! ref, for a `pull_request` the pull request. See BENCHMARKS.md.
+//!
+//! The ceiling is held to the server's terms: the same rows (the same
+//! kept headers, bodies and derived values), a fresh database of the same
+//! engine, and the same durability (SQLite in WAL with `synchronous =
+//! NORMAL`, as the store opens it; PostgreSQL the same server with its
+//! settings), each transaction committed before the next. It is not held to
+//! the server's batch size: 500 deliveries per transaction, where the
+//! server's writer can gather at most one delivery per connection (32).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -203,13 +203,38 @@ struct Row {
 /// The 1-based line of the file a byte offset is on (the csv crate's own
 /// line count does not count line breaks inside quoted cells). With CRLF
 /// endings a record's position can be the `\n` ending the previous line:
-/// line breaks at the offset belong before the record.
-fn line_at(data: &[u8], byte: u64) -> u64 {
-    let mut end = (byte as usize).min(data.len());
-    while end < data.len() && matches!(data[end], b'\r' | b'\n') {
-        end += 1;
+/// line breaks at the offset belong before the record. Offsets only grow, so
+/// each call counts from where the previous one stopped.
+struct Lines<'a> {
+    data: &'a [u8],
+    counted_to: usize,
+    line: u64,
+}
+
+impl<'a> Lines<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Lines {
+            data,
+            counted_to: 0,
+            line: 1,
+        }
     }
-    1 + data[..end].iter().filter(|&&b| b == b'\n').count() as u64
+
+    fn at(&mut self, byte: u64) -> u64 {
+        let data = self.data;
+        let mut end = (byte as usize).min(data.len());
+        while end < data.len() && matches!(data[end], b'\r' | b'\n') {
+            end += 1;
+        }
+        if end > self.counted_to {
+            self.line += data[self.counted_to..end]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            self.counted_to = end;
+        }
+        self.line
+    }
 }
 
 /// Whether a parent reference is an issue key (`PAY-12`) rather than an id.
@@ -244,11 +269,12 @@ fn parse_counting(data: &[u8], what: &JiraCsvImport) -> Result<(Vec<Issue>, u64)
     let cols = Columns::read(&header)?;
     let mut problems = Vec::new();
     let mut rows = Vec::new();
+    let mut lines = Lines::new(data);
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| line_at(data, p.byte())).unwrap_or(0);
+                let line = e.position().map(|p| lines.at(p.byte())).unwrap_or(0);
                 problems.push(CsvProblem {
                     line,
                     column: None,
@@ -257,10 +283,7 @@ fn parse_counting(data: &[u8], what: &JiraCsvImport) -> Result<(Vec<Issue>, u64)
                 continue;
             }
         };
-        let line = record
-            .position()
-            .map(|p| line_at(data, p.byte()))
-            .unwrap_or(0);
+        let line = record.position().map(|p| lines.at(p.byte())).unwrap_or(0);
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }

@@ -17,12 +17,14 @@
 //! newest first, so an interrupted run must see its older pages again; they
 //! are upserts, so seeing them twice changes nothing).
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use crate::rest::{self, Api, RestError};
+
 use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::RequestBuilder;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, USER_AGENT};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap};
 use serde::Serialize;
 use serde_json::Value;
 use tandem_domain::delivery::{PrCommit, Record};
@@ -37,9 +39,6 @@ pub const CURSOR_SOURCE: &str = "github";
 /// The public API.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 
-/// Retries of one request after rate limits before giving up.
-const RATE_LIMIT_RETRIES: u32 = 5;
-
 /// Deployments are listed newest created first, and a status can arrive
 /// after newer deployments were created: paging goes this far behind the
 /// cursor before it stops.
@@ -49,22 +48,8 @@ const DEPLOYMENT_LOOKBACK: chrono::TimeDelta = chrono::TimeDelta::days(1);
 pub enum GithubImportError {
     #[error("--repo: {0:?} is not OWNER/NAME")]
     BadRepo(String),
-    #[error(
-        "GET {url} answered {status}{}{hint}",
-        if message.is_empty() { String::new() } else { format!(": {message}") }
-    )]
-    Status {
-        url: String,
-        status: StatusCode,
-        message: String,
-        hint: &'static str,
-    },
-    #[error("GET {url} is still rate limited after {retries} waits; run the import again later")]
-    RateLimited { url: String, retries: u32 },
-    #[error("GET {url} failed: {reason}")]
-    Http { url: String, reason: String },
-    #[error("GET {url} returned a body that is not what GitHub sends: {reason}")]
-    Body { url: String, reason: String },
+    #[error(transparent)]
+    Rest(#[from] RestError),
     #[error("GET {url}: {error}")]
     Payload { url: String, error: PayloadError },
     #[error(transparent)]
@@ -131,7 +116,10 @@ pub async fn import(
         release_environment: &what.release_environment,
         new_id: Uuid::now_v7,
     };
-    let mut client = Client::new(what)?;
+    let api = Github {
+        token: what.token.clone(),
+    };
+    let mut client = Client::new(api, &what.api_url, what.max_wait)?;
     let mut summary = GithubImportSummary {
         repo: what.repo.clone(),
         ..Default::default()
@@ -206,7 +194,7 @@ async fn pulls(
     ));
     while let Some(url) = next.take() {
         let page = client.get(&url).await?;
-        let items = page.array(&url)?;
+        let items = page.array(&url, Github::NAME)?;
         let mut records = Vec::new();
         let mut shas = Vec::new();
         let mut done = false;
@@ -238,10 +226,10 @@ async fn pulls(
                         authored_at: date.with_timezone(&Utc),
                     }),
                     _ => {
-                        return Err(GithubImportError::Body {
-                            url: format!("{base}/commits"),
-                            reason: "a commit without sha or commit.author.date".to_owned(),
-                        });
+                        return Err(body_error(
+                            format!("{base}/commits"),
+                            "a commit without sha or commit.author.date",
+                        ));
                     }
                 }
             }
@@ -298,7 +286,7 @@ async fn deployments(
     ));
     while let Some(url) = next.take() {
         let page = client.get(&url).await?;
-        let items = page.array(&url)?;
+        let items = page.array(&url, Github::NAME)?;
         let mut records = Vec::new();
         let mut done = false;
         for item in items {
@@ -316,13 +304,10 @@ async fn deployments(
                 continue;
             }
             newest = newest.max(updated_at(item));
-            let id =
-                item.get("id")
-                    .and_then(Value::as_i64)
-                    .ok_or_else(|| GithubImportError::Body {
-                        url: url.clone(),
-                        reason: "a deployment without an id".to_owned(),
-                    })?;
+            let id = item
+                .get("id")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| body_error(url.clone(), "a deployment without an id"))?;
             let statuses_url = format!(
                 "{}/repos/{}/deployments/{id}/statuses?per_page=100",
                 client.base, what.repo
@@ -376,7 +361,7 @@ async fn issues(
     let mut next = Some(url);
     while let Some(url) = next.take() {
         let page = client.get(&url).await?;
-        let items = page.array(&url)?;
+        let items = page.array(&url, Github::NAME)?;
         let mut records = Vec::new();
         for item in items {
             // `since` includes the instant itself.
@@ -408,125 +393,59 @@ fn payload(url: &str, error: PayloadError) -> GithubImportError {
 
 // ---- HTTP ----------------------------------------------------------------
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
+type Client = rest::Client<Github>;
+
+fn body_error(url: String, reason: &str) -> GithubImportError {
+    RestError::Body {
+        url,
+        provider: Github::NAME,
+        reason: reason.to_owned(),
+    }
+    .into()
+}
+
+/// GitHub's REST API: a bearer token, `Link` pages, rate limits told by
+/// 429 or by 403 with `x-ratelimit-remaining: 0`.
+struct Github {
     token: Option<String>,
-    max_wait: Duration,
-    requests: u64,
-    waits: u64,
 }
 
-struct Page {
-    body: Value,
-    next: Option<String>,
-}
+impl Api for Github {
+    const NAME: &'static str = "GitHub";
 
-impl Page {
-    fn array(&self, url: &str) -> Result<&Vec<Value>, GithubImportError> {
-        self.body.as_array().ok_or_else(|| GithubImportError::Body {
-            url: url.to_owned(),
-            reason: "expected a JSON array".to_owned(),
-        })
-    }
-}
-
-impl Client {
-    fn new(what: &GithubImport) -> Result<Self, GithubImportError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            .timeout(Duration::from_secs(120))
-            .build()
-            .map_err(|e| GithubImportError::Http {
-                url: what.api_url.clone(),
-                reason: e.to_string(),
-            })?;
-        Ok(Self {
-            http,
-            base: what.api_url.trim_end_matches('/').to_owned(),
-            token: what.token.clone(),
-            max_wait: what.max_wait,
-            requests: 0,
-            waits: 0,
-        })
-    }
-
-    /// Every item of every page of a listing.
-    async fn get_all(&mut self, url: &str) -> Result<Vec<Value>, GithubImportError> {
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        let mut next = Some(url.to_owned());
-        while let Some(url) = next.take() {
-            if !seen.insert(url.clone()) {
-                break;
-            }
-            let page = self.get(&url).await?;
-            out.extend(page.array(&url)?.iter().cloned());
-            next = page.next;
+    fn authorize(&self, request: RequestBuilder) -> RequestBuilder {
+        let request = request
+            .header(ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        match &self.token {
+            Some(token) => request.header(AUTHORIZATION, format!("Bearer {token}")),
+            None => request,
         }
-        Ok(out)
     }
 
-    /// One page, waiting out rate limits.
-    async fn get(&mut self, url: &str) -> Result<Page, GithubImportError> {
-        let http_err = |e: reqwest::Error| GithubImportError::Http {
-            url: url.to_owned(),
-            reason: e.to_string(),
+    fn rate_limited(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        now: DateTime<Utc>,
+    ) -> Option<Duration> {
+        rate_limit_wait(status, headers, now)
+    }
+
+    fn next_page(&self, _url: &str, headers: &HeaderMap) -> Option<String> {
+        rest::next_link(headers)
+    }
+
+    fn explain(&self, status: StatusCode, body: &str) -> (String, &'static str) {
+        let hint = match status {
+            StatusCode::UNAUTHORIZED => {
+                " (the token is missing, wrong or expired: pass --token-file or set GITHUB_TOKEN)"
+            }
+            StatusCode::FORBIDDEN => " (the token lacks access to this repository)",
+            StatusCode::NOT_FOUND => " (no such repository, or the token cannot see it)",
+            _ => "",
         };
-        for _ in 0..=RATE_LIMIT_RETRIES {
-            let mut req = self
-                .http
-                .get(url)
-                .header(ACCEPT, "application/vnd.github+json")
-                .header("X-GitHub-Api-Version", "2022-11-28")
-                .header(USER_AGENT, concat!("tandem/", env!("CARGO_PKG_VERSION")));
-            if let Some(token) = &self.token {
-                req = req.header(AUTHORIZATION, format!("Bearer {token}"));
-            }
-            self.requests += 1;
-            let resp = req.send().await.map_err(http_err)?;
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            if let Some(wait) = rate_limit_wait(status, &headers, Utc::now()) {
-                self.waits += 1;
-                tracing::info!(url, ?wait, "rate limited; waiting");
-                tokio::time::sleep(wait.min(self.max_wait)).await;
-                continue;
-            }
-            let text = resp.text().await.map_err(http_err)?;
-            if !status.is_success() {
-                let message = serde_json::from_str::<Value>(&text)
-                    .ok()
-                    .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-                    .unwrap_or_else(|| text.chars().take(200).collect());
-                let hint = match status {
-                    StatusCode::UNAUTHORIZED => {
-                        " (the token is missing, wrong or expired: pass --token-file or set GITHUB_TOKEN)"
-                    }
-                    StatusCode::FORBIDDEN => " (the token lacks access to this repository)",
-                    StatusCode::NOT_FOUND => " (no such repository, or the token cannot see it)",
-                    _ => "",
-                };
-                return Err(GithubImportError::Status {
-                    url: url.to_owned(),
-                    status,
-                    message,
-                    hint,
-                });
-            }
-            let body = serde_json::from_str(&text).map_err(|e| GithubImportError::Body {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
-            return Ok(Page {
-                body,
-                next: next_link(&headers),
-            });
-        }
-        Err(GithubImportError::RateLimited {
-            url: url.to_owned(),
-            retries: RATE_LIMIT_RETRIES,
-        })
+        (rest::error_message(body), hint)
     }
 }
 
@@ -536,17 +455,17 @@ fn rate_limit_wait(
     headers: &HeaderMap,
     now: DateTime<Utc>,
 ) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let header = |name: &str| rest::header(headers, name);
     let exhausted = header("x-ratelimit-remaining") == Some("0");
     let limited = status == StatusCode::TOO_MANY_REQUESTS
         || (status == StatusCode::FORBIDDEN && (exhausted || header("retry-after").is_some()));
     if !limited {
         return None;
     }
-    if let Some(secs) = header("retry-after").and_then(|s| s.trim().parse::<u64>().ok()) {
+    if let Some(secs) = header("retry-after").and_then(|s| s.parse::<u64>().ok()) {
         return Some(Duration::from_secs(secs));
     }
-    if let Some(reset) = header("x-ratelimit-reset").and_then(|s| s.trim().parse::<i64>().ok()) {
+    if let Some(reset) = header("x-ratelimit-reset").and_then(|s| s.parse::<i64>().ok()) {
         let secs = (reset - now.timestamp()).max(0) as u64;
         return Some(Duration::from_secs(secs + 1));
     }
@@ -554,45 +473,10 @@ fn rate_limit_wait(
     Some(Duration::from_secs(60))
 }
 
-/// The `rel="next"` target of a `Link` header.
-fn next_link(headers: &HeaderMap) -> Option<String> {
-    let link = headers.get("link")?.to_str().ok()?;
-    link.split(',').find_map(|part| {
-        let (target, params) = part.split_once(';')?;
-        let is_next = params
-            .split(';')
-            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
-        let target = target.trim();
-        (is_next && target.starts_with('<') && target.ends_with('>'))
-            .then(|| target[1..target.len() - 1].to_owned())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
-
-    #[test]
-    fn finds_the_next_link() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "link",
-            HeaderValue::from_static(
-                "<https://api.github.com/repositories/1/pulls?page=2>; rel=\"next\", \
-                 <https://api.github.com/repositories/1/pulls?page=5>; rel=\"last\"",
-            ),
-        );
-        assert_eq!(
-            next_link(&h).as_deref(),
-            Some("https://api.github.com/repositories/1/pulls?page=2")
-        );
-        h.insert(
-            "link",
-            HeaderValue::from_static("<https://x/p?page=1>; rel=\"prev\""),
-        );
-        assert_eq!(next_link(&h), None);
-    }
 
     #[test]
     fn reads_rate_limits() {

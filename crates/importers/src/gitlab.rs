@@ -33,12 +33,13 @@
 //! 404) leaves the notes as the only source, counted in
 //! [`GitlabImportSummary::approval_states_unavailable`].
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::RequestBuilder;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, HeaderMap, USER_AGENT};
+use reqwest::header::{ACCEPT, HeaderMap};
 use serde::Serialize;
 use serde_json::Value;
 use tandem_domain::delivery::{Record, Review};
@@ -47,35 +48,20 @@ use tandem_domain::webhook::{self, Context, Labels, PayloadError};
 use tandem_store::Store;
 use uuid::Uuid;
 
+use crate::rest::{self, Api, RestError};
+
 /// The `import_cursors.source` of GitLab backfills.
 pub const CURSOR_SOURCE: &str = "gitlab";
 
 /// The public API.
 pub const DEFAULT_API_URL: &str = "https://gitlab.com/api/v4";
 
-/// Retries of one request after rate limits before giving up.
-const RATE_LIMIT_RETRIES: u32 = 5;
-
 #[derive(Debug, thiserror::Error)]
 pub enum GitlabImportError {
     #[error("--repo: {0:?} is not a GitLab project path (GROUP/NAME or GROUP/SUBGROUP/…/NAME)")]
     BadRepo(String),
-    #[error(
-        "GET {url} answered {status}{}{hint}",
-        if message.is_empty() { String::new() } else { format!(": {message}") }
-    )]
-    Status {
-        url: String,
-        status: StatusCode,
-        message: String,
-        hint: &'static str,
-    },
-    #[error("GET {url} is still rate limited after {retries} waits; run the import again later")]
-    RateLimited { url: String, retries: u32 },
-    #[error("GET {url} failed: {reason}")]
-    Http { url: String, reason: String },
-    #[error("GET {url} returned a body that is not what GitLab sends: {reason}")]
-    Body { url: String, reason: String },
+    #[error(transparent)]
+    Rest(#[from] RestError),
     #[error("GET {url}: {error}")]
     Payload { url: String, error: PayloadError },
     #[error(transparent)]
@@ -180,7 +166,10 @@ pub async fn import(
         release_environment: &what.release_environment,
         new_id: Uuid::now_v7,
     };
-    let mut client = Client::new(what)?;
+    let api = Gitlab {
+        token: what.token.clone(),
+    };
+    let mut client = Client::new(api, &what.api_url, what.max_wait)?;
     let project_url = format!("{}/projects/{id}", client.base);
     let mut summary = GitlabImportSummary {
         repo: what.repo.clone(),
@@ -295,7 +284,7 @@ impl Run<'_> {
             let mut records = Vec::new();
             let mut shas = Vec::new();
             let mut done = false;
-            for item in page.array(&url)? {
+            for item in page.array(&url, Gitlab::NAME)? {
                 if !listing.take(item) {
                     // Newest first: everything after this is older still.
                     done = true;
@@ -368,14 +357,14 @@ impl Run<'_> {
             Ok(page) => page.body,
             // An instance or token without the approvals API: the notes
             // still time the approvals.
-            Err(GitlabImportError::Status { status, .. })
+            Err(RestError::Status { status, .. })
                 if matches!(status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN) =>
             {
                 tracing::warn!(url = approvals_url, %status, "no approval state; approvals come from notes only");
                 self.summary.approval_states_unavailable += 1;
                 Value::Object(Default::default())
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         for a in
             webhook::gitlab::approvals(&state, author).map_err(|e| payload(&approvals_url, e))?
@@ -417,7 +406,7 @@ impl Run<'_> {
             let page = self.client.get(&url).await?;
             let mut records = Vec::new();
             let mut done = false;
-            for item in page.array(&url)? {
+            for item in page.array(&url, Gitlab::NAME)? {
                 if !listing.take(item) {
                     done = true;
                     break;
@@ -444,16 +433,17 @@ impl Run<'_> {
             let page = self.client.get(&url).await?;
             let mut records = Vec::new();
             let mut done = false;
-            for item in page.array(&url)? {
+            for item in page.array(&url, Gitlab::NAME)? {
                 if !listing.take(item) {
                     done = true;
                     break;
                 }
                 let id = item.get("id").and_then(Value::as_i64).ok_or_else(|| {
-                    GitlabImportError::Body {
+                    GitlabImportError::from(RestError::Body {
                         url: url.clone(),
+                        provider: Gitlab::NAME,
                         reason: "a pipeline without an id".to_owned(),
-                    }
+                    })
                 })?;
                 let detail_url = format!("{}/pipelines/{id}", self.project_url);
                 let detail = self.client.get(&detail_url).await?.body;
@@ -477,7 +467,7 @@ impl Run<'_> {
             let page = self.client.get(&url).await?;
             let mut records = Vec::new();
             let mut done = false;
-            for item in page.array(&url)? {
+            for item in page.array(&url, Gitlab::NAME)? {
                 if !listing.take(item) {
                     done = true;
                     break;
@@ -520,161 +510,66 @@ fn payload(url: &str, error: PayloadError) -> GitlabImportError {
 
 // ---- HTTP ----------------------------------------------------------------
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
+type Client = rest::Client<Gitlab>;
+
+/// GitLab's REST API v4: `PRIVATE-TOKEN`, `Link` or `x-next-page` pages,
+/// 429 with `Retry-After` or `RateLimit-Reset`, and a window used up told
+/// by `RateLimit-Remaining: 0` on a successful answer.
+struct Gitlab {
     token: Option<String>,
-    max_wait: Duration,
-    requests: u64,
-    waits: u64,
 }
 
-struct Page {
-    body: Value,
-    next: Option<String>,
-}
+impl Api for Gitlab {
+    const NAME: &'static str = "GitLab";
 
-impl Page {
-    fn array(&self, url: &str) -> Result<&Vec<Value>, GitlabImportError> {
-        self.body.as_array().ok_or_else(|| GitlabImportError::Body {
-            url: url.to_owned(),
-            reason: "expected a JSON array".to_owned(),
-        })
-    }
-}
-
-impl Client {
-    fn new(what: &GitlabImport) -> Result<Self, GitlabImportError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            .timeout(Duration::from_secs(120))
-            .build()
-            .map_err(|e| GitlabImportError::Http {
-                url: what.api_url.clone(),
-                reason: e.to_string(),
-            })?;
-        Ok(Self {
-            http,
-            base: what.api_url.trim_end_matches('/').to_owned(),
-            token: what.token.clone(),
-            max_wait: what.max_wait,
-            requests: 0,
-            waits: 0,
-        })
-    }
-
-    /// Every item of every page of a listing.
-    async fn get_all(&mut self, url: &str) -> Result<Vec<Value>, GitlabImportError> {
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        let mut next = Some(url.to_owned());
-        while let Some(url) = next.take() {
-            if !seen.insert(url.clone()) {
-                break;
-            }
-            let page = self.get(&url).await?;
-            out.extend(page.array(&url)?.iter().cloned());
-            next = page.next;
+    fn authorize(&self, request: RequestBuilder) -> RequestBuilder {
+        let request = request.header(ACCEPT, "application/json");
+        match &self.token {
+            Some(token) => request.header("PRIVATE-TOKEN", token),
+            None => request,
         }
-        Ok(out)
     }
 
-    async fn wait(&mut self, url: &str, wait: Duration) {
-        self.waits += 1;
-        let wait = wait.min(self.max_wait);
-        tracing::info!(url, ?wait, "rate limited; waiting");
-        tokio::time::sleep(wait).await;
+    fn rate_limited(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        now: DateTime<Utc>,
+    ) -> Option<Duration> {
+        (status == StatusCode::TOO_MANY_REQUESTS).then(|| retry_wait(headers, now))
     }
 
-    /// One page, waiting out rate limits.
-    async fn get(&mut self, url: &str) -> Result<Page, GitlabImportError> {
-        let http_err = |e: reqwest::Error| GitlabImportError::Http {
-            url: url.to_owned(),
-            reason: e.to_string(),
+    fn exhausted(&self, headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+        exhausted_wait(headers, now)
+    }
+
+    fn next_page(&self, url: &str, headers: &HeaderMap) -> Option<String> {
+        next_page(url, headers)
+    }
+
+    fn explain(&self, status: StatusCode, body: &str) -> (String, &'static str) {
+        // GitLab answers `{"message": "401 Unauthorized"}`, `{"error": "…"}`,
+        // or (from a proxy) HTML.
+        let hint = match status {
+            StatusCode::UNAUTHORIZED => {
+                " (the token is missing, wrong or expired: pass --token-file or set GITLAB_TOKEN; it is sent as PRIVATE-TOKEN)"
+            }
+            StatusCode::FORBIDDEN => " (the token lacks access to this project: it needs read_api)",
+            StatusCode::NOT_FOUND => {
+                " (no such project, or the token cannot see it: --repo is the project's full path)"
+            }
+            _ => "",
         };
-        for _ in 0..=RATE_LIMIT_RETRIES {
-            let mut req = self
-                .http
-                .get(url)
-                .header(ACCEPT, "application/json")
-                .header(USER_AGENT, concat!("tandem/", env!("CARGO_PKG_VERSION")));
-            if let Some(token) = &self.token {
-                req = req.header("PRIVATE-TOKEN", token);
-            }
-            self.requests += 1;
-            let resp = req.send().await.map_err(http_err)?;
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                let wait = retry_wait(&headers, Utc::now());
-                self.wait(url, wait).await;
-                continue;
-            }
-            let text = resp.text().await.map_err(http_err)?;
-            if !status.is_success() {
-                return Err(status_error(url, status, &text));
-            }
-            let body = serde_json::from_str(&text).map_err(|e| GitlabImportError::Body {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
-            if let Some(wait) = exhausted_wait(&headers, Utc::now()) {
-                self.wait(url, wait).await;
-            }
-            return Ok(Page {
-                body,
-                next: next_page(url, &headers),
-            });
-        }
-        Err(GitlabImportError::RateLimited {
-            url: url.to_owned(),
-            retries: RATE_LIMIT_RETRIES,
-        })
+        (rest::error_message(body), hint)
     }
-}
-
-fn status_error(url: &str, status: StatusCode, text: &str) -> GitlabImportError {
-    // GitLab answers `{"message": "401 Unauthorized"}`, `{"error": "…"}`, or
-    // (from a proxy) HTML.
-    let message = serde_json::from_str::<Value>(text)
-        .ok()
-        .and_then(|v| {
-            let m = v.get("message").or_else(|| v.get("error"))?;
-            Some(match m {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-        })
-        .unwrap_or_else(|| text.trim().chars().take(200).collect());
-    let hint = match status {
-        StatusCode::UNAUTHORIZED => {
-            " (the token is missing, wrong or expired: pass --token-file or set GITLAB_TOKEN; it is sent as PRIVATE-TOKEN)"
-        }
-        StatusCode::FORBIDDEN => " (the token lacks access to this project: it needs read_api)",
-        StatusCode::NOT_FOUND => {
-            " (no such project, or the token cannot see it: --repo is the project's full path)"
-        }
-        _ => "",
-    };
-    GitlabImportError::Status {
-        url: url.to_owned(),
-        status,
-        message,
-        hint,
-    }
-}
-
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
 }
 
 /// Seconds until `RateLimit-Reset` (a Unix time), one more for the clock
 /// difference; none when the reset has passed.
 fn until_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    let reset = header(headers, "ratelimit-reset")?.parse::<i64>().ok()?;
+    let reset = rest::header(headers, "ratelimit-reset")?
+        .parse::<i64>()
+        .ok()?;
     let secs = reset - now.timestamp();
     Some(if secs > 0 {
         Duration::from_secs(secs as u64 + 1)
@@ -686,7 +581,7 @@ fn until_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
 /// How long a 429 asks to wait: `Retry-After` seconds, else until
 /// `RateLimit-Reset`, else a minute.
 fn retry_wait(headers: &HeaderMap, now: DateTime<Utc>) -> Duration {
-    if let Some(secs) = header(headers, "retry-after").and_then(|s| s.parse::<u64>().ok()) {
+    if let Some(secs) = rest::header(headers, "retry-after").and_then(|s| s.parse::<u64>().ok()) {
         return Duration::from_secs(secs);
     }
     until_reset(headers, now).unwrap_or(Duration::from_secs(60))
@@ -695,7 +590,7 @@ fn retry_wait(headers: &HeaderMap, now: DateTime<Utc>) -> Duration {
 /// A successful answer that used the last request of the window: wait until
 /// the window resets before the next request.
 fn exhausted_wait(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    if header(headers, "ratelimit-remaining")? != "0" {
+    if rest::header(headers, "ratelimit-remaining")? != "0" {
         return None;
     }
     Some(until_reset(headers, now).unwrap_or(Duration::from_secs(60)))
@@ -704,10 +599,10 @@ fn exhausted_wait(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
 /// The next page: the `rel="next"` target of `Link`, else the current URL
 /// with `page` set to `x-next-page` (empty on the last page).
 fn next_page(url: &str, headers: &HeaderMap) -> Option<String> {
-    if let Some(next) = next_link(headers) {
+    if let Some(next) = rest::next_link(headers) {
         return Some(next);
     }
-    let page = header(headers, "x-next-page").filter(|p| !p.is_empty())?;
+    let page = rest::header(headers, "x-next-page").filter(|p| !p.is_empty())?;
     if !page.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -719,20 +614,6 @@ fn next_page(url: &str, headers: &HeaderMap) -> Option<String> {
         .collect();
     params.push(format!("page={page}"));
     Some(format!("{path}?{}", params.join("&")))
-}
-
-/// The `rel="next"` target of a `Link` header.
-fn next_link(headers: &HeaderMap) -> Option<String> {
-    let link = header(headers, "link")?;
-    link.split(',').find_map(|part| {
-        let (target, params) = part.split_once(';')?;
-        let is_next = params
-            .split(';')
-            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
-        let target = target.trim();
-        (is_next && target.starts_with('<') && target.ends_with('>'))
-            .then(|| target[1..target.len() - 1].to_owned())
-    })
 }
 
 #[cfg(test)]
@@ -802,23 +683,29 @@ mod tests {
 
     #[test]
     fn errors_name_url_status_and_message() {
-        let e = status_error(
-            "https://gl/x",
+        let error = |status: StatusCode, body: &str| {
+            let (message, hint) = Gitlab { token: None }.explain(status, body);
+            RestError::Status {
+                url: "https://gl/x".into(),
+                status,
+                message,
+                hint,
+            }
+            .to_string()
+        };
+        let e = error(
             StatusCode::UNAUTHORIZED,
             r#"{"message":"401 Unauthorized"}"#,
-        )
-        .to_string();
+        );
         assert!(
             e.contains("GET https://gl/x answered 401 Unauthorized: 401 Unauthorized"),
             "{e}"
         );
         assert!(e.contains("GITLAB_TOKEN"), "{e}");
-        let e = status_error(
-            "https://gl/x",
+        let e = error(
             StatusCode::BAD_GATEWAY,
             "<html><body><h1>502 Bad Gateway</h1></body></html>",
-        )
-        .to_string();
+        );
         assert!(e.contains("502 Bad Gateway") && e.contains("<h1>"), "{e}");
     }
 }

@@ -4,3 +4,4 @@ pub mod github;
 pub mod gitlab;
 pub mod jira;
 pub mod jira_csv;
+mod rest;

@@ -1,14 +1,15 @@
 //! `tandem import git` on small real repositories built with the `git`
 //! command: merge commits, squash merges, renames, binary files, tags, a
-//! second run that imports only new commits, and the errors a user meets.
-//! Every test runs on SQLite and PostgreSQL.
+//! second run that imports only new commits, and the errors a user meets;
+//! and the store's commit writer the import stores through while it diffs
+//! (batches in one transaction). Every test runs on SQLite and PostgreSQL.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
 use chrono::{TimeZone, Utc};
-use tandem_domain::git::{CommitSource, FileChange};
+use tandem_domain::git::{Commit, CommitSource, FileChange};
 use tandem_domain::project::Project;
 use tandem_domain::team::Team;
 use tandem_store::Store;
@@ -18,7 +19,8 @@ use uuid::Uuid;
 per_engine!(
     imports_history_like_git_log,
     second_run_imports_only_new_commits,
-    errors_are_clear
+    errors_are_clear,
+    commit_writer_stores_batches_in_one_transaction
 );
 
 const REPO: &str = "acme/payments";
@@ -508,5 +510,94 @@ async fn errors_are_clear(engine: EngineKind) {
         stderr.contains("warning:") && stderr.contains("shallow clone"),
         "{stderr}"
     );
+    store.close().await;
+}
+
+/// A commit from git with one file; `n` makes the sha.
+fn git_commit(n: u32, parent: Option<u32>) -> Commit {
+    let at = Utc
+        .timestamp_opt(1_780_000_000 + i64::from(n) * 60, 0)
+        .unwrap();
+    Commit {
+        repo: REPO.to_owned(),
+        sha: format!("{n:040x}"),
+        author_name: "Ada Lovelace".to_owned(),
+        author_email: "ada@example.com".to_owned(),
+        authored_at: at,
+        author_offset: 0,
+        committed_at: at,
+        committer_offset: 0,
+        subject: format!("Change {n}"),
+        parent_count: i32::from(parent.is_some()),
+        parents: parent.map(|p| format!("{p:040x}")).into_iter().collect(),
+        additions: Some(2),
+        deletions: Some(1),
+        files: vec![FileChange {
+            path: format!("src/{n}.rs"),
+            additions: 2,
+            deletions: 1,
+        }],
+        source: CommitSource::Git,
+    }
+}
+
+/// The import writes batch after batch into one transaction: nothing is
+/// visible before `finish`, a later batch sees the earlier ones (a replay
+/// is not new), a bad commit names its index in the batch, and a writer
+/// dropped before `finish` stores nothing.
+async fn commit_writer_stores_batches_in_one_transaction(engine: EngineKind) {
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    let other = db.store().await;
+
+    let mut writer = store.commit_writer().await.unwrap();
+    let first = writer
+        .write(&[git_commit(2, Some(1)), git_commit(1, None)])
+        .await
+        .unwrap();
+    assert_eq!(first, vec![format!("{:040x}", 2), format!("{:040x}", 1)]);
+    assert_eq!(other.count_commits(REPO).await.unwrap(), 0);
+    let second = writer
+        .write(&[git_commit(3, Some(2)), git_commit(2, Some(1))])
+        .await
+        .unwrap();
+    assert_eq!(second, vec![format!("{:040x}", 3)]);
+    let mut bad = git_commit(4, Some(3));
+    bad.sha = "not-a-sha".to_owned();
+    let err = writer
+        .write(&[git_commit(5, Some(4)), bad])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("commits[1].sha"), "{err}");
+    assert_eq!(other.count_commits(REPO).await.unwrap(), 0);
+    writer.finish().await.unwrap();
+    assert_eq!(other.count_commits(REPO).await.unwrap(), 3);
+    let c = other
+        .get_commit(REPO, &format!("{:040x}", 3))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.parents, vec![format!("{:040x}", 2)]);
+    assert_eq!(c.files.len(), 1);
+
+    // Dropped before finishing: rolled back.
+    let mut writer = store.commit_writer().await.unwrap();
+    assert_eq!(
+        writer.write(&[git_commit(6, Some(3))]).await.unwrap().len(),
+        1
+    );
+    drop(writer);
+    assert_eq!(other.count_commits(REPO).await.unwrap(), 3);
+    // The connection is usable again and upserts work as before.
+    assert_eq!(
+        store
+            .upsert_commits(&[git_commit(6, Some(3))])
+            .await
+            .unwrap(),
+        vec![format!("{:040x}", 6)]
+    );
+    assert_eq!(other.count_commits(REPO).await.unwrap(), 4);
+    other.close().await;
     store.close().await;
 }

@@ -123,7 +123,9 @@ pub struct GitImportSummary {
     /// missing, so lead times of commits before it are unknown.
     pub shallow: bool,
     /// Wall time in all, then of its two phases: reading the repository
-    /// (walk and diffs) and storing.
+    /// (walk and diffs, from the start until the last commit is diffed) and
+    /// storing (time spent writing). Storing runs while the diffs do, so
+    /// the phases overlap.
     pub seconds: f64,
     pub read_seconds: f64,
     pub store_seconds: f64,
@@ -418,37 +420,14 @@ pub fn read_history(
                 let sync = &sync;
                 let queue = &queue;
                 scope.spawn(move || -> Result<(), GitImportError> {
-                    let mut repo = sync.to_thread_local();
-                    tune_caches(&mut repo);
-                    let mut differ = Differ::new(&repo)?;
-                    loop {
-                        let next = queue.lock().map_err(|_| poisoned())?.pop();
-                        let Some(mut batch) = next else {
-                            return Ok(());
-                        };
-                        for (c, diff) in batch.commits.iter_mut().zip(&batch.diffs).rev() {
-                            let files = match *diff {
-                                Diff::None => continue,
-                                Diff::Root { tree } => differ.files(&repo, tree, None)?,
-                                Diff::Tree { tree, parent } => {
-                                    differ.files(&repo, tree, Some(parent))?
-                                }
-                                Diff::Commit { tree, parent } => {
-                                    let parent = repo
-                                        .find_commit(parent)
-                                        .and_then(|p| p.tree_id())
-                                        .map_err(git_err)?
-                                        .detach();
-                                    differ.files(&repo, tree, Some(parent))?
-                                }
-                            };
-                            c.additions = Some(files.iter().map(|f| f.additions).sum());
-                            c.deletions = Some(files.iter().map(|f| f.deletions).sum());
-                            c.files = files;
+                    let diffed = diff_batches(sync, queue, progress, sink);
+                    if diffed.is_err() {
+                        // The other threads stop after their current batch.
+                        if let Ok(mut queue) = queue.lock() {
+                            queue.clear();
                         }
-                        progress.advance(batch.commits.len() as u64);
-                        sink(batch.commits)?;
                     }
+                    diffed
                 })
             })
             .collect();
@@ -471,6 +450,45 @@ pub fn read_history(
         tags,
         shallow,
     })
+}
+
+/// One diff thread: takes batches from `queue` (the oldest first), diffs
+/// their commits oldest first and hands each batch to `sink`.
+fn diff_batches(
+    sync: &gix::ThreadSafeRepository,
+    queue: &Mutex<Vec<Batch>>,
+    progress: &dyn Progress,
+    sink: &(dyn Fn(Vec<Commit>) -> Result<(), GitImportError> + Sync),
+) -> Result<(), GitImportError> {
+    let mut repo = sync.to_thread_local();
+    tune_caches(&mut repo);
+    let mut differ = Differ::new(&repo)?;
+    loop {
+        let next = queue.lock().map_err(|_| poisoned())?.pop();
+        let Some(mut batch) = next else {
+            return Ok(());
+        };
+        for (c, diff) in batch.commits.iter_mut().zip(&batch.diffs).rev() {
+            let files = match *diff {
+                Diff::None => continue,
+                Diff::Root { tree } => differ.files(&repo, tree, None)?,
+                Diff::Tree { tree, parent } => differ.files(&repo, tree, Some(parent))?,
+                Diff::Commit { tree, parent } => {
+                    let parent = repo
+                        .find_commit(parent)
+                        .and_then(|p| p.tree_id())
+                        .map_err(git_err)?
+                        .detach();
+                    differ.files(&repo, tree, Some(parent))?
+                }
+            };
+            c.additions = Some(files.iter().map(|f| f.additions).sum());
+            c.deletions = Some(files.iter().map(|f| f.deletions).sum());
+            c.files = files;
+        }
+        progress.advance(batch.commits.len() as u64);
+        sink(batch.commits)?;
+    }
 }
 
 fn poisoned() -> GitImportError {

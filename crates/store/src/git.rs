@@ -98,7 +98,7 @@ impl Store {
     /// first; the error names the index of the first bad one
     /// (`commits[3].sha`).
     pub async fn upsert_commits(&self, commits: &[Commit]) -> Result<Vec<String>> {
-        let mut writer = self.commit_writer().await?;
+        let mut writer = self.begin_commits(false).await?;
         let new = writer.write(commits).await?;
         writer.finish().await?;
         Ok(new)
@@ -108,12 +108,41 @@ impl Store {
     /// rules of [`Store::upsert_commits`] (a large import writes while it
     /// still reads); nothing is visible until [`CommitWriter::finish`], and
     /// dropping the writer stores nothing.
+    ///
+    /// Made for large imports: on SQLite the connection's page cache is
+    /// raised for the transaction.
     pub async fn commit_writer(&self) -> Result<CommitWriter> {
+        self.begin_commits(true).await
+    }
+
+    async fn begin_commits(&self, large: bool) -> Result<CommitWriter> {
+        let mut cache_size = None;
         let tx = match &self.engine {
-            crate::Engine::Sqlite(pool) => WriterTx::Sqlite(pool.begin_write().await?),
+            crate::Engine::Sqlite(pool) => {
+                let mut tx = pool.begin_write().await?;
+                if !large {
+                    return Ok(CommitWriter {
+                        tx: WriterTx::Sqlite(tx),
+                        cache_size,
+                    });
+                }
+                // A page cache that holds the indexes being written: with
+                // SQLite's default (2 MB) a large import spills and rereads
+                // pages of its own transaction. Restored by `finish`.
+                let (size,): (i64,) = sqlx::query_as("PRAGMA cache_size")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA cache_size = -{WRITER_CACHE_KIB}"
+                )))
+                .execute(&mut *tx)
+                .await?;
+                cache_size = Some(size);
+                WriterTx::Sqlite(tx)
+            }
             crate::Engine::Postgres(pool) => WriterTx::Postgres(pool.begin_write().await?),
         };
-        Ok(CommitWriter { tx })
+        Ok(CommitWriter { tx, cache_size })
     }
     /// One commit with its parents and files, or `None`.
     pub async fn get_commit(&self, repo: &str, sha: &str) -> Result<Option<Commit>> {
@@ -318,7 +347,13 @@ impl Store {
 /// An open transaction storing commits; see [`Store::commit_writer`].
 pub struct CommitWriter {
     tx: WriterTx,
+    /// SQLite: the connection's `cache_size` before the writer raised it.
+    cache_size: Option<i64>,
 }
+
+/// SQLite page cache of a `CommitWriter`'s connection, in KiB (an upper
+/// bound: pages are allocated as they are used).
+const WRITER_CACHE_KIB: i64 = 256 * 1024;
 
 enum WriterTx {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
@@ -385,7 +420,14 @@ impl CommitWriter {
     /// Commits the transaction: every batch written becomes visible at once.
     pub async fn finish(self) -> Result<()> {
         match self.tx {
-            WriterTx::Sqlite(tx) => tx.commit().await?,
+            WriterTx::Sqlite(mut tx) => {
+                if let Some(size) = self.cache_size {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {size}")))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
             WriterTx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())

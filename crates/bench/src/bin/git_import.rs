@@ -10,8 +10,10 @@
 //!    PostgreSQL database) with one project listing the repository.
 //!
 //! The whole process is timed (start, migrations, the import, exit). The
-//! import's own phases (read: walk and diffs; store: one transaction) come
-//! from its JSON summary. Medians over rounds are reported, and the ratio
+//! import's own phases come from its JSON summary: read (walk and diffs,
+//! until the last commit is diffed) and store (time spent writing, in one
+//! transaction); the import stores while it diffs, so the two overlap and
+//! need not add up to the total. Medians over rounds are reported, and the ratio
 //! tandem ÷ git (goal: ≤ 1.0). The page cache is warmed once before the
 //! first round. Nothing here asserts a duration.
 

@@ -20,7 +20,10 @@
 //! Measured: `tandem_server::delivery_metrics::dora` for the project over
 //! 2025-01-01..2025-12-31 by week — the same call the API, the CLI, the team
 //! page and the report make, including `attribute_pending` (nothing pending).
-//! p50/p99 over `--queries` calls after 5 warm-ups. Nothing is asserted.
+//! p50/p99 over `--queries` calls after 5 warm-ups. Then
+//! `--incident-writes` incidents are written through the store and the
+//! `attribute_pending` that processes their change log is timed. Nothing is
+//! asserted.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -60,6 +63,11 @@ struct Args {
     /// through the store (0: skip).
     #[arg(long, default_value_t = 0)]
     attribute: usize,
+    /// After the queries, write this many incidents through the store (one
+    /// at a time, as webhooks would) and time the `attribute_pending` that
+    /// processes their change log (0: skip).
+    #[arg(long, default_value_t = 100)]
+    incident_writes: usize,
     /// Print JSON instead of the Markdown table.
     #[arg(long)]
     json: bool,
@@ -409,8 +417,37 @@ async fn measure_one(engine: Engine, n: usize, args: &Args) -> anyhow::Result<Va
     }
     times.sort();
     let r = report.context("no report")?;
+    // Incidents arriving after the facts were computed: each one logged by
+    // the triggers; the next read recomputes the facts of the deployments
+    // in its window and its day's restore rollups.
+    let mut rng = Rng(0x1C1D ^ n as u64);
+    let year = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    for i in 0..args.incident_writes {
+        let opened = year + chrono::Duration::seconds((rng.unit() * 364.0 * 86_400.0) as i64);
+        store
+            .upsert_incident(&tandem_domain::delivery::Incident {
+                id: Uuid::now_v7(),
+                source: "bench-late".into(),
+                external_id: format!("late-{i}"),
+                project_id: project.id,
+                service: Some(format!("svc-{}", rng.next() % args.services as u64)),
+                title: "late incident".into(),
+                severity: "sev2".into(),
+                opened_at: opened,
+                resolved_at: Some(opened + chrono::Duration::minutes(90)),
+                caused_by: None,
+                created_at: opened,
+                updated_at: opened,
+            })
+            .await?;
+    }
+    let t = Instant::now();
+    store.attribute_pending().await?;
+    let incident_log_s = t.elapsed().as_secs_f64();
     store.close().await;
     Ok(json!({
+        "incident_writes": args.incident_writes,
+        "incident_log_s": incident_log_s,
         "engine": format!("{engine:?}").to_lowercase(),
         "deployments": n,
         "commit_rows": commit_rows,
@@ -568,6 +605,19 @@ async fn main() -> anyhow::Result<()> {
                 r["p50_ms"].as_f64().unwrap_or(0.0),
                 r["p99_ms"].as_f64().unwrap_or(0.0),
                 r["p50_ms"].as_f64().unwrap_or(0.0) / base,
+            );
+        }
+    }
+    for r in &results {
+        let k = r["incident_writes"].as_u64().unwrap_or(0);
+        if k > 0 {
+            println!(
+                "\nincident change log ({} {}): {} incidents written, then attribute_pending in {:.3} s = {:.1} ms per incident",
+                r["engine"],
+                r["deployments"],
+                k,
+                r["incident_log_s"].as_f64().unwrap_or(0.0),
+                r["incident_log_s"].as_f64().unwrap_or(0.0) * 1e3 / k as f64
             );
         }
     }

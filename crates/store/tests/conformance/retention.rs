@@ -50,7 +50,10 @@ async fn old_deliveries_are_pruned_and_their_records_stay(engine: EngineKind) {
         files: vec![],
         source: CommitSource::Github,
     };
-    store.upsert_commits(&[commit.clone()]).await.unwrap();
+    store
+        .upsert_commits(std::slice::from_ref(&commit))
+        .await
+        .unwrap();
 
     // Received at 0, 100 and 200 s: before 250 s.
     assert_eq!(store.prune_deliveries(at(250)).await.unwrap(), 3);

@@ -291,6 +291,41 @@ enum Diff {
 struct Batch {
     commits: Vec<Commit>,
     diffs: Vec<Diff>,
+    /// Diff the commits oldest first (else in walk order, newest first).
+    oldest_first: bool,
+}
+
+/// Whether the pack stores newer versions of trees as deltas of older ones
+/// (as `git fast-import` and packs built up by pushes do), judged from the
+/// root trees of up to 64 consecutive commits from the head: a tree one
+/// delta deeper than its parent's counts for it, one delta shallower
+/// against. gix caches the objects it returns, not the bases it passes on
+/// the way, so diffs should run in the direction the deltas point from:
+/// oldest first here, newest first for a repository repacked by `git gc`.
+fn deltas_point_to_older(
+    repo: &gix::Repository,
+    walked: &[(ObjectId, Option<ObjectId>, bool)],
+) -> bool {
+    let depth = |tree: ObjectId| {
+        repo.find_header(tree)
+            .ok()
+            .and_then(|h| h.num_deltas())
+            .map(i64::from)
+    };
+    let (mut forward, mut backward) = (0, 0);
+    let mut newer = walked.first().and_then(|w| depth(w.0));
+    for w in walked.iter().skip(1).take(64) {
+        let older = depth(w.0);
+        if let (Some(n), Some(o)) = (newer, older) {
+            if n == o + 1 {
+                forward += 1;
+            } else if o == n + 1 {
+                backward += 1;
+            }
+        }
+        newer = older;
+    }
+    forward >= backward
 }
 
 /// Opens the repository at `path` and reads the history of `branch` that is
@@ -298,11 +333,12 @@ struct Batch {
 /// to `sink` in batches as they are diffed (in no particular order). Uses
 /// every core for the diffs.
 ///
-/// Diffs run oldest batch first and, within a batch, oldest commit first:
-/// each thread's pack cache then holds the previous version of a tree or
-/// file, so a delta chain is resolved from the version read last instead
-/// of from its base (`git fast-import` packs, and packs built up by
-/// pushes, delta newer versions against older ones).
+/// Diffs run in the direction the pack's deltas point from
+/// (`deltas_point_to_older`): for a `git fast-import` pack, or one built up
+/// by pushes, oldest batch first and oldest commit first within a batch, so
+/// each thread's pack cache holds the previous version of a tree or file
+/// and a delta chain is resolved from the version read last instead of
+/// from its base; for a repository repacked by `git gc`, newest first.
 pub fn read_history(
     path: &Path,
     branch: Option<&str>,
@@ -397,14 +433,20 @@ pub fn read_history(
         .collect();
     drop(tree_of);
 
-    // Batches in walk order; the queue hands out the oldest first.
+    // Batches in walk order; the queue hands out the oldest first (or the
+    // newest first when the pack deltas older versions against newer ones).
+    let oldest_first = deltas_point_to_older(&repo, &walked);
     let mut queue: Vec<Batch> = Vec::with_capacity(total.div_ceil(BATCH_COMMITS));
     let mut commits = commits.into_iter();
     for chunk in diffs.chunks(BATCH_COMMITS) {
         queue.push(Batch {
             commits: commits.by_ref().take(chunk.len()).collect(),
             diffs: chunk.to_vec(),
+            oldest_first,
         });
+    }
+    if !oldest_first {
+        queue.reverse();
     }
     let queue = Mutex::new(queue);
 
@@ -468,7 +510,12 @@ fn diff_batches(
         let Some(mut batch) = next else {
             return Ok(());
         };
-        for (c, diff) in batch.commits.iter_mut().zip(&batch.diffs).rev() {
+        let order: Box<dyn Iterator<Item = (&mut Commit, &Diff)>> = if batch.oldest_first {
+            Box::new(batch.commits.iter_mut().zip(&batch.diffs).rev())
+        } else {
+            Box::new(batch.commits.iter_mut().zip(&batch.diffs))
+        };
+        for (c, diff) in order {
             let files = match *diff {
                 Diff::None => continue,
                 Diff::Root { tree } => differ.files(&repo, tree, None)?,

@@ -162,9 +162,10 @@ pub async fn metrics(store: &Store, settings: &Settings, c: MetricsCommand) -> a
             t.add_row(vec![
                 "time to restore".to_owned(),
                 format!(
-                    "median {} ({} incidents, {} resolved)",
+                    "median {} ({} incident{}, {} resolved)",
                     opt(s.median_hours, "h"),
                     s.incidents,
+                    if s.incidents == 1 { "" } else { "s" },
                     s.resolved
                 ),
                 level(s.level),

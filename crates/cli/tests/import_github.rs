@@ -5,6 +5,9 @@
 //! second run that stores nothing new; a 401. Every test runs on SQLite and
 //! PostgreSQL.
 
+mod support;
+use support::ok;
+
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -316,6 +319,10 @@ async fn issues(RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
     Json(Value::Array(list)).into_response()
 }
 
+async fn run(db: &str, args: &[&str], token: Option<&str>) -> Output {
+    support::tandem(db, args, "GITHUB_TOKEN", token, &[]).await
+}
+
 async fn start_fake() -> (String, Shared) {
     let fake: Shared = Arc::new(Fake::default());
     let app = Router::new()
@@ -330,34 +337,9 @@ async fn start_fake() -> (String, Shared) {
         )
         .route("/repos/{owner}/{name}/issues", get(issues))
         .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let base = support::serve(app).await;
     fake.base.set(base.clone()).unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (base, fake)
-}
-
-async fn tandem(db: &str, args: &[&str], token: Option<&str>) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tandem"));
-    cmd.arg("--database")
-        .arg(db)
-        .args(args)
-        .env_remove("TANDEM_DATABASE__URL")
-        .env_remove("GITHUB_TOKEN");
-    if let Some(t) = token {
-        cmd.env("GITHUB_TOKEN", t);
-    }
-    cmd.output().await.expect("run tandem")
-}
-
-fn ok(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "tandem failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON summary")
 }
 
 async fn project(store: &Store) -> Project {
@@ -415,7 +397,7 @@ async fn backfills_and_second_run_stores_nothing(engine: EngineKind) {
     let mut first_args = args(&base);
     let token_path = token_file.to_str().unwrap().to_owned();
     first_args.extend(["--token-file", &token_path]);
-    let s = ok(&tandem(&db.url, &first_args, None).await);
+    let s = ok(&run(&db.url, &first_args, None).await);
     assert_eq!(s["repo"], REPO);
     assert_eq!(s["pull_requests"], 2);
     assert_eq!(s["reviews"], 2, "the author's own comment is not a review");
@@ -511,7 +493,7 @@ async fn backfills_and_second_run_stores_nothing(engine: EngineKind) {
 
     // A second run (token from the environment) finds nothing newer.
     let before = fake.requests.load(Ordering::SeqCst);
-    let s = ok(&tandem(&db.url, &args(&base), Some(TOKEN)).await);
+    let s = ok(&run(&db.url, &args(&base), Some(TOKEN)).await);
     for key in [
         "pull_requests",
         "reviews",
@@ -545,7 +527,7 @@ async fn bad_token_is_a_clear_error(engine: EngineKind) {
     project(&store).await;
     let (base, fake) = start_fake().await;
     fake.limited_once.store(true, Ordering::SeqCst);
-    let out = tandem(&db.url, &args(&base), Some("ghp_wrong")).await;
+    let out = run(&db.url, &args(&base), Some("ghp_wrong")).await;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -565,7 +547,7 @@ async fn bad_token_is_a_clear_error(engine: EngineKind) {
     );
 
     // Unknown repository for the project: named before any request.
-    let out = tandem(
+    let out = run(
         &db.url,
         &[
             "import",
@@ -594,7 +576,7 @@ async fn since_and_server_errors(engine: EngineKind) {
     // A server error while reading a page: the error names the URL and the
     // status, and nothing of that page (nor a cursor) is stored.
     fake.fail_reviews.store(true, Ordering::SeqCst);
-    let out = tandem(&db.url, &args(&base), Some(TOKEN)).await;
+    let out = run(&db.url, &args(&base), Some(TOKEN)).await;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -616,7 +598,7 @@ async fn since_and_server_errors(engine: EngineKind) {
     fake.fail_reviews.store(false, Ordering::SeqCst);
     let mut since_args = args(&base);
     since_args.extend(["--since", "2026-10-03"]);
-    let s = ok(&tandem(&db.url, &since_args, Some(TOKEN)).await);
+    let s = ok(&run(&db.url, &since_args, Some(TOKEN)).await);
     assert_eq!(s["pull_requests"], 1, "{s}");
     assert_eq!(s["deployments"], 1, "{s}");
     assert_eq!(s["incidents"], 1, "{s}");
@@ -634,7 +616,7 @@ async fn since_and_server_errors(engine: EngineKind) {
     // A date that is not one.
     let mut bad = args(&base);
     bad.extend(["--since", "last week"]);
-    let out = tandem(&db.url, &bad, Some(TOKEN)).await;
+    let out = run(&db.url, &bad, Some(TOKEN)).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--since"));
 }

@@ -13,6 +13,9 @@
 //! through the squash merge to the merge request's own commits, time to
 //! restore, coverage). Every test runs on SQLite and PostgreSQL.
 
+mod support;
+use support::{failed, ok};
+
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -536,6 +539,10 @@ async fn record(
     next.run(req).await
 }
 
+async fn run(db: &str, args: &[&str], token: Option<&str>) -> Output {
+    support::tandem(db, args, "GITLAB_TOKEN", token, &[]).await
+}
+
 async fn start_fake() -> (String, Shared) {
     let fake: Shared = Arc::new(Fake::default());
     let app = Router::new()
@@ -558,43 +565,9 @@ async fn start_fake() -> (String, Shared) {
         .route("/api/v4/projects/{id}/issues", get(issues))
         .layer(middleware::from_fn_with_state(fake.clone(), record))
         .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let base = support::serve(app).await;
     fake.base.set(base.clone()).unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (base, fake)
-}
-
-async fn tandem(db: &str, args: &[&str], token: Option<&str>) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tandem"));
-    cmd.arg("--database")
-        .arg(db)
-        .args(args)
-        .env_remove("TANDEM_DATABASE__URL")
-        .env_remove("GITLAB_TOKEN");
-    if let Some(t) = token {
-        cmd.env("GITLAB_TOKEN", t);
-    }
-    cmd.output().await.expect("run tandem")
-}
-
-fn ok(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "tandem failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON output")
-}
-
-fn failed(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "tandem succeeded: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 async fn project(store: &Store) -> Project {
@@ -704,7 +677,7 @@ async fn backfills_and_second_run_stores_nothing(engine: EngineKind) {
     let token_path = token_file.to_str().unwrap().to_owned();
     let mut first_args = args(&api);
     first_args.extend(["--token-file", &token_path]);
-    let s = ok(&tandem(&db.url, &first_args, None).await);
+    let s = ok(&run(&db.url, &first_args, None).await);
     assert_eq!(s["repo"], REPO);
     assert_eq!(s["merge_requests"], 2, "{s}");
     assert_eq!(
@@ -883,9 +856,9 @@ async fn backfills_and_second_run_stores_nothing(engine: EngineKind) {
     }
 
     // The delivery numbers follow from what was imported.
-    let review = ok(&tandem(&db.url, &metrics("review-time"), None).await);
-    let dora = ok(&tandem(&db.url, &metrics("dora"), None).await);
-    let coverage = ok(&tandem(&db.url, &metrics("coverage"), None).await);
+    let review = ok(&run(&db.url, &metrics("review-time"), None).await);
+    let dora = ok(&run(&db.url, &metrics("dora"), None).await);
+    let coverage = ok(&run(&db.url, &metrics("coverage"), None).await);
     // Ready (created, not a draft) 2026-10-01 09:00 → Grace's note 11:00,
     // → her approval 2026-10-02 10:00, → merged 12:00.
     assert_eq!(review["pull_requests"], 1, "{review}");
@@ -908,7 +881,7 @@ async fn backfills_and_second_run_stores_nothing(engine: EngineKind) {
     // 2026-10-02 13:19:30: 51.325 h and 29.325 h).
     let mut explain_args = metrics("explain");
     explain_args.insert(2, "lead-time");
-    let explain = ok(&tandem(&db.url, &explain_args, None).await);
+    let explain = ok(&run(&db.url, &explain_args, None).await);
     let shipped = &explain["deployments"][0];
     assert_eq!(shipped["external_id"], "501", "{explain}");
     let lead_times: Vec<(String, f64)> = shipped["commits"]
@@ -943,7 +916,7 @@ async fn backfills_and_second_run_stores_nothing(engine: EngineKind) {
     // A second run (token from the environment) finds nothing newer: one
     // request per listing, nothing stored, the records unchanged.
     let before = fake.requests.load(Ordering::SeqCst);
-    let s = ok(&tandem(&db.url, &args(&api), Some(TOKEN)).await);
+    let s = ok(&run(&db.url, &args(&api), Some(TOKEN)).await);
     for key in [
         "merge_requests",
         "review_comments",
@@ -990,7 +963,7 @@ async fn bad_token_and_bad_repo_are_clear_errors(engine: EngineKind) {
     fake.limited_once.store(true, Ordering::SeqCst);
     let api = format!("{base}/api/v4");
 
-    let err = failed(&tandem(&db.url, &args(&api), Some("glpat-wrong")).await);
+    let err = failed(&run(&db.url, &args(&api), Some("glpat-wrong")).await);
     assert!(
         err.contains(&format!("GET {api}/projects/{ENCODED}/merge_requests"))
             && err.contains("401")
@@ -1009,7 +982,7 @@ async fn bad_token_and_bad_repo_are_clear_errors(engine: EngineKind) {
     );
 
     // No token at all: the same clear error.
-    let err = failed(&tandem(&db.url, &args(&api), None).await);
+    let err = failed(&run(&db.url, &args(&api), None).await);
     assert!(err.contains("401") && err.contains("GITLAB_TOKEN"), "{err}");
 
     // --repo that is not a project path, and one the project does not list:
@@ -1023,7 +996,7 @@ async fn bad_token_and_bad_repo_are_clear_errors(engine: EngineKind) {
     ] {
         let mut a = args(&api);
         a[5] = repo;
-        let err = failed(&tandem(&db.url, &a, Some(TOKEN)).await);
+        let err = failed(&run(&db.url, &a, Some(TOKEN)).await);
         assert!(
             err.contains("--repo") && err.contains(repo) && err.contains(expected),
             "{repo}: {err}"
@@ -1043,7 +1016,7 @@ async fn server_error_then_since(engine: EngineKind) {
 
     // A 502 while reading a merge request's notes: the error names the URL
     // and the status, and nothing of that page (nor a cursor) is stored.
-    let err = failed(&tandem(&db.url, &args(&api), Some(TOKEN)).await);
+    let err = failed(&run(&db.url, &args(&api), Some(TOKEN)).await);
     assert!(
         err.contains(&format!(
             "GET {api}/projects/{ENCODED}/merge_requests/2/notes"
@@ -1066,7 +1039,7 @@ async fn server_error_then_since(engine: EngineKind) {
     fake.no_approvals_api.store(true, Ordering::SeqCst);
     let mut since_args = args(&api);
     since_args.extend(["--since", "2026-10-03"]);
-    let s = ok(&tandem(&db.url, &since_args, Some(TOKEN)).await);
+    let s = ok(&run(&db.url, &since_args, Some(TOKEN)).await);
     for (key, n) in [
         ("merge_requests", 1),
         ("deployments", 1),
@@ -1095,6 +1068,6 @@ async fn server_error_then_since(engine: EngineKind) {
     // A date that is not one.
     let mut bad = args(&api);
     bad.extend(["--since", "last week"]);
-    let err = failed(&tandem(&db.url, &bad, Some(TOKEN)).await);
+    let err = failed(&run(&db.url, &bad, Some(TOKEN)).await);
     assert!(err.contains("--since"), "{err}");
 }

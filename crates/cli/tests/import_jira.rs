@@ -10,6 +10,9 @@
 //! stored). The flow metrics (`tandem metrics cycle-time`) are computed from
 //! the imported items. Every test runs on SQLite and PostgreSQL.
 
+mod support;
+use support::{failed, ok};
+
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -152,6 +155,10 @@ async fn myself(State(fake): State<Shared>, headers: HeaderMap) -> Response {
     unauthorized(&headers).unwrap_or_else(|| Json(fixture("jira_myself.json")).into_response())
 }
 
+async fn run(db: &str, args: &[&str], token: Option<&str>) -> Output {
+    support::tandem(db, args, "JIRA_API_TOKEN", token, &["JIRA_EMAIL"]).await
+}
+
 async fn start_fake() -> (String, Shared) {
     let fake: Shared = Arc::new(Fake::default());
     let app = Router::new()
@@ -160,43 +167,8 @@ async fn start_fake() -> (String, Shared) {
         .route("/rest/api/3/status", get(statuses))
         .route("/rest/api/3/myself", get(myself))
         .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = support::serve(app).await;
     (base, fake)
-}
-
-async fn tandem(db: &str, args: &[&str], token: Option<&str>) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tandem"));
-    cmd.arg("--database")
-        .arg(db)
-        .args(args)
-        .env_remove("TANDEM_DATABASE__URL")
-        .env_remove("JIRA_API_TOKEN")
-        .env_remove("JIRA_EMAIL");
-    if let Some(t) = token {
-        cmd.env("JIRA_API_TOKEN", t);
-    }
-    cmd.output().await.expect("run tandem")
-}
-
-fn ok(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "tandem failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON output")
-}
-
-fn failed(out: &Output) -> String {
-    assert!(
-        !out.status.success(),
-        "tandem should have failed: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A team with the projects `pay` (REST) and `chk` (CSV) and a goal.
@@ -289,7 +261,7 @@ fn rest_args<'a>(base: &'a str, goal: &'a str) -> Vec<&'a str> {
 }
 
 async fn flow(db: &str, project: &str) -> Value {
-    ok(&tandem(
+    ok(&run(
         db,
         &[
             "metrics",
@@ -322,7 +294,7 @@ async fn rest_import_pages_links_epics_and_second_run_stores_nothing(engine: Eng
     let token_path = token_file.to_str().unwrap().to_owned();
     let mut args = rest_args(&base, &epic_goal);
     args.extend(["--token-file", &token_path]);
-    let s = ok(&tandem(&db.url, &args, None).await);
+    let s = ok(&run(&db.url, &args, None).await);
     assert_eq!(s["jql"], "project = \"PAY\"");
     assert_eq!(s["query"], "project = \"PAY\"", "no cursor yet");
     assert_eq!(s["issues"], 7);
@@ -434,7 +406,7 @@ async fn rest_import_pages_links_epics_and_second_run_stores_nothing(engine: Eng
     // Second run: the cursor narrows the JQL (in the user's zone, Berlin,
     // 15 minutes back from PAY-4's update at 09:00 UTC); the same answers
     // store nothing new.
-    let s = ok(&tandem(&db.url, &rest_args(&base, &epic_goal), Some(TOKEN)).await);
+    let s = ok(&run(&db.url, &rest_args(&base, &epic_goal), Some(TOKEN)).await);
     assert_eq!(
         s["query"],
         "(project = \"PAY\") AND updated >= \"2026-03-09 09:45\""
@@ -460,7 +432,7 @@ async fn rest_import_pages_links_epics_and_second_run_stores_nothing(engine: Eng
     )
     .unwrap();
     let csv = csv.to_str().unwrap().to_owned();
-    let s = ok(&tandem(
+    let s = ok(&run(
         &db.url,
         &[
             "import",
@@ -495,19 +467,19 @@ async fn rest_bad_token_is_a_clear_error(engine: EngineKind) {
     let (base, _fake) = start_fake().await;
     let epic_goal = format!("PAY-1={goal}");
 
-    let err = failed(&tandem(&db.url, &rest_args(&base, &epic_goal), Some("wrong")).await);
+    let err = failed(&run(&db.url, &rest_args(&base, &epic_goal), Some("wrong")).await);
     assert!(err.contains(&format!("{base}/rest/api/3/status")), "{err}");
     assert!(err.contains("401"), "{err}");
     assert!(err.contains("Login Required"), "{err}");
     assert!(err.contains("--token-file"), "{err}");
 
-    let err = failed(&tandem(&db.url, &rest_args(&base, &epic_goal), None).await);
+    let err = failed(&run(&db.url, &rest_args(&base, &epic_goal), None).await);
     assert!(err.contains("JIRA_API_TOKEN"), "{err}");
 
-    let err = failed(&tandem(&db.url, &rest_args(&base, "PAY-1=not-a-goal"), Some(TOKEN)).await);
+    let err = failed(&run(&db.url, &rest_args(&base, "PAY-1=not-a-goal"), Some(TOKEN)).await);
     assert!(err.contains("--epic-goal"), "{err}");
     let unknown = format!("PAY-1={}", Uuid::now_v7());
-    let err = failed(&tandem(&db.url, &rest_args(&base, &unknown), Some(TOKEN)).await);
+    let err = failed(&run(&db.url, &rest_args(&base, &unknown), Some(TOKEN)).await);
     assert!(err.contains("--epic-goal: no goal has the id"), "{err}");
 
     assert!(items(&store, &pay).await.is_empty());
@@ -550,7 +522,7 @@ async fn csv_export_imports_with_repeated_columns(engine: EngineKind) {
     let epic_goal = format!("CHK-10={goal}");
     let path = export_path();
 
-    let s = ok(&tandem(&db.url, &csv_args(&path, &epic_goal), None).await);
+    let s = ok(&run(&db.url, &csv_args(&path, &epic_goal), None).await);
     assert_eq!(s["rows"], 7);
     assert_eq!(s["epics"], 1);
     assert_eq!(s["stored"], 6);
@@ -609,7 +581,7 @@ async fn csv_export_imports_with_repeated_columns(engine: EngineKind) {
     assert_eq!(f["bugs_opened"], 1);
 
     // A re-import of the same file stores nothing.
-    let s = ok(&tandem(&db.url, &csv_args(&path, &epic_goal), None).await);
+    let s = ok(&run(&db.url, &csv_args(&path, &epic_goal), None).await);
     assert_eq!(
         (
             s["stored"].as_u64(),
@@ -641,7 +613,7 @@ async fn csv_with_a_bad_date_stores_nothing(engine: EngineKind) {
     std::fs::write(&path, &bad).unwrap();
     let path = path.to_str().unwrap().to_owned();
 
-    let err = failed(&tandem(&db.url, &csv_args(&path, &epic_goal), None).await);
+    let err = failed(&run(&db.url, &csv_args(&path, &epic_goal), None).await);
     assert!(err.contains("nothing was stored"), "{err}");
     assert!(
         err.contains("line 7, column \"Created\": \"2026-03-05 16:45\" is not a date"),
@@ -658,7 +630,7 @@ async fn csv_with_a_bad_date_stores_nothing(engine: EngineKind) {
     );
 
     let err = failed(
-        &tandem(
+        &run(
             &db.url,
             &[
                 "import",

@@ -399,9 +399,17 @@ impl Run<'_> {
         Ok(())
     }
 
-    async fn deployments(&mut self) -> Result<(), GitlabImportError> {
-        let mut listing = self.listing("deployments").await?;
-        let mut next = Some(listing.url(self.project_url, "deployments", ""));
+    /// Pages through a listing newest first, mapping each item not yet
+    /// imported to records with `map` and storing each page in one
+    /// transaction; the cursor is saved once the listing is done.
+    async fn each_new(
+        &mut self,
+        resource: &str,
+        extra: &str,
+        map: impl Fn(&Value, &Context<'_>, &str) -> Result<Vec<Record>, PayloadError>,
+    ) -> Result<(), GitlabImportError> {
+        let mut listing = self.listing(resource).await?;
+        let mut next = Some(listing.url(self.project_url, resource, extra));
         while let Some(url) = next.take() {
             let page = self.client.get(&url).await?;
             let mut records = Vec::new();
@@ -411,10 +419,15 @@ impl Run<'_> {
                     done = true;
                     break;
                 }
-                let d = webhook::gitlab::deployment(item, &self.what.repo, self.ctx)
-                    .map_err(|e| payload(&url, e))?;
-                self.summary.deployments += 1;
-                records.push(Record::Deployment(d));
+                for r in map(item, self.ctx, &self.what.repo).map_err(|e| payload(&url, e))? {
+                    match r {
+                        Record::Deployment(_) => self.summary.deployments += 1,
+                        Record::Incident(_) => self.summary.incidents += 1,
+                        Record::WorkItem(_) => self.summary.bugs += 1,
+                        _ => {}
+                    }
+                    records.push(r);
+                }
             }
             self.store.upsert_records(&records).await?;
             if !done {
@@ -422,6 +435,15 @@ impl Run<'_> {
             }
         }
         self.finish(listing).await
+    }
+
+    async fn deployments(&mut self) -> Result<(), GitlabImportError> {
+        self.each_new("deployments", "", |item, ctx, repo| {
+            Ok(vec![Record::Deployment(webhook::gitlab::deployment(
+                item, repo, ctx,
+            )?)])
+        })
+        .await
     }
 
     /// Pipelines: the listing has neither times nor coverage, so each new
@@ -461,34 +483,10 @@ impl Run<'_> {
     }
 
     async fn issues(&mut self) -> Result<(), GitlabImportError> {
-        let mut listing = self.listing("issues").await?;
-        let mut next = Some(listing.url(self.project_url, "issues", "scope=all&"));
-        while let Some(url) = next.take() {
-            let page = self.client.get(&url).await?;
-            let mut records = Vec::new();
-            let mut done = false;
-            for item in page.array(&url, Gitlab::NAME)? {
-                if !listing.take(item) {
-                    done = true;
-                    break;
-                }
-                for r in webhook::gitlab::issue(item, &self.what.repo, self.ctx)
-                    .map_err(|e| payload(&url, e))?
-                {
-                    match r {
-                        Record::Incident(_) => self.summary.incidents += 1,
-                        Record::WorkItem(_) => self.summary.bugs += 1,
-                        _ => {}
-                    }
-                    records.push(r);
-                }
-            }
-            self.store.upsert_records(&records).await?;
-            if !done {
-                next = page.next;
-            }
-        }
-        self.finish(listing).await
+        self.each_new("issues", "scope=all&", |item, ctx, repo| {
+            webhook::gitlab::issue(item, repo, ctx)
+        })
+        .await
     }
 }
 

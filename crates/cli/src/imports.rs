@@ -131,28 +131,8 @@ pub async fn import(
             max_rate_limit_wait,
             format,
         } => {
-            let project = find_project(store, &project).await?;
-            if !project.repositories.iter().any(|r| r == &repo) {
-                bail!(
-                    "--repo: project {} does not list the repository {repo:?}; add it to the project's repositories first",
-                    project.key
-                );
-            }
-            let token = match token_file {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .with_context(|| format!("--token-file: cannot read {}", path.display()))?;
-                    let token = text.trim().to_owned();
-                    if token.is_empty() {
-                        bail!("--token-file: {} is empty", path.display());
-                    }
-                    Some(token)
-                }
-                None => std::env::var("GITHUB_TOKEN")
-                    .ok()
-                    .map(|t| t.trim().to_owned())
-                    .filter(|t| !t.is_empty()),
-            };
+            let project = project_listing(store, &project, &repo).await?;
+            let token = token(token_file, "GITHUB_TOKEN")?;
             let what = GithubImport {
                 repo,
                 api_url,
@@ -180,13 +160,7 @@ pub async fn import(
             format,
         } => {
             tandem_importers::gitlab::project_id(&repo)?;
-            let project = find_project(store, &project).await?;
-            if !project.repositories.iter().any(|r| r == &repo) {
-                bail!(
-                    "--repo: project {} does not list the repository {repo:?}; add it to the project's repositories first",
-                    project.key
-                );
-            }
+            let project = project_listing(store, &project, &repo).await?;
             let what = GitlabImport {
                 repo,
                 api_url,
@@ -331,6 +305,18 @@ fn print_summary(s: &GitImportSummary) {
         s.tags,
         s.seconds
     );
+}
+
+/// The project `--project` names, which must list `--repo`.
+async fn project_listing(store: &Store, key_or_id: &str, repo: &str) -> anyhow::Result<Project> {
+    let project = find_project(store, key_or_id).await?;
+    if !project.repositories.iter().any(|r| r == repo) {
+        bail!(
+            "--repo: project {} does not list the repository {repo:?}; add it to the project's repositories first",
+            project.key
+        );
+    }
+    Ok(project)
 }
 
 async fn find_project(store: &Store, key_or_id: &str) -> anyhow::Result<Project> {

@@ -26,16 +26,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tandem_domain::delivery::{DeploymentStatus, PipelineStatus, PrState, ReviewState};
 use tandem_domain::git::{Commit, CommitSource};
 use tandem_domain::project::Project;
-use tandem_domain::team::Team;
 use tandem_domain::work_item::{WorkKind, WorkState};
 use tandem_store::Store;
 use tandem_testkit::{EngineKindReexport as EngineKind, TestDb, per_engine};
-use uuid::Uuid;
 
 per_engine!(
     backfills_and_second_run_stores_nothing,
@@ -571,28 +569,7 @@ async fn start_fake() -> (String, Shared) {
 }
 
 async fn project(store: &Store) -> Project {
-    let now = Utc.with_ymd_and_hms(2026, 9, 1, 0, 0, 0).unwrap();
-    let team = Team {
-        id: Uuid::now_v7(),
-        key: "pay-team".to_owned(),
-        name: "Payments".to_owned(),
-        timezone: "UTC".to_owned(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.create_team(&team).await.unwrap();
-    let project = Project {
-        id: Uuid::now_v7(),
-        team_id: team.id,
-        key: "pay".to_owned(),
-        name: "Payments".to_owned(),
-        repositories: vec![REPO.to_owned()],
-        services: vec!["payments".to_owned()],
-        created_at: now,
-        updated_at: now,
-    };
-    store.create_project(&project).await.unwrap();
-    project
+    support::project(store, REPO).await
 }
 
 /// The main line as `tandem import git` stores it: a root, the squash

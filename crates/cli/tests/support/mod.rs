@@ -4,7 +4,12 @@
 
 use std::process::Output;
 
+use chrono::{TimeZone, Utc};
 use serde_json::Value;
+use tandem_domain::project::Project;
+use tandem_domain::team::Team;
+use tandem_store::Store;
+use uuid::Uuid;
 
 /// Serves `app` on a free loopback port; returns its base URL.
 pub async fn serve(app: axum::Router) -> String {
@@ -58,4 +63,32 @@ pub fn failed(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Team `pay-team` and its project `pay` listing `repo`, with the service
+/// `payments`.
+#[allow(dead_code)] // each test binary uses a different subset
+pub async fn project(store: &Store, repo: &str) -> Project {
+    let now = Utc.with_ymd_and_hms(2026, 9, 1, 0, 0, 0).unwrap();
+    let team = Team {
+        id: Uuid::now_v7(),
+        key: "pay-team".to_owned(),
+        name: "Payments".to_owned(),
+        timezone: "UTC".to_owned(),
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_team(&team).await.unwrap();
+    let project = Project {
+        id: Uuid::now_v7(),
+        team_id: team.id,
+        key: "pay".to_owned(),
+        name: "Payments".to_owned(),
+        repositories: vec![repo.to_owned()],
+        services: vec!["payments".to_owned()],
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_project(&project).await.unwrap();
+    project
 }

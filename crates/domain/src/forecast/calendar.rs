@@ -11,7 +11,11 @@ pub(super) fn is_working_day(day: NaiveDate, holidays: &[NaiveDate]) -> bool {
 
 /// `days[0]` is today, `days[1..]` the working days after it, at most
 /// `count` of them (fewer only at the end of the representable dates).
-pub(super) fn future_working_days(today: NaiveDate, count: u32, holidays: &[NaiveDate]) -> Vec<NaiveDate> {
+pub(super) fn future_working_days(
+    today: NaiveDate,
+    count: u32,
+    holidays: &[NaiveDate],
+) -> Vec<NaiveDate> {
     let mut days = Vec::with_capacity(count as usize + 1);
     days.push(today);
     let mut day = today;

@@ -173,7 +173,14 @@ impl Deal {
     /// Hands out `x` items on day `d` one turn at a time (as many at once as
     /// one target can take when it takes everything), recording milestones
     /// and ends.
-    pub(super) fn hand_out(&self, plan: &Plan, d: u32, x: u64, tr: &mut Trial, counts: &mut Counts) {
+    pub(super) fn hand_out(
+        &self,
+        plan: &Plan,
+        d: u32,
+        x: u64,
+        tr: &mut Trial,
+        counts: &mut Counts,
+    ) {
         let mut x = x;
         while x > 0 && !tr.open.is_empty() {
             let (i, take) = if plan.sharing == Sharing::InOrder || tr.open.len() == 1 {

@@ -121,6 +121,11 @@
 //! No allocation happens per trial; results are counted in per-day
 //! histograms. No threads: the domain stays pure, and a caller may run
 //! independent calls in parallel. See BENCHMARKS.md for timings.
+//!
+//! The code: `calendar` (working days, history sample), `seed` (input hash,
+//! random streams), `plan` (worked out once per call, engine choice), `walk`
+//! and `deal` (the engines), `summary` (tallies to dates). All private; the
+//! public API is defined here.
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use rand_pcg::rand_core::{Rng, SeedableRng};
@@ -135,9 +140,9 @@ mod deal;
 mod plan;
 mod seed;
 mod summary;
-mod walk;
 #[cfg(test)]
 mod tests;
+mod walk;
 
 use self::calendar::*;
 use self::deal::*;

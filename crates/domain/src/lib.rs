@@ -8,7 +8,6 @@
 pub mod attribution;
 pub mod decision;
 pub mod delivery;
-pub mod demo;
 pub mod document;
 pub mod dora;
 pub mod error;

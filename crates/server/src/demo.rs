@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 use tandem_domain::delivery::Record;
-use tandem_domain::demo;
+use tandem_demo as demo;
 use tandem_store::{ListQuery, Store};
 
 use crate::auth;

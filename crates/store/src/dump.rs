@@ -447,7 +447,7 @@ impl Store {
 /// The demo organisation as a dump (the text `export` would write for it),
 /// with `password_hash` for every demo user. Loading it with
 /// [`Store::import_dump`] validates it and writes it in one transaction.
-pub fn demo_dump(org: &tandem_domain::demo::Demo, password_hash: &str) -> String {
+pub fn demo_dump(org: &tandem_demo::Demo, password_hash: &str) -> String {
     let mut records: Vec<Record> = Vec::new();
     records.extend(org.teams.iter().cloned().map(Record::Team));
     records.extend(org.users.iter().map(|u| {

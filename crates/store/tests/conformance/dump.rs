@@ -424,8 +424,8 @@ async fn populated(engine: EngineKind) -> (Store, tandem_testkit::TestDb, Vec<u8
 
 /// The domain's demo organisation as dump lines (the way `tandem demo`
 /// loads it), so it goes through the importer's validation.
-fn demo_dump(today: chrono::NaiveDate) -> (tandem_domain::demo::Demo, Vec<u8>) {
-    let org = tandem_domain::demo::organisation(today);
+fn demo_dump(today: chrono::NaiveDate) -> (tandem_demo::Demo, Vec<u8>) {
+    let org = tandem_demo::organisation(today);
     let text = tandem_store::demo_dump(&org, "$argon2id$demo");
     (org, text.into_bytes())
 }

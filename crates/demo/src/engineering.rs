@@ -4,7 +4,7 @@
 //! staging and production deployments, incidents (linked to their
 //! deployment, or only near it in time) and rollbacks.
 //!
-//! Like [`super::organisation`], a pure function of `today` and the demo's
+//! Like [`crate::organisation`], a pure function of `today` and the demo's
 //! projects: the same inputs give the same history. The three teams deploy
 //! at different rhythms so their delivery metrics land in different DORA
 //! levels: Payments every working day with few failures, Growth a few times
@@ -19,13 +19,13 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use uuid::Uuid;
 
-use super::{HISTORY_DAYS, Rng, is_weekend};
-use crate::delivery::{
+use crate::{HISTORY_DAYS, Rng, is_weekend};
+use tandem_domain::delivery::{
     Deployment, DeploymentStatus, Incident, Pipeline, PipelineStatus, PrCommit, PrState,
     PullRequest, Review, ReviewState,
 };
-use crate::git::{Commit, CommitSource, FileChange};
-use crate::project::Project;
+use tandem_domain::git::{Commit, CommitSource, FileChange};
+use tandem_domain::project::Project;
 
 /// The `source` of demo deployments, incidents, pull requests and pipelines.
 pub const SOURCE: &str = "demo";
@@ -534,7 +534,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::demo::organisation;
+    use crate::organisation;
 
     fn build(today: NaiveDate) -> Engineering {
         let org = organisation(today);

@@ -1,12 +1,12 @@
 //! Loading the demo organisation (`tandem demo`, `tandem serve --demo`).
 //!
-//! The domain generates the organisation; it is loaded through the dump
+//! `tandem-demo` generates the organisation; it is loaded through the dump
 //! importer, so it is validated and written in one transaction: a database
 //! gets all of it or none of it.
 
 use chrono::NaiveDate;
-use tandem_domain::delivery::Record;
 use tandem_demo as demo;
+use tandem_domain::delivery::Record;
 use tandem_store::{ListQuery, Store};
 
 use crate::auth;

@@ -280,7 +280,7 @@ mod tests {
 
     fn item(kind: WorkKind, impact: Option<Level>, complexity: Option<Level>) -> WorkItem {
         new(kind, impact, complexity)
-            .into_item(uuid::Uuid::nil(), chrono::Utc::now())
+            .into_item(uuid::Uuid::nil(), chrono::DateTime::UNIX_EPOCH)
             .unwrap()
     }
 

@@ -297,14 +297,7 @@ pub(super) fn hand_out_quietly(sharing: Sharing, n: u64, tr: &mut Trial) {
 /// day order): it can only make the room larger.
 pub(super) fn deal(plan: &Plan) -> Tally {
     let h = plan.h;
-    let (deal, mut counts) = Deal::new(plan);
-    let mut tr = deal.trial();
-    let mut throughput = Streams::new(plan.seed, THROUGHPUT_STREAM);
-    let mut growth = (!deal.growing.is_empty()).then(|| Streams::new(plan.seed, GROWTH_STREAM));
-    for _ in 0..plan.trials {
-        let mut rng = throughput.next_trial();
-        let mut grow = growth.as_mut().map(Streams::next_trial);
-        deal.start(plan, &mut tr);
+    each_trial(plan, |deal, tr, counts, rng, mut grow| {
         let mut d = 0u32;
         // Items counted but not handed out yet; how many more can be
         // before something happens; the day growth is drawn through.
@@ -312,38 +305,38 @@ pub(super) fn deal(plan: &Plan) -> Tally {
         let mut room_left = if tr.open.is_empty() {
             0
         } else {
-            room(plan.sharing, &tr)
+            room(plan.sharing, tr)
         };
         let mut grown = 0u32;
         'days: while !tr.open.is_empty() && d < h {
-            for x in plan.three_days(&mut rng) {
+            for x in plan.three_days(rng) {
                 d += 1;
                 if x > room_left
                     && let Some(g) = grow.as_mut()
                 {
                     while grown < d {
                         grown += 1;
-                        deal.grow(plan, grown, g, &mut tr);
+                        deal.grow(plan, grown, g, tr);
                     }
-                    room_left = room(plan.sharing, &tr) - pending;
+                    room_left = room(plan.sharing, tr) - pending;
                 }
                 if x <= room_left {
                     pending += x;
                     room_left -= x;
                 } else {
-                    hand_out_quietly(plan.sharing, pending, &mut tr);
+                    hand_out_quietly(plan.sharing, pending, tr);
                     pending = 0;
-                    deal.hand_out(plan, d, x, &mut tr, &mut counts);
+                    deal.hand_out(plan, d, x, tr, counts);
                     if !tr.open.is_empty() {
-                        room_left = room(plan.sharing, &tr);
+                        room_left = room(plan.sharing, tr);
                     }
                 }
                 if deal.checks[tr.check].0 == d {
                     if pending > 0 {
-                        hand_out_quietly(plan.sharing, pending, &mut tr);
+                        hand_out_quietly(plan.sharing, pending, tr);
                         pending = 0;
                     }
-                    deal.record(plan, d, &mut tr, &mut counts);
+                    deal.record(plan, d, tr, counts);
                 }
                 if tr.open.is_empty() || d >= h {
                     break 'days;
@@ -351,11 +344,9 @@ pub(super) fn deal(plan: &Plan) -> Tally {
             }
         }
         if pending > 0 && !tr.open.is_empty() {
-            hand_out_quietly(plan.sharing, pending, &mut tr);
+            hand_out_quietly(plan.sharing, pending, tr);
         }
-        deal.finish(plan, &mut tr, &mut counts);
-    }
-    Deal::tally(counts)
+    })
 }
 
 /// The straightforward item engine: every item handed out on its day. The
@@ -363,6 +354,33 @@ pub(super) fn deal(plan: &Plan) -> Tally {
 #[cfg(test)]
 pub(super) fn deal_each_day(plan: &Plan) -> Tally {
     let h = plan.h;
+    each_trial(plan, |deal, tr, counts, rng, mut grow| {
+        let mut d = 0u32;
+        'days: while !tr.open.is_empty() && d < h {
+            for x in plan.three_days(rng) {
+                d += 1;
+                if let Some(g) = grow.as_mut() {
+                    deal.grow(plan, d, g, tr);
+                }
+                deal.hand_out(plan, d, x, tr, counts);
+                deal.record(plan, d, tr, counts);
+                if tr.open.is_empty() || d >= h {
+                    break 'days;
+                }
+            }
+        }
+    })
+}
+
+/// Plays every trial of an item engine: the set-up, streams and
+/// bookkeeping both item engines share, in trial order (so each trial draws
+/// what it did before). `days` plays one trial's days, between `start` and
+/// `finish`, with the trial's throughput and (when a target grows) growth
+/// generator.
+fn each_trial(
+    plan: &Plan,
+    mut days: impl FnMut(&Deal, &mut Trial, &mut Counts, &mut Pcg64Mcg, Option<&mut Pcg64Mcg>),
+) -> Tally {
     let (deal, mut counts) = Deal::new(plan);
     let mut tr = deal.trial();
     let mut throughput = Streams::new(plan.seed, THROUGHPUT_STREAM);
@@ -371,20 +389,7 @@ pub(super) fn deal_each_day(plan: &Plan) -> Tally {
         let mut rng = throughput.next_trial();
         let mut grow = growth.as_mut().map(Streams::next_trial);
         deal.start(plan, &mut tr);
-        let mut d = 0u32;
-        'days: while !tr.open.is_empty() && d < h {
-            for x in plan.three_days(&mut rng) {
-                d += 1;
-                if let Some(g) = grow.as_mut() {
-                    deal.grow(plan, d, g, &mut tr);
-                }
-                deal.hand_out(plan, d, x, &mut tr, &mut counts);
-                deal.record(plan, d, &mut tr, &mut counts);
-                if tr.open.is_empty() || d >= h {
-                    break 'days;
-                }
-            }
-        }
+        days(&deal, &mut tr, &mut counts, &mut rng, grow.as_mut());
         deal.finish(plan, &mut tr, &mut counts);
     }
     Deal::tally(counts)

@@ -622,16 +622,21 @@ fn restore_stats(inputs: &DoraInputs, from: NaiveDate, to: NaiveDate) -> (u64, u
     }
     let median_s = match &inputs.exact_restore {
         Some(values) => {
-            let mut v: Vec<f64> = values
-                .iter()
-                .filter(|(d, _)| *d >= from && *d < to)
-                .map(|(_, s)| *s)
-                .collect();
+            let mut v = values_in(values, from, to);
             median(&mut v)
         }
         None => h.median(),
     };
     (opened, resolved, median_s)
+}
+
+/// The exact values (seconds) of the days in `[from, to)`.
+fn values_in(values: &[(NaiveDate, f64)], from: NaiveDate, to: NaiveDate) -> Vec<f64> {
+    values
+        .iter()
+        .filter(|(d, _)| *d >= from && *d < to)
+        .map(|(_, s)| *s)
+        .collect()
 }
 
 /// Lead-time median and P85 (seconds) of the days in `[from, to)`.
@@ -642,11 +647,7 @@ fn lead_stats(
 ) -> (u64, Option<f64>, Option<f64>) {
     match &inputs.exact_lead {
         Some(values) => {
-            let mut v: Vec<f64> = values
-                .iter()
-                .filter(|(d, _)| *d >= from && *d < to)
-                .map(|(_, s)| *s)
-                .collect();
+            let mut v = values_in(values, from, to);
             let n = v.len() as u64;
             let m = median(&mut v);
             let p = percentile(&mut v, 85.0);
@@ -660,6 +661,12 @@ fn lead_stats(
             (h.count(), h.median(), h.percentile(85.0))
         }
     }
+}
+
+/// How a median was computed: [`EXACT`] from every value, or [`APPROX`]
+/// from the merged histograms.
+fn precision(exact: bool) -> String {
+    if exact { EXACT } else { APPROX }.to_owned()
 }
 
 /// Assembles the DORA report of a scope over a range.
@@ -729,12 +736,7 @@ pub fn report(scope: &MetricScope, range: &Range, inputs: &DoraInputs) -> DoraRe
             commits,
             median_hours: hours(median_s),
             p85_hours: hours(p85_s),
-            precision: if inputs.exact_lead.is_some() {
-                EXACT
-            } else {
-                APPROX
-            }
-            .to_owned(),
+            precision: precision(inputs.exact_lead.is_some()),
             level: median_s.map(lead_time_level),
         },
         change_failure_rate: FailureRate {
@@ -747,12 +749,7 @@ pub fn report(scope: &MetricScope, range: &Range, inputs: &DoraInputs) -> DoraRe
             incidents,
             resolved,
             median_hours: hours(restore_s),
-            precision: if inputs.exact_restore.is_some() {
-                EXACT
-            } else {
-                APPROX
-            }
-            .to_owned(),
+            precision: precision(inputs.exact_restore.is_some()),
             level: restore_s.map(restore_level),
         },
         buckets,

@@ -158,55 +158,61 @@ pub fn work_findings(
             .external_key
             .as_deref()
             .map_or_else(|| item.title.clone(), |k| format!("{k} {}", item.title));
-        match item.state {
-            WorkState::Blocked => out.push(Finding {
-                cause_key: format!("blocked:item:{}", item.id),
-                source: RiskSource::Blocked,
-                team_id: item.team_id,
-                goal_id: item.goal_id,
-                stage_id: item.stage_id,
-                title: format!("Blocked: {label}"),
-                description: format!(
+        // What differs between the causes; the rest comes from the item.
+        let (cause, source, likelihood, title, description, plan, drafted_update) = match item.state
+        {
+            WorkState::Blocked => (
+                "blocked",
+                RiskSource::Blocked,
+                Level::High,
+                format!("Blocked: {label}"),
+                format!(
                     "{label} is blocked (since {}).",
                     item.updated_at.date_naive()
                 ),
-                likelihood: Level::High,
-                impact: Level::Medium,
-                plan: "Name what blocks it and who can unblock it; escalate at the next sync."
-                    .to_owned(),
-                schedule_impact_days: 0,
-                drafted_update: format!(
+                "Name what blocks it and who can unblock it; escalate at the next sync.",
+                format!(
                     "Found: {label} is blocked. Plan: find who can unblock it this week. \
                      Alternative: take it out of the current stage and continue with the rest."
                 ),
-            }),
+            ),
             WorkState::InProgress => {
                 let idle = (now - item.updated_at).num_days();
-                if idle >= settings.stale_days {
-                    out.push(Finding {
-                        cause_key: format!("stale:item:{}", item.id),
-                        source: RiskSource::Stale,
-                        team_id: item.team_id,
-                        goal_id: item.goal_id,
-                        stage_id: item.stage_id,
-                        title: format!("No progress for {idle} days: {label}"),
-                        description: format!(
-                            "{label} has been in progress without a change since {}.",
-                            item.updated_at.date_naive()
-                        ),
-                        likelihood: Level::Medium,
-                        impact: Level::Medium,
-                        plan: "Ask what is in the way; split the item or pair on it.".to_owned(),
-                        schedule_impact_days: 0,
-                        drafted_update: format!(
-                            "Found: {label} has not moved for {idle} days. Plan: find out what is in the way \
-                             and split or pair on it. Alternative: put it back to the backlog and free the capacity."
-                        ),
-                    });
+                if idle < settings.stale_days {
+                    continue;
                 }
+                (
+                    "stale",
+                    RiskSource::Stale,
+                    Level::Medium,
+                    format!("No progress for {idle} days: {label}"),
+                    format!(
+                        "{label} has been in progress without a change since {}.",
+                        item.updated_at.date_naive()
+                    ),
+                    "Ask what is in the way; split the item or pair on it.",
+                    format!(
+                        "Found: {label} has not moved for {idle} days. Plan: find out what is in the way \
+                         and split or pair on it. Alternative: put it back to the backlog and free the capacity."
+                    ),
+                )
             }
-            _ => {}
-        }
+            _ => continue,
+        };
+        out.push(Finding {
+            cause_key: format!("{cause}:item:{}", item.id),
+            source,
+            team_id: item.team_id,
+            goal_id: item.goal_id,
+            stage_id: item.stage_id,
+            title,
+            description,
+            likelihood,
+            impact: Level::Medium,
+            plan: plan.to_owned(),
+            schedule_impact_days: 0,
+            drafted_update,
+        });
     }
     out
 }

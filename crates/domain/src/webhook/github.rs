@@ -73,9 +73,22 @@ fn push(root: &At<'_>, ctx: &Context<'_>) -> MapResult<Mapped> {
         return Ok(Mapped::ignored(format!("{name} was deleted")));
     }
     let after = root.get("after").sha()?;
+    pushed(root, repo, name, after, CommitSource::Github, ctx)
+}
+
+/// What a push brings (GitHub and GitLab alike): its commits and, unless
+/// `after` is all zeros (the branch was deleted), the branch's new head.
+pub(crate) fn pushed(
+    root: &At<'_>,
+    repo: String,
+    name: String,
+    after: String,
+    source: CommitSource,
+    ctx: &Context<'_>,
+) -> MapResult<Mapped> {
     let mut commits = Vec::new();
     for c in root.get("commits").items()? {
-        commits.push(push_commit(&c, &repo, CommitSource::Github)?);
+        commits.push(push_commit(&c, &repo, source)?);
     }
     let refs = if after.bytes().all(|b| b == b'0') {
         Vec::new()
@@ -98,7 +111,7 @@ fn push(root: &At<'_>, ctx: &Context<'_>) -> MapResult<Mapped> {
 /// `id`, `message`, `timestamp`, `author.name`, `author.email`). Pushes carry
 /// neither parents nor line statistics: the parent count is recorded as 1
 /// and statistics as unknown; a git import replaces the row whole.
-pub(crate) fn push_commit(c: &At<'_>, repo: &str, source: CommitSource) -> MapResult<Commit> {
+fn push_commit(c: &At<'_>, repo: &str, source: CommitSource) -> MapResult<Commit> {
     let sha = c.get("id").sha()?;
     let ts = c.get("timestamp");
     let at = ts

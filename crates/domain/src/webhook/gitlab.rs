@@ -12,13 +12,13 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::github::{TrackedIssue, push_commit, tracked_issue};
+use super::github::{TrackedIssue, pushed, tracked_issue};
 use super::{At, Context, MapResult, Mapped, PayloadError};
 use crate::delivery::{
     Deployment, DeploymentStatus, Pipeline, PipelineStatus, PrCommit, PrState, PullRequest, Record,
     Review, ReviewState,
 };
-use crate::git::{CommitSource, GitRef};
+use crate::git::CommitSource;
 
 pub const SOURCE: &str = "gitlab";
 
@@ -92,20 +92,7 @@ fn push(root: &At<'_>, ctx: &Context<'_>) -> MapResult<Mapped> {
     if after.bytes().all(|b| b == b'0') {
         return Ok(Mapped::ignored(format!("{name} was deleted")));
     }
-    let mut commits = Vec::new();
-    for c in root.get("commits").items()? {
-        commits.push(push_commit(&c, &repo, CommitSource::Gitlab)?);
-    }
-    Ok(Mapped {
-        commits,
-        refs: vec![GitRef {
-            repo,
-            name,
-            sha: after,
-            updated_at: ctx.received_at,
-        }],
-        ..Mapped::default()
-    })
+    pushed(root, repo, name, after, CommitSource::Gitlab, ctx)
 }
 
 fn merge_request_event(root: &At<'_>) -> MapResult<Mapped> {

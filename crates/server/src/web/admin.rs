@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tandem_domain::DomainError;
 use tandem_domain::user::{ApiToken, NewUser, Role, User, validate_password};
 
+use super::AdminViewer;
 use super::view::{self, Nav};
 use super::{PageError, PageForm, PageResult, Viewer, render, render_status, see_other};
 use crate::AppState;
@@ -157,8 +158,10 @@ async fn users_page(
 }
 
 /// `GET /admin/users`.
-pub async fn users(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
+pub async fn users(
+    State(state): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+) -> PageResult<Response> {
     let page = users_page(
         &state,
         &viewer,
@@ -173,10 +176,9 @@ pub async fn users(State(state): State<AppState>, viewer: Viewer) -> PageResult<
 /// `POST /admin/users`: creates a user.
 pub async fn create_user(
     State(state): State<AppState>,
-    viewer: Viewer,
+    AdminViewer(viewer): AdminViewer,
     PageForm(mut form): PageForm<UserForm>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
     viewer.check_csrf(&form.csrf)?;
     let mut errors = FormErrors::default();
     let role = form.role.parse::<Role>();
@@ -247,11 +249,10 @@ async fn set_disabled(
 /// `POST /admin/users/{username}/disable`: disables the user and ends their sessions.
 pub async fn disable_user(
     State(state): State<AppState>,
-    viewer: Viewer,
+    AdminViewer(viewer): AdminViewer,
     Path(username): Path<String>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
     viewer.check_csrf(&form.csrf)?;
     set_disabled(&state, &viewer, &username, true).await
 }
@@ -259,11 +260,10 @@ pub async fn disable_user(
 /// `POST /admin/users/{username}/enable`.
 pub async fn enable_user(
     State(state): State<AppState>,
-    viewer: Viewer,
+    AdminViewer(viewer): AdminViewer,
     Path(username): Path<String>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
     viewer.check_csrf(&form.csrf)?;
     set_disabled(&state, &viewer, &username, false).await
 }
@@ -345,8 +345,10 @@ async fn tokens_page(
 }
 
 /// `GET /admin/tokens`.
-pub async fn tokens(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
+pub async fn tokens(
+    State(state): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+) -> PageResult<Response> {
     let page = tokens_page(
         &state,
         &viewer,
@@ -361,10 +363,9 @@ pub async fn tokens(State(state): State<AppState>, viewer: Viewer) -> PageResult
 /// `POST /admin/tokens`: creates a token and shows its secret once.
 pub async fn create_token(
     State(state): State<AppState>,
-    viewer: Viewer,
+    AdminViewer(viewer): AdminViewer,
     PageForm(form): PageForm<TokenForm>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
     viewer.check_csrf(&form.csrf)?;
     let mut errors = FormErrors::default();
     let role = match form.role.parse::<Role>() {
@@ -398,11 +399,10 @@ pub async fn create_token(
 /// `POST /admin/tokens/{id}/revoke`.
 pub async fn revoke_token(
     State(state): State<AppState>,
-    viewer: Viewer,
+    AdminViewer(viewer): AdminViewer,
     Path(id): Path<String>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
     viewer.check_csrf(&form.csrf)?;
     let id = uuid::Uuid::try_parse(&id)
         .map_err(|_| PageError::not_found(format!("There is no token {id}.")))?;

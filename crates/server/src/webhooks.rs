@@ -323,9 +323,34 @@ struct Proof {
     verifies: fn(&str, &[u8], &str) -> bool,
 }
 
+/// GitHub signs the body with the secret (`X-Hub-Signature-256`).
+const GITHUB: Proof = Proof {
+    provider: Provider::Github,
+    header: "x-hub-signature-256",
+    missing: "the X-Hub-Signature-256 header is missing; set a secret on the webhook",
+    unverified: UNVERIFIED,
+    repository: webhook::github::repository,
+    verifies: github_verifies,
+};
+
+/// GitLab sends the secret token itself (`X-Gitlab-Token`).
+const GITLAB: Proof = Proof {
+    provider: Provider::Gitlab,
+    header: "x-gitlab-token",
+    missing: "the X-Gitlab-Token header is missing; set a secret token on the webhook",
+    unverified: "the X-Gitlab-Token does not match the secret token of a project that lists the repository",
+    repository: webhook::gitlab::repository,
+    verifies: gitlab_token_verifies,
+};
+
+fn gitlab_token_verifies(secret: &str, _body: &[u8], token: &str) -> bool {
+    gitlab_verifies(secret, token)
+}
+
 /// A delivery whose body is within the limit, is not a form, and is
 /// verified by the secret of a project that lists its repository.
 struct Verified {
+    provider: Provider,
     body: Bytes,
     parsed: Result<Value, serde_json::Error>,
     project: Project,
@@ -352,6 +377,7 @@ async fn verify(
         .await?
         .ok_or(ApiError::Unauthorized(proof.unverified))?;
     Ok(Verified {
+        provider: proof.provider,
         body,
         parsed,
         project,
@@ -371,28 +397,10 @@ pub async fn github(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let proof = Proof {
-        provider: Provider::Github,
-        header: "x-hub-signature-256",
-        missing: "the X-Hub-Signature-256 header is missing; set a secret on the webhook",
-        unverified: UNVERIFIED,
-        repository: webhook::github::repository,
-        verifies: github_verifies,
-    };
-    let v = verify(&ws, &headers, body, &proof).await?;
+    let v = verify(&ws, &headers, body, &GITHUB).await?;
     let event = required_header(&headers, "X-GitHub-Event")?;
     let delivery_id = required_header(&headers, "X-GitHub-Delivery")?;
-    receive(
-        &ws,
-        Provider::Github,
-        v.project,
-        event,
-        delivery_id,
-        kept_headers(&headers),
-        v.body,
-        v.parsed,
-    )
-    .await
+    receive(&ws, v, event, delivery_id, kept_headers(&headers)).await
 }
 
 /// A GitLab webhook delivery, verified by `X-Gitlab-Token`.
@@ -401,15 +409,7 @@ pub async fn gitlab(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let proof = Proof {
-        provider: Provider::Gitlab,
-        header: "x-gitlab-token",
-        missing: "the X-Gitlab-Token header is missing; set a secret token on the webhook",
-        unverified: "the X-Gitlab-Token does not match the secret token of a project that lists the repository",
-        repository: webhook::gitlab::repository,
-        verifies: |secret, _body, token| gitlab_verifies(secret, token),
-    };
-    let v = verify(&ws, &headers, body, &proof).await?;
+    let v = verify(&ws, &headers, body, &GITLAB).await?;
     let event = required_header(&headers, "X-Gitlab-Event")?;
     // Idempotency-Key stays the same across GitLab's retries of a delivery.
     let delivery_id = match header(&headers, "idempotency-key")
@@ -418,30 +418,22 @@ pub async fn gitlab(
         Some(id) => id.to_owned(),
         None => format!("sha256:{}", hex::encode(Sha256::digest(&v.body))),
     };
-    receive(
-        &ws,
-        Provider::Gitlab,
-        v.project,
-        event,
-        delivery_id,
-        kept_headers(&headers),
-        v.body,
-        v.parsed,
-    )
-    .await
+    receive(&ws, v, event, delivery_id, kept_headers(&headers)).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn receive(
     ws: &WebhookState,
-    provider: Provider,
-    project: Project,
+    verified: Verified,
     event: String,
     delivery_id: String,
     headers: BTreeMap<String, String>,
-    body: Bytes,
-    parsed: Result<Value, serde_json::Error>,
 ) -> ApiResult<Response> {
+    let Verified {
+        provider,
+        body,
+        parsed,
+        project,
+    } = verified;
     let store = &ws.app.store;
     if delivery_id.chars().count() > 200 || delivery_id.contains('\0') {
         return Err(ApiError::bad_field(

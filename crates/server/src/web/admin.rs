@@ -78,7 +78,13 @@ pub struct RoleOption {
     pub selected: bool,
 }
 
-fn role_options(selected: &str) -> Vec<RoleOption> {
+/// The role choices, with `selected` chosen (`default` when nothing is).
+fn role_options(selected: &str, default: Role) -> Vec<RoleOption> {
+    let selected = if selected.is_empty() {
+        default.as_str()
+    } else {
+        selected
+    };
     Role::ALL
         .iter()
         .map(|r| RoleOption {
@@ -146,11 +152,7 @@ async fn users_page(
     Ok(UsersPage {
         nav: viewer.nav("users"),
         users,
-        roles: role_options(if form.role.is_empty() {
-            "member"
-        } else {
-            &form.role
-        }),
+        roles: role_options(&form.role, Role::Member),
         form,
         errors,
         notice,
@@ -162,15 +164,16 @@ pub async fn users(
     State(state): State<AppState>,
     AdminViewer(viewer): AdminViewer,
 ) -> PageResult<Response> {
-    let page = users_page(
-        &state,
-        &viewer,
-        UserForm::default(),
-        FormErrors::default(),
-        None,
+    render(
+        &users_page(
+            &state,
+            &viewer,
+            UserForm::default(),
+            FormErrors::default(),
+            None,
+        )
+        .await?,
     )
-    .await?;
-    render(&page)
 }
 
 /// `POST /admin/users`: creates a user.
@@ -327,11 +330,7 @@ async fn tokens_page(
     Ok(TokensPage {
         nav: viewer.nav("tokens"),
         tokens,
-        roles: role_options(if form.role.is_empty() {
-            "stakeholder"
-        } else {
-            &form.role
-        }),
+        roles: role_options(&form.role, Role::Stakeholder),
         form,
         errors,
         created,
@@ -349,15 +348,16 @@ pub async fn tokens(
     State(state): State<AppState>,
     AdminViewer(viewer): AdminViewer,
 ) -> PageResult<Response> {
-    let page = tokens_page(
-        &state,
-        &viewer,
-        TokenForm::default(),
-        FormErrors::default(),
-        None,
+    render(
+        &tokens_page(
+            &state,
+            &viewer,
+            TokenForm::default(),
+            FormErrors::default(),
+            None,
+        )
+        .await?,
     )
-    .await?;
-    render(&page)
 }
 
 /// `POST /admin/tokens`: creates a token and shows its secret once.

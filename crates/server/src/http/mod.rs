@@ -3,8 +3,10 @@
 //! query and Markdown extractors (`extract`), and the OpenAPI document
 //! (`openapi`).
 //!
-//! Rule: status codes are decided here, in `error.rs`, and nowhere else in
-//! the API; handlers return `ApiError`.
+//! Rules: API handlers return `ApiError`, and its status codes are decided in
+//! `error.rs` only (pages turn it into an HTML error in `web/mod.rs`). Role
+//! checks are extractors (`auth::RequireManager` …) that run before the body
+//! is read.
 
 pub mod auth;
 pub mod error;

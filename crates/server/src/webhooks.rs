@@ -308,50 +308,99 @@ fn refuse_forms(headers: &HeaderMap) -> ApiResult<()> {
     Ok(())
 }
 
+/// How a provider proves a delivery came from it.
+struct Proof {
+    provider: Provider,
+    /// The header that carries the signature or token (lower case).
+    header: &'static str,
+    /// What to say when that header is missing.
+    missing: &'static str,
+    /// What to say when no project's secret verifies the delivery.
+    unverified: &'static str,
+    /// Where the payload names its repository.
+    repository: fn(&Value) -> Option<&str>,
+    /// The check: `(secret, body, header value)`.
+    verifies: fn(&str, &[u8], &str) -> bool,
+}
+
+/// GitHub signs the body with the secret (`X-Hub-Signature-256`).
+const GITHUB: Proof = Proof {
+    provider: Provider::Github,
+    header: "x-hub-signature-256",
+    missing: "the X-Hub-Signature-256 header is missing; set a secret on the webhook",
+    unverified: UNVERIFIED,
+    repository: webhook::github::repository,
+    verifies: github_verifies,
+};
+
+/// GitLab sends the secret token itself (`X-Gitlab-Token`).
+const GITLAB: Proof = Proof {
+    provider: Provider::Gitlab,
+    header: "x-gitlab-token",
+    missing: "the X-Gitlab-Token header is missing; set a secret token on the webhook",
+    unverified: "the X-Gitlab-Token does not match the secret token of a project that lists the repository",
+    repository: webhook::gitlab::repository,
+    verifies: gitlab_token_verifies,
+};
+
+fn gitlab_token_verifies(secret: &str, _body: &[u8], token: &str) -> bool {
+    gitlab_verifies(secret, token)
+}
+
+/// A delivery whose body is within the limit, is not a form, and is
+/// verified by the secret of a project that lists its repository.
+struct Verified {
+    provider: Provider,
+    body: Bytes,
+    parsed: Result<Value, serde_json::Error>,
+    project: Project,
+}
+
+/// What both receivers check before anything else, in this order: the
+/// body's size, the credential header, the content type, the secret.
+async fn verify(
+    ws: &WebhookState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    proof: &Proof,
+) -> ApiResult<Verified> {
+    let body = body_or_error(body, ws.app.settings.webhooks.body_limit_bytes)?;
+    let credential = header(headers, proof.header).ok_or(ApiError::Unauthorized(proof.missing))?;
+    refuse_forms(headers)?;
+    let parsed: Result<Value, serde_json::Error> = serde_json::from_slice(&body);
+    let repo = parsed.as_ref().ok().and_then(proof.repository);
+    let project = ws
+        .targets
+        .verified(&ws.app.store, proof.provider, repo, |secret| {
+            (proof.verifies)(secret, &body, credential)
+        })
+        .await?
+        .ok_or(ApiError::Unauthorized(proof.unverified))?;
+    Ok(Verified {
+        provider: proof.provider,
+        body,
+        parsed,
+        project,
+    })
+}
+
+/// A header the provider always sends; `name` as the provider spells it.
+fn required_header(headers: &HeaderMap, name: &'static str) -> ApiResult<String> {
+    header(headers, &name.to_ascii_lowercase())
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::bad_field(name, format!("the {name} header is missing")))
+}
+
 /// A GitHub webhook delivery, verified by `X-Hub-Signature-256`.
 pub async fn github(
     State(ws): State<WebhookState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let body = body_or_error(body, ws.app.settings.webhooks.body_limit_bytes)?;
-    let signature = header(&headers, "x-hub-signature-256").ok_or(ApiError::Unauthorized(
-        "the X-Hub-Signature-256 header is missing; set a secret on the webhook",
-    ))?;
-    refuse_forms(&headers)?;
-    let parsed: Result<Value, serde_json::Error> = serde_json::from_slice(&body);
-    let repo = parsed.as_ref().ok().and_then(webhook::github::repository);
-    let project = ws
-        .targets
-        .verified(&ws.app.store, Provider::Github, repo, |secret| {
-            github_verifies(secret, &body, signature)
-        })
-        .await?
-        .ok_or(ApiError::Unauthorized(UNVERIFIED))?;
-    let event = header(&headers, "x-github-event")
-        .ok_or_else(|| {
-            ApiError::bad_field("X-GitHub-Event", "the X-GitHub-Event header is missing")
-        })?
-        .to_owned();
-    let delivery_id = header(&headers, "x-github-delivery")
-        .ok_or_else(|| {
-            ApiError::bad_field(
-                "X-GitHub-Delivery",
-                "the X-GitHub-Delivery header is missing",
-            )
-        })?
-        .to_owned();
-    receive(
-        &ws,
-        Provider::Github,
-        project,
-        event,
-        delivery_id,
-        kept_headers(&headers),
-        body,
-        parsed,
-    )
-    .await
+    let v = verify(&ws, &headers, body, &GITHUB).await?;
+    let event = required_header(&headers, "X-GitHub-Event")?;
+    let delivery_id = required_header(&headers, "X-GitHub-Delivery")?;
+    receive(&ws, v, event, delivery_id, kept_headers(&headers)).await
 }
 
 /// A GitLab webhook delivery, verified by `X-Gitlab-Token`.
@@ -360,58 +409,31 @@ pub async fn gitlab(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let body = body_or_error(body, ws.app.settings.webhooks.body_limit_bytes)?;
-    let token = header(&headers, "x-gitlab-token").ok_or(ApiError::Unauthorized(
-        "the X-Gitlab-Token header is missing; set a secret token on the webhook",
-    ))?;
-    refuse_forms(&headers)?;
-    let parsed: Result<Value, serde_json::Error> = serde_json::from_slice(&body);
-    let repo = parsed.as_ref().ok().and_then(webhook::gitlab::repository);
-    let project = ws
-        .targets
-        .verified(&ws.app.store, Provider::Gitlab, repo, |secret| {
-            gitlab_verifies(secret, token)
-        })
-        .await?
-        .ok_or(ApiError::Unauthorized(
-            "the X-Gitlab-Token does not match the secret token of a project that lists the repository",
-        ))?;
-    let event = header(&headers, "x-gitlab-event")
-        .ok_or_else(|| {
-            ApiError::bad_field("X-Gitlab-Event", "the X-Gitlab-Event header is missing")
-        })?
-        .to_owned();
+    let v = verify(&ws, &headers, body, &GITLAB).await?;
+    let event = required_header(&headers, "X-Gitlab-Event")?;
     // Idempotency-Key stays the same across GitLab's retries of a delivery.
     let delivery_id = match header(&headers, "idempotency-key")
         .or_else(|| header(&headers, "x-gitlab-event-uuid"))
     {
         Some(id) => id.to_owned(),
-        None => format!("sha256:{}", hex::encode(Sha256::digest(&body))),
+        None => format!("sha256:{}", hex::encode(Sha256::digest(&v.body))),
     };
-    receive(
-        &ws,
-        Provider::Gitlab,
-        project,
-        event,
-        delivery_id,
-        kept_headers(&headers),
-        body,
-        parsed,
-    )
-    .await
+    receive(&ws, v, event, delivery_id, kept_headers(&headers)).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn receive(
     ws: &WebhookState,
-    provider: Provider,
-    project: Project,
+    verified: Verified,
     event: String,
     delivery_id: String,
     headers: BTreeMap<String, String>,
-    body: Bytes,
-    parsed: Result<Value, serde_json::Error>,
 ) -> ApiResult<Response> {
+    let Verified {
+        provider,
+        body,
+        parsed,
+        project,
+    } = verified;
     let store = &ws.app.store;
     if delivery_id.chars().count() > 200 || delivery_id.contains('\0') {
         return Err(ApiError::bad_field(

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{new_id, path_id};
 use crate::AppState;
+use crate::auth::RequireAdmin;
 use crate::auth::{self, Principal};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
@@ -29,30 +30,10 @@ pub async fn sign_in(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<SignIn>,
 ) -> ApiResult<impl IntoResponse> {
-    let found = state.store.find_user_by_username(&input.username).await?;
-    // Verify against a fixed hash when the user is unknown, so timing does not
-    // reveal which usernames exist.
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), hash),
-        None => (None, state.dummy_hash().await?),
-    };
-    let password = input.password;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Unexpected(e.into()))?;
-    let user = match user {
-        Some(u) if ok && !u.disabled => u,
-        _ => return Err(ApiError::Unauthorized("wrong username or password")),
-    };
-    let secret = auth::new_secret()?;
-    let now = Utc::now();
-    let ttl = chrono::Duration::hours(i64::from(state.settings.auth.session_ttl_hours));
-    state
-        .store
-        .create_session(&auth::secret_hash(&secret), user.id, now, now + ttl)
-        .await?;
-    let cookie =
-        auth::session_set_cookie(&secret, ttl.num_seconds(), state.settings.secure_cookies());
+    let user = auth::authenticate(&state, &input.username, &input.password)
+        .await?
+        .ok_or(ApiError::Unauthorized("wrong username or password"))?;
+    let cookie = auth::start_session(&state, user.id).await?;
     Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Json(user)))
 }
 
@@ -118,9 +99,8 @@ pub struct CreateUser {
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)))]
 pub async fn list_users(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireAdmin,
 ) -> ApiResult<Json<Vec<User>>> {
-    who.require(Role::Admin)?;
     Ok(Json(state.store.list_users().await?))
 }
 
@@ -128,10 +108,9 @@ pub async fn list_users(
     responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_user(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireAdmin,
     ApiJson(input): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    who.require(Role::Admin)?;
     validate_password(&input.password)?;
     let user = NewUser {
         username: input.username,
@@ -160,11 +139,10 @@ pub struct UserPatch {
     responses((status = 200, body = User), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_user(
     State(state): State<AppState>,
-    who: Principal,
+    RequireAdmin(who): RequireAdmin,
     Path(username): Path<String>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> ApiResult<Json<User>> {
-    who.require(Role::Admin)?;
     if patch.disabled && who.name == username {
         return Err(ApiError::Conflict {
             message: "you cannot disable yourself".into(),
@@ -201,9 +179,8 @@ pub struct CreatedToken {
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "admin", responses((status = 200, body = Vec<ApiToken>), (status = 403, body = ErrorBody)))]
 pub async fn list_tokens(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireAdmin,
 ) -> ApiResult<Json<Vec<ApiToken>>> {
-    who.require(Role::Admin)?;
     Ok(Json(state.store.list_tokens().await?))
 }
 
@@ -211,10 +188,9 @@ pub async fn list_tokens(
     responses((status = 201, body = CreatedToken), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
-    who: Principal,
+    RequireAdmin(who): RequireAdmin,
     ApiJson(input): ApiJson<CreateToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    who.require(Role::Admin)?;
     let (token, secret) = issue_token(&state.store, &input.name, input.role, who.user_id).await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
 }
@@ -248,10 +224,9 @@ pub async fn issue_token(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireAdmin,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    who.require(Role::Admin)?;
     state
         .store
         .revoke_token(path_id("token", &id)?, Utc::now())

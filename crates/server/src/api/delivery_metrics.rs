@@ -12,10 +12,9 @@ use serde::Deserialize;
 use tandem_domain::dora::{
     DoraReport, ExplainMetric, Explanation, FlowReport, LeadTimeReport, ReviewTimeReport,
 };
-use tandem_domain::user::Role;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::auth::RequireMember;
 use crate::delivery_metrics::{self as dm, CoverageReport, DeliveryQuery};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
@@ -29,10 +28,9 @@ use crate::extract::ApiQuery;
             date, range or bucket; `field` names it")))]
 pub async fn dora(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<DoraReport>> {
-    who.require(Role::Member)?;
     Ok(Json(dm::dora(&state.store, &state.settings, &q).await?))
 }
 
@@ -44,10 +42,9 @@ pub async fn dora(
         (status = 400, body = ErrorBody)))]
 pub async fn lead_time(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<LeadTimeReport>> {
-    who.require(Role::Member)?;
     Ok(Json(
         dm::lead_time(&state.store, &state.settings, &q).await?,
     ))
@@ -61,10 +58,9 @@ pub async fn lead_time(
         (status = 400, body = ErrorBody)))]
 pub async fn review_time(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<ReviewTimeReport>> {
-    who.require(Role::Member)?;
     Ok(Json(
         dm::review_time(&state.store, &state.settings, &q).await?,
     ))
@@ -80,10 +76,9 @@ pub async fn review_time(
             items do not have")))]
 pub async fn flow(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<FlowReport>> {
-    who.require(Role::Member)?;
     Ok(Json(dm::flow(&state.store, &state.settings, &q).await?))
 }
 
@@ -95,10 +90,9 @@ pub async fn flow(
         (status = 400, body = ErrorBody)))]
 pub async fn coverage(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<CoverageReport>> {
-    who.require(Role::Member)?;
     Ok(Json(dm::coverage(&state.store, &state.settings, &q).await?))
 }
 
@@ -129,10 +123,9 @@ pub struct ExplainParams {
         (status = 400, body = ErrorBody)))]
 pub async fn explain(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     ApiQuery(p): ApiQuery<ExplainParams>,
 ) -> ApiResult<Json<Explanation>> {
-    who.require(Role::Member)?;
     let metric: ExplainMetric = p
         .metric
         .as_deref()
@@ -164,7 +157,7 @@ pub mod aliases {
             (status = 400, body = ErrorBody)))]
     pub async fn dora(
         state: State<AppState>,
-        who: Principal,
+        who: RequireMember,
         q: ApiQuery<DeliveryQuery>,
     ) -> ApiResult<Json<DoraReport>> {
         super::dora(state, who, q).await
@@ -176,7 +169,7 @@ pub mod aliases {
             description = "as `/api/v1/delivery/lead-time`"), (status = 400, body = ErrorBody)))]
     pub async fn lead_time(
         state: State<AppState>,
-        who: Principal,
+        who: RequireMember,
         q: ApiQuery<DeliveryQuery>,
     ) -> ApiResult<Json<LeadTimeReport>> {
         super::lead_time(state, who, q).await
@@ -188,7 +181,7 @@ pub mod aliases {
             description = "as `/api/v1/delivery/review-time`"), (status = 400, body = ErrorBody)))]
     pub async fn review_time(
         state: State<AppState>,
-        who: Principal,
+        who: RequireMember,
         q: ApiQuery<DeliveryQuery>,
     ) -> ApiResult<Json<ReviewTimeReport>> {
         super::review_time(state, who, q).await
@@ -200,7 +193,7 @@ pub mod aliases {
             (status = 400, body = ErrorBody)))]
     pub async fn flow(
         state: State<AppState>,
-        who: Principal,
+        who: RequireMember,
         q: ApiQuery<DeliveryQuery>,
     ) -> ApiResult<Json<FlowReport>> {
         super::flow(state, who, q).await
@@ -212,7 +205,7 @@ pub mod aliases {
             description = "as `/api/v1/delivery/coverage`"), (status = 400, body = ErrorBody)))]
     pub async fn coverage(
         state: State<AppState>,
-        who: Principal,
+        who: RequireMember,
         q: ApiQuery<DeliveryQuery>,
     ) -> ApiResult<Json<CoverageReport>> {
         super::coverage(state, who, q).await
@@ -224,7 +217,7 @@ pub mod aliases {
             description = "as `/api/v1/delivery/explain`"), (status = 400, body = ErrorBody)))]
     pub async fn explain(
         state: State<AppState>,
-        who: Principal,
+        who: RequireMember,
         p: ApiQuery<ExplainParams>,
     ) -> ApiResult<Json<Explanation>> {
         super::explain(state, who, p).await

@@ -14,12 +14,12 @@ use chrono::Utc;
 use serde_json::Value;
 use tandem_domain::document::{self, ImportError, ImportPlan, Resolved};
 use tandem_domain::goal::Goal;
-use tandem_domain::user::Role;
 use tandem_store::StoreError;
 
 use super::path_id;
 use crate::AppState;
 use crate::auth::Principal;
+use crate::auth::RequireManager;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::check_storable;
 
@@ -80,10 +80,9 @@ async fn render(state: &AppState, goal: &Goal) -> ApiResult<String> {
         (status = 404, body = ErrorBody)))]
 pub async fn get_document(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    who.require(Role::Stakeholder)?;
     let goal = state.store.get_goal(path_id("goal", &id)?).await?;
     let text = render(&state, &goal).await?;
     Ok(([(CONTENT_TYPE, HeaderValue::from_static(MARKDOWN))], text).into_response())
@@ -105,11 +104,10 @@ pub async fn get_document(
             description = "the document or the goal it describes is not valid; the field is named")))]
 pub async fn put_document(
     State(state): State<AppState>,
-    who: Principal,
+    RequireManager(who): RequireManager,
     Path(id): Path<String>,
     Markdown(text): Markdown,
 ) -> ApiResult<(StatusCode, Json<Goal>)> {
-    who.require(Role::Manager)?;
     let id = path_id("goal", &id)?;
     let doc = document::parse(&text)?;
     if let Some(doc_id) = doc.id

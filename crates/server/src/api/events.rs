@@ -21,12 +21,11 @@ use tandem_domain::delivery::{
 };
 use tandem_domain::project::Project;
 use tandem_domain::time::{micros, micros_opt};
-use tandem_domain::user::Role;
 use uuid::Uuid;
 
 use super::new_id;
 use crate::AppState;
-use crate::auth::Principal;
+use crate::auth::{RequireAdmin, RequireMember};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
 
@@ -267,22 +266,10 @@ async fn project_for(
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn post_deployments(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<EventsStored>> {
-    who.require(Role::Member)?;
-    let now = micros(Utc::now());
-    let mut projects = Vec::new();
-    let mut records = Vec::new();
-    for (prefix, e) in items::<DeploymentEvent>(body)? {
-        let project = project_for(
-            &state,
-            &mut projects,
-            &prefix,
-            &e.service,
-            e.project.as_deref(),
-        )
-        .await?;
+    ingest(&state, body, |prefix, e: DeploymentEvent, project, now| {
         if e.status.is_final() && e.finished_at.is_none() {
             return Err(ApiError::invalid(
                 format!("{prefix}finished_at"),
@@ -315,10 +302,10 @@ pub async fn post_deployments(
             // From the event, so that sending it again changes nothing.
             updated_at: micros(e.finished_at.unwrap_or(e.started_at)),
         };
-        d.validate().map_err(|err| prefixed(&prefix, err))?;
-        records.push(Record::Deployment(d));
-    }
-    store_all(&state, records).await
+        d.validate().map_err(|err| prefixed(prefix, err))?;
+        Ok(Record::Deployment(d))
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/events/incidents", tag = "events",
@@ -327,22 +314,10 @@ pub async fn post_deployments(
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn post_incidents(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<EventsStored>> {
-    who.require(Role::Member)?;
-    let now = micros(Utc::now());
-    let mut projects = Vec::new();
-    let mut records = Vec::new();
-    for (prefix, e) in items::<IncidentEvent>(body)? {
-        let project = project_for(
-            &state,
-            &mut projects,
-            &prefix,
-            &e.service,
-            e.project.as_deref(),
-        )
-        .await?;
+    ingest(&state, body, |prefix, e: IncidentEvent, project, now| {
         let title = match e.title {
             Some(t) if !t.trim().is_empty() => t,
             _ => format!("Incident {}", e.id),
@@ -362,10 +337,52 @@ pub async fn post_incidents(
             // From the event, so that sending it again changes nothing.
             updated_at: micros(e.resolved_at.unwrap_or(e.opened_at)),
         };
-        i.validate().map_err(|err| prefixed(&prefix, err))?;
-        records.push(Record::Incident(i));
+        i.validate().map_err(|err| prefixed(prefix, err))?;
+        Ok(Record::Incident(i))
+    })
+    .await
+}
+
+/// A generic event: the service it concerns and, optionally, its project.
+trait ServiceEvent: DeserializeOwned {
+    fn service(&self) -> &str;
+    fn project(&self) -> Option<&str>;
+}
+
+impl ServiceEvent for DeploymentEvent {
+    fn service(&self) -> &str {
+        &self.service
     }
-    store_all(&state, records).await
+    fn project(&self) -> Option<&str> {
+        self.project.as_deref()
+    }
+}
+
+impl ServiceEvent for IncidentEvent {
+    fn service(&self) -> &str {
+        &self.service
+    }
+    fn project(&self) -> Option<&str> {
+        self.project.as_deref()
+    }
+}
+
+/// Reads one event or a batch, finds each event's project, turns each into
+/// a record with `build` (given the item's field prefix and the time now),
+/// and stores them all in one transaction.
+async fn ingest<E: ServiceEvent>(
+    state: &AppState,
+    body: Value,
+    build: impl Fn(&str, E, &Project, DateTime<Utc>) -> ApiResult<Record>,
+) -> ApiResult<Json<EventsStored>> {
+    let now = micros(Utc::now());
+    let mut projects = Vec::new();
+    let mut records = Vec::new();
+    for (prefix, e) in items::<E>(body)? {
+        let project = project_for(state, &mut projects, &prefix, e.service(), e.project()).await?;
+        records.push(build(&prefix, e, &project, now)?);
+    }
+    store_all(state, records).await
 }
 
 async fn store_all(state: &AppState, records: Vec<Record>) -> ApiResult<Json<EventsStored>> {
@@ -419,11 +436,10 @@ pub fn check_secret(secret: &str) -> Result<(), String> {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_webhook_secret(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireAdmin,
     Path((project, provider)): Path<(String, String)>,
     ApiJson(input): ApiJson<WebhookSecret>,
 ) -> ApiResult<StatusCode> {
-    who.require(Role::Admin)?;
     let provider: Provider = match provider.parse() {
         Ok(p @ (Provider::Github | Provider::Gitlab)) => p,
         _ => {

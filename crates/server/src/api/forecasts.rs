@@ -4,12 +4,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::Utc;
 use serde::Deserialize;
-use tandem_domain::user::Role;
 use tandem_store::RiskHistoryEntry;
 
 use super::path_id;
 use crate::AppState;
 use crate::auth::Principal;
+use crate::auth::{RequireManager, RequireMember};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
 use crate::forecasting::{self, Agenda, CheckReport, GoalForecast};
@@ -23,10 +23,9 @@ use crate::forecasting::{self, Agenda, CheckReport, GoalForecast};
         (status = 422, body = ErrorBody, description = "the goal has no deadline")))]
 pub async fn goal_forecast(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<GoalForecast>> {
-    who.require(Role::Stakeholder)?;
     let id = path_id("goal", &id)?;
     let goal = state.store.get_goal(id).await?;
     if goal.timeline.deadline.is_none() {
@@ -46,9 +45,8 @@ pub async fn goal_forecast(
     responses((status = 200, body = CheckReport), (status = 403, body = ErrorBody)))]
 pub async fn run_checks(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
 ) -> ApiResult<Json<CheckReport>> {
-    who.require(Role::Manager)?;
     Ok(Json(
         forecasting::run_checks(&state.store, &state.settings.forecast, Utc::now()).await?,
     ))
@@ -59,10 +57,9 @@ pub async fn run_checks(
     responses((status = 200, body = Vec<RiskHistoryEntry>), (status = 404, body = ErrorBody)))]
 pub async fn risk_history(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<RiskHistoryEntry>>> {
-    who.require(Role::Stakeholder)?;
     let risk = state.store.get_risk(path_id("risk", &id)?).await?;
     Ok(Json(state.store.list_risk_history(risk.id).await?))
 }
@@ -80,10 +77,9 @@ pub struct AgendaParams {
     responses((status = 200, body = Agenda), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn agenda(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     ApiQuery(params): ApiQuery<AgendaParams>,
 ) -> ApiResult<Json<Agenda>> {
-    who.require(Role::Member)?;
     let team = super::team_id(&state, &params.team).await.map_err(|_| {
         ApiError::bad_field(
             "team",
@@ -114,10 +110,9 @@ pub struct AchievementParams {
     responses((status = 200, body = forecasting::Achievement), (status = 400, body = ErrorBody)))]
 pub async fn achievement(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     ApiQuery(params): ApiQuery<AchievementParams>,
 ) -> ApiResult<Json<forecasting::Achievement>> {
-    who.require(Role::Stakeholder)?;
     let team = match &params.team {
         Some(t) => Some(super::team_id(&state, t).await.map_err(|_| {
             ApiError::bad_field("team", format!("no team has the id or key {t:?}"))

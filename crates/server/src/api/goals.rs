@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use tandem_domain::goal::{Goal, GoalPatch, GoalStatus, GoalTransition, GoalVersion, NewGoal};
 use tandem_domain::stage::{NewStage, Stage, StagePatch};
-use tandem_domain::user::Role;
 
 use super::{Filter, ListParams, Page, new_id, parses, path_id};
 use crate::AppState;
 use crate::auth::Principal;
+use crate::auth::RequireManager;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 
@@ -18,10 +18,9 @@ use crate::extract::{ApiJson, ApiQuery};
     responses((status = 200, body = Page<Goal>), (status = 400, body = ErrorBody)))]
 pub async fn list_goals(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Goal>>> {
-    who.require(Role::Stakeholder)?;
     let filters = [
         Filter::Team,
         Filter::Project,
@@ -35,10 +34,9 @@ pub async fn list_goals(
     responses((status = 201, body = Goal), (status = 422, body = ErrorBody)))]
 pub async fn create_goal(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     ApiJson(input): ApiJson<NewGoal>,
 ) -> ApiResult<(StatusCode, Json<Goal>)> {
-    who.require(Role::Manager)?;
     let goal = input.into_goal(new_id(), Utc::now())?;
     state.store.create_goal(&goal).await?;
     Ok((StatusCode::CREATED, Json(goal)))
@@ -49,10 +47,9 @@ pub async fn create_goal(
     responses((status = 200, body = Goal), (status = 404, body = ErrorBody)))]
 pub async fn get_goal(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Goal>> {
-    who.require(Role::Stakeholder)?;
     Ok(Json(state.store.get_goal(path_id("goal", &id)?).await?))
 }
 
@@ -62,11 +59,10 @@ pub async fn get_goal(
         (status = 422, body = ErrorBody)))]
 pub async fn update_goal(
     State(state): State<AppState>,
-    who: Principal,
+    RequireManager(who): RequireManager,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<GoalPatch>,
 ) -> ApiResult<Json<Goal>> {
-    who.require(Role::Manager)?;
     let goal = state.store.get_goal(path_id("goal", &id)?).await?;
     let change = goal.apply(patch, &who.name, Utc::now())?;
     if change.goal != goal {
@@ -82,10 +78,9 @@ pub async fn update_goal(
         (status = 422, body = ErrorBody, description = "agreement is missing parts; each is named")))]
 pub async fn transition_goal(
     State(state): State<AppState>,
-    who: Principal,
+    RequireManager(who): RequireManager,
     Path((id, transition)): Path<(String, String)>,
 ) -> ApiResult<Json<Goal>> {
-    who.require(Role::Manager)?;
     let id = path_id("goal", &id)?;
     let action: GoalTransition = transition
         .parse()
@@ -101,10 +96,9 @@ pub async fn transition_goal(
     responses((status = 200, body = Vec<GoalVersion>), (status = 404, body = ErrorBody)))]
 pub async fn goal_versions(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<GoalVersion>>> {
-    who.require(Role::Stakeholder)?;
     let goal = state.store.get_goal(path_id("goal", &id)?).await?;
     Ok(Json(state.store.list_goal_versions(goal.id).await?))
 }
@@ -113,10 +107,9 @@ pub async fn goal_versions(
     responses((status = 200, body = Page<Stage>), (status = 400, body = ErrorBody)))]
 pub async fn list_stages(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Stage>>> {
-    who.require(Role::Stakeholder)?;
     let q = params
         .resolve(&state, &[Filter::Team, Filter::Goal])
         .await?;
@@ -127,10 +120,9 @@ pub async fn list_stages(
     responses((status = 201, body = Stage), (status = 422, body = ErrorBody)))]
 pub async fn create_stage(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     ApiJson(input): ApiJson<NewStage>,
 ) -> ApiResult<(StatusCode, Json<Stage>)> {
-    who.require(Role::Manager)?;
     let next = state.store.next_stage_position(input.goal_id).await?;
     let stage = input.into_stage(new_id(), next, Utc::now())?;
     state.store.create_stage(&stage).await?;
@@ -141,10 +133,9 @@ pub async fn create_stage(
     responses((status = 200, body = Stage), (status = 404, body = ErrorBody)))]
 pub async fn get_stage(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Stage>> {
-    who.require(Role::Stakeholder)?;
     Ok(Json(state.store.get_stage(path_id("stage", &id)?).await?))
 }
 
@@ -153,11 +144,10 @@ pub async fn get_stage(
     responses((status = 200, body = Stage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_stage(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<StagePatch>,
 ) -> ApiResult<Json<Stage>> {
-    who.require(Role::Manager)?;
     let mut s = state.store.get_stage(path_id("stage", &id)?).await?;
     s.apply(patch, Utc::now())?;
     state.store.update_stage(&s).await?;

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use tandem_domain::metric::{
     MAX_POINTS_PER_WRITE, Metric, MetricPatch, MetricPoint, NewMetric, NewPoint,
 };
-use tandem_domain::user::Role;
 use uuid::Uuid;
 
 use super::{Filter, ListParams, Page, new_id};
 use crate::AppState;
 use crate::auth::Principal;
+use crate::auth::RequireManager;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 
@@ -28,10 +28,9 @@ async fn metric_by(state: &AppState, id_or_key: &str) -> ApiResult<Metric> {
     responses((status = 200, body = Page<Metric>), (status = 400, body = ErrorBody)))]
 pub async fn list_metrics(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Metric>>> {
-    who.require(Role::Stakeholder)?;
     let q = params
         .resolve(&state, &[Filter::Team, Filter::Audience])
         .await?;
@@ -42,10 +41,9 @@ pub async fn list_metrics(
     responses((status = 201, body = Metric), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_metric(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     ApiJson(input): ApiJson<NewMetric>,
 ) -> ApiResult<(StatusCode, Json<Metric>)> {
-    who.require(Role::Manager)?;
     let m = input.into_metric(new_id(), Utc::now())?;
     state.store.create_metric(&m).await?;
     Ok((StatusCode::CREATED, Json(m)))
@@ -56,10 +54,9 @@ pub async fn create_metric(
     responses((status = 200, body = Metric), (status = 404, body = ErrorBody)))]
 pub async fn get_metric(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(metric): Path<String>,
 ) -> ApiResult<Json<Metric>> {
-    who.require(Role::Stakeholder)?;
     Ok(Json(metric_by(&state, &metric).await?))
 }
 
@@ -68,11 +65,10 @@ pub async fn get_metric(
     responses((status = 200, body = Metric), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_metric(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     Path(metric): Path<String>,
     ApiJson(patch): ApiJson<MetricPatch>,
 ) -> ApiResult<Json<Metric>> {
-    who.require(Role::Manager)?;
     let mut m = metric_by(&state, &metric).await?;
     m.apply(patch, Utc::now())?;
     state.store.update_metric(&m).await?;
@@ -95,11 +91,10 @@ pub struct PointsParams {
     responses((status = 200, body = Vec<MetricPoint>), (status = 404, body = ErrorBody)))]
 pub async fn list_points(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(metric): Path<String>,
     ApiQuery(params): ApiQuery<PointsParams>,
 ) -> ApiResult<Json<Vec<MetricPoint>>> {
-    who.require(Role::Stakeholder)?;
     let m = metric_by(&state, &metric).await?;
     let limit = params.limit.unwrap_or(1000);
     if !(1..=10_000).contains(&limit) {
@@ -133,11 +128,10 @@ pub struct PointsWritten {
     responses((status = 200, body = PointsWritten), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn write_points(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     Path(metric): Path<String>,
     ApiJson(input): ApiJson<NewPoints>,
 ) -> ApiResult<Json<PointsWritten>> {
-    who.require(Role::Manager)?;
     let m = metric_by(&state, &metric).await?;
     if input.points.len() > MAX_POINTS_PER_WRITE {
         return Err(ApiError::invalid(

@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use tandem_domain::project::{NewProject, Project, ProjectPatch};
 use tandem_domain::team::{NewTeam, Team, TeamPatch};
-use tandem_domain::user::Role;
 
 use super::{Filter, ListParams, Page, new_id, project_id, team_id};
 use crate::AppState;
 use crate::auth::Principal;
+use crate::auth::RequireManager;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 
@@ -18,10 +18,9 @@ use crate::extract::{ApiJson, ApiQuery};
     responses((status = 200, body = Page<Team>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_teams(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Team>>> {
-    who.require(Role::Stakeholder)?;
     let q = params.resolve(&state, &[]).await?;
     Ok(Json(state.store.list_teams(&q).await?.into()))
 }
@@ -30,10 +29,9 @@ pub async fn list_teams(
     responses((status = 201, body = Team), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_team(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     ApiJson(input): ApiJson<NewTeam>,
 ) -> ApiResult<(StatusCode, Json<Team>)> {
-    who.require(Role::Manager)?;
     let team = input.into_team(new_id(), Utc::now())?;
     state.store.create_team(&team).await?;
     Ok((StatusCode::CREATED, Json(team)))
@@ -44,10 +42,9 @@ pub async fn create_team(
     responses((status = 200, body = Team), (status = 404, body = ErrorBody)))]
 pub async fn get_team(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(team): Path<String>,
 ) -> ApiResult<Json<Team>> {
-    who.require(Role::Stakeholder)?;
     let id = team_id(&state, &team).await?;
     Ok(Json(state.store.get_team(id).await?))
 }
@@ -57,11 +54,10 @@ pub async fn get_team(
     responses((status = 200, body = Team), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_team(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     Path(team): Path<String>,
     ApiJson(patch): ApiJson<TeamPatch>,
 ) -> ApiResult<Json<Team>> {
-    who.require(Role::Manager)?;
     let mut t = state.store.get_team(team_id(&state, &team).await?).await?;
     t.apply(patch, Utc::now())?;
     state.store.update_team(&t).await?;
@@ -72,10 +68,9 @@ pub async fn update_team(
     responses((status = 200, body = Page<Project>), (status = 400, body = ErrorBody)))]
 pub async fn list_projects(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Project>>> {
-    who.require(Role::Stakeholder)?;
     let q = params.resolve(&state, &[Filter::Team]).await?;
     Ok(Json(state.store.list_projects(&q).await?.into()))
 }
@@ -84,10 +79,9 @@ pub async fn list_projects(
     responses((status = 201, body = Project), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_project(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     ApiJson(input): ApiJson<NewProject>,
 ) -> ApiResult<(StatusCode, Json<Project>)> {
-    who.require(Role::Manager)?;
     let project = input.into_project(new_id(), Utc::now())?;
     state.store.create_project(&project).await?;
     Ok((StatusCode::CREATED, Json(project)))
@@ -98,10 +92,9 @@ pub async fn create_project(
     responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
 pub async fn get_project(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(project): Path<String>,
 ) -> ApiResult<Json<Project>> {
-    who.require(Role::Stakeholder)?;
     let id = project_id(&state, &project).await?;
     Ok(Json(state.store.get_project(id).await?))
 }
@@ -111,11 +104,10 @@ pub async fn get_project(
     responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_project(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     Path(project): Path<String>,
     ApiJson(patch): ApiJson<ProjectPatch>,
 ) -> ApiResult<Json<Project>> {
-    who.require(Role::Manager)?;
     let mut p = state
         .store
         .get_project(project_id(&state, &project).await?)

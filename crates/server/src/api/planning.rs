@@ -11,7 +11,6 @@ use tandem_domain::planning::{
     self, BacklogEntry, DebtBudget, GoalPlan, PriorityInflation, TaskContext,
 };
 use tandem_domain::team::Team;
-use tandem_domain::user::Role;
 use tandem_domain::work_item::WorkItem;
 use tandem_store::{Store, StoreError};
 use uuid::Uuid;
@@ -19,6 +18,7 @@ use uuid::Uuid;
 use super::path_id;
 use crate::AppState;
 use crate::auth::Principal;
+use crate::auth::RequireMember;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
 use crate::settings::PlanningSettings;
@@ -181,10 +181,9 @@ pub struct BacklogParams {
         (status = 403, body = ErrorBody)))]
 pub async fn backlog(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     ApiQuery(params): ApiQuery<BacklogParams>,
 ) -> ApiResult<Json<BacklogView>> {
-    who.require(Role::Member)?;
     let team = params
         .team
         .ok_or_else(|| ApiError::bad_field("team", "name the team: ?team=<id or key>"))?;
@@ -204,10 +203,9 @@ pub async fn backlog(
     responses((status = 200, body = TeamDebt), (status = 404, body = ErrorBody)))]
 pub async fn team_debt(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(team): Path<String>,
 ) -> ApiResult<Json<TeamDebt>> {
-    who.require(Role::Stakeholder)?;
     let team = find_team(&state.store, &team).await?;
     let debt = debt_budget(&state.store, &team, &state.settings.planning, Utc::now()).await?;
     Ok(Json(TeamDebt {
@@ -221,10 +219,9 @@ pub async fn team_debt(
     responses((status = 200, body = GoalPlan), (status = 404, body = ErrorBody)))]
 pub async fn plan(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<GoalPlan>> {
-    who.require(Role::Stakeholder)?;
     let id = path_id("goal", &id)?;
     Ok(Json(
         goal_plan(&state.store, id, &state.settings.planning).await?,
@@ -236,10 +233,9 @@ pub async fn plan(
     responses((status = 200, body = TaskContext), (status = 404, body = ErrorBody)))]
 pub async fn context(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TaskContext>> {
-    who.require(Role::Member)?;
     let item = find_work_item(&state.store, &id).await?;
     Ok(Json(
         task_context(&state.store, &item, &state.settings.planning).await?,

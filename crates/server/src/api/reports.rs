@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, IsoWeek, Utc};
 use serde::{Deserialize, Serialize};
 use tandem_domain::report::{self, EditRequest, WeeklyReport};
-use tandem_domain::user::Role;
 use tandem_store::{
     ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
     ReportSchedule,
@@ -19,6 +18,7 @@ use super::documents::MARKDOWN;
 use super::planning::find_team;
 use crate::AppState;
 use crate::auth::Principal;
+use crate::auth::RequireManager;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::reporting::SendResult;
@@ -55,11 +55,10 @@ pub fn week_or_current(week: Option<&str>) -> Result<IsoWeek, String> {
         (status = 404, body = ErrorBody)))]
 pub async fn weekly(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(team): Path<String>,
     ApiQuery(params): ApiQuery<WeeklyParams>,
 ) -> ApiResult<Response> {
-    who.require(Role::Stakeholder)?;
     let week =
         week_or_current(params.week.as_deref()).map_err(|e| ApiError::bad_field("week", e))?;
     let format = Format::parse(params.format.as_deref())?;
@@ -174,10 +173,9 @@ async fn draft_view(state: &AppState, team_id: uuid::Uuid, week: IsoWeek) -> Api
         (status = 404, body = ErrorBody)))]
 pub async fn get_draft(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path((team, week)): Path<(String, String)>,
 ) -> ApiResult<Json<DraftView>> {
-    who.require(Role::Stakeholder)?;
     let week = parse_week_path(&week)?;
     let team = find_team(&state.store, &team).await?;
     Ok(Json(draft_view(&state, team.id, week).await?))
@@ -196,11 +194,10 @@ pub async fn get_draft(
             over-long note")))]
 pub async fn edit_draft(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     Path((team, week)): Path<(String, String)>,
     ApiJson(req): ApiJson<EditRequest>,
 ) -> ApiResult<Json<DraftView>> {
-    who.require(Role::Manager)?;
     let week = parse_week_path(&week)?;
     let team = find_team(&state.store, &team).await?;
     crate::reporting::edit_draft(&state.store, &state.settings, team.id, week, &req).await?;
@@ -214,10 +211,9 @@ pub async fn edit_draft(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn approve(
     State(state): State<AppState>,
-    who: Principal,
+    RequireManager(who): RequireManager,
     Path((team, week)): Path<(String, String)>,
 ) -> ApiResult<Json<ReportDraft>> {
-    who.require(Role::Manager)?;
     let week = parse_week_path(&week)?;
     let team = find_team(&state.store, &team).await?;
     Ok(Json(
@@ -235,10 +231,9 @@ pub async fn approve(
             channel is configured")))]
 pub async fn send(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     Path((team, week)): Path<(String, String)>,
 ) -> ApiResult<Json<SendResult>> {
-    who.require(Role::Manager)?;
     let week = parse_week_path(&week)?;
     let team = find_team(&state.store, &team).await?;
     let label = report::week_label(week);
@@ -303,10 +298,9 @@ fn schedule_view(
     responses((status = 200, body = ScheduleView), (status = 404, body = ErrorBody)))]
 pub async fn get_schedule(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(team): Path<String>,
 ) -> ApiResult<Json<ScheduleView>> {
-    who.require(Role::Stakeholder)?;
     let team = find_team(&state.store, &team).await?;
     let own = state.store.report_schedule(team.id).await?;
     Ok(Json(schedule_view(&team, own, &state.settings)))
@@ -321,11 +315,10 @@ pub async fn get_schedule(
             or team time zone")))]
 pub async fn put_schedule(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     Path(team): Path<String>,
     ApiJson(req): ApiJson<ScheduleRequest>,
 ) -> ApiResult<Json<ScheduleView>> {
-    who.require(Role::Manager)?;
     let team = find_team(&state.store, &team).await?;
     crate::schedule::parse_cron(&req.cron).map_err(|e| ApiError::invalid("cron", e))?;
     crate::schedule::parse_tz(&team.timezone)
@@ -362,10 +355,9 @@ pub struct ArchiveParams {
     responses((status = 200, body = Vec<ArchiveEntry>), (status = 404, body = ErrorBody)))]
 pub async fn list_archive(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     ApiQuery(params): ApiQuery<ArchiveParams>,
 ) -> ApiResult<Json<Vec<ArchiveEntry>>> {
-    who.require(Role::Stakeholder)?;
     let team_id = match &params.team {
         Some(t) => Some(find_team(&state.store, t).await?.id),
         None => None,
@@ -389,11 +381,10 @@ pub struct ArchivedParams {
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_archived(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path((team, week)): Path<(String, String)>,
     Query(params): Query<ArchivedParams>,
 ) -> ApiResult<Response> {
-    who.require(Role::Stakeholder)?;
     let week = parse_week_path(&week)?;
     let format = Format::parse(params.format.as_deref())?;
     let team = find_team(&state.store, &team).await?;

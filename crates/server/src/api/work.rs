@@ -7,12 +7,12 @@ use chrono::Utc;
 use tandem_domain::decision::{Decision, DecisionPatch, NewDecision};
 use tandem_domain::priority::default_priority;
 use tandem_domain::risk::{NewRisk, Risk, RiskPatch, RiskStatus};
-use tandem_domain::user::Role;
 use tandem_domain::work_item::{NewWorkItem, WorkItem, WorkItemPatch, WorkKind, WorkState};
 
 use super::{Filter, ListParams, Page, new_id, parses, path_id};
 use crate::AppState;
 use crate::auth::Principal;
+use crate::auth::{RequireManager, RequireMember};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 
@@ -20,10 +20,9 @@ use crate::extract::{ApiJson, ApiQuery};
     responses((status = 200, body = Page<WorkItem>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_work_items(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<WorkItem>>> {
-    who.require(Role::Member)?;
     let filters = [
         Filter::Team,
         Filter::Project,
@@ -40,10 +39,9 @@ pub async fn list_work_items(
     responses((status = 201, body = WorkItem), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_work_item(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     ApiJson(mut input): ApiJson<NewWorkItem>,
 ) -> ApiResult<(StatusCode, Json<WorkItem>)> {
-    who.require(Role::Manager)?;
     // No priority given: the organisation's rules (matrix, critical bugs) set it.
     input.priority = default_priority(&input, &state.settings.planning.matrix);
     let item = input.into_item(new_id(), Utc::now())?;
@@ -55,10 +53,9 @@ pub async fn create_work_item(
     responses((status = 200, body = WorkItem), (status = 404, body = ErrorBody)))]
 pub async fn get_work_item(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireMember,
     Path(id): Path<String>,
 ) -> ApiResult<Json<WorkItem>> {
-    who.require(Role::Member)?;
     Ok(Json(
         state
             .store
@@ -72,11 +69,10 @@ pub async fn get_work_item(
     responses((status = 200, body = WorkItem), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_work_item(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<WorkItemPatch>,
 ) -> ApiResult<Json<WorkItem>> {
-    who.require(Role::Manager)?;
     let mut w = state
         .store
         .get_work_item(path_id("work item", &id)?)
@@ -90,10 +86,9 @@ pub async fn update_work_item(
     responses((status = 200, body = Page<Risk>), (status = 400, body = ErrorBody)))]
 pub async fn list_risks(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Risk>>> {
-    who.require(Role::Stakeholder)?;
     let filters = [
         Filter::Team,
         Filter::Goal,
@@ -108,10 +103,9 @@ pub async fn list_risks(
     responses((status = 201, body = Risk), (status = 422, body = ErrorBody)))]
 pub async fn create_risk(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     ApiJson(input): ApiJson<NewRisk>,
 ) -> ApiResult<(StatusCode, Json<Risk>)> {
-    who.require(Role::Manager)?;
     let risk = input.into_risk(new_id(), Utc::now())?;
     state.store.create_risk(&risk).await?;
     Ok((StatusCode::CREATED, Json(risk)))
@@ -121,10 +115,9 @@ pub async fn create_risk(
     responses((status = 200, body = Risk), (status = 404, body = ErrorBody)))]
 pub async fn get_risk(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Risk>> {
-    who.require(Role::Stakeholder)?;
     Ok(Json(state.store.get_risk(path_id("risk", &id)?).await?))
 }
 
@@ -133,11 +126,10 @@ pub async fn get_risk(
     responses((status = 200, body = Risk), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_risk(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<RiskPatch>,
 ) -> ApiResult<Json<Risk>> {
-    who.require(Role::Manager)?;
     let mut r = state.store.get_risk(path_id("risk", &id)?).await?;
     r.apply(patch, Utc::now())?;
     state.store.update_risk(&r).await?;
@@ -148,10 +140,9 @@ pub async fn update_risk(
     responses((status = 200, body = Page<Decision>), (status = 400, body = ErrorBody)))]
 pub async fn list_decisions(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Decision>>> {
-    who.require(Role::Stakeholder)?;
     let q = params
         .resolve(&state, &[Filter::Team, Filter::Goal])
         .await?;
@@ -162,10 +153,9 @@ pub async fn list_decisions(
     responses((status = 201, body = Decision), (status = 422, body = ErrorBody)))]
 pub async fn create_decision(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     ApiJson(input): ApiJson<NewDecision>,
 ) -> ApiResult<(StatusCode, Json<Decision>)> {
-    who.require(Role::Manager)?;
     let d = input.into_decision(new_id(), Utc::now())?;
     state.store.create_decision(&d).await?;
     Ok((StatusCode::CREATED, Json(d)))
@@ -175,10 +165,9 @@ pub async fn create_decision(
     responses((status = 200, body = Decision), (status = 404, body = ErrorBody)))]
 pub async fn get_decision(
     State(state): State<AppState>,
-    who: Principal,
+    _: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Decision>> {
-    who.require(Role::Stakeholder)?;
     Ok(Json(
         state.store.get_decision(path_id("decision", &id)?).await?,
     ))
@@ -189,11 +178,10 @@ pub async fn get_decision(
     responses((status = 200, body = Decision), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_decision(
     State(state): State<AppState>,
-    who: Principal,
+    _: RequireManager,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<DecisionPatch>,
 ) -> ApiResult<Json<Decision>> {
-    who.require(Role::Manager)?;
     let mut d = state.store.get_decision(path_id("decision", &id)?).await?;
     d.apply(patch, Utc::now())?;
     state.store.update_decision(&d).await?;

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tandem_domain::DomainError;
 use tandem_domain::user::{ApiToken, NewUser, Role, User, validate_password};
 
+use super::AdminViewer;
 use super::view::{self, Nav};
 use super::{PageError, PageForm, PageResult, Viewer, render, render_status, see_other};
 use crate::AppState;
@@ -77,7 +78,13 @@ pub struct RoleOption {
     pub selected: bool,
 }
 
-fn role_options(selected: &str) -> Vec<RoleOption> {
+/// The role choices, with `selected` chosen (`default` when nothing is).
+fn role_options(selected: &str, default: Role) -> Vec<RoleOption> {
+    let selected = if selected.is_empty() {
+        default.as_str()
+    } else {
+        selected
+    };
     Role::ALL
         .iter()
         .map(|r| RoleOption {
@@ -145,11 +152,7 @@ async fn users_page(
     Ok(UsersPage {
         nav: viewer.nav("users"),
         users,
-        roles: role_options(if form.role.is_empty() {
-            "member"
-        } else {
-            &form.role
-        }),
+        roles: role_options(&form.role, Role::Member),
         form,
         errors,
         notice,
@@ -157,26 +160,28 @@ async fn users_page(
 }
 
 /// `GET /admin/users`.
-pub async fn users(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
-    let page = users_page(
-        &state,
-        &viewer,
-        UserForm::default(),
-        FormErrors::default(),
-        None,
+pub async fn users(
+    State(state): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+) -> PageResult<Response> {
+    render(
+        &users_page(
+            &state,
+            &viewer,
+            UserForm::default(),
+            FormErrors::default(),
+            None,
+        )
+        .await?,
     )
-    .await?;
-    render(&page)
 }
 
 /// `POST /admin/users`: creates a user.
 pub async fn create_user(
     State(state): State<AppState>,
-    viewer: Viewer,
+    AdminViewer(viewer): AdminViewer,
     PageForm(mut form): PageForm<UserForm>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
     viewer.check_csrf(&form.csrf)?;
     let mut errors = FormErrors::default();
     let role = form.role.parse::<Role>();
@@ -247,11 +252,10 @@ async fn set_disabled(
 /// `POST /admin/users/{username}/disable`: disables the user and ends their sessions.
 pub async fn disable_user(
     State(state): State<AppState>,
-    viewer: Viewer,
+    AdminViewer(viewer): AdminViewer,
     Path(username): Path<String>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
     viewer.check_csrf(&form.csrf)?;
     set_disabled(&state, &viewer, &username, true).await
 }
@@ -259,11 +263,10 @@ pub async fn disable_user(
 /// `POST /admin/users/{username}/enable`.
 pub async fn enable_user(
     State(state): State<AppState>,
-    viewer: Viewer,
+    AdminViewer(viewer): AdminViewer,
     Path(username): Path<String>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
     viewer.check_csrf(&form.csrf)?;
     set_disabled(&state, &viewer, &username, false).await
 }
@@ -327,11 +330,7 @@ async fn tokens_page(
     Ok(TokensPage {
         nav: viewer.nav("tokens"),
         tokens,
-        roles: role_options(if form.role.is_empty() {
-            "stakeholder"
-        } else {
-            &form.role
-        }),
+        roles: role_options(&form.role, Role::Stakeholder),
         form,
         errors,
         created,
@@ -345,26 +344,28 @@ async fn tokens_page(
 }
 
 /// `GET /admin/tokens`.
-pub async fn tokens(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
-    let page = tokens_page(
-        &state,
-        &viewer,
-        TokenForm::default(),
-        FormErrors::default(),
-        None,
+pub async fn tokens(
+    State(state): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+) -> PageResult<Response> {
+    render(
+        &tokens_page(
+            &state,
+            &viewer,
+            TokenForm::default(),
+            FormErrors::default(),
+            None,
+        )
+        .await?,
     )
-    .await?;
-    render(&page)
 }
 
 /// `POST /admin/tokens`: creates a token and shows its secret once.
 pub async fn create_token(
     State(state): State<AppState>,
-    viewer: Viewer,
+    AdminViewer(viewer): AdminViewer,
     PageForm(form): PageForm<TokenForm>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
     viewer.check_csrf(&form.csrf)?;
     let mut errors = FormErrors::default();
     let role = match form.role.parse::<Role>() {
@@ -398,11 +399,10 @@ pub async fn create_token(
 /// `POST /admin/tokens/{id}/revoke`.
 pub async fn revoke_token(
     State(state): State<AppState>,
-    viewer: Viewer,
+    AdminViewer(viewer): AdminViewer,
     Path(id): Path<String>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Admin)?;
     viewer.check_csrf(&form.csrf)?;
     let id = uuid::Uuid::try_parse(&id)
         .map_err(|_| PageError::not_found(format!("There is no token {id}.")))?;

@@ -15,6 +15,7 @@ use tandem_domain::user::Role;
 use tandem_domain::work_item::{WorkItem, WorkState};
 use tandem_store::ListQuery;
 
+use super::MemberViewer;
 use super::cache::PageCache;
 use super::data::{self, strip_xml_declaration};
 use super::view::{self, ForecastCell, Nav};
@@ -130,7 +131,6 @@ pub async fn goal_page(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Stakeholder)?;
     let id = parse_id("goal", &id)?;
     let show_items = viewer.user.role.allows(Role::Member);
     let cached = cache
@@ -491,10 +491,9 @@ pub struct WorkItemPage {
 /// `GET /work-items/{id}` (id or external key such as `PAY-123`).
 pub async fn work_item_page(
     State(state): State<AppState>,
-    viewer: Viewer,
+    MemberViewer(viewer): MemberViewer,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Member)?;
     let store = &state.store;
     let item = plan_api::find_work_item(store, &id).await?;
     let ctx = plan_api::task_context(store, &item, &state.settings.planning).await?;

@@ -135,9 +135,7 @@ impl FromRequestParts<AppState> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
         let to_sign_in = || PageError::SignIn(return_to(parts));
-        let secret = auth::session_cookie(parts)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(to_sign_in)?;
+        let secret = auth::session_cookie(parts).ok_or_else(to_sign_in)?;
         let user = state
             .store
             .find_session_user(&auth::secret_hash(&secret), Utc::now())
@@ -156,6 +154,52 @@ impl FromRequestParts<AppState> for Viewer {
             session: SecretString::from(secret),
         })
     }
+}
+
+/// Page-flavoured role checks: a page names the role it needs in its
+/// signature (`AdminViewer(viewer): AdminViewer`). Not signed in still means
+/// a 303 to the sign-in page; signed in without the role means an HTML 403.
+/// The check runs before the form is read. Every signed-in [`Viewer`] is at
+/// least a stakeholder, so stakeholder pages take a plain `Viewer`.
+macro_rules! role_viewer {
+    ($(#[$doc:meta])* $name:ident => $role:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub Viewer);
+
+        impl std::ops::Deref for $name {
+            type Target = Viewer;
+            fn deref(&self) -> &Viewer {
+                &self.0
+            }
+        }
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = PageError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, PageError> {
+                let viewer = Viewer::from_request_parts(parts, state).await?;
+                viewer.require($role)?;
+                Ok(Self(viewer))
+            }
+        }
+    };
+}
+
+role_viewer! {
+    /// A signed-in viewer with at least the member role.
+    MemberViewer => Role::Member
+}
+role_viewer! {
+    /// A signed-in viewer with at least the manager role.
+    ManagerViewer => Role::Manager
+}
+role_viewer! {
+    /// A signed-in viewer with the admin role.
+    AdminViewer => Role::Admin
 }
 
 /// Where a request was going, for the sign-in page to send it back to.

@@ -9,7 +9,6 @@ use axum::response::Response;
 use chrono::{Datelike, Duration, Utc};
 use tandem_domain::metric::Audience;
 use tandem_domain::team::Team;
-use tandem_domain::user::Role;
 use tandem_store::ListQuery;
 
 use super::cache::PageCache;
@@ -63,7 +62,6 @@ pub async fn page(
     Extension(cache): Extension<PageCache>,
     viewer: Viewer,
 ) -> PageResult<Response> {
-    viewer.require(Role::Stakeholder)?;
     // The same for every viewer but the header: computed once per TTL.
     let cached = cache
         .get_or_try("overview".into(), || build(&state))

@@ -16,6 +16,7 @@ use tandem_domain::report::{self, DraftStatus, EditRequest, WeeklyReport};
 use tandem_domain::team::Team;
 use tandem_domain::user::Role;
 
+use super::ManagerViewer;
 use super::admin::FormErrors;
 use super::cache::PageCache;
 use super::data::strip_xml_declaration;
@@ -61,7 +62,6 @@ pub struct ArchivePage {
 
 /// `GET /reports`.
 pub async fn archive(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
-    viewer.require(Role::Stakeholder)?;
     let today = Utc::now().date_naive();
     let all = all_teams(&state).await?;
     let mut sent: Vec<SentReport> = state
@@ -371,7 +371,6 @@ pub async fn preview(
     Path((team, week)): Path<(String, String)>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> PageResult<Response> {
-    viewer.require(Role::Stakeholder)?;
     let (team, week) = team_week(&state, &team, &week).await?;
     let extras = Extras {
         notice: (query.as_deref() == Some("saved")).then(|| "Your edits are saved.".to_owned()),
@@ -387,12 +386,11 @@ pub async fn preview(
 /// `pos.<line id>` (the place of a top-level line in its section).
 pub async fn edit(
     State(state): State<AppState>,
+    ManagerViewer(viewer): ManagerViewer,
     Extension(cache): Extension<PageCache>,
-    viewer: Viewer,
     Path((team, week)): Path<(String, String)>,
     PageForm(fields): PageForm<Vec<(String, String)>>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Manager)?;
     let csrf = fields
         .iter()
         .find(|(k, _)| k == super::csrf::FIELD)
@@ -432,22 +430,60 @@ pub async fn edit(
         req.order
             .insert(section, lines.into_iter().map(|(_, _, id)| id).collect());
     }
-    match crate::reporting::edit_draft(&state.store, &state.settings, team.id, week, &req).await {
-        Ok(_) => Ok(see_other(&format!(
-            "/reports/{}/{}?saved",
-            team.key,
-            report::week_label(week)
-        ))),
-        Err(e) => {
-            let mut errors = FormErrors::default();
-            let status = errors.absorb_api(e)?;
-            let extras = Extras {
-                errors,
-                typed_notes: Some(req.notes),
-                ..Extras::default()
-            };
-            let page = report_page(&state, &cache, &viewer, &team, week, extras).await?;
-            render_status(status, &page)
+    let result =
+        crate::reporting::edit_draft(&state.store, &state.settings, team.id, week, &req).await;
+    let extras = Extras {
+        typed_notes: Some(req.notes),
+        ..Extras::default()
+    };
+    let page = ReportAt {
+        state: &state,
+        cache: &cache,
+        viewer: &viewer,
+        team: &team,
+        week,
+    };
+    page.after_write(result, "?saved", extras).await
+}
+
+/// A report page a form was posted to.
+struct ReportAt<'a> {
+    state: &'a AppState,
+    cache: &'a PageCache,
+    viewer: &'a Viewer,
+    team: &'a Team,
+    week: IsoWeek,
+}
+
+impl ReportAt<'_> {
+    /// After a write: on success, back to the report (with `query`); on
+    /// failure, the page again with the error and `extras` (what was
+    /// typed), under the error's status.
+    async fn after_write<T>(
+        &self,
+        result: crate::error::ApiResult<T>,
+        query: &str,
+        mut extras: Extras,
+    ) -> PageResult<Response> {
+        match result {
+            Ok(_) => Ok(see_other(&format!(
+                "/reports/{}/{}{query}",
+                self.team.key,
+                report::week_label(self.week)
+            ))),
+            Err(e) => {
+                let status = extras.errors.absorb_api(e)?;
+                let page = report_page(
+                    self.state,
+                    self.cache,
+                    self.viewer,
+                    self.team,
+                    self.week,
+                    extras,
+                )
+                .await?;
+                render_status(status, &page)
+            }
         }
     }
 }
@@ -461,44 +497,34 @@ pub struct CsrfForm {
 /// `POST /reports/{team}/{week}/approve`.
 pub async fn approve(
     State(state): State<AppState>,
+    ManagerViewer(viewer): ManagerViewer,
     Extension(cache): Extension<PageCache>,
-    viewer: Viewer,
     Path((team, week)): Path<(String, String)>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Manager)?;
     viewer.check_csrf(&form.csrf)?;
     let (team, week) = team_week(&state, &team, &week).await?;
-    match crate::reporting::approve_draft(&state.store, team.id, week, &viewer.user.username).await
-    {
-        Ok(_) => Ok(see_other(&format!(
-            "/reports/{}/{}",
-            team.key,
-            report::week_label(week)
-        ))),
-        Err(e) => {
-            let mut errors = FormErrors::default();
-            let status = errors.absorb_api(e)?;
-            let extras = Extras {
-                errors,
-                ..Extras::default()
-            };
-            let page = report_page(&state, &cache, &viewer, &team, week, extras).await?;
-            render_status(status, &page)
-        }
-    }
+    let result =
+        crate::reporting::approve_draft(&state.store, team.id, week, &viewer.user.username).await;
+    let page = ReportAt {
+        state: &state,
+        cache: &cache,
+        viewer: &viewer,
+        team: &team,
+        week,
+    };
+    page.after_write(result, "", Extras::default()).await
 }
 
 /// `POST /reports/{team}/{week}/send`: sends an approved report to the
 /// configured channels and shows what happened.
 pub async fn send(
     State(state): State<AppState>,
+    ManagerViewer(viewer): ManagerViewer,
     Extension(cache): Extension<PageCache>,
-    viewer: Viewer,
     Path((team, week)): Path<(String, String)>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Manager)?;
     viewer.check_csrf(&form.csrf)?;
     let (team, week) = team_week(&state, &team, &week).await?;
     let label = report::week_label(week);

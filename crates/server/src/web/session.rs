@@ -11,7 +11,6 @@ use axum::extract::{Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use chrono::Utc;
 use serde::Deserialize;
 
 use super::{PageForm, PageResult, Viewer, csrf, render_status, see_other};
@@ -52,18 +51,6 @@ pub fn safe_next(next: Option<&str>) -> String {
         }
         _ => "/".to_owned(),
     }
-}
-
-fn cookie_value(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, v)| *n == name && !v.is_empty())
-        .map(|(_, v)| v.to_owned())
 }
 
 fn pre_session_cookie(value: &str, max_age: i64, secure: bool) -> String {
@@ -119,7 +106,7 @@ pub async fn form(
     form_response(
         &state,
         StatusCode::OK,
-        cookie_value(&parts, PRE_SESSION_COOKIE),
+        auth::cookie(&parts, PRE_SESSION_COOKIE),
         page,
     )
 }
@@ -141,7 +128,7 @@ pub async fn sign_in(
     parts: Parts,
     PageForm(input): PageForm<SignInForm>,
 ) -> PageResult<Response> {
-    let pre_session = cookie_value(&parts, PRE_SESSION_COOKIE);
+    let pre_session = auth::cookie(&parts, PRE_SESSION_COOKIE);
     let mut page = SignInPage {
         csrf: String::new(),
         next: safe_next(Some(&input.next)),
@@ -170,42 +157,14 @@ pub async fn sign_in(
     if page.username_error.is_some() || page.password_error.is_some() {
         return form_response(&state, StatusCode::UNPROCESSABLE_ENTITY, pre_session, page);
     }
-    let found = state
-        .store
-        .find_user_by_username(&page.username)
-        .await
-        .map_err(ApiError::from)?;
-    // Verify against a fixed hash when the user is unknown, so timing does
-    // not reveal which usernames exist (as the API does).
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), hash),
-        None => (None, state.dummy_hash().await.map_err(ApiError::from)?),
+    let Some(user) = auth::authenticate(&state, &page.username, &input.password).await? else {
+        page.error = Some("Wrong username or password.".into());
+        return form_response(&state, StatusCode::UNAUTHORIZED, pre_session, page);
     };
-    let password = input.password;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Unexpected(e.into()))?;
-    let user = match user {
-        Some(u) if ok && !u.disabled => u,
-        _ => {
-            page.error = Some("Wrong username or password.".into());
-            return form_response(&state, StatusCode::UNAUTHORIZED, pre_session, page);
-        }
-    };
-    let secret = auth::new_secret().map_err(ApiError::from)?;
-    let now = Utc::now();
-    let ttl = chrono::Duration::hours(i64::from(state.settings.auth.session_ttl_hours));
-    state
-        .store
-        .create_session(&auth::secret_hash(&secret), user.id, now, now + ttl)
-        .await
-        .map_err(ApiError::from)?;
+    let session = auth::start_session(&state, user.id).await?;
     let secure = state.settings.secure_cookies();
     let mut response = see_other(&page.next);
-    for cookie in [
-        auth::session_set_cookie(&secret, ttl.num_seconds(), secure),
-        pre_session_cookie("", 0, secure),
-    ] {
+    for cookie in [session, pre_session_cookie("", 0, secure)] {
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }

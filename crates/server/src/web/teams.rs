@@ -10,15 +10,15 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use tandem_domain::team::Team;
-use tandem_domain::user::Role;
 use tandem_domain::work_item::{WorkItem, WorkKind, WorkState};
 use tandem_store::ListQuery;
 
+use super::MemberViewer;
 use super::cache::PageCache;
 use super::data::{self, KpiView, strip_xml_declaration};
 use super::overview::all_teams;
 use super::view::{self, Nav};
-use super::{PageResult, Viewer, render};
+use super::{PageResult, render};
 use crate::AppState;
 use crate::api::planning::{debt_budget, find_team};
 use crate::charts::{self, Series};
@@ -50,8 +50,10 @@ pub struct TeamsPage {
 }
 
 /// `GET /teams`.
-pub async fn list(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
-    viewer.require(Role::Member)?;
+pub async fn list(
+    State(state): State<AppState>,
+    MemberViewer(viewer): MemberViewer,
+) -> PageResult<Response> {
     let teams = all_teams(&state)
         .await?
         .into_iter()
@@ -195,11 +197,10 @@ fn chart_sized(
 /// `GET /teams/{key}`.
 pub async fn page(
     State(state): State<AppState>,
+    MemberViewer(viewer): MemberViewer,
     Extension(cache): Extension<PageCache>,
-    viewer: Viewer,
     Path(key): Path<String>,
 ) -> PageResult<Response> {
-    viewer.require(Role::Member)?;
     let team = find_team(&state.store, &key)
         .await
         .map_err(ApiError::from)?;

@@ -16,6 +16,7 @@ tandem_testkit::per_engine!(
     sign_out_ends_the_session,
     disabled_users_lose_their_sessions,
     revoked_tokens_stop_working,
+    an_empty_session_cookie_is_no_cookie,
 );
 
 /// The `name=value` part of a `Set-Cookie` header.
@@ -434,4 +435,25 @@ async fn revoked_tokens_stop_working(engine: EngineKind) {
     )
     .await
     .err_field(422, "invalid", "role");
+}
+
+/// An empty session cookie (what a cleared cookie looks like) is no cookie,
+/// and a later non-empty one counts (the pages use the same parser).
+async fn an_empty_session_cookie_is_no_cookie(engine: EngineKind) {
+    let app = TestApp::start(engine).await;
+    let empty = app
+        .send(app.with_cookie(Method::GET, "/api/v1/me", "tandem_session="))
+        .await;
+    let body = empty.err(401, "unauthorized").to_string();
+    assert!(
+        body.contains("sign in") && !body.contains("expired"),
+        "{body}"
+    );
+    let signed_in = app.sign_in("admin", ADMIN_PASSWORD).await.ok(200);
+    let both = format!("tandem_session=; {}", cookie_of(&signed_in));
+    let me = app
+        .send(app.with_cookie(Method::GET, "/api/v1/me", &both))
+        .await
+        .ok(200);
+    assert_eq!(me.body["name"], "admin");
 }

@@ -160,8 +160,57 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// The value of the session cookie, if the request carries one.
-pub fn session_cookie(parts: &Parts) -> Option<String> {
+/// Role checks as extractors: a handler names the role it needs in its
+/// signature (`RequireManager(who): RequireManager`), so it cannot forget the
+/// check, and the check runs when the extractor does, before the query or
+/// body is parsed (a stakeholder's malformed write gets 403, not 422). Put
+/// the extractor right after `State`. Any authenticated [`Principal`] is at
+/// least a stakeholder, so stakeholder routes take a plain `Principal`.
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident => $role:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub Principal);
+
+        impl std::ops::Deref for $name {
+            type Target = Principal;
+            fn deref(&self) -> &Principal {
+                &self.0
+            }
+        }
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, ApiError> {
+                let who = Principal::from_request_parts(parts, state).await?;
+                who.require($role)?;
+                Ok(Self(who))
+            }
+        }
+    };
+}
+
+role_extractor! {
+    /// An authenticated caller with at least the member role.
+    RequireMember => Role::Member
+}
+role_extractor! {
+    /// An authenticated caller with at least the manager role.
+    RequireManager => Role::Manager
+}
+role_extractor! {
+    /// An authenticated caller with the admin role.
+    RequireAdmin => Role::Admin
+}
+
+/// The value of the cookie `name`, if the request carries one. An empty
+/// value (`name=`, what a cleared cookie looks like) is no cookie. The one
+/// cookie parser: the API, the pages and the sign-in form all use it.
+pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -169,8 +218,52 @@ pub fn session_cookie(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+        .find(|(n, v)| *n == name && !v.is_empty())
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The value of the session cookie, if the request carries one.
+pub fn session_cookie(parts: &Parts) -> Option<String> {
+    cookie(parts, SESSION_COOKIE)
+}
+
+/// Checks a username and password: the user when both match and the user is
+/// not disabled, `None` otherwise (the caller says "wrong username or
+/// password" either way). An unknown username is verified against a fixed
+/// hash, so timing does not reveal which usernames exist. The one sign-in
+/// check: the API's `POST /api/v1/session` and the page `/sign-in` use it.
+pub async fn authenticate(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>, ApiError> {
+    let found = state.store.find_user_by_username(username).await?;
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, state.dummy_hash().await?),
+    };
+    let password = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::Unexpected(e.into()))?;
+    Ok(user.filter(|u| ok && !u.disabled))
+}
+
+/// Starts a session for `user` (the configured lifetime) and returns the
+/// `Set-Cookie` value that carries it.
+pub async fn start_session(state: &AppState, user: Uuid) -> Result<String, ApiError> {
+    let secret = new_secret()?;
+    let now = Utc::now();
+    let ttl = chrono::Duration::hours(i64::from(state.settings.auth.session_ttl_hours));
+    state
+        .store
+        .create_session(&secret_hash(&secret), user, now, now + ttl)
+        .await?;
+    Ok(session_set_cookie(
+        &secret,
+        ttl.num_seconds(),
+        state.settings.secure_cookies(),
+    ))
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -221,6 +314,39 @@ mod tests {
         assert!(verify_password("correct horse battery", &phc));
         assert!(!verify_password("wrong horse battery", &phc));
         assert!(!verify_password("x", "not a phc string"));
+    }
+
+    fn parts_with_cookies(values: &[&str]) -> Parts {
+        let mut request = axum::http::Request::builder();
+        for v in values {
+            request = request.header(header::COOKIE, *v);
+        }
+        request.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn cookies_are_found_and_an_empty_value_is_no_cookie() {
+        let parts = parts_with_cookies(&["a=1; tandem_session=tdm_x", "b=2"]);
+        assert_eq!(session_cookie(&parts).as_deref(), Some("tdm_x"));
+        assert_eq!(cookie(&parts, "b").as_deref(), Some("2"));
+        assert_eq!(cookie(&parts, "c"), None);
+        // A cleared cookie (`name=`) is no cookie; a later non-empty one wins.
+        assert_eq!(
+            session_cookie(&parts_with_cookies(&["tandem_session="])),
+            None
+        );
+        assert_eq!(
+            session_cookie(&parts_with_cookies(&[
+                "tandem_session=; tandem_session=tdm_y"
+            ]))
+            .as_deref(),
+            Some("tdm_y")
+        );
+        // Names match exactly.
+        assert_eq!(
+            session_cookie(&parts_with_cookies(&["xtandem_session=tdm_z"])),
+            None
+        );
     }
 
     #[test]

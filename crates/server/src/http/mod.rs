@@ -1,0 +1,14 @@
+//! The HTTP plumbing every handler shares: who the caller is and what role
+//! they need (`auth`), errors and their status codes (`error`), the JSON,
+//! query and Markdown extractors (`extract`), and the OpenAPI document
+//! (`openapi`).
+//!
+//! Rules: API handlers return `ApiError`, and its status codes are decided in
+//! `error.rs` only (pages turn it into an HTML error in `web/mod.rs`). Role
+//! checks are extractors (`auth::RequireManager` …) that run before the body
+//! is read.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;

@@ -29,8 +29,10 @@ use serde::Serialize;
 use serde_json::Value;
 use tandem_domain::delivery::{PrCommit, Record};
 use tandem_domain::project::Project;
-use tandem_domain::webhook::{self, Context, Labels, PayloadError};
+use tandem_domain::webhook::{self, Context};
 use tandem_store::Store;
+
+use crate::backfill::{Backfill, BackfillError, payload};
 use uuid::Uuid;
 
 /// The `import_cursors.source` of GitHub backfills.
@@ -44,38 +46,10 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// cursor before it stops.
 const DEPLOYMENT_LOOKBACK: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
-#[derive(Debug, thiserror::Error)]
-pub enum GithubImportError {
-    #[error("--repo: {0:?} is not OWNER/NAME")]
-    BadRepo(String),
-    #[error(transparent)]
-    Rest(#[from] RestError),
-    #[error("GET {url}: {error}")]
-    Payload { url: String, error: PayloadError },
-    #[error(transparent)]
-    Store(#[from] tandem_store::StoreError),
-}
+/// The options of a Github import (see [`Backfill`]).
+pub type GithubImport = Backfill;
 
-/// What to import.
-#[derive(Debug, Clone)]
-pub struct GithubImport {
-    /// `OWNER/NAME`, one of the project's repositories.
-    pub repo: String,
-    /// The API root (`https://api.github.com`, or a GitHub Enterprise
-    /// `https://host/api/v3`).
-    pub api_url: String,
-    /// A token (classic or fine-grained); `None` for public repositories.
-    pub token: Option<String>,
-    /// Ignore what was last updated before this (first runs of big
-    /// repositories).
-    pub since: Option<DateTime<Utc>>,
-    /// The longest a rate limit is waited out before a retry.
-    pub max_wait: Duration,
-    /// Labels that make an issue an incident or a bug.
-    pub labels: Labels,
-    /// The environment a published release counts as deployed to.
-    pub release_environment: String,
-}
+pub type GithubImportError = BackfillError;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -103,7 +77,10 @@ pub async fn import(
 ) -> Result<GithubImportSummary, GithubImportError> {
     let started = Instant::now();
     if what.repo.split('/').count() != 2 || what.repo.split('/').any(|p| p.trim().is_empty()) {
-        return Err(GithubImportError::BadRepo(what.repo.clone()));
+        return Err(BackfillError::BadRepo {
+            repo: what.repo.clone(),
+            expected: "OWNER/NAME",
+        });
     }
     let services = store.services_in_repository(project.id, &what.repo).await?;
     let scoped = (services.len() == 1).then(|| services[0].clone());
@@ -391,13 +368,6 @@ impl Run<'_> {
             next = page.next;
         }
         self.save_cursor(&scope, newest).await
-    }
-}
-
-fn payload(url: &str, error: PayloadError) -> GithubImportError {
-    GithubImportError::Payload {
-        url: url.to_owned(),
-        error,
     }
 }
 

@@ -44,8 +44,10 @@ use serde::Serialize;
 use serde_json::Value;
 use tandem_domain::delivery::{Record, Review};
 use tandem_domain::project::Project;
-use tandem_domain::webhook::{self, Context, Labels, PayloadError};
+use tandem_domain::webhook::{self, Context, PayloadError};
 use tandem_store::Store;
+
+use crate::backfill::{Backfill, BackfillError, payload};
 use uuid::Uuid;
 
 use crate::rest::{self, Api, RestError};
@@ -56,41 +58,10 @@ pub const CURSOR_SOURCE: &str = "gitlab";
 /// The public API.
 pub const DEFAULT_API_URL: &str = "https://gitlab.com/api/v4";
 
-#[derive(Debug, thiserror::Error)]
-pub enum GitlabImportError {
-    #[error("--repo: {0:?} is not a GitLab project path (GROUP/NAME or GROUP/SUBGROUP/…/NAME)")]
-    BadRepo(String),
-    #[error(transparent)]
-    Rest(#[from] RestError),
-    #[error("GET {url}: {error}")]
-    Payload { url: String, error: PayloadError },
-    #[error(transparent)]
-    Store(#[from] tandem_store::StoreError),
-}
+/// The options of a Gitlab import (see [`Backfill`]).
+pub type GitlabImport = Backfill;
 
-/// What to import.
-#[derive(Debug, Clone)]
-pub struct GitlabImport {
-    /// The project's path (`group/subgroup/name`), one of the Tandem
-    /// project's repositories.
-    pub repo: String,
-    /// The API root (`https://gitlab.com/api/v4`, or a self-managed
-    /// `https://host/api/v4`).
-    pub api_url: String,
-    /// A personal, project or group access token (`read_api`); `None` for
-    /// public projects.
-    pub token: Option<String>,
-    /// Ignore what was last updated before this (first runs of big
-    /// projects).
-    pub since: Option<DateTime<Utc>>,
-    /// The longest a rate limit is waited out before a retry.
-    pub max_wait: Duration,
-    /// Labels that make an issue an incident or a bug.
-    pub labels: Labels,
-    /// The environment a release counts as deployed to (the mappers'
-    /// context; releases are not backfilled).
-    pub release_environment: String,
-}
+pub type GitlabImportError = BackfillError;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -124,7 +95,10 @@ pub struct GitlabImportSummary {
 /// A path with fewer than two segments, an empty segment, or characters
 /// GitLab never allows in a path is refused.
 pub fn project_id(repo: &str) -> Result<String, GitlabImportError> {
-    let bad = || GitlabImportError::BadRepo(repo.to_owned());
+    let bad = || BackfillError::BadRepo {
+        repo: repo.to_owned(),
+        expected: "a GitLab project path (GROUP/NAME or GROUP/SUBGROUP/…/NAME)",
+    };
     let segments: Vec<&str> = repo.split('/').collect();
     if segments.len() < 2 {
         return Err(bad());
@@ -496,13 +470,6 @@ fn keep_earliest(approved: &mut BTreeMap<String, Review>, r: Review) {
         _ => {
             approved.insert(r.review_id.clone(), r);
         }
-    }
-}
-
-fn payload(url: &str, error: PayloadError) -> GitlabImportError {
-    GitlabImportError::Payload {
-        url: url.to_owned(),
-        error,
     }
 }
 

@@ -10,7 +10,6 @@
 //! Progress goes to standard error; the Markdown table (or, with `--json`,
 //! the JSON summary) to standard output.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -19,9 +18,8 @@ use anyhow::{Context, bail, ensure};
 use chrono::Utc;
 use clap::Parser;
 use serde_json::{Value, json};
-use tandem_bench::process::{free_port, spawn_server, tandem_cli, terminate, wait_ready};
 use tandem_bench::stats::{join_whole, median, median_f64, mib, ms, percentile, rate};
-use tandem_bench::{Engine, machine};
+use tandem_bench::{Engine, machine, process};
 use tandem_domain::work_item::NewWorkItem;
 use tandem_store::{ConnectOptions, EngineKind, Store};
 use tandem_testkit::TestDb;
@@ -33,9 +31,8 @@ use uuid::Uuid;
     about = "Startup, memory and API throughput of the tandem binary against a raw-store ceiling, on both engines."
 )]
 struct Args {
-    /// The tandem binary to measure (build it with --release).
-    #[arg(long, value_name = "PATH", default_value = "target/release/tandem")]
-    tandem: PathBuf,
+    #[command(flatten)]
+    binary: process::Binary,
     /// Measured create+read pairs per round; each round also makes as many raw
     /// inserts, store create+get pairs, GET /healthz and GET /api/v1/me, and
     /// a quarter as many one-task raw inserts.
@@ -71,11 +68,7 @@ async fn main() -> anyhow::Result<()> {
         args.pairs > 0 && args.rounds > 0 && args.clients > 0 && args.startups > 0,
         "counts must be positive"
     );
-    ensure!(
-        args.tandem.is_file(),
-        "{} does not exist; build it first: cargo build --release -p tandem -p tandem-bench",
-        args.tandem.display()
-    );
+    args.binary.require()?;
     let machine = machine_facts(&args);
     eprintln!("tandem-bench: {}", serde_json::to_string(&machine)?);
     let mut results = Vec::new();
@@ -290,30 +283,10 @@ impl EngineResult {
 
 async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineResult> {
     let db = TestDb::new(engine).await;
-    let log = std::env::temp_dir().join(format!(
-        "tandem-bench-{}-{}.log",
-        engine.as_str(),
-        std::process::id()
-    ));
-    std::fs::write(&log, b"").with_context(|| format!("cannot create {}", log.display()))?;
-
-    let out = tandem_cli(&args.tandem, &db.url, &["migrate"], None).await?;
+    let log = process::server_log("tandem-bench", engine)?;
+    let out = process::tandem_cli(&args.binary.tandem, &db.url, &["migrate"], None).await?;
     eprintln!("  {}", out.trim());
-    let out = tandem_cli(
-        &args.tandem,
-        &db.url,
-        &[
-            "token", "create", "--name", "bench", "--role", "manager", "--format", "json",
-        ],
-        None,
-    )
-    .await?;
-    let token: Value =
-        serde_json::from_str(&out).context("token create --format json printed no JSON")?;
-    let secret = token["secret"]
-        .as_str()
-        .context("token create printed no secret")?
-        .to_owned();
+    let secret = process::create_token(&args.binary.tandem, &db.url, "manager").await?;
 
     // Startup: spawn to the first 200 from /readyz, then SIGTERM.
     let probe = reqwest::Client::builder()
@@ -324,14 +297,14 @@ async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineR
     let mut stop = Vec::new();
     for i in 0..args.startups {
         let started = Instant::now();
-        tandem_cli(&args.tandem, &db.url, &["migrate"], None).await?;
+        process::tandem_cli(&args.binary.tandem, &db.url, &["migrate"], None).await?;
         migrate.push(started.elapsed());
-        let port = free_port()?;
+        let port = process::free_port()?;
         let started = Instant::now();
-        let mut child = spawn_server(&args.tandem, &db.url, port, &log, &[])?;
-        wait_ready(&probe, port, &mut child, &log, started).await?;
+        let mut child = process::spawn_server(&args.binary.tandem, &db.url, port, &log, &[])?;
+        process::wait_ready(&probe, port, &mut child, &log, started).await?;
         let ready = started.elapsed();
-        stop.push(terminate(&mut child).await?);
+        stop.push(process::terminate(&mut child).await?);
         eprintln!(
             "  startup {}: {:.1} ms (tandem migrate: {:.1} ms)",
             i + 1,
@@ -342,10 +315,10 @@ async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineR
     }
 
     // Load: one server for memory, warm-up and the measured rounds.
-    let port = free_port()?;
+    let port = process::free_port()?;
     let started = Instant::now();
-    let mut child = spawn_server(&args.tandem, &db.url, port, &log, &[])?;
-    wait_ready(&probe, port, &mut child, &log, started).await?;
+    let mut child = process::spawn_server(&args.binary.tandem, &db.url, port, &log, &[])?;
+    process::wait_ready(&probe, port, &mut child, &log, started).await?;
     let pid = child.id().context("the server has no pid")?;
     tokio::time::sleep(IDLE_BEFORE_RSS).await;
     let (rss_idle_kib, _) = rss_kib(pid)?;
@@ -444,7 +417,7 @@ async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineR
         mib(rss_after_kib),
         mib(hwm_after_kib)
     );
-    terminate(&mut child).await?;
+    process::terminate(&mut child).await?;
     let _ = std::fs::remove_file(&log);
     let failure_examples = [
         api_failed,
@@ -894,7 +867,7 @@ fn machine_facts(args: &Args) -> Value {
         "memory": mem_total.trim_start_matches("MemTotal:").trim(),
         "kernel": machine::read_trimmed("/proc/sys/kernel/osrelease"),
         "loadavg_before": machine::read_trimmed("/proc/loadavg"),
-        "tandem": machine::output(&args.tandem.display().to_string(), &["--version"]),
+        "tandem": machine::output(&args.binary.tandem.display().to_string(), &["--version"]),
         "commit": machine::git_commit(),
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "pairs_per_round": args.pairs,

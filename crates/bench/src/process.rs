@@ -7,16 +7,68 @@
 //! failed benchmark leaves no process behind. Readiness is polled every
 //! 5 ms for at most 60 s; a stop waits at most 20 s after SIGTERM.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use tandem_store::EngineKind;
 use tokio::process::{Child, Command};
 
 pub const READY_POLL: Duration = Duration::from_millis(5);
 pub const READY_DEADLINE: Duration = Duration::from_secs(60);
 pub const STOP_DEADLINE: Duration = Duration::from_secs(20);
+
+/// `--tandem PATH`: the binary a benchmark drives.
+#[derive(Debug, clap::Args)]
+pub struct Binary {
+    /// The tandem binary to measure (build it with --release).
+    #[arg(long, value_name = "PATH", default_value = "target/release/tandem")]
+    pub tandem: PathBuf,
+}
+
+impl Binary {
+    /// Fails, saying how to build it, when `--tandem` names no file.
+    pub fn require(&self) -> anyhow::Result<()> {
+        ensure!(
+            self.tandem.is_file(),
+            "{} does not exist; build it first: cargo build --release -p tandem -p tandem-bench",
+            self.tandem.display()
+        );
+        Ok(())
+    }
+}
+
+/// An empty log file for the servers `bench` starts on `engine`, in the
+/// temporary directory, named after this process.
+pub fn server_log(bench: &str, engine: EngineKind) -> anyhow::Result<PathBuf> {
+    let log = std::env::temp_dir().join(format!(
+        "{bench}-{}-{}.log",
+        engine.as_str(),
+        std::process::id()
+    ));
+    std::fs::write(&log, b"").with_context(|| format!("cannot create {}", log.display()))?;
+    Ok(log)
+}
+
+/// `tandem token create --name bench --role ROLE`: the new token's secret.
+pub async fn create_token(tandem: &Path, url: &str, role: &str) -> anyhow::Result<String> {
+    let out = tandem_cli(
+        tandem,
+        url,
+        &[
+            "token", "create", "--name", "bench", "--role", role, "--format", "json",
+        ],
+        None,
+    )
+    .await?;
+    let token: serde_json::Value =
+        serde_json::from_str(&out).context("token create --format json printed no JSON")?;
+    Ok(token["secret"]
+        .as_str()
+        .context("token create printed no secret")?
+        .to_owned())
+}
 
 /// Runs a one-shot `tandem --database URL ARGS…` (with `stdin` written to
 /// its standard input, when given) and returns its standard output.

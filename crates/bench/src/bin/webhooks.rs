@@ -16,7 +16,6 @@
 //! the server's batch size: 500 deliveries per transaction, where the
 //! server's writer can gather at most one delivery per connection (32).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -28,9 +27,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use tandem_bench::fixtures::Org;
-use tandem_bench::process::{free_port, spawn_server, tandem_cli, terminate, wait_ready};
 use tandem_bench::stats::{join_whole, median_f64, ms};
-use tandem_bench::{Engine, machine};
+use tandem_bench::{Engine, machine, process};
 use tandem_domain::delivery::{Delivery, Outcome, Provider, Record};
 use tandem_domain::git::{Commit, GitRef};
 use tandem_domain::webhook::{Context as MapContext, Labels, Mapped, github};
@@ -44,9 +42,8 @@ use uuid::Uuid;
     about = "Signed GitHub push and pull_request deliveries per second against the raw batched-insert ceiling, on both engines."
 )]
 struct Args {
-    /// The tandem binary to measure (build it with --release).
-    #[arg(long, value_name = "PATH", default_value = "target/release/tandem")]
-    tandem: PathBuf,
+    #[command(flatten)]
+    binary: process::Binary,
     /// Measured deliveries per round (half push, half pull_request).
     #[arg(long, default_value_t = 3000)]
     deliveries: usize,
@@ -94,11 +91,7 @@ async fn main() -> anyhow::Result<()> {
         args.deliveries > 1 && args.rounds > 0 && args.clients > 0 && args.batch > 0,
         "counts must be positive"
     );
-    ensure!(
-        args.tandem.is_file(),
-        "{} does not exist; build it first: cargo build --release -p tandem -p tandem-bench",
-        args.tandem.display()
-    );
+    args.binary.require()?;
     let mut out = String::new();
     out.push_str(&format!(
         "Run {} on {} cores, commit {}; {} clients, {} rounds of {} deliveries (after {} warm-up); ceiling batches of {}; load average before: {}\n\n",
@@ -157,33 +150,13 @@ async fn bench_engine(
 ) -> anyhow::Result<(Vec<Round>, Vec<Duration>, usize)> {
     let templates = Templates::load()?;
     let db = TestDb::new(engine).await;
-    tandem_cli(&args.tandem, &db.url, &["migrate"], None).await?;
-    let token: Value = serde_json::from_str(
-        &tandem_cli(
-            &args.tandem,
-            &db.url,
-            &[
-                "token", "create", "--name", "bench", "--role", "admin", "--format", "json",
-            ],
-            None,
-        )
-        .await?,
-    )
-    .context("token create printed no JSON")?;
-    let token = token["secret"]
-        .as_str()
-        .context("token create printed no secret")?
-        .to_owned();
-    let log = std::env::temp_dir().join(format!(
-        "tandem-bench-webhooks-{}-{}.log",
-        engine.as_str(),
-        std::process::id()
-    ));
-    std::fs::write(&log, b"")?;
-    let port = free_port()?;
+    process::tandem_cli(&args.binary.tandem, &db.url, &["migrate"], None).await?;
+    let token = process::create_token(&args.binary.tandem, &db.url, "admin").await?;
+    let log = process::server_log("tandem-bench-webhooks", engine)?;
+    let port = process::free_port()?;
     let started = Instant::now();
-    let mut server = spawn_server(
-        &args.tandem,
+    let mut server = process::spawn_server(
+        &args.binary.tandem,
         &db.url,
         port,
         &log,
@@ -199,7 +172,7 @@ async fn bench_engine(
         .pool_max_idle_per_host(args.clients)
         .timeout(Duration::from_secs(60))
         .build()?;
-    wait_ready(&client, port, &mut server, &log, started).await?;
+    process::wait_ready(&client, port, &mut server, &log, started).await?;
     let team: Value = client
         .post(format!("{base}/api/v1/teams"))
         .bearer_auth(&token)
@@ -223,8 +196,8 @@ async fn bench_engine(
         .await?;
     let project_id: Uuid = project["id"].as_str().context("project id")?.parse()?;
     let team_id: Uuid = team["id"].as_str().context("team id")?.parse()?;
-    tandem_cli(
-        &args.tandem,
+    process::tandem_cli(
+        &args.binary.tandem,
         &db.url,
         &[
             "webhook-secret",
@@ -287,7 +260,7 @@ async fn bench_engine(
         "{kept} deliveries stored, {sent} sent"
     );
     store.close().await;
-    terminate(&mut server).await?;
+    process::terminate(&mut server).await?;
     Ok((rounds, latencies, bytes))
 }
 

@@ -10,20 +10,19 @@
 //! Progress goes to standard error; the Markdown table (or, with `--json`,
 //! the JSON summary) to standard output.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use chrono::Utc;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use serde_json::{Value, json};
+use tandem_bench::stats::{join_whole, median, median_f64, mib, ms, percentile, rate};
+use tandem_bench::{Engine, machine, process};
 use tandem_domain::work_item::NewWorkItem;
 use tandem_store::{ConnectOptions, EngineKind, Store};
 use tandem_testkit::TestDb;
-use tokio::process::{Child, Command};
 use uuid::Uuid;
 
 #[derive(Debug, Parser)]
@@ -32,9 +31,8 @@ use uuid::Uuid;
     about = "Startup, memory and API throughput of the tandem binary against a raw-store ceiling, on both engines."
 )]
 struct Args {
-    /// The tandem binary to measure (build it with --release).
-    #[arg(long, value_name = "PATH", default_value = "target/release/tandem")]
-    tandem: PathBuf,
+    #[command(flatten)]
+    binary: process::Binary,
     /// Measured create+read pairs per round; each round also makes as many raw
     /// inserts, store create+get pairs, GET /healthz and GET /api/v1/me, and
     /// a quarter as many one-task raw inserts.
@@ -54,31 +52,13 @@ struct Args {
     #[arg(long, default_value_t = 5)]
     startups: usize,
     /// Engines to measure, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Engine::Sqlite, Engine::Postgres])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Engine::ALL)]
     engines: Vec<Engine>,
     /// Print a JSON summary instead of the Markdown table.
     #[arg(long)]
     json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Engine {
-    Sqlite,
-    Postgres,
-}
-
-impl Engine {
-    fn kind(self) -> EngineKind {
-        match self {
-            Engine::Sqlite => EngineKind::Sqlite,
-            Engine::Postgres => EngineKind::Postgres,
-        }
-    }
-}
-
-const READY_POLL: Duration = Duration::from_millis(5);
-const READY_DEADLINE: Duration = Duration::from_secs(60);
-const STOP_DEADLINE: Duration = Duration::from_secs(20);
 const IDLE_BEFORE_RSS: Duration = Duration::from_secs(1);
 
 #[tokio::main]
@@ -88,12 +68,8 @@ async fn main() -> anyhow::Result<()> {
         args.pairs > 0 && args.rounds > 0 && args.clients > 0 && args.startups > 0,
         "counts must be positive"
     );
-    ensure!(
-        args.tandem.is_file(),
-        "{} does not exist; build it first: cargo build --release -p tandem -p tandem-bench",
-        args.tandem.display()
-    );
-    let machine = machine_facts(&args).await;
+    args.binary.require()?;
+    let machine = machine_facts(&args);
     eprintln!("tandem-bench: {}", serde_json::to_string(&machine)?);
     let mut results = Vec::new();
     for engine in &args.engines {
@@ -307,29 +283,10 @@ impl EngineResult {
 
 async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineResult> {
     let db = TestDb::new(engine).await;
-    let log = std::env::temp_dir().join(format!(
-        "tandem-bench-{}-{}.log",
-        engine.as_str(),
-        std::process::id()
-    ));
-    std::fs::write(&log, b"").with_context(|| format!("cannot create {}", log.display()))?;
-
-    let out = tandem_cli(&args.tandem, &db.url, &["migrate"]).await?;
+    let log = process::server_log("tandem-bench", engine)?;
+    let out = process::tandem_cli(&args.binary.tandem, &db.url, &["migrate"], None).await?;
     eprintln!("  {}", out.trim());
-    let out = tandem_cli(
-        &args.tandem,
-        &db.url,
-        &[
-            "token", "create", "--name", "bench", "--role", "manager", "--format", "json",
-        ],
-    )
-    .await?;
-    let token: Value =
-        serde_json::from_str(&out).context("token create --format json printed no JSON")?;
-    let secret = token["secret"]
-        .as_str()
-        .context("token create printed no secret")?
-        .to_owned();
+    let secret = process::create_token(&args.binary.tandem, &db.url, "manager").await?;
 
     // Startup: spawn to the first 200 from /readyz, then SIGTERM.
     let probe = reqwest::Client::builder()
@@ -340,14 +297,14 @@ async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineR
     let mut stop = Vec::new();
     for i in 0..args.startups {
         let started = Instant::now();
-        tandem_cli(&args.tandem, &db.url, &["migrate"]).await?;
+        process::tandem_cli(&args.binary.tandem, &db.url, &["migrate"], None).await?;
         migrate.push(started.elapsed());
-        let port = free_port()?;
+        let port = process::free_port()?;
         let started = Instant::now();
-        let mut child = spawn_server(&args.tandem, &db.url, port, &log)?;
-        wait_ready(&probe, port, &mut child, &log, started).await?;
+        let mut child = process::spawn_server(&args.binary.tandem, &db.url, port, &log, &[])?;
+        process::wait_ready(&probe, port, &mut child, &log, started).await?;
         let ready = started.elapsed();
-        stop.push(terminate(&mut child).await?);
+        stop.push(process::terminate(&mut child).await?);
         eprintln!(
             "  startup {}: {:.1} ms (tandem migrate: {:.1} ms)",
             i + 1,
@@ -358,10 +315,10 @@ async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineR
     }
 
     // Load: one server for memory, warm-up and the measured rounds.
-    let port = free_port()?;
+    let port = process::free_port()?;
     let started = Instant::now();
-    let mut child = spawn_server(&args.tandem, &db.url, port, &log)?;
-    wait_ready(&probe, port, &mut child, &log, started).await?;
+    let mut child = process::spawn_server(&args.binary.tandem, &db.url, port, &log, &[])?;
+    process::wait_ready(&probe, port, &mut child, &log, started).await?;
     let pid = child.id().context("the server has no pid")?;
     tokio::time::sleep(IDLE_BEFORE_RSS).await;
     let (rss_idle_kib, _) = rss_kib(pid)?;
@@ -460,7 +417,7 @@ async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineR
         mib(rss_after_kib),
         mib(hwm_after_kib)
     );
-    terminate(&mut child).await?;
+    process::terminate(&mut child).await?;
     let _ = std::fs::remove_file(&log);
     let failure_examples = [
         api_failed,
@@ -491,105 +448,7 @@ async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineR
     })
 }
 
-// ---- the tandem process -------------------------------------------------------
-
-/// Runs a one-shot `tandem` command and returns its standard output.
-async fn tandem_cli(tandem: &Path, url: &str, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new(tandem)
-        .arg("--database")
-        .arg(url)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .with_context(|| format!("cannot run {}", tandem.display()))?;
-    ensure!(
-        out.status.success(),
-        "tandem {} failed ({}): {}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?)
-}
-
-/// A port that was free a moment ago (bind to 0, read it, let go).
-fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
-}
-
-fn spawn_server(tandem: &Path, url: &str, port: u16, log: &Path) -> anyhow::Result<Child> {
-    let stderr = std::fs::OpenOptions::new().append(true).open(log)?;
-    Command::new(tandem)
-        .arg("--database")
-        .arg(url)
-        .args(["serve", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot start {}", tandem.display()))
-}
-
-/// Polls `/readyz` every 5 ms until it answers 200.
-async fn wait_ready(
-    probe: &reqwest::Client,
-    port: u16,
-    child: &mut Child,
-    log: &Path,
-    started: Instant,
-) -> anyhow::Result<()> {
-    let url = format!("http://127.0.0.1:{port}/readyz");
-    loop {
-        if let Ok(resp) = probe.get(&url).send().await
-            && resp.status() == reqwest::StatusCode::OK
-        {
-            return Ok(());
-        }
-        if let Some(status) = child.try_wait()? {
-            bail!(
-                "the server exited ({status}) before it was ready; its log:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        if started.elapsed() > READY_DEADLINE {
-            bail!(
-                "the server was not ready after {READY_DEADLINE:?}; its log is {}",
-                log.display()
-            );
-        }
-        tokio::time::sleep(READY_POLL).await;
-    }
-}
-
-/// Sends SIGTERM and waits for the process to exit; returns how long that took.
-async fn terminate(child: &mut Child) -> anyhow::Result<Duration> {
-    let pid = child.id().context("the server already exited")?;
-    let sent = Instant::now();
-    let status = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .await
-        .context("cannot run kill")?;
-    ensure!(status.success(), "kill -TERM {pid} failed");
-    match tokio::time::timeout(STOP_DEADLINE, child.wait()).await {
-        Ok(status) => {
-            let status = status?;
-            ensure!(
-                status.success(),
-                "the server exited with {status} after SIGTERM"
-            );
-            Ok(sent.elapsed())
-        }
-        Err(_) => {
-            child.kill().await?;
-            bail!("the server did not stop within {STOP_DEADLINE:?} of SIGTERM")
-        }
-    }
-}
+// ---- CPU and memory of the tandem process -------------------------------------
 
 /// Clock ticks per second in /proc (USER_HZ, 100 on Linux).
 const TICKS_PER_S: f64 = 100.0;
@@ -992,97 +851,24 @@ async fn store_run(
     Ok(run)
 }
 
-// ---- statistics and output ------------------------------------------------------
-
-fn rate(n: usize, wall: Duration) -> f64 {
-    n as f64 / wall.as_secs_f64()
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
-
-/// Nearest-rank percentile (`p` in 0..=100) of unsorted samples.
-fn percentile(samples: &[Duration], p: f64) -> Duration {
-    if samples.is_empty() {
-        return Duration::ZERO;
-    }
-    let mut sorted = samples.to_vec();
-    sorted.sort_unstable();
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn median(samples: &[Duration]) -> Duration {
-    percentile(samples, 50.0)
-}
-
-fn median_f64(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    }
-}
+// ---- output ---------------------------------------------------------------------
 
 /// The facts that make a result comparable: when, where, what, how.
-async fn machine_facts(args: &Args) -> Value {
-    let read = |path: &str| {
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    };
-    let cpu = read("/proc/cpuinfo")
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_default();
-    let mem_total = read("/proc/meminfo")
+fn machine_facts(args: &Args) -> Value {
+    let mem_total = machine::read_trimmed("/proc/meminfo")
         .lines()
         .next()
         .unwrap_or_default()
         .to_owned();
-    let run = |program: &str, argv: &[&str]| {
-        let mut cmd = Command::new(program);
-        cmd.args(argv).stdin(Stdio::null()).stderr(Stdio::null());
-        async move {
-            match cmd.output().await {
-                Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_owned(),
-                _ => String::new(),
-            }
-        }
-    };
-    let commit = run("git", &["rev-parse", "--short", "HEAD"]).await;
-    let dirty = !run("git", &["status", "--porcelain", "--untracked-files=no"])
-        .await
-        .is_empty();
-    let commit = match (commit.is_empty(), dirty) {
-        (true, _) => String::new(),
-        (false, true) => format!("{commit}-dirty"),
-        (false, false) => commit,
-    };
     json!({
         "date": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "nproc": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        "cpu": cpu,
+        "cpu": machine::cpu_model(),
         "memory": mem_total.trim_start_matches("MemTotal:").trim(),
-        "kernel": read("/proc/sys/kernel/osrelease"),
-        "loadavg_before": read("/proc/loadavg"),
-        "tandem": run(&args.tandem.display().to_string(), &["--version"]).await,
-        "commit": commit,
+        "kernel": machine::read_trimmed("/proc/sys/kernel/osrelease"),
+        "loadavg_before": machine::read_trimmed("/proc/loadavg"),
+        "tandem": machine::output(&args.binary.tandem.display().to_string(), &["--version"]),
+        "commit": machine::git_commit(),
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "pairs_per_round": args.pairs,
         "rounds": args.rounds,
@@ -1103,12 +889,6 @@ fn markdown(machine: &Value, load_after: &str, results: &[EngineResult]) -> Stri
             ms(percentile(v, 50.0)),
             ms(percentile(v, 99.0))
         )
-    };
-    let list = |v: Vec<f64>| {
-        v.iter()
-            .map(|x| format!("{x:.0}"))
-            .collect::<Vec<_>>()
-            .join(", ")
     };
     let mut s = String::new();
     s.push_str(&format!(
@@ -1194,13 +974,13 @@ fn markdown(machine: &Value, load_after: &str, results: &[EngineResult]) -> Stri
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.engine.as_str(),
-            list(r.rounds.iter().map(|x| x.api_pairs_per_s).collect()),
-            list(r.rounds.iter().map(|x| x.raw_inserts_per_s).collect()),
-            list(r.rounds.iter().map(|x| x.store_pairs_per_s).collect()),
-            list(r.rounds.iter().map(|x| x.serial_inserts_per_s).collect()),
-            list(r.startup.iter().map(|d| ms(*d)).collect()),
-            list(r.migrate.iter().map(|d| ms(*d)).collect()),
-            list(r.stop.iter().map(|d| ms(*d)).collect()),
+            join_whole(r.rounds.iter().map(|x| x.api_pairs_per_s)),
+            join_whole(r.rounds.iter().map(|x| x.raw_inserts_per_s)),
+            join_whole(r.rounds.iter().map(|x| x.store_pairs_per_s)),
+            join_whole(r.rounds.iter().map(|x| x.serial_inserts_per_s)),
+            join_whole(r.startup.iter().map(|d| ms(*d))),
+            join_whole(r.migrate.iter().map(|d| ms(*d))),
+            join_whole(r.stop.iter().map(|d| ms(*d))),
         ));
     }
 

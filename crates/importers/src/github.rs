@@ -29,8 +29,10 @@ use serde::Serialize;
 use serde_json::Value;
 use tandem_domain::delivery::{PrCommit, Record};
 use tandem_domain::project::Project;
-use tandem_domain::webhook::{self, Context, Labels, PayloadError};
+use tandem_domain::webhook::{self, Context};
 use tandem_store::Store;
+
+use crate::backfill::{Backfill, BackfillError, payload};
 use uuid::Uuid;
 
 /// The `import_cursors.source` of GitHub backfills.
@@ -44,38 +46,10 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// cursor before it stops.
 const DEPLOYMENT_LOOKBACK: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
-#[derive(Debug, thiserror::Error)]
-pub enum GithubImportError {
-    #[error("--repo: {0:?} is not OWNER/NAME")]
-    BadRepo(String),
-    #[error(transparent)]
-    Rest(#[from] RestError),
-    #[error("GET {url}: {error}")]
-    Payload { url: String, error: PayloadError },
-    #[error(transparent)]
-    Store(#[from] tandem_store::StoreError),
-}
+/// The options of a Github import (see [`Backfill`]).
+pub type GithubImport = Backfill;
 
-/// What to import.
-#[derive(Debug, Clone)]
-pub struct GithubImport {
-    /// `OWNER/NAME`, one of the project's repositories.
-    pub repo: String,
-    /// The API root (`https://api.github.com`, or a GitHub Enterprise
-    /// `https://host/api/v3`).
-    pub api_url: String,
-    /// A token (classic or fine-grained); `None` for public repositories.
-    pub token: Option<String>,
-    /// Ignore what was last updated before this (first runs of big
-    /// repositories).
-    pub since: Option<DateTime<Utc>>,
-    /// The longest a rate limit is waited out before a retry.
-    pub max_wait: Duration,
-    /// Labels that make an issue an incident or a bug.
-    pub labels: Labels,
-    /// The environment a published release counts as deployed to.
-    pub release_environment: String,
-}
+pub type GithubImportError = BackfillError;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -103,7 +77,10 @@ pub async fn import(
 ) -> Result<GithubImportSummary, GithubImportError> {
     let started = Instant::now();
     if what.repo.split('/').count() != 2 || what.repo.split('/').any(|p| p.trim().is_empty()) {
-        return Err(GithubImportError::BadRepo(what.repo.clone()));
+        return Err(BackfillError::BadRepo {
+            repo: what.repo.clone(),
+            expected: "OWNER/NAME",
+        });
     }
     let services = store.services_in_repository(project.id, &what.repo).await?;
     let scoped = (services.len() == 1).then(|| services[0].clone());
@@ -124,9 +101,17 @@ pub async fn import(
         repo: what.repo.clone(),
         ..Default::default()
     };
-    pulls(store, &mut client, what, &mut summary, now).await?;
-    deployments(store, &mut client, what, &ctx, &mut summary, now).await?;
-    issues(store, &mut client, what, &ctx, &mut summary, now).await?;
+    let mut run = Run {
+        store,
+        client: &mut client,
+        what,
+        ctx: &ctx,
+        summary: &mut summary,
+        now,
+    };
+    run.pulls().await?;
+    run.deployments().await?;
+    run.issues().await?;
     store.attribute_pending().await?;
     summary.requests = client.requests;
     summary.rate_limit_waits = client.waits;
@@ -134,35 +119,14 @@ pub async fn import(
     Ok(summary)
 }
 
-/// The later of the stored cursor and `--since`: only what was updated
-/// after it is imported.
-async fn lower_bound(
-    store: &Store,
-    what: &GithubImport,
-    resource: &str,
-) -> Result<(String, Option<DateTime<Utc>>), GithubImportError> {
-    let scope = format!("{}:{resource}", what.repo);
-    let cursor = store
-        .import_cursor(CURSOR_SOURCE, &scope)
-        .await?
-        .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
-        .map(|c| c.with_timezone(&Utc));
-    Ok((scope, cursor.max(what.since)))
-}
-
-async fn save_cursor(
-    store: &Store,
-    scope: &str,
-    newest: Option<DateTime<Utc>>,
+/// One import's state: where it reads and writes, and what it counted.
+struct Run<'a> {
+    store: &'a Store,
+    client: &'a mut Client,
+    what: &'a GithubImport,
+    ctx: &'a Context<'a>,
+    summary: &'a mut GithubImportSummary,
     now: DateTime<Utc>,
-) -> Result<(), GithubImportError> {
-    if let Some(newest) = newest {
-        let text = newest.to_rfc3339_opts(SecondsFormat::Micros, true);
-        store
-            .set_import_cursor(CURSOR_SOURCE, scope, &text, now)
-            .await?;
-    }
-    Ok(())
 }
 
 fn updated_at(v: &Value) -> Option<DateTime<Utc>> {
@@ -179,215 +143,231 @@ fn is_newer(v: &Value, bound: Option<DateTime<Utc>>) -> bool {
     }
 }
 
-async fn pulls(
-    store: &Store,
-    client: &mut Client,
-    what: &GithubImport,
-    summary: &mut GithubImportSummary,
-    now: DateTime<Utc>,
-) -> Result<(), GithubImportError> {
-    let (scope, bound) = lower_bound(store, what, "pulls").await?;
-    let mut newest = None;
-    let mut next = Some(format!(
-        "{}/repos/{}/pulls?state=all&sort=updated&direction=desc&per_page=100",
-        client.base, what.repo
-    ));
-    while let Some(url) = next.take() {
-        let page = client.get(&url).await?;
-        let items = page.array(&url, Github::NAME)?;
-        let mut records = Vec::new();
-        let mut shas = Vec::new();
-        let mut done = false;
-        for item in items {
-            if !is_newer(item, bound) {
-                // Newest first: everything after this is older still.
-                done = true;
-                break;
-            }
-            newest = newest.max(updated_at(item));
-            // `ready_at` stays unknown: the object does not say when a draft
-            // became ready (metrics then count from creation), and a time the
-            // webhooks recorded must not be replaced by an earlier guess.
-            let mut pr = webhook::github::pull_request(item).map_err(|e| payload(&url, e))?;
-            let author = item.pointer("/user/id").and_then(Value::as_i64);
-            let base = format!("{}/repos/{}/pulls/{}", client.base, what.repo, pr.number);
-            for c in client
-                .get_all(&format!("{base}/commits?per_page=100"))
-                .await?
-            {
-                let sha = c.get("sha").and_then(Value::as_str).unwrap_or_default();
-                let date = c
-                    .pointer("/commit/author/date")
-                    .and_then(Value::as_str)
-                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
-                match date {
-                    Some(date) if tandem_domain::git::is_sha(sha) => pr.commits.push(PrCommit {
-                        sha: sha.to_ascii_lowercase(),
-                        authored_at: date.with_timezone(&Utc),
-                    }),
-                    _ => {
-                        return Err(body_error(
-                            format!("{base}/commits"),
-                            "a commit without sha or commit.author.date",
-                        ));
-                    }
-                }
-            }
-            pr.first_commit_at = pr.commits.iter().map(|c| c.authored_at).min();
-            summary.pr_commits += pr.commits.len() as u64;
-            shas.extend(pr.merge_commit_sha.iter().cloned());
-            shas.extend(pr.commits.iter().map(|c| c.sha.clone()));
-            let (repo, number) = (pr.repo.clone(), pr.number);
-            records.push(Record::PullRequest(pr));
-            let reviews_url = format!("{base}/reviews?per_page=100");
-            for r in client.get_all(&reviews_url).await? {
-                let reviewer = r.pointer("/user/id").and_then(Value::as_i64);
-                if author.is_some() && author == reviewer {
-                    continue;
-                }
-                if let Some(review) =
-                    webhook::github::review(&r).map_err(|e| payload(&reviews_url, e))?
-                {
-                    summary.reviews += 1;
-                    records.push(Record::Review {
-                        repo: repo.clone(),
-                        number,
-                        review,
-                    });
-                }
-            }
-            summary.pull_requests += 1;
-        }
-        store.upsert_records(&records).await?;
-        if !shas.is_empty() {
-            store.invalidate_attribution(&what.repo, &shas).await?;
-        }
-        if !done {
-            next = page.next;
-        }
+impl Run<'_> {
+    /// The later of the stored cursor and `--since`: only what was updated
+    /// after it is imported.
+    async fn lower_bound(
+        &self,
+        resource: &str,
+    ) -> Result<(String, Option<DateTime<Utc>>), GithubImportError> {
+        let scope = format!("{}:{resource}", self.what.repo);
+        let cursor = self
+            .store
+            .import_cursor(CURSOR_SOURCE, &scope)
+            .await?
+            .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
+            .map(|c| c.with_timezone(&Utc));
+        Ok((scope, cursor.max(self.what.since)))
     }
-    save_cursor(store, &scope, newest, now).await
-}
 
-async fn deployments(
-    store: &Store,
-    client: &mut Client,
-    what: &GithubImport,
-    ctx: &Context<'_>,
-    summary: &mut GithubImportSummary,
-    now: DateTime<Utc>,
-) -> Result<(), GithubImportError> {
-    let (scope, bound) = lower_bound(store, what, "deployments").await?;
-    let stop_before = bound.map(|b| b - DEPLOYMENT_LOOKBACK);
-    let mut newest = None;
-    let mut next = Some(format!(
-        "{}/repos/{}/deployments?per_page=100",
-        client.base, what.repo
-    ));
-    while let Some(url) = next.take() {
-        let page = client.get(&url).await?;
-        let items = page.array(&url, Github::NAME)?;
-        let mut records = Vec::new();
-        let mut done = false;
-        for item in items {
-            let created = item
-                .get("created_at")
-                .and_then(Value::as_str)
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
-            if let (Some(created), Some(stop)) = (created, stop_before)
-                && created < stop
-            {
-                done = true;
-                break;
-            }
-            if !is_newer(item, bound) {
-                continue;
-            }
-            newest = newest.max(updated_at(item));
-            let id = item
-                .get("id")
-                .and_then(Value::as_i64)
-                .ok_or_else(|| body_error(url.clone(), "a deployment without an id"))?;
-            let statuses_url = format!(
-                "{}/repos/{}/deployments/{id}/statuses?per_page=100",
-                client.base, what.repo
-            );
-            // Newest first: the first status that is not `inactive` is the
-            // deployment's outcome.
-            let statuses = client.get_all(&statuses_url).await?;
-            let mut deployment = None;
-            for s in &statuses {
-                if let Some(d) = webhook::github::deployment_with_status(item, s, &what.repo, ctx)
-                    .map_err(|e| payload(&statuses_url, e))?
-                {
-                    deployment = Some(d);
+    async fn save_cursor(
+        &self,
+        scope: &str,
+        newest: Option<DateTime<Utc>>,
+    ) -> Result<(), GithubImportError> {
+        if let Some(newest) = newest {
+            let text = newest.to_rfc3339_opts(SecondsFormat::Micros, true);
+            self.store
+                .set_import_cursor(CURSOR_SOURCE, scope, &text, self.now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn pulls(&mut self) -> Result<(), GithubImportError> {
+        let (scope, bound) = self.lower_bound("pulls").await?;
+        let mut newest = None;
+        let mut next = Some(format!(
+            "{}/repos/{}/pulls?state=all&sort=updated&direction=desc&per_page=100",
+            self.client.base, self.what.repo
+        ));
+        while let Some(url) = next.take() {
+            let page = self.client.get(&url).await?;
+            let items = page.array(&url, Github::NAME)?;
+            let mut records = Vec::new();
+            let mut shas = Vec::new();
+            let mut done = false;
+            for item in items {
+                if !is_newer(item, bound) {
+                    // Newest first: everything after this is older still.
+                    done = true;
                     break;
                 }
+                newest = newest.max(updated_at(item));
+                // `ready_at` stays unknown: the object does not say when a draft
+                // became ready (metrics then count from creation), and a time the
+                // webhooks recorded must not be replaced by an earlier guess.
+                let mut pr = webhook::github::pull_request(item).map_err(|e| payload(&url, e))?;
+                let author = item.pointer("/user/id").and_then(Value::as_i64);
+                let base = format!(
+                    "{}/repos/{}/pulls/{}",
+                    self.client.base, self.what.repo, pr.number
+                );
+                for c in self
+                    .client
+                    .get_all(&format!("{base}/commits?per_page=100"))
+                    .await?
+                {
+                    let sha = c.get("sha").and_then(Value::as_str).unwrap_or_default();
+                    let date = c
+                        .pointer("/commit/author/date")
+                        .and_then(Value::as_str)
+                        .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+                    match date {
+                        Some(date) if tandem_domain::git::is_sha(sha) => {
+                            pr.commits.push(PrCommit {
+                                sha: sha.to_ascii_lowercase(),
+                                authored_at: date.with_timezone(&Utc),
+                            })
+                        }
+                        _ => {
+                            return Err(body_error(
+                                format!("{base}/commits"),
+                                "a commit without sha or commit.author.date",
+                            ));
+                        }
+                    }
+                }
+                pr.first_commit_at = pr.commits.iter().map(|c| c.authored_at).min();
+                self.summary.pr_commits += pr.commits.len() as u64;
+                shas.extend(pr.merge_commit_sha.iter().cloned());
+                shas.extend(pr.commits.iter().map(|c| c.sha.clone()));
+                let (repo, number) = (pr.repo.clone(), pr.number);
+                records.push(Record::PullRequest(pr));
+                let reviews_url = format!("{base}/reviews?per_page=100");
+                for r in self.client.get_all(&reviews_url).await? {
+                    let reviewer = r.pointer("/user/id").and_then(Value::as_i64);
+                    if author.is_some() && author == reviewer {
+                        continue;
+                    }
+                    if let Some(review) =
+                        webhook::github::review(&r).map_err(|e| payload(&reviews_url, e))?
+                    {
+                        self.summary.reviews += 1;
+                        records.push(Record::Review {
+                            repo: repo.clone(),
+                            number,
+                            review,
+                        });
+                    }
+                }
+                self.summary.pull_requests += 1;
             }
-            let deployment = match deployment {
-                Some(d) => d,
-                None => webhook::github::deployment(item, &what.repo, ctx)
-                    .map_err(|e| payload(&url, e))?,
-            };
-            summary.deployments += 1;
-            records.push(Record::Deployment(deployment));
+            self.store.upsert_records(&records).await?;
+            if !shas.is_empty() {
+                self.store
+                    .invalidate_attribution(&self.what.repo, &shas)
+                    .await?;
+            }
+            if !done {
+                next = page.next;
+            }
         }
-        store.upsert_records(&records).await?;
-        if !done {
+        self.save_cursor(&scope, newest).await
+    }
+
+    async fn deployments(&mut self) -> Result<(), GithubImportError> {
+        let (scope, bound) = self.lower_bound("deployments").await?;
+        let stop_before = bound.map(|b| b - DEPLOYMENT_LOOKBACK);
+        let mut newest = None;
+        let mut next = Some(format!(
+            "{}/repos/{}/deployments?per_page=100",
+            self.client.base, self.what.repo
+        ));
+        while let Some(url) = next.take() {
+            let page = self.client.get(&url).await?;
+            let items = page.array(&url, Github::NAME)?;
+            let mut records = Vec::new();
+            let mut done = false;
+            for item in items {
+                let created = item
+                    .get("created_at")
+                    .and_then(Value::as_str)
+                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+                if let (Some(created), Some(stop)) = (created, stop_before)
+                    && created < stop
+                {
+                    done = true;
+                    break;
+                }
+                if !is_newer(item, bound) {
+                    continue;
+                }
+                newest = newest.max(updated_at(item));
+                let id = item
+                    .get("id")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| body_error(url.clone(), "a deployment without an id"))?;
+                let statuses_url = format!(
+                    "{}/repos/{}/deployments/{id}/statuses?per_page=100",
+                    self.client.base, self.what.repo
+                );
+                // Newest first: the first status that is not `inactive` is the
+                // deployment's outcome.
+                let statuses = self.client.get_all(&statuses_url).await?;
+                let mut deployment = None;
+                for s in &statuses {
+                    if let Some(d) =
+                        webhook::github::deployment_with_status(item, s, &self.what.repo, self.ctx)
+                            .map_err(|e| payload(&statuses_url, e))?
+                    {
+                        deployment = Some(d);
+                        break;
+                    }
+                }
+                let deployment = match deployment {
+                    Some(d) => d,
+                    None => webhook::github::deployment(item, &self.what.repo, self.ctx)
+                        .map_err(|e| payload(&url, e))?,
+                };
+                self.summary.deployments += 1;
+                records.push(Record::Deployment(deployment));
+            }
+            self.store.upsert_records(&records).await?;
+            if !done {
+                next = page.next;
+            }
+        }
+        self.save_cursor(&scope, newest).await
+    }
+
+    async fn issues(&mut self) -> Result<(), GithubImportError> {
+        let (scope, bound) = self.lower_bound("issues").await?;
+        let mut newest = None;
+        let mut url = format!(
+            "{}/repos/{}/issues?state=all&sort=updated&direction=desc&per_page=100",
+            self.client.base, self.what.repo
+        );
+        if let Some(bound) = bound {
+            url.push_str("&since=");
+            url.push_str(&bound.to_rfc3339_opts(SecondsFormat::Secs, true));
+        }
+        let mut next = Some(url);
+        while let Some(url) = next.take() {
+            let page = self.client.get(&url).await?;
+            let items = page.array(&url, Github::NAME)?;
+            let mut records = Vec::new();
+            for item in items {
+                // `since` includes the instant itself.
+                if !is_newer(item, bound) {
+                    continue;
+                }
+                newest = newest.max(updated_at(item));
+                for r in webhook::github::issue(item, &self.what.repo, self.ctx)
+                    .map_err(|e| payload(&url, e))?
+                {
+                    match r {
+                        Record::Incident(_) => self.summary.incidents += 1,
+                        Record::WorkItem(_) => self.summary.bugs += 1,
+                        _ => {}
+                    }
+                    records.push(r);
+                }
+            }
+            self.store.upsert_records(&records).await?;
             next = page.next;
         }
-    }
-    save_cursor(store, &scope, newest, now).await
-}
-
-async fn issues(
-    store: &Store,
-    client: &mut Client,
-    what: &GithubImport,
-    ctx: &Context<'_>,
-    summary: &mut GithubImportSummary,
-    now: DateTime<Utc>,
-) -> Result<(), GithubImportError> {
-    let (scope, bound) = lower_bound(store, what, "issues").await?;
-    let mut newest = None;
-    let mut url = format!(
-        "{}/repos/{}/issues?state=all&sort=updated&direction=desc&per_page=100",
-        client.base, what.repo
-    );
-    if let Some(bound) = bound {
-        url.push_str("&since=");
-        url.push_str(&bound.to_rfc3339_opts(SecondsFormat::Secs, true));
-    }
-    let mut next = Some(url);
-    while let Some(url) = next.take() {
-        let page = client.get(&url).await?;
-        let items = page.array(&url, Github::NAME)?;
-        let mut records = Vec::new();
-        for item in items {
-            // `since` includes the instant itself.
-            if !is_newer(item, bound) {
-                continue;
-            }
-            newest = newest.max(updated_at(item));
-            for r in webhook::github::issue(item, &what.repo, ctx).map_err(|e| payload(&url, e))? {
-                match r {
-                    Record::Incident(_) => summary.incidents += 1,
-                    Record::WorkItem(_) => summary.bugs += 1,
-                    _ => {}
-                }
-                records.push(r);
-            }
-        }
-        store.upsert_records(&records).await?;
-        next = page.next;
-    }
-    save_cursor(store, &scope, newest, now).await
-}
-
-fn payload(url: &str, error: PayloadError) -> GithubImportError {
-    GithubImportError::Payload {
-        url: url.to_owned(),
-        error,
+        self.save_cursor(&scope, newest).await
     }
 }
 

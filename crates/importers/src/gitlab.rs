@@ -44,8 +44,10 @@ use serde::Serialize;
 use serde_json::Value;
 use tandem_domain::delivery::{Record, Review};
 use tandem_domain::project::Project;
-use tandem_domain::webhook::{self, Context, Labels, PayloadError};
+use tandem_domain::webhook::{self, Context, PayloadError};
 use tandem_store::Store;
+
+use crate::backfill::{Backfill, BackfillError, payload};
 use uuid::Uuid;
 
 use crate::rest::{self, Api, RestError};
@@ -56,41 +58,10 @@ pub const CURSOR_SOURCE: &str = "gitlab";
 /// The public API.
 pub const DEFAULT_API_URL: &str = "https://gitlab.com/api/v4";
 
-#[derive(Debug, thiserror::Error)]
-pub enum GitlabImportError {
-    #[error("--repo: {0:?} is not a GitLab project path (GROUP/NAME or GROUP/SUBGROUP/…/NAME)")]
-    BadRepo(String),
-    #[error(transparent)]
-    Rest(#[from] RestError),
-    #[error("GET {url}: {error}")]
-    Payload { url: String, error: PayloadError },
-    #[error(transparent)]
-    Store(#[from] tandem_store::StoreError),
-}
+/// The options of a Gitlab import (see [`Backfill`]).
+pub type GitlabImport = Backfill;
 
-/// What to import.
-#[derive(Debug, Clone)]
-pub struct GitlabImport {
-    /// The project's path (`group/subgroup/name`), one of the Tandem
-    /// project's repositories.
-    pub repo: String,
-    /// The API root (`https://gitlab.com/api/v4`, or a self-managed
-    /// `https://host/api/v4`).
-    pub api_url: String,
-    /// A personal, project or group access token (`read_api`); `None` for
-    /// public projects.
-    pub token: Option<String>,
-    /// Ignore what was last updated before this (first runs of big
-    /// projects).
-    pub since: Option<DateTime<Utc>>,
-    /// The longest a rate limit is waited out before a retry.
-    pub max_wait: Duration,
-    /// Labels that make an issue an incident or a bug.
-    pub labels: Labels,
-    /// The environment a release counts as deployed to (the mappers'
-    /// context; releases are not backfilled).
-    pub release_environment: String,
-}
+pub type GitlabImportError = BackfillError;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -124,7 +95,10 @@ pub struct GitlabImportSummary {
 /// A path with fewer than two segments, an empty segment, or characters
 /// GitLab never allows in a path is refused.
 pub fn project_id(repo: &str) -> Result<String, GitlabImportError> {
-    let bad = || GitlabImportError::BadRepo(repo.to_owned());
+    let bad = || BackfillError::BadRepo {
+        repo: repo.to_owned(),
+        expected: "a GitLab project path (GROUP/NAME or GROUP/SUBGROUP/…/NAME)",
+    };
     let segments: Vec<&str> = repo.split('/').collect();
     if segments.len() < 2 {
         return Err(bad());
@@ -205,12 +179,13 @@ struct Run<'a> {
     now: DateTime<Utc>,
 }
 
-/// One resource's listing: where it starts, the lower bound, and the
-/// newest `updated_at` seen.
+/// One resource's listing: its cursor scope, the lower bound, the newest
+/// `updated_at` seen, and the page to read next.
 struct Listing {
     scope: String,
     bound: Option<DateTime<Utc>>,
     newest: Option<DateTime<Utc>>,
+    next: Option<String>,
 }
 
 impl Listing {
@@ -249,8 +224,10 @@ fn updated_at(v: &Value) -> Option<DateTime<Utc>> {
 }
 
 impl Run<'_> {
-    /// The later of the stored cursor and `--since`.
-    async fn listing(&self, resource: &str) -> Result<Listing, GitlabImportError> {
+    /// The listing of `resource` (its path under the project, and its
+    /// cursor scope) from the later of the stored cursor and `--since`,
+    /// with `extra` query parameters.
+    async fn listing(&self, resource: &str, extra: &str) -> Result<Listing, GitlabImportError> {
         let scope = format!("{}:{resource}", self.what.repo);
         let cursor = self
             .store
@@ -258,11 +235,38 @@ impl Run<'_> {
             .await?
             .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
             .map(|c| c.with_timezone(&Utc));
-        Ok(Listing {
+        let mut listing = Listing {
             scope,
             bound: cursor.max(self.what.since),
             newest: None,
-        })
+            next: None,
+        };
+        listing.next = Some(listing.url(self.project_url, resource, extra));
+        Ok(listing)
+    }
+
+    /// Reads the listing's next page: its URL and the items on it not yet
+    /// imported, `None` once the listing is done. Listings are newest
+    /// first, so the first item not newer than the bound ends it.
+    async fn next_page(
+        &mut self,
+        listing: &mut Listing,
+    ) -> Result<Option<(String, Vec<Value>)>, GitlabImportError> {
+        let Some(url) = listing.next.take() else {
+            return Ok(None);
+        };
+        let page = self.client.get(&url).await?;
+        let items = page.array(&url, Gitlab::NAME)?;
+        let new = items.iter().take_while(|item| listing.take(item)).count();
+        if new == items.len() {
+            listing.next = page.next;
+        }
+        let mut items = match page.body {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        };
+        items.truncate(new);
+        Ok(Some((url, items)))
     }
 
     async fn finish(&self, listing: Listing) -> Result<(), GitlabImportError> {
@@ -276,20 +280,13 @@ impl Run<'_> {
     }
 
     async fn merge_requests(&mut self) -> Result<(), GitlabImportError> {
-        let mut listing = self.listing("merge_requests").await?;
-        let mut next =
-            Some(listing.url(self.project_url, "merge_requests", "state=all&scope=all&"));
-        while let Some(url) = next.take() {
-            let page = self.client.get(&url).await?;
+        let mut listing = self
+            .listing("merge_requests", "state=all&scope=all&")
+            .await?;
+        while let Some((url, items)) = self.next_page(&mut listing).await? {
             let mut records = Vec::new();
             let mut shas = Vec::new();
-            let mut done = false;
-            for item in page.array(&url, Gitlab::NAME)? {
-                if !listing.take(item) {
-                    // Newest first: everything after this is older still.
-                    done = true;
-                    break;
-                }
+            for item in &items {
                 self.merge_request(&url, item, &mut records, &mut shas)
                     .await?;
             }
@@ -298,9 +295,6 @@ impl Run<'_> {
                 self.store
                     .invalidate_attribution(&self.what.repo, &shas)
                     .await?;
-            }
-            if !done {
-                next = page.next;
             }
         }
         self.finish(listing).await
@@ -408,17 +402,10 @@ impl Run<'_> {
         extra: &str,
         map: impl Fn(&Value, &Context<'_>, &str) -> Result<Vec<Record>, PayloadError>,
     ) -> Result<(), GitlabImportError> {
-        let mut listing = self.listing(resource).await?;
-        let mut next = Some(listing.url(self.project_url, resource, extra));
-        while let Some(url) = next.take() {
-            let page = self.client.get(&url).await?;
+        let mut listing = self.listing(resource, extra).await?;
+        while let Some((url, items)) = self.next_page(&mut listing).await? {
             let mut records = Vec::new();
-            let mut done = false;
-            for item in page.array(&url, Gitlab::NAME)? {
-                if !listing.take(item) {
-                    done = true;
-                    break;
-                }
+            for item in &items {
                 for r in map(item, self.ctx, &self.what.repo).map_err(|e| payload(&url, e))? {
                     match r {
                         Record::Deployment(_) => self.summary.deployments += 1,
@@ -430,9 +417,6 @@ impl Run<'_> {
                 }
             }
             self.store.upsert_records(&records).await?;
-            if !done {
-                next = page.next;
-            }
         }
         self.finish(listing).await
     }
@@ -449,17 +433,10 @@ impl Run<'_> {
     /// Pipelines: the listing has neither times nor coverage, so each new
     /// one is read whole (`GET …/pipelines/:id`).
     async fn pipelines(&mut self) -> Result<(), GitlabImportError> {
-        let mut listing = self.listing("pipelines").await?;
-        let mut next = Some(listing.url(self.project_url, "pipelines", ""));
-        while let Some(url) = next.take() {
-            let page = self.client.get(&url).await?;
+        let mut listing = self.listing("pipelines", "").await?;
+        while let Some((url, items)) = self.next_page(&mut listing).await? {
             let mut records = Vec::new();
-            let mut done = false;
-            for item in page.array(&url, Gitlab::NAME)? {
-                if !listing.take(item) {
-                    done = true;
-                    break;
-                }
+            for item in &items {
                 let id = item.get("id").and_then(Value::as_i64).ok_or_else(|| {
                     GitlabImportError::from(RestError::Body {
                         url: url.clone(),
@@ -475,9 +452,6 @@ impl Run<'_> {
                 records.push(Record::Pipeline(p));
             }
             self.store.upsert_records(&records).await?;
-            if !done {
-                next = page.next;
-            }
         }
         self.finish(listing).await
     }
@@ -496,13 +470,6 @@ fn keep_earliest(approved: &mut BTreeMap<String, Review>, r: Review) {
         _ => {
             approved.insert(r.review_id.clone(), r);
         }
-    }
-}
-
-fn payload(url: &str, error: PayloadError) -> GitlabImportError {
-    GitlabImportError::Payload {
-        url: url.to_owned(),
-        error,
     }
 }
 

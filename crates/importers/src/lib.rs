@@ -1,4 +1,6 @@
-//! Importers: history from a local git repository; backfill from GitHub.
+//! Importers: history from a local git repository; backfill from GitHub,
+//! GitLab and Jira.
+pub mod backfill;
 pub mod git;
 pub mod github;
 pub mod gitlab;

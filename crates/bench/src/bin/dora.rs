@@ -26,16 +26,18 @@
 //! asserted.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use serde_json::{Value, json};
 use sqlx::QueryBuilder;
+use tandem_bench::Engine;
+use tandem_bench::fixtures::Org;
+use tandem_bench::stats::percentile;
 use tandem_domain::dora::Histogram;
 use tandem_domain::project::Project;
-use tandem_domain::team::Team;
 use tandem_server::delivery_metrics::DeliveryQuery;
 use tandem_store::{EngineKind, Store};
 use tandem_testkit::TestDb;
@@ -48,7 +50,7 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_values_t = [10_000usize, 100_000, 1_000_000])]
     sizes: Vec<usize>,
     /// Engines, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Engine::Sqlite, Engine::Postgres])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Engine::ALL)]
     engines: Vec<Engine>,
     /// Shipped commits per deployment.
     #[arg(long, default_value_t = 20)]
@@ -71,21 +73,6 @@ struct Args {
     /// Print JSON instead of the Markdown table.
     #[arg(long)]
     json: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Engine {
-    Sqlite,
-    Postgres,
-}
-
-impl Engine {
-    fn kind(self) -> EngineKind {
-        match self {
-            Engine::Sqlite => EngineKind::Sqlite,
-            Engine::Postgres => EngineKind::Postgres,
-        }
-    }
 }
 
 /// splitmix64: a deterministic stream, seeded.
@@ -119,11 +106,6 @@ struct Dep {
     rollback: bool,
     failed: bool,
     commits: Vec<DateTime<Utc>>,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// Writes rows with multi-row INSERTs in one transaction, per engine.
@@ -357,30 +339,31 @@ async fn generate(
     Ok((deps, commit_count))
 }
 
+/// The team and project `key` (named `Key`), repository `acme/KEY`,
+/// created at the start of 2025.
+async fn create_org(store: &Store, key: &str, services: Vec<String>) -> anyhow::Result<Org> {
+    let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    let name = format!("{}{}", key[..1].to_uppercase(), &key[1..]);
+    let org = Org::new(
+        (key, &name),
+        (key, &name),
+        vec![format!("acme/{key}")],
+        services,
+        now,
+    );
+    org.create(store).await?;
+    Ok(org)
+}
+
 async fn measure_one(engine: Engine, n: usize, args: &Args) -> anyhow::Result<Value> {
     let db = TestDb::new(engine.kind()).await;
     let store: Store = db.store().await;
-    let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-    let team = Team {
-        id: Uuid::now_v7(),
-        key: "bench".into(),
-        name: "Bench".into(),
-        timezone: "UTC".into(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.create_team(&team).await?;
-    let project = Project {
-        id: Uuid::now_v7(),
-        team_id: team.id,
-        key: "bench".into(),
-        name: "Bench".into(),
-        repositories: vec!["acme/bench".into()],
-        services: (0..args.services).map(|s| format!("svc-{s}")).collect(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.create_project(&project).await?;
+    let Org { project, .. } = create_org(
+        &store,
+        "bench",
+        (0..args.services).map(|s| format!("svc-{s}")).collect(),
+    )
+    .await?;
     eprintln!("{engine:?} {n}: generating…");
     let t0 = Instant::now();
     let (_, commit_rows) = generate(&db, &project, n, args.commits, args.services).await?;
@@ -473,26 +456,7 @@ async fn measure_attribution(engine: Engine, n: usize) -> anyhow::Result<Value> 
     let db = TestDb::new(engine.kind()).await;
     let store: Store = db.store().await;
     let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-    let team = Team {
-        id: Uuid::now_v7(),
-        key: "attr".into(),
-        name: "Attr".into(),
-        timezone: "UTC".into(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.create_team(&team).await?;
-    let project = Project {
-        id: Uuid::now_v7(),
-        team_id: team.id,
-        key: "attr".into(),
-        name: "Attr".into(),
-        repositories: vec!["acme/attr".into()],
-        services: vec!["svc".into()],
-        created_at: now,
-        updated_at: now,
-    };
-    store.create_project(&project).await?;
+    let Org { project, .. } = create_org(&store, "attr", vec!["svc".into()]).await?;
     // A linear history of 20 commits per deployment.
     let per = 20;
     let sha = |i: usize| format!("{:040x}", i + 1);

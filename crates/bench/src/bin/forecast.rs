@@ -34,6 +34,8 @@ use anyhow::{Context, bail, ensure};
 use chrono::{Datelike, Days, NaiveDate, Utc, Weekday};
 use clap::Parser;
 use serde_json::{Value, json};
+use tandem_bench::machine;
+use tandem_bench::stats::{all_ms, upper_median, upper_median_ms};
 use tandem_domain::forecast::{
     Forecast, ForecastSettings, Milestone, ScopeGrowth, Sharing, Target, TargetForecast, forecast,
 };
@@ -108,14 +110,17 @@ struct Data {
 fn data(goals: usize) -> Data {
     let mut rng = DataRng(0x7A4D_E3D0_2026_F0CA);
     let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("a valid date");
-    let holidays = vec![
-        date(2026, 10, 12),
-        date(2026, 11, 11),
-        date(2026, 12, 24),
-        date(2026, 12, 25),
-        date(2026, 12, 31),
-        date(2027, 1, 1),
-    ];
+    let holidays: Vec<NaiveDate> = [
+        (2026, 10, 12),
+        (2026, 11, 11),
+        (2026, 12, 24),
+        (2026, 12, 25),
+        (2026, 12, 31),
+        (2027, 1, 1),
+    ]
+    .into_iter()
+    .map(|(y, m, d)| date(y, m, d))
+    .collect();
     let mut done = Vec::new();
     for back in 1..=112u64 {
         let day = today() - Days::new(back);
@@ -171,21 +176,6 @@ fn data(goals: usize) -> Data {
         holidays,
         goals,
     }
-}
-
-/// The median in milliseconds; `None` for no values.
-fn median_ms(v: &[Duration]) -> Option<f64> {
-    let mut v: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
-    median_f64(&mut v)
-}
-
-fn median_f64(v: &mut [f64]) -> Option<f64> {
-    v.sort_unstable_by(f64::total_cmp);
-    v.get(v.len() / 2).copied()
-}
-
-fn all_ms(v: &[Duration]) -> Vec<f64> {
-    v.iter().map(|d| d.as_secs_f64() * 1000.0).collect()
 }
 
 /// CPU time this thread has run, from the scheduler; `None` where
@@ -260,7 +250,7 @@ fn main() -> anyhow::Result<()> {
     if !args.no_reference {
         check_numpy(&args)?;
     }
-    let load_before = read("/proc/loadavg");
+    let load_before = machine::read_trimmed("/proc/loadavg");
 
     eprintln!(
         "forecasting {} goals × {} trials, {} repetitions",
@@ -306,9 +296,9 @@ fn main() -> anyhow::Result<()> {
         eprintln!("running the NumPy reference: {}", args.reference.display());
         Some(numpy(&args, &data, &settings)?)
     };
-    let load_after = read("/proc/loadavg");
+    let load_after = machine::read_trimmed("/proc/loadavg");
 
-    let rust_ms = median_ms(&singles.wall);
+    let rust_ms = upper_median_ms(&singles.wall);
     let rust_cpu_ms = singles.cpu_mean_ms();
     let mut summary = json!({
         "machine": machine_facts(&load_before, &load_after),
@@ -320,16 +310,16 @@ fn main() -> anyhow::Result<()> {
         "rust_one_call_each_ms": rust_ms,
         "rust_one_call_each_cpu_ms": rust_cpu_ms,
         "rust_one_call_each_all_ms": all_ms(&singles.wall),
-        "rust_two_threads_ms": median_ms(&two_threads.wall),
-        "rust_one_call_each_fixed_scope_ms": median_ms(&singles_fixed.wall),
+        "rust_two_threads_ms": upper_median_ms(&two_threads.wall),
+        "rust_one_call_each_fixed_scope_ms": upper_median_ms(&singles_fixed.wall),
         "rust_one_call_each_fixed_scope_cpu_ms": singles_fixed.cpu_mean_ms(),
-        "rust_shared_call_ms": median_ms(&shared.wall),
+        "rust_shared_call_ms": upper_median_ms(&shared.wall),
         "rust_shared_call_cpu_ms": shared.cpu_mean_ms(),
-        "rust_shared_call_fixed_scope_ms": median_ms(&shared_fixed.wall),
+        "rust_shared_call_fixed_scope_ms": upper_median_ms(&shared_fixed.wall),
         "rust_shared_call_fixed_scope_cpu_ms": shared_fixed.cpu_mean_ms(),
     });
     if let Some(reference) = &reference {
-        let numpy_ms = median_f64(&mut reference.wall_ms.clone());
+        let numpy_ms = upper_median(&mut reference.wall_ms.clone());
         let numpy_cpu_ms = (!reference.cpu_ms.is_empty())
             .then(|| reference.cpu_ms.iter().sum::<f64>() / reference.cpu_ms.len() as f64);
         let ratio = |a: Option<f64>, b: Option<f64>| Some(a? / b?);
@@ -348,13 +338,6 @@ fn main() -> anyhow::Result<()> {
         print!("{}", markdown(&summary));
     }
     Ok(())
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
 }
 
 #[derive(Debug)]
@@ -514,33 +497,14 @@ fn agreement(
 }
 
 fn machine_facts(load_before: &str, load_after: &str) -> Value {
-    let cpu = read("/proc/cpuinfo")
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_default();
-    let git = |argv: &[&str]| {
-        Command::new("git")
-            .args(argv)
-            .stderr(Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_default()
-    };
-    let commit = git(&["rev-parse", "--short", "HEAD"]);
-    let dirty = !git(&["status", "--porcelain", "--untracked-files=no"]).is_empty();
     json!({
         "date": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "nproc": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        "cpu": cpu,
-        "kernel": read("/proc/sys/kernel/osrelease"),
+        "cpu": machine::cpu_model(),
+        "kernel": machine::read_trimmed("/proc/sys/kernel/osrelease"),
         "loadavg_before": load_before,
         "loadavg_after": load_after,
-        "commit": if dirty && !commit.is_empty() { format!("{commit}-dirty") } else { commit },
+        "commit": machine::git_commit(),
         "command": std::env::args().collect::<Vec<_>>().join(" "),
     })
 }

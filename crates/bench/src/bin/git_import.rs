@@ -21,15 +21,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use chrono::Utc;
 use clap::Parser;
 use serde_json::{Value, json};
-use tandem_domain::project::Project;
-use tandem_domain::team::Team;
+use tandem_bench::Engine;
+use tandem_bench::fixtures::Org;
+use tandem_bench::stats::median_f64;
 use tandem_store::EngineKind;
 use tandem_testkit::TestDb;
-use uuid::Uuid;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,8 +46,8 @@ struct Args {
     /// Timed rounds; medians are reported.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
-    engines: Vec<String>,
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Engine::ALL)]
+    engines: Vec<Engine>,
     #[arg(long, default_value = "target/release/tandem")]
     tandem: PathBuf,
     /// Print a JSON summary instead of Markdown.
@@ -80,15 +80,7 @@ async fn main() -> anyhow::Result<()> {
             .context("run bench/make_repo.py (from the workspace root)")?;
         ensure!(status.success(), "bench/make_repo.py failed");
     }
-    let engines: Vec<EngineKind> = args
-        .engines
-        .iter()
-        .map(|e| match e.as_str() {
-            "sqlite" => Ok(EngineKind::Sqlite),
-            "postgres" => Ok(EngineKind::Postgres),
-            other => bail!("--engines: {other:?} is not sqlite or postgres"),
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let engines: Vec<EngineKind> = args.engines.iter().map(|e| e.kind()).collect();
 
     let commits: u64 = git(&args.repo, &["rev-list", "--count", "HEAD"])?
         .trim()
@@ -129,12 +121,12 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
-    let git_median = median(git_times.iter().map(Duration::as_secs_f64));
+    let git_median = median_f64(git_times.iter().map(Duration::as_secs_f64));
     let mut results = Vec::new();
     for (engine, runs) in &runs {
-        let wall = median(runs.iter().map(|r| r.wall.as_secs_f64()));
+        let wall = median_f64(runs.iter().map(|r| r.wall.as_secs_f64()));
         let field = |name: &str| {
-            median(
+            median_f64(
                 runs.iter()
                     .map(|r| r.summary[name].as_f64().unwrap_or(f64::NAN)),
             )
@@ -211,28 +203,15 @@ fn time_git_log(repo: &Path) -> anyhow::Result<Duration> {
 async fn time_import(args: &Args, engine: EngineKind) -> anyhow::Result<Run> {
     let db = TestDb::new(engine).await;
     let store = db.store().await;
-    let now = Utc::now();
-    let team = Team {
-        id: Uuid::now_v7(),
-        key: "bench".to_owned(),
-        name: "Bench".to_owned(),
-        timezone: "UTC".to_owned(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.create_team(&team).await?;
-    store
-        .create_project(&Project {
-            id: Uuid::now_v7(),
-            team_id: team.id,
-            key: "bench".to_owned(),
-            name: "Bench".to_owned(),
-            repositories: vec![REPO_NAME.to_owned()],
-            services: vec![],
-            created_at: now,
-            updated_at: now,
-        })
-        .await?;
+    Org::new(
+        ("bench", "Bench"),
+        ("bench", "Bench"),
+        vec![REPO_NAME.to_owned()],
+        vec![],
+        Utc::now(),
+    )
+    .create(&store)
+    .await?;
     store.close().await;
 
     let started = Instant::now();
@@ -254,16 +233,6 @@ async fn time_import(args: &Args, engine: EngineKind) -> anyhow::Result<Run> {
     );
     let summary: Value = serde_json::from_slice(&out.stdout).context("tandem's JSON summary")?;
     Ok(Run { wall, summary })
-}
-
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
 }
 
 fn print_markdown(s: &Value) {

@@ -21,6 +21,7 @@ use anyhow::{Context, bail, ensure};
 use chrono::{Datelike, Utc};
 use clap::Parser;
 use serde_json::{Value, json};
+use tandem_bench::stats::{ms, percentile};
 
 #[derive(Parser)]
 struct Args {
@@ -140,15 +141,6 @@ async fn session(
         .and_then(|v| v.split(';').next())
         .context("no session cookie")?;
     Ok(cookie.to_owned())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// `total` GETs of `path` by `clients` concurrent clients; the sorted times.
@@ -303,8 +295,8 @@ async fn run(args: &Args, server: &Server) -> anyhow::Result<()> {
         println!(
             "{:<40} {:>9.1} {:>9.1} {:>9.1} {:>10.0} {:>9}",
             label,
-            ms(percentile(&times, 0.50)),
-            ms(percentile(&times, 0.99)),
+            ms(percentile(&times, 50.0)),
+            ms(percentile(&times, 99.0)),
             ms(*times.last().unwrap_or(&Duration::ZERO)),
             times.len() as f64 / wall.as_secs_f64(),
             bytes

@@ -6,11 +6,12 @@
 //! (`reporting::render`). On the demo organisation (a year of history),
 //! team `payments`, last week. Medians over `--reps`; nothing is asserted.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{Datelike, Utc};
 use clap::Parser;
+use tandem_bench::stats::upper_median_ms;
 
 #[derive(Parser)]
 struct Args {
@@ -23,11 +24,6 @@ struct Args {
     /// Also write the rendered forms and the chart PNGs into this directory.
     #[arg(long)]
     dump: Option<std::path::PathBuf>,
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 #[tokio::main]
@@ -96,16 +92,15 @@ async fn main() -> anyhow::Result<()> {
     println!("| step | median |\n|---|---|");
     println!(
         "| gather + assemble (SQLite) | {:.1} ms |",
-        ms(median(gather))
+        upper_median_ms(&gather).unwrap_or(f64::NAN)
     );
     println!(
         "| render all formats + charts | {:.1} ms |",
-        ms(median(render))
+        upper_median_ms(&render).unwrap_or(f64::NAN)
     );
-    println!("| total | {:.1} ms |", ms(median(total)));
+    println!(
+        "| total | {:.1} ms |",
+        upper_median_ms(&total).unwrap_or(f64::NAN)
+    );
     Ok(())
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }

@@ -8,12 +8,14 @@ use clap::CommandFactory;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
+use tandem_app::Settings;
+use tandem_app::bootstrap::{AdminBootstrap, ensure_admin};
+use tandem_app::credentials as auth;
+use tandem_app::demo::{DEMO_PASSWORD, DemoOutcome};
+use tandem_app::settings::LogFormat;
 use tandem_domain::goal::{GoalTransition, NewGoal, Parties};
 use tandem_domain::user::{NewUser, validate_password};
-use tandem_server::bootstrap::{AdminBootstrap, ensure_admin};
-use tandem_server::demo::{DEMO_PASSWORD, DemoOutcome};
-use tandem_server::settings::LogFormat;
-use tandem_server::{AppState, Settings, auth};
+use tandem_server::AppState;
 use tandem_store::{ConnectOptions, ListQuery, Store};
 use uuid::Uuid;
 
@@ -23,7 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command;
     match command {
         Command::DefaultConfig => {
-            print!("{}", tandem_server::settings::DEFAULT_CONFIG);
+            print!("{}", tandem_app::settings::DEFAULT_CONFIG);
             return Ok(());
         }
         Command::Completions { shell } => {
@@ -147,7 +149,7 @@ async fn serve(
         AdminBootstrap::Existing => {}
     }
     if demo {
-        match tandem_server::demo::load(&store, Utc::now().date_naive()).await? {
+        match tandem_app::demo::load(&store, Utc::now().date_naive()).await? {
             loaded @ DemoOutcome::Loaded { .. } => print_demo_loaded(&loaded),
             DemoOutcome::NotEmpty => {
                 println!(
@@ -220,7 +222,7 @@ fn print_demo_loaded(outcome: &DemoOutcome) {
 }
 
 async fn load_demo(store: &Store) -> anyhow::Result<()> {
-    match tandem_server::demo::load(store, Utc::now().date_naive()).await? {
+    match tandem_app::demo::load(store, Utc::now().date_naive()).await? {
         loaded @ DemoOutcome::Loaded { .. } => {
             print_demo_loaded(&loaded);
             Ok(())
@@ -548,7 +550,7 @@ async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
 async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create { name, role, format } => {
-            let (token, secret) = tandem_server::api::admin::issue_token(store, &name, role, None)
+            let (token, secret) = auth::issue_token(store, &name, role, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             match format.format {

@@ -3,9 +3,9 @@
 use anyhow::Context;
 use chrono::Utc;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+use tandem_app::Settings;
+use tandem_app::forecasting::{self, GoalForecastOutcome};
 use tandem_domain::risk::RiskStatus;
-use tandem_server::Settings;
-use tandem_server::forecasting::{self, GoalForecastOutcome};
 use tandem_store::{ListQuery, Store};
 use uuid::Uuid;
 

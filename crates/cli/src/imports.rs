@@ -10,11 +10,11 @@ use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tandem_app::settings::Settings;
 use tandem_domain::project::Project;
 use tandem_importers::git::{GitImport, GitImportSummary, NoProgress, Progress};
 use tandem_importers::github::{GithubImport, GithubImportSummary};
 use tandem_importers::gitlab::{GitlabImport, GitlabImportSummary};
-use tandem_server::settings::Settings;
 use tandem_store::Store;
 use uuid::Uuid;
 

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use chrono::{Datelike, IsoWeek, Utc};
+use chrono::{IsoWeek, Utc};
 use serde::{Deserialize, Serialize};
 use tandem_domain::report::{self, EditRequest, WeeklyReport};
 use tandem_domain::user::Role;
@@ -36,13 +36,7 @@ pub struct WeeklyParams {
     pub format: Option<String>,
 }
 
-/// The week a request names, or the current one.
-pub fn week_or_current(week: Option<&str>) -> Result<IsoWeek, String> {
-    match week {
-        Some(w) => report::parse_week(w),
-        None => Ok(Utc::now().date_naive().iso_week()),
-    }
-}
+pub use tandem_app::report::week_or_current;
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/weekly", tag = "reports",
     params(("team" = String, Path, description = "Team id or key"), WeeklyParams),

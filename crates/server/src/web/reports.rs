@@ -440,7 +440,7 @@ pub async fn edit(
         ))),
         Err(e) => {
             let mut errors = FormErrors::default();
-            let status = errors.absorb_api(e)?;
+            let status = errors.absorb_api(e.into())?;
             let extras = Extras {
                 errors,
                 typed_notes: Some(req.notes),
@@ -478,7 +478,7 @@ pub async fn approve(
         ))),
         Err(e) => {
             let mut errors = FormErrors::default();
-            let status = errors.absorb_api(e)?;
+            let status = errors.absorb_api(e.into())?;
             let extras = Extras {
                 errors,
                 ..Extras::default()
@@ -537,7 +537,7 @@ pub async fn send(
                     .collect();
                 StatusCode::OK
             }
-            Err(e) => extras.errors.absorb_api(e)?,
+            Err(e) => extras.errors.absorb_api(e.into())?,
         }
     };
     let page = report_page(&state, &cache, &viewer, &team, week, extras).await?;

@@ -19,7 +19,7 @@ use tandem_domain::work_item::{WorkItem, WorkState};
 use tandem_store::{ListQuery, Store};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AppError, AppResult};
 use crate::settings::ForecastSettings;
 
 /// A goal being worked on, with what is left of it.
@@ -96,7 +96,7 @@ pub async fn forecast_team(
     team_id: Uuid,
     today: NaiveDate,
     cfg: &ForecastSettings,
-) -> ApiResult<TeamForecast> {
+) -> AppResult<TeamForecast> {
     let team = store.get_team(team_id).await?;
     let items = store.team_work_items(team_id).await?;
     let mut goals = Vec::new();
@@ -137,7 +137,7 @@ pub async fn forecast_team(
         forecast::forecast(today, &done_dates, &targets, &settings)
     })
     .await
-    .map_err(|e| ApiError::Unexpected(e.into()))??;
+    .map_err(|e| AppError::Unexpected(e.into()))??;
     Ok(TeamForecast {
         team,
         goals: in_flight,
@@ -194,10 +194,10 @@ pub async fn forecast_goal(
     goal_id: Uuid,
     today: NaiveDate,
     cfg: &ForecastSettings,
-) -> ApiResult<GoalForecast> {
+) -> AppResult<GoalForecast> {
     let goal = store.get_goal(goal_id).await?;
     if !matches!(goal.status, GoalStatus::Agreed | GoalStatus::InProgress) {
-        return Err(ApiError::Conflict {
+        return Err(AppError::Conflict {
             message: format!(
                 "goal {} is {}; forecasts are made for agreed and in-progress goals",
                 goal.id, goal.status
@@ -233,7 +233,7 @@ pub async fn forecast_goal(
                 .find(|t| t.key == key)
                 .cloned()
                 .ok_or_else(|| {
-                    ApiError::Unexpected(anyhow::anyhow!(
+                    AppError::Unexpected(anyhow::anyhow!(
                         "goal {key} missing from its team forecast"
                     ))
                 })?;
@@ -352,7 +352,7 @@ pub async fn run_checks(
     store: &Store,
     cfg: &ForecastSettings,
     now: DateTime<Utc>,
-) -> ApiResult<CheckReport> {
+) -> AppResult<CheckReport> {
     let settings = CheckSettings {
         on_time_threshold: cfg.on_time_threshold,
         stale_days: cfg.stale_days,
@@ -436,7 +436,7 @@ pub async fn agenda(
     team_id: Uuid,
     today: NaiveDate,
     cfg: &ForecastSettings,
-) -> ApiResult<Agenda> {
+) -> AppResult<Agenda> {
     let tf = forecast_team(store, team_id, today, cfg).await?;
     let q = ListQuery {
         team_id: Some(team_id),
@@ -550,9 +550,9 @@ pub async fn achievement(
     team_id: Option<Uuid>,
     from: NaiveDate,
     to: NaiveDate,
-) -> ApiResult<Achievement> {
+) -> AppResult<Achievement> {
     if to <= from {
-        return Err(ApiError::bad_field(
+        return Err(AppError::bad_field(
             "to",
             format!("{to} is not after from ({from})"),
         ));

@@ -20,38 +20,15 @@
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use croner::Cron;
-use croner::parser::{CronParser, Seconds, Year};
 use tandem_domain::report::{self, DraftStatus};
 use tandem_store::{ListQuery, ReportSchedule, Store};
 use uuid::Uuid;
 
 use crate::Settings;
+pub use crate::cron::{parse_cron, parse_tz};
 
 /// How long a replica holds a claimed run before another may take it over.
 pub const RUN_LEASE_MINUTES: i64 = 10;
-
-/// Parses a 5-field cron expression (minute first).
-pub fn parse_cron(expr: &str) -> Result<Cron, String> {
-    let fields = expr.split_whitespace().count();
-    if fields != 5 {
-        return Err(format!(
-            "{expr:?} has {fields} fields; write 5, minute first: minute hour day-of-month \
-             month day-of-week (e.g. \"0 16 * * 5\" for Fridays at 16:00)"
-        ));
-    }
-    CronParser::builder()
-        .seconds(Seconds::Disallowed)
-        .year(Year::Disallowed)
-        .build()
-        .parse(expr)
-        .map_err(|e| format!("{expr:?} is not a valid cron expression: {e}"))
-}
-
-/// Parses an IANA time zone name such as `Europe/Berlin`.
-pub fn parse_tz(name: &str) -> Result<chrono_tz::Tz, String> {
-    name.parse::<chrono_tz::Tz>()
-        .map_err(|_| format!("{name:?} is not an IANA time zone (e.g. Europe/Berlin, UTC)"))
-}
 
 /// A team's effective schedule: its own, or the configured default.
 pub fn effective(
@@ -167,8 +144,8 @@ pub async fn tick(
             out.held += 1;
             continue;
         }
-        match crate::reporting::send_week(store, settings, team.id, week).await {
-            Ok(result) if crate::delivery::all_delivered(&result.outcomes) => {
+        match crate::report::send_week(store, settings, team.id, week).await {
+            Ok(result) if crate::report::send::all_delivered(&result.outcomes) => {
                 store
                     .finish_report_run(team.id, &label, owner, "sent", Utc::now())
                     .await?;
@@ -179,7 +156,7 @@ pub async fn tick(
                 tracing::warn!(team = %team.key, week = %label, outcomes = ?result.outcomes, "some deliveries failed; retrying after the lease");
                 out.failed += 1;
             }
-            Err(e @ crate::error::ApiError::Conflict { .. }) => {
+            Err(e @ crate::error::AppError::Conflict { .. }) => {
                 // Nothing to send to (no channel configured): retrying cannot
                 // help until the configuration changes and `serve` restarts.
                 tracing::warn!(team = %team.key, week = %label, error = %e, "the scheduled report has nowhere to go");
@@ -197,29 +174,26 @@ pub async fn tick(
     Ok(out)
 }
 
-/// Runs [`tick`] every `report.scheduler_interval_seconds` (0: never).
-pub fn spawn(state: &crate::AppState) -> Option<tokio::task::JoinHandle<()>> {
-    let seconds = state.settings.report.scheduler_interval_seconds;
+/// Runs [`tick`] every `report.scheduler_interval_seconds` until dropped;
+/// returns at once when that is 0 (never). `launch` spawns it.
+pub async fn run(store: Store, settings: std::sync::Arc<Settings>) {
+    let seconds = settings.report.scheduler_interval_seconds;
     if seconds == 0 {
-        return None;
+        return;
     }
-    let store = state.store.clone();
-    let settings = state.settings.clone();
     let owner = format!("replica-{}", Uuid::now_v7());
-    Some(tokio::spawn(async move {
-        let mut tick_every = tokio::time::interval(std::time::Duration::from_secs(seconds));
-        tick_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick_every.tick().await;
-            match tick(&store, &settings, &owner, Utc::now()).await {
-                Ok(r) if r != TickReport::default() => tracing::info!(?r, "report schedule ran"),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "the report schedule failed; retrying at the next tick")
-                }
+    let mut tick_every = tokio::time::interval(std::time::Duration::from_secs(seconds));
+    tick_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick_every.tick().await;
+        match tick(&store, &settings, &owner, Utc::now()).await {
+            Ok(r) if r != TickReport::default() => tracing::info!(?r, "report schedule ran"),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "the report schedule failed; retrying at the next tick")
             }
         }
-    }))
+    }
 }
 
 #[cfg(test)]

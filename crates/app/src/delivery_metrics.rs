@@ -3,7 +3,8 @@
 //! these functions, so they show the same numbers.
 //!
 //! Each one resolves the query (team or project, service, environment,
-//! range, bucket; every bad part named), brings the stored facts up to date
+//! range, bucket; every bad part named: `AppError::BadInput` with the field,
+//! which the API answers with 400 and the CLI as `--field`), brings the stored facts up to date
 //! (`Store::attribute_pending` under the configured rules), reads the inputs
 //! and lets the domain (`tandem_domain::dora`) compute. Team-level only:
 //! nothing here is per person.
@@ -20,6 +21,7 @@ use tandem_store::{ListQuery, Store};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use crate::paging::all;
 use crate::settings::Settings;
 
 /// What a metric is asked for. Exactly one of `team` and `project`.
@@ -57,20 +59,11 @@ pub struct Resolved {
 }
 
 async fn team_projects(store: &Store, team_id: Uuid) -> AppResult<Vec<Project>> {
-    let mut q = ListQuery {
+    let by_team = ListQuery {
         team_id: Some(team_id),
-        limit: ListQuery::MAX_LIMIT,
         ..ListQuery::default()
     };
-    let mut out = Vec::new();
-    loop {
-        let page = store.list_projects(&q).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => return Ok(out),
-        }
-    }
+    Ok(all(by_team, |q| async move { store.list_projects(&q).await }).await?)
 }
 
 /// Resolves a query, naming the parameter that is wrong.

@@ -1,6 +1,8 @@
 //! Forecasts and Tandem's risk checks over stored data. The maths lives in
 //! the domain (`forecast`, `risk_check`); this module gathers the inputs from
-//! the store, runs them, and stores what the checks decide.
+//! the store, runs them, and stores what the checks decide. The API, the
+//! pages, the CLI and the background check loop (`jobs::risk_checks`) call
+//! these; failures are `AppError`s.
 //!
 //! Dates: a work item counts as done on the UTC date of its `done_at`.
 
@@ -20,6 +22,7 @@ use tandem_store::{ListQuery, Store};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use crate::paging::all;
 use crate::settings::ForecastSettings;
 
 /// A goal being worked on, with what is left of it.
@@ -360,24 +363,17 @@ pub async fn run_checks(
     let mut report = CheckReport::default();
     let mut findings = Vec::new();
     let mut checked = Vec::new();
-    let mut q = ListQuery {
-        limit: ListQuery::MAX_LIMIT,
-        ..ListQuery::default()
-    };
-    loop {
-        let page = store.list_teams(&q).await?;
-        for team in &page.items {
-            let tf = forecast_team(store, team.id, now.date_naive(), cfg).await?;
-            if matches!(tf.forecast, Forecast::TooLittleHistory { .. }) {
-                report.teams_without_forecast.push(team.key.clone());
-            }
-            findings.extend(team_findings(&tf, now, &settings));
-            checked.push(team.id);
+    let teams = all(ListQuery::default(), |q| async move {
+        store.list_teams(&q).await
+    })
+    .await?;
+    for team in &teams {
+        let tf = forecast_team(store, team.id, now.date_naive(), cfg).await?;
+        if matches!(tf.forecast, Forecast::TooLittleHistory { .. }) {
+            report.teams_without_forecast.push(team.key.clone());
         }
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => break,
-        }
+        findings.extend(team_findings(&tf, now, &settings));
+        checked.push(team.id);
     }
     let existing = store.list_check_risks().await?;
     let changes = risk_check::reconcile(&findings, &existing, &checked, now, Uuid::now_v7);
@@ -557,70 +553,63 @@ pub async fn achievement(
             format!("{to} is not after from ({from})"),
         ));
     }
-    let mut q = ListQuery {
+    let by_team = ListQuery {
         team_id,
-        limit: ListQuery::MAX_LIMIT,
         ..ListQuery::default()
     };
+    let listed = all(by_team, |q| async move { store.list_goals(&q).await }).await?;
     let mut outcomes = Vec::new();
     let mut goals = Vec::new();
-    loop {
-        let page = store.list_goals(&q).await?;
-        for goal in page.items {
-            let Some(deadline) = goal.timeline.deadline else {
-                continue;
+    for goal in listed {
+        let Some(deadline) = goal.timeline.deadline else {
+            continue;
+        };
+        if goal.agreed_at.is_none() || deadline < from || deadline >= to {
+            continue;
+        }
+        let mut achieved = !goal.success_metrics.is_empty();
+        let mut unmeasured = Vec::new();
+        for m in &goal.success_metrics {
+            let due = m.deadline.unwrap_or(deadline);
+            let end_of_day = due
+                .succ_opt()
+                .unwrap_or(due)
+                .and_hms_opt(0, 0, 0)
+                .map(|d| d.and_utc());
+            let value = match &m.metric_key {
+                Some(key) => match store.get_metric_by_key(key).await {
+                    Ok(series) => store
+                        .latest_point(
+                            series.id,
+                            end_of_day.map(|e| e - chrono::Duration::microseconds(1)),
+                        )
+                        .await?
+                        .map(|p| p.value),
+                    Err(tandem_store::StoreError::NotFound { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                },
+                None => None,
             };
-            if goal.agreed_at.is_none() || deadline < from || deadline >= to {
-                continue;
-            }
-            let mut achieved = !goal.success_metrics.is_empty();
-            let mut unmeasured = Vec::new();
-            for m in &goal.success_metrics {
-                let due = m.deadline.unwrap_or(deadline);
-                let end_of_day = due
-                    .succ_opt()
-                    .unwrap_or(due)
-                    .and_hms_opt(0, 0, 0)
-                    .map(|d| d.and_utc());
-                let value = match &m.metric_key {
-                    Some(key) => match store.get_metric_by_key(key).await {
-                        Ok(series) => store
-                            .latest_point(
-                                series.id,
-                                end_of_day.map(|e| e - chrono::Duration::microseconds(1)),
-                            )
-                            .await?
-                            .map(|p| p.value),
-                        Err(tandem_store::StoreError::NotFound { .. }) => None,
-                        Err(e) => return Err(e.into()),
-                    },
-                    None => None,
-                };
-                match value.and_then(|v| m.is_met(v)) {
-                    Some(met) => achieved &= met,
-                    None => {
-                        achieved = false;
-                        unmeasured.push(m.metric.clone());
-                    }
+            match value.and_then(|v| m.is_met(v)) {
+                Some(met) => achieved &= met,
+                None => {
+                    achieved = false;
+                    unmeasured.push(m.metric.clone());
                 }
             }
-            outcomes.push(tandem_domain::goal::GoalOutcome {
-                goal_id: goal.id,
-                deadline,
-                achieved,
-            });
-            goals.push(GoalAchievement {
-                goal_id: goal.id,
-                title: goal.title,
-                deadline,
-                achieved,
-                unmeasured,
-            });
         }
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => break,
-        }
+        outcomes.push(tandem_domain::goal::GoalOutcome {
+            goal_id: goal.id,
+            deadline,
+            achieved,
+        });
+        goals.push(GoalAchievement {
+            goal_id: goal.id,
+            title: goal.title,
+            deadline,
+            achieved,
+            unmeasured,
+        });
     }
     Ok(Achievement {
         from,

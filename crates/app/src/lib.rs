@@ -3,7 +3,7 @@
 //! the CLI call the same functions here, so they show the same numbers.
 //!
 //! Rules (see ARCHITECTURE.md):
-//! - No HTTP: no axum, no status codes. Failures are [`AppError`]; the server
+//! - No HTTP: no web framework, no status codes. Failures are [`AppError`]; the server
 //!   maps them to statuses in one place.
 //! - Only the store knows SQL; the domain does the pure computing. This crate
 //!   gathers data, calls the domain, and writes results back.

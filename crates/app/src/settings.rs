@@ -1,6 +1,10 @@
 //! Settings: defaults in code → `tandem.toml` → `TANDEM_*` environment
 //! (`__` for nesting, e.g. `TANDEM_DATABASE__URL`) → `TANDEM_…_FILE`
 //! variables whose file holds a secret. Merged once into one typed value.
+//!
+//! Rule: every `[section]` is defined here (also `[report]`, `[report.s3]`
+//! and `[webhooks]`), and this module imports no feature module, so any
+//! feature may read the settings without an import circle.
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -12,6 +12,7 @@ use tandem_app::Settings;
 use tandem_app::bootstrap::{AdminBootstrap, ensure_admin};
 use tandem_app::credentials as auth;
 use tandem_app::demo::{DEMO_PASSWORD, DemoOutcome};
+use tandem_app::paging::all;
 use tandem_app::settings::LogFormat;
 use tandem_domain::goal::{GoalTransition, NewGoal, Parties};
 use tandem_domain::user::{NewUser, validate_password};
@@ -274,11 +275,8 @@ async fn import_dump(store: &Store, file: std::path::PathBuf) -> anyhow::Result<
 }
 
 pub(crate) async fn team_id(store: &Store, id_or_key: &str) -> anyhow::Result<Uuid> {
-    let team = match Uuid::try_parse(id_or_key) {
-        Ok(id) => store.get_team(id).await,
-        Err(_) => store.get_team_by_key(id_or_key).await,
-    };
-    Ok(team
+    Ok(tandem_app::lookup::team(store, id_or_key)
+        .await
         .with_context(|| format!("no team has the key or id {id_or_key:?}"))?
         .id)
 }
@@ -306,10 +304,7 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
             status,
             format,
         } => {
-            let mut q = ListQuery {
-                limit: ListQuery::MAX_LIMIT,
-                ..ListQuery::default()
-            };
+            let mut q = ListQuery::default();
             if let Some(team) = team {
                 q.team_id = Some(team_id(store, &team).await?);
             }
@@ -319,15 +314,7 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("--status: {e}"))?;
                 q.status = Some(status);
             }
-            let mut goals = Vec::new();
-            loop {
-                let page = store.list_goals(&q).await?;
-                goals.extend(page.items);
-                match page.next_cursor {
-                    Some(c) => q.after = Some(c),
-                    None => break,
-                }
-            }
+            let goals = all(q, |q| async move { store.list_goals(&q).await }).await?;
             match format.format {
                 Format::Json => print_json(&goals)?,
                 Format::Table => {

@@ -97,11 +97,9 @@ pub async fn webhook_secret(store: &Store, c: WebhookSecretCommand) -> anyhow::R
             if let Err(e) = check_webhook_secret(secret) {
                 bail!("the secret {e}");
             }
-            let p = match Uuid::try_parse(&project) {
-                Ok(id) => store.get_project(id).await,
-                Err(_) => store.get_project_by_key(&project).await,
-            }
-            .with_context(|| format!("--project: no project has the key or id {project:?}"))?;
+            let p = tandem_app::lookup::project(store, &project)
+                .await
+                .with_context(|| format!("--project: no project has the key or id {project:?}"))?;
             let provider = Provider::from(provider);
             store
                 .set_webhook_secret(p.id, provider, secret, Utc::now())

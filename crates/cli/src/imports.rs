@@ -320,11 +320,9 @@ async fn project_listing(store: &Store, key_or_id: &str, repo: &str) -> anyhow::
 }
 
 async fn find_project(store: &Store, key_or_id: &str) -> anyhow::Result<Project> {
-    let found = match Uuid::try_parse(key_or_id) {
-        Ok(id) => store.get_project(id).await,
-        Err(_) => store.get_project_by_key(key_or_id).await,
-    };
-    found.map_err(|_| anyhow!("--project: no project has the key or id {key_or_id:?}"))
+    tandem_app::lookup::project(store, key_or_id)
+        .await
+        .map_err(|_| anyhow!("--project: no project has the key or id {key_or_id:?}"))
 }
 
 /// The name to store the repository under: `--repo` (which the project must

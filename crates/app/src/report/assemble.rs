@@ -1,6 +1,8 @@
 //! The weekly status report: gathers one team's data for one ISO week from
-//! the store and lets the domain (`tandem_domain::report`) assemble it. The
-//! API and the CLI both call [`weekly`], so they show the same report.
+//! the store and lets the domain (`tandem_domain::report`) assemble it, and
+//! keeps the week's draft (edits, approval). The API, the pages and the CLI
+//! all call [`weekly`] / [`edited`], so they show the same report. Failures
+//! are `AppError`s: editing or approving a sent week is a `Conflict`.
 //!
 //! Forecasts are the team's current ones (as of today, whatever the week),
 //! so a report read later shows the forecast of the day it is read.

@@ -2,7 +2,8 @@
 //! (**minute first**: `minute hour day-of-month month day-of-week`; the
 //! default `0 16 * * 5` is Fridays at 16:00) read in the team's time zone.
 //!
-//! Each [`tick`] (run by `serve` every `report.scheduler_interval_seconds`):
+//! Each [`tick`] (run by [`run`], which `serve` spawns, every
+//! `report.scheduler_interval_seconds`):
 //! - creates the draft of the next due report once it is less than
 //!   `report.draft_ahead_hours` away, so managers can edit it ahead of time;
 //! - for the latest due time at or before now (within the last 7 days, so
@@ -12,7 +13,9 @@
 //!   draft was approved) or holds it for approval. A finished run is never
 //!   run again; a run whose deliveries partly failed is left unfinished and
 //!   retried once its lease runs out (recipients already served are
-//!   skipped, see `delivery`).
+//!   skipped, see `report::send`). The scheduler decides on the `AppError`
+//! it gets: a `Conflict` (nowhere to send) finishes the run as failed, any
+//! other error leaves it for the next lease.
 //!
 //! With several replicas on one database, each scheduled send happens
 //! exactly once: only the replica whose claim inserted (or took over an
@@ -26,6 +29,8 @@ use uuid::Uuid;
 
 use crate::Settings;
 pub use crate::cron::{parse_cron, parse_tz};
+use crate::error::{AppError, AppResult};
+use crate::paging::all;
 
 /// How long a replica holds a claimed run before another may take it over.
 pub const RUN_LEASE_MINUTES: i64 = 10;
@@ -87,19 +92,10 @@ pub async fn tick(
     now: DateTime<Utc>,
 ) -> anyhow::Result<TickReport> {
     let mut out = TickReport::default();
-    let mut q = ListQuery {
-        limit: ListQuery::MAX_LIMIT,
-        ..ListQuery::default()
-    };
-    let mut teams = Vec::new();
-    loop {
-        let page = store.list_teams(&q).await?;
-        teams.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => break,
-        }
-    }
+    let teams = all(ListQuery::default(), |q| async move {
+        store.list_teams(&q).await
+    })
+    .await?;
     for team in teams {
         let schedule = effective(team.id, store.report_schedule(team.id).await?, settings);
         let cron = match parse_cron(&schedule.cron) {
@@ -172,6 +168,39 @@ pub async fn tick(
         }
     }
     Ok(out)
+}
+
+/// Sets a team's own schedule, checking the cron expression, the team's
+/// time zone and every e-mail address (each broken rule is `Invalid`,
+/// naming the field).
+pub async fn set(
+    store: &Store,
+    team: &tandem_domain::team::Team,
+    cron: &str,
+    auto_send: bool,
+    email_to: Vec<String>,
+    now: DateTime<Utc>,
+) -> AppResult<ReportSchedule> {
+    parse_cron(cron).map_err(|e| AppError::invalid("cron", e))?;
+    parse_tz(&team.timezone)
+        .map_err(|e| AppError::invalid("timezone", format!("the team's time zone: {e}")))?;
+    for (i, to) in email_to.iter().enumerate() {
+        to.parse::<lettre::message::Mailbox>().map_err(|e| {
+            AppError::invalid(
+                format!("email_to[{i}]"),
+                format!("{to:?} is not an e-mail address: {e}"),
+            )
+        })?;
+    }
+    let s = ReportSchedule {
+        team_id: team.id,
+        cron: cron.split_whitespace().collect::<Vec<_>>().join(" "),
+        auto_send,
+        email_to,
+        updated_at: tandem_domain::time::micros(now),
+    };
+    store.put_report_schedule(&s).await?;
+    Ok(s)
 }
 
 /// Runs [`tick`] every `report.scheduler_interval_seconds` until dropped;

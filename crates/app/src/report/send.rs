@@ -1,4 +1,8 @@
-//! Delivery of weekly reports: e-mail over SMTP (HTML with inline PNG charts
+//! Sending weekly reports: [`send_week`] renders the edited report, delivers
+//! it, archives it (database row, plus the S3 copy from `report::archive`)
+//! and marks the draft sent; no channel configured is a `Conflict`.
+//!
+//! Channels: e-mail over SMTP (HTML with inline PNG charts
 //! and a plain-text alternative), a Slack incoming webhook (Block Kit), and a
 //! generic JSON webhook signed with HMAC-SHA256.
 //!
@@ -14,6 +18,7 @@
 //!   retried by the next send of that week (already sent recipients are
 //!   skipped).
 //! - Nothing here touches the draft's edits: a failed delivery loses no edit.
+//! - Its settings (`[report]`) live in `crate::settings`, re-exported here.
 
 use std::time::Duration;
 

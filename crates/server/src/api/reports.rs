@@ -321,25 +321,15 @@ pub async fn put_schedule(
 ) -> ApiResult<Json<ScheduleView>> {
     who.require(Role::Manager)?;
     let team = find_team(&state.store, &team).await?;
-    crate::schedule::parse_cron(&req.cron).map_err(|e| ApiError::invalid("cron", e))?;
-    crate::schedule::parse_tz(&team.timezone)
-        .map_err(|e| ApiError::invalid("timezone", format!("the team's time zone: {e}")))?;
-    for (i, to) in req.email_to.iter().enumerate() {
-        to.parse::<lettre::message::Mailbox>().map_err(|e| {
-            ApiError::invalid(
-                format!("email_to[{i}]"),
-                format!("{to:?} is not an e-mail address: {e}"),
-            )
-        })?;
-    }
-    let s = ReportSchedule {
-        team_id: team.id,
-        cron: req.cron.split_whitespace().collect::<Vec<_>>().join(" "),
-        auto_send: req.auto_send,
-        email_to: req.email_to,
-        updated_at: tandem_domain::time::micros(Utc::now()),
-    };
-    state.store.put_report_schedule(&s).await?;
+    let s = crate::schedule::set(
+        &state.store,
+        &team,
+        &req.cron,
+        req.auto_send,
+        req.email_to,
+        Utc::now(),
+    )
+    .await?;
     Ok(Json(schedule_view(&team, Some(s), &state.settings)))
 }
 

@@ -14,8 +14,8 @@
 //!   run again; a run whose deliveries partly failed is left unfinished and
 //!   retried once its lease runs out (recipients already served are
 //!   skipped, see `report::send`). The scheduler decides on the `AppError`
-//! it gets: a `Conflict` (nowhere to send) finishes the run as failed, any
-//! other error leaves it for the next lease.
+//!   it gets: a `Conflict` (nowhere to send) finishes the run as failed, any
+//!   other error leaves it for the next lease.
 //!
 //! With several replicas on one database, each scheduled send happens
 //! exactly once: only the replica whose claim inserted (or took over an

@@ -8,12 +8,15 @@ use clap::CommandFactory;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
+use tandem_app::Settings;
+use tandem_app::bootstrap::{AdminBootstrap, ensure_admin};
+use tandem_app::credentials as auth;
+use tandem_app::demo::{DEMO_PASSWORD, DemoOutcome};
+use tandem_app::paging::all;
+use tandem_app::settings::LogFormat;
 use tandem_domain::goal::{GoalTransition, NewGoal, Parties};
 use tandem_domain::user::{NewUser, validate_password};
-use tandem_server::bootstrap::{AdminBootstrap, ensure_admin};
-use tandem_server::demo::{DEMO_PASSWORD, DemoOutcome};
-use tandem_server::settings::LogFormat;
-use tandem_server::{AppState, Settings, auth};
+use tandem_server::AppState;
 use tandem_store::{ConnectOptions, ListQuery, Store};
 use uuid::Uuid;
 
@@ -23,7 +26,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command;
     match command {
         Command::DefaultConfig => {
-            print!("{}", tandem_server::settings::DEFAULT_CONFIG);
+            print!("{}", tandem_app::settings::DEFAULT_CONFIG);
             return Ok(());
         }
         Command::Completions { shell } => {
@@ -147,7 +150,7 @@ async fn serve(
         AdminBootstrap::Existing => {}
     }
     if demo {
-        match tandem_server::demo::load(&store, Utc::now().date_naive()).await? {
+        match tandem_app::demo::load(&store, Utc::now().date_naive()).await? {
             loaded @ DemoOutcome::Loaded { .. } => print_demo_loaded(&loaded),
             DemoOutcome::NotEmpty => {
                 println!(
@@ -220,7 +223,7 @@ fn print_demo_loaded(outcome: &DemoOutcome) {
 }
 
 async fn load_demo(store: &Store) -> anyhow::Result<()> {
-    match tandem_server::demo::load(store, Utc::now().date_naive()).await? {
+    match tandem_app::demo::load(store, Utc::now().date_naive()).await? {
         loaded @ DemoOutcome::Loaded { .. } => {
             print_demo_loaded(&loaded);
             Ok(())
@@ -272,11 +275,8 @@ async fn import_dump(store: &Store, file: std::path::PathBuf) -> anyhow::Result<
 }
 
 pub(crate) async fn team_id(store: &Store, id_or_key: &str) -> anyhow::Result<Uuid> {
-    let team = match Uuid::try_parse(id_or_key) {
-        Ok(id) => store.get_team(id).await,
-        Err(_) => store.get_team_by_key(id_or_key).await,
-    };
-    Ok(team
+    Ok(tandem_app::lookup::team(store, id_or_key)
+        .await
         .with_context(|| format!("no team has the key or id {id_or_key:?}"))?
         .id)
 }
@@ -304,10 +304,7 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
             status,
             format,
         } => {
-            let mut q = ListQuery {
-                limit: ListQuery::MAX_LIMIT,
-                ..ListQuery::default()
-            };
+            let mut q = ListQuery::default();
             if let Some(team) = team {
                 q.team_id = Some(team_id(store, &team).await?);
             }
@@ -317,15 +314,7 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("--status: {e}"))?;
                 q.status = Some(status);
             }
-            let mut goals = Vec::new();
-            loop {
-                let page = store.list_goals(&q).await?;
-                goals.extend(page.items);
-                match page.next_cursor {
-                    Some(c) => q.after = Some(c),
-                    None => break,
-                }
-            }
+            let goals = all(q, |q| async move { store.list_goals(&q).await }).await?;
             match format.format {
                 Format::Json => print_json(&goals)?,
                 Format::Table => {
@@ -548,7 +537,7 @@ async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
 async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create { name, role, format } => {
-            let (token, secret) = tandem_server::api::admin::issue_token(store, &name, role, None)
+            let (token, secret) = auth::issue_token(store, &name, role, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             match format.format {

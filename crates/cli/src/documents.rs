@@ -57,11 +57,9 @@ pub async fn export(store: &Store, id: &str, output: Option<PathBuf>) -> anyhow:
 
 /// `tandem goal new --team T` without `--title`: the template to fill in.
 pub async fn template(store: &Store, team: &str) -> anyhow::Result<()> {
-    let team = match Uuid::try_parse(team) {
-        Ok(id) => store.get_team(id).await,
-        Err(_) => store.get_team_by_key(team).await,
-    }
-    .with_context(|| format!("no team has the key or id {team:?}"))?;
+    let team = tandem_app::lookup::team(store, team)
+        .await
+        .with_context(|| format!("no team has the key or id {team:?}"))?;
     print!("{}", document::template(&team.key));
     Ok(())
 }

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand, ValueEnum};
+use tandem_app::Settings;
+use tandem_app::credentials::check_webhook_secret;
 use tandem_domain::delivery::Provider;
-use tandem_server::Settings;
-use tandem_server::api::events::check_secret;
 use tandem_server::webhooks;
 use tandem_store::{DeliveryFilter, Store};
 use uuid::Uuid;
@@ -94,14 +94,12 @@ pub async fn webhook_secret(store: &Store, c: WebhookSecretCommand) -> anyhow::R
                 }
             };
             let secret = raw.trim_end_matches(['\n', '\r']);
-            if let Err(e) = check_secret(secret) {
+            if let Err(e) = check_webhook_secret(secret) {
                 bail!("the secret {e}");
             }
-            let p = match Uuid::try_parse(&project) {
-                Ok(id) => store.get_project(id).await,
-                Err(_) => store.get_project_by_key(&project).await,
-            }
-            .with_context(|| format!("--project: no project has the key or id {project:?}"))?;
+            let p = tandem_app::lookup::project(store, &project)
+                .await
+                .with_context(|| format!("--project: no project has the key or id {project:?}"))?;
             let provider = Provider::from(provider);
             store
                 .set_webhook_secret(p.id, provider, secret, Utc::now())

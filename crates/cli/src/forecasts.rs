@@ -3,9 +3,9 @@
 use anyhow::Context;
 use chrono::Utc;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+use tandem_app::Settings;
+use tandem_app::forecasting::{self, GoalForecastOutcome};
 use tandem_domain::risk::RiskStatus;
-use tandem_server::Settings;
-use tandem_server::forecasting::{self, GoalForecastOutcome};
 use tandem_store::{ListQuery, Store};
 use uuid::Uuid;
 
@@ -142,21 +142,12 @@ pub async fn risks(
     }
     let mut q = ListQuery {
         status: Some(RiskStatus::Open.to_string()),
-        limit: ListQuery::MAX_LIMIT,
         ..ListQuery::default()
     };
     if let Some(team) = team {
         q.team_id = Some(crate::commands::team_id(store, &team).await?);
     }
-    let mut risks = Vec::new();
-    loop {
-        let page = store.list_risks(&q).await?;
-        risks.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => break,
-        }
-    }
+    let risks = tandem_app::paging::all(q, |q| async move { store.list_risks(&q).await }).await?;
     if let Format::Json = format {
         println!("{}", serde_json::to_string_pretty(&risks)?);
         return Ok(());

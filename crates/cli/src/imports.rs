@@ -10,11 +10,11 @@ use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tandem_app::settings::Settings;
 use tandem_domain::project::Project;
 use tandem_importers::git::{GitImport, GitImportSummary, NoProgress, Progress};
 use tandem_importers::github::{GithubImport, GithubImportSummary};
 use tandem_importers::gitlab::{GitlabImport, GitlabImportSummary};
-use tandem_server::settings::Settings;
 use tandem_store::Store;
 use uuid::Uuid;
 
@@ -320,11 +320,9 @@ async fn project_listing(store: &Store, key_or_id: &str, repo: &str) -> anyhow::
 }
 
 async fn find_project(store: &Store, key_or_id: &str) -> anyhow::Result<Project> {
-    let found = match Uuid::try_parse(key_or_id) {
-        Ok(id) => store.get_project(id).await,
-        Err(_) => store.get_project_by_key(key_or_id).await,
-    };
-    found.map_err(|_| anyhow!("--project: no project has the key or id {key_or_id:?}"))
+    tandem_app::lookup::project(store, key_or_id)
+        .await
+        .map_err(|_| anyhow!("--project: no project has the key or id {key_or_id:?}"))
 }
 
 /// The name to store the repository under: `--repo` (which the project must

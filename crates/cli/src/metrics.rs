@@ -1,15 +1,15 @@
 //! `tandem metrics dora|lead-time|review-time|cycle-time|throughput|bugs|
 //! debt-share|coverage|explain`: the delivery metrics the API serves under
 //! `/api/v1/delivery/...`, computed by the same functions
-//! (`tandem_server::delivery_metrics`).
+//! (`tandem_app::delivery_metrics`).
 
 use anyhow::anyhow;
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
+use tandem_app::AppError;
+use tandem_app::Settings;
+use tandem_app::delivery_metrics::{self as dm, DeliveryQuery};
 use tandem_domain::dora::{Bucket, ExplainMetric, Level};
-use tandem_server::Settings;
-use tandem_server::delivery_metrics::{self as dm, DeliveryQuery};
-use tandem_server::error::ApiError;
 use tandem_store::Store;
 
 use crate::Format;
@@ -97,10 +97,13 @@ impl ScopeArgs {
     }
 }
 
-/// An API error as a CLI error naming the option at fault.
-fn cli_error(e: ApiError) -> anyhow::Error {
+/// An application error as a CLI error naming the option at fault.
+fn cli_error(e: AppError) -> anyhow::Error {
     match &e {
-        ApiError::BadRequest(message, Some(field)) => anyhow!("--{field}: {message}"),
+        AppError::BadInput {
+            message,
+            field: Some(field),
+        } => anyhow!("--{field}: {message}"),
         _ => anyhow!(e),
     }
 }

@@ -6,9 +6,9 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::Subcommand;
 use serde_json::json;
+use tandem_app::Settings;
+use tandem_app::{lookup, planning as views};
 use tandem_domain::planning::{ContextValue, DebtBudget};
-use tandem_server::Settings;
-use tandem_server::api::planning as views;
 use tandem_store::Store;
 
 use crate::commands::{print_json, table};
@@ -33,7 +33,7 @@ pub async fn backlog(
     team: &str,
     format: Format,
 ) -> anyhow::Result<()> {
-    let team = views::find_team(store, team)
+    let team = lookup::team(store, team)
         .await
         .with_context(|| format!("--team: no team has the key or id {team:?}"))?;
     let view = views::backlog_view(store, &team, &settings.planning, Utc::now()).await?;
@@ -103,7 +103,7 @@ fn debt_line(debt: &DebtBudget) -> String {
 pub async fn item(store: &Store, settings: &Settings, command: ItemCommand) -> anyhow::Result<()> {
     match command {
         ItemCommand::Show { key, format } => {
-            let item = views::find_work_item(store, &key)
+            let item = lookup::work_item(store, &key)
                 .await
                 .with_context(|| format!("no work item has the key or id {key:?}"))?;
             let ctx = views::task_context(store, &item, &settings.planning).await?;

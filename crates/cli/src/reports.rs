@@ -5,10 +5,10 @@
 use anyhow::Context;
 use chrono::IsoWeek;
 use clap::{Subcommand, ValueEnum};
+use tandem_app::Settings;
+use tandem_app::lookup::team as find_team;
+use tandem_app::report::{self as weekly_report, week_or_current};
 use tandem_domain::report;
-use tandem_server::Settings;
-use tandem_server::api::planning::find_team;
-use tandem_server::api::reports::week_or_current;
 use tandem_store::Store;
 
 use crate::commands::print_json;
@@ -75,16 +75,15 @@ pub async fn report(store: &Store, settings: &Settings, c: ReportCommand) -> any
             let team = find_team(store, &team)
                 .await
                 .with_context(|| format!("--team: no team has the key or id {team:?}"))?;
-            let (_, report) =
-                tandem_server::reporting::edited(store, settings, team.id, week).await?;
-            let link = tandem_server::reporting::link(settings, &team.key, &report.week);
+            let (_, report) = weekly_report::edited(store, settings, team.id, week).await?;
+            let link = weekly_report::link(settings, &team.key, &report.week);
             match format {
                 ReportFormat::Markdown => print!("{}", report::to_markdown(&report)),
                 ReportFormat::Text => print!("{}", report::to_text(&report, Some(&link))),
                 ReportFormat::Json => print_json(&report)?,
                 ReportFormat::Slack => print_json(&report::to_slack(&report, Some(&link)))?,
                 ReportFormat::Html => {
-                    let rendered = tandem_server::reporting::render(&report, Some(&link))?;
+                    let rendered = weekly_report::render(&report, Some(&link))?;
                     print!("{}", rendered.html);
                 }
             }

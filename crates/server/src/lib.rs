@@ -12,25 +12,19 @@
 //!   tests start the real server on port 0.
 
 pub mod api;
-pub mod bootstrap;
-pub mod charts;
-pub mod delivery;
-pub mod delivery_archive;
-pub mod delivery_metrics;
-pub mod demo;
-pub mod forecasting;
 pub mod http;
-pub mod maintenance;
-pub mod reporting;
 pub mod router;
-pub mod schedule;
-pub mod settings;
 pub mod web;
+
+// The use cases live in `tandem_app`; these names keep the paths that pages,
+// handlers and tests use (`crate::forecasting::…`).
+pub use tandem_app::report as reporting;
+pub use tandem_app::report::schedule;
+pub use tandem_app::{bootstrap, charts, delivery_metrics, demo, forecasting, settings};
 pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tandem_store::Store;
 
@@ -80,42 +74,14 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = state.store.clone();
-    let checks = spawn_checks(&state);
-    let reports = schedule::spawn(&state);
-    let background = maintenance::spawn(&state);
+    let background = tandem_app::jobs::spawn_all(&state.store, &state.settings);
     let app = router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
-    for task in [checks, reports].into_iter().flatten().chain(background) {
+    for task in background {
         task.abort();
     }
     store.close().await;
     Ok(())
-}
-
-/// Runs the risk checks at start and then every
-/// `forecast.check_interval_minutes`. Several replicas may run them at the
-/// same time: risks are keyed by cause, so a second opening is skipped and
-/// updates converge on the same content.
-fn spawn_checks(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
-    let minutes = state.settings.forecast.check_interval_minutes;
-    if minutes == 0 {
-        return None;
-    }
-    let store = state.store.clone();
-    let settings = state.settings.clone();
-    Some(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(minutes * 60));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match forecasting::run_checks(&store, &settings.forecast, chrono::Utc::now()).await {
-                Ok(report) => tracing::info!(?report, "risk checks ran"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "risk checks failed; retrying at the next interval")
-                }
-            }
-        }
-    }))
 }

@@ -43,7 +43,7 @@ use sha2::{Digest, Sha256};
 use tandem_domain::delivery::{Delivery, Outcome, Provider, Record};
 use tandem_domain::git::{Commit, GitRef};
 use tandem_domain::project::Project;
-use tandem_domain::webhook::{self, Context, Labels, Mapped, PayloadError};
+use tandem_domain::webhook::{self, Context, Mapped, PayloadError};
 use tandem_store::{DeliveryFilter, Ingest, Store};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -52,56 +52,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 
-/// `[webhooks]` settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WebhookSettings {
-    /// Largest webhook body accepted, in bytes (25 MiB, GitHub's own cap).
-    /// Separate from `server.body_limit_bytes`, which is lower.
-    pub body_limit_bytes: usize,
-    /// An issue with this label is an incident.
-    pub incident_label: String,
-    /// An issue with this label is a bug (a work item of kind bug).
-    pub bug_label: String,
-    /// The environment a published release counts as deployed to.
-    pub release_environment: String,
-}
-
-impl Default for WebhookSettings {
-    fn default() -> Self {
-        Self {
-            body_limit_bytes: 25 * 1024 * 1024,
-            incident_label: "incident".to_owned(),
-            bug_label: "bug".to_owned(),
-            release_environment: "production".to_owned(),
-        }
-    }
-}
-
-impl WebhookSettings {
-    pub fn check(&self) -> Result<(), String> {
-        if self.body_limit_bytes < 1024 {
-            return Err("webhooks.body_limit_bytes must be at least 1024".into());
-        }
-        for (name, v) in [
-            ("incident_label", &self.incident_label),
-            ("bug_label", &self.bug_label),
-            ("release_environment", &self.release_environment),
-        ] {
-            if v.trim().is_empty() {
-                return Err(format!("webhooks.{name} must not be empty"));
-            }
-        }
-        Ok(())
-    }
-
-    pub fn labels(&self) -> Labels {
-        Labels {
-            incident: self.incident_label.clone(),
-            bug: self.bug_label.clone(),
-        }
-    }
-}
+pub use tandem_app::settings::WebhookSettings;
 
 /// The request headers kept with a delivery. Never the signature or the
 /// GitLab token (which is the secret itself).

@@ -7,7 +7,6 @@ use axum::response::{AppendHeaders, IntoResponse};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tandem_domain::user::{ApiToken, NewUser, Role, User, validate_password};
-use uuid::Uuid;
 
 use super::{new_id, path_id};
 use crate::AppState;
@@ -195,30 +194,7 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
 }
 
-/// Creates a token and returns it with its secret (shown once).
-pub async fn issue_token(
-    store: &tandem_store::Store,
-    name: &str,
-    role: Role,
-    created_by: Option<Uuid>,
-) -> ApiResult<(ApiToken, String)> {
-    tandem_domain::text::required("name", name).map_err(|e| ApiError::Invalid(vec![e]))?;
-    let secret = auth::new_secret()?;
-    let token = ApiToken {
-        id: new_id(),
-        name: name.to_owned(),
-        prefix: auth::secret_prefix(&secret),
-        role,
-        created_by,
-        created_at: tandem_domain::time::micros(Utc::now()),
-        last_used_at: None,
-        revoked_at: None,
-    };
-    store
-        .create_token(&token, &auth::secret_hash(&secret))
-        .await?;
-    Ok((token, secret))
-}
+pub use tandem_app::credentials::issue_token;
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "admin", params(("id" = uuid::Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -414,19 +414,7 @@ pub struct WebhookSecret {
     pub secret: String,
 }
 
-/// Checks a webhook secret's shape.
-pub fn check_secret(secret: &str) -> Result<(), String> {
-    let len = secret.chars().count();
-    if !(16..=512).contains(&len) {
-        return Err(format!(
-            "is {len} characters long; use 16 to 512 (a random string such as `openssl rand -hex 32`)"
-        ));
-    }
-    if secret.trim() != secret || secret.chars().any(char::is_control) {
-        return Err("must not start or end with spaces or contain control characters".into());
-    }
-    Ok(())
-}
+pub use tandem_app::credentials::check_webhook_secret as check_secret;
 
 #[utoipa::path(put, path = "/api/v1/projects/{project}/webhook-secrets/{provider}", tag = "events",
     request_body = WebhookSecret,

@@ -1,171 +1,25 @@
 //! Planning views: the team backlog (with the priority inflation flag and the
 //! tech-debt budget), a goal's stage plan, the tech-debt budget alone, and a
-//! work item's context. The views are built here from the store and the
-//! domain rules so the command line shows exactly what the API serves.
+//! work item's context, as JSON. The views are built by
+//! `tandem_app::planning` (the command line and the pages show the same).
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use tandem_domain::planning::{
-    self, BacklogEntry, DebtBudget, GoalPlan, PriorityInflation, TaskContext,
-};
-use tandem_domain::team::Team;
-use tandem_domain::work_item::WorkItem;
-use tandem_store::{Store, StoreError};
-use uuid::Uuid;
+use chrono::Utc;
+use serde::Deserialize;
+use tandem_domain::planning::{GoalPlan, TaskContext};
+use tandem_store::StoreError;
 
 use super::path_id;
 use crate::AppState;
-use crate::auth::Principal;
-use crate::auth::RequireMember;
+use crate::auth::{Principal, RequireMember};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
-use crate::settings::PlanningSettings;
 
-/// The team a view is about.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TeamRef {
-    pub id: Uuid,
-    pub key: String,
-    pub name: String,
-}
-
-impl From<&Team> for TeamRef {
-    fn from(t: &Team) -> Self {
-        TeamRef {
-            id: t.id,
-            key: t.key.clone(),
-            name: t.name.clone(),
-        }
-    }
-}
-
-/// A team's open work in the order to do it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct BacklogView {
-    pub team: TeamRef,
-    pub generated_at: DateTime<Utc>,
-    /// Open items: todo, in progress and blocked.
-    pub open_items: u32,
-    /// Present when more than a quarter of the open items are P0 or P1.
-    pub inflation: Option<PriorityInflation>,
-    /// The share of throughput spent on tech debt.
-    pub debt: DebtBudget,
-    pub entries: Vec<BacklogEntry>,
-}
-
-/// A team's tech-debt budget.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TeamDebt {
-    pub team: TeamRef,
-    pub debt: DebtBudget,
-}
-
-/// The tech-debt budget of a team over the last periods, ending today (UTC).
-pub async fn debt_budget(
-    store: &Store,
-    team: &Team,
-    planning: &PlanningSettings,
-    now: DateTime<Utc>,
-) -> Result<DebtBudget, StoreError> {
-    let today = now.date_naive();
-    let start = planning::debt_window_start(today, planning::DEBT_PERIODS);
-    let since = start.and_time(chrono::NaiveTime::MIN).and_utc();
-    let done = store.list_done_work_items(team.id, since).await?;
-    Ok(planning::debt_budget(
-        &done,
-        today,
-        planning::DEBT_PERIODS,
-        planning.debt_target_percent,
-    ))
-}
-
-/// The backlog view of a team.
-pub async fn backlog_view(
-    store: &Store,
-    team: &Team,
-    planning: &PlanningSettings,
-    now: DateTime<Utc>,
-) -> Result<BacklogView, StoreError> {
-    let open = store.list_open_work_items(team.id).await?;
-    let entries = planning::backlog(&open, &planning.matrix, now);
-    Ok(BacklogView {
-        team: team.into(),
-        generated_at: now,
-        open_items: u32::try_from(entries.len()).unwrap_or(u32::MAX),
-        inflation: planning::priority_inflation(&open),
-        debt: debt_budget(store, team, planning, now).await?,
-        entries,
-    })
-}
-
-/// The plan of a goal: its stages with length, flag and progress, and its
-/// small wins.
-pub async fn goal_plan(
-    store: &Store,
-    goal_id: Uuid,
-    planning: &PlanningSettings,
-) -> Result<GoalPlan, StoreError> {
-    let goal = store.get_goal(goal_id).await?;
-    let stages = store.list_goal_stages(goal.id).await?;
-    let items = store.list_goal_work_items(goal.id).await?;
-    Ok(planning::goal_plan(
-        &goal,
-        &stages,
-        &items,
-        planning.max_stage_days,
-    ))
-}
-
-/// The context of a work item: its goal's business goal, the expected
-/// impact, current and target value of the goal's success metric, and the
-/// priority explanation.
-pub async fn task_context(
-    store: &Store,
-    item: &WorkItem,
-    planning: &PlanningSettings,
-) -> Result<TaskContext, StoreError> {
-    let goal = match item.goal_id {
-        Some(id) => Some(store.get_goal(id).await?),
-        None => None,
-    };
-    let key = goal
-        .as_ref()
-        .and_then(planning::context_metric)
-        .and_then(|m| m.metric_key.clone());
-    let latest = match key {
-        Some(key) => match store.get_metric_by_key(&key).await {
-            Ok(metric) => store.latest_point(metric.id, None).await?,
-            // A success metric may name a series that is not recorded yet.
-            Err(StoreError::NotFound { .. }) => None,
-            Err(e) => return Err(e),
-        },
-        None => None,
-    };
-    Ok(planning::task_context(
-        item,
-        goal.as_ref(),
-        latest.as_ref(),
-        &planning.matrix,
-    ))
-}
-
-/// A work item by id or external key (`PAY-123`).
-pub async fn find_work_item(store: &Store, id_or_key: &str) -> Result<WorkItem, StoreError> {
-    match Uuid::try_parse(id_or_key) {
-        Ok(id) => store.get_work_item(id).await,
-        Err(_) => store.get_work_item_by_key(id_or_key).await,
-    }
-}
-
-/// A team by id or key.
-pub async fn find_team(store: &Store, id_or_key: &str) -> Result<Team, StoreError> {
-    match Uuid::try_parse(id_or_key) {
-        Ok(id) => store.get_team(id).await,
-        Err(_) => store.get_team_by_key(id_or_key).await,
-    }
-}
+pub use tandem_app::lookup::{team as find_team, work_item as find_work_item};
+pub use tandem_app::planning::{
+    BacklogView, TeamDebt, TeamRef, backlog_view, debt_budget, goal_plan, task_context,
+};
 
 /// Query of `GET /api/v1/backlog`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use chrono::{Datelike, IsoWeek, Utc};
+use chrono::{IsoWeek, Utc};
 use serde::{Deserialize, Serialize};
 use tandem_domain::report::{self, EditRequest, WeeklyReport};
 use tandem_store::{
@@ -36,13 +36,7 @@ pub struct WeeklyParams {
     pub format: Option<String>,
 }
 
-/// The week a request names, or the current one.
-pub fn week_or_current(week: Option<&str>) -> Result<IsoWeek, String> {
-    match week {
-        Some(w) => report::parse_week(w),
-        None => Ok(Utc::now().date_naive().iso_week()),
-    }
-}
+pub use tandem_app::report::week_or_current;
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/weekly", tag = "reports",
     params(("team" = String, Path, description = "Team id or key"), WeeklyParams),
@@ -320,25 +314,15 @@ pub async fn put_schedule(
     ApiJson(req): ApiJson<ScheduleRequest>,
 ) -> ApiResult<Json<ScheduleView>> {
     let team = find_team(&state.store, &team).await?;
-    crate::schedule::parse_cron(&req.cron).map_err(|e| ApiError::invalid("cron", e))?;
-    crate::schedule::parse_tz(&team.timezone)
-        .map_err(|e| ApiError::invalid("timezone", format!("the team's time zone: {e}")))?;
-    for (i, to) in req.email_to.iter().enumerate() {
-        to.parse::<lettre::message::Mailbox>().map_err(|e| {
-            ApiError::invalid(
-                format!("email_to[{i}]"),
-                format!("{to:?} is not an e-mail address: {e}"),
-            )
-        })?;
-    }
-    let s = ReportSchedule {
-        team_id: team.id,
-        cron: req.cron.split_whitespace().collect::<Vec<_>>().join(" "),
-        auto_send: req.auto_send,
-        email_to: req.email_to,
-        updated_at: tandem_domain::time::micros(Utc::now()),
-    };
-    state.store.put_report_schedule(&s).await?;
+    let s = crate::schedule::set(
+        &state.store,
+        &team,
+        &req.cron,
+        req.auto_send,
+        req.email_to,
+        Utc::now(),
+    )
+    .await?;
     Ok(Json(schedule_view(&team, Some(s), &state.settings)))
 }
 

@@ -1,22 +1,15 @@
 //! Authentication and authorisation.
 //!
-//! - Passwords: argon2id PHC strings (the argon2 crate's defaults).
-//! - API tokens and session ids: 32 random bytes from the OS, shown once;
-//!   only their SHA-256 is stored (they are high-entropy, so a fast hash is
-//!   the right tool; a slow password hash would add nothing but latency).
+//! - Passwords, API tokens and session ids are made and checked by
+//!   `tandem_app::credentials` (re-exported here).
 //! - A request is authenticated by `Authorization: Bearer <token>` or by the
 //!   `tandem_session` cookie. Cookie-authenticated writes must come from the
 //!   same origin (CSRF defence on top of `SameSite=Lax`).
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
-use base64::Engine;
 use chrono::Utc;
-use sha2::{Digest, Sha256};
 use tandem_domain::user::{Role, User};
 use uuid::Uuid;
 
@@ -24,51 +17,10 @@ use crate::AppState;
 use crate::error::ApiError;
 
 pub const SESSION_COOKIE: &str = "tandem_session";
-const TOKEN_PREFIX: &str = "tdm_";
 
-/// Hashes a password as an argon2id PHC string.
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing a password failed: {e}"))
-}
-
-/// True when `password` matches the stored PHC string.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
-}
-
-/// A fresh random secret: `tdm_` + 43 URL-safe characters.
-pub fn new_secret() -> anyhow::Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the OS random source failed: {e}"))?;
-    Ok(format!(
-        "{TOKEN_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    ))
-}
-
-/// A generated password for the first admin: 24 URL-safe characters.
-pub fn new_password() -> anyhow::Result<String> {
-    let mut bytes = [0u8; 18];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the OS random source failed: {e}"))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// The stored form of a token or session id.
-pub fn secret_hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// The shown prefix of a token, for lists.
-pub fn secret_prefix(secret: &str) -> String {
-    secret.chars().take(TOKEN_PREFIX.len() + 6).collect()
-}
+pub use tandem_app::credentials::{
+    hash_password, new_password, new_secret, secret_hash, secret_prefix, verify_password,
+};
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]

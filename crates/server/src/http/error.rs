@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tandem_app::AppError;
 use tandem_domain::{DomainError, FieldError};
 use tandem_store::StoreError;
 
@@ -77,6 +78,21 @@ impl From<DomainError> for ApiError {
                 message: e.to_string(),
                 field: Some("status".into()),
             },
+        }
+    }
+}
+
+/// The one mapping from the application's errors to HTTP: a bad parameter
+/// is 400 naming it, a missing thing 404, a conflict 409, a broken rule 422.
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::BadInput { message, field } => ApiError::BadRequest(message, field),
+            AppError::NotFound(message) => ApiError::NotFound(message),
+            AppError::Conflict { message, field } => ApiError::Conflict { message, field },
+            AppError::Invalid(errors) => ApiError::Invalid(errors),
+            AppError::Forbidden(message) => ApiError::Forbidden(message),
+            AppError::Unexpected(e) => ApiError::Unexpected(e),
         }
     }
 }

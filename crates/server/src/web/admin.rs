@@ -389,7 +389,7 @@ pub async fn create_token(
                 .await?;
                 return render_status(StatusCode::CREATED, &page);
             }
-            Err(e) => status = errors.absorb_api(e)?,
+            Err(e) => status = errors.absorb_api(e.into())?,
         }
     }
     let page = tokens_page(&state, &viewer, form, errors, None).await?;

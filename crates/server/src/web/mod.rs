@@ -256,6 +256,12 @@ impl From<ApiError> for PageError {
     }
 }
 
+impl From<tandem_app::AppError> for PageError {
+    fn from(e: tandem_app::AppError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
 impl From<tandem_store::StoreError> for PageError {
     fn from(e: tandem_store::StoreError) -> Self {
         ApiError::from(e).into()

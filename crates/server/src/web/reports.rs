@@ -459,9 +459,9 @@ impl ReportAt<'_> {
     /// After a write: on success, back to the report (with `query`); on
     /// failure, the page again with the error and `extras` (what was
     /// typed), under the error's status.
-    async fn after_write<T>(
+    async fn after_write<T, E: Into<crate::error::ApiError>>(
         &self,
-        result: crate::error::ApiResult<T>,
+        result: Result<T, E>,
         query: &str,
         mut extras: Extras,
     ) -> PageResult<Response> {
@@ -472,7 +472,7 @@ impl ReportAt<'_> {
                 report::week_label(self.week)
             ))),
             Err(e) => {
-                let status = extras.errors.absorb_api(e)?;
+                let status = extras.errors.absorb_api(e.into())?;
                 let page = report_page(
                     self.state,
                     self.cache,
@@ -563,7 +563,7 @@ pub async fn send(
                     .collect();
                 StatusCode::OK
             }
-            Err(e) => extras.errors.absorb_api(e)?,
+            Err(e) => extras.errors.absorb_api(e.into())?,
         }
     };
     let page = report_page(&state, &cache, &viewer, &team, week, extras).await?;

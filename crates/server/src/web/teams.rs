@@ -25,6 +25,7 @@ use crate::charts::{self, Series};
 use crate::delivery_metrics::{self, DeliveryQuery};
 use crate::error::ApiError;
 use axum::Extension;
+use tandem_app::AppError;
 use tandem_domain::dora::Level;
 
 /// A weekly series: (the week's Monday, value).
@@ -396,7 +397,7 @@ async fn delivery_panels(
     };
     let report = match delivery_metrics::dora(&state.store, &state.settings, &q).await {
         Ok(r) => r,
-        Err(ApiError::BadRequest(message, _)) => {
+        Err(AppError::BadInput { message, .. }) => {
             return Ok((Vec::new(), Some(message), String::new(), Vec::new()));
         }
         Err(e) => return Err(e.into()),
@@ -510,7 +511,7 @@ async fn delivery_panels(
                 class: "flat",
             },
         ],
-        Err(ApiError::BadRequest(..)) => Vec::new(),
+        Err(AppError::BadInput { .. }) => Vec::new(),
         Err(e) => return Err(e.into()),
     };
     Ok((dora, None, basis, review))

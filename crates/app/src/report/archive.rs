@@ -12,43 +12,10 @@ use std::sync::Arc;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use secrecy::ExposeSecret;
 
-use crate::reporting::Rendered;
-
-fn default_region() -> String {
-    "us-east-1".to_owned()
-}
-
-fn default_prefix() -> String {
-    "reports".to_owned()
-}
-
-/// `[report.s3]`: where sent reports are uploaded.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct S3Settings {
-    pub bucket: String,
-    /// For S3-compatible services (MinIO, moto, …); AWS when unset.
-    #[serde(default)]
-    pub endpoint: Option<String>,
-    #[serde(default = "default_region")]
-    pub region: String,
-    pub access_key_id: String,
-    #[serde(serialize_with = "redact")]
-    pub secret_access_key: SecretString,
-    /// Key prefix of every upload.
-    #[serde(default = "default_prefix")]
-    pub prefix: String,
-    /// Allow an `http://` endpoint (local services only).
-    #[serde(default)]
-    pub allow_http: bool,
-}
-
-fn redact<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str("[redacted]")
-}
+use crate::report::Rendered;
+pub use crate::settings::S3Settings;
 
 impl S3Settings {
     fn store(&self) -> anyhow::Result<Arc<dyn ObjectStore>> {

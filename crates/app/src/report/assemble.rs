@@ -1,6 +1,8 @@
 //! The weekly status report: gathers one team's data for one ISO week from
-//! the store and lets the domain (`tandem_domain::report`) assemble it. The
-//! API and the CLI both call [`weekly`], so they show the same report.
+//! the store and lets the domain (`tandem_domain::report`) assemble it, and
+//! keeps the week's draft (edits, approval). The API, the pages and the CLI
+//! all call [`weekly`] / [`edited`], so they show the same report. Failures
+//! are `AppError`s: editing or approving a sent week is a `Conflict`.
 //!
 //! Forecasts are the team's current ones (as of today, whatever the week),
 //! so a report read later shows the forecast of the day it is read.
@@ -11,36 +13,16 @@ use tandem_domain::metric::{Audience, Metric, MetricPoint};
 use tandem_domain::report::{self, ReportInput, WeeklyReport};
 use tandem_domain::risk::{Risk, RiskStatus};
 use tandem_domain::stage::Stage;
-use tandem_store::{ListQuery, Page, Store, StoreError};
+use tandem_store::{ListQuery, Store, StoreError};
 use uuid::Uuid;
 
 use chrono::Utc;
 use tandem_domain::report::DraftStatus;
 use tandem_store::ReportDraft;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AppError, AppResult};
+use crate::paging::all;
 use crate::settings::PlanningSettings;
-
-/// Every page of a list.
-async fn all<T, F, Fut>(base: ListQuery, mut list: F) -> Result<Vec<T>, StoreError>
-where
-    F: FnMut(ListQuery) -> Fut,
-    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
-{
-    let mut q = ListQuery {
-        limit: ListQuery::MAX_LIMIT,
-        ..base
-    };
-    let mut out = Vec::new();
-    loop {
-        let page = list(q.clone()).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => return Ok(out),
-        }
-    }
-}
 
 /// The weekly report of a team for an ISO week, without the delivery
 /// (DORA) lines; [`weekly_full`] has them.
@@ -50,7 +32,7 @@ pub async fn weekly(
     week: IsoWeek,
     planning: &PlanningSettings,
     forecast: &crate::settings::ForecastSettings,
-) -> ApiResult<WeeklyReport> {
+) -> AppResult<WeeklyReport> {
     Ok(report::assemble(
         &gather(store, team_id, week, planning, forecast).await?,
     ))
@@ -65,7 +47,7 @@ pub async fn weekly_full(
     settings: &crate::Settings,
     team_id: Uuid,
     week: IsoWeek,
-) -> ApiResult<WeeklyReport> {
+) -> AppResult<WeeklyReport> {
     let mut input = gather(store, team_id, week, &settings.planning, &settings.forecast).await?;
     let monday = report::week_start(week);
     let q = crate::delivery_metrics::DeliveryQuery {
@@ -94,7 +76,7 @@ async fn gather(
     week: IsoWeek,
     planning: &PlanningSettings,
     forecast: &crate::settings::ForecastSettings,
-) -> ApiResult<ReportInput> {
+) -> AppResult<ReportInput> {
     let team = store.get_team(team_id).await?;
     let by_team = ListQuery {
         team_id: Some(team_id),
@@ -171,7 +153,7 @@ async fn forecasts(
     store: &Store,
     team_id: Uuid,
     cfg: &crate::settings::ForecastSettings,
-) -> ApiResult<Vec<report::GoalForecastSummary>> {
+) -> AppResult<Vec<report::GoalForecastSummary>> {
     let today = chrono::Utc::now().date_naive();
     let tf = crate::forecasting::forecast_team(store, team_id, today, cfg).await?;
     let Some(targets) = tf.forecast.targets() else {
@@ -202,77 +184,6 @@ async fn forecasts(
 // Drafts, rendering and sending
 // ---------------------------------------------------------------------------
 
-/// Size of a chart image in the e-mail (drawn at twice this for sharp
-/// display on high-density screens).
-pub const CHART_DISPLAY: (u32, u32) = (270, 150);
-
-/// A chart drawn for the e-mail.
-#[derive(Debug, Clone)]
-pub struct RenderedChart {
-    pub line_id: String,
-    /// Content-ID of the inline part.
-    pub cid: String,
-    pub png: Vec<u8>,
-}
-
-/// Every rendered form of one (edited) report.
-#[derive(Debug, Clone)]
-pub struct Rendered {
-    pub title: String,
-    pub markdown: String,
-    pub html: String,
-    pub text: String,
-    pub slack: serde_json::Value,
-    pub json: serde_json::Value,
-    pub charts: Vec<RenderedChart>,
-}
-
-/// Renders `report` in every form, charts included. CPU-bound: async
-/// callers run it on the blocking pool.
-pub fn render(report: &WeeklyReport, link: Option<&str>) -> anyhow::Result<Rendered> {
-    let (w, h) = CHART_DISPLAY;
-    let mut refs = Vec::new();
-    let mut charts = Vec::new();
-    for (i, t) in report.trends.iter().enumerate() {
-        let series = crate::charts::Series {
-            label: t.label.clone(),
-            unit: t.unit.clone(),
-            points: t.points.iter().map(|p| (p.date, p.value)).collect(),
-        };
-        let cid = format!("chart{i}.{}.{}@tandem", report.team.key, report.week);
-        charts.push(RenderedChart {
-            line_id: t.line_id.clone(),
-            cid: cid.clone(),
-            png: crate::charts::trend_png(&series, w * 2, h * 2)?,
-        });
-        refs.push(report::ChartRef {
-            line_id: t.line_id.clone(),
-            cid,
-            alt: format!("{}: the last {} weeks", series.caption(), t.points.len()),
-            width: w,
-            height: h,
-        });
-    }
-    Ok(Rendered {
-        title: report.title.clone(),
-        markdown: report::to_markdown(report),
-        html: report::to_html(report, &refs, link),
-        text: report::to_text(report, link),
-        slack: report::to_slack(report, link),
-        json: serde_json::to_value(report)?,
-        charts,
-    })
-}
-
-/// Where the full report of a team's week can be read: its web page (sign-in
-/// first, then back to it; stakeholders and up may read it).
-pub fn link(settings: &crate::Settings, team_key: &str, week: &str) -> String {
-    format!(
-        "{}/reports/{team_key}/{week}",
-        settings.server.public_url.trim_end_matches('/')
-    )
-}
-
 /// The week's report with the draft's edits applied (when there is a draft),
 /// and the draft.
 pub async fn edited(
@@ -280,7 +191,7 @@ pub async fn edited(
     settings: &crate::Settings,
     team_id: Uuid,
     week: IsoWeek,
-) -> ApiResult<(Option<ReportDraft>, WeeklyReport)> {
+) -> AppResult<(Option<ReportDraft>, WeeklyReport)> {
     let data = weekly_full(store, settings, team_id, week).await?;
     let draft = store.find_draft(team_id, &report::week_label(week)).await?;
     let report = match &draft {
@@ -300,14 +211,14 @@ pub async fn edit_draft(
     team_id: Uuid,
     week: IsoWeek,
     req: &report::EditRequest,
-) -> ApiResult<(ReportDraft, WeeklyReport)> {
+) -> AppResult<(ReportDraft, WeeklyReport)> {
     let label = report::week_label(week);
     let data = weekly_full(store, settings, team_id, week).await?;
     let mut tries = 0;
     loop {
         let read = store.draft(team_id, &label, Utc::now()).await?;
         if read.status == DraftStatus::Sent {
-            return Err(ApiError::Conflict {
+            return Err(AppError::Conflict {
                 field: Some("week".into()),
                 message: format!("the report of {label} was sent; it can no longer be edited"),
             });
@@ -333,12 +244,12 @@ pub async fn approve_draft(
     team_id: Uuid,
     week: IsoWeek,
     who: &str,
-) -> ApiResult<ReportDraft> {
+) -> AppResult<ReportDraft> {
     let label = report::week_label(week);
     let read = store.draft(team_id, &label, Utc::now()).await?;
     match read.status {
         DraftStatus::Sent => {
-            return Err(ApiError::Conflict {
+            return Err(AppError::Conflict {
                 field: Some("week".into()),
                 message: format!("the report of {label} was already sent"),
             });
@@ -357,100 +268,4 @@ pub async fn approve_draft(
     };
     store.save_draft(&read, &next).await?;
     Ok(next)
-}
-
-/// The result of sending a week's report.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct SendResult {
-    pub week: String,
-    pub outcomes: Vec<crate::delivery::Outcome>,
-    /// Whether the report is (now) in the archive.
-    pub archived: bool,
-}
-
-/// Sends the team's report of `week` (edits applied) to every configured
-/// target not yet served, archives it when anything was delivered and marks
-/// the draft sent. Failed targets are logged and can be retried by sending
-/// again; the draft and its edits stay as they are.
-pub async fn send_week(
-    store: &Store,
-    settings: &crate::Settings,
-    team_id: Uuid,
-    week: IsoWeek,
-) -> ApiResult<SendResult> {
-    let label = report::week_label(week);
-    let team = store.get_team(team_id).await?;
-    let draft = store.draft(team_id, &label, Utc::now()).await?;
-    let schedule = store.report_schedule(team_id).await?;
-    let email_to = schedule
-        .as_ref()
-        .map_or(settings.report.email_to.clone(), |s| s.email_to.clone());
-    let targets = crate::delivery::targets(&settings.report, &email_to);
-    if targets.is_empty() {
-        return Err(ApiError::Conflict {
-            field: None,
-            message: "no delivery channel is configured: set report.smtp (with e-mail \
-                      recipients), report.slack or report.webhook"
-                .into(),
-        });
-    }
-    let data = weekly_full(store, settings, team_id, week).await?;
-    let report = report::apply(&data, &draft.edits);
-    let url = link(settings, &team.key, &label);
-    let rendered = {
-        let url = url.clone();
-        tokio::task::spawn_blocking(move || render(&report, Some(&url)).map(|r| (r, report)))
-            .await
-            .map_err(anyhow::Error::from)??
-    };
-    let (rendered, report) = rendered;
-    let envelope = crate::delivery::Envelope {
-        team_id,
-        team_key: team.key.clone(),
-        week: label.clone(),
-        rendered: std::sync::Arc::new(rendered),
-        link: url,
-    };
-    let outcomes = crate::delivery::deliver(store, &settings.report, &envelope, targets).await;
-    let delivered = store
-        .list_report_deliveries(team_id, &label)
-        .await?
-        .iter()
-        .any(|d| d.status == tandem_domain::report::DeliveryStatus::Sent);
-    if delivered {
-        let r = &envelope.rendered;
-        let now = tandem_domain::time::micros(Utc::now());
-        let object_prefix = match &settings.report.s3 {
-            None => None,
-            Some(s3) => match crate::delivery_archive::upload(s3, &team.key, &label, r).await {
-                Ok(prefix) => Some(prefix),
-                Err(e) => {
-                    tracing::warn!(team = %team.key, week = %label, error = %format!("{e:#}"),
-                        "the archive upload failed; the report is archived in the database only");
-                    None
-                }
-            },
-        };
-        store
-            .archive_report(&tandem_store::ArchivedReport {
-                id: Uuid::now_v7(),
-                team_id,
-                week: label.clone(),
-                title: report.title.clone(),
-                sent_at: now,
-                report: r.json.clone(),
-                markdown: r.markdown.clone(),
-                html: r.html.clone(),
-                text: r.text.clone(),
-                slack: r.slack.clone(),
-                object_prefix,
-            })
-            .await?;
-        store.mark_draft_sent(draft.id, now).await?;
-    }
-    Ok(SendResult {
-        week: label,
-        outcomes,
-        archived: delivered,
-    })
 }

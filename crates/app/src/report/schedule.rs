@@ -2,7 +2,8 @@
 //! (**minute first**: `minute hour day-of-month month day-of-week`; the
 //! default `0 16 * * 5` is Fridays at 16:00) read in the team's time zone.
 //!
-//! Each [`tick`] (run by `serve` every `report.scheduler_interval_seconds`):
+//! Each [`tick`] (run by [`run`], which `serve` spawns, every
+//! `report.scheduler_interval_seconds`):
 //! - creates the draft of the next due report once it is less than
 //!   `report.draft_ahead_hours` away, so managers can edit it ahead of time;
 //! - for the latest due time at or before now (within the last 7 days, so
@@ -12,7 +13,9 @@
 //!   draft was approved) or holds it for approval. A finished run is never
 //!   run again; a run whose deliveries partly failed is left unfinished and
 //!   retried once its lease runs out (recipients already served are
-//!   skipped, see `delivery`).
+//!   skipped, see `report::send`). The scheduler decides on the `AppError`
+//!   it gets: a `Conflict` (nowhere to send) finishes the run as failed, any
+//!   other error leaves it for the next lease.
 //!
 //! With several replicas on one database, each scheduled send happens
 //! exactly once: only the replica whose claim inserted (or took over an
@@ -20,38 +23,17 @@
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use croner::Cron;
-use croner::parser::{CronParser, Seconds, Year};
 use tandem_domain::report::{self, DraftStatus};
 use tandem_store::{ListQuery, ReportSchedule, Store};
 use uuid::Uuid;
 
 use crate::Settings;
+pub use crate::cron::{parse_cron, parse_tz};
+use crate::error::{AppError, AppResult};
+use crate::paging::all;
 
 /// How long a replica holds a claimed run before another may take it over.
 pub const RUN_LEASE_MINUTES: i64 = 10;
-
-/// Parses a 5-field cron expression (minute first).
-pub fn parse_cron(expr: &str) -> Result<Cron, String> {
-    let fields = expr.split_whitespace().count();
-    if fields != 5 {
-        return Err(format!(
-            "{expr:?} has {fields} fields; write 5, minute first: minute hour day-of-month \
-             month day-of-week (e.g. \"0 16 * * 5\" for Fridays at 16:00)"
-        ));
-    }
-    CronParser::builder()
-        .seconds(Seconds::Disallowed)
-        .year(Year::Disallowed)
-        .build()
-        .parse(expr)
-        .map_err(|e| format!("{expr:?} is not a valid cron expression: {e}"))
-}
-
-/// Parses an IANA time zone name such as `Europe/Berlin`.
-pub fn parse_tz(name: &str) -> Result<chrono_tz::Tz, String> {
-    name.parse::<chrono_tz::Tz>()
-        .map_err(|_| format!("{name:?} is not an IANA time zone (e.g. Europe/Berlin, UTC)"))
-}
 
 /// A team's effective schedule: its own, or the configured default.
 pub fn effective(
@@ -110,19 +92,10 @@ pub async fn tick(
     now: DateTime<Utc>,
 ) -> anyhow::Result<TickReport> {
     let mut out = TickReport::default();
-    let mut q = ListQuery {
-        limit: ListQuery::MAX_LIMIT,
-        ..ListQuery::default()
-    };
-    let mut teams = Vec::new();
-    loop {
-        let page = store.list_teams(&q).await?;
-        teams.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => break,
-        }
-    }
+    let teams = all(ListQuery::default(), |q| async move {
+        store.list_teams(&q).await
+    })
+    .await?;
     for team in teams {
         let schedule = effective(team.id, store.report_schedule(team.id).await?, settings);
         let cron = match parse_cron(&schedule.cron) {
@@ -167,8 +140,8 @@ pub async fn tick(
             out.held += 1;
             continue;
         }
-        match crate::reporting::send_week(store, settings, team.id, week).await {
-            Ok(result) if crate::delivery::all_delivered(&result.outcomes) => {
+        match crate::report::send_week(store, settings, team.id, week).await {
+            Ok(result) if crate::report::send::all_delivered(&result.outcomes) => {
                 store
                     .finish_report_run(team.id, &label, owner, "sent", Utc::now())
                     .await?;
@@ -179,7 +152,7 @@ pub async fn tick(
                 tracing::warn!(team = %team.key, week = %label, outcomes = ?result.outcomes, "some deliveries failed; retrying after the lease");
                 out.failed += 1;
             }
-            Err(e @ crate::error::ApiError::Conflict { .. }) => {
+            Err(e @ crate::error::AppError::Conflict { .. }) => {
                 // Nothing to send to (no channel configured): retrying cannot
                 // help until the configuration changes and `serve` restarts.
                 tracing::warn!(team = %team.key, week = %label, error = %e, "the scheduled report has nowhere to go");
@@ -197,29 +170,59 @@ pub async fn tick(
     Ok(out)
 }
 
-/// Runs [`tick`] every `report.scheduler_interval_seconds` (0: never).
-pub fn spawn(state: &crate::AppState) -> Option<tokio::task::JoinHandle<()>> {
-    let seconds = state.settings.report.scheduler_interval_seconds;
-    if seconds == 0 {
-        return None;
+/// Sets a team's own schedule, checking the cron expression, the team's
+/// time zone and every e-mail address (each broken rule is `Invalid`,
+/// naming the field).
+pub async fn set(
+    store: &Store,
+    team: &tandem_domain::team::Team,
+    cron: &str,
+    auto_send: bool,
+    email_to: Vec<String>,
+    now: DateTime<Utc>,
+) -> AppResult<ReportSchedule> {
+    parse_cron(cron).map_err(|e| AppError::invalid("cron", e))?;
+    parse_tz(&team.timezone)
+        .map_err(|e| AppError::invalid("timezone", format!("the team's time zone: {e}")))?;
+    for (i, to) in email_to.iter().enumerate() {
+        to.parse::<lettre::message::Mailbox>().map_err(|e| {
+            AppError::invalid(
+                format!("email_to[{i}]"),
+                format!("{to:?} is not an e-mail address: {e}"),
+            )
+        })?;
     }
-    let store = state.store.clone();
-    let settings = state.settings.clone();
+    let s = ReportSchedule {
+        team_id: team.id,
+        cron: cron.split_whitespace().collect::<Vec<_>>().join(" "),
+        auto_send,
+        email_to,
+        updated_at: tandem_domain::time::micros(now),
+    };
+    store.put_report_schedule(&s).await?;
+    Ok(s)
+}
+
+/// Runs [`tick`] every `report.scheduler_interval_seconds` until dropped;
+/// returns at once when that is 0 (never). `launch` spawns it.
+pub async fn run(store: Store, settings: std::sync::Arc<Settings>) {
+    let seconds = settings.report.scheduler_interval_seconds;
+    if seconds == 0 {
+        return;
+    }
     let owner = format!("replica-{}", Uuid::now_v7());
-    Some(tokio::spawn(async move {
-        let mut tick_every = tokio::time::interval(std::time::Duration::from_secs(seconds));
-        tick_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick_every.tick().await;
-            match tick(&store, &settings, &owner, Utc::now()).await {
-                Ok(r) if r != TickReport::default() => tracing::info!(?r, "report schedule ran"),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "the report schedule failed; retrying at the next tick")
-                }
+    let mut tick_every = tokio::time::interval(std::time::Duration::from_secs(seconds));
+    tick_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick_every.tick().await;
+        match tick(&store, &settings, &owner, Utc::now()).await {
+            Ok(r) if r != TickReport::default() => tracing::info!(?r, "report schedule ran"),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "the report schedule failed; retrying at the next tick")
             }
         }
-    }))
+    }
 }
 
 #[cfg(test)]

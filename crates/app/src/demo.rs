@@ -9,7 +9,7 @@ use tandem_demo as demo;
 use tandem_domain::delivery::Record;
 use tandem_store::{ListQuery, Store};
 
-use crate::auth;
+use crate::credentials as auth;
 
 /// The password of every demo user (they exist to try Tandem; the admin's
 /// password is separate and never this).

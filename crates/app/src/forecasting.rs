@@ -1,6 +1,8 @@
 //! Forecasts and Tandem's risk checks over stored data. The maths lives in
 //! the domain (`forecast`, `risk_check`); this module gathers the inputs from
-//! the store, runs them, and stores what the checks decide.
+//! the store, runs them, and stores what the checks decide. The API, the
+//! pages, the CLI and the background check loop (`jobs::risk_checks`) call
+//! these; failures are `AppError`s.
 //!
 //! Dates: a work item counts as done on the UTC date of its `done_at`.
 
@@ -19,7 +21,8 @@ use tandem_domain::work_item::{WorkItem, WorkState};
 use tandem_store::{ListQuery, Store};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AppError, AppResult};
+use crate::paging::all;
 use crate::settings::ForecastSettings;
 
 /// A goal being worked on, with what is left of it.
@@ -96,7 +99,7 @@ pub async fn forecast_team(
     team_id: Uuid,
     today: NaiveDate,
     cfg: &ForecastSettings,
-) -> ApiResult<TeamForecast> {
+) -> AppResult<TeamForecast> {
     let team = store.get_team(team_id).await?;
     let items = store.team_work_items(team_id).await?;
     let mut goals = Vec::new();
@@ -137,7 +140,7 @@ pub async fn forecast_team(
         forecast::forecast(today, &done_dates, &targets, &settings)
     })
     .await
-    .map_err(|e| ApiError::Unexpected(e.into()))??;
+    .map_err(|e| AppError::Unexpected(e.into()))??;
     Ok(TeamForecast {
         team,
         goals: in_flight,
@@ -194,10 +197,10 @@ pub async fn forecast_goal(
     goal_id: Uuid,
     today: NaiveDate,
     cfg: &ForecastSettings,
-) -> ApiResult<GoalForecast> {
+) -> AppResult<GoalForecast> {
     let goal = store.get_goal(goal_id).await?;
     if !matches!(goal.status, GoalStatus::Agreed | GoalStatus::InProgress) {
-        return Err(ApiError::Conflict {
+        return Err(AppError::Conflict {
             message: format!(
                 "goal {} is {}; forecasts are made for agreed and in-progress goals",
                 goal.id, goal.status
@@ -233,7 +236,7 @@ pub async fn forecast_goal(
                 .find(|t| t.key == key)
                 .cloned()
                 .ok_or_else(|| {
-                    ApiError::Unexpected(anyhow::anyhow!(
+                    AppError::Unexpected(anyhow::anyhow!(
                         "goal {key} missing from its team forecast"
                     ))
                 })?;
@@ -352,7 +355,7 @@ pub async fn run_checks(
     store: &Store,
     cfg: &ForecastSettings,
     now: DateTime<Utc>,
-) -> ApiResult<CheckReport> {
+) -> AppResult<CheckReport> {
     let settings = CheckSettings {
         on_time_threshold: cfg.on_time_threshold,
         stale_days: cfg.stale_days,
@@ -360,24 +363,17 @@ pub async fn run_checks(
     let mut report = CheckReport::default();
     let mut findings = Vec::new();
     let mut checked = Vec::new();
-    let mut q = ListQuery {
-        limit: ListQuery::MAX_LIMIT,
-        ..ListQuery::default()
-    };
-    loop {
-        let page = store.list_teams(&q).await?;
-        for team in &page.items {
-            let tf = forecast_team(store, team.id, now.date_naive(), cfg).await?;
-            if matches!(tf.forecast, Forecast::TooLittleHistory { .. }) {
-                report.teams_without_forecast.push(team.key.clone());
-            }
-            findings.extend(team_findings(&tf, now, &settings));
-            checked.push(team.id);
+    let teams = all(ListQuery::default(), |q| async move {
+        store.list_teams(&q).await
+    })
+    .await?;
+    for team in &teams {
+        let tf = forecast_team(store, team.id, now.date_naive(), cfg).await?;
+        if matches!(tf.forecast, Forecast::TooLittleHistory { .. }) {
+            report.teams_without_forecast.push(team.key.clone());
         }
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => break,
-        }
+        findings.extend(team_findings(&tf, now, &settings));
+        checked.push(team.id);
     }
     let existing = store.list_check_risks().await?;
     let changes = risk_check::reconcile(&findings, &existing, &checked, now, Uuid::now_v7);
@@ -436,7 +432,7 @@ pub async fn agenda(
     team_id: Uuid,
     today: NaiveDate,
     cfg: &ForecastSettings,
-) -> ApiResult<Agenda> {
+) -> AppResult<Agenda> {
     let tf = forecast_team(store, team_id, today, cfg).await?;
     let q = ListQuery {
         team_id: Some(team_id),
@@ -550,77 +546,70 @@ pub async fn achievement(
     team_id: Option<Uuid>,
     from: NaiveDate,
     to: NaiveDate,
-) -> ApiResult<Achievement> {
+) -> AppResult<Achievement> {
     if to <= from {
-        return Err(ApiError::bad_field(
+        return Err(AppError::bad_field(
             "to",
             format!("{to} is not after from ({from})"),
         ));
     }
-    let mut q = ListQuery {
+    let by_team = ListQuery {
         team_id,
-        limit: ListQuery::MAX_LIMIT,
         ..ListQuery::default()
     };
+    let listed = all(by_team, |q| async move { store.list_goals(&q).await }).await?;
     let mut outcomes = Vec::new();
     let mut goals = Vec::new();
-    loop {
-        let page = store.list_goals(&q).await?;
-        for goal in page.items {
-            let Some(deadline) = goal.timeline.deadline else {
-                continue;
+    for goal in listed {
+        let Some(deadline) = goal.timeline.deadline else {
+            continue;
+        };
+        if goal.agreed_at.is_none() || deadline < from || deadline >= to {
+            continue;
+        }
+        let mut achieved = !goal.success_metrics.is_empty();
+        let mut unmeasured = Vec::new();
+        for m in &goal.success_metrics {
+            let due = m.deadline.unwrap_or(deadline);
+            let end_of_day = due
+                .succ_opt()
+                .unwrap_or(due)
+                .and_hms_opt(0, 0, 0)
+                .map(|d| d.and_utc());
+            let value = match &m.metric_key {
+                Some(key) => match store.get_metric_by_key(key).await {
+                    Ok(series) => store
+                        .latest_point(
+                            series.id,
+                            end_of_day.map(|e| e - chrono::Duration::microseconds(1)),
+                        )
+                        .await?
+                        .map(|p| p.value),
+                    Err(tandem_store::StoreError::NotFound { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                },
+                None => None,
             };
-            if goal.agreed_at.is_none() || deadline < from || deadline >= to {
-                continue;
-            }
-            let mut achieved = !goal.success_metrics.is_empty();
-            let mut unmeasured = Vec::new();
-            for m in &goal.success_metrics {
-                let due = m.deadline.unwrap_or(deadline);
-                let end_of_day = due
-                    .succ_opt()
-                    .unwrap_or(due)
-                    .and_hms_opt(0, 0, 0)
-                    .map(|d| d.and_utc());
-                let value = match &m.metric_key {
-                    Some(key) => match store.get_metric_by_key(key).await {
-                        Ok(series) => store
-                            .latest_point(
-                                series.id,
-                                end_of_day.map(|e| e - chrono::Duration::microseconds(1)),
-                            )
-                            .await?
-                            .map(|p| p.value),
-                        Err(tandem_store::StoreError::NotFound { .. }) => None,
-                        Err(e) => return Err(e.into()),
-                    },
-                    None => None,
-                };
-                match value.and_then(|v| m.is_met(v)) {
-                    Some(met) => achieved &= met,
-                    None => {
-                        achieved = false;
-                        unmeasured.push(m.metric.clone());
-                    }
+            match value.and_then(|v| m.is_met(v)) {
+                Some(met) => achieved &= met,
+                None => {
+                    achieved = false;
+                    unmeasured.push(m.metric.clone());
                 }
             }
-            outcomes.push(tandem_domain::goal::GoalOutcome {
-                goal_id: goal.id,
-                deadline,
-                achieved,
-            });
-            goals.push(GoalAchievement {
-                goal_id: goal.id,
-                title: goal.title,
-                deadline,
-                achieved,
-                unmeasured,
-            });
         }
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => break,
-        }
+        outcomes.push(tandem_domain::goal::GoalOutcome {
+            goal_id: goal.id,
+            deadline,
+            achieved,
+        });
+        goals.push(GoalAchievement {
+            goal_id: goal.id,
+            title: goal.title,
+            deadline,
+            achieved,
+            unmeasured,
+        });
     }
     Ok(Achievement {
         from,

@@ -1,4 +1,4 @@
-//! Charts drawn on the server: PNG for e-mail (inline CID parts), SVG for
+//! Charts, pure drawing (no I/O): PNG for e-mail (inline CID parts), SVG for
 //! web pages. Both come from the same drawing code, so a chart looks the same
 //! in a mail client and in a browser.
 //!

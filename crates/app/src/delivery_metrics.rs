@@ -3,7 +3,8 @@
 //! these functions, so they show the same numbers.
 //!
 //! Each one resolves the query (team or project, service, environment,
-//! range, bucket; every bad part named), brings the stored facts up to date
+//! range, bucket; every bad part named: `AppError::BadInput` with the field,
+//! which the API answers with 400 and the CLI as `--field`), brings the stored facts up to date
 //! (`Store::attribute_pending` under the configured rules), reads the inputs
 //! and lets the domain (`tandem_domain::dora`) compute. Team-level only:
 //! nothing here is per person.
@@ -19,7 +20,8 @@ use tandem_domain::work_item::WorkKind;
 use tandem_store::{ListQuery, Store};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AppError, AppResult};
+use crate::paging::all;
 use crate::settings::Settings;
 
 /// What a metric is asked for. Exactly one of `team` and `project`.
@@ -56,21 +58,12 @@ pub struct Resolved {
     pub project_filter: Option<Uuid>,
 }
 
-async fn team_projects(store: &Store, team_id: Uuid) -> ApiResult<Vec<Project>> {
-    let mut q = ListQuery {
+async fn team_projects(store: &Store, team_id: Uuid) -> AppResult<Vec<Project>> {
+    let by_team = ListQuery {
         team_id: Some(team_id),
-        limit: ListQuery::MAX_LIMIT,
         ..ListQuery::default()
     };
-    let mut out = Vec::new();
-    loop {
-        let page = store.list_projects(&q).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => return Ok(out),
-        }
-    }
+    Ok(all(by_team, |q| async move { store.list_projects(&q).await }).await?)
 }
 
 /// Resolves a query, naming the parameter that is wrong.
@@ -79,26 +72,26 @@ pub async fn resolve(
     settings: &Settings,
     q: &DeliveryQuery,
     today: NaiveDate,
-) -> ApiResult<Resolved> {
+) -> AppResult<Resolved> {
     let (projects, team_id, project_filter) = match (&q.team, &q.project) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::bad_field(
+            return Err(AppError::bad_field(
                 "project",
                 "name a team or a project, not both",
             ));
         }
         (None, None) => {
-            return Err(ApiError::bad_field(
+            return Err(AppError::bad_field(
                 "project",
                 "name a project (or a team) to measure",
             ));
         }
         (Some(team), None) => {
-            let t = crate::api::planning::find_team(store, team)
+            let t = crate::lookup::team(store, team)
                 .await
                 .map_err(|e| match e {
                     tandem_store::StoreError::NotFound { .. } => {
-                        ApiError::bad_field("team", format!("no team has the id or key {team:?}"))
+                        AppError::bad_field("team", format!("no team has the id or key {team:?}"))
                     }
                     other => other.into(),
                 })?;
@@ -110,7 +103,7 @@ pub async fn resolve(
                 Err(_) => store.get_project_by_key(project).await,
             };
             let p = found.map_err(|e| match e {
-                tandem_store::StoreError::NotFound { .. } => ApiError::bad_field(
+                tandem_store::StoreError::NotFound { .. } => AppError::bad_field(
                     "project",
                     format!("no project has the id or key {project:?}"),
                 ),
@@ -127,7 +120,7 @@ pub async fn resolve(
             .iter()
             .flat_map(|p| p.services.iter().map(String::as_str))
             .collect();
-        return Err(ApiError::bad_field(
+        return Err(AppError::bad_field(
             "service",
             format!(
                 "{s:?} is not a service of this scope (its services: {})",
@@ -143,21 +136,21 @@ pub async fn resolve(
         None => Bucket::Week,
         Some(b) => b
             .parse::<Bucket>()
-            .map_err(|e| ApiError::bad_field("bucket", e))?,
+            .map_err(|e| AppError::bad_field("bucket", e))?,
     };
     let since = q
         .since
-        .ok_or_else(|| ApiError::bad_field("since", "since (YYYY-MM-DD) is required"))?;
+        .ok_or_else(|| AppError::bad_field("since", "since (YYYY-MM-DD) is required"))?;
     let until = q.until.unwrap_or(today);
     let range = Range::new(since, until, bucket).map_err(|e| match e {
         tandem_domain::DomainError::Invalid(errors) if !errors.is_empty() => {
-            ApiError::bad_field(errors[0].field.clone(), errors[0].message.clone())
+            AppError::bad_field(errors[0].field.clone(), errors[0].message.clone())
         }
-        other => ApiError::bad_field("since", other.to_string()),
+        other => AppError::bad_field("since", other.to_string()),
     })?;
     let environment = match &q.env {
         Some(e) if e.trim().is_empty() => {
-            return Err(ApiError::bad_field("env", "env must name an environment"));
+            return Err(AppError::bad_field("env", "env must name an environment"));
         }
         Some(e) => e.clone(),
         None => settings.metrics.production_environment.clone(),
@@ -183,7 +176,7 @@ pub async fn resolve(
 }
 
 /// Brings the stored facts up to date under the configured rules.
-pub async fn prepare(store: &Store, settings: &Settings) -> ApiResult<()> {
+pub async fn prepare(store: &Store, settings: &Settings) -> AppResult<()> {
     store.set_metric_rules(&settings.metrics.rules()).await?;
     store.attribute_pending().await?;
     Ok(())
@@ -194,14 +187,14 @@ fn today() -> NaiveDate {
 }
 
 /// Resolves, prepares, and returns the resolved query.
-async fn ready(store: &Store, settings: &Settings, q: &DeliveryQuery) -> ApiResult<Resolved> {
+async fn ready(store: &Store, settings: &Settings, q: &DeliveryQuery) -> AppResult<Resolved> {
     let r = resolve(store, settings, q, today()).await?;
     prepare(store, settings).await?;
     Ok(r)
 }
 
 /// The DORA four keys with their levels.
-pub async fn dora(store: &Store, settings: &Settings, q: &DeliveryQuery) -> ApiResult<DoraReport> {
+pub async fn dora(store: &Store, settings: &Settings, q: &DeliveryQuery) -> AppResult<DoraReport> {
     let r = ready(store, settings, q).await?;
     let inputs = store.dora_inputs(&r.scope, &r.range).await?;
     Ok(dora::report(&r.scope, &r.range, &inputs))
@@ -212,7 +205,7 @@ pub async fn lead_time(
     store: &Store,
     settings: &Settings,
     q: &DeliveryQuery,
-) -> ApiResult<LeadTimeReport> {
+) -> AppResult<LeadTimeReport> {
     let r = ready(store, settings, q).await?;
     let inputs = store.dora_inputs(&r.scope, &r.range).await?;
     let prs = store.pr_facts(&r.repos, &r.scope, &r.range).await?;
@@ -224,13 +217,13 @@ pub async fn review_time(
     store: &Store,
     settings: &Settings,
     q: &DeliveryQuery,
-) -> ApiResult<ReviewTimeReport> {
+) -> AppResult<ReviewTimeReport> {
     let r = ready(store, settings, q).await?;
     let prs = store.pr_facts(&r.repos, &r.scope, &r.range).await?;
     Ok(dora::review_time_report(&r.range, &prs))
 }
 
-async fn items(store: &Store, r: &Resolved) -> ApiResult<Vec<ItemFact>> {
+async fn items(store: &Store, r: &Resolved) -> AppResult<Vec<ItemFact>> {
     Ok(store
         .team_work_items(r.team_id)
         .await?
@@ -257,15 +250,15 @@ fn debt_target(settings: &Settings) -> f64 {
 
 /// Cycle time, throughput, production bugs and tech-debt share (work
 /// items; `service` and `env` do not apply and are refused).
-pub async fn flow(store: &Store, settings: &Settings, q: &DeliveryQuery) -> ApiResult<FlowReport> {
+pub async fn flow(store: &Store, settings: &Settings, q: &DeliveryQuery) -> AppResult<FlowReport> {
     if q.service.is_some() {
-        return Err(ApiError::bad_field(
+        return Err(AppError::bad_field(
             "service",
             "work item metrics are per team or project, not per service",
         ));
     }
     if q.env.is_some() {
-        return Err(ApiError::bad_field(
+        return Err(AppError::bad_field(
             "env",
             "work item metrics have no environment",
         ));
@@ -288,7 +281,7 @@ pub async fn coverage(
     store: &Store,
     settings: &Settings,
     q: &DeliveryQuery,
-) -> ApiResult<CoverageReport> {
+) -> AppResult<CoverageReport> {
     let r = resolve(store, settings, q, today()).await?;
     let points = store.coverage_points(&r.repos, &r.range).await?;
     Ok(CoverageReport {
@@ -306,7 +299,7 @@ pub async fn explain(
     settings: &Settings,
     q: &DeliveryQuery,
     metric: ExplainMetric,
-) -> ApiResult<Explanation> {
+) -> AppResult<Explanation> {
     let r = ready(store, settings, q).await?;
     let mut ex = Explanation {
         metric,

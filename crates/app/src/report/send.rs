@@ -1,4 +1,8 @@
-//! Delivery of weekly reports: e-mail over SMTP (HTML with inline PNG charts
+//! Sending weekly reports: [`send_week`] renders the edited report, delivers
+//! it, archives it (database row, plus the S3 copy from `report::archive`)
+//! and marks the draft sent; no channel configured is a `Conflict`.
+//!
+//! Channels: e-mail over SMTP (HTML with inline PNG charts
 //! and a plain-text alternative), a Slack incoming webhook (Block Kit), and a
 //! generic JSON webhook signed with HMAC-SHA256.
 //!
@@ -14,168 +18,38 @@
 //!   retried by the next send of that week (already sent recipients are
 //!   skipped).
 //! - Nothing here touches the draft's edits: a failed delivery loses no edit.
+//! - Its settings (`[report]`) live in `crate::settings`, re-exported here.
 
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chrono::IsoWeek;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use secrecy::ExposeSecret;
+use serde::Serialize;
 use sha2::Sha256;
-use tandem_domain::report::{Channel, DeliveryStatus};
+use tandem_domain::report::{self, Channel, DeliveryStatus};
 use tandem_store::Store;
 use uuid::Uuid;
 
-use crate::reporting::Rendered;
-
-/// `[report]` settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ReportSettings {
-    /// Default schedule: 5 fields, minute first, in the team's time zone.
-    pub schedule: String,
-    /// Send when due without approval.
-    pub auto_send: bool,
-    /// Default e-mail recipients.
-    pub email_to: Vec<String>,
-    /// Hours before the due time at which the draft is created.
-    pub draft_ahead_hours: u32,
-    /// How often `serve` looks for due reports (0: never).
-    pub scheduler_interval_seconds: u64,
-    pub max_attempts: u32,
-    pub retry_base_ms: u64,
-    pub timeout_seconds: u64,
-    pub claim_stale_minutes: u32,
-    pub smtp: Option<SmtpSettings>,
-    pub slack: Option<SlackSettings>,
-    pub webhook: Option<WebhookSettings>,
-    /// S3-compatible storage for a copy of every sent report's forms.
-    pub s3: Option<crate::delivery_archive::S3Settings>,
-}
-
-impl Default for ReportSettings {
-    fn default() -> Self {
-        Self {
-            schedule: "0 16 * * 5".to_owned(),
-            auto_send: false,
-            email_to: Vec::new(),
-            draft_ahead_hours: 24,
-            scheduler_interval_seconds: 60,
-            max_attempts: 4,
-            retry_base_ms: 500,
-            timeout_seconds: 10,
-            claim_stale_minutes: 15,
-            smtp: None,
-            slack: None,
-            webhook: None,
-            s3: None,
-        }
-    }
-}
+use super::assemble::weekly_full;
+use crate::error::{AppError, AppResult};
+use crate::report::Rendered;
+pub use crate::settings::{
+    ReportSettings, ReportWebhookSettings, SlackSettings, SmtpSecurity, SmtpSettings,
+};
 
 impl ReportSettings {
-    pub(crate) fn check(&self) -> Result<(), String> {
-        crate::schedule::parse_cron(&self.schedule).map_err(|e| format!("report.schedule: {e}"))?;
-        if self.max_attempts == 0 || self.max_attempts > 20 {
-            return Err("report.max_attempts must be between 1 and 20".into());
-        }
-        if self.timeout_seconds == 0 {
-            return Err("report.timeout_seconds must be at least 1".into());
-        }
-        for (i, to) in self.email_to.iter().enumerate() {
-            to.parse::<Mailbox>().map_err(|e| {
-                format!("report.email_to[{i}]: {to:?} is not an e-mail address: {e}")
-            })?;
-        }
-        if let Some(smtp) = &self.smtp {
-            smtp.from.parse::<Mailbox>().map_err(|e| {
-                format!(
-                    "report.smtp.from: {:?} is not an e-mail address: {e}",
-                    smtp.from
-                )
-            })?;
-            if smtp.username.is_some() != smtp.password.is_some() {
-                return Err("report.smtp: give both username and password, or neither".into());
-            }
-        }
-        if let Some(w) = &self.webhook {
-            reqwest::Url::parse(&w.url).map_err(|e| format!("report.webhook.url: {e}"))?;
-        }
-        Ok(())
-    }
-
     fn backoff(&self, attempt: u32) -> Duration {
         Duration::from_millis(
             self.retry_base_ms
                 .saturating_mul(1 << (attempt - 1).min(16)),
         )
-    }
-}
-
-/// How the SMTP connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpSecurity {
-    /// Plain connection upgraded with STARTTLS (port 587); refused without it.
-    Starttls,
-    /// TLS from the first byte (port 465).
-    Tls,
-    /// No TLS at all: for a relay on loopback only.
-    Plain,
-}
-
-fn default_port() -> u16 {
-    587
-}
-
-fn default_security() -> SmtpSecurity {
-    SmtpSecurity::Starttls
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpSettings {
-    pub host: String,
-    #[serde(default = "default_port")]
-    pub port: u16,
-    #[serde(default = "default_security")]
-    pub security: SmtpSecurity,
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default, serialize_with = "redact_opt")]
-    pub password: Option<SecretString>,
-    /// The sender, e.g. `Tandem <tandem@example.com>`.
-    pub from: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SlackSettings {
-    #[serde(serialize_with = "redact")]
-    pub webhook_url: SecretString,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookSettings {
-    pub url: String,
-    #[serde(serialize_with = "redact")]
-    pub secret: SecretString,
-}
-
-fn redact<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str("[redacted]")
-}
-
-fn redact_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(_) => s.serialize_str("[redacted]"),
-        None => s.serialize_none(),
     }
 }
 
@@ -493,6 +367,102 @@ pub fn stale_before(settings: &ReportSettings, now: DateTime<Utc>) -> DateTime<U
     now - chrono::Duration::minutes(i64::from(settings.claim_stale_minutes))
 }
 
+/// The result of sending a week's report.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SendResult {
+    pub week: String,
+    pub outcomes: Vec<Outcome>,
+    /// Whether the report is (now) in the archive.
+    pub archived: bool,
+}
+
+/// Sends the team's report of `week` (edits applied) to every configured
+/// target not yet served, archives it when anything was delivered and marks
+/// the draft sent. Failed targets are logged and can be retried by sending
+/// again; the draft and its edits stay as they are.
+pub async fn send_week(
+    store: &Store,
+    settings: &crate::Settings,
+    team_id: Uuid,
+    week: IsoWeek,
+) -> AppResult<SendResult> {
+    let label = report::week_label(week);
+    let team = store.get_team(team_id).await?;
+    let draft = store.draft(team_id, &label, Utc::now()).await?;
+    let schedule = store.report_schedule(team_id).await?;
+    let email_to = schedule
+        .as_ref()
+        .map_or(settings.report.email_to.clone(), |s| s.email_to.clone());
+    let targets = targets(&settings.report, &email_to);
+    if targets.is_empty() {
+        return Err(AppError::Conflict {
+            field: None,
+            message: "no delivery channel is configured: set report.smtp (with e-mail \
+                      recipients), report.slack or report.webhook"
+                .into(),
+        });
+    }
+    let data = weekly_full(store, settings, team_id, week).await?;
+    let report = report::apply(&data, &draft.edits);
+    let url = super::link(settings, &team.key, &label);
+    let rendered = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || super::render(&report, Some(&url)).map(|r| (r, report)))
+            .await
+            .map_err(anyhow::Error::from)??
+    };
+    let (rendered, report) = rendered;
+    let envelope = Envelope {
+        team_id,
+        team_key: team.key.clone(),
+        week: label.clone(),
+        rendered: std::sync::Arc::new(rendered),
+        link: url,
+    };
+    let outcomes = deliver(store, &settings.report, &envelope, targets).await;
+    let delivered = store
+        .list_report_deliveries(team_id, &label)
+        .await?
+        .iter()
+        .any(|d| d.status == tandem_domain::report::DeliveryStatus::Sent);
+    if delivered {
+        let r = &envelope.rendered;
+        let now = tandem_domain::time::micros(Utc::now());
+        let object_prefix = match &settings.report.s3 {
+            None => None,
+            Some(s3) => match super::archive::upload(s3, &team.key, &label, r).await {
+                Ok(prefix) => Some(prefix),
+                Err(e) => {
+                    tracing::warn!(team = %team.key, week = %label, error = %format!("{e:#}"),
+                        "the archive upload failed; the report is archived in the database only");
+                    None
+                }
+            },
+        };
+        store
+            .archive_report(&tandem_store::ArchivedReport {
+                id: Uuid::now_v7(),
+                team_id,
+                week: label.clone(),
+                title: report.title.clone(),
+                sent_at: now,
+                report: r.json.clone(),
+                markdown: r.markdown.clone(),
+                html: r.html.clone(),
+                text: r.text.clone(),
+                slack: r.slack.clone(),
+                object_prefix,
+            })
+            .await?;
+        store.mark_draft_sent(draft.id, now).await?;
+    }
+    Ok(SendResult {
+        week: label,
+        outcomes,
+        archived: delivered,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -505,7 +475,8 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        Settings::load_from(Some(Path::new("tandem.example.toml")), &env).map_err(|e| e.to_string())
+        Settings::load_from(Some(Path::new("../server/tandem.example.toml")), &env)
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -576,7 +547,7 @@ mod tests {
             text: "hi".into(),
             slack: serde_json::Value::Null,
             json: serde_json::Value::Null,
-            charts: vec![crate::reporting::RenderedChart {
+            charts: vec![crate::report::RenderedChart {
                 line_id: "metric:x".into(),
                 cid: "c0@tandem".into(),
                 png: vec![0x89, b'P', b'N', b'G'],

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! use chrono::NaiveDate;
-//! use tandem_server::charts::{Series, trend_png, trend_svg};
+//! use tandem_app::charts::{Series, trend_png, trend_svg};
 //! let s = Series {
 //!     label: "p95 latency of /users".into(),
 //!     unit: "ms".into(),

@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! use chrono::NaiveDate;
-//! use tandem_server::charts::burnup::{Burnup, burnup_svg};
+//! use tandem_app::charts::burnup::{Burnup, burnup_svg};
 //! let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
 //! let b = Burnup {
 //!     title: "Checkout conversion".into(),

@@ -1,19 +1,25 @@
 //! Settings: defaults in code → `tandem.toml` → `TANDEM_*` environment
 //! (`__` for nesting, e.g. `TANDEM_DATABASE__URL`) → `TANDEM_…_FILE`
 //! variables whose file holds a secret. Merged once into one typed value.
+//!
+//! Rule: every `[section]` is defined here (also `[report]`, `[report.s3]`
+//! and `[webhooks]`), and this module imports no feature module, so any
+//! feature may read the settings without an import circle.
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
+use lettre::message::Mailbox;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tandem_domain::planning;
 use tandem_domain::priority::Matrix;
+use tandem_domain::webhook::Labels;
 
 /// The commented example printed by `tandem default-config`.
-pub const DEFAULT_CONFIG: &str = include_str!("../tandem.example.toml");
+pub const DEFAULT_CONFIG: &str = include_str!("../../server/tandem.example.toml");
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,10 +33,10 @@ pub struct Settings {
     pub forecast: ForecastSettings,
     /// The weekly report: schedule, delivery channels, retries.
     #[serde(default)]
-    pub report: crate::delivery::ReportSettings,
+    pub report: ReportSettings,
     /// Webhook receivers: body limit, issue labels, release environment.
     #[serde(default)]
-    pub webhooks: crate::webhooks::WebhookSettings,
+    pub webhooks: WebhookSettings,
     /// Delivery metrics: attribution and change-failure rules.
     #[serde(default)]
     pub metrics: MetricsSettings,
@@ -192,6 +198,214 @@ pub struct PlanningSettings {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// `[report]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    /// Default schedule: 5 fields, minute first, in the team's time zone.
+    pub schedule: String,
+    /// Send when due without approval.
+    pub auto_send: bool,
+    /// Default e-mail recipients.
+    pub email_to: Vec<String>,
+    /// Hours before the due time at which the draft is created.
+    pub draft_ahead_hours: u32,
+    /// How often `serve` looks for due reports (0: never).
+    pub scheduler_interval_seconds: u64,
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    pub timeout_seconds: u64,
+    pub claim_stale_minutes: u32,
+    pub smtp: Option<SmtpSettings>,
+    pub slack: Option<SlackSettings>,
+    pub webhook: Option<ReportWebhookSettings>,
+    /// S3-compatible storage for a copy of every sent report's forms.
+    pub s3: Option<S3Settings>,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            schedule: "0 16 * * 5".to_owned(),
+            auto_send: false,
+            email_to: Vec::new(),
+            draft_ahead_hours: 24,
+            scheduler_interval_seconds: 60,
+            max_attempts: 4,
+            retry_base_ms: 500,
+            timeout_seconds: 10,
+            claim_stale_minutes: 15,
+            smtp: None,
+            slack: None,
+            webhook: None,
+            s3: None,
+        }
+    }
+}
+
+impl ReportSettings {
+    pub fn check(&self) -> Result<(), String> {
+        crate::cron::parse_cron(&self.schedule).map_err(|e| format!("report.schedule: {e}"))?;
+        if self.max_attempts == 0 || self.max_attempts > 20 {
+            return Err("report.max_attempts must be between 1 and 20".into());
+        }
+        if self.timeout_seconds == 0 {
+            return Err("report.timeout_seconds must be at least 1".into());
+        }
+        for (i, to) in self.email_to.iter().enumerate() {
+            to.parse::<Mailbox>().map_err(|e| {
+                format!("report.email_to[{i}]: {to:?} is not an e-mail address: {e}")
+            })?;
+        }
+        if let Some(smtp) = &self.smtp {
+            smtp.from.parse::<Mailbox>().map_err(|e| {
+                format!(
+                    "report.smtp.from: {:?} is not an e-mail address: {e}",
+                    smtp.from
+                )
+            })?;
+            if smtp.username.is_some() != smtp.password.is_some() {
+                return Err("report.smtp: give both username and password, or neither".into());
+            }
+        }
+        if let Some(w) = &self.webhook {
+            reqwest::Url::parse(&w.url).map_err(|e| format!("report.webhook.url: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (port 587); refused without it.
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No TLS at all: for a relay on loopback only.
+    Plain,
+}
+
+fn default_port() -> u16 {
+    587
+}
+
+fn default_security() -> SmtpSecurity {
+    SmtpSecurity::Starttls
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default = "default_security")]
+    pub security: SmtpSecurity,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default, serialize_with = "redact_opt")]
+    pub password: Option<SecretString>,
+    /// The sender, e.g. `Tandem <tandem@example.com>`.
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackSettings {
+    #[serde(serialize_with = "redact")]
+    pub webhook_url: SecretString,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportWebhookSettings {
+    pub url: String,
+    #[serde(serialize_with = "redact")]
+    pub secret: SecretString,
+}
+
+fn default_region() -> String {
+    "us-east-1".to_owned()
+}
+
+fn default_prefix() -> String {
+    "reports".to_owned()
+}
+
+/// `[report.s3]`: where sent reports are uploaded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// For S3-compatible services (MinIO, moto, …); AWS when unset.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default = "default_region")]
+    pub region: String,
+    pub access_key_id: String,
+    #[serde(serialize_with = "redact")]
+    pub secret_access_key: SecretString,
+    /// Key prefix of every upload.
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    /// Allow an `http://` endpoint (local services only).
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+/// `[webhooks]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Largest webhook body accepted, in bytes (25 MiB, GitHub's own cap).
+    /// Separate from `server.body_limit_bytes`, which is lower.
+    pub body_limit_bytes: usize,
+    /// An issue with this label is an incident.
+    pub incident_label: String,
+    /// An issue with this label is a bug (a work item of kind bug).
+    pub bug_label: String,
+    /// The environment a published release counts as deployed to.
+    pub release_environment: String,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 25 * 1024 * 1024,
+            incident_label: "incident".to_owned(),
+            bug_label: "bug".to_owned(),
+            release_environment: "production".to_owned(),
+        }
+    }
+}
+
+impl WebhookSettings {
+    pub fn check(&self) -> Result<(), String> {
+        if self.body_limit_bytes < 1024 {
+            return Err("webhooks.body_limit_bytes must be at least 1024".into());
+        }
+        for (name, v) in [
+            ("incident_label", &self.incident_label),
+            ("bug_label", &self.bug_label),
+            ("release_environment", &self.release_environment),
+        ] {
+            if v.trim().is_empty() {
+                return Err(format!("webhooks.{name} must not be empty"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn labels(&self) -> Labels {
+        Labels {
+            incident: self.incident_label.clone(),
+            bug: self.bug_label.clone(),
+        }
+    }
 }
 
 fn redact<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
@@ -440,7 +654,7 @@ mod tests {
 
     #[test]
     fn defaults_need_no_file() {
-        let s = Settings::load_from(Some(Path::new("tandem.example.toml")), &[]).unwrap();
+        let s = Settings::load_from(Some(Path::new("../server/tandem.example.toml")), &[]).unwrap();
         assert_eq!(s.database.url.expose_secret(), "sqlite://tandem.db");
         assert_eq!(s.server.body_limit_bytes, 1024 * 1024);
         assert!(!s.secure_cookies());
@@ -452,7 +666,7 @@ mod tests {
         let secret = dir.path().join("pw");
         std::fs::write(&secret, "from-a-file-123\n").unwrap();
         let s = Settings::load_from(
-            Some(Path::new("tandem.example.toml")),
+            Some(Path::new("../server/tandem.example.toml")),
             &env(&[
                 ("TANDEM_DATABASE__URL", "postgres://db/tandem"),
                 ("TANDEM_SERVER__LISTEN", "0.0.0.0:9000"),
@@ -477,7 +691,7 @@ mod tests {
     #[test]
     fn secrets_are_redacted_in_debug() {
         let s = Settings::load_from(
-            Some(Path::new("tandem.example.toml")),
+            Some(Path::new("../server/tandem.example.toml")),
             &env(&[("TANDEM_DATABASE__URL", "postgres://u:hunter2@db/t")]),
         )
         .unwrap();
@@ -488,7 +702,7 @@ mod tests {
     fn the_planning_matrix_is_configurable_and_checked_whole() {
         use tandem_domain::risk::Level::{High, Low};
         use tandem_domain::work_item::Priority;
-        let s = Settings::load_from(Some(Path::new("tandem.example.toml")), &[]).unwrap();
+        let s = Settings::load_from(Some(Path::new("../server/tandem.example.toml")), &[]).unwrap();
         assert_eq!(s.planning.matrix, Matrix::default());
         assert_eq!(s.planning.debt_target_percent, 20.0);
         assert_eq!(s.planning.max_stage_days, 14);
@@ -539,7 +753,7 @@ mod tests {
         assert!(err.contains("low.huge"), "{err}");
 
         let err = Settings::load_from(
-            Some(Path::new("tandem.example.toml")),
+            Some(Path::new("../server/tandem.example.toml")),
             &env(&[("TANDEM_PLANNING__DEBT_TARGET_PERCENT", "120")]),
         )
         .unwrap_err();
@@ -552,7 +766,7 @@ mod tests {
     #[test]
     fn bad_values_are_named() {
         let err = Settings::load_from(
-            Some(Path::new("tandem.example.toml")),
+            Some(Path::new("../server/tandem.example.toml")),
             &env(&[("TANDEM_SERVER__LISTEN", "not-an-address")]),
         )
         .unwrap_err();

@@ -5,7 +5,7 @@ use secrecy::ExposeSecret;
 use tandem_domain::user::{NewUser, Role, validate_password};
 use tandem_store::Store;
 
-use crate::auth;
+use crate::credentials as auth;
 use crate::settings::Settings;
 
 /// What `ensure_admin` did.

@@ -1,0 +1,132 @@
+//! Background work of `serve`, as plain async loops that `launch` spawns
+//! (each returns at once when its setting is 0, and otherwise runs until its
+//! task is aborted):
+//! - [`risk_checks`]: the forecast risk checks, every
+//!   `forecast.check_interval_minutes`;
+//! - [`attribution`]: attributing newly arrived deployments and incidents
+//!   ahead of the first metric read;
+//! - [`prune_deliveries`]: deleting raw webhook deliveries past their
+//!   retention, daily;
+//! - the report scheduler is `report::schedule::run`; [`spawn_all`] starts
+//!   all four.
+//!
+//! All are safe on several replicas at once: risks are keyed by cause (a
+//! second opening is skipped, updates converge), attribution recomputes
+//! derived rows from stored facts (the same answer whoever computes it), a
+//! prune deletes what every replica would, and report runs are claimed in
+//! the database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tandem_store::Store;
+
+use crate::settings::Settings;
+
+/// How often the retention prune runs, first a few minutes after start.
+const PRUNE_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+const PRUNE_FIRST_AFTER: Duration = Duration::from_secs(5 * 60);
+
+/// Spawns every background loop whose setting is not 0.
+pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if settings.forecast.check_interval_minutes > 0 {
+        tasks.push(tokio::spawn(risk_checks(store.clone(), settings.clone())));
+    }
+    if settings.report.scheduler_interval_seconds > 0 {
+        tasks.push(tokio::spawn(crate::report::schedule::run(
+            store.clone(),
+            settings.clone(),
+        )));
+    }
+    if settings.maintenance.attribute_interval_seconds > 0 {
+        tasks.push(tokio::spawn(attribution(store.clone(), settings.clone())));
+    }
+    if settings.maintenance.delivery_retention_days > 0 {
+        tasks.push(tokio::spawn(prune_deliveries(
+            store.clone(),
+            settings.maintenance.delivery_retention_days,
+        )));
+    }
+    tasks
+}
+
+/// Runs the risk checks at start and then every
+/// `forecast.check_interval_minutes` (0: never).
+pub async fn risk_checks(store: Store, settings: Arc<Settings>) {
+    let minutes = settings.forecast.check_interval_minutes;
+    if minutes == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(minutes * 60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match crate::forecasting::run_checks(&store, &settings.forecast, Utc::now()).await {
+            Ok(report) => tracing::info!(?report, "risk checks ran"),
+            Err(e) => {
+                tracing::warn!(error = %e, "risk checks failed; retrying at the next interval")
+            }
+        }
+    }
+}
+
+/// Attributes pending deployments and incidents every
+/// `maintenance.attribute_interval_seconds` (0: never), first one interval
+/// after start.
+pub async fn attribution(store: Store, settings: Arc<Settings>) {
+    let seconds = settings.maintenance.attribute_interval_seconds;
+    if seconds == 0 {
+        return;
+    }
+    let every = Duration::from_secs(seconds);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = attribute(&store, &settings).await {
+            tracing::warn!(error = %e, "background attribution failed; retrying at the next interval");
+        }
+    }
+}
+
+/// Deletes raw deliveries older than `days` (0: never) daily, first a few
+/// minutes after start.
+pub async fn prune_deliveries(store: Store, days: u32) {
+    if days == 0 {
+        return;
+    }
+    let first = tokio::time::Instant::now() + PRUNE_FIRST_AFTER;
+    let mut tick = tokio::time::interval_at(first, PRUNE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match prune(&store, days).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, days, "raw deliveries past retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "deleting old raw deliveries failed"),
+        }
+    }
+}
+
+/// Attributes whatever is pending under the configured rules.
+pub async fn attribute(store: &Store, settings: &Settings) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    store.set_metric_rules(&settings.metrics.rules()).await?;
+    let n = store.attribute_pending().await?;
+    if n > 0 {
+        tracing::info!(
+            deployments = n,
+            seconds = started.elapsed().as_secs_f64(),
+            "attributed in the background"
+        );
+    }
+    Ok(())
+}
+
+/// Deletes raw deliveries received more than `days` days ago.
+pub async fn prune(store: &Store, days: u32) -> anyhow::Result<u64> {
+    let before = Utc::now() - chrono::TimeDelta::days(i64::from(days));
+    Ok(store.prune_deliveries(before).await?)
+}

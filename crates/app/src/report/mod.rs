@@ -1,0 +1,100 @@
+//! The weekly status report, in four steps with one direction between them:
+//! - [`assemble`]: gathers one team's data for an ISO week and applies the
+//!   draft's edits (what the API, the pages and the CLI show);
+//! - this module: renders a report in every form ([`Rendered`]) and makes
+//!   its [`link`];
+//! - [`send`]: delivers it to the configured channels and archives it
+//!   (with [`archive`] for the S3 copy);
+//! - [`schedule`]: drafts and sends it when due.
+//!
+//! Rule: each step imports only the ones before it (and `settings`).
+
+pub mod archive;
+pub mod assemble;
+pub mod schedule;
+pub mod send;
+
+use chrono::{Datelike, IsoWeek, Utc};
+use tandem_domain::report::{self, WeeklyReport};
+
+pub use assemble::{approve_draft, edit_draft, edited, weekly, weekly_full};
+pub use send::{SendResult, send_week};
+
+/// Size of a chart image in the e-mail (drawn at twice this for sharp
+/// display on high-density screens).
+pub const CHART_DISPLAY: (u32, u32) = (270, 150);
+
+/// A chart drawn for the e-mail.
+#[derive(Debug, Clone)]
+pub struct RenderedChart {
+    pub line_id: String,
+    /// Content-ID of the inline part.
+    pub cid: String,
+    pub png: Vec<u8>,
+}
+
+/// Every rendered form of one (edited) report.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub title: String,
+    pub markdown: String,
+    pub html: String,
+    pub text: String,
+    pub slack: serde_json::Value,
+    pub json: serde_json::Value,
+    pub charts: Vec<RenderedChart>,
+}
+
+/// Renders `report` in every form, charts included. CPU-bound: async
+/// callers run it on the blocking pool.
+pub fn render(report: &WeeklyReport, link: Option<&str>) -> anyhow::Result<Rendered> {
+    let (w, h) = CHART_DISPLAY;
+    let mut refs = Vec::new();
+    let mut charts = Vec::new();
+    for (i, t) in report.trends.iter().enumerate() {
+        let series = crate::charts::Series {
+            label: t.label.clone(),
+            unit: t.unit.clone(),
+            points: t.points.iter().map(|p| (p.date, p.value)).collect(),
+        };
+        let cid = format!("chart{i}.{}.{}@tandem", report.team.key, report.week);
+        charts.push(RenderedChart {
+            line_id: t.line_id.clone(),
+            cid: cid.clone(),
+            png: crate::charts::trend_png(&series, w * 2, h * 2)?,
+        });
+        refs.push(report::ChartRef {
+            line_id: t.line_id.clone(),
+            cid,
+            alt: format!("{}: the last {} weeks", series.caption(), t.points.len()),
+            width: w,
+            height: h,
+        });
+    }
+    Ok(Rendered {
+        title: report.title.clone(),
+        markdown: report::to_markdown(report),
+        html: report::to_html(report, &refs, link),
+        text: report::to_text(report, link),
+        slack: report::to_slack(report, link),
+        json: serde_json::to_value(report)?,
+        charts,
+    })
+}
+
+/// Where the full report of a team's week can be read: its web page (sign-in
+/// first, then back to it; stakeholders and up may read it).
+pub fn link(settings: &crate::Settings, team_key: &str, week: &str) -> String {
+    format!(
+        "{}/reports/{team_key}/{week}",
+        settings.server.public_url.trim_end_matches('/')
+    )
+}
+
+/// The week a request names, or the current one.
+pub fn week_or_current(week: Option<&str>) -> Result<IsoWeek, String> {
+    match week {
+        Some(w) => report::parse_week(w),
+        None => Ok(Utc::now().date_naive().iso_week()),
+    }
+}

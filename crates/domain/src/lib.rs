@@ -12,7 +12,6 @@ pub mod demo;
 pub mod document;
 pub mod dora;
 pub mod error;
-pub mod event;
 pub mod forecast;
 pub mod git;
 pub mod goal;

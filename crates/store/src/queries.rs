@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use sqlx::types::Json;
 use tandem_domain::decision::Decision;
-use tandem_domain::event::Event;
 use tandem_domain::goal::{Goal, GoalChange, GoalVersion};
 use tandem_domain::metric::{Metric, MetricPoint};
 use tandem_domain::project::Project;
@@ -98,7 +97,6 @@ const METRIC_COLS: &str =
     "id, key, name, description, unit, direction, audience, team_id, created_at, updated_at";
 const DECISION_COLS: &str = "id, team_id, goal_id, title, context, options, decision, \
      consequences, decided_by, decided_at, created_at, updated_at";
-const EVENT_COLS: &str = "id, source, external_id, kind, occurred_at, received_at, payload";
 
 /// Rows per multi-row INSERT on the bulk paths (well under SQLite's limit of
 /// 32,766 bound parameters).
@@ -1144,68 +1142,6 @@ impl Store {
             n
         });
         found(done, "decision", d.id)
-    }
-
-    // ---- events (bulk path) ------------------------------------------------
-
-    /// Stores events in multi-row batches inside one transaction. An event
-    /// whose `(source, external_id)` is already stored is skipped, so replayed
-    /// deliveries count once. Returns how many were new.
-    pub async fn insert_events(&self, events: &[Event]) -> Result<u64> {
-        if events.is_empty() {
-            return Ok(0);
-        }
-        let inserted = on_pool!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            let mut inserted = 0;
-            for chunk in events.chunks(BULK_ROWS) {
-                let mut qb = QueryBuilder::new(format!("INSERT INTO events ({EVENT_COLS}) "));
-                qb.push_values(chunk, |mut b, e| {
-                    b.push_bind(e.id)
-                        .push_bind(&e.source)
-                        .push_bind(&e.external_id)
-                        .push_bind(&e.kind)
-                        .push_bind(e.occurred_at)
-                        .push_bind(e.received_at)
-                        .push_bind(Json(&e.payload));
-                });
-                qb.push(" ON CONFLICT (source, external_id) DO NOTHING");
-                inserted += qb.build().execute(&mut *tx).await?.rows_affected();
-            }
-            tx.commit().await?;
-            inserted
-        });
-        Ok(inserted)
-    }
-
-    /// Events of a kind in `[from, to)`, oldest first.
-    pub async fn list_events(
-        &self,
-        kind: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<Event>> {
-        let rows: Vec<EventRow> = on_pool!(self, |pool| {
-            sqlx::query_as(sql(format!(
-                "SELECT {EVENT_COLS} FROM events WHERE kind = $1 AND occurred_at >= $2 \
-                 AND occurred_at < $3 ORDER BY occurred_at, id"
-            )))
-            .bind(kind)
-            .bind(from)
-            .bind(to)
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(rows.into_iter().map(Event::from).collect())
-    }
-
-    pub async fn count_events(&self) -> Result<i64> {
-        let (n,): (i64,) = on_pool!(self, |pool| {
-            sqlx::query_as("SELECT COUNT(*) FROM events")
-                .fetch_one(pool)
-                .await?
-        });
-        Ok(n)
     }
 }
 

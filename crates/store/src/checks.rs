@@ -9,6 +9,7 @@ use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
 use crate::rows::{RiskRow, WorkItemRow};
+use crate::engine::{RISK_UPDATE, bind_risk, sql};
 use crate::{BeginWrite, Result, Store, on_pool};
 
 /// One line of a risk's history.
@@ -25,7 +26,7 @@ impl Store {
         let rows: Vec<RiskRow> = on_pool!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {} FROM risks WHERE source <> 'manual' ORDER BY id",
-                crate::queries::RISK_COLS
+                crate::engine::RISK_COLS
             )))
             .fetch_all(pool)
             .await?
@@ -60,24 +61,13 @@ impl Store {
                             0
                         }
                     }
-                    RiskChange::Update(_) | RiskChange::Reopen(_) | RiskChange::Close(_) => sqlx::query(
-                        "UPDATE risks SET title = $2, description = $3, likelihood = $4, impact = $5, plan = $6, \
-                         schedule_impact_days = $7, status = $8, updated_at = $9, closed_at = $10, \
-                         drafted_update = $11, goal_id = $12, stage_id = $13 WHERE id = $1",
+                    // A check moves a risk to its goal and stage, never its owner.
+                    RiskChange::Update(_) | RiskChange::Reopen(_) | RiskChange::Close(_) => bind_risk(
+                        sqlx::query(sql(format!(
+                            "{RISK_UPDATE}, goal_id = $3, stage_id = $4 WHERE id = $1"
+                        ))),
+                        r,
                     )
-                    .bind(r.id)
-                    .bind(&r.title)
-                    .bind(&r.description)
-                    .bind(r.likelihood.as_str())
-                    .bind(r.impact.as_str())
-                    .bind(&r.plan)
-                    .bind(r.schedule_impact_days)
-                    .bind(r.status.as_str())
-                    .bind(r.updated_at)
-                    .bind(r.closed_at)
-                    .bind(&r.drafted_update)
-                    .bind(r.goal_id)
-                    .bind(r.stage_id)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected(),
@@ -121,7 +111,7 @@ impl Store {
         let rows: Vec<WorkItemRow> = on_pool!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {} FROM work_items WHERE team_id = $1 ORDER BY id",
-                crate::queries::ITEM_COLS
+                crate::engine::ITEM_COLS
             )))
             .bind(team_id)
             .fetch_all(pool)

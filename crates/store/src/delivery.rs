@@ -29,6 +29,7 @@ use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
 use crate::rows::ProjectRow;
+use crate::engine::sql;
 use crate::{BeginWrite, Page, Result, Store, StoreError, on_pool, page};
 
 /// One delivery and the records derived from it, for [`Store::ingest`].
@@ -40,7 +41,7 @@ pub struct Ingest {
 
 /// Which stored deliveries to list (for `tandem reprocess`).
 #[derive(Debug, Clone, Default)]
-pub struct DeliveryFilter {
+pub struct RawDeliveryFilter {
     pub provider: Option<Provider>,
     /// Received at or after this instant.
     pub since: Option<DateTime<Utc>>,
@@ -52,16 +53,21 @@ pub struct DeliveryFilter {
     pub limit: u32,
 }
 
-/// SQL that differs between the engines: row locks, and the batch
-/// statements of [`Store::ingest`] (multi-row `VALUES` on SQLite; column
-/// arrays through `UNNEST` on PostgreSQL, whose statement text does not
-/// change with the number of rows, so it is prepared once per connection
-/// and its planning does not grow with the batch).
-trait Dialect {
+/// The batch statements of [`Store::ingest`], which differ in shape
+/// between the engines: multi-row `VALUES` on SQLite; column arrays through
+/// `UNNEST` on PostgreSQL, whose statement text does not change with the
+/// number of rows, so it is prepared once per connection and its planning
+/// does not grow with the batch. Everything else engine-specific (row locks,
+/// `BEGIN IMMEDIATE`) comes from [`crate::engine::Db`].
+trait IngestSql {
+    type Db: crate::engine::Db;
     type Conn;
 
-    /// Appended to a SELECT that reads a row the transaction will update.
-    fn for_update(&self) -> &'static str;
+    /// Appended to a SELECT that reads a row the transaction will update
+    /// ([`crate::engine::Db::FOR_UPDATE`]).
+    fn for_update(&self) -> &'static str {
+        <Self::Db as crate::engine::Db>::FOR_UPDATE
+    }
 
     /// Inserts the deliveries whose `(provider, delivery_id)` is not
     /// stored (nor earlier in the slice); returns the ids of those inserted.
@@ -113,12 +119,9 @@ fn push_pr_keys(qb: &mut QueryBuilder<sqlx::Sqlite>, keys: &[PrKey]) {
     qb.push(")");
 }
 
-impl Dialect for SqlitePool {
+impl IngestSql for SqlitePool {
+    type Db = sqlx::Sqlite;
     type Conn = sqlx::SqliteConnection;
-
-    fn for_update(&self) -> &'static str {
-        ""
-    }
 
     async fn insert_deliveries(
         &self,
@@ -237,12 +240,9 @@ fn pr_key_columns(keys: &[PrKey]) -> (Vec<&str>, Vec<i64>) {
     keys.iter().map(|(r, n)| (r.as_str(), *n)).unzip()
 }
 
-impl Dialect for PgPool {
+impl IngestSql for PgPool {
+    type Db = sqlx::Postgres;
     type Conn = sqlx::PgConnection;
-
-    fn for_update(&self) -> &'static str {
-        " FOR UPDATE"
-    }
 
     async fn insert_deliveries(
         &self,
@@ -362,10 +362,6 @@ impl Dialect for PgPool {
         .await?;
         Ok(())
     }
-}
-
-fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(text)
 }
 
 fn parse<T: std::str::FromStr<Err = String>>(column: &str, value: &str) -> Result<T> {
@@ -1033,35 +1029,19 @@ macro_rules! write_tracked_item {
                 "a tracked work item needs the key it has in its tracker",
             )));
         }
-        sqlx::query(
-            "INSERT INTO work_items (id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, \
-             complexity, state, context, external_key, source, created_at, started_at, done_at, updated_at, scores) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
-             ON CONFLICT (source, external_key) DO UPDATE SET title = excluded.title, state = excluded.state, \
-             kind = excluded.kind, started_at = excluded.started_at, done_at = excluded.done_at, \
-             updated_at = excluded.updated_at \
-             WHERE work_items.updated_at <= excluded.updated_at AND (work_items.title <> excluded.title \
-             OR work_items.state <> excluded.state OR work_items.kind <> excluded.kind)",
+        $crate::engine::bind_work_item(
+            sqlx::query($crate::engine::sql(format!(
+                "INSERT INTO work_items ({}) {} \
+                 ON CONFLICT (source, external_key) DO UPDATE SET title = excluded.title, state = excluded.state, \
+                 kind = excluded.kind, started_at = excluded.started_at, done_at = excluded.done_at, \
+                 updated_at = excluded.updated_at \
+                 WHERE work_items.updated_at <= excluded.updated_at AND (work_items.title <> excluded.title \
+                 OR work_items.state <> excluded.state OR work_items.kind <> excluded.kind)",
+                $crate::engine::ITEM_COLS,
+                $crate::engine::ITEM_VALUES
+            ))),
+            w,
         )
-        .bind(w.id)
-        .bind(w.team_id)
-        .bind(w.project_id)
-        .bind(w.goal_id)
-        .bind(w.stage_id)
-        .bind(&w.title)
-        .bind(w.kind.as_str())
-        .bind(w.priority.as_str())
-        .bind(w.impact.map(|l| l.as_str()))
-        .bind(w.complexity.map(|l| l.as_str()))
-        .bind(w.state.as_str())
-        .bind(Json(&w.context))
-        .bind(&w.external_key)
-        .bind(&w.source)
-        .bind(w.created_at)
-        .bind(w.started_at)
-        .bind(w.done_at)
-        .bind(w.updated_at)
-        .bind(crate::queries::scores_json(&w.scores))
         .execute(&mut *$conn)
         .await
         .map_err(crate::delivery::missing_project("team_id", w.team_id))?;
@@ -1424,7 +1404,7 @@ impl Store {
     /// Stored deliveries in arrival order, filtered, one page at a time.
     pub async fn list_deliveries(
         &self,
-        f: &DeliveryFilter,
+        f: &RawDeliveryFilter,
     ) -> Result<Page<tandem_domain::delivery::Delivery>> {
         let limit = i64::from(if f.limit == 0 { 100 } else { f.limit.min(500) });
         let rows: Vec<DeliveryRow> = on_pool!(self, |pool| {

@@ -33,6 +33,7 @@ use tandem_domain::dora::{
 };
 use uuid::Uuid;
 
+use crate::engine::{Tx, on_tx, sql};
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
 /// Rows per multi-row INSERT and per `IN (…)` list.
@@ -145,10 +146,6 @@ type IncidentRow = (
     Option<String>,
 );
 
-fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(text)
-}
-
 fn day_start(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
 }
@@ -188,39 +185,6 @@ macro_rules! write_day {
             .await?;
         }
     }};
-}
-
-/// A transaction on either engine.
-enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-}
-
-impl Tx {
-    async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
-        }
-        Ok(())
-    }
-}
-
-/// Runs `$body` with `$c` bound to the transaction's connection, once per
-/// engine (like `on_pool!`).
-macro_rules! on_tx {
-    ($tx:expr, |$c:ident| $body:expr) => {
-        match $tx {
-            Tx::Sqlite(t) => {
-                let $c: &mut sqlx::SqliteConnection = &mut **t;
-                $body
-            }
-            Tx::Postgres(t) => {
-                let $c: &mut sqlx::PgConnection = &mut **t;
-                $body
-            }
-        }
-    };
 }
 
 impl Store {
@@ -563,28 +527,17 @@ impl Store {
         Ok(attributed)
     }
 
-    /// A transaction that only reads.
-    async fn read_tx(&self) -> Result<Tx> {
-        Ok(match &self.engine {
-            crate::Engine::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            crate::Engine::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
-    }
-
     /// A write transaction holding the refresh lock (see
     /// [`Store::attribute_pending`]).
     async fn refresh_tx(&self) -> Result<Tx> {
-        Ok(match &self.engine {
-            crate::Engine::Sqlite(p) => Tx::Sqlite(p.begin_write().await?),
-            crate::Engine::Postgres(p) => {
-                let mut t = p.begin_write().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(REFRESH_LOCK)
-                    .execute(&mut *t)
-                    .await?;
-                Tx::Postgres(t)
-            }
-        })
+        let mut tx = self.write_tx().await?;
+        if let Tx::Postgres(t) = &mut tx {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(REFRESH_LOCK)
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(tx)
     }
 
     async fn mark_unattributed(&self, ids: &[Uuid]) -> Result<()> {

@@ -20,6 +20,7 @@ use tandem_domain::DomainError;
 use tandem_domain::error::FieldError;
 use tandem_domain::git::{Commit, CommitSource, FileChange, GitRef};
 
+use crate::engine::Tx;
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
 /// Rows per multi-row INSERT (the same size as the other bulk paths).
@@ -118,11 +119,11 @@ impl Store {
     async fn begin_commits(&self, large: bool) -> Result<CommitWriter> {
         let mut cache_size = None;
         let tx = match &self.engine {
-            crate::Engine::Sqlite(pool) => {
+            crate::engine::Engine::Sqlite(pool) => {
                 let mut tx = pool.begin_write().await?;
                 if !large {
                     return Ok(CommitWriter {
-                        tx: WriterTx::Sqlite(tx),
+                        tx: Tx::Sqlite(tx),
                         cache_size,
                     });
                 }
@@ -138,9 +139,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 cache_size = Some(size);
-                WriterTx::Sqlite(tx)
+                Tx::Sqlite(tx)
             }
-            crate::Engine::Postgres(pool) => WriterTx::Postgres(pool.begin_write().await?),
+            crate::engine::Engine::Postgres(pool) => Tx::Postgres(pool.begin_write().await?),
         };
         Ok(CommitWriter { tx, cache_size })
     }
@@ -346,7 +347,7 @@ impl Store {
 
 /// An open transaction storing commits; see [`Store::commit_writer`].
 pub struct CommitWriter {
-    tx: WriterTx,
+    tx: Tx,
     /// SQLite: the connection's `cache_size` before the writer raised it.
     cache_size: Option<i64>,
 }
@@ -354,11 +355,6 @@ pub struct CommitWriter {
 /// SQLite page cache of a `CommitWriter`'s connection, in KiB (an upper
 /// bound: pages are allocated as they are used).
 const WRITER_CACHE_KIB: i64 = 256 * 1024;
-
-enum WriterTx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-}
 
 impl std::fmt::Debug for CommitWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -402,8 +398,8 @@ impl CommitWriter {
         }
 
         let changed: HashSet<String> = match &mut self.tx {
-            WriterTx::Postgres(tx) => write_commits_pg(tx, &by_repo).await?,
-            WriterTx::Sqlite(tx) => write_commits_sqlite(tx, &by_repo).await?,
+            Tx::Postgres(tx) => write_commits_pg(tx, &by_repo).await?,
+            Tx::Sqlite(tx) => write_commits_sqlite(tx, &by_repo).await?,
         };
 
         let mut out = Vec::new();
@@ -420,7 +416,7 @@ impl CommitWriter {
     /// Commits the transaction: every batch written becomes visible at once.
     pub async fn finish(self) -> Result<()> {
         match self.tx {
-            WriterTx::Sqlite(mut tx) => {
+            Tx::Sqlite(mut tx) => {
                 if let Some(size) = self.cache_size {
                     sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {size}")))
                         .execute(&mut *tx)
@@ -428,7 +424,7 @@ impl CommitWriter {
                 }
                 tx.commit().await?;
             }
-            WriterTx::Postgres(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
     }

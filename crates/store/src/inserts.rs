@@ -77,30 +77,14 @@ macro_rules! insert_stage {
 macro_rules! insert_item {
     ($conn:expr, $w:expr) => {{
         let w = $w;
-        sqlx::query(
-            "INSERT INTO work_items (id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, \
-             complexity, state, context, external_key, source, created_at, started_at, done_at, updated_at, scores) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        $crate::engine::bind_work_item(
+            sqlx::query($crate::engine::sql(format!(
+                "INSERT INTO work_items ({}) {}",
+                $crate::engine::ITEM_COLS,
+                $crate::engine::ITEM_VALUES
+            ))),
+            w,
         )
-        .bind(w.id)
-        .bind(w.team_id)
-        .bind(w.project_id)
-        .bind(w.goal_id)
-        .bind(w.stage_id)
-        .bind(&w.title)
-        .bind(w.kind.as_str())
-        .bind(w.priority.as_str())
-        .bind(w.impact.map(|l| l.as_str()))
-        .bind(w.complexity.map(|l| l.as_str()))
-        .bind(w.state.as_str())
-        .bind(sqlx::types::Json(&w.context))
-        .bind(&w.external_key)
-        .bind(&w.source)
-        .bind(w.created_at)
-        .bind(w.started_at)
-        .bind(w.done_at)
-        .bind(w.updated_at)
-        .bind($crate::queries::scores_json(&w.scores))
         .execute($conn)
         .await
         .map_err($crate::StoreError::unique("external_key", || match &w.external_key {
@@ -113,30 +97,14 @@ macro_rules! insert_item {
 macro_rules! insert_risk {
     ($conn:expr, $r:expr) => {{
         let r = $r;
-        sqlx::query(
-            "INSERT INTO risks (id, team_id, goal_id, stage_id, title, description, likelihood, impact, plan, \
-             owner, schedule_impact_days, status, created_at, updated_at, closed_at, source, cause_key, \
-             drafted_update) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        $crate::engine::bind_risk(
+            sqlx::query($crate::engine::sql(format!(
+                "INSERT INTO risks ({}) {}",
+                $crate::engine::RISK_COLS,
+                $crate::engine::RISK_VALUES
+            ))),
+            r,
         )
-        .bind(r.id)
-        .bind(r.team_id)
-        .bind(r.goal_id)
-        .bind(r.stage_id)
-        .bind(&r.title)
-        .bind(&r.description)
-        .bind(r.likelihood.as_str())
-        .bind(r.impact.as_str())
-        .bind(&r.plan)
-        .bind(&r.owner)
-        .bind(r.schedule_impact_days)
-        .bind(r.status.as_str())
-        .bind(r.created_at)
-        .bind(r.updated_at)
-        .bind(r.closed_at)
-        .bind(r.source.as_str())
-        .bind(&r.cause_key)
-        .bind(&r.drafted_update)
         .execute($conn)
         .await
         .map_err($crate::StoreError::unique("cause_key", || match &r.cause_key {

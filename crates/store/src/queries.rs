@@ -17,6 +17,7 @@ use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
 use crate::rows::*;
+use crate::engine::{ITEM_COLS, RISK_COLS, RISK_UPDATE, bind_risk, bind_work_item, sql};
 use crate::{BeginWrite, ListQuery, Page, Result, Store, StoreError, on_pool, page};
 
 /// Tables that other rows may reference.
@@ -87,12 +88,6 @@ const GOAL_COLS: &str = "id, team_id, project_id, title, business_goal, technica
 const VERSION_COLS: &str = "goal_id, version, changed_at, changed_by, action, changes";
 const STAGE_COLS: &str =
     "id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at";
-pub(crate) const ITEM_COLS: &str = "id, team_id, project_id, goal_id, stage_id, title, kind, priority, \
-     impact, complexity, state, context, scores, external_key, source, created_at, started_at, \
-     done_at, updated_at";
-pub(crate) const RISK_COLS: &str = "id, team_id, goal_id, stage_id, title, description, likelihood, impact, \
-     plan, owner, schedule_impact_days, status, source, cause_key, drafted_update, created_at, \
-     updated_at, closed_at";
 const METRIC_COLS: &str =
     "id, key, name, description, unit, direction, audience, team_id, created_at, updated_at";
 const DECISION_COLS: &str = "id, team_id, goal_id, title, context, options, decision, \
@@ -101,12 +96,6 @@ const DECISION_COLS: &str = "id, team_id, goal_id, title, context, options, deci
 /// Rows per multi-row INSERT on the bulk paths (well under SQLite's limit of
 /// 32,766 bound parameters).
 const BULK_ROWS: usize = 500;
-
-/// Marks query text assembled from this module's constants as safe: no
-/// caller-supplied value is ever formatted into SQL, only bound.
-fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(text)
-}
 
 fn select(cols: &str, table: &str, filter: &str) -> sqlx::AssertSqlSafe<String> {
     sql(format!("SELECT {cols} FROM {table} WHERE {filter}"))
@@ -821,26 +810,15 @@ impl Store {
                     ("stage_id", Table::Stages, w.stage_id),
                 ]
             );
-            let n = sqlx::query(
-                "UPDATE work_items SET project_id = $2, goal_id = $3, stage_id = $4, title = $5, kind = $6, \
-                 priority = $7, impact = $8, complexity = $9, state = $10, context = $11, \
-                 started_at = $12, done_at = $13, updated_at = $14, scores = $15 WHERE id = $1",
+            // `$n` as in `ITEM_COLS`; team, key, source and creation stay.
+            let n = bind_work_item(
+                sqlx::query(
+                    "UPDATE work_items SET project_id = $3, goal_id = $4, stage_id = $5, title = $6, \
+                     kind = $7, priority = $8, impact = $9, complexity = $10, state = $11, context = $12, \
+                     scores = $13, started_at = $17, done_at = $18, updated_at = $19 WHERE id = $1",
+                ),
+                w,
             )
-            .bind(w.id)
-            .bind(w.project_id)
-            .bind(w.goal_id)
-            .bind(w.stage_id)
-            .bind(&w.title)
-            .bind(w.kind.as_str())
-            .bind(w.priority.as_str())
-            .bind(w.impact.map(|l| l.as_str()))
-            .bind(w.complexity.map(|l| l.as_str()))
-            .bind(w.state.as_str())
-            .bind(Json(&w.context))
-            .bind(w.started_at)
-            .bind(w.done_at)
-            .bind(w.updated_at)
-            .bind(scores_json(&w.scores))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -903,23 +881,8 @@ impl Store {
 
     pub async fn update_risk(&self, r: &Risk) -> Result<()> {
         let done = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE risks SET title = $2, description = $3, likelihood = $4, impact = $5, plan = $6, \
-                 owner = $7, schedule_impact_days = $8, status = $9, updated_at = $10, closed_at = $11, \
-                 drafted_update = $12 WHERE id = $1",
-            )
-            .bind(r.id)
-            .bind(&r.title)
-            .bind(&r.description)
-            .bind(r.likelihood.as_str())
-            .bind(r.impact.as_str())
-            .bind(&r.plan)
-            .bind(&r.owner)
-            .bind(r.schedule_impact_days)
-            .bind(r.status.as_str())
-            .bind(r.updated_at)
-            .bind(r.closed_at)
-            .bind(&r.drafted_update)
+            // The people's edit: the owner, not the goal or stage.
+            bind_risk(sqlx::query(sql(format!("{RISK_UPDATE}, owner = $10 WHERE id = $1"))), r)
             .execute(pool)
             .await?
             .rows_affected()
@@ -1153,12 +1116,6 @@ pub(crate) fn point_value(value: f64) -> f64 {
 }
 
 /// Scores as stored: NULL when none are given.
-pub(crate) fn scores_json(
-    scores: &tandem_domain::work_item::Scores,
-) -> Option<Json<&tandem_domain::work_item::Scores>> {
-    (!scores.is_empty()).then_some(Json(scores))
-}
-
 fn found(rows: u64, entity: &'static str, id: impl ToString) -> Result<()> {
     if rows == 0 {
         Err(StoreError::not_found(entity, id))

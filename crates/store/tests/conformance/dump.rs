@@ -366,7 +366,7 @@ async fn assert_engineering_moved(source: &Store, middle: &Store, back: &Store) 
             a.get_incident("api", "inc-1").await.unwrap(),
             b.get_incident("api", "inc-1").await.unwrap()
         );
-        let all = tandem_store::DeliveryFilter::default();
+        let all = tandem_store::RawDeliveryFilter::default();
         let da = a.list_deliveries(&all).await.unwrap().items;
         let db = b.list_deliveries(&all).await.unwrap().items;
         assert_eq!(da, db);

@@ -14,19 +14,15 @@
 
 #[macro_use]
 mod inserts;
-mod checks;
-mod delivery;
-mod delivery_metrics;
 mod dump;
-mod dump_tables;
 mod engine;
+mod engineering;
+mod entities;
 mod error;
-mod git;
-pub(crate) mod queries;
+mod metrics;
 mod reports;
 mod retention;
 mod rows;
-mod tracker;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -38,19 +34,19 @@ use uuid::Uuid;
 use crate::engine::Engine;
 pub(crate) use crate::engine::{BeginWrite, on_pool};
 
-pub use checks::RiskHistoryEntry;
-pub use delivery::{Ingest, RawDeliveryFilter};
+pub use entities::risk_history::RiskHistoryEntry;
+pub use engineering::records::{Ingest, RawDeliveryFilter};
 /// The old name of [`RawDeliveryFilter`] (webhook deliveries as received),
 /// kept for one release.
 pub type DeliveryFilter = RawDeliveryFilter;
-pub use delivery_metrics::{AttributionRecord, ShippedCommit};
+pub use metrics::{AttributionRecord, ShippedCommit};
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
 pub use error::StoreError;
 pub use reports::{
     ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
     ReportSchedule,
 };
-pub use tracker::{ParentLink, TrackedItem, TrackerWrite};
+pub use engineering::tracker::{ParentLink, TrackedItem, TrackerWrite};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -1,5 +1,6 @@
-//! Storage for Tandem's own checks: the risks they raised, applying their
-//! changes atomically with a history line each, and reading a team's work.
+//! Risk history, and storage for Tandem's own checks: the risks they raised,
+//! applying their changes atomically with a history line each, and reading a
+//! team's work.
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;

@@ -1,4 +1,4 @@
-//! Delivery records: pull requests and their commits and reviews,
+//! Engineering records: pull requests and their commits and reviews,
 //! deployments, incidents, pipelines, bugs reported through an issue
 //! tracker, raw deliveries and webhook secrets.
 //!
@@ -859,7 +859,7 @@ macro_rules! write_deployment {
         .bind(d.updated_at)
         .execute(&mut *$conn)
         .await
-        .map_err(crate::delivery::missing_project("project_id", d.project_id))?
+        .map_err(crate::engineering::records::missing_project("project_id", d.project_id))?
         .rows_affected()
             == 1;
         if inserted {
@@ -925,7 +925,7 @@ macro_rules! write_incident {
         .bind(i.updated_at)
         .execute(&mut *$conn)
         .await
-        .map_err(crate::delivery::missing_project("project_id", i.project_id))?
+        .map_err(crate::engineering::records::missing_project("project_id", i.project_id))?
         .rows_affected()
             == 1;
         if inserted {
@@ -1044,7 +1044,7 @@ macro_rules! write_tracked_item {
         )
         .execute(&mut *$conn)
         .await
-        .map_err(crate::delivery::missing_project("team_id", w.team_id))?;
+        .map_err(crate::engineering::records::missing_project("team_id", w.team_id))?;
     }};
 }
 

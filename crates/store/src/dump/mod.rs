@@ -23,7 +23,9 @@ use tandem_domain::user::{ApiToken, User};
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
-use crate::dump_tables::{RowCounts, TABLES, TableRow, insert_rows, read_table};
+pub(crate) mod tables;
+
+use crate::dump::tables::{RowCounts, TABLES, TableRow, insert_rows, read_table};
 use crate::rows::*;
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
@@ -302,7 +304,7 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let mut points = Vec::new();
             // Rows by table, in the order of `TABLES` (parents first).
-            let mut rows: Vec<Vec<Vec<crate::dump_tables::Val>>> = vec![Vec::new(); TABLES.len()];
+            let mut rows: Vec<Vec<Vec<crate::dump::tables::Val>>> = vec![Vec::new(); TABLES.len()];
             for (line, record) in &records {
                 let line = *line;
                 let at_line = |e: StoreError| StoreError::Dump {
@@ -388,7 +390,7 @@ impl Store {
                 qb.push_values(chunk, |mut b, (_, p)| {
                     b.push_bind(p.metric_id)
                         .push_bind(p.at)
-                        .push_bind(crate::queries::point_value(p.value));
+                        .push_bind(crate::entities::point_value(p.value));
                 });
                 qb.build()
                     .execute(&mut *tx)

@@ -1,0 +1,80 @@
+//! Decisions (ADR-like records of a team or goal).
+
+use super::*;
+
+impl Store {
+    pub async fn create_decision(&self, d: &Decision) -> Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            ensure_refs!(
+                tx,
+                [
+                    ("team_id", Table::Teams, Some(d.team_id)),
+                    ("goal_id", Table::Goals, d.goal_id),
+                ]
+            );
+            insert_decision!(&mut *tx, d);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn get_decision(&self, id: Uuid) -> Result<Decision> {
+        let row: Option<DecisionRow> = on_pool!(self, |pool| {
+            sqlx::query_as(select(DECISION_COLS, "decisions", "id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(Decision::from)
+            .ok_or_else(|| StoreError::not_found("decision", id))
+    }
+
+    pub async fn list_decisions(&self, q: &ListQuery) -> Result<Page<Decision>> {
+        let limit = q.limit();
+        let rows: Vec<DecisionRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "SELECT {DECISION_COLS} FROM decisions WHERE ($1 IS NULL OR id > $1) \
+                 AND ($2 IS NULL OR team_id = $2) AND ($3 IS NULL OR goal_id = $3) \
+                 ORDER BY id LIMIT $4"
+            )))
+            .bind(q.after)
+            .bind(q.team_id)
+            .bind(q.goal_id)
+            .bind(limit + 1)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(page(
+            rows.into_iter().map(Decision::from).collect(),
+            limit,
+            |d| d.id,
+        ))
+    }
+
+    pub async fn update_decision(&self, d: &Decision) -> Result<()> {
+        let done = on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            ensure_refs!(tx, [("goal_id", Table::Goals, d.goal_id)]);
+            let n = sqlx::query(
+                "UPDATE decisions SET goal_id = $2, title = $3, context = $4, options = $5, decision = $6, \
+                 consequences = $7, decided_by = $8, updated_at = $9 WHERE id = $1",
+            )
+            .bind(d.id)
+            .bind(d.goal_id)
+            .bind(&d.title)
+            .bind(&d.context)
+            .bind(Json(&d.options))
+            .bind(&d.decision)
+            .bind(&d.consequences)
+            .bind(&d.decided_by)
+            .bind(d.updated_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            n
+        });
+        found(done, "decision", d.id)
+    }
+}

@@ -1,0 +1,118 @@
+//! Goals and their version history: every change is a new version row,
+//! written in the same transaction as the goal.
+
+use super::*;
+
+impl Store {
+    pub async fn create_goal(&self, g: &Goal) -> Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            ensure_refs!(
+                tx,
+                [
+                    ("team_id", Table::Teams, Some(g.team_id)),
+                    ("project_id", Table::Projects, g.project_id),
+                ]
+            );
+            insert_goal!(&mut *tx, g);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn get_goal(&self, id: Uuid) -> Result<Goal> {
+        let row: Option<GoalRow> = on_pool!(self, |pool| {
+            sqlx::query_as(select(GOAL_COLS, "goals", "id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.ok_or_else(|| StoreError::not_found("goal", id))?
+            .try_into()
+    }
+
+    pub async fn list_goals(&self, q: &ListQuery) -> Result<Page<Goal>> {
+        let limit = q.limit();
+        let rows: Vec<GoalRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "SELECT {GOAL_COLS} FROM goals WHERE ($1 IS NULL OR id > $1) \
+                 AND ($2 IS NULL OR team_id = $2) AND ($3 IS NULL OR project_id = $3) \
+                 AND ($4 IS NULL OR status = $4) ORDER BY id LIMIT $5"
+            )))
+            .bind(q.after)
+            .bind(q.team_id)
+            .bind(q.project_id)
+            .bind(q.status.as_deref())
+            .bind(limit + 1)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(page(convert(rows)?, limit, |g| g.id))
+    }
+
+    /// Saves a changed goal and its version entry atomically. `read_version`
+    /// is the version the change was computed from: when another writer got
+    /// there first, nothing is saved and `Stale` is returned.
+    pub async fn save_goal_change(&self, change: &GoalChange, read_version: i32) -> Result<()> {
+        let g = &change.goal;
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            ensure_refs!(tx, [("project_id", Table::Projects, g.project_id)]);
+            let n = sqlx::query(
+                "UPDATE goals SET project_id = $2, title = $3, business_goal = $4, technical_tasks = $5, \
+                 hypotheses = $6, success_metrics = $7, parties = $8, timeline = $9, status = $10, \
+                 version = $11, agreed_at = $12, agreed_by = $13, updated_at = $14 \
+                 WHERE id = $1 AND version = $15",
+            )
+            .bind(g.id)
+            .bind(g.project_id)
+            .bind(&g.title)
+            .bind(&g.business_goal)
+            .bind(&g.technical_tasks)
+            .bind(Json(&g.hypotheses))
+            .bind(Json(&g.success_metrics))
+            .bind(Json(&g.parties))
+            .bind(Json(&g.timeline))
+            .bind(g.status.as_str())
+            .bind(g.version)
+            .bind(g.agreed_at)
+            .bind(&g.agreed_by)
+            .bind(g.updated_at)
+            .bind(read_version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                let (exists,): (i64,) = sqlx::query_as(Table::Goals.exists_sql())
+                    .bind(g.id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                return Err(if exists == 0 {
+                    StoreError::not_found("goal", g.id)
+                } else {
+                    StoreError::Stale(format!(
+                        "goal {} changed since version {read_version} was read; reload and try again",
+                        g.id
+                    ))
+                });
+            }
+            if let Some(v) = &change.version {
+                insert_version!(&mut *tx, v);
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn list_goal_versions(&self, goal_id: Uuid) -> Result<Vec<GoalVersion>> {
+        let rows: Vec<GoalVersionRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "SELECT {VERSION_COLS} FROM goal_versions WHERE goal_id = $1 ORDER BY version"
+            )))
+            .bind(goal_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(GoalVersion::from).collect())
+    }
+}

@@ -8,7 +8,9 @@
 //!   calls (attribution, the commit writer); [`on_tx!`] dispatches on it.
 //! - [`Db`] is what a write path may ask of an engine: how to open a write
 //!   transaction (`BEGIN IMMEDIATE` on SQLite), the row-lock suffix, and the
-//!   one bind list per table ([`Db::bind_work_item`], [`Db::bind_risk`]).
+//!   one bind list per table ([`Db::bind_work_item`], [`Db::bind_risk`],
+//!   goals, goal versions, stages, metrics, decisions), each in the order
+//!   of the table's `*_COLS` list here.
 //!   Batch statements that differ in shape (multi-row `VALUES` on SQLite,
 //!   `UNNEST` of column arrays on PostgreSQL) are the engineering module's
 //!   `IngestSql`, implemented for the same two `Db` types.
@@ -19,7 +21,11 @@
 //! (or builds a [`Tx`]); a table's column list and bind order exist once.
 
 use sqlx::{PgPool, SqlitePool};
+use tandem_domain::decision::Decision;
+use tandem_domain::goal::{Goal, GoalVersion};
+use tandem_domain::metric::Metric;
 use tandem_domain::risk::Risk;
+use tandem_domain::stage::Stage;
 use tandem_domain::work_item::WorkItem;
 
 /// A pool on one of the two engines.
@@ -45,6 +51,23 @@ pub(crate) use on_pool;
 /// caller-supplied value is ever formatted into SQL, only bound.
 pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
+}
+
+/// Binds `each` of `items` into `qb`, separated by commas: the inside of an
+/// `IN (…)` list the caller opened and closes.
+pub(crate) fn push_list<D, I, T>(
+    qb: &mut sqlx::QueryBuilder<D>,
+    items: I,
+    mut each: impl FnMut(I::Item) -> T,
+) where
+    D: sqlx::Database,
+    I: IntoIterator,
+    T: for<'e> sqlx::Encode<'e, D> + sqlx::Type<D>,
+{
+    let mut list = qb.separated(", ");
+    for item in items {
+        list.push_bind(each(item));
+    }
 }
 
 /// A query on engine `D` whose values are bound one by one.
@@ -74,6 +97,49 @@ pub(crate) trait Db: sqlx::Database {
     /// Binds the columns of `risks` in the order of [`RISK_COLS`]
     /// (`$1` … `$18`).
     fn bind_risk<'q>(q: Query<'q, Self>, r: &Risk) -> Query<'q, Self>;
+
+    /// Binds the columns of `goals` in the order of [`GOAL_COLS`].
+    fn bind_goal<'q>(q: Query<'q, Self>, g: &Goal) -> Query<'q, Self>;
+
+    /// Binds the columns of `goal_versions` in the order of [`VERSION_COLS`].
+    fn bind_version<'q>(q: Query<'q, Self>, v: &GoalVersion) -> Query<'q, Self>;
+
+    /// Binds the columns of `stages` in the order of [`STAGE_COLS`].
+    fn bind_stage<'q>(q: Query<'q, Self>, s: &Stage) -> Query<'q, Self>;
+
+    /// Binds the columns of `metrics` in the order of [`METRIC_COLS`].
+    fn bind_metric<'q>(q: Query<'q, Self>, m: &Metric) -> Query<'q, Self>;
+
+    /// Binds the columns of `decisions` in the order of [`DECISION_COLS`].
+    fn bind_decision<'q>(q: Query<'q, Self>, d: &Decision) -> Query<'q, Self>;
+}
+
+/// The columns of `goals`, in [`Db::bind_goal`] order.
+pub(crate) const GOAL_COLS: &str = "id, team_id, project_id, title, business_goal, technical_tasks, \
+     hypotheses, success_metrics, parties, timeline, status, version, agreed_at, agreed_by, \
+     created_at, updated_at";
+/// The columns of `goal_versions`, in [`Db::bind_version`] order.
+pub(crate) const VERSION_COLS: &str = "goal_id, version, changed_at, changed_by, action, changes";
+/// The columns of `stages`, in [`Db::bind_stage`] order.
+pub(crate) const STAGE_COLS: &str =
+    "id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at";
+/// The columns of `metrics`, in [`Db::bind_metric`] order.
+pub(crate) const METRIC_COLS: &str =
+    "id, key, name, description, unit, direction, audience, team_id, created_at, updated_at";
+/// The columns of `decisions`, in [`Db::bind_decision`] order.
+pub(crate) const DECISION_COLS: &str = "id, team_id, goal_id, title, context, options, decision, \
+     consequences, decided_by, decided_at, created_at, updated_at";
+
+/// `INSERT INTO table (cols) VALUES ($1, …, $n)`, one placeholder a column,
+/// for a column list of this module.
+pub(crate) fn insert_sql(table: &str, cols: &str) -> sqlx::AssertSqlSafe<String> {
+    let values: Vec<String> = (1..=cols.split(',').count())
+        .map(|i| format!("${i}"))
+        .collect();
+    sql(format!(
+        "INSERT INTO {table} ({cols}) VALUES ({})",
+        values.join(", ")
+    ))
 }
 
 /// The columns of `work_items`, in [`Db::bind_work_item`] order.
@@ -148,6 +214,74 @@ macro_rules! impl_db {
                     .bind(r.updated_at)
                     .bind(r.closed_at)
             }
+
+            fn bind_goal<'q>(q: Query<'q, Self>, g: &Goal) -> Query<'q, Self> {
+                q.bind(g.id)
+                    .bind(g.team_id)
+                    .bind(g.project_id)
+                    .bind(&g.title)
+                    .bind(&g.business_goal)
+                    .bind(&g.technical_tasks)
+                    .bind(sqlx::types::Json(&g.hypotheses))
+                    .bind(sqlx::types::Json(&g.success_metrics))
+                    .bind(sqlx::types::Json(&g.parties))
+                    .bind(sqlx::types::Json(&g.timeline))
+                    .bind(g.status.as_str())
+                    .bind(g.version)
+                    .bind(g.agreed_at)
+                    .bind(&g.agreed_by)
+                    .bind(g.created_at)
+                    .bind(g.updated_at)
+            }
+
+            fn bind_version<'q>(q: Query<'q, Self>, v: &GoalVersion) -> Query<'q, Self> {
+                q.bind(v.goal_id)
+                    .bind(v.version)
+                    .bind(v.changed_at)
+                    .bind(&v.changed_by)
+                    .bind(&v.action)
+                    .bind(sqlx::types::Json(&v.changes))
+            }
+
+            fn bind_stage<'q>(q: Query<'q, Self>, s: &Stage) -> Query<'q, Self> {
+                q.bind(s.id)
+                    .bind(s.goal_id)
+                    .bind(&s.name)
+                    .bind(&s.description)
+                    .bind(s.position)
+                    .bind(s.starts_on)
+                    .bind(s.ends_on)
+                    .bind(s.created_at)
+                    .bind(s.updated_at)
+            }
+
+            fn bind_metric<'q>(q: Query<'q, Self>, m: &Metric) -> Query<'q, Self> {
+                q.bind(m.id)
+                    .bind(&m.key)
+                    .bind(&m.name)
+                    .bind(&m.description)
+                    .bind(&m.unit)
+                    .bind(m.direction.as_str())
+                    .bind(m.audience.as_str())
+                    .bind(m.team_id)
+                    .bind(m.created_at)
+                    .bind(m.updated_at)
+            }
+
+            fn bind_decision<'q>(q: Query<'q, Self>, d: &Decision) -> Query<'q, Self> {
+                q.bind(d.id)
+                    .bind(d.team_id)
+                    .bind(d.goal_id)
+                    .bind(&d.title)
+                    .bind(&d.context)
+                    .bind(sqlx::types::Json(&d.options))
+                    .bind(&d.decision)
+                    .bind(&d.consequences)
+                    .bind(&d.decided_by)
+                    .bind(d.decided_at)
+                    .bind(d.created_at)
+                    .bind(d.updated_at)
+            }
         }
     };
 }
@@ -158,6 +292,31 @@ impl_db!(sqlx::Postgres, begin_write: None, for_update: " FOR UPDATE");
 /// Binds a work item's columns (see [`Db::bind_work_item`]).
 pub(crate) fn bind_work_item<'q, D: Db>(q: Query<'q, D>, w: &WorkItem) -> Query<'q, D> {
     D::bind_work_item(q, w)
+}
+
+/// Binds a goal's columns (see [`Db::bind_goal`]).
+pub(crate) fn bind_goal<'q, D: Db>(q: Query<'q, D>, g: &Goal) -> Query<'q, D> {
+    D::bind_goal(q, g)
+}
+
+/// Binds a goal version's columns (see [`Db::bind_version`]).
+pub(crate) fn bind_version<'q, D: Db>(q: Query<'q, D>, v: &GoalVersion) -> Query<'q, D> {
+    D::bind_version(q, v)
+}
+
+/// Binds a stage's columns (see [`Db::bind_stage`]).
+pub(crate) fn bind_stage<'q, D: Db>(q: Query<'q, D>, s: &Stage) -> Query<'q, D> {
+    D::bind_stage(q, s)
+}
+
+/// Binds a metric's columns (see [`Db::bind_metric`]).
+pub(crate) fn bind_metric<'q, D: Db>(q: Query<'q, D>, m: &Metric) -> Query<'q, D> {
+    D::bind_metric(q, m)
+}
+
+/// Binds a decision's columns (see [`Db::bind_decision`]).
+pub(crate) fn bind_decision<'q, D: Db>(q: Query<'q, D>, d: &Decision) -> Query<'q, D> {
+    D::bind_decision(q, d)
 }
 
 /// Binds a risk's columns (see [`Db::bind_risk`]).

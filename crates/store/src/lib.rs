@@ -34,19 +34,19 @@ use uuid::Uuid;
 use crate::engine::Engine;
 pub(crate) use crate::engine::{BeginWrite, on_pool};
 
-pub use entities::risk_history::RiskHistoryEntry;
 pub use engineering::records::{Ingest, RawDeliveryFilter};
+pub use entities::risk_history::RiskHistoryEntry;
 /// The old name of [`RawDeliveryFilter`] (webhook deliveries as received),
 /// kept for one release.
 pub type DeliveryFilter = RawDeliveryFilter;
-pub use metrics::{AttributionRecord, ShippedCommit};
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
+pub use engineering::tracker::{ParentLink, TrackedItem, TrackerWrite};
 pub use error::StoreError;
+pub use metrics::{AttributionRecord, ShippedCommit};
 pub use reports::{
     ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
     ReportSchedule,
 };
-pub use engineering::tracker::{ParentLink, TrackedItem, TrackerWrite};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

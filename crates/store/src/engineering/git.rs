@@ -20,7 +20,7 @@ use tandem_domain::DomainError;
 use tandem_domain::error::FieldError;
 use tandem_domain::git::{Commit, CommitSource, FileChange, GitRef};
 
-use crate::engine::Tx;
+use crate::engine::{Tx, push_list};
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
 /// Rows per multi-row INSERT (the same size as the other bulk paths).
@@ -441,10 +441,7 @@ async fn write_commits_sqlite(
             // What is stored already, and from which source.
             let mut qb = QueryBuilder::new("SELECT sha, source FROM commits WHERE repo = ");
             qb.push_bind(*repo).push(" AND sha IN (");
-            let mut list = qb.separated(", ");
-            for c in chunk {
-                list.push_bind(&c.sha);
-            }
+            push_list(&mut qb, chunk, |c| &c.sha);
             qb.push(")");
             let stored: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
             let stored: HashMap<String, String> = stored.into_iter().collect();
@@ -463,10 +460,7 @@ async fn write_commits_sqlite(
                 for table in ["commit_parents", "commit_files"] {
                     let mut qb = QueryBuilder::new(format!("DELETE FROM {table} WHERE repo = "));
                     qb.push_bind(*repo).push(" AND sha IN (");
-                    let mut list = qb.separated(", ");
-                    for sha in &replaced {
-                        list.push_bind(*sha);
-                    }
+                    push_list(&mut qb, &replaced, |sha| *sha);
                     qb.push(")");
                     qb.build().execute(&mut *tx).await?;
                 }

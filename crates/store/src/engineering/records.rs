@@ -28,8 +28,8 @@ use tandem_domain::project::Project;
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
-use crate::rows::ProjectRow;
 use crate::engine::sql;
+use crate::rows::ProjectRow;
 use crate::{BeginWrite, Page, Result, Store, StoreError, on_pool, page};
 
 /// One delivery and the records derived from it, for [`Store::ingest`].

@@ -135,7 +135,9 @@ impl Store {
                 let done = bind_work_item(sqlx::query(sqlx::AssertSqlSafe(upsert.as_str())), w)
                     .execute(&mut *tx)
                     .await
-                    .map_err(crate::engineering::records::missing_project("team_id", w.team_id))?;
+                    .map_err(crate::engineering::records::missing_project(
+                        "team_id", w.team_id,
+                    ))?;
                 out.items += done.rows_affected();
                 out.parents += match &t.parent {
                     ParentLink::Key(parent) => sqlx::query(UPSERT_PARENT)

@@ -56,19 +56,14 @@ impl Store {
         let done = on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("goal_id", Table::Goals, d.goal_id)]);
-            let n = sqlx::query(
-                "UPDATE decisions SET goal_id = $2, title = $3, context = $4, options = $5, decision = $6, \
-                 consequences = $7, decided_by = $8, updated_at = $9 WHERE id = $1",
+            // `$n` as in `DECISION_COLS`; the team, decision date and creation stay.
+            let n = bind_decision(
+                sqlx::query(
+                    "UPDATE decisions SET goal_id = $3, title = $4, context = $5, options = $6, \
+                     decision = $7, consequences = $8, decided_by = $9, updated_at = $12 WHERE id = $1",
+                ),
+                d,
             )
-            .bind(d.id)
-            .bind(d.goal_id)
-            .bind(&d.title)
-            .bind(&d.context)
-            .bind(Json(&d.options))
-            .bind(&d.decision)
-            .bind(&d.consequences)
-            .bind(&d.decided_by)
-            .bind(d.updated_at)
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -58,26 +58,17 @@ impl Store {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("project_id", Table::Projects, g.project_id)]);
-            let n = sqlx::query(
-                "UPDATE goals SET project_id = $2, title = $3, business_goal = $4, technical_tasks = $5, \
-                 hypotheses = $6, success_metrics = $7, parties = $8, timeline = $9, status = $10, \
-                 version = $11, agreed_at = $12, agreed_by = $13, updated_at = $14 \
-                 WHERE id = $1 AND version = $15",
+            // `$n` as in `GOAL_COLS`; the team and creation stay. `$17`: the
+            // version the caller read (optimistic concurrency).
+            let n = bind_goal(
+                sqlx::query(
+                    "UPDATE goals SET project_id = $3, title = $4, business_goal = $5, technical_tasks = $6, \
+                     hypotheses = $7, success_metrics = $8, parties = $9, timeline = $10, status = $11, \
+                     version = $12, agreed_at = $13, agreed_by = $14, updated_at = $16 \
+                     WHERE id = $1 AND version = $17",
+                ),
+                g,
             )
-            .bind(g.id)
-            .bind(g.project_id)
-            .bind(&g.title)
-            .bind(&g.business_goal)
-            .bind(&g.technical_tasks)
-            .bind(Json(&g.hypotheses))
-            .bind(Json(&g.success_metrics))
-            .bind(Json(&g.parties))
-            .bind(Json(&g.timeline))
-            .bind(g.status.as_str())
-            .bind(g.version)
-            .bind(g.agreed_at)
-            .bind(&g.agreed_by)
-            .bind(g.updated_at)
             .bind(read_version)
             .execute(&mut *tx)
             .await?

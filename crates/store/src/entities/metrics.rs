@@ -57,18 +57,14 @@ impl Store {
         let done = on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("team_id", Table::Teams, m.team_id)]);
-            let n = sqlx::query(
-                "UPDATE metrics SET name = $2, description = $3, unit = $4, direction = $5, audience = $6, \
-                 team_id = $7, updated_at = $8 WHERE id = $1",
+            // `$n` as in `METRIC_COLS`; the key and creation stay.
+            let n = bind_metric(
+                sqlx::query(
+                    "UPDATE metrics SET name = $3, description = $4, unit = $5, direction = $6, \
+                     audience = $7, team_id = $8, updated_at = $10 WHERE id = $1",
+                ),
+                m,
             )
-            .bind(m.id)
-            .bind(&m.name)
-            .bind(&m.description)
-            .bind(&m.unit)
-            .bind(m.direction.as_str())
-            .bind(m.audience.as_str())
-            .bind(m.team_id)
-            .bind(m.updated_at)
             .execute(&mut *tx)
             .await?
             .rows_affected();

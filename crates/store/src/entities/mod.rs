@@ -23,8 +23,12 @@ use tandem_domain::user::{ApiToken, User};
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
+use crate::engine::{
+    DECISION_COLS, GOAL_COLS, ITEM_COLS, METRIC_COLS, RISK_COLS, RISK_UPDATE, STAGE_COLS,
+    VERSION_COLS, bind_decision, bind_goal, bind_metric, bind_risk, bind_stage, bind_work_item,
+    sql,
+};
 use crate::rows::*;
-use crate::engine::{ITEM_COLS, RISK_COLS, RISK_UPDATE, bind_risk, bind_work_item, sql};
 use crate::{BeginWrite, ListQuery, Page, Result, Store, StoreError, on_pool, page};
 
 /// Tables that other rows may reference.
@@ -89,16 +93,6 @@ const USER_COLS: &str =
 const TOKEN_COLS: &str =
     "id, name, prefix, role, created_by, created_at, last_used_at, revoked_at, token_hash";
 const PROJECT_COLS: &str = "id, team_id, key, name, repositories, services, created_at, updated_at";
-const GOAL_COLS: &str = "id, team_id, project_id, title, business_goal, technical_tasks, \
-     hypotheses, success_metrics, parties, timeline, status, version, agreed_at, agreed_by, \
-     created_at, updated_at";
-const VERSION_COLS: &str = "goal_id, version, changed_at, changed_by, action, changes";
-const STAGE_COLS: &str =
-    "id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at";
-const METRIC_COLS: &str =
-    "id, key, name, description, unit, direction, audience, team_id, created_at, updated_at";
-const DECISION_COLS: &str = "id, team_id, goal_id, title, context, options, decision, \
-     consequences, decided_by, decided_at, created_at, updated_at";
 
 /// Rows per multi-row INSERT on the bulk paths (well under SQLite's limit of
 /// 32,766 bound parameters).
@@ -107,8 +101,6 @@ const BULK_ROWS: usize = 500;
 fn select(cols: &str, table: &str, filter: &str) -> sqlx::AssertSqlSafe<String> {
     sql(format!("SELECT {cols} FROM {table} WHERE {filter}"))
 }
-
-
 
 /// The value to store for a metric point: `-0.0` becomes `0.0`. SQLite
 /// writes integral REALs as integers and so loses the sign, PostgreSQL keeps
@@ -126,14 +118,14 @@ fn found(rows: u64, entity: &'static str, id: impl ToString) -> Result<()> {
     }
 }
 
+mod decisions;
+mod goals;
+mod metrics;
+mod planning;
+mod projects;
+pub(crate) mod risk_history;
+mod risks;
+mod stages;
 mod teams;
 mod users;
-mod projects;
-mod goals;
-mod stages;
 mod work_items;
-mod risks;
-mod metrics;
-mod decisions;
-mod planning;
-pub(crate) mod risk_history;

@@ -9,8 +9,8 @@ use tandem_domain::risk_check::RiskChange;
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
-use crate::rows::{RiskRow, WorkItemRow};
 use crate::engine::{RISK_UPDATE, bind_risk, sql};
+use crate::rows::{RiskRow, WorkItemRow};
 use crate::{BeginWrite, Result, Store, on_pool};
 
 /// One line of a risk's history.
@@ -63,15 +63,17 @@ impl Store {
                         }
                     }
                     // A check moves a risk to its goal and stage, never its owner.
-                    RiskChange::Update(_) | RiskChange::Reopen(_) | RiskChange::Close(_) => bind_risk(
-                        sqlx::query(sql(format!(
-                            "{RISK_UPDATE}, goal_id = $3, stage_id = $4 WHERE id = $1"
-                        ))),
-                        r,
-                    )
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected(),
+                    RiskChange::Update(_) | RiskChange::Reopen(_) | RiskChange::Close(_) => {
+                        bind_risk(
+                            sqlx::query(sql(format!(
+                                "{RISK_UPDATE}, goal_id = $3, stage_id = $4 WHERE id = $1"
+                            ))),
+                            r,
+                        )
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                    }
                 };
                 if n == 0 {
                     continue;

@@ -56,7 +56,10 @@ impl Store {
     pub async fn update_risk(&self, r: &Risk) -> Result<()> {
         let done = on_pool!(self, |pool| {
             // The people's edit: the owner, not the goal or stage.
-            bind_risk(sqlx::query(sql(format!("{RISK_UPDATE}, owner = $10 WHERE id = $1"))), r)
+            bind_risk(
+                sqlx::query(sql(format!("{RISK_UPDATE}, owner = $10 WHERE id = $1"))),
+                r,
+            )
             .execute(pool)
             .await?
             .rows_affected()

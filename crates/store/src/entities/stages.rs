@@ -61,17 +61,14 @@ impl Store {
 
     pub async fn update_stage(&self, s: &Stage) -> Result<()> {
         let done = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE stages SET name = $2, description = $3, position = $4, starts_on = $5, \
-                 ends_on = $6, updated_at = $7 WHERE id = $1",
+            // `$n` as in `STAGE_COLS`; the goal and creation stay.
+            bind_stage(
+                sqlx::query(
+                    "UPDATE stages SET name = $3, description = $4, position = $5, starts_on = $6, \
+                     ends_on = $7, updated_at = $9 WHERE id = $1",
+                ),
+                s,
             )
-            .bind(s.id)
-            .bind(&s.name)
-            .bind(&s.description)
-            .bind(s.position)
-            .bind(s.starts_on)
-            .bind(s.ends_on)
-            .bind(s.updated_at)
             .execute(pool)
             .await?
             .rows_affected()

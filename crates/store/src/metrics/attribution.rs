@@ -23,10 +23,7 @@ impl Store {
                     "UPDATE deployments SET attributed = FALSE WHERE attributed = TRUE AND repo = ",
                 );
                 qb.push_bind(repo).push(" AND sha IN (");
-                let mut list = qb.separated(", ");
-                for s in chunk {
-                    list.push_bind(s);
-                }
+                push_list(&mut qb, chunk, |s| s);
                 qb.push(")");
                 qb.build().execute(&mut *tx).await?;
 
@@ -35,10 +32,7 @@ impl Store {
                      (SELECT deployment_id FROM deployment_commits WHERE repo = ",
                 );
                 qb.push_bind(repo).push(" AND sha IN (");
-                let mut list = qb.separated(", ");
-                for s in chunk {
-                    list.push_bind(s);
-                }
+                push_list(&mut qb, chunk, |s| s);
                 qb.push("))");
                 qb.build().execute(&mut *tx).await?;
 
@@ -49,10 +43,7 @@ impl Store {
                     "SELECT COUNT(*), MIN(committed_at) FROM commits WHERE repo = ",
                 );
                 qb.push_bind(repo).push(" AND sha IN (");
-                let mut list = qb.separated(", ");
-                for s in chunk {
-                    list.push_bind(s);
-                }
+                push_list(&mut qb, chunk, |s| s);
                 qb.push(")");
                 let (known, earliest): (i64, Option<DateTime<Utc>>) =
                     qb.build_query_as().fetch_one(&mut *tx).await?;
@@ -331,10 +322,7 @@ impl Store {
             for chunk in seqs.chunks(BULK_ROWS) {
                 on_tx!(&mut tx, |c| {
                     let mut qb = QueryBuilder::new("DELETE FROM incident_changes WHERE seq IN (");
-                    let mut list = qb.separated(", ");
-                    for s in chunk {
-                        list.push_bind(*s);
-                    }
+                    push_list(&mut qb, chunk, |s| *s);
                     qb.push(")");
                     qb.build().execute(&mut *c).await?;
                 });
@@ -363,10 +351,7 @@ impl Store {
             for chunk in ids.chunks(BULK_ROWS) {
                 let mut qb =
                     QueryBuilder::new("UPDATE deployments SET attributed = FALSE WHERE id IN (");
-                let mut list = qb.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
+                push_list(&mut qb, chunk, |id| *id);
                 qb.push(")");
                 qb.build().execute(&mut *tx).await?;
             }
@@ -504,10 +489,7 @@ async fn pending_rows(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<PendingRow>> {
             let mut qb = QueryBuilder::new(format!(
                 "SELECT {PENDING_COLS} FROM deployments WHERE id IN ("
             ));
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, chunk, |id| *id);
             qb.push(")");
             qb.build_query_as().fetch_all(&mut *c).await?
         });
@@ -537,10 +519,7 @@ async fn neighbours(tx: &mut Tx, ids: &[Uuid], side: Side) -> Result<HashMap<Uui
                  ORDER BY d.finished_at {order}, d.id {order} LIMIT 1) AS n \
                  FROM deployments p WHERE p.finished_at IS NOT NULL AND p.id IN ("
             ));
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, chunk, |id| *id);
             qb.push(")");
             qb.build_query_as().fetch_all(&mut *c).await?
         });
@@ -555,10 +534,7 @@ async fn neighbours(tx: &mut Tx, ids: &[Uuid], side: Side) -> Result<HashMap<Uui
             let mut qb = QueryBuilder::new(
                 "SELECT id, external_id, repo, sha, finished_at, attributed FROM deployments WHERE id IN (",
             );
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, chunk, |id| *id);
             qb.push(")");
             qb.build_query_as().fetch_all(&mut *c).await?
         });
@@ -627,10 +603,7 @@ async fn write_attributions(
         on_tx!(tx, |c| {
             let mut qb =
                 QueryBuilder::new("DELETE FROM deployment_commits WHERE deployment_id IN (");
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, chunk, |id| *id);
             qb.push(")");
             qb.build().execute(&mut *c).await?;
         });
@@ -645,10 +618,7 @@ async fn write_attributions(
         on_tx!(tx, |c| {
             let mut qb =
                 QueryBuilder::new("DELETE FROM deployment_attribution WHERE deployment_id IN (");
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, chunk, |id| *id);
             qb.push(")");
             qb.build().execute(&mut *c).await?;
         });
@@ -682,7 +652,8 @@ async fn write_attributions(
             o.as_ref().map(|a| {
                 let complete = a.method == tandem_domain::attribution::Method::Graph
                     && !a.notes.iter().any(|n| n.contains("incomplete"))
-                    || matches!(a.method, tandem_domain::attribution::Method::Rollback) && p.is_rollback;
+                    || matches!(a.method, tandem_domain::attribution::Method::Rollback)
+                        && p.is_rollback;
                 (p.id, a, complete)
             })
         })
@@ -771,10 +742,7 @@ async fn refresh_facts_chunk(
         let mut qb = QueryBuilder::new(
             "SELECT project_id, environment, service, day FROM deployment_facts WHERE deployment_id IN (",
         );
-        let mut list = qb.separated(", ");
-        for id in ids {
-            list.push_bind(*id);
-        }
+        push_list(&mut qb, ids, |id| *id);
         qb.push(")");
         qb.build_query_as().fetch_all(&mut *c).await?
     });
@@ -796,10 +764,7 @@ async fn refresh_facts_chunk(
     if !dead.is_empty() {
         on_tx!(tx, |c| {
             let mut qb = QueryBuilder::new("DELETE FROM deployment_facts WHERE deployment_id IN (");
-            let mut list = qb.separated(", ");
-            for id in &dead {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, &dead, |id| *id);
             qb.push(")");
             qb.build().execute(&mut *c).await?;
         });
@@ -812,10 +777,7 @@ async fn refresh_facts_chunk(
         let mut qb = QueryBuilder::new(
             "SELECT deployment_id, authored_at FROM deployment_commits WHERE deployment_id IN (",
         );
-        let mut list = qb.separated(", ");
-        for id in &live_ids {
-            list.push_bind(*id);
-        }
+        push_list(&mut qb, &live_ids, |id| *id);
         qb.push(")");
         qb.build_query_as().fetch_all(&mut *c).await?
     });
@@ -835,10 +797,7 @@ async fn refresh_facts_chunk(
                 "SELECT deployment_id, rolls_back_previous FROM deployment_attribution \
                  WHERE deployment_id IN (",
             );
-            let mut list = qb.separated(", ");
-            for id in part {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, part, |id| *id);
             qb.push(")");
             qb.build_query_as().fetch_all(&mut *c).await?
         });
@@ -860,10 +819,7 @@ async fn refresh_facts_chunk(
                 "SELECT id, caused_by, opened_at FROM incidents WHERE project_id = ",
             );
             qb.push_bind(*project).push(" AND caused_by IN (");
-            let mut list = qb.separated(", ");
-            for e in externals {
-                list.push_bind(*e);
-            }
+            push_list(&mut qb, externals, |e| *e);
             qb.push(")");
             qb.build_query_as().fetch_all(&mut *c).await?
         });
@@ -1041,10 +997,7 @@ async fn refresh_days(tx: &mut Tx, keys: &BTreeSet<DayKey>) -> Result<()> {
                     .push(" AND service = ")
                     .push_bind(service)
                     .push(" AND day IN (");
-                let mut list = qb.separated(", ");
-                for d in chunk {
-                    list.push_bind(*d);
-                }
+                push_list(&mut qb, chunk, |d| *d);
                 qb.push(")");
                 qb.build_query_as().fetch_all(&mut *c).await?
             });
@@ -1085,10 +1038,7 @@ async fn refresh_days(tx: &mut Tx, keys: &BTreeSet<DayKey>) -> Result<()> {
                     .push(" AND environment = ")
                     .push_bind(environment)
                     .push(" AND day IN (");
-                let mut list = qb.separated(", ");
-                for d in chunk {
-                    list.push_bind(*d);
-                }
+                push_list(&mut qb, chunk, |d| *d);
                 qb.push(")");
                 qb.build_query_as().fetch_all(&mut *c).await?
             });
@@ -1173,10 +1123,7 @@ async fn affected_by(
             let mut qb = QueryBuilder::new(
                 "SELECT deployment_id FROM deployment_facts WHERE failure_ref IN (",
             );
-            let mut list = qb.separated(", ");
-            for r in chunk {
-                list.push_bind(r);
-            }
+            push_list(&mut qb, chunk, |r| r);
             qb.push(")");
             qb.build_query_as().fetch_all(&mut *c).await?
         });
@@ -1201,10 +1148,7 @@ async fn affected_by(
             let found: Vec<(Uuid,)> = on_tx!(tx, |c| {
                 let mut qb = QueryBuilder::new("SELECT id FROM deployments WHERE project_id = ");
                 qb.push_bind(*project).push(" AND external_id IN (");
-                let mut list = qb.separated(", ");
-                for e in chunk {
-                    list.push_bind(*e);
-                }
+                push_list(&mut qb, chunk, |e| *e);
                 qb.push(")");
                 qb.build_query_as().fetch_all(&mut *c).await?
             });

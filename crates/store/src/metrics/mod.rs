@@ -37,7 +37,7 @@ use tandem_domain::dora::{
 };
 use uuid::Uuid;
 
-use crate::engine::{Tx, on_tx, sql};
+use crate::engine::{Tx, on_tx, push_list, sql};
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
 /// Rows per multi-row INSERT and per `IN (…)` list.
@@ -222,10 +222,7 @@ where
     for<'e> String: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
 {
     qb.push(format!(" AND {prefix}project_id IN ("));
-    let mut list = qb.separated(", ");
-    for id in &scope.project_ids {
-        list.push_bind(*id);
-    }
+    push_list(qb, &scope.project_ids, |id| *id);
     qb.push(")");
     if let Some(s) = &scope.service {
         qb.push(format!(" AND {prefix}service = "))

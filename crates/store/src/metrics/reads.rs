@@ -44,10 +44,7 @@ impl Store {
                 .push(" AND day < ")
                 .push_bind(range.end)
                 .push(" AND project_id IN (");
-            let mut list = qb.separated(", ");
-            for id in &scope.project_ids {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, &scope.project_ids, |id| *id);
             qb.push(") ORDER BY day");
             qb.build_query_as().fetch_all(pool).await?
         });
@@ -102,10 +99,7 @@ impl Store {
                 .push(" AND day < ")
                 .push_bind(range.end)
                 .push(" AND project_id IN (");
-            let mut list = qb.separated(", ");
-            for id in &scope.project_ids {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, &scope.project_ids, |id| *id);
             qb.push(") ORDER BY day");
             qb.build_query_as().fetch_all(pool).await?
         });
@@ -294,10 +288,7 @@ impl Store {
                 .push(" AND p.merged_at < ")
                 .push_bind(range.end_at())
                 .push(" AND p.repo IN (");
-            let mut list = qb.separated(", ");
-            for r in repos {
-                list.push_bind(r.clone());
-            }
+            push_list(&mut qb, repos, |r| r.clone());
             qb.push(") ORDER BY p.merged_at, p.repo, p.number");
             qb.build_query_as().fetch_all(pool).await?
         });
@@ -337,10 +328,7 @@ impl Store {
                 .push(" AND COALESCE(finished_at, started_at) < ")
                 .push_bind(range.end_at())
                 .push(" AND repo IN (");
-            let mut list = qb.separated(", ");
-            for r in repos {
-                list.push_bind(r.clone());
-            }
+            push_list(&mut qb, repos, |r| r.clone());
             qb.push(") ORDER BY at, repo");
             qb.build_query_as().fetch_all(pool).await?
         }))

@@ -10,7 +10,7 @@ use tandem_domain::delivery::{
 };
 use tandem_domain::project::Project;
 use tandem_domain::work_item::{WorkKind, WorkState};
-use tandem_store::{RawDeliveryFilter, EngineKind, Ingest, Store, StoreError};
+use tandem_store::{EngineKind, Ingest, RawDeliveryFilter, Store, StoreError};
 use tandem_testkit::{TestDb, fresh_store, per_engine};
 use uuid::Uuid;
 

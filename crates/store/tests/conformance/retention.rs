@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use tandem_domain::delivery::{Delivery, Outcome, Provider};
 use tandem_domain::git::{Commit, CommitSource};
-use tandem_store::{RawDeliveryFilter, EngineKind};
+use tandem_store::{EngineKind, RawDeliveryFilter};
 use tandem_testkit::{fresh_store, per_engine};
 use uuid::Uuid;
 

@@ -90,6 +90,9 @@ pub(crate) trait Db: sqlx::Database {
     /// already excludes other writers.
     const FOR_UPDATE: &'static str;
 
+    /// Runs a bound statement; returns the number of rows it affected.
+    async fn execute(conn: &mut Self::Connection, q: Query<'_, Self>) -> Result<u64, sqlx::Error>;
+
     /// Binds the columns of `work_items` in the order of [`ITEM_COLS`]
     /// (`$1` … `$19`).
     fn bind_work_item<'q>(q: Query<'q, Self>, w: &WorkItem) -> Query<'q, Self>;
@@ -156,10 +159,6 @@ pub(crate) const RISK_COLS: &str = "id, team_id, goal_id, stage_id, title, descr
      plan, owner, schedule_impact_days, status, source, cause_key, drafted_update, created_at, \
      updated_at, closed_at";
 
-/// `VALUES` for [`RISK_COLS`].
-pub(crate) const RISK_VALUES: &str = "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-     $13, $14, $15, $16, $17, $18)";
-
 /// The columns every risk update sets, `$n` as in [`RISK_COLS`]; each
 /// caller appends what only it changes and `WHERE id = $1`.
 pub(crate) const RISK_UPDATE: &str = "UPDATE risks SET title = $5, description = $6, likelihood = $7, \
@@ -171,6 +170,13 @@ macro_rules! impl_db {
         impl Db for $db {
             const BEGIN_WRITE: Option<&'static str> = $begin;
             const FOR_UPDATE: &'static str = $lock;
+
+            async fn execute(
+                conn: &mut Self::Connection,
+                q: Query<'_, Self>,
+            ) -> Result<u64, sqlx::Error> {
+                Ok(q.execute(conn).await?.rows_affected())
+            }
 
             fn bind_work_item<'q>(q: Query<'q, Self>, w: &WorkItem) -> Query<'q, Self> {
                 q.bind(w.id)
@@ -297,11 +303,6 @@ pub(crate) fn bind_work_item<'q, D: Db>(q: Query<'q, D>, w: &WorkItem) -> Query<
 /// Binds a goal's columns (see [`Db::bind_goal`]).
 pub(crate) fn bind_goal<'q, D: Db>(q: Query<'q, D>, g: &Goal) -> Query<'q, D> {
     D::bind_goal(q, g)
-}
-
-/// Binds a goal version's columns (see [`Db::bind_version`]).
-pub(crate) fn bind_version<'q, D: Db>(q: Query<'q, D>, v: &GoalVersion) -> Query<'q, D> {
-    D::bind_version(q, v)
 }
 
 /// Binds a stage's columns (see [`Db::bind_stage`]).

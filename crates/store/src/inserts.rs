@@ -1,138 +1,92 @@
-//! INSERT statements shared by the create operations and the dump importer,
-//! as macros so each expands against either engine's connection. Columns
-//! and bind order come from `engine` (one list per table); each macro adds
-//! only the error its unique key turns into.
+//! INSERT statements shared by the create operations and the dump importer:
+//! one generic function per table, over either engine's transaction. Columns
+//! and bind order come from `engine` (one list per table); each function
+//! adds only the error its unique key turns into.
 
-macro_rules! insert_goal {
-    ($conn:expr, $g:expr) => {{
-        let g = $g;
-        $crate::engine::bind_goal(
-            sqlx::query($crate::engine::insert_sql(
-                "goals",
-                $crate::engine::GOAL_COLS,
-            )),
-            g,
-        )
-        .execute($conn)
+use sqlx::Transaction;
+use tandem_domain::decision::Decision;
+use tandem_domain::goal::{Goal, GoalVersion};
+use tandem_domain::metric::Metric;
+use tandem_domain::risk::Risk;
+use tandem_domain::stage::Stage;
+use tandem_domain::work_item::WorkItem;
+
+use crate::engine::{
+    DECISION_COLS, Db, GOAL_COLS, ITEM_COLS, METRIC_COLS, RISK_COLS, STAGE_COLS, VERSION_COLS,
+    insert_sql,
+};
+use crate::{Result, StoreError};
+
+pub(crate) async fn insert_goal<D: Db>(tx: &mut Transaction<'_, D>, g: &Goal) -> Result<()> {
+    let q = D::bind_goal(sqlx::query(insert_sql("goals", GOAL_COLS)), g);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("id", || {
-            format!("goal {}", g.id)
-        }))?;
-    }};
+        .map_err(StoreError::unique("id", || format!("goal {}", g.id)))?;
+    Ok(())
 }
 
-macro_rules! insert_version {
-    ($conn:expr, $v:expr) => {{
-        let v = $v;
-        $crate::engine::bind_version(
-            sqlx::query($crate::engine::insert_sql(
-                "goal_versions",
-                $crate::engine::VERSION_COLS,
-            )),
-            v,
-        )
-        .execute($conn)
+pub(crate) async fn insert_version<D: Db>(
+    tx: &mut Transaction<'_, D>,
+    v: &GoalVersion,
+) -> Result<()> {
+    let q = D::bind_version(sqlx::query(insert_sql("goal_versions", VERSION_COLS)), v);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("version", || {
+        .map_err(StoreError::unique("version", || {
             format!("version {} of goal {}", v.version, v.goal_id)
         }))?;
-    }};
+    Ok(())
 }
 
-macro_rules! insert_stage {
-    ($conn:expr, $s:expr) => {{
-        let s = $s;
-        $crate::engine::bind_stage(
-            sqlx::query($crate::engine::insert_sql(
-                "stages",
-                $crate::engine::STAGE_COLS,
-            )),
-            s,
-        )
-        .execute($conn)
+pub(crate) async fn insert_stage<D: Db>(tx: &mut Transaction<'_, D>, s: &Stage) -> Result<()> {
+    let q = D::bind_stage(sqlx::query(insert_sql("stages", STAGE_COLS)), s);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("id", || {
-            format!("stage {}", s.id)
-        }))?;
-    }};
+        .map_err(StoreError::unique("id", || format!("stage {}", s.id)))?;
+    Ok(())
 }
 
-macro_rules! insert_item {
-    ($conn:expr, $w:expr) => {{
-        let w = $w;
-        $crate::engine::bind_work_item(
-            sqlx::query($crate::engine::sql(format!(
-                "INSERT INTO work_items ({}) {}",
-                $crate::engine::ITEM_COLS,
-                $crate::engine::ITEM_VALUES
-            ))),
-            w,
-        )
-        .execute($conn)
+pub(crate) async fn insert_item<D: Db>(tx: &mut Transaction<'_, D>, w: &WorkItem) -> Result<()> {
+    let q = D::bind_work_item(sqlx::query(insert_sql("work_items", ITEM_COLS)), w);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("external_key", || {
+        .map_err(StoreError::unique("external_key", || {
             match &w.external_key {
                 Some(k) => format!("a work item from {} with key {:?}", w.source, k),
                 None => format!("work item {}", w.id),
             }
         }))?;
-    }};
+    Ok(())
 }
 
-macro_rules! insert_risk {
-    ($conn:expr, $r:expr) => {{
-        let r = $r;
-        $crate::engine::bind_risk(
-            sqlx::query($crate::engine::sql(format!(
-                "INSERT INTO risks ({}) {}",
-                $crate::engine::RISK_COLS,
-                $crate::engine::RISK_VALUES
-            ))),
-            r,
-        )
-        .execute($conn)
+pub(crate) async fn insert_risk<D: Db>(tx: &mut Transaction<'_, D>, r: &Risk) -> Result<()> {
+    let q = D::bind_risk(sqlx::query(insert_sql("risks", RISK_COLS)), r);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("cause_key", || {
-            match &r.cause_key {
-                Some(cause) => format!("a risk raised by {cause}"),
-                None => format!("risk {}", r.id),
-            }
+        .map_err(StoreError::unique("cause_key", || match &r.cause_key {
+            Some(cause) => format!("a risk raised by {cause}"),
+            None => format!("risk {}", r.id),
         }))?;
-    }};
+    Ok(())
 }
 
-macro_rules! insert_metric {
-    ($conn:expr, $m:expr) => {{
-        let m = $m;
-        $crate::engine::bind_metric(
-            sqlx::query($crate::engine::insert_sql(
-                "metrics",
-                $crate::engine::METRIC_COLS,
-            )),
-            m,
-        )
-        .execute($conn)
+pub(crate) async fn insert_metric<D: Db>(tx: &mut Transaction<'_, D>, m: &Metric) -> Result<()> {
+    let q = D::bind_metric(sqlx::query(insert_sql("metrics", METRIC_COLS)), m);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("key", || {
+        .map_err(StoreError::unique("key", || {
             format!("a metric with key {:?}", m.key)
         }))?;
-    }};
+    Ok(())
 }
 
-macro_rules! insert_decision {
-    ($conn:expr, $d:expr) => {{
-        let d = $d;
-        $crate::engine::bind_decision(
-            sqlx::query($crate::engine::insert_sql(
-                "decisions",
-                $crate::engine::DECISION_COLS,
-            )),
-            d,
-        )
-        .execute($conn)
+pub(crate) async fn insert_decision<D: Db>(
+    tx: &mut Transaction<'_, D>,
+    d: &Decision,
+) -> Result<()> {
+    let q = D::bind_decision(sqlx::query(insert_sql("decisions", DECISION_COLS)), d);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("id", || {
-            format!("decision {}", d.id)
-        }))?;
-    }};
+        .map_err(StoreError::unique("id", || format!("decision {}", d.id)))?;
+    Ok(())
 }

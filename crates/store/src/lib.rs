@@ -11,14 +11,21 @@
 //! - Every instant is UTC with microsecond precision (see `tandem_domain::time`).
 //! - A write that fails leaves the database as it was (one transaction per
 //!   operation that touches more than one row).
+//!
+//! Map: `engine` (the one engine switch), `entities/` (teams, users,
+//! projects, goals, stages, work items, risks, risk history, metrics,
+//! decisions, planning reads: one file each), `engineering/` (records and
+//! webhook ingest, git history, tracker items), `metrics/` (delivery metrics:
+//! attribution writes, then reads), `reports`, `retention`, `dump/` (export
+//! and import; `tables` moves rows table by table), `inserts` (one INSERT per
+//! planning table, shared by creates and the dump), `rows` (rows to domain).
 
-#[macro_use]
-mod inserts;
 mod dump;
 mod engine;
 mod engineering;
 mod entities;
 mod error;
+mod inserts;
 mod metrics;
 mod reports;
 mod retention;

@@ -26,6 +26,7 @@ use uuid::Uuid;
 pub(crate) mod tables;
 
 use crate::dump::tables::{RowCounts, TABLES, TableRow, insert_rows, read_table};
+use crate::inserts::*;
 use crate::rows::*;
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
@@ -345,13 +346,13 @@ impl Store {
                                 .execute(&mut *tx).await
                                 .map_err(StoreError::unique("key", || format!("a project with key {:?}", p.key)))?;
                         }
-                        Record::Metric(m) => insert_metric!(&mut *tx, m),
-                        Record::Goal(g) => insert_goal!(&mut *tx, g),
-                        Record::GoalVersion(v) => insert_version!(&mut *tx, v),
-                        Record::Stage(st) => insert_stage!(&mut *tx, st),
-                        Record::WorkItem(w) => insert_item!(&mut *tx, w),
-                        Record::Risk(r) => insert_risk!(&mut *tx, r),
-                        Record::Decision(d) => insert_decision!(&mut *tx, d),
+                        Record::Metric(m) => insert_metric(&mut tx, m).await?,
+                        Record::Goal(g) => insert_goal(&mut tx, g).await?,
+                        Record::GoalVersion(v) => insert_version(&mut tx, v).await?,
+                        Record::Stage(st) => insert_stage(&mut tx, st).await?,
+                        Record::WorkItem(w) => insert_item(&mut tx, w).await?,
+                        Record::Risk(r) => insert_risk(&mut tx, r).await?,
+                        Record::Decision(d) => insert_decision(&mut tx, d).await?,
                         Record::MetricPoint(p) => points.push((line, p)),
                         Record::Event(_) => {}
                         Record::Row(r) => {

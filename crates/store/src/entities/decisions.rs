@@ -13,7 +13,7 @@ impl Store {
                     ("goal_id", Table::Goals, d.goal_id),
                 ]
             );
-            insert_decision!(&mut *tx, d);
+            insert_decision(&mut tx, d).await?;
             tx.commit().await?;
         });
         Ok(())

@@ -14,7 +14,7 @@ impl Store {
                     ("project_id", Table::Projects, g.project_id),
                 ]
             );
-            insert_goal!(&mut *tx, g);
+            insert_goal(&mut tx, g).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -88,7 +88,7 @@ impl Store {
                 });
             }
             if let Some(v) = &change.version {
-                insert_version!(&mut *tx, v);
+                insert_version(&mut tx, v).await?;
             }
             tx.commit().await?;
         });

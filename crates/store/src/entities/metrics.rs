@@ -7,7 +7,7 @@ impl Store {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("team_id", Table::Teams, m.team_id)]);
-            insert_metric!(&mut *tx, m);
+            insert_metric(&mut tx, m).await?;
             tx.commit().await?;
         });
         Ok(())

@@ -28,6 +28,7 @@ use crate::engine::{
     VERSION_COLS, bind_decision, bind_goal, bind_metric, bind_risk, bind_stage, bind_work_item,
     sql,
 };
+use crate::inserts::*;
 use crate::rows::*;
 use crate::{BeginWrite, ListQuery, Page, Result, Store, StoreError, on_pool, page};
 

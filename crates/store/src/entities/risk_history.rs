@@ -10,6 +10,7 @@ use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
 use crate::engine::{RISK_UPDATE, bind_risk, sql};
+use crate::inserts::insert_risk;
 use crate::rows::{RiskRow, WorkItemRow};
 use crate::{BeginWrite, Result, Store, on_pool};
 
@@ -56,7 +57,7 @@ impl Store {
                                 .fetch_one(&mut *tx)
                                 .await?;
                         if taken == 0 {
-                            insert_risk!(&mut *tx, r);
+                            insert_risk(&mut tx, r).await?;
                             1
                         } else {
                             0

@@ -15,7 +15,7 @@ impl Store {
                     ("stage_id", Table::Stages, r.stage_id),
                 ]
             );
-            insert_risk!(&mut *tx, r);
+            insert_risk(&mut tx, r).await?;
             tx.commit().await?;
         });
         Ok(())

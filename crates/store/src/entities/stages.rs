@@ -8,7 +8,7 @@ impl Store {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("goal_id", Table::Goals, Some(s.goal_id))]);
-            insert_stage!(&mut *tx, s);
+            insert_stage(&mut tx, s).await?;
             tx.commit().await?;
         });
         Ok(())

@@ -16,7 +16,7 @@ impl Store {
                     ("stage_id", Table::Stages, w.stage_id),
                 ]
             );
-            insert_item!(&mut *tx, w);
+            insert_item(&mut tx, w).await?;
             tx.commit().await?;
         });
         Ok(())

@@ -295,34 +295,36 @@ macro_rules! impl_db {
 impl_db!(sqlx::Sqlite, begin_write: Some("BEGIN IMMEDIATE"), for_update: "");
 impl_db!(sqlx::Postgres, begin_write: None, for_update: " FOR UPDATE");
 
-/// Binds a work item's columns (see [`Db::bind_work_item`]).
-pub(crate) fn bind_work_item<'q, D: Db>(q: Query<'q, D>, w: &WorkItem) -> Query<'q, D> {
-    D::bind_work_item(q, w)
+/// A row of a table with one bind list in [`Db`]: [`bind_row`] binds it on
+/// whichever engine the query is for.
+pub(crate) trait Columns {
+    fn bind_on<'q, D: Db>(&self, q: Query<'q, D>) -> Query<'q, D>;
 }
 
-/// Binds a goal's columns (see [`Db::bind_goal`]).
-pub(crate) fn bind_goal<'q, D: Db>(q: Query<'q, D>, g: &Goal) -> Query<'q, D> {
-    D::bind_goal(q, g)
+/// Implements [`Columns`] for each type by its [`Db`] bind method.
+macro_rules! impl_columns {
+    ($($ty:ty => $bind:ident),* $(,)?) => {$(
+        impl Columns for $ty {
+            fn bind_on<'q, D: Db>(&self, q: Query<'q, D>) -> Query<'q, D> {
+                D::$bind(q, self)
+            }
+        }
+    )*};
 }
 
-/// Binds a stage's columns (see [`Db::bind_stage`]).
-pub(crate) fn bind_stage<'q, D: Db>(q: Query<'q, D>, s: &Stage) -> Query<'q, D> {
-    D::bind_stage(q, s)
-}
+impl_columns!(
+    WorkItem => bind_work_item,
+    Goal => bind_goal,
+    Stage => bind_stage,
+    Metric => bind_metric,
+    Decision => bind_decision,
+    Risk => bind_risk,
+);
 
-/// Binds a metric's columns (see [`Db::bind_metric`]).
-pub(crate) fn bind_metric<'q, D: Db>(q: Query<'q, D>, m: &Metric) -> Query<'q, D> {
-    D::bind_metric(q, m)
-}
-
-/// Binds a decision's columns (see [`Db::bind_decision`]).
-pub(crate) fn bind_decision<'q, D: Db>(q: Query<'q, D>, d: &Decision) -> Query<'q, D> {
-    D::bind_decision(q, d)
-}
-
-/// Binds a risk's columns (see [`Db::bind_risk`]).
-pub(crate) fn bind_risk<'q, D: Db>(q: Query<'q, D>, r: &Risk) -> Query<'q, D> {
-    D::bind_risk(q, r)
+/// Binds a row's columns in the order of its table's `*_COLS` list, on the
+/// query's engine.
+pub(crate) fn bind_row<'q, D: Db, T: Columns>(q: Query<'q, D>, row: &T) -> Query<'q, D> {
+    row.bind_on(q)
 }
 
 /// A work item's scores as a JSON column: NULL when there are none.

@@ -444,18 +444,10 @@ async fn write_commits_sqlite(
             push_list(&mut qb, chunk, |c| &c.sha);
             qb.push(")");
             let stored: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
-            let stored: HashMap<String, String> = stored.into_iter().collect();
-
-            let write = classify(chunk, &stored);
+            let (write, replaced) = classify(chunk, stored);
             if write.is_empty() {
                 continue;
             }
-
-            let replaced: Vec<&str> = write
-                .iter()
-                .filter(|(_, e)| *e == Effect::Replace)
-                .map(|(c, _)| c.sha.as_str())
-                .collect();
             if !replaced.is_empty() {
                 for table in ["commit_parents", "commit_files"] {
                     let mut qb = QueryBuilder::new(format!("DELETE FROM {table} WHERE repo = "));
@@ -530,20 +522,40 @@ async fn write_commits_sqlite(
                 qb.build().execute(&mut *tx).await?;
             }
 
-            changed.extend(
-                write
-                    .iter()
-                    .filter(|(_, e)| *e != Effect::Fill)
-                    .map(|(c, _)| format!("{}\n{}", c.repo, c.sha)),
-            );
+            changed.extend(changed_keys(&write));
         }
     }
     Ok(changed)
 }
 
+/// The `repo\nsha` keys of the written commits whose row changed (a
+/// `Fill` only adds what was missing).
+fn changed_keys<'a>(write: &'a [(&Commit, Effect)]) -> impl Iterator<Item = String> + 'a {
+    write
+        .iter()
+        .filter(|(_, e)| *e != Effect::Fill)
+        .map(|(c, _)| format!("{}\n{}", c.repo, c.sha))
+}
+
+/// What each commit of a chunk does to the stored rows (`stored`: sha,
+/// source), and the shas whose parents and files are replaced.
+fn classify<'a>(
+    chunk: &[&'a Commit],
+    stored: Vec<(String, String)>,
+) -> (Vec<(&'a Commit, Effect)>, Vec<&'a str>) {
+    let stored: HashMap<String, String> = stored.into_iter().collect();
+    let write = effects(chunk, &stored);
+    let replaced = write
+        .iter()
+        .filter(|(_, e)| *e == Effect::Replace)
+        .map(|(c, _)| c.sha.as_str())
+        .collect();
+    (write, replaced)
+}
+
 /// What each commit of a chunk does to the stored rows (`stored`: sha →
 /// source); commits whose stored row came from git are left out.
-fn classify<'a>(
+fn effects<'a>(
     chunk: &[&'a Commit],
     stored: &HashMap<String, String>,
 ) -> Vec<(&'a Commit, Effect)> {
@@ -581,16 +593,10 @@ async fn write_commits_pg(
                     .bind(&shas)
                     .fetch_all(&mut *tx)
                     .await?;
-            let stored: HashMap<String, String> = stored.into_iter().collect();
-            let write = classify(chunk, &stored);
+            let (write, replaced) = classify(chunk, stored);
             if write.is_empty() {
                 continue;
             }
-            let replaced: Vec<&str> = write
-                .iter()
-                .filter(|(_, e)| *e == Effect::Replace)
-                .map(|(c, _)| c.sha.as_str())
-                .collect();
             if !replaced.is_empty() {
                 for table in ["commit_parents", "commit_files"] {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -674,12 +680,7 @@ async fn write_commits_pg(
                 .execute(&mut *tx)
                 .await?;
             }
-            changed.extend(
-                write
-                    .iter()
-                    .filter(|(_, e)| *e != Effect::Fill)
-                    .map(|(c, _)| format!("{}\n{}", c.repo, c.sha)),
-            );
+            changed.extend(changed_keys(&write));
         }
     }
     Ok(changed)

@@ -63,12 +63,6 @@ trait IngestSql {
     type Db: crate::engine::Db;
     type Conn;
 
-    /// Appended to a SELECT that reads a row the transaction will update
-    /// ([`crate::engine::Db::FOR_UPDATE`]).
-    fn for_update(&self) -> &'static str {
-        <Self::Db as crate::engine::Db>::FOR_UPDATE
-    }
-
     /// Inserts the deliveries whose `(provider, delivery_id)` is not
     /// stored (nor earlier in the slice); returns the ids of those inserted.
     async fn insert_deliveries(
@@ -420,26 +414,27 @@ impl PrRow {
     }
 }
 
-const DEPLOYMENT_COLS: &str = "id, source, external_id, project_id, service, environment, status, \
+pub(crate) const DEPLOYMENT_COLS: &str = "id, source, external_id, project_id, service, environment, status, \
      repo, sha, is_rollback, explicit_commits, started_at, finished_at, created_at, updated_at";
 
-#[derive(FromRow)]
-struct DeploymentRow {
-    id: Uuid,
-    source: String,
-    external_id: String,
-    project_id: Uuid,
-    service: String,
-    environment: String,
-    status: String,
-    repo: Option<String>,
-    sha: Option<String>,
-    is_rollback: bool,
-    explicit_commits: Json<Vec<CommitRef>>,
-    started_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+/// A stored deployment as read (attribution reads it whole too).
+#[derive(FromRow, Clone)]
+pub(crate) struct DeploymentRow {
+    pub(crate) id: Uuid,
+    pub(crate) source: String,
+    pub(crate) external_id: String,
+    pub(crate) project_id: Uuid,
+    pub(crate) service: String,
+    pub(crate) environment: String,
+    pub(crate) status: String,
+    pub(crate) repo: Option<String>,
+    pub(crate) sha: Option<String>,
+    pub(crate) is_rollback: bool,
+    pub(crate) explicit_commits: Json<Vec<CommitRef>>,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) finished_at: Option<DateTime<Utc>>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
 }
 
 impl TryFrom<DeploymentRow> for Deployment {
@@ -831,17 +826,172 @@ macro_rules! write_review {
     }};
 }
 
-/// Writes the deployment's row (insert or merge); evaluates to its id.
-macro_rules! write_deployment {
-    ($conn:expr, $dialect:expr, $d:expr) => {{
-        let d: &Deployment = $d;
-        d.validate()?;
-        let inserted = sqlx::query(
-            "INSERT INTO deployments (id, source, external_id, project_id, service, environment, status, repo, \
-             sha, is_rollback, explicit_commits, started_at, finished_at, attributed, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, FALSE, $14, $15) \
-             ON CONFLICT (source, external_id) DO NOTHING",
-        )
+/// A record stored on its natural key `(source, external_id)` by insert or
+/// merge; [`write_merged`] is its one write path. What differs per record
+/// (its SQL, bind lists and row) is in `impl_merged!`, written once per
+/// record for both engines.
+trait Merged: Sized + PartialEq {
+    /// What a write returns: the stored row's id (pipelines have none).
+    type Id;
+    /// The table, and the columns of the record's row type.
+    const TABLE: &'static str;
+    const COLS: &'static str;
+    /// `INSERT … ON CONFLICT (source, external_id) DO NOTHING`.
+    const INSERT: &'static str;
+    /// `UPDATE` of a merged row.
+    const UPDATE: &'static str;
+
+    fn check(&self) -> Result<()>;
+    fn key(&self) -> (&str, &str);
+    fn merged(&self, newer: &Self) -> Self;
+    fn id(&self) -> Self::Id;
+
+    /// The error of a failed insert (a missing project, for records that
+    /// reference one).
+    fn insert_failed(&self, e: sqlx::Error) -> StoreError;
+}
+
+/// The engine-typed half of [`Merged`]: its bind lists and row read.
+trait MergedOn<D: crate::engine::Db>: Merged {
+    /// Binds [`Merged::INSERT`].
+    fn bind_insert<'q>(q: crate::engine::Query<'q, D>, r: &'q Self) -> crate::engine::Query<'q, D>;
+    /// Binds [`Merged::UPDATE`].
+    fn bind_update<'q>(q: crate::engine::Query<'q, D>, r: &'q Self) -> crate::engine::Query<'q, D>;
+    /// The stored record of `key`, with `suffix` (a row lock) appended.
+    async fn find(
+        conn: &mut D::Connection,
+        key: (&str, &str),
+        suffix: &str,
+    ) -> Result<Option<Self>>;
+}
+
+/// Implements [`MergedOn`] for `$ty` on both engines: `$row` is read with
+/// [`Merged::COLS`] and becomes the record by `$from`; `$bind_insert` and
+/// `$bind_update` bind `$q` from `$r`.
+macro_rules! impl_merged {
+    ($ty:ty, $row:ty, $from:expr, table: $table:expr, cols: $cols:expr,
+     id: $id_ty:ty = |$ridf:ident| $id:expr,
+     insert_failed: |$rf:ident, $e:ident| $failed:expr,
+     insert: $insert:expr, update: $update:expr,
+     bind_insert: |$qi:ident, $ri:ident| $bind_insert:expr,
+     bind_update: |$qu:ident, $ru:ident| $bind_update:expr) => {
+        impl Merged for $ty {
+            type Id = $id_ty;
+            const TABLE: &'static str = $table;
+            const COLS: &'static str = $cols;
+            const INSERT: &'static str = $insert;
+            const UPDATE: &'static str = $update;
+
+            fn check(&self) -> Result<()> {
+                Ok(self.validate()?)
+            }
+            fn key(&self) -> (&str, &str) {
+                (&self.source, &self.external_id)
+            }
+            fn merged(&self, newer: &Self) -> Self {
+                self.merge(newer)
+            }
+            #[allow(clippy::unused_unit)]
+            fn id(&self) -> $id_ty {
+                let $ridf = self;
+                $id
+            }
+            fn insert_failed(&self, $e: sqlx::Error) -> StoreError {
+                let $rf = self;
+                $failed
+            }
+        }
+        impl_merged!(@on sqlx::Sqlite, $ty, $row, $from, $qi, $ri, $bind_insert, $qu, $ru, $bind_update);
+        impl_merged!(@on sqlx::Postgres, $ty, $row, $from, $qi, $ri, $bind_insert, $qu, $ru, $bind_update);
+    };
+    (@on $db:ty, $ty:ty, $row:ty, $from:expr, $qi:ident, $ri:ident, $bind_insert:expr,
+     $qu:ident, $ru:ident, $bind_update:expr) => {
+        impl MergedOn<$db> for $ty {
+            fn bind_insert<'q>(
+                $qi: crate::engine::Query<'q, $db>,
+                $ri: &'q Self,
+            ) -> crate::engine::Query<'q, $db> {
+                $bind_insert
+            }
+
+            fn bind_update<'q>(
+                $qu: crate::engine::Query<'q, $db>,
+                $ru: &'q Self,
+            ) -> crate::engine::Query<'q, $db> {
+                $bind_update
+            }
+
+            async fn find(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                (source, external_id): (&str, &str),
+                suffix: &str,
+            ) -> Result<Option<Self>> {
+                let row: Option<$row> = sqlx::query_as(sql(format!(
+                    "SELECT {} FROM {} WHERE source = $1 AND external_id = $2{suffix}",
+                    <$ty as Merged>::COLS,
+                    <$ty as Merged>::TABLE,
+                )))
+                .bind(source)
+                .bind(external_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                row.map($from).transpose()
+            }
+        }
+    };
+}
+
+/// Writes a record's row: inserted when its key is new, else read with a
+/// row lock, merged with the report, and updated only on a change.
+/// Returns the stored row's id.
+async fn write_merged<D, R>(tx: &mut sqlx::Transaction<'_, D>, r: &R) -> Result<R::Id>
+where
+    D: crate::engine::Db,
+    R: MergedOn<D>,
+{
+    r.check()?;
+    let conn: &mut D::Connection = tx;
+    let inserted = D::execute(conn, R::bind_insert(sqlx::query(R::INSERT), r))
+        .await
+        .map_err(|e| r.insert_failed(e))?
+        == 1;
+    if inserted {
+        return Ok(r.id());
+    }
+    let stored = R::find(conn, r.key(), D::FOR_UPDATE)
+        .await?
+        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+    let merged = stored.merged(r);
+    if merged != stored {
+        D::execute(conn, R::bind_update(sqlx::query(R::UPDATE), &merged)).await?;
+    }
+    Ok(stored.id())
+}
+
+/// Reads a record by its key.
+async fn find_merged<D, R>(pool: &sqlx::Pool<D>, key: (&str, &str)) -> Result<Option<R>>
+where
+    D: crate::engine::Db,
+    R: MergedOn<D>,
+{
+    let mut conn = pool.acquire().await?;
+    R::find(&mut conn, key, "").await
+}
+
+impl_merged!(Deployment, DeploymentRow, Deployment::try_from,
+    table: "deployments",
+    cols: DEPLOYMENT_COLS,
+    id: Uuid = |r| r.id,
+    insert_failed: |r, e| missing_project("project_id", r.project_id)(e),
+    insert: "INSERT INTO deployments (id, source, external_id, project_id, service, \
+         environment, status, repo, sha, is_rollback, explicit_commits, started_at, finished_at, attributed, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, FALSE, $14, $15) \
+         ON CONFLICT (source, external_id) DO NOTHING",
+    update: "UPDATE deployments SET service = $2, environment = $3, status = $4, \
+         repo = $5, sha = $6, is_rollback = $7, explicit_commits = $8, started_at = $9, finished_at = $10, \
+         updated_at = $11, attributed = FALSE WHERE id = $1",
+    bind_insert: |q, d| q
         .bind(d.id)
         .bind(&d.source)
         .bind(&d.external_id)
@@ -856,61 +1006,33 @@ macro_rules! write_deployment {
         .bind(d.started_at)
         .bind(d.finished_at)
         .bind(d.created_at)
-        .bind(d.updated_at)
-        .execute(&mut *$conn)
-        .await
-        .map_err(crate::engineering::records::missing_project("project_id", d.project_id))?
-        .rows_affected()
-            == 1;
-        if inserted {
-            d.id
-        } else {
-            let row: DeploymentRow = sqlx::query_as(sql(format!(
-                "SELECT {DEPLOYMENT_COLS} FROM deployments WHERE source = $1 AND external_id = $2{}",
-                $dialect.for_update()
-            )))
-            .bind(&d.source)
-            .bind(&d.external_id)
-            .fetch_one(&mut *$conn)
-            .await?;
-            let stored = Deployment::try_from(row)?;
-            let merged = stored.merge(d);
-            if merged != stored {
-                sqlx::query(
-                    "UPDATE deployments SET service = $2, environment = $3, status = $4, repo = $5, sha = $6, \
-                     is_rollback = $7, explicit_commits = $8, started_at = $9, finished_at = $10, \
-                     updated_at = $11, attributed = FALSE WHERE id = $1",
-                )
-                .bind(merged.id)
-                .bind(&merged.service)
-                .bind(&merged.environment)
-                .bind(merged.status.as_str())
-                .bind(&merged.repo)
-                .bind(&merged.sha)
-                .bind(merged.is_rollback)
-                .bind(Json(&merged.explicit_commits))
-                .bind(merged.started_at)
-                .bind(merged.finished_at)
-                .bind(merged.updated_at)
-                .execute(&mut *$conn)
-                .await?;
-            }
-            stored.id
-        }
-    }};
-}
+        .bind(d.updated_at),
+    bind_update: |q, m| q
+        .bind(m.id)
+        .bind(&m.service)
+        .bind(&m.environment)
+        .bind(m.status.as_str())
+        .bind(&m.repo)
+        .bind(&m.sha)
+        .bind(m.is_rollback)
+        .bind(Json(&m.explicit_commits))
+        .bind(m.started_at)
+        .bind(m.finished_at)
+        .bind(m.updated_at)
+);
 
-/// Writes the incident's row (insert or merge); evaluates to its id.
-macro_rules! write_incident {
-    ($conn:expr, $dialect:expr, $i:expr) => {{
-        let i: &Incident = $i;
-        i.validate()?;
-        let inserted = sqlx::query(
-            "INSERT INTO incidents (id, source, external_id, project_id, service, title, severity, opened_at, \
-             resolved_at, caused_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (source, external_id) DO NOTHING",
-        )
+impl_merged!(Incident, IncidentRow, |r| Ok::<_, StoreError>(Incident::from(r)),
+    table: "incidents",
+    cols: INCIDENT_COLS,
+    id: Uuid = |r| r.id,
+    insert_failed: |r, e| missing_project("project_id", r.project_id)(e),
+    insert: "INSERT INTO incidents (id, source, external_id, project_id, service, \
+         title, severity, opened_at, resolved_at, caused_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (source, external_id) DO NOTHING",
+    update: "UPDATE incidents SET service = $2, title = $3, severity = $4, \
+         opened_at = $5, resolved_at = $6, caused_by = $7, updated_at = $8 WHERE id = $1",
+    bind_insert: |q, i| q
         .bind(i.id)
         .bind(&i.source)
         .bind(&i.external_id)
@@ -922,55 +1044,29 @@ macro_rules! write_incident {
         .bind(i.resolved_at)
         .bind(&i.caused_by)
         .bind(i.created_at)
-        .bind(i.updated_at)
-        .execute(&mut *$conn)
-        .await
-        .map_err(crate::engineering::records::missing_project("project_id", i.project_id))?
-        .rows_affected()
-            == 1;
-        if inserted {
-            i.id
-        } else {
-            let row: IncidentRow = sqlx::query_as(sql(format!(
-                "SELECT {INCIDENT_COLS} FROM incidents WHERE source = $1 AND external_id = $2{}",
-                $dialect.for_update()
-            )))
-            .bind(&i.source)
-            .bind(&i.external_id)
-            .fetch_one(&mut *$conn)
-            .await?;
-            let stored = Incident::from(row);
-            let merged = stored.merge(i);
-            if merged != stored {
-                sqlx::query(
-                    "UPDATE incidents SET service = $2, title = $3, severity = $4, opened_at = $5, \
-                     resolved_at = $6, caused_by = $7, updated_at = $8 WHERE id = $1",
-                )
-                .bind(merged.id)
-                .bind(&merged.service)
-                .bind(&merged.title)
-                .bind(&merged.severity)
-                .bind(merged.opened_at)
-                .bind(merged.resolved_at)
-                .bind(&merged.caused_by)
-                .bind(merged.updated_at)
-                .execute(&mut *$conn)
-                .await?;
-            }
-            stored.id
-        }
-    }};
-}
+        .bind(i.updated_at),
+    bind_update: |q, m| q
+        .bind(m.id)
+        .bind(&m.service)
+        .bind(&m.title)
+        .bind(&m.severity)
+        .bind(m.opened_at)
+        .bind(m.resolved_at)
+        .bind(&m.caused_by)
+        .bind(m.updated_at)
+);
 
-macro_rules! write_pipeline {
-    ($conn:expr, $dialect:expr, $p:expr) => {{
-        let p: &Pipeline = $p;
-        p.validate()?;
-        let inserted = sqlx::query(
-            "INSERT INTO pipelines (source, external_id, repo, sha, branch, status, started_at, finished_at, \
-             coverage) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (source, external_id) DO NOTHING",
-        )
+impl_merged!(Pipeline, PipelineRow, Pipeline::try_from,
+    table: "pipelines",
+    cols: PIPELINE_COLS,
+    id: () = |_r| (),
+    insert_failed: |_r, e| StoreError::from(e),
+    insert: "INSERT INTO pipelines (source, external_id, repo, sha, branch, status, \
+         started_at, finished_at, coverage) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (source, external_id) DO NOTHING",
+    update: "UPDATE pipelines SET repo = $3, sha = $4, branch = $5, status = $6, \
+         started_at = $7, finished_at = $8, coverage = $9 WHERE source = $1 AND external_id = $2",
+    bind_insert: |q, p| q
         .bind(&p.source)
         .bind(&p.external_id)
         .bind(&p.repo)
@@ -979,42 +1075,10 @@ macro_rules! write_pipeline {
         .bind(p.status.as_str())
         .bind(p.started_at)
         .bind(p.finished_at)
-        .bind(p.coverage)
-        .execute(&mut *$conn)
-        .await?
-        .rows_affected()
-            == 1;
-        if !inserted {
-            let row: PipelineRow = sqlx::query_as(sql(format!(
-                "SELECT {PIPELINE_COLS} FROM pipelines WHERE source = $1 AND external_id = $2{}",
-                $dialect.for_update()
-            )))
-            .bind(&p.source)
-            .bind(&p.external_id)
-            .fetch_one(&mut *$conn)
-            .await?;
-            let stored = Pipeline::try_from(row)?;
-            let merged = stored.merge(p);
-            if merged != stored {
-                sqlx::query(
-                    "UPDATE pipelines SET repo = $3, sha = $4, branch = $5, status = $6, started_at = $7, \
-                     finished_at = $8, coverage = $9 WHERE source = $1 AND external_id = $2",
-                )
-                .bind(&merged.source)
-                .bind(&merged.external_id)
-                .bind(&merged.repo)
-                .bind(&merged.sha)
-                .bind(&merged.branch)
-                .bind(merged.status.as_str())
-                .bind(merged.started_at)
-                .bind(merged.finished_at)
-                .bind(merged.coverage)
-                .execute(&mut *$conn)
-                .await?;
-            }
-        }
-    }};
-}
+        .bind(p.coverage),
+    // The update binds what the insert does: every column, keyed by $1, $2.
+    bind_update: |q, p| <Pipeline as MergedOn<_>>::bind_insert(q, p)
+);
 
 /// A work item reported by a tracker (a bug from an issue): inserted, or its
 /// title, state and times updated from a report at least as new as the
@@ -1029,7 +1093,7 @@ macro_rules! write_tracked_item {
                 "a tracked work item needs the key it has in its tracker",
             )));
         }
-        $crate::engine::bind_work_item(
+        $crate::engine::bind_row(
             sqlx::query($crate::engine::sql(format!(
                 "INSERT INTO work_items ({}) {} \
                  ON CONFLICT (source, external_key) DO UPDATE SET title = excluded.title, state = excluded.state, \
@@ -1060,12 +1124,12 @@ macro_rules! write_record {
                 review,
             } => write_review!($conn, repo, *number, review),
             Record::Deployment(d) => {
-                write_deployment!($conn, $dialect, d);
+                write_merged(&mut $conn, d).await?;
             }
             Record::Incident(i) => {
-                write_incident!($conn, $dialect, i);
+                write_merged(&mut $conn, i).await?;
             }
-            Record::Pipeline(p) => write_pipeline!($conn, $dialect, p),
+            Record::Pipeline(p) => write_merged(&mut $conn, p).await?,
             Record::WorkItem(w) => write_tracked_item!($conn, w),
         }
     }};
@@ -1194,7 +1258,7 @@ impl Store {
     pub async fn upsert_deployment(&self, d: &Deployment) -> Result<Uuid> {
         let id = on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let id = write_deployment!(tx, pool, d);
+            let id = write_merged(&mut tx, d).await?;
             tx.commit().await?;
             id
         });
@@ -1206,16 +1270,7 @@ impl Store {
         source: &str,
         external_id: &str,
     ) -> Result<Option<Deployment>> {
-        let row: Option<DeploymentRow> = on_pool!(self, |pool| {
-            sqlx::query_as(sql(format!(
-                "SELECT {DEPLOYMENT_COLS} FROM deployments WHERE source = $1 AND external_id = $2"
-            )))
-            .bind(source)
-            .bind(external_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        row.map(Deployment::try_from).transpose()
+        on_pool!(self, |pool| find_merged(pool, (source, external_id)).await)
     }
 
     /// Whether the deployment's shipped commits are current (false after
@@ -1235,7 +1290,7 @@ impl Store {
     pub async fn upsert_incident(&self, i: &Incident) -> Result<Uuid> {
         let id = on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let id = write_incident!(tx, pool, i);
+            let id = write_merged(&mut tx, i).await?;
             tx.commit().await?;
             id
         });
@@ -1243,39 +1298,21 @@ impl Store {
     }
 
     pub async fn get_incident(&self, source: &str, external_id: &str) -> Result<Option<Incident>> {
-        let row: Option<IncidentRow> = on_pool!(self, |pool| {
-            sqlx::query_as(sql(format!(
-                "SELECT {INCIDENT_COLS} FROM incidents WHERE source = $1 AND external_id = $2"
-            )))
-            .bind(source)
-            .bind(external_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        Ok(row.map(Incident::from))
+        on_pool!(self, |pool| find_merged(pool, (source, external_id)).await)
     }
 
     /// Stores a CI pipeline on `(source, external_id)`.
     pub async fn upsert_pipeline(&self, p: &Pipeline) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_pipeline!(tx, pool, p);
+            write_merged(&mut tx, p).await?;
             tx.commit().await?;
         });
         Ok(())
     }
 
     pub async fn get_pipeline(&self, source: &str, external_id: &str) -> Result<Option<Pipeline>> {
-        let row: Option<PipelineRow> = on_pool!(self, |pool| {
-            sqlx::query_as(sql(format!(
-                "SELECT {PIPELINE_COLS} FROM pipelines WHERE source = $1 AND external_id = $2"
-            )))
-            .bind(source)
-            .bind(external_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        row.map(Pipeline::try_from).transpose()
+        on_pool!(self, |pool| find_merged(pool, (source, external_id)).await)
     }
 
     /// Stores a work item reported by a tracker, keyed on
@@ -1523,23 +1560,18 @@ impl Store {
     /// The projects that list `repo` (a full name such as `acme/payments`)
     /// among their repositories, compared without regard to case.
     pub async fn projects_with_repository(&self, repo: &str) -> Result<Vec<Project>> {
-        let rows: Vec<ProjectRow> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, team_id, key, name, repositories, services, created_at, updated_at \
-                 FROM projects ORDER BY id",
-            )
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(Project::from)
-            .filter(|p| p.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo)))
-            .collect())
+        self.projects_where(|p| p.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo)))
+            .await
     }
 
     /// The projects that list `service` among their services.
     pub async fn projects_with_service(&self, service: &str) -> Result<Vec<Project>> {
+        self.projects_where(|p| p.services.iter().any(|s| s == service))
+            .await
+    }
+
+    /// Every project that `keep` keeps, by id.
+    async fn projects_where(&self, keep: impl Fn(&Project) -> bool) -> Result<Vec<Project>> {
         let rows: Vec<ProjectRow> = on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT id, team_id, key, name, repositories, services, created_at, updated_at \
@@ -1551,7 +1583,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(Project::from)
-            .filter(|p| p.services.iter().any(|s| s == service))
+            .filter(|p| keep(p))
             .collect())
     }
 

@@ -17,7 +17,7 @@ use tandem_domain::DomainError;
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
-use crate::engine::{ITEM_COLS, ITEM_VALUES, bind_work_item};
+use crate::engine::{ITEM_COLS, ITEM_VALUES, bind_row};
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
 /// A work item as a tracker reports it, with its parent link.
@@ -132,7 +132,7 @@ impl Store {
                 let w = &t.item;
                 let key = keyed(w)?;
                 // `key` is `w.external_key`, bound with the rest of the row.
-                let done = bind_work_item(sqlx::query(sqlx::AssertSqlSafe(upsert.as_str())), w)
+                let done = bind_row(sqlx::query(sqlx::AssertSqlSafe(upsert.as_str())), w)
                     .execute(&mut *tx)
                     .await
                     .map_err(crate::engineering::records::missing_project(

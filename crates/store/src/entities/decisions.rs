@@ -57,7 +57,7 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("goal_id", Table::Goals, d.goal_id)]);
             // `$n` as in `DECISION_COLS`; the team, decision date and creation stay.
-            let n = bind_decision(
+            let n = bind_row(
                 sqlx::query(
                     "UPDATE decisions SET goal_id = $3, title = $4, context = $5, options = $6, \
                      decision = $7, consequences = $8, decided_by = $9, updated_at = $12 WHERE id = $1",

@@ -60,7 +60,7 @@ impl Store {
             ensure_refs!(tx, [("project_id", Table::Projects, g.project_id)]);
             // `$n` as in `GOAL_COLS`; the team and creation stay. `$17`: the
             // version the caller read (optimistic concurrency).
-            let n = bind_goal(
+            let n = bind_row(
                 sqlx::query(
                     "UPDATE goals SET project_id = $3, title = $4, business_goal = $5, technical_tasks = $6, \
                      hypotheses = $7, success_metrics = $8, parties = $9, timeline = $10, status = $11, \

@@ -58,7 +58,7 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             ensure_refs!(tx, [("team_id", Table::Teams, m.team_id)]);
             // `$n` as in `METRIC_COLS`; the key and creation stay.
-            let n = bind_metric(
+            let n = bind_row(
                 sqlx::query(
                     "UPDATE metrics SET name = $3, description = $4, unit = $5, direction = $6, \
                      audience = $7, team_id = $8, updated_at = $10 WHERE id = $1",

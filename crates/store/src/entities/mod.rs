@@ -25,8 +25,7 @@ use uuid::Uuid;
 
 use crate::engine::{
     DECISION_COLS, GOAL_COLS, ITEM_COLS, METRIC_COLS, RISK_COLS, RISK_UPDATE, STAGE_COLS,
-    VERSION_COLS, bind_decision, bind_goal, bind_metric, bind_risk, bind_stage, bind_work_item,
-    sql,
+    VERSION_COLS, bind_row, sql,
 };
 use crate::inserts::*;
 use crate::rows::*;

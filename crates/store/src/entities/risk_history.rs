@@ -9,7 +9,7 @@ use tandem_domain::risk_check::RiskChange;
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
-use crate::engine::{RISK_UPDATE, bind_risk, sql};
+use crate::engine::{RISK_UPDATE, bind_row, sql};
 use crate::inserts::insert_risk;
 use crate::rows::{RiskRow, WorkItemRow};
 use crate::{BeginWrite, Result, Store, on_pool};
@@ -65,7 +65,7 @@ impl Store {
                     }
                     // A check moves a risk to its goal and stage, never its owner.
                     RiskChange::Update(_) | RiskChange::Reopen(_) | RiskChange::Close(_) => {
-                        bind_risk(
+                        bind_row(
                             sqlx::query(sql(format!(
                                 "{RISK_UPDATE}, goal_id = $3, stage_id = $4 WHERE id = $1"
                             ))),

@@ -1,5 +1,5 @@
 //! Risks entered by people (checks' risks: `risk_history`). Bound through
-//! `engine::bind_risk`; the update shares `engine::RISK_UPDATE` with the checks.
+//! `engine::Db::bind_risk` (through `engine::bind_row`); the update shares `engine::RISK_UPDATE` with the checks.
 
 use super::*;
 
@@ -56,7 +56,7 @@ impl Store {
     pub async fn update_risk(&self, r: &Risk) -> Result<()> {
         let done = on_pool!(self, |pool| {
             // The people's edit: the owner, not the goal or stage.
-            bind_risk(
+            bind_row(
                 sqlx::query(sql(format!("{RISK_UPDATE}, owner = $10 WHERE id = $1"))),
                 r,
             )

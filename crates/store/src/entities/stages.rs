@@ -62,7 +62,7 @@ impl Store {
     pub async fn update_stage(&self, s: &Stage) -> Result<()> {
         let done = on_pool!(self, |pool| {
             // `$n` as in `STAGE_COLS`; the goal and creation stay.
-            bind_stage(
+            bind_row(
                 sqlx::query(
                     "UPDATE stages SET name = $3, description = $4, position = $5, starts_on = $6, \
                      ends_on = $7, updated_at = $9 WHERE id = $1",

@@ -1,5 +1,5 @@
 //! Work items: create, read, list, update (bound through
-//! `engine::bind_work_item`, the one column list of the table).
+//! `engine::Db::bind_work_item` (through `engine::bind_row`), the one column list of the table).
 
 use super::*;
 
@@ -83,7 +83,7 @@ impl Store {
                 ]
             );
             // `$n` as in `ITEM_COLS`; team, key, source and creation stay.
-            let n = bind_work_item(
+            let n = bind_row(
                 sqlx::query(
                     "UPDATE work_items SET project_id = $3, goal_id = $4, stage_id = $5, title = $6, \
                      kind = $7, priority = $8, impact = $9, complexity = $10, state = $11, context = $12, \

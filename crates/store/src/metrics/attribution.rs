@@ -1001,28 +1001,19 @@ async fn refresh_days(tx: &mut Tx, keys: &BTreeSet<DayKey>) -> Result<()> {
                 qb.push(")");
                 qb.build_query_as().fetch_all(&mut *c).await?
             });
-            let mut sums: BTreeMap<NaiveDate, DayRow> =
-                chunk.iter().map(|d| (*d, DayRow::default())).collect();
+            let mut sums = DayRow::empty_days(chunk);
             for (d, is_change, failed, commits, hist) in rows {
-                let day = sums.entry(d).or_default();
-                day.deployments += 1;
-                day.changes += i64::from(is_change);
-                day.failures += i64::from(is_change && failed);
-                day.commits += commits;
-                if !day.hist.merge_encoded(&hist) {
-                    return Err(StoreError::Corrupt("deployment_facts.lead_hist".into()));
-                }
+                let counts = [
+                    1,
+                    i64::from(is_change),
+                    i64::from(is_change && failed),
+                    commits,
+                ];
+                sums.entry(d)
+                    .or_default()
+                    .add(counts, &hist, "deployment_facts.lead_hist")?;
             }
-            for (d, row) in sums {
-                on_tx!(tx, |c| write_day!(
-                    &mut *c,
-                    *project_id,
-                    environment,
-                    service,
-                    d,
-                    row
-                ));
-            }
+            write_days(tx, *project_id, environment, service, sums).await?;
         }
     }
     for ((project_id, environment), wanted) in &mut project_days {
@@ -1042,29 +1033,38 @@ async fn refresh_days(tx: &mut Tx, keys: &BTreeSet<DayKey>) -> Result<()> {
                 qb.push(")");
                 qb.build_query_as().fetch_all(&mut *c).await?
             });
-            let mut sums: BTreeMap<NaiveDate, DayRow> =
-                chunk.iter().map(|d| (*d, DayRow::default())).collect();
+            let mut sums = DayRow::empty_days(chunk);
             for (d, deployments, changes, failures, commits, hist) in rows {
-                let day = sums.entry(d).or_default();
-                day.deployments += deployments;
-                day.changes += changes;
-                day.failures += failures;
-                day.commits += commits;
-                if !day.hist.merge_encoded(&hist) {
-                    return Err(StoreError::Corrupt("delivery_days.lead_hist".into()));
-                }
+                sums.entry(d).or_default().add(
+                    [deployments, changes, failures, commits],
+                    &hist,
+                    "delivery_days.lead_hist",
+                )?;
             }
-            for (d, row) in sums {
-                on_tx!(tx, |c| write_day!(
-                    &mut *c,
-                    *project_id,
-                    environment,
-                    "",
-                    d,
-                    row
-                ));
-            }
+            write_days(tx, *project_id, environment, "", sums).await?;
         }
+    }
+    Ok(())
+}
+
+/// Writes the day rollups of one project, environment and service
+/// (`write_day!` for each day: an empty day is deleted).
+async fn write_days(
+    tx: &mut Tx,
+    project_id: Uuid,
+    environment: &str,
+    service: &str,
+    sums: BTreeMap<NaiveDate, DayRow>,
+) -> Result<()> {
+    for (d, row) in sums {
+        on_tx!(tx, |c| write_day!(
+            &mut *c,
+            project_id,
+            environment,
+            service,
+            d,
+            row
+        ));
     }
     Ok(())
 }

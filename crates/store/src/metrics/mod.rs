@@ -29,7 +29,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::types::Json;
 use sqlx::{FromRow, QueryBuilder};
 use tandem_domain::attribution::{
-    CommitNode, CommitRef, DeploymentInput, PreviousDeployment, PullRequestNode, RepoGraph,
+    CommitNode, DeploymentInput, PreviousDeployment, PullRequestNode, RepoGraph,
 };
 use tandem_domain::dora::{
     self, DayFacts, DoraInputs, ExplainedCommit, ExplainedDeployment, Histogram, IncidentDay,
@@ -62,24 +62,11 @@ pub const EXACT_LEAD_LIMIT: u64 = 100_000;
 /// one by one and exact; above it, from the day rollups' histograms.
 pub const EXACT_RESTORE_LIMIT: u64 = 10_000;
 
-#[derive(FromRow, Clone)]
-struct PendingRow {
-    id: Uuid,
-    external_id: String,
-    project_id: Uuid,
-    service: String,
-    environment: String,
-    status: String,
-    repo: Option<String>,
-    sha: Option<String>,
-    is_rollback: bool,
-    explicit_commits: Json<Vec<CommitRef>>,
-    finished_at: Option<DateTime<Utc>>,
-    updated_at: DateTime<Utc>,
-}
+// A deployment waiting for attribution: its whole row.
+use crate::engineering::records::DeploymentRow as PendingRow;
 
-const PENDING_COLS: &str = "id, external_id, project_id, service, environment, status, repo, sha, \
-     is_rollback, explicit_commits, finished_at, updated_at";
+// The columns of `PendingRow`.
+use crate::engineering::records::DEPLOYMENT_COLS as PENDING_COLS;
 
 #[derive(FromRow, Clone)]
 struct NeighbourRow {
@@ -204,6 +191,29 @@ struct DayRow {
     failures: i64,
     commits: i64,
     hist: Histogram,
+}
+
+impl DayRow {
+    /// An empty rollup for each of `days`: a day with no facts left is
+    /// written as empty, which deletes its row.
+    fn empty_days(days: &[NaiveDate]) -> BTreeMap<NaiveDate, DayRow> {
+        days.iter().map(|d| (*d, DayRow::default())).collect()
+    }
+
+    /// Adds `[deployments, changes, failures, commits]` and an encoded
+    /// lead-time histogram read from `column`.
+    fn add(&mut self, counts: [i64; 4], hist: &[u8], column: &str) -> Result<()> {
+        let [deployments, changes, failures, commits] = counts;
+        self.deployments += deployments;
+        self.changes += changes;
+        self.failures += failures;
+        self.commits += commits;
+        if self.hist.merge_encoded(hist) {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(column.into()))
+        }
+    }
 }
 
 /// Lead time of one commit in seconds; a commit authored after the

@@ -21,6 +21,55 @@ struct ExplainRow {
     failure_ref: Option<String>,
 }
 
+/// Pushes ` service = … AND day in the range AND project_id IN (…) ORDER
+/// BY day`: the rows of one service's day rollups over the scope.
+fn push_service_days<DB: sqlx::Database>(
+    qb: &mut QueryBuilder<DB>,
+    service: &str,
+    range: &Range,
+    scope: &MetricScope,
+) where
+    for<'e> Uuid: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+    for<'e> String: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+    for<'e> NaiveDate: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+{
+    qb.push(" service = ")
+        .push_bind(service.to_owned())
+        .push(" AND day >= ")
+        .push_bind(range.start)
+        .push(" AND day < ")
+        .push_bind(range.end)
+        .push(" AND project_id IN (");
+    push_list(qb, &scope.project_ids, |id| *id);
+    qb.push(") ORDER BY day");
+}
+
+/// Pushes `<column> >= start AND <column> < end` for the range's instants
+/// (`column` is this module's text, never a caller's).
+fn push_in_range<DB: sqlx::Database>(qb: &mut QueryBuilder<DB>, column: &str, range: &Range)
+where
+    for<'e> DateTime<Utc>: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+{
+    qb.push(format!("{column} >= "))
+        .push_bind(range.start_at())
+        .push(format!(" AND {column} < "))
+        .push_bind(range.end_at());
+}
+
+/// The entry for `day` in `days`, which rows fill in day order: the last
+/// one when it is that day's, else a new one from `new`.
+fn day_slot<T>(
+    days: &mut Vec<T>,
+    day: NaiveDate,
+    day_of: impl Fn(&T) -> NaiveDate,
+    new: impl FnOnce() -> T,
+) -> &mut T {
+    if days.last().is_none_or(|d| day_of(d) != day) {
+        days.push(new());
+    }
+    days.last_mut().expect("just pushed")
+}
+
 impl Store {
     /// The inputs of a DORA report: the day rollups of the scope (deliveries
     /// and incidents), every lead time for up to [`EXACT_LEAD_LIMIT`]
@@ -36,28 +85,22 @@ impl Store {
                 "SELECT day, deployments, changes, failures, commits, lead_hist FROM delivery_days \
                  WHERE environment = ",
             );
-            qb.push_bind(&scope.environment)
-                .push(" AND service = ")
-                .push_bind(&service)
-                .push(" AND day >= ")
-                .push_bind(range.start)
-                .push(" AND day < ")
-                .push_bind(range.end)
-                .push(" AND project_id IN (");
-            push_list(&mut qb, &scope.project_ids, |id| *id);
-            qb.push(") ORDER BY day");
+            qb.push_bind(&scope.environment).push(" AND");
+            push_service_days(&mut qb, &service, range, scope);
             qb.build_query_as().fetch_all(pool).await?
         });
         let mut days: Vec<DayFacts> = Vec::new();
         let count = |v: i64| u64::try_from(v).unwrap_or(0);
         for (day, deployments, changes, failures, commits, hist) in rows {
-            if days.last().is_none_or(|d| d.day != day) {
-                days.push(DayFacts {
+            let d = day_slot(
+                &mut days,
+                day,
+                |d| d.day,
+                || DayFacts {
                     day,
                     ..DayFacts::default()
-                });
-            }
-            let d = days.last_mut().expect("just pushed");
+                },
+            );
             d.deployments += count(deployments);
             d.changes += count(changes);
             d.failures += count(failures);
@@ -73,11 +116,8 @@ impl Store {
                     "SELECT f.finished_at, c.authored_at FROM deployment_facts f \
                      JOIN deployment_commits c ON c.deployment_id = f.deployment_id WHERE f.environment = ",
                 );
-                qb.push_bind(&scope.environment)
-                    .push(" AND f.finished_at >= ")
-                    .push_bind(range.start_at())
-                    .push(" AND f.finished_at < ")
-                    .push_bind(range.end_at());
+                qb.push_bind(&scope.environment).push(" AND ");
+                push_in_range(&mut qb, "f.finished_at", range);
                 push_scope(&mut qb, "f.", scope);
                 qb.build_query_as().fetch_all(pool).await?
             });
@@ -91,27 +131,22 @@ impl Store {
         };
         let rows: Vec<(NaiveDate, i64, i64, Vec<u8>)> = on_pool!(self, |pool| {
             let mut qb = QueryBuilder::new(
-                "SELECT day, incidents, resolved, restore_hist FROM incident_days WHERE service = ",
+                "SELECT day, incidents, resolved, restore_hist FROM incident_days WHERE",
             );
-            qb.push_bind(&service)
-                .push(" AND day >= ")
-                .push_bind(range.start)
-                .push(" AND day < ")
-                .push_bind(range.end)
-                .push(" AND project_id IN (");
-            push_list(&mut qb, &scope.project_ids, |id| *id);
-            qb.push(") ORDER BY day");
+            push_service_days(&mut qb, &service, range, scope);
             qb.build_query_as().fetch_all(pool).await?
         });
         let mut incident_days: Vec<IncidentDay> = Vec::new();
         for (day, incidents, resolved, hist) in rows {
-            if incident_days.last().is_none_or(|d| d.day != day) {
-                incident_days.push(IncidentDay {
+            let d = day_slot(
+                &mut incident_days,
+                day,
+                |d| d.day,
+                || IncidentDay {
                     day,
                     ..IncidentDay::default()
-                });
-            }
-            let d = incident_days.last_mut().expect("just pushed");
+                },
+            );
             d.incidents += count(incidents);
             d.resolved += count(resolved);
             if !d.restore.merge_encoded(&hist) {
@@ -123,11 +158,9 @@ impl Store {
             let rows: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = on_pool!(self, |pool| {
                 let mut qb = QueryBuilder::new(
                     "SELECT opened_at, resolved_at FROM incidents WHERE resolved_at IS NOT NULL \
-                     AND opened_at >= ",
+                     AND ",
                 );
-                qb.push_bind(range.start_at())
-                    .push(" AND opened_at < ")
-                    .push_bind(range.end_at());
+                push_in_range(&mut qb, "opened_at", range);
                 push_scope(&mut qb, "", scope);
                 qb.build_query_as().fetch_all(pool).await?
             });
@@ -160,11 +193,9 @@ impl Store {
         let rows: Vec<IncidentRow> = on_pool!(self, |pool| {
             let mut qb = QueryBuilder::new(
                 "SELECT id, external_id, service, title, opened_at, resolved_at, caused_by FROM incidents \
-                     WHERE opened_at >= ",
+                     WHERE ",
             );
-            qb.push_bind(range.start_at())
-                .push(" AND opened_at < ")
-                .push_bind(range.end_at());
+            push_in_range(&mut qb, "opened_at", range);
             push_scope(&mut qb, "", scope);
             qb.push(" ORDER BY opened_at, id");
             qb.build_query_as().fetch_all(pool).await?
@@ -206,11 +237,8 @@ impl Store {
                  LEFT JOIN deployment_attribution a ON a.deployment_id = f.deployment_id \
                  WHERE f.environment = ",
             );
-            qb.push_bind(&scope.environment)
-                .push(" AND f.finished_at >= ")
-                .push_bind(range.start_at())
-                .push(" AND f.finished_at < ")
-                .push_bind(range.end_at());
+            qb.push_bind(&scope.environment).push(" AND ");
+            push_in_range(&mut qb, "f.finished_at", range);
             push_scope(&mut qb, "f.", scope);
             qb.push(" ORDER BY f.finished_at, d.id");
             qb.build_query_as().fetch_all(pool).await?
@@ -283,11 +311,9 @@ impl Store {
             );
             qb.push_bind(&scope.environment);
             push_scope(&mut qb, "f.", scope);
-            qb.push(") AS deployed_at FROM pull_requests p WHERE p.merged_at >= ")
-                .push_bind(range.start_at())
-                .push(" AND p.merged_at < ")
-                .push_bind(range.end_at())
-                .push(" AND p.repo IN (");
+            qb.push(") AS deployed_at FROM pull_requests p WHERE ");
+            push_in_range(&mut qb, "p.merged_at", range);
+            qb.push(" AND p.repo IN (");
             push_list(&mut qb, repos, |r| r.clone());
             qb.push(") ORDER BY p.merged_at, p.repo, p.number");
             qb.build_query_as().fetch_all(pool).await?
@@ -322,12 +348,10 @@ impl Store {
         Ok(on_pool!(self, |pool| {
             let mut qb = QueryBuilder::new(
                 "SELECT repo, COALESCE(finished_at, started_at) AS at, coverage FROM pipelines \
-                 WHERE coverage IS NOT NULL AND COALESCE(finished_at, started_at) >= ",
+                 WHERE coverage IS NOT NULL AND ",
             );
-            qb.push_bind(range.start_at())
-                .push(" AND COALESCE(finished_at, started_at) < ")
-                .push_bind(range.end_at())
-                .push(" AND repo IN (");
+            push_in_range(&mut qb, "COALESCE(finished_at, started_at)", range);
+            qb.push(" AND repo IN (");
             push_list(&mut qb, repos, |r| r.clone());
             qb.push(") ORDER BY at, repo");
             qb.build_query_as().fetch_all(pool).await?

@@ -9,7 +9,7 @@
 //! - [`Db`] is what a write path may ask of an engine: how to open a write
 //!   transaction (`BEGIN IMMEDIATE` on SQLite), the row-lock suffix, and the
 //!   one bind list per table ([`Db::bind_work_item`], [`Db::bind_risk`],
-//!   goals, goal versions, stages, metrics, decisions), each in the order
+//!   goals, goal versions, stages, metrics, decisions, raw deliveries), each in the order
 //!   of the table's `*_COLS` list here.
 //!   Batch statements that differ in shape (multi-row `VALUES` on SQLite,
 //!   `UNNEST` of column arrays on PostgreSQL) are the engineering module's
@@ -22,6 +22,7 @@
 
 use sqlx::{PgPool, SqlitePool};
 use tandem_domain::decision::Decision;
+use tandem_domain::delivery::Delivery as RawDelivery;
 use tandem_domain::goal::{Goal, GoalVersion};
 use tandem_domain::metric::Metric;
 use tandem_domain::risk::Risk;
@@ -115,6 +116,10 @@ pub(crate) trait Db: sqlx::Database {
 
     /// Binds the columns of `decisions` in the order of [`DECISION_COLS`].
     fn bind_decision<'q>(q: Query<'q, Self>, d: &Decision) -> Query<'q, Self>;
+
+    /// Binds the columns of `deliveries` (raw webhook deliveries) in the
+    /// order of [`DELIVERY_COLS`].
+    fn bind_delivery<'q>(q: Query<'q, Self>, d: &RawDelivery) -> Query<'q, Self>;
 }
 
 /// The columns of `goals`, in [`Db::bind_goal`] order.
@@ -132,6 +137,10 @@ pub(crate) const METRIC_COLS: &str =
 /// The columns of `decisions`, in [`Db::bind_decision`] order.
 pub(crate) const DECISION_COLS: &str = "id, team_id, goal_id, title, context, options, decision, \
      consequences, decided_by, decided_at, created_at, updated_at";
+
+/// The columns of `deliveries`, in [`Db::bind_delivery`] order.
+pub(crate) const DELIVERY_COLS: &str =
+    "id, provider, delivery_id, event, project_id, received_at, headers, body, outcome, detail";
 
 /// `INSERT INTO table (cols) VALUES ($1, …, $n)`, one placeholder a column,
 /// for a column list of this module.
@@ -287,6 +296,19 @@ macro_rules! impl_db {
                     .bind(d.decided_at)
                     .bind(d.created_at)
                     .bind(d.updated_at)
+            }
+
+            fn bind_delivery<'q>(q: Query<'q, Self>, d: &RawDelivery) -> Query<'q, Self> {
+                q.bind(d.id)
+                    .bind(d.provider.as_str())
+                    .bind(&d.delivery_id)
+                    .bind(&d.event)
+                    .bind(d.project_id)
+                    .bind(d.received_at)
+                    .bind(sqlx::types::Json(&d.headers))
+                    .bind(&d.body)
+                    .bind(d.outcome.as_str())
+                    .bind(&d.detail)
             }
         }
     };

@@ -567,30 +567,20 @@ impl TryFrom<DeliveryRow> for tandem_domain::delivery::Delivery {
 }
 
 /// Inserts the delivery unless its `(provider, delivery_id)` is stored;
-/// evaluates to true when it was new.
-macro_rules! insert_delivery {
-    ($conn:expr, $d:expr) => {{
-        let d: &tandem_domain::delivery::Delivery = $d;
-        sqlx::query(
-            "INSERT INTO deliveries (id, provider, delivery_id, event, project_id, received_at, headers, \
-             body, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+/// returns true when it was new.
+async fn insert_delivery<D: crate::engine::Db>(
+    conn: &mut sqlx::pool::PoolConnection<D>,
+    d: &tandem_domain::delivery::Delivery,
+) -> Result<bool> {
+    let q = D::bind_delivery(
+        sqlx::query(sql(format!(
+            "INSERT INTO deliveries ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (provider, delivery_id) DO NOTHING",
-        )
-        .bind(d.id)
-        .bind(d.provider.as_str())
-        .bind(&d.delivery_id)
-        .bind(&d.event)
-        .bind(d.project_id)
-        .bind(d.received_at)
-        .bind(Json(&d.headers))
-        .bind(&d.body)
-        .bind(d.outcome.as_str())
-        .bind(&d.detail)
-        .execute(&mut *$conn)
-        .await?
-        .rows_affected()
-            == 1
-    }};
+            crate::engine::DELIVERY_COLS
+        ))),
+        d,
+    );
+    Ok(D::execute(conn, q).await? == 1)
 }
 
 fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
@@ -1083,33 +1073,34 @@ impl_merged!(Pipeline, PipelineRow, Pipeline::try_from,
 /// A work item reported by a tracker (a bug from an issue): inserted, or its
 /// title, state and times updated from a report at least as new as the
 /// stored one. Planning fields set in Tandem (priority, goal, ...) stay.
-macro_rules! write_tracked_item {
-    ($conn:expr, $w:expr) => {{
-        let w: &WorkItem = $w;
-        w.validate()?;
-        if w.external_key.is_none() {
-            return Err(StoreError::Domain(tandem_domain::DomainError::invalid(
-                "external_key",
-                "a tracked work item needs the key it has in its tracker",
-            )));
-        }
-        $crate::engine::bind_row(
-            sqlx::query($crate::engine::sql(format!(
-                "INSERT INTO work_items ({}) {} \
-                 ON CONFLICT (source, external_key) DO UPDATE SET title = excluded.title, state = excluded.state, \
-                 kind = excluded.kind, started_at = excluded.started_at, done_at = excluded.done_at, \
-                 updated_at = excluded.updated_at \
-                 WHERE work_items.updated_at <= excluded.updated_at AND (work_items.title <> excluded.title \
-                 OR work_items.state <> excluded.state OR work_items.kind <> excluded.kind)",
-                $crate::engine::ITEM_COLS,
-                $crate::engine::ITEM_VALUES
-            ))),
-            w,
-        )
-        .execute(&mut *$conn)
+async fn write_tracked_item<D: crate::engine::Db>(
+    tx: &mut sqlx::Transaction<'_, D>,
+    w: &WorkItem,
+) -> Result<()> {
+    w.validate()?;
+    if w.external_key.is_none() {
+        return Err(StoreError::Domain(tandem_domain::DomainError::invalid(
+            "external_key",
+            "a tracked work item needs the key it has in its tracker",
+        )));
+    }
+    let q = crate::engine::bind_row(
+        sqlx::query(sql(format!(
+            "INSERT INTO work_items ({}) {} \
+             ON CONFLICT (source, external_key) DO UPDATE SET title = excluded.title, state = excluded.state, \
+             kind = excluded.kind, started_at = excluded.started_at, done_at = excluded.done_at, \
+             updated_at = excluded.updated_at \
+             WHERE work_items.updated_at <= excluded.updated_at AND (work_items.title <> excluded.title \
+             OR work_items.state <> excluded.state OR work_items.kind <> excluded.kind)",
+            crate::engine::ITEM_COLS,
+            crate::engine::ITEM_VALUES
+        ))),
+        w,
+    );
+    D::execute(tx, q)
         .await
-        .map_err(crate::engineering::records::missing_project("team_id", w.team_id))?;
-    }};
+        .map_err(missing_project("team_id", w.team_id))?;
+    Ok(())
 }
 
 macro_rules! write_record {
@@ -1130,7 +1121,7 @@ macro_rules! write_record {
                 write_merged(&mut $conn, i).await?;
             }
             Record::Pipeline(p) => write_merged(&mut $conn, p).await?,
-            Record::WorkItem(w) => write_tracked_item!($conn, w),
+            Record::WorkItem(w) => write_tracked_item(&mut $conn, w).await?,
         }
     }};
 }
@@ -1320,7 +1311,7 @@ impl Store {
     pub async fn upsert_tracked_work_item(&self, w: &WorkItem) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_tracked_item!(tx, w);
+            write_tracked_item(&mut tx, w).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -1341,7 +1332,7 @@ impl Store {
     pub async fn record_delivery(&self, d: &tandem_domain::delivery::Delivery) -> Result<bool> {
         let new = on_pool!(self, |pool| {
             let mut conn = pool.acquire().await?;
-            insert_delivery!(conn, d)
+            insert_delivery(&mut conn, d).await?
         });
         Ok(new)
     }

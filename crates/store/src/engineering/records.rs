@@ -590,59 +590,8 @@ fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTi
     }
 }
 
-/// Brings a pull request's first review and approval times forward to its
-/// stored reviews' (a time reported with the pull request itself, e.g. by a
-/// backfill, is kept when earlier). `$known` is what the row holds, when the
-/// caller just wrote it; otherwise it is read. Writes only on a change.
-macro_rules! refresh_review_times {
-    ($conn:expr, $repo:expr, $number:expr, $known:expr) => {{
-        let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT review_id, state, submitted_at FROM reviews WHERE repo = $1 AND number = $2",
-        )
-        .bind($repo)
-        .bind($number)
-        .fetch_all(&mut *$conn)
-        .await?;
-        if !rows.is_empty() {
-            let reviews = rows
-                .into_iter()
-                .map(|(review_id, state, submitted_at)| {
-                    Ok(Review {
-                        review_id,
-                        state: parse::<ReviewState>("reviews.state", &state)?,
-                        submitted_at,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let known: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = match $known {
-                Some(k) => Some(k),
-                None => sqlx::query_as(
-                    "SELECT first_review_at, approved_at FROM pull_requests WHERE repo = $1 AND number = $2",
-                )
-                .bind($repo)
-                .bind($number)
-                .fetch_optional(&mut *$conn)
-                .await?,
-            };
-            if let Some((first, approved)) = known {
-                let (r_first, r_approved) = review_times(&reviews);
-                let target = (earliest(first, r_first), earliest(approved, r_approved));
-                if target != (first, approved) {
-                    sqlx::query(
-                        "UPDATE pull_requests SET first_review_at = $3, approved_at = $4 \
-                         WHERE repo = $1 AND number = $2",
-                    )
-                    .bind($repo)
-                    .bind($number)
-                    .bind(target.0)
-                    .bind(target.1)
-                    .execute(&mut *$conn)
-                    .await?;
-                }
-            }
-        }
-    }};
-}
+/// A pull request's first review and approval times.
+type ReviewTimes = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// A pull request's natural key.
 type PrKey = (String, i64);
@@ -795,25 +744,85 @@ macro_rules! write_pull_requests {
     }};
 }
 
-macro_rules! write_review {
-    ($conn:expr, $repo:expr, $number:expr, $review:expr) => {{
-        let review: &Review = $review;
-        review.validate()?;
-        sqlx::query(
-            "INSERT INTO reviews (repo, number, review_id, state, submitted_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (repo, number, review_id) DO UPDATE SET state = excluded.state, \
-             submitted_at = excluded.submitted_at \
-             WHERE reviews.state <> excluded.state OR reviews.submitted_at <> excluded.submitted_at",
-        )
-        .bind($repo)
-        .bind($number)
-        .bind(&review.review_id)
-        .bind(review.state.as_str())
-        .bind(review.submitted_at)
-        .execute(&mut *$conn)
-        .await?;
-        refresh_review_times!($conn, $repo, $number, None);
-    }};
+/// Stores a review of a pull request (an upsert on its id), then brings the
+/// pull request's first review and approval times forward to its stored
+/// reviews' (a time reported with the pull request itself, e.g. by a
+/// backfill, is kept when earlier); the pull request is written only on a
+/// change.
+async fn write_review<D>(
+    tx: &mut sqlx::Transaction<'_, D>,
+    repo: &str,
+    number: i64,
+    review: &Review,
+) -> Result<()>
+where
+    D: crate::engine::Db,
+    D::Arguments: sqlx::IntoArguments<D>,
+    for<'c> &'c mut D::Connection: sqlx::Executor<'c, Database = D>,
+    for<'r> (String, String, DateTime<Utc>): FromRow<'r, D::Row>,
+    for<'r> ReviewTimes: FromRow<'r, D::Row>,
+    for<'e> String: sqlx::Encode<'e, D> + sqlx::Type<D>,
+    for<'e> i64: sqlx::Encode<'e, D> + sqlx::Type<D>,
+    for<'e> Option<DateTime<Utc>>: sqlx::Encode<'e, D> + sqlx::Type<D>,
+    for<'e> DateTime<Utc>: sqlx::Encode<'e, D> + sqlx::Type<D>,
+{
+    review.validate()?;
+    let conn: &mut D::Connection = tx;
+    sqlx::query(
+        "INSERT INTO reviews (repo, number, review_id, state, submitted_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (repo, number, review_id) DO UPDATE SET state = excluded.state, \
+         submitted_at = excluded.submitted_at \
+         WHERE reviews.state <> excluded.state OR reviews.submitted_at <> excluded.submitted_at",
+    )
+    .bind(repo.to_owned())
+    .bind(number)
+    .bind(review.review_id.clone())
+    .bind(review.state.as_str().to_owned())
+    .bind(review.submitted_at)
+    .execute(&mut *conn)
+    .await?;
+
+    let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT review_id, state, submitted_at FROM reviews WHERE repo = $1 AND number = $2",
+    )
+    .bind(repo.to_owned())
+    .bind(number)
+    .fetch_all(&mut *conn)
+    .await?;
+    let reviews = rows
+        .into_iter()
+        .map(|(review_id, state, submitted_at)| {
+            Ok(Review {
+                review_id,
+                state: parse::<ReviewState>("reviews.state", &state)?,
+                submitted_at,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let known: Option<ReviewTimes> = sqlx::query_as(
+        "SELECT first_review_at, approved_at FROM pull_requests WHERE repo = $1 AND number = $2",
+    )
+    .bind(repo.to_owned())
+    .bind(number)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((first, approved)) = known {
+        let (r_first, r_approved) = review_times(&reviews);
+        let target = (earliest(first, r_first), earliest(approved, r_approved));
+        if target != (first, approved) {
+            sqlx::query(
+                "UPDATE pull_requests SET first_review_at = $3, approved_at = $4 \
+                 WHERE repo = $1 AND number = $2",
+            )
+            .bind(repo.to_owned())
+            .bind(number)
+            .bind(target.0)
+            .bind(target.1)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A record stored on its natural key `(source, external_id)` by insert or
@@ -1113,7 +1122,7 @@ macro_rules! write_record {
                 repo,
                 number,
                 review,
-            } => write_review!($conn, repo, *number, review),
+            } => write_review(&mut $conn, repo, *number, review).await?,
             Record::Deployment(d) => {
                 write_merged(&mut $conn, d).await?;
             }
@@ -1214,7 +1223,7 @@ impl Store {
     pub async fn upsert_review(&self, repo: &str, number: i64, review: &Review) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_review!(tx, repo, number, review);
+            write_review(&mut tx, repo, number, review).await?;
             tx.commit().await?;
         });
         Ok(())

@@ -9,8 +9,11 @@
 //! - [`Db`] is what a write path may ask of an engine: how to open a write
 //!   transaction (`BEGIN IMMEDIATE` on SQLite), the row-lock suffix, and the
 //!   one bind list per table ([`Db::bind_work_item`], [`Db::bind_risk`],
-//!   goals, goal versions, stages, metrics, decisions, raw deliveries), each in the order
-//!   of the table's `*_COLS` list here.
+//!   goals, goal versions, stages, metrics, decisions, raw deliveries), each
+//!   in the order of the table's `*_COLS` list here; [`bind_row`] binds a
+//!   row on whichever engine its query is for. Write paths are generic
+//!   `async fn`s over a `Transaction` of any `Db` (engineering records keep
+//!   their own per-record bind lists in `impl_merged!`).
 //!   Batch statements that differ in shape (multi-row `VALUES` on SQLite,
 //!   `UNNEST` of column arrays on PostgreSQL) are the engineering module's
 //!   `IngestSql`, implemented for the same two `Db` types.

@@ -679,82 +679,80 @@ fn fold_pull_requests(
 /// locks on PostgreSQL), the reviews of all of them with one more; every
 /// row is then folded in memory with `merge` and the review times, and only
 /// a row that changed is updated. Commits are inserted with one statement.
-macro_rules! write_pull_requests {
-    ($conn:expr, $dialect:expr, $prs:expr) => {{
-        let reports = pr_reports($prs)?;
-        if !reports.is_empty() {
-            let mut seen = std::collections::HashSet::new();
-            let firsts: Vec<&PullRequest> = reports
-                .iter()
-                .filter(|r| seen.insert((r.repo.as_str(), r.number)))
-                .collect();
-            let inserted = $dialect.insert_new_prs(&mut *$conn, &firsts).await?;
-            let existing: Vec<PrKey> = firsts
-                .iter()
-                .map(|r| (r.repo.clone(), r.number))
-                .filter(|k| !inserted.contains(k))
-                .collect();
-            let mut stored = std::collections::HashMap::new();
-            if !existing.is_empty() {
-                for row in $dialect.stored_prs(&mut *$conn, &existing).await? {
-                    let pr = row.into_pr(Vec::new())?;
-                    stored.insert((pr.repo.clone(), pr.number), pr);
-                }
-            }
-            let keys: Vec<PrKey> = firsts.iter().map(|r| (r.repo.clone(), r.number)).collect();
-            let reviews = $dialect.reviews_of(&mut *$conn, &keys).await?;
-            for (before, after) in fold_pull_requests(&reports, &inserted, stored, reviews)? {
-                if after == before {
-                    continue;
-                }
-                sqlx::query(
-                    "UPDATE pull_requests SET source = $3, title = $4, state = $5, draft = $6, base_branch = $7, \
-                     head_sha = $8, merge_commit_sha = $9, created_at = $10, ready_at = $11, first_commit_at = $12, \
-                     first_review_at = $13, approved_at = $14, merged_at = $15, closed_at = $16, updated_at = $17 \
-                     WHERE repo = $1 AND number = $2",
-                )
-                .bind(&after.repo)
-                .bind(after.number)
-                .bind(&after.source)
-                .bind(&after.title)
-                .bind(after.state.as_str())
-                .bind(after.draft)
-                .bind(&after.base_branch)
-                .bind(&after.head_sha)
-                .bind(&after.merge_commit_sha)
-                .bind(after.created_at)
-                .bind(after.ready_at)
-                .bind(after.first_commit_at)
-                .bind(after.first_review_at)
-                .bind(after.approved_at)
-                .bind(after.merged_at)
-                .bind(after.closed_at)
-                .bind(after.updated_at)
-                .execute(&mut *$conn)
-                .await?;
-            }
-            let commits: Vec<(&str, i64, &PrCommit)> = reports
-                .iter()
-                .flat_map(|r| r.commits.iter().map(move |c| (r.repo.as_str(), r.number, c)))
-                .collect();
-            if !commits.is_empty() {
-                $dialect.insert_pr_commits(&mut *$conn, &commits).await?;
-            }
+async fn write_pull_requests<'a, P>(
+    tx: &mut sqlx::Transaction<'_, P::Db>,
+    dialect: &P,
+    prs: impl IntoIterator<Item = &'a PullRequest>,
+) -> Result<()>
+where
+    P: IngestSql<Conn = <<P as IngestSql>::Db as sqlx::Database>::Connection>,
+    P::Db: RecordsDb,
+{
+    let conn: &mut P::Conn = tx;
+    let reports = pr_reports(prs)?;
+    if reports.is_empty() {
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let firsts: Vec<&PullRequest> = reports
+        .iter()
+        .filter(|r| seen.insert((r.repo.as_str(), r.number)))
+        .collect();
+    let inserted = dialect.insert_new_prs(&mut *conn, &firsts).await?;
+    let existing: Vec<PrKey> = firsts
+        .iter()
+        .map(|r| (r.repo.clone(), r.number))
+        .filter(|k| !inserted.contains(k))
+        .collect();
+    let mut stored = std::collections::HashMap::new();
+    if !existing.is_empty() {
+        for row in dialect.stored_prs(&mut *conn, &existing).await? {
+            let pr = row.into_pr(Vec::new())?;
+            stored.insert((pr.repo.clone(), pr.number), pr);
         }
-    }};
+    }
+    let keys: Vec<PrKey> = firsts.iter().map(|r| (r.repo.clone(), r.number)).collect();
+    let reviews = dialect.reviews_of(&mut *conn, &keys).await?;
+    for (before, after) in fold_pull_requests(&reports, &inserted, stored, reviews)? {
+        if after != before {
+            P::Db::update_pull_request(&mut *conn, &after).await?;
+        }
+    }
+    let commits: Vec<(&str, i64, &PrCommit)> = reports
+        .iter()
+        .flat_map(|r| {
+            r.commits
+                .iter()
+                .map(move |c| (r.repo.as_str(), r.number, c))
+        })
+        .collect();
+    if !commits.is_empty() {
+        dialect.insert_pr_commits(&mut *conn, &commits).await?;
+    }
+    Ok(())
 }
 
-/// Stores a review of a pull request (an upsert on its id), then brings the
-/// pull request's first review and approval times forward to its stored
-/// reviews' (a time reported with the pull request itself, e.g. by a
-/// backfill, is kept when earlier); the pull request is written only on a
-/// change.
-async fn write_review<D>(
-    tx: &mut sqlx::Transaction<'_, D>,
-    repo: &str,
-    number: i64,
-    review: &Review,
-) -> Result<()>
+/// The engineering writes that bind plain values on any engine: the sqlx
+/// bounds they need are stated once, on the blanket impl below, so generic
+/// callers ask only for `D: RecordsDb`.
+trait RecordsDb: crate::engine::Db {
+    /// Stores a review of a pull request (an upsert on its id), then brings
+    /// the pull request's first review and approval times forward to its
+    /// stored reviews' (a time reported with the pull request itself, e.g.
+    /// by a backfill, is kept when earlier); the pull request is written
+    /// only on a change.
+    async fn write_review(
+        tx: &mut sqlx::Transaction<'_, Self>,
+        repo: &str,
+        number: i64,
+        review: &Review,
+    ) -> Result<()>;
+
+    /// Writes a merged pull request row over the stored one.
+    async fn update_pull_request(conn: &mut Self::Connection, pr: &PullRequest) -> Result<()>;
+}
+
+impl<D> RecordsDb for D
 where
     D: crate::engine::Db,
     D::Arguments: sqlx::IntoArguments<D>,
@@ -762,13 +760,50 @@ where
     for<'r> (String, String, DateTime<Utc>): FromRow<'r, D::Row>,
     for<'r> ReviewTimes: FromRow<'r, D::Row>,
     for<'e> String: sqlx::Encode<'e, D> + sqlx::Type<D>,
+    for<'e> Option<String>: sqlx::Encode<'e, D> + sqlx::Type<D>,
     for<'e> i64: sqlx::Encode<'e, D> + sqlx::Type<D>,
+    for<'e> bool: sqlx::Encode<'e, D> + sqlx::Type<D>,
     for<'e> Option<DateTime<Utc>>: sqlx::Encode<'e, D> + sqlx::Type<D>,
     for<'e> DateTime<Utc>: sqlx::Encode<'e, D> + sqlx::Type<D>,
 {
-    review.validate()?;
-    let conn: &mut D::Connection = tx;
-    sqlx::query(
+    async fn update_pull_request(conn: &mut D::Connection, pr: &PullRequest) -> Result<()> {
+        sqlx::query(
+            "UPDATE pull_requests SET source = $3, title = $4, state = $5, draft = $6, base_branch = $7, \
+             head_sha = $8, merge_commit_sha = $9, created_at = $10, ready_at = $11, first_commit_at = $12, \
+             first_review_at = $13, approved_at = $14, merged_at = $15, closed_at = $16, updated_at = $17 \
+             WHERE repo = $1 AND number = $2",
+        )
+        .bind(pr.repo.clone())
+        .bind(pr.number)
+        .bind(pr.source.clone())
+        .bind(pr.title.clone())
+        .bind(pr.state.as_str().to_owned())
+        .bind(pr.draft)
+        .bind(pr.base_branch.clone())
+        .bind(pr.head_sha.clone())
+        .bind(pr.merge_commit_sha.clone())
+        .bind(pr.created_at)
+        .bind(pr.ready_at)
+        .bind(pr.first_commit_at)
+        .bind(pr.first_review_at)
+        .bind(pr.approved_at)
+        .bind(pr.merged_at)
+        .bind(pr.closed_at)
+        .bind(pr.updated_at)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn write_review(
+        tx: &mut sqlx::Transaction<'_, D>,
+        repo: &str,
+        number: i64,
+        review: &Review,
+    ) -> Result<()> {
+        review.validate()?;
+        let conn: &mut D::Connection = tx;
+        sqlx::query(
         "INSERT INTO reviews (repo, number, review_id, state, submitted_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (repo, number, review_id) DO UPDATE SET state = excluded.state, \
          submitted_at = excluded.submitted_at \
@@ -782,47 +817,48 @@ where
     .execute(&mut *conn)
     .await?;
 
-    let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT review_id, state, submitted_at FROM reviews WHERE repo = $1 AND number = $2",
-    )
-    .bind(repo.to_owned())
-    .bind(number)
-    .fetch_all(&mut *conn)
-    .await?;
-    let reviews = rows
-        .into_iter()
-        .map(|(review_id, state, submitted_at)| {
-            Ok(Review {
-                review_id,
-                state: parse::<ReviewState>("reviews.state", &state)?,
-                submitted_at,
+        let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT review_id, state, submitted_at FROM reviews WHERE repo = $1 AND number = $2",
+        )
+        .bind(repo.to_owned())
+        .bind(number)
+        .fetch_all(&mut *conn)
+        .await?;
+        let reviews = rows
+            .into_iter()
+            .map(|(review_id, state, submitted_at)| {
+                Ok(Review {
+                    review_id,
+                    state: parse::<ReviewState>("reviews.state", &state)?,
+                    submitted_at,
+                })
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let known: Option<ReviewTimes> = sqlx::query_as(
+            .collect::<Result<Vec<_>>>()?;
+        let known: Option<ReviewTimes> = sqlx::query_as(
         "SELECT first_review_at, approved_at FROM pull_requests WHERE repo = $1 AND number = $2",
     )
     .bind(repo.to_owned())
     .bind(number)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some((first, approved)) = known {
-        let (r_first, r_approved) = review_times(&reviews);
-        let target = (earliest(first, r_first), earliest(approved, r_approved));
-        if target != (first, approved) {
-            sqlx::query(
-                "UPDATE pull_requests SET first_review_at = $3, approved_at = $4 \
+        if let Some((first, approved)) = known {
+            let (r_first, r_approved) = review_times(&reviews);
+            let target = (earliest(first, r_first), earliest(approved, r_approved));
+            if target != (first, approved) {
+                sqlx::query(
+                    "UPDATE pull_requests SET first_review_at = $3, approved_at = $4 \
                  WHERE repo = $1 AND number = $2",
-            )
-            .bind(repo.to_owned())
-            .bind(number)
-            .bind(target.0)
-            .bind(target.1)
-            .execute(&mut *conn)
-            .await?;
+                )
+                .bind(repo.to_owned())
+                .bind(number)
+                .bind(target.0)
+                .bind(target.1)
+                .execute(&mut *conn)
+                .await?;
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A record stored on its natural key `(source, external_id)` by insert or
@@ -1112,51 +1148,48 @@ async fn write_tracked_item<D: crate::engine::Db>(
     Ok(())
 }
 
-macro_rules! write_record {
-    ($conn:expr, $dialect:expr, $record:expr) => {{
-        match $record {
-            Record::PullRequest(pr) => {
-                write_pull_requests!($conn, $dialect, std::slice::from_ref(pr))
-            }
-            Record::Review {
-                repo,
-                number,
-                review,
-            } => write_review(&mut $conn, repo, *number, review).await?,
-            Record::Deployment(d) => {
-                write_merged(&mut $conn, d).await?;
-            }
-            Record::Incident(i) => {
-                write_merged(&mut $conn, i).await?;
-            }
-            Record::Pipeline(p) => write_merged(&mut $conn, p).await?,
-            Record::WorkItem(w) => write_tracked_item(&mut $conn, w).await?,
-        }
-    }};
-}
-
 /// Writes records in the caller's transaction: the pull requests among
 /// them as one batch (`write_pull_requests`), then the others in order. A
 /// review written after its pull request brings the pull request's review
 /// times forward, as it does when the pull request comes second.
-macro_rules! write_records {
-    ($conn:expr, $dialect:expr, $records:expr) => {{
-        let records: Vec<&Record> = $records.into_iter().collect();
-        write_pull_requests!(
-            $conn,
-            $dialect,
-            records.iter().filter_map(|r| match r {
-                Record::PullRequest(pr) => Some(pr),
-                _ => None,
-            })
-        );
-        for record in records
-            .iter()
-            .filter(|r| !matches!(r, Record::PullRequest(_)))
-        {
-            write_record!($conn, $dialect, *record);
+async fn write_records<'a, P>(
+    tx: &mut sqlx::Transaction<'_, P::Db>,
+    dialect: &P,
+    records: impl IntoIterator<Item = &'a Record>,
+) -> Result<()>
+where
+    P: IngestSql<Conn = <<P as IngestSql>::Db as sqlx::Database>::Connection>,
+    P::Db: RecordsDb,
+    Deployment: MergedOn<P::Db>,
+    Incident: MergedOn<P::Db>,
+    Pipeline: MergedOn<P::Db>,
+{
+    let records: Vec<&Record> = records.into_iter().collect();
+    let prs = records.iter().filter_map(|r| match r {
+        Record::PullRequest(pr) => Some(pr),
+        _ => None,
+    });
+    write_pull_requests(tx, dialect, prs).await?;
+    for record in records {
+        match record {
+            // Written above, as one batch.
+            Record::PullRequest(_) => {}
+            Record::Review {
+                repo,
+                number,
+                review,
+            } => P::Db::write_review(tx, repo, *number, review).await?,
+            Record::Deployment(d) => {
+                write_merged(tx, d).await?;
+            }
+            Record::Incident(i) => {
+                write_merged(tx, i).await?;
+            }
+            Record::Pipeline(p) => write_merged(tx, p).await?,
+            Record::WorkItem(w) => write_tracked_item(tx, w).await?,
         }
-    }};
+    }
+    Ok(())
 }
 
 /// A foreign-key failure becomes a missing reference naming `field`.
@@ -1182,7 +1215,7 @@ impl Store {
     pub async fn upsert_pull_request(&self, pr: &PullRequest) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_pull_requests!(tx, pool, std::slice::from_ref(pr));
+            write_pull_requests(&mut tx, pool, std::slice::from_ref(pr)).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -1223,7 +1256,7 @@ impl Store {
     pub async fn upsert_review(&self, repo: &str, number: i64, review: &Review) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_review(&mut tx, repo, number, review).await?;
+            RecordsDb::write_review(&mut tx, repo, number, review).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -1330,7 +1363,7 @@ impl Store {
     pub async fn upsert_records(&self, records: &[Record]) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_records!(tx, pool, records);
+            write_records(&mut tx, pool, records).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -1387,7 +1420,7 @@ impl Store {
                 }
                 fresh.push(new);
             }
-            write_records!(tx, pool, records);
+            write_records(&mut tx, pool, records).await?;
             tx.commit().await?;
         });
         Ok(fresh)
@@ -1405,7 +1438,7 @@ impl Store {
     ) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_records!(tx, pool, records);
+            write_records(&mut tx, pool, records).await?;
             let n = sqlx::query(
                 "UPDATE deliveries SET outcome = $2, detail = $3, project_id = COALESCE($4, project_id) \
                  WHERE id = $1",

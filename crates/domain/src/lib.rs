@@ -11,7 +11,6 @@ pub mod delivery;
 pub mod document;
 pub mod dora;
 pub mod error;
-pub mod event;
 pub mod forecast;
 pub mod git;
 pub mod goal;

@@ -1,196 +1,92 @@
-//! INSERT statements shared by the create operations and the dump importer,
-//! as macros so each expands against either engine's connection.
+//! INSERT statements shared by the create operations and the dump importer:
+//! one generic function per table, over either engine's transaction. Columns
+//! and bind order come from `engine` (one list per table); each function
+//! adds only the error its unique key turns into.
 
-macro_rules! insert_goal {
-    ($conn:expr, $g:expr) => {{
-        let g = $g;
-        sqlx::query(
-            "INSERT INTO goals (id, team_id, project_id, title, business_goal, technical_tasks, hypotheses, \
-             success_metrics, parties, timeline, status, version, agreed_at, agreed_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(g.id)
-        .bind(g.team_id)
-        .bind(g.project_id)
-        .bind(&g.title)
-        .bind(&g.business_goal)
-        .bind(&g.technical_tasks)
-        .bind(sqlx::types::Json(&g.hypotheses))
-        .bind(sqlx::types::Json(&g.success_metrics))
-        .bind(sqlx::types::Json(&g.parties))
-        .bind(sqlx::types::Json(&g.timeline))
-        .bind(g.status.as_str())
-        .bind(g.version)
-        .bind(g.agreed_at)
-        .bind(&g.agreed_by)
-        .bind(g.created_at)
-        .bind(g.updated_at)
-        .execute($conn)
+use sqlx::Transaction;
+use tandem_domain::decision::Decision;
+use tandem_domain::goal::{Goal, GoalVersion};
+use tandem_domain::metric::Metric;
+use tandem_domain::risk::Risk;
+use tandem_domain::stage::Stage;
+use tandem_domain::work_item::WorkItem;
+
+use crate::engine::{
+    DECISION_COLS, Db, GOAL_COLS, ITEM_COLS, METRIC_COLS, RISK_COLS, STAGE_COLS, VERSION_COLS,
+    insert_sql,
+};
+use crate::{Result, StoreError};
+
+pub(crate) async fn insert_goal<D: Db>(tx: &mut Transaction<'_, D>, g: &Goal) -> Result<()> {
+    let q = D::bind_goal(sqlx::query(insert_sql("goals", GOAL_COLS)), g);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("id", || format!("goal {}", g.id)))?;
-    }};
+        .map_err(StoreError::unique("id", || format!("goal {}", g.id)))?;
+    Ok(())
 }
 
-macro_rules! insert_version {
-    ($conn:expr, $v:expr) => {{
-        let v = $v;
-        sqlx::query(
-            "INSERT INTO goal_versions (goal_id, version, changed_at, changed_by, action, changes) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(v.goal_id)
-        .bind(v.version)
-        .bind(v.changed_at)
-        .bind(&v.changed_by)
-        .bind(&v.action)
-        .bind(sqlx::types::Json(&v.changes))
-        .execute($conn)
+pub(crate) async fn insert_version<D: Db>(
+    tx: &mut Transaction<'_, D>,
+    v: &GoalVersion,
+) -> Result<()> {
+    let q = D::bind_version(sqlx::query(insert_sql("goal_versions", VERSION_COLS)), v);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("version", || {
+        .map_err(StoreError::unique("version", || {
             format!("version {} of goal {}", v.version, v.goal_id)
         }))?;
-    }};
+    Ok(())
 }
 
-macro_rules! insert_stage {
-    ($conn:expr, $s:expr) => {{
-        let s = $s;
-        sqlx::query(
-            "INSERT INTO stages (id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(s.id)
-        .bind(s.goal_id)
-        .bind(&s.name)
-        .bind(&s.description)
-        .bind(s.position)
-        .bind(s.starts_on)
-        .bind(s.ends_on)
-        .bind(s.created_at)
-        .bind(s.updated_at)
-        .execute($conn)
+pub(crate) async fn insert_stage<D: Db>(tx: &mut Transaction<'_, D>, s: &Stage) -> Result<()> {
+    let q = D::bind_stage(sqlx::query(insert_sql("stages", STAGE_COLS)), s);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("id", || format!("stage {}", s.id)))?;
-    }};
+        .map_err(StoreError::unique("id", || format!("stage {}", s.id)))?;
+    Ok(())
 }
 
-macro_rules! insert_item {
-    ($conn:expr, $w:expr) => {{
-        let w = $w;
-        sqlx::query(
-            "INSERT INTO work_items (id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, \
-             complexity, state, context, external_key, source, created_at, started_at, done_at, updated_at, scores) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-        )
-        .bind(w.id)
-        .bind(w.team_id)
-        .bind(w.project_id)
-        .bind(w.goal_id)
-        .bind(w.stage_id)
-        .bind(&w.title)
-        .bind(w.kind.as_str())
-        .bind(w.priority.as_str())
-        .bind(w.impact.map(|l| l.as_str()))
-        .bind(w.complexity.map(|l| l.as_str()))
-        .bind(w.state.as_str())
-        .bind(sqlx::types::Json(&w.context))
-        .bind(&w.external_key)
-        .bind(&w.source)
-        .bind(w.created_at)
-        .bind(w.started_at)
-        .bind(w.done_at)
-        .bind(w.updated_at)
-        .bind($crate::queries::scores_json(&w.scores))
-        .execute($conn)
+pub(crate) async fn insert_item<D: Db>(tx: &mut Transaction<'_, D>, w: &WorkItem) -> Result<()> {
+    let q = D::bind_work_item(sqlx::query(insert_sql("work_items", ITEM_COLS)), w);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("external_key", || match &w.external_key {
-            Some(k) => format!("a work item from {} with key {:?}", w.source, k),
-            None => format!("work item {}", w.id),
+        .map_err(StoreError::unique("external_key", || {
+            match &w.external_key {
+                Some(k) => format!("a work item from {} with key {:?}", w.source, k),
+                None => format!("work item {}", w.id),
+            }
         }))?;
-    }};
+    Ok(())
 }
 
-macro_rules! insert_risk {
-    ($conn:expr, $r:expr) => {{
-        let r = $r;
-        sqlx::query(
-            "INSERT INTO risks (id, team_id, goal_id, stage_id, title, description, likelihood, impact, plan, \
-             owner, schedule_impact_days, status, created_at, updated_at, closed_at, source, cause_key, \
-             drafted_update) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-        )
-        .bind(r.id)
-        .bind(r.team_id)
-        .bind(r.goal_id)
-        .bind(r.stage_id)
-        .bind(&r.title)
-        .bind(&r.description)
-        .bind(r.likelihood.as_str())
-        .bind(r.impact.as_str())
-        .bind(&r.plan)
-        .bind(&r.owner)
-        .bind(r.schedule_impact_days)
-        .bind(r.status.as_str())
-        .bind(r.created_at)
-        .bind(r.updated_at)
-        .bind(r.closed_at)
-        .bind(r.source.as_str())
-        .bind(&r.cause_key)
-        .bind(&r.drafted_update)
-        .execute($conn)
+pub(crate) async fn insert_risk<D: Db>(tx: &mut Transaction<'_, D>, r: &Risk) -> Result<()> {
+    let q = D::bind_risk(sqlx::query(insert_sql("risks", RISK_COLS)), r);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("cause_key", || match &r.cause_key {
+        .map_err(StoreError::unique("cause_key", || match &r.cause_key {
             Some(cause) => format!("a risk raised by {cause}"),
             None => format!("risk {}", r.id),
         }))?;
-    }};
+    Ok(())
 }
 
-macro_rules! insert_metric {
-    ($conn:expr, $m:expr) => {{
-        let m = $m;
-        sqlx::query(
-            "INSERT INTO metrics (id, key, name, description, unit, direction, audience, team_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(m.id)
-        .bind(&m.key)
-        .bind(&m.name)
-        .bind(&m.description)
-        .bind(&m.unit)
-        .bind(m.direction.as_str())
-        .bind(m.audience.as_str())
-        .bind(m.team_id)
-        .bind(m.created_at)
-        .bind(m.updated_at)
-        .execute($conn)
+pub(crate) async fn insert_metric<D: Db>(tx: &mut Transaction<'_, D>, m: &Metric) -> Result<()> {
+    let q = D::bind_metric(sqlx::query(insert_sql("metrics", METRIC_COLS)), m);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("key", || format!("a metric with key {:?}", m.key)))?;
-    }};
+        .map_err(StoreError::unique("key", || {
+            format!("a metric with key {:?}", m.key)
+        }))?;
+    Ok(())
 }
 
-macro_rules! insert_decision {
-    ($conn:expr, $d:expr) => {{
-        let d = $d;
-        sqlx::query(
-            "INSERT INTO decisions (id, team_id, goal_id, title, context, options, decision, consequences, \
-             decided_by, decided_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(d.id)
-        .bind(d.team_id)
-        .bind(d.goal_id)
-        .bind(&d.title)
-        .bind(&d.context)
-        .bind(sqlx::types::Json(&d.options))
-        .bind(&d.decision)
-        .bind(&d.consequences)
-        .bind(&d.decided_by)
-        .bind(d.decided_at)
-        .bind(d.created_at)
-        .bind(d.updated_at)
-        .execute($conn)
+pub(crate) async fn insert_decision<D: Db>(
+    tx: &mut Transaction<'_, D>,
+    d: &Decision,
+) -> Result<()> {
+    let q = D::bind_decision(sqlx::query(insert_sql("decisions", DECISION_COLS)), d);
+    D::execute(&mut **tx, q)
         .await
-        .map_err($crate::StoreError::unique("id", || format!("decision {}", d.id)))?;
-    }};
+        .map_err(StoreError::unique("id", || format!("decision {}", d.id)))?;
+    Ok(())
 }

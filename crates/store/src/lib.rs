@@ -5,44 +5,55 @@
 //! - SQLite and PostgreSQL each have their own migrations folder with native
 //!   types (BLOB/TEXT in SQLite, UUID/TIMESTAMPTZ/JSONB in PostgreSQL). Query
 //!   text is shared where both dialects accept it, and every query runs on both
-//!   engines in the conformance suite.
+//!   engines in the conformance suite. Whatever differs between the engines
+//!   is named once, in `engine` (the pool switch `on_pool!`, `Tx`, the `Db`
+//!   trait: write transactions, row locks, the bind list of each table).
 //! - Every instant is UTC with microsecond precision (see `tandem_domain::time`).
 //! - A write that fails leaves the database as it was (one transaction per
 //!   operation that touches more than one row).
+//!
+//! Map: `engine` (the one engine switch), `entities/` (teams, users,
+//! projects, goals, stages, work items, risks, risk history, metrics,
+//! decisions, planning reads: one file each), `engineering/` (records and
+//! webhook ingest, git history, tracker items), `metrics/` (delivery metrics:
+//! attribution writes, then reads), `reports`, `retention`, `dump/` (export
+//! and import; `tables` moves rows table by table), `inserts` (one INSERT per
+//! planning table, shared by creates and the dump), `rows` (rows to domain).
 
-#[macro_use]
-mod inserts;
-mod checks;
-mod delivery;
-mod delivery_metrics;
 mod dump;
-mod dump_tables;
+mod engine;
+mod engineering;
+mod entities;
 mod error;
-mod git;
-pub(crate) mod queries;
+mod inserts;
+mod metrics;
 mod reports;
 mod retention;
 mod rows;
-mod tracker;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
 use uuid::Uuid;
 
-pub use checks::RiskHistoryEntry;
-pub use delivery::{DeliveryFilter, Ingest};
-pub use delivery_metrics::{AttributionRecord, ShippedCommit};
+use crate::engine::Engine;
+pub(crate) use crate::engine::{BeginWrite, on_pool};
+
+pub use engineering::records::{Ingest, RawDeliveryFilter};
+pub use entities::risk_history::RiskHistoryEntry;
+/// The old name of [`RawDeliveryFilter`] (webhook deliveries as received),
+/// kept for one release.
+pub type DeliveryFilter = RawDeliveryFilter;
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
+pub use engineering::tracker::{ParentLink, TrackedItem, TrackerWrite};
 pub use error::StoreError;
+pub use metrics::{AttributionRecord, ShippedCommit};
 pub use reports::{
     ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
     ReportSchedule,
 };
-pub use tracker::{ParentLink, TrackedItem, TrackerWrite};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -62,57 +73,10 @@ impl EngineKind {
     }
 }
 
-#[derive(Debug, Clone)]
-enum Engine {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-}
-
 /// A handle to the database. Cheap to clone (it wraps a connection pool).
 #[derive(Debug, Clone)]
 pub struct Store {
     engine: Engine,
-}
-
-/// Runs `$body` with `$pool` bound to the engine's pool. The body is compiled
-/// once per engine, so each engine gets natively typed queries.
-macro_rules! on_pool {
-    ($store:expr, |$pool:ident| $body:expr) => {
-        match &$store.engine {
-            $crate::Engine::Sqlite($pool) => $body,
-            $crate::Engine::Postgres($pool) => $body,
-        }
-    };
-}
-pub(crate) use on_pool;
-
-/// Starts a transaction that will write.
-///
-/// SQLite: `BEGIN IMMEDIATE`, which takes the write lock up front and so waits
-/// out `busy_timeout` when another connection is writing. A deferred
-/// transaction that reads first (every create checks its references) would
-/// instead fail at once with `SQLITE_BUSY` when it tries to upgrade to a
-/// write while another connection has written. PostgreSQL: a plain `BEGIN`.
-pub(crate) trait BeginWrite {
-    type Db: sqlx::Database;
-
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>;
-}
-
-impl BeginWrite for SqlitePool {
-    type Db = sqlx::Sqlite;
-
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.begin_with("BEGIN IMMEDIATE").await
-    }
-}
-
-impl BeginWrite for PgPool {
-    type Db = sqlx::Postgres;
-
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.begin().await
-    }
 }
 
 /// Connection settings that do not come from the URL.

@@ -6,7 +6,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::FromRow;
 use sqlx::types::Json;
 use tandem_domain::decision::Decision;
-use tandem_domain::event::Event;
 use tandem_domain::goal::{FieldChange, Goal, GoalVersion, Parties, SuccessMetric, Timeline};
 use tandem_domain::metric::{Metric, MetricPoint};
 use tandem_domain::project::Project;
@@ -412,31 +411,6 @@ impl From<DecisionRow> for Decision {
             decided_at: r.decided_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        }
-    }
-}
-
-#[derive(FromRow)]
-pub(crate) struct EventRow {
-    id: Uuid,
-    source: String,
-    external_id: String,
-    kind: String,
-    occurred_at: DateTime<Utc>,
-    received_at: DateTime<Utc>,
-    payload: Json<serde_json::Value>,
-}
-
-impl From<EventRow> for Event {
-    fn from(r: EventRow) -> Self {
-        Event {
-            id: r.id,
-            source: r.source,
-            external_id: r.external_id,
-            kind: r.kind,
-            occurred_at: r.occurred_at,
-            received_at: r.received_at,
-            payload: r.payload.0,
         }
     }
 }

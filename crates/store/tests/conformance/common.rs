@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use tandem_domain::decision::Decision;
-use tandem_domain::event::Event;
 use tandem_domain::goal::{Goal, GoalStatus, Parties, SuccessMetric, Timeline};
 use tandem_domain::metric::{Audience, Direction, Metric, MetricPoint};
 use tandem_domain::project::Project;
@@ -281,26 +280,6 @@ pub fn decision(team_id: Uuid, goal_id: Option<Uuid>) -> Decision {
         decided_at: at(18),
         created_at: at(19),
         updated_at: at(20),
-    }
-}
-
-pub fn event(source: &str, external_id: &str, kind: &str, occurred_at: DateTime<Utc>) -> Event {
-    Event {
-        id: id(),
-        source: source.to_owned(),
-        external_id: external_id.to_owned(),
-        kind: kind.to_owned(),
-        occurred_at,
-        received_at: occurred_at + Duration::microseconds(7),
-        payload: serde_json::json!({
-            "zeta": 1,
-            "alpha": {"nested": [1, 2.5, "three", null, true], "b": {}},
-            "ref": external_id,
-            "text": "ünïcødé \"quoted\" \\ line\nbreak",
-            "big": 9_007_199_254_740_993_i64,
-            "float": 0.1,
-            "precise": 14.0 * 0.1,
-        }),
     }
 }
 

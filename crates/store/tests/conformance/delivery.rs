@@ -10,7 +10,7 @@ use tandem_domain::delivery::{
 };
 use tandem_domain::project::Project;
 use tandem_domain::work_item::{WorkKind, WorkState};
-use tandem_store::{DeliveryFilter, EngineKind, Ingest, Store, StoreError};
+use tandem_store::{EngineKind, Ingest, RawDeliveryFilter, Store, StoreError};
 use tandem_testkit::{TestDb, fresh_store, per_engine};
 use uuid::Uuid;
 
@@ -570,10 +570,10 @@ async fn deliveries_dedupe_list_and_reapply(engine: EngineKind) {
             let store = store.clone();
             async move {
                 store
-                    .list_deliveries(&DeliveryFilter {
+                    .list_deliveries(&RawDeliveryFilter {
                         after,
                         limit: 3,
-                        ..DeliveryFilter::default()
+                        ..RawDeliveryFilter::default()
                     })
                     .await
             }
@@ -583,10 +583,10 @@ async fn deliveries_dedupe_list_and_reapply(engine: EngineKind) {
     assert_eq!(pages, 3);
     assert_eq!(all.iter().map(|d| d.id).collect::<Vec<_>>(), ids);
     let gitlab_since = store
-        .list_deliveries(&DeliveryFilter {
+        .list_deliveries(&RawDeliveryFilter {
             provider: Some(Provider::Gitlab),
             since: Some(at(30)),
-            ..DeliveryFilter::default()
+            ..RawDeliveryFilter::default()
         })
         .await
         .unwrap();
@@ -599,9 +599,9 @@ async fn deliveries_dedupe_list_and_reapply(engine: EngineKind) {
         vec!["d-2", "d-4", "d-6"]
     );
     let one = store
-        .list_deliveries(&DeliveryFilter {
+        .list_deliveries(&RawDeliveryFilter {
             delivery_id: Some("d-3".into()),
-            ..DeliveryFilter::default()
+            ..RawDeliveryFilter::default()
         })
         .await
         .unwrap();

@@ -10,7 +10,6 @@ mod decisions;
 mod delivery;
 mod delivery_metrics;
 mod dump;
-mod events;
 mod git;
 mod goals;
 mod incident_log;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use tandem_domain::delivery::{Delivery, Outcome, Provider};
 use tandem_domain::git::{Commit, CommitSource};
-use tandem_store::{DeliveryFilter, EngineKind};
+use tandem_store::{EngineKind, RawDeliveryFilter};
 use tandem_testkit::{fresh_store, per_engine};
 use uuid::Uuid;
 
@@ -58,7 +58,7 @@ async fn old_deliveries_are_pruned_and_their_records_stay(engine: EngineKind) {
     // Received at 0, 100 and 200 s: before 250 s.
     assert_eq!(store.prune_deliveries(at(250)).await.unwrap(), 3);
     let left = store
-        .list_deliveries(&DeliveryFilter::default())
+        .list_deliveries(&RawDeliveryFilter::default())
         .await
         .unwrap()
         .items;

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use sqlx::QueryBuilder;
 use sqlx::types::Json;
 use tandem_domain::decision::Decision;
-use tandem_domain::event::Event;
 use tandem_domain::goal::{Goal, GoalVersion};
 use tandem_domain::metric::{Metric, MetricPoint};
 use tandem_domain::project::Project;
@@ -24,7 +23,10 @@ use tandem_domain::user::{ApiToken, User};
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
-use crate::dump_tables::{RowCounts, TABLES, TableRow, insert_rows, read_table};
+pub(crate) mod tables;
+
+use crate::dump::tables::{RowCounts, TABLES, TableRow, insert_rows, read_table};
+use crate::inserts::*;
 use crate::rows::*;
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
@@ -76,7 +78,10 @@ enum Record {
     Risk(Risk),
     Decision(Decision),
     MetricPoint(MetricPoint),
-    Event(Event),
+    /// A row of the generic events table, removed by migration 0011
+    /// (nothing wrote it). Never written; an old dump's `event` lines are
+    /// read and skipped, so version 1 and 2 dumps that hold them still load.
+    Event(serde_json::Value),
     /// A row of one of `dump_tables::TABLES`.
     Row(TableRow),
 }
@@ -97,7 +102,6 @@ pub struct DumpSummary {
     pub risks: u64,
     pub decisions: u64,
     pub metric_points: u64,
-    pub events: u64,
     /// Rows of the tables dumped row by row, per table.
     pub rows: RowCounts,
 }
@@ -118,7 +122,7 @@ impl DumpSummary {
             Record::Risk(_) => &mut self.risks,
             Record::Decision(_) => &mut self.decisions,
             Record::MetricPoint(_) => &mut self.metric_points,
-            Record::Event(_) => &mut self.events,
+            Record::Event(_) => return,
             Record::Row(r) => self.rows.entry(r.table.clone()).or_default(),
         };
         *n += 1;
@@ -138,7 +142,6 @@ impl DumpSummary {
             + self.risks
             + self.decisions
             + self.metric_points
-            + self.events
             + self.rows.values().sum::<u64>()
     }
 }
@@ -282,12 +285,6 @@ impl Store {
         ) {
             write_line(out, &Record::MetricPoint(r.into()), &mut s)?;
         }
-        for r in all!(
-            EventRow,
-            "SELECT id, source, external_id, kind, occurred_at, received_at, payload FROM events ORDER BY id"
-        ) {
-            write_line(out, &Record::Event(r.into()), &mut s)?;
-        }
         for table in TABLES {
             let rows = on_pool!(self, |pool| { read_table!(pool, table) });
             for row in rows {
@@ -307,9 +304,8 @@ impl Store {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut points = Vec::new();
-            let mut events = Vec::new();
             // Rows by table, in the order of `TABLES` (parents first).
-            let mut rows: Vec<Vec<Vec<crate::dump_tables::Val>>> = vec![Vec::new(); TABLES.len()];
+            let mut rows: Vec<Vec<Vec<crate::dump::tables::Val>>> = vec![Vec::new(); TABLES.len()];
             for (line, record) in &records {
                 let line = *line;
                 let at_line = |e: StoreError| StoreError::Dump {
@@ -350,15 +346,15 @@ impl Store {
                                 .execute(&mut *tx).await
                                 .map_err(StoreError::unique("key", || format!("a project with key {:?}", p.key)))?;
                         }
-                        Record::Metric(m) => insert_metric!(&mut *tx, m),
-                        Record::Goal(g) => insert_goal!(&mut *tx, g),
-                        Record::GoalVersion(v) => insert_version!(&mut *tx, v),
-                        Record::Stage(st) => insert_stage!(&mut *tx, st),
-                        Record::WorkItem(w) => insert_item!(&mut *tx, w),
-                        Record::Risk(r) => insert_risk!(&mut *tx, r),
-                        Record::Decision(d) => insert_decision!(&mut *tx, d),
+                        Record::Metric(m) => insert_metric(&mut tx, m).await?,
+                        Record::Goal(g) => insert_goal(&mut tx, g).await?,
+                        Record::GoalVersion(v) => insert_version(&mut tx, v).await?,
+                        Record::Stage(st) => insert_stage(&mut tx, st).await?,
+                        Record::WorkItem(w) => insert_item(&mut tx, w).await?,
+                        Record::Risk(r) => insert_risk(&mut tx, r).await?,
+                        Record::Decision(d) => insert_decision(&mut tx, d).await?,
                         Record::MetricPoint(p) => points.push((line, p)),
-                        Record::Event(e) => events.push(e),
+                        Record::Event(_) => {}
                         Record::Row(r) => {
                             // Checked by `parse_dump`; typed again here.
                             let (table, values) = r.typed().map_err(|message| StoreError::Dump { line, message })?;
@@ -395,25 +391,7 @@ impl Store {
                 qb.push_values(chunk, |mut b, (_, p)| {
                     b.push_bind(p.metric_id)
                         .push_bind(p.at)
-                        .push_bind(crate::queries::point_value(p.value));
-                });
-                qb.build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| reference_error(e.into()))?;
-            }
-            for chunk in events.chunks(500) {
-                let mut qb = QueryBuilder::new(
-                    "INSERT INTO events (id, source, external_id, kind, occurred_at, received_at, payload) ",
-                );
-                qb.push_values(chunk, |mut b, e| {
-                    b.push_bind(e.id)
-                        .push_bind(&e.source)
-                        .push_bind(&e.external_id)
-                        .push_bind(&e.kind)
-                        .push_bind(e.occurred_at)
-                        .push_bind(e.received_at)
-                        .push_bind(Json(&e.payload));
+                        .push_bind(crate::entities::point_value(p.value));
                 });
                 qb.build()
                     .execute(&mut *tx)
@@ -554,7 +532,6 @@ fn validate(r: &Record) -> Result<(), tandem_domain::DomainError> {
         Record::WorkItem(w) => w.validate(),
         Record::Risk(r) => r.validate(),
         Record::Decision(d) => d.validate(),
-        Record::Event(e) => e.validate(),
         Record::Row(r) => r.typed().map(|_| ()).map_err(|e| {
             tandem_domain::DomainError::Invalid(vec![tandem_domain::error::FieldError::new(
                 &r.table, e,
@@ -563,6 +540,7 @@ fn validate(r: &Record) -> Result<(), tandem_domain::DomainError> {
         Record::Membership(_)
         | Record::Token(_)
         | Record::GoalVersion(_)
-        | Record::MetricPoint(_) => Ok(()),
+        | Record::MetricPoint(_)
+        | Record::Event(_) => Ok(()),
     }
 }

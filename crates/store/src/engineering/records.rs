@@ -1,4 +1,4 @@
-//! Delivery records: pull requests and their commits and reviews,
+//! Engineering records: pull requests and their commits and reviews,
 //! deployments, incidents, pipelines, bugs reported through an issue
 //! tracker, raw deliveries and webhook secrets.
 //!
@@ -28,6 +28,7 @@ use tandem_domain::project::Project;
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
+use crate::engine::sql;
 use crate::rows::ProjectRow;
 use crate::{BeginWrite, Page, Result, Store, StoreError, on_pool, page};
 
@@ -40,7 +41,7 @@ pub struct Ingest {
 
 /// Which stored deliveries to list (for `tandem reprocess`).
 #[derive(Debug, Clone, Default)]
-pub struct DeliveryFilter {
+pub struct RawDeliveryFilter {
     pub provider: Option<Provider>,
     /// Received at or after this instant.
     pub since: Option<DateTime<Utc>>,
@@ -52,16 +53,15 @@ pub struct DeliveryFilter {
     pub limit: u32,
 }
 
-/// SQL that differs between the engines: row locks, and the batch
-/// statements of [`Store::ingest`] (multi-row `VALUES` on SQLite; column
-/// arrays through `UNNEST` on PostgreSQL, whose statement text does not
-/// change with the number of rows, so it is prepared once per connection
-/// and its planning does not grow with the batch).
-trait Dialect {
+/// The batch statements of [`Store::ingest`], which differ in shape
+/// between the engines: multi-row `VALUES` on SQLite; column arrays through
+/// `UNNEST` on PostgreSQL, whose statement text does not change with the
+/// number of rows, so it is prepared once per connection and its planning
+/// does not grow with the batch. Everything else engine-specific (row locks,
+/// `BEGIN IMMEDIATE`) comes from [`crate::engine::Db`].
+trait IngestSql {
+    type Db: crate::engine::Db;
     type Conn;
-
-    /// Appended to a SELECT that reads a row the transaction will update.
-    fn for_update(&self) -> &'static str;
 
     /// Inserts the deliveries whose `(provider, delivery_id)` is not
     /// stored (nor earlier in the slice); returns the ids of those inserted.
@@ -113,12 +113,9 @@ fn push_pr_keys(qb: &mut QueryBuilder<sqlx::Sqlite>, keys: &[PrKey]) {
     qb.push(")");
 }
 
-impl Dialect for SqlitePool {
+impl IngestSql for SqlitePool {
+    type Db = sqlx::Sqlite;
     type Conn = sqlx::SqliteConnection;
-
-    fn for_update(&self) -> &'static str {
-        ""
-    }
 
     async fn insert_deliveries(
         &self,
@@ -237,12 +234,9 @@ fn pr_key_columns(keys: &[PrKey]) -> (Vec<&str>, Vec<i64>) {
     keys.iter().map(|(r, n)| (r.as_str(), *n)).unzip()
 }
 
-impl Dialect for PgPool {
+impl IngestSql for PgPool {
+    type Db = sqlx::Postgres;
     type Conn = sqlx::PgConnection;
-
-    fn for_update(&self) -> &'static str {
-        " FOR UPDATE"
-    }
 
     async fn insert_deliveries(
         &self,
@@ -364,10 +358,6 @@ impl Dialect for PgPool {
     }
 }
 
-fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(text)
-}
-
 fn parse<T: std::str::FromStr<Err = String>>(column: &str, value: &str) -> Result<T> {
     value
         .parse()
@@ -424,26 +414,27 @@ impl PrRow {
     }
 }
 
-const DEPLOYMENT_COLS: &str = "id, source, external_id, project_id, service, environment, status, \
+pub(crate) const DEPLOYMENT_COLS: &str = "id, source, external_id, project_id, service, environment, status, \
      repo, sha, is_rollback, explicit_commits, started_at, finished_at, created_at, updated_at";
 
-#[derive(FromRow)]
-struct DeploymentRow {
-    id: Uuid,
-    source: String,
-    external_id: String,
-    project_id: Uuid,
-    service: String,
-    environment: String,
-    status: String,
-    repo: Option<String>,
-    sha: Option<String>,
-    is_rollback: bool,
-    explicit_commits: Json<Vec<CommitRef>>,
-    started_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+/// A stored deployment as read (attribution reads it whole too).
+#[derive(FromRow, Clone)]
+pub(crate) struct DeploymentRow {
+    pub(crate) id: Uuid,
+    pub(crate) source: String,
+    pub(crate) external_id: String,
+    pub(crate) project_id: Uuid,
+    pub(crate) service: String,
+    pub(crate) environment: String,
+    pub(crate) status: String,
+    pub(crate) repo: Option<String>,
+    pub(crate) sha: Option<String>,
+    pub(crate) is_rollback: bool,
+    pub(crate) explicit_commits: Json<Vec<CommitRef>>,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) finished_at: Option<DateTime<Utc>>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
 }
 
 impl TryFrom<DeploymentRow> for Deployment {
@@ -576,30 +567,20 @@ impl TryFrom<DeliveryRow> for tandem_domain::delivery::Delivery {
 }
 
 /// Inserts the delivery unless its `(provider, delivery_id)` is stored;
-/// evaluates to true when it was new.
-macro_rules! insert_delivery {
-    ($conn:expr, $d:expr) => {{
-        let d: &tandem_domain::delivery::Delivery = $d;
-        sqlx::query(
-            "INSERT INTO deliveries (id, provider, delivery_id, event, project_id, received_at, headers, \
-             body, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+/// returns true when it was new.
+async fn insert_delivery<D: crate::engine::Db>(
+    conn: &mut sqlx::pool::PoolConnection<D>,
+    d: &tandem_domain::delivery::Delivery,
+) -> Result<bool> {
+    let q = D::bind_delivery(
+        sqlx::query(sql(format!(
+            "INSERT INTO deliveries ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (provider, delivery_id) DO NOTHING",
-        )
-        .bind(d.id)
-        .bind(d.provider.as_str())
-        .bind(&d.delivery_id)
-        .bind(&d.event)
-        .bind(d.project_id)
-        .bind(d.received_at)
-        .bind(Json(&d.headers))
-        .bind(&d.body)
-        .bind(d.outcome.as_str())
-        .bind(&d.detail)
-        .execute(&mut *$conn)
-        .await?
-        .rows_affected()
-            == 1
-    }};
+            crate::engine::DELIVERY_COLS
+        ))),
+        d,
+    );
+    Ok(D::execute(conn, q).await? == 1)
 }
 
 fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
@@ -609,59 +590,8 @@ fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTi
     }
 }
 
-/// Brings a pull request's first review and approval times forward to its
-/// stored reviews' (a time reported with the pull request itself, e.g. by a
-/// backfill, is kept when earlier). `$known` is what the row holds, when the
-/// caller just wrote it; otherwise it is read. Writes only on a change.
-macro_rules! refresh_review_times {
-    ($conn:expr, $repo:expr, $number:expr, $known:expr) => {{
-        let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT review_id, state, submitted_at FROM reviews WHERE repo = $1 AND number = $2",
-        )
-        .bind($repo)
-        .bind($number)
-        .fetch_all(&mut *$conn)
-        .await?;
-        if !rows.is_empty() {
-            let reviews = rows
-                .into_iter()
-                .map(|(review_id, state, submitted_at)| {
-                    Ok(Review {
-                        review_id,
-                        state: parse::<ReviewState>("reviews.state", &state)?,
-                        submitted_at,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let known: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = match $known {
-                Some(k) => Some(k),
-                None => sqlx::query_as(
-                    "SELECT first_review_at, approved_at FROM pull_requests WHERE repo = $1 AND number = $2",
-                )
-                .bind($repo)
-                .bind($number)
-                .fetch_optional(&mut *$conn)
-                .await?,
-            };
-            if let Some((first, approved)) = known {
-                let (r_first, r_approved) = review_times(&reviews);
-                let target = (earliest(first, r_first), earliest(approved, r_approved));
-                if target != (first, approved) {
-                    sqlx::query(
-                        "UPDATE pull_requests SET first_review_at = $3, approved_at = $4 \
-                         WHERE repo = $1 AND number = $2",
-                    )
-                    .bind($repo)
-                    .bind($number)
-                    .bind(target.0)
-                    .bind(target.1)
-                    .execute(&mut *$conn)
-                    .await?;
-                }
-            }
-        }
-    }};
-}
+/// A pull request's first review and approval times.
+type ReviewTimes = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// A pull request's natural key.
 type PrKey = (String, i64);
@@ -749,103 +679,354 @@ fn fold_pull_requests(
 /// locks on PostgreSQL), the reviews of all of them with one more; every
 /// row is then folded in memory with `merge` and the review times, and only
 /// a row that changed is updated. Commits are inserted with one statement.
-macro_rules! write_pull_requests {
-    ($conn:expr, $dialect:expr, $prs:expr) => {{
-        let reports = pr_reports($prs)?;
-        if !reports.is_empty() {
-            let mut seen = std::collections::HashSet::new();
-            let firsts: Vec<&PullRequest> = reports
+async fn write_pull_requests<'a, P>(
+    tx: &mut sqlx::Transaction<'_, P::Db>,
+    dialect: &P,
+    prs: impl IntoIterator<Item = &'a PullRequest>,
+) -> Result<()>
+where
+    P: IngestSql<Conn = <<P as IngestSql>::Db as sqlx::Database>::Connection>,
+    P::Db: RecordsDb,
+{
+    let conn: &mut P::Conn = tx;
+    let reports = pr_reports(prs)?;
+    if reports.is_empty() {
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let firsts: Vec<&PullRequest> = reports
+        .iter()
+        .filter(|r| seen.insert((r.repo.as_str(), r.number)))
+        .collect();
+    let inserted = dialect.insert_new_prs(&mut *conn, &firsts).await?;
+    let existing: Vec<PrKey> = firsts
+        .iter()
+        .map(|r| (r.repo.clone(), r.number))
+        .filter(|k| !inserted.contains(k))
+        .collect();
+    let mut stored = std::collections::HashMap::new();
+    if !existing.is_empty() {
+        for row in dialect.stored_prs(&mut *conn, &existing).await? {
+            let pr = row.into_pr(Vec::new())?;
+            stored.insert((pr.repo.clone(), pr.number), pr);
+        }
+    }
+    let keys: Vec<PrKey> = firsts.iter().map(|r| (r.repo.clone(), r.number)).collect();
+    let reviews = dialect.reviews_of(&mut *conn, &keys).await?;
+    for (before, after) in fold_pull_requests(&reports, &inserted, stored, reviews)? {
+        if after != before {
+            P::Db::update_pull_request(&mut *conn, &after).await?;
+        }
+    }
+    let commits: Vec<(&str, i64, &PrCommit)> = reports
+        .iter()
+        .flat_map(|r| {
+            r.commits
                 .iter()
-                .filter(|r| seen.insert((r.repo.as_str(), r.number)))
-                .collect();
-            let inserted = $dialect.insert_new_prs(&mut *$conn, &firsts).await?;
-            let existing: Vec<PrKey> = firsts
-                .iter()
-                .map(|r| (r.repo.clone(), r.number))
-                .filter(|k| !inserted.contains(k))
-                .collect();
-            let mut stored = std::collections::HashMap::new();
-            if !existing.is_empty() {
-                for row in $dialect.stored_prs(&mut *$conn, &existing).await? {
-                    let pr = row.into_pr(Vec::new())?;
-                    stored.insert((pr.repo.clone(), pr.number), pr);
-                }
-            }
-            let keys: Vec<PrKey> = firsts.iter().map(|r| (r.repo.clone(), r.number)).collect();
-            let reviews = $dialect.reviews_of(&mut *$conn, &keys).await?;
-            for (before, after) in fold_pull_requests(&reports, &inserted, stored, reviews)? {
-                if after == before {
-                    continue;
-                }
+                .map(move |c| (r.repo.as_str(), r.number, c))
+        })
+        .collect();
+    if !commits.is_empty() {
+        dialect.insert_pr_commits(&mut *conn, &commits).await?;
+    }
+    Ok(())
+}
+
+/// The engineering writes that bind plain values on any engine: the sqlx
+/// bounds they need are stated once, on the blanket impl below, so generic
+/// callers ask only for `D: RecordsDb`.
+trait RecordsDb: crate::engine::Db {
+    /// Stores a review of a pull request (an upsert on its id), then brings
+    /// the pull request's first review and approval times forward to its
+    /// stored reviews' (a time reported with the pull request itself, e.g.
+    /// by a backfill, is kept when earlier); the pull request is written
+    /// only on a change.
+    async fn write_review(
+        tx: &mut sqlx::Transaction<'_, Self>,
+        repo: &str,
+        number: i64,
+        review: &Review,
+    ) -> Result<()>;
+
+    /// Writes a merged pull request row over the stored one.
+    async fn update_pull_request(conn: &mut Self::Connection, pr: &PullRequest) -> Result<()>;
+}
+
+impl<D> RecordsDb for D
+where
+    D: crate::engine::Db,
+    D::Arguments: sqlx::IntoArguments<D>,
+    for<'c> &'c mut D::Connection: sqlx::Executor<'c, Database = D>,
+    for<'r> (String, String, DateTime<Utc>): FromRow<'r, D::Row>,
+    for<'r> ReviewTimes: FromRow<'r, D::Row>,
+    for<'e> String: sqlx::Encode<'e, D> + sqlx::Type<D>,
+    for<'e> Option<String>: sqlx::Encode<'e, D> + sqlx::Type<D>,
+    for<'e> i64: sqlx::Encode<'e, D> + sqlx::Type<D>,
+    for<'e> bool: sqlx::Encode<'e, D> + sqlx::Type<D>,
+    for<'e> Option<DateTime<Utc>>: sqlx::Encode<'e, D> + sqlx::Type<D>,
+    for<'e> DateTime<Utc>: sqlx::Encode<'e, D> + sqlx::Type<D>,
+{
+    async fn update_pull_request(conn: &mut D::Connection, pr: &PullRequest) -> Result<()> {
+        sqlx::query(
+            "UPDATE pull_requests SET source = $3, title = $4, state = $5, draft = $6, base_branch = $7, \
+             head_sha = $8, merge_commit_sha = $9, created_at = $10, ready_at = $11, first_commit_at = $12, \
+             first_review_at = $13, approved_at = $14, merged_at = $15, closed_at = $16, updated_at = $17 \
+             WHERE repo = $1 AND number = $2",
+        )
+        .bind(pr.repo.clone())
+        .bind(pr.number)
+        .bind(pr.source.clone())
+        .bind(pr.title.clone())
+        .bind(pr.state.as_str().to_owned())
+        .bind(pr.draft)
+        .bind(pr.base_branch.clone())
+        .bind(pr.head_sha.clone())
+        .bind(pr.merge_commit_sha.clone())
+        .bind(pr.created_at)
+        .bind(pr.ready_at)
+        .bind(pr.first_commit_at)
+        .bind(pr.first_review_at)
+        .bind(pr.approved_at)
+        .bind(pr.merged_at)
+        .bind(pr.closed_at)
+        .bind(pr.updated_at)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn write_review(
+        tx: &mut sqlx::Transaction<'_, D>,
+        repo: &str,
+        number: i64,
+        review: &Review,
+    ) -> Result<()> {
+        review.validate()?;
+        let conn: &mut D::Connection = tx;
+        sqlx::query(
+        "INSERT INTO reviews (repo, number, review_id, state, submitted_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (repo, number, review_id) DO UPDATE SET state = excluded.state, \
+         submitted_at = excluded.submitted_at \
+         WHERE reviews.state <> excluded.state OR reviews.submitted_at <> excluded.submitted_at",
+    )
+    .bind(repo.to_owned())
+    .bind(number)
+    .bind(review.review_id.clone())
+    .bind(review.state.as_str().to_owned())
+    .bind(review.submitted_at)
+    .execute(&mut *conn)
+    .await?;
+
+        let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT review_id, state, submitted_at FROM reviews WHERE repo = $1 AND number = $2",
+        )
+        .bind(repo.to_owned())
+        .bind(number)
+        .fetch_all(&mut *conn)
+        .await?;
+        let reviews = rows
+            .into_iter()
+            .map(|(review_id, state, submitted_at)| {
+                Ok(Review {
+                    review_id,
+                    state: parse::<ReviewState>("reviews.state", &state)?,
+                    submitted_at,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let known: Option<ReviewTimes> = sqlx::query_as(
+        "SELECT first_review_at, approved_at FROM pull_requests WHERE repo = $1 AND number = $2",
+    )
+    .bind(repo.to_owned())
+    .bind(number)
+    .fetch_optional(&mut *conn)
+    .await?;
+        if let Some((first, approved)) = known {
+            let (r_first, r_approved) = review_times(&reviews);
+            let target = (earliest(first, r_first), earliest(approved, r_approved));
+            if target != (first, approved) {
                 sqlx::query(
-                    "UPDATE pull_requests SET source = $3, title = $4, state = $5, draft = $6, base_branch = $7, \
-                     head_sha = $8, merge_commit_sha = $9, created_at = $10, ready_at = $11, first_commit_at = $12, \
-                     first_review_at = $13, approved_at = $14, merged_at = $15, closed_at = $16, updated_at = $17 \
-                     WHERE repo = $1 AND number = $2",
+                    "UPDATE pull_requests SET first_review_at = $3, approved_at = $4 \
+                 WHERE repo = $1 AND number = $2",
                 )
-                .bind(&after.repo)
-                .bind(after.number)
-                .bind(&after.source)
-                .bind(&after.title)
-                .bind(after.state.as_str())
-                .bind(after.draft)
-                .bind(&after.base_branch)
-                .bind(&after.head_sha)
-                .bind(&after.merge_commit_sha)
-                .bind(after.created_at)
-                .bind(after.ready_at)
-                .bind(after.first_commit_at)
-                .bind(after.first_review_at)
-                .bind(after.approved_at)
-                .bind(after.merged_at)
-                .bind(after.closed_at)
-                .bind(after.updated_at)
-                .execute(&mut *$conn)
+                .bind(repo.to_owned())
+                .bind(number)
+                .bind(target.0)
+                .bind(target.1)
+                .execute(&mut *conn)
                 .await?;
             }
-            let commits: Vec<(&str, i64, &PrCommit)> = reports
-                .iter()
-                .flat_map(|r| r.commits.iter().map(move |c| (r.repo.as_str(), r.number, c)))
-                .collect();
-            if !commits.is_empty() {
-                $dialect.insert_pr_commits(&mut *$conn, &commits).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A record stored on its natural key `(source, external_id)` by insert or
+/// merge; [`write_merged`] is its one write path. What differs per record
+/// (its SQL, bind lists and row) is in `impl_merged!`, written once per
+/// record for both engines.
+trait Merged: Sized + PartialEq {
+    /// What a write returns: the stored row's id (pipelines have none).
+    type Id;
+    /// The table, and the columns of the record's row type.
+    const TABLE: &'static str;
+    const COLS: &'static str;
+    /// `INSERT … ON CONFLICT (source, external_id) DO NOTHING`.
+    const INSERT: &'static str;
+    /// `UPDATE` of a merged row.
+    const UPDATE: &'static str;
+
+    fn check(&self) -> Result<()>;
+    fn key(&self) -> (&str, &str);
+    fn merged(&self, newer: &Self) -> Self;
+    fn id(&self) -> Self::Id;
+
+    /// The error of a failed insert (a missing project, for records that
+    /// reference one).
+    fn insert_failed(&self, e: sqlx::Error) -> StoreError;
+}
+
+/// The engine-typed half of [`Merged`]: its bind lists and row read.
+trait MergedOn<D: crate::engine::Db>: Merged {
+    /// Binds [`Merged::INSERT`].
+    fn bind_insert<'q>(q: crate::engine::Query<'q, D>, r: &'q Self) -> crate::engine::Query<'q, D>;
+    /// Binds [`Merged::UPDATE`].
+    fn bind_update<'q>(q: crate::engine::Query<'q, D>, r: &'q Self) -> crate::engine::Query<'q, D>;
+    /// The stored record of `key`, with `suffix` (a row lock) appended.
+    async fn find(
+        conn: &mut D::Connection,
+        key: (&str, &str),
+        suffix: &str,
+    ) -> Result<Option<Self>>;
+}
+
+/// Implements [`MergedOn`] for `$ty` on both engines: `$row` is read with
+/// [`Merged::COLS`] and becomes the record by `$from`; `$bind_insert` and
+/// `$bind_update` bind `$q` from `$r`.
+macro_rules! impl_merged {
+    ($ty:ty, $row:ty, $from:expr, table: $table:expr, cols: $cols:expr,
+     id: $id_ty:ty = |$ridf:ident| $id:expr,
+     insert_failed: |$rf:ident, $e:ident| $failed:expr,
+     insert: $insert:expr, update: $update:expr,
+     bind_insert: |$qi:ident, $ri:ident| $bind_insert:expr,
+     bind_update: |$qu:ident, $ru:ident| $bind_update:expr) => {
+        impl Merged for $ty {
+            type Id = $id_ty;
+            const TABLE: &'static str = $table;
+            const COLS: &'static str = $cols;
+            const INSERT: &'static str = $insert;
+            const UPDATE: &'static str = $update;
+
+            fn check(&self) -> Result<()> {
+                Ok(self.validate()?)
+            }
+            fn key(&self) -> (&str, &str) {
+                (&self.source, &self.external_id)
+            }
+            fn merged(&self, newer: &Self) -> Self {
+                self.merge(newer)
+            }
+            #[allow(clippy::unused_unit)]
+            fn id(&self) -> $id_ty {
+                let $ridf = self;
+                $id
+            }
+            fn insert_failed(&self, $e: sqlx::Error) -> StoreError {
+                let $rf = self;
+                $failed
             }
         }
-    }};
+        impl_merged!(@on sqlx::Sqlite, $ty, $row, $from, $qi, $ri, $bind_insert, $qu, $ru, $bind_update);
+        impl_merged!(@on sqlx::Postgres, $ty, $row, $from, $qi, $ri, $bind_insert, $qu, $ru, $bind_update);
+    };
+    (@on $db:ty, $ty:ty, $row:ty, $from:expr, $qi:ident, $ri:ident, $bind_insert:expr,
+     $qu:ident, $ru:ident, $bind_update:expr) => {
+        impl MergedOn<$db> for $ty {
+            fn bind_insert<'q>(
+                $qi: crate::engine::Query<'q, $db>,
+                $ri: &'q Self,
+            ) -> crate::engine::Query<'q, $db> {
+                $bind_insert
+            }
+
+            fn bind_update<'q>(
+                $qu: crate::engine::Query<'q, $db>,
+                $ru: &'q Self,
+            ) -> crate::engine::Query<'q, $db> {
+                $bind_update
+            }
+
+            async fn find(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                (source, external_id): (&str, &str),
+                suffix: &str,
+            ) -> Result<Option<Self>> {
+                let row: Option<$row> = sqlx::query_as(sql(format!(
+                    "SELECT {} FROM {} WHERE source = $1 AND external_id = $2{suffix}",
+                    <$ty as Merged>::COLS,
+                    <$ty as Merged>::TABLE,
+                )))
+                .bind(source)
+                .bind(external_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                row.map($from).transpose()
+            }
+        }
+    };
 }
 
-macro_rules! write_review {
-    ($conn:expr, $repo:expr, $number:expr, $review:expr) => {{
-        let review: &Review = $review;
-        review.validate()?;
-        sqlx::query(
-            "INSERT INTO reviews (repo, number, review_id, state, submitted_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (repo, number, review_id) DO UPDATE SET state = excluded.state, \
-             submitted_at = excluded.submitted_at \
-             WHERE reviews.state <> excluded.state OR reviews.submitted_at <> excluded.submitted_at",
-        )
-        .bind($repo)
-        .bind($number)
-        .bind(&review.review_id)
-        .bind(review.state.as_str())
-        .bind(review.submitted_at)
-        .execute(&mut *$conn)
-        .await?;
-        refresh_review_times!($conn, $repo, $number, None);
-    }};
+/// Writes a record's row: inserted when its key is new, else read with a
+/// row lock, merged with the report, and updated only on a change.
+/// Returns the stored row's id.
+async fn write_merged<D, R>(tx: &mut sqlx::Transaction<'_, D>, r: &R) -> Result<R::Id>
+where
+    D: crate::engine::Db,
+    R: MergedOn<D>,
+{
+    r.check()?;
+    let conn: &mut D::Connection = tx;
+    let inserted = D::execute(conn, R::bind_insert(sqlx::query(R::INSERT), r))
+        .await
+        .map_err(|e| r.insert_failed(e))?
+        == 1;
+    if inserted {
+        return Ok(r.id());
+    }
+    let stored = R::find(conn, r.key(), D::FOR_UPDATE)
+        .await?
+        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+    let merged = stored.merged(r);
+    if merged != stored {
+        D::execute(conn, R::bind_update(sqlx::query(R::UPDATE), &merged)).await?;
+    }
+    Ok(stored.id())
 }
 
-/// Writes the deployment's row (insert or merge); evaluates to its id.
-macro_rules! write_deployment {
-    ($conn:expr, $dialect:expr, $d:expr) => {{
-        let d: &Deployment = $d;
-        d.validate()?;
-        let inserted = sqlx::query(
-            "INSERT INTO deployments (id, source, external_id, project_id, service, environment, status, repo, \
-             sha, is_rollback, explicit_commits, started_at, finished_at, attributed, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, FALSE, $14, $15) \
-             ON CONFLICT (source, external_id) DO NOTHING",
-        )
+/// Reads a record by its key.
+async fn find_merged<D, R>(pool: &sqlx::Pool<D>, key: (&str, &str)) -> Result<Option<R>>
+where
+    D: crate::engine::Db,
+    R: MergedOn<D>,
+{
+    let mut conn = pool.acquire().await?;
+    R::find(&mut conn, key, "").await
+}
+
+impl_merged!(Deployment, DeploymentRow, Deployment::try_from,
+    table: "deployments",
+    cols: DEPLOYMENT_COLS,
+    id: Uuid = |r| r.id,
+    insert_failed: |r, e| missing_project("project_id", r.project_id)(e),
+    insert: "INSERT INTO deployments (id, source, external_id, project_id, service, \
+         environment, status, repo, sha, is_rollback, explicit_commits, started_at, finished_at, attributed, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, FALSE, $14, $15) \
+         ON CONFLICT (source, external_id) DO NOTHING",
+    update: "UPDATE deployments SET service = $2, environment = $3, status = $4, \
+         repo = $5, sha = $6, is_rollback = $7, explicit_commits = $8, started_at = $9, finished_at = $10, \
+         updated_at = $11, attributed = FALSE WHERE id = $1",
+    bind_insert: |q, d| q
         .bind(d.id)
         .bind(&d.source)
         .bind(&d.external_id)
@@ -860,61 +1041,33 @@ macro_rules! write_deployment {
         .bind(d.started_at)
         .bind(d.finished_at)
         .bind(d.created_at)
-        .bind(d.updated_at)
-        .execute(&mut *$conn)
-        .await
-        .map_err(crate::delivery::missing_project("project_id", d.project_id))?
-        .rows_affected()
-            == 1;
-        if inserted {
-            d.id
-        } else {
-            let row: DeploymentRow = sqlx::query_as(sql(format!(
-                "SELECT {DEPLOYMENT_COLS} FROM deployments WHERE source = $1 AND external_id = $2{}",
-                $dialect.for_update()
-            )))
-            .bind(&d.source)
-            .bind(&d.external_id)
-            .fetch_one(&mut *$conn)
-            .await?;
-            let stored = Deployment::try_from(row)?;
-            let merged = stored.merge(d);
-            if merged != stored {
-                sqlx::query(
-                    "UPDATE deployments SET service = $2, environment = $3, status = $4, repo = $5, sha = $6, \
-                     is_rollback = $7, explicit_commits = $8, started_at = $9, finished_at = $10, \
-                     updated_at = $11, attributed = FALSE WHERE id = $1",
-                )
-                .bind(merged.id)
-                .bind(&merged.service)
-                .bind(&merged.environment)
-                .bind(merged.status.as_str())
-                .bind(&merged.repo)
-                .bind(&merged.sha)
-                .bind(merged.is_rollback)
-                .bind(Json(&merged.explicit_commits))
-                .bind(merged.started_at)
-                .bind(merged.finished_at)
-                .bind(merged.updated_at)
-                .execute(&mut *$conn)
-                .await?;
-            }
-            stored.id
-        }
-    }};
-}
+        .bind(d.updated_at),
+    bind_update: |q, m| q
+        .bind(m.id)
+        .bind(&m.service)
+        .bind(&m.environment)
+        .bind(m.status.as_str())
+        .bind(&m.repo)
+        .bind(&m.sha)
+        .bind(m.is_rollback)
+        .bind(Json(&m.explicit_commits))
+        .bind(m.started_at)
+        .bind(m.finished_at)
+        .bind(m.updated_at)
+);
 
-/// Writes the incident's row (insert or merge); evaluates to its id.
-macro_rules! write_incident {
-    ($conn:expr, $dialect:expr, $i:expr) => {{
-        let i: &Incident = $i;
-        i.validate()?;
-        let inserted = sqlx::query(
-            "INSERT INTO incidents (id, source, external_id, project_id, service, title, severity, opened_at, \
-             resolved_at, caused_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (source, external_id) DO NOTHING",
-        )
+impl_merged!(Incident, IncidentRow, |r| Ok::<_, StoreError>(Incident::from(r)),
+    table: "incidents",
+    cols: INCIDENT_COLS,
+    id: Uuid = |r| r.id,
+    insert_failed: |r, e| missing_project("project_id", r.project_id)(e),
+    insert: "INSERT INTO incidents (id, source, external_id, project_id, service, \
+         title, severity, opened_at, resolved_at, caused_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (source, external_id) DO NOTHING",
+    update: "UPDATE incidents SET service = $2, title = $3, severity = $4, \
+         opened_at = $5, resolved_at = $6, caused_by = $7, updated_at = $8 WHERE id = $1",
+    bind_insert: |q, i| q
         .bind(i.id)
         .bind(&i.source)
         .bind(&i.external_id)
@@ -926,55 +1079,29 @@ macro_rules! write_incident {
         .bind(i.resolved_at)
         .bind(&i.caused_by)
         .bind(i.created_at)
-        .bind(i.updated_at)
-        .execute(&mut *$conn)
-        .await
-        .map_err(crate::delivery::missing_project("project_id", i.project_id))?
-        .rows_affected()
-            == 1;
-        if inserted {
-            i.id
-        } else {
-            let row: IncidentRow = sqlx::query_as(sql(format!(
-                "SELECT {INCIDENT_COLS} FROM incidents WHERE source = $1 AND external_id = $2{}",
-                $dialect.for_update()
-            )))
-            .bind(&i.source)
-            .bind(&i.external_id)
-            .fetch_one(&mut *$conn)
-            .await?;
-            let stored = Incident::from(row);
-            let merged = stored.merge(i);
-            if merged != stored {
-                sqlx::query(
-                    "UPDATE incidents SET service = $2, title = $3, severity = $4, opened_at = $5, \
-                     resolved_at = $6, caused_by = $7, updated_at = $8 WHERE id = $1",
-                )
-                .bind(merged.id)
-                .bind(&merged.service)
-                .bind(&merged.title)
-                .bind(&merged.severity)
-                .bind(merged.opened_at)
-                .bind(merged.resolved_at)
-                .bind(&merged.caused_by)
-                .bind(merged.updated_at)
-                .execute(&mut *$conn)
-                .await?;
-            }
-            stored.id
-        }
-    }};
-}
+        .bind(i.updated_at),
+    bind_update: |q, m| q
+        .bind(m.id)
+        .bind(&m.service)
+        .bind(&m.title)
+        .bind(&m.severity)
+        .bind(m.opened_at)
+        .bind(m.resolved_at)
+        .bind(&m.caused_by)
+        .bind(m.updated_at)
+);
 
-macro_rules! write_pipeline {
-    ($conn:expr, $dialect:expr, $p:expr) => {{
-        let p: &Pipeline = $p;
-        p.validate()?;
-        let inserted = sqlx::query(
-            "INSERT INTO pipelines (source, external_id, repo, sha, branch, status, started_at, finished_at, \
-             coverage) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (source, external_id) DO NOTHING",
-        )
+impl_merged!(Pipeline, PipelineRow, Pipeline::try_from,
+    table: "pipelines",
+    cols: PIPELINE_COLS,
+    id: () = |_r| (),
+    insert_failed: |_r, e| StoreError::from(e),
+    insert: "INSERT INTO pipelines (source, external_id, repo, sha, branch, status, \
+         started_at, finished_at, coverage) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (source, external_id) DO NOTHING",
+    update: "UPDATE pipelines SET repo = $3, sha = $4, branch = $5, status = $6, \
+         started_at = $7, finished_at = $8, coverage = $9 WHERE source = $1 AND external_id = $2",
+    bind_insert: |q, p| q
         .bind(&p.source)
         .bind(&p.external_id)
         .bind(&p.repo)
@@ -983,136 +1110,86 @@ macro_rules! write_pipeline {
         .bind(p.status.as_str())
         .bind(p.started_at)
         .bind(p.finished_at)
-        .bind(p.coverage)
-        .execute(&mut *$conn)
-        .await?
-        .rows_affected()
-            == 1;
-        if !inserted {
-            let row: PipelineRow = sqlx::query_as(sql(format!(
-                "SELECT {PIPELINE_COLS} FROM pipelines WHERE source = $1 AND external_id = $2{}",
-                $dialect.for_update()
-            )))
-            .bind(&p.source)
-            .bind(&p.external_id)
-            .fetch_one(&mut *$conn)
-            .await?;
-            let stored = Pipeline::try_from(row)?;
-            let merged = stored.merge(p);
-            if merged != stored {
-                sqlx::query(
-                    "UPDATE pipelines SET repo = $3, sha = $4, branch = $5, status = $6, started_at = $7, \
-                     finished_at = $8, coverage = $9 WHERE source = $1 AND external_id = $2",
-                )
-                .bind(&merged.source)
-                .bind(&merged.external_id)
-                .bind(&merged.repo)
-                .bind(&merged.sha)
-                .bind(&merged.branch)
-                .bind(merged.status.as_str())
-                .bind(merged.started_at)
-                .bind(merged.finished_at)
-                .bind(merged.coverage)
-                .execute(&mut *$conn)
-                .await?;
-            }
-        }
-    }};
-}
+        .bind(p.coverage),
+    // The update binds what the insert does: every column, keyed by $1, $2.
+    bind_update: |q, p| <Pipeline as MergedOn<_>>::bind_insert(q, p)
+);
 
 /// A work item reported by a tracker (a bug from an issue): inserted, or its
 /// title, state and times updated from a report at least as new as the
 /// stored one. Planning fields set in Tandem (priority, goal, ...) stay.
-macro_rules! write_tracked_item {
-    ($conn:expr, $w:expr) => {{
-        let w: &WorkItem = $w;
-        w.validate()?;
-        if w.external_key.is_none() {
-            return Err(StoreError::Domain(tandem_domain::DomainError::invalid(
-                "external_key",
-                "a tracked work item needs the key it has in its tracker",
-            )));
-        }
-        sqlx::query(
-            "INSERT INTO work_items (id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, \
-             complexity, state, context, external_key, source, created_at, started_at, done_at, updated_at, scores) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+async fn write_tracked_item<D: crate::engine::Db>(
+    tx: &mut sqlx::Transaction<'_, D>,
+    w: &WorkItem,
+) -> Result<()> {
+    w.validate()?;
+    if w.external_key.is_none() {
+        return Err(StoreError::Domain(tandem_domain::DomainError::invalid(
+            "external_key",
+            "a tracked work item needs the key it has in its tracker",
+        )));
+    }
+    let q = crate::engine::bind_row(
+        sqlx::query(sql(format!(
+            "INSERT INTO work_items ({}) {} \
              ON CONFLICT (source, external_key) DO UPDATE SET title = excluded.title, state = excluded.state, \
              kind = excluded.kind, started_at = excluded.started_at, done_at = excluded.done_at, \
              updated_at = excluded.updated_at \
              WHERE work_items.updated_at <= excluded.updated_at AND (work_items.title <> excluded.title \
              OR work_items.state <> excluded.state OR work_items.kind <> excluded.kind)",
-        )
-        .bind(w.id)
-        .bind(w.team_id)
-        .bind(w.project_id)
-        .bind(w.goal_id)
-        .bind(w.stage_id)
-        .bind(&w.title)
-        .bind(w.kind.as_str())
-        .bind(w.priority.as_str())
-        .bind(w.impact.map(|l| l.as_str()))
-        .bind(w.complexity.map(|l| l.as_str()))
-        .bind(w.state.as_str())
-        .bind(Json(&w.context))
-        .bind(&w.external_key)
-        .bind(&w.source)
-        .bind(w.created_at)
-        .bind(w.started_at)
-        .bind(w.done_at)
-        .bind(w.updated_at)
-        .bind(crate::queries::scores_json(&w.scores))
-        .execute(&mut *$conn)
+            crate::engine::ITEM_COLS,
+            crate::engine::ITEM_VALUES
+        ))),
+        w,
+    );
+    D::execute(tx, q)
         .await
-        .map_err(crate::delivery::missing_project("team_id", w.team_id))?;
-    }};
-}
-
-macro_rules! write_record {
-    ($conn:expr, $dialect:expr, $record:expr) => {{
-        match $record {
-            Record::PullRequest(pr) => {
-                write_pull_requests!($conn, $dialect, std::slice::from_ref(pr))
-            }
-            Record::Review {
-                repo,
-                number,
-                review,
-            } => write_review!($conn, repo, *number, review),
-            Record::Deployment(d) => {
-                write_deployment!($conn, $dialect, d);
-            }
-            Record::Incident(i) => {
-                write_incident!($conn, $dialect, i);
-            }
-            Record::Pipeline(p) => write_pipeline!($conn, $dialect, p),
-            Record::WorkItem(w) => write_tracked_item!($conn, w),
-        }
-    }};
+        .map_err(missing_project("team_id", w.team_id))?;
+    Ok(())
 }
 
 /// Writes records in the caller's transaction: the pull requests among
 /// them as one batch (`write_pull_requests`), then the others in order. A
 /// review written after its pull request brings the pull request's review
 /// times forward, as it does when the pull request comes second.
-macro_rules! write_records {
-    ($conn:expr, $dialect:expr, $records:expr) => {{
-        let records: Vec<&Record> = $records.into_iter().collect();
-        write_pull_requests!(
-            $conn,
-            $dialect,
-            records.iter().filter_map(|r| match r {
-                Record::PullRequest(pr) => Some(pr),
-                _ => None,
-            })
-        );
-        for record in records
-            .iter()
-            .filter(|r| !matches!(r, Record::PullRequest(_)))
-        {
-            write_record!($conn, $dialect, *record);
+async fn write_records<'a, P>(
+    tx: &mut sqlx::Transaction<'_, P::Db>,
+    dialect: &P,
+    records: impl IntoIterator<Item = &'a Record>,
+) -> Result<()>
+where
+    P: IngestSql<Conn = <<P as IngestSql>::Db as sqlx::Database>::Connection>,
+    P::Db: RecordsDb,
+    Deployment: MergedOn<P::Db>,
+    Incident: MergedOn<P::Db>,
+    Pipeline: MergedOn<P::Db>,
+{
+    let records: Vec<&Record> = records.into_iter().collect();
+    let prs = records.iter().filter_map(|r| match r {
+        Record::PullRequest(pr) => Some(pr),
+        _ => None,
+    });
+    write_pull_requests(tx, dialect, prs).await?;
+    for record in records {
+        match record {
+            // Written above, as one batch.
+            Record::PullRequest(_) => {}
+            Record::Review {
+                repo,
+                number,
+                review,
+            } => P::Db::write_review(tx, repo, *number, review).await?,
+            Record::Deployment(d) => {
+                write_merged(tx, d).await?;
+            }
+            Record::Incident(i) => {
+                write_merged(tx, i).await?;
+            }
+            Record::Pipeline(p) => write_merged(tx, p).await?,
+            Record::WorkItem(w) => write_tracked_item(tx, w).await?,
         }
-    }};
+    }
+    Ok(())
 }
 
 /// A foreign-key failure becomes a missing reference naming `field`.
@@ -1138,7 +1215,7 @@ impl Store {
     pub async fn upsert_pull_request(&self, pr: &PullRequest) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_pull_requests!(tx, pool, std::slice::from_ref(pr));
+            write_pull_requests(&mut tx, pool, std::slice::from_ref(pr)).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -1179,7 +1256,7 @@ impl Store {
     pub async fn upsert_review(&self, repo: &str, number: i64, review: &Review) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_review!(tx, repo, number, review);
+            RecordsDb::write_review(&mut tx, repo, number, review).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -1214,7 +1291,7 @@ impl Store {
     pub async fn upsert_deployment(&self, d: &Deployment) -> Result<Uuid> {
         let id = on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let id = write_deployment!(tx, pool, d);
+            let id = write_merged(&mut tx, d).await?;
             tx.commit().await?;
             id
         });
@@ -1226,16 +1303,7 @@ impl Store {
         source: &str,
         external_id: &str,
     ) -> Result<Option<Deployment>> {
-        let row: Option<DeploymentRow> = on_pool!(self, |pool| {
-            sqlx::query_as(sql(format!(
-                "SELECT {DEPLOYMENT_COLS} FROM deployments WHERE source = $1 AND external_id = $2"
-            )))
-            .bind(source)
-            .bind(external_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        row.map(Deployment::try_from).transpose()
+        on_pool!(self, |pool| find_merged(pool, (source, external_id)).await)
     }
 
     /// Whether the deployment's shipped commits are current (false after
@@ -1255,7 +1323,7 @@ impl Store {
     pub async fn upsert_incident(&self, i: &Incident) -> Result<Uuid> {
         let id = on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let id = write_incident!(tx, pool, i);
+            let id = write_merged(&mut tx, i).await?;
             tx.commit().await?;
             id
         });
@@ -1263,39 +1331,21 @@ impl Store {
     }
 
     pub async fn get_incident(&self, source: &str, external_id: &str) -> Result<Option<Incident>> {
-        let row: Option<IncidentRow> = on_pool!(self, |pool| {
-            sqlx::query_as(sql(format!(
-                "SELECT {INCIDENT_COLS} FROM incidents WHERE source = $1 AND external_id = $2"
-            )))
-            .bind(source)
-            .bind(external_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        Ok(row.map(Incident::from))
+        on_pool!(self, |pool| find_merged(pool, (source, external_id)).await)
     }
 
     /// Stores a CI pipeline on `(source, external_id)`.
     pub async fn upsert_pipeline(&self, p: &Pipeline) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_pipeline!(tx, pool, p);
+            write_merged(&mut tx, p).await?;
             tx.commit().await?;
         });
         Ok(())
     }
 
     pub async fn get_pipeline(&self, source: &str, external_id: &str) -> Result<Option<Pipeline>> {
-        let row: Option<PipelineRow> = on_pool!(self, |pool| {
-            sqlx::query_as(sql(format!(
-                "SELECT {PIPELINE_COLS} FROM pipelines WHERE source = $1 AND external_id = $2"
-            )))
-            .bind(source)
-            .bind(external_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        row.map(Pipeline::try_from).transpose()
+        on_pool!(self, |pool| find_merged(pool, (source, external_id)).await)
     }
 
     /// Stores a work item reported by a tracker, keyed on
@@ -1303,7 +1353,7 @@ impl Store {
     pub async fn upsert_tracked_work_item(&self, w: &WorkItem) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_tracked_item!(tx, w);
+            write_tracked_item(&mut tx, w).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -1313,7 +1363,7 @@ impl Store {
     pub async fn upsert_records(&self, records: &[Record]) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_records!(tx, pool, records);
+            write_records(&mut tx, pool, records).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -1324,7 +1374,7 @@ impl Store {
     pub async fn record_delivery(&self, d: &tandem_domain::delivery::Delivery) -> Result<bool> {
         let new = on_pool!(self, |pool| {
             let mut conn = pool.acquire().await?;
-            insert_delivery!(conn, d)
+            insert_delivery(&mut conn, d).await?
         });
         Ok(new)
     }
@@ -1370,7 +1420,7 @@ impl Store {
                 }
                 fresh.push(new);
             }
-            write_records!(tx, pool, records);
+            write_records(&mut tx, pool, records).await?;
             tx.commit().await?;
         });
         Ok(fresh)
@@ -1388,7 +1438,7 @@ impl Store {
     ) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            write_records!(tx, pool, records);
+            write_records(&mut tx, pool, records).await?;
             let n = sqlx::query(
                 "UPDATE deliveries SET outcome = $2, detail = $3, project_id = COALESCE($4, project_id) \
                  WHERE id = $1",
@@ -1424,7 +1474,7 @@ impl Store {
     /// Stored deliveries in arrival order, filtered, one page at a time.
     pub async fn list_deliveries(
         &self,
-        f: &DeliveryFilter,
+        f: &RawDeliveryFilter,
     ) -> Result<Page<tandem_domain::delivery::Delivery>> {
         let limit = i64::from(if f.limit == 0 { 100 } else { f.limit.min(500) });
         let rows: Vec<DeliveryRow> = on_pool!(self, |pool| {
@@ -1543,23 +1593,18 @@ impl Store {
     /// The projects that list `repo` (a full name such as `acme/payments`)
     /// among their repositories, compared without regard to case.
     pub async fn projects_with_repository(&self, repo: &str) -> Result<Vec<Project>> {
-        let rows: Vec<ProjectRow> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, team_id, key, name, repositories, services, created_at, updated_at \
-                 FROM projects ORDER BY id",
-            )
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(Project::from)
-            .filter(|p| p.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo)))
-            .collect())
+        self.projects_where(|p| p.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo)))
+            .await
     }
 
     /// The projects that list `service` among their services.
     pub async fn projects_with_service(&self, service: &str) -> Result<Vec<Project>> {
+        self.projects_where(|p| p.services.iter().any(|s| s == service))
+            .await
+    }
+
+    /// Every project that `keep` keeps, by id.
+    async fn projects_where(&self, keep: impl Fn(&Project) -> bool) -> Result<Vec<Project>> {
         let rows: Vec<ProjectRow> = on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT id, team_id, key, name, repositories, services, created_at, updated_at \
@@ -1571,7 +1616,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(Project::from)
-            .filter(|p| p.services.iter().any(|s| s == service))
+            .filter(|p| keep(p))
             .collect())
     }
 

@@ -537,7 +537,7 @@ pub(crate) type RowCounts = BTreeMap<String, u64>;
 macro_rules! read_table {
     ($pool:expr, $table:expr) => {{
         use sqlx::Row as _;
-        let table: &$crate::dump_tables::Table = $table;
+        let table: &$crate::dump::tables::Table = $table;
         let rows = sqlx::query(sqlx::AssertSqlSafe(table.select()))
             .fetch_all($pool)
             .await?;
@@ -545,7 +545,7 @@ macro_rules! read_table {
         for row in rows {
             let mut values = serde_json::Map::new();
             for (i, c) in table.columns.iter().enumerate() {
-                use $crate::dump_tables::{Kind, Val};
+                use $crate::dump::tables::{Kind, Val};
                 let v = match c.kind {
                     Kind::Text => Val::Text(row.try_get(i)?),
                     Kind::I32 => Val::I32(row.try_get(i)?),
@@ -562,7 +562,7 @@ macro_rules! read_table {
                 };
                 values.insert(c.name.to_owned(), v.to_json());
             }
-            out.push($crate::dump_tables::TableRow {
+            out.push($crate::dump::tables::TableRow {
                 table: table.name.to_owned(),
                 values,
             });
@@ -576,13 +576,13 @@ pub(crate) use read_table;
 /// multi-row statements inside the transaction `$tx`.
 macro_rules! insert_rows {
     ($tx:expr, $table:expr, $rows:expr) => {{
-        let table: &$crate::dump_tables::Table = $table;
-        let rows: &[Vec<$crate::dump_tables::Val>] = $rows;
+        let table: &$crate::dump::tables::Table = $table;
+        let rows: &[Vec<$crate::dump::tables::Val>] = $rows;
         for chunk in rows.chunks(table.chunk()) {
             let mut qb = sqlx::QueryBuilder::new(table.insert_head());
             qb.push_values(chunk, |mut b, values| {
                 for v in values {
-                    use $crate::dump_tables::Val;
+                    use $crate::dump::tables::Val;
                     match v {
                         Val::Text(x) => b.push_bind(x.clone()),
                         Val::I32(x) => b.push_bind(*x),

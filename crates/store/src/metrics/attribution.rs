@@ -1,227 +1,8 @@
-//! Attribution (which commits each deployment shipped) and the facts and
-//! rollups the delivery metrics read.
-//!
-//! Invariants:
-//! - Everything written here is derived from the tables of migration 0003
-//!   (deployments, commits, pull requests, incidents) and can be recomputed:
-//!   `deployment_commits` + `deployment_attribution` per deployment,
-//!   `deployment_facts` per successful finished deployment, `delivery_days`
-//!   per UTC day and service (service `''`: the whole project).
-//! - A deployment with `attributed = FALSE` is recomputed by
-//!   [`Store::attribute_pending`], which metric reads call first, so numbers
-//!   are never stale. Writers of deployments clear the flag; writers of
-//!   commits and pull requests call [`Store::invalidate_attribution`];
-//!   incident changes reach it through `incident_changes`, a log that
-//!   triggers on `incidents` feed (migration 0009).
-//! - Time to restore reads `incident_days` (per UTC day of opening and
-//!   service, service `''`: the whole project), rebuilt from the incidents
-//!   of the days a logged change touches.
-//! - The rules the facts depend on (look-back, incident window, production
-//!   environment) are stored with them; other rules recompute everything.
+//! Attribution and the derived facts: which commits each deployment
+//! shipped, the per-deployment facts, the day rollups and incident days
+//! (see the invariants in `metrics`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sqlx::types::Json;
-use sqlx::{FromRow, QueryBuilder};
-use tandem_domain::attribution::{
-    self, CommitNode, CommitRef, DeploymentInput, PreviousDeployment, PullRequestNode, RepoGraph,
-};
-use tandem_domain::dora::{
-    self, DayFacts, DoraInputs, ExplainedCommit, ExplainedDeployment, Histogram, IncidentDay,
-    IncidentFact, MetricRules, MetricScope, PrFact, Range,
-};
-use uuid::Uuid;
-
-use crate::{BeginWrite, Result, Store, StoreError, on_pool};
-
-/// Rows per multi-row INSERT and per `IN (…)` list.
-const BULK_ROWS: usize = 500;
-
-/// Deployments attributed per round of [`Store::attribute_pending`].
-const ROUND: i64 = 2000;
-
-/// Incident change log rows processed per transaction.
-const LOG_ROUND: i64 = 5000;
-
-/// The PostgreSQL advisory lock the refresh transactions hold.
-const REFRESH_LOCK: i64 = 0x7461_6e64_656d_0009;
-
-const RULES_KEY: &str = "metric_rules";
-
-/// Up to this many shipped commits in a range, lead times are read one by
-/// one and exact; above it, from the day rollups' histograms (within 1 %).
-pub const EXACT_LEAD_LIMIT: u64 = 100_000;
-
-/// Up to this many resolved incidents in a range, times to restore are read
-/// one by one and exact; above it, from the day rollups' histograms.
-pub const EXACT_RESTORE_LIMIT: u64 = 10_000;
-
-#[derive(FromRow, Clone)]
-struct PendingRow {
-    id: Uuid,
-    external_id: String,
-    project_id: Uuid,
-    service: String,
-    environment: String,
-    status: String,
-    repo: Option<String>,
-    sha: Option<String>,
-    is_rollback: bool,
-    explicit_commits: Json<Vec<CommitRef>>,
-    finished_at: Option<DateTime<Utc>>,
-    updated_at: DateTime<Utc>,
-}
-
-const PENDING_COLS: &str = "id, external_id, project_id, service, environment, status, repo, sha, \
-     is_rollback, explicit_commits, finished_at, updated_at";
-
-#[derive(FromRow, Clone)]
-struct NeighbourRow {
-    id: Uuid,
-    external_id: String,
-    repo: Option<String>,
-    sha: Option<String>,
-    finished_at: DateTime<Utc>,
-    attributed: bool,
-}
-
-#[derive(FromRow)]
-struct GraphCommitRow {
-    sha: String,
-    authored_at: DateTime<Utc>,
-    committed_at: DateTime<Utc>,
-    parent_count: i32,
-    subject: String,
-    source: String,
-}
-
-/// One commit a deployment shipped, as stored.
-#[derive(Debug, Clone, PartialEq, FromRow, serde::Serialize, utoipa::ToSchema)]
-pub struct ShippedCommit {
-    pub repo: String,
-    pub sha: String,
-    pub authored_at: DateTime<Utc>,
-    pub pr_number: Option<i64>,
-}
-
-/// What attribution decided for one deployment.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttributionRecord {
-    pub method: attribution::Method,
-    pub notes: Vec<String>,
-    pub rolls_back_previous: bool,
-}
-
-/// A day rollup's key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct DayKey {
-    project_id: Uuid,
-    environment: String,
-    service: String,
-    day: NaiveDate,
-}
-
-/// A repository's rows as `load_graph` reads them.
-type GraphRows = (
-    Vec<GraphCommitRow>,
-    Vec<(String, String)>,
-    Vec<(String, String)>,
-    Vec<(i64, String)>,
-    Vec<(i64, String, DateTime<Utc>)>,
-);
-
-/// Pull request commits by number.
-type PrCommits = Vec<(i64, Vec<(String, DateTime<Utc>)>)>;
-
-/// An incident row as `incidents_in` reads it.
-type IncidentRow = (
-    Uuid,
-    String,
-    Option<String>,
-    String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-);
-
-fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(text)
-}
-
-fn day_start(day: NaiveDate) -> DateTime<Utc> {
-    day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
-}
-
-/// Writes (or, when empty, deletes) one day rollup row.
-macro_rules! write_day {
-    ($conn:expr, $project:expr, $env:expr, $service:expr, $day:expr, $row:expr) => {{
-        let row: DayRow = $row;
-        if row.deployments == 0 {
-            sqlx::query(
-                "DELETE FROM delivery_days WHERE project_id = $1 AND environment = $2 AND service = $3 AND day = $4",
-            )
-            .bind($project)
-            .bind($env)
-            .bind($service)
-            .bind($day)
-            .execute($conn)
-            .await?;
-        } else {
-            sqlx::query(
-                "INSERT INTO delivery_days (project_id, environment, service, day, deployments, changes, \
-                 failures, commits, lead_hist) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (project_id, environment, service, day) DO UPDATE SET \
-                 deployments = excluded.deployments, changes = excluded.changes, \
-                 failures = excluded.failures, commits = excluded.commits, lead_hist = excluded.lead_hist",
-            )
-            .bind($project)
-            .bind($env)
-            .bind($service)
-            .bind($day)
-            .bind(row.deployments)
-            .bind(row.changes)
-            .bind(row.failures)
-            .bind(row.commits)
-            .bind(row.hist.encode())
-            .execute($conn)
-            .await?;
-        }
-    }};
-}
-
-/// A transaction on either engine.
-enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-}
-
-impl Tx {
-    async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
-        }
-        Ok(())
-    }
-}
-
-/// Runs `$body` with `$c` bound to the transaction's connection, once per
-/// engine (like `on_pool!`).
-macro_rules! on_tx {
-    ($tx:expr, |$c:ident| $body:expr) => {
-        match $tx {
-            Tx::Sqlite(t) => {
-                let $c: &mut sqlx::SqliteConnection = &mut **t;
-                $body
-            }
-            Tx::Postgres(t) => {
-                let $c: &mut sqlx::PgConnection = &mut **t;
-                $body
-            }
-        }
-    };
-}
+use super::*;
 
 impl Store {
     /// Marks the deployments whose shipped commits can change now that these
@@ -242,10 +23,7 @@ impl Store {
                     "UPDATE deployments SET attributed = FALSE WHERE attributed = TRUE AND repo = ",
                 );
                 qb.push_bind(repo).push(" AND sha IN (");
-                let mut list = qb.separated(", ");
-                for s in chunk {
-                    list.push_bind(s);
-                }
+                push_list(&mut qb, chunk, |s| s);
                 qb.push(")");
                 qb.build().execute(&mut *tx).await?;
 
@@ -254,10 +32,7 @@ impl Store {
                      (SELECT deployment_id FROM deployment_commits WHERE repo = ",
                 );
                 qb.push_bind(repo).push(" AND sha IN (");
-                let mut list = qb.separated(", ");
-                for s in chunk {
-                    list.push_bind(s);
-                }
+                push_list(&mut qb, chunk, |s| s);
                 qb.push("))");
                 qb.build().execute(&mut *tx).await?;
 
@@ -268,10 +43,7 @@ impl Store {
                     "SELECT COUNT(*), MIN(committed_at) FROM commits WHERE repo = ",
                 );
                 qb.push_bind(repo).push(" AND sha IN (");
-                let mut list = qb.separated(", ");
-                for s in chunk {
-                    list.push_bind(s);
-                }
+                push_list(&mut qb, chunk, |s| s);
                 qb.push(")");
                 let (known, earliest): (i64, Option<DateTime<Utc>>) =
                     qb.build_query_as().fetch_one(&mut *tx).await?;
@@ -323,7 +95,7 @@ impl Store {
             .bind(Json(path_prefixes))
             .execute(&mut *tx)
             .await
-            .map_err(crate::delivery::missing_project("project_id", project_id))?;
+            .map_err(crate::engineering::records::missing_project("project_id", project_id))?;
             sqlx::query(
                 "UPDATE deployments SET attributed = FALSE WHERE project_id = $1 AND service = $2",
             )
@@ -506,7 +278,7 @@ impl Store {
                 }
             }
             let scopes = scopes.as_ref().expect("loaded above");
-            let outcomes: Vec<Option<attribution::Attribution>> = pending
+            let outcomes: Vec<Option<tandem_domain::attribution::Attribution>> = pending
                 .iter()
                 .map(|p| attribute_in_memory(p, previous.get(&p.id), scopes, &graphs, &rules))
                 .collect();
@@ -550,10 +322,7 @@ impl Store {
             for chunk in seqs.chunks(BULK_ROWS) {
                 on_tx!(&mut tx, |c| {
                     let mut qb = QueryBuilder::new("DELETE FROM incident_changes WHERE seq IN (");
-                    let mut list = qb.separated(", ");
-                    for s in chunk {
-                        list.push_bind(*s);
-                    }
+                    push_list(&mut qb, chunk, |s| *s);
                     qb.push(")");
                     qb.build().execute(&mut *c).await?;
                 });
@@ -563,28 +332,17 @@ impl Store {
         Ok(attributed)
     }
 
-    /// A transaction that only reads.
-    async fn read_tx(&self) -> Result<Tx> {
-        Ok(match &self.engine {
-            crate::Engine::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            crate::Engine::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
-    }
-
     /// A write transaction holding the refresh lock (see
     /// [`Store::attribute_pending`]).
     async fn refresh_tx(&self) -> Result<Tx> {
-        Ok(match &self.engine {
-            crate::Engine::Sqlite(p) => Tx::Sqlite(p.begin_write().await?),
-            crate::Engine::Postgres(p) => {
-                let mut t = p.begin_write().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(REFRESH_LOCK)
-                    .execute(&mut *t)
-                    .await?;
-                Tx::Postgres(t)
-            }
-        })
+        let mut tx = self.write_tx().await?;
+        if let Tx::Postgres(t) = &mut tx {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(REFRESH_LOCK)
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(tx)
     }
 
     async fn mark_unattributed(&self, ids: &[Uuid]) -> Result<()> {
@@ -593,10 +351,7 @@ impl Store {
             for chunk in ids.chunks(BULK_ROWS) {
                 let mut qb =
                     QueryBuilder::new("UPDATE deployments SET attributed = FALSE WHERE id IN (");
-                let mut list = qb.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
+                push_list(&mut qb, chunk, |id| *id);
                 qb.push(")");
                 qb.build().execute(&mut *tx).await?;
             }
@@ -734,10 +489,7 @@ async fn pending_rows(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<PendingRow>> {
             let mut qb = QueryBuilder::new(format!(
                 "SELECT {PENDING_COLS} FROM deployments WHERE id IN ("
             ));
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, chunk, |id| *id);
             qb.push(")");
             qb.build_query_as().fetch_all(&mut *c).await?
         });
@@ -767,10 +519,7 @@ async fn neighbours(tx: &mut Tx, ids: &[Uuid], side: Side) -> Result<HashMap<Uui
                  ORDER BY d.finished_at {order}, d.id {order} LIMIT 1) AS n \
                  FROM deployments p WHERE p.finished_at IS NOT NULL AND p.id IN ("
             ));
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, chunk, |id| *id);
             qb.push(")");
             qb.build_query_as().fetch_all(&mut *c).await?
         });
@@ -785,10 +534,7 @@ async fn neighbours(tx: &mut Tx, ids: &[Uuid], side: Side) -> Result<HashMap<Uui
             let mut qb = QueryBuilder::new(
                 "SELECT id, external_id, repo, sha, finished_at, attributed FROM deployments WHERE id IN (",
             );
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, chunk, |id| *id);
             qb.push(")");
             qb.build_query_as().fetch_all(&mut *c).await?
         });
@@ -808,7 +554,7 @@ fn attribute_in_memory(
     scopes: &Scopes,
     graphs: &HashMap<String, RepoGraph>,
     rules: &MetricRules,
-) -> Option<attribution::Attribution> {
+) -> Option<tandem_domain::attribution::Attribution> {
     let finished_at = match (p.status.as_str(), p.finished_at) {
         ("success", Some(f)) => f,
         _ => return None,
@@ -834,7 +580,7 @@ fn attribute_in_memory(
         sha: n.sha.clone(),
         finished_at: n.finished_at,
     });
-    Some(attribution::attribute(
+    Some(tandem_domain::attribution::attribute(
         &input,
         previous.as_ref(),
         &scope,
@@ -849,7 +595,7 @@ fn attribute_in_memory(
 async fn write_attributions(
     tx: &mut Tx,
     pending: &[PendingRow],
-    outcomes: &[Option<attribution::Attribution>],
+    outcomes: &[Option<tandem_domain::attribution::Attribution>],
 ) -> Result<()> {
     let now = tandem_domain::time::micros(Utc::now());
     let ids: Vec<Uuid> = pending.iter().map(|p| p.id).collect();
@@ -857,10 +603,7 @@ async fn write_attributions(
         on_tx!(tx, |c| {
             let mut qb =
                 QueryBuilder::new("DELETE FROM deployment_commits WHERE deployment_id IN (");
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, chunk, |id| *id);
             qb.push(")");
             qb.build().execute(&mut *c).await?;
         });
@@ -875,15 +618,12 @@ async fn write_attributions(
         on_tx!(tx, |c| {
             let mut qb =
                 QueryBuilder::new("DELETE FROM deployment_attribution WHERE deployment_id IN (");
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, chunk, |id| *id);
             qb.push(")");
             qb.build().execute(&mut *c).await?;
         });
     }
-    let shipped: Vec<(Uuid, &attribution::Shipped)> = pending
+    let shipped: Vec<(Uuid, &tandem_domain::attribution::Shipped)> = pending
         .iter()
         .zip(outcomes)
         .filter_map(|(p, o)| o.as_ref().map(|a| (p.id, a)))
@@ -905,14 +645,15 @@ async fn write_attributions(
             qb.build().execute(&mut *c).await?;
         });
     }
-    let decided: Vec<(Uuid, &attribution::Attribution, bool)> = pending
+    let decided: Vec<(Uuid, &tandem_domain::attribution::Attribution, bool)> = pending
         .iter()
         .zip(outcomes)
         .filter_map(|(p, o)| {
             o.as_ref().map(|a| {
-                let complete = a.method == attribution::Method::Graph
+                let complete = a.method == tandem_domain::attribution::Method::Graph
                     && !a.notes.iter().any(|n| n.contains("incomplete"))
-                    || matches!(a.method, attribution::Method::Rollback) && p.is_rollback;
+                    || matches!(a.method, tandem_domain::attribution::Method::Rollback)
+                        && p.is_rollback;
                 (p.id, a, complete)
             })
         })
@@ -1001,10 +742,7 @@ async fn refresh_facts_chunk(
         let mut qb = QueryBuilder::new(
             "SELECT project_id, environment, service, day FROM deployment_facts WHERE deployment_id IN (",
         );
-        let mut list = qb.separated(", ");
-        for id in ids {
-            list.push_bind(*id);
-        }
+        push_list(&mut qb, ids, |id| *id);
         qb.push(")");
         qb.build_query_as().fetch_all(&mut *c).await?
     });
@@ -1026,10 +764,7 @@ async fn refresh_facts_chunk(
     if !dead.is_empty() {
         on_tx!(tx, |c| {
             let mut qb = QueryBuilder::new("DELETE FROM deployment_facts WHERE deployment_id IN (");
-            let mut list = qb.separated(", ");
-            for id in &dead {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, &dead, |id| *id);
             qb.push(")");
             qb.build().execute(&mut *c).await?;
         });
@@ -1042,10 +777,7 @@ async fn refresh_facts_chunk(
         let mut qb = QueryBuilder::new(
             "SELECT deployment_id, authored_at FROM deployment_commits WHERE deployment_id IN (",
         );
-        let mut list = qb.separated(", ");
-        for id in &live_ids {
-            list.push_bind(*id);
-        }
+        push_list(&mut qb, &live_ids, |id| *id);
         qb.push(")");
         qb.build_query_as().fetch_all(&mut *c).await?
     });
@@ -1065,10 +797,7 @@ async fn refresh_facts_chunk(
                 "SELECT deployment_id, rolls_back_previous FROM deployment_attribution \
                  WHERE deployment_id IN (",
             );
-            let mut list = qb.separated(", ");
-            for id in part {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, part, |id| *id);
             qb.push(")");
             qb.build_query_as().fetch_all(&mut *c).await?
         });
@@ -1090,10 +819,7 @@ async fn refresh_facts_chunk(
                 "SELECT id, caused_by, opened_at FROM incidents WHERE project_id = ",
             );
             qb.push_bind(*project).push(" AND caused_by IN (");
-            let mut list = qb.separated(", ");
-            for e in externals {
-                list.push_bind(*e);
-            }
+            push_list(&mut qb, externals, |e| *e);
             qb.push(")");
             qb.build_query_as().fetch_all(&mut *c).await?
         });
@@ -1271,35 +997,23 @@ async fn refresh_days(tx: &mut Tx, keys: &BTreeSet<DayKey>) -> Result<()> {
                     .push(" AND service = ")
                     .push_bind(service)
                     .push(" AND day IN (");
-                let mut list = qb.separated(", ");
-                for d in chunk {
-                    list.push_bind(*d);
-                }
+                push_list(&mut qb, chunk, |d| *d);
                 qb.push(")");
                 qb.build_query_as().fetch_all(&mut *c).await?
             });
-            let mut sums: BTreeMap<NaiveDate, DayRow> =
-                chunk.iter().map(|d| (*d, DayRow::default())).collect();
+            let mut sums = DayRow::empty_days(chunk);
             for (d, is_change, failed, commits, hist) in rows {
-                let day = sums.entry(d).or_default();
-                day.deployments += 1;
-                day.changes += i64::from(is_change);
-                day.failures += i64::from(is_change && failed);
-                day.commits += commits;
-                if !day.hist.merge_encoded(&hist) {
-                    return Err(StoreError::Corrupt("deployment_facts.lead_hist".into()));
-                }
+                let counts = [
+                    1,
+                    i64::from(is_change),
+                    i64::from(is_change && failed),
+                    commits,
+                ];
+                sums.entry(d)
+                    .or_default()
+                    .add(counts, &hist, "deployment_facts.lead_hist")?;
             }
-            for (d, row) in sums {
-                on_tx!(tx, |c| write_day!(
-                    &mut *c,
-                    *project_id,
-                    environment,
-                    service,
-                    d,
-                    row
-                ));
-            }
+            write_days(tx, *project_id, environment, service, sums).await?;
         }
     }
     for ((project_id, environment), wanted) in &mut project_days {
@@ -1315,36 +1029,42 @@ async fn refresh_days(tx: &mut Tx, keys: &BTreeSet<DayKey>) -> Result<()> {
                     .push(" AND environment = ")
                     .push_bind(environment)
                     .push(" AND day IN (");
-                let mut list = qb.separated(", ");
-                for d in chunk {
-                    list.push_bind(*d);
-                }
+                push_list(&mut qb, chunk, |d| *d);
                 qb.push(")");
                 qb.build_query_as().fetch_all(&mut *c).await?
             });
-            let mut sums: BTreeMap<NaiveDate, DayRow> =
-                chunk.iter().map(|d| (*d, DayRow::default())).collect();
+            let mut sums = DayRow::empty_days(chunk);
             for (d, deployments, changes, failures, commits, hist) in rows {
-                let day = sums.entry(d).or_default();
-                day.deployments += deployments;
-                day.changes += changes;
-                day.failures += failures;
-                day.commits += commits;
-                if !day.hist.merge_encoded(&hist) {
-                    return Err(StoreError::Corrupt("delivery_days.lead_hist".into()));
-                }
+                sums.entry(d).or_default().add(
+                    [deployments, changes, failures, commits],
+                    &hist,
+                    "delivery_days.lead_hist",
+                )?;
             }
-            for (d, row) in sums {
-                on_tx!(tx, |c| write_day!(
-                    &mut *c,
-                    *project_id,
-                    environment,
-                    "",
-                    d,
-                    row
-                ));
-            }
+            write_days(tx, *project_id, environment, "", sums).await?;
         }
+    }
+    Ok(())
+}
+
+/// Writes the day rollups of one project, environment and service
+/// (`write_day!` for each day: an empty day is deleted).
+async fn write_days(
+    tx: &mut Tx,
+    project_id: Uuid,
+    environment: &str,
+    service: &str,
+    sums: BTreeMap<NaiveDate, DayRow>,
+) -> Result<()> {
+    for (d, row) in sums {
+        on_tx!(tx, |c| write_day!(
+            &mut *c,
+            project_id,
+            environment,
+            service,
+            d,
+            row
+        ));
     }
     Ok(())
 }
@@ -1403,10 +1123,7 @@ async fn affected_by(
             let mut qb = QueryBuilder::new(
                 "SELECT deployment_id FROM deployment_facts WHERE failure_ref IN (",
             );
-            let mut list = qb.separated(", ");
-            for r in chunk {
-                list.push_bind(r);
-            }
+            push_list(&mut qb, chunk, |r| r);
             qb.push(")");
             qb.build_query_as().fetch_all(&mut *c).await?
         });
@@ -1431,10 +1148,7 @@ async fn affected_by(
             let found: Vec<(Uuid,)> = on_tx!(tx, |c| {
                 let mut qb = QueryBuilder::new("SELECT id FROM deployments WHERE project_id = ");
                 qb.push_bind(*project).push(" AND external_id IN (");
-                let mut list = qb.separated(", ");
-                for e in chunk {
-                    list.push_bind(*e);
-                }
+                push_list(&mut qb, chunk, |e| *e);
                 qb.push(")");
                 qb.build_query_as().fetch_all(&mut *c).await?
             });
@@ -1531,389 +1245,4 @@ async fn refresh_incident_days(tx: &mut Tx, keys: &BTreeSet<IncidentKey>) -> Res
         });
     }
     Ok(())
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Side {
-    Previous,
-    Next,
-}
-
-#[derive(Default)]
-struct DayRow {
-    deployments: i64,
-    changes: i64,
-    failures: i64,
-    commits: i64,
-    hist: Histogram,
-}
-
-/// Lead time of one commit in seconds; a commit authored after the
-/// deployment finished (clock skew) counts as 0.
-pub(crate) fn lead_seconds(finished_at: DateTime<Utc>, authored_at: DateTime<Utc>) -> f64 {
-    let micros = (finished_at - authored_at)
-        .num_microseconds()
-        .unwrap_or(i64::MAX);
-    (micros.max(0) as f64) / 1_000_000.0
-}
-
-/// Appends ` AND <column> IN (…)` for the scope's projects, and the service.
-fn push_scope<DB: sqlx::Database>(qb: &mut QueryBuilder<DB>, prefix: &str, scope: &MetricScope)
-where
-    for<'e> Uuid: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
-    for<'e> String: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
-{
-    qb.push(format!(" AND {prefix}project_id IN ("));
-    let mut list = qb.separated(", ");
-    for id in &scope.project_ids {
-        list.push_bind(*id);
-    }
-    qb.push(")");
-    if let Some(s) = &scope.service {
-        qb.push(format!(" AND {prefix}service = "))
-            .push_bind(s.clone());
-    }
-}
-
-#[derive(FromRow)]
-struct ExplainRow {
-    id: Uuid,
-    external_id: String,
-    service: String,
-    environment: String,
-    finished_at: DateTime<Utc>,
-    repo: Option<String>,
-    sha: Option<String>,
-    method: Option<String>,
-    notes: Option<Json<Vec<String>>>,
-    is_change: bool,
-    failed: bool,
-    failure_reason: Option<String>,
-    failure_ref: Option<String>,
-}
-
-impl Store {
-    /// The inputs of a DORA report: the day rollups of the scope (deliveries
-    /// and incidents), every lead time for up to [`EXACT_LEAD_LIMIT`]
-    /// commits and every time to restore for up to [`EXACT_RESTORE_LIMIT`]
-    /// resolved incidents. Call [`Store::attribute_pending`] first.
-    pub async fn dora_inputs(&self, scope: &MetricScope, range: &Range) -> Result<DoraInputs> {
-        if scope.project_ids.is_empty() {
-            return Ok(DoraInputs::default());
-        }
-        let service = scope.service.clone().unwrap_or_default();
-        let rows: Vec<(NaiveDate, i64, i64, i64, i64, Vec<u8>)> = on_pool!(self, |pool| {
-            let mut qb = QueryBuilder::new(
-                "SELECT day, deployments, changes, failures, commits, lead_hist FROM delivery_days \
-                 WHERE environment = ",
-            );
-            qb.push_bind(&scope.environment)
-                .push(" AND service = ")
-                .push_bind(&service)
-                .push(" AND day >= ")
-                .push_bind(range.start)
-                .push(" AND day < ")
-                .push_bind(range.end)
-                .push(" AND project_id IN (");
-            let mut list = qb.separated(", ");
-            for id in &scope.project_ids {
-                list.push_bind(*id);
-            }
-            qb.push(") ORDER BY day");
-            qb.build_query_as().fetch_all(pool).await?
-        });
-        let mut days: Vec<DayFacts> = Vec::new();
-        let count = |v: i64| u64::try_from(v).unwrap_or(0);
-        for (day, deployments, changes, failures, commits, hist) in rows {
-            if days.last().is_none_or(|d| d.day != day) {
-                days.push(DayFacts {
-                    day,
-                    ..DayFacts::default()
-                });
-            }
-            let d = days.last_mut().expect("just pushed");
-            d.deployments += count(deployments);
-            d.changes += count(changes);
-            d.failures += count(failures);
-            d.commits += count(commits);
-            if !d.lead.merge_encoded(&hist) {
-                return Err(StoreError::Corrupt("delivery_days.lead_hist".into()));
-            }
-        }
-        let total: u64 = days.iter().map(|d| d.commits).sum();
-        let exact_lead = if total <= EXACT_LEAD_LIMIT {
-            let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = on_pool!(self, |pool| {
-                let mut qb = QueryBuilder::new(
-                    "SELECT f.finished_at, c.authored_at FROM deployment_facts f \
-                     JOIN deployment_commits c ON c.deployment_id = f.deployment_id WHERE f.environment = ",
-                );
-                qb.push_bind(&scope.environment)
-                    .push(" AND f.finished_at >= ")
-                    .push_bind(range.start_at())
-                    .push(" AND f.finished_at < ")
-                    .push_bind(range.end_at());
-                push_scope(&mut qb, "f.", scope);
-                qb.build_query_as().fetch_all(pool).await?
-            });
-            Some(
-                rows.into_iter()
-                    .map(|(f, a)| (f.date_naive(), lead_seconds(f, a)))
-                    .collect(),
-            )
-        } else {
-            None
-        };
-        let rows: Vec<(NaiveDate, i64, i64, Vec<u8>)> = on_pool!(self, |pool| {
-            let mut qb = QueryBuilder::new(
-                "SELECT day, incidents, resolved, restore_hist FROM incident_days WHERE service = ",
-            );
-            qb.push_bind(&service)
-                .push(" AND day >= ")
-                .push_bind(range.start)
-                .push(" AND day < ")
-                .push_bind(range.end)
-                .push(" AND project_id IN (");
-            let mut list = qb.separated(", ");
-            for id in &scope.project_ids {
-                list.push_bind(*id);
-            }
-            qb.push(") ORDER BY day");
-            qb.build_query_as().fetch_all(pool).await?
-        });
-        let mut incident_days: Vec<IncidentDay> = Vec::new();
-        for (day, incidents, resolved, hist) in rows {
-            if incident_days.last().is_none_or(|d| d.day != day) {
-                incident_days.push(IncidentDay {
-                    day,
-                    ..IncidentDay::default()
-                });
-            }
-            let d = incident_days.last_mut().expect("just pushed");
-            d.incidents += count(incidents);
-            d.resolved += count(resolved);
-            if !d.restore.merge_encoded(&hist) {
-                return Err(StoreError::Corrupt("incident_days.restore_hist".into()));
-            }
-        }
-        let resolved: u64 = incident_days.iter().map(|d| d.resolved).sum();
-        let exact_restore = if resolved <= EXACT_RESTORE_LIMIT {
-            let rows: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = on_pool!(self, |pool| {
-                let mut qb = QueryBuilder::new(
-                    "SELECT opened_at, resolved_at FROM incidents WHERE resolved_at IS NOT NULL \
-                     AND opened_at >= ",
-                );
-                qb.push_bind(range.start_at())
-                    .push(" AND opened_at < ")
-                    .push_bind(range.end_at());
-                push_scope(&mut qb, "", scope);
-                qb.build_query_as().fetch_all(pool).await?
-            });
-            Some(
-                rows.into_iter()
-                    .filter_map(|(o, r)| dora::restore_seconds(o, r).map(|s| (o.date_naive(), s)))
-                    .collect(),
-            )
-        } else {
-            None
-        };
-        Ok(DoraInputs {
-            days,
-            exact_lead,
-            incident_days,
-            exact_restore,
-        })
-    }
-
-    /// Incidents of the scope opened in the range, oldest first. With a
-    /// service, only that service's.
-    pub async fn incidents_in(
-        &self,
-        scope: &MetricScope,
-        range: &Range,
-    ) -> Result<Vec<IncidentFact>> {
-        if scope.project_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<IncidentRow> = on_pool!(self, |pool| {
-            let mut qb = QueryBuilder::new(
-                "SELECT id, external_id, service, title, opened_at, resolved_at, caused_by FROM incidents \
-                     WHERE opened_at >= ",
-            );
-            qb.push_bind(range.start_at())
-                .push(" AND opened_at < ")
-                .push_bind(range.end_at());
-            push_scope(&mut qb, "", scope);
-            qb.push(" ORDER BY opened_at, id");
-            qb.build_query_as().fetch_all(pool).await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, external_id, service, title, opened_at, resolved_at, caused_by)| {
-                    IncidentFact {
-                        id,
-                        external_id,
-                        service,
-                        title,
-                        opened_at,
-                        resolved_at,
-                        caused_by,
-                    }
-                },
-            )
-            .collect())
-    }
-
-    /// The deployments of the scope that finished in the range, oldest
-    /// first, each with what it shipped, how that was found, and whether it
-    /// failed. Call [`Store::attribute_pending`] first.
-    pub async fn explain_deployments(
-        &self,
-        scope: &MetricScope,
-        range: &Range,
-    ) -> Result<Vec<ExplainedDeployment>> {
-        if scope.project_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<ExplainRow> = on_pool!(self, |pool| {
-            let mut qb = QueryBuilder::new(
-                "SELECT d.id, d.external_id, d.service, d.environment, f.finished_at, d.repo, d.sha, \
-                 a.method, a.notes, f.is_change, f.failed, f.failure_reason, f.failure_ref \
-                 FROM deployment_facts f JOIN deployments d ON d.id = f.deployment_id \
-                 LEFT JOIN deployment_attribution a ON a.deployment_id = f.deployment_id \
-                 WHERE f.environment = ",
-            );
-            qb.push_bind(&scope.environment)
-                .push(" AND f.finished_at >= ")
-                .push_bind(range.start_at())
-                .push(" AND f.finished_at < ")
-                .push_bind(range.end_at());
-            push_scope(&mut qb, "f.", scope);
-            qb.push(" ORDER BY f.finished_at, d.id");
-            qb.build_query_as().fetch_all(pool).await?
-        });
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let commits = self
-                .shipped_commits(r.id)
-                .await?
-                .into_iter()
-                .map(|c| ExplainedCommit {
-                    lead_time_hours: lead_seconds(r.finished_at, c.authored_at) / 3600.0,
-                    repo: c.repo,
-                    sha: c.sha,
-                    authored_at: c.authored_at,
-                    pr_number: c.pr_number,
-                })
-                .collect();
-            out.push(ExplainedDeployment {
-                id: r.id,
-                external_id: r.external_id,
-                service: r.service,
-                environment: r.environment,
-                finished_at: r.finished_at,
-                repo: r.repo,
-                sha: r.sha,
-                method: r.method,
-                notes: r.notes.map(|n| n.0).unwrap_or_default(),
-                is_change: r.is_change,
-                failed: r.failed,
-                failure_reason: r.failure_reason,
-                failure_ref: r.failure_ref,
-                commits,
-            });
-        }
-        Ok(out)
-    }
-
-    /// Pull requests of these repositories merged in the range, each with
-    /// the first deployment of the scope (its environment and projects)
-    /// that shipped one of its commits.
-    pub async fn pr_facts(
-        &self,
-        repos: &[String],
-        scope: &MetricScope,
-        range: &Range,
-    ) -> Result<Vec<PrFact>> {
-        if repos.is_empty() || scope.project_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        type Row = (
-            String,
-            i64,
-            String,
-            Option<DateTime<Utc>>,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-        );
-        let rows: Vec<Row> = on_pool!(self, |pool| {
-            let mut qb = QueryBuilder::new(
-                "SELECT p.repo, p.number, p.title, p.first_commit_at, p.created_at, p.ready_at, \
-                 p.first_review_at, p.approved_at, p.merged_at, \
-                 (SELECT MIN(f.finished_at) FROM deployment_commits dc \
-                  JOIN deployment_facts f ON f.deployment_id = dc.deployment_id \
-                  WHERE dc.repo = p.repo AND dc.pr_number = p.number AND f.environment = ",
-            );
-            qb.push_bind(&scope.environment);
-            push_scope(&mut qb, "f.", scope);
-            qb.push(") AS deployed_at FROM pull_requests p WHERE p.merged_at >= ")
-                .push_bind(range.start_at())
-                .push(" AND p.merged_at < ")
-                .push_bind(range.end_at())
-                .push(" AND p.repo IN (");
-            let mut list = qb.separated(", ");
-            for r in repos {
-                list.push_bind(r.clone());
-            }
-            qb.push(") ORDER BY p.merged_at, p.repo, p.number");
-            qb.build_query_as().fetch_all(pool).await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(|r| PrFact {
-                repo: r.0,
-                number: r.1,
-                title: r.2,
-                first_commit_at: r.3,
-                opened_at: r.4,
-                ready_at: r.5.unwrap_or(r.4),
-                first_review_at: r.6,
-                approved_at: r.7,
-                merged_at: r.8,
-                deployed_at: r.9,
-            })
-            .collect())
-    }
-
-    /// Coverage reported by pipelines of these repositories that finished
-    /// (or, unfinished, started) in the range: (repo, when, percent).
-    pub async fn coverage_points(
-        &self,
-        repos: &[String],
-        range: &Range,
-    ) -> Result<Vec<(String, DateTime<Utc>, f64)>> {
-        if repos.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(on_pool!(self, |pool| {
-            let mut qb = QueryBuilder::new(
-                "SELECT repo, COALESCE(finished_at, started_at) AS at, coverage FROM pipelines \
-                 WHERE coverage IS NOT NULL AND COALESCE(finished_at, started_at) >= ",
-            );
-            qb.push_bind(range.start_at())
-                .push(" AND COALESCE(finished_at, started_at) < ")
-                .push_bind(range.end_at())
-                .push(" AND repo IN (");
-            let mut list = qb.separated(", ");
-            for r in repos {
-                list.push_bind(r.clone());
-            }
-            qb.push(") ORDER BY at, repo");
-            qb.build_query_as().fetch_all(pool).await?
-        }))
-    }
 }

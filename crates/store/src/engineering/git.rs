@@ -20,6 +20,7 @@ use tandem_domain::DomainError;
 use tandem_domain::error::FieldError;
 use tandem_domain::git::{Commit, CommitSource, FileChange, GitRef};
 
+use crate::engine::{Tx, push_list};
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
 /// Rows per multi-row INSERT (the same size as the other bulk paths).
@@ -118,11 +119,11 @@ impl Store {
     async fn begin_commits(&self, large: bool) -> Result<CommitWriter> {
         let mut cache_size = None;
         let tx = match &self.engine {
-            crate::Engine::Sqlite(pool) => {
+            crate::engine::Engine::Sqlite(pool) => {
                 let mut tx = pool.begin_write().await?;
                 if !large {
                     return Ok(CommitWriter {
-                        tx: WriterTx::Sqlite(tx),
+                        tx: Tx::Sqlite(tx),
                         cache_size,
                     });
                 }
@@ -138,9 +139,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 cache_size = Some(size);
-                WriterTx::Sqlite(tx)
+                Tx::Sqlite(tx)
             }
-            crate::Engine::Postgres(pool) => WriterTx::Postgres(pool.begin_write().await?),
+            crate::engine::Engine::Postgres(pool) => Tx::Postgres(pool.begin_write().await?),
         };
         Ok(CommitWriter { tx, cache_size })
     }
@@ -346,7 +347,7 @@ impl Store {
 
 /// An open transaction storing commits; see [`Store::commit_writer`].
 pub struct CommitWriter {
-    tx: WriterTx,
+    tx: Tx,
     /// SQLite: the connection's `cache_size` before the writer raised it.
     cache_size: Option<i64>,
 }
@@ -354,11 +355,6 @@ pub struct CommitWriter {
 /// SQLite page cache of a `CommitWriter`'s connection, in KiB (an upper
 /// bound: pages are allocated as they are used).
 const WRITER_CACHE_KIB: i64 = 256 * 1024;
-
-enum WriterTx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-}
 
 impl std::fmt::Debug for CommitWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -402,8 +398,8 @@ impl CommitWriter {
         }
 
         let changed: HashSet<String> = match &mut self.tx {
-            WriterTx::Postgres(tx) => write_commits_pg(tx, &by_repo).await?,
-            WriterTx::Sqlite(tx) => write_commits_sqlite(tx, &by_repo).await?,
+            Tx::Postgres(tx) => write_commits_pg(tx, &by_repo).await?,
+            Tx::Sqlite(tx) => write_commits_sqlite(tx, &by_repo).await?,
         };
 
         let mut out = Vec::new();
@@ -420,7 +416,7 @@ impl CommitWriter {
     /// Commits the transaction: every batch written becomes visible at once.
     pub async fn finish(self) -> Result<()> {
         match self.tx {
-            WriterTx::Sqlite(mut tx) => {
+            Tx::Sqlite(mut tx) => {
                 if let Some(size) = self.cache_size {
                     sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {size}")))
                         .execute(&mut *tx)
@@ -428,7 +424,7 @@ impl CommitWriter {
                 }
                 tx.commit().await?;
             }
-            WriterTx::Postgres(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
     }
@@ -445,32 +441,18 @@ async fn write_commits_sqlite(
             // What is stored already, and from which source.
             let mut qb = QueryBuilder::new("SELECT sha, source FROM commits WHERE repo = ");
             qb.push_bind(*repo).push(" AND sha IN (");
-            let mut list = qb.separated(", ");
-            for c in chunk {
-                list.push_bind(&c.sha);
-            }
+            push_list(&mut qb, chunk, |c| &c.sha);
             qb.push(")");
             let stored: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
-            let stored: HashMap<String, String> = stored.into_iter().collect();
-
-            let write = classify(chunk, &stored);
+            let (write, replaced) = classify(chunk, stored);
             if write.is_empty() {
                 continue;
             }
-
-            let replaced: Vec<&str> = write
-                .iter()
-                .filter(|(_, e)| *e == Effect::Replace)
-                .map(|(c, _)| c.sha.as_str())
-                .collect();
             if !replaced.is_empty() {
                 for table in ["commit_parents", "commit_files"] {
                     let mut qb = QueryBuilder::new(format!("DELETE FROM {table} WHERE repo = "));
                     qb.push_bind(*repo).push(" AND sha IN (");
-                    let mut list = qb.separated(", ");
-                    for sha in &replaced {
-                        list.push_bind(*sha);
-                    }
+                    push_list(&mut qb, &replaced, |sha| *sha);
                     qb.push(")");
                     qb.build().execute(&mut *tx).await?;
                 }
@@ -540,20 +522,40 @@ async fn write_commits_sqlite(
                 qb.build().execute(&mut *tx).await?;
             }
 
-            changed.extend(
-                write
-                    .iter()
-                    .filter(|(_, e)| *e != Effect::Fill)
-                    .map(|(c, _)| format!("{}\n{}", c.repo, c.sha)),
-            );
+            changed.extend(changed_keys(&write));
         }
     }
     Ok(changed)
 }
 
+/// The `repo\nsha` keys of the written commits whose row changed (a
+/// `Fill` only adds what was missing).
+fn changed_keys<'a>(write: &'a [(&Commit, Effect)]) -> impl Iterator<Item = String> + 'a {
+    write
+        .iter()
+        .filter(|(_, e)| *e != Effect::Fill)
+        .map(|(c, _)| format!("{}\n{}", c.repo, c.sha))
+}
+
+/// What each commit of a chunk does to the stored rows (`stored`: sha,
+/// source), and the shas whose parents and files are replaced.
+fn classify<'a>(
+    chunk: &[&'a Commit],
+    stored: Vec<(String, String)>,
+) -> (Vec<(&'a Commit, Effect)>, Vec<&'a str>) {
+    let stored: HashMap<String, String> = stored.into_iter().collect();
+    let write = effects(chunk, &stored);
+    let replaced = write
+        .iter()
+        .filter(|(_, e)| *e == Effect::Replace)
+        .map(|(c, _)| c.sha.as_str())
+        .collect();
+    (write, replaced)
+}
+
 /// What each commit of a chunk does to the stored rows (`stored`: sha →
 /// source); commits whose stored row came from git are left out.
-fn classify<'a>(
+fn effects<'a>(
     chunk: &[&'a Commit],
     stored: &HashMap<String, String>,
 ) -> Vec<(&'a Commit, Effect)> {
@@ -591,16 +593,10 @@ async fn write_commits_pg(
                     .bind(&shas)
                     .fetch_all(&mut *tx)
                     .await?;
-            let stored: HashMap<String, String> = stored.into_iter().collect();
-            let write = classify(chunk, &stored);
+            let (write, replaced) = classify(chunk, stored);
             if write.is_empty() {
                 continue;
             }
-            let replaced: Vec<&str> = write
-                .iter()
-                .filter(|(_, e)| *e == Effect::Replace)
-                .map(|(c, _)| c.sha.as_str())
-                .collect();
             if !replaced.is_empty() {
                 for table in ["commit_parents", "commit_files"] {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -684,12 +680,7 @@ async fn write_commits_pg(
                 .execute(&mut *tx)
                 .await?;
             }
-            changed.extend(
-                write
-                    .iter()
-                    .filter(|(_, e)| *e != Effect::Fill)
-                    .map(|(c, _)| format!("{}\n{}", c.repo, c.sha)),
-            );
+            changed.extend(changed_keys(&write));
         }
     }
     Ok(changed)

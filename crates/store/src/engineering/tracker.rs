@@ -17,6 +17,7 @@ use tandem_domain::DomainError;
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
+use crate::engine::{ITEM_COLS, ITEM_VALUES, bind_row};
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
 /// A work item as a tracker reports it, with its parent link.
@@ -59,24 +60,28 @@ macro_rules! kept_start {
     };
 }
 
-const UPSERT_ITEM: &str = concat!(
-    "INSERT INTO work_items (id, team_id, project_id, goal_id, stage_id, title, kind, \
-     priority, impact, complexity, state, context, external_key, source, created_at, started_at, done_at, \
-     updated_at, scores) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
-     ON CONFLICT (source, external_key) DO UPDATE SET title = excluded.title, kind = excluded.kind, \
-     state = excluded.state, project_id = excluded.project_id, created_at = excluded.created_at, \
-     done_at = excluded.done_at, updated_at = excluded.updated_at, started_at = ",
-    kept_start!(),
-    " WHERE work_items.updated_at <= excluded.updated_at AND (work_items.title <> excluded.title \
-     OR work_items.kind <> excluded.kind OR work_items.state <> excluded.state \
-     OR work_items.project_id IS DISTINCT FROM excluded.project_id \
-     OR work_items.created_at <> excluded.created_at \
-     OR work_items.done_at IS DISTINCT FROM excluded.done_at \
-     OR work_items.started_at IS DISTINCT FROM (",
-    kept_start!(),
-    "))"
-);
+/// Inserts a tracked work item or updates it from a report at least as new.
+fn upsert_item_sql() -> String {
+    format!(
+        concat!(
+            "INSERT INTO work_items ({cols}) {values} \
+             ON CONFLICT (source, external_key) DO UPDATE SET title = excluded.title, kind = excluded.kind, \
+             state = excluded.state, project_id = excluded.project_id, created_at = excluded.created_at, \
+             done_at = excluded.done_at, updated_at = excluded.updated_at, started_at = ",
+            kept_start!(),
+            " WHERE work_items.updated_at <= excluded.updated_at AND (work_items.title <> excluded.title \
+             OR work_items.kind <> excluded.kind OR work_items.state <> excluded.state \
+             OR work_items.project_id IS DISTINCT FROM excluded.project_id \
+             OR work_items.created_at <> excluded.created_at \
+             OR work_items.done_at IS DISTINCT FROM excluded.done_at \
+             OR work_items.started_at IS DISTINCT FROM (",
+            kept_start!(),
+            "))"
+        ),
+        cols = ITEM_COLS,
+        values = ITEM_VALUES,
+    )
+}
 
 const UPSERT_PARENT: &str = "INSERT INTO work_item_parents (source, external_key, parent_key) \
      VALUES ($1, $2, $3) ON CONFLICT (source, external_key) DO UPDATE SET parent_key = excluded.parent_key \
@@ -121,33 +126,18 @@ impl Store {
         }
         let mut out = TrackerWrite::default();
         on_pool!(self, |pool| {
+            let upsert = upsert_item_sql();
             let mut tx = pool.begin_write().await?;
             for t in items {
                 let w = &t.item;
                 let key = keyed(w)?;
-                let done = sqlx::query(UPSERT_ITEM)
-                    .bind(w.id)
-                    .bind(w.team_id)
-                    .bind(w.project_id)
-                    .bind(w.goal_id)
-                    .bind(w.stage_id)
-                    .bind(&w.title)
-                    .bind(w.kind.as_str())
-                    .bind(w.priority.as_str())
-                    .bind(w.impact.map(|l| l.as_str()))
-                    .bind(w.complexity.map(|l| l.as_str()))
-                    .bind(w.state.as_str())
-                    .bind(sqlx::types::Json(&w.context))
-                    .bind(key)
-                    .bind(&w.source)
-                    .bind(w.created_at)
-                    .bind(w.started_at)
-                    .bind(w.done_at)
-                    .bind(w.updated_at)
-                    .bind(crate::queries::scores_json(&w.scores))
+                // `key` is `w.external_key`, bound with the rest of the row.
+                let done = bind_row(sqlx::query(sqlx::AssertSqlSafe(upsert.as_str())), w)
                     .execute(&mut *tx)
                     .await
-                    .map_err(crate::delivery::missing_project("team_id", w.team_id))?;
+                    .map_err(crate::engineering::records::missing_project(
+                        "team_id", w.team_id,
+                    ))?;
                 out.items += done.rows_affected();
                 out.parents += match &t.parent {
                     ParentLink::Key(parent) => sqlx::query(UPSERT_PARENT)

@@ -1,5 +1,6 @@
-//! Storage for Tandem's own checks: the risks they raised, applying their
-//! changes atomically with a history line each, and reading a team's work.
+//! Risk history, and storage for Tandem's own checks: the risks they raised,
+//! applying their changes atomically with a history line each, and reading a
+//! team's work.
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -8,6 +9,8 @@ use tandem_domain::risk_check::RiskChange;
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
+use crate::engine::{RISK_UPDATE, bind_row, sql};
+use crate::inserts::insert_risk;
 use crate::rows::{RiskRow, WorkItemRow};
 use crate::{BeginWrite, Result, Store, on_pool};
 
@@ -25,7 +28,7 @@ impl Store {
         let rows: Vec<RiskRow> = on_pool!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {} FROM risks WHERE source <> 'manual' ORDER BY id",
-                crate::queries::RISK_COLS
+                crate::engine::RISK_COLS
             )))
             .fetch_all(pool)
             .await?
@@ -54,33 +57,24 @@ impl Store {
                                 .fetch_one(&mut *tx)
                                 .await?;
                         if taken == 0 {
-                            insert_risk!(&mut *tx, r);
+                            insert_risk(&mut tx, r).await?;
                             1
                         } else {
                             0
                         }
                     }
-                    RiskChange::Update(_) | RiskChange::Reopen(_) | RiskChange::Close(_) => sqlx::query(
-                        "UPDATE risks SET title = $2, description = $3, likelihood = $4, impact = $5, plan = $6, \
-                         schedule_impact_days = $7, status = $8, updated_at = $9, closed_at = $10, \
-                         drafted_update = $11, goal_id = $12, stage_id = $13 WHERE id = $1",
-                    )
-                    .bind(r.id)
-                    .bind(&r.title)
-                    .bind(&r.description)
-                    .bind(r.likelihood.as_str())
-                    .bind(r.impact.as_str())
-                    .bind(&r.plan)
-                    .bind(r.schedule_impact_days)
-                    .bind(r.status.as_str())
-                    .bind(r.updated_at)
-                    .bind(r.closed_at)
-                    .bind(&r.drafted_update)
-                    .bind(r.goal_id)
-                    .bind(r.stage_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected(),
+                    // A check moves a risk to its goal and stage, never its owner.
+                    RiskChange::Update(_) | RiskChange::Reopen(_) | RiskChange::Close(_) => {
+                        bind_row(
+                            sqlx::query(sql(format!(
+                                "{RISK_UPDATE}, goal_id = $3, stage_id = $4 WHERE id = $1"
+                            ))),
+                            r,
+                        )
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                    }
                 };
                 if n == 0 {
                     continue;
@@ -121,7 +115,7 @@ impl Store {
         let rows: Vec<WorkItemRow> = on_pool!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {} FROM work_items WHERE team_id = $1 ORDER BY id",
-                crate::queries::ITEM_COLS
+                crate::engine::ITEM_COLS
             )))
             .bind(team_id)
             .fetch_all(pool)

@@ -1,0 +1,75 @@
+//! Decisions (ADR-like records of a team or goal).
+
+use super::*;
+
+impl Store {
+    pub async fn create_decision(&self, d: &Decision) -> Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            ensure_refs!(
+                tx,
+                [
+                    ("team_id", Table::Teams, Some(d.team_id)),
+                    ("goal_id", Table::Goals, d.goal_id),
+                ]
+            );
+            insert_decision(&mut tx, d).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn get_decision(&self, id: Uuid) -> Result<Decision> {
+        let row: Option<DecisionRow> = on_pool!(self, |pool| {
+            sqlx::query_as(select(DECISION_COLS, "decisions", "id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(Decision::from)
+            .ok_or_else(|| StoreError::not_found("decision", id))
+    }
+
+    pub async fn list_decisions(&self, q: &ListQuery) -> Result<Page<Decision>> {
+        let limit = q.limit();
+        let rows: Vec<DecisionRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "SELECT {DECISION_COLS} FROM decisions WHERE ($1 IS NULL OR id > $1) \
+                 AND ($2 IS NULL OR team_id = $2) AND ($3 IS NULL OR goal_id = $3) \
+                 ORDER BY id LIMIT $4"
+            )))
+            .bind(q.after)
+            .bind(q.team_id)
+            .bind(q.goal_id)
+            .bind(limit + 1)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(page(
+            rows.into_iter().map(Decision::from).collect(),
+            limit,
+            |d| d.id,
+        ))
+    }
+
+    pub async fn update_decision(&self, d: &Decision) -> Result<()> {
+        let done = on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            ensure_refs!(tx, [("goal_id", Table::Goals, d.goal_id)]);
+            // `$n` as in `DECISION_COLS`; the team, decision date and creation stay.
+            let n = bind_row(
+                sqlx::query(
+                    "UPDATE decisions SET goal_id = $3, title = $4, context = $5, options = $6, \
+                     decision = $7, consequences = $8, decided_by = $9, updated_at = $12 WHERE id = $1",
+                ),
+                d,
+            )
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            n
+        });
+        found(done, "decision", d.id)
+    }
+}

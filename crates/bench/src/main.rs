@@ -19,7 +19,7 @@ use chrono::Utc;
 use clap::Parser;
 use serde_json::{Value, json};
 use tandem_bench::stats::{join_whole, median, median_f64, mib, ms, percentile, rate};
-use tandem_bench::{Engine, machine, process};
+use tandem_bench::{Engines, Load, machine, process};
 use tandem_domain::work_item::NewWorkItem;
 use tandem_store::{ConnectOptions, EngineKind, Store};
 use tandem_testkit::TestDb;
@@ -38,22 +38,15 @@ struct Args {
     /// a quarter as many one-task raw inserts.
     #[arg(long, default_value_t = 4000)]
     pairs: usize,
-    /// Unmeasured create+read pairs before the first round.
-    #[arg(long, default_value_t = 200)]
-    warmup: usize,
-    /// Rounds of (API run, raw-store runs); rates and ratios are the median
-    /// over rounds, latency percentiles are over all measured pairs.
-    #[arg(long, default_value_t = 3)]
-    rounds: usize,
-    /// Concurrent clients (and concurrent raw-store tasks).
-    #[arg(long, default_value_t = 32)]
-    clients: usize,
+    // An operation of --warmup is a create+read pair; latency percentiles
+    // are over all measured pairs.
+    #[command(flatten)]
+    load: Load,
     /// Server starts measured for the startup median.
     #[arg(long, default_value_t = 5)]
     startups: usize,
-    /// Engines to measure, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Engine::ALL)]
-    engines: Vec<Engine>,
+    #[command(flatten)]
+    engines: Engines,
     /// Print a JSON summary instead of the Markdown table.
     #[arg(long)]
     json: bool,
@@ -65,7 +58,7 @@ const IDLE_BEFORE_RSS: Duration = Duration::from_secs(1);
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     ensure!(
-        args.pairs > 0 && args.rounds > 0 && args.clients > 0 && args.startups > 0,
+        args.pairs > 0 && args.load.rounds > 0 && args.load.clients > 0 && args.startups > 0,
         "counts must be positive"
     );
     args.binary.require()?;
@@ -327,7 +320,7 @@ async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineR
     let root = format!("http://127.0.0.1:{port}");
     let base = format!("{root}/api/v1");
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.clients)
+        .pool_max_idle_per_host(args.load.clients)
         .timeout(Duration::from_secs(30))
         .build()?;
     let api = Api {
@@ -340,9 +333,15 @@ async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineR
     let template: NewWorkItem = serde_json::from_value(item_body(team_id, 0))?;
     let store = Store::connect(&db.url, &ConnectOptions::default()).await?;
 
-    if args.warmup > 0 {
-        api_run(&api, team_id, args.warmup, args.clients).await?;
-        raw_inserts(&store, &template, args.warmup.min(args.pairs), args.clients).await?;
+    if args.load.warmup > 0 {
+        api_run(&api, team_id, args.load.warmup, args.load.clients).await?;
+        raw_inserts(
+            &store,
+            &template,
+            args.load.warmup.min(args.pairs),
+            args.load.clients,
+        )
+        .await?;
     }
     let (mut create, mut read, mut pair) = (Vec::new(), Vec::new(), Vec::new());
     let mut rounds = Vec::new();
@@ -355,14 +354,14 @@ async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineR
     );
     let serial_rows = (args.pairs / 4).max(1);
     let server_pid = pid.to_string();
-    for r in 0..args.rounds {
+    for r in 0..args.load.rounds {
         let before = CpuSnapshot::take(&server_pid)?;
-        let run = api_run(&api, team_id, args.pairs, args.clients).await?;
+        let run = api_run(&api, team_id, args.pairs, args.load.clients).await?;
         let cpu = CpuSnapshot::take(&server_pid)?.since(&before);
-        let healthz = get_run(&api, "/healthz", false, args.pairs, args.clients).await?;
-        let me = get_run(&api, "/api/v1/me", true, args.pairs, args.clients).await?;
-        let raw = raw_inserts(&store, &template, args.pairs, args.clients).await?;
-        let pairs = store_pairs(&store, &template, args.pairs, args.clients).await?;
+        let healthz = get_run(&api, "/healthz", false, args.pairs, args.load.clients).await?;
+        let me = get_run(&api, "/api/v1/me", true, args.pairs, args.load.clients).await?;
+        let raw = raw_inserts(&store, &template, args.pairs, args.load.clients).await?;
+        let pairs = store_pairs(&store, &template, args.pairs, args.load.clients).await?;
         let serial = raw_inserts(&store, &template, serial_rows, 1).await?;
         let ok = run.pair.len().max(1) as f64;
         let round = Round {
@@ -433,7 +432,7 @@ async fn bench_engine(args: &Args, engine: EngineKind) -> anyhow::Result<EngineR
     Ok(EngineResult {
         engine,
         pairs_per_round: args.pairs,
-        clients: args.clients,
+        clients: args.load.clients,
         startup,
         migrate,
         stop,
@@ -871,9 +870,9 @@ fn machine_facts(args: &Args) -> Value {
         "commit": machine::git_commit(),
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "pairs_per_round": args.pairs,
-        "rounds": args.rounds,
-        "warmup": args.warmup,
-        "clients": args.clients,
+        "rounds": args.load.rounds,
+        "warmup": args.load.warmup,
+        "clients": args.load.clients,
         "startups": args.startups,
     })
 }

@@ -12,9 +12,10 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tandem_app::settings::Settings;
 use tandem_domain::project::Project;
+use tandem_importers::backfill::Backfill;
 use tandem_importers::git::{GitImport, GitImportSummary, NoProgress, Progress};
-use tandem_importers::github::{GithubImport, GithubImportSummary};
-use tandem_importers::gitlab::{GitlabImport, GitlabImportSummary};
+use tandem_importers::github::GithubImportSummary;
+use tandem_importers::gitlab::GitlabImportSummary;
 use tandem_store::Store;
 use uuid::Uuid;
 
@@ -133,22 +134,10 @@ pub async fn import(
         } => {
             let project = project_listing(store, &project, &repo).await?;
             let token = token(token_file, "GITHUB_TOKEN")?;
-            let what = GithubImport {
-                repo,
-                api_url,
-                token,
-                since: since.as_deref().map(parse_since).transpose()?,
-                max_wait: Duration::from_secs(max_rate_limit_wait),
-                labels: settings.webhooks.labels(),
-                release_environment: settings.webhooks.release_environment.clone(),
-            };
+            let what = backfill(settings, repo, api_url, token, since, max_rate_limit_wait)?;
             let summary =
                 tandem_importers::github::import(store, &project, &what, Utc::now()).await?;
-            match format.format {
-                Format::Json => print_json(&summary)?,
-                Format::Table => print_github(&summary),
-            }
-            Ok(())
+            show(format.format, &summary, print_github)
         }
         ImportCommand::Gitlab {
             project,
@@ -161,26 +150,45 @@ pub async fn import(
         } => {
             tandem_importers::gitlab::project_id(&repo)?;
             let project = project_listing(store, &project, &repo).await?;
-            let what = GitlabImport {
-                repo,
-                api_url,
-                token: token(token_file, "GITLAB_TOKEN")?,
-                since: since.as_deref().map(parse_since).transpose()?,
-                max_wait: Duration::from_secs(max_rate_limit_wait),
-                labels: settings.webhooks.labels(),
-                release_environment: settings.webhooks.release_environment.clone(),
-            };
+            let token = token(token_file, "GITLAB_TOKEN")?;
+            let what = backfill(settings, repo, api_url, token, since, max_rate_limit_wait)?;
             let summary =
                 tandem_importers::gitlab::import(store, &project, &what, Utc::now()).await?;
-            match format.format {
-                Format::Json => print_json(&summary)?,
-                Format::Table => print_gitlab(&summary),
-            }
-            Ok(())
+            show(format.format, &summary, print_gitlab)
         }
         ImportCommand::Jira(a) => jira(store, a).await,
         ImportCommand::JiraCsv(a) => jira_csv(store, a).await,
     }
+}
+
+/// What `import github` and `import gitlab` ask the importer for: the
+/// options given, and the webhook settings for labels and releases.
+fn backfill(
+    settings: &Settings,
+    repo: String,
+    api_url: String,
+    token: Option<String>,
+    since: Option<String>,
+    max_rate_limit_wait: u64,
+) -> anyhow::Result<Backfill> {
+    Ok(Backfill {
+        repo,
+        api_url,
+        token,
+        since: since.as_deref().map(parse_since).transpose()?,
+        max_wait: Duration::from_secs(max_rate_limit_wait),
+        labels: settings.webhooks.labels(),
+        release_environment: settings.webhooks.release_environment.clone(),
+    })
+}
+
+/// Prints `summary` as JSON, or as `table` prints it.
+fn show<T: serde::Serialize>(format: Format, summary: &T, table: fn(&T)) -> anyhow::Result<()> {
+    match format {
+        Format::Json => print_json(summary)?,
+        Format::Table => table(summary),
+    }
+    Ok(())
 }
 
 fn parse_since(text: &str) -> anyhow::Result<DateTime<Utc>> {
@@ -285,11 +293,7 @@ async fn git(
             path.display()
         );
     }
-    match format {
-        Format::Json => print_json(&summary)?,
-        Format::Table => print_summary(&summary),
-    }
-    Ok(())
+    show(format, &summary, print_summary)
 }
 
 fn print_summary(s: &GitImportSummary) {

@@ -17,7 +17,7 @@
 //! newest first, so an interrupted run must see its older pages again; they
 //! are upserts, so seeing them twice changes nothing).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::rest::{self, Api, RestError};
 
@@ -32,8 +32,7 @@ use tandem_domain::project::Project;
 use tandem_domain::webhook::{self, Context};
 use tandem_store::Store;
 
-use crate::backfill::{Backfill, BackfillError, payload};
-use uuid::Uuid;
+use crate::backfill::{self, Backfill, BackfillError, payload};
 
 /// The `import_cursors.source` of GitHub backfills.
 pub const CURSOR_SOURCE: &str = "github";
@@ -75,35 +74,24 @@ pub async fn import(
     what: &GithubImport,
     now: DateTime<Utc>,
 ) -> Result<GithubImportSummary, GithubImportError> {
-    let started = Instant::now();
     if what.repo.split('/').count() != 2 || what.repo.split('/').any(|p| p.trim().is_empty()) {
         return Err(BackfillError::BadRepo {
             repo: what.repo.clone(),
             expected: "OWNER/NAME",
         });
     }
-    let services = store.services_in_repository(project.id, &what.repo).await?;
-    let scoped = (services.len() == 1).then(|| services[0].clone());
-    let ctx = Context {
-        project_id: project.id,
-        team_id: project.team_id,
-        received_at: now,
-        labels: &what.labels,
-        scoped_service: scoped.as_deref(),
-        release_environment: &what.release_environment,
-        new_id: Uuid::now_v7,
-    };
     let api = Github {
         token: what.token.clone(),
     };
-    let mut client = Client::new(api, &what.api_url, what.max_wait)?;
+    let mut started = backfill::start(store, project, what, api).await?;
+    let ctx = backfill::context(project, what, started.scoped.as_deref(), now);
     let mut summary = GithubImportSummary {
         repo: what.repo.clone(),
         ..Default::default()
     };
     let mut run = Run {
         store,
-        client: &mut client,
+        client: &mut started.client,
         what,
         ctx: &ctx,
         summary: &mut summary,
@@ -112,10 +100,7 @@ pub async fn import(
     run.pulls().await?;
     run.deployments().await?;
     run.issues().await?;
-    store.attribute_pending().await?;
-    summary.requests = client.requests;
-    summary.rate_limit_waits = client.waits;
-    summary.seconds = started.elapsed().as_secs_f64();
+    (summary.requests, summary.rate_limit_waits, summary.seconds) = started.finish(store).await?;
     Ok(summary)
 }
 

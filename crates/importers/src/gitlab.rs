@@ -34,7 +34,7 @@
 //! [`GitlabImportSummary::approval_states_unavailable`].
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::RequestBuilder;
@@ -47,8 +47,7 @@ use tandem_domain::project::Project;
 use tandem_domain::webhook::{self, Context, PayloadError};
 use tandem_store::Store;
 
-use crate::backfill::{Backfill, BackfillError, payload};
-use uuid::Uuid;
+use crate::backfill::{self, Backfill, BackfillError, payload};
 
 use crate::rest::{self, Api, RestError};
 
@@ -127,31 +126,20 @@ pub async fn import(
     what: &GitlabImport,
     now: DateTime<Utc>,
 ) -> Result<GitlabImportSummary, GitlabImportError> {
-    let started = Instant::now();
     let id = project_id(&what.repo)?;
-    let services = store.services_in_repository(project.id, &what.repo).await?;
-    let scoped = (services.len() == 1).then(|| services[0].clone());
-    let ctx = Context {
-        project_id: project.id,
-        team_id: project.team_id,
-        received_at: now,
-        labels: &what.labels,
-        scoped_service: scoped.as_deref(),
-        release_environment: &what.release_environment,
-        new_id: Uuid::now_v7,
-    };
     let api = Gitlab {
         token: what.token.clone(),
     };
-    let mut client = Client::new(api, &what.api_url, what.max_wait)?;
-    let project_url = format!("{}/projects/{id}", client.base);
+    let mut started = backfill::start(store, project, what, api).await?;
+    let ctx = backfill::context(project, what, started.scoped.as_deref(), now);
+    let project_url = format!("{}/projects/{id}", started.client.base);
     let mut summary = GitlabImportSummary {
         repo: what.repo.clone(),
         ..Default::default()
     };
     let mut run = Run {
         store,
-        client: &mut client,
+        client: &mut started.client,
         what,
         ctx: &ctx,
         project_url: &project_url,
@@ -162,10 +150,7 @@ pub async fn import(
     run.deployments().await?;
     run.pipelines().await?;
     run.issues().await?;
-    store.attribute_pending().await?;
-    summary.requests = client.requests;
-    summary.rate_limit_waits = client.waits;
-    summary.seconds = started.elapsed().as_secs_f64();
+    (summary.requests, summary.rate_limit_waits, summary.seconds) = started.finish(store).await?;
     Ok(summary)
 }
 

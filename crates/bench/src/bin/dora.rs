@@ -33,9 +33,9 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use clap::Parser;
 use serde_json::{Value, json};
 use sqlx::QueryBuilder;
-use tandem_bench::Engine;
 use tandem_bench::fixtures::Org;
 use tandem_bench::stats::percentile;
+use tandem_bench::{Engine, Engines};
 use tandem_domain::dora::Histogram;
 use tandem_domain::project::Project;
 use tandem_server::delivery_metrics::DeliveryQuery;
@@ -49,9 +49,8 @@ struct Args {
     /// Deployment counts to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [10_000usize, 100_000, 1_000_000])]
     sizes: Vec<usize>,
-    /// Engines, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Engine::ALL)]
-    engines: Vec<Engine>,
+    #[command(flatten)]
+    engines: Engines,
     /// Shipped commits per deployment.
     #[arg(long, default_value_t = 20)]
     commits: usize,

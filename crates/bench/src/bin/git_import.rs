@@ -25,7 +25,7 @@ use anyhow::{Context, ensure};
 use chrono::Utc;
 use clap::Parser;
 use serde_json::{Value, json};
-use tandem_bench::Engine;
+use tandem_bench::Engines;
 use tandem_bench::fixtures::Org;
 use tandem_bench::stats::median_f64;
 use tandem_store::EngineKind;
@@ -46,8 +46,8 @@ struct Args {
     /// Timed rounds; medians are reported.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Engine::ALL)]
-    engines: Vec<Engine>,
+    #[command(flatten)]
+    engines: Engines,
     #[arg(long, default_value = "target/release/tandem")]
     tandem: PathBuf,
     /// Print a JSON summary instead of Markdown.

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tandem_bench::fixtures::Org;
 use tandem_bench::stats::{join_whole, median_f64, ms};
-use tandem_bench::{Engine, machine, process};
+use tandem_bench::{Engines, Load, machine, process};
 use tandem_domain::delivery::{Delivery, Outcome, Provider, Record};
 use tandem_domain::git::{Commit, GitRef};
 use tandem_domain::webhook::{Context as MapContext, Labels, Mapped, github};
@@ -47,20 +47,14 @@ struct Args {
     /// Measured deliveries per round (half push, half pull_request).
     #[arg(long, default_value_t = 3000)]
     deliveries: usize,
-    /// Unmeasured deliveries before the first round.
-    #[arg(long, default_value_t = 200)]
-    warmup: usize,
-    /// Rounds; rates and ratios are medians over rounds.
-    #[arg(long, default_value_t = 3)]
-    rounds: usize,
-    /// Concurrent connections.
-    #[arg(long, default_value_t = 32)]
-    clients: usize,
+    // An operation of --warmup is a delivery.
+    #[command(flatten)]
+    load: Load,
     /// Deliveries per transaction in the ceiling.
     #[arg(long, default_value_t = 500)]
     batch: usize,
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Engine::ALL)]
-    engines: Vec<Engine>,
+    #[command(flatten)]
+    engines: Engines,
 }
 
 const SECRET: &str = "bench-webhook-secret-0123456789";
@@ -88,7 +82,7 @@ struct Round {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     ensure!(
-        args.deliveries > 1 && args.rounds > 0 && args.clients > 0 && args.batch > 0,
+        args.deliveries > 1 && args.load.rounds > 0 && args.load.clients > 0 && args.batch > 0,
         "counts must be positive"
     );
     args.binary.require()?;
@@ -101,10 +95,10 @@ async fn main() -> anyhow::Result<()> {
             c if c.is_empty() => "unknown".to_owned(),
             c => c,
         },
-        args.clients,
-        args.rounds,
+        args.load.clients,
+        args.load.rounds,
         args.deliveries,
-        args.warmup,
+        args.load.warmup,
         args.batch,
         machine::load_average(),
     ));
@@ -124,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
             engine.kind().as_str(),
             ms(percentile(&latencies, 50.0)),
             ms(percentile(&latencies, 99.0)),
-            args.deliveries * args.rounds,
+            args.deliveries * args.load.rounds,
         ));
         per_round.push_str(&format!(
             "| {} | {} | {} | {} |\n",
@@ -169,7 +163,7 @@ async fn bench_engine(
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .no_proxy()
-        .pool_max_idle_per_host(args.clients)
+        .pool_max_idle_per_host(args.load.clients)
         .timeout(Duration::from_secs(60))
         .build()?;
     process::wait_ready(&client, port, &mut server, &log, started).await?;
@@ -217,16 +211,16 @@ async fn bench_engine(
         team_id,
         per_tx: args.batch,
     };
-    let warm = templates.prepare(0, args.warmup, project_id, team_id)?;
-    api_run(&client, &base, &warm, args.clients).await?;
+    let warm = templates.prepare(0, args.load.warmup, project_id, team_id)?;
+    api_run(&client, &base, &warm, args.load.clients).await?;
     let mut rounds = Vec::new();
     let mut latencies = Vec::new();
     let mut bytes = 0;
-    for round in 0..args.rounds {
-        let start = args.warmup + round * args.deliveries;
+    for round in 0..args.load.rounds {
+        let start = args.load.warmup + round * args.deliveries;
         let batch = templates.prepare(start, args.deliveries, project_id, team_id)?;
         bytes = batch.iter().map(|p| p.body.len()).sum::<usize>() / batch.len();
-        let (wall, lat, failures) = api_run(&client, &base, &batch, args.clients).await?;
+        let (wall, lat, failures) = api_run(&client, &base, &batch, args.load.clients).await?;
         let ok = batch.len() - failures;
         latencies.extend(lat);
         let raw = ceiling.raw_batched(&batch).await?;
@@ -254,7 +248,7 @@ async fn bench_engine(
         .iter()
         .map(|(_, n)| *n)
         .sum();
-    let sent = args.warmup + args.rounds * args.deliveries;
+    let sent = args.load.warmup + args.load.rounds * args.deliveries;
     ensure!(
         kept as usize == sent,
         "{kept} deliveries stored, {sent} sent"

@@ -50,7 +50,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult};
 
 pub use tandem_app::settings::WebhookSettings;
 

@@ -25,9 +25,9 @@ use uuid::Uuid;
 
 use super::new_id;
 use crate::AppState;
-use crate::auth::{RequireAdmin, RequireMember};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiJson;
+use crate::http::auth::{RequireAdmin, RequireMember};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::ApiJson;
 
 /// The most items one batch may carry.
 pub const MAX_BATCH_ITEMS: usize = 5_000;
@@ -414,7 +414,7 @@ pub struct WebhookSecret {
     pub secret: String,
 }
 
-pub use tandem_app::credentials::check_webhook_secret as check_secret;
+use tandem_app::credentials::check_webhook_secret;
 
 #[utoipa::path(put, path = "/api/v1/projects/{project}/webhook-secrets/{provider}", tag = "events",
     request_body = WebhookSecret,
@@ -437,7 +437,7 @@ pub async fn put_webhook_secret(
         }
     };
     let project_id = super::project_id(&state, &project).await?;
-    check_secret(&input.secret).map_err(|e| ApiError::invalid("secret", e))?;
+    check_webhook_secret(&input.secret).map_err(|e| ApiError::invalid("secret", e))?;
     state
         .store
         .set_webhook_secret(project_id, provider, &input.secret, Utc::now())

@@ -8,11 +8,11 @@ use tandem_store::RiskHistoryEntry;
 
 use super::path_id;
 use crate::AppState;
-use crate::auth::Principal;
-use crate::auth::{RequireManager, RequireMember};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiQuery;
-use crate::forecasting::{self, Agenda, CheckReport, GoalForecast};
+use crate::http::auth::Principal;
+use crate::http::auth::{RequireManager, RequireMember};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::ApiQuery;
+use tandem_app::forecasting::{self, Agenda, CheckReport, GoalForecast};
 
 /// The goal's Monte Carlo forecast, made together with the other goals its
 /// team is working on (they share the team's throughput).

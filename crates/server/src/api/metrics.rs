@@ -12,10 +12,10 @@ use uuid::Uuid;
 
 use super::{Filter, ListParams, Page, new_id};
 use crate::AppState;
-use crate::auth::Principal;
-use crate::auth::RequireManager;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::http::auth::Principal;
+use crate::http::auth::RequireManager;
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::{ApiJson, ApiQuery};
 
 async fn metric_by(state: &AppState, id_or_key: &str) -> ApiResult<Metric> {
     Ok(match Uuid::try_parse(id_or_key) {

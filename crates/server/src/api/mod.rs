@@ -20,7 +20,7 @@ use tandem_store::ListQuery;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult};
 
 /// One page of results; pass `next_cursor` as `cursor` for the next page.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

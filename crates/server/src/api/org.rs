@@ -9,10 +9,10 @@ use tandem_domain::team::{NewTeam, Team, TeamPatch};
 
 use super::{Filter, ListParams, Page, new_id, project_id, team_id};
 use crate::AppState;
-use crate::auth::Principal;
-use crate::auth::RequireManager;
-use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::http::auth::Principal;
+use crate::http::auth::RequireManager;
+use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::extract::{ApiJson, ApiQuery};
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(ListParams),
     responses((status = 200, body = Page<Team>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]

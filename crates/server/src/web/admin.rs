@@ -18,10 +18,10 @@ use super::AdminViewer;
 use super::view::{self, Nav};
 use super::{PageError, PageForm, PageResult, Viewer, render, render_status, see_other};
 use crate::AppState;
-use crate::api::admin::issue_token;
 use crate::api::new_id;
-use crate::auth;
-use crate::error::ApiError;
+use crate::http::auth;
+use crate::http::error::ApiError;
+use tandem_app::credentials::issue_token;
 
 /// Field errors by field name, and an error for the form as a whole.
 #[derive(Debug, Default)]

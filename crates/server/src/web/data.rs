@@ -1,5 +1,5 @@
 //! What several pages gather from the store: KPI series, goals with their
-//! forecasts, open risks. Forecasts come from `crate::forecasting`.
+//! forecasts, open risks. Forecasts come from `tandem_app::forecasting`.
 
 use std::collections::HashMap;
 
@@ -12,10 +12,10 @@ use tandem_store::{ListQuery, Store};
 use uuid::Uuid;
 
 use super::view::{self, ForecastCell};
-use crate::charts::{self, Series};
-use crate::error::ApiResult;
-use crate::forecasting::{self, TeamForecast};
-use crate::settings::ForecastSettings;
+use crate::http::error::ApiResult;
+use tandem_app::charts::{self, Series};
+use tandem_app::forecasting::{self, TeamForecast};
+use tandem_app::settings::ForecastSettings;
 
 /// Every page of a list, at most `cap` items.
 pub async fn all_goals(store: &Store, base: ListQuery) -> ApiResult<Vec<Goal>> {

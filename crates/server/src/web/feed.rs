@@ -24,10 +24,10 @@ use tandem_store::ListQuery;
 use super::data;
 use super::teams::weekly_flow;
 use crate::AppState;
-use crate::api::planning::find_team;
-use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::http::auth::Principal;
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::ApiQuery;
+use tandem_app::lookup;
 
 /// Query of the CSV feeds.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -191,7 +191,7 @@ pub async fn team_metrics_csv(
     Path(team): Path<String>,
 ) -> ApiResult<Response> {
     let store = &state.store;
-    let team = find_team(store, &team).await?;
+    let team = lookup::team(store, &team).await?;
     let now = Utc::now();
     let items = store.team_work_items(team.id).await?;
     let (throughput, cycle) = weekly_flow(&items, now.date_naive());

@@ -494,6 +494,19 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
+/// A manager's post of a report's CSRF-only form: the token checked, then
+/// its team and week found.
+async fn checked_post(
+    state: &AppState,
+    viewer: &Viewer,
+    form: &CsrfForm,
+    team: &str,
+    week: &str,
+) -> PageResult<(Team, IsoWeek)> {
+    viewer.check_csrf(&form.csrf)?;
+    team_week(state, team, week).await
+}
+
 /// `POST /reports/{team}/{week}/approve`.
 pub async fn approve(
     State(state): State<AppState>,
@@ -502,8 +515,7 @@ pub async fn approve(
     Path((team, week)): Path<(String, String)>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
-    viewer.check_csrf(&form.csrf)?;
-    let (team, week) = team_week(&state, &team, &week).await?;
+    let (team, week) = checked_post(&state, &viewer, &form, &team, &week).await?;
     let result =
         tandem_app::report::approve_draft(&state.store, team.id, week, &viewer.user.username).await;
     let page = ReportAt {
@@ -525,8 +537,7 @@ pub async fn send(
     Path((team, week)): Path<(String, String)>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
-    viewer.check_csrf(&form.csrf)?;
-    let (team, week) = team_week(&state, &team, &week).await?;
+    let (team, week) = checked_post(&state, &viewer, &form, &team, &week).await?;
     let label = report::week_label(week);
     let mut extras = Extras::default();
     let approved = state

@@ -1,7 +1,7 @@
 //! The application's error: what went wrong in a use case, in words the
 //! callers decide on (the scheduler retries on `Conflict`, the CLI prints the
 //! message). No HTTP here: the server maps each variant to a status and a JSON
-//! body in one place (`tandem_server::error`, `impl From<AppError> for ApiError`).
+//! body in one place (`tandem_server::http::error`, `impl From<AppError> for ApiError`).
 //!
 //! Rules: store and domain errors convert with `?` (`From<StoreError>`,
 //! `From<DomainError>`) the same way the API always mapped them; anything

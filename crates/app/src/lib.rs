@@ -19,6 +19,7 @@ pub mod delivery_metrics;
 pub mod demo;
 pub mod error;
 pub mod forecasting;
+pub mod ingest;
 pub mod jobs;
 pub mod lookup;
 pub mod paging;

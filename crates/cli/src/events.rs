@@ -8,8 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use tandem_app::Settings;
 use tandem_app::credentials::check_webhook_secret;
+use tandem_app::ingest;
 use tandem_domain::delivery::Provider;
-use tandem_server::webhooks;
 use tandem_store::{DeliveryFilter, Store};
 use uuid::Uuid;
 
@@ -131,7 +131,7 @@ pub async fn reprocess(store: &Store, settings: &Settings, a: ReprocessArgs) -> 
             _ => filter.delivery_id = Some(id),
         }
     }
-    let report = webhooks::reprocess(store, &settings.webhooks, filter).await?;
+    let report = ingest::reprocess(store, &settings.webhooks, filter).await?;
     match a.format.format {
         Format::Json => print_json(&report)?,
         Format::Table => {

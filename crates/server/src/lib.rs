@@ -17,7 +17,7 @@ pub mod router;
 pub mod web;
 
 // The use cases live in `tandem_app`; these names keep the paths that pages,
-// handlers and tests use (`crate::forecasting::…`).
+// handlers and tests use (`tandem_app::forecasting::…`).
 pub use tandem_app::report as reporting;
 pub use tandem_app::report::schedule;
 pub use tandem_app::{bootstrap, charts, delivery_metrics, demo, forecasting, settings};
@@ -31,7 +31,7 @@ use tandem_store::Store;
 pub use router::router;
 pub use settings::Settings;
 // The HTTP plumbing lives in `http/`; these paths stay as they were, so
-// `crate::auth`, `crate::error` … (and `tandem_server::openapi`) still name it.
+// `crate::http::auth`, `crate::http::error` … (and `tandem_server::http::openapi`) still name it.
 pub use http::{auth, error, extract, openapi};
 
 /// What every handler can reach.

@@ -16,9 +16,10 @@ use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::auth::Principal;
-use crate::error::{self, ApiResult};
-use crate::{AppState, api, openapi, web, webhooks};
+use crate::http::auth::Principal;
+use crate::http::error::{self, ApiResult};
+use crate::http::openapi;
+use crate::{AppState, api, web, webhooks};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

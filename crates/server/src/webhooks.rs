@@ -19,7 +19,9 @@
 //! - Larger than `webhooks.body_limit_bytes` (25 MiB) → 413.
 //!
 //! Every delivery is kept byte for byte with what it derived, so `tandem
-//! reprocess` can derive it again after a fix. A delivery is acknowledged
+//! reprocess` can derive it again after a fix. Mapping a payload to records
+//! (and reprocessing) is the application's (`tandem_app::ingest`); this
+//! module verifies, answers, and batches the writes. A delivery is acknowledged
 //! only after its transaction committed; concurrent deliveries share
 //! transactions (the [`Writer`]'s group commit).
 
@@ -35,24 +37,24 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tandem_domain::delivery::{Delivery, Outcome, Provider, Record};
+use tandem_domain::delivery::{Delivery, Outcome, Provider};
 use tandem_domain::git::{Commit, GitRef};
 use tandem_domain::project::Project;
-use tandem_domain::webhook::{self, Context, Mapped, PayloadError};
-use tandem_store::{DeliveryFilter, Ingest, Store};
+use tandem_domain::webhook;
+use tandem_store::{Ingest, Store};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult};
 
-pub use tandem_app::settings::WebhookSettings;
+use tandem_app::ingest;
 
 /// The request headers kept with a delivery. Never the signature or the
 /// GitLab token (which is the secret itself).
@@ -411,13 +413,7 @@ async fn receive(
         outcome: Outcome::Invalid,
         detail: String::new(),
     };
-    let parsed = parsed
-        .map_err(|e| format!("malformed JSON: {e}"))
-        .and_then(|v| match unstorable(&v) {
-            Some(problem) => Err(problem),
-            None => Ok(v),
-        });
-    let value = match parsed {
+    let value = match ingest::usable(parsed) {
         Ok(v) => v,
         Err(e) => {
             delivery.detail = e;
@@ -428,7 +424,7 @@ async fn receive(
             return Err(ApiError::bad_field("body", message));
         }
     };
-    let mapped = derive(
+    let mapped = ingest::derive(
         store,
         &ws.app.settings.webhooks,
         provider,
@@ -500,49 +496,6 @@ async fn receive(
         .into_response())
 }
 
-/// Text the databases cannot store alike (NUL characters) anywhere in the
-/// payload, named by its path.
-fn unstorable(v: &Value) -> Option<String> {
-    fn walk(v: &Value, path: &mut String) -> bool {
-        match v {
-            Value::String(s) => s.contains('\0'),
-            Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                let found = walk(item, path);
-                if !found {
-                    path.truncate(len);
-                }
-                found
-            }),
-            Value::Object(fields) => fields.iter().any(|(name, item)| {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(name);
-                let found = name.contains('\0') || walk(item, path);
-                if !found {
-                    path.truncate(len);
-                }
-                found
-            }),
-            _ => false,
-        }
-    }
-    let mut path = String::new();
-    walk(v, &mut path).then(|| {
-        format!(
-            "{}: contains a NUL character, which cannot be stored",
-            if path.is_empty() {
-                "body".to_owned()
-            } else {
-                path.replace('\0', "\\u0000")
-            }
-        )
-    })
-}
-
 fn duplicate(delivery_id: &str) -> Response {
     (
         StatusCode::OK,
@@ -553,64 +506,6 @@ fn duplicate(delivery_id: &str) -> Response {
         }),
     )
         .into_response()
-}
-
-/// Whether records of this event name a service (deployments, incidents,
-/// releases), so the project's service scopes must be read.
-fn names_a_service(provider: Provider, event: &str) -> bool {
-    match provider {
-        Provider::Github => matches!(
-            event,
-            "deployment" | "deployment_status" | "issues" | "release"
-        ),
-        Provider::Gitlab => matches!(event, "Deployment Hook" | "Issue Hook" | "Release Hook"),
-        Provider::Api => false,
-    }
-}
-
-/// Maps a verified payload to records, with the project's service scope for
-/// the repository. The outer error is the store's; the inner one the
-/// payload's.
-pub async fn derive(
-    store: &Store,
-    settings: &WebhookSettings,
-    provider: Provider,
-    event: &str,
-    value: &Value,
-    project: &Project,
-    received_at: DateTime<Utc>,
-) -> Result<Result<Mapped, PayloadError>, tandem_store::StoreError> {
-    let repo = match provider {
-        Provider::Github => webhook::github::repository(value),
-        Provider::Gitlab => webhook::gitlab::repository(value),
-        Provider::Api => None,
-    };
-    let scoped = match repo.filter(|_| names_a_service(provider, event)) {
-        Some(repo) => {
-            let services = store.services_in_repository(project.id, repo).await?;
-            if services.len() == 1 {
-                services.into_iter().next()
-            } else {
-                None
-            }
-        }
-        None => None,
-    };
-    let labels = settings.labels();
-    let ctx = Context {
-        project_id: project.id,
-        team_id: project.team_id,
-        received_at,
-        labels: &labels,
-        scoped_service: scoped.as_deref(),
-        release_environment: &settings.release_environment,
-        new_id: Uuid::now_v7,
-    };
-    Ok(match provider {
-        Provider::Github => webhook::github::map(event, value, &ctx),
-        Provider::Gitlab => webhook::gitlab::map(event, value, &ctx),
-        Provider::Api => Ok(Mapped::ignored("events API requests are not reprocessed")),
-    })
 }
 
 // ---- group commit --------------------------------------------------------
@@ -798,10 +693,10 @@ async fn commit_batch(
     let fresh = store.ingest(items).await?;
     for (item, new) in items.iter().zip(&fresh) {
         if *new {
-            collect_pr_shas(&item.records, &mut new_shas);
+            ingest::collect_pr_shas(&item.records, &mut new_shas);
         }
     }
-    invalidate(store, &new_shas).await?;
+    ingest::invalidate(store, &new_shas).await?;
     Ok(fresh)
 }
 
@@ -819,135 +714,4 @@ fn last_per_ref<'r>(refs: impl Iterator<Item = &'r GitRef>) -> Vec<GitRef> {
         }
     }
     out
-}
-
-/// The commits a stored pull request ties to its repository (its merge
-/// commit and its own commits): attribution through them may change.
-fn collect_pr_shas(records: &[Record], out: &mut HashMap<String, Vec<String>>) {
-    for r in records {
-        if let Record::PullRequest(pr) = r {
-            let shas = out.entry(pr.repo.clone()).or_default();
-            shas.extend(pr.merge_commit_sha.iter().cloned());
-            shas.extend(pr.commits.iter().map(|c| c.sha.clone()));
-        }
-    }
-}
-
-/// Marks deployments whose attribution these commits can change.
-async fn invalidate(
-    store: &Store,
-    new_shas: &HashMap<String, Vec<String>>,
-) -> tandem_store::Result<()> {
-    for (repo, shas) in new_shas.iter().filter(|(_, s)| !s.is_empty()) {
-        store.invalidate_attribution(repo, shas).await?;
-    }
-    Ok(())
-}
-
-// ---- reprocessing --------------------------------------------------------
-
-/// What `reprocess` did.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
-pub struct ReprocessReport {
-    pub examined: u64,
-    pub applied: u64,
-    pub ignored: u64,
-    pub invalid: u64,
-    /// Deliveries without a verified project (none are stored that way).
-    pub skipped: u64,
-}
-
-/// Derives the records of stored deliveries again (after a mapping fix)
-/// and stores them; idempotent: running it twice changes nothing more.
-pub async fn reprocess(
-    store: &Store,
-    settings: &WebhookSettings,
-    mut filter: DeliveryFilter,
-) -> anyhow::Result<ReprocessReport> {
-    let mut report = ReprocessReport::default();
-    filter.limit = 100;
-    loop {
-        let page = store.list_deliveries(&filter).await?;
-        for d in &page.items {
-            report.examined += 1;
-            let Some(project_id) = d.project_id else {
-                report.skipped += 1;
-                continue;
-            };
-            let project = store.get_project(project_id).await?;
-            let parsed = serde_json::from_slice::<Value>(&d.body)
-                .map_err(|e| format!("malformed JSON: {e}"))
-                .and_then(|v| match unstorable(&v) {
-                    Some(problem) => Err(problem),
-                    None => Ok(v),
-                });
-            let value = match parsed {
-                Ok(v) => v,
-                Err(problem) => {
-                    store
-                        .reapply_delivery(d.id, None, &[], Outcome::Invalid, &problem)
-                        .await?;
-                    report.invalid += 1;
-                    continue;
-                }
-            };
-            let mapped = derive(
-                store,
-                settings,
-                d.provider,
-                &d.event,
-                &value,
-                &project,
-                d.received_at,
-            )
-            .await?;
-            match mapped {
-                Err(e) => {
-                    store
-                        .reapply_delivery(
-                            d.id,
-                            None,
-                            &[],
-                            Outcome::Invalid,
-                            &format!("cannot use the payload: {e}"),
-                        )
-                        .await?;
-                    report.invalid += 1;
-                }
-                Ok(m) => {
-                    let mut new_shas = HashMap::new();
-                    if !m.commits.is_empty() {
-                        for sha in store.upsert_commits(&m.commits).await? {
-                            if let Some(c) = m.commits.iter().find(|c| c.sha == sha) {
-                                new_shas
-                                    .entry(c.repo.clone())
-                                    .or_insert_with(Vec::new)
-                                    .push(sha);
-                            }
-                        }
-                    }
-                    if !m.refs.is_empty() {
-                        store.set_refs(&m.refs).await?;
-                    }
-                    let outcome = if m.ignored.is_some() {
-                        report.ignored += 1;
-                        Outcome::Ignored
-                    } else {
-                        report.applied += 1;
-                        Outcome::Applied
-                    };
-                    store
-                        .reapply_delivery(d.id, None, &m.records, outcome, &m.summary())
-                        .await?;
-                    collect_pr_shas(&m.records, &mut new_shas);
-                    invalidate(store, &new_shas).await?;
-                }
-            }
-        }
-        match page.next_cursor {
-            Some(c) => filter.after = Some(c),
-            None => break,
-        }
-    }
-    Ok(report)
 }

@@ -28,7 +28,7 @@ use thirtyfour::prelude::*;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
-const DEMO_PASSWORD: &str = tandem_server::demo::DEMO_PASSWORD;
+const DEMO_PASSWORD: &str = tandem_app::demo::DEMO_PASSWORD;
 
 /// A chromedriver process, killed when dropped.
 struct Driver {

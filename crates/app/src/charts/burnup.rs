@@ -25,7 +25,7 @@ use chrono::{Duration, NaiveDate};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{FONT, check_size, register_fonts};
+use super::{FONT, svg_document};
 
 /// What the chart shows. Counts are cumulative.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,16 +55,7 @@ const TEXT: RGBColor = RGBColor(55, 65, 81);
 
 /// The burn-up chart as an SVG document.
 pub fn burnup_svg(chart: &Burnup, width: u32, height: u32) -> anyhow::Result<String> {
-    check_size(width, height)?;
-    register_fonts()?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        draw(&root, chart)?;
-        root.present()
-            .map_err(|e| anyhow::anyhow!("drawing the chart: {e}"))?;
-    }
-    Ok(svg)
+    svg_document(width, height, |root| draw(root, chart))
 }
 
 fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {

@@ -16,6 +16,8 @@ pub use trend::{Series, trend_png, trend_svg};
 
 use std::sync::OnceLock;
 
+use plotters::coord::Shift;
+use plotters::prelude::{DrawingArea, IntoDrawingArea, SVGBackend};
 use plotters::style::FontStyle;
 
 /// The font family every chart uses; registered by [`register_fonts`].
@@ -37,6 +39,25 @@ pub fn register_fonts() -> anyhow::Result<()> {
     })
     .clone()
     .map_err(anyhow::Error::msg)
+}
+
+/// An SVG document of `width`×`height` drawn by `draw`: the one SVG canvas
+/// every chart uses (size checked, fonts registered first).
+pub(crate) fn svg_document(
+    width: u32,
+    height: u32,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> anyhow::Result<()>,
+) -> anyhow::Result<String> {
+    check_size(width, height)?;
+    register_fonts()?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        draw(&root)?;
+        root.present()
+            .map_err(|e| anyhow::anyhow!("drawing the chart: {e}"))?;
+    }
+    Ok(svg)
 }
 
 /// Chart sizes are bounded so that a request cannot ask for a huge image.

@@ -25,7 +25,7 @@ use chrono::{Duration, NaiveDate};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{FONT, check_size, register_fonts};
+use super::{FONT, check_size, register_fonts, svg_document};
 
 /// One series to draw.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,16 +78,7 @@ pub fn trend_png(series: &Series, width: u32, height: u32) -> anyhow::Result<Vec
 
 /// The same chart as an SVG document.
 pub fn trend_svg(series: &Series, width: u32, height: u32) -> anyhow::Result<String> {
-    check_size(width, height)?;
-    register_fonts()?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        draw(&root, series)?;
-        root.present()
-            .map_err(|e| anyhow::anyhow!("drawing the chart: {e}"))?;
-    }
-    Ok(svg)
+    svg_document(width, height, |root| draw(root, series))
 }
 
 fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {

@@ -17,7 +17,7 @@
 //! query (`--attribute N` times `attribute_pending` over N deployments
 //! written through the real store writes, for that figure).
 //!
-//! Measured: `tandem_server::delivery_metrics::dora` for the project over
+//! Measured: `tandem_app::delivery_metrics::dora` for the project over
 //! 2025-01-01..2025-12-31 by week — the same call the API, the CLI, the team
 //! page and the report make, including `attribute_pending` (nothing pending).
 //! p50/p99 over `--queries` calls after 5 warm-ups. Then
@@ -33,12 +33,12 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use clap::Parser;
 use serde_json::{Value, json};
 use sqlx::QueryBuilder;
+use tandem_app::delivery_metrics::DeliveryQuery;
 use tandem_bench::fixtures::Org;
 use tandem_bench::stats::percentile;
 use tandem_bench::{Engine, Engines};
 use tandem_domain::dora::Histogram;
 use tandem_domain::project::Project;
-use tandem_server::delivery_metrics::DeliveryQuery;
 use tandem_store::{EngineKind, Store};
 use tandem_testkit::TestDb;
 use uuid::Uuid;
@@ -369,7 +369,7 @@ async fn measure_one(engine: Engine, n: usize, args: &Args) -> anyhow::Result<Va
     let generate_s = t0.elapsed().as_secs_f64();
     eprintln!("{engine:?} {n}: {commit_rows} commit rows in {generate_s:.1} s; querying…");
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../server/tandem.example.toml");
-    let settings = tandem_server::Settings::load_from(
+    let settings = tandem_app::Settings::load_from(
         Some(std::path::Path::new(example)),
         &[("TANDEM_DATABASE__URL".to_owned(), db.url.clone())],
     )?;
@@ -383,7 +383,7 @@ async fn measure_one(engine: Engine, n: usize, args: &Args) -> anyhow::Result<Va
     let mut report = None;
     for _ in 0..5 {
         report = Some(
-            tandem_server::delivery_metrics::dora(&store, &settings, &q)
+            tandem_app::delivery_metrics::dora(&store, &settings, &q)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
         );
@@ -391,7 +391,7 @@ async fn measure_one(engine: Engine, n: usize, args: &Args) -> anyhow::Result<Va
     let mut times = Vec::with_capacity(args.queries);
     for _ in 0..args.queries {
         let t = Instant::now();
-        let r = tandem_server::delivery_metrics::dora(&store, &settings, &q)
+        let r = tandem_app::delivery_metrics::dora(&store, &settings, &q)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         times.push(t.elapsed());

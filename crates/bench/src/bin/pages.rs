@@ -68,7 +68,7 @@ impl Server {
         let (db, store, listener) = rt.block_on(async {
             let db = tandem_testkit::TestDb::new(engine).await;
             let store = db.store().await;
-            tandem_server::demo::load(&store, Utc::now().date_naive()).await?;
+            tandem_app::demo::load(&store, Utc::now().date_naive()).await?;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             anyhow::Ok((db, store, listener))
         })?;
@@ -83,10 +83,9 @@ impl Server {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-        let settings =
-            tandem_server::Settings::load_from(Some(std::path::Path::new(example)), &env)?;
+        let settings = tandem_app::Settings::load_from(Some(std::path::Path::new(example)), &env)?;
         let (_, admin_token) = rt
-            .block_on(tandem_server::api::admin::issue_token(
+            .block_on(tandem_app::credentials::issue_token(
                 &store,
                 "bench",
                 tandem_domain::user::Role::Admin,
@@ -226,7 +225,7 @@ async fn run(args: &Args, server: &Server) -> anyhow::Result<()> {
         .send()
         .await?;
     ensure!(r.status() == 201, "create the admin: {}", r.status());
-    let demo = tandem_server::demo::DEMO_PASSWORD;
+    let demo = tandem_app::demo::DEMO_PASSWORD;
     let manager = session(&client, base, "maria", demo).await?;
     let admin = session(&client, base, "bench-admin", password).await?;
     let goal = api("/api/v1/goals?status=in_progress&limit=1".into()).await?["items"][0]["id"]

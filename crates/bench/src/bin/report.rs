@@ -33,9 +33,9 @@ async fn main() -> anyhow::Result<()> {
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let store = tandem_store::Store::connect(&url, &Default::default()).await?;
     store.migrate().await?;
-    tandem_server::demo::load(&store, Utc::now().date_naive()).await?;
+    tandem_app::demo::load(&store, Utc::now().date_naive()).await?;
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../server/tandem.example.toml");
-    let settings = tandem_server::Settings::load_from(
+    let settings = tandem_app::Settings::load_from(
         Some(std::path::Path::new(example)),
         &[("TANDEM_DATABASE__URL".to_owned(), url.clone())],
     )?;
@@ -48,11 +48,11 @@ async fn main() -> anyhow::Result<()> {
     let mut sizes = (0, 0, 0);
     for rep in 0..=args.reps {
         let t0 = Instant::now();
-        let (_, report) = tandem_server::reporting::edited(&store, &settings, team.id, week)
+        let (_, report) = tandem_app::report::edited(&store, &settings, team.id, week)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let t1 = Instant::now();
-        let r = tandem_server::reporting::render(&report, Some("https://tandem.example/r"))?;
+        let r = tandem_app::report::render(&report, Some("https://tandem.example/r"))?;
         let t2 = Instant::now();
         sizes = (
             r.charts.len(),

@@ -10,10 +10,10 @@ use tandem_domain::user::{ApiToken, NewUser, Role, User, validate_password};
 
 use super::{new_id, path_id};
 use crate::AppState;
-use crate::auth::RequireAdmin;
-use crate::auth::{self, Principal};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiJson;
+use crate::http::auth::RequireAdmin;
+use crate::http::auth::{self, Principal};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::ApiJson;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -194,7 +194,7 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
 }
 
-pub use tandem_app::credentials::issue_token;
+use tandem_app::credentials::issue_token;
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "admin", params(("id" = uuid::Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

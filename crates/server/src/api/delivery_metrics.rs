@@ -14,10 +14,10 @@ use tandem_domain::dora::{
 };
 
 use crate::AppState;
-use crate::auth::RequireMember;
-use crate::delivery_metrics::{self as dm, CoverageReport, DeliveryQuery};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::http::auth::RequireMember;
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::ApiQuery;
+use tandem_app::delivery_metrics::{self as dm, CoverageReport, DeliveryQuery};
 
 #[utoipa::path(get, path = "/api/v1/delivery/dora", tag = "delivery",
     params(DeliveryQuery),

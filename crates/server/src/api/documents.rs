@@ -18,10 +18,10 @@ use tandem_store::StoreError;
 
 use super::path_id;
 use crate::AppState;
-use crate::auth::Principal;
-use crate::auth::RequireManager;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::check_storable;
+use crate::http::auth::Principal;
+use crate::http::auth::RequireManager;
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::check_storable;
 
 /// The media type of an agreement document.
 pub const MARKDOWN: &str = "text/markdown; charset=utf-8";

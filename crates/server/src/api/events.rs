@@ -25,9 +25,9 @@ use uuid::Uuid;
 
 use super::new_id;
 use crate::AppState;
-use crate::auth::{RequireAdmin, RequireMember};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiJson;
+use crate::http::auth::{RequireAdmin, RequireMember};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::ApiJson;
 
 /// The most items one batch may carry.
 pub const MAX_BATCH_ITEMS: usize = 5_000;
@@ -198,20 +198,11 @@ async fn project_for(
     project: Option<&str>,
 ) -> ApiResult<Project> {
     if projects.is_empty() {
-        let mut all = Vec::new();
-        let mut q = tandem_store::ListQuery {
-            limit: tandem_store::ListQuery::MAX_LIMIT,
-            ..Default::default()
-        };
-        loop {
-            let page = state.store.list_projects(&q).await?;
-            all.extend(page.items);
-            match page.next_cursor {
-                Some(c) => q.after = Some(c),
-                None => break,
-            }
-        }
-        *projects = all;
+        let store = &state.store;
+        *projects = paging::all(tandem_store::ListQuery::default(), |q| async move {
+            store.list_projects(&q).await
+        })
+        .await?;
     }
     let serving: Vec<&Project> = projects
         .iter()
@@ -414,7 +405,8 @@ pub struct WebhookSecret {
     pub secret: String,
 }
 
-pub use tandem_app::credentials::check_webhook_secret as check_secret;
+use tandem_app::credentials::check_webhook_secret;
+use tandem_app::{lookup, paging};
 
 #[utoipa::path(put, path = "/api/v1/projects/{project}/webhook-secrets/{provider}", tag = "events",
     request_body = WebhookSecret,
@@ -436,8 +428,8 @@ pub async fn put_webhook_secret(
             )));
         }
     };
-    let project_id = super::project_id(&state, &project).await?;
-    check_secret(&input.secret).map_err(|e| ApiError::invalid("secret", e))?;
+    let project_id = lookup::project(&state.store, &project).await?.id;
+    check_webhook_secret(&input.secret).map_err(|e| ApiError::invalid("secret", e))?;
     state
         .store
         .set_webhook_secret(project_id, provider, &input.secret, Utc::now())

@@ -8,11 +8,12 @@ use tandem_store::RiskHistoryEntry;
 
 use super::path_id;
 use crate::AppState;
-use crate::auth::Principal;
-use crate::auth::{RequireManager, RequireMember};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiQuery;
-use crate::forecasting::{self, Agenda, CheckReport, GoalForecast};
+use crate::http::auth::Principal;
+use crate::http::auth::{RequireManager, RequireMember};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::ApiQuery;
+use tandem_app::forecasting::{self, Agenda, CheckReport, GoalForecast};
+use tandem_app::lookup;
 
 /// The goal's Monte Carlo forecast, made together with the other goals its
 /// team is working on (they share the team's throughput).
@@ -80,12 +81,15 @@ pub async fn agenda(
     _: RequireMember,
     ApiQuery(params): ApiQuery<AgendaParams>,
 ) -> ApiResult<Json<Agenda>> {
-    let team = super::team_id(&state, &params.team).await.map_err(|_| {
-        ApiError::bad_field(
-            "team",
-            format!("no team has the id or key {:?}", params.team),
-        )
-    })?;
+    let team = lookup::team(&state.store, &params.team)
+        .await
+        .map(|t| t.id)
+        .map_err(|_| {
+            ApiError::bad_field(
+                "team",
+                format!("no team has the id or key {:?}", params.team),
+            )
+        })?;
     let cfg = &state.settings.forecast;
     Ok(Json(
         forecasting::agenda(&state.store, team, Utc::now().date_naive(), cfg).await?,
@@ -114,9 +118,14 @@ pub async fn achievement(
     ApiQuery(params): ApiQuery<AchievementParams>,
 ) -> ApiResult<Json<forecasting::Achievement>> {
     let team = match &params.team {
-        Some(t) => Some(super::team_id(&state, t).await.map_err(|_| {
-            ApiError::bad_field("team", format!("no team has the id or key {t:?}"))
-        })?),
+        Some(t) => Some(
+            lookup::team(&state.store, t)
+                .await
+                .map(|t| t.id)
+                .map_err(|_| {
+                    ApiError::bad_field("team", format!("no team has the id or key {t:?}"))
+                })?,
+        ),
         None => None,
     };
     Ok(Json(

@@ -9,10 +9,10 @@ use tandem_domain::stage::{NewStage, Stage, StagePatch};
 
 use super::{Filter, ListParams, Page, new_id, parses, path_id};
 use crate::AppState;
-use crate::auth::Principal;
-use crate::auth::RequireManager;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::http::auth::Principal;
+use crate::http::auth::RequireManager;
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::{ApiJson, ApiQuery};
 
 #[utoipa::path(get, path = "/api/v1/goals", tag = "goals", params(ListParams),
     responses((status = 200, body = Page<Goal>), (status = 400, body = ErrorBody)))]

@@ -8,21 +8,14 @@ use serde::{Deserialize, Serialize};
 use tandem_domain::metric::{
     MAX_POINTS_PER_WRITE, Metric, MetricPatch, MetricPoint, NewMetric, NewPoint,
 };
-use uuid::Uuid;
 
 use super::{Filter, ListParams, Page, new_id};
 use crate::AppState;
-use crate::auth::Principal;
-use crate::auth::RequireManager;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery};
-
-async fn metric_by(state: &AppState, id_or_key: &str) -> ApiResult<Metric> {
-    Ok(match Uuid::try_parse(id_or_key) {
-        Ok(id) => state.store.get_metric(id).await?,
-        Err(_) => state.store.get_metric_by_key(id_or_key).await?,
-    })
-}
+use crate::http::auth::Principal;
+use crate::http::auth::RequireManager;
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::{ApiJson, ApiQuery};
+use tandem_app::lookup;
 
 #[utoipa::path(get, path = "/api/v1/metrics", tag = "metrics", params(ListParams),
     responses((status = 200, body = Page<Metric>), (status = 400, body = ErrorBody)))]
@@ -57,7 +50,7 @@ pub async fn get_metric(
     _: Principal,
     Path(metric): Path<String>,
 ) -> ApiResult<Json<Metric>> {
-    Ok(Json(metric_by(&state, &metric).await?))
+    Ok(Json(lookup::metric(&state.store, &metric).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/metrics/{metric}", tag = "metrics", request_body = MetricPatch,
@@ -69,7 +62,7 @@ pub async fn update_metric(
     Path(metric): Path<String>,
     ApiJson(patch): ApiJson<MetricPatch>,
 ) -> ApiResult<Json<Metric>> {
-    let mut m = metric_by(&state, &metric).await?;
+    let mut m = lookup::metric(&state.store, &metric).await?;
     m.apply(patch, Utc::now())?;
     state.store.update_metric(&m).await?;
     Ok(Json(m))
@@ -95,7 +88,7 @@ pub async fn list_points(
     Path(metric): Path<String>,
     ApiQuery(params): ApiQuery<PointsParams>,
 ) -> ApiResult<Json<Vec<MetricPoint>>> {
-    let m = metric_by(&state, &metric).await?;
+    let m = lookup::metric(&state.store, &metric).await?;
     let limit = params.limit.unwrap_or(1000);
     if !(1..=10_000).contains(&limit) {
         return Err(ApiError::bad_field(
@@ -132,7 +125,7 @@ pub async fn write_points(
     Path(metric): Path<String>,
     ApiJson(input): ApiJson<NewPoints>,
 ) -> ApiResult<Json<PointsWritten>> {
-    let m = metric_by(&state, &metric).await?;
+    let m = lookup::metric(&state.store, &metric).await?;
     if input.points.len() > MAX_POINTS_PER_WRITE {
         return Err(ApiError::invalid(
             "points",

@@ -20,7 +20,8 @@ use tandem_store::ListQuery;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult};
+use tandem_app::lookup;
 
 /// One page of results; pass `next_cursor` as `cursor` for the next page.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -116,24 +117,35 @@ impl ListParams {
             if !has(|f| matches!(f, Filter::Team)) {
                 return Err(refuse("team"));
             }
-            q.team_id = Some(team_id(state, &team).await.map_err(|e| match e {
-                ApiError::NotFound(_) => {
-                    ApiError::bad_field("team", format!("no team has the id or key {team:?}"))
-                }
-                other => other,
-            })?);
+            q.team_id = Some(
+                lookup::team(&state.store, &team)
+                    .await
+                    .map(|t| t.id)
+                    .map_err(|e| match ApiError::from(e) {
+                        ApiError::NotFound(_) => ApiError::bad_field(
+                            "team",
+                            format!("no team has the id or key {team:?}"),
+                        ),
+                        other => other,
+                    })?,
+            );
         }
         if let Some(project) = self.project {
             if !has(|f| matches!(f, Filter::Project)) {
                 return Err(refuse("project"));
             }
-            q.project_id = Some(project_id(state, &project).await.map_err(|e| match e {
-                ApiError::NotFound(_) => ApiError::bad_field(
-                    "project",
-                    format!("no project has the id or key {project:?}"),
-                ),
-                other => other,
-            })?);
+            q.project_id = Some(
+                lookup::project(&state.store, &project)
+                    .await
+                    .map(|p| p.id)
+                    .map_err(|e| match ApiError::from(e) {
+                        ApiError::NotFound(_) => ApiError::bad_field(
+                            "project",
+                            format!("no project has the id or key {project:?}"),
+                        ),
+                        other => other,
+                    })?,
+            );
         }
         if let Some(goal) = self.goal {
             if !has(|f| matches!(f, Filter::Goal)) {
@@ -175,22 +187,6 @@ impl ListParams {
         }
         Ok(q)
     }
-}
-
-/// A team by id or key.
-pub async fn team_id(state: &AppState, id_or_key: &str) -> ApiResult<Uuid> {
-    Ok(match Uuid::try_parse(id_or_key) {
-        Ok(id) => state.store.get_team(id).await?.id,
-        Err(_) => state.store.get_team_by_key(id_or_key).await?.id,
-    })
-}
-
-/// A project by id or key.
-pub async fn project_id(state: &AppState, id_or_key: &str) -> ApiResult<Uuid> {
-    Ok(match Uuid::try_parse(id_or_key) {
-        Ok(id) => state.store.get_project(id).await?.id,
-        Err(_) => state.store.get_project_by_key(id_or_key).await?.id,
-    })
 }
 
 /// Parses a path id, answering 404 for anything that is not one.

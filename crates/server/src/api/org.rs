@@ -7,12 +7,13 @@ use chrono::Utc;
 use tandem_domain::project::{NewProject, Project, ProjectPatch};
 use tandem_domain::team::{NewTeam, Team, TeamPatch};
 
-use super::{Filter, ListParams, Page, new_id, project_id, team_id};
+use super::{Filter, ListParams, Page, new_id};
 use crate::AppState;
-use crate::auth::Principal;
-use crate::auth::RequireManager;
-use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::http::auth::Principal;
+use crate::http::auth::RequireManager;
+use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::extract::{ApiJson, ApiQuery};
+use tandem_app::lookup;
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(ListParams),
     responses((status = 200, body = Page<Team>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
@@ -45,8 +46,7 @@ pub async fn get_team(
     _: Principal,
     Path(team): Path<String>,
 ) -> ApiResult<Json<Team>> {
-    let id = team_id(&state, &team).await?;
-    Ok(Json(state.store.get_team(id).await?))
+    Ok(Json(lookup::team(&state.store, &team).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/teams/{team}", tag = "teams", request_body = TeamPatch,
@@ -58,7 +58,7 @@ pub async fn update_team(
     Path(team): Path<String>,
     ApiJson(patch): ApiJson<TeamPatch>,
 ) -> ApiResult<Json<Team>> {
-    let mut t = state.store.get_team(team_id(&state, &team).await?).await?;
+    let mut t = lookup::team(&state.store, &team).await?;
     t.apply(patch, Utc::now())?;
     state.store.update_team(&t).await?;
     Ok(Json(t))
@@ -95,8 +95,7 @@ pub async fn get_project(
     _: Principal,
     Path(project): Path<String>,
 ) -> ApiResult<Json<Project>> {
-    let id = project_id(&state, &project).await?;
-    Ok(Json(state.store.get_project(id).await?))
+    Ok(Json(lookup::project(&state.store, &project).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/projects/{project}", tag = "projects", request_body = ProjectPatch,
@@ -108,10 +107,7 @@ pub async fn update_project(
     Path(project): Path<String>,
     ApiJson(patch): ApiJson<ProjectPatch>,
 ) -> ApiResult<Json<Project>> {
-    let mut p = state
-        .store
-        .get_project(project_id(&state, &project).await?)
-        .await?;
+    let mut p = lookup::project(&state.store, &project).await?;
     p.apply(patch, Utc::now())?;
     state.store.update_project(&p).await?;
     Ok(Json(p))

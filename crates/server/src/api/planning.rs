@@ -12,13 +12,13 @@ use tandem_store::StoreError;
 
 use super::path_id;
 use crate::AppState;
-use crate::auth::{Principal, RequireMember};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::http::auth::{Principal, RequireMember};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::ApiQuery;
 
-pub use tandem_app::lookup::{team as find_team, work_item as find_work_item};
-pub use tandem_app::planning::{
-    BacklogView, TeamDebt, TeamRef, backlog_view, debt_budget, goal_plan, task_context,
+use tandem_app::lookup;
+use tandem_app::planning::{
+    BacklogView, TeamDebt, backlog_view, debt_budget, goal_plan, task_context,
 };
 
 /// Query of `GET /api/v1/backlog`.
@@ -41,12 +41,14 @@ pub async fn backlog(
     let team = params
         .team
         .ok_or_else(|| ApiError::bad_field("team", "name the team: ?team=<id or key>"))?;
-    let team = find_team(&state.store, &team).await.map_err(|e| match e {
-        StoreError::NotFound { .. } => {
-            ApiError::bad_field("team", format!("no team has the id or key {team:?}"))
-        }
-        other => other.into(),
-    })?;
+    let team = lookup::team(&state.store, &team)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => {
+                ApiError::bad_field("team", format!("no team has the id or key {team:?}"))
+            }
+            other => other.into(),
+        })?;
     Ok(Json(
         backlog_view(&state.store, &team, &state.settings.planning, Utc::now()).await?,
     ))
@@ -60,7 +62,7 @@ pub async fn team_debt(
     _: Principal,
     Path(team): Path<String>,
 ) -> ApiResult<Json<TeamDebt>> {
-    let team = find_team(&state.store, &team).await?;
+    let team = lookup::team(&state.store, &team).await?;
     let debt = debt_budget(&state.store, &team, &state.settings.planning, Utc::now()).await?;
     Ok(Json(TeamDebt {
         team: (&team).into(),
@@ -90,7 +92,7 @@ pub async fn context(
     _: RequireMember,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TaskContext>> {
-    let item = find_work_item(&state.store, &id).await?;
+    let item = lookup::work_item(&state.store, &id).await?;
     Ok(Json(
         task_context(&state.store, &item, &state.settings.planning).await?,
     ))

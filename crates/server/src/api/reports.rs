@@ -1,5 +1,5 @@
 //! `GET /api/v1/teams/{team}/reports/weekly`: a team's weekly status report
-//! (`crate::reporting`), as JSON or Markdown.
+//! (`tandem_app::report`), as JSON or Markdown.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -15,13 +15,13 @@ use tandem_store::{
 };
 
 use super::documents::MARKDOWN;
-use super::planning::find_team;
 use crate::AppState;
-use crate::auth::Principal;
-use crate::auth::RequireManager;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery};
-use crate::reporting::SendResult;
+use crate::http::auth::Principal;
+use crate::http::auth::RequireManager;
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::{ApiJson, ApiQuery};
+use tandem_app::lookup;
+use tandem_app::report::SendResult;
 
 /// Query of `GET /api/v1/teams/{team}/reports/weekly`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -36,7 +36,7 @@ pub struct WeeklyParams {
     pub format: Option<String>,
 }
 
-pub use tandem_app::report::week_or_current;
+use tandem_app::report::week_or_current;
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/weekly", tag = "reports",
     params(("team" = String, Path, description = "Team id or key"), WeeklyParams),
@@ -56,11 +56,11 @@ pub async fn weekly(
     let week =
         week_or_current(params.week.as_deref()).map_err(|e| ApiError::bad_field("week", e))?;
     let format = Format::parse(params.format.as_deref())?;
-    let team = find_team(&state.store, &team).await?;
+    let team = lookup::team(&state.store, &team).await?;
     let week_label = report::week_label(week);
     let (_, report) =
-        crate::reporting::edited(&state.store, &state.settings, team.id, week).await?;
-    let link = crate::reporting::link(&state.settings, &team.key, &week_label);
+        tandem_app::report::edited(&state.store, &state.settings, team.id, week).await?;
+    let link = tandem_app::report::link(&state.settings, &team.key, &week_label);
     Ok(format.respond(&report, &link))
 }
 
@@ -108,8 +108,8 @@ impl Format {
                         line_id: t.line_id.clone(),
                         cid: format!("chart{i}.{}.{}@tandem", r.team.key, r.week),
                         alt: t.label.clone(),
-                        width: crate::reporting::CHART_DISPLAY.0,
-                        height: crate::reporting::CHART_DISPLAY.1,
+                        width: tandem_app::report::CHART_DISPLAY.0,
+                        height: tandem_app::report::CHART_DISPLAY.1,
                     })
                     .collect();
                 text(
@@ -148,7 +148,7 @@ pub struct DraftView {
 async fn draft_view(state: &AppState, team_id: uuid::Uuid, week: IsoWeek) -> ApiResult<DraftView> {
     let label = report::week_label(week);
     let (draft, report) =
-        crate::reporting::edited(&state.store, &state.settings, team_id, week).await?;
+        tandem_app::report::edited(&state.store, &state.settings, team_id, week).await?;
     Ok(DraftView {
         draft,
         report,
@@ -171,7 +171,7 @@ pub async fn get_draft(
     Path((team, week)): Path<(String, String)>,
 ) -> ApiResult<Json<DraftView>> {
     let week = parse_week_path(&week)?;
-    let team = find_team(&state.store, &team).await?;
+    let team = lookup::team(&state.store, &team).await?;
     Ok(Json(draft_view(&state, team.id, week).await?))
 }
 
@@ -193,8 +193,8 @@ pub async fn edit_draft(
     ApiJson(req): ApiJson<EditRequest>,
 ) -> ApiResult<Json<DraftView>> {
     let week = parse_week_path(&week)?;
-    let team = find_team(&state.store, &team).await?;
-    crate::reporting::edit_draft(&state.store, &state.settings, team.id, week, &req).await?;
+    let team = lookup::team(&state.store, &team).await?;
+    tandem_app::report::edit_draft(&state.store, &state.settings, team.id, week, &req).await?;
     Ok(Json(draft_view(&state, team.id, week).await?))
 }
 
@@ -209,9 +209,9 @@ pub async fn approve(
     Path((team, week)): Path<(String, String)>,
 ) -> ApiResult<Json<ReportDraft>> {
     let week = parse_week_path(&week)?;
-    let team = find_team(&state.store, &team).await?;
+    let team = lookup::team(&state.store, &team).await?;
     Ok(Json(
-        crate::reporting::approve_draft(&state.store, team.id, week, &who.name).await?,
+        tandem_app::report::approve_draft(&state.store, team.id, week, &who.name).await?,
     ))
 }
 
@@ -229,7 +229,7 @@ pub async fn send(
     Path((team, week)): Path<(String, String)>,
 ) -> ApiResult<Json<SendResult>> {
     let week = parse_week_path(&week)?;
-    let team = find_team(&state.store, &team).await?;
+    let team = lookup::team(&state.store, &team).await?;
     let label = report::week_label(week);
     let draft = state.store.draft(team.id, &label, Utc::now()).await?;
     if draft.status == report::DraftStatus::Draft {
@@ -239,7 +239,7 @@ pub async fn send(
         });
     }
     Ok(Json(
-        crate::reporting::send_week(&state.store, &state.settings, team.id, week).await?,
+        tandem_app::report::send_week(&state.store, &state.settings, team.id, week).await?,
     ))
 }
 
@@ -271,14 +271,14 @@ pub struct ScheduleView {
 fn schedule_view(
     team: &tandem_domain::team::Team,
     own: Option<ReportSchedule>,
-    settings: &crate::Settings,
+    settings: &tandem_app::Settings,
 ) -> ScheduleView {
     let default = own.is_none();
-    let schedule = crate::schedule::effective(team.id, own, settings);
-    let tz = crate::schedule::parse_tz(&team.timezone).unwrap_or(chrono_tz::UTC);
-    let next_due = crate::schedule::parse_cron(&schedule.cron)
+    let schedule = tandem_app::report::schedule::effective(team.id, own, settings);
+    let tz = tandem_app::report::schedule::parse_tz(&team.timezone).unwrap_or(chrono_tz::UTC);
+    let next_due = tandem_app::report::schedule::parse_cron(&schedule.cron)
         .ok()
-        .and_then(|c| crate::schedule::due_times(&c, tz, Utc::now()).1);
+        .and_then(|c| tandem_app::report::schedule::due_times(&c, tz, Utc::now()).1);
     ScheduleView {
         schedule,
         default,
@@ -295,7 +295,7 @@ pub async fn get_schedule(
     _: Principal,
     Path(team): Path<String>,
 ) -> ApiResult<Json<ScheduleView>> {
-    let team = find_team(&state.store, &team).await?;
+    let team = lookup::team(&state.store, &team).await?;
     let own = state.store.report_schedule(team.id).await?;
     Ok(Json(schedule_view(&team, own, &state.settings)))
 }
@@ -313,8 +313,8 @@ pub async fn put_schedule(
     Path(team): Path<String>,
     ApiJson(req): ApiJson<ScheduleRequest>,
 ) -> ApiResult<Json<ScheduleView>> {
-    let team = find_team(&state.store, &team).await?;
-    let s = crate::schedule::set(
+    let team = lookup::team(&state.store, &team).await?;
+    let s = tandem_app::report::schedule::set(
         &state.store,
         &team,
         &req.cron,
@@ -343,7 +343,7 @@ pub async fn list_archive(
     ApiQuery(params): ApiQuery<ArchiveParams>,
 ) -> ApiResult<Json<Vec<ArchiveEntry>>> {
     let team_id = match &params.team {
-        Some(t) => Some(find_team(&state.store, t).await?.id),
+        Some(t) => Some(lookup::team(&state.store, t).await?.id),
         None => None,
     };
     Ok(Json(state.store.list_archive(team_id).await?))
@@ -371,7 +371,7 @@ pub async fn get_archived(
 ) -> ApiResult<Response> {
     let week = parse_week_path(&week)?;
     let format = Format::parse(params.format.as_deref())?;
-    let team = find_team(&state.store, &team).await?;
+    let team = lookup::team(&state.store, &team).await?;
     let a = state
         .store
         .archived_report(team.id, &report::week_label(week))

@@ -11,10 +11,10 @@ use tandem_domain::work_item::{NewWorkItem, WorkItem, WorkItemPatch, WorkKind, W
 
 use super::{Filter, ListParams, Page, new_id, parses, path_id};
 use crate::AppState;
-use crate::auth::Principal;
-use crate::auth::{RequireManager, RequireMember};
-use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::http::auth::Principal;
+use crate::http::auth::{RequireManager, RequireMember};
+use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::extract::{ApiJson, ApiQuery};
 
 #[utoipa::path(get, path = "/api/v1/work-items", tag = "work items", params(ListParams),
     responses((status = 200, body = Page<WorkItem>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]

@@ -14,7 +14,7 @@ use tandem_domain::user::{Role, User};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 pub const SESSION_COOKIE: &str = "tandem_session";
 

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// A JSON body. Syntax errors → 400; wrong types, missing or unknown fields,
 /// and text the database cannot store (see [`check_storable`]) → 422 naming

@@ -58,7 +58,7 @@ impl utoipa::Modify for Security {
         components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
-                crate::auth::SESSION_COOKIE,
+                crate::http::auth::SESSION_COOKIE,
             ))),
         );
         // Only the CSV feeds (`web::feed`) accept a token in the query.

@@ -18,10 +18,10 @@ use super::AdminViewer;
 use super::view::{self, Nav};
 use super::{PageError, PageForm, PageResult, Viewer, render, render_status, see_other};
 use crate::AppState;
-use crate::api::admin::issue_token;
 use crate::api::new_id;
-use crate::auth;
-use crate::error::ApiError;
+use crate::http::auth;
+use crate::http::error::ApiError;
+use tandem_app::credentials::issue_token;
 
 /// Field errors by field name, and an error for the form as a whole.
 #[derive(Debug, Default)]
@@ -31,6 +31,13 @@ pub struct FormErrors {
 }
 
 impl FormErrors {
+    /// The role a form names, or `None` with the problem noted under `role`.
+    fn role(&mut self, raw: &str) -> Option<Role> {
+        raw.parse::<Role>()
+            .map_err(|e| self.fields.insert("role".into(), e))
+            .ok()
+    }
+
     pub fn get(&self, field: &str) -> Option<&String> {
         self.fields.get(field)
     }
@@ -164,16 +171,14 @@ pub async fn users(
     State(state): State<AppState>,
     AdminViewer(viewer): AdminViewer,
 ) -> PageResult<Response> {
-    render(
-        &users_page(
-            &state,
-            &viewer,
-            UserForm::default(),
-            FormErrors::default(),
-            None,
-        )
-        .await?,
-    )
+    let page = users_page(
+        &state,
+        &viewer,
+        UserForm::default(),
+        FormErrors::default(),
+        None,
+    );
+    render(&page.await?)
 }
 
 /// `POST /admin/users`: creates a user.
@@ -184,10 +189,7 @@ pub async fn create_user(
 ) -> PageResult<Response> {
     viewer.check_csrf(&form.csrf)?;
     let mut errors = FormErrors::default();
-    let role = form.role.parse::<Role>();
-    if let Err(e) = &role {
-        errors.fields.insert("role".into(), e.clone());
-    }
+    let role = errors.role(&form.role);
     if let Err(DomainError::Invalid(list)) = validate_password(&form.password) {
         for fe in list {
             errors
@@ -199,7 +201,7 @@ pub async fn create_user(
         username: form.username.trim().to_owned(),
         display_name: Some(form.display_name.trim().to_owned()).filter(|s| !s.is_empty()),
         email: Some(form.email.trim().to_owned()).filter(|s| !s.is_empty()),
-        role: *role.as_ref().unwrap_or(&Role::Member),
+        role: role.unwrap_or(Role::Member),
     }
     .into_user(new_id(), Utc::now());
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -348,16 +350,14 @@ pub async fn tokens(
     State(state): State<AppState>,
     AdminViewer(viewer): AdminViewer,
 ) -> PageResult<Response> {
-    render(
-        &tokens_page(
-            &state,
-            &viewer,
-            TokenForm::default(),
-            FormErrors::default(),
-            None,
-        )
-        .await?,
-    )
+    let page = tokens_page(
+        &state,
+        &viewer,
+        TokenForm::default(),
+        FormErrors::default(),
+        None,
+    );
+    render(&page.await?)
 }
 
 /// `POST /admin/tokens`: creates a token and shows its secret once.
@@ -368,13 +368,7 @@ pub async fn create_token(
 ) -> PageResult<Response> {
     viewer.check_csrf(&form.csrf)?;
     let mut errors = FormErrors::default();
-    let role = match form.role.parse::<Role>() {
-        Ok(r) => Some(r),
-        Err(e) => {
-            errors.fields.insert("role".into(), e);
-            None
-        }
-    };
+    let role = errors.role(&form.role);
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     if let Some(role) = role {
         match issue_token(&state.store, form.name.trim(), role, Some(viewer.user.id)).await {

@@ -1,5 +1,5 @@
 //! What several pages gather from the store: KPI series, goals with their
-//! forecasts, open risks. Forecasts come from `crate::forecasting`.
+//! forecasts, open risks. Forecasts come from `tandem_app::forecasting`.
 
 use std::collections::HashMap;
 
@@ -12,47 +12,21 @@ use tandem_store::{ListQuery, Store};
 use uuid::Uuid;
 
 use super::view::{self, ForecastCell};
-use crate::charts::{self, Series};
-use crate::error::ApiResult;
-use crate::forecasting::{self, TeamForecast};
-use crate::settings::ForecastSettings;
+use crate::http::error::ApiResult;
+use tandem_app::charts::{self, Series};
+use tandem_app::forecasting::{self, TeamForecast};
+use tandem_app::paging;
+use tandem_app::settings::ForecastSettings;
 
 /// Every page of a list, at most `cap` items.
 pub async fn all_goals(store: &Store, base: ListQuery) -> ApiResult<Vec<Goal>> {
-    let mut q = ListQuery {
-        limit: ListQuery::MAX_LIMIT,
-        ..base
-    };
-    let mut out = Vec::new();
-    loop {
-        let page = store.list_goals(&q).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => return Ok(out),
-        }
-    }
+    Ok(paging::all(base, |q| async move { store.list_goals(&q).await }).await?)
 }
 
 /// Open (not closed) risks matching `base`, heaviest first.
 pub async fn open_risks(store: &Store, base: ListQuery) -> ApiResult<Vec<Risk>> {
-    let mut q = ListQuery {
-        limit: ListQuery::MAX_LIMIT,
-        ..base
-    };
-    let mut out = Vec::new();
-    loop {
-        let page = store.list_risks(&q).await?;
-        out.extend(
-            page.items
-                .into_iter()
-                .filter(|r| r.status != RiskStatus::Closed),
-        );
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => break,
-        }
-    }
+    let mut out = paging::all(base, |q| async move { store.list_risks(&q).await }).await?;
+    out.retain(|r| r.status != RiskStatus::Closed);
     out.sort_by_key(|r| std::cmp::Reverse(view::risk_weight(r)));
     Ok(out)
 }

@@ -24,10 +24,10 @@ use tandem_store::ListQuery;
 use super::data;
 use super::teams::weekly_flow;
 use crate::AppState;
-use crate::api::planning::find_team;
-use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::http::auth::Principal;
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::ApiQuery;
+use tandem_app::{lookup, paging};
 
 /// Query of the CSV feeds.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -161,19 +161,11 @@ pub async fn kpis_csv(State(state): State<AppState>, _: FeedReader) -> ApiResult
 }
 
 async fn all_metrics(state: &AppState) -> ApiResult<Vec<Metric>> {
-    let mut q = ListQuery {
-        limit: ListQuery::MAX_LIMIT,
-        ..ListQuery::default()
-    };
-    let mut out = Vec::new();
-    loop {
-        let page = state.store.list_metrics(&q).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => return Ok(out),
-        }
-    }
+    let store = &state.store;
+    Ok(paging::all(ListQuery::default(), |q| async move {
+        store.list_metrics(&q).await
+    })
+    .await?)
 }
 
 /// A team's weekly numbers for the last 12 weeks, one row per week and
@@ -191,7 +183,7 @@ pub async fn team_metrics_csv(
     Path(team): Path<String>,
 ) -> ApiResult<Response> {
     let store = &state.store;
-    let team = find_team(store, &team).await?;
+    let team = lookup::team(store, &team).await?;
     let now = Utc::now();
     let items = store.team_work_items(team.id).await?;
     let (throughput, cycle) = weekly_flow(&items, now.date_naive());

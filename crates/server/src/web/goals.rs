@@ -21,10 +21,10 @@ use super::data::{self, strip_xml_declaration};
 use super::view::{self, ForecastCell, Nav};
 use super::{PageError, PageResult, Viewer, render};
 use crate::AppState;
-use crate::api::planning as plan_api;
-use crate::charts::burnup::{Burnup, burnup_svg};
-use crate::forecasting::{self, GoalForecastOutcome};
 use axum::Extension;
+use tandem_app::charts::burnup::{Burnup, burnup_svg};
+use tandem_app::forecasting::{self, GoalForecastOutcome};
+use tandem_app::{lookup, planning as plan_api};
 
 #[derive(Debug, Clone)]
 pub struct MetricRow {
@@ -260,8 +260,9 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
             _ => String::new(),
         }
     );
-    let burnup_svg =
-        strip_xml_declaration(burnup_svg(&burnup, 760, 300).map_err(crate::error::ApiError::from)?);
+    let burnup_svg = strip_xml_declaration(
+        burnup_svg(&burnup, 760, 300).map_err(crate::http::error::ApiError::from)?,
+    );
 
     // Stages on a timeline from the first start to the last end (or deadline).
     let plan = plan_api::goal_plan(store, goal.id, &state.settings.planning).await?;
@@ -495,7 +496,7 @@ pub async fn work_item_page(
     Path(id): Path<String>,
 ) -> PageResult<Response> {
     let store = &state.store;
-    let item = plan_api::find_work_item(store, &id).await?;
+    let item = lookup::work_item(store, &id).await?;
     let ctx = plan_api::task_context(store, &item, &state.settings.planning).await?;
     let team = store.get_team(item.team_id).await?;
     let value = |v: &Option<tandem_domain::planning::ContextValue>| {

@@ -41,8 +41,8 @@ use secrecy::{ExposeSecret, SecretString};
 use tandem_domain::user::{Role, User};
 
 use crate::AppState;
-use crate::auth;
-use crate::error::ApiError;
+use crate::http::auth;
+use crate::http::error::ApiError;
 
 /// The page routes (everything outside `/api/v1`).
 pub fn router() -> Router<AppState> {

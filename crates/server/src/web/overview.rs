@@ -17,6 +17,7 @@ use super::view::{self, ForecastCell, Nav};
 use super::{PageResult, Viewer, render};
 use crate::AppState;
 use axum::Extension;
+use tandem_app::paging;
 
 /// At most this many KPIs and goals fit on one screen.
 pub const MAX_KPIS: usize = 8;
@@ -140,19 +141,11 @@ async fn build(state: &AppState) -> PageResult<OverviewPage> {
 
 /// Every team, by key.
 pub async fn all_teams(state: &AppState) -> PageResult<Vec<Team>> {
-    let mut q = ListQuery {
-        limit: ListQuery::MAX_LIMIT,
-        ..ListQuery::default()
-    };
-    let mut out = Vec::new();
-    loop {
-        let page = state.store.list_teams(&q).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => break,
-        }
-    }
+    let store = &state.store;
+    let mut out = paging::all(ListQuery::default(), |q| async move {
+        store.list_teams(&q).await
+    })
+    .await?;
     out.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(out)
 }

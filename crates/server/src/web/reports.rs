@@ -1,6 +1,6 @@
 //! `/reports`: the archive (reports sent, and every team's recent weeks),
 //! and `/reports/{team}/{week}`: one team's weekly report for an ISO week as
-//! `crate::reporting` assembles it with the draft's edits (the same report
+//! `tandem_app::report` assembles it with the draft's edits (the same report
 //! the API, the CLI and the e-mail give), its 12-week trends as charts, and
 //! for managers the draft editor: a note per section, lines hidden and
 //! reordered, approve, send.
@@ -24,10 +24,10 @@ use super::overview::all_teams;
 use super::view::{self, Nav};
 use super::{PageError, PageForm, PageResult, Viewer, render, render_status, see_other};
 use crate::AppState;
-use crate::api::planning::find_team;
-use crate::charts::{self, Series};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use axum::Extension;
+use tandem_app::charts::{self, Series};
+use tandem_app::lookup;
 
 /// How many past weeks the archive lists.
 const ARCHIVE_WEEKS: i64 = 12;
@@ -185,7 +185,7 @@ async fn team_week(state: &AppState, team: &str, week: &str) -> PageResult<(Team
             format!("There is no report for {week:?}: {e}"),
         )
     })?;
-    let team = find_team(&state.store, team)
+    let team = lookup::team(&state.store, team)
         .await
         .map_err(ApiError::from)?;
     Ok((team, iso))
@@ -212,7 +212,7 @@ async fn assembled(
     let label = report::week_label(week);
     cache
         .get_or_try(format!("report:{}:{label}", team.id), || async {
-            let data = crate::reporting::weekly(
+            let data = tandem_app::report::weekly(
                 &state.store,
                 team.id,
                 week,
@@ -431,7 +431,7 @@ pub async fn edit(
             .insert(section, lines.into_iter().map(|(_, _, id)| id).collect());
     }
     let result =
-        crate::reporting::edit_draft(&state.store, &state.settings, team.id, week, &req).await;
+        tandem_app::report::edit_draft(&state.store, &state.settings, team.id, week, &req).await;
     let extras = Extras {
         typed_notes: Some(req.notes),
         ..Extras::default()
@@ -459,7 +459,7 @@ impl ReportAt<'_> {
     /// After a write: on success, back to the report (with `query`); on
     /// failure, the page again with the error and `extras` (what was
     /// typed), under the error's status.
-    async fn after_write<T, E: Into<crate::error::ApiError>>(
+    async fn after_write<T, E: Into<crate::http::error::ApiError>>(
         &self,
         result: Result<T, E>,
         query: &str,
@@ -494,6 +494,19 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
+/// A manager's post of a report's CSRF-only form: the token checked, then
+/// its team and week found.
+async fn checked_post(
+    state: &AppState,
+    viewer: &Viewer,
+    form: &CsrfForm,
+    team: &str,
+    week: &str,
+) -> PageResult<(Team, IsoWeek)> {
+    viewer.check_csrf(&form.csrf)?;
+    team_week(state, team, week).await
+}
+
 /// `POST /reports/{team}/{week}/approve`.
 pub async fn approve(
     State(state): State<AppState>,
@@ -502,10 +515,9 @@ pub async fn approve(
     Path((team, week)): Path<(String, String)>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
-    viewer.check_csrf(&form.csrf)?;
-    let (team, week) = team_week(&state, &team, &week).await?;
+    let (team, week) = checked_post(&state, &viewer, &form, &team, &week).await?;
     let result =
-        crate::reporting::approve_draft(&state.store, team.id, week, &viewer.user.username).await;
+        tandem_app::report::approve_draft(&state.store, team.id, week, &viewer.user.username).await;
     let page = ReportAt {
         state: &state,
         cache: &cache,
@@ -525,8 +537,7 @@ pub async fn send(
     Path((team, week)): Path<(String, String)>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
-    viewer.check_csrf(&form.csrf)?;
-    let (team, week) = team_week(&state, &team, &week).await?;
+    let (team, week) = checked_post(&state, &viewer, &form, &team, &week).await?;
     let label = report::week_label(week);
     let mut extras = Extras::default();
     let approved = state
@@ -538,7 +549,7 @@ pub async fn send(
         extras.errors.form = Some(format!("Approve the report of {label} before sending it."));
         StatusCode::CONFLICT
     } else {
-        match crate::reporting::send_week(&state.store, &state.settings, team.id, week).await {
+        match tandem_app::report::send_week(&state.store, &state.settings, team.id, week).await {
             Ok(result) => {
                 extras.notice = Some(if result.archived {
                     "The report was sent and archived.".to_owned()

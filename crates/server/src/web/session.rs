@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 use super::{PageForm, PageResult, Viewer, csrf, render_status, see_other};
 use crate::AppState;
-use crate::auth;
-use crate::error::ApiError;
+use crate::http::auth;
+use crate::http::error::ApiError;
 
 const PRE_SESSION_COOKIE: &str = "tandem_pre_session";
 

@@ -1,6 +1,6 @@
 //! `/teams` and `/teams/{key}`: a team's technical view for its members —
 //! the DORA four keys with their levels and weekly trends and code review
-//! time (both from `crate::delivery_metrics`), throughput, cycle time,
+//! time (both from `tandem_app::delivery_metrics`), throughput, cycle time,
 //! incident work items, the tech-debt share against its budget, and the
 //! team's own metric series with 12-week trends. Everything is per team;
 //! nothing is per person.
@@ -20,12 +20,13 @@ use super::overview::all_teams;
 use super::view::{self, Nav};
 use super::{PageResult, render};
 use crate::AppState;
-use crate::api::planning::{debt_budget, find_team};
-use crate::charts::{self, Series};
-use crate::delivery_metrics::{self, DeliveryQuery};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use axum::Extension;
 use tandem_app::AppError;
+use tandem_app::charts::{self, Series};
+use tandem_app::delivery_metrics::{self, DeliveryQuery};
+use tandem_app::lookup;
+use tandem_app::planning::debt_budget;
 use tandem_domain::dora::Level;
 
 /// A weekly series: (the week's Monday, value).
@@ -202,7 +203,7 @@ pub async fn page(
     Extension(cache): Extension<PageCache>,
     Path(key): Path<String>,
 ) -> PageResult<Response> {
-    let team = find_team(&state.store, &key)
+    let team = lookup::team(&state.store, &key)
         .await
         .map_err(ApiError::from)?;
     let cached = cache
@@ -380,7 +381,7 @@ fn hours(h: Option<f64>) -> String {
 }
 
 /// The DORA four keys and code review time of the team's last
-/// [`WEEKS`] weeks, from `crate::delivery_metrics` (the engine behind
+/// [`WEEKS`] weeks, from `tandem_app::delivery_metrics` (the engine behind
 /// `/api/v1/delivery/*`). A team without projects or delivery data gets a
 /// note instead of numbers.
 async fn delivery_panels(

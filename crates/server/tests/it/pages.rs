@@ -23,7 +23,7 @@ tandem_testkit::per_engine!(
     the_team_page_shows_dora_levels_from_deployments,
 );
 
-const DEMO_PASSWORD: &str = tandem_server::demo::DEMO_PASSWORD;
+const DEMO_PASSWORD: &str = tandem_app::demo::DEMO_PASSWORD;
 
 /// The demo has no admin user (the first admin is only made in an empty
 /// database): make one, `root`, with [`ADMIN_PASSWORD`].

@@ -13,8 +13,8 @@ use chrono::{Datelike, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use mail_parser::{MessageParser, MimeHeaders};
 use sha2::Sha256;
+use tandem_app::Settings;
 use tandem_domain::report::{self, EditRequest};
-use tandem_server::Settings;
 use tandem_store::{EngineKind, Store};
 use tandem_testkit::TestDb;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -185,7 +185,7 @@ fn settings(db_url: &str, smtp_port: u16, http: &str, extra: &str) -> Settings {
 async fn demo(engine: EngineKind) -> (TestDb, Store, uuid::Uuid) {
     let db = TestDb::new(engine).await;
     let store = db.store().await;
-    tandem_server::demo::load(&store, Utc::now().date_naive())
+    tandem_app::demo::load(&store, Utc::now().date_naive())
         .await
         .unwrap();
     let team = store.get_team_by_key("payments").await.unwrap();
@@ -214,11 +214,11 @@ async fn a_report_reaches_email_slack_and_the_webhook_once(engine: EngineKind) {
     let http = receiver(inbox.clone()).await;
     let s = settings(&db.url, smtp_port, &http, "");
     let week = last_week();
-    tandem_server::reporting::edit_draft(&store, &s, team, week, &note("Quiet but solid week."))
+    tandem_app::report::edit_draft(&store, &s, team, week, &note("Quiet but solid week."))
         .await
         .unwrap();
 
-    let result = tandem_server::reporting::send_week(&store, &s, team, week)
+    let result = tandem_app::report::send_week(&store, &s, team, week)
         .await
         .unwrap();
     let summary: Vec<(String, String)> = result
@@ -306,7 +306,7 @@ async fn a_report_reaches_email_slack_and_the_webhook_once(engine: EngineKind) {
     }
 
     // Sending again reaches nobody twice.
-    let again = tandem_server::reporting::send_week(&store, &s, team, week)
+    let again = tandem_app::report::send_week(&store, &s, team, week)
         .await
         .unwrap();
     assert!(
@@ -339,11 +339,11 @@ async fn failing_channels_are_retried_and_logged_and_lose_no_edit(engine: Engine
     let s = settings(&db.url, dead_port, &http, "");
     let week = last_week();
     let label = report::week_label(week);
-    tandem_server::reporting::edit_draft(&store, &s, team, week, &note("Keep this note."))
+    tandem_app::report::edit_draft(&store, &s, team, week, &note("Keep this note."))
         .await
         .unwrap();
 
-    let result = tandem_server::reporting::send_week(&store, &s, team, week)
+    let result = tandem_app::report::send_week(&store, &s, team, week)
         .await
         .unwrap();
     let by = |channel: &str| {
@@ -394,7 +394,7 @@ async fn failing_channels_are_retried_and_logged_and_lose_no_edit(engine: Engine
     let (port, mails) = smtp_sink().await;
     inbox.lock().unwrap().hook_delay = Duration::ZERO;
     let s = settings(&db.url, port, &http, "");
-    let again = tandem_server::reporting::send_week(&store, &s, team, week)
+    let again = tandem_app::report::send_week(&store, &s, team, week)
         .await
         .unwrap();
     let results: Vec<(&str, &str)> = again
@@ -556,7 +556,7 @@ async fn sent_reports_are_uploaded_to_s3(engine: EngineKind) {
     let s = settings(&db.url, smtp_port, &http, &extra);
     let week = last_week();
     let label = report::week_label(week);
-    let result = tandem_server::reporting::send_week(&store, &s, team, week)
+    let result = tandem_app::report::send_week(&store, &s, team, week)
         .await
         .unwrap();
     assert!(result.archived);
@@ -604,7 +604,7 @@ async fn sent_reports_are_uploaded_to_s3(engine: EngineKind) {
     );
     let s = settings(&db.url, smtp_port, &http, &extra);
     let other = (Utc::now().date_naive() - chrono::Duration::days(14)).iso_week();
-    let result = tandem_server::reporting::send_week(&store, &s, team, other)
+    let result = tandem_app::report::send_week(&store, &s, team, other)
         .await
         .unwrap();
     assert!(result.archived);
@@ -618,7 +618,7 @@ async fn sent_reports_are_uploaded_to_s3(engine: EngineKind) {
 /// The schedule driven with an injected clock (`schedule::tick(…, now)`).
 async fn the_schedule_drafts_ahead_holds_for_approval_and_catches_up_once(engine: EngineKind) {
     use chrono::TimeZone;
-    use tandem_server::schedule::tick;
+    use tandem_app::report::schedule::tick;
     let (db, store, team) = demo(engine).await;
     let (smtp_port, mails) = smtp_sink().await;
     let inbox: Shared = Arc::default();

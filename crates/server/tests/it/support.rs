@@ -7,9 +7,10 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
+use tandem_app::bootstrap;
+use tandem_app::settings::Settings;
 use tandem_domain::user::Role;
-use tandem_server::settings::Settings;
-use tandem_server::{AppState, api, bootstrap};
+use tandem_server::AppState;
 use tandem_store::EngineKind;
 use tandem_testkit::TestDb;
 use tokio::sync::oneshot;
@@ -63,7 +64,7 @@ impl TestApp {
     pub async fn start_demo(engine: EngineKind) -> TestApp {
         let db = TestDb::new(engine).await;
         let store = db.store().await;
-        tandem_server::demo::load_organisation(&store, chrono::Utc::now().date_naive())
+        tandem_app::demo::load_organisation(&store, chrono::Utc::now().date_naive())
             .await
             .expect("load the demo organisation");
         Self::serve(db, store, &[]).await
@@ -75,7 +76,7 @@ impl TestApp {
     pub async fn start_full_demo(engine: EngineKind) -> TestApp {
         let db = TestDb::new(engine).await;
         let store = db.store().await;
-        tandem_server::demo::load(&store, chrono::Utc::now().date_naive())
+        tandem_app::demo::load(&store, chrono::Utc::now().date_naive())
             .await
             .expect("load the demo organisation with its engineering history");
         Self::serve(db, store, &[]).await
@@ -109,9 +110,10 @@ impl TestApp {
             .expect("create the first admin");
         let mut secrets = Vec::new();
         for role in [Role::Admin, Role::Manager, Role::Member, Role::Stakeholder] {
-            let (_, secret) = api::admin::issue_token(&store, role.as_str(), role, None)
-                .await
-                .expect("issue a token");
+            let (_, secret) =
+                tandem_app::credentials::issue_token(&store, role.as_str(), role, None)
+                    .await
+                    .expect("issue a token");
             secrets.push(secret);
         }
         let [admin, manager, member, stakeholder] =

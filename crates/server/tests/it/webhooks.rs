@@ -737,8 +737,8 @@ async fn reprocess_derives_stored_deliveries_again(engine: EngineKind) {
     github(&app, "push", "r-2", push.as_bytes(), GH_SECRET)
         .await
         .ok(200);
-    let settings = tandem_server::webhooks::WebhookSettings::default();
-    let report = tandem_server::webhooks::reprocess(&store, &settings, DeliveryFilter::default())
+    let settings = tandem_app::settings::WebhookSettings::default();
+    let report = tandem_app::ingest::reprocess(&store, &settings, DeliveryFilter::default())
         .await
         .unwrap();
     assert_eq!((report.examined, report.applied), (2, 2));
@@ -753,7 +753,7 @@ async fn reprocess_derives_stored_deliveries_again(engine: EngineKind) {
     assert_eq!(again.detail, "1 pull request");
     // Running it again changes nothing.
     let before = store.get_pull_request("acme/payments", 12).await.unwrap();
-    let report = tandem_server::webhooks::reprocess(
+    let report = tandem_app::ingest::reprocess(
         &store,
         &settings,
         DeliveryFilter {

@@ -6,21 +6,18 @@
 //!   place (`http/error.rs`).
 //! - Every route requires authentication except `/healthz`, `/readyz` and
 //!   `POST /api/v1/session` (sign-in itself).
-//! - The routes are in `router.rs`; the HTTP plumbing (authentication and
-//!   role extractors, errors, JSON/query extractors, OpenAPI) in `http/`.
+//! - The routes are in `router.rs` and their OpenAPI document in
+//!   `openapi.rs`; the HTTP plumbing (authentication and role extractors,
+//!   errors, JSON/query extractors) in `http/`. The use cases are
+//!   `tandem_app`'s: nothing here computes a figure of its own.
 //! - `launch` takes the settings, a bound listener and a shutdown future, so
 //!   tests start the real server on port 0.
 
 pub mod api;
 pub mod http;
+pub mod openapi;
 pub mod router;
 pub mod web;
-
-// The use cases live in `tandem_app`; these names keep the paths that pages,
-// handlers and tests use (`tandem_app::forecasting::…`).
-pub use tandem_app::report as reporting;
-pub use tandem_app::report::schedule;
-pub use tandem_app::{bootstrap, charts, delivery_metrics, demo, forecasting, settings};
 pub mod webhooks;
 
 use std::future::Future;
@@ -29,10 +26,7 @@ use std::sync::Arc;
 use tandem_store::Store;
 
 pub use router::router;
-pub use settings::Settings;
-// The HTTP plumbing lives in `http/`; these paths stay as they were, so
-// `crate::http::auth`, `crate::http::error` … (and `tandem_server::http::openapi`) still name it.
-pub use http::{auth, error, extract, openapi};
+use tandem_app::Settings;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -56,12 +50,17 @@ impl AppState {
 
     /// The hash to verify against when a username is unknown.
     pub async fn dummy_hash(&self) -> anyhow::Result<String> {
-        let hash = self
-            .dummy_hash
-            .get_or_try_init(|| async {
-                tokio::task::spawn_blocking(|| auth::hash_password(&auth::new_password()?)).await?
-            })
-            .await?;
+        let hash =
+            self.dummy_hash
+                .get_or_try_init(|| async {
+                    tokio::task::spawn_blocking(|| {
+                        tandem_app::credentials::hash_password(
+                            &tandem_app::credentials::new_password()?,
+                        )
+                    })
+                    .await?
+                })
+                .await?;
         Ok(hash.clone())
     }
 }

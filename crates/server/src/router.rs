@@ -18,7 +18,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::http::auth::Principal;
 use crate::http::error::{self, ApiResult};
-use crate::http::openapi;
+use crate::openapi;
 use crate::{AppState, api, web, webhooks};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

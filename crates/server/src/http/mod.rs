@@ -1,7 +1,8 @@
 //! The HTTP plumbing every handler shares: who the caller is and what role
 //! they need (`auth`), errors and their status codes (`error`), the JSON,
-//! query and Markdown extractors (`extract`), and the OpenAPI document
-//! (`openapi`).
+//! query and Markdown extractors (`extract`). The OpenAPI document, which
+//! lists the handlers, is `crate::openapi` (beside the router), so `http`
+//! never imports `api`.
 //!
 //! Rules: API handlers return `ApiError`, and its status codes are decided in
 //! `error.rs` only (pages turn it into an HTML error in `web/mod.rs`). Role
@@ -11,4 +12,3 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
-pub mod openapi;

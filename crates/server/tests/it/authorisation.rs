@@ -21,7 +21,7 @@ const STAKEHOLDER_WRITES: &[(&str, &str)] = &[
 
 async fn stakeholder_malformed_writes_are_forbidden(engine: EngineKind) {
     let app = TestApp::start(engine).await;
-    let doc = tandem_server::http::openapi::document();
+    let doc = tandem_server::openapi::document();
     let paths = doc["paths"].as_object().expect("paths");
     let mut checked = 0;
     let mut wrong = Vec::new();

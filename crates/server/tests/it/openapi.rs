@@ -21,8 +21,7 @@ fn bless() {
     let path = std::path::Path::new(COMMITTED);
     std::fs::create_dir_all(path.parent().unwrap()).expect("create docs/");
     let tmp = path.with_extension(format!("json.{}.tmp", uuid::Uuid::now_v7().simple()));
-    std::fs::write(&tmp, tandem_server::http::openapi::document_text())
-        .expect("write the document");
+    std::fs::write(&tmp, tandem_server::openapi::document_text()).expect("write the document");
     std::fs::rename(&tmp, path).expect("replace docs/openapi.json");
 }
 
@@ -47,7 +46,7 @@ async fn served_document_is_the_committed_one(engine: EngineKind) {
         "docs/openapi.json is out of date with the API; regenerate it with `{BLESS}` and commit it"
     );
     assert!(
-        text == tandem_server::http::openapi::document_text(),
+        text == tandem_server::openapi::document_text(),
         "docs/openapi.json is not formatted as generated; regenerate it with `{BLESS}`"
     );
 }
@@ -56,7 +55,7 @@ async fn served_document_is_the_committed_one(engine: EngineKind) {
 /// both on paper and in fact.
 async fn documented_operations_need_auth(engine: EngineKind) {
     let app = TestApp::start(engine).await;
-    let doc = tandem_server::http::openapi::document();
+    let doc = tandem_server::openapi::document();
     let top_level = doc["security"].as_array().expect("top-level security");
     assert!(
         !top_level.is_empty()

@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 use tandem_demo as demo;
-use tandem_domain::delivery::Record;
+use tandem_domain::engineering::Record;
 use tandem_store::{ListQuery, Store};
 
 use crate::credentials as auth;

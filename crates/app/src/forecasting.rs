@@ -9,7 +9,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tandem_domain::forecast::{
-    self, Forecast, ForecastSettings as Model, MilestoneForecast, ScopeGrowth, StageWork, Target,
+    self, Forecast, MilestoneForecast, ScopeGrowth, SimulationSettings as Model, StageWork, Target,
     TargetForecast,
 };
 use tandem_domain::goal::{Goal, GoalStatus};

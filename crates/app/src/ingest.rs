@@ -15,10 +15,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use tandem_domain::delivery::{Outcome, Provider, Record};
+use tandem_domain::engineering::{Outcome, Provider, Record};
 use tandem_domain::project::Project;
 use tandem_domain::webhook::{self, Context, Mapped, PayloadError};
-use tandem_store::{DeliveryFilter, Store, StoreError};
+use tandem_store::{RawDeliveryFilter, Store, StoreError};
 use uuid::Uuid;
 
 use crate::settings::WebhookSettings;
@@ -174,7 +174,7 @@ pub struct ReprocessReport {
 pub async fn reprocess(
     store: &Store,
     settings: &WebhookSettings,
-    mut filter: DeliveryFilter,
+    mut filter: RawDeliveryFilter,
 ) -> Result<ReprocessReport, StoreError> {
     let mut report = ReprocessReport::default();
     filter.limit = 100;

@@ -9,8 +9,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use tandem_app::Settings;
 use tandem_app::credentials::check_webhook_secret;
 use tandem_app::ingest;
-use tandem_domain::delivery::Provider;
-use tandem_store::{DeliveryFilter, Store};
+use tandem_domain::engineering::Provider;
+use tandem_store::{RawDeliveryFilter, Store};
 use uuid::Uuid;
 
 use crate::Format;
@@ -115,10 +115,10 @@ pub async fn webhook_secret(store: &Store, c: WebhookSecretCommand) -> anyhow::R
 
 /// `tandem reprocess`.
 pub async fn reprocess(store: &Store, settings: &Settings, a: ReprocessArgs) -> anyhow::Result<()> {
-    let mut filter = DeliveryFilter {
+    let mut filter = RawDeliveryFilter {
         provider: a.provider.map(Provider::from),
         since: a.since,
-        ..DeliveryFilter::default()
+        ..RawDeliveryFilter::default()
     };
     if let Some(id) = a.delivery {
         match Uuid::try_parse(&id) {

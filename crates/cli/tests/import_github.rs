@@ -19,7 +19,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
-use tandem_domain::delivery::{DeploymentStatus, PrState};
+use tandem_domain::engineering::{DeploymentStatus, PrState};
 use tandem_domain::project::Project;
 use tandem_store::Store;
 use tandem_testkit::{EngineKindReexport as EngineKind, TestDb, per_engine};

@@ -28,7 +28,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use tandem_domain::delivery::{DeploymentStatus, PipelineStatus, PrState, ReviewState};
+use tandem_domain::engineering::{DeploymentStatus, PipelineStatus, PrState, ReviewState};
 use tandem_domain::git::{Commit, CommitSource};
 use tandem_domain::project::Project;
 use tandem_domain::work_item::{WorkKind, WorkState};

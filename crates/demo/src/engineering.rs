@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use uuid::Uuid;
 
 use crate::{HISTORY_DAYS, Rng, is_weekend};
-use tandem_domain::delivery::{
+use tandem_domain::engineering::{
     Deployment, DeploymentStatus, Incident, Pipeline, PipelineStatus, PrCommit, PrState,
     PullRequest, Review, ReviewState,
 };

@@ -115,7 +115,7 @@ impl RepoGraph {
     }
 }
 
-pub use crate::delivery::CommitRef;
+pub use crate::engineering::CommitRef;
 
 /// The deployment being attributed.
 #[derive(Debug, Clone)]

@@ -7,9 +7,9 @@
 
 pub mod attribution;
 pub mod decision;
-pub mod delivery;
 pub mod document;
 pub mod dora;
+pub mod engineering;
 pub mod error;
 pub mod forecast;
 pub mod git;

@@ -8,8 +8,8 @@ use proptest::sample::select;
 
 use tandem_domain::DomainError;
 use tandem_domain::forecast::{
-    Forecast, ForecastSettings, Milestone, ScopeGrowth, Sharing, StageWork, Target, TargetForecast,
-    forecast,
+    Forecast, Milestone, ScopeGrowth, Sharing, SimulationSettings, StageWork, Target,
+    TargetForecast, forecast,
 };
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -54,7 +54,11 @@ fn ready(f: Forecast) -> Vec<TargetForecast> {
     }
 }
 
-fn run(done: &[NaiveDate], targets: &[Target], settings: &ForecastSettings) -> Vec<TargetForecast> {
+fn run(
+    done: &[NaiveDate],
+    targets: &[Target],
+    settings: &SimulationSettings,
+) -> Vec<TargetForecast> {
     ready(forecast(today(), done, targets, settings).unwrap())
 }
 
@@ -69,7 +73,7 @@ fn all_percentiles(t: &TargetForecast) -> [Option<NaiveDate>; 4] {
 #[test]
 fn two_a_day_and_ten_remaining_is_done_on_the_fifth_working_day() {
     let done = constant_history(2, &[]);
-    let t = &run(&done, &[target("g", 10)], &ForecastSettings::default())[0];
+    let t = &run(&done, &[target("g", 10)], &SimulationSettings::default())[0];
     // Fri 27, Mon 30 (weekend skipped), Tue 1, Wed 2, Thu 3 December.
     assert_eq!(all_percentiles(t), [Some(day(2026, 12, 3)); 4]);
     assert_eq!(t.finished_within_horizon, 1.0);
@@ -83,9 +87,9 @@ fn holidays_are_skipped_in_the_future_and_in_the_history() {
     let past = day(2026, 11, 11);
     let ahead = day(2026, 12, 1);
     let done = constant_history(2, &[past]);
-    let settings = ForecastSettings {
+    let settings = SimulationSettings {
         holidays: vec![ahead, past],
-        ..ForecastSettings::default()
+        ..SimulationSettings::default()
     };
     let f = forecast(today(), &done, &[target("g", 10)], &settings).unwrap();
     let Forecast::Ready { basis, targets } = f else {
@@ -101,7 +105,7 @@ fn holidays_are_skipped_in_the_future_and_in_the_history() {
     assert_eq!(all_percentiles(&targets[0]), [Some(day(2026, 12, 4)); 4]);
     // Without the holiday setting, the zero day on 11 Nov is a sample, so
     // some trials are slower.
-    let t = &run(&done, &[target("g", 10)], &ForecastSettings::default())[0];
+    let t = &run(&done, &[target("g", 10)], &SimulationSettings::default())[0];
     assert_eq!(t.p50, Some(day(2026, 12, 3)));
     assert!(t.p95 > t.p50);
 }
@@ -113,7 +117,7 @@ fn a_deadline_too_early_has_probability_zero_and_a_cut_line_of_what_fits() {
         deadline: Some(deadline),
         ..target("g", 10)
     };
-    let settings = ForecastSettings::default();
+    let settings = SimulationSettings::default();
     // Tuesday 1 December: three working days (Fri, Mon, Tue) → 6 items.
     let t = &run(&done, &[with_deadline(day(2026, 12, 1))], &settings)[0];
     assert_eq!(t.on_time_probability, Some(0.0));
@@ -155,7 +159,7 @@ fn two_days_in_three_gives_geometric_dates() {
         deadline: Some(day(2026, 12, 1)), // day 3
         ..target("g", 2)
     };
-    let t = &run(&done, &[goal], &ForecastSettings::default())[0];
+    let t = &run(&done, &[goal], &SimulationSettings::default())[0];
     assert_eq!(
         all_percentiles(t),
         [
@@ -174,9 +178,9 @@ fn two_days_in_three_gives_geometric_dates() {
         ..target("g", 100)
     };
     let cut = |confidence| {
-        let settings = ForecastSettings {
+        let settings = SimulationSettings {
             confidence,
-            ..ForecastSettings::default()
+            ..SimulationSettings::default()
         };
         run(&done, std::slice::from_ref(&big), &settings)[0].cut_line
     };
@@ -197,7 +201,7 @@ fn fewer_than_ten_items_in_the_window_is_too_little_history() {
         today(),
         &done,
         &[target("g", 10)],
-        &ForecastSettings::default(),
+        &SimulationSettings::default(),
     )
     .unwrap();
     assert_eq!(
@@ -219,7 +223,7 @@ fn fewer_than_ten_items_in_the_window_is_too_little_history() {
         today(),
         &done,
         &[target("g", 10)],
-        &ForecastSettings::default(),
+        &SimulationSettings::default(),
     )
     .unwrap();
     assert!(f.targets().is_some());
@@ -232,7 +236,7 @@ fn zero_remaining_is_done_today() {
         deadline: Some(today()),
         ..target("g", 0)
     };
-    let r = &run(&done, &[t], &ForecastSettings::default())[0];
+    let r = &run(&done, &[t], &SimulationSettings::default())[0];
     assert_eq!(all_percentiles(r), [Some(today()); 4]);
     assert_eq!((r.on_time_probability, r.cut_line), (Some(1.0), Some(0)));
 }
@@ -259,7 +263,7 @@ fn stages_get_their_own_dates_from_the_same_simulation() {
     );
     assert_eq!(goal.remaining, 10);
     assert_eq!(goal.milestones[1].cumulative_items, 10);
-    let t = &run(&done, &[goal], &ForecastSettings::default())[0];
+    let t = &run(&done, &[goal], &SimulationSettings::default())[0];
     assert_eq!(all_percentiles(t), [Some(day(2026, 12, 3)); 4]);
     let [design, build] = &t.milestones[..] else {
         panic!("two milestones")
@@ -285,13 +289,13 @@ fn goals_in_flight_share_the_throughput_evenly_by_default() {
     let goals = [target("small", 4), target("big", 10)];
     // Even: one item a day each until "small" is done on day 4 (Wed 2 Dec);
     // then "big" gets both: 4 + 2 × 3 = 10 on day 7 (Mon 7 Dec).
-    let r = run(&done, &goals, &ForecastSettings::default());
+    let r = run(&done, &goals, &SimulationSettings::default());
     assert_eq!(all_percentiles(&r[0]), [Some(day(2026, 12, 2)); 4]);
     assert_eq!(all_percentiles(&r[1]), [Some(day(2026, 12, 7)); 4]);
     // In order: "small" has the team for two days; "big" ends the same day.
-    let in_order = ForecastSettings {
+    let in_order = SimulationSettings {
         sharing: Sharing::InOrder,
-        ..ForecastSettings::default()
+        ..SimulationSettings::default()
     };
     let r = run(&done, &goals, &in_order);
     assert_eq!(all_percentiles(&r[0]), [Some(day(2026, 11, 30)); 4]);
@@ -310,7 +314,7 @@ fn an_odd_daily_throughput_alternates_between_goals() {
     let r = run(
         &done,
         &[target("a", 6), target("b", 6)],
-        &ForecastSettings::default(),
+        &SimulationSettings::default(),
     );
     assert_eq!(r[0].p50, Some(day(2026, 12, 2)));
     assert_eq!(r[1].p50, Some(day(2026, 12, 2)));
@@ -319,7 +323,7 @@ fn an_odd_daily_throughput_alternates_between_goals() {
     let r = run(
         &done,
         &[target("a", 7), target("b", 5)],
-        &ForecastSettings::default(),
+        &SimulationSettings::default(),
     );
     assert_eq!(r[0].p50, Some(day(2026, 12, 2)));
     assert_eq!(r[1].p50, Some(day(2026, 12, 2)));
@@ -327,7 +331,7 @@ fn an_odd_daily_throughput_alternates_between_goals() {
     let r = run(
         &done,
         &[target("a", 2), target("b", 10)],
-        &ForecastSettings::default(),
+        &SimulationSettings::default(),
     );
     assert_eq!(r[0].p50, Some(day(2026, 11, 27)));
     assert_eq!(r[1].p50, Some(day(2026, 12, 2)));
@@ -349,7 +353,7 @@ fn scope_growth_is_added_every_seven_days_and_queues_behind_the_milestones() {
         }],
         ..target("g", 10)
     };
-    let t = &run(&done, &[goal], &ForecastSettings::default())[0];
+    let t = &run(&done, &[goal], &SimulationSettings::default())[0];
     // Thu 3 Dec is 7 days on: 5 items join, so 10 done that day is not
     // enough; 16 ≥ 15 on Tue 8 Dec.
     assert_eq!(all_percentiles(t), [Some(day(2026, 12, 8)); 4]);
@@ -370,7 +374,7 @@ fn growing_goals_in_flight_are_simulated_item_by_item() {
     let r = run(
         &done,
         &[growing, target("b", 10)],
-        &ForecastSettings::default(),
+        &SimulationSettings::default(),
     );
     // One item a day each. Thu 3 Dec: "a" grows to 15. Thu 10 Dec: "a" grows
     // to 20 and "b" is done (10). Then "a" gets two a day: 12, 14, 16, 18 by
@@ -383,9 +387,9 @@ fn growing_goals_in_flight_are_simulated_item_by_item() {
 fn work_that_does_not_finish_within_the_horizon_has_no_date() {
     // Ten items in twelve weeks; a thousand to go; a 20-day horizon.
     let done: Vec<NaiveDate> = (0..10).map(|i| day(2026, 10, 5) + Days::new(i)).collect();
-    let settings = ForecastSettings {
+    let settings = SimulationSettings {
         horizon_working_days: 20,
-        ..ForecastSettings::default()
+        ..SimulationSettings::default()
     };
     let goal = Target {
         deadline: Some(day(2030, 1, 1)),
@@ -414,7 +418,7 @@ fn the_result_serialises_with_an_outcome_tag() {
             deadline: Some(day(2026, 12, 1)),
             ..target("g", 10)
         }],
-        &ForecastSettings::default(),
+        &SimulationSettings::default(),
     )
     .unwrap();
     let json = serde_json::to_value(&f).unwrap();
@@ -426,7 +430,7 @@ fn the_result_serialises_with_an_outcome_tag() {
     assert_eq!(t["on_time_probability"], 0.0);
     assert_eq!(t["cut_line"], 6);
     // Settings and targets read from JSON (configuration, API bodies).
-    let s: ForecastSettings =
+    let s: SimulationSettings =
         serde_json::from_str(r#"{"trials": 500, "sharing": "in_order"}"#).unwrap();
     assert_eq!(
         (s.trials, s.window_days, s.sharing),
@@ -448,13 +452,13 @@ fn the_result_serialises_with_an_outcome_tag() {
 #[test]
 fn invalid_settings_and_targets_are_named() {
     let done = constant_history(2, &[]);
-    let bad = ForecastSettings {
+    let bad = SimulationSettings {
         trials: 0,
         confidence: 1.5,
         window_days: 0,
         min_history: 0,
         horizon_working_days: 0,
-        ..ForecastSettings::default()
+        ..SimulationSettings::default()
     };
     let err = forecast(today(), &done, &[], &bad).unwrap_err();
     assert_eq!(
@@ -467,9 +471,9 @@ fn invalid_settings_and_targets_are_named() {
             "horizon_working_days"
         ]
     );
-    let nan = ForecastSettings {
+    let nan = SimulationSettings {
         confidence: f64::NAN,
-        ..ForecastSettings::default()
+        ..SimulationSettings::default()
     };
     assert_eq!(nan.validate().unwrap_err().fields(), ["confidence"]);
 
@@ -496,7 +500,7 @@ fn invalid_settings_and_targets_are_named() {
         target("a", 200_000),
         target(" ", 1),
     ];
-    let err = forecast(today(), &done, &targets, &ForecastSettings::default()).unwrap_err();
+    let err = forecast(today(), &done, &targets, &SimulationSettings::default()).unwrap_err();
     assert!(matches!(err, DomainError::Invalid(_)));
     assert_eq!(
         err.fields(),
@@ -515,7 +519,7 @@ fn invalid_settings_and_targets_are_named() {
 fn calls_too_large_to_run_are_refused() {
     use tandem_domain::forecast::{MAX_TARGETS, MAX_TOTAL_ITEMS, MAX_TRIAL_POSTS};
     let done = constant_history(2, &[]);
-    let settings = ForecastSettings::default();
+    let settings = SimulationSettings::default();
     let many: Vec<Target> = (0..=MAX_TARGETS)
         .map(|i| target(&format!("g{i}"), 1))
         .collect();
@@ -527,9 +531,9 @@ fn calls_too_large_to_run_are_refused() {
     let err = forecast(today(), &done, &big, &settings).unwrap_err();
     assert_eq!(err.fields(), ["targets"]);
     assert!(err.to_string().contains("remaining items in all"), "{err}");
-    let heavy = ForecastSettings {
+    let heavy = SimulationSettings {
         trials: 1_000_000,
-        ..ForecastSettings::default()
+        ..SimulationSettings::default()
     };
     let posts = (MAX_TRIAL_POSTS / 1_000_000 + 1) as usize;
     let goals: Vec<Target> = (0..posts).map(|i| target(&format!("g{i}"), 1)).collect();
@@ -637,13 +641,13 @@ fn targets() -> impl Strategy<Value = Vec<Target>> {
     ]
 }
 
-fn settings() -> impl Strategy<Value = ForecastSettings> {
+fn settings() -> impl Strategy<Value = SimulationSettings> {
     (select(Sharing::ALL.to_vec()), 0.5f64..=1.0).prop_map(|(sharing, confidence)| {
-        ForecastSettings {
+        SimulationSettings {
             trials: 400,
             sharing,
             confidence,
-            ..ForecastSettings::default()
+            ..SimulationSettings::default()
         }
     })
 }

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
-use tandem_domain::delivery::{DeploymentStatus, PipelineStatus, PrState, Record, ReviewState};
+use tandem_domain::engineering::{DeploymentStatus, PipelineStatus, PrState, Record, ReviewState};
 use tandem_domain::webhook::gitlab::{self, Approval};
 use tandem_domain::webhook::{Context, Labels};
 use tandem_domain::work_item::{WorkKind, WorkState};

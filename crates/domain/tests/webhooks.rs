@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
-use tandem_domain::delivery::{
+use tandem_domain::engineering::{
     Deployment, DeploymentStatus, Incident, Pipeline, PipelineStatus, PrState, PullRequest, Record,
     ReviewState,
 };

@@ -27,7 +27,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap};
 use serde::Serialize;
 use serde_json::Value;
-use tandem_domain::delivery::{PrCommit, Record};
+use tandem_domain::engineering::{PrCommit, Record};
 use tandem_domain::project::Project;
 use tandem_domain::webhook::{self, Context};
 use tandem_store::Store;

@@ -42,7 +42,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, HeaderMap};
 use serde::Serialize;
 use serde_json::Value;
-use tandem_domain::delivery::{Record, Review};
+use tandem_domain::engineering::{Record, Review};
 use tandem_domain::project::Project;
 use tandem_domain::webhook::{self, Context, PayloadError};
 use tandem_store::Store;

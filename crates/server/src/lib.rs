@@ -50,17 +50,17 @@ impl AppState {
 
     /// The hash to verify against when a username is unknown.
     pub async fn dummy_hash(&self) -> anyhow::Result<String> {
-        let hash =
-            self.dummy_hash
-                .get_or_try_init(|| async {
-                    tokio::task::spawn_blocking(|| {
+        let hash = self
+            .dummy_hash
+            .get_or_try_init(|| async {
+                tokio::task::spawn_blocking(|| {
                         tandem_app::credentials::hash_password(
                             &tandem_app::credentials::new_password()?,
                         )
                     })
                     .await?
-                })
-                .await?;
+            })
+            .await?;
         Ok(hash.clone())
     }
 }

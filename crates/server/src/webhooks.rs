@@ -42,7 +42,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tandem_domain::delivery::{Delivery, Outcome, Provider};
+use tandem_domain::engineering::{Outcome, Provider, RawDelivery};
 use tandem_domain::git::{Commit, GitRef};
 use tandem_domain::project::Project;
 use tandem_domain::webhook;
@@ -397,7 +397,7 @@ async fn receive(
     // Replays are found by the insert itself (ON CONFLICT on the delivery
     // id), which also settles two copies arriving at the same time.
     let now = tandem_domain::time::micros(Utc::now());
-    let mut delivery = Delivery {
+    let mut delivery = RawDelivery {
         id: Uuid::now_v7(),
         provider,
         delivery_id,

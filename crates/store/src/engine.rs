@@ -25,7 +25,7 @@
 
 use sqlx::{PgPool, SqlitePool};
 use tandem_domain::decision::Decision;
-use tandem_domain::delivery::Delivery as RawDelivery;
+use tandem_domain::engineering::RawDelivery;
 use tandem_domain::goal::{Goal, GoalVersion};
 use tandem_domain::metric::Metric;
 use tandem_domain::risk::Risk;

@@ -41,13 +41,10 @@ use uuid::Uuid;
 use crate::engine::Engine;
 pub(crate) use crate::engine::{BeginWrite, on_pool};
 
-pub use engineering::records::{Ingest, RawDeliveryFilter};
-pub use entities::risk_history::RiskHistoryEntry;
-/// The old name of [`RawDeliveryFilter`] (webhook deliveries as received),
-/// kept for one release.
-pub type DeliveryFilter = RawDeliveryFilter;
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
+pub use engineering::records::{Ingest, RawDeliveryFilter};
 pub use engineering::tracker::{ParentLink, TrackedItem, TrackerWrite};
+pub use entities::risk_history::RiskHistoryEntry;
 pub use error::StoreError;
 pub use metrics::{AttributionRecord, ShippedCommit};
 pub use reports::{

@@ -407,7 +407,7 @@ async fn measure_one(engine: Engine, n: usize, args: &Args) -> anyhow::Result<Va
     for i in 0..args.incident_writes {
         let opened = year + chrono::Duration::seconds((rng.unit() * 364.0 * 86_400.0) as i64);
         store
-            .upsert_incident(&tandem_domain::delivery::Incident {
+            .upsert_incident(&tandem_domain::engineering::Incident {
                 id: Uuid::now_v7(),
                 source: "bench-late".into(),
                 external_id: format!("late-{i}"),
@@ -450,7 +450,7 @@ async fn measure_one(engine: Engine, n: usize, args: &Args) -> anyhow::Result<Va
 /// `attribute_pending` over `n` deployments written through the store
 /// (`upsert_commits`, `upsert_deployment`): the ingestion-side cost.
 async fn measure_attribution(engine: Engine, n: usize) -> anyhow::Result<Value> {
-    use tandem_domain::delivery::{Deployment, DeploymentStatus};
+    use tandem_domain::engineering::{Deployment, DeploymentStatus};
     use tandem_domain::git::{Commit, CommitSource};
     let db = TestDb::new(engine.kind()).await;
     let store: Store = db.store().await;

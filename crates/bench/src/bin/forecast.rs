@@ -37,7 +37,7 @@ use serde_json::{Value, json};
 use tandem_bench::machine;
 use tandem_bench::stats::{all_ms, upper_median, upper_median_ms};
 use tandem_domain::forecast::{
-    Forecast, ForecastSettings, Milestone, ScopeGrowth, Sharing, Target, TargetForecast, forecast,
+    Forecast, Milestone, ScopeGrowth, Sharing, SimulationSettings, Target, TargetForecast, forecast,
 };
 
 #[derive(Debug, Parser)]
@@ -222,7 +222,7 @@ fn time<T>(reps: usize, mut f: impl FnMut() -> T) -> (Timing, T) {
     (timing, last.expect("at least one repetition"))
 }
 
-fn one_each(data: &Data, goals: &[Target], settings: &ForecastSettings) -> Vec<TargetForecast> {
+fn one_each(data: &Data, goals: &[Target], settings: &SimulationSettings) -> Vec<TargetForecast> {
     goals
         .iter()
         .map(|g| {
@@ -242,10 +242,10 @@ fn main() -> anyhow::Result<()> {
         bail!("--reps and --goals must be at least 1");
     }
     let data = data(args.goals);
-    let settings = ForecastSettings {
+    let settings = SimulationSettings {
         trials: args.trials,
         holidays: data.holidays.clone(),
-        ..ForecastSettings::default()
+        ..SimulationSettings::default()
     };
     if !args.no_reference {
         check_numpy(&args)?;
@@ -370,7 +370,7 @@ fn check_numpy(args: &Args) -> anyhow::Result<()> {
 }
 
 /// Runs the NumPy reference on the same inputs.
-fn numpy(args: &Args, data: &Data, settings: &ForecastSettings) -> anyhow::Result<Reference> {
+fn numpy(args: &Args, data: &Data, settings: &SimulationSettings) -> anyhow::Result<Reference> {
     let input = json!({
         "today": today(),
         "done_dates": data.done,

@@ -29,7 +29,7 @@ use sha2::Sha256;
 use tandem_bench::fixtures::Org;
 use tandem_bench::stats::{join_whole, median_f64, ms};
 use tandem_bench::{Engines, Load, machine, process};
-use tandem_domain::delivery::{Delivery, Outcome, Provider, Record};
+use tandem_domain::engineering::{Outcome, Provider, RawDelivery, Record};
 use tandem_domain::git::{Commit, GitRef};
 use tandem_domain::webhook::{Context as MapContext, Labels, Mapped, github};
 use tandem_store::{ConnectOptions, EngineKind, Ingest, Store};
@@ -422,7 +422,7 @@ fn deliveries_of(batch: &[Prepared], project_id: Uuid) -> Vec<Ingest> {
     batch
         .iter()
         .map(|p| Ingest {
-            delivery: Delivery {
+            delivery: RawDelivery {
                 id: Uuid::now_v7(),
                 provider: Provider::Github,
                 delivery_id: p.id.clone(),

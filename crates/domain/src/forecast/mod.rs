@@ -7,7 +7,7 @@
 //! ```text
 //! forecast(today, done_dates, targets, settings) -> Result<Forecast, DomainError>
 //!
-//! ForecastSettings { window_days: 84, trials: 10_000, holidays: [], min_history: 10,
+//! SimulationSettings { window_days: 84, trials: 10_000, holidays: [], min_history: 10,
 //!                    confidence: 0.85, horizon_working_days: 1305, sharing: Even }
 //!
 //! Forecast::TooLittleHistory { done_in_window, needed, window_start, window_end }
@@ -35,7 +35,7 @@
 //! # The model
 //!
 //! * **Calendar.** Working days are Monday to Friday minus
-//!   [`ForecastSettings::holidays`]. Weekends and holidays are left out of the
+//!   [`SimulationSettings::holidays`]. Weekends and holidays are left out of the
 //!   history sample and of the simulated future alike.
 //! * **History.** `done_dates` are the days the team's work items were done
 //!   (in the team's time zone). The window is the `window_days` calendar days
@@ -200,7 +200,7 @@ string_enum! {
 /// How a forecast is run. `Default` gives the documented defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
-pub struct ForecastSettings {
+pub struct SimulationSettings {
     /// Calendar days of history before today (default 84, twelve weeks).
     pub window_days: u32,
     /// Simulated futures (default 10,000).
@@ -218,7 +218,7 @@ pub struct ForecastSettings {
     pub sharing: Sharing,
 }
 
-impl Default for ForecastSettings {
+impl Default for SimulationSettings {
     fn default() -> Self {
         Self {
             window_days: DEFAULT_WINDOW_DAYS,
@@ -232,7 +232,7 @@ impl Default for ForecastSettings {
     }
 }
 
-impl ForecastSettings {
+impl SimulationSettings {
     pub fn validate(&self) -> Result<(), DomainError> {
         let mut p = Problems::new();
         if !(1..=MAX_WINDOW_DAYS).contains(&self.window_days) {
@@ -535,13 +535,13 @@ pub fn forecast(
     today: NaiveDate,
     done_dates: &[NaiveDate],
     targets: &[Target],
-    settings: &ForecastSettings,
+    settings: &SimulationSettings,
 ) -> Result<Forecast, DomainError> {
     validate(targets, settings)?;
     Ok(run(today, done_dates, targets, settings, None))
 }
 
-fn validate(targets: &[Target], settings: &ForecastSettings) -> Result<(), DomainError> {
+fn validate(targets: &[Target], settings: &SimulationSettings) -> Result<(), DomainError> {
     settings.validate()?;
     let mut p = Problems::new();
     let posts: usize = targets.iter().map(|t| 1 + t.milestones.len()).sum();

@@ -244,7 +244,7 @@ pub(super) fn run(
     today: NaiveDate,
     done_dates: &[NaiveDate],
     targets: &[Target],
-    settings: &ForecastSettings,
+    settings: &SimulationSettings,
     engine: Option<Engine>,
 ) -> Forecast {
     let mut holidays = settings.holidays.clone();

@@ -36,7 +36,7 @@ pub(super) fn input_seed(
     history: &History,
     calendar: &[NaiveDate],
     holidays: &[NaiveDate],
-    settings: &ForecastSettings,
+    settings: &SimulationSettings,
 ) -> u64 {
     let mut h = Fnv::new();
     h.bytes(b"tandem.forecast.v1");

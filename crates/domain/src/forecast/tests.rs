@@ -123,27 +123,29 @@ mod engines {
             })
     }
 
-    fn settings() -> impl Strategy<Value = ForecastSettings> {
+    fn settings() -> impl Strategy<Value = SimulationSettings> {
         (
             proptest::sample::select(Sharing::ALL.to_vec()),
             0.3f64..=1.0,
             5u32..200,
             prop_oneof![Just(40u32), Just(300)],
         )
-            .prop_map(|(sharing, confidence, horizon, trials)| ForecastSettings {
-                trials,
-                sharing,
-                confidence,
-                horizon_working_days: horizon,
-                ..ForecastSettings::default()
-            })
+            .prop_map(
+                |(sharing, confidence, horizon, trials)| SimulationSettings {
+                    trials,
+                    sharing,
+                    confidence,
+                    horizon_working_days: horizon,
+                    ..SimulationSettings::default()
+                },
+            )
     }
 
     fn with(
         engine: Engine,
         done: &[NaiveDate],
         targets: &[Target],
-        settings: &ForecastSettings,
+        settings: &SimulationSettings,
     ) -> Forecast {
         run(today(), done, targets, settings, Some(engine))
     }

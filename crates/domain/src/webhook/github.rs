@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{At, Context, MapResult, Mapped, PayloadError, has_label, severity_label, subject};
-use crate::delivery::{
+use crate::engineering::{
     Deployment, DeploymentStatus, Incident, Pipeline, PipelineStatus, PrState, PullRequest, Record,
     Review, ReviewState,
 };

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::github::{TrackedIssue, pushed, tracked_issue};
 use super::{At, Context, MapResult, Mapped, PayloadError};
-use crate::delivery::{
+use crate::engineering::{
     Deployment, DeploymentStatus, Pipeline, PipelineStatus, PrCommit, PrState, PullRequest, Record,
     Review, ReviewState,
 };

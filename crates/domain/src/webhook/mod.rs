@@ -17,7 +17,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::delivery::Record;
+use crate::engineering::Record;
 use crate::git::{Commit, GitRef};
 
 /// Labels that turn an issue into an incident or a bug.

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tandem_domain::FieldError;
-use tandem_domain::delivery::{
+use tandem_domain::engineering::{
     CommitRef, Deployment, DeploymentStatus, Incident, Provider, Record,
 };
 use tandem_domain::project::Project;

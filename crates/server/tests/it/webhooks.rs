@@ -6,11 +6,11 @@ use hmac::{Hmac, KeyInit, Mac};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tandem_domain::delivery::{
-    Delivery, DeploymentStatus, Outcome, PipelineStatus, PrState, Provider,
+use tandem_domain::engineering::{
+    DeploymentStatus, Outcome, PipelineStatus, PrState, Provider, RawDelivery,
 };
 use tandem_domain::work_item::{WorkKind, WorkState};
-use tandem_store::{DeliveryFilter, EngineKind, Store};
+use tandem_store::{EngineKind, RawDeliveryFilter, Store};
 use tandem_testkit::per_engine;
 
 use crate::support::{Reply, TestApp};
@@ -97,11 +97,11 @@ async fn gitlab(app: &TestApp, event: &str, uuid: Option<&str>, body: &[u8], tok
     app.send(request.body(body.to_vec())).await
 }
 
-async fn deliveries(store: &Store) -> Vec<Delivery> {
+async fn deliveries(store: &Store) -> Vec<RawDelivery> {
     store
-        .list_deliveries(&DeliveryFilter {
+        .list_deliveries(&RawDeliveryFilter {
             limit: 500,
-            ..DeliveryFilter::default()
+            ..RawDeliveryFilter::default()
         })
         .await
         .unwrap()
@@ -720,7 +720,7 @@ async fn reprocess_derives_stored_deliveries_again(engine: EngineKind) {
     let store = app.store().await;
     // A delivery kept as failed (as after an outage): reprocessing applies it.
     let body = fixture_text("github/pull_request_closed_merged");
-    let failed = Delivery {
+    let failed = RawDelivery {
         id: uuid::Uuid::now_v7(),
         provider: Provider::Github,
         delivery_id: "r-1".into(),
@@ -738,7 +738,7 @@ async fn reprocess_derives_stored_deliveries_again(engine: EngineKind) {
         .await
         .ok(200);
     let settings = tandem_app::settings::WebhookSettings::default();
-    let report = tandem_app::ingest::reprocess(&store, &settings, DeliveryFilter::default())
+    let report = tandem_app::ingest::reprocess(&store, &settings, RawDeliveryFilter::default())
         .await
         .unwrap();
     assert_eq!((report.examined, report.applied), (2, 2));
@@ -756,10 +756,10 @@ async fn reprocess_derives_stored_deliveries_again(engine: EngineKind) {
     let report = tandem_app::ingest::reprocess(
         &store,
         &settings,
-        DeliveryFilter {
+        RawDeliveryFilter {
             provider: Some(Provider::Github),
             delivery_id: Some("r-1".into()),
-            ..DeliveryFilter::default()
+            ..RawDeliveryFilter::default()
         },
     )
     .await

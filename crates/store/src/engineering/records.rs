@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{FromRow, PgPool, QueryBuilder, SqlitePool};
-use tandem_domain::delivery::{
+use tandem_domain::engineering::{
     CommitRef, Deployment, DeploymentStatus, Incident, Outcome, Pipeline, PipelineStatus, PrCommit,
     PrState, Provider, PullRequest, Record, Review, ReviewState, review_times,
 };
@@ -35,7 +35,7 @@ use crate::{BeginWrite, Page, Result, Store, StoreError, on_pool, page};
 /// One delivery and the records derived from it, for [`Store::ingest`].
 #[derive(Debug, Clone)]
 pub struct Ingest {
-    pub delivery: tandem_domain::delivery::Delivery,
+    pub delivery: tandem_domain::engineering::RawDelivery,
     pub records: Vec<Record>,
 }
 
@@ -68,7 +68,7 @@ trait IngestSql {
     async fn insert_deliveries(
         &self,
         conn: &mut Self::Conn,
-        items: &[&tandem_domain::delivery::Delivery],
+        items: &[&tandem_domain::engineering::RawDelivery],
     ) -> Result<HashSet<Uuid>>;
 
     /// Inserts pull requests (one report per key) unless stored; returns
@@ -120,7 +120,7 @@ impl IngestSql for SqlitePool {
     async fn insert_deliveries(
         &self,
         conn: &mut Self::Conn,
-        items: &[&tandem_domain::delivery::Delivery],
+        items: &[&tandem_domain::engineering::RawDelivery],
     ) -> Result<HashSet<Uuid>> {
         let mut inserted = HashSet::new();
         for chunk in items.chunks(SQLITE_ROWS) {
@@ -241,7 +241,7 @@ impl IngestSql for PgPool {
     async fn insert_deliveries(
         &self,
         conn: &mut Self::Conn,
-        items: &[&tandem_domain::delivery::Delivery],
+        items: &[&tandem_domain::engineering::RawDelivery],
     ) -> Result<HashSet<Uuid>> {
         let headers = items
             .iter()
@@ -548,10 +548,10 @@ struct DeliveryRow {
     detail: String,
 }
 
-impl TryFrom<DeliveryRow> for tandem_domain::delivery::Delivery {
+impl TryFrom<DeliveryRow> for tandem_domain::engineering::RawDelivery {
     type Error = StoreError;
     fn try_from(r: DeliveryRow) -> Result<Self> {
-        Ok(tandem_domain::delivery::Delivery {
+        Ok(tandem_domain::engineering::RawDelivery {
             provider: parse("deliveries.provider", &r.provider)?,
             outcome: parse("deliveries.outcome", &r.outcome)?,
             id: r.id,
@@ -570,7 +570,7 @@ impl TryFrom<DeliveryRow> for tandem_domain::delivery::Delivery {
 /// returns true when it was new.
 async fn insert_delivery<D: crate::engine::Db>(
     conn: &mut sqlx::pool::PoolConnection<D>,
-    d: &tandem_domain::delivery::Delivery,
+    d: &tandem_domain::engineering::RawDelivery,
 ) -> Result<bool> {
     let q = D::bind_delivery(
         sqlx::query(sql(format!(
@@ -1371,7 +1371,10 @@ impl Store {
 
     /// Stores a raw delivery unless `(provider, delivery_id)` is stored;
     /// true when it was new.
-    pub async fn record_delivery(&self, d: &tandem_domain::delivery::Delivery) -> Result<bool> {
+    pub async fn record_delivery(
+        &self,
+        d: &tandem_domain::engineering::RawDelivery,
+    ) -> Result<bool> {
         let new = on_pool!(self, |pool| {
             let mut conn = pool.acquire().await?;
             insert_delivery(&mut conn, d).await?
@@ -1407,7 +1410,7 @@ impl Store {
         if batch.is_empty() {
             return Ok(fresh);
         }
-        let deliveries: Vec<&tandem_domain::delivery::Delivery> =
+        let deliveries: Vec<&tandem_domain::engineering::RawDelivery> =
             batch.iter().map(|item| &item.delivery).collect();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
@@ -1458,7 +1461,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn get_delivery(&self, id: Uuid) -> Result<tandem_domain::delivery::Delivery> {
+    pub async fn get_delivery(&self, id: Uuid) -> Result<tandem_domain::engineering::RawDelivery> {
         let row: Option<DeliveryRow> = on_pool!(self, |pool| {
             sqlx::query_as(sql(format!(
                 "SELECT {DELIVERY_COLS} FROM deliveries WHERE id = $1"
@@ -1475,7 +1478,7 @@ impl Store {
     pub async fn list_deliveries(
         &self,
         f: &RawDeliveryFilter,
-    ) -> Result<Page<tandem_domain::delivery::Delivery>> {
+    ) -> Result<Page<tandem_domain::engineering::RawDelivery>> {
         let limit = i64::from(if f.limit == 0 { 100 } else { f.limit.min(500) });
         let rows: Vec<DeliveryRow> = on_pool!(self, |pool| {
             sqlx::query_as(sql(format!(
@@ -1493,7 +1496,7 @@ impl Store {
         });
         let items = rows
             .into_iter()
-            .map(tandem_domain::delivery::Delivery::try_from)
+            .map(tandem_domain::engineering::RawDelivery::try_from)
             .collect::<Result<Vec<_>>>()?;
         Ok(page(items, limit, |d| d.id))
     }

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use tandem_domain::delivery::{
-    CommitRef, Delivery, Deployment, DeploymentStatus, Incident, Outcome, Pipeline, PipelineStatus,
-    PrCommit, PrState, Provider, PullRequest, Record, Review, ReviewState,
+use tandem_domain::engineering::{
+    CommitRef, Deployment, DeploymentStatus, Incident, Outcome, Pipeline, PipelineStatus, PrCommit,
+    PrState, Provider, PullRequest, RawDelivery, Record, Review, ReviewState,
 };
 use tandem_domain::project::Project;
 use tandem_domain::work_item::{WorkKind, WorkState};
@@ -87,10 +87,10 @@ fn deployment(project_id: Uuid, status: DeploymentStatus, updated: i64) -> Deplo
     }
 }
 
-fn delivery(provider: Provider, delivery_id: &str, received: DateTime<Utc>) -> Delivery {
+fn delivery(provider: Provider, delivery_id: &str, received: DateTime<Utc>) -> RawDelivery {
     let mut headers = BTreeMap::new();
     headers.insert("x-github-event".to_owned(), "push".to_owned());
-    Delivery {
+    RawDelivery {
         id: Uuid::now_v7(),
         provider,
         delivery_id: delivery_id.to_owned(),
@@ -565,7 +565,7 @@ async fn deliveries_dedupe_list_and_reapply(engine: EngineKind) {
     }
     let (all, pages) = all_pages(
         3,
-        |d: &Delivery| d.id,
+        |d: &RawDelivery| d.id,
         |after| {
             let store = store.clone();
             async move {
@@ -658,7 +658,7 @@ async fn ingest_skips_the_records_of_replays(engine: EngineKind) {
     let (store, _db) = fresh_store(engine).await;
     let p = setup(&store).await;
     let applied = |id: &str, records: Vec<Record>| Ingest {
-        delivery: Delivery {
+        delivery: RawDelivery {
             outcome: Outcome::Applied,
             body: b"{}".to_vec(),
             project_id: Some(p.id),
@@ -777,7 +777,7 @@ async fn ingest_batch_mixes_new_rows_updates_and_replays(engine: EngineKind) {
     ];
     store.upsert_records(&before).await.unwrap();
     let applied = |id: &str, records: Vec<Record>| Ingest {
-        delivery: Delivery {
+        delivery: RawDelivery {
             outcome: Outcome::Applied,
             body: b"{}".to_vec(),
             project_id: Some(p.id),

@@ -7,10 +7,10 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use tandem_domain::attribution::Method;
-use tandem_domain::delivery::{
+use tandem_domain::dora::{self, Bucket, DoraReport, Level, MetricScope};
+use tandem_domain::engineering::{
     CommitRef, Deployment, DeploymentStatus, Incident, PrCommit, PrState, PullRequest,
 };
-use tandem_domain::dora::{self, Bucket, DoraReport, Level, MetricScope};
 use tandem_domain::git::{Commit, CommitSource, FileChange};
 use tandem_domain::project::Project;
 use tandem_store::{EngineKind, Store};

@@ -1,9 +1,9 @@
 use std::io::Cursor;
 
 use chrono::Duration;
-use tandem_domain::delivery::{
-    CommitRef, Delivery, Deployment, DeploymentStatus, Incident, Outcome, Pipeline, PipelineStatus,
-    PrCommit, PrState, Provider, PullRequest, Record, Review, ReviewState,
+use tandem_domain::engineering::{
+    CommitRef, Deployment, DeploymentStatus, Incident, Outcome, Pipeline, PipelineStatus, PrCommit,
+    PrState, Provider, PullRequest, RawDelivery, Record, Review, ReviewState,
 };
 use tandem_domain::git::{Commit, CommitSource, FileChange, GitRef};
 use tandem_domain::goal::{GoalPatch, GoalTransition};
@@ -291,7 +291,7 @@ async fn engineering(store: &Store, project: &Project, team_id: Uuid) {
     let mut headers = std::collections::BTreeMap::new();
     headers.insert("x-github-event".to_owned(), "push".to_owned());
     store
-        .record_delivery(&Delivery {
+        .record_delivery(&RawDelivery {
             id: Uuid::now_v7(),
             provider: Provider::Github,
             delivery_id: "d-1".into(),

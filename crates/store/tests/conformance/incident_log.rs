@@ -10,8 +10,8 @@
 //! A2 api at 40, A3 api at 100. Window 24 h (the default).
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use tandem_domain::delivery::{Deployment, DeploymentStatus, Incident};
 use tandem_domain::dora::{self, Bucket, DoraReport, MetricRules, MetricScope, Range};
+use tandem_domain::engineering::{Deployment, DeploymentStatus, Incident};
 use tandem_domain::project::Project;
 use tandem_store::{EngineKind, Store};
 use tandem_testkit::{TestDb, per_engine};

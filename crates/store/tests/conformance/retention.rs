@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use tandem_domain::delivery::{Delivery, Outcome, Provider};
+use tandem_domain::engineering::{Outcome, Provider, RawDelivery};
 use tandem_domain::git::{Commit, CommitSource};
 use tandem_store::{EngineKind, RawDeliveryFilter};
 use tandem_testkit::{fresh_store, per_engine};
@@ -13,8 +13,8 @@ use crate::common::*;
 
 per_engine!(old_deliveries_are_pruned_and_their_records_stay);
 
-fn delivery(n: i64) -> Delivery {
-    Delivery {
+fn delivery(n: i64) -> RawDelivery {
+    RawDelivery {
         id: Uuid::now_v7(),
         provider: Provider::Github,
         delivery_id: format!("d-{n}"),

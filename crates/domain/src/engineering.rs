@@ -1,4 +1,4 @@
-//! Delivery records: pull requests with their commits and reviews,
+//! Engineering records: pull requests with their commits and reviews,
 //! deployments, incidents, CI pipelines, and the raw deliveries (webhooks,
 //! events API) they were derived from.
 //!
@@ -223,7 +223,7 @@ pub struct Pipeline {
 /// A delivery as received: kept byte for byte so its records can be derived
 /// again after a fix (`tandem reprocess`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Delivery {
+pub struct RawDelivery {
     pub id: Uuid,
     pub provider: Provider,
     /// The sender's id of the delivery (`X-GitHub-Delivery`,

@@ -274,7 +274,6 @@ pub fn explain(item: &WorkItem, matrix: &Matrix) -> PriorityExplanation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::work_item::{Scores, WorkContext};
     use Level::{High, Low, Medium};
     use Priority::*;
 
@@ -286,23 +285,9 @@ mod tests {
 
     fn new(kind: WorkKind, impact: Option<Level>, complexity: Option<Level>) -> NewWorkItem {
         NewWorkItem {
-            team_id: uuid::Uuid::nil(),
-            project_id: None,
-            goal_id: None,
-            stage_id: None,
-            title: "x".into(),
-            kind,
-            priority: None,
             impact,
             complexity,
-            state: None,
-            context: WorkContext::default(),
-            scores: Scores::default(),
-            external_key: None,
-            source: None,
-            created_at: None,
-            started_at: None,
-            done_at: None,
+            ..NewWorkItem::example(kind)
         }
     }
 

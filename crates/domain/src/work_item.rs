@@ -345,22 +345,21 @@ impl WorkItem {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn new_item(state: Option<WorkState>) -> NewWorkItem {
+impl NewWorkItem {
+    /// A bare item of `kind` in the nil team for unit tests: every optional
+    /// field empty; tests set what they need with struct update syntax.
+    pub(crate) fn example(kind: WorkKind) -> Self {
         NewWorkItem {
             team_id: Uuid::nil(),
             project_id: None,
             goal_id: None,
             stage_id: None,
-            title: "Cache the user list".into(),
-            kind: WorkKind::Feature,
+            title: "x".into(),
+            kind,
             priority: None,
             impact: None,
             complexity: None,
-            state,
+            state: None,
             context: WorkContext::default(),
             scores: Scores::default(),
             external_key: None,
@@ -368,6 +367,20 @@ mod tests {
             created_at: None,
             started_at: None,
             done_at: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn new_item(state: Option<WorkState>) -> NewWorkItem {
+        NewWorkItem {
+            title: "Cache the user list".into(),
+            state,
+            ..NewWorkItem::example(WorkKind::Feature)
         }
     }
 

@@ -946,23 +946,9 @@ impl Builder {
         let mut has_blocked = false;
 
         let new_item = |project: Uuid, title: String, kind: WorkKind| NewWorkItem {
-            team_id,
             project_id: Some(project),
-            goal_id: None,
-            stage_id: None,
-            title,
-            kind,
-            priority: None,
-            impact: None,
-            complexity: None,
-            state: None,
-            context: WorkContext::default(),
-            scores: Default::default(),
-            external_key: None,
             source: Some(SOURCE.to_owned()),
-            created_at: None,
-            started_at: None,
-            done_at: None,
+            ..NewWorkItem::new(team_id, title, kind)
         };
 
         // 1. The planned work of every goal's stages.

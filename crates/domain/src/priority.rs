@@ -287,7 +287,7 @@ mod tests {
         NewWorkItem {
             impact,
             complexity,
-            ..NewWorkItem::example(kind)
+            ..NewWorkItem::new(uuid::Uuid::nil(), "x", kind)
         }
     }
 

@@ -219,6 +219,30 @@ pub struct WorkItemPatch {
 }
 
 impl NewWorkItem {
+    /// A bare item: `title` of `kind` in a team, every optional field empty
+    /// (set what you know with struct update syntax).
+    pub fn new(team_id: Uuid, title: impl Into<String>, kind: WorkKind) -> Self {
+        NewWorkItem {
+            team_id,
+            project_id: None,
+            goal_id: None,
+            stage_id: None,
+            title: title.into(),
+            kind,
+            priority: None,
+            impact: None,
+            complexity: None,
+            state: None,
+            context: WorkContext::default(),
+            scores: Scores::default(),
+            external_key: None,
+            source: None,
+            created_at: None,
+            started_at: None,
+            done_at: None,
+        }
+    }
+
     pub fn into_item(self, id: Uuid, now: DateTime<Utc>) -> Result<WorkItem, DomainError> {
         let now = crate::time::micros(now);
         let state = self.state.unwrap_or(WorkState::Todo);
@@ -345,42 +369,14 @@ impl WorkItem {
 }
 
 #[cfg(test)]
-impl NewWorkItem {
-    /// A bare item of `kind` in the nil team for unit tests: every optional
-    /// field empty; tests set what they need with struct update syntax.
-    pub(crate) fn example(kind: WorkKind) -> Self {
-        NewWorkItem {
-            team_id: Uuid::nil(),
-            project_id: None,
-            goal_id: None,
-            stage_id: None,
-            title: "x".into(),
-            kind,
-            priority: None,
-            impact: None,
-            complexity: None,
-            state: None,
-            context: WorkContext::default(),
-            scores: Scores::default(),
-            external_key: None,
-            source: None,
-            created_at: None,
-            started_at: None,
-            done_at: None,
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
 
     fn new_item(state: Option<WorkState>) -> NewWorkItem {
         NewWorkItem {
-            title: "Cache the user list".into(),
             state,
-            ..NewWorkItem::example(WorkKind::Feature)
+            ..NewWorkItem::new(Uuid::nil(), "Cache the user list", WorkKind::Feature)
         }
     }
 

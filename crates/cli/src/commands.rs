@@ -167,9 +167,17 @@ async fn serve(
         "Tandem is listening on http://{addr} (database: {})",
         store.engine().as_str()
     );
-    println!(
-        "Try: curl -c jar -H 'content-type: application/json' -d '{{\"username\":\"maria\",\"password\":\"{DEMO_PASSWORD}\"}}' http://{addr}/api/v1/session && curl -b jar http://{addr}/api/v1/goals"
-    );
+    // The demo's sign-in works only where the demo was loaded: on a fresh
+    // database, point at the sign-in page and the first admin instead.
+    if store.find_user_by_username("maria").await?.is_some() {
+        println!(
+            "Try: curl -c jar -H 'content-type: application/json' -d '{{\"username\":\"maria\",\"password\":\"{DEMO_PASSWORD}\"}}' http://{addr}/api/v1/session && curl -b jar http://{addr}/api/v1/goals"
+        );
+    } else {
+        println!(
+            "Sign in at http://{addr}/sign-in as the admin; `tandem user add NAME --role manager` adds people (`serve --demo` loads a demo organisation into an empty database)."
+        );
+    }
     tracing::info!(%addr, "listening");
     let state = AppState::new(store, settings)?;
     tandem_server::launch(state, listener, shutdown_signal()).await?;

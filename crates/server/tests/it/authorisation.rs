@@ -6,7 +6,7 @@ use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use tandem_store::EngineKind;
 
-use crate::support::TestApp;
+use crate::support::{self, TestApp};
 
 tandem_testkit::per_engine!(stakeholder_malformed_writes_are_forbidden);
 
@@ -35,20 +35,7 @@ async fn stakeholder_malformed_writes_are_forbidden(engine: EngineKind) {
             {
                 continue;
             }
-            let concrete = path
-                .replace("{transition}", "agree")
-                .replace("{week}", "2026-W10")
-                .replace("{provider}", "github")
-                .split('/')
-                .map(|s| {
-                    if s.starts_with('{') {
-                        uuid::Uuid::now_v7().to_string()
-                    } else {
-                        s.to_owned()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("/");
+            let concrete = support::concrete_path(path);
             let reply = app
                 .send(
                     app.request(method.clone(), &concrete)

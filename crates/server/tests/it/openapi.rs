@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::Value;
 use tandem_store::EngineKind;
 
-use crate::support::TestApp;
+use crate::support::{self, TestApp};
 
 tandem_testkit::per_engine!(
     served_document_is_the_committed_one,
@@ -93,18 +93,7 @@ async fn documented_operations_need_auth(engine: EngineKind) {
             assert!(!open, "{method} {path} must declare security");
 
             // The route exists and refuses anonymous callers.
-            let concrete = path
-                .replace("{transition}", "agree")
-                .split('/')
-                .map(|s| {
-                    if s.starts_with('{') {
-                        uuid::Uuid::now_v7().to_string()
-                    } else {
-                        s.to_owned()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("/");
+            let concrete = support::concrete_path(path);
             let mut request = app.request(method.clone(), &concrete);
             if matches!(method, Method::POST | Method::PATCH) {
                 request = request.json(&serde_json::json!({}));

@@ -316,3 +316,22 @@ impl Reply {
         self.body["items"].as_array().expect("a page has items")
     }
 }
+
+/// A documented path with its parameters filled in: `{transition}`,
+/// `{week}` and `{provider}` with real values, every other `{…}` with a
+/// fresh id (so an authorised call would find nothing).
+pub fn concrete_path(path: &str) -> String {
+    path.replace("{transition}", "agree")
+        .replace("{week}", "2026-W10")
+        .replace("{provider}", "github")
+        .split('/')
+        .map(|s| {
+            if s.starts_with('{') {
+                uuid::Uuid::now_v7().to_string()
+            } else {
+                s.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}

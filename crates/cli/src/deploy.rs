@@ -522,7 +522,14 @@ impl Client {
         match (status.as_u16(), field) {
             (401, _) => bail!("--token: the server refused the token ({message})"),
             (403, _) => bail!("--token: the token's role may not record events ({message})"),
-            (_, Some(field)) => bail!("{}: {message}", flag(field)),
+            (_, Some(field)) => {
+                // The API's message may already start with the field's name.
+                let message = message
+                    .strip_prefix(field)
+                    .and_then(|m| m.strip_prefix(": "))
+                    .unwrap_or(message);
+                bail!("{}: {message}", flag(field))
+            }
             _ => bail!("the server answered {status}: {message}"),
         }
     }

@@ -18,6 +18,7 @@ pub mod cron;
 pub mod delivery_metrics;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod forecasting;
 pub mod ingest;
 pub mod jobs;

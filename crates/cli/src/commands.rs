@@ -33,6 +33,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             clap_complete::generate(shell, &mut Cli::command(), "tandem", &mut std::io::stdout());
             return Ok(());
         }
+        // With --server, a CI runner needs neither configuration nor a
+        // database: the events go to the server's API.
+        Command::Deploy(c) if c.remote().is_server() => {
+            return crate::deploy::deploy(&c.remote().target()?, c).await;
+        }
+        Command::Incident(c) if c.remote().is_server() => {
+            return crate::deploy::incident(&c.remote().target()?, c).await;
+        }
         _ => {}
     }
     let mut settings = Settings::load(cli.config.as_deref())?;
@@ -72,6 +80,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(c) => crate::reports::report(&store, &settings, c).await,
         Command::WebhookSecret(c) => crate::events::webhook_secret(&store, c).await,
         Command::Reprocess(a) => crate::events::reprocess(&store, &settings, a).await,
+        Command::Deploy(c) => crate::deploy::deploy(&crate::deploy::Target::Local(&store), c).await,
+        Command::Incident(c) => {
+            crate::deploy::incident(&crate::deploy::Target::Local(&store), c).await
+        }
         Command::Import(c) => crate::imports::import(&store, &settings, c).await,
         Command::Metrics(c) => crate::metrics::metrics(&store, &settings, c).await,
         Command::DefaultConfig | Command::Completions { .. } => Ok(()),

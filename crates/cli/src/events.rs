@@ -65,7 +65,7 @@ pub struct ReprocessArgs {
     format: crate::FormatArg,
 }
 
-fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }

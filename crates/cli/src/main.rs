@@ -2,6 +2,7 @@
 //! arguments, loads settings, and calls the store or the server.
 
 mod commands;
+mod deploy;
 mod documents;
 mod events;
 mod forecasts;
@@ -122,6 +123,13 @@ enum Command {
     /// Derive records again from stored webhook deliveries (after a fix);
     /// running it twice changes nothing more.
     Reprocess(events::ReprocessArgs),
+    /// Deployments from any CI/CD pipeline: record one (locally, or with
+    /// --server to a running Tandem).
+    #[command(subcommand)]
+    Deploy(deploy::DeployCommand),
+    /// Incidents from any pager: open, resolve (locally, or with --server).
+    #[command(subcommand)]
+    Incident(deploy::IncidentCommand),
     /// Import engineering data: git history from a local repository,
     /// backfill from GitHub.
     #[command(subcommand)]

@@ -371,7 +371,7 @@ pub async fn metrics(store: &Store, settings: &Settings, c: MetricsCommand) -> a
                     "deployment",
                     "service",
                     "finished",
-                    "method",
+                    "attribution",
                     "commits",
                     "failed",
                     "notes",
@@ -381,7 +381,10 @@ pub async fn metrics(store: &Store, settings: &Settings, c: MetricsCommand) -> a
                         d.external_id.clone(),
                         d.service.clone(),
                         d.finished_at.to_rfc3339(),
-                        d.method.clone().unwrap_or_default(),
+                        d.attribution_path
+                            .clone()
+                            .or_else(|| d.method.clone())
+                            .unwrap_or_else(|| "not attributed".to_owned()),
                         d.commits
                             .iter()
                             .map(|c| {

@@ -5,7 +5,9 @@
 //! Rules, in order:
 //! 1. A deployment flagged as a rollback ships nothing new (and marks the
 //!    deployment before it as rolled back).
-//! 2. With the deployed sha in the commit graph: the commits reachable from it
+//! 2. Commits the deployment lists itself (`commits` of the events API) are
+//!    what it shipped: an explicit override of the rules below.
+//! 3. With the deployed sha in the commit graph: the commits reachable from it
 //!    and not from the previous successful deployment of the same service to
 //!    the same environment. Without a previous deployment, only commits
 //!    authored within the look-back before this one count. Deploying an
@@ -15,10 +17,12 @@
 //!    merge commit of a pull request is replaced by the pull request's own
 //!    commits, with their authored times. A service scoped to path prefixes
 //!    keeps the commits that touched one of them.
-//! 3. Without the graph: the commits the deployment lists, else the commits
-//!    push deliveries brought in between the previous deployment and this
-//!    one. Every fallback is written into the notes: nothing is guessed
-//!    silently.
+//! 4. Without the deployed sha in the graph: the commits push deliveries
+//!    brought in between the previous deployment and this one; without
+//!    those, a deployment naming its repository and sha waits for the
+//!    history (a git import, a pull request, a push) and is attributed when
+//!    it arrives. Every fallback is written into the notes: nothing is
+//!    guessed silently.
 
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
@@ -160,7 +164,7 @@ string_enum! {
     Method {
         /// Walked the commit graph from the deployed sha.
         Graph => "graph",
-        /// The commits the deployment itself listed (no graph for its sha).
+        /// The commits the deployment itself listed (an explicit override).
         Explicit => "explicit",
         /// Commits from push deliveries between the previous deployment and
         /// this one (no graph, no list).
@@ -169,8 +173,26 @@ string_enum! {
         Rollback => "rollback",
         /// Only revert commits: ships nothing new.
         Revert => "revert",
-        /// Nothing known about the deployed code.
+        /// Names its repository and sha, which the imported history does
+        /// not have yet: attributed when the history arrives.
+        Waiting => "waiting",
+        /// Nothing known about the deployed code (no sha, no commits).
         Unknown => "unknown",
+    }
+}
+
+impl Method {
+    /// The attribution path in words, as `explain` shows it.
+    pub fn path(self) -> &'static str {
+        match self {
+            Method::Graph => "graph walk from the deployed commit",
+            Method::Explicit => "listed commits",
+            Method::Push => "push deliveries",
+            Method::Rollback => "rollback: nothing new",
+            Method::Revert => "revert: nothing new",
+            Method::Waiting => "waiting for history",
+            Method::Unknown => "nothing known",
+        }
     }
 }
 
@@ -244,6 +266,16 @@ pub fn attribute(
                 .to_owned(),
         );
     }
+    if !dep.explicit_commits.is_empty() {
+        let why = match (&dep.repo, &dep.sha) {
+            (Some(repo), Some(sha)) => format!(
+                "the deployment of {repo}@{} lists its commits (an explicit override: the graph is not walked)",
+                short(sha)
+            ),
+            _ => "the deployment names no repository and sha".to_owned(),
+        };
+        return explicit(dep, graphs, why);
+    }
     if let (Some(repo), Some(sha)) = (&dep.repo, &dep.sha)
         && let Some(graph) = graphs.get(repo)
         && graph.knows(sha)
@@ -257,9 +289,6 @@ pub fn attribute(
         ),
         _ => "the deployment names no repository and sha".to_owned(),
     };
-    if !dep.explicit_commits.is_empty() {
-        return explicit(dep, graphs, missing);
-    }
     if let Some(repo) = &dep.repo
         && let Some(graph) = graphs.get(repo)
     {
@@ -267,6 +296,17 @@ pub fn attribute(
         if !pushed.commits.is_empty() {
             return pushed;
         }
+    }
+    if let (Some(repo), Some(sha)) = (&dep.repo, &dep.sha) {
+        return Attribution::nothing(
+            Method::Waiting,
+            format!(
+                "waiting for history: {repo} has no commit {} with its parents yet; the deployment \
+                 is attributed when a git import (`tandem import git`), a pull request or a push \
+                 brings it",
+                short(sha)
+            ),
+        );
     }
     Attribution::nothing(
         Method::Unknown,
@@ -277,10 +317,10 @@ pub fn attribute(
 fn explicit(
     dep: &DeploymentInput,
     graphs: &HashMap<String, RepoGraph>,
-    missing: String,
+    why: String,
 ) -> Attribution {
     let mut notes = vec![format!(
-        "{missing}: shipped commits are the ones the deployment listed"
+        "{why}: shipped commits are the ones the deployment listed"
     )];
     let mut commits = Vec::new();
     let mut unknown = Vec::new();
@@ -965,8 +1005,22 @@ mod tests {
         let a = attribute(&d, None, &[], &g.graphs(), &Rules::default());
         assert_eq!(a.method, Method::Explicit);
         assert_eq!(shas(&a), ["k"]);
-        assert!(a.notes[0].contains("does not have unknown-sh"));
+        assert!(a.notes[0].contains("acme/app@unknown-sh lists its commits"));
         assert!(a.notes[1].contains("1 listed commit(s) have no known authored time"));
+    }
+
+    #[test]
+    fn listed_commits_override_the_graph() {
+        let g = history();
+        let mut d = dep("m", 6);
+        d.explicit_commits = vec![CommitRef {
+            repo: "acme/app".into(),
+            sha: "e".into(),
+        }];
+        let a = attribute(&d, Some(&prev("b", 1)), &[], &g.graphs(), &Rules::default());
+        assert_eq!(a.method, Method::Explicit);
+        assert_eq!(shas(&a), ["e"]);
+        assert!(a.notes[0].contains("explicit override"), "{:?}", a.notes);
     }
 
     #[test]
@@ -1000,11 +1054,33 @@ mod tests {
     }
 
     #[test]
-    fn nothing_known_is_said() {
+    fn a_sha_not_in_the_history_waits_for_it() {
         let g = G::new();
         let a = attribute(&dep("zzz", 7), None, &[], &g.graphs(), &Rules::default());
+        assert_eq!(a.method, Method::Waiting);
+        assert!(a.commits.is_empty() && !a.rolls_back_previous);
+        assert!(a.notes[0].starts_with("waiting for history: acme/app has no commit zzz"));
+        // Once the history has it, the same deployment is walked.
+        let a = attribute(
+            &dep("m", 7),
+            Some(&prev("b", 1)),
+            &[],
+            &history().graphs(),
+            &Rules::default(),
+        );
+        assert_eq!(a.method, Method::Graph);
+    }
+
+    #[test]
+    fn nothing_known_is_said() {
+        let g = G::new();
+        let mut d = dep("zzz", 7);
+        d.repo = None;
+        d.sha = None;
+        let a = attribute(&d, None, &[], &g.graphs(), &Rules::default());
         assert_eq!(a.method, Method::Unknown);
         assert!(a.commits.is_empty());
+        assert!(a.notes[0].contains("names no repository and sha"));
     }
 
     #[test]

@@ -33,6 +33,7 @@ use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, rep
         reports::weekly, reports::get_draft, reports::edit_draft, reports::approve, reports::send,
         reports::get_schedule, reports::put_schedule, reports::list_archive, reports::get_archived,
         events::post_deployments, events::post_incidents, events::put_webhook_secret,
+        events::get_deployment, events::get_incident,
         crate::api::delivery_metrics::dora, crate::api::delivery_metrics::lead_time,
         crate::api::delivery_metrics::review_time, crate::api::delivery_metrics::flow,
         crate::api::delivery_metrics::coverage, crate::api::delivery_metrics::explain,

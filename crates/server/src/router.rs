@@ -178,6 +178,8 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens/{id}", axum::routing::delete(admin::revoke_token))
         .route("/events/deployments", post(api::events::post_deployments))
         .route("/events/incidents", post(api::events::post_incidents))
+        .route("/events/deployments/{id}", get(api::events::get_deployment))
+        .route("/events/incidents/{id}", get(api::events::get_incident))
         .route(
             "/projects/{project}/webhook-secrets/{provider}",
             axum::routing::put(api::events::put_webhook_secret),

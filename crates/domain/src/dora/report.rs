@@ -175,8 +175,12 @@ pub struct ExplainedDeployment {
     pub repo: Option<String>,
     pub sha: Option<String>,
     /// How its commits were found (`graph`, `explicit`, `push`, `rollback`,
-    /// `revert`, `unknown`).
+    /// `revert`, `waiting`, `unknown`).
     pub method: Option<String>,
+    /// The attribution path in words: `graph walk from the deployed
+    /// commit`, `listed commits`, `push deliveries`, `waiting for history`,
+    /// … (`docs/metrics.md`, "Which attribution path a deployment took").
+    pub attribution_path: Option<String>,
     /// Every fallback and exclusion attribution made, in words.
     pub notes: Vec<String>,
     /// Not a rollback or revert.

@@ -5,6 +5,7 @@ mod auth;
 mod authorisation;
 mod delivery_metrics;
 mod documents;
+mod events;
 mod forecasts;
 mod openapi;
 mod pages;

@@ -265,6 +265,11 @@ impl Store {
                 finished_at: r.finished_at,
                 repo: r.repo,
                 sha: r.sha,
+                attribution_path: r
+                    .method
+                    .as_deref()
+                    .and_then(|m| m.parse::<tandem_domain::attribution::Method>().ok())
+                    .map(|m| m.path().to_owned()),
                 method: r.method,
                 notes: r.notes.map(|n| n.0).unwrap_or_default(),
                 is_change: r.is_change,

@@ -693,9 +693,12 @@ async fn late_data_changes_the_numbers(engine: EngineKind) {
         .await
         .unwrap();
     let r = report(&store, &[p.id], None, prod, day(2), day(2), Bucket::Day).await;
-    // Nothing known of the code yet: no lead time at all.
+    // Nothing known of the code yet: no lead time at all; it waits for the
+    // history.
     assert_eq!(r.lead_time.commits, 0);
-    assert_eq!(method(&store, "L1").await.0, Method::Unknown);
+    let (m, notes) = method(&store, "L1").await;
+    assert_eq!(m, Method::Waiting);
+    assert!(notes[0].starts_with("waiting for history"), "{notes:?}");
 
     // The git import arrives: l1 (+1) ← l2 (+2) ← l3 (squash of PR #5, +8).
     let new = store

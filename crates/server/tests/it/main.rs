@@ -7,6 +7,7 @@ mod delivery_metrics;
 mod documents;
 mod forecasts;
 mod openapi;
+mod org;
 mod pages;
 mod pagination;
 mod planning;

@@ -238,7 +238,15 @@ mod tests {
         let Err(DomainError::Invalid(errors)) = bad.validate_for(&project()) else {
             panic!("refused");
         };
-        assert!(errors[0].message.contains("its services: api, web"), "{}", errors[0].message);
-        assert!(errors[1].message.contains("its repositories: acme/mono"), "{}", errors[1].message);
+        assert!(
+            errors[0].message.contains("its services: api, web"),
+            "{}",
+            errors[0].message
+        );
+        assert!(
+            errors[1].message.contains("its repositories: acme/mono"),
+            "{}",
+            errors[1].message
+        );
     }
 }

@@ -824,7 +824,11 @@ async fn scope_changes_attribute_the_service_again(engine: EngineKind) {
     assert_eq!(shipped(&store, "W1", &names).await, ["s1", "s2"]);
 
     assert!(!store.remove_service_scope(p.id, "web").await.unwrap());
-    assert_eq!(store.attribute_pending().await.unwrap(), 0, "nothing changed");
+    assert_eq!(
+        store.attribute_pending().await.unwrap(),
+        0,
+        "nothing changed"
+    );
 
     assert!(store.remove_service_scope(p.id, "api").await.unwrap());
     assert_eq!(store.attribute_pending().await.unwrap(), 1);

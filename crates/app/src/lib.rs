@@ -28,6 +28,8 @@ pub mod paging;
 pub mod planning;
 pub mod report;
 pub mod settings;
+pub mod stages;
+pub mod work_items;
 
 pub use error::{AppError, AppResult};
 pub use settings::Settings;

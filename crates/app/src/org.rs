@@ -7,11 +7,15 @@ use chrono::Utc;
 use tandem_domain::project::{NewProject, Project, ProjectPatch, ServiceScope};
 use tandem_domain::team::{NewTeam, Team, TeamPatch};
 use tandem_domain::user::User;
-use tandem_store::Store;
+use tandem_store::{ListQuery, Store, StoreError};
 use uuid::Uuid;
 
 use crate::lookup;
+use crate::paging::all;
 use crate::{AppError, AppResult};
+
+/// The most names a "not found" message lists before "…".
+const NAMES_LISTED: usize = 30;
 
 /// Creates a team; a key already taken is a conflict naming `key`.
 pub async fn create_team(store: &Store, input: NewTeam) -> AppResult<Team> {
@@ -22,27 +26,51 @@ pub async fn create_team(store: &Store, input: NewTeam) -> AppResult<Team> {
 
 /// Changes a team's name or time zone.
 pub async fn update_team(store: &Store, team: &str, patch: TeamPatch) -> AppResult<Team> {
-    let mut t = lookup::team(store, team).await?;
+    let mut t = find_team(store, team).await?;
     t.apply(patch, Utc::now())?;
     store.update_team(&t).await?;
     Ok(t)
 }
 
-/// Creates a project in a team.
+/// Creates a project in a team; a key already taken is a conflict naming
+/// `key`.
 pub async fn create_project(store: &Store, input: NewProject) -> AppResult<Project> {
     let project = input.into_project(Uuid::now_v7(), Utc::now())?;
     store.create_project(&project).await?;
     Ok(project)
 }
 
-/// Changes a project's name, repositories or services.
+/// Changes a project's name, repositories or services. A service or
+/// repository a service scope names cannot be dropped while the scope
+/// exists (a conflict naming `services` or `repositories`): remove the
+/// scope first.
 pub async fn update_project(
     store: &Store,
     project: &str,
     patch: ProjectPatch,
 ) -> AppResult<Project> {
-    let mut p = lookup::project(store, project).await?;
+    let mut p = find_project(store, project).await?;
     p.apply(patch, Utc::now())?;
+    for scope in store.list_service_scopes(p.id).await? {
+        if !p.services.contains(&scope.service) {
+            return Err(AppError::conflict(
+                Some("services"),
+                format!(
+                    "service {:?} has a scope in project {}; remove the scope before the service",
+                    scope.service, p.key
+                ),
+            ));
+        }
+        if !p.repositories.contains(&scope.repo) {
+            return Err(AppError::conflict(
+                Some("repositories"),
+                format!(
+                    "repository {:?} scopes service {:?} in project {}; remove the scope before the repository",
+                    scope.repo, scope.service, p.key
+                ),
+            ));
+        }
+    }
     store.update_project(&p).await?;
     Ok(p)
 }
@@ -50,7 +78,7 @@ pub async fn update_project(
 /// Adds a repository (`owner/name`, or a GitLab path with subgroups) to a
 /// project; adding one it already lists changes nothing.
 pub async fn add_repository(store: &Store, project: &str, repo: &str) -> AppResult<Project> {
-    let p = lookup::project(store, project).await?;
+    let p = find_project(store, project).await?;
     if p.repositories.iter().any(|r| r == repo) {
         return Ok(p);
     }
@@ -66,7 +94,7 @@ pub async fn add_repository(store: &Store, project: &str, repo: &str) -> AppResu
 /// Adds a service (as deployments and incidents name it) to a project;
 /// adding one it already lists changes nothing.
 pub async fn add_service(store: &Store, project: &str, service: &str) -> AppResult<Project> {
-    let p = lookup::project(store, project).await?;
+    let p = find_project(store, project).await?;
     if p.services.iter().any(|s| s == service) {
         return Ok(p);
     }
@@ -81,7 +109,7 @@ pub async fn add_service(store: &Store, project: &str, service: &str) -> AppResu
 
 /// The project's service scopes.
 pub async fn service_scopes(store: &Store, project: &str) -> AppResult<Vec<ServiceScope>> {
-    let p = lookup::project(store, project).await?;
+    let p = find_project(store, project).await?;
     Ok(store.list_service_scopes(p.id).await?)
 }
 
@@ -93,7 +121,7 @@ pub async fn set_service_scope(
     project: &str,
     scope: ServiceScope,
 ) -> AppResult<ServiceScope> {
-    let p = lookup::project(store, project).await?;
+    let p = find_project(store, project).await?;
     scope.validate_for(&p)?;
     store
         .set_service_scope(p.id, &scope.service, &scope.repo, &scope.path_prefixes)
@@ -103,26 +131,33 @@ pub async fn set_service_scope(
 
 /// Removes a service's scope: its deployments count the whole repository again.
 pub async fn remove_service_scope(store: &Store, project: &str, service: &str) -> AppResult<()> {
-    let p = lookup::project(store, project).await?;
+    let p = find_project(store, project).await?;
     if store.remove_service_scope(p.id, service).await? {
         Ok(())
     } else {
+        let scoped: Vec<String> = store
+            .list_service_scopes(p.id)
+            .await?
+            .into_iter()
+            .map(|s| s.service)
+            .collect();
         Err(AppError::NotFound(format!(
-            "service {service:?} of project {} has no scope",
-            p.key
+            "service {service:?} of project {} has no scope ({})",
+            p.key,
+            known("scoped services", &scoped)
         )))
     }
 }
 
 /// The members of a team.
 pub async fn members(store: &Store, team: &str) -> AppResult<Vec<User>> {
-    let t = lookup::team(store, team).await?;
+    let t = find_team(store, team).await?;
     Ok(store.team_members(t.id).await?)
 }
 
 /// Adds a user to a team; adding a member again changes nothing.
 pub async fn add_member(store: &Store, team: &str, username: &str) -> AppResult<User> {
-    let t = lookup::team(store, team).await?;
+    let t = find_team(store, team).await?;
     let user = user(store, username).await?;
     store.add_member(t.id, user.id).await?;
     Ok(user)
@@ -130,7 +165,7 @@ pub async fn add_member(store: &Store, team: &str, username: &str) -> AppResult<
 
 /// Removes a user from a team; not found when they were not a member.
 pub async fn remove_member(store: &Store, team: &str, username: &str) -> AppResult<()> {
-    let t = lookup::team(store, team).await?;
+    let t = find_team(store, team).await?;
     let user = user(store, username).await?;
     if store.remove_member(t.id, user.id).await? {
         Ok(())
@@ -145,6 +180,77 @@ pub async fn remove_member(store: &Store, team: &str, username: &str) -> AppResu
 async fn user(store: &Store, username: &str) -> AppResult<User> {
     match store.find_user_by_username(username).await? {
         Some((user, _)) => Ok(user),
-        None => Err(AppError::NotFound(format!("no user named {username:?}"))),
+        None => {
+            let names: Vec<String> = store
+                .list_users()
+                .await?
+                .into_iter()
+                .map(|u| u.username)
+                .collect();
+            Err(AppError::NotFound(format!(
+                "no user is named {username:?} ({})",
+                known("users", &names)
+            )))
+        }
     }
+}
+
+/// A team by id or key ([`lookup::team`]); when none matches, the error
+/// names the teams there are.
+pub async fn find_team(store: &Store, id_or_key: &str) -> AppResult<Team> {
+    match lookup::team(store, id_or_key).await {
+        Err(StoreError::NotFound { .. }) => {
+            let keys: Vec<String> = all(ListQuery::default(), |q| async move {
+                store.list_teams(&q).await
+            })
+            .await?
+            .into_iter()
+            .map(|t| t.key)
+            .collect();
+            Err(AppError::NotFound(format!(
+                "no team has the key or id {id_or_key:?} ({})",
+                known("teams", &keys)
+            )))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// A project by id or key ([`lookup::project`]); when none matches, the
+/// error names the projects there are.
+pub async fn find_project(store: &Store, id_or_key: &str) -> AppResult<Project> {
+    match lookup::project(store, id_or_key).await {
+        Err(StoreError::NotFound { .. }) => {
+            let keys: Vec<String> = all(ListQuery::default(), |q| async move {
+                store.list_projects(&q).await
+            })
+            .await?
+            .into_iter()
+            .map(|p| p.key)
+            .collect();
+            Err(AppError::NotFound(format!(
+                "no project has the key or id {id_or_key:?} ({})",
+                known("projects", &keys)
+            )))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// "teams: a, b, c" (at most [`NAMES_LISTED`], then "…"), or "there are no
+/// teams yet".
+fn known(what: &str, names: &[String]) -> String {
+    if names.is_empty() {
+        return format!("there are no {what} yet");
+    }
+    let mut shown = names
+        .iter()
+        .take(NAMES_LISTED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > NAMES_LISTED {
+        shown.push_str(", …");
+    }
+    format!("{what}: {shown}")
 }

@@ -66,6 +66,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::planning::backlog(&store, &settings, &team, format.format).await
         }
         Command::Item(c) => crate::planning::item(&store, &settings, c).await,
+        Command::Team(c) => crate::org::team(&store, c).await,
+        Command::Member(c) => crate::org::member(&store, c).await,
+        Command::Project(c) => crate::org::project(&store, c).await,
+        Command::Stage(c) => crate::stages::stage(&store, c).await,
         Command::Forecast { goal, format } => {
             crate::forecasts::forecast(&store, &settings, &goal, format.format).await
         }

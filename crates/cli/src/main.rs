@@ -8,8 +8,10 @@ mod events;
 mod forecasts;
 mod imports;
 mod metrics;
+mod org;
 mod planning;
 mod reports;
+mod stages;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,9 +86,21 @@ enum Command {
         #[command(flatten)]
         format: FormatArg,
     },
-    /// Work items: show one with its context.
+    /// Work items: list, show one with its context, create, update, set state/impact/complexity/kind.
     #[command(subcommand)]
     Item(planning::ItemCommand),
+    /// Teams: list, show, create, update.
+    #[command(subcommand)]
+    Team(org::TeamCommand),
+    /// Team members: list, add, remove.
+    #[command(subcommand)]
+    Member(org::MemberCommand),
+    /// Projects: list, show, create, update, add-repo, add-service, and their service scopes.
+    #[command(subcommand)]
+    Project(org::ProjectCommand),
+    /// Stages of a goal: list, show, create, update.
+    #[command(subcommand)]
+    Stage(stages::StageCommand),
     /// A goal's Monte Carlo forecast: P50–P95 dates, on-time probability, cut line.
     Forecast {
         /// Goal id.

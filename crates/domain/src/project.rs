@@ -143,7 +143,43 @@ impl ServiceScope {
             );
         }
         check_list(&mut p, "path_prefixes", &self.path_prefixes);
+        for (i, prefix) in self.path_prefixes.iter().enumerate() {
+            // Commit paths are relative to the repository root
+            // (`services/api/main.rs`): a rooted prefix would match nothing.
+            if prefix.starts_with('/') || prefix.starts_with("./") {
+                p.push(
+                    format!("path_prefixes[{i}]"),
+                    format!(
+                        "{prefix:?} must be relative to the repository root, like \"services/api/\""
+                    ),
+                );
+            }
+        }
         p.into_result()
+    }
+}
+
+/// The body of `PUT /projects/{project}/scopes/{service}`: the service is
+/// named by the path.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewServiceScope {
+    /// A repository of the project (`owner/name` as listed).
+    pub repo: String,
+    /// Path prefixes such as `services/api/`; `[]` (or absent) is the whole
+    /// repository.
+    #[serde(default)]
+    pub path_prefixes: Vec<String>,
+}
+
+impl NewServiceScope {
+    /// The scope of `service`.
+    pub fn for_service(self, service: impl Into<String>) -> ServiceScope {
+        ServiceScope {
+            service: service.into(),
+            repo: self.repo,
+            path_prefixes: self.path_prefixes,
+        }
     }
 }
 
@@ -152,5 +188,65 @@ fn listed(values: &[String]) -> String {
         "none yet".to_owned()
     } else {
         values.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> Project {
+        let now = chrono::DateTime::UNIX_EPOCH;
+        Project {
+            id: Uuid::nil(),
+            team_id: Uuid::nil(),
+            key: "pay".into(),
+            name: "Payments".into(),
+            repositories: vec!["acme/mono".into()],
+            services: vec!["api".into(), "web".into()],
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn fields(scope: &ServiceScope) -> Vec<String> {
+        match scope.validate_for(&project()) {
+            Ok(()) => vec![],
+            Err(DomainError::Invalid(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+
+    #[test]
+    fn a_scope_names_the_projects_service_and_repository() {
+        let ok = NewServiceScope {
+            repo: "acme/mono".into(),
+            path_prefixes: vec!["services/api/".into()],
+        }
+        .for_service("api");
+        assert!(fields(&ok).is_empty());
+
+        let bad = ServiceScope {
+            service: "billing".into(),
+            repo: "acme/other".into(),
+            path_prefixes: vec!["/services/api".into(), "x/".into(), "x/".into()],
+        };
+        assert_eq!(
+            fields(&bad),
+            ["service", "repo", "path_prefixes[2]", "path_prefixes[0]"]
+        );
+        let Err(DomainError::Invalid(errors)) = bad.validate_for(&project()) else {
+            panic!("refused");
+        };
+        assert!(
+            errors[0].message.contains("its services: api, web"),
+            "{}",
+            errors[0].message
+        );
+        assert!(
+            errors[1].message.contains("its repositories: acme/mono"),
+            "{}",
+            errors[1].message
+        );
     }
 }

@@ -16,6 +16,8 @@ use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, rep
         admin::sign_in, admin::sign_out, admin::me,
         org::list_teams, org::create_team, org::get_team, org::update_team,
         org::list_projects, org::create_project, org::get_project, org::update_project,
+        org::list_members, org::put_member, org::delete_member,
+        org::list_scopes, org::put_scope, org::delete_scope,
         goals::list_goals, goals::create_goal, goals::get_goal, goals::update_goal,
         goals::transition_goal, goals::goal_versions,
         documents::get_document, documents::put_document,

@@ -41,6 +41,16 @@ pub fn router(state: AppState) -> Router {
             "/projects/{project}",
             get(org::get_project).patch(org::update_project),
         )
+        .route("/projects/{project}/scopes", get(org::list_scopes))
+        .route(
+            "/projects/{project}/scopes/{service}",
+            axum::routing::put(org::put_scope).delete(org::delete_scope),
+        )
+        .route("/teams/{team}/members", get(org::list_members))
+        .route(
+            "/teams/{team}/members/{username}",
+            axum::routing::put(org::put_member).delete(org::delete_member),
+        )
         .route("/goals", get(goals::list_goals).post(goals::create_goal))
         .route(
             "/goals/{id}",

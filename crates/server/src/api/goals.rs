@@ -123,9 +123,7 @@ pub async fn create_stage(
     _: RequireManager,
     ApiJson(input): ApiJson<NewStage>,
 ) -> ApiResult<(StatusCode, Json<Stage>)> {
-    let next = state.store.next_stage_position(input.goal_id).await?;
-    let stage = input.into_stage(new_id(), next, Utc::now())?;
-    state.store.create_stage(&stage).await?;
+    let stage = tandem_app::stages::create(&state.store, input).await?;
     Ok((StatusCode::CREATED, Json(stage)))
 }
 
@@ -148,8 +146,8 @@ pub async fn update_stage(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<StagePatch>,
 ) -> ApiResult<Json<Stage>> {
-    let mut s = state.store.get_stage(path_id("stage", &id)?).await?;
-    s.apply(patch, Utc::now())?;
-    state.store.update_stage(&s).await?;
-    Ok(Json(s))
+    let id = path_id("stage", &id)?;
+    Ok(Json(
+        tandem_app::stages::update(&state.store, id, patch).await?,
+    ))
 }

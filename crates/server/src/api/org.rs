@@ -1,15 +1,18 @@
-//! Teams and projects.
+//! Teams and their members; projects and their service scopes. Each
+//! handler is the HTTP shape of a `tandem_app::org` function (the CLI's
+//! `tandem team|member|project` call the same ones).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use tandem_domain::project::{NewProject, Project, ProjectPatch};
+use tandem_domain::project::{NewProject, NewServiceScope, Project, ProjectPatch, ServiceScope};
 use tandem_domain::team::{NewTeam, Team, TeamPatch};
+use tandem_domain::user::User;
 
 use super::{Filter, ListParams, Page};
 use crate::AppState;
 use crate::http::auth::Principal;
-use crate::http::auth::RequireManager;
+use crate::http::auth::{RequireManager, RequireMember};
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{ApiJson, ApiQuery};
 use tandem_app::{lookup, org};
@@ -104,4 +107,94 @@ pub async fn update_project(
     Ok(Json(
         org::update_project(&state.store, &project, patch).await?,
     ))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{project}/scopes", tag = "projects",
+    params(("project" = String, Path, description = "Project id or key")),
+    responses((status = 200, body = Vec<ServiceScope>, description = "the project's service scopes, by service"),
+        (status = 404, body = ErrorBody)))]
+pub async fn list_scopes(
+    State(state): State<AppState>,
+    _: Principal,
+    Path(project): Path<String>,
+) -> ApiResult<Json<Vec<ServiceScope>>> {
+    Ok(Json(org::service_scopes(&state.store, &project).await?))
+}
+
+/// Scopes one of the project's services to path prefixes of one of its
+/// repositories, replacing its earlier scope; its deployments are
+/// attributed again.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/scopes/{service}", tag = "projects",
+    request_body = NewServiceScope,
+    params(("project" = String, Path, description = "Project id or key"),
+        ("service" = String, Path, description = "One of the project's services")),
+    responses((status = 200, body = ServiceScope), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "the service or repository is not the project's (`service`, `repo`), or a prefix is not usable")))]
+pub async fn put_scope(
+    State(state): State<AppState>,
+    _: RequireManager,
+    Path((project, service)): Path<(String, String)>,
+    ApiJson(input): ApiJson<NewServiceScope>,
+) -> ApiResult<Json<ServiceScope>> {
+    let scope = input.for_service(service);
+    Ok(Json(
+        org::set_service_scope(&state.store, &project, scope).await?,
+    ))
+}
+
+/// Removes a service's scope: its deployments count the whole repository
+/// again.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/scopes/{service}", tag = "projects",
+    params(("project" = String, Path, description = "Project id or key"),
+        ("service" = String, Path, description = "A service of the project")),
+    responses((status = 204, description = "removed"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such project, or the service has no scope")))]
+pub async fn delete_scope(
+    State(state): State<AppState>,
+    _: RequireManager,
+    Path((project, service)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    org::remove_service_scope(&state.store, &project, &service).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The team's members, by username (people: members and above only).
+#[utoipa::path(get, path = "/api/v1/teams/{team}/members", tag = "teams",
+    params(("team" = String, Path, description = "Team id or key")),
+    responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_members(
+    State(state): State<AppState>,
+    _: RequireMember,
+    Path(team): Path<String>,
+) -> ApiResult<Json<Vec<User>>> {
+    Ok(Json(org::members(&state.store, &team).await?))
+}
+
+/// Adds a user to the team; adding a member again changes nothing.
+#[utoipa::path(put, path = "/api/v1/teams/{team}/members/{username}", tag = "teams",
+    params(("team" = String, Path, description = "Team id or key"),
+        ("username" = String, Path, description = "The user to add")),
+    responses((status = 200, body = User, description = "the member"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such team or user")))]
+pub async fn put_member(
+    State(state): State<AppState>,
+    _: RequireManager,
+    Path((team, username)): Path<(String, String)>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(org::add_member(&state.store, &team, &username).await?))
+}
+
+/// Removes a user from the team.
+#[utoipa::path(delete, path = "/api/v1/teams/{team}/members/{username}", tag = "teams",
+    params(("team" = String, Path, description = "Team id or key"),
+        ("username" = String, Path, description = "A member of the team")),
+    responses((status = 204, description = "removed"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such team or user, or not a member")))]
+pub async fn delete_member(
+    State(state): State<AppState>,
+    _: RequireManager,
+    Path((team, username)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    org::remove_member(&state.store, &team, &username).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use tandem_domain::decision::{Decision, DecisionPatch, NewDecision};
-use tandem_domain::priority::default_priority;
 use tandem_domain::risk::{NewRisk, Risk, RiskPatch, RiskStatus};
 use tandem_domain::work_item::{NewWorkItem, WorkItem, WorkItemPatch, WorkKind, WorkState};
 
@@ -15,6 +14,7 @@ use crate::http::auth::Principal;
 use crate::http::auth::{RequireManager, RequireMember};
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{ApiJson, ApiQuery};
+use tandem_app::work_items;
 
 #[utoipa::path(get, path = "/api/v1/work-items", tag = "work items", params(ListParams),
     responses((status = 200, body = Page<WorkItem>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -40,12 +40,9 @@ pub async fn list_work_items(
 pub async fn create_work_item(
     State(state): State<AppState>,
     _: RequireManager,
-    ApiJson(mut input): ApiJson<NewWorkItem>,
+    ApiJson(input): ApiJson<NewWorkItem>,
 ) -> ApiResult<(StatusCode, Json<WorkItem>)> {
-    // No priority given: the organisation's rules (matrix, critical bugs) set it.
-    input.priority = default_priority(&input, &state.settings.planning.matrix);
-    let item = input.into_item(new_id(), Utc::now())?;
-    state.store.create_work_item(&item).await?;
+    let item = work_items::create(&state.store, &state.settings.planning, input).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 
@@ -73,13 +70,8 @@ pub async fn update_work_item(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<WorkItemPatch>,
 ) -> ApiResult<Json<WorkItem>> {
-    let mut w = state
-        .store
-        .get_work_item(path_id("work item", &id)?)
-        .await?;
-    w.apply(patch, Utc::now())?;
-    state.store.update_work_item(&w).await?;
-    Ok(Json(w))
+    let id = path_id("work item", &id)?;
+    Ok(Json(work_items::update(&state.store, id, patch).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/risks", tag = "risks", params(ListParams),

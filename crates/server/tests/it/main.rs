@@ -8,6 +8,7 @@ mod documents;
 mod events;
 mod forecasts;
 mod openapi;
+mod org;
 mod pages;
 mod pagination;
 mod planning;

@@ -143,17 +143,18 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// The members of a team, by username.
+    /// The members of a team, by username (none for an unknown team).
     pub async fn team_members(&self, team_id: Uuid) -> Result<Vec<User>> {
-        let users = self.list_users().await?;
-        let ids: std::collections::HashSet<Uuid> = self
-            .list_memberships()
+        let rows: Vec<UserRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "SELECT {USER_COLS} FROM users WHERE id IN \
+                 (SELECT user_id FROM team_members WHERE team_id = $1) ORDER BY username"
+            )))
+            .bind(team_id)
+            .fetch_all(pool)
             .await?
-            .into_iter()
-            .filter(|(t, _)| *t == team_id)
-            .map(|(_, u)| u)
-            .collect();
-        Ok(users.into_iter().filter(|u| ids.contains(&u.id)).collect())
+        });
+        convert(rows)
     }
 
     /// Every (team, user) membership, ordered.

@@ -109,13 +109,15 @@ impl Store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-            sqlx::query(
-                "UPDATE deployments SET attributed = FALSE WHERE project_id = $1 AND service = $2",
-            )
-            .bind(project_id)
-            .bind(service)
-            .execute(&mut *tx)
-            .await?;
+            if n > 0 {
+                sqlx::query(
+                    "UPDATE deployments SET attributed = FALSE WHERE project_id = $1 AND service = $2",
+                )
+                .bind(project_id)
+                .bind(service)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             n
         });

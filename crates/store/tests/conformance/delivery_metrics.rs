@@ -24,6 +24,7 @@ per_engine!(
     monorepo_services_and_flagged_rollbacks,
     fallbacks_are_said,
     late_data_changes_the_numbers,
+    scope_changes_attribute_the_service_again,
 );
 
 fn h(hours: f64) -> DateTime<Utc> {
@@ -775,4 +776,64 @@ async fn late_data_changes_the_numbers(engine: EngineKind) {
     assert_eq!(l0.failure_reason.as_deref(), Some("linked_incident"));
     let l1 = ex.iter().find(|d| d.external_id == "L1").unwrap();
     assert_eq!(l1.failure_reason, None);
+}
+
+/// Setting or removing a service's scope marks that service's deployments
+/// for attribution again (and only those); removing a scope it does not
+/// have marks nothing.
+async fn scope_changes_attribute_the_service_again(engine: EngineKind) {
+    let (store, _db) = fresh_store(engine).await;
+    let repo = "acme/mono";
+    let p = project_with(&store, "mono", repo, &["api", "web"]).await;
+    let c = |name, parents, at, files| {
+        commit(
+            repo,
+            &C {
+                name,
+                parents,
+                authored: at,
+                committed: at,
+                subject: "change",
+                files,
+            },
+        )
+    };
+    store
+        .upsert_commits(&[
+            c("s1", &[], 1.0, &["services/api/a.rs"]),
+            c("s2", &["s1"], 2.0, &["services/web/b.ts"]),
+        ])
+        .await
+        .unwrap();
+    let names = ["s1", "s2"];
+    let prod = "production";
+    store
+        .upsert_deployment(&deployment(&p, "A1", "api", prod, repo, Some("s2"), 5.0))
+        .await
+        .unwrap();
+    store
+        .upsert_deployment(&deployment(&p, "W1", "web", prod, repo, Some("s2"), 6.0))
+        .await
+        .unwrap();
+    assert_eq!(store.attribute_pending().await.unwrap(), 2);
+    assert_eq!(shipped(&store, "A1", &names).await, ["s1", "s2"]);
+
+    store
+        .set_service_scope(p.id, "api", repo, &["services/api/".into()])
+        .await
+        .unwrap();
+    assert_eq!(store.attribute_pending().await.unwrap(), 1, "only api's");
+    assert_eq!(shipped(&store, "A1", &names).await, ["s1"]);
+    assert_eq!(shipped(&store, "W1", &names).await, ["s1", "s2"]);
+
+    assert!(!store.remove_service_scope(p.id, "web").await.unwrap());
+    assert_eq!(
+        store.attribute_pending().await.unwrap(),
+        0,
+        "nothing changed"
+    );
+
+    assert!(store.remove_service_scope(p.id, "api").await.unwrap());
+    assert_eq!(store.attribute_pending().await.unwrap(), 1);
+    assert_eq!(shipped(&store, "A1", &names).await, ["s1", "s2"]);
 }

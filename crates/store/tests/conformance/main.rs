@@ -18,6 +18,7 @@ mod planning;
 mod projects;
 mod retention;
 mod risks;
+mod scopes;
 mod stages;
 mod teams;
 mod users;

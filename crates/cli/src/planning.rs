@@ -33,9 +33,7 @@ pub async fn backlog(
     team: &str,
     format: Format,
 ) -> anyhow::Result<()> {
-    let team = lookup::team(store, team)
-        .await
-        .with_context(|| format!("--team: no team has the key or id {team:?}"))?;
+    let team = lookup::find_team(store, team).await.context("--team")?;
     let view = views::backlog_view(store, &team, &settings.planning, Utc::now()).await?;
     match format {
         Format::Json => print_json(&view)?,
@@ -103,9 +101,7 @@ fn debt_line(debt: &DebtBudget) -> String {
 pub async fn item(store: &Store, settings: &Settings, command: ItemCommand) -> anyhow::Result<()> {
     match command {
         ItemCommand::Show { key, format } => {
-            let item = lookup::work_item(store, &key)
-                .await
-                .with_context(|| format!("no work item has the key or id {key:?}"))?;
+            let item = lookup::find_work_item(store, &key).await?;
             let ctx = views::task_context(store, &item, &settings.planning).await?;
             match format.format {
                 Format::Json => print_json(&json!({"item": item, "context": ctx}))?,

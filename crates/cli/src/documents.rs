@@ -37,6 +37,11 @@ pub async fn export(store: &Store, id: &str, output: Option<PathBuf>) -> anyhow:
     let text = render(store, &goal).await?;
     match output {
         Some(path) => {
+            // `--output docs/goals/x.md` in a fresh checkout: make the folders.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
             std::fs::write(&path, &text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!(

@@ -99,10 +99,19 @@ pub fn end_quietly_on_broken_pipe() {
 
 /// Whether `err` is a write to a closed pipe.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    // serde_json writing to a closed pipe, wrapped as `io::Error::other`.
+    let json_broken = |io: &std::io::Error| {
+        io.get_ref()
+            .and_then(|inner| inner.downcast_ref::<serde_json::Error>())
+            .and_then(serde_json::Error::io_error_kind)
+            == Some(std::io::ErrorKind::BrokenPipe)
+    };
+    let broken =
+        |io: &std::io::Error| io.kind() == std::io::ErrorKind::BrokenPipe || json_broken(io);
     err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<std::io::Error>().is_some_and(broken)
+            // Transparent: the store's I/O error is not a source of its own.
+            || matches!(cause.downcast_ref::<StoreError>(), Some(StoreError::Io(io)) if broken(io))
     })
 }
 

@@ -59,10 +59,10 @@ pub fn table(headers: &[&str]) -> Table {
             t.set_width(columns);
         }
         for (i, header) in headers.iter().enumerate() {
-            if *header == "id" || header.ends_with(" id") {
-                if let Some(column) = t.column_mut(i) {
-                    column.set_constraint(ColumnConstraint::ContentWidth);
-                }
+            if (*header == "id" || header.ends_with(" id"))
+                && let Some(column) = t.column_mut(i)
+            {
+                column.set_constraint(ColumnConstraint::ContentWidth);
             }
         }
     }

@@ -87,28 +87,21 @@ pub async fn resolve(
             ));
         }
         (Some(team), None) => {
-            let t = crate::lookup::team(store, team)
+            let t = crate::lookup::find_team(store, team)
                 .await
                 .map_err(|e| match e {
-                    tandem_store::StoreError::NotFound { .. } => {
-                        AppError::bad_field("team", format!("no team has the id or key {team:?}"))
-                    }
-                    other => other.into(),
+                    AppError::NotFound(message) => AppError::bad_field("team", message),
+                    other => other,
                 })?;
             (team_projects(store, t.id).await?, t.id, None)
         }
         (None, Some(project)) => {
-            let found = match Uuid::try_parse(project) {
-                Ok(id) => store.get_project(id).await,
-                Err(_) => store.get_project_by_key(project).await,
-            };
-            let p = found.map_err(|e| match e {
-                tandem_store::StoreError::NotFound { .. } => AppError::bad_field(
-                    "project",
-                    format!("no project has the id or key {project:?}"),
-                ),
-                other => other.into(),
-            })?;
+            let p = crate::lookup::find_project(store, project)
+                .await
+                .map_err(|e| match e {
+                    AppError::NotFound(message) => AppError::bad_field("project", message),
+                    other => other,
+                })?;
             let (team, id) = (p.team_id, p.id);
             (vec![p], team, Some(id))
         }

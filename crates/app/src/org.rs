@@ -7,11 +7,10 @@ use chrono::Utc;
 use tandem_domain::project::{NewProject, Project, ProjectPatch, ServiceScope};
 use tandem_domain::team::{NewTeam, Team, TeamPatch};
 use tandem_domain::user::User;
-use tandem_store::{ListQuery, Store, StoreError};
+use tandem_store::Store;
 use uuid::Uuid;
 
 use crate::lookup;
-use crate::paging::all;
 use crate::{AppError, AppResult};
 
 /// The most names a "not found" message lists before "…".
@@ -195,46 +194,16 @@ async fn user(store: &Store, username: &str) -> AppResult<User> {
     }
 }
 
-/// A team by id or key ([`lookup::team`]); when none matches, the error
-/// names the teams there are.
+/// A team by id or key; when none matches, the error suggests the closest
+/// keys ([`lookup::find_team`], the one definition).
 pub async fn find_team(store: &Store, id_or_key: &str) -> AppResult<Team> {
-    match lookup::team(store, id_or_key).await {
-        Err(StoreError::NotFound { .. }) => {
-            let keys: Vec<String> = all(ListQuery::default(), |q| async move {
-                store.list_teams(&q).await
-            })
-            .await?
-            .into_iter()
-            .map(|t| t.key)
-            .collect();
-            Err(AppError::NotFound(format!(
-                "no team has the key or id {id_or_key:?} ({})",
-                known("teams", &keys)
-            )))
-        }
-        other => Ok(other?),
-    }
+    lookup::find_team(store, id_or_key).await
 }
 
-/// A project by id or key ([`lookup::project`]); when none matches, the
-/// error names the projects there are.
+/// A project by id or key; when none matches, the error suggests the
+/// closest keys ([`lookup::find_project`]).
 pub async fn find_project(store: &Store, id_or_key: &str) -> AppResult<Project> {
-    match lookup::project(store, id_or_key).await {
-        Err(StoreError::NotFound { .. }) => {
-            let keys: Vec<String> = all(ListQuery::default(), |q| async move {
-                store.list_projects(&q).await
-            })
-            .await?
-            .into_iter()
-            .map(|p| p.key)
-            .collect();
-            Err(AppError::NotFound(format!(
-                "no project has the key or id {id_or_key:?} ({})",
-                known("projects", &keys)
-            )))
-        }
-        other => Ok(other?),
-    }
+    lookup::find_project(store, id_or_key).await
 }
 
 /// "teams: a, b, c" (at most [`NAMES_LISTED`], then "…"), or "there are no

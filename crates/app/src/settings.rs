@@ -550,7 +550,7 @@ impl Settings {
         }
         let settings: Settings = fig
             .extract()
-            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+            .map_err(|e| SettingsError::Invalid(describe(e, env)))?;
         settings.check()?;
         Ok(settings)
     }
@@ -632,6 +632,34 @@ impl Settings {
 
 /// `TANDEM_DATABASE__URL` → `database.url`. Variables without a section
 /// (`TANDEM_FOO`) are not settings and are ignored.
+/// Each of figment's errors said the way a person fixes it: the environment
+/// variable or the file and key that holds the bad value, never a source
+/// location inside Tandem.
+fn describe(errors: figment::Error, env: &[(String, String)]) -> String {
+    errors
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let var = env.iter().map(|(k, _)| k).find(|k| {
+                k.starts_with("TANDEM_")
+                    && env_key_to_path(k.strip_suffix("_FILE").unwrap_or(k)).as_deref()
+                        == Some(key.as_str())
+            });
+            let file = e.metadata.as_ref().and_then(|m| match &m.source {
+                Some(figment::Source::File(path)) => Some(path.display().to_string()),
+                _ => None,
+            });
+            match (var, file) {
+                (Some(var), _) => format!("{var} (setting {key}): {}", e.kind),
+                (None, Some(file)) => format!("{file}, key {key}: {}", e.kind),
+                (None, None) if key.is_empty() => e.kind.to_string(),
+                (None, None) => format!("{key}: {}", e.kind),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn env_key_to_path(key: &str) -> Option<String> {
     let rest = key.strip_prefix("TANDEM_")?;
     if !rest.contains("__") {
@@ -771,6 +799,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("listen"), "{err}");
+        // The variable is named, not where in Tandem the value was merged.
+        let err = Settings::load_from(None, &env(&[("TANDEM_DATABASE__MAX_CONNECTIONS", "abc")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("TANDEM_DATABASE__MAX_CONNECTIONS (setting database.max_connections)")
+                && err.contains("expected u32"),
+            "{err}"
+        );
+        assert!(!err.contains(".rs"), "{err}");
         let err = Settings::load_from(Some(Path::new("/nope/tandem.toml")), &[]).unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");
     }

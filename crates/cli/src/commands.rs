@@ -1,11 +1,10 @@
 //! What each subcommand does.
 
-use std::io::{BufReader, Write};
+use std::io::{BufReader, IsTerminal, Write};
 
 use anyhow::{Context, bail};
 use chrono::Utc;
 use clap::CommandFactory;
-use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use tandem_app::Settings;
@@ -49,7 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let serving = matches!(command, Command::Serve { .. });
     init_logging(&settings, serving);
-    let store = open(&settings).await?;
+    let store = open(&settings, command.may_create_database()).await?;
     let result = match command {
         Command::Serve { listen, demo } => serve(store.clone(), settings, listen, demo).await,
         Command::Demo => load_demo(&store).await,
@@ -104,8 +103,10 @@ fn init_logging(settings: &Settings, serving: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only for a person watching: never in a file or a log collector.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match settings.log.format {
         LogFormat::Json => builder.json().try_init(),
@@ -114,15 +115,27 @@ fn init_logging(settings: &Settings, serving: bool) {
 }
 
 /// Connects and migrates; every command works on an up-to-date schema.
-async fn open(settings: &Settings) -> anyhow::Result<Store> {
+/// Without `create_if_missing` a missing SQLite file is an error.
+async fn open(settings: &Settings, create_if_missing: bool) -> anyhow::Result<Store> {
     let url = settings.database.url.expose_secret();
     let options = ConnectOptions {
         max_connections: settings.database.max_connections,
+        create_if_missing,
         ..ConnectOptions::default()
     };
-    let store = Store::connect(url, &options)
-        .await
-        .with_context(|| format!("cannot open the database ({})", redact_url(url)))?;
+    let store = match Store::connect(url, &options).await {
+        Ok(store) => store,
+        // These already say what is wrong and where, in a user's words.
+        Err(
+            e @ (tandem_store::StoreError::NoDatabase(_)
+            | tandem_store::StoreError::Unreachable(_)
+            | tandem_store::StoreError::Config(_)),
+        ) => return Err(e.into()),
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("cannot open the database ({})", redact_url(url))));
+        }
+    };
     store
         .migrate()
         .await
@@ -298,28 +311,17 @@ async fn import_dump(store: &Store, file: std::path::PathBuf) -> anyhow::Result<
     Ok(())
 }
 
+/// A team's id from its key or id (`--team`); a missing one names the
+/// closest keys.
 pub(crate) async fn team_id(store: &Store, id_or_key: &str) -> anyhow::Result<Uuid> {
-    Ok(tandem_app::lookup::team(store, id_or_key)
+    Ok(tandem_app::lookup::find_team(store, id_or_key)
         .await
-        .with_context(|| format!("no team has the key or id {id_or_key:?}"))?
+        .context("--team")?
         .id)
 }
 
-fn goal_id(raw: &str) -> anyhow::Result<Uuid> {
-    Uuid::try_parse(raw).with_context(|| format!("{raw:?} is not a goal id (a UUID)"))
-}
-
-pub(crate) fn table(headers: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY)
-        .set_header(headers.to_vec());
-    t
-}
-
-pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
-}
+// Where the command modules have always found them; they live in `output`.
+pub(crate) use crate::output::{print_json, table};
 
 async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
     match command {
@@ -360,7 +362,7 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
             }
         }
         GoalCommand::Show { id, format } => {
-            let goal = store.get_goal(goal_id(&id)?).await?;
+            let goal = tandem_app::lookup::find_goal(store, &id).await?;
             let versions = store.list_goal_versions(goal.id).await?;
             match format.format {
                 Format::Json => print_json(&json!({"goal": goal, "versions": versions}))?,
@@ -467,7 +469,7 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
             format,
         } => crate::documents::diff(store, &id, from, to, format.format).await?,
         GoalCommand::Agree { id, actor, format } => {
-            let goal = store.get_goal(goal_id(&id)?).await?;
+            let goal = tandem_app::lookup::find_goal(store, &id).await?;
             let actor = actor
                 .or_else(|| std::env::var("USER").ok())
                 .unwrap_or_else(|| "cli".to_owned());

@@ -31,16 +31,17 @@ async fn render(store: &Store, goal: &Goal) -> anyhow::Result<String> {
     Ok(document::render_goal(goal, &team.key, project.as_deref()))
 }
 
-fn goal_id(raw: &str) -> anyhow::Result<Uuid> {
-    Uuid::try_parse(raw).with_context(|| format!("{raw:?} is not a goal id (a UUID)"))
-}
-
 /// `tandem goal export G [--output FILE]`
 pub async fn export(store: &Store, id: &str, output: Option<PathBuf>) -> anyhow::Result<()> {
-    let goal = store.get_goal(goal_id(id)?).await?;
+    let goal = tandem_app::lookup::find_goal(store, id).await?;
     let text = render(store, &goal).await?;
     match output {
         Some(path) => {
+            // `--output docs/goals/x.md` in a fresh checkout: make the folders.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
             std::fs::write(&path, &text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!(
@@ -57,9 +58,9 @@ pub async fn export(store: &Store, id: &str, output: Option<PathBuf>) -> anyhow:
 
 /// `tandem goal new --team T` without `--title`: the template to fill in.
 pub async fn template(store: &Store, team: &str) -> anyhow::Result<()> {
-    let team = tandem_app::lookup::team(store, team)
+    let team = tandem_app::lookup::find_team(store, team)
         .await
-        .with_context(|| format!("no team has the key or id {team:?}"))?;
+        .context("--team")?;
     print!("{}", document::template(&team.key));
     Ok(())
 }
@@ -197,7 +198,7 @@ pub async fn diff(
     to: Option<i32>,
     format: Format,
 ) -> anyhow::Result<()> {
-    let goal = store.get_goal(goal_id(id)?).await?;
+    let goal = tandem_app::lookup::find_goal(store, id).await?;
     let versions = store.list_goal_versions(goal.id).await?;
     let (from, to) = match (from, to) {
         (None, _) if goal.version == 0 => {

@@ -97,9 +97,9 @@ pub async fn webhook_secret(store: &Store, c: WebhookSecretCommand) -> anyhow::R
             if let Err(e) = check_webhook_secret(secret) {
                 bail!("the secret {e}");
             }
-            let p = tandem_app::lookup::project(store, &project)
+            let p = tandem_app::lookup::find_project(store, &project)
                 .await
-                .with_context(|| format!("--project: no project has the key or id {project:?}"))?;
+                .context("--project")?;
             let provider = Provider::from(provider);
             store
                 .set_webhook_secret(p.id, provider, secret, Utc::now())

@@ -1,13 +1,11 @@
 //! `tandem forecast`, `tandem risks`, `tandem agenda`.
 
-use anyhow::Context;
 use chrono::Utc;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use tandem_app::Settings;
 use tandem_app::forecasting::{self, GoalForecastOutcome};
 use tandem_domain::risk::RiskStatus;
 use tandem_store::{ListQuery, Store};
-use uuid::Uuid;
 
 use crate::Format;
 
@@ -32,9 +30,8 @@ pub async fn forecast(
     goal: &str,
     format: Format,
 ) -> anyhow::Result<()> {
-    let id =
-        Uuid::try_parse(goal).with_context(|| format!("{goal:?} is not a goal id (a UUID)"))?;
-    let g = store.get_goal(id).await?;
+    let g = tandem_app::lookup::find_goal(store, goal).await?;
+    let id = g.id;
     if g.timeline.deadline.is_none() {
         anyhow::bail!(
             "goal {id} has no deadline (timeline.deadline), so there is no on-time probability to forecast"

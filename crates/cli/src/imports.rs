@@ -316,17 +316,22 @@ async fn project_listing(store: &Store, key_or_id: &str, repo: &str) -> anyhow::
     let project = find_project(store, key_or_id).await?;
     if !project.repositories.iter().any(|r| r == repo) {
         bail!(
-            "--repo: project {} does not list the repository {repo:?}; add it to the project's repositories first",
-            project.key
+            "--repo: project {} does not list the repository {repo:?} (it lists {}); add it to the project's repositories first",
+            project.key,
+            if project.repositories.is_empty() {
+                "none".to_owned()
+            } else {
+                project.repositories.join(", ")
+            }
         );
     }
     Ok(project)
 }
 
 async fn find_project(store: &Store, key_or_id: &str) -> anyhow::Result<Project> {
-    tandem_app::lookup::project(store, key_or_id)
+    tandem_app::lookup::find_project(store, key_or_id)
         .await
-        .map_err(|_| anyhow!("--project: no project has the key or id {key_or_id:?}"))
+        .context("--project")
 }
 
 /// The name to store the repository under: `--repo` (which the project must

@@ -9,6 +9,7 @@ mod forecasts;
 mod imports;
 mod metrics;
 mod org;
+mod output;
 mod planning;
 mod reports;
 mod stages;
@@ -37,6 +38,9 @@ struct Cli {
         hide_env = true
     )]
     database: Option<String>,
+    /// Print tables at full width instead of fitting them to the terminal.
+    #[arg(long, global = true)]
+    wide: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -154,6 +158,54 @@ enum Command {
     Metrics(metrics::MetricsCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+}
+
+impl Command {
+    /// Whether this command may create a missing SQLite database. Reads on
+    /// a missing file say so instead of leaving an empty `tandem.db` behind;
+    /// the commands that set a database up, bring data in or write may
+    /// create it. Every command is listed, so a new one has to choose.
+    fn may_create_database(&self) -> bool {
+        match self {
+            Command::Serve { .. }
+            | Command::Demo
+            | Command::Migrate
+            | Command::ImportDump { .. }
+            | Command::Import(_)
+            | Command::WebhookSecret(_)
+            | Command::Team(org::TeamCommand::Create { .. })
+            | Command::Deploy(_)
+            | Command::Incident(_)
+            | Command::User(UserCommand::Add { .. } | UserCommand::Disable { .. })
+            | Command::Token(TokenCommand::Create { .. } | TokenCommand::Revoke { .. })
+            | Command::Goal(
+                GoalCommand::New { .. } | GoalCommand::Agree { .. } | GoalCommand::Import { .. },
+            ) => true,
+            Command::DefaultConfig
+            | Command::Completions { .. }
+            | Command::Export { .. }
+            | Command::User(UserCommand::List { .. })
+            | Command::Token(TokenCommand::List { .. })
+            | Command::Goal(
+                GoalCommand::List { .. }
+                | GoalCommand::Show { .. }
+                | GoalCommand::Export { .. }
+                | GoalCommand::Diff { .. },
+            )
+            | Command::Backlog { .. }
+            | Command::Item(_)
+            | Command::Team(_)
+            | Command::Member(_)
+            | Command::Project(_)
+            | Command::Stage(_)
+            | Command::Forecast { .. }
+            | Command::Risks { .. }
+            | Command::Agenda { .. }
+            | Command::Report(_)
+            | Command::Reprocess(_)
+            | Command::Metrics(_) => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -291,7 +343,9 @@ fn parse_role(s: &str) -> Result<tandem_domain::user::Role, String> {
 }
 
 fn main() -> ExitCode {
+    output::end_quietly_on_broken_pipe();
     let cli = Cli::parse();
+    output::set_wide(cli.wide);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -304,9 +358,6 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => output::report(&e),
     }
 }

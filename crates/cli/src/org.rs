@@ -236,10 +236,14 @@ pub(crate) fn app_error(e: AppError) -> anyhow::Error {
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
-        AppError::Conflict { message, field } => match field {
-            Some(f) => anyhow!("conflict on {f}: {message}"),
-            None => anyhow!("conflict: {message}"),
-        },
+        // The conflict stays in the chain, so the exit code says "conflict".
+        AppError::Conflict { ref field, .. } => {
+            let on = match field {
+                Some(f) => format!("conflict on {f}"),
+                None => "conflict".to_owned(),
+            };
+            anyhow::Error::new(e).context(on)
+        }
         other => anyhow!(other),
     }
 }

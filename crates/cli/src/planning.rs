@@ -224,9 +224,7 @@ pub async fn backlog(
     team: &str,
     format: Format,
 ) -> anyhow::Result<()> {
-    let team = lookup::team(store, team)
-        .await
-        .with_context(|| format!("--team: no team has the key or id {team:?}"))?;
+    let team = lookup::find_team(store, team).await.context("--team")?;
     let view = views::backlog_view(store, &team, &settings.planning, Utc::now()).await?;
     match format {
         Format::Json => print_json(&view)?,
@@ -469,9 +467,7 @@ pub async fn item(store: &Store, settings: &Settings, command: ItemCommand) -> a
 }
 
 async fn find_item(store: &Store, key: &str) -> anyhow::Result<WorkItem> {
-    lookup::work_item(store, key)
-        .await
-        .with_context(|| format!("no work item has the key or id {key:?}"))
+    Ok(lookup::find_work_item(store, key).await?)
 }
 
 fn set_patch(set: SetArgs) -> WorkItemPatch {

@@ -6,7 +6,7 @@ use anyhow::Context;
 use chrono::IsoWeek;
 use clap::{Subcommand, ValueEnum};
 use tandem_app::Settings;
-use tandem_app::lookup::team as find_team;
+use tandem_app::lookup::find_team;
 use tandem_app::report::{self as weekly_report, week_or_current};
 use tandem_domain::report;
 use tandem_store::Store;
@@ -72,9 +72,7 @@ pub async fn report(store: &Store, settings: &Settings, c: ReportCommand) -> any
                 Some(w) => w,
                 None => week_or_current(None).map_err(anyhow::Error::msg)?,
             };
-            let team = find_team(store, &team)
-                .await
-                .with_context(|| format!("--team: no team has the key or id {team:?}"))?;
+            let team = find_team(store, &team).await.context("--team")?;
             let (_, report) = weekly_report::edited(store, settings, team.id, week).await?;
             let link = weekly_report::link(settings, &team.key, &report.week);
             match format {
@@ -91,12 +89,7 @@ pub async fn report(store: &Store, settings: &Settings, c: ReportCommand) -> any
         }
         ReportCommand::List { team } => {
             let team_id = match team {
-                Some(t) => Some(
-                    find_team(store, &t)
-                        .await
-                        .with_context(|| format!("--team: no team has the key or id {t:?}"))?
-                        .id,
-                ),
+                Some(t) => Some(find_team(store, &t).await.context("--team")?.id),
                 None => None,
             };
             let entries = store.list_archive(team_id).await?;
@@ -114,9 +107,7 @@ pub async fn report(store: &Store, settings: &Settings, c: ReportCommand) -> any
             Ok(())
         }
         ReportCommand::Show { team, week, format } => {
-            let team = find_team(store, &team)
-                .await
-                .with_context(|| format!("--team: no team has the key or id {team:?}"))?;
+            let team = find_team(store, &team).await.context("--team")?;
             let label = report::week_label(week);
             let a = store
                 .archived_report(team.id, &label)

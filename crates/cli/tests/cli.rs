@@ -68,6 +68,7 @@ fn wrong_arguments_are_named_and_fail() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"root\" is not one of"));
 
+    ok(&tandem(dir.path(), &db, &["migrate"]));
     let err = failed(&tandem(dir.path(), &db, &["goal", "show", "not-a-uuid"]));
     assert!(err.contains("\"not-a-uuid\" is not a goal id"), "{err}");
 
@@ -88,12 +89,317 @@ fn wrong_arguments_are_named_and_fail() {
     ));
     assert!(err.contains("does not exist"), "{err}");
 
-    let err = failed(&tandem(
+    // Nothing listens on port 1: said at once, not after a pool timeout.
+    let out = tandem(
         dir.path(),
         "postgres://nobody@127.0.0.1:1/none",
         &["migrate"],
+    );
+    let err = failed(&out);
+    assert!(
+        err.contains("PostgreSQL: connection refused at 127.0.0.1:1"),
+        "{err}"
+    );
+    let err = failed(&tandem(dir.path(), "mysql://u@h/db", &["goal", "list"]));
+    assert!(
+        err.contains("database.url has the unknown scheme \"mysql\""),
+        "{err}"
+    );
+    assert!(!dir.path().join("mysql:").exists());
+}
+
+#[test]
+fn reads_never_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .current_dir(dir.path())
+            .args(args)
+            .env_remove("TANDEM_DATABASE__URL")
+            .env_remove("TANDEM_DATABASE_URL_OVERRIDE")
+            .output()
+            .unwrap()
+    };
+    for read in [
+        &["goal", "list"][..],
+        &["user", "list"],
+        &[
+            "metrics",
+            "dora",
+            "--team",
+            "payments",
+            "--since",
+            "2026-01-01",
+        ],
+        &["export"],
+    ] {
+        let out = bare(read);
+        let err = failed(&out);
+        assert_eq!(out.status.code(), Some(1), "{read:?}: {err}");
+        assert!(
+            err.contains("no database at tandem.db; run `tandem migrate` or `tandem serve`"),
+            "{read:?}: {err}"
+        );
+        assert!(
+            !dir.path().join("tandem.db").exists(),
+            "{read:?} created tandem.db"
+        );
+    }
+    // The same with --database naming a missing file.
+    let db = sqlite(dir.path(), "other.db");
+    let err = failed(&tandem(dir.path(), &db, &["token", "list"]));
+    assert!(err.contains("other.db"), "{err}");
+    assert!(!dir.path().join("other.db").exists());
+    // Setting up creates it; then reads work.
+    ok(&bare(&["migrate"]));
+    assert!(dir.path().join("tandem.db").exists());
+    ok(&bare(&["goal", "list"]));
+}
+
+#[test]
+fn configuration_errors_name_the_variable_or_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "t.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .current_dir(dir.path())
+        .args(["--database", &db, "migrate"])
+        .env("TANDEM_DATABASE__MAX_CONNECTIONS", "many")
+        .output()
+        .unwrap();
+    let err = failed(&out);
+    assert!(
+        err.contains("TANDEM_DATABASE__MAX_CONNECTIONS (setting database.max_connections)")
+            && err.contains("expected u32"),
+        "{err}"
+    );
+    assert!(!err.contains(".rs"), "a source path leaked: {err}");
+
+    std::fs::write(
+        dir.path().join("tandem.toml"),
+        "[database]\nmax_connections = \"many\"\n",
+    )
+    .unwrap();
+    let err = failed(&tandem(dir.path(), &db, &["migrate"]));
+    assert!(
+        err.contains("tandem.toml, key database.max_connections") && err.contains("expected u32"),
+        "{err}"
+    );
+}
+
+tandem_testkit::per_engine!(not_found_suggests_prefixes_resolve_and_exit_codes_differ);
+
+/// Exit codes: 4 not found, 2 usage (and an ambiguous id prefix), 3 conflict.
+async fn not_found_suggests_prefixes_resolve_and_exit_codes_differ(engine: EngineKind) {
+    let dir = tempfile::tempdir().unwrap();
+    let test_db = TestDb::new(engine).await;
+    let db = test_db.url.as_str();
+    ok(&tandem(dir.path(), db, &["demo"]));
+
+    let out = tandem(dir.path(), db, &["goal", "list", "--team", "paymnts"]);
+    let err = failed(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("--team: no team \"paymnts\"; did you mean \"payments\"?"),
+        "{err}"
+    );
+    let out = tandem(
+        dir.path(),
+        db,
+        &[
+            "metrics",
+            "dora",
+            "--project",
+            "payments",
+            "--since",
+            "2026-01-01",
+        ],
+    );
+    let err = failed(&out);
+    assert!(
+        err.contains("no project \"payments\"; did you mean \"payments-api\"?"),
+        "{err}"
+    );
+
+    // A goal by the unique start of its id, with or without dashes.
+    let goals: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        db,
+        &["goal", "list", "--format", "json"],
+    )))
+    .unwrap();
+    let id = goals[0]["id"].as_str().unwrap().to_owned();
+    let unique = (8..=id.len())
+        .map(|n| &id[..n])
+        .find(|p| {
+            goals
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|g| g["id"].as_str().unwrap().starts_with(p))
+                .count()
+                == 1
+        })
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        db,
+        &["goal", "show", unique, "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(shown["goal"]["id"], id.as_str());
+
+    // The demo's ids share their start: an ambiguous prefix lists matches.
+    let out = tandem(dir.path(), db, &["goal", "show", &id[..8]]);
+    let err = failed(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("starts more than one goal id") && err.contains(&id),
+        "{err}"
+    );
+    let out = tandem(dir.path(), db, &["goal", "show", "ffffffff"]);
+    assert_eq!(out.status.code(), Some(4), "{}", failed(&out));
+    let out = tandem(dir.path(), db, &["goal", "show", "not-an-id"]);
+    assert_eq!(out.status.code(), Some(2), "{}", failed(&out));
+
+    // A work item by key, and by the unique start of its id: the demo's
+    // ids share 30 digits (listed as ambiguous); imported ones are UUIDv7,
+    // whose counter bits differ before the last four digits.
+    let out = tandem(
+        dir.path(),
+        db,
+        &["item", "show", "019000000000700080000000000002"],
+    );
+    let err = failed(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("starts more than one work item id") && err.contains("…"),
+        "{err}"
+    );
+    let csv = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jira_export.csv");
+    ok(&tandem(
+        dir.path(),
+        db,
+        &[
+            "import",
+            "jira-csv",
+            csv.to_str().unwrap(),
+            "--project",
+            "checkout",
+        ],
     ));
-    assert!(err.contains("cannot open the database"), "{err}");
+    let item = ok(&tandem(dir.path(), db, &["item", "show", "CHK-11"]));
+    let item_id = item
+        .lines()
+        .find_map(|l| l.strip_prefix("Id: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let by_prefix = ok(&tandem(
+        dir.path(),
+        db,
+        &["item", "show", &item_id[..item_id.len() - 4]],
+    ));
+    assert!(by_prefix.starts_with("CHK-11 "), "{by_prefix}");
+    let out = tandem(dir.path(), db, &["item", "show", "NOPE-1"]);
+    assert_eq!(out.status.code(), Some(4), "{}", failed(&out));
+
+    // A key already taken is a conflict.
+    let out = tandem(
+        dir.path(),
+        db,
+        &["user", "add", "maria", "--role", "member"],
+    );
+    let err = failed(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "t.db");
+    ok(&tandem(dir.path(), &db, &["demo"]));
+    // `goal list | head`: the reader is gone before the first line (println!),
+    // and `export` meets it after filling the pipe (an io::Error).
+    for args in [&["goal", "list"][..], &["export"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .current_dir(dir.path())
+            .arg("--database")
+            .arg(&db)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?} printed: {err}");
+    }
+}
+
+#[test]
+fn tables_fit_the_terminal_unless_wide() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "t.db");
+    ok(&tandem(dir.path(), &db, &["demo"]));
+    let list = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .current_dir(dir.path())
+            .args(["--database", &db, "goal", "list"])
+            .args(extra)
+            .env("COLUMNS", "80")
+            .output()
+            .unwrap();
+        ok(&out)
+    };
+    let width = |text: &str| text.lines().map(|l| l.chars().count()).max().unwrap();
+    let fitted = list(&[]);
+    assert!(width(&fitted) <= 80, "{fitted}");
+    let wide = list(&["--wide"]);
+    assert!(width(&wide) > 80, "{wide}");
+    // Ids are never wrapped: each is whole on its line.
+    let goals: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        dir.path(),
+        &db,
+        &["goal", "list", "--format", "json"],
+    )))
+    .unwrap();
+    for g in goals.as_array().unwrap() {
+        assert!(fitted.contains(g["id"].as_str().unwrap()), "{fitted}");
+    }
+}
+
+#[test]
+fn server_logs_have_no_colours_when_not_a_terminal() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path(), "t.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .current_dir(dir.path())
+        .args(["--database", &db, "serve", "--listen", "127.0.0.1:0"])
+        .env("TANDEM_LOG__LEVEL", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the logs up to the "listening" line, then stop the server.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut logs = String::new();
+    while !logs.contains("listening") {
+        assert_ne!(
+            stderr.read_line(&mut logs).unwrap(),
+            0,
+            "serve ended early: {logs}"
+        );
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    stderr.read_to_string(&mut logs).unwrap();
+    assert!(
+        !logs.contains('\u{1b}'),
+        "ANSI escapes in piped logs: {logs:?}"
+    );
 }
 
 #[test]

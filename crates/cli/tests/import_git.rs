@@ -455,7 +455,7 @@ async fn errors_are_clear(engine: EngineKind) {
 
     let err = failed(&import(&[path, "--project", "nope"]));
     assert!(
-        err.contains("--project: no project has the key or id \"nope\""),
+        err.contains("--project: no project \"nope\"; the projects are \"pay\""),
         "{err}"
     );
     let err = failed(&import(&[path, "--project", "pay", "--repo", "acme/x"]));

@@ -57,6 +57,15 @@ pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
 }
 
+/// The SQL expression of a row's `id` as lowercase hexadecimal without
+/// dashes: SQLite stores a UUID as a 16-byte BLOB, PostgreSQL as `UUID`.
+pub(crate) fn id_hex(engine: crate::EngineKind) -> &'static str {
+    match engine {
+        crate::EngineKind::Sqlite => "lower(hex(id))",
+        crate::EngineKind::Postgres => "replace(id::text, '-', '')",
+    }
+}
+
 /// Binds `each` of `items` into `qb`, separated by commas: the inside of an
 /// `IN (…)` list the caller opened and closes.
 pub(crate) fn push_list<D, I, T>(

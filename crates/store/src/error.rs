@@ -18,6 +18,12 @@ pub enum StoreError {
     Domain(#[from] DomainError),
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// `create_if_missing` was off and the SQLite file does not exist.
+    #[error("no database at {0}; run `tandem migrate` or `tandem serve` to create it")]
+    NoDatabase(String),
+    /// The database server did not take a connection.
+    #[error("{0}")]
+    Unreachable(String),
     /// A dump file could not be read back.
     #[error("dump line {line}: {message}")]
     Dump { line: usize, message: String },

@@ -34,18 +34,37 @@ mod rows;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::path::Path;
+
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use uuid::Uuid;
 
 use crate::engine::Engine;
 pub(crate) use crate::engine::{BeginWrite, on_pool};
 
+/// A PostgreSQL server that did not take a connection, said in a few words:
+/// "connection refused at HOST:PORT" rather than the driver's chain.
+fn unreachable_postgres(opts: &PgConnectOptions, e: sqlx::Error) -> StoreError {
+    let at = format!("{}:{}", opts.get_host(), opts.get_port());
+    match &e {
+        sqlx::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => {
+                StoreError::Unreachable(format!("PostgreSQL: connection refused at {at}"))
+            }
+            _ => StoreError::Unreachable(format!("PostgreSQL at {at}: {io}")),
+        },
+        _ => StoreError::Database(e),
+    }
+}
+
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
 pub use engineering::records::{Ingest, RawDeliveryFilter};
 pub use engineering::tracker::{ParentLink, TrackedItem, TrackerWrite};
 pub use entities::risk_history::RiskHistoryEntry;
 pub use error::StoreError;
+
 pub use metrics::{AttributionRecord, ShippedCommit};
 pub use reports::{
     ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
@@ -81,6 +100,10 @@ pub struct Store {
 pub struct ConnectOptions {
     pub max_connections: u32,
     pub busy_timeout: Duration,
+    /// Whether a missing SQLite file is created (the default) or refused
+    /// with [`StoreError::NoDatabase`]: commands that only read must not
+    /// leave an empty database behind.
+    pub create_if_missing: bool,
 }
 
 impl Default for ConnectOptions {
@@ -88,6 +111,50 @@ impl Default for ConnectOptions {
         Self {
             max_connections: 10,
             busy_timeout: Duration::from_secs(5),
+            create_if_missing: true,
+        }
+    }
+}
+
+/// The start of an id as a person types it (`0190a1b2`, `0190A1B2-3C`):
+/// hexadecimal digits, dashes ignored, at least [`IdPrefix::MIN_DIGITS`].
+/// Holds lowercase digits only, so it can go into a `LIKE` pattern as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdPrefix(String);
+
+impl IdPrefix {
+    /// Fewer digits than this match too much to be meant as an id.
+    pub const MIN_DIGITS: usize = 4;
+
+    /// The prefix `text` spells, or `None` when it is not the start of an
+    /// id (other characters, too short, longer than a UUID).
+    pub fn parse(text: &str) -> Option<IdPrefix> {
+        let digits: String = text
+            .chars()
+            .filter(|c| *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        let hex = digits.bytes().all(|b| b.is_ascii_hexdigit());
+        (hex && (Self::MIN_DIGITS..=32).contains(&digits.len())).then_some(IdPrefix(digits))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which table [`Store::ids_with_prefix`] searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdTable {
+    Goals,
+    WorkItems,
+}
+
+impl IdTable {
+    fn table(self) -> &'static str {
+        match self {
+            IdTable::Goals => "goals",
+            IdTable::WorkItems => "work_items",
         }
     }
 }
@@ -101,6 +168,13 @@ impl Store {
             let opts = PgConnectOptions::from_str(url).map_err(|e| {
                 StoreError::Config(format!("database.url is not a valid PostgreSQL URL: {e}"))
             })?;
+            // One direct connection first: the pool retries a refused
+            // connection until its acquire timeout, which would hide "nothing
+            // listens there" behind a ten-second wait.
+            let probe = PgConnection::connect_with(&opts)
+                .await
+                .map_err(|e| unreachable_postgres(&opts, e))?;
+            let _ = probe.close().await;
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(Duration::from_secs(10))
@@ -110,18 +184,26 @@ impl Store {
                 engine: Engine::Postgres(pool),
             });
         }
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
+        let path = match url.split_once("://") {
+            Some(("sqlite", path)) => path,
+            Some((scheme, _)) => {
+                return Err(StoreError::Config(format!(
+                    "database.url has the unknown scheme {scheme:?}: use sqlite://PATH or postgres://USER@HOST/DB"
+                )));
+            }
+            None => url.strip_prefix("sqlite:").unwrap_or(url),
+        };
         if path.is_empty() {
             return Err(StoreError::Config(
                 "database.url names no SQLite file".into(),
             ));
         }
+        if !options.create_if_missing && path != ":memory:" && !Path::new(path).exists() {
+            return Err(StoreError::NoDatabase(path.to_owned()));
+        }
         let opts = SqliteConnectOptions::new()
             .filename(path)
-            .create_if_missing(true)
+            .create_if_missing(options.create_if_missing)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
@@ -133,6 +215,30 @@ impl Store {
         Ok(Store {
             engine: Engine::Sqlite(pool),
         })
+    }
+
+    /// The ids in `table` whose hexadecimal form (without dashes) starts
+    /// with `prefix`, in id order, at most `limit`: what a person typing the
+    /// start of an id may mean.
+    pub async fn ids_with_prefix(
+        &self,
+        table: IdTable,
+        prefix: &IdPrefix,
+        limit: i64,
+    ) -> Result<Vec<Uuid>> {
+        let pattern = format!("{}%", prefix.0);
+        let ids: Vec<(Uuid,)> = on_pool!(self, |pool| {
+            sqlx::query_as(engine::sql(format!(
+                "SELECT id FROM {} WHERE {} LIKE $1 ORDER BY id LIMIT $2",
+                table.table(),
+                engine::id_hex(self.engine()),
+            )))
+            .bind(pattern)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
     pub fn engine(&self) -> EngineKind {

@@ -126,10 +126,7 @@ async fn service_scopes(engine: EngineKind) {
     )
     .await;
     let e = r.err(404, "not_found");
-    assert!(
-        e["message"].as_str().unwrap().contains("projects: pay"),
-        "{e:#}"
-    );
+    assert!(e["message"].as_str().unwrap().contains("\"pay\""), "{e:#}");
     put(
         &app,
         &app.member,
@@ -255,7 +252,7 @@ async fn team_members(engine: EngineKind) {
     let r = app.get(&app.member, "/api/v1/teams/search/members").await;
     let e = r.err(404, "not_found");
     assert!(
-        e["message"].as_str().unwrap().contains("teams: payments"),
+        e["message"].as_str().unwrap().contains("\"payments\""),
         "{e:#}"
     );
 

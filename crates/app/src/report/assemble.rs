@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use chrono::Utc;
 use tandem_domain::report::DraftStatus;
-use tandem_store::ReportDraft;
+use tandem_store::{ReportDelivery, ReportDeliveryAttempt, ReportDraft};
 
 use crate::error::{AppError, AppResult};
 use crate::paging::all;
@@ -199,6 +199,36 @@ pub async fn edited(
         None => data,
     };
     Ok((draft, report))
+}
+
+/// A week's draft with the report it gives and what was delivered: what the
+/// API's draft endpoints answer and `tandem report draft|edit` prints.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DraftView {
+    /// `null` until someone edits, approves or schedules the week.
+    pub draft: Option<ReportDraft>,
+    /// The report with the draft's edits applied.
+    pub report: WeeklyReport,
+    pub deliveries: Vec<ReportDelivery>,
+    /// Every delivery attempt, oldest first.
+    pub delivery_log: Vec<ReportDeliveryAttempt>,
+}
+
+/// The team's draft of `week`, its report and its deliveries.
+pub async fn draft_view(
+    store: &Store,
+    settings: &crate::Settings,
+    team_id: Uuid,
+    week: IsoWeek,
+) -> AppResult<DraftView> {
+    let label = report::week_label(week);
+    let (draft, report) = edited(store, settings, team_id, week).await?;
+    Ok(DraftView {
+        draft,
+        report,
+        deliveries: store.list_report_deliveries(team_id, &label).await?,
+        delivery_log: store.list_report_delivery_log(team_id, &label).await?,
+    })
 }
 
 /// Applies an edit to the team's draft for `week` (made when missing),

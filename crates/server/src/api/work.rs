@@ -106,8 +106,7 @@ pub async fn create_risk(
     _: RequireManager,
     ApiJson(input): ApiJson<NewRisk>,
 ) -> ApiResult<(StatusCode, Json<Risk>)> {
-    let risk = input.into_risk(new_id(), Utc::now())?;
-    state.store.create_risk(&risk).await?;
+    let risk = tandem_app::risks::create(&state.store, input).await?;
     Ok((StatusCode::CREATED, Json(risk)))
 }
 
@@ -130,10 +129,10 @@ pub async fn update_risk(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<RiskPatch>,
 ) -> ApiResult<Json<Risk>> {
-    let mut r = state.store.get_risk(path_id("risk", &id)?).await?;
-    r.apply(patch, Utc::now())?;
-    state.store.update_risk(&r).await?;
-    Ok(Json(r))
+    let id = path_id("risk", &id)?;
+    Ok(Json(
+        tandem_app::risks::update(&state.store, id, patch).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/decisions", tag = "decisions", params(ListParams),
@@ -156,8 +155,7 @@ pub async fn create_decision(
     _: RequireManager,
     ApiJson(input): ApiJson<NewDecision>,
 ) -> ApiResult<(StatusCode, Json<Decision>)> {
-    let d = input.into_decision(new_id(), Utc::now())?;
-    state.store.create_decision(&d).await?;
+    let d = tandem_app::decisions::create(&state.store, input).await?;
     Ok((StatusCode::CREATED, Json(d)))
 }
 
@@ -182,8 +180,8 @@ pub async fn update_decision(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<DecisionPatch>,
 ) -> ApiResult<Json<Decision>> {
-    let mut d = state.store.get_decision(path_id("decision", &id)?).await?;
-    d.apply(patch, Utc::now())?;
-    state.store.update_decision(&d).await?;
-    Ok(Json(d))
+    let id = path_id("decision", &id)?;
+    Ok(Json(
+        tandem_app::decisions::update(&state.store, id, patch).await?,
+    ))
 }

@@ -17,7 +17,7 @@ use tandem_store::{ListQuery, Store, StoreError};
 use uuid::Uuid;
 
 use chrono::Utc;
-use tandem_domain::report::DraftStatus;
+use tandem_domain::report::{DraftStatus, ReportEdits};
 use tandem_store::{ReportDelivery, ReportDeliveryAttempt, ReportDraft};
 
 use crate::error::{AppError, AppResult};
@@ -201,8 +201,9 @@ pub async fn edited(
     Ok((draft, report))
 }
 
-/// A week's draft with the report it gives and what was delivered: what the
-/// API's draft endpoints answer and `tandem report draft|edit` prints.
+// What the API's draft endpoints answer and `tandem report draft|edit`
+// prints. (The doc line below is the OpenAPI schema's description.)
+/// A draft with the report it gives and what was delivered.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct DraftView {
     /// `null` until someone edits, approves or schedules the week.
@@ -234,7 +235,8 @@ pub async fn draft_view(
 /// Applies an edit to the team's draft for `week` (made when missing),
 /// checked against the current data. An approved draft goes back to
 /// `draft`: the approval was of other content. Retried when another editor
-/// saved in between, so concurrent edits both land.
+/// saved in between, so concurrent edits both land. A refused edit stores
+/// nothing, not even an empty draft.
 pub async fn edit_draft(
     store: &Store,
     settings: &crate::Settings,
@@ -244,6 +246,10 @@ pub async fn edit_draft(
 ) -> AppResult<(ReportDraft, WeeklyReport)> {
     let label = report::week_label(week);
     let data = weekly_full(store, settings, team_id, week).await?;
+    // Checked before the draft is made, so a refused edit stores nothing.
+    if store.find_draft(team_id, &label).await?.is_none() {
+        ReportEdits::default().merge(req, &data)?;
+    }
     let mut tries = 0;
     loop {
         let read = store.draft(team_id, &label, Utc::now()).await?;

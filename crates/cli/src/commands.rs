@@ -14,12 +14,11 @@ use tandem_app::demo::{DEMO_PASSWORD, DemoOutcome};
 use tandem_app::paging::all;
 use tandem_app::settings::LogFormat;
 use tandem_domain::goal::{GoalTransition, NewGoal, Parties};
-use tandem_domain::user::{NewUser, validate_password};
 use tandem_server::AppState;
 use tandem_store::{ConnectOptions, ListQuery, Store};
 use uuid::Uuid;
 
-use crate::{Cli, Command, Format, GoalCommand, TokenCommand, UserCommand};
+use crate::{Cli, Command, Format, GoalCommand, TokenCommand};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command;
@@ -59,7 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export { output } => export(&store, output).await,
         Command::ImportDump { file } => import_dump(&store, file).await,
         Command::Goal(c) => goal(&store, c).await,
-        Command::User(c) => user(&store, c).await,
+        Command::User(c) => crate::users::user(&store, c).await,
         Command::Token(c) => token(&store, c).await,
         Command::Backlog { team, format } => {
             crate::planning::backlog(&store, &settings, &team, format.format).await
@@ -89,6 +88,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import(c) => crate::imports::import(&store, &settings, c).await,
         Command::Metrics(c) => crate::metrics::metrics(&store, &settings, c).await,
+        Command::Risk(c) => crate::risks::risk(&store, c).await,
+        Command::Decision(c) => crate::decisions::decision(&store, c).await,
+        Command::Kpi(c) => crate::kpis::kpi(&store, c).await,
         Command::DefaultConfig | Command::Completions { .. } => Ok(()),
     };
     store.close().await;
@@ -468,96 +470,20 @@ async fn goal(store: &Store, command: GoalCommand) -> anyhow::Result<()> {
             to,
             format,
         } => crate::documents::diff(store, &id, from, to, format.format).await?,
-        GoalCommand::Agree { id, actor, format } => {
-            let goal = tandem_app::lookup::find_goal(store, &id).await?;
-            let actor = actor
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "cli".to_owned());
-            let change = goal
-                .transition(GoalTransition::Agree, &actor, Utc::now())
-                .map_err(|e| anyhow::anyhow!("goal {} cannot be agreed: {e}", goal.id))?;
-            store.save_goal_change(&change, goal.version).await?;
-            match format.format {
-                Format::Json => print_json(&change.goal)?,
-                Format::Table => println!(
-                    "goal {} agreed by {actor} (version {})",
-                    goal.id, change.goal.version
-                ),
-            }
-        }
+        GoalCommand::Agree(a) => transition(store, a, GoalTransition::Agree).await?,
+        GoalCommand::Start(a) => transition(store, a, GoalTransition::Start).await?,
+        GoalCommand::Complete(a) => transition(store, a, GoalTransition::Complete).await?,
+        GoalCommand::Drop(a) => transition(store, a, GoalTransition::Drop).await?,
     }
     Ok(())
 }
 
-async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
-    match command {
-        UserCommand::Add {
-            username,
-            role,
-            display_name,
-            email,
-            format,
-        } => {
-            let (password, generated) = match std::env::var("TANDEM_NEW_PASSWORD") {
-                Ok(p) => (p, false),
-                Err(_) => (auth::new_password()?, true),
-            };
-            validate_password(&password)
-                .map_err(|e| anyhow::anyhow!("TANDEM_NEW_PASSWORD: {e}"))?;
-            let user = NewUser {
-                username,
-                display_name,
-                email,
-                role,
-            }
-            .into_user(Uuid::now_v7(), Utc::now())?;
-            store
-                .create_user(&user, &auth::hash_password(&password)?)
-                .await?;
-            match format.format {
-                Format::Json => {
-                    let mut v = json!(user);
-                    if generated {
-                        v["password"] = json!(password);
-                    }
-                    print_json(&v)?;
-                }
-                Format::Table => {
-                    println!("added {} ({})", user.username, user.role);
-                    if generated {
-                        println!("password (shown once): {password}");
-                    }
-                }
-            }
-        }
-        UserCommand::List { format } => {
-            let users = store.list_users().await?;
-            match format.format {
-                Format::Json => print_json(&users)?,
-                Format::Table => {
-                    let mut t = table(&["username", "name", "role", "disabled", "created"]);
-                    for u in &users {
-                        t.add_row(vec![
-                            u.username.clone(),
-                            u.display_name.clone(),
-                            u.role.to_string(),
-                            if u.disabled { "yes" } else { "no" }.to_owned(),
-                            u.created_at.date_naive().to_string(),
-                        ]);
-                    }
-                    println!("{t}");
-                }
-            }
-        }
-        UserCommand::Disable { username } => {
-            store
-                .set_user_disabled(&username, true)
-                .await
-                .with_context(|| format!("cannot disable {username:?}"))?;
-            println!("disabled {username}; their sessions have ended");
-        }
-    }
-    Ok(())
+async fn transition(
+    store: &Store,
+    a: crate::TransitionArgs,
+    action: GoalTransition,
+) -> anyhow::Result<()> {
+    crate::goals::transition(store, &a.id, action, a.actor, a.format.format).await
 }
 
 async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {

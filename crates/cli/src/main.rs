@@ -2,17 +2,23 @@
 //! arguments, loads settings, and calls the store or the server.
 
 mod commands;
+mod decisions;
 mod deploy;
 mod documents;
 mod events;
 mod forecasts;
+mod goals;
 mod imports;
+mod kpis;
 mod metrics;
+mod names;
 mod org;
 mod output;
 mod planning;
 mod reports;
+mod risks;
 mod stages;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,12 +79,13 @@ enum Command {
         /// The dump file ("-" for standard input).
         file: PathBuf,
     },
-    /// Goals: list, show, start a draft, agree; export, import and diff agreement documents.
+    /// Goals: list, show, start a draft, agree, start, complete, drop; export,
+    /// import and diff agreement documents.
     #[command(subcommand)]
     Goal(GoalCommand),
-    /// Users: add, list, disable.
+    /// Users: add, list, disable, enable, set a role or a password.
     #[command(subcommand)]
-    User(UserCommand),
+    User(users::UserCommand),
     /// API tokens: create, list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -112,7 +119,9 @@ enum Command {
         #[command(flatten)]
         format: FormatArg,
     },
-    /// Open risks with their drafted updates.
+    /// Open risks with their drafted updates (`tandem risk …` lists, shows,
+    /// creates and updates them one by one).
+    #[command(after_help = "Example:\n  tandem risks --check --team payments")]
     Risks {
         /// Only this team (key or id).
         #[arg(long)]
@@ -156,6 +165,18 @@ enum Command {
     /// throughput, bugs, tech-debt share, coverage, and what is behind them.
     #[command(subcommand)]
     Metrics(metrics::MetricsCommand),
+    /// Risks one by one: list (any status), show with history, create, update
+    /// or set the status (open, mitigating, closed).
+    #[command(subcommand)]
+    Risk(risks::RiskCommand),
+    /// The decision log: list, show, record a decision.
+    #[command(subcommand)]
+    Decision(decisions::DecisionCommand),
+    /// KPI series (business and team numbers over time): list, show, create,
+    /// update; add a point, import points from CSV. (Delivery metrics are
+    /// `tandem metrics`.)
+    #[command(subcommand)]
+    Kpi(kpis::KpiCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }
@@ -176,15 +197,26 @@ impl Command {
             | Command::Team(org::TeamCommand::Create { .. })
             | Command::Deploy(_)
             | Command::Incident(_)
-            | Command::User(UserCommand::Add { .. } | UserCommand::Disable { .. })
+            | Command::User(
+                users::UserCommand::Add { .. }
+                | users::UserCommand::Disable { .. }
+                | users::UserCommand::Enable { .. }
+                | users::UserCommand::SetRole { .. }
+                | users::UserCommand::SetPassword { .. },
+            )
             | Command::Token(TokenCommand::Create { .. } | TokenCommand::Revoke { .. })
             | Command::Goal(
-                GoalCommand::New { .. } | GoalCommand::Agree { .. } | GoalCommand::Import { .. },
+                GoalCommand::New { .. }
+                | GoalCommand::Agree(_)
+                | GoalCommand::Start(_)
+                | GoalCommand::Complete(_)
+                | GoalCommand::Drop(_)
+                | GoalCommand::Import { .. },
             ) => true,
             Command::DefaultConfig
             | Command::Completions { .. }
             | Command::Export { .. }
-            | Command::User(UserCommand::List { .. })
+            | Command::User(users::UserCommand::List { .. })
             | Command::Token(TokenCommand::List { .. })
             | Command::Goal(
                 GoalCommand::List { .. }
@@ -198,6 +230,9 @@ impl Command {
             | Command::Member(_)
             | Command::Project(_)
             | Command::Stage(_)
+            | Command::Risk(_)
+            | Command::Decision(_)
+            | Command::Kpi(_)
             | Command::Forecast { .. }
             | Command::Risks { .. }
             | Command::Agenda { .. }
@@ -259,14 +294,23 @@ enum GoalCommand {
         format: FormatArg,
     },
     /// Agree a goal (records who agreed and when).
-    Agree {
-        id: String,
-        /// Who agrees (default: the current OS user).
-        #[arg(long = "as", value_name = "NAME")]
-        actor: Option<String>,
-        #[command(flatten)]
-        format: FormatArg,
-    },
+    #[command(
+        after_help = "Example:\n  tandem goal agree 0193a8f0-6c1e-7d2a-9b1f-3c5d7e9f1a2b --as ana"
+    )]
+    Agree(TransitionArgs),
+    /// Start an agreed goal: the team is working on it.
+    #[command(after_help = "Example:\n  tandem goal start 0193a8f0-6c1e-7d2a-9b1f-3c5d7e9f1a2b")]
+    Start(TransitionArgs),
+    /// Complete a goal in progress.
+    #[command(
+        after_help = "Example:\n  tandem goal complete 0193a8f0-6c1e-7d2a-9b1f-3c5d7e9f1a2b --format json"
+    )]
+    Complete(TransitionArgs),
+    /// Drop a goal that is not closed (a dropped draft leaves no version).
+    #[command(
+        after_help = "Example:\n  tandem goal drop 0193a8f0-6c1e-7d2a-9b1f-3c5d7e9f1a2b --as ana"
+    )]
+    Drop(TransitionArgs),
     /// Write a goal as a Markdown agreement document with TOML front matter.
     Export {
         id: String,
@@ -295,27 +339,16 @@ enum GoalCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
-enum UserCommand {
-    /// Add a user; the password is read from TANDEM_NEW_PASSWORD or generated.
-    Add {
-        username: String,
-        #[arg(long, value_parser = parse_role)]
-        role: tandem_domain::user::Role,
-        #[arg(long)]
-        display_name: Option<String>,
-        #[arg(long)]
-        email: Option<String>,
-        #[command(flatten)]
-        format: FormatArg,
-    },
-    /// List users.
-    List {
-        #[command(flatten)]
-        format: FormatArg,
-    },
-    /// Disable a user and end their sessions.
-    Disable { username: String },
+/// A goal and who moves it.
+#[derive(Debug, Args)]
+struct TransitionArgs {
+    /// Goal id.
+    id: String,
+    /// Who does it (default: the current OS user).
+    #[arg(long = "as", value_name = "NAME")]
+    actor: Option<String>,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,8 +17,8 @@ use tandem_store::{ListQuery, Store, StoreError};
 use uuid::Uuid;
 
 use chrono::Utc;
-use tandem_domain::report::DraftStatus;
-use tandem_store::ReportDraft;
+use tandem_domain::report::{DraftStatus, ReportEdits};
+use tandem_store::{ReportDelivery, ReportDeliveryAttempt, ReportDraft};
 
 use crate::error::{AppError, AppResult};
 use crate::paging::all;
@@ -201,10 +201,42 @@ pub async fn edited(
     Ok((draft, report))
 }
 
+// What the API's draft endpoints answer and `tandem report draft|edit`
+// prints. (The doc line below is the OpenAPI schema's description.)
+/// A draft with the report it gives and what was delivered.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DraftView {
+    /// `null` until someone edits, approves or schedules the week.
+    pub draft: Option<ReportDraft>,
+    /// The report with the draft's edits applied.
+    pub report: WeeklyReport,
+    pub deliveries: Vec<ReportDelivery>,
+    /// Every delivery attempt, oldest first.
+    pub delivery_log: Vec<ReportDeliveryAttempt>,
+}
+
+/// The team's draft of `week`, its report and its deliveries.
+pub async fn draft_view(
+    store: &Store,
+    settings: &crate::Settings,
+    team_id: Uuid,
+    week: IsoWeek,
+) -> AppResult<DraftView> {
+    let label = report::week_label(week);
+    let (draft, report) = edited(store, settings, team_id, week).await?;
+    Ok(DraftView {
+        draft,
+        report,
+        deliveries: store.list_report_deliveries(team_id, &label).await?,
+        delivery_log: store.list_report_delivery_log(team_id, &label).await?,
+    })
+}
+
 /// Applies an edit to the team's draft for `week` (made when missing),
 /// checked against the current data. An approved draft goes back to
 /// `draft`: the approval was of other content. Retried when another editor
-/// saved in between, so concurrent edits both land.
+/// saved in between, so concurrent edits both land. A refused edit stores
+/// nothing, not even an empty draft.
 pub async fn edit_draft(
     store: &Store,
     settings: &crate::Settings,
@@ -214,6 +246,10 @@ pub async fn edit_draft(
 ) -> AppResult<(ReportDraft, WeeklyReport)> {
     let label = report::week_label(week);
     let data = weekly_full(store, settings, team_id, week).await?;
+    // Checked before the draft is made, so a refused edit stores nothing.
+    if store.find_draft(team_id, &label).await?.is_none() {
+        ReportEdits::default().merge(req, &data)?;
+    }
     let mut tries = 0;
     loop {
         let read = store.draft(team_id, &label, Utc::now()).await?;

@@ -17,8 +17,8 @@ pub mod send;
 use chrono::{Datelike, IsoWeek, Utc};
 use tandem_domain::report::{self, WeeklyReport};
 
-pub use assemble::{approve_draft, edit_draft, edited, weekly, weekly_full};
-pub use send::{SendResult, send_week};
+pub use assemble::{DraftView, approve_draft, draft_view, edit_draft, edited, weekly, weekly_full};
+pub use send::{SendResult, send_approved, send_week};
 
 /// Size of a chart image in the e-mail (drawn at twice this for sharp
 /// display on high-density screens).

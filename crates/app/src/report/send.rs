@@ -376,6 +376,28 @@ pub struct SendResult {
     pub archived: bool,
 }
 
+/// Sends the team's report of `week` once a manager approved it: what a
+/// person asks for (the API's `send`, `tandem report send`). A draft not yet
+/// approved is a `Conflict` naming `status`, and nothing is sent. The
+/// scheduler's automatic sending calls [`send_week`] directly.
+pub async fn send_approved(
+    store: &Store,
+    settings: &crate::Settings,
+    team_id: Uuid,
+    week: IsoWeek,
+) -> AppResult<SendResult> {
+    let label = report::week_label(week);
+    // Read, not made: a refused send leaves no empty draft behind.
+    let draft = store.find_draft(team_id, &label).await?;
+    if draft.is_none_or(|d| d.status == report::DraftStatus::Draft) {
+        return Err(AppError::conflict(
+            Some("status"),
+            format!("approve the report of {label} before sending it"),
+        ));
+    }
+    send_week(store, settings, team_id, week).await
+}
+
 /// Sends the team's report of `week` (edits applied) to every configured
 /// target not yet served, archives it when anything was delivered and marks
 /// the draft sent. Failed targets are logged and can be retried by sending

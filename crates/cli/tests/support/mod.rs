@@ -21,6 +21,7 @@ pub async fn serve(app: axum::Router) -> String {
 
 /// Runs `tandem --database DB ARGS…` with `token_var` set to `token` (or
 /// unset), and `clear` removed from the environment.
+#[allow(dead_code)] // each test binary uses a different subset
 pub async fn tandem(
     db: &str,
     args: &[&str],
@@ -52,6 +53,18 @@ pub fn ok(out: &Output) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+/// What a successful run printed.
+#[allow(dead_code)] // each test binary uses a different subset
+pub fn ok_text(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "tandem failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The message of a failed run.

@@ -6,9 +6,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use tandem_domain::user::{ApiToken, NewUser, Role, User, validate_password};
+use tandem_domain::user::{ApiToken, NewUser, Role, User};
 
-use super::{new_id, path_id};
+use super::path_id;
 use crate::AppState;
 use crate::http::auth::RequireAdmin;
 use crate::http::auth::{self, Principal};
@@ -110,19 +110,13 @@ pub async fn create_user(
     _: RequireAdmin,
     ApiJson(input): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    validate_password(&input.password)?;
-    let user = NewUser {
+    let new = NewUser {
         username: input.username,
         display_name: input.display_name,
         email: input.email,
         role: input.role,
-    }
-    .into_user(new_id(), Utc::now())?;
-    let password = input.password;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Unexpected(e.into()))??;
-    state.store.create_user(&user, &hash).await?;
+    };
+    let user = tandem_app::users::create(&state.store, new, input.password).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -142,21 +136,11 @@ pub async fn update_user(
     Path(username): Path<String>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> ApiResult<Json<User>> {
-    if patch.disabled && who.name == username {
-        return Err(ApiError::Conflict {
-            message: "you cannot disable yourself".into(),
-            field: Some("disabled".into()),
-        });
-    }
-    state
-        .store
-        .set_user_disabled(&username, patch.disabled)
-        .await?;
-    let (user, _) = state
-        .store
-        .find_user_by_username(&username)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("user {username} was not found")))?;
+    let user = if patch.disabled {
+        tandem_app::users::disable(&state.store, &username, Some(&who.name)).await?
+    } else {
+        tandem_app::users::enable(&state.store, &username).await?
+    };
     Ok(Json(user))
 }
 

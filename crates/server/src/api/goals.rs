@@ -85,10 +85,9 @@ pub async fn transition_goal(
     let action: GoalTransition = transition
         .parse()
         .map_err(|e| ApiError::NotFound(format!("no such goal action: {e}")))?;
-    let goal = state.store.get_goal(id).await?;
-    let change = goal.transition(action, &who.name, Utc::now())?;
-    state.store.save_goal_change(&change, goal.version).await?;
-    Ok(Json(change.goal))
+    Ok(Json(
+        tandem_app::goals::transition(&state.store, id, action, &who.name).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/goals/{id}/versions", tag = "goals",

@@ -5,15 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tandem_domain::metric::{
-    MAX_POINTS_PER_WRITE, Metric, MetricPatch, MetricPoint, NewMetric, NewPoint,
-};
+use tandem_domain::metric::{Metric, MetricPatch, MetricPoint, NewMetric, NewPoint};
 
-use super::{Filter, ListParams, Page, new_id};
+use super::{Filter, ListParams, Page};
 use crate::AppState;
 use crate::http::auth::Principal;
 use crate::http::auth::RequireManager;
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{ApiJson, ApiQuery};
 use tandem_app::lookup;
 
@@ -37,8 +35,7 @@ pub async fn create_metric(
     _: RequireManager,
     ApiJson(input): ApiJson<NewMetric>,
 ) -> ApiResult<(StatusCode, Json<Metric>)> {
-    let m = input.into_metric(new_id(), Utc::now())?;
-    state.store.create_metric(&m).await?;
+    let m = tandem_app::kpis::create(&state.store, input).await?;
     Ok((StatusCode::CREATED, Json(m)))
 }
 
@@ -62,10 +59,10 @@ pub async fn update_metric(
     Path(metric): Path<String>,
     ApiJson(patch): ApiJson<MetricPatch>,
 ) -> ApiResult<Json<Metric>> {
-    let mut m = lookup::metric(&state.store, &metric).await?;
-    m.apply(patch, Utc::now())?;
-    state.store.update_metric(&m).await?;
-    Ok(Json(m))
+    let m = lookup::metric(&state.store, &metric).await?;
+    Ok(Json(
+        tandem_app::kpis::update(&state.store, m, patch).await?,
+    ))
 }
 
 /// Range of points to read: `[from, to)`, oldest first.
@@ -90,17 +87,8 @@ pub async fn list_points(
 ) -> ApiResult<Json<Vec<MetricPoint>>> {
     let m = lookup::metric(&state.store, &metric).await?;
     let limit = params.limit.unwrap_or(1000);
-    if !(1..=10_000).contains(&limit) {
-        return Err(ApiError::bad_field(
-            "limit",
-            "limit must be between 1 and 10000",
-        ));
-    }
     Ok(Json(
-        state
-            .store
-            .list_points(m.id, params.from, params.to, limit)
-            .await?,
+        tandem_app::kpis::points(&state.store, &m, params.from, params.to, limit).await?,
     ))
 }
 
@@ -126,23 +114,6 @@ pub async fn write_points(
     ApiJson(input): ApiJson<NewPoints>,
 ) -> ApiResult<Json<PointsWritten>> {
     let m = lookup::metric(&state.store, &metric).await?;
-    if input.points.len() > MAX_POINTS_PER_WRITE {
-        return Err(ApiError::invalid(
-            "points",
-            format!(
-                "{} points in one request; the limit is {MAX_POINTS_PER_WRITE}",
-                input.points.len()
-            ),
-        ));
-    }
-    let points = input
-        .points
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| p.into_point(m.id, i))
-        .collect::<Result<Vec<_>, _>>()?;
-    state.store.upsert_points(&points).await?;
-    Ok(Json(PointsWritten {
-        written: points.len(),
-    }))
+    let written = tandem_app::kpis::write_points(&state.store, &m, input.points).await?;
+    Ok(Json(PointsWritten { written }))
 }

@@ -9,10 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{IsoWeek, Utc};
 use serde::{Deserialize, Serialize};
 use tandem_domain::report::{self, EditRequest, WeeklyReport};
-use tandem_store::{
-    ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
-    ReportSchedule,
-};
+use tandem_store::{ArchiveEntry, ArchivedReport, ReportDraft, ReportSchedule};
 
 use super::documents::MARKDOWN;
 use crate::AppState;
@@ -21,7 +18,7 @@ use crate::http::auth::RequireManager;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{ApiJson, ApiQuery};
 use tandem_app::lookup;
-use tandem_app::report::SendResult;
+use tandem_app::report::{DraftView, SendResult};
 
 /// Query of `GET /api/v1/teams/{team}/reports/weekly`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -133,31 +130,8 @@ fn parse_week_path(week: &str) -> ApiResult<IsoWeek> {
     report::parse_week(week).map_err(|e| ApiError::bad_field("week", e))
 }
 
-/// A draft with the report it gives and what was delivered.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DraftView {
-    /// `null` until someone edits, approves or schedules the week.
-    pub draft: Option<ReportDraft>,
-    /// The report with the draft's edits applied.
-    pub report: WeeklyReport,
-    pub deliveries: Vec<ReportDelivery>,
-    /// Every delivery attempt, oldest first.
-    pub delivery_log: Vec<ReportDeliveryAttempt>,
-}
-
 async fn draft_view(state: &AppState, team_id: uuid::Uuid, week: IsoWeek) -> ApiResult<DraftView> {
-    let label = report::week_label(week);
-    let (draft, report) =
-        tandem_app::report::edited(&state.store, &state.settings, team_id, week).await?;
-    Ok(DraftView {
-        draft,
-        report,
-        deliveries: state.store.list_report_deliveries(team_id, &label).await?,
-        delivery_log: state
-            .store
-            .list_report_delivery_log(team_id, &label)
-            .await?,
-    })
+    Ok(tandem_app::report::draft_view(&state.store, &state.settings, team_id, week).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/{week}/draft", tag = "reports",
@@ -230,16 +204,8 @@ pub async fn send(
 ) -> ApiResult<Json<SendResult>> {
     let week = parse_week_path(&week)?;
     let team = lookup::team(&state.store, &team).await?;
-    let label = report::week_label(week);
-    let draft = state.store.draft(team.id, &label, Utc::now()).await?;
-    if draft.status == report::DraftStatus::Draft {
-        return Err(ApiError::Conflict {
-            field: Some("status".into()),
-            message: format!("approve the report of {label} before sending it"),
-        });
-    }
     Ok(Json(
-        tandem_app::report::send_week(&state.store, &state.settings, team.id, week).await?,
+        tandem_app::report::send_approved(&state.store, &state.settings, team.id, week).await?,
     ))
 }
 

@@ -3,12 +3,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::Utc;
 use tandem_domain::decision::{Decision, DecisionPatch, NewDecision};
 use tandem_domain::risk::{NewRisk, Risk, RiskPatch, RiskStatus};
 use tandem_domain::work_item::{NewWorkItem, WorkItem, WorkItemPatch, WorkKind, WorkState};
 
-use super::{Filter, ListParams, Page, new_id, parses, path_id};
+use super::{Filter, ListParams, Page, parses, path_id};
 use crate::AppState;
 use crate::http::auth::Principal;
 use crate::http::auth::{RequireManager, RequireMember};
@@ -98,8 +97,7 @@ pub async fn create_risk(
     _: RequireManager,
     ApiJson(input): ApiJson<NewRisk>,
 ) -> ApiResult<(StatusCode, Json<Risk>)> {
-    let risk = input.into_risk(new_id(), Utc::now())?;
-    state.store.create_risk(&risk).await?;
+    let risk = tandem_app::risks::create(&state.store, input).await?;
     Ok((StatusCode::CREATED, Json(risk)))
 }
 
@@ -122,10 +120,10 @@ pub async fn update_risk(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<RiskPatch>,
 ) -> ApiResult<Json<Risk>> {
-    let mut r = state.store.get_risk(path_id("risk", &id)?).await?;
-    r.apply(patch, Utc::now())?;
-    state.store.update_risk(&r).await?;
-    Ok(Json(r))
+    let id = path_id("risk", &id)?;
+    Ok(Json(
+        tandem_app::risks::update(&state.store, id, patch).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/decisions", tag = "decisions", params(ListParams),
@@ -148,8 +146,7 @@ pub async fn create_decision(
     _: RequireManager,
     ApiJson(input): ApiJson<NewDecision>,
 ) -> ApiResult<(StatusCode, Json<Decision>)> {
-    let d = input.into_decision(new_id(), Utc::now())?;
-    state.store.create_decision(&d).await?;
+    let d = tandem_app::decisions::create(&state.store, input).await?;
     Ok((StatusCode::CREATED, Json(d)))
 }
 
@@ -174,8 +171,8 @@ pub async fn update_decision(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<DecisionPatch>,
 ) -> ApiResult<Json<Decision>> {
-    let mut d = state.store.get_decision(path_id("decision", &id)?).await?;
-    d.apply(patch, Utc::now())?;
-    state.store.update_decision(&d).await?;
-    Ok(Json(d))
+    let id = path_id("decision", &id)?;
+    Ok(Json(
+        tandem_app::decisions::update(&state.store, id, patch).await?,
+    ))
 }

@@ -19,7 +19,7 @@ use tandem_domain::project::Project;
 use tandem_domain::risk::Risk;
 use tandem_domain::stage::Stage;
 use tandem_domain::team::Team;
-use tandem_domain::user::{ApiToken, User};
+use tandem_domain::user::{ApiToken, Role, User};
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 

@@ -96,16 +96,38 @@ impl Store {
         found(done, "user", username)
     }
 
+    /// Replaces a user's password hash and ends their sessions (a changed
+    /// password signs out everyone who knew the old one), in one transaction.
     pub async fn set_password_hash(&self, user_id: Uuid, password_hash: &str) -> Result<()> {
         let done = on_pool!(self, |pool| {
-            sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            let mut tx = pool.begin_write().await?;
+            let n = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
                 .bind(user_id)
                 .bind(password_hash)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            n
+        });
+        found(done, "user", user_id)
+    }
+
+    /// Gives a user another role; their sessions carry on with the new one.
+    pub async fn set_user_role(&self, username: &str, role: Role) -> Result<()> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query("UPDATE users SET role = $2 WHERE username = $1")
+                .bind(username)
+                .bind(role.as_str())
                 .execute(pool)
                 .await?
                 .rows_affected()
         });
-        found(done, "user", user_id)
+        found(done, "user", username)
     }
 
     pub async fn add_member(&self, team_id: Uuid, user_id: Uuid) -> Result<()> {

@@ -9,6 +9,7 @@ use crate::common::*;
 per_engine!(
     user_create_find_list_count,
     user_password_hash,
+    user_role,
     disabling_a_user_ends_sessions,
     memberships,
     tokens,
@@ -71,14 +72,55 @@ async fn user_password_hash(engine: EngineKind) {
     store.create_user(&ana, "old").await.unwrap();
     store.create_user(&bo, "bo-hash").await.unwrap();
 
+    let now = base();
+    let later = now + Duration::hours(12);
+    store
+        .create_session("s-ana", ana.id, now, later)
+        .await
+        .unwrap();
+    store
+        .create_session("s-bo", bo.id, now, later)
+        .await
+        .unwrap();
+
     store.set_password_hash(ana.id, "new").await.unwrap();
     let (_, hash) = store.find_user_by_username("ana").await.unwrap().unwrap();
     assert_eq!(hash, "new");
     let (_, hash) = store.find_user_by_username("bo").await.unwrap().unwrap();
     assert_eq!(hash, "bo-hash");
     assert_eq!(store.get_user(ana.id).await.unwrap(), ana);
+    // A changed password ends that user's sessions, and only theirs.
+    assert_eq!(store.find_session_user("s-ana", now).await.unwrap(), None);
+    assert_eq!(
+        store.find_session_user("s-bo", now).await.unwrap(),
+        Some(bo.clone())
+    );
 
     assert_not_found(store.set_password_hash(Uuid::now_v7(), "x").await, "user");
+}
+
+async fn user_role(engine: EngineKind) {
+    let (store, _db) = fresh_store(engine).await;
+    let ana = user("ana", Role::Member);
+    let bo = user("bo", Role::Member);
+    store.create_user(&ana, "h").await.unwrap();
+    store.create_user(&bo, "h").await.unwrap();
+    let now = base();
+    store
+        .create_session("s-ana", ana.id, now, now + Duration::hours(1))
+        .await
+        .unwrap();
+
+    store.set_user_role("ana", Role::Admin).await.unwrap();
+    let changed = store.get_user(ana.id).await.unwrap();
+    assert_eq!(changed.role, Role::Admin);
+    assert_eq!(store.get_user(bo.id).await.unwrap(), bo);
+    // The session carries on, with the new role.
+    assert_eq!(
+        store.find_session_user("s-ana", now).await.unwrap(),
+        Some(changed)
+    );
+    assert_not_found(store.set_user_role("nobody", Role::Admin).await, "user");
 }
 
 async fn disabling_a_user_ends_sessions(engine: EngineKind) {

@@ -82,6 +82,62 @@ pub async fn flow(
     Ok(Json(dm::flow(&state.store, &state.settings, &q).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/delivery/cycle-time", tag = "delivery",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
+            for cycle time (median, P85) of work items finished in the range"),
+        (status = 400, body = ErrorBody)))]
+pub async fn cycle_time(
+    state: State<AppState>,
+    who: RequireMember,
+    q: ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<FlowReport>> {
+    flow(state, who, q).await
+}
+
+#[utoipa::path(get, path = "/api/v1/delivery/throughput", tag = "delivery",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
+            for work items finished per bucket"),
+        (status = 400, body = ErrorBody)))]
+pub async fn throughput(
+    state: State<AppState>,
+    who: RequireMember,
+    q: ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<FlowReport>> {
+    flow(state, who, q).await
+}
+
+#[utoipa::path(get, path = "/api/v1/delivery/bugs", tag = "delivery",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
+            for production bugs opened and closed per bucket"),
+        (status = 400, body = ErrorBody)))]
+pub async fn bugs(
+    state: State<AppState>,
+    who: RequireMember,
+    q: ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<FlowReport>> {
+    flow(state, who, q).await
+}
+
+#[utoipa::path(get, path = "/api/v1/delivery/debt-share", tag = "delivery",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
+            for the share of finished work that was tech debt"),
+        (status = 400, body = ErrorBody)))]
+pub async fn debt_share(
+    state: State<AppState>,
+    who: RequireMember,
+    q: ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<FlowReport>> {
+    flow(state, who, q).await
+}
+
 #[utoipa::path(get, path = "/api/v1/delivery/coverage", tag = "delivery",
     params(DeliveryQuery),
     responses(
@@ -102,16 +158,25 @@ pub async fn coverage(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ExplainParams {
-    /// `deployment-frequency`, `lead-time`, `change-failure-rate`,
-    /// `time-to-restore`, `pull-requests`, `review-time`, `cycle-time`,
-    /// `throughput`, `bugs` or `debt-share`.
+    /// The metric to explain (required).
+    #[param(required = true, value_type = Option<ExplainMetric>)]
     pub metric: Option<String>,
+    /// Team id or key: all of the team's projects (exactly one of `team`
+    /// and `project`).
     pub team: Option<String>,
+    /// Project id or key.
     pub project: Option<String>,
+    /// One service of the project (or of the team's projects).
     pub service: Option<String>,
+    /// Environment (default: `metrics.production_environment`).
     pub env: Option<String>,
+    /// First day, `YYYY-MM-DD` (UTC), included (required).
+    #[param(required = true)]
     pub since: Option<chrono::NaiveDate>,
+    /// Last day, `YYYY-MM-DD` (UTC), included (default: today).
     pub until: Option<chrono::NaiveDate>,
+    /// `day`, `week` (the default) or `month`.
+    #[param(value_type = Option<tandem_domain::dora::Bucket>)]
     pub bucket: Option<String>,
 }
 
@@ -192,6 +257,54 @@ pub mod aliases {
             (also at /api/v1/metrics/cycle-time, /throughput, /bugs and /debt-share)"),
             (status = 400, body = ErrorBody)))]
     pub async fn flow(
+        state: State<AppState>,
+        who: RequireMember,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<FlowReport>> {
+        super::flow(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/cycle-time", tag = "delivery",
+        params(DeliveryQuery),
+        responses((status = 200, body = FlowReport,
+            description = "as `/api/v1/delivery/cycle-time`"), (status = 400, body = ErrorBody)))]
+    pub async fn cycle_time(
+        state: State<AppState>,
+        who: RequireMember,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<FlowReport>> {
+        super::flow(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/throughput", tag = "delivery",
+        params(DeliveryQuery),
+        responses((status = 200, body = FlowReport,
+            description = "as `/api/v1/delivery/throughput`"), (status = 400, body = ErrorBody)))]
+    pub async fn throughput(
+        state: State<AppState>,
+        who: RequireMember,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<FlowReport>> {
+        super::flow(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/bugs", tag = "delivery",
+        params(DeliveryQuery),
+        responses((status = 200, body = FlowReport,
+            description = "as `/api/v1/delivery/bugs`"), (status = 400, body = ErrorBody)))]
+    pub async fn bugs(
+        state: State<AppState>,
+        who: RequireMember,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<FlowReport>> {
+        super::flow(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/debt-share", tag = "delivery",
+        params(DeliveryQuery),
+        responses((status = 200, body = FlowReport,
+            description = "as `/api/v1/delivery/debt-share`"), (status = 400, body = ErrorBody)))]
+    pub async fn debt_share(
         state: State<AppState>,
         who: RequireMember,
         q: ApiQuery<DeliveryQuery>,

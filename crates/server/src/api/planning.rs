@@ -26,7 +26,8 @@ use tandem_app::planning::{
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct BacklogParams {
-    /// Team id or key (required).
+    /// Team id or key (required; a missing one is a 400 naming `team`).
+    #[param(required = true)]
     pub team: Option<String>,
 }
 

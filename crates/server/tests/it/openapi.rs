@@ -1,5 +1,6 @@
 //! The served OpenAPI document is the committed one, and it describes what
-//! the server does.
+//! the server does: every route of `router.rs` under `/api/v1` is in it,
+//! with each parameter's real requiredness.
 
 use reqwest::Method;
 use serde_json::Value;
@@ -11,6 +12,9 @@ tandem_testkit::per_engine!(
     served_document_is_the_committed_one,
     documented_operations_need_auth
 );
+
+/// The router's source, read for the routes it declares.
+const ROUTER_RS: &str = include_str!("../../src/router.rs");
 
 const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
 const BLESS: &str = "TANDEM_BLESS=1 cargo test -p tandem-server --test it openapi";
@@ -109,4 +113,126 @@ async fn documented_operations_need_auth(engine: EngineKind) {
         }
     }
     assert!(checked > 40, "{checked} operations");
+}
+
+/// The `(METHOD, /api/v1/path)` pairs `router.rs` declares in its `/api/v1`
+/// router: each `.route("/path", get(a).post(b))`, whichever way it is
+/// wrapped across lines, with `axum::routing::patch(…)` spelled out or not.
+fn declared_routes() -> std::collections::BTreeSet<(String, String)> {
+    let start = ROUTER_RS
+        .find("let v1 = Router::new()")
+        .expect("router.rs builds the /api/v1 router as `let v1 = Router::new()`");
+    let len = ROUTER_RS[start..]
+        .find(';')
+        .expect("the /api/v1 router ends");
+    let v1 = &ROUTER_RS[start..start + len];
+    for other in [".nest(", ".merge(", ".nest_service(", ".route_service("] {
+        assert!(
+            !v1.contains(other),
+            "the /api/v1 router uses {other}…): teach this sweep to follow it"
+        );
+    }
+    let mut routes = std::collections::BTreeSet::new();
+    for (at, _) in v1.match_indices(".route(") {
+        let args = &v1[at + ".route(".len()..];
+        // The arguments up to the matching parenthesis.
+        let mut depth = 1;
+        let end = args
+            .char_indices()
+            .find_map(|(i, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(i)
+            })
+            .expect("a closed .route(…)");
+        let args = &args[..end];
+        let (path, handlers) = args
+            .trim_start()
+            .strip_prefix('"')
+            .and_then(|rest| rest.split_once('"'))
+            .unwrap_or_else(|| panic!("a route whose path is not a literal: {args}"));
+        let mut methods = 0;
+        // Every `<method>(` call: a method router, at any nesting.
+        for (i, _) in handlers.match_indices('(') {
+            let name: String = handlers[..i]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<String>()
+                .chars()
+                .rev()
+                .collect();
+            if ["get", "post", "put", "patch", "delete"].contains(&name.as_str()) {
+                routes.insert((name.to_uppercase(), format!("/api/v1{path}")));
+                methods += 1;
+            }
+        }
+        assert!(methods > 0, "no method found in .route({args})");
+    }
+    assert!(
+        routes.len() > 60,
+        "{} routes found in router.rs",
+        routes.len()
+    );
+    routes
+}
+
+/// Every route `router.rs` serves under `/api/v1` is documented, and every
+/// documented operation is served.
+#[test]
+fn every_route_is_documented() {
+    let doc = tandem_server::openapi::document();
+    let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .expect("a path item")
+                .keys()
+                .map(|m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let routed = declared_routes();
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routed in router.rs but missing from the OpenAPI document (add a \
+         #[utoipa::path] and list it in openapi.rs): {undocumented:#?}"
+    );
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:#?}"
+    );
+}
+
+/// Parameters a handler refuses to go without are documented as required.
+#[test]
+fn required_parameters_are_documented_as_required() {
+    let doc = tandem_server::openapi::document();
+    let required = |path: &str, name: &str| -> bool {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} has parameters"))
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} documents {name}"))["required"]
+            == true
+    };
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut delivery = 0;
+    for path in paths.keys() {
+        if path.starts_with("/api/v1/delivery/") {
+            assert!(required(path, "since"), "{path}: since");
+            assert!(!required(path, "until"), "{path}: until");
+            delivery += 1;
+        }
+    }
+    assert!(delivery >= 10, "{delivery} delivery routes");
+    assert!(required("/api/v1/delivery/explain", "metric"));
+    assert!(required("/api/v1/backlog", "team"));
 }

@@ -21,7 +21,7 @@ use tandem_app::delivery_metrics::{self as dm, CoverageReport, DeliveryQuery};
 
 #[utoipa::path(get, path = "/api/v1/delivery/dora", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = DoraReport, description = "deployment frequency, lead time for \
             changes, change failure rate and time to restore, with DORA levels (2023 thresholds)"),
         (status = 400, body = ErrorBody, description = "a bad or unknown team, project, service, \
@@ -36,7 +36,7 @@ pub async fn dora(
 
 #[utoipa::path(get, path = "/api/v1/delivery/lead-time", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = LeadTimeReport, description = "lead time per shipped commit (median, \
             P85) by bucket, and the pull-request stages"),
         (status = 400, body = ErrorBody)))]
@@ -52,7 +52,7 @@ pub async fn lead_time(
 
 #[utoipa::path(get, path = "/api/v1/delivery/review-time", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = ReviewTimeReport, description = "ready for review → first review, \
             → approval, → merge (medians) of pull requests merged in the range"),
         (status = 400, body = ErrorBody)))]
@@ -68,7 +68,7 @@ pub async fn review_time(
 
 #[utoipa::path(get, path = "/api/v1/delivery/flow", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = FlowReport, description = "cycle time, throughput, production bugs \
             and tech-debt share of the work items (also at /cycle-time, /throughput, /bugs and \
             /debt-share)"),
@@ -84,7 +84,7 @@ pub async fn flow(
 
 #[utoipa::path(get, path = "/api/v1/delivery/cycle-time", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
             for cycle time (median, P85) of work items finished in the range"),
         (status = 400, body = ErrorBody)))]
@@ -98,7 +98,7 @@ pub async fn cycle_time(
 
 #[utoipa::path(get, path = "/api/v1/delivery/throughput", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
             for work items finished per bucket"),
         (status = 400, body = ErrorBody)))]
@@ -112,7 +112,7 @@ pub async fn throughput(
 
 #[utoipa::path(get, path = "/api/v1/delivery/bugs", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
             for production bugs opened and closed per bucket"),
         (status = 400, body = ErrorBody)))]
@@ -126,7 +126,7 @@ pub async fn bugs(
 
 #[utoipa::path(get, path = "/api/v1/delivery/debt-share", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
             for the share of finished work that was tech debt"),
         (status = 400, body = ErrorBody)))]
@@ -140,7 +140,7 @@ pub async fn debt_share(
 
 #[utoipa::path(get, path = "/api/v1/delivery/coverage", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = CoverageReport, description = "test coverage the pipelines of the \
             scope's repositories reported"),
         (status = 400, body = ErrorBody)))]
@@ -182,7 +182,7 @@ pub struct ExplainParams {
 
 #[utoipa::path(get, path = "/api/v1/delivery/explain", tag = "delivery",
     params(ExplainParams),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = Explanation, description = "the deployments (with their commits and \
             how they were found), incidents, pull requests or work items behind the metric"),
         (status = 400, body = ErrorBody)))]
@@ -217,8 +217,10 @@ pub async fn explain(
 pub mod aliases {
     use super::*;
 
-    #[utoipa::path(get, path = "/api/v1/metrics/dora", tag = "delivery", params(DeliveryQuery),
-        responses((status = 200, body = DoraReport, description = "as `/api/v1/delivery/dora`"),
+    #[utoipa::path(get, path = "/api/v1/metrics/dora", tag = "delivery",
+        operation_id = "metrics_dora", params(DeliveryQuery),
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = DoraReport, description = "as `/api/v1/delivery/dora`"),
             (status = 400, body = ErrorBody)))]
     pub async fn dora(
         state: State<AppState>,
@@ -229,8 +231,10 @@ pub mod aliases {
     }
 
     #[utoipa::path(get, path = "/api/v1/metrics/lead-time", tag = "delivery",
+        operation_id = "metrics_lead_time",
         params(DeliveryQuery),
-        responses((status = 200, body = LeadTimeReport,
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = LeadTimeReport,
             description = "as `/api/v1/delivery/lead-time`"), (status = 400, body = ErrorBody)))]
     pub async fn lead_time(
         state: State<AppState>,
@@ -241,8 +245,10 @@ pub mod aliases {
     }
 
     #[utoipa::path(get, path = "/api/v1/metrics/review-time", tag = "delivery",
+        operation_id = "metrics_review_time",
         params(DeliveryQuery),
-        responses((status = 200, body = ReviewTimeReport,
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = ReviewTimeReport,
             description = "as `/api/v1/delivery/review-time`"), (status = 400, body = ErrorBody)))]
     pub async fn review_time(
         state: State<AppState>,
@@ -252,8 +258,10 @@ pub mod aliases {
         super::review_time(state, who, q).await
     }
 
-    #[utoipa::path(get, path = "/api/v1/metrics/flow", tag = "delivery", params(DeliveryQuery),
-        responses((status = 200, body = FlowReport, description = "as `/api/v1/delivery/flow` \
+    #[utoipa::path(get, path = "/api/v1/metrics/flow", tag = "delivery",
+        operation_id = "metrics_flow", params(DeliveryQuery),
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport, description = "as `/api/v1/delivery/flow` \
             (also at /api/v1/metrics/cycle-time, /throughput, /bugs and /debt-share)"),
             (status = 400, body = ErrorBody)))]
     pub async fn flow(
@@ -265,8 +273,10 @@ pub mod aliases {
     }
 
     #[utoipa::path(get, path = "/api/v1/metrics/cycle-time", tag = "delivery",
+        operation_id = "metrics_cycle_time",
         params(DeliveryQuery),
-        responses((status = 200, body = FlowReport,
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport,
             description = "as `/api/v1/delivery/cycle-time`"), (status = 400, body = ErrorBody)))]
     pub async fn cycle_time(
         state: State<AppState>,
@@ -277,8 +287,10 @@ pub mod aliases {
     }
 
     #[utoipa::path(get, path = "/api/v1/metrics/throughput", tag = "delivery",
+        operation_id = "metrics_throughput",
         params(DeliveryQuery),
-        responses((status = 200, body = FlowReport,
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport,
             description = "as `/api/v1/delivery/throughput`"), (status = 400, body = ErrorBody)))]
     pub async fn throughput(
         state: State<AppState>,
@@ -289,8 +301,10 @@ pub mod aliases {
     }
 
     #[utoipa::path(get, path = "/api/v1/metrics/bugs", tag = "delivery",
+        operation_id = "metrics_bugs",
         params(DeliveryQuery),
-        responses((status = 200, body = FlowReport,
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport,
             description = "as `/api/v1/delivery/bugs`"), (status = 400, body = ErrorBody)))]
     pub async fn bugs(
         state: State<AppState>,
@@ -301,8 +315,10 @@ pub mod aliases {
     }
 
     #[utoipa::path(get, path = "/api/v1/metrics/debt-share", tag = "delivery",
+        operation_id = "metrics_debt_share",
         params(DeliveryQuery),
-        responses((status = 200, body = FlowReport,
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport,
             description = "as `/api/v1/delivery/debt-share`"), (status = 400, body = ErrorBody)))]
     pub async fn debt_share(
         state: State<AppState>,
@@ -313,8 +329,10 @@ pub mod aliases {
     }
 
     #[utoipa::path(get, path = "/api/v1/metrics/coverage", tag = "delivery",
+        operation_id = "metrics_coverage",
         params(DeliveryQuery),
-        responses((status = 200, body = CoverageReport,
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = CoverageReport,
             description = "as `/api/v1/delivery/coverage`"), (status = 400, body = ErrorBody)))]
     pub async fn coverage(
         state: State<AppState>,
@@ -325,8 +343,10 @@ pub mod aliases {
     }
 
     #[utoipa::path(get, path = "/api/v1/metrics/explain", tag = "delivery",
+        operation_id = "metrics_explain",
         params(ExplainParams),
-        responses((status = 200, body = Explanation,
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = Explanation,
             description = "as `/api/v1/delivery/explain`"), (status = 400, body = ErrorBody)))]
     pub async fn explain(
         state: State<AppState>,

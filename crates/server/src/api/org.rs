@@ -27,7 +27,8 @@ pub async fn list_teams(
 }
 
 #[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = NewTeam,
-    responses((status = 201, body = Team), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 201, body = Team), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_team(
     State(state): State<AppState>,
     _: RequireManager,
@@ -51,7 +52,8 @@ pub async fn get_team(
 
 #[utoipa::path(patch, path = "/api/v1/teams/{team}", tag = "teams", request_body = TeamPatch,
     params(("team" = String, Path, description = "Team id or key")),
-    responses((status = 200, body = Team), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 200, body = Team), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_team(
     State(state): State<AppState>,
     _: RequireManager,
@@ -76,7 +78,8 @@ pub async fn list_projects(
 }
 
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = NewProject,
-    responses((status = 201, body = Project), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 201, body = Project), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_project(
     State(state): State<AppState>,
     _: RequireManager,
@@ -100,7 +103,8 @@ pub async fn get_project(
 
 #[utoipa::path(patch, path = "/api/v1/projects/{project}", tag = "projects", request_body = ProjectPatch,
     params(("project" = String, Path, description = "Project id or key")),
-    responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 200, body = Project), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_project(
     State(state): State<AppState>,
     _: RequireManager,

@@ -87,7 +87,8 @@ pub async fn plan(
 
 #[utoipa::path(get, path = "/api/v1/work-items/{id}/context", tag = "planning",
     params(("id" = String, Path, description = "Work item id or external key (PAY-123)")),
-    responses((status = 200, body = TaskContext), (status = 404, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = TaskContext), (status = 404, body = ErrorBody)))]
 pub async fn context(
     State(state): State<AppState>,
     _: RequireMember,

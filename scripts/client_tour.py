@@ -20,17 +20,20 @@ from tandem_client import AuthenticatedClient
 from tandem_client.api.auth import me
 from tandem_client.api.delivery import dora
 from tandem_client.api.forecasts import goal_forecast
-from tandem_client.api.goals import create_goal, get_goal
+from tandem_client.api.goals import create_goal, get_goal, transition_goal
 from tandem_client.api.teams import list_teams
 from tandem_client.models import (
+    Direction,
     DoraLevel,
     DoraReport,
     Goal,
     GoalForecast,
     GoalStatus,
+    GoalTransition,
     Me,
     NewGoal,
     PageTeam,
+    Parties,
     Role,
     SuccessMetric,
     Timeline,
@@ -91,8 +94,15 @@ new = NewGoal(
     title="Checkout answers in under 300 ms",
     business_goal="Fewer abandoned baskets at peak",
     hypotheses=["Slow checkout loses customers"],
+    parties=Parties(owner="maria", requester="lee"),
     success_metrics=[
-        SuccessMetric(metric="p95 checkout latency", baseline=900.0, target=300.0, unit="ms")
+        SuccessMetric(
+            metric="p95 checkout latency",
+            baseline=900.0,
+            target=300.0,
+            unit="ms",
+            direction=Direction.DOWN,
+        )
     ],
     timeline=Timeline(starts_on=today, deadline=today + datetime.timedelta(days=90)),
 )
@@ -102,7 +112,9 @@ assert goal.team_id == payments.id
 again = call(get_goal, Goal, 200, id=goal.id)
 assert again.title == new.title and again.id == goal.id
 
-# Its forecast.
+# Agreed (forecasts are made for agreed goals), then its forecast.
+agreed = call(transition_goal, Goal, 200, id=goal.id, transition=GoalTransition.AGREE)
+assert agreed.status == GoalStatus.AGREED and agreed.version == 1, (agreed.status, agreed.version)
 forecast = call(goal_forecast, GoalForecast, 200, id=goal.id)
 assert forecast.goal_id == goal.id, forecast.goal_id
 assert forecast.deadline == today + datetime.timedelta(days=90), forecast.deadline

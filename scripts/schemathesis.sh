@@ -24,6 +24,7 @@
 # target/schemathesis/<engine>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 SCHEMATHESIS_VERSION=4.32.5
 OPENAPI_PYTHON_CLIENT_VERSION=0.29.1
@@ -51,8 +52,15 @@ if [ "$(cat "$venv/.pinned" 2>/dev/null)" != "$wanted" ]; then
   echo "$wanted" >"$venv/.pinned"
 fi
 
-cargo build --locked -q -p tandem --bin tandem
-tandem=target/debug/tandem
+# TANDEM_BIN: a tandem binary already built from this tree (scripts/test.sh
+# passes the one its `cargo test` just built, which a `cargo build` with other
+# features would rebuild from scratch).
+if [ -n "${TANDEM_BIN:-}" ]; then
+  tandem=$TANDEM_BIN
+else
+  cargo build --locked -q -p tandem --bin tandem
+  tandem=target/debug/tandem
+fi
 
 # The client, generated afresh from the committed document each run (its
 # post-generation step runs ruff, which the venv has).
@@ -75,6 +83,34 @@ if [ "$warnings" -gt "$markdown" ]; then
   echo "schemathesis.sh: openapi-python-client warned about docs/openapi.json (above)" >&2
   exit 1
 fi
+
+# Every example in the document fits the schema it illustrates.
+"$venv/bin/python" - docs/openapi.json <<'PY' || exit 1
+import json, sys
+import jsonschema_rs  # Schemathesis's own validator
+doc = json.load(open(sys.argv[1]))
+def check(schema, example, where):
+    # The document's components beside the schema, so its `#/components/...`
+    # references resolve.
+    validator = jsonschema_rs.Draft202012Validator({**schema, "components": doc["components"]})
+    errors = list(validator.iter_errors(example))
+    if errors:
+        sys.exit(f"schemathesis.sh: the example at {where} does not fit its schema: {errors[0].message}")
+count = 0
+for name, schema in doc["components"]["schemas"].items():
+    for example in schema.get("examples", []):
+        check(schema, example, f"components.schemas.{name}")
+        count += 1
+for path, item in doc["paths"].items():
+    for method, op in item.items():
+        for i, param in enumerate(op.get("parameters", [])):
+            if "example" in param:
+                check(param["schema"], param["example"], f"{method.upper()} {path} parameter {param['name']}")
+                count += 1
+if count < 10:
+    sys.exit(f"schemathesis.sh: only {count} examples in the document")
+print(f"schemathesis.sh: {count} examples fit their schemas", file=sys.stderr)
+PY
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -100,6 +136,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Runs both clients against one engine. `set -e` does not hold inside a
+# function called as `run_engine || …`, so every step checks its own status.
 run_engine() {
   local engine=$1 database port base token out
   out="target/schemathesis/$engine"
@@ -110,8 +148,8 @@ run_engine() {
     sqlite) database="sqlite://$tmp/tandem.db" ;;
     postgres)
       pg_db="tandem_test_api_$$"
-      psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS \"$pg_db\"" >/dev/null
-      psql -q "$PG_URL" -c "CREATE DATABASE \"$pg_db\"" >/dev/null
+      psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS \"$pg_db\"" >/dev/null || return 1
+      psql -q "$PG_URL" -c "CREATE DATABASE \"$pg_db\"" >/dev/null || return 1
       database="${PG_URL%/*}/$pg_db"
       ;;
   esac
@@ -127,13 +165,18 @@ run_engine() {
     kill -0 "$server_pid" 2>/dev/null || { cat "$out/server.log" >&2; echo "schemathesis.sh: the server exited" >&2; return 1; }
     sleep 0.2
   done
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null ||
+    { echo "schemathesis.sh: the server did not listen on $base within 2 minutes" >&2; return 1; }
 
   token=$("$tandem" token create --database "$database" --name "schemathesis" --role manager --format json |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])')
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])') || return 1
 
   echo "schemathesis.sh [$engine]: the generated client's tour" >&2
   PYTHONPATH="$client_dir" TANDEM_URL="$base" TANDEM_TOKEN="$token" \
-    "$venv/bin/python" scripts/client_tour.py
+    "$venv/bin/python" scripts/client_tour.py || {
+    echo "schemathesis.sh [$engine]: the generated client's tour failed" >&2
+    return 1
+  }
 
   echo "schemathesis.sh [$engine]: schemathesis, $MAX_EXAMPLES examples per operation, seed $SEED" >&2
   python3 - "$base/api/v1/openapi.json" "$token" >"$out/openapi.json" <<'EOF'
@@ -141,8 +184,11 @@ import sys, urllib.request
 request = urllib.request.Request(sys.argv[1], headers={"Authorization": f"Bearer {sys.argv[2]}"})
 sys.stdout.write(urllib.request.urlopen(request).read().decode())
 EOF
+  [ -s "$out/openapi.json" ] || return 1
   local status=0
-  "$venv/bin/schemathesis" run "$out/openapi.json" \
+  # Run from the report directory: Schemathesis keeps a cache of crashes in
+  # ./.schemathesis, which must not land in the work tree.
+  (cd "$out" && "$root/$venv/bin/schemathesis" run openapi.json \
     --url "$base" \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
@@ -153,8 +199,8 @@ EOF
     --workers 2 \
     --request-timeout 30 \
     --suppress-health-check all \
-    --report junit --report-dir "$out" \
-    --no-color || status=$?
+    --report junit --report-dir . \
+    --no-color) || status=$?
   # Whatever Schemathesis says, a panic or an unexpected error in the log is
   # a failure.
   if grep -E "panicked|ERROR" "$out/server.log" >&2; then

@@ -37,6 +37,7 @@ const SOURCE: &str = "api";
 /// A deployment reported by a CI/CD tool.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"id": "deploy-2026-04-03-1", "service": "payments-api", "environment": "production", "started_at": "2026-04-03T14:00:00Z", "finished_at": "2026-04-03T14:06:30Z", "status": "success", "commits": [{"repo": "acme/payments-api", "sha": "9f2c4e1b7a3d5e6f8091a2b3c4d5e6f708192a3b"}], "project": "payments-api"})))]
 pub struct DeploymentEvent {
     /// The sender's id of the deployment; sending the same id again updates
     /// it (e.g. with its final status).
@@ -410,7 +411,7 @@ use tandem_app::{lookup, paging};
 
 #[utoipa::path(put, path = "/api/v1/projects/{project}/webhook-secrets/{provider}", tag = "events",
     request_body = WebhookSecret,
-    params(("project" = String, Path, description = "Project id or key"),
+    params(("project" = String, Path, description = "Project id or key", example = "payments-api"),
         ("provider" = Provider, Path, description = "`github` or `gitlab`")),
     responses((status = 204, description = "Set (a previous secret is replaced)"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]

@@ -40,7 +40,7 @@ pub async fn create_team(
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}", tag = "teams",
-    params(("team" = String, Path, description = "Team id or key")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments")),
     responses((status = 200, body = Team), (status = 404, body = ErrorBody)))]
 pub async fn get_team(
     State(state): State<AppState>,
@@ -51,7 +51,7 @@ pub async fn get_team(
 }
 
 #[utoipa::path(patch, path = "/api/v1/teams/{team}", tag = "teams", request_body = TeamPatch,
-    params(("team" = String, Path, description = "Team id or key")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments")),
     responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
         (status = 200, body = Team), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_team(
@@ -91,7 +91,7 @@ pub async fn create_project(
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{project}", tag = "projects",
-    params(("project" = String, Path, description = "Project id or key")),
+    params(("project" = String, Path, description = "Project id or key", example = "payments-api")),
     responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
 pub async fn get_project(
     State(state): State<AppState>,
@@ -102,7 +102,7 @@ pub async fn get_project(
 }
 
 #[utoipa::path(patch, path = "/api/v1/projects/{project}", tag = "projects", request_body = ProjectPatch,
-    params(("project" = String, Path, description = "Project id or key")),
+    params(("project" = String, Path, description = "Project id or key", example = "payments-api")),
     responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
         (status = 200, body = Project), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_project(

@@ -56,7 +56,7 @@ pub async fn backlog(
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/debt", tag = "planning",
-    params(("team" = String, Path, description = "Team id or key")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments")),
     responses((status = 200, body = TeamDebt), (status = 404, body = ErrorBody)))]
 pub async fn team_debt(
     State(state): State<AppState>,

@@ -40,7 +40,7 @@ pub struct WeeklyParams {
 use tandem_app::report::week_or_current;
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/weekly", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key"), WeeklyParams),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"), WeeklyParams),
     responses(
         (status = 200, description = "the report with the draft's edits applied: JSON \
             (format=json, the default), Markdown, the e-mail's HTML or plain text, or Slack blocks",
@@ -190,8 +190,8 @@ async fn draft_view(state: &AppState, team_id: uuid::Uuid, week: IsoWeek) -> Api
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/{week}/draft", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key"),
-        ("week" = String, Path, description = "ISO week, e.g. 2026-W47")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47", example = "2026-W47")),
     responses((status = 200, body = DraftView), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn get_draft(
@@ -205,8 +205,8 @@ pub async fn get_draft(
 }
 
 #[utoipa::path(patch, path = "/api/v1/teams/{team}/reports/{week}/draft", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key"),
-        ("week" = String, Path, description = "ISO week, e.g. 2026-W47")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47", example = "2026-W47")),
     request_body = EditRequest,
     responses((status = 200, body = DraftView, description = "the edits are stored; an approved \
             draft goes back to `draft`"),
@@ -228,8 +228,8 @@ pub async fn edit_draft(
 }
 
 #[utoipa::path(post, path = "/api/v1/teams/{team}/reports/{week}/approve", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key"),
-        ("week" = String, Path, description = "ISO week, e.g. 2026-W47")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47", example = "2026-W47")),
     responses((status = 200, body = ReportDraft), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn approve(
@@ -245,8 +245,8 @@ pub async fn approve(
 }
 
 #[utoipa::path(post, path = "/api/v1/teams/{team}/reports/{week}/send", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key"),
-        ("week" = String, Path, description = "ISO week, e.g. 2026-W47")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47", example = "2026-W47")),
     responses((status = 200, body = SendResult, description = "one outcome per channel and \
             recipient; failed ones were retried and logged, and can be sent again"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -317,7 +317,7 @@ fn schedule_view(
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/schedule", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments")),
     responses((status = 200, body = ScheduleView), (status = 404, body = ErrorBody)))]
 pub async fn get_schedule(
     State(state): State<AppState>,
@@ -330,7 +330,7 @@ pub async fn get_schedule(
 }
 
 #[utoipa::path(put, path = "/api/v1/teams/{team}/reports/schedule", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments")),
     request_body = ScheduleRequest,
     responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -389,8 +389,8 @@ pub struct ArchivedParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/{week}/archive", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key"),
-        ("week" = String, Path, description = "ISO week, e.g. 2026-W47"), ArchivedParams),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47", example = "2026-W47"), ArchivedParams),
     responses((status = 200, description = "the report as it was sent: the archive record \
             (format=json, the default), its Markdown, HTML, plain text or Slack blocks",
             content((ArchivedJson = "application/json"), (String = "text/markdown"),

@@ -88,3 +88,8 @@ for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null && 
 
 cargo test --workspace --all-targets --locked "$@"
 cargo test --workspace --doc --locked
+
+# The API against clients nobody here wrote: a client generated from
+# docs/openapi.json, and Schemathesis, on each engine (scripts/schemathesis.sh;
+# about a minute per engine). It uses the tandem binary `cargo test` built.
+TANDEM_TEST_PG_URL="$TANDEM_TEST_PG_URL" TANDEM_BIN=target/debug/tandem scripts/schemathesis.sh sqlite postgres

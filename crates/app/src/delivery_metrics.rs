@@ -37,11 +37,14 @@ pub struct DeliveryQuery {
     pub service: Option<String>,
     /// Environment (default: `metrics.production_environment`, `production`).
     pub env: Option<String>,
-    /// First day, `YYYY-MM-DD` (UTC), included.
+    /// First day, `YYYY-MM-DD` (UTC), included. Required: a missing one is
+    /// a 400 naming `since` (the field stays an `Option` so it is).
+    #[param(required = true)]
     pub since: Option<NaiveDate>,
     /// Last day, `YYYY-MM-DD` (UTC), included (default: today).
     pub until: Option<NaiveDate>,
     /// `day`, `week` (ISO, Monday first; the default) or `month`.
+    #[param(value_type = Option<tandem_domain::dora::Bucket>)]
     pub bucket: Option<String>,
 }
 

@@ -42,6 +42,7 @@ pub const MAX_BATCH_ITEMS: usize = 5_000;
 /// A deployment reported by a CI/CD tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"id": "deploy-2026-04-03-1", "service": "payments-api", "environment": "production", "started_at": "2026-04-03T14:00:00Z", "finished_at": "2026-04-03T14:06:30Z", "status": "success", "repo": "acme/payments-api", "sha": "9f2c4e1b7a3d5e6f8091a2b3c4d5e6f708192a3b", "project": "payments-api"})))]
 pub struct DeploymentEvent {
     /// The sender's id of the deployment; sending the same id again updates
     /// it (e.g. with its final status).

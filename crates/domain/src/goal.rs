@@ -89,6 +89,7 @@ pub struct Timeline {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"id": "0192f0c2-1a2b-7c3d-8e4f-5a6b7c8d9e01", "team_id": "0192f0c1-7a2b-7c3d-8e4f-5a6b7c8d9e0f", "project_id": "0192f0c1-9b1c-7d2e-8f3a-4b5c6d7e8f90", "title": "Checkout answers in under 300 ms", "business_goal": "Fewer abandoned baskets at peak hours", "technical_tasks": "Cache card tokens; move fraud checks off the request path", "hypotheses": ["Slow checkout loses customers"], "success_metrics": [{"metric": "p95 checkout latency", "metric_key": "checkout-p95", "baseline": 900.0, "target": 300.0, "unit": "ms", "direction": "down", "deadline": "2026-06-30"}], "parties": {"requester": "lee", "owner": "maria", "contributors": ["sam"]}, "timeline": {"starts_on": "2026-04-01", "deadline": "2026-06-30"}, "status": "in_progress", "version": 2, "agreed_at": "2026-03-28T10:00:00Z", "agreed_by": "maria", "created_at": "2026-03-20T09:00:00Z", "updated_at": "2026-04-02T08:15:00Z"})))]
 pub struct Goal {
     pub id: Uuid,
     pub team_id: Uuid,
@@ -114,6 +115,7 @@ pub struct Goal {
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"team_id": "0192f0c1-7a2b-7c3d-8e4f-5a6b7c8d9e0f", "title": "Checkout answers in under 300 ms", "business_goal": "Fewer abandoned baskets at peak hours", "hypotheses": ["Slow checkout loses customers"], "success_metrics": [{"metric": "p95 checkout latency", "baseline": 900.0, "target": 300.0, "unit": "ms", "direction": "down"}], "parties": {"requester": "lee", "owner": "maria"}, "timeline": {"starts_on": "2026-04-01", "deadline": "2026-06-30"}})))]
 pub struct NewGoal {
     pub team_id: Uuid,
     #[serde(default)]

@@ -33,11 +33,18 @@ pub use error::{DomainError, FieldError};
 
 /// Declares a closed set of string values: serde, `Display`, `FromStr` (whose
 /// error lists the allowed values) and an OpenAPI schema, from one list.
+///
+/// The wire names are captured as `tt`, not `literal`: a `literal` fragment
+/// reaches derive macros wrapped in an invisible group, which serde sees
+/// through but utoipa's attribute parser does not, so the schema listed the
+/// Rust variant names (`InProgress`) instead of the wire names
+/// (`in_progress`). `tests/string_enum.rs` keeps the two equal.
 #[macro_export]
 macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:tt),+ $(,)? }) => {
+        // The derive comes first so `$meta` may hold its helpers (`#[schema(as = …)]`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        $(#[$meta])*
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }

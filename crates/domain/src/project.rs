@@ -8,6 +8,7 @@ use crate::error::{DomainError, Problems};
 use crate::text;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"id": "0192f0c1-9b1c-7d2e-8f3a-4b5c6d7e8f90", "team_id": "0192f0c1-7a2b-7c3d-8e4f-5a6b7c8d9e0f", "key": "payments-api", "name": "Payments API", "repositories": ["acme/payments-api", "acme/payments-worker"], "services": ["payments-api", "payments-worker"], "created_at": "2026-01-05T09:05:00Z", "updated_at": "2026-01-05T09:05:00Z"})))]
 pub struct Project {
     pub id: Uuid,
     pub team_id: Uuid,
@@ -23,6 +24,7 @@ pub struct Project {
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"team_id": "0192f0c1-7a2b-7c3d-8e4f-5a6b7c8d9e0f", "key": "refunds", "name": "Refunds", "repositories": ["acme/refunds"], "services": ["refunds-api"]})))]
 pub struct NewProject {
     pub team_id: Uuid,
     pub key: String,

@@ -8,6 +8,8 @@ use crate::error::{DomainError, Problems};
 use crate::{string_enum, text};
 
 string_enum! {
+    /// How likely a risk is, or how much it would hurt.
+    #[schema(as = RiskLevel)]
     Level {
         Low => "low",
         Medium => "medium",

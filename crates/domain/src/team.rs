@@ -8,6 +8,7 @@ use crate::error::{DomainError, Problems};
 use crate::text;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"id": "0192f0c1-7a2b-7c3d-8e4f-5a6b7c8d9e0f", "key": "payments", "name": "Payments", "timezone": "Europe/Berlin", "created_at": "2026-01-05T09:00:00Z", "updated_at": "2026-03-02T14:30:00Z"})))]
 pub struct Team {
     pub id: Uuid,
     /// Short, unique, URL-safe name, e.g. `payments`.
@@ -21,6 +22,7 @@ pub struct Team {
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"key": "search", "name": "Search", "timezone": "Europe/Berlin"})))]
 pub struct NewTeam {
     pub key: String,
     pub name: String,

@@ -137,6 +137,7 @@ impl Scores {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"id": "0192f0c3-2b3c-7d4e-8f5a-6b7c8d9e0f12", "team_id": "0192f0c1-7a2b-7c3d-8e4f-5a6b7c8d9e0f", "project_id": "0192f0c1-9b1c-7d2e-8f3a-4b5c6d7e8f90", "goal_id": "0192f0c2-1a2b-7c3d-8e4f-5a6b7c8d9e01", "stage_id": null, "title": "Cache card tokens", "kind": "feature", "priority": "P1", "impact": "high", "complexity": "medium", "state": "in_progress", "context": {"why": "Token lookups are a third of checkout latency", "expected_impact": "p95 down by 250 ms", "current_value": "900 ms", "target_value": "300 ms"}, "scores": {}, "external_key": "PAY-431", "source": "jira", "created_at": "2026-04-01T09:00:00Z", "started_at": "2026-04-03T10:00:00Z", "done_at": null, "updated_at": "2026-04-03T10:00:00Z"})))]
 pub struct WorkItem {
     pub id: Uuid,
     pub team_id: Uuid,
@@ -164,6 +165,7 @@ pub struct WorkItem {
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"team_id": "0192f0c1-7a2b-7c3d-8e4f-5a6b7c8d9e0f", "title": "Cache card tokens", "kind": "feature", "impact": "high", "complexity": "medium", "context": {"why": "Token lookups are a third of checkout latency"}, "external_key": "PAY-431"})))]
 pub struct NewWorkItem {
     pub team_id: Uuid,
     #[serde(default)]

@@ -10,10 +10,19 @@ use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, rep
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Tandem API", description = "Keep software development and the business in step."),
-    modifiers(&Security),
+    modifiers(&Security, &CommonResponses),
     security(("bearer" = []), ("session" = [])),
+    // Types named only by parameters, which utoipa refers to without
+    // collecting them (`every_reference_resolves` checks).
+    components(schemas(
+        tandem_domain::goal::GoalTransition,
+        tandem_domain::engineering::Provider,
+        tandem_domain::dora::Bucket,
+        tandem_domain::dora::ExplainMetric,
+        crate::api::reports::Format,
+    )),
     paths(
-        admin::sign_in, admin::sign_out, admin::me,
+        admin::sign_in, admin::sign_out, admin::me, crate::router::openapi_json,
         org::list_teams, org::create_team, org::get_team, org::update_team,
         org::list_projects, org::create_project, org::get_project, org::update_project,
         org::list_members, org::put_member, org::delete_member,
@@ -38,11 +47,17 @@ use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, rep
         events::get_deployment, events::get_incident,
         crate::api::delivery_metrics::dora, crate::api::delivery_metrics::lead_time,
         crate::api::delivery_metrics::review_time, crate::api::delivery_metrics::flow,
+        crate::api::delivery_metrics::cycle_time, crate::api::delivery_metrics::throughput,
+        crate::api::delivery_metrics::bugs, crate::api::delivery_metrics::debt_share,
         crate::api::delivery_metrics::coverage, crate::api::delivery_metrics::explain,
         crate::api::delivery_metrics::aliases::dora,
         crate::api::delivery_metrics::aliases::lead_time,
         crate::api::delivery_metrics::aliases::review_time,
         crate::api::delivery_metrics::aliases::flow,
+        crate::api::delivery_metrics::aliases::cycle_time,
+        crate::api::delivery_metrics::aliases::throughput,
+        crate::api::delivery_metrics::aliases::bugs,
+        crate::api::delivery_metrics::aliases::debt_share,
         crate::api::delivery_metrics::aliases::coverage,
         crate::api::delivery_metrics::aliases::explain,
     )
@@ -70,6 +85,114 @@ impl utoipa::Modify for Security {
             SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("token"))),
         );
     }
+}
+
+/// The answers every operation can give whatever its handler does, added
+/// where the handler's annotation does not name them (so a client knows them
+/// all): 401 without valid credentials (all but signing in); 400 for a bad
+/// path segment (`router::check_path`) or query string (`ApiQuery`); for a
+/// JSON body (`ApiJson`) 400 malformed, 413 too large, 415 not JSON, 422
+/// wrong shape. Every response gets a description, which OpenAPI requires
+/// (utoipa leaves it out when the annotation has none): its reason phrase.
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{Operation, ParameterIn};
+        use utoipa::openapi::{Content, Ref, RefOr, Response};
+
+        let error = |description: String| -> RefOr<Response> {
+            let mut response = Response::new(description);
+            response.content.insert(
+                "application/json".to_owned(),
+                RefOr::T(Content::new(Some(Ref::from_schema_name("ErrorBody")))),
+            );
+            RefOr::T(response)
+        };
+        let visit = |op: &mut Operation| {
+            let params = op.parameters.iter().flatten().filter_map(|p| match p {
+                RefOr::T(p) => Some(p.parameter_in.clone()),
+                RefOr::Ref(_) => None,
+            });
+            let (mut path_params, mut query_params) = (false, false);
+            for place in params {
+                path_params |= place == ParameterIn::Path;
+                query_params |= place == ParameterIn::Query;
+            }
+            let open = op.security.as_ref().is_some_and(|reqs| {
+                reqs.iter().any(|r| {
+                    serde_json::to_value(r)
+                        .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+                })
+            });
+            let mut common: Vec<(&str, &str)> = Vec::new();
+            if path_params {
+                common.push(("400", "a path segment that is not text (not UTF-8, or NUL)"));
+            }
+            if query_params {
+                common.push((
+                    "400",
+                    "a malformed, unknown or missing query parameter; `field` names it",
+                ));
+            }
+            if op.request_body.is_some() {
+                common.push(("400", "malformed JSON"));
+                common.push(("413", "the body is larger than `server.body_limit_bytes`"));
+                common.push(("415", "the body is not `Content-Type: application/json`"));
+                common.push((
+                    "422",
+                    "the body has the wrong shape or breaks a rule; `field` names the field",
+                ));
+            }
+            if !open {
+                common.push((
+                    "401",
+                    "no valid credentials (bearer token or session cookie)",
+                ));
+            }
+            let mut by_status = std::collections::BTreeMap::<&str, Vec<&str>>::new();
+            for (status, description) in common {
+                by_status.entry(status).or_default().push(description);
+            }
+            let responses = &mut op.responses.responses;
+            for (status, descriptions) in by_status {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(descriptions.join("; ")));
+            }
+            for (status, response) in responses.iter_mut() {
+                if let RefOr::T(response) = response
+                    && response.description.is_empty()
+                {
+                    response.description = reason(status).to_owned();
+                }
+            }
+        };
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                visit(op);
+            }
+        }
+    }
+}
+
+/// The reason phrase of a status given as text (`"404"` → `Not Found`).
+fn reason(status: &str) -> &'static str {
+    status
+        .parse::<u16>()
+        .ok()
+        .and_then(|s| axum::http::StatusCode::from_u16(s).ok())
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Response")
 }
 
 /// The document as JSON, with a stable version string.

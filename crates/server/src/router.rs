@@ -76,10 +76,19 @@ pub fn router(state: AppState) -> Router {
             get(api::delivery_metrics::review_time),
         )
         .route("/delivery/flow", get(api::delivery_metrics::flow))
-        .route("/delivery/cycle-time", get(api::delivery_metrics::flow))
-        .route("/delivery/throughput", get(api::delivery_metrics::flow))
-        .route("/delivery/bugs", get(api::delivery_metrics::flow))
-        .route("/delivery/debt-share", get(api::delivery_metrics::flow))
+        .route(
+            "/delivery/cycle-time",
+            get(api::delivery_metrics::cycle_time),
+        )
+        .route(
+            "/delivery/throughput",
+            get(api::delivery_metrics::throughput),
+        )
+        .route("/delivery/bugs", get(api::delivery_metrics::bugs))
+        .route(
+            "/delivery/debt-share",
+            get(api::delivery_metrics::debt_share),
+        )
         .route("/delivery/coverage", get(api::delivery_metrics::coverage))
         .route("/delivery/explain", get(api::delivery_metrics::explain))
         // The interface: the same metrics next to the stored series
@@ -96,16 +105,16 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics/flow", get(api::delivery_metrics::aliases::flow))
         .route(
             "/metrics/cycle-time",
-            get(api::delivery_metrics::aliases::flow),
+            get(api::delivery_metrics::aliases::cycle_time),
         )
         .route(
             "/metrics/throughput",
-            get(api::delivery_metrics::aliases::flow),
+            get(api::delivery_metrics::aliases::throughput),
         )
-        .route("/metrics/bugs", get(api::delivery_metrics::aliases::flow))
+        .route("/metrics/bugs", get(api::delivery_metrics::aliases::bugs))
         .route(
             "/metrics/debt-share",
-            get(api::delivery_metrics::aliases::flow),
+            get(api::delivery_metrics::aliases::debt_share),
         )
         .route(
             "/metrics/coverage",
@@ -273,6 +282,9 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn openapi_json(_who: Principal) -> ApiResult<Json<serde_json::Value>> {
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+    responses((status = 200, body = Object, description = "the OpenAPI document of `/api/v1`")))]
+pub(crate) async fn openapi_json(_who: Principal) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(openapi::document()))
 }

@@ -73,6 +73,7 @@ pub struct Target {
 
 /// What happened to one target in one send.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = SendOutcome)]
 pub struct Outcome {
     pub channel: Channel,
     pub recipient: String,

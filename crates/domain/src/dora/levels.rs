@@ -8,6 +8,7 @@ use super::*;
 
 string_enum! {
     /// A DORA software delivery performance level.
+    #[schema(as = DoraLevel)]
     Level {
         Elite => "elite",
         High => "high",

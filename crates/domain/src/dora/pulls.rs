@@ -26,6 +26,7 @@ pub struct PrFact {
 
 /// The median of one stage, and over how many pull requests.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = PullRequestStage)]
 pub struct Stage {
     pub pull_requests: u64,
     pub median_hours: Option<f64>,

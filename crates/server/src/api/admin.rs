@@ -129,7 +129,8 @@ pub struct UserPatch {
 /// Disables or re-enables a user. Disabling ends their sessions.
 #[utoipa::path(patch, path = "/api/v1/users/{username}", tag = "admin", request_body = UserPatch,
     params(("username" = String, Path)),
-    responses((status = 200, body = User), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the admin role"),
+        (status = 200, body = User), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_user(
     State(state): State<AppState>,
     RequireAdmin(who): RequireAdmin,

@@ -21,7 +21,7 @@ use tandem_app::delivery_metrics::{self as dm, CoverageReport, DeliveryQuery};
 
 #[utoipa::path(get, path = "/api/v1/delivery/dora", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = DoraReport, description = "deployment frequency, lead time for \
             changes, change failure rate and time to restore, with DORA levels (2023 thresholds)"),
         (status = 400, body = ErrorBody, description = "a bad or unknown team, project, service, \
@@ -36,7 +36,7 @@ pub async fn dora(
 
 #[utoipa::path(get, path = "/api/v1/delivery/lead-time", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = LeadTimeReport, description = "lead time per shipped commit (median, \
             P85) by bucket, and the pull-request stages"),
         (status = 400, body = ErrorBody)))]
@@ -52,7 +52,7 @@ pub async fn lead_time(
 
 #[utoipa::path(get, path = "/api/v1/delivery/review-time", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = ReviewTimeReport, description = "ready for review → first review, \
             → approval, → merge (medians) of pull requests merged in the range"),
         (status = 400, body = ErrorBody)))]
@@ -68,7 +68,7 @@ pub async fn review_time(
 
 #[utoipa::path(get, path = "/api/v1/delivery/flow", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = FlowReport, description = "cycle time, throughput, production bugs \
             and tech-debt share of the work items (also at /cycle-time, /throughput, /bugs and \
             /debt-share)"),
@@ -82,9 +82,65 @@ pub async fn flow(
     Ok(Json(dm::flow(&state.store, &state.settings, &q).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/delivery/cycle-time", tag = "delivery",
+    params(DeliveryQuery),
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
+            for cycle time (median, P85) of work items finished in the range"),
+        (status = 400, body = ErrorBody)))]
+pub async fn cycle_time(
+    state: State<AppState>,
+    who: RequireMember,
+    q: ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<FlowReport>> {
+    flow(state, who, q).await
+}
+
+#[utoipa::path(get, path = "/api/v1/delivery/throughput", tag = "delivery",
+    params(DeliveryQuery),
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
+            for work items finished per bucket"),
+        (status = 400, body = ErrorBody)))]
+pub async fn throughput(
+    state: State<AppState>,
+    who: RequireMember,
+    q: ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<FlowReport>> {
+    flow(state, who, q).await
+}
+
+#[utoipa::path(get, path = "/api/v1/delivery/bugs", tag = "delivery",
+    params(DeliveryQuery),
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
+            for production bugs opened and closed per bucket"),
+        (status = 400, body = ErrorBody)))]
+pub async fn bugs(
+    state: State<AppState>,
+    who: RequireMember,
+    q: ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<FlowReport>> {
+    flow(state, who, q).await
+}
+
+#[utoipa::path(get, path = "/api/v1/delivery/debt-share", tag = "delivery",
+    params(DeliveryQuery),
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
+            for the share of finished work that was tech debt"),
+        (status = 400, body = ErrorBody)))]
+pub async fn debt_share(
+    state: State<AppState>,
+    who: RequireMember,
+    q: ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<FlowReport>> {
+    flow(state, who, q).await
+}
+
 #[utoipa::path(get, path = "/api/v1/delivery/coverage", tag = "delivery",
     params(DeliveryQuery),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = CoverageReport, description = "test coverage the pipelines of the \
             scope's repositories reported"),
         (status = 400, body = ErrorBody)))]
@@ -102,22 +158,31 @@ pub async fn coverage(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ExplainParams {
-    /// `deployment-frequency`, `lead-time`, `change-failure-rate`,
-    /// `time-to-restore`, `pull-requests`, `review-time`, `cycle-time`,
-    /// `throughput`, `bugs` or `debt-share`.
+    /// The metric to explain (required).
+    #[param(required = true, value_type = Option<ExplainMetric>)]
     pub metric: Option<String>,
+    /// Team id or key: all of the team's projects (exactly one of `team`
+    /// and `project`).
     pub team: Option<String>,
+    /// Project id or key.
     pub project: Option<String>,
+    /// One service of the project (or of the team's projects).
     pub service: Option<String>,
+    /// Environment (default: `metrics.production_environment`).
     pub env: Option<String>,
+    /// First day, `YYYY-MM-DD` (UTC), included (required).
+    #[param(required = true)]
     pub since: Option<chrono::NaiveDate>,
+    /// Last day, `YYYY-MM-DD` (UTC), included (default: today).
     pub until: Option<chrono::NaiveDate>,
+    /// `day`, `week` (the default) or `month`.
+    #[param(value_type = Option<tandem_domain::dora::Bucket>)]
     pub bucket: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/delivery/explain", tag = "delivery",
     params(ExplainParams),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = Explanation, description = "the deployments (with their commits and \
             how they were found), incidents, pull requests or work items behind the metric"),
         (status = 400, body = ErrorBody)))]
@@ -152,8 +217,10 @@ pub async fn explain(
 pub mod aliases {
     use super::*;
 
-    #[utoipa::path(get, path = "/api/v1/metrics/dora", tag = "delivery", params(DeliveryQuery),
-        responses((status = 200, body = DoraReport, description = "as `/api/v1/delivery/dora`"),
+    #[utoipa::path(get, path = "/api/v1/metrics/dora", tag = "delivery",
+        operation_id = "metrics_dora", params(DeliveryQuery),
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = DoraReport, description = "as `/api/v1/delivery/dora`"),
             (status = 400, body = ErrorBody)))]
     pub async fn dora(
         state: State<AppState>,
@@ -164,8 +231,10 @@ pub mod aliases {
     }
 
     #[utoipa::path(get, path = "/api/v1/metrics/lead-time", tag = "delivery",
+        operation_id = "metrics_lead_time",
         params(DeliveryQuery),
-        responses((status = 200, body = LeadTimeReport,
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = LeadTimeReport,
             description = "as `/api/v1/delivery/lead-time`"), (status = 400, body = ErrorBody)))]
     pub async fn lead_time(
         state: State<AppState>,
@@ -176,8 +245,10 @@ pub mod aliases {
     }
 
     #[utoipa::path(get, path = "/api/v1/metrics/review-time", tag = "delivery",
+        operation_id = "metrics_review_time",
         params(DeliveryQuery),
-        responses((status = 200, body = ReviewTimeReport,
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = ReviewTimeReport,
             description = "as `/api/v1/delivery/review-time`"), (status = 400, body = ErrorBody)))]
     pub async fn review_time(
         state: State<AppState>,
@@ -187,8 +258,10 @@ pub mod aliases {
         super::review_time(state, who, q).await
     }
 
-    #[utoipa::path(get, path = "/api/v1/metrics/flow", tag = "delivery", params(DeliveryQuery),
-        responses((status = 200, body = FlowReport, description = "as `/api/v1/delivery/flow` \
+    #[utoipa::path(get, path = "/api/v1/metrics/flow", tag = "delivery",
+        operation_id = "metrics_flow", params(DeliveryQuery),
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport, description = "as `/api/v1/delivery/flow` \
             (also at /api/v1/metrics/cycle-time, /throughput, /bugs and /debt-share)"),
             (status = 400, body = ErrorBody)))]
     pub async fn flow(
@@ -199,9 +272,67 @@ pub mod aliases {
         super::flow(state, who, q).await
     }
 
-    #[utoipa::path(get, path = "/api/v1/metrics/coverage", tag = "delivery",
+    #[utoipa::path(get, path = "/api/v1/metrics/cycle-time", tag = "delivery",
+        operation_id = "metrics_cycle_time",
         params(DeliveryQuery),
-        responses((status = 200, body = CoverageReport,
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport,
+            description = "as `/api/v1/delivery/cycle-time`"), (status = 400, body = ErrorBody)))]
+    pub async fn cycle_time(
+        state: State<AppState>,
+        who: RequireMember,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<FlowReport>> {
+        super::flow(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/throughput", tag = "delivery",
+        operation_id = "metrics_throughput",
+        params(DeliveryQuery),
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport,
+            description = "as `/api/v1/delivery/throughput`"), (status = 400, body = ErrorBody)))]
+    pub async fn throughput(
+        state: State<AppState>,
+        who: RequireMember,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<FlowReport>> {
+        super::flow(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/bugs", tag = "delivery",
+        operation_id = "metrics_bugs",
+        params(DeliveryQuery),
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport,
+            description = "as `/api/v1/delivery/bugs`"), (status = 400, body = ErrorBody)))]
+    pub async fn bugs(
+        state: State<AppState>,
+        who: RequireMember,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<FlowReport>> {
+        super::flow(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/debt-share", tag = "delivery",
+        operation_id = "metrics_debt_share",
+        params(DeliveryQuery),
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = FlowReport,
+            description = "as `/api/v1/delivery/debt-share`"), (status = 400, body = ErrorBody)))]
+    pub async fn debt_share(
+        state: State<AppState>,
+        who: RequireMember,
+        q: ApiQuery<DeliveryQuery>,
+    ) -> ApiResult<Json<FlowReport>> {
+        super::flow(state, who, q).await
+    }
+
+    #[utoipa::path(get, path = "/api/v1/metrics/coverage", tag = "delivery",
+        operation_id = "metrics_coverage",
+        params(DeliveryQuery),
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = CoverageReport,
             description = "as `/api/v1/delivery/coverage`"), (status = 400, body = ErrorBody)))]
     pub async fn coverage(
         state: State<AppState>,
@@ -212,8 +343,10 @@ pub mod aliases {
     }
 
     #[utoipa::path(get, path = "/api/v1/metrics/explain", tag = "delivery",
+        operation_id = "metrics_explain",
         params(ExplainParams),
-        responses((status = 200, body = Explanation,
+        responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = Explanation,
             description = "as `/api/v1/delivery/explain`"), (status = 400, body = ErrorBody)))]
     pub async fn explain(
         state: State<AppState>,

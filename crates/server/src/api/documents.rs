@@ -92,7 +92,7 @@ pub async fn get_document(
     params(("id" = uuid::Uuid, Path)),
     request_body(content = String, content_type = "text/markdown",
         description = "an agreement document, as GET returns it or as `tandem goal new` prints it"),
-    responses(
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
         (status = 200, body = Goal, description = "the goal, edited (or unchanged: the document says what is stored)"),
         (status = 201, body = Goal, description = "no goal had this id: a new draft"),
         (status = 404, body = ErrorBody),

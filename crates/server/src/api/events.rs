@@ -189,7 +189,7 @@ use tandem_app::lookup;
 
 #[utoipa::path(put, path = "/api/v1/projects/{project}/webhook-secrets/{provider}", tag = "events",
     request_body = WebhookSecret,
-    params(("project" = String, Path, description = "Project id or key"),
+    params(("project" = String, Path, description = "Project id or key", example = "payments-api"),
         ("provider" = Provider, Path, description = "`github` or `gitlab`")),
     responses((status = 204, description = "Set (a previous secret is replaced)"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]

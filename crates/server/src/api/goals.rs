@@ -31,7 +31,8 @@ pub async fn list_goals(
 }
 
 #[utoipa::path(post, path = "/api/v1/goals", tag = "goals", request_body = NewGoal,
-    responses((status = 201, body = Goal), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 201, body = Goal), (status = 422, body = ErrorBody)))]
 pub async fn create_goal(
     State(state): State<AppState>,
     _: RequireManager,
@@ -55,7 +56,8 @@ pub async fn get_goal(
 
 #[utoipa::path(patch, path = "/api/v1/goals/{id}", tag = "goals", request_body = GoalPatch,
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Goal), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 200, body = Goal), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn update_goal(
     State(state): State<AppState>,
@@ -73,7 +75,8 @@ pub async fn update_goal(
 
 #[utoipa::path(post, path = "/api/v1/goals/{id}/{transition}", tag = "goals",
     params(("id" = uuid::Uuid, Path), ("transition" = GoalTransition, Path)),
-    responses((status = 200, body = Goal), (status = 404, body = ErrorBody),
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 200, body = Goal), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "the goal's state does not allow it"),
         (status = 422, body = ErrorBody, description = "agreement is missing parts; each is named")))]
 pub async fn transition_goal(
@@ -116,7 +119,8 @@ pub async fn list_stages(
 }
 
 #[utoipa::path(post, path = "/api/v1/stages", tag = "stages", request_body = NewStage,
-    responses((status = 201, body = Stage), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 201, body = Stage), (status = 422, body = ErrorBody)))]
 pub async fn create_stage(
     State(state): State<AppState>,
     _: RequireManager,
@@ -138,7 +142,8 @@ pub async fn get_stage(
 
 #[utoipa::path(patch, path = "/api/v1/stages/{id}", tag = "stages", request_body = StagePatch,
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Stage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 200, body = Stage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_stage(
     State(state): State<AppState>,
     _: RequireManager,

@@ -29,7 +29,8 @@ pub async fn list_metrics(
 }
 
 #[utoipa::path(post, path = "/api/v1/metrics", tag = "metrics", request_body = NewMetric,
-    responses((status = 201, body = Metric), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 201, body = Metric), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_metric(
     State(state): State<AppState>,
     _: RequireManager,
@@ -52,7 +53,8 @@ pub async fn get_metric(
 
 #[utoipa::path(patch, path = "/api/v1/metrics/{metric}", tag = "metrics", request_body = MetricPatch,
     params(("metric" = String, Path, description = "Metric id or key")),
-    responses((status = 200, body = Metric), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 200, body = Metric), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_metric(
     State(state): State<AppState>,
     _: RequireManager,
@@ -106,7 +108,8 @@ pub struct PointsWritten {
 
 #[utoipa::path(post, path = "/api/v1/metrics/{metric}/points", tag = "metrics", request_body = NewPoints,
     params(("metric" = String, Path, description = "Metric id or key")),
-    responses((status = 200, body = PointsWritten), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 200, body = PointsWritten), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn write_points(
     State(state): State<AppState>,
     _: RequireManager,

@@ -29,7 +29,8 @@ pub async fn list_teams(
 }
 
 #[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = NewTeam,
-    responses((status = 201, body = Team), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 201, body = Team), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_team(
     State(state): State<AppState>,
     _: RequireManager,
@@ -40,7 +41,7 @@ pub async fn create_team(
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}", tag = "teams",
-    params(("team" = String, Path, description = "Team id or key")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments")),
     responses((status = 200, body = Team), (status = 404, body = ErrorBody)))]
 pub async fn get_team(
     State(state): State<AppState>,
@@ -51,8 +52,9 @@ pub async fn get_team(
 }
 
 #[utoipa::path(patch, path = "/api/v1/teams/{team}", tag = "teams", request_body = TeamPatch,
-    params(("team" = String, Path, description = "Team id or key")),
-    responses((status = 200, body = Team), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("team" = String, Path, description = "Team id or key", example = "payments")),
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 200, body = Team), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_team(
     State(state): State<AppState>,
     _: RequireManager,
@@ -74,7 +76,8 @@ pub async fn list_projects(
 }
 
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = NewProject,
-    responses((status = 201, body = Project), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 201, body = Project), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_project(
     State(state): State<AppState>,
     _: RequireManager,
@@ -85,7 +88,7 @@ pub async fn create_project(
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{project}", tag = "projects",
-    params(("project" = String, Path, description = "Project id or key")),
+    params(("project" = String, Path, description = "Project id or key", example = "payments-api")),
     responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
 pub async fn get_project(
     State(state): State<AppState>,
@@ -96,8 +99,9 @@ pub async fn get_project(
 }
 
 #[utoipa::path(patch, path = "/api/v1/projects/{project}", tag = "projects", request_body = ProjectPatch,
-    params(("project" = String, Path, description = "Project id or key")),
-    responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("project" = String, Path, description = "Project id or key", example = "payments-api")),
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 200, body = Project), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_project(
     State(state): State<AppState>,
     _: RequireManager,

@@ -26,7 +26,8 @@ use tandem_app::planning::{
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct BacklogParams {
-    /// Team id or key (required).
+    /// Team id or key (required; a missing one is a 400 naming `team`).
+    #[param(required = true)]
     pub team: Option<String>,
 }
 
@@ -55,7 +56,7 @@ pub async fn backlog(
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/debt", tag = "planning",
-    params(("team" = String, Path, description = "Team id or key")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments")),
     responses((status = 200, body = TeamDebt), (status = 404, body = ErrorBody)))]
 pub async fn team_debt(
     State(state): State<AppState>,
@@ -86,7 +87,8 @@ pub async fn plan(
 
 #[utoipa::path(get, path = "/api/v1/work-items/{id}/context", tag = "planning",
     params(("id" = String, Path, description = "Work item id or external key (PAY-123)")),
-    responses((status = 200, body = TaskContext), (status = 404, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = TaskContext), (status = 404, body = ErrorBody)))]
 pub async fn context(
     State(state): State<AppState>,
     _: RequireMember,

@@ -2,7 +2,7 @@
 //! (`tandem_app::report`), as JSON or Markdown.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -30,17 +30,18 @@ pub struct WeeklyParams {
     /// `json` (default), `markdown`, `html` (the e-mail's HTML, charts as
     /// `cid:` references), `text` (the e-mail's plain-text part) or `slack`
     /// (Block Kit JSON).
+    #[param(value_type = Option<Format>)]
     pub format: Option<String>,
 }
 
 use tandem_app::report::week_or_current;
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/weekly", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key"), WeeklyParams),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"), WeeklyParams),
     responses(
         (status = 200, description = "the report with the draft's edits applied: JSON \
             (format=json, the default), Markdown, the e-mail's HTML or plain text, or Slack blocks",
-            content((WeeklyReport = "application/json"), (String = "text/markdown"),
+            content((WeeklyJson = "application/json"), (String = "text/markdown"),
                 (String = "text/html"), (String = "text/plain"))),
         (status = 400, body = ErrorBody, description = "a bad `week` or `format`"),
         (status = 404, body = ErrorBody)))]
@@ -61,30 +62,58 @@ pub async fn weekly(
     Ok(format.respond(&report, &link))
 }
 
-/// The forms a report can be read in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Json,
-    Markdown,
-    Html,
-    Text,
-    Slack,
+tandem_domain::string_enum! {
+    /// The forms a report can be read in.
+    #[schema(as = ReportFormat)]
+    Format {
+        /// The report as data (the default).
+        Json => "json",
+        Markdown => "markdown",
+        /// The e-mail's HTML (charts as `cid:` references).
+        Html => "html",
+        /// The e-mail's plain-text part.
+        Text => "text",
+        /// Slack Block Kit JSON.
+        Slack => "slack",
+    }
+}
+
+/// The JSON a weekly report is read as: the report (`format=json`) or its
+/// Slack Block Kit message (`format=slack`). It documents the two shapes
+/// under one content type; the handler writes either directly.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum WeeklyJson {
+    Report(WeeklyReport),
+    Slack(SlackMessage),
+}
+
+/// The JSON an archived report is read as: the archive record
+/// (`format=json`) or the Slack message that was sent (`format=slack`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ArchivedJson {
+    Report(ArchivedReport),
+    Slack(SlackMessage),
+}
+
+/// A Slack Block Kit message, as `chat.postMessage` takes it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SlackMessage {
+    /// The notification text (the report's title).
+    text: String,
+    /// Block Kit blocks.
+    #[schema(value_type = Vec<Object>)]
+    blocks: Vec<serde_json::Value>,
 }
 
 impl Format {
     pub fn parse(s: Option<&str>) -> Result<Format, ApiError> {
-        Ok(match s {
-            None | Some("json") => Format::Json,
-            Some("markdown") => Format::Markdown,
-            Some("html") => Format::Html,
-            Some("text") => Format::Text,
-            Some("slack") => Format::Slack,
-            Some(other) => {
-                return Err(ApiError::bad_field(
-                    "format",
-                    format!("{other:?} is not one of: json, markdown, html, text, slack"),
-                ));
-            }
+        s.map_or(Ok(Format::Json), |s| {
+            s.parse().map_err(|e| ApiError::bad_field("format", e))
         })
     }
 
@@ -135,8 +164,8 @@ async fn draft_view(state: &AppState, team_id: uuid::Uuid, week: IsoWeek) -> Api
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/{week}/draft", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key"),
-        ("week" = String, Path, description = "ISO week, e.g. 2026-W47")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47", example = "2026-W47")),
     responses((status = 200, body = DraftView), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn get_draft(
@@ -150,8 +179,8 @@ pub async fn get_draft(
 }
 
 #[utoipa::path(patch, path = "/api/v1/teams/{team}/reports/{week}/draft", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key"),
-        ("week" = String, Path, description = "ISO week, e.g. 2026-W47")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47", example = "2026-W47")),
     request_body = EditRequest,
     responses((status = 200, body = DraftView, description = "the edits are stored; an approved \
             draft goes back to `draft`"),
@@ -173,8 +202,8 @@ pub async fn edit_draft(
 }
 
 #[utoipa::path(post, path = "/api/v1/teams/{team}/reports/{week}/approve", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key"),
-        ("week" = String, Path, description = "ISO week, e.g. 2026-W47")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47", example = "2026-W47")),
     responses((status = 200, body = ReportDraft), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn approve(
@@ -190,8 +219,8 @@ pub async fn approve(
 }
 
 #[utoipa::path(post, path = "/api/v1/teams/{team}/reports/{week}/send", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key"),
-        ("week" = String, Path, description = "ISO week, e.g. 2026-W47")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47", example = "2026-W47")),
     responses((status = 200, body = SendResult, description = "one outcome per channel and \
             recipient; failed ones were retried and logged, and can be sent again"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -254,7 +283,7 @@ fn schedule_view(
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/schedule", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments")),
     responses((status = 200, body = ScheduleView), (status = 404, body = ErrorBody)))]
 pub async fn get_schedule(
     State(state): State<AppState>,
@@ -267,7 +296,7 @@ pub async fn get_schedule(
 }
 
 #[utoipa::path(put, path = "/api/v1/teams/{team}/reports/schedule", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key")),
+    params(("team" = String, Path, description = "Team id or key", example = "payments")),
     request_body = ScheduleRequest,
     responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -321,19 +350,23 @@ pub async fn list_archive(
 #[into_params(parameter_in = Query)]
 pub struct ArchivedParams {
     /// `json` (default: the archive record), `markdown`, `html`, `text` or `slack`.
+    #[param(value_type = Option<Format>)]
     pub format: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/{week}/archive", tag = "reports",
-    params(("team" = String, Path, description = "Team id or key"),
-        ("week" = String, Path, description = "ISO week, e.g. 2026-W47"), ArchivedParams),
-    responses((status = 200, body = ArchivedReport, description = "the report as it was sent"),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"),
+        ("week" = String, Path, description = "ISO week, e.g. 2026-W47", example = "2026-W47"), ArchivedParams),
+    responses((status = 200, description = "the report as it was sent: the archive record \
+            (format=json, the default), its Markdown, HTML, plain text or Slack blocks",
+            content((ArchivedJson = "application/json"), (String = "text/markdown"),
+                (String = "text/html"), (String = "text/plain"))),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_archived(
     State(state): State<AppState>,
     _: Principal,
     Path((team, week)): Path<(String, String)>,
-    Query(params): Query<ArchivedParams>,
+    ApiQuery(params): ApiQuery<ArchivedParams>,
 ) -> ApiResult<Response> {
     let week = parse_week_path(&week)?;
     let format = Format::parse(params.format.as_deref())?;

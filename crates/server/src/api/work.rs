@@ -35,7 +35,8 @@ pub async fn list_work_items(
 }
 
 #[utoipa::path(post, path = "/api/v1/work-items", tag = "work items", request_body = NewWorkItem,
-    responses((status = 201, body = WorkItem), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 201, body = WorkItem), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_work_item(
     State(state): State<AppState>,
     _: RequireManager,
@@ -46,7 +47,8 @@ pub async fn create_work_item(
 }
 
 #[utoipa::path(get, path = "/api/v1/work-items/{id}", tag = "work items", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = WorkItem), (status = 404, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
+        (status = 200, body = WorkItem), (status = 404, body = ErrorBody)))]
 pub async fn get_work_item(
     State(state): State<AppState>,
     _: RequireMember,
@@ -62,7 +64,8 @@ pub async fn get_work_item(
 
 #[utoipa::path(patch, path = "/api/v1/work-items/{id}", tag = "work items", request_body = WorkItemPatch,
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = WorkItem), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 200, body = WorkItem), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_work_item(
     State(state): State<AppState>,
     _: RequireManager,
@@ -91,7 +94,8 @@ pub async fn list_risks(
 }
 
 #[utoipa::path(post, path = "/api/v1/risks", tag = "risks", request_body = NewRisk,
-    responses((status = 201, body = Risk), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 201, body = Risk), (status = 422, body = ErrorBody)))]
 pub async fn create_risk(
     State(state): State<AppState>,
     _: RequireManager,
@@ -113,7 +117,8 @@ pub async fn get_risk(
 
 #[utoipa::path(patch, path = "/api/v1/risks/{id}", tag = "risks", request_body = RiskPatch,
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Risk), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 200, body = Risk), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_risk(
     State(state): State<AppState>,
     _: RequireManager,
@@ -140,7 +145,8 @@ pub async fn list_decisions(
 }
 
 #[utoipa::path(post, path = "/api/v1/decisions", tag = "decisions", request_body = NewDecision,
-    responses((status = 201, body = Decision), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 201, body = Decision), (status = 422, body = ErrorBody)))]
 pub async fn create_decision(
     State(state): State<AppState>,
     _: RequireManager,
@@ -164,7 +170,8 @@ pub async fn get_decision(
 
 #[utoipa::path(patch, path = "/api/v1/decisions/{id}", tag = "decisions", request_body = DecisionPatch,
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Decision), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody, description = "needs the manager role or higher"),
+        (status = 200, body = Decision), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_decision(
     State(state): State<AppState>,
     _: RequireManager,

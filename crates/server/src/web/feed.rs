@@ -172,7 +172,7 @@ async fn all_metrics(state: &AppState) -> ApiResult<Vec<Metric>> {
 /// measure: items done, median cycle time in days, and every metric series
 /// that belongs to the team (its value at the end of the week).
 #[utoipa::path(get, path = "/api/v1/teams/{team}/metrics.csv", tag = "feeds",
-    params(("team" = String, Path, description = "Team id or key"), FeedParams),
+    params(("team" = String, Path, description = "Team id or key", example = "payments"), FeedParams),
     security(("bearer" = []), ("session" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "columns: week_start, measure, name, unit, value", content_type = "text/csv", body = String),

@@ -21,6 +21,7 @@ pub mod error;
 pub mod forecasting;
 pub mod ingest;
 pub mod jobs;
+pub mod kpi;
 pub mod lookup;
 pub mod org;
 pub mod paging;

@@ -75,7 +75,11 @@ fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// `tandem webhook-secret …`.
-pub async fn webhook_secret(store: &Store, c: WebhookSecretCommand) -> anyhow::Result<()> {
+pub async fn webhook_secret(
+    store: &Store,
+    settings: &Settings,
+    c: WebhookSecretCommand,
+) -> anyhow::Result<()> {
     match c {
         WebhookSecretCommand::Set {
             project,
@@ -97,16 +101,19 @@ pub async fn webhook_secret(store: &Store, c: WebhookSecretCommand) -> anyhow::R
             if let Err(e) = check_webhook_secret(secret) {
                 bail!("the secret {e}");
             }
-            let p = tandem_app::lookup::project(store, &project)
-                .await
-                .with_context(|| format!("--project: no project has the key or id {project:?}"))?;
             let provider = Provider::from(provider);
-            store
-                .set_webhook_secret(p.id, provider, secret, Utc::now())
-                .await?;
+            let p = match tandem_app::org::set_webhook_secret(store, &project, provider, secret)
+                .await
+            {
+                Err(tandem_app::AppError::NotFound(_)) => {
+                    bail!("--project: no project has the key or id {project:?}")
+                }
+                other => other?,
+            };
             eprintln!(
-                "{provider} webhook secret set for project {}; point the webhook at <public_url>/webhooks/{provider}",
-                p.key
+                "{provider} webhook secret set for project {}; point the webhook at {}/webhooks/{provider}",
+                p.key,
+                settings.server.public_url()
             );
             Ok(())
         }

@@ -5,11 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tandem_domain::metric::{
-    MAX_POINTS_PER_WRITE, Metric, MetricPatch, MetricPoint, NewMetric, NewPoint,
-};
+use tandem_domain::metric::{Metric, MetricPatch, MetricPoint, NewMetric, NewPoint};
 
-use super::{Filter, ListParams, Page, new_id};
+use super::{Filter, ListParams, Page};
 use crate::AppState;
 use crate::http::auth::Principal;
 use crate::http::auth::RequireManager;
@@ -37,8 +35,7 @@ pub async fn create_metric(
     _: RequireManager,
     ApiJson(input): ApiJson<NewMetric>,
 ) -> ApiResult<(StatusCode, Json<Metric>)> {
-    let m = input.into_metric(new_id(), Utc::now())?;
-    state.store.create_metric(&m).await?;
+    let m = tandem_app::kpi::create_series(&state.store, input).await?;
     Ok((StatusCode::CREATED, Json(m)))
 }
 
@@ -125,24 +122,6 @@ pub async fn write_points(
     Path(metric): Path<String>,
     ApiJson(input): ApiJson<NewPoints>,
 ) -> ApiResult<Json<PointsWritten>> {
-    let m = lookup::metric(&state.store, &metric).await?;
-    if input.points.len() > MAX_POINTS_PER_WRITE {
-        return Err(ApiError::invalid(
-            "points",
-            format!(
-                "{} points in one request; the limit is {MAX_POINTS_PER_WRITE}",
-                input.points.len()
-            ),
-        ));
-    }
-    let points = input
-        .points
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| p.into_point(m.id, i))
-        .collect::<Result<Vec<_>, _>>()?;
-    state.store.upsert_points(&points).await?;
-    Ok(Json(PointsWritten {
-        written: points.len(),
-    }))
+    let written = tandem_app::kpi::add_points(&state.store, &metric, input.points).await?;
+    Ok(Json(PointsWritten { written }))
 }

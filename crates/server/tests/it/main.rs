@@ -13,6 +13,7 @@ mod planning;
 mod report_delivery;
 mod reports;
 mod resources;
+mod setup;
 mod support;
 mod validation;
 mod webhooks;

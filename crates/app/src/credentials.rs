@@ -48,6 +48,14 @@ pub fn new_secret() -> anyhow::Result<String> {
     ))
 }
 
+/// A fresh webhook secret: 32 random bytes as 64 hex digits (what
+/// `openssl rand -hex 32` prints; every provider's form accepts it).
+pub fn new_webhook_secret() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the OS random source failed: {e}"))?;
+    Ok(hex::encode(bytes))
+}
+
 /// A generated password for the first admin: 24 URL-safe characters.
 pub fn new_password() -> anyhow::Result<String> {
     let mut bytes = [0u8; 18];
@@ -100,4 +108,19 @@ pub fn check_webhook_secret(secret: &str) -> Result<(), String> {
         return Err("must not start or end with spaces or contain control characters".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_webhook_secrets_have_the_accepted_shape_and_differ() {
+        let a = new_webhook_secret().unwrap();
+        let b = new_webhook_secret().unwrap();
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(check_webhook_secret(&a), Ok(()));
+        assert_ne!(a, b);
+    }
 }

@@ -242,3 +242,10 @@ mod tests {
         );
     }
 }
+
+/// Adds points to a series named by id or key: [`write_points`] after the
+/// one lookup (the web set-up page's form names the series by key).
+pub async fn add_points(store: &Store, series: &str, points: Vec<NewPoint>) -> AppResult<usize> {
+    let metric = crate::lookup::metric(store, series).await?;
+    write_points(store, &metric, points).await
+}

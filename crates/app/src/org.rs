@@ -1,15 +1,18 @@
 //! Setting an organisation up: teams and their members, projects with their
-//! repositories, services and service scopes. The API, the web set-up pages
-//! and the CLI (`tandem team|member|project`) call these, so a refusal reads
-//! the same everywhere and nothing is stored when one is refused.
+//! repositories, services, service scopes and webhook secrets. The API, the
+//! web set-up pages and the CLI (`tandem team|member|project`,
+//! `tandem webhook-secret`) call these, so a refusal reads the same
+//! everywhere and nothing is stored when one is refused.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use tandem_domain::engineering::Provider;
 use tandem_domain::project::{NewProject, Project, ProjectPatch, ServiceScope};
 use tandem_domain::team::{NewTeam, Team, TeamPatch};
 use tandem_domain::user::User;
 use tandem_store::Store;
 use uuid::Uuid;
 
+use crate::credentials::{check_webhook_secret, new_webhook_secret};
 use crate::lookup;
 use crate::{AppError, AppResult};
 
@@ -222,4 +225,50 @@ fn known(what: &str, names: &[String]) -> String {
         shown.push_str(", …");
     }
     format!("{what}: {shown}")
+}
+
+/// Sets (or replaces) a project's webhook secret for GitHub or GitLab: the
+/// GitHub webhook's secret or the GitLab webhook's secret token. A secret of
+/// the wrong shape is refused naming `secret`; a provider that takes no
+/// webhooks names `provider`.
+pub async fn set_webhook_secret(
+    store: &Store,
+    project: &str,
+    provider: Provider,
+    secret: &str,
+) -> AppResult<Project> {
+    if !matches!(provider, Provider::Github | Provider::Gitlab) {
+        return Err(AppError::bad_field(
+            "provider",
+            format!("{provider} takes no webhooks; use github or gitlab"),
+        ));
+    }
+    let p = lookup::find_project(store, project).await?;
+    check_webhook_secret(secret).map_err(|e| AppError::invalid("secret", e))?;
+    store
+        .set_webhook_secret(p.id, provider, secret, Utc::now())
+        .await?;
+    Ok(p)
+}
+
+/// Generates a random webhook secret for the project and provider, stores
+/// it (replacing an earlier one) and returns it: the caller shows it once.
+pub async fn generate_webhook_secret(
+    store: &Store,
+    project: &str,
+    provider: Provider,
+) -> AppResult<(Project, String)> {
+    let secret = new_webhook_secret()?;
+    let p = set_webhook_secret(store, project, provider, &secret).await?;
+    Ok((p, secret))
+}
+
+/// When the project's webhook secrets were set, by provider (never the
+/// secrets themselves).
+pub async fn webhook_secret_dates(
+    store: &Store,
+    project: &str,
+) -> AppResult<Vec<(Provider, DateTime<Utc>)>> {
+    let p = lookup::project(store, project).await?;
+    Ok(store.webhook_secret_dates(p.id).await?)
 }

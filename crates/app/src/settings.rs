@@ -153,10 +153,25 @@ pub struct DatabaseSettings {
 pub struct ServerSettings {
     pub listen: SocketAddr,
     /// The address people use to reach Tandem; `https://…` makes session
-    /// cookies `Secure`.
-    pub public_url: String,
+    /// cookies `Secure`. Unset: `http://` and the listen address (see
+    /// [`ServerSettings::public_url`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
+}
+
+impl ServerSettings {
+    /// The base of every link and URL Tandem prints or shows (webhook payload
+    /// URLs, report links), without a trailing slash: the configured
+    /// `public_url`, else `http://` and the listen address (`serve` sets that
+    /// to the address it bound, so port 0 reads right).
+    pub fn public_url(&self) -> String {
+        match self.public_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => url.trim_end_matches('/').to_owned(),
+            _ => format!("http://{}", self.listen),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -458,7 +473,7 @@ fn defaults() -> Defaults {
         },
         server: ServerSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: "http://127.0.0.1:8080".to_owned(),
+            public_url: None,
             body_limit_bytes: 1024 * 1024,
         },
         auth: DefaultAuth {
@@ -626,7 +641,7 @@ impl Settings {
 
     /// True when session cookies must carry `Secure`.
     pub fn secure_cookies(&self) -> bool {
-        self.server.public_url.starts_with("https://")
+        self.server.public_url().starts_with("https://")
     }
 }
 
@@ -714,6 +729,25 @@ mod tests {
             s.auth.admin_password.unwrap().expose_secret(),
             "from-a-file-123"
         );
+    }
+
+    #[test]
+    fn the_public_url_defaults_to_the_listen_address() {
+        let example = Some(Path::new("../server/tandem.example.toml"));
+        let s = Settings::load_from(example, &env(&[("TANDEM_SERVER__LISTEN", "0.0.0.0:9000")]))
+            .unwrap();
+        assert_eq!(s.server.public_url, None);
+        assert_eq!(s.server.public_url(), "http://0.0.0.0:9000");
+        let s = Settings::load_from(
+            example,
+            &env(&[
+                ("TANDEM_SERVER__LISTEN", "0.0.0.0:9000"),
+                ("TANDEM_SERVER__PUBLIC_URL", "https://tandem.example.com/"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.public_url(), "https://tandem.example.com");
+        assert!(s.secure_cookies());
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::forecasts::agenda(&store, &settings, &team, format.format).await
         }
         Command::Report(c) => crate::reports::report(&store, &settings, c).await,
-        Command::WebhookSecret(c) => crate::events::webhook_secret(&store, c).await,
+        Command::WebhookSecret(c) => crate::events::webhook_secret(&store, &settings, c).await,
         Command::Reprocess(a) => crate::events::reprocess(&store, &settings, a).await,
         Command::Deploy(c) => crate::deploy::deploy(&crate::deploy::Target::Local(&store), c).await,
         Command::Incident(c) => {
@@ -194,10 +194,17 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
     let addr = listener.local_addr()?;
+    // Links and webhook URLs name the address really bound (port 0 becomes
+    // the chosen port) unless `server.public_url` says otherwise.
+    settings.server.listen = addr;
+    let public = settings.server.public_url();
     println!(
         "Tandem is listening on http://{addr} (database: {})",
         store.engine().as_str()
     );
+    if public != format!("http://{addr}") {
+        println!("People reach it at {public} (server.public_url).");
+    }
     // The demo's sign-in works only where the demo was loaded: on a fresh
     // database, point at the sign-in page and the first admin instead.
     if store.find_user_by_username("maria").await?.is_some() {
@@ -206,7 +213,7 @@ async fn serve(
         );
     } else {
         println!(
-            "Sign in at http://{addr}/sign-in as the admin; `tandem user add NAME --role manager` adds people (`serve --demo` loads a demo organisation into an empty database)."
+            "Sign in at {public}/sign-in as the admin and open \"Set up\" to add teams, projects and webhooks; `tandem user add NAME --role manager` adds people (`serve --demo` loads a demo organisation into an empty database)."
         );
     }
     tracing::info!(%addr, "listening");

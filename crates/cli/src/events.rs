@@ -75,7 +75,11 @@ pub(crate) fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// `tandem webhook-secret …`.
-pub async fn webhook_secret(store: &Store, c: WebhookSecretCommand) -> anyhow::Result<()> {
+pub async fn webhook_secret(
+    store: &Store,
+    settings: &Settings,
+    c: WebhookSecretCommand,
+) -> anyhow::Result<()> {
     match c {
         WebhookSecretCommand::Set {
             project,
@@ -97,16 +101,14 @@ pub async fn webhook_secret(store: &Store, c: WebhookSecretCommand) -> anyhow::R
             if let Err(e) = check_webhook_secret(secret) {
                 bail!("the secret {e}");
             }
-            let p = tandem_app::lookup::find_project(store, &project)
+            let provider = Provider::from(provider);
+            let p = tandem_app::org::set_webhook_secret(store, &project, provider, secret)
                 .await
                 .context("--project")?;
-            let provider = Provider::from(provider);
-            store
-                .set_webhook_secret(p.id, provider, secret, Utc::now())
-                .await?;
             eprintln!(
-                "{provider} webhook secret set for project {}; point the webhook at <public_url>/webhooks/{provider}",
-                p.key
+                "{provider} webhook secret set for project {}; point the webhook at {}/webhooks/{provider}",
+                p.key,
+                settings.server.public_url()
             );
             Ok(())
         }

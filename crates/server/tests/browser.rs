@@ -1,7 +1,8 @@
 //! End-to-end tests of the web pages in a real browser: Debian's headless
 //! Chromium driven through WebDriver (`/usr/bin/chromedriver`, started by
 //! the test on a free port and stopped at the end) against the real server
-//! over the demo organisation.
+//! over the demo organisation, and from an empty database through the
+//! set-up pages to a team's DORA numbers.
 //!
 //! `scripts/test.sh` installs `chromium` and `chromium-driver` when they are
 //! missing. Without them this test fails with instructions (it never skips).
@@ -529,4 +530,244 @@ async fn run(base: String, web: WebDriver, item: String) {
     let secret = by_id(web, "new-secret").await.text().await.unwrap();
     assert!(secret.starts_with("tdm_"), "{secret}");
     shot(web, "admin-tokens").await;
+}
+
+/// Saves a screenshot at 1366×768 and at 390×844 (a phone), and checks
+/// the page needs no sideways scrolling at either width.
+async fn shots(web: &WebDriver, name: &str) {
+    for (w, h) in [(390, 844), (1366, 768)] {
+        web.set_window_rect(0, 0, w, h)
+            .await
+            .expect("resize the window");
+        // The elements reaching past the right edge, innermost first.
+        let wide: Vec<String> = web
+            .execute(
+                "const w = document.documentElement.clientWidth; \
+                 return [...document.querySelectorAll('body *')] \
+                   .filter(e => e.getBoundingClientRect().right > w + 1 \
+                     && !e.closest('.table-wrap')) \
+                   .reverse().slice(0, 5) \
+                   .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' \
+                     + Math.round(e.getBoundingClientRect().right) + 'px');",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .convert()
+            .unwrap();
+        let fits: bool = web
+            .execute(
+                "return document.documentElement.scrollWidth <= document.documentElement.clientWidth",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .convert()
+            .unwrap();
+        shot(web, &format!("{name}-{w}x{h}")).await;
+        assert!(
+            fits && wide.is_empty(),
+            "{name} scrolls sideways at {w}×{h}: {wide:?}"
+        );
+    }
+}
+
+async fn type_into(web: &WebDriver, id: &str, text: &str) {
+    let field = by_id(web, id).await;
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn submit(web: &WebDriver, form_action: &str) {
+    web.find(By::Css(format!(
+        "form[action='{form_action}'] button[type=submit]"
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("no form posting to {form_action}: {e}"))
+    .click()
+    .await
+    .unwrap();
+}
+
+async fn choose(web: &WebDriver, select_id: &str, value: &str) {
+    web.find(By::Css(format!("#{select_id} option[value='{value}']")))
+        .await
+        .unwrap_or_else(|e| panic!("no option {value} in #{select_id}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits for the success message of a form that was just posted.
+async fn notice(web: &WebDriver, expected: &str) {
+    let n = web.query(By::ClassName("notice")).first().await.unwrap();
+    let text = n.text().await.unwrap();
+    assert!(
+        text.contains(expected),
+        "notice {text:?}, expected {expected:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_up_from_an_empty_database_in_a_real_browser() {
+    let app = TestApp::start(EngineKind::Sqlite).await;
+    let driver = start_chromedriver().await;
+    let web = browser(&driver).await;
+    let outcome = tokio::spawn(set_up(app.base.clone(), web.clone())).await;
+    let checked = match outcome {
+        Ok(secret) => Ok(deliver_and_read_dora(&app, &web, &secret).await),
+        Err(e) => Err(e),
+    };
+    web.quit().await.expect("quit the browser");
+    drop(driver);
+    app.stop().await;
+    if let Err(e) = checked {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the scenario did not finish: {e}"),
+        }
+    }
+}
+
+/// The first admin sets up a team, a member, a project with a scoped
+/// service, a GitHub webhook secret and a KPI series; returns the secret.
+async fn set_up(base: String, web: WebDriver) -> String {
+    let base = base.as_str();
+    let web = &web;
+    sign_in(web, base, "admin", ADMIN_PASSWORD).await;
+    web.find(By::LinkText("Set up"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(web, "the set-up page", |p| p == "/setup").await;
+    assert!(text_of(web).await.contains("No teams yet"));
+    shots(web, "setup-empty").await;
+
+    // A refused team shows the error next to its field.
+    type_into(web, "team-key", "Pay Ments").await;
+    type_into(web, "team-name", "Payments").await;
+    type_into(web, "team-timezone", "Europe/Berlin").await;
+    submit(web, "/setup/teams").await;
+    let error = by_id(web, "team-key-error").await.text().await.unwrap();
+    assert!(error.contains("is not a valid key"), "{error}");
+    shots(web, "setup-team-refused").await;
+    type_into(web, "team-key", "payments").await;
+    submit(web, "/setup/teams").await;
+    wait_for_path(web, "the team's set-up page", |p| {
+        p == "/setup/teams/payments"
+    })
+    .await;
+    notice(web, "Team created.").await;
+
+    // A person to add: made under Users, then added to the team.
+    web.goto(format!("{base}/admin/users")).await.unwrap();
+    type_into(web, "username", "dev").await;
+    type_into(web, "password", "a-long-enough-password").await;
+    submit(web, "/admin/users").await;
+    web.query(By::Id("user-dev")).first().await.unwrap();
+    web.goto(format!("{base}/setup/teams/payments"))
+        .await
+        .unwrap();
+    choose(web, "member-username", "dev").await;
+    submit(web, "/setup/teams/payments/members").await;
+    notice(web, "Member added.").await;
+
+    // A project: a repository of its own and a monorepo with two services.
+    type_into(web, "project-key", "payments-api").await;
+    type_into(web, "project-name", "Payments API").await;
+    type_into(web, "project-repositories", "acme/payments\nacme/mono").await;
+    type_into(web, "project-services", "payments\napi").await;
+    shots(web, "setup-team").await;
+    submit(web, "/setup/teams/payments/projects").await;
+    wait_for_path(web, "the project's set-up page", |p| {
+        p == "/setup/projects/payments-api"
+    })
+    .await;
+    notice(web, "Project created.").await;
+
+    // The api service is the services/api/ part of the monorepo.
+    choose(web, "scope-service", "api").await;
+    choose(web, "scope-repo", "acme/mono").await;
+    type_into(web, "scope-paths", "services/api/").await;
+    submit(web, "/setup/projects/payments-api/scopes").await;
+    notice(web, "Service scope saved").await;
+    assert!(text_of(web).await.contains("services/api/"));
+
+    // The GitHub webhook: a secret generated and shown once.
+    by_id(web, "generate-github").await.click().await.unwrap();
+    let secret = by_id(web, "new-secret").await.text().await.unwrap();
+    assert_eq!(secret.len(), 64, "{secret}");
+    let url = by_id(web, "payload-url").await.text().await.unwrap();
+    assert_eq!(url, format!("{base}/webhooks/github"));
+    shots(web, "setup-project-secret").await;
+    web.goto(format!("{base}/setup/projects/payments-api"))
+        .await
+        .unwrap();
+    let row = by_id(web, "webhook-github").await.text().await.unwrap();
+    assert!(row.contains("set on "), "{row}");
+    assert!(
+        !text_of(web).await.contains(&secret),
+        "the secret is shown once"
+    );
+
+    // A KPI series and its first point.
+    web.goto(format!("{base}/setup/kpis")).await.unwrap();
+    type_into(web, "series-key", "checkout-conversion").await;
+    type_into(web, "series-name", "Checkout conversion").await;
+    type_into(web, "series-unit", "%").await;
+    choose(web, "series-team", "payments").await;
+    submit(web, "/setup/kpis").await;
+    notice(web, "KPI series created.").await;
+    type_into(web, "point-value", "2.75").await;
+    submit(web, "/setup/kpis/points").await;
+    notice(web, "Point added.").await;
+    assert!(text_of(web).await.contains("2.75 %"));
+    shots(web, "setup-kpis").await;
+    secret
+}
+
+/// GitHub reports a deployment of acme/payments signed with the secret the
+/// page showed; the team's page then has its DORA numbers.
+async fn deliver_and_read_dora(app: &TestApp, web: &WebDriver, secret: &str) {
+    use hmac::{Hmac, KeyInit, Mac};
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../domain/tests/fixtures/github/deployment_status_success.json"
+    ))
+    .unwrap();
+    let mut payload: serde_json::Value = serde_json::from_str(&fixture).unwrap();
+    let started = chrono::Utc::now() - chrono::Duration::days(1);
+    let finished = (started + chrono::Duration::minutes(6)).to_rfc3339();
+    payload["deployment"]["created_at"] = json!(started.to_rfc3339());
+    payload["deployment"]["updated_at"] = json!(finished);
+    payload["deployment_status"]["created_at"] = json!(finished);
+    payload["deployment_status"]["updated_at"] = json!(finished);
+    let body = serde_json::to_vec(&payload).unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(&body);
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    app.send(
+        app.request(reqwest::Method::POST, "/webhooks/github")
+            .header("content-type", "application/json")
+            .header("x-github-event", "deployment_status")
+            .header("x-github-delivery", "browser-1")
+            .header("x-hub-signature-256", signature)
+            .body(body),
+    )
+    .await
+    .ok(200);
+    web.goto(format!("{}/setup", app.base)).await.unwrap();
+    web.find(By::Css("a[href='/teams/payments']"))
+        .await
+        .unwrap_or_else(|e| panic!("no DORA link: {e}"))
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(web, "the team page", |p| p == "/teams/payments").await;
+    let dora = by_id(web, "dora").await.text().await.unwrap();
+    assert!(dora.contains("Deployment frequency"), "{dora}");
+    assert!(dora.contains("1 deployments on 1 of"), "{dora}");
+    shots(web, "setup-dora").await;
 }

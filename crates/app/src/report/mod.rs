@@ -85,10 +85,7 @@ pub fn render(report: &WeeklyReport, link: Option<&str>) -> anyhow::Result<Rende
 /// Where the full report of a team's week can be read: its web page (sign-in
 /// first, then back to it; stakeholders and up may read it).
 pub fn link(settings: &crate::Settings, team_key: &str, week: &str) -> String {
-    format!(
-        "{}/reports/{team_key}/{week}",
-        settings.server.public_url.trim_end_matches('/')
-    )
+    format!("{}/reports/{team_key}/{week}", settings.server.public_url())
 }
 
 /// The week a request names, or the current one.

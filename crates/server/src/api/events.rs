@@ -184,9 +184,6 @@ pub struct WebhookSecret {
     pub secret: String,
 }
 
-use tandem_app::credentials::check_webhook_secret;
-use tandem_app::lookup;
-
 #[utoipa::path(put, path = "/api/v1/projects/{project}/webhook-secrets/{provider}", tag = "events",
     request_body = WebhookSecret,
     params(("project" = String, Path, description = "Project id or key", example = "payments-api"),
@@ -207,11 +204,6 @@ pub async fn put_webhook_secret(
             )));
         }
     };
-    let project_id = lookup::project(&state.store, &project).await?.id;
-    check_webhook_secret(&input.secret).map_err(|e| ApiError::invalid("secret", e))?;
-    state
-        .store
-        .set_webhook_secret(project_id, provider, &input.secret, Utc::now())
-        .await?;
+    tandem_app::org::set_webhook_secret(&state.store, &project, provider, &input.secret).await?;
     Ok(StatusCode::NO_CONTENT)
 }

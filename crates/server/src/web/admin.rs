@@ -336,12 +336,7 @@ async fn tokens_page(
         form,
         errors,
         created,
-        base_url: state
-            .settings
-            .server
-            .public_url
-            .trim_end_matches('/')
-            .to_owned(),
+        base_url: state.settings.server.public_url(),
     })
 }
 

@@ -12,8 +12,9 @@
 //! - Pages call the same store and server functions the API calls
 //!   (`forecasting`, `reporting`); they never call the API over HTTP.
 //! - Stakeholders see business pages only (overview, goals, reports); team
-//!   and work item pages need the member role, administration the admin
-//!   role. No page shows anything per person.
+//!   and work item pages need the member role, the set-up pages (`setup`)
+//!   the manager role, administration the admin role. No page shows
+//!   anything per person.
 //! - Templates (`crates/server/templates`) are compiled into the binary by
 //!   askama; static files (`crates/server/static`) are embedded.
 
@@ -26,6 +27,7 @@ pub mod goals;
 pub mod overview;
 pub mod reports;
 pub mod session;
+pub mod setup;
 pub mod teams;
 pub mod view;
 
@@ -67,6 +69,42 @@ pub fn router() -> Router<AppState> {
             get(admin::tokens).post(admin::create_token),
         )
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/setup", get(setup::teams::list))
+        .route("/setup/teams", post(setup::teams::create))
+        .route(
+            "/setup/teams/{key}",
+            get(setup::teams::page).post(setup::teams::update),
+        )
+        .route("/setup/teams/{key}/members", post(setup::teams::add_member))
+        .route(
+            "/setup/teams/{key}/members/remove",
+            post(setup::teams::remove_member),
+        )
+        .route(
+            "/setup/teams/{key}/projects",
+            post(setup::teams::create_project),
+        )
+        .route(
+            "/setup/projects/{key}",
+            get(setup::projects::page).post(setup::projects::update),
+        )
+        .route(
+            "/setup/projects/{key}/scopes",
+            post(setup::projects::set_scope),
+        )
+        .route(
+            "/setup/projects/{key}/scopes/remove",
+            post(setup::projects::remove_scope),
+        )
+        .route(
+            "/setup/projects/{key}/webhook-secrets/{provider}",
+            post(setup::projects::generate_secret),
+        )
+        .route(
+            "/setup/kpis",
+            get(setup::kpis::page).post(setup::kpis::create_series),
+        )
+        .route("/setup/kpis/points", post(setup::kpis::add_point))
         .route("/sign-in", get(session::form).post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
         .route("/static/{*path}", get(static_file))
@@ -123,6 +161,7 @@ impl Viewer {
             username: self.user.display_name.clone(),
             role: self.user.role.to_string(),
             member: self.user.role.allows(Role::Member),
+            manager: self.user.role.allows(Role::Manager),
             admin: self.user.role.allows(Role::Admin),
             csrf: self.csrf.clone(),
             current,

@@ -9,6 +9,8 @@ pub struct Nav {
     pub username: String,
     pub role: String,
     pub member: bool,
+    /// Managers and admins see "Set up".
+    pub manager: bool,
     pub admin: bool,
     pub csrf: String,
     /// Which main link is the current page.
@@ -23,6 +25,7 @@ impl Nav {
             username: String::new(),
             role: String::new(),
             member: false,
+            manager: false,
             admin: false,
             csrf: String::new(),
             current: "",

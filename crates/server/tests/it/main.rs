@@ -15,6 +15,7 @@ mod planning;
 mod report_delivery;
 mod reports;
 mod resources;
+mod setup;
 mod support;
 mod validation;
 mod webhooks;

@@ -166,7 +166,7 @@ pub fn csrf_of(html: &str) -> String {
 }
 
 /// The value of an input named `name`.
-fn input_value(html: &str, name: &str) -> String {
+pub fn input_value(html: &str, name: &str) -> String {
     let needle = format!("name=\"{name}\"");
     let at = html.find(&needle).expect("the input");
     let tag_end = at + html[at..].find('>').expect("end of the tag");

@@ -1557,6 +1557,26 @@ impl Store {
         Ok(row.map(|(s,)| s))
     }
 
+    /// When each of a project's webhook secrets was set, by provider (the
+    /// secrets themselves stay in the store: pages show only the dates).
+    pub async fn webhook_secret_dates(
+        &self,
+        project_id: Uuid,
+    ) -> Result<Vec<(Provider, DateTime<Utc>)>> {
+        let rows: Vec<(String, DateTime<Utc>)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT provider, created_at FROM webhook_secrets WHERE project_id = $1 \
+                 ORDER BY provider",
+            )
+            .bind(project_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(p, at)| Ok((parse("webhook_secrets.provider", &p)?, at)))
+            .collect()
+    }
+
     /// Every project's secret for a provider, as `(project_id, secret)`.
     pub async fn webhook_secrets(&self, provider: Provider) -> Result<Vec<(Uuid, String)>> {
         let rows = on_pool!(self, |pool| {

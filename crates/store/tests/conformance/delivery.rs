@@ -929,6 +929,18 @@ async fn webhook_secrets_and_repository_lookup(engine: EngineKind) {
             .as_deref(),
         Some("rotated")
     );
+    // The dates, not the secrets, for pages: the replaced one's date moved.
+    assert_eq!(
+        store.webhook_secret_dates(p.id).await.unwrap(),
+        vec![(Provider::Github, at(1)), (Provider::Gitlab, at(1))]
+    );
+    assert!(
+        store
+            .webhook_secret_dates(Uuid::now_v7())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         store.webhook_secrets(Provider::Gitlab).await.unwrap(),
         vec![(p.id, "gl-token".to_owned())]

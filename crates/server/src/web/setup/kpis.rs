@@ -1,0 +1,322 @@
+//! `/setup/kpis`: KPI series (the `metrics` entity: key, name, unit, team,
+//! which way is better, who it is for) and adding a point to one.
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{Duration, NaiveDate, Utc};
+use serde::Deserialize;
+use tandem_app::{AppError, kpis, lookup, paging};
+use tandem_domain::metric::{Audience, Direction, Metric, NewMetric, NewPoint};
+use tandem_store::ListQuery;
+
+use super::{absorb, notice};
+use crate::AppState;
+use crate::web::admin::FormErrors;
+use crate::web::overview::all_teams;
+use crate::web::view::{self, Nav};
+use crate::web::{ManagerViewer, PageForm, PageResult, Viewer, render, render_status, see_other};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SeriesForm {
+    pub csrf: String,
+    pub key: String,
+    pub name: String,
+    pub unit: String,
+    /// A team key, or empty for none.
+    pub team: String,
+    pub direction: String,
+    pub audience: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PointForm {
+    pub csrf: String,
+    /// A series key.
+    pub series: String,
+    /// `YYYY-MM-DD` (the point is at 00:00 UTC that day).
+    pub date: String,
+    pub value: String,
+}
+
+#[derive(Debug)]
+pub struct SeriesRow {
+    pub key: String,
+    pub name: String,
+    pub unit: String,
+    pub better: String,
+    pub audience: String,
+    pub team: String,
+    pub latest: String,
+}
+
+#[derive(Debug)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "setup_kpis.html")]
+pub struct KpisPage {
+    pub nav: Nav,
+    pub notice: Option<String>,
+    pub series: Vec<SeriesRow>,
+    pub form: SeriesForm,
+    pub errors: FormErrors,
+    pub teams: Vec<Choice>,
+    pub directions: Vec<Choice>,
+    pub audiences: Vec<Choice>,
+    pub point: PointForm,
+    pub point_errors: FormErrors,
+    pub series_choices: Vec<Choice>,
+}
+
+fn choice(value: &str, label: impl Into<String>, selected: &str) -> Choice {
+    Choice {
+        value: value.to_owned(),
+        label: label.into(),
+        selected: value == selected,
+    }
+}
+
+async fn kpis_page(
+    state: &AppState,
+    viewer: &Viewer,
+    notice: Option<String>,
+    form: SeriesForm,
+    errors: FormErrors,
+    point: PointForm,
+    point_errors: FormErrors,
+) -> PageResult<KpisPage> {
+    let store = &state.store;
+    let mut metrics = paging::all(ListQuery::default(), |q| async move {
+        store.list_metrics(&q).await
+    })
+    .await?;
+    metrics.sort_by(|a, b| a.key.cmp(&b.key));
+    let teams = all_teams(state).await?;
+    let since = Utc::now() - Duration::days(400);
+    let mut series = Vec::new();
+    for m in &metrics {
+        let points = store
+            .list_points(m.id, Some(since), None, ListQuery::MAX_LIMIT * 4)
+            .await?;
+        series.push(SeriesRow {
+            key: m.key.clone(),
+            name: m.name.clone(),
+            unit: m.unit.clone(),
+            better: format!("{} is better", m.direction.better_word()),
+            audience: m.audience.to_string(),
+            team: m
+                .team_id
+                .and_then(|id| teams.iter().find(|t| t.id == id))
+                .map_or_else(|| "–".to_owned(), |t| t.name.clone()),
+            latest: points.last().map_or_else(
+                || "no points yet".to_owned(),
+                |p| {
+                    format!(
+                        "{} on {}",
+                        view::with_unit(p.value, &m.unit),
+                        view::date(p.at.date_naive())
+                    )
+                },
+            ),
+        });
+    }
+    let mut team_choices = vec![choice("", "No team (the organisation's)", &form.team)];
+    team_choices.extend(teams.iter().map(|t| choice(&t.key, &t.name, &form.team)));
+    let direction = if form.direction.is_empty() {
+        "up"
+    } else {
+        &form.direction
+    };
+    let audience = if form.audience.is_empty() {
+        "business"
+    } else {
+        &form.audience
+    };
+    let directions = vec![
+        choice("up", "Higher is better", direction),
+        choice("down", "Lower is better", direction),
+    ];
+    let audiences = vec![
+        choice("business", "The business (on the overview)", audience),
+        choice("team", "The team's engineering view", audience),
+    ];
+    let series_choices = metrics
+        .iter()
+        .map(|m: &Metric| choice(&m.key, format!("{} ({})", m.name, m.key), &point.series))
+        .collect();
+    let point = PointForm {
+        date: if point.date.is_empty() {
+            Utc::now().date_naive().to_string()
+        } else {
+            point.date
+        },
+        ..point
+    };
+    Ok(KpisPage {
+        nav: viewer.nav("setup"),
+        notice,
+        series,
+        form,
+        errors,
+        teams: team_choices,
+        directions,
+        audiences,
+        point,
+        point_errors,
+        series_choices,
+    })
+}
+
+/// `GET /setup/kpis`.
+pub async fn page(
+    State(state): State<AppState>,
+    ManagerViewer(viewer): ManagerViewer,
+    RawQuery(query): RawQuery,
+) -> PageResult<Response> {
+    let page = kpis_page(
+        &state,
+        &viewer,
+        notice(query.as_deref()),
+        SeriesForm::default(),
+        FormErrors::default(),
+        PointForm::default(),
+        FormErrors::default(),
+    );
+    render(&page.await?)
+}
+
+/// `POST /setup/kpis`: creates a series.
+pub async fn create_series(
+    State(state): State<AppState>,
+    ManagerViewer(viewer): ManagerViewer,
+    PageForm(form): PageForm<SeriesForm>,
+) -> PageResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    let mut errors = FormErrors::default();
+    let direction = form
+        .direction
+        .parse::<Direction>()
+        .map_err(|e| errors.fields.insert("direction".into(), e))
+        .ok();
+    let audience = form
+        .audience
+        .parse::<Audience>()
+        .map_err(|e| errors.fields.insert("audience".into(), e))
+        .ok();
+    let team_id = match form.team.trim() {
+        "" => None,
+        team => match lookup::team(&state.store, team).await {
+            Ok(t) => Some(t.id),
+            Err(_) => {
+                errors
+                    .fields
+                    .insert("team".into(), format!("There is no team {team:?}."));
+                None
+            }
+        },
+    };
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    if let (Some(direction), Some(audience), true) = (direction, audience, errors.is_empty()) {
+        let input = NewMetric {
+            key: form.key.trim().to_owned(),
+            name: form.name.trim().to_owned(),
+            description: String::new(),
+            unit: form.unit.trim().to_owned(),
+            direction,
+            audience,
+            team_id,
+        };
+        match kpis::create(&state.store, input).await {
+            Ok(_) => return Ok(see_other("/setup/kpis?done=series-created")),
+            Err(e) => status = absorb(&mut errors, e)?,
+        }
+    }
+    let page = kpis_page(
+        &state,
+        &viewer,
+        None,
+        form,
+        errors,
+        PointForm::default(),
+        FormErrors::default(),
+    )
+    .await?;
+    render_status(status, &page)
+}
+
+/// `POST /setup/kpis/points`: adds (or replaces) a series' point for a day.
+pub async fn add_point(
+    State(state): State<AppState>,
+    ManagerViewer(viewer): ManagerViewer,
+    PageForm(form): PageForm<PointForm>,
+) -> PageResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    let mut errors = FormErrors::default();
+    let date = NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d")
+        .map_err(|_| {
+            errors.fields.insert(
+                "date".into(),
+                format!("{:?} is not a date (YYYY-MM-DD).", form.date.trim()),
+            )
+        })
+        .ok();
+    let value = form
+        .value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite());
+    if value.is_none() {
+        errors.fields.insert(
+            "value".into(),
+            format!(
+                "{:?} is not a number, such as 42 or 3.5.",
+                form.value.trim()
+            ),
+        );
+    }
+    if form.series.trim().is_empty() {
+        errors
+            .fields
+            .insert("series".into(), "Choose a series.".into());
+    }
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    if let (Some(date), Some(value), true) = (date, value, errors.is_empty()) {
+        let at = date
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc();
+        match kpis::add_points(
+            &state.store,
+            form.series.trim(),
+            vec![NewPoint { at, value }],
+        )
+        .await
+        {
+            Ok(_) => return Ok(see_other("/setup/kpis?done=point-added")),
+            Err(AppError::NotFound(message)) => {
+                errors.fields.insert("series".into(), message);
+            }
+            Err(e) => status = absorb(&mut errors, e)?,
+        }
+    }
+    let page = kpis_page(
+        &state,
+        &viewer,
+        None,
+        SeriesForm::default(),
+        FormErrors::default(),
+        form,
+        errors,
+    )
+    .await?;
+    render_status(status, &page)
+}

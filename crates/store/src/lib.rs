@@ -42,6 +42,7 @@ use crate::engine::Engine;
 pub(crate) use crate::engine::{BeginWrite, on_pool};
 
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
+pub use engineering::fetches::FetchKey;
 pub use engineering::records::{Ingest, RawDeliveryFilter};
 pub use engineering::tracker::{ParentLink, TrackedItem, TrackerWrite};
 pub use entities::risk_history::RiskHistoryEntry;

@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod lookup;
 pub mod paging;
 pub mod planning;
+pub mod pr_commits;
 pub mod report;
 pub mod settings;
 

@@ -22,6 +22,7 @@ pub mod forecasting;
 pub mod ingest;
 pub mod jobs;
 pub mod lookup;
+pub mod org;
 pub mod paging;
 pub mod planning;
 pub mod pr_commits;

@@ -99,3 +99,58 @@ pub(crate) fn check_list(p: &mut Problems, field: &str, values: &[String]) {
         }
     }
 }
+
+/// Which part of a repository makes a service: its deployments are
+/// attributed only the commits that touched one of `path_prefixes`
+/// (a monorepo); an empty list means the whole repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceScope {
+    /// A service of the project.
+    pub service: String,
+    /// A repository of the project (`owner/name` as listed).
+    pub repo: String,
+    /// Path prefixes such as `services/api/`; `[]` is the whole repository.
+    #[serde(default)]
+    pub path_prefixes: Vec<String>,
+}
+
+impl ServiceScope {
+    /// Checks the scope against its project: the service and the repository
+    /// must be ones the project lists, the prefixes short and distinct.
+    pub fn validate_for(&self, project: &Project) -> Result<(), DomainError> {
+        let mut p = Problems::new();
+        if !project.services.contains(&self.service) {
+            p.push(
+                "service",
+                format!(
+                    "{:?} is not a service of project {} (its services: {})",
+                    self.service,
+                    project.key,
+                    listed(&project.services)
+                ),
+            );
+        }
+        if !project.repositories.contains(&self.repo) {
+            p.push(
+                "repo",
+                format!(
+                    "{:?} is not a repository of project {} (its repositories: {})",
+                    self.repo,
+                    project.key,
+                    listed(&project.repositories)
+                ),
+            );
+        }
+        check_list(&mut p, "path_prefixes", &self.path_prefixes);
+        p.into_result()
+    }
+}
+
+fn listed(values: &[String]) -> String {
+    if values.is_empty() {
+        "none yet".to_owned()
+    } else {
+        values.join(", ")
+    }
+}

@@ -3,17 +3,16 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::Utc;
 use tandem_domain::project::{NewProject, Project, ProjectPatch};
 use tandem_domain::team::{NewTeam, Team, TeamPatch};
 
-use super::{Filter, ListParams, Page, new_id};
+use super::{Filter, ListParams, Page};
 use crate::AppState;
 use crate::http::auth::Principal;
 use crate::http::auth::RequireManager;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{ApiJson, ApiQuery};
-use tandem_app::lookup;
+use tandem_app::{lookup, org};
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(ListParams),
     responses((status = 200, body = Page<Team>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
@@ -33,8 +32,7 @@ pub async fn create_team(
     _: RequireManager,
     ApiJson(input): ApiJson<NewTeam>,
 ) -> ApiResult<(StatusCode, Json<Team>)> {
-    let team = input.into_team(new_id(), Utc::now())?;
-    state.store.create_team(&team).await?;
+    let team = org::create_team(&state.store, input).await?;
     Ok((StatusCode::CREATED, Json(team)))
 }
 
@@ -58,10 +56,7 @@ pub async fn update_team(
     Path(team): Path<String>,
     ApiJson(patch): ApiJson<TeamPatch>,
 ) -> ApiResult<Json<Team>> {
-    let mut t = lookup::team(&state.store, &team).await?;
-    t.apply(patch, Utc::now())?;
-    state.store.update_team(&t).await?;
-    Ok(Json(t))
+    Ok(Json(org::update_team(&state.store, &team, patch).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ListParams),
@@ -82,8 +77,7 @@ pub async fn create_project(
     _: RequireManager,
     ApiJson(input): ApiJson<NewProject>,
 ) -> ApiResult<(StatusCode, Json<Project>)> {
-    let project = input.into_project(new_id(), Utc::now())?;
-    state.store.create_project(&project).await?;
+    let project = org::create_project(&state.store, input).await?;
     Ok((StatusCode::CREATED, Json(project)))
 }
 
@@ -107,8 +101,7 @@ pub async fn update_project(
     Path(project): Path<String>,
     ApiJson(patch): ApiJson<ProjectPatch>,
 ) -> ApiResult<Json<Project>> {
-    let mut p = lookup::project(&state.store, &project).await?;
-    p.apply(patch, Utc::now())?;
-    state.store.update_project(&p).await?;
-    Ok(Json(p))
+    Ok(Json(
+        org::update_project(&state.store, &project, patch).await?,
+    ))
 }

@@ -130,6 +130,32 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a user from a team; false when they were not a member.
+    pub async fn remove_member(&self, team_id: Uuid, user_id: Uuid) -> Result<bool> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
+                .bind(team_id)
+                .bind(user_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// The members of a team, by username.
+    pub async fn team_members(&self, team_id: Uuid) -> Result<Vec<User>> {
+        let users = self.list_users().await?;
+        let ids: std::collections::HashSet<Uuid> = self
+            .list_memberships()
+            .await?
+            .into_iter()
+            .filter(|(t, _)| *t == team_id)
+            .map(|(_, u)| u)
+            .collect();
+        Ok(users.into_iter().filter(|u| ids.contains(&u.id)).collect())
+    }
+
     /// Every (team, user) membership, ordered.
     pub async fn list_memberships(&self) -> Result<Vec<(Uuid, Uuid)>> {
         let rows: Vec<(Uuid, Uuid)> = on_pool!(self, |pool| {

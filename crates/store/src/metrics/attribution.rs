@@ -72,6 +72,56 @@ impl Store {
         Ok(())
     }
 
+    /// The project's service scopes, by service.
+    pub async fn list_service_scopes(
+        &self,
+        project_id: Uuid,
+    ) -> Result<Vec<tandem_domain::project::ServiceScope>> {
+        let rows: Vec<(String, String, Json<Vec<String>>)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT service, repo, path_prefixes FROM service_scopes WHERE project_id = $1 ORDER BY service",
+            )
+            .bind(project_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(service, repo, Json(path_prefixes))| tandem_domain::project::ServiceScope {
+                    service,
+                    repo,
+                    path_prefixes,
+                },
+            )
+            .collect())
+    }
+
+    /// Removes a service's scope (its deployments are attributed again, over
+    /// the whole repository); false when it had none.
+    pub async fn remove_service_scope(&self, project_id: Uuid, service: &str) -> Result<bool> {
+        let removed = on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let n =
+                sqlx::query("DELETE FROM service_scopes WHERE project_id = $1 AND service = $2")
+                    .bind(project_id)
+                    .bind(service)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            sqlx::query(
+                "UPDATE deployments SET attributed = FALSE WHERE project_id = $1 AND service = $2",
+            )
+            .bind(project_id)
+            .bind(service)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            n
+        });
+        Ok(removed > 0)
+    }
+
     /// Scopes a service of a project to path prefixes of one repository (a
     /// monorepo); `[]` scopes it to the whole repository. The service's
     /// deployments are attributed again.

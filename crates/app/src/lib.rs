@@ -13,6 +13,7 @@
 
 pub mod bootstrap;
 pub mod charts;
+pub mod connect;
 pub mod credentials;
 pub mod cron;
 pub mod delivery_metrics;

@@ -85,7 +85,9 @@ pub async fn enqueue(
         return Ok(0);
     }
     let keys = merged(provider, records);
-    store.enqueue_pr_commit_fetches(project_id, &keys, now).await
+    store
+        .enqueue_pr_commit_fetches(project_id, &keys, now)
+        .await
 }
 
 /// What one run did.
@@ -175,7 +177,9 @@ pub async fn run_due(
                         let result = fetch_one(store, remote, &item).await;
                         if let Some(wait) = remote.exhausted_for() {
                             let until = now + delta(wait);
-                            store.postpone_pr_commit_fetches(item.provider, until).await?;
+                            store
+                                .postpone_pr_commit_fetches(item.provider, until)
+                                .await?;
                             paused.insert(item.provider);
                         }
                         result
@@ -198,7 +202,9 @@ pub async fn run_due(
                 store
                     .retry_pr_commit_fetch(&key, owner, until, false, &message)
                     .await?;
-                store.postpone_pr_commit_fetches(item.provider, until).await?;
+                store
+                    .postpone_pr_commit_fetches(item.provider, until)
+                    .await?;
                 paused.insert(item.provider);
                 report.rate_limited += 1;
             }

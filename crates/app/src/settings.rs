@@ -702,8 +702,12 @@ impl Settings {
         }
         self.report.check().map_err(SettingsError::Invalid)?;
         self.webhooks.check().map_err(SettingsError::Invalid)?;
-        self.github.check("github").map_err(SettingsError::Invalid)?;
-        self.gitlab.check("gitlab").map_err(SettingsError::Invalid)?;
+        self.github
+            .check("github")
+            .map_err(SettingsError::Invalid)?;
+        self.gitlab
+            .check("gitlab")
+            .map_err(SettingsError::Invalid)?;
         let m = &self.metrics;
         if !(1..=720).contains(&m.incident_window_hours) {
             return Err(SettingsError::Invalid(format!(
@@ -891,7 +895,10 @@ mod tests {
             example,
             &env(&[
                 ("TANDEM_GITHUB__TOKEN_FILE", secret.to_str().unwrap()),
-                ("TANDEM_GITLAB__API_URL", "https://gitlab.example.com/api/v4"),
+                (
+                    "TANDEM_GITLAB__API_URL",
+                    "https://gitlab.example.com/api/v4",
+                ),
             ]),
         )
         .unwrap();
@@ -902,18 +909,32 @@ mod tests {
         let toml = dir.path().join("tandem.toml");
         std::fs::write(
             &toml,
-            format!("[gitlab]\napi_url = \"https://gl.example.com/api/v4\"\ntoken_file = {:?}\n", secret),
+            format!(
+                "[gitlab]\napi_url = \"https://gl.example.com/api/v4\"\ntoken_file = {:?}\n",
+                secret
+            ),
         )
         .unwrap();
         let s = Settings::load_from(Some(&toml), &[]).unwrap();
         assert_eq!(s.gitlab.token().as_deref(), Some("ghp_from_a_file"));
 
         std::fs::write(&toml, "[github]\napi_url = \"ftp://x\"\n").unwrap();
-        let err = Settings::load_from(Some(&toml), &[]).unwrap_err().to_string();
+        let err = Settings::load_from(Some(&toml), &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("github.api_url"), "{err}");
-        std::fs::write(&toml, "[github]\napi_url = \"https://api.github.com\"\ntoken_file = \"/nope/token\"\n").unwrap();
-        let err = Settings::load_from(Some(&toml), &[]).unwrap_err().to_string();
-        assert!(err.contains("github.token_file") && err.contains("/nope/token"), "{err}");
+        std::fs::write(
+            &toml,
+            "[github]\napi_url = \"https://api.github.com\"\ntoken_file = \"/nope/token\"\n",
+        )
+        .unwrap();
+        let err = Settings::load_from(Some(&toml), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("github.token_file") && err.contains("/nope/token"),
+            "{err}"
+        );
     }
 
     #[test]

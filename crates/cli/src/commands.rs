@@ -73,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::WebhookSecret(c) => crate::events::webhook_secret(&store, c).await,
         Command::Reprocess(a) => crate::events::reprocess(&store, &settings, a).await,
         Command::Import(c) => crate::imports::import(&store, &settings, c).await,
+        Command::Connect(c) => crate::connect::connect(&store, &settings, c).await,
         Command::Metrics(c) => crate::metrics::metrics(&store, &settings, c).await,
         Command::DefaultConfig | Command::Completions { .. } => Ok(()),
     };

@@ -2,6 +2,7 @@
 //! arguments, loads settings, and calls the store or the server.
 
 mod commands;
+mod connect;
 mod documents;
 mod events;
 mod forecasts;
@@ -122,6 +123,10 @@ enum Command {
     /// Derive records again from stored webhook deliveries (after a fix);
     /// running it twice changes nothing more.
     Reprocess(events::ReprocessArgs),
+    /// Connect a GitHub organisation or GitLab group: map its repositories
+    /// to projects, set webhook secrets and webhooks, and backfill.
+    #[command(subcommand)]
+    Connect(connect::ConnectCommand),
     /// Import engineering data: git history from a local repository,
     /// backfill from GitHub.
     #[command(subcommand)]

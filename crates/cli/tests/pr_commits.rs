@@ -63,8 +63,7 @@ struct Fake {
 type Shared = Arc<Fake>;
 
 fn authorized(headers: &HeaderMap) -> bool {
-    headers.get("authorization").and_then(|v| v.to_str().ok())
-        == Some(&format!("Bearer {TOKEN}"))
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {TOKEN}"))
         || headers.get("private-token").and_then(|v| v.to_str().ok()) == Some(TOKEN)
 }
 
@@ -76,7 +75,10 @@ async fn github_commits(
 ) -> Response {
     fake.commit_requests.fetch_add(1, Ordering::SeqCst);
     if !authorized(&headers) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"message": "Bad credentials"})))
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "Bad credentials"})),
+        )
             .into_response();
     }
     assert_eq!((format!("{owner}/{name}").as_str(), n), (REPO, 12));
@@ -85,7 +87,10 @@ async fn github_commits(
         let reset = *fake.reset.lock().unwrap();
         h.insert("x-ratelimit-limit", HeaderValue::from_static("5000"));
         h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
-        h.insert("x-ratelimit-reset", HeaderValue::from_str(&reset.to_string()).unwrap());
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&reset.to_string()).unwrap(),
+        );
         return (
             StatusCode::FORBIDDEN,
             h,
@@ -116,7 +121,10 @@ async fn gitlab_commits(
 ) -> Response {
     fake.commit_requests.fetch_add(1, Ordering::SeqCst);
     if !authorized(&headers) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"message": "401 Unauthorized"})))
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "401 Unauthorized"})),
+        )
             .into_response();
     }
     // The path arrives as `acme%2Fpayments`, decoded by the extractor.
@@ -126,12 +134,19 @@ async fn gitlab_commits(
         let reset = *fake.reset.lock().unwrap();
         h.insert("ratelimit-limit", HeaderValue::from_static("600"));
         h.insert("ratelimit-remaining", HeaderValue::from_static("0"));
-        h.insert("ratelimit-reset", HeaderValue::from_str(&reset.to_string()).unwrap());
+        h.insert(
+            "ratelimit-reset",
+            HeaderValue::from_str(&reset.to_string()).unwrap(),
+        );
         h.insert("retry-after", HeaderValue::from_static("120"));
         return (StatusCode::TOO_MANY_REQUESTS, h, "Retry later").into_response();
     }
     if fake.fail_next.swap(false, Ordering::SeqCst) {
-        return (StatusCode::BAD_GATEWAY, "<html><h1>502 Bad Gateway</h1></html>").into_response();
+        return (
+            StatusCode::BAD_GATEWAY,
+            "<html><h1>502 Bad Gateway</h1></html>",
+        )
+            .into_response();
     }
     let commit = |sha: &str, date: &str| {
         json!({"id": sha, "short_id": &sha[..8], "title": "Work", "message": "Work",
@@ -167,13 +182,17 @@ async fn start_fake() -> (String, Shared) {
 fn settings(fake: &str, token: bool) -> Settings {
     let mut env = vec![
         ("TANDEM_GITHUB__API_URL".to_owned(), fake.to_owned()),
-        ("TANDEM_GITLAB__API_URL".to_owned(), format!("{fake}/api/v4")),
+        (
+            "TANDEM_GITLAB__API_URL".to_owned(),
+            format!("{fake}/api/v4"),
+        ),
     ];
     if token {
         env.push(("TANDEM_GITHUB__TOKEN".to_owned(), TOKEN.to_owned()));
         env.push(("TANDEM_GITLAB__TOKEN".to_owned(), TOKEN.to_owned()));
     }
-    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/tandem.example.toml");
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/tandem.example.toml");
     Settings::load_from(Some(&example), &env).expect("settings")
 }
 
@@ -230,7 +249,9 @@ fn key(provider: Provider) -> FetchKey {
 }
 
 fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 async fn github_merge_is_fetched_after_its_rate_limit_and_attributed(engine: EngineKind) {
@@ -257,7 +278,11 @@ async fn github_merge_is_fetched_after_its_rate_limit_and_attributed(engine: Eng
     github_delivery(&base, "deployment_status", "d-deploy", &deployed).await;
 
     // Queued once, though the merge was reported twice.
-    let queued = store.pr_commit_fetch(&key(Provider::Github)).await.unwrap().unwrap();
+    let queued = store
+        .pr_commit_fetch(&key(Provider::Github))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(queued.state, FetchState::Queued);
     assert_eq!(queued.project_id, project.id);
     assert_eq!(queued.attempts, 0);
@@ -266,7 +291,11 @@ async fn github_merge_is_fetched_after_its_rate_limit_and_attributed(engine: Eng
 
     // Before the fetch the squash commit stands for the work.
     store.attribute_pending().await.unwrap();
-    let deployment = store.get_deployment("github", "987654321").await.unwrap().unwrap();
+    let deployment = store
+        .get_deployment("github", "987654321")
+        .await
+        .unwrap()
+        .unwrap();
     let shipped: Vec<String> = store
         .shipped_commits(deployment.id)
         .await
@@ -282,9 +311,21 @@ async fn github_merge_is_fetched_after_its_rate_limit_and_attributed(engine: Eng
     let reset = now.timestamp() + 3600;
     *fake.reset.lock().unwrap() = reset;
     fake.limit_next.store(true, Ordering::SeqCst);
-    let r = pr_commits::run_due(&store, &settings, "replica-a", now).await.unwrap();
-    assert_eq!(r, RunReport { rate_limited: 1, ..RunReport::default() });
-    let waiting = store.pr_commit_fetch(&key(Provider::Github)).await.unwrap().unwrap();
+    let r = pr_commits::run_due(&store, &settings, "replica-a", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        RunReport {
+            rate_limited: 1,
+            ..RunReport::default()
+        }
+    );
+    let waiting = store
+        .pr_commit_fetch(&key(Provider::Github))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(waiting.state, FetchState::Queued);
     assert_eq!(waiting.attempts, 0);
     assert!(
@@ -292,7 +333,11 @@ async fn github_merge_is_fetched_after_its_rate_limit_and_attributed(engine: Eng
         "{} is before the reset {reset}",
         waiting.not_before
     );
-    assert!(waiting.last_error.contains("rate limited"), "{}", waiting.last_error);
+    assert!(
+        waiting.last_error.contains("rate limited"),
+        "{}",
+        waiting.last_error
+    );
     assert_eq!(fake.commit_requests.load(Ordering::SeqCst), 1);
 
     // Not due before the reset: no request.
@@ -312,7 +357,11 @@ async fn github_merge_is_fetched_after_its_rate_limit_and_attributed(engine: Eng
     assert_eq!(a.fetched + b.fetched, 1, "{a:?} {b:?}");
     assert_eq!(a.commits + b.commits, 2);
     assert_eq!(fake.commit_requests.load(Ordering::SeqCst), 2);
-    let done = store.pr_commit_fetch(&key(Provider::Github)).await.unwrap().unwrap();
+    let done = store
+        .pr_commit_fetch(&key(Provider::Github))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(done.state, FetchState::Done);
     assert_eq!(done.finished_at, Some(later));
 
@@ -361,7 +410,12 @@ async fn gitlab_merge_waits_out_429_and_backs_off_on_errors(engine: EngineKind) 
     let r = gitlab_delivery(&base, "Merge Request Hook", "g-merge", &merged).await;
     assert_eq!(r["status"], "applied", "{r}");
     assert_eq!(
-        store.pr_commit_fetch(&key(Provider::Gitlab)).await.unwrap().unwrap().state,
+        store
+            .pr_commit_fetch(&key(Provider::Gitlab))
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         FetchState::Queued
     );
 
@@ -369,18 +423,30 @@ async fn gitlab_merge_waits_out_429_and_backs_off_on_errors(engine: EngineKind) 
     let now = tandem_domain::time::micros(Utc::now());
     *fake.reset.lock().unwrap() = now.timestamp() + 3600;
     fake.limit_next.store(true, Ordering::SeqCst);
-    let r = pr_commits::run_due(&store, &settings, "replica-a", now).await.unwrap();
+    let r = pr_commits::run_due(&store, &settings, "replica-a", now)
+        .await
+        .unwrap();
     assert_eq!(r.rate_limited, 1, "{r:?}");
-    let waiting = store.pr_commit_fetch(&key(Provider::Gitlab)).await.unwrap().unwrap();
+    let waiting = store
+        .pr_commit_fetch(&key(Provider::Gitlab))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(waiting.not_before, now + TimeDelta::seconds(120));
     assert_eq!(waiting.attempts, 0);
 
     // A 502 after the wait: one failed attempt, retried after the backoff.
     fake.fail_next.store(true, Ordering::SeqCst);
     let t1 = now + TimeDelta::seconds(121);
-    let r = pr_commits::run_due(&store, &settings, "replica-a", t1).await.unwrap();
+    let r = pr_commits::run_due(&store, &settings, "replica-a", t1)
+        .await
+        .unwrap();
     assert_eq!(r.retried, 1, "{r:?}");
-    let retry = store.pr_commit_fetch(&key(Provider::Gitlab)).await.unwrap().unwrap();
+    let retry = store
+        .pr_commit_fetch(&key(Provider::Gitlab))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(retry.attempts, 1);
     assert_eq!(retry.state, FetchState::Queued);
     assert_eq!(retry.not_before, t1 + pr_commits::backoff(1));
@@ -388,7 +454,9 @@ async fn gitlab_merge_waits_out_429_and_backs_off_on_errors(engine: EngineKind) 
 
     // Then the commits.
     let t2 = retry.not_before;
-    let r = pr_commits::run_due(&store, &settings, "replica-a", t2).await.unwrap();
+    let r = pr_commits::run_due(&store, &settings, "replica-a", t2)
+        .await
+        .unwrap();
     assert_eq!((r.fetched, r.commits), (1, 2), "{r:?}");
     assert_eq!(fake.commit_requests.load(Ordering::SeqCst), 3);
     let pr = store.get_pull_request(REPO, 12).await.unwrap().unwrap();
@@ -397,7 +465,12 @@ async fn gitlab_merge_waits_out_429_and_backs_off_on_errors(engine: EngineKind) 
     assert_eq!(shas, vec![C1, C2]);
     assert_eq!(pr.first_commit_at, Some(at("2026-03-01T15:00:00Z")));
     assert_eq!(
-        store.pr_commit_fetch(&key(Provider::Gitlab)).await.unwrap().unwrap().state,
+        store
+            .pr_commit_fetch(&key(Provider::Gitlab))
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         FetchState::Done
     );
 }
@@ -416,8 +489,16 @@ async fn nothing_is_queued_without_a_token(engine: EngineKind) {
     let merged = fixture("github/pull_request_closed_merged.json");
     github_delivery(&base, "pull_request", "d-merge", &merged).await;
     assert!(store.get_pull_request(REPO, 12).await.unwrap().is_some());
-    assert!(store.pr_commit_fetch(&key(Provider::Github)).await.unwrap().is_none());
-    let r = pr_commits::run_due(&store, &settings, "replica-a", Utc::now()).await.unwrap();
+    assert!(
+        store
+            .pr_commit_fetch(&key(Provider::Github))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let r = pr_commits::run_due(&store, &settings, "replica-a", Utc::now())
+        .await
+        .unwrap();
     assert_eq!(r, RunReport::default());
     assert_eq!(fake.commit_requests.load(Ordering::SeqCst), 0);
 }

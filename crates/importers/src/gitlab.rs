@@ -420,7 +420,7 @@ impl Run<'_> {
                 let id = item.get("id").and_then(Value::as_i64).ok_or_else(|| {
                     GitlabImportError::from(RestError::Body {
                         method: reqwest::Method::GET,
-        url: url.clone(),
+                        url: url.clone(),
                         provider: Gitlab::NAME,
                         reason: "a pipeline without an id".to_owned(),
                     })
@@ -648,7 +648,7 @@ mod tests {
             let (message, hint) = Gitlab { token: None }.explain(status, body);
             RestError::Status {
                 method: reqwest::Method::GET,
-        url: "https://gl/x".into(),
+                url: "https://gl/x".into(),
                 status,
                 message,
                 hint,

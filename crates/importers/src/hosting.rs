@@ -28,6 +28,9 @@ use crate::backfill::BackfillError;
 use crate::rest::{self, Page, RestError};
 use crate::{github, gitlab};
 
+/// URLs as the clients parse them.
+pub use reqwest::Url;
+
 /// The GitHub events Tandem maps (`tandem_domain::webhook::github::map`).
 pub const GITHUB_EVENTS: &[&str] = &[
     "push",
@@ -208,11 +211,18 @@ impl Remote {
         let mut out = Vec::new();
         for item in self.get_all(&url).await? {
             let Some(full_name) = item.get(name_field).and_then(Value::as_str) else {
-                return Err(body(&url, self.provider(), format!("an item without {name_field}")));
+                return Err(body(
+                    &url,
+                    self.provider(),
+                    format!("an item without {name_field}"),
+                ));
             };
             out.push(RemoteRepository {
                 full_name: full_name.to_owned(),
-                archived: item.get("archived").and_then(Value::as_bool).unwrap_or(false),
+                archived: item
+                    .get("archived")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
             });
         }
         Ok(out)

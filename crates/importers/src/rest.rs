@@ -35,7 +35,9 @@ pub enum RestError {
         message: String,
         hint: &'static str,
     },
-    #[error("{method} {url} is still rate limited after {retries} waits; run the import again later")]
+    #[error(
+        "{method} {url} is still rate limited after {retries} waits; run the import again later"
+    )]
     RateLimited {
         method: Method,
         url: String,

@@ -21,6 +21,7 @@ pub async fn serve(app: axum::Router) -> String {
 
 /// Runs `tandem --database DB ARGS…` with `token_var` set to `token` (or
 /// unset), and `clear` removed from the environment.
+#[allow(dead_code)] // each test binary uses a different subset
 pub async fn tandem(
     db: &str,
     args: &[&str],
@@ -44,6 +45,7 @@ pub async fn tandem(
 }
 
 /// The JSON a successful run printed.
+#[allow(dead_code)] // each test binary uses a different subset
 pub fn ok(out: &Output) -> Value {
     assert!(
         out.status.success(),

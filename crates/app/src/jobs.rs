@@ -7,14 +7,17 @@
 //!   ahead of the first metric read;
 //! - [`prune_deliveries`]: deleting raw webhook deliveries past their
 //!   retention, daily;
+//! - [`pr_commits`]: fetching the own commits of merged pull requests
+//!   queued by the webhooks (`crate::pr_commits`), every
+//!   `maintenance.pr_commits_interval_seconds`;
 //! - the report scheduler is `report::schedule::run`; [`spawn_all`] starts
-//!   all four.
+//!   all five.
 //!
 //! All are safe on several replicas at once: risks are keyed by cause (a
 //! second opening is skipped, updates converge), attribution recomputes
 //! derived rows from stored facts (the same answer whoever computes it), a
-//! prune deletes what every replica would, and report runs are claimed in
-//! the database.
+//! prune deletes what every replica would, and report runs and pull request
+//! commit fetches are claimed in the database with a lease.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +45,11 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
     }
     if settings.maintenance.attribute_interval_seconds > 0 {
         tasks.push(tokio::spawn(attribution(store.clone(), settings.clone())));
+    }
+    if settings.maintenance.pr_commits_interval_seconds > 0
+        && (settings.github.token().is_some() || settings.gitlab.token().is_some())
+    {
+        tasks.push(tokio::spawn(pr_commits(store.clone(), settings.clone())));
     }
     if settings.maintenance.delivery_retention_days > 0 {
         tasks.push(tokio::spawn(prune_deliveries(
@@ -87,6 +95,29 @@ pub async fn attribution(store: Store, settings: Arc<Settings>) {
         tick.tick().await;
         if let Err(e) = attribute(&store, &settings).await {
             tracing::warn!(error = %e, "background attribution failed; retrying at the next interval");
+        }
+    }
+}
+
+/// Works on the queue of pull request commit fetches every
+/// `maintenance.pr_commits_interval_seconds` (0: never), as a replica of
+/// its own name (claims name it; see `crate::pr_commits`).
+pub async fn pr_commits(store: Store, settings: Arc<Settings>) {
+    let seconds = settings.maintenance.pr_commits_interval_seconds;
+    if seconds == 0 {
+        return;
+    }
+    let owner = format!("replica-{}", uuid::Uuid::now_v7());
+    let mut tick = tokio::time::interval(Duration::from_secs(seconds));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match crate::pr_commits::run_due(&store, &settings, &owner, Utc::now()).await {
+            Ok(r) if r == crate::pr_commits::RunReport::default() => {}
+            Ok(r) => tracing::info!(?r, "pull request commits fetched"),
+            Err(e) => {
+                tracing::warn!(error = %e, "the pull request commit queue failed; retrying at the next interval")
+            }
         }
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod bootstrap;
 pub mod charts;
+pub mod connect;
 pub mod credentials;
 pub mod cron;
 pub mod decisions;
@@ -29,6 +30,7 @@ pub mod lookup;
 pub mod org;
 pub mod paging;
 pub mod planning;
+pub mod pr_commits;
 pub mod report;
 pub mod risks;
 pub mod settings;

@@ -43,6 +43,110 @@ pub struct Settings {
     /// Background work of `serve`: attribution, raw delivery retention.
     #[serde(default)]
     pub maintenance: MaintenanceSettings,
+    /// The GitHub API: its root and a token (pull request commits on
+    /// merge, `tandem connect github`).
+    #[serde(default = "HostingSettings::github")]
+    pub github: HostingSettings,
+    /// The GitLab API: its root and a token.
+    #[serde(default = "HostingSettings::gitlab")]
+    pub gitlab: HostingSettings,
+}
+
+/// `[github]` and `[gitlab]`: one API root and token for the instance.
+/// With a token, `serve` fetches the own commits of every merged pull
+/// (merge) request a webhook reports (so squash and rebase merges are
+/// attributed to their commits), and `tandem connect` uses it by default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostingSettings {
+    /// `https://api.github.com` (GitHub Enterprise: `https://HOST/api/v3`);
+    /// `https://gitlab.com/api/v4` (self-managed: `https://HOST/api/v4`).
+    pub api_url: String,
+    /// The token (GitHub: read access to pull requests; GitLab: `read_api`).
+    /// Also `TANDEM_GITHUB__TOKEN_FILE` / `TANDEM_GITLAB__TOKEN_FILE`.
+    #[serde(default, serialize_with = "redact_opt")]
+    pub token: Option<SecretString>,
+    /// A file holding the token, read at start (instead of `token`).
+    #[serde(default)]
+    pub token_file: Option<std::path::PathBuf>,
+    /// Attempts of one pull request's commit fetch before it is given up
+    /// (waits for a rate limit are not attempts).
+    #[serde(default = "default_fetch_attempts")]
+    pub max_attempts: u32,
+}
+
+fn default_fetch_attempts() -> u32 {
+    8
+}
+
+impl HostingSettings {
+    pub fn github() -> Self {
+        Self {
+            api_url: "https://api.github.com".to_owned(),
+            token: None,
+            token_file: None,
+            max_attempts: default_fetch_attempts(),
+        }
+    }
+
+    pub fn gitlab() -> Self {
+        Self {
+            api_url: "https://gitlab.com/api/v4".to_owned(),
+            token: None,
+            token_file: None,
+            max_attempts: default_fetch_attempts(),
+        }
+    }
+
+    /// The token, when one is configured.
+    pub fn token(&self) -> Option<String> {
+        use secrecy::ExposeSecret;
+        self.token
+            .as_ref()
+            .map(|t| t.expose_secret().trim().to_owned())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// Reads `token_file` into `token`; `section` names it in errors.
+    fn read_token_file(&mut self, section: &str) -> Result<(), SettingsError> {
+        let Some(path) = &self.token_file else {
+            return Ok(());
+        };
+        if self.token.is_some() {
+            return Err(SettingsError::Invalid(format!(
+                "{section}: give token or token_file, not both"
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::SecretFile {
+            var: format!("{section}.token_file"),
+            path: path.display().to_string(),
+            source,
+        })?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(SettingsError::Invalid(format!(
+                "{section}.token_file: {} is empty",
+                path.display()
+            )));
+        }
+        self.token = Some(SecretString::from(token.to_owned()));
+        Ok(())
+    }
+
+    fn check(&self, section: &str) -> Result<(), String> {
+        let url = reqwest::Url::parse(&self.api_url)
+            .map_err(|e| format!("{section}.api_url: {:?} is not a URL: {e}", self.api_url))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("{section}.api_url: use http:// or https://"));
+        }
+        if !(1..=50).contains(&self.max_attempts) {
+            return Err(format!(
+                "{section}.max_attempts must be between 1 and 50, not {}",
+                self.max_attempts
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What `serve` does in the background besides answering requests.
@@ -56,6 +160,10 @@ pub struct MaintenanceSettings {
     /// Raw webhook deliveries older than this many days are deleted once a
     /// day; the records derived from them stay (0: keep them forever).
     pub delivery_retention_days: u32,
+    /// How often queued pull request commit fetches are worked on, in
+    /// seconds (0: never; nothing is queued without a `[github]` or
+    /// `[gitlab]` token).
+    pub pr_commits_interval_seconds: u64,
 }
 
 impl Default for MaintenanceSettings {
@@ -63,6 +171,7 @@ impl Default for MaintenanceSettings {
         Self {
             attribute_interval_seconds: 60,
             delivery_retention_days: 90,
+            pr_commits_interval_seconds: 30,
         }
     }
 }
@@ -563,9 +672,11 @@ impl Settings {
                 value.trim_end_matches(['\n', '\r']).to_owned(),
             ));
         }
-        let settings: Settings = fig
+        let mut settings: Settings = fig
             .extract()
             .map_err(|e| SettingsError::Invalid(describe(e, env)))?;
+        settings.github.read_token_file("github")?;
+        settings.gitlab.read_token_file("gitlab")?;
         settings.check()?;
         Ok(settings)
     }
@@ -606,6 +717,12 @@ impl Settings {
         }
         self.report.check().map_err(SettingsError::Invalid)?;
         self.webhooks.check().map_err(SettingsError::Invalid)?;
+        self.github
+            .check("github")
+            .map_err(SettingsError::Invalid)?;
+        self.gitlab
+            .check("gitlab")
+            .map_err(SettingsError::Invalid)?;
         let m = &self.metrics;
         if !(1..=720).contains(&m.incident_window_hours) {
             return Err(SettingsError::Invalid(format!(
@@ -821,6 +938,63 @@ mod tests {
         .unwrap_err();
         assert!(
             err.to_string().contains("planning.debt_target_percent"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn hosting_tokens_come_from_the_file_the_environment_or_a_token_file() {
+        let example = Some(Path::new("../server/tandem.example.toml"));
+        let s = Settings::load_from(example, &[]).unwrap();
+        assert_eq!(s.github.api_url, "https://api.github.com");
+        assert_eq!(s.gitlab.api_url, "https://gitlab.com/api/v4");
+        assert!(s.github.token().is_none() && s.gitlab.token().is_none());
+
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("gh");
+        std::fs::write(&secret, "ghp_from_a_file\n").unwrap();
+        let s = Settings::load_from(
+            example,
+            &env(&[
+                ("TANDEM_GITHUB__TOKEN_FILE", secret.to_str().unwrap()),
+                (
+                    "TANDEM_GITLAB__API_URL",
+                    "https://gitlab.example.com/api/v4",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.github.token().as_deref(), Some("ghp_from_a_file"));
+        assert_eq!(s.gitlab.api_url, "https://gitlab.example.com/api/v4");
+        assert!(!format!("{s:?}").contains("ghp_from_a_file"));
+
+        let toml = dir.path().join("tandem.toml");
+        std::fs::write(
+            &toml,
+            format!(
+                "[gitlab]\napi_url = \"https://gl.example.com/api/v4\"\ntoken_file = {:?}\n",
+                secret
+            ),
+        )
+        .unwrap();
+        let s = Settings::load_from(Some(&toml), &[]).unwrap();
+        assert_eq!(s.gitlab.token().as_deref(), Some("ghp_from_a_file"));
+
+        std::fs::write(&toml, "[github]\napi_url = \"ftp://x\"\n").unwrap();
+        let err = Settings::load_from(Some(&toml), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("github.api_url"), "{err}");
+        std::fs::write(
+            &toml,
+            "[github]\napi_url = \"https://api.github.com\"\ntoken_file = \"/nope/token\"\n",
+        )
+        .unwrap();
+        let err = Settings::load_from(Some(&toml), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("github.token_file") && err.contains("/nope/token"),
             "{err}"
         );
     }

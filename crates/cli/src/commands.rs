@@ -87,6 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::deploy::incident(&crate::deploy::Target::Local(&store), c).await
         }
         Command::Import(c) => crate::imports::import(&store, &settings, c).await,
+        Command::Connect(c) => crate::connect::connect(&store, &settings, c).await,
         Command::Metrics(c) => crate::metrics::metrics(&store, &settings, c).await,
         Command::Risk(c) => crate::risks::risk(&store, c).await,
         Command::Decision(c) => crate::decisions::decision(&store, c).await,

@@ -163,7 +163,7 @@ pub async fn import(
 
 /// What `import github` and `import gitlab` ask the importer for: the
 /// options given, and the webhook settings for labels and releases.
-fn backfill(
+pub(crate) fn backfill(
     settings: &Settings,
     repo: String,
     api_url: String,
@@ -220,7 +220,7 @@ fn print_github(s: &GithubImportSummary) {
 
 /// The token: from `--token-file` (trimmed, not empty), else the
 /// environment variable `env`, else none.
-fn token(token_file: Option<PathBuf>, env: &str) -> anyhow::Result<Option<String>> {
+pub(crate) fn token(token_file: Option<PathBuf>, env: &str) -> anyhow::Result<Option<String>> {
     match token_file {
         Some(path) => {
             let text = std::fs::read_to_string(&path)

@@ -2,6 +2,7 @@
 //! arguments, loads settings, and calls the store or the server.
 
 mod commands;
+mod connect;
 mod decisions;
 mod deploy;
 mod documents;
@@ -157,6 +158,10 @@ enum Command {
     /// Incidents from any pager: open, resolve (locally, or with --server).
     #[command(subcommand)]
     Incident(deploy::IncidentCommand),
+    /// Connect a GitHub organisation or GitLab group: map its repositories
+    /// to projects, set webhook secrets and webhooks, and backfill.
+    #[command(subcommand)]
+    Connect(connect::ConnectCommand),
     /// Import engineering data: git history from a local repository,
     /// backfill from GitHub.
     #[command(subcommand)]
@@ -197,6 +202,7 @@ impl Command {
             | Command::Team(org::TeamCommand::Create { .. })
             | Command::Deploy(_)
             | Command::Incident(_)
+            | Command::Connect(_)
             | Command::User(
                 users::UserCommand::Add { .. }
                 | users::UserCommand::Disable { .. }

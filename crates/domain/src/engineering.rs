@@ -220,6 +220,35 @@ pub struct Pipeline {
     pub coverage: Option<f64>,
 }
 
+string_enum! {
+    /// Where a pull request's commit fetch stands: waiting (`queued`),
+    /// stored (`done`), or given up after its last attempt (`failed`).
+    FetchState {
+        Queued => "queued",
+        Done => "done",
+        Failed => "failed",
+    }
+}
+
+/// A merged pull (merge) request whose own commits are fetched from the
+/// provider's API, queued by the webhook that reported the merge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PrCommitFetch {
+    pub provider: Provider,
+    pub repo: String,
+    pub number: i64,
+    pub project_id: Uuid,
+    pub state: FetchState,
+    /// Failed attempts so far (waits for a rate limit are not failures).
+    pub attempts: i32,
+    /// Not tried before this instant (a backoff or a rate limit's reset).
+    pub not_before: DateTime<Utc>,
+    /// What the last failed attempt said.
+    pub last_error: String,
+    pub enqueued_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
 /// A delivery as received: kept byte for byte so its records can be derived
 /// again after a fix (`tandem reprocess`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

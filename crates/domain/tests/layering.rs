@@ -132,11 +132,16 @@ const MAY_DEPEND_ON: &[(&str, &[&str])] = &[
     ("tandem-domain", &[]),
     ("tandem-demo", &["tandem-domain"]),
     ("tandem-store", &["tandem-domain", "tandem-demo"]),
+    ("tandem-importers", &["tandem-domain", "tandem-store"]),
     (
         "tandem-app",
-        &["tandem-domain", "tandem-demo", "tandem-store"],
+        &[
+            "tandem-domain",
+            "tandem-demo",
+            "tandem-store",
+            "tandem-importers",
+        ],
     ),
-    ("tandem-importers", &["tandem-domain", "tandem-store"]),
     (
         "tandem-server",
         &["tandem-domain", "tandem-store", "tandem-app"],

@@ -188,31 +188,7 @@ impl Run<'_> {
                     "{}/repos/{}/pulls/{}",
                     self.client.base, self.what.repo, pr.number
                 );
-                for c in self
-                    .client
-                    .get_all(&format!("{base}/commits?per_page=100"))
-                    .await?
-                {
-                    let sha = c.get("sha").and_then(Value::as_str).unwrap_or_default();
-                    let date = c
-                        .pointer("/commit/author/date")
-                        .and_then(Value::as_str)
-                        .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
-                    match date {
-                        Some(date) if tandem_domain::git::is_sha(sha) => {
-                            pr.commits.push(PrCommit {
-                                sha: sha.to_ascii_lowercase(),
-                                authored_at: date.with_timezone(&Utc),
-                            })
-                        }
-                        _ => {
-                            return Err(body_error(
-                                format!("{base}/commits"),
-                                "a commit without sha or commit.author.date",
-                            ));
-                        }
-                    }
-                }
+                pr.commits = pull_commits(self.client, &self.what.repo, pr.number).await?;
                 pr.first_commit_at = pr.commits.iter().map(|c| c.authored_at).min();
                 self.summary.pr_commits += pr.commits.len() as u64;
                 shas.extend(pr.merge_commit_sha.iter().cloned());
@@ -356,12 +332,47 @@ impl Run<'_> {
     }
 }
 
+/// The commits of one pull request, as the API lists them (paged; GitHub
+/// lists at most 250), with their authored times.
+pub(crate) async fn pull_commits(
+    client: &mut Client,
+    repo: &str,
+    number: i64,
+) -> Result<Vec<PrCommit>, GithubImportError> {
+    let url = format!(
+        "{}/repos/{repo}/pulls/{number}/commits?per_page=100",
+        client.base
+    );
+    let mut commits = Vec::new();
+    for c in client.get_all(&url).await? {
+        let sha = c.get("sha").and_then(Value::as_str).unwrap_or_default();
+        let date = c
+            .pointer("/commit/author/date")
+            .and_then(Value::as_str)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+        match date {
+            Some(date) if tandem_domain::git::is_sha(sha) => commits.push(PrCommit {
+                sha: sha.to_ascii_lowercase(),
+                authored_at: date.with_timezone(&Utc),
+            }),
+            _ => {
+                return Err(body_error(
+                    url,
+                    "a commit without sha or commit.author.date",
+                ));
+            }
+        }
+    }
+    Ok(commits)
+}
+
 // ---- HTTP ----------------------------------------------------------------
 
-type Client = rest::Client<Github>;
+pub(crate) type Client = rest::Client<Github>;
 
-fn body_error(url: String, reason: &str) -> GithubImportError {
+pub(crate) fn body_error(url: String, reason: &str) -> GithubImportError {
     RestError::Body {
+        method: reqwest::Method::GET,
         url,
         provider: Github::NAME,
         reason: reason.to_owned(),
@@ -371,8 +382,8 @@ fn body_error(url: String, reason: &str) -> GithubImportError {
 
 /// GitHub's REST API: a bearer token, `Link` pages, rate limits told by
 /// 429 or by 403 with `x-ratelimit-remaining: 0`.
-struct Github {
-    token: Option<String>,
+pub(crate) struct Github {
+    pub token: Option<String>,
 }
 
 impl Api for Github {

@@ -301,12 +301,7 @@ impl Run<'_> {
         let author = webhook::gitlab::merge_request_author(item).map_err(|e| payload(url, e))?;
         let base = format!("{}/merge_requests/{}", self.project_url, mr.number);
 
-        let commits_url = format!("{base}/commits?per_page=100");
-        for c in self.client.get_all(&commits_url).await? {
-            mr.commits.push(
-                webhook::gitlab::merge_request_commit(&c).map_err(|e| payload(&commits_url, e))?,
-            );
-        }
+        mr.commits = merge_request_commits(self.client, self.project_url, mr.number).await?;
         mr.first_commit_at = mr.commits.iter().map(|c| c.authored_at).min();
         self.summary.mr_commits += mr.commits.len() as u64;
         shas.extend(mr.merge_commit_sha.iter().cloned());
@@ -424,6 +419,7 @@ impl Run<'_> {
             for item in &items {
                 let id = item.get("id").and_then(Value::as_i64).ok_or_else(|| {
                     GitlabImportError::from(RestError::Body {
+                        method: reqwest::Method::GET,
                         url: url.clone(),
                         provider: Gitlab::NAME,
                         reason: "a pipeline without an id".to_owned(),
@@ -458,15 +454,30 @@ fn keep_earliest(approved: &mut BTreeMap<String, Review>, r: Review) {
     }
 }
 
+/// The commits of one merge request (`iid`) of the project at
+/// `project_url`, with their authored times.
+pub(crate) async fn merge_request_commits(
+    client: &mut Client,
+    project_url: &str,
+    iid: i64,
+) -> Result<Vec<tandem_domain::engineering::PrCommit>, GitlabImportError> {
+    let url = format!("{project_url}/merge_requests/{iid}/commits?per_page=100");
+    let mut commits = Vec::new();
+    for c in client.get_all(&url).await? {
+        commits.push(webhook::gitlab::merge_request_commit(&c).map_err(|e| payload(&url, e))?);
+    }
+    Ok(commits)
+}
+
 // ---- HTTP ----------------------------------------------------------------
 
-type Client = rest::Client<Gitlab>;
+pub(crate) type Client = rest::Client<Gitlab>;
 
 /// GitLab's REST API v4: `PRIVATE-TOKEN`, `Link` or `x-next-page` pages,
 /// 429 with `Retry-After` or `RateLimit-Reset`, and a window used up told
 /// by `RateLimit-Remaining: 0` on a successful answer.
-struct Gitlab {
-    token: Option<String>,
+pub(crate) struct Gitlab {
+    pub token: Option<String>,
 }
 
 impl Api for Gitlab {
@@ -636,6 +647,7 @@ mod tests {
         let error = |status: StatusCode, body: &str| {
             let (message, hint) = Gitlab { token: None }.explain(status, body);
             RestError::Status {
+                method: reqwest::Method::GET,
                 url: "https://gl/x".into(),
                 status,
                 message,

@@ -3,13 +3,19 @@
 //! turn every failure into an error naming the URL. What differs between
 //! providers (credentials, how a rate limit and the next page are told, the
 //! hint that goes with a refusal) is the [`Api`] each one implements.
+//!
+//! Writes (creating a webhook) go through the same [`Client::request`].
+//! A client made [`Client::deferring`] never sleeps: a rate-limited answer
+//! ends the request with [`RestError::Deferred`] saying how long to wait,
+//! and a window used up is noted in [`Client::exhausted_for`], so a
+//! background queue can put the work off instead of holding a task.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, USER_AGENT};
-use reqwest::{RequestBuilder, StatusCode};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 
 /// Retries of one request after rate limits before giving up.
@@ -19,25 +25,54 @@ const RATE_LIMIT_RETRIES: u32 = 5;
 #[derive(Debug, thiserror::Error)]
 pub enum RestError {
     #[error(
-        "GET {url} answered {status}{}{hint}",
+        "{method} {url} answered {status}{}{hint}",
         if message.is_empty() { String::new() } else { format!(": {message}") }
     )]
     Status {
+        method: Method,
         url: String,
         status: StatusCode,
         message: String,
         hint: &'static str,
     },
-    #[error("GET {url} is still rate limited after {retries} waits; run the import again later")]
-    RateLimited { url: String, retries: u32 },
-    #[error("GET {url} failed: {reason}")]
-    Http { url: String, reason: String },
-    #[error("GET {url} returned a body that is not what {provider} sends: {reason}")]
+    #[error(
+        "{method} {url} is still rate limited after {retries} waits; run the import again later"
+    )]
+    RateLimited {
+        method: Method,
+        url: String,
+        retries: u32,
+    },
+    #[error("{method} {url} is rate limited for {}s more", wait.as_secs())]
+    Deferred {
+        method: Method,
+        url: String,
+        /// How long the answer asked to wait.
+        wait: Duration,
+    },
+    #[error("{method} {url} failed: {reason}")]
+    Http {
+        method: Method,
+        url: String,
+        reason: String,
+    },
+    #[error("{method} {url} returned a body that is not what {provider} sends: {reason}")]
     Body {
+        method: Method,
         url: String,
         provider: &'static str,
         reason: String,
     },
+}
+
+impl RestError {
+    /// The HTTP status of a refusal, if the request got that far.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            RestError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
 }
 
 /// How one provider's API is spoken.
@@ -78,6 +113,7 @@ pub(crate) struct Page {
 impl Page {
     pub fn array(&self, url: &str, provider: &'static str) -> Result<&Vec<Value>, RestError> {
         self.body.as_array().ok_or_else(|| RestError::Body {
+            method: Method::GET,
             url: url.to_owned(),
             provider,
             reason: "expected a JSON array".to_owned(),
@@ -94,6 +130,11 @@ pub(crate) struct Client<A> {
     /// Requests made, and how many waited for a rate limit.
     pub requests: u64,
     pub waits: u64,
+    /// Put rate limits off instead of waiting (see the module header).
+    defer: bool,
+    /// A deferring client's last answer used up the window: this long
+    /// until it resets.
+    pub exhausted_for: Option<Duration>,
 }
 
 impl<A: Api> Client<A> {
@@ -103,6 +144,7 @@ impl<A: Api> Client<A> {
             .timeout(Duration::from_secs(120))
             .build()
             .map_err(|e| RestError::Http {
+                method: Method::GET,
                 url: api_url.to_owned(),
                 reason: e.to_string(),
             })?;
@@ -113,7 +155,15 @@ impl<A: Api> Client<A> {
             max_wait,
             requests: 0,
             waits: 0,
+            defer: false,
+            exhausted_for: None,
         })
+    }
+
+    /// A client that never waits for a rate limit (see the module header).
+    pub fn deferring(mut self) -> Self {
+        self.defer = true;
+        self
     }
 
     /// Every item of every page of a listing.
@@ -141,20 +191,42 @@ impl<A: Api> Client<A> {
 
     /// One page, waiting out rate limits.
     pub async fn get(&mut self, url: &str) -> Result<Page, RestError> {
+        self.request(Method::GET, url, None).await
+    }
+
+    /// One request with an optional JSON body, waiting out rate limits (or
+    /// putting them off, when deferring). An empty answer (204) is `null`.
+    pub async fn request(
+        &mut self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Page, RestError> {
         let http_err = |e: reqwest::Error| RestError::Http {
+            method: method.clone(),
             url: url.to_owned(),
             reason: e.to_string(),
         };
         for _ in 0..=RATE_LIMIT_RETRIES {
-            let request = self
+            let mut request = self
                 .http
-                .get(url)
+                .request(method.clone(), url)
                 .header(USER_AGENT, concat!("tandem/", env!("CARGO_PKG_VERSION")));
+            if let Some(body) = body {
+                request = request.json(body);
+            }
             self.requests += 1;
             let resp = self.api.authorize(request).send().await.map_err(http_err)?;
             let status = resp.status();
             let headers = resp.headers().clone();
             if let Some(wait) = self.api.rate_limited(status, &headers, Utc::now()) {
+                if self.defer {
+                    return Err(RestError::Deferred {
+                        method,
+                        url: url.to_owned(),
+                        wait,
+                    });
+                }
                 self.wait(url, wait).await;
                 continue;
             }
@@ -162,19 +234,29 @@ impl<A: Api> Client<A> {
             if !status.is_success() {
                 let (message, hint) = self.api.explain(status, &text);
                 return Err(RestError::Status {
+                    method,
                     url: url.to_owned(),
                     status,
                     message,
                     hint,
                 });
             }
-            let body = serde_json::from_str(&text).map_err(|e| RestError::Body {
-                url: url.to_owned(),
-                provider: A::NAME,
-                reason: e.to_string(),
-            })?;
+            let body = if text.trim().is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).map_err(|e| RestError::Body {
+                    method: method.clone(),
+                    url: url.to_owned(),
+                    provider: A::NAME,
+                    reason: e.to_string(),
+                })?
+            };
             if let Some(wait) = self.api.exhausted(&headers, Utc::now()) {
-                self.wait(url, wait).await;
+                if self.defer {
+                    self.exhausted_for = Some(wait);
+                } else {
+                    self.wait(url, wait).await;
+                }
             }
             return Ok(Page {
                 body,
@@ -182,6 +264,7 @@ impl<A: Api> Client<A> {
             });
         }
         Err(RestError::RateLimited {
+            method,
             url: url.to_owned(),
             retries: RATE_LIMIT_RETRIES,
         })

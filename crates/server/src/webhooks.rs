@@ -466,6 +466,10 @@ async fn receive(
             .into_response());
     }
     delivery.outcome = Outcome::Applied;
+    // Merged pull requests' own commits are fetched later (app::pr_commits),
+    // queued first so that an acknowledged merge is never lost.
+    let (settings, records) = (&ws.app.settings, &mapped.records);
+    tandem_app::pr_commits::enqueue(store, settings, provider, project.id, records, now).await?;
     let (id, detail, delivery_id) = (
         delivery.id,
         delivery.detail.clone(),

@@ -60,6 +60,7 @@ fn unreachable_postgres(opts: &PgConnectOptions, e: sqlx::Error) -> StoreError {
 }
 
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
+pub use engineering::fetches::FetchKey;
 pub use engineering::records::{Ingest, RawDeliveryFilter};
 pub use engineering::tracker::{ParentLink, TrackedItem, TrackerWrite};
 pub use entities::risk_history::RiskHistoryEntry;

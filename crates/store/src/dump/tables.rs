@@ -269,6 +269,24 @@ pub(crate) const TABLES: &[Table] = &[
         order_by: "id",
     },
     Table {
+        name: "pr_commit_fetches",
+        columns: &[
+            col("provider", Text),
+            col("repo", Text),
+            col("number", I64),
+            col("project_id", Uuid),
+            col("state", Text),
+            col("attempts", I32),
+            col("not_before", Time),
+            col("last_error", Text),
+            opt("claimed_by", Text),
+            opt("lease_until", Time),
+            col("enqueued_at", Time),
+            opt("finished_at", Time),
+        ],
+        order_by: "provider, repo, number",
+    },
+    Table {
         name: "service_scopes",
         columns: &[
             col("project_id", Uuid),

@@ -2,8 +2,9 @@
 //! (pull requests, deployments, incidents, pipelines, tracked bugs), raw
 //! webhook deliveries and their batched ingest (`records`), git history
 //! (`git`), and work items and parent links reported by an issue tracker
-//! (`tracker`). The delivery metrics derived from them are `crate::metrics`.
+//! (`tracker`), and the queue of pull request commit fetches (`fetches`). The delivery metrics derived from them are `crate::metrics`.
 
+pub(crate) mod fetches;
 pub(crate) mod git;
 pub(crate) mod records;
 pub(crate) mod tracker;

@@ -10,6 +10,7 @@ mod decisions;
 mod delivery;
 mod delivery_metrics;
 mod dump;
+mod fetches;
 mod git;
 mod goals;
 mod incident_log;

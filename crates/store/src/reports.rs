@@ -147,7 +147,10 @@ pub struct ReportSchedule {
     pub auto_send: bool,
     /// E-mail recipients.
     pub email_to: Vec<String>,
-    pub updated_at: DateTime<Utc>,
+    /// When the team's own schedule was last saved; `null` while the
+    /// configured default applies (it was never saved). Saving without one
+    /// stamps the current time.
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(FromRow)]
@@ -495,7 +498,7 @@ impl Store {
             cron: r.cron,
             auto_send: r.auto_send,
             email_to: r.email_to.0,
-            updated_at: r.updated_at,
+            updated_at: Some(r.updated_at),
         }))
     }
 
@@ -512,7 +515,10 @@ impl Store {
             .bind(&s.cron)
             .bind(s.auto_send)
             .bind(Json(&s.email_to))
-            .bind(s.updated_at)
+            .bind(
+                s.updated_at
+                    .unwrap_or_else(|| tandem_domain::time::micros(Utc::now())),
+            )
             .execute(pool)
             .await
             .map_err(|e| match &e {

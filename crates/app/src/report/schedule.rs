@@ -46,7 +46,7 @@ pub fn effective(
         cron: settings.report.schedule.clone(),
         auto_send: settings.report.auto_send,
         email_to: settings.report.email_to.clone(),
-        updated_at: DateTime::<Utc>::MIN_UTC,
+        updated_at: None,
     })
 }
 
@@ -197,7 +197,7 @@ pub async fn set(
         cron: cron.split_whitespace().collect::<Vec<_>>().join(" "),
         auto_send,
         email_to,
-        updated_at: tandem_domain::time::micros(now),
+        updated_at: Some(tandem_domain::time::micros(now)),
     };
     store.put_report_schedule(&s).await?;
     Ok(s)

@@ -428,7 +428,7 @@ async fn two_replicas_send_one_scheduled_report(engine: EngineKind) {
             cron: "* * * * *".into(),
             auto_send: true,
             email_to: vec!["ana@example.com".into()],
-            updated_at: Utc::now(),
+            updated_at: Some(Utc::now()),
         })
         .await
         .unwrap();
@@ -668,7 +668,7 @@ async fn the_schedule_drafts_ahead_holds_for_approval_and_catches_up_once(engine
             cron: "0 16 * * 5".into(),
             auto_send: true,
             email_to: vec!["ana@example.com".into()],
-            updated_at: Utc::now(),
+            updated_at: Some(Utc::now()),
         })
         .await
         .unwrap();

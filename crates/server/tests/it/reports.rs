@@ -259,6 +259,9 @@ async fn schedules_are_checked(engine: EngineKind) {
     let r = app.get(&app.stakeholder, path).await.ok(200);
     assert_eq!(r.body["cron"], "0 16 * * 5");
     assert_eq!(r.body["default"], true);
+    // The configured default was never saved: no invented timestamp (it was
+    // year -262143, which no client parses as a date-time).
+    assert_eq!(r.body["updated_at"], serde_json::Value::Null);
     assert!(r.body["next_due"].is_string());
     let put =
         |body: serde_json::Value| app.call(reqwest::Method::PUT, &app.manager, path, Some(body));
@@ -273,6 +276,13 @@ async fn schedules_are_checked(engine: EngineKind) {
         .ok(200);
     assert_eq!(r.body["cron"], "30 9 * * 1");
     assert_eq!(r.body["default"], false);
+    assert!(
+        r.body["updated_at"]
+            .as_str()
+            .is_some_and(|t| t.parse::<chrono::DateTime<chrono::Utc>>().is_ok()),
+        "{}",
+        r.body
+    );
     assert_eq!(r.body["auto_send"], true);
     app.call(
         reqwest::Method::PUT,

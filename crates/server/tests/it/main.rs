@@ -15,4 +15,5 @@ mod reports;
 mod resources;
 mod support;
 mod validation;
+mod webhook_hardening;
 mod webhooks;

@@ -1,6 +1,7 @@
 //! What each subcommand does.
 
 use std::io::{BufReader, Write};
+use tandem_domain::audit::AuditAction;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
@@ -496,6 +497,13 @@ async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
             store
                 .create_user(&user, &auth::hash_password(&password)?)
                 .await?;
+            cli_audit(
+                store,
+                AuditAction::UserCreated,
+                &user.username,
+                &format!("role {}", user.role),
+            )
+            .await?;
             match format.format {
                 Format::Json => {
                     let mut v = json!(user);
@@ -536,10 +544,24 @@ async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
                 .set_user_disabled(&username, true)
                 .await
                 .with_context(|| format!("cannot disable {username:?}"))?;
+            cli_audit(store, AuditAction::UserDisabled, &username, "").await?;
             println!("disabled {username}; their sessions have ended");
         }
     }
     Ok(())
+}
+
+/// Writes an admin action done with the command line to the audit log
+/// (actor `cli`).
+pub(crate) async fn cli_audit(
+    store: &Store,
+    action: AuditAction,
+    subject: &str,
+    detail: &str,
+) -> anyhow::Result<()> {
+    tandem_app::audit::record(store, Utc::now(), action, "cli", subject, None, detail)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
@@ -548,6 +570,13 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
             let (token, secret) = auth::issue_token(store, &name, role, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            cli_audit(
+                store,
+                AuditAction::TokenCreated,
+                &format!("{} ({})", token.name, token.id),
+                &format!("role {}", token.role),
+            )
+            .await?;
             match format.format {
                 Format::Json => {
                     let mut v = json!(token);
@@ -587,6 +616,7 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
             let id = Uuid::try_parse(&id)
                 .with_context(|| format!("{id:?} is not a token id (a UUID)"))?;
             store.revoke_token(id, Utc::now()).await?;
+            cli_audit(store, AuditAction::TokenRevoked, &id.to_string(), "").await?;
             println!("revoked token {id}");
         }
     }

@@ -104,6 +104,13 @@ pub async fn webhook_secret(store: &Store, c: WebhookSecretCommand) -> anyhow::R
             store
                 .set_webhook_secret(p.id, provider, secret, Utc::now())
                 .await?;
+            crate::commands::cli_audit(
+                store,
+                tandem_domain::audit::AuditAction::WebhookSecretSet,
+                &format!("{} {provider}", p.key),
+                "",
+            )
+            .await?;
             eprintln!(
                 "{provider} webhook secret set for project {}; point the webhook at <public_url>/webhooks/{provider}",
                 p.key

@@ -44,6 +44,7 @@ pub(crate) use crate::engine::{BeginWrite, on_pool};
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
 pub use engineering::records::{Ingest, RawDeliveryFilter};
 pub use engineering::tracker::{ParentLink, TrackedItem, TrackerWrite};
+pub use entities::audit::ThrottleState;
 pub use entities::risk_history::RiskHistoryEntry;
 pub use error::StoreError;
 pub use metrics::{AttributionRecord, ShippedCommit};

@@ -416,7 +416,8 @@ use tandem_app::{lookup, paging};
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_webhook_secret(
     State(state): State<AppState>,
-    _: RequireAdmin,
+    RequireAdmin(who): RequireAdmin,
+    client: crate::http::auth::ClientAddress,
     Path((project, provider)): Path<(String, String)>,
     ApiJson(input): ApiJson<WebhookSecret>,
 ) -> ApiResult<StatusCode> {
@@ -428,11 +429,20 @@ pub async fn put_webhook_secret(
             )));
         }
     };
-    let project_id = lookup::project(&state.store, &project).await?.id;
+    let found = lookup::project(&state.store, &project).await?;
     check_webhook_secret(&input.secret).map_err(|e| ApiError::invalid("secret", e))?;
     state
         .store
-        .set_webhook_secret(project_id, provider, &input.secret, Utc::now())
+        .set_webhook_secret(found.id, provider, &input.secret, Utc::now())
         .await?;
+    crate::http::auth::audit(
+        &state,
+        &who,
+        &client,
+        tandem_domain::audit::AuditAction::WebhookSecretSet,
+        &format!("{} {provider}", found.key),
+        "",
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

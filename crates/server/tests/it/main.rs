@@ -13,6 +13,7 @@ mod planning;
 mod report_delivery;
 mod reports;
 mod resources;
+mod sign_in_throttle;
 mod support;
 mod validation;
 mod webhook_hardening;

@@ -350,6 +350,18 @@ impl CommitRef {
     }
 }
 
+/// The key [`PullRequest::merge`] orders reports by: merged, `updated_at`,
+/// state rank, head, title, base branch, closing time.
+type Precedence<'a> = (
+    bool,
+    DateTime<Utc>,
+    u8,
+    Option<&'a str>,
+    &'a str,
+    &'a str,
+    Option<DateTime<Utc>>,
+);
+
 impl PullRequest {
     pub fn validate(&self) -> Result<(), DomainError> {
         let mut p = Problems::new();
@@ -401,17 +413,7 @@ impl PullRequest {
     /// that any two reports are ordered, their head, title, base branch and
     /// closing time. Being a total order, the fold of any set of reports is
     /// the same whatever order they arrive in.
-    fn precedence(
-        &self,
-    ) -> (
-        bool,
-        DateTime<Utc>,
-        u8,
-        Option<&str>,
-        &str,
-        &str,
-        Option<DateTime<Utc>>,
-    ) {
+    fn precedence(&self) -> Precedence<'_> {
         (
             self.state == PrState::Merged,
             self.updated_at,

@@ -18,6 +18,9 @@ type AuditRow = (
     String,
 );
 
+/// `key, failures, last_failure_at, locked_until`.
+type ThrottleRow = (String, i64, DateTime<Utc>, Option<DateTime<Utc>>);
+
 fn audit_event(row: AuditRow) -> Result<AuditEvent> {
     let (id, at, action, actor, subject, client, detail) = row;
     Ok(AuditEvent {
@@ -88,16 +91,15 @@ impl Store {
     pub async fn throttle_states(&self, keys: &[String]) -> Result<Vec<ThrottleState>> {
         let mut out = Vec::new();
         for key in keys {
-            let row: Option<(String, i64, DateTime<Utc>, Option<DateTime<Utc>>)> =
-                on_pool!(self, |pool| {
-                    sqlx::query_as(
-                        "SELECT key, CAST(failures AS BIGINT), last_failure_at, locked_until \
+            let row: Option<ThrottleRow> = on_pool!(self, |pool| {
+                sqlx::query_as(
+                    "SELECT key, CAST(failures AS BIGINT), last_failure_at, locked_until \
                          FROM sign_in_throttle WHERE key = $1",
-                    )
-                    .bind(key)
-                    .fetch_optional(pool)
-                    .await?
-                });
+                )
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+            });
             if let Some((key, failures, last_failure_at, locked_until)) = row {
                 out.push(ThrottleState {
                     key,

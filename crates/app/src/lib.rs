@@ -11,6 +11,7 @@
 //!   `[section]` of the configuration and imports no feature module;
 //!   `report` is assemble → send → schedule, with archive beside send.
 
+pub mod audit;
 pub mod bootstrap;
 pub mod charts;
 pub mod connect;

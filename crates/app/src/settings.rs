@@ -488,6 +488,13 @@ pub struct WebhookSettings {
     /// Largest webhook body accepted, in bytes (25 MiB, GitHub's own cap).
     /// Separate from `server.body_limit_bytes`, which is lower.
     pub body_limit_bytes: usize,
+    /// Most bytes of webhook bodies held in memory at once, over every
+    /// request being read (64 MiB). A body is read only once its bytes fit;
+    /// at least `body_limit_bytes`.
+    pub in_flight_bytes: usize,
+    /// How long a delivery waits for room among the bytes in flight before
+    /// it is answered 503 with `Retry-After` (2000 ms; 0: refuse at once).
+    pub in_flight_wait_ms: u64,
     /// An issue with this label is an incident.
     pub incident_label: String,
     /// An issue with this label is a bug (a work item of kind bug).
@@ -500,6 +507,8 @@ impl Default for WebhookSettings {
     fn default() -> Self {
         Self {
             body_limit_bytes: 25 * 1024 * 1024,
+            in_flight_bytes: 64 * 1024 * 1024,
+            in_flight_wait_ms: 2000,
             incident_label: "incident".to_owned(),
             bug_label: "bug".to_owned(),
             release_environment: "production".to_owned(),
@@ -511,6 +520,14 @@ impl WebhookSettings {
     pub fn check(&self) -> Result<(), String> {
         if self.body_limit_bytes < 1024 {
             return Err("webhooks.body_limit_bytes must be at least 1024".into());
+        }
+        if self.in_flight_bytes < self.body_limit_bytes {
+            return Err(
+                "webhooks.in_flight_bytes must be at least webhooks.body_limit_bytes".into(),
+            );
+        }
+        if self.in_flight_bytes > u32::MAX as usize {
+            return Err("webhooks.in_flight_bytes must be at most 4294967295".into());
         }
         for (name, v) in [
             ("incident_label", &self.incident_label),

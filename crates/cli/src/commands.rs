@@ -1,6 +1,7 @@
 //! What each subcommand does.
 
 use std::io::{BufReader, IsTerminal, Write};
+use tandem_domain::audit::AuditAction;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
@@ -494,12 +495,32 @@ async fn transition(
     crate::goals::transition(store, &a.id, action, a.actor, a.format.format).await
 }
 
+/// Writes an admin action done with the command line to the audit log
+/// (actor `cli`).
+pub(crate) async fn cli_audit(
+    store: &Store,
+    action: AuditAction,
+    subject: &str,
+    detail: &str,
+) -> anyhow::Result<()> {
+    tandem_app::audit::record(store, Utc::now(), action, "cli", subject, None, detail)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create { name, role, format } => {
             let (token, secret) = auth::issue_token(store, &name, role, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            cli_audit(
+                store,
+                AuditAction::TokenCreated,
+                &format!("{} ({})", token.name, token.id),
+                &format!("role {}", token.role),
+            )
+            .await?;
             match format.format {
                 Format::Json => {
                     let mut v = json!(token);
@@ -539,6 +560,7 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
             let id = Uuid::try_parse(&id)
                 .with_context(|| format!("{id:?} is not a token id (a UUID)"))?;
             store.revoke_token(id, Utc::now()).await?;
+            cli_audit(store, AuditAction::TokenRevoked, &id.to_string(), "").await?;
             println!("revoked token {id}");
         }
     }

@@ -105,6 +105,13 @@ pub async fn webhook_secret(
             let p = tandem_app::org::set_webhook_secret(store, &project, provider, secret)
                 .await
                 .context("--project")?;
+            crate::commands::cli_audit(
+                store,
+                tandem_domain::audit::AuditAction::WebhookSecretSet,
+                &format!("{} {provider}", p.key),
+                "",
+            )
+            .await?;
             eprintln!(
                 "{provider} webhook secret set for project {}; point the webhook at {}/webhooks/{provider}",
                 p.key,

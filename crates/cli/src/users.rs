@@ -7,6 +7,7 @@
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use tandem_domain::audit::AuditAction;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
@@ -124,6 +125,8 @@ pub async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(explain)
                 .with_context(|| format!("cannot disable {username:?}"))?;
+            crate::commands::cli_audit(store, AuditAction::UserDisabled, &user.username, "")
+                .await?;
             show(&user, format.format, "disabled; their sessions have ended")
         }
         UserCommand::Enable { username, format } => {
@@ -131,6 +134,7 @@ pub async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(explain)
                 .with_context(|| format!("cannot enable {username:?}"))?;
+            crate::commands::cli_audit(store, AuditAction::UserEnabled, &user.username, "").await?;
             show(&user, format.format, "enabled")
         }
         UserCommand::SetRole {
@@ -206,6 +210,13 @@ async fn add(
         }
         Err(e) => return Err(explain(e)),
     };
+    crate::commands::cli_audit(
+        store,
+        AuditAction::UserCreated,
+        &user.username,
+        &format!("role {}", user.role),
+    )
+    .await?;
     match format {
         Format::Json => {
             let mut v = json!(user);

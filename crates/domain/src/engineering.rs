@@ -302,6 +302,36 @@ impl Record {
             Record::WorkItem(_) => "work item",
         }
     }
+
+    /// Checks the record as storage will: a mapper returns only records
+    /// that pass, so a payload with a value no record may hold (a negative
+    /// number, an over-long title) is refused as the payload's fault.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        match self {
+            Record::PullRequest(pr) => pr.validate(),
+            Record::Review {
+                repo,
+                number,
+                review,
+            } => {
+                let mut p = Problems::new();
+                check_repo(&mut p, "repo", repo);
+                if *number < 1 {
+                    p.push("number", "must be a positive number");
+                }
+                if let Err(DomainError::Invalid(errors)) = review.validate() {
+                    for e in errors {
+                        p.push(e.field, e.message);
+                    }
+                }
+                p.into_result()
+            }
+            Record::Deployment(d) => d.validate(),
+            Record::Incident(i) => i.validate(),
+            Record::Pipeline(p) => p.validate(),
+            Record::WorkItem(w) => w.validate(),
+        }
+    }
 }
 
 /// Bodies serialise as text when they are UTF-8 (every JSON body is).
@@ -349,6 +379,18 @@ impl CommitRef {
     }
 }
 
+/// The key [`PullRequest::merge`] orders reports by: merged, `updated_at`,
+/// state rank, head, title, base branch, closing time.
+type Precedence<'a> = (
+    bool,
+    DateTime<Utc>,
+    u8,
+    Option<&'a str>,
+    &'a str,
+    &'a str,
+    Option<DateTime<Utc>>,
+);
+
 impl PullRequest {
     pub fn validate(&self) -> Result<(), DomainError> {
         let mut p = Problems::new();
@@ -380,22 +422,53 @@ impl PullRequest {
         p.into_result()
     }
 
+    /// How far along a report says the pull request is: an open draft, open
+    /// and ready, closed, merged. Terminal states rank highest, merged above
+    /// closed.
+    pub fn state_rank(&self) -> u8 {
+        match (self.state, self.draft) {
+            (PrState::Open, true) => 0,
+            (PrState::Open, false) => 1,
+            (PrState::Closed, _) => 2,
+            (PrState::Merged, _) => 3,
+        }
+    }
+
+    /// The order in which reports of one pull request say its current state
+    /// (ADR 0018), highest wins: a merged report over any other (a merge is
+    /// final); then the newer `updated_at`; between reports with the same
+    /// `updated_at` (GitHub sends several in one second: `closed`, `edited`,
+    /// `labeled`…), the higher [`state_rank`](Self::state_rank); then, so
+    /// that any two reports are ordered, their head, title, base branch and
+    /// closing time. Being a total order, the fold of any set of reports is
+    /// the same whatever order they arrive in.
+    fn precedence(&self) -> Precedence<'_> {
+        (
+            self.state == PrState::Merged,
+            self.updated_at,
+            self.state_rank(),
+            self.head_sha.as_deref(),
+            &self.title,
+            &self.base_branch,
+            self.closed_at,
+        )
+    }
+
     /// Folds a newly reported version into the stored one. Facts that only
     /// ever happen once keep their earliest value (created, ready, first
     /// commit, first review, approval, merge); current state (title, state,
-    /// branches, head) comes from the newer report by `updated_at`; a merged
-    /// pull request stays merged. Commits are the union, by sha.
+    /// draft, branches, head, closing time, `updated_at`) comes from the
+    /// report of highest [`precedence`](Self::precedence), so a merged pull
+    /// request stays merged and reports with the same `updated_at` settle on
+    /// the same state in any order. Commits are the union, by sha (the
+    /// earliest authored time of each), in authored order.
     pub fn merge(&self, newer: &PullRequest) -> PullRequest {
-        let incoming_is_newer = newer.updated_at >= self.updated_at;
-        let (current, other) = if incoming_is_newer {
+        let (current, other) = if newer.precedence() >= self.precedence() {
             (newer, self)
         } else {
             (self, newer)
         };
         let mut out = current.clone();
-        if other.state == PrState::Merged {
-            out.state = PrState::Merged;
-        }
         out.created_at = self.created_at.min(newer.created_at);
         out.ready_at = earliest(self.ready_at, newer.ready_at);
         out.first_review_at = earliest(self.first_review_at, newer.first_review_at);
@@ -410,13 +483,14 @@ impl PullRequest {
         } else {
             current.closed_at.or(other.closed_at)
         };
-        out.updated_at = self.updated_at.max(newer.updated_at);
-        let mut commits = self.commits.clone();
-        for c in &newer.commits {
-            if !commits.iter().any(|k| k.sha == c.sha) {
-                commits.push(c.clone());
+        let mut commits: Vec<PrCommit> = Vec::new();
+        for c in self.commits.iter().chain(&newer.commits) {
+            match commits.iter_mut().find(|k| k.sha == c.sha) {
+                Some(k) => k.authored_at = k.authored_at.min(c.authored_at),
+                None => commits.push(c.clone()),
             }
         }
+        commits.sort_by(|a, b| (a.authored_at, &a.sha).cmp(&(b.authored_at, &b.sha)));
         out.first_commit_at = earliest(
             earliest(self.first_commit_at, newer.first_commit_at),
             commits.iter().map(|c| c.authored_at).min(),

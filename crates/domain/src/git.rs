@@ -75,6 +75,31 @@ pub struct GitRef {
     pub updated_at: DateTime<Utc>,
 }
 
+impl GitRef {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let mut p = Problems::new();
+        if self.repo.trim().is_empty() {
+            p.push("repo", "must name a repository");
+        }
+        if !self.name.starts_with("refs/") {
+            p.push(
+                "name",
+                format!(
+                    "{:?} is not a full ref name (refs/heads/..., refs/tags/...)",
+                    self.name
+                ),
+            );
+        }
+        if !is_sha(&self.sha) {
+            p.push(
+                "sha",
+                format!("{:?} is not a hexadecimal object id", self.sha),
+            );
+        }
+        p.into_result()
+    }
+}
+
 impl Commit {
     /// Whether the commit joins two or more lines of history.
     pub fn is_merge(&self) -> bool {

@@ -6,6 +6,7 @@
 //! a `validate` function here is valid; storage and HTTP trust it.
 
 pub mod attribution;
+pub mod audit;
 pub mod decision;
 pub mod document;
 pub mod dora;

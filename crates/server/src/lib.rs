@@ -75,9 +75,13 @@ pub async fn launch(
     let store = state.store.clone();
     let background = tandem_app::jobs::spawn_all(&state.store, &state.settings);
     let app = router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // The peer address is kept for sign-in throttling and the audit log.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     for task in background {
         task.abort();
     }

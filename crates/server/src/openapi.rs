@@ -38,7 +38,7 @@ use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, rep
         metrics::list_points, metrics::write_points,
         planning::backlog, planning::team_debt, planning::plan, planning::context,
         admin::list_users, admin::create_user, admin::update_user,
-        admin::list_tokens, admin::create_token, admin::revoke_token,
+        admin::list_tokens, admin::create_token, admin::revoke_token, admin::list_audit,
         forecasts::goal_forecast, forecasts::achievement, forecasts::run_checks, forecasts::risk_history, forecasts::agenda,
         crate::web::feed::kpis_csv, crate::web::feed::team_metrics_csv,
         reports::weekly, reports::get_draft, reports::edit_draft, reports::approve, reports::send,

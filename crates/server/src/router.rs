@@ -195,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))
         .route("/tokens/{id}", axum::routing::delete(admin::revoke_token))
+        .route("/audit", get(admin::list_audit))
         .route("/events/deployments", post(api::events::post_deployments))
         .route("/events/incidents", post(api::events::post_incidents))
         .route("/events/deployments/{id}", get(api::events::get_deployment))

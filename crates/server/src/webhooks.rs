@@ -3,18 +3,24 @@
 //! These are the only unauthenticated writes (ADR 0004): a delivery is
 //! trusted only once its signature (GitHub `X-Hub-Signature-256`, HMAC-SHA256
 //! of the raw body) or token (GitLab `X-Gitlab-Token`) matches the webhook
-//! secret of a project that lists the delivery's repository. Before that,
-//! the body is read only to find which project's secret to check; a body
-//! that does not parse is checked against every project's secret.
+//! secret of a project that lists the delivery's repository (ADR 0018).
 //!
-//! - Bad or missing signature, unknown repository, no secret → 401, nothing
-//!   stored.
+//! - No signature or token header, or a malformed signature → 401 before
+//!   any of the body is read. A GitLab token no project has → 401 before
+//!   the body is read. A GitHub body is hashed under every project's secret
+//!   as it streams in and parsed only once one of them verifies it; the
+//!   parsed body then names the repository, which the verifying project
+//!   must list. Bad signature, unknown repository → 401, nothing stored.
+//! - Bodies being read share `webhooks.in_flight_bytes` (64 MiB): a request
+//!   takes room for its declared length (or chunk by chunk) and waits up to
+//!   `webhooks.in_flight_wait_ms` for it, else 503 with `Retry-After`.
 //! - A delivery id already stored (GitHub `X-GitHub-Delivery`; GitLab
 //!   `Idempotency-Key`, else `X-Gitlab-Event-UUID`, else the body's SHA-256)
 //!   → 200 `duplicate`, nothing applied again.
 //! - Malformed or truncated JSON, or a payload lacking a field a record
-//!   needs → 400 naming the problem; the raw delivery is kept with outcome
-//!   `invalid`.
+//!   needs or holding a value no record may hold (the mappers validate what
+//!   they return) → 400 naming the problem; the raw delivery is kept with
+//!   outcome `invalid`. A signed delivery never gets a 5xx for its content.
 //! - Events Tandem does not use → 202, kept with outcome `ignored`.
 //! - Larger than `webhooks.body_limit_bytes` (25 MiB) → 413.
 //!
@@ -27,13 +33,13 @@
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::{Body, HttpBody};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
@@ -47,7 +53,7 @@ use tandem_domain::git::{Commit, GitRef};
 use tandem_domain::project::Project;
 use tandem_domain::webhook;
 use tandem_store::{Ingest, Store};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -90,21 +96,26 @@ pub struct WebhookState {
     app: AppState,
     writer: Writer,
     targets: TargetCache,
+    in_flight: InFlight,
 }
 
-/// The webhook routes, with their own body limit. Spawns the writer task,
-/// which ends when the router is dropped.
+/// The webhook routes, with their own body limit (enforced as the body is
+/// read, [`read_body`]). Spawns the writer task, which ends when the router
+/// is dropped.
 pub fn router(app: AppState) -> Router {
-    let limit = app.settings.webhooks.body_limit_bytes;
     let writer = Writer::spawn(app.store.clone());
+    let in_flight = InFlight::new(
+        app.settings.webhooks.in_flight_bytes,
+        Duration::from_millis(app.settings.webhooks.in_flight_wait_ms),
+    );
     Router::new()
         .route("/github", post(github))
         .route("/gitlab", post(gitlab))
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(WebhookState {
             app,
             writer,
             targets: TargetCache::default(),
+            in_flight,
         })
 }
 
@@ -112,25 +123,23 @@ pub fn router(app: AppState) -> Router {
 
 /// `sha256=<hex>`: GitHub's `X-Hub-Signature-256` for `body` under `secret`.
 pub fn github_signature(secret: &str, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac = github_mac(secret);
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Checks a GitHub signature in constant time.
-fn github_verifies(secret: &str, body: &[u8], header: &str) -> bool {
-    let Some(sig) = header
+fn github_mac(secret: &str) -> Hmac<Sha256> {
+    Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length")
+}
+
+/// The digest a `sha256=<hex>` header carries; `None` when it is not of
+/// that form (refused before the body is read).
+fn github_digest(header: &str) -> Option<Vec<u8>> {
+    header
         .trim()
         .strip_prefix("sha256=")
         .and_then(|h| hex::decode(h).ok())
-    else {
-        return false;
-    };
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(body);
-    mac.verify_slice(&sig).is_ok()
+        .filter(|d| d.len() == 32)
 }
 
 /// Compares a GitLab token with a secret in constant time: both are
@@ -188,38 +197,118 @@ impl TargetCache {
         Ok(targets)
     }
 
-    /// The project whose secret `verifies` the delivery, among those
-    /// listing `repo` (every project with a secret for the provider when
-    /// the body names no repository); cached projects first, then, when
-    /// none verifies, projects read again.
-    async fn verified(
-        &self,
-        store: &Store,
-        provider: Provider,
-        repo: Option<&str>,
-        verifies: impl Fn(&str) -> bool,
-    ) -> ApiResult<Option<Project>> {
-        let find = |targets: &Targets| {
-            targets
-                .iter()
-                .filter(|(p, _)| match repo {
-                    Some(repo) => p.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo)),
-                    None => true,
-                })
-                .find(|(_, secret)| verifies(secret))
-                .map(|(p, _)| p.clone())
-        };
-        if let Some(targets) = self.cached(provider)
-            && let Some(project) = find(&targets)
-        {
-            return Ok(Some(project));
+    /// The held targets, or freshly read ones when none are held.
+    async fn current(&self, store: &Store, provider: Provider) -> ApiResult<Targets> {
+        match self.cached(provider) {
+            Some(t) => Ok(t),
+            None => self.read(store, provider).await,
         }
-        Ok(find(&self.read(store, provider).await?))
     }
+}
+
+/// The project, among `candidates` (those whose secret verified the
+/// delivery), that lists `repo`; any candidate when the payload names no
+/// repository (or did not parse).
+fn listing(candidates: &[Project], repo: Option<&str>) -> Option<Project> {
+    candidates
+        .iter()
+        .find(|p| match repo {
+            Some(repo) => p.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo)),
+            None => true,
+        })
+        .cloned()
 }
 
 const UNVERIFIED: &str =
     "the delivery is not signed with the webhook secret of a project that lists its repository";
+
+// ---- bytes in flight -----------------------------------------------------
+
+/// The bytes of webhook bodies held in memory at once, over every request
+/// being read (`webhooks.in_flight_bytes`). A request takes permits for its
+/// declared length before reading (or for each chunk as it arrives when no
+/// length is declared) and gives them back when it is answered; one that
+/// cannot get them within `webhooks.in_flight_wait_ms` is answered 503 with
+/// `Retry-After`. No body is read before its signature header is checked,
+/// so requests without one take nothing.
+#[derive(Debug, Clone)]
+struct InFlight {
+    permits: Arc<Semaphore>,
+    wait: Duration,
+}
+
+/// Seconds a refused delivery is told to wait.
+const RETRY_AFTER_SECONDS: u64 = 1;
+
+impl InFlight {
+    fn new(bytes: usize, wait: Duration) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(bytes)),
+            wait,
+        }
+    }
+
+    async fn take(&self, bytes: usize) -> ApiResult<OwnedSemaphorePermit> {
+        let n = u32::try_from(bytes).map_err(|_| ApiError::TooLarge(bytes))?;
+        let busy = || ApiError::Busy {
+            message: "too many webhook bodies are being read at once; retry shortly".into(),
+            retry_after: RETRY_AFTER_SECONDS,
+        };
+        let acquire = self.permits.clone().acquire_many_owned(n);
+        match tokio::time::timeout(self.wait, acquire).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(busy()),
+        }
+    }
+}
+
+/// A body read whole, with the room it holds among the bytes in flight
+/// (given back when this is dropped, after the answer).
+struct ReadBody {
+    bytes: Vec<u8>,
+    _held: Vec<OwnedSemaphorePermit>,
+}
+
+/// Reads the body as it streams in, within `webhooks.body_limit_bytes`
+/// (413 past it) and the bytes in flight, passing every chunk to `seen`
+/// (the signature checks) as it arrives.
+async fn read_body(
+    ws: &WebhookState,
+    headers: &HeaderMap,
+    mut body: Body,
+    mut seen: impl FnMut(&[u8]),
+) -> ApiResult<ReadBody> {
+    let limit = ws.app.settings.webhooks.body_limit_bytes;
+    let declared = header(headers, "content-length").and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::TooLarge(limit));
+    }
+    let mut held = Vec::new();
+    let mut room = 0usize;
+    if let Some(n) = declared.filter(|n| *n > 0) {
+        held.push(ws.in_flight.take(n).await?);
+        room = n;
+    }
+    let mut bytes: Vec<u8> = Vec::with_capacity(declared.unwrap_or(0));
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame
+            .map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        let total = bytes.len() + chunk.len();
+        if total > limit {
+            return Err(ApiError::TooLarge(limit));
+        }
+        if total > room {
+            held.push(ws.in_flight.take(total - room).await?);
+            room = total;
+        }
+        seen(&chunk);
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(ReadBody { bytes, _held: held })
+}
 
 // ---- receivers -----------------------------------------------------------
 
@@ -238,16 +327,6 @@ fn kept_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn body_or_error(body: Result<Bytes, BytesRejection>, limit: usize) -> ApiResult<Bytes> {
-    body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(limit)
-        } else {
-            ApiError::bad_request(format!("could not read the request body: {rejection}"))
-        }
-    })
-}
-
 fn refuse_forms(headers: &HeaderMap) -> ApiResult<()> {
     if let Some(ct) = header(headers, "content-type")
         && ct
@@ -261,80 +340,14 @@ fn refuse_forms(headers: &HeaderMap) -> ApiResult<()> {
     Ok(())
 }
 
-/// How a provider proves a delivery came from it.
-struct Proof {
-    provider: Provider,
-    /// The header that carries the signature or token (lower case).
-    header: &'static str,
-    /// What to say when that header is missing.
-    missing: &'static str,
-    /// What to say when no project's secret verifies the delivery.
-    unverified: &'static str,
-    /// Where the payload names its repository.
-    repository: fn(&Value) -> Option<&str>,
-    /// The check: `(secret, body, header value)`.
-    verifies: fn(&str, &[u8], &str) -> bool,
-}
-
-/// GitHub signs the body with the secret (`X-Hub-Signature-256`).
-const GITHUB: Proof = Proof {
-    provider: Provider::Github,
-    header: "x-hub-signature-256",
-    missing: "the X-Hub-Signature-256 header is missing; set a secret on the webhook",
-    unverified: UNVERIFIED,
-    repository: webhook::github::repository,
-    verifies: github_verifies,
-};
-
-/// GitLab sends the secret token itself (`X-Gitlab-Token`).
-const GITLAB: Proof = Proof {
-    provider: Provider::Gitlab,
-    header: "x-gitlab-token",
-    missing: "the X-Gitlab-Token header is missing; set a secret token on the webhook",
-    unverified: "the X-Gitlab-Token does not match the secret token of a project that lists the repository",
-    repository: webhook::gitlab::repository,
-    verifies: gitlab_token_verifies,
-};
-
-fn gitlab_token_verifies(secret: &str, _body: &[u8], token: &str) -> bool {
-    gitlab_verifies(secret, token)
-}
-
 /// A delivery whose body is within the limit, is not a form, and is
-/// verified by the secret of a project that lists its repository.
+/// verified by the secret of a project that lists its repository. The body
+/// was parsed only once verified.
 struct Verified {
     provider: Provider,
-    body: Bytes,
+    body: ReadBody,
     parsed: Result<Value, serde_json::Error>,
     project: Project,
-}
-
-/// What both receivers check before anything else, in this order: the
-/// body's size, the credential header, the content type, the secret.
-async fn verify(
-    ws: &WebhookState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    proof: &Proof,
-) -> ApiResult<Verified> {
-    let body = body_or_error(body, ws.app.settings.webhooks.body_limit_bytes)?;
-    let credential = header(headers, proof.header).ok_or(ApiError::Unauthorized(proof.missing))?;
-    refuse_forms(headers)?;
-    let parsed: Result<Value, serde_json::Error> = serde_json::from_slice(&body);
-    let repo = parsed.as_ref().ok().and_then(proof.repository);
-    let project = ws
-        .targets
-        .verified(&ws.app.store, proof.provider, repo, |secret| {
-            (proof.verifies)(secret, &body, credential)
-        })
-        .await?
-        .ok_or(ApiError::Unauthorized(proof.unverified))?;
-    Ok(Verified {
-        provider: proof.provider,
-        body,
-        parsed,
-        project,
-    })
 }
 
 /// A header the provider always sends; `name` as the provider spells it.
@@ -344,13 +357,137 @@ fn required_header(headers: &HeaderMap, name: &'static str) -> ApiResult<String>
         .ok_or_else(|| ApiError::bad_field(name, format!("the {name} header is missing")))
 }
 
+const GITHUB_MISSING: &str =
+    "the X-Hub-Signature-256 header is missing; set a secret on the webhook";
+
+/// GitHub signs the body with the secret (`X-Hub-Signature-256`). Without
+/// that header the delivery is refused before its body is read; with it,
+/// the body is hashed under every candidate secret as it streams in, and
+/// parsed only when one of them verifies it.
+async fn verify_github(ws: &WebhookState, headers: &HeaderMap, body: Body) -> ApiResult<Verified> {
+    let signature =
+        header(headers, "x-hub-signature-256").ok_or(ApiError::Unauthorized(GITHUB_MISSING))?;
+    let digest = github_digest(signature).ok_or(ApiError::Unauthorized(UNVERIFIED))?;
+    refuse_forms(headers)?;
+    let store = &ws.app.store;
+    let targets = ws.targets.current(store, Provider::Github).await?;
+    let mut secrets: Vec<&str> = targets.iter().map(|(_, s)| s.as_str()).collect();
+    secrets.sort_unstable();
+    secrets.dedup();
+    let mut macs: Vec<Hmac<Sha256>> = secrets.iter().map(|s| github_mac(s)).collect();
+    let body = read_body(ws, headers, body, |chunk| {
+        for mac in &mut macs {
+            mac.update(chunk);
+        }
+    })
+    .await?;
+    let good: Vec<&str> = secrets
+        .iter()
+        .zip(macs)
+        .filter(|(_, mac)| mac.clone().verify_slice(&digest).is_ok())
+        .map(|(s, _)| *s)
+        .collect();
+    let verified_by = |targets: &Targets, good: &dyn Fn(&str) -> bool| -> Vec<Project> {
+        targets
+            .iter()
+            .filter(|(_, s)| good(s))
+            .map(|(p, _)| p.clone())
+            .collect()
+    };
+    let mut candidates = verified_by(&targets, &|s| good.contains(&s));
+    if candidates.is_empty() {
+        // A secret set within the last second: check the body, now in
+        // memory, against freshly read ones.
+        let fresh = ws.targets.read(store, Provider::Github).await?;
+        candidates = verified_by(&fresh, &|s| {
+            let mut mac = github_mac(s);
+            mac.update(&body.bytes);
+            mac.verify_slice(&digest).is_ok()
+        });
+        if candidates.is_empty() {
+            return Err(ApiError::Unauthorized(UNVERIFIED));
+        }
+    }
+    // Parsed only now that a secret verified it.
+    let parsed = serde_json::from_slice::<Value>(&body.bytes);
+    let repo = parsed.as_ref().ok().and_then(webhook::github::repository);
+    let project = match listing(&candidates, repo) {
+        Some(p) => p,
+        // A repository listed within the last second.
+        None => {
+            let fresh = ws.targets.read(store, Provider::Github).await?;
+            let candidates = verified_by(&fresh, &|s| {
+                let mut mac = github_mac(s);
+                mac.update(&body.bytes);
+                mac.verify_slice(&digest).is_ok()
+            });
+            listing(&candidates, repo).ok_or(ApiError::Unauthorized(UNVERIFIED))?
+        }
+    };
+    Ok(Verified {
+        provider: Provider::Github,
+        body,
+        parsed,
+        project,
+    })
+}
+
+const GITLAB_MISSING: &str =
+    "the X-Gitlab-Token header is missing; set a secret token on the webhook";
+const GITLAB_UNVERIFIED: &str =
+    "the X-Gitlab-Token does not match the secret token of a project that lists the repository";
+
+/// GitLab sends the secret token itself (`X-Gitlab-Token`): it is checked
+/// before the body is read, so only deliveries carrying a known token are
+/// read at all; the body then picks, among the projects with that token,
+/// the one listing its repository.
+async fn verify_gitlab(ws: &WebhookState, headers: &HeaderMap, body: Body) -> ApiResult<Verified> {
+    let token = header(headers, "x-gitlab-token").ok_or(ApiError::Unauthorized(GITLAB_MISSING))?;
+    refuse_forms(headers)?;
+    let store = &ws.app.store;
+    let matching = |targets: &Targets| -> Vec<Project> {
+        targets
+            .iter()
+            .filter(|(_, s)| gitlab_verifies(s, token))
+            .map(|(p, _)| p.clone())
+            .collect()
+    };
+    let mut candidates = matching(&ws.targets.current(store, Provider::Gitlab).await?);
+    let mut fresh = false;
+    if candidates.is_empty() {
+        candidates = matching(&ws.targets.read(store, Provider::Gitlab).await?);
+        fresh = true;
+    }
+    if candidates.is_empty() {
+        return Err(ApiError::Unauthorized(GITLAB_UNVERIFIED));
+    }
+    let body = read_body(ws, headers, body, |_| {}).await?;
+    let parsed = serde_json::from_slice::<Value>(&body.bytes);
+    let repo = parsed.as_ref().ok().and_then(webhook::gitlab::repository);
+    let project = match listing(&candidates, repo) {
+        Some(p) => Some(p),
+        None if !fresh => listing(
+            &matching(&ws.targets.read(store, Provider::Gitlab).await?),
+            repo,
+        ),
+        None => None,
+    }
+    .ok_or(ApiError::Unauthorized(GITLAB_UNVERIFIED))?;
+    Ok(Verified {
+        provider: Provider::Gitlab,
+        body,
+        parsed,
+        project,
+    })
+}
+
 /// A GitHub webhook delivery, verified by `X-Hub-Signature-256`.
 pub async fn github(
     State(ws): State<WebhookState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> ApiResult<Response> {
-    let v = verify(&ws, &headers, body, &GITHUB).await?;
+    let v = verify_github(&ws, &headers, body).await?;
     let event = required_header(&headers, "X-GitHub-Event")?;
     let delivery_id = required_header(&headers, "X-GitHub-Delivery")?;
     receive(&ws, v, event, delivery_id, kept_headers(&headers)).await
@@ -360,16 +497,16 @@ pub async fn github(
 pub async fn gitlab(
     State(ws): State<WebhookState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> ApiResult<Response> {
-    let v = verify(&ws, &headers, body, &GITLAB).await?;
+    let v = verify_gitlab(&ws, &headers, body).await?;
     let event = required_header(&headers, "X-Gitlab-Event")?;
     // Idempotency-Key stays the same across GitLab's retries of a delivery.
     let delivery_id = match header(&headers, "idempotency-key")
         .or_else(|| header(&headers, "x-gitlab-event-uuid"))
     {
         Some(id) => id.to_owned(),
-        None => format!("sha256:{}", hex::encode(Sha256::digest(&v.body))),
+        None => format!("sha256:{}", hex::encode(Sha256::digest(&v.body.bytes))),
     };
     receive(&ws, v, event, delivery_id, kept_headers(&headers)).await
 }
@@ -383,7 +520,7 @@ async fn receive(
 ) -> ApiResult<Response> {
     let Verified {
         provider,
-        body,
+        body: ReadBody { bytes: body, _held },
         parsed,
         project,
     } = verified;
@@ -409,14 +546,14 @@ async fn receive(
         project_id: Some(project.id),
         received_at: now,
         headers,
-        body: body.to_vec(),
+        body,
         outcome: Outcome::Invalid,
         detail: String::new(),
     };
     let value = match ingest::usable(parsed) {
         Ok(v) => v,
         Err(e) => {
-            delivery.detail = e;
+            delivery.detail = clip(&e);
             let message = delivery.detail.clone();
             if !store.record_delivery(&delivery).await? {
                 return Ok(duplicate(&delivery.delivery_id));
@@ -437,13 +574,13 @@ async fn receive(
     let mapped = match mapped {
         Ok(m) => m,
         Err(e) => {
-            delivery.detail = format!("cannot use the payload: {e}");
+            delivery.detail = clip(&format!("cannot use the payload: {e}"));
             if !store.record_delivery(&delivery).await? {
                 return Ok(duplicate(&delivery.delivery_id));
             }
             return Err(ApiError::BadRequest(
-                format!("cannot use the {event} payload: {e}"),
-                Some(e.field),
+                clip(&format!("cannot use the {event} payload: {e}")),
+                Some(clip(&e.field)),
             ));
         }
     };
@@ -485,7 +622,18 @@ async fn receive(
             mapped.commits,
             mapped.refs,
         )
-        .await?;
+        .await;
+    let fresh = match fresh {
+        Ok(fresh) => fresh,
+        Err(WriteError::Refused(problem)) => {
+            return Err(ApiError::bad_field(
+                "body",
+                format!("cannot use the {event} payload: {problem}"),
+            ));
+        }
+        Err(WriteError::RefusedReplay) => return Ok(duplicate(&delivery_id)),
+        Err(WriteError::Failed(e)) => return Err(ApiError::Unexpected(anyhow::anyhow!(e))),
+    };
     if !fresh {
         return Ok(duplicate(&delivery_id));
     }
@@ -498,6 +646,16 @@ async fn receive(
         }),
     )
         .into_response())
+}
+
+/// A problem as stored and answered: at most 1000 characters (a payload's
+/// own over-long value can appear in it).
+fn clip(text: &str) -> String {
+    const MAX: usize = 1000;
+    match text.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
 }
 
 fn duplicate(delivery_id: &str) -> Response {
@@ -521,7 +679,20 @@ struct Job {
     item: Ingest,
     commits: Vec<Commit>,
     refs: Vec<GitRef>,
-    reply: oneshot::Sender<Result<bool, String>>,
+    reply: oneshot::Sender<Result<bool, WriteError>>,
+}
+
+/// Why a delivery was not stored with its records.
+#[derive(Debug)]
+pub enum WriteError {
+    /// Its records break a rule storage checks: the delivery was kept as
+    /// `invalid` with this problem instead (a payload's fault: 400).
+    Refused(String),
+    /// It was kept as `invalid` with its problem, but an earlier copy of it
+    /// was already stored: a replay.
+    RefusedReplay,
+    /// Storing failed (the database): nothing was stored.
+    Failed(String),
 }
 
 /// Writes deliveries with their records. One task takes whatever deliveries
@@ -557,7 +728,7 @@ impl Writer {
         item: Ingest,
         commits: Vec<Commit>,
         refs: Vec<GitRef>,
-    ) -> anyhow::Result<bool> {
+    ) -> Result<bool, WriteError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Job {
@@ -567,11 +738,10 @@ impl Writer {
                 reply,
             })
             .await
-            .map_err(|_| anyhow::anyhow!("the delivery writer has stopped"))?;
-        answer
-            .await
-            .map_err(|_| anyhow::anyhow!("the delivery writer stopped before answering"))?
-            .map_err(anyhow::Error::msg)
+            .map_err(|_| WriteError::Failed("the delivery writer has stopped".into()))?;
+        answer.await.map_err(|_| {
+            WriteError::Failed("the delivery writer stopped before answering".into())
+        })?
     }
 }
 
@@ -623,23 +793,52 @@ async fn run_writer(store: Store, mut rx: mpsc::Receiver<Job>) {
                 }
             }
             Err(e) if items.len() == 1 => {
-                tracing::warn!(error = %e, "storing a delivery failed");
-                for reply in replies {
-                    let _ = reply.send(Err(e.to_string()));
-                }
-            }
-            Err(_) => {
-                for (i, reply) in replies.into_iter().enumerate() {
-                    let result = commit_batch(&store, &items[i..=i], &git[i..=i])
-                        .await
-                        .map(|fresh| fresh.first().copied().unwrap_or(false))
-                        .map_err(|e| {
-                            tracing::warn!(error = %e, "storing a delivery failed");
-                            e.to_string()
-                        });
+                let result = refused(&store, &items[0], e).await;
+                if let Some(reply) = replies.pop() {
                     let _ = reply.send(result);
                 }
             }
+            Err(_) => {
+                // Each alone, so one bad delivery cannot fail the others.
+                for (i, reply) in replies.into_iter().enumerate() {
+                    let result = match commit_batch(&store, &items[i..=i], &git[i..=i]).await {
+                        Ok(fresh) => Ok(fresh.first().copied().unwrap_or(false)),
+                        Err(e) => refused(&store, &items[i], e).await,
+                    };
+                    let _ = reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// A delivery whose write failed alone: when a rule storage checks refused
+/// its records (the mappers check them too, so this is a safety net), it is
+/// kept as `invalid` with the problem, as any unusable payload is;
+/// otherwise storing failed.
+async fn refused(
+    store: &Store,
+    item: &Ingest,
+    e: tandem_store::StoreError,
+) -> Result<bool, WriteError> {
+    use tandem_store::StoreError;
+    let problem = match &e {
+        StoreError::Domain(d) => d.to_string(),
+        StoreError::MissingReference { field, message } => format!("{field}: {message}"),
+        _ => {
+            tracing::warn!(error = %e, "storing a delivery failed");
+            return Err(WriteError::Failed(e.to_string()));
+        }
+    };
+    let mut delivery = item.delivery.clone();
+    delivery.outcome = Outcome::Invalid;
+    delivery.detail = clip(&format!("cannot use the payload: {problem}"));
+    match store.record_delivery(&delivery).await {
+        Ok(true) => Err(WriteError::Refused(clip(&problem))),
+        Ok(false) => Err(WriteError::RefusedReplay),
+        Err(e) => {
+            tracing::warn!(error = %e, "storing a delivery failed");
+            Err(WriteError::Failed(e.to_string()))
         }
     }
 }

@@ -150,6 +150,10 @@ pub(crate) const METRIC_COLS: &str =
 pub(crate) const DECISION_COLS: &str = "id, team_id, goal_id, title, context, options, decision, \
      consequences, decided_by, decided_at, created_at, updated_at";
 
+/// The columns of `audit_log`, in the order `Store::record_audit` binds
+/// them.
+pub(crate) const AUDIT_COLS: &str = "id, at, action, actor, subject, client, detail";
+
 /// The columns of `deliveries`, in [`Db::bind_delivery`] order.
 pub(crate) const DELIVERY_COLS: &str =
     "id, provider, delivery_id, event, project_id, received_at, headers, body, outcome, detail";

@@ -63,6 +63,7 @@ pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
 pub use engineering::fetches::FetchKey;
 pub use engineering::records::{Ingest, RawDeliveryFilter};
 pub use engineering::tracker::{ParentLink, TrackedItem, TrackerWrite};
+pub use entities::audit::ThrottleState;
 pub use entities::risk_history::RiskHistoryEntry;
 pub use error::StoreError;
 

@@ -27,8 +27,13 @@ pub fn repository(payload: &Value) -> Option<&str> {
     payload.get("repository")?.get("full_name")?.as_str()
 }
 
-/// Maps one event's payload.
+/// Maps one event's payload; what it returns passes storage's validation
+/// ([`Mapped::validated`]).
 pub fn map(event: &str, payload: &Value, ctx: &Context<'_>) -> MapResult<Mapped> {
+    map_event(event, payload, ctx)?.validated()
+}
+
+fn map_event(event: &str, payload: &Value, ctx: &Context<'_>) -> MapResult<Mapped> {
     let root = At::root(payload);
     root.object()?;
     match event {
@@ -423,10 +428,13 @@ fn issue_at(at: &At<'_>, repo: &str, ctx: &Context<'_>) -> MapResult<Vec<Record>
     let created_at = at.get("created_at").time()?;
     let closed_at = at.get("closed_at").opt_time()?;
     let updated_at = at.get("updated_at").opt_time()?.unwrap_or(created_at);
-    let closed = match at.get("state").str()? {
-        "open" => false,
-        "closed" => true,
-        other => {
+    // Some actions (`pinned`, `unpinned`) send the issue without its state
+    // (nor its labels): a closing time then says it is closed.
+    let closed = match at.get("state").opt_str()? {
+        None => closed_at.is_some(),
+        Some("open") => false,
+        Some("closed") => true,
+        Some(other) => {
             return Err(PayloadError::new(
                 at.get("state").path(),
                 format!("{other:?} is not open or closed"),

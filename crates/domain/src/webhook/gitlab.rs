@@ -27,8 +27,13 @@ pub fn repository(payload: &Value) -> Option<&str> {
     payload.get("project")?.get("path_with_namespace")?.as_str()
 }
 
-/// Maps one event's payload (`X-Gitlab-Event`).
+/// Maps one event's payload (`X-Gitlab-Event`); what it returns passes
+/// storage's validation ([`Mapped::validated`]).
 pub fn map(event: &str, payload: &Value, ctx: &Context<'_>) -> MapResult<Mapped> {
+    map_event(event, payload, ctx)?.validated()
+}
+
+fn map_event(event: &str, payload: &Value, ctx: &Context<'_>) -> MapResult<Mapped> {
     let root = At::root(payload);
     root.object()?;
     match event {

@@ -99,6 +99,40 @@ impl Mapped {
         }
     }
 
+    /// The mapping as storage will accept it: every record, commit and ref
+    /// passes its domain validation, else the payload is refused naming the
+    /// record and field (`pull_request.number: must be a positive number`).
+    /// Both mappers end with this, so a signed delivery whose values no
+    /// record may hold is the payload's fault (kept `invalid`, answered
+    /// 400), never a failed write.
+    pub fn validated(self) -> MapResult<Self> {
+        let fail = |kind: &str, e: crate::error::DomainError| {
+            let (field, message) = match &e {
+                crate::error::DomainError::Invalid(errors) if !errors.is_empty() => {
+                    (errors[0].field.clone(), e.to_string())
+                }
+                _ => (String::new(), e.to_string()),
+            };
+            let kind = kind.replace(' ', "_");
+            let field = if field.is_empty() {
+                kind
+            } else {
+                format!("{kind}.{field}")
+            };
+            PayloadError::new(field, message)
+        };
+        for r in &self.records {
+            r.validate().map_err(|e| fail(r.kind(), e))?;
+        }
+        for c in &self.commits {
+            c.validate().map_err(|e| fail("commit", e))?;
+        }
+        for r in &self.refs {
+            r.validate().map_err(|e| fail("ref", e))?;
+        }
+        Ok(self)
+    }
+
     /// One line saying what was derived, for the delivery's `detail`.
     pub fn summary(&self) -> String {
         if let Some(why) = &self.ignored {

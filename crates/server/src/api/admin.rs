@@ -6,6 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use tandem_domain::audit::{AuditAction, AuditEvent};
 use tandem_domain::user::{ApiToken, NewUser, Role, User};
 
 use super::path_id;
@@ -24,12 +25,15 @@ pub struct SignIn {
 
 /// Signs in with a username and password and sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/session", tag = "auth", request_body = SignIn, security(()),
-    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 401, body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins for this account or address; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn sign_in(
     State(state): State<AppState>,
+    parts: axum::http::request::Parts,
     ApiJson(input): ApiJson<SignIn>,
 ) -> ApiResult<impl IntoResponse> {
-    let user = auth::authenticate(&state, &input.username, &input.password)
+    let client = auth::client_address(&parts);
+    let user = auth::throttled_sign_in(&state, &input.username, &input.password, client.as_deref())
         .await?
         .ok_or(ApiError::Unauthorized("wrong username or password"))?;
     let cookie = auth::start_session(&state, user.id).await?;
@@ -107,7 +111,8 @@ pub async fn list_users(
     responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_user(
     State(state): State<AppState>,
-    _: RequireAdmin,
+    RequireAdmin(who): RequireAdmin,
+    client: auth::ClientAddress,
     ApiJson(input): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     let new = NewUser {
@@ -117,6 +122,15 @@ pub async fn create_user(
         role: input.role,
     };
     let user = tandem_app::users::create(&state.store, new, input.password).await?;
+    auth::audit(
+        &state,
+        &who,
+        &client,
+        AuditAction::UserCreated,
+        &user.username,
+        &format!("role {}", user.role),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -134,6 +148,7 @@ pub struct UserPatch {
 pub async fn update_user(
     State(state): State<AppState>,
     RequireAdmin(who): RequireAdmin,
+    client: auth::ClientAddress,
     Path(username): Path<String>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> ApiResult<Json<User>> {
@@ -142,6 +157,12 @@ pub async fn update_user(
     } else {
         tandem_app::users::enable(&state.store, &username).await?
     };
+    let action = if patch.disabled {
+        AuditAction::UserDisabled
+    } else {
+        AuditAction::UserEnabled
+    };
+    auth::audit(&state, &who, &client, action, &user.username, "").await?;
     Ok(Json(user))
 }
 
@@ -173,9 +194,19 @@ pub async fn list_tokens(
 pub async fn create_token(
     State(state): State<AppState>,
     RequireAdmin(who): RequireAdmin,
+    client: auth::ClientAddress,
     ApiJson(input): ApiJson<CreateToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     let (token, secret) = issue_token(&state.store, &input.name, input.role, who.user_id).await?;
+    auth::audit(
+        &state,
+        &who,
+        &client,
+        AuditAction::TokenCreated,
+        &format!("{} ({})", token.name, token.id),
+        &format!("role {}", token.role),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
 }
 
@@ -185,12 +216,52 @@ use tandem_app::credentials::issue_token;
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    _: RequireAdmin,
+    RequireAdmin(who): RequireAdmin,
+    client: auth::ClientAddress,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state
-        .store
-        .revoke_token(path_id("token", &id)?, Utc::now())
-        .await?;
+    let id = path_id("token", &id)?;
+    state.store.revoke_token(id, Utc::now()).await?;
+    auth::audit(
+        &state,
+        &who,
+        &client,
+        AuditAction::TokenRevoked,
+        &id.to_string(),
+        "",
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The audit log, newest first: sign-ins (successful and failed) and admin
+/// actions (users, tokens, webhook secrets).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditParams),
+    responses((status = 200, body = crate::api::Page<AuditEvent>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_audit(
+    State(state): State<AppState>,
+    _: RequireAdmin,
+    crate::http::extract::ApiQuery(params): crate::http::extract::ApiQuery<AuditParams>,
+) -> ApiResult<Json<crate::api::Page<AuditEvent>>> {
+    let q = crate::api::ListParams {
+        limit: params.limit,
+        cursor: params.cursor,
+        ..Default::default()
+    }
+    .resolve(&state, &[])
+    .await?;
+    Ok(Json(
+        tandem_app::audit::list(&state.store, &q).await?.into(),
+    ))
+}
+
+/// Paging of the audit log.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page (older events).
+    pub cursor: Option<String>,
 }

@@ -192,7 +192,8 @@ pub struct WebhookSecret {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_webhook_secret(
     State(state): State<AppState>,
-    _: RequireAdmin,
+    RequireAdmin(who): RequireAdmin,
+    client: crate::http::auth::ClientAddress,
     Path((project, provider)): Path<(String, String)>,
     ApiJson(input): ApiJson<WebhookSecret>,
 ) -> ApiResult<StatusCode> {
@@ -204,6 +205,17 @@ pub async fn put_webhook_secret(
             )));
         }
     };
-    tandem_app::org::set_webhook_secret(&state.store, &project, provider, &input.secret).await?;
+    let found =
+        tandem_app::org::set_webhook_secret(&state.store, &project, provider, &input.secret)
+            .await?;
+    crate::http::auth::audit(
+        &state,
+        &who,
+        &client,
+        tandem_domain::audit::AuditAction::WebhookSecretSet,
+        &format!("{} {provider}", found.key),
+        "",
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -201,6 +201,86 @@ pub async fn authenticate(
     Ok(user.filter(|u| ok && !u.disabled))
 }
 
+/// The client's address: the connection's peer (`tandem serve` keeps it);
+/// none when the router runs without one. Behind a reverse proxy every
+/// client shares the proxy's address, so the per-address sign-in throttle
+/// allows many more failures than the per-account one.
+pub fn client_address(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+/// The client's address as an extractor (never refuses).
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(client_address(parts)))
+    }
+}
+
+/// Writes an admin action to the audit log (`tandem_app::audit`).
+pub async fn audit(
+    state: &AppState,
+    who: &Principal,
+    client: &ClientAddress,
+    action: tandem_domain::audit::AuditAction,
+    subject: &str,
+    detail: &str,
+) -> Result<(), ApiError> {
+    tandem_app::audit::record(
+        &state.store,
+        Utc::now(),
+        action,
+        &who.name,
+        subject,
+        client.0.as_deref(),
+        detail,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Checks a sign-in under the throttle (`tandem_app::audit`): refused with
+/// 429 and `Retry-After` while the account or the address is locked
+/// (without checking the password), else the password is checked and the
+/// outcome counted and logged. `None` for a wrong username or password.
+pub async fn throttled_sign_in(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    client: Option<&str>,
+) -> Result<Option<User>, ApiError> {
+    let store = &state.store;
+    let now = Utc::now();
+    if let Some(wait) = tandem_app::audit::sign_in_locked(store, username, client, now).await? {
+        return Err(throttled(wait));
+    }
+    match authenticate(state, username, password).await? {
+        Some(user) => {
+            tandem_app::audit::sign_in_succeeded(store, &user.username, client, Utc::now()).await?;
+            Ok(Some(user))
+        }
+        None => {
+            tandem_app::audit::sign_in_failed(store, username, client, Utc::now()).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// The answer to a sign-in refused by the throttle.
+pub fn throttled(wait: u64) -> ApiError {
+    ApiError::TooManyRequests {
+        message: format!("too many failed sign-ins; try again in {wait} s"),
+        retry_after: wait,
+    }
+}
+
 /// Starts a session for `user` (the configured lifetime) and returns the
 /// `Set-Cookie` value that carries it.
 pub async fn start_session(state: &AppState, user: Uuid) -> Result<String, ApiError> {

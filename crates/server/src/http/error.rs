@@ -29,6 +29,14 @@ pub enum ApiError {
     TooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The server cannot take the request now; try again after
+    /// `retry_after` seconds (503 with `Retry-After`).
+    #[error("{message}")]
+    Busy { message: String, retry_after: u64 },
+    /// Too many attempts; try again after `retry_after` seconds (429 with
+    /// `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     /// Input that parses but breaks a rule; every broken rule is listed.
     #[error("{}", .0.first().map(|e| format!("{}: {}", e.field, e.message)).unwrap_or_default())]
     Invalid(Vec<FieldError>),
@@ -45,7 +53,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, machine-readable: `bad_request`, `unauthorized`, `forbidden`,
     /// `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
-    /// `unsupported_media_type`, `invalid`, `internal`.
+    /// `unsupported_media_type`, `invalid`, `too_many_requests`,
+    /// `unavailable`, `internal`.
     pub code: &'static str,
     pub message: String,
     /// The input field at fault, as a dotted path, when there is one.
@@ -132,6 +141,10 @@ impl IntoResponse for ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             ApiError::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let (field, details) = match &self {
@@ -171,6 +184,14 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if let ApiError::Busy { retry_after, .. } | ApiError::TooManyRequests { retry_after, .. } =
+            &self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

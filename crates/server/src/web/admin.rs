@@ -12,6 +12,7 @@ use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
 use tandem_domain::DomainError;
+use tandem_domain::audit::AuditAction;
 use tandem_domain::user::{ApiToken, NewUser, Role, User, validate_password};
 
 use super::AdminViewer;
@@ -181,10 +182,33 @@ pub async fn users(
     render(&page.await?)
 }
 
+/// Writes an admin action done through the pages to the audit log.
+async fn audit(
+    state: &AppState,
+    viewer: &Viewer,
+    client: &auth::ClientAddress,
+    action: AuditAction,
+    subject: &str,
+    detail: &str,
+) -> PageResult<()> {
+    tandem_app::audit::record(
+        &state.store,
+        Utc::now(),
+        action,
+        &viewer.user.username,
+        subject,
+        client.0.as_deref(),
+        detail,
+    )
+    .await?;
+    Ok(())
+}
+
 /// `POST /admin/users`: creates a user.
 pub async fn create_user(
     State(state): State<AppState>,
     AdminViewer(viewer): AdminViewer,
+    client: auth::ClientAddress,
     PageForm(mut form): PageForm<UserForm>,
 ) -> PageResult<Response> {
     viewer.check_csrf(&form.csrf)?;
@@ -213,7 +237,19 @@ pub async fn create_user(
                 .map_err(|e| ApiError::Unexpected(e.into()))?
                 .map_err(ApiError::from)?;
             match state.store.create_user(&user, &hash).await {
-                Ok(()) => return Ok(see_other("/admin/users")),
+                Ok(()) => {
+                    let role = format!("role {}", user.role);
+                    audit(
+                        &state,
+                        &viewer,
+                        &client,
+                        AuditAction::UserCreated,
+                        &user.username,
+                        &role,
+                    )
+                    .await?;
+                    return Ok(see_other("/admin/users"));
+                }
                 Err(e) => status = errors.absorb_api(ApiError::from(e))?,
             }
         }
@@ -236,6 +272,7 @@ pub struct CsrfForm {
 async fn set_disabled(
     state: &AppState,
     viewer: &Viewer,
+    client: &auth::ClientAddress,
     username: &str,
     disabled: bool,
 ) -> PageResult<Response> {
@@ -248,6 +285,12 @@ async fn set_disabled(
         return render_status(StatusCode::CONFLICT, &page);
     }
     state.store.set_user_disabled(username, disabled).await?;
+    let action = if disabled {
+        AuditAction::UserDisabled
+    } else {
+        AuditAction::UserEnabled
+    };
+    audit(state, viewer, client, action, username, "").await?;
     Ok(see_other("/admin/users"))
 }
 
@@ -255,22 +298,24 @@ async fn set_disabled(
 pub async fn disable_user(
     State(state): State<AppState>,
     AdminViewer(viewer): AdminViewer,
+    client: auth::ClientAddress,
     Path(username): Path<String>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
     viewer.check_csrf(&form.csrf)?;
-    set_disabled(&state, &viewer, &username, true).await
+    set_disabled(&state, &viewer, &client, &username, true).await
 }
 
 /// `POST /admin/users/{username}/enable`.
 pub async fn enable_user(
     State(state): State<AppState>,
     AdminViewer(viewer): AdminViewer,
+    client: auth::ClientAddress,
     Path(username): Path<String>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
     viewer.check_csrf(&form.csrf)?;
-    set_disabled(&state, &viewer, &username, false).await
+    set_disabled(&state, &viewer, &client, &username, false).await
 }
 
 #[derive(Debug)]
@@ -359,6 +404,7 @@ pub async fn tokens(
 pub async fn create_token(
     State(state): State<AppState>,
     AdminViewer(viewer): AdminViewer,
+    client: auth::ClientAddress,
     PageForm(form): PageForm<TokenForm>,
 ) -> PageResult<Response> {
     viewer.check_csrf(&form.csrf)?;
@@ -368,6 +414,17 @@ pub async fn create_token(
     if let Some(role) = role {
         match issue_token(&state.store, form.name.trim(), role, Some(viewer.user.id)).await {
             Ok((token, secret)) => {
+                let subject = format!("{} ({})", token.name, token.id);
+                let role = format!("role {}", token.role);
+                audit(
+                    &state,
+                    &viewer,
+                    &client,
+                    AuditAction::TokenCreated,
+                    &subject,
+                    &role,
+                )
+                .await?;
                 let page = tokens_page(
                     &state,
                     &viewer,
@@ -389,6 +446,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     AdminViewer(viewer): AdminViewer,
+    client: auth::ClientAddress,
     Path(id): Path<String>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult<Response> {
@@ -396,5 +454,14 @@ pub async fn revoke_token(
     let id = uuid::Uuid::try_parse(&id)
         .map_err(|_| PageError::not_found(format!("There is no token {id}.")))?;
     state.store.revoke_token(id, Utc::now()).await?;
+    audit(
+        &state,
+        &viewer,
+        &client,
+        AuditAction::TokenRevoked,
+        &id.to_string(),
+        "",
+    )
+    .await?;
     Ok(see_other("/admin/tokens"))
 }

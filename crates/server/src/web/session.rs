@@ -157,10 +157,29 @@ pub async fn sign_in(
     if page.username_error.is_some() || page.password_error.is_some() {
         return form_response(&state, StatusCode::UNPROCESSABLE_ENTITY, pre_session, page);
     }
-    let Some(user) = auth::authenticate(&state, &page.username, &input.password).await? else {
-        page.error = Some("Wrong username or password.".into());
-        return form_response(&state, StatusCode::UNAUTHORIZED, pre_session, page);
-    };
+    let client = auth::client_address(&parts);
+    let user =
+        match auth::throttled_sign_in(&state, &page.username, &input.password, client.as_deref())
+            .await
+        {
+            Ok(Some(user)) => user,
+            Ok(None) => {
+                page.error = Some("Wrong username or password.".into());
+                return form_response(&state, StatusCode::UNAUTHORIZED, pre_session, page);
+            }
+            Err(ApiError::TooManyRequests { retry_after, .. }) => {
+                page.error = Some(format!(
+                    "Too many failed sign-ins. Try again in {retry_after} seconds."
+                ));
+                let mut response =
+                    form_response(&state, StatusCode::TOO_MANY_REQUESTS, pre_session, page)?;
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                return Ok(response);
+            }
+            Err(e) => return Err(e.into()),
+        };
     let session = auth::start_session(&state, user.id).await?;
     let secure = state.settings.secure_cookies();
     let mut response = see_other(&page.next);

@@ -16,6 +16,8 @@ mod report_delivery;
 mod reports;
 mod resources;
 mod setup;
+mod sign_in_throttle;
 mod support;
 mod validation;
+mod webhook_hardening;
 mod webhooks;

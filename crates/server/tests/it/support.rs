@@ -141,6 +141,35 @@ impl TestApp {
         }
     }
 
+    /// A second server (another replica) over the same database; answers
+    /// its base URL. It stops when the returned sender is dropped.
+    #[allow(dead_code)] // each test binary uses a different subset
+    pub async fn replica(&self) -> (String, oneshot::Sender<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a port");
+        let base = format!("http://{}", listener.local_addr().expect("local address"));
+        let env: Vec<(String, String)> = [
+            ("TANDEM_DATABASE__URL", self._db.url.as_str()),
+            ("TANDEM_SERVER__PUBLIC_URL", base.as_str()),
+            ("TANDEM_AUTH__ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("TANDEM_FORECAST__CHECK_INTERVAL_MINUTES", "0"),
+            ("TANDEM_REPORT__SCHEDULER_INTERVAL_SECONDS", "0"),
+            ("TANDEM_MAINTENANCE__ATTRIBUTE_INTERVAL_SECONDS", "0"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let example = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tandem.example.toml"));
+        let settings = Settings::load_from(Some(example), &env).expect("load settings");
+        let state = AppState::new(self._db.store().await, settings).expect("application state");
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(tandem_server::launch(state, listener, async {
+            let _ = rx.await;
+        }));
+        (base, tx)
+    }
+
     /// A second handle on the server's database, to check what was stored.
     pub async fn store(&self) -> tandem_store::Store {
         self._db.store().await

@@ -11,7 +11,9 @@
 //! per-deployment facts, the day rollups and the incident watermarks are
 //! recomputed from these rows, so every imported deployment is marked for
 //! attribution again (`attributed = FALSE`). Sessions are not dumped
-//! either: signing in again is the price of moving a database.
+//! either: signing in again is the price of moving a database; nor are the
+//! sign-in throttle counts (they forget themselves within the hour). The
+//! audit log is.
 
 use std::collections::BTreeMap;
 
@@ -251,6 +253,19 @@ pub(crate) const TABLES: &[Table] = &[
             col("created_at", Time),
         ],
         order_by: "project_id, provider",
+    },
+    Table {
+        name: "audit_log",
+        columns: &[
+            col("id", Uuid),
+            col("at", Time),
+            col("action", Text),
+            col("actor", Text),
+            col("subject", Text),
+            opt("client", Text),
+            col("detail", Text),
+        ],
+        order_by: "id",
     },
     Table {
         name: "deliveries",

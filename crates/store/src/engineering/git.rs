@@ -241,30 +241,7 @@ impl Store {
     /// Points several refs at their commits, in one transaction.
     pub async fn set_refs(&self, refs: &[GitRef]) -> Result<()> {
         for (i, r) in refs.iter().enumerate() {
-            if r.repo.trim().is_empty() {
-                return Err(DomainError::invalid(
-                    format!("refs[{i}].repo"),
-                    "must name a repository",
-                )
-                .into());
-            }
-            if !r.name.starts_with("refs/") {
-                return Err(DomainError::invalid(
-                    format!("refs[{i}].name"),
-                    format!(
-                        "{:?} is not a full ref name (refs/heads/..., refs/tags/...)",
-                        r.name
-                    ),
-                )
-                .into());
-            }
-            if !tandem_domain::git::is_sha(&r.sha) {
-                return Err(DomainError::invalid(
-                    format!("refs[{i}].sha"),
-                    format!("{:?} is not a hexadecimal object id", r.sha),
-                )
-                .into());
-            }
+            r.validate().map_err(|e| prefix_ref(e, i))?;
         }
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
@@ -688,11 +665,19 @@ async fn write_commits_pg(
 
 /// Prefixes the fields of a commit's validation error with its index.
 fn prefix(e: DomainError, index: usize) -> StoreError {
+    prefixed(e, &format!("commits[{index}]"))
+}
+
+fn prefix_ref(e: DomainError, index: usize) -> StoreError {
+    prefixed(e, &format!("refs[{index}]"))
+}
+
+fn prefixed(e: DomainError, at: &str) -> StoreError {
     match e {
         DomainError::Invalid(errors) => StoreError::Domain(DomainError::Invalid(
             errors
                 .into_iter()
-                .map(|f| FieldError::new(format!("commits[{index}].{}", f.field), f.message))
+                .map(|f| FieldError::new(format!("{at}.{}", f.field), f.message))
                 .collect(),
         )),
         other => StoreError::Domain(other),

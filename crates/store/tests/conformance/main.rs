@@ -5,6 +5,7 @@
 mod checks;
 mod common;
 
+mod audit;
 mod basics;
 mod decisions;
 mod delivery;

@@ -196,6 +196,13 @@ fn parse_value(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Adds points to a series named by id or key: [`write_points`] after the
+/// one lookup (the web set-up page's form names the series by key).
+pub async fn add_points(store: &Store, series: &str, points: Vec<NewPoint>) -> AppResult<usize> {
+    let metric = crate::lookup::metric(store, series).await?;
+    write_points(store, &metric, points).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,11 +248,4 @@ mod tests {
             vec!["file: has no rows; each row is date,value (e.g. 2026-11-02,4.2)"]
         );
     }
-}
-
-/// Adds points to a series named by id or key: [`write_points`] after the
-/// one lookup (the web set-up page's form names the series by key).
-pub async fn add_points(store: &Store, series: &str, points: Vec<NewPoint>) -> AppResult<usize> {
-    let metric = crate::lookup::metric(store, series).await?;
-    write_points(store, &metric, points).await
 }

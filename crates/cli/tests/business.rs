@@ -291,7 +291,7 @@ async fn risks_one_by_one(engine: EngineKind) {
         ],
         "",
         &[
-            "--team: no team has the key or id \"billing\"",
+            "--team: no team \"billing\"",
             "pay",
             "ops",
         ],
@@ -370,7 +370,7 @@ async fn decision_log(engine: EngineKind) {
     w.refused(
         &["decision", "list", "--team", "nope"],
         "",
-        &["no team has the key or id \"nope\"; the teams are: ", "pay"],
+        &["no team \"nope\"; the teams are ", "pay"],
     );
 
     let list = w.json(&["decision", "list", "--team", "pay", "--format", "json"]);
@@ -651,7 +651,7 @@ async fn report_draft_approve_send(engine: EngineKind) {
     w.refused(
         &["report", "approve", "--team", "billing", "--week", week],
         "",
-        &["--team: no team has the key or id \"billing\""],
+        &["--team: no team \"billing\""],
     );
 }
 

@@ -98,7 +98,7 @@ pub enum WeeklyJson {
 #[serde(untagged)]
 #[allow(dead_code)]
 pub enum ArchivedJson {
-    Report(ArchivedReport),
+    Report(Box<ArchivedReport>),
     Slack(SlackMessage),
 }
 

@@ -153,9 +153,10 @@ pub struct GoalPatch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldChange {
     pub field: String,
-    #[schema(value_type = Object)]
+    /// The field's value before: any JSON value (a string for `status`, an
+    /// object for `timeline`, …).
     pub before: serde_json::Value,
-    #[schema(value_type = Object)]
+    /// The field's value after, as `before`.
     pub after: serde_json::Value,
 }
 

@@ -1,11 +1,14 @@
 //! The OpenAPI document, generated from the handlers' annotations. The
 //! committed copy at `docs/openapi.json` is checked current by a test.
 
+use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::api::events;
 use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, reports, work};
+use crate::http::auth::Principal;
+use crate::http::error::ApiResult;
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -22,7 +25,7 @@ use crate::api::{admin, documents, forecasts, goals, metrics, org, planning, rep
         crate::api::reports::Format,
     )),
     paths(
-        admin::sign_in, admin::sign_out, admin::me, crate::router::openapi_json,
+        admin::sign_in, admin::sign_out, admin::me, openapi_json,
         org::list_teams, org::create_team, org::get_team, org::update_team,
         org::list_projects, org::create_project, org::get_project, org::update_project,
         org::list_members, org::put_member, org::delete_member,
@@ -193,6 +196,13 @@ fn reason(status: &str) -> &'static str {
         .and_then(|s| axum::http::StatusCode::from_u16(s).ok())
         .and_then(|s| s.canonical_reason())
         .unwrap_or("Response")
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+    responses((status = 200, body = Object, description = "the OpenAPI document of `/api/v1`")))]
+pub(crate) async fn openapi_json(_who: Principal) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(document()))
 }
 
 /// The document as JSON, with a stable version string.

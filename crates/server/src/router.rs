@@ -11,13 +11,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, Request, StatusCode};
-use axum::response::{IntoResponse, Json};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::http::auth::Principal;
-use crate::http::error::{self, ApiResult};
+use crate::http::error;
 use crate::openapi;
 use crate::{AppState, api, web, webhooks};
 
@@ -30,7 +29,7 @@ pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/session", post(admin::sign_in).delete(admin::sign_out))
         .route("/me", get(admin::me))
-        .route("/openapi.json", get(openapi_json))
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/teams", get(org::list_teams).post(org::create_team))
         .route("/teams/{team}", get(org::get_team).patch(org::update_team))
         .route(
@@ -281,11 +280,4 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out").into_response(),
     }
-}
-
-/// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
-    responses((status = 200, body = Object, description = "the OpenAPI document of `/api/v1`")))]
-pub(crate) async fn openapi_json(_who: Principal) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(openapi::document()))
 }

@@ -86,7 +86,7 @@ pub async fn flow(
     params(DeliveryQuery),
     responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
-            for cycle time (median, P85) of work items finished in the range"),
+            for its cycle time: started → done of the items done in the range (median, P85)"),
         (status = 400, body = ErrorBody)))]
 pub async fn cycle_time(
     state: State<AppState>,
@@ -100,7 +100,7 @@ pub async fn cycle_time(
     params(DeliveryQuery),
     responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
-            for work items finished per bucket"),
+            for its throughput: items done in the range and per bucket"),
         (status = 400, body = ErrorBody)))]
 pub async fn throughput(
     state: State<AppState>,
@@ -114,7 +114,7 @@ pub async fn throughput(
     params(DeliveryQuery),
     responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
-            for production bugs opened and closed per bucket"),
+            for its bugs: bugs opened in the range and still open at its end"),
         (status = 400, body = ErrorBody)))]
 pub async fn bugs(
     state: State<AppState>,
@@ -128,7 +128,7 @@ pub async fn bugs(
     params(DeliveryQuery),
     responses((status = 403, body = ErrorBody, description = "needs the member role or higher"),
         (status = 200, body = FlowReport, description = "the flow report of `/api/v1/delivery/flow`, \
-            for the share of finished work that was tech debt"),
+            for its tech-debt share: done items of kind debt, by count and by cycle days"),
         (status = 400, body = ErrorBody)))]
 pub async fn debt_share(
     state: State<AppState>,

@@ -290,11 +290,7 @@ async fn risks_one_by_one(engine: EngineKind) {
             "low",
         ],
         "",
-        &[
-            "--team: no team \"billing\"",
-            "pay",
-            "ops",
-        ],
+        &["--team: no team \"billing\"", "pay", "ops"],
     );
     let out = w.run(&["risk", "update", &id, "--status", "resolved"]);
     assert_eq!(out.status.code(), Some(2));

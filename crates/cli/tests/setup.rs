@@ -64,6 +64,8 @@ async fn from_an_empty_database_to_work_items(engine: EngineKind) {
     let test_db = TestDb::new(engine).await;
     let (d, db) = (dir.path(), test_db.url.as_str());
 
+    // Reads never create a database: a newcomer runs `migrate` (or `serve`) first.
+    ok(&tandem(d, db, &["migrate"]));
     assert_eq!(json(d, db, &["team", "list"]), Value::Array(vec![]));
     let team = json(
         d,

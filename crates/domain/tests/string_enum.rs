@@ -67,6 +67,8 @@ fn every_string_enum_is_documented_by_its_wire_names() {
         engineering::DeploymentStatus,
         engineering::PipelineStatus,
         engineering::Provider,
+        engineering::FetchState,
+        audit::AuditAction,
         engineering::Outcome,
         forecast::Sharing,
         git::CommitSource,

@@ -447,23 +447,17 @@ async fn two_replicas_send_one_scheduled_report(engine: EngineKind) {
         servers.push((tx, task));
     }
     // Wait until the current week's report went out, then a few more ticks.
-    // The scheduler uses the team's time zone, which may already be in the
-    // next ISO week on a Sunday night in UTC: take the week a delivery is in.
-    let store_now = db.store().await;
-    let mut week = report::week_label(Utc::now().date_naive().iso_week());
-    let next = report::week_label(
-        (Utc::now() + chrono::Duration::days(1))
-            .date_naive()
-            .iso_week(),
-    );
-    if store_now
-        .list_report_deliveries(team, &week)
+    // The scheduler's week is the team's, in the team's time zone.
+    let tz: chrono_tz::Tz = db
+        .store()
+        .await
+        .get_team(team)
         .await
         .unwrap()
-        .is_empty()
-    {
-        week = next;
-    }
+        .timezone
+        .parse()
+        .unwrap();
+    let week = report::week_label(Utc::now().with_timezone(&tz).date_naive().iso_week());
     let mut waited = 0;
     while mails.lock().unwrap().is_empty() && waited < 300 {
         tokio::time::sleep(Duration::from_millis(100)).await;

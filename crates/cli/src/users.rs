@@ -142,10 +142,21 @@ pub async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
             role,
             format,
         } => {
+            let before = tandem_app::users::get(store, &username)
+                .await
+                .map_err(explain)?
+                .role;
             let user = tandem_app::users::set_role(store, &username, role)
                 .await
                 .map_err(explain)
                 .with_context(|| format!("cannot make {username:?} {role}"))?;
+            crate::commands::cli_audit(
+                store,
+                AuditAction::RoleChanged,
+                &user.username,
+                &format!("role {before} -> {role}"),
+            )
+            .await?;
             show(&user, format.format, &format!("is now {role}"))
         }
         UserCommand::SetPassword {
@@ -166,6 +177,8 @@ pub async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
             .await
             .map_err(explain)
             .with_context(|| format!("the password of {username:?} was not changed"))?;
+            crate::commands::cli_audit(store, AuditAction::PasswordChanged, &user.username, "")
+                .await?;
             show(
                 &user,
                 format.format,

@@ -733,4 +733,23 @@ async fn user_administration(engine: EngineKind) {
     ));
     let out = w.run(&["user", "set-password", "kim", "--password", "x"]);
     assert_eq!(out.status.code(), Some(2), "no password argument exists");
+
+    // Role and password changes are audited (refused ones are not).
+    let log = w
+        .store
+        .list_audit(&tandem_store::ListQuery::default())
+        .await
+        .unwrap()
+        .items;
+    let of = |action: &str| -> Vec<(String, String)> {
+        log.iter()
+            .filter(|e| e.action.to_string() == action)
+            .map(|e| (e.subject.clone(), e.detail.clone()))
+            .collect()
+    };
+    assert_eq!(
+        of("role_changed"),
+        vec![("kim".to_owned(), "role member -> manager".to_owned())]
+    );
+    assert_eq!(of("password_changed").len(), 2, "{log:?}");
 }

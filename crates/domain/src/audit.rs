@@ -1,5 +1,6 @@
 //! The audit log: who signed in (or failed to), and what admins did to
-//! users, tokens and webhook secrets; and the sign-in throttling rule.
+//! users (their roles and passwords too), tokens and webhook secrets; and
+//! the sign-in throttling rule.
 //!
 //! Pure: events are built by the application with the time it read; the
 //! throttle rule turns a count of consecutive failures into how long
@@ -21,6 +22,8 @@ string_enum! {
         UserCreated => "user_created",
         UserDisabled => "user_disabled",
         UserEnabled => "user_enabled",
+        RoleChanged => "role_changed",
+        PasswordChanged => "password_changed",
         TokenCreated => "token_created",
         TokenRevoked => "token_revoked",
         WebhookSecretSet => "webhook_secret_set",

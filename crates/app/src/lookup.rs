@@ -4,15 +4,19 @@
 //! string that parses as a UUID is an id, anything else a key.
 //!
 //! The `find_*` functions are what a person typing at the command line
-//! needs on top: goals and work items also answer to the unique start of
-//! their id (`0190a1b2`, at least `IdPrefix::MIN_DIGITS` hex digits; an
-//! ambiguous start lists the matches), and a missing team or project names
-//! the closest keys ("no team 'paymnts'; did you mean 'payments'?",
+//! needs on top: goals, work items, risks and decisions also answer to the
+//! unique start of their id (`0190a1b2`, at least `IdPrefix::MIN_DIGITS` hex
+//! digits; an ambiguous start lists the matches), and a missing team, project
+//! or KPI series names the closest keys ("no team 'paymnts'; did you mean 'payments'?",
 //! by Jaro–Winkler similarity, at most three).
 
+use std::future::Future;
+
+use tandem_domain::decision::Decision;
 use tandem_domain::goal::Goal;
 use tandem_domain::metric::Metric;
 use tandem_domain::project::Project;
+use tandem_domain::risk::Risk;
 use tandem_domain::team::Team;
 use tandem_domain::work_item::WorkItem;
 use tandem_store::{IdPrefix, IdTable, ListQuery, Store, StoreError};
@@ -111,39 +115,109 @@ pub async fn find_project(store: &Store, text: &str) -> AppResult<Project> {
 
 /// A goal by id or the unique start of its id.
 pub async fn find_goal(store: &Store, text: &str) -> AppResult<Goal> {
+    by_id(
+        store,
+        IdTable::Goals,
+        "goal",
+        text,
+        |id| store.get_goal(id),
+        |g| g.title.clone(),
+    )
+    .await
+}
+
+/// A risk by id or the unique start of its id.
+pub async fn find_risk(store: &Store, text: &str) -> AppResult<Risk> {
+    by_id(
+        store,
+        IdTable::Risks,
+        "risk",
+        text,
+        |id| store.get_risk(id),
+        |r| r.title.clone(),
+    )
+    .await
+}
+
+/// A decision by id or the unique start of its id.
+pub async fn find_decision(store: &Store, text: &str) -> AppResult<Decision> {
+    by_id(
+        store,
+        IdTable::Decisions,
+        "decision",
+        text,
+        |id| store.get_decision(id),
+        |d| d.title.clone(),
+    )
+    .await
+}
+
+/// A KPI series by id or key; `NotFound` names the closest keys.
+pub async fn find_metric(store: &Store, text: &str) -> AppResult<Metric> {
+    match metric(store, text).await {
+        Err(StoreError::NotFound { .. }) => {
+            let metrics = all(ListQuery::default(), |q| async move {
+                store.list_metrics(&q).await
+            })
+            .await?;
+            let keys = metrics.iter().map(|m| m.key.as_str());
+            Err(AppError::NotFound(missing(
+                "KPI series",
+                "KPI series",
+                text,
+                keys,
+            )))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// The one "id or the unique start of an id" resolution: `get` reads the
+/// record, `title` says which one it is when a prefix matches several.
+async fn by_id<T, Fut>(
+    store: &Store,
+    table: IdTable,
+    entity: &str,
+    text: &str,
+    get: impl Fn(Uuid) -> Fut,
+    title: impl Fn(&T) -> String,
+) -> AppResult<T>
+where
+    Fut: Future<Output = Result<T, StoreError>>,
+{
     let id = match IdOrKey::parse(text) {
         IdOrKey::Id(id) => id,
         IdOrKey::Key(typed) => {
             let Some(prefix) = IdPrefix::parse(typed) else {
                 return Err(AppError::BadInput {
                     message: format!(
-                        "{typed:?} is not a goal id or the start of one (at least {} hexadecimal digits)",
+                        "{typed:?} is not a {entity} id or the start of one (at least {} hexadecimal digits)",
                         IdPrefix::MIN_DIGITS
                     ),
                     field: None,
                 });
             };
-            let ids = matching(store, IdTable::Goals, &prefix).await?;
+            let ids = matching(store, table, &prefix).await?;
             match ids.as_slice() {
                 [] => {
                     return Err(AppError::NotFound(format!(
-                        "no goal id starts with {typed:?}"
+                        "no {entity} id starts with {typed:?}"
                     )));
                 }
                 [id] => *id,
                 many => {
                     let mut listed = Vec::new();
                     for id in many.iter().take(MAX_LISTED) {
-                        let g = store.get_goal(*id).await?;
-                        listed.push(format!("{} ({})", g.id, g.title));
+                        let record = get(*id).await?;
+                        listed.push(format!("{id} ({})", title(&record)));
                     }
-                    return Err(ambiguous("goal", typed, many.len(), &listed));
+                    return Err(ambiguous(entity, typed, many.len(), &listed));
                 }
             }
         }
     };
-    store.get_goal(id).await.map_err(|e| match e {
-        StoreError::NotFound { .. } => AppError::NotFound(format!("no goal has the id {id}")),
+    get(id).await.map_err(|e| match e {
+        StoreError::NotFound { .. } => AppError::NotFound(format!("no {entity} has the id {id}")),
         other => other.into(),
     })
 }

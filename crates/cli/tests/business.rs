@@ -316,6 +316,14 @@ async fn risks_one_by_one(engine: EngineKind) {
     assert_eq!(shown["risk"]["title"], "Card vendor may slip");
     let table = w.text(&["risk", "show", &id]);
     assert!(table.contains("Card vendor may slip [closed]"), "{table}");
+    // The start of an id is enough, as for goals and work items.
+    let table = w.text(&["risk", "show", &id[..8]]);
+    assert!(table.contains("Card vendor may slip [closed]"), "{table}");
+    w.refused(
+        &["risk", "show", "zz"],
+        "",
+        &["is not a risk id or the start of one"],
+    );
     w.refused(
         &["risk", "show", &Uuid::now_v7().to_string()],
         "",
@@ -375,7 +383,7 @@ async fn decision_log(engine: EngineKind) {
         w.json(&["decision", "list", "--team", "ops", "--format", "json"]),
         serde_json::json!([])
     );
-    let shown = w.text(&["decision", "show", &id]);
+    let shown = w.text(&["decision", "show", &id[..8]]);
     assert!(
         shown.contains("Decision: Stay with Acme for 2027"),
         "{shown}"
@@ -440,7 +448,7 @@ async fn kpi_series_and_points(engine: EngineKind) {
     w.refused(
         &["kpi", "update", "refunds"],
         "",
-        &["no KPI series has the key or id \"refunds\"; the series are: refund-rate"],
+        &["no KPI series \"refunds\"; did you mean \"refund-rate\"?"],
     );
 
     w.text(&[

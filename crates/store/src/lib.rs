@@ -150,6 +150,8 @@ impl IdPrefix {
 pub enum IdTable {
     Goals,
     WorkItems,
+    Risks,
+    Decisions,
 }
 
 impl IdTable {
@@ -157,6 +159,8 @@ impl IdTable {
         match self {
             IdTable::Goals => "goals",
             IdTable::WorkItems => "work_items",
+            IdTable::Risks => "risks",
+            IdTable::Decisions => "decisions",
         }
     }
 }

@@ -413,6 +413,9 @@ pub struct Agenda {
     pub postpone_to_save: Vec<PostponeSuggestion>,
     /// Set when the team's history is too short to forecast.
     pub forecast_note: Option<String>,
+    /// Business requests waiting for a decision (or for information),
+    /// oldest first: decided at this sync.
+    pub pending_requests: Vec<tandem_domain::request::Request>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -455,6 +458,7 @@ pub async fn agenda(
         risks_awaiting_decision,
         postpone_to_save: Vec::new(),
         forecast_note: None,
+        pending_requests: pending_requests(store, team_id).await?,
     };
     match &tf.forecast {
         Forecast::TooLittleHistory {
@@ -487,6 +491,30 @@ pub async fn agenda(
         }
     }
     Ok(agenda)
+}
+
+/// A team's requests waiting for a decision or for information. (Read
+/// from the store directly: `requests` builds on this module.)
+async fn pending_requests(
+    store: &Store,
+    team_id: Uuid,
+) -> AppResult<Vec<tandem_domain::request::Request>> {
+    use tandem_domain::request::RequestStatus;
+    let mut f = tandem_store::RequestFilter {
+        team_id: Some(team_id),
+        statuses: vec![RequestStatus::Waiting, RequestStatus::NeedsInfo],
+        limit: 500,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = store.list_requests(&f).await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => f.after = Some(c),
+            None => return Ok(out),
+        }
+    }
 }
 
 /// For each goal below 85 % on time, the lowest-priority open items whose

@@ -569,52 +569,7 @@ pub async fn notification_failed(store: &Store, id: Uuid, error: &str) -> AppRes
         .await?)
 }
 
-/// A week's requests and where they stand.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct RequestSummary {
-    pub total: usize,
-    pub accepted: usize,
-    pub postponed: usize,
-    pub declined: usize,
-    pub duplicate: usize,
-    /// Waiting or waiting for information.
-    pub waiting: usize,
-    /// "7 requests: 2 accepted, 3 postponed, 1 declined, 1 waiting".
-    pub sentence: String,
-}
-
-impl RequestSummary {
-    pub fn of(requests: &[Request]) -> Self {
-        let count =
-            |f: &dyn Fn(RequestStatus) -> bool| requests.iter().filter(|r| f(r.status)).count();
-        let mut s = RequestSummary {
-            total: requests.len(),
-            accepted: count(&|s| s == RequestStatus::Accepted),
-            postponed: count(&|s| s == RequestStatus::Postponed),
-            declined: count(&|s| s == RequestStatus::Declined),
-            duplicate: count(&|s| s == RequestStatus::Duplicate),
-            waiting: count(&|s| s.is_pending()),
-            sentence: String::new(),
-        };
-        let parts: Vec<String> = [
-            (s.accepted, "accepted"),
-            (s.postponed, "postponed"),
-            (s.declined, "declined"),
-            (s.duplicate, "merged as duplicates"),
-            (s.waiting, "waiting"),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, w)| format!("{n} {w}"))
-        .collect();
-        s.sentence = match s.total {
-            0 => "no requests".to_owned(),
-            1 => format!("1 request: {}", parts.join(", ")),
-            n => format!("{n} requests: {}", parts.join(", ")),
-        };
-        s
-    }
-}
+pub use tandem_domain::request::RequestSummary;
 
 /// The requests a team received in `[from, to)` and where they stand now.
 pub async fn week_summary(

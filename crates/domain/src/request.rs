@@ -775,6 +775,54 @@ pub fn waiting_working_days(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     seconds as f64 / 86_400.0
 }
 
+/// A week's requests and where they stand.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RequestSummary {
+    pub total: usize,
+    pub accepted: usize,
+    pub postponed: usize,
+    pub declined: usize,
+    pub duplicate: usize,
+    /// Waiting or waiting for information.
+    pub waiting: usize,
+    /// "7 requests: 2 accepted, 3 postponed, 1 declined, 1 waiting".
+    pub sentence: String,
+}
+
+impl RequestSummary {
+    pub fn of(requests: &[Request]) -> Self {
+        let count =
+            |f: &dyn Fn(RequestStatus) -> bool| requests.iter().filter(|r| f(r.status)).count();
+        let mut s = RequestSummary {
+            total: requests.len(),
+            accepted: count(&|s| s == RequestStatus::Accepted),
+            postponed: count(&|s| s == RequestStatus::Postponed),
+            declined: count(&|s| s == RequestStatus::Declined),
+            duplicate: count(&|s| s == RequestStatus::Duplicate),
+            waiting: count(&|s| s.is_pending()),
+            sentence: String::new(),
+        };
+        let parts: Vec<String> = [
+            (s.accepted, "accepted"),
+            (s.postponed, "postponed"),
+            (s.declined, "declined"),
+            (s.duplicate, "merged as duplicates"),
+            (s.waiting, "waiting"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, w)| format!("{n} {w}"))
+        .collect();
+        s.sentence = match s.total {
+            0 => "no requests".to_owned(),
+            1 => format!("1 request: {}", parts.join(", ")),
+            n => format!("{n} requests: {}", parts.join(", ")),
+        };
+        s
+    }
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -940,6 +988,27 @@ mod tests {
             .into_request(Uuid::nil(), at(2026, 3, 2, 9), &Matrix::default())
             .unwrap_err();
         assert_eq!(err.fields(), vec!["title", "requester"]);
+    }
+
+    #[test]
+    fn the_week_in_one_sentence() {
+        let mut rs = Vec::new();
+        for (status, n) in [
+            (RequestStatus::Accepted, 2),
+            (RequestStatus::Postponed, 3),
+            (RequestStatus::Declined, 1),
+            (RequestStatus::NeedsInfo, 1),
+        ] {
+            for _ in 0..n {
+                let mut r = request(Answers::default());
+                r.status = status;
+                rs.push(r);
+            }
+        }
+        let s = RequestSummary::of(&rs);
+        assert_eq!(s.sentence, "7 requests: 2 accepted, 3 postponed, 1 declined, 1 waiting");
+        assert_eq!(RequestSummary::of(&rs[..1]).sentence, "1 request: 1 accepted");
+        assert_eq!(RequestSummary::of(&[]).sentence, "no requests");
     }
 
     #[test]

@@ -93,6 +93,14 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
         .await
         .err_field(400, "bad_request", "team");
 
+    // Pending requests are on the sync agenda.
+    let agenda = app
+        .get(&app.member, "/api/v1/agenda?team=payments")
+        .await
+        .ok(200);
+    let pending = agenda.body["pending_requests"].as_array().unwrap();
+    assert!(pending.iter().any(|r| r["id"] == id.as_str()), "{}", agenda.body);
+
     // The cost of yes on the team's real forecasts.
     app.get(&app.member, &format!("/api/v1/requests/{id}/cost-of-yes"))
         .await
@@ -244,6 +252,27 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
         );
         assert_eq!(entry.body["goal_id"], goal_id);
     }
+
+    // The week's requests and their outcome are in the weekly report.
+    let report = app
+        .get(&app.stakeholder, "/api/v1/teams/payments/reports/weekly")
+        .await
+        .ok(200);
+    let line = report.body["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["lines"].as_array().unwrap().iter())
+        .find(|l| l["id"] == "requests")
+        .unwrap_or_else(|| panic!("no requests line: {}", report.body))["text"]
+        .clone();
+    let outcome = if kind == "accept" { "accepted" } else { "declined" };
+    assert_eq!(line, format!("Business requests: 1 request: 1 {outcome}"));
+    let agenda = app
+        .get(&app.member, "/api/v1/agenda?team=payments")
+        .await
+        .ok(200);
+    assert!(agenda.body["pending_requests"].as_array().unwrap().is_empty());
 
     // The requester is told on the request page.
     let page = app

@@ -42,6 +42,10 @@ pub struct TeamForecast {
     pub goals: Vec<GoalInFlight>,
     pub items: Vec<WorkItem>,
     pub forecast: Forecast,
+    /// What the forecast ran on: one target per goal, in `goals` order…
+    pub targets: Vec<Target>,
+    /// …and the days the team's items were done.
+    pub done_dates: Vec<NaiveDate>,
 }
 
 /// A goal's forecast as the API and CLI show it.
@@ -80,7 +84,8 @@ pub struct StageForecast {
     pub forecast: MilestoneForecast,
 }
 
-fn model(cfg: &ForecastSettings) -> Model {
+/// The simulation settings of the team forecasts.
+pub fn model(cfg: &ForecastSettings) -> Model {
     Model {
         window_days: cfg.window_days,
         trials: cfg.trials,
@@ -136,8 +141,9 @@ pub async fn forecast_team(
     // Tens of milliseconds of CPU for a busy team: keep it off the async
     // workers so requests in flight are not held up.
     let settings = model(cfg);
-    let forecast = tokio::task::spawn_blocking(move || {
+    let (forecast, targets, done_dates) = tokio::task::spawn_blocking(move || {
         forecast::forecast(today, &done_dates, &targets, &settings)
+            .map(|f| (f, targets, done_dates))
     })
     .await
     .map_err(|e| AppError::Unexpected(e.into()))??;
@@ -146,6 +152,8 @@ pub async fn forecast_team(
         goals: in_flight,
         items,
         forecast,
+        targets,
+        done_dates,
     })
 }
 
@@ -405,6 +413,9 @@ pub struct Agenda {
     pub postpone_to_save: Vec<PostponeSuggestion>,
     /// Set when the team's history is too short to forecast.
     pub forecast_note: Option<String>,
+    /// Business requests waiting for a decision (or for information),
+    /// oldest first: decided at this sync.
+    pub pending_requests: Vec<tandem_domain::request::Request>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -447,6 +458,7 @@ pub async fn agenda(
         risks_awaiting_decision,
         postpone_to_save: Vec::new(),
         forecast_note: None,
+        pending_requests: pending_requests(store, team_id).await?,
     };
     match &tf.forecast {
         Forecast::TooLittleHistory {
@@ -475,43 +487,78 @@ pub async fn agenda(
                     items: top,
                 });
             }
-            for g in &tf.goals {
-                let key = g.goal.id.to_string();
-                let Some(t) = targets.iter().find(|t| t.key == key) else {
-                    continue;
-                };
-                let (Some(deadline), Some(p), Some(fits)) =
-                    (t.deadline, t.on_time_probability, t.cut_line)
-                else {
-                    continue;
-                };
-                if p >= 0.85 || fits >= t.remaining {
-                    continue;
-                }
-                let mut candidates = g.open_items.clone();
-                // Lowest priority first, then the newest: what is least
-                // needed and least started goes first.
-                candidates.sort_by_key(|i| {
-                    (
-                        std::cmp::Reverse(i.priority),
-                        i.state == WorkState::InProgress,
-                        std::cmp::Reverse(i.created_at),
-                    )
-                });
-                let n = usize::try_from(t.remaining - fits).unwrap_or(usize::MAX);
-                agenda.postpone_to_save.push(PostponeSuggestion {
-                    goal_id: g.goal.id,
-                    goal: g.goal.title.clone(),
-                    deadline,
-                    on_time_probability: p,
-                    remaining: t.remaining,
-                    fits,
-                    postpone: candidates.into_iter().take(n).collect(),
-                });
-            }
+            agenda.postpone_to_save = postpone_to_save(&tf.goals, targets);
         }
     }
     Ok(agenda)
+}
+
+/// A team's requests waiting for a decision or for information. (Read
+/// from the store directly: `requests` builds on this module.)
+async fn pending_requests(
+    store: &Store,
+    team_id: Uuid,
+) -> AppResult<Vec<tandem_domain::request::Request>> {
+    use tandem_domain::request::RequestStatus;
+    let mut f = tandem_store::RequestFilter {
+        team_id: Some(team_id),
+        statuses: vec![RequestStatus::Waiting, RequestStatus::NeedsInfo],
+        limit: 500,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = store.list_requests(&f).await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => f.after = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// For each goal below 85 % on time, the lowest-priority open items whose
+/// postponement brings it back to 85 % confidence (the agenda's rule; the
+/// cost of yes lists the same for the forecast with a request inserted).
+pub fn postpone_to_save(
+    goals: &[GoalInFlight],
+    targets: &[TargetForecast],
+) -> Vec<PostponeSuggestion> {
+    let mut out = Vec::new();
+    for g in goals {
+        let key = g.goal.id.to_string();
+        let Some(t) = targets.iter().find(|t| t.key == key) else {
+            continue;
+        };
+        let (Some(deadline), Some(p), Some(fits)) = (t.deadline, t.on_time_probability, t.cut_line)
+        else {
+            continue;
+        };
+        if p >= 0.85 || fits >= t.remaining {
+            continue;
+        }
+        let mut candidates = g.open_items.clone();
+        // Lowest priority first, then the newest: what is least
+        // needed and least started goes first.
+        candidates.sort_by_key(|i| {
+            (
+                std::cmp::Reverse(i.priority),
+                i.state == WorkState::InProgress,
+                std::cmp::Reverse(i.created_at),
+            )
+        });
+        let n = usize::try_from(t.remaining - fits).unwrap_or(usize::MAX);
+        out.push(PostponeSuggestion {
+            goal_id: g.goal.id,
+            goal: g.goal.title.clone(),
+            deadline,
+            on_time_probability: p,
+            remaining: t.remaining,
+            fits,
+            postpone: candidates.into_iter().take(n).collect(),
+        });
+    }
+    out
 }
 
 /// Goal achievement over a period (see docs/metrics.md).

@@ -50,6 +50,31 @@ pub struct Settings {
     /// The GitLab API: its root and a token.
     #[serde(default = "HostingSettings::gitlab")]
     pub gitlab: HostingSettings,
+    // --- requests ---
+    /// Business requests: the triage target, the cost of yes's default size.
+    #[serde(default)]
+    pub requests: RequestSettings,
+}
+
+/// `[requests]`: business requests (issue 14).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RequestSettings {
+    /// A request waiting longer than this many working days (Monday–Friday)
+    /// for a decision is over target on the triage queue (default 2).
+    pub target_working_days: f64,
+    /// The size, in items, the cost of yes assumes when none is given
+    /// (default 5).
+    pub default_size_items: u32,
+}
+
+impl Default for RequestSettings {
+    fn default() -> Self {
+        Self {
+            target_working_days: 2.0,
+            default_size_items: tandem_domain::request::DEFAULT_SIZE_ITEMS,
+        }
+    }
 }
 
 /// `[github]` and `[gitlab]`: one API root and token for the instance.
@@ -731,6 +756,20 @@ impl Settings {
             return Err(SettingsError::Invalid(
                 "forecast: window_days must be at least 7, trials between 1 and 1000000, stale_days at least 1".into(),
             ));
+        }
+        let r = &self.requests;
+        if !(r.target_working_days > 0.0 && r.target_working_days <= 100.0) {
+            return Err(SettingsError::Invalid(format!(
+                "requests.target_working_days must be more than 0 and at most 100, not {}",
+                r.target_working_days
+            )));
+        }
+        if !(1..=tandem_domain::forecast::MAX_ITEMS).contains(&r.default_size_items) {
+            return Err(SettingsError::Invalid(format!(
+                "requests.default_size_items must be between 1 and {}, not {}",
+                tandem_domain::forecast::MAX_ITEMS,
+                r.default_size_items
+            )));
         }
         self.report.check().map_err(SettingsError::Invalid)?;
         self.webhooks.check().map_err(SettingsError::Invalid)?;

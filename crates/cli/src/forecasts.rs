@@ -222,5 +222,25 @@ pub async fn agenda(
             println!("   - {} {}", i.priority, i.title);
         }
     }
+    println!("\n4. Business requests to decide");
+    if a.pending_requests.is_empty() {
+        println!("   None waiting.");
+    }
+    for r in &a.pending_requests {
+        let open = r.unanswered().len();
+        println!(
+            "   - {} {} (from {} via {}, {}{})",
+            r.priority,
+            r.title,
+            r.requester,
+            r.source,
+            r.status,
+            if open > 0 {
+                format!(", {open} questions unanswered")
+            } else {
+                String::new()
+            }
+        );
+    }
     Ok(())
 }

@@ -17,6 +17,7 @@ mod org;
 mod output;
 mod planning;
 mod reports;
+mod requests;
 mod risks;
 mod stages;
 mod users;
@@ -182,6 +183,10 @@ enum Command {
     /// `tandem metrics`.)
     #[command(subcommand)]
     Kpi(kpis::KpiCommand),
+    /// Business requests: the triage queue, one request with its cost of
+    /// yes, submit one, decide one.
+    #[command(subcommand)]
+    Request(requests::RequestCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }
@@ -211,6 +216,9 @@ impl Command {
                 | users::UserCommand::SetPassword { .. },
             )
             | Command::Token(TokenCommand::Create { .. } | TokenCommand::Revoke { .. })
+            | Command::Request(
+                requests::RequestCommand::Submit { .. } | requests::RequestCommand::Decide { .. },
+            )
             | Command::Goal(
                 GoalCommand::New { .. }
                 | GoalCommand::Agree(_)
@@ -239,6 +247,7 @@ impl Command {
             | Command::Risk(_)
             | Command::Decision(_)
             | Command::Kpi(_)
+            | Command::Request(_)
             | Command::Forecast { .. }
             | Command::Risks { .. }
             | Command::Agenda { .. }

@@ -24,6 +24,7 @@
 //! - `tdm_…` → the secret the last `tandem token create` printed;
 //! - `<id>` → the goal the last `tandem goal new --title …` created;
 //! - `<goal-id>` → a demo goal in progress with a deadline;
+//! - `<request-id>` → the request the last `tandem request submit` created;
 //! - `<admin-password>` → the first admin's password `serve` printed;
 //! - `VAR=…` → a dummy secret (the stand-ins accept any);
 //! - `postgres://postgres@127.0.0.1/tandem` → a fresh PostgreSQL database;
@@ -326,6 +327,7 @@ impl Tour {
             ("tdm_…", "token"),
             ("<id>", "id"),
             ("<goal-id>", "goal-id"),
+            ("<request-id>", "request-id"),
             ("<admin-password>", "admin-password"),
         ] {
             if c.contains(placeholder) {
@@ -399,6 +401,10 @@ impl Tour {
         if let Some(rest) = stdout.strip_prefix("created draft goal ") {
             let id = rest.split_whitespace().next().unwrap_or_default();
             self.values.insert("id", id.to_owned());
+        }
+        if let Some(rest) = stdout.strip_prefix("Request ") {
+            let id = rest.split_whitespace().next().unwrap_or_default();
+            self.values.insert("request-id", id.to_owned());
         }
         Ok(())
     }

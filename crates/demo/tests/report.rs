@@ -50,6 +50,7 @@ fn demo_report() -> WeeklyReport {
         forecasts: Vec::new(),
         debt_target_percent: 20.0,
         dora: None,
+        requests: Vec::new(),
         team,
     };
     assemble(&input)

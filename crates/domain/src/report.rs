@@ -83,6 +83,9 @@ pub struct ReportInput {
     /// change failure rate, incidents and time to restore), when its
     /// projects have delivery data.
     pub dora: Option<crate::dora::DoraReport>,
+    /// The business requests the team received this week, as they stand
+    /// now (the Numbers section's "7 requests: 2 accepted, …" line).
+    pub requests: Vec<crate::request::Request>,
 }
 
 string_enum! {
@@ -824,6 +827,16 @@ fn numbers(input: &ReportInput, start: DateTime<Utc>, end: DateTime<Utc>) -> Rep
         .collect();
     if let Some(d) = &input.dora {
         lines.extend(dora_lines(d));
+    }
+    if !input.requests.is_empty() {
+        lines.push(ReportLine {
+            id: "requests".to_owned(),
+            text: format!(
+                "Business requests: {}",
+                crate::request::RequestSummary::of(&input.requests).sentence
+            ),
+            children: Vec::new(),
+        });
     }
     lines.push(debt_line(input, start, end));
     section(

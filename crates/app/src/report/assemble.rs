@@ -145,7 +145,33 @@ async fn gather(
         forecasts: forecasts(store, team_id, forecast).await?,
         debt_target_percent: planning.debt_target_percent,
         dora: None,
+        requests: week_requests(store, team_id, start, end).await?,
     })
+}
+
+/// The business requests the team received in the week.
+async fn week_requests(
+    store: &Store,
+    team_id: Uuid,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Vec<tandem_domain::request::Request>> {
+    let mut f = tandem_store::RequestFilter {
+        team_id: Some(team_id),
+        since: Some(start),
+        until: Some(end),
+        limit: 500,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = store.list_requests(&f).await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => f.after = Some(c),
+            None => return Ok(out),
+        }
+    }
 }
 
 /// The team's current forecast of each goal in flight, in the report's terms.

@@ -162,6 +162,7 @@ fn input() -> ReportInput {
         forecasts: Vec::new(),
         debt_target_percent: 20.0,
         dora: None,
+        requests: Vec::new(),
     }
 }
 

@@ -14,6 +14,7 @@ mod pagination;
 mod planning;
 mod report_delivery;
 mod reports;
+mod requests;
 mod resources;
 mod setup;
 mod sign_in_throttle;

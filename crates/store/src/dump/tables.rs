@@ -405,6 +405,52 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         order_by: "id",
     },
+    // Business requests (issue 14) and the messages to their requesters:
+    // primary data (what the business asked and was told), so dumped.
+    Table {
+        name: "requests",
+        columns: &[
+            col("id", Uuid),
+            col("team_id", Uuid),
+            col("title", Text),
+            col("description", Text),
+            col("source", Text),
+            col("requester", Text),
+            opt("requester_user_id", Uuid),
+            col("reply", Json),
+            col("answers", Json),
+            col("urgency", Text),
+            opt("impact", Text),
+            opt("complexity", Text),
+            col("priority", Text),
+            col("status", Text),
+            col("version", I32),
+            opt("external_id", Text),
+            opt("decision", Json),
+            col("created_at", Time),
+            col("updated_at", Time),
+        ],
+        order_by: "id",
+    },
+    Table {
+        name: "request_notifications",
+        columns: &[
+            col("id", Uuid),
+            col("request_id", Uuid),
+            col("source", Text),
+            col("reply", Json),
+            col("kind", Text),
+            opt("decision", Text),
+            col("subject", Text),
+            col("body", Text),
+            col("created_at", Time),
+            opt("delivered_at", Time),
+            col("attempts", I32),
+            opt("last_error", Text),
+            opt("claimed_until", Time),
+        ],
+        order_by: "id",
+    },
 ];
 
 pub(crate) fn table(name: &str) -> Option<&'static Table> {

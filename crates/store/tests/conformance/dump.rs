@@ -149,6 +149,59 @@ async fn populate(store: &Store) {
         .collect();
     store.upsert_points(&points).await.unwrap();
 
+    // A business request from e-mail by a user, decided, with its messages.
+    let mut n = tandem_domain::request::NewRequest::new(
+        payments.id,
+        "Export invoices",
+        "lee@example.com",
+        tandem_domain::request::RequestSource::Email,
+    );
+    n.requester_user_id = Some(ana.id);
+    n.reply.email_address = Some("lee@example.com".into());
+    n.reply.email_message_id = Some("<1@example.com>".into());
+    n.external_id = Some("<1@example.com>".into());
+    n.impact = Some(tandem_domain::risk::Level::High);
+    let r = n
+        .into_request(id(), at(5), &tandem_domain::priority::Matrix::default())
+        .unwrap();
+    let received = tandem_domain::request::Notification::about(
+        &r,
+        tandem_domain::request::NotificationKind::Received,
+        id(),
+        at(5),
+    );
+    store.create_request(&r, &[received]).await.unwrap();
+    let mut input = tandem_domain::request::DecisionInput {
+        kind: tandem_domain::request::RequestDecisionKind::Decline,
+        reason: "Not this quarter".into(),
+        postponed_until: None,
+        duplicate_of: None,
+        version: None,
+        priority: None,
+        size: None,
+        size_max: None,
+    };
+    input.reason.push('.');
+    let decided = r.decide(&input, "ana", at(6)).unwrap();
+    let told = tandem_domain::request::Notification::about(
+        &decided,
+        tandem_domain::request::NotificationKind::Decided,
+        id(),
+        at(6),
+    );
+    store
+        .save_request(
+            &decided,
+            r.version,
+            tandem_store::RequestWrites {
+                decision: None,
+                goal: None,
+                notifications: &[told],
+            },
+        )
+        .await
+        .unwrap();
+
     engineering(store, &checkout, payments.id).await;
 }
 

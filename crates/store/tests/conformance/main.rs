@@ -18,6 +18,7 @@ mod incident_log;
 mod metrics;
 mod planning;
 mod projects;
+mod requests;
 mod retention;
 mod risks;
 mod scopes;

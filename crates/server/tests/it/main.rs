@@ -12,6 +12,8 @@ mod org;
 mod pages;
 mod pagination;
 mod planning;
+mod prom_tools;
+mod prometheus;
 mod report_delivery;
 mod reports;
 mod resources;

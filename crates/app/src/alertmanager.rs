@@ -4,7 +4,7 @@
 //! Rules:
 //! - Each alert is one incident, grouped by its `fingerprint` (the hash of
 //!   its label set) and the time it started firing: the incident's id is
-//!   `FINGERPRINT@STARTS_AT` (RFC 3339, UTC), so the notifications of one
+//!   `FINGERPRINT@STARTS_AT` (RFC 3339, UTC, to the microsecond), so the notifications of one
 //!   firing — repeats, the resolution, replays — land on one incident,
 //!   and the same alert firing again later opens a new one.
 //! - The service is the alert label `alertmanager.service_label`
@@ -82,8 +82,8 @@ pub struct Received {
 pub fn incident_id(alert: &Alert) -> String {
     format!(
         "{}@{}",
-        alert.fingerprint,
-        alert.starts_at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        alert.fingerprint.trim(),
+        tandem_domain::time::micros(alert.starts_at).to_rfc3339_opts(SecondsFormat::AutoSi, true)
     )
 }
 

@@ -14,6 +14,7 @@
 //! - `launch` takes the settings, a bound listener and a shutdown future, so
 //!   tests start the real server on port 0.
 
+pub mod alertmanager;
 pub mod api;
 pub mod http;
 pub mod openapi;

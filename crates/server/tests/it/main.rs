@@ -1,6 +1,7 @@
 //! HTTP API integration tests: the real server on port 0, over a fresh
 //! database, once per engine (`<test>::sqlite` and `<test>::postgres`).
 
+mod alertmanager;
 mod auth;
 mod authorisation;
 mod delivery_metrics;

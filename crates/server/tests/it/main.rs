@@ -8,6 +8,7 @@ mod delivery_metrics;
 mod documents;
 mod events;
 mod forecasts;
+mod grafana;
 mod openapi;
 mod org;
 mod pages;

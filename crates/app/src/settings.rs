@@ -79,9 +79,6 @@ pub struct PrometheusSettings {
     /// Environments the DORA gauges are exported for; empty: only
     /// `metrics.production_environment`.
     pub environments: Vec<String>,
-    /// How often the KPI sources (PromQL or SQL) are polled for due work,
-    /// in seconds (0: never).
-    pub kpi_sources_interval_seconds: u64,
 }
 
 impl Default for PrometheusSettings {
@@ -91,7 +88,6 @@ impl Default for PrometheusSettings {
             refresh_seconds: 60,
             window_days: 28,
             environments: Vec::new(),
-            kpi_sources_interval_seconds: 30,
         }
     }
 }

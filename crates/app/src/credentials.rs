@@ -110,21 +110,6 @@ pub fn check_webhook_secret(secret: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_webhook_secrets_have_the_accepted_shape_and_differ() {
-        let a = new_webhook_secret().unwrap();
-        let b = new_webhook_secret().unwrap();
-        assert_eq!(a.len(), 64);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_eq!(check_webhook_secret(&a), Ok(()));
-        assert_ne!(a, b);
-    }
-}
-
 /// True when a presented secret equals the configured one, compared in
 /// constant time: both are MACed under a fixed key and the tags compared
 /// with `hmac`'s constant-time check, so neither the length nor the first
@@ -140,4 +125,27 @@ pub fn secrets_match(presented: &str, configured: &str) -> bool {
     };
     let expected = tag(configured).finalize().into_bytes();
     tag(presented).verify_slice(&expected).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_webhook_secrets_have_the_accepted_shape_and_differ() {
+        let a = new_webhook_secret().unwrap();
+        let b = new_webhook_secret().unwrap();
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(check_webhook_secret(&a), Ok(()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn configured_secrets_match_only_themselves() {
+        assert!(secrets_match("s3cret-token", "s3cret-token"));
+        assert!(!secrets_match("s3cret-toke", "s3cret-token"));
+        assert!(!secrets_match("s3cret-tokenx", "s3cret-token"));
+        assert!(!secrets_match("", "s3cret-token"));
+    }
 }

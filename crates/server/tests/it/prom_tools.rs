@@ -45,7 +45,7 @@ pub fn free_port() -> u16 {
 pub struct Running {
     pub base: String,
     _child: Child,
-    pub dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 /// Starts `prometheus` with `config` (YAML) and waits until it is ready.
@@ -72,7 +72,7 @@ pub async fn prometheus(bin: &Path, config: &str) -> Running {
     Running {
         base,
         _child: child,
-        dir,
+        _dir: dir,
     }
 }
 
@@ -102,7 +102,7 @@ pub async fn alertmanager(bin: &Path, config: &str) -> Running {
     Running {
         base,
         _child: child,
-        dir,
+        _dir: dir,
     }
 }
 

@@ -70,6 +70,23 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   fi
 fi
 
+# The Prometheus tests (crates/server/tests/it/prometheus.rs) run Debian's
+# promtool, prometheus and prometheus-alertmanager binaries on free ports;
+# install them when missing (as root). The packages' services are stopped at
+# once: the tests start their own with temporary configurations.
+if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ] || [ ! -x /usr/bin/prometheus-alertmanager ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing prometheus and prometheus-alertmanager for the Prometheus tests" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus prometheus-alertmanager >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus prometheus-alertmanager >/dev/null; }
+    (service prometheus stop; service prometheus-alertmanager stop) >/dev/null 2>&1 || true
+  else
+    echo "test.sh: the Prometheus tests need /usr/bin/prometheus, promtool and prometheus-alertmanager." >&2
+    echo "         Install them (Debian: apt-get install prometheus prometheus-alertmanager)." >&2
+    exit 1
+  fi
+fi
+
 # The weekly report's archive test uploads to a local S3-compatible server:
 # moto (PyPI moto[s3,server] + flask + flask-cors) in a venv under target/,
 # created on first use, started here on a free port and stopped on exit.

@@ -110,6 +110,23 @@ pub fn check_webhook_secret(secret: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// True when a presented secret equals the configured one, compared in
+/// constant time: both are MACed under a fixed key and the tags compared
+/// with `hmac`'s constant-time check, so neither the length nor the first
+/// differing byte shows in the time taken (the scrape token of
+/// `GET /metrics`, the Alertmanager receiver's token and password).
+pub fn secrets_match(presented: &str, configured: &str) -> bool {
+    use hmac::{Hmac, KeyInit, Mac};
+    const KEY: &[u8] = b"tandem configured secret comparison";
+    let tag = |s: &str| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(KEY).expect("HMAC takes keys of any length");
+        mac.update(s.as_bytes());
+        mac
+    };
+    let expected = tag(configured).finalize().into_bytes();
+    tag(presented).verify_slice(&expected).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +139,13 @@ mod tests {
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(check_webhook_secret(&a), Ok(()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn configured_secrets_match_only_themselves() {
+        assert!(secrets_match("s3cret-token", "s3cret-token"));
+        assert!(!secrets_match("s3cret-toke", "s3cret-token"));
+        assert!(!secrets_match("s3cret-tokenx", "s3cret-token"));
+        assert!(!secrets_match("", "s3cret-token"));
     }
 }

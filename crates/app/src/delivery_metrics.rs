@@ -357,3 +357,20 @@ pub async fn explain(
     }
     Ok(ex)
 }
+
+/// The incidents of a team's projects (one service's, when named) that are
+/// not resolved, whenever they were opened: `tandem_incidents_open`.
+pub async fn open_incidents(
+    store: &Store,
+    settings: &Settings,
+    team_id: Uuid,
+    service: Option<&str>,
+) -> AppResult<Vec<tandem_domain::dora::IncidentFact>> {
+    let projects = team_projects(store, team_id).await?;
+    let scope = MetricScope {
+        project_ids: projects.iter().map(|p| p.id).collect(),
+        service: service.map(str::to_owned),
+        environment: settings.metrics.production_environment.clone(),
+    };
+    Ok(store.open_incidents(&scope).await?)
+}

@@ -161,6 +161,18 @@ pub async fn record_incidents(
     items: Vec<Item<IncidentEvent>>,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
+    record_incidents_from(store, SOURCE, items, now).await
+}
+
+/// As [`record_incidents`], for incidents from another sender (`source`:
+/// `alertmanager`, ...), idempotent on `(source, id)`. The one path by
+/// which incidents from any tool are stored.
+pub async fn record_incidents_from(
+    store: &Store,
+    source: &str,
+    items: Vec<Item<IncidentEvent>>,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
     let now = micros(now);
     let mut projects = Projects::default();
     let mut records = Vec::with_capacity(items.len());
@@ -169,7 +181,7 @@ pub async fn record_incidents(
             .owning(store, &prefix, &event.service, event.project.as_deref())
             .await?;
         records.push(Record::Incident(build_incident(
-            &prefix, event, &project, now,
+            &prefix, source, event, &project, now,
         )?));
     }
     store_all(store, records).await
@@ -277,6 +289,7 @@ fn listed_repo(project: &Project, repo: &str) -> Option<String> {
 
 fn build_incident(
     prefix: &str,
+    source: &str,
     e: IncidentEvent,
     project: &Project,
     now: DateTime<Utc>,
@@ -287,7 +300,7 @@ fn build_incident(
     };
     let i = Incident {
         id: Uuid::now_v7(),
-        source: SOURCE.to_owned(),
+        source: source.to_owned(),
         external_id: e.id,
         project_id: project.id,
         service: Some(e.service),

@@ -71,7 +71,9 @@ pub async fn risk_checks(store: Store, settings: Arc<Settings>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match crate::forecasting::run_checks(&store, &settings.forecast, Utc::now()).await {
+        let result = crate::forecasting::run_checks(&store, &settings.forecast, Utc::now()).await;
+        crate::telemetry::record_job("risk_checks", result.is_ok());
+        match result {
             Ok(report) => tracing::info!(?report, "risk checks ran"),
             Err(e) => {
                 tracing::warn!(error = %e, "risk checks failed; retrying at the next interval")
@@ -93,7 +95,9 @@ pub async fn attribution(store: Store, settings: Arc<Settings>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = attribute(&store, &settings).await {
+        let result = attribute(&store, &settings).await;
+        crate::telemetry::record_job("attribution", result.is_ok());
+        if let Err(e) = result {
             tracing::warn!(error = %e, "background attribution failed; retrying at the next interval");
         }
     }
@@ -112,7 +116,9 @@ pub async fn pr_commits(store: Store, settings: Arc<Settings>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match crate::pr_commits::run_due(&store, &settings, &owner, Utc::now()).await {
+        let result = crate::pr_commits::run_due(&store, &settings, &owner, Utc::now()).await;
+        crate::telemetry::record_job("pr_commits", result.is_ok());
+        match result {
             Ok(r) if r == crate::pr_commits::RunReport::default() => {}
             Ok(r) => tracing::info!(?r, "pull request commits fetched"),
             Err(e) => {
@@ -133,7 +139,9 @@ pub async fn prune_deliveries(store: Store, days: u32) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match prune(&store, days).await {
+        let result = prune(&store, days).await;
+        crate::telemetry::record_job("prune_deliveries", result.is_ok());
+        match result {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, days, "raw deliveries past retention deleted"),
             Err(e) => tracing::warn!(error = %e, "deleting old raw deliveries failed"),

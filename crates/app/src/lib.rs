@@ -11,6 +11,7 @@
 //!   `[section]` of the configuration and imports no feature module;
 //!   `report` is assemble → send → schedule, with archive beside send.
 
+pub mod alertmanager;
 pub mod audit;
 pub mod bootstrap;
 pub mod charts;
@@ -22,6 +23,7 @@ pub mod delivery_metrics;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod exported;
 pub mod forecasting;
 pub mod goals;
 pub mod ingest;
@@ -37,6 +39,7 @@ pub mod requests;
 pub mod risks;
 pub mod settings;
 pub mod stages;
+pub mod telemetry;
 pub mod users;
 pub mod work_items;
 

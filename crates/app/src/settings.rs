@@ -54,6 +54,15 @@ pub struct Settings {
     /// Business requests: the triage target, the cost of yes's default size.
     #[serde(default)]
     pub requests: RequestSettings,
+    // --- prom ---
+    /// `GET /metrics`: the scrape token and how the computed gauges are
+    /// cached (ADR 0020).
+    #[serde(default)]
+    pub prometheus: PrometheusSettings,
+    /// The Alertmanager webhook receiver (`POST /webhooks/alertmanager`):
+    /// its credentials and the labels that name the service and project.
+    #[serde(default)]
+    pub alertmanager: AlertmanagerSettings,
 }
 
 /// `[requests]`: business requests (issue 14).
@@ -74,6 +83,104 @@ impl Default for RequestSettings {
             target_working_days: 2.0,
             default_size_items: tandem_domain::request::DEFAULT_SIZE_ITEMS,
         }
+    }
+}
+
+/// `[prometheus]`: the `GET /metrics` endpoint (ADR 0020, docs/metrics.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrometheusSettings {
+    /// The bearer token Prometheus sends (`authorization.credentials` in its
+    /// scrape config); also `TANDEM_PROMETHEUS__SCRAPE_TOKEN_FILE`. Without
+    /// it, `/metrics` answers only an admin's API token.
+    #[serde(serialize_with = "redact_opt")]
+    pub scrape_token: Option<SecretString>,
+    /// The computed gauges (DORA, incidents, forecasts, debt) are computed
+    /// at most once per this many seconds; scrapes in between read the
+    /// cached values (at least 1).
+    pub refresh_seconds: u64,
+    /// The DORA gauges cover the last this many days, today included.
+    pub window_days: u32,
+    /// Environments the DORA gauges are exported for; empty: only
+    /// `metrics.production_environment`.
+    pub environments: Vec<String>,
+}
+
+impl Default for PrometheusSettings {
+    fn default() -> Self {
+        Self {
+            scrape_token: None,
+            refresh_seconds: 60,
+            window_days: 28,
+            environments: Vec::new(),
+        }
+    }
+}
+
+impl PrometheusSettings {
+    /// The scrape token, when one is configured (blank counts as none).
+    pub fn scrape_token(&self) -> Option<String> {
+        use secrecy::ExposeSecret;
+        self.scrape_token
+            .as_ref()
+            .map(|t| t.expose_secret().trim().to_owned())
+            .filter(|t| !t.is_empty())
+    }
+}
+
+/// `[alertmanager]`: the webhook receiver. Configure a bearer token (the
+/// receiver's `http_config.authorization.credentials`) or a username and
+/// password (`http_config.basic_auth`); with neither, every delivery is
+/// refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertmanagerSettings {
+    /// Also `TANDEM_ALERTMANAGER__BEARER_TOKEN_FILE`.
+    #[serde(serialize_with = "redact_opt")]
+    pub bearer_token: Option<SecretString>,
+    pub username: Option<String>,
+    /// Also `TANDEM_ALERTMANAGER__PASSWORD_FILE`.
+    #[serde(serialize_with = "redact_opt")]
+    pub password: Option<SecretString>,
+    /// The alert label naming the service the incident is on.
+    pub service_label: String,
+    /// The alert label naming the project (id or key), when the service
+    /// alone is ambiguous.
+    pub project_label: String,
+    /// The alert label giving the incident's severity (default
+    /// `warning` when the alert has none).
+    pub severity_label: String,
+}
+
+impl Default for AlertmanagerSettings {
+    fn default() -> Self {
+        Self {
+            bearer_token: None,
+            username: None,
+            password: None,
+            service_label: "service".to_owned(),
+            project_label: "tandem_project".to_owned(),
+            severity_label: "severity".to_owned(),
+        }
+    }
+}
+
+impl AlertmanagerSettings {
+    /// The bearer token, when one is configured (blank counts as none).
+    pub fn bearer_token(&self) -> Option<String> {
+        use secrecy::ExposeSecret;
+        self.bearer_token
+            .as_ref()
+            .map(|t| t.expose_secret().trim().to_owned())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The basic-auth username and password, when both are configured.
+    pub fn basic_auth(&self) -> Option<(String, String)> {
+        use secrecy::ExposeSecret;
+        let user = self.username.as_deref().filter(|u| !u.is_empty())?;
+        let password = self.password.as_ref()?.expose_secret();
+        (!password.is_empty()).then(|| (user.to_owned(), password.to_owned()))
     }
 }
 
@@ -733,6 +840,27 @@ impl Settings {
             return Err(SettingsError::Invalid(
                 "server.body_limit_bytes must be at least 1024".into(),
             ));
+        }
+        if self.prometheus.refresh_seconds == 0 {
+            return Err(SettingsError::Invalid(
+                "prometheus.refresh_seconds must be at least 1".into(),
+            ));
+        }
+        if self.prometheus.window_days == 0 || self.prometheus.window_days > 366 {
+            return Err(SettingsError::Invalid(
+                "prometheus.window_days must be between 1 and 366".into(),
+            ));
+        }
+        for (name, value) in [
+            ("service_label", &self.alertmanager.service_label),
+            ("project_label", &self.alertmanager.project_label),
+            ("severity_label", &self.alertmanager.severity_label),
+        ] {
+            if value.trim().is_empty() {
+                return Err(SettingsError::Invalid(format!(
+                    "alertmanager.{name} must name a label"
+                )));
+            }
         }
         if self.auth.session_ttl_hours == 0 {
             return Err(SettingsError::Invalid(

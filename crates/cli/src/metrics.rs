@@ -407,10 +407,19 @@ pub async fn metrics(store: &Store, settings: &Settings, c: MetricsCommand) -> a
                 println!("{t}");
             }
             if !r.incidents.is_empty() {
-                let mut t = table(&["incident", "service", "opened", "resolved", "caused by"]);
+                let mut t = table(&[
+                    "incident",
+                    "title",
+                    "service",
+                    "opened",
+                    "resolved",
+                    "caused by",
+                ]);
                 for i in &r.incidents {
                     t.add_row(vec![
                         i.external_id.clone(),
+                        // Names the alert behind an Alertmanager incident.
+                        i.title.clone(),
                         i.service.clone().unwrap_or_default(),
                         i.opened_at.to_rfc3339(),
                         i.resolved_at

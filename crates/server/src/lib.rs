@@ -5,7 +5,8 @@
 //!   authorise, call the store, and return JSON; errors become HTTP in one
 //!   place (`http/error.rs`).
 //! - Every route requires authentication except `/healthz`, `/readyz` and
-//!   `POST /api/v1/session` (sign-in itself).
+//!   `POST /api/v1/session` (sign-in itself); `/metrics` takes the scrape
+//!   token or an admin's token, the webhook receivers their own secrets.
 //! - The routes are in `router.rs` and their OpenAPI document in
 //!   `openapi.rs`; the HTTP plumbing (authentication and role extractors,
 //!   errors, JSON/query extractors) in `http/`. The use cases are
@@ -13,9 +14,11 @@
 //! - `launch` takes the settings, a bound listener and a shutdown future, so
 //!   tests start the real server on port 0.
 
+pub mod alertmanager;
 pub mod api;
 pub mod http;
 pub mod openapi;
+pub mod prometheus;
 pub mod router;
 pub mod web;
 pub mod webhooks;
@@ -37,6 +40,8 @@ pub struct AppState {
     /// start-up, where it would cost tens of milliseconds): verified against
     /// when a username is unknown, so sign-in takes the same time either way.
     dummy_hash: Arc<tokio::sync::OnceCell<String>>,
+    /// The computed gauges of `GET /metrics`, cached (`prometheus.rs`).
+    pub exported: Arc<tandem_app::exported::Exported>,
 }
 
 impl AppState {
@@ -45,6 +50,7 @@ impl AppState {
             store,
             settings: Arc::new(settings),
             dummy_hash: Arc::default(),
+            exported: Arc::default(),
         })
     }
 

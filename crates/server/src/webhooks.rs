@@ -108,9 +108,13 @@ pub fn router(app: AppState) -> Router {
         app.settings.webhooks.in_flight_bytes,
         Duration::from_millis(app.settings.webhooks.in_flight_wait_ms),
     );
+    let alertmanager = Router::new()
+        .route("/alertmanager", post(crate::alertmanager::receive))
+        .with_state(app.clone());
     Router::new()
         .route("/github", post(github))
         .route("/gitlab", post(gitlab))
+        .merge(alertmanager)
         .with_state(WebhookState {
             app,
             writer,

@@ -215,7 +215,9 @@ pub async fn run(store: Store, settings: std::sync::Arc<Settings>) {
     tick_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick_every.tick().await;
-        match tick(&store, &settings, &owner, Utc::now()).await {
+        let result = tick(&store, &settings, &owner, Utc::now()).await;
+        crate::telemetry::record_job("report_schedule", result.is_ok());
+        match result {
             Ok(r) if r != TickReport::default() => tracing::info!(?r, "report schedule ran"),
             Ok(_) => {}
             Err(e) => {

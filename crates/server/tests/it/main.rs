@@ -1,17 +1,21 @@
 //! HTTP API integration tests: the real server on port 0, over a fresh
 //! database, once per engine (`<test>::sqlite` and `<test>::postgres`).
 
+mod alertmanager;
 mod auth;
 mod authorisation;
 mod delivery_metrics;
 mod documents;
 mod events;
 mod forecasts;
+mod grafana;
 mod openapi;
 mod org;
 mod pages;
 mod pagination;
 mod planning;
+mod prom_tools;
+mod prometheus;
 mod report_delivery;
 mod reports;
 mod requests;

@@ -218,6 +218,39 @@ impl Store {
             .collect())
     }
 
+    /// Incidents of the scope that are not resolved (whenever they were
+    /// opened), oldest first. With a service, only that service's.
+    pub async fn open_incidents(&self, scope: &MetricScope) -> Result<Vec<IncidentFact>> {
+        if scope.project_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<IncidentRow> = on_pool!(self, |pool| {
+            let mut qb = QueryBuilder::new(
+                "SELECT id, external_id, service, title, opened_at, resolved_at, caused_by FROM incidents \
+                     WHERE resolved_at IS NULL",
+            );
+            push_scope(&mut qb, "", scope);
+            qb.push(" ORDER BY opened_at, id");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, external_id, service, title, opened_at, resolved_at, caused_by)| {
+                    IncidentFact {
+                        id,
+                        external_id,
+                        service,
+                        title,
+                        opened_at,
+                        resolved_at,
+                        caused_by,
+                    }
+                },
+            )
+            .collect())
+    }
+
     /// The deployments of the scope that finished in the range, oldest
     /// first, each with what it shipped, how that was found, and whether it
     /// failed. Call [`Store::attribute_pending`] first.

@@ -17,6 +17,7 @@ pub mod git;
 pub mod goal;
 pub mod metric;
 pub mod planning;
+pub mod policy;
 pub mod priority;
 pub mod project;
 pub mod report;

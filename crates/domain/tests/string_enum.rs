@@ -78,6 +78,8 @@ fn every_string_enum_is_documented_by_its_wire_names() {
         metric::Audience,
         planning::ScoreKind,
         planning::ValueSource,
+        policy::Urgency,
+        policy::Day,
         report::SectionKind,
         report::DraftStatus,
         report::Channel,

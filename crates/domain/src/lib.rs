@@ -7,11 +7,13 @@
 
 pub mod attribution;
 pub mod audit;
+pub mod calendar;
 pub mod decision;
 pub mod document;
 pub mod dora;
 pub mod engineering;
 pub mod error;
+pub mod focus;
 pub mod forecast;
 pub mod git;
 pub mod goal;

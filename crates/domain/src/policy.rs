@@ -133,7 +133,9 @@ impl utoipa::PartialSchema for ClockTime {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
             .pattern(Some("^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"))
-            .description(Some("A wall-clock time of day, HH:MM, in the team's time zone."))
+            .description(Some(
+                "A wall-clock time of day, HH:MM, in the team's time zone.",
+            ))
             .examples([serde_json::json!("18:00")])
             .into()
     }
@@ -257,7 +259,10 @@ impl TeamPolicy {
                 "the evening cutoff must be after the start of working hours",
             );
         }
-        for (field, days) in [("focus_days", &self.focus_days), ("work_days", &self.work_days)] {
+        for (field, days) in [
+            ("focus_days", &self.focus_days),
+            ("work_days", &self.work_days),
+        ] {
             let mut seen = days.clone();
             seen.sort();
             seen.dedup();
@@ -453,7 +458,10 @@ mod tests {
         // 2026-03-02T03:00Z is Monday 14:00 in Sydney (UTC+11): deliver now there,
         // but in UTC it is 03:00 on Monday: wait for 12:00Z.
         let now = at("2026-03-02T03:00:00Z");
-        assert_eq!(delivery_time(&p, Australia::Sydney, now, Urgency::Normal), now);
+        assert_eq!(
+            delivery_time(&p, Australia::Sydney, now, Urgency::Normal),
+            now
+        );
         assert_eq!(
             delivery_time(&p, UTC, now, Urgency::Normal),
             at("2026-03-02T12:00:00Z")

@@ -80,6 +80,7 @@ fn every_string_enum_is_documented_by_its_wire_names() {
         planning::ValueSource,
         policy::Urgency,
         policy::Day,
+        focus::Rule,
         report::SectionKind,
         report::DraftStatus,
         report::Channel,

@@ -58,6 +58,29 @@ pub struct Meeting {
     pub local_label: String,
 }
 
+/// An iCalendar feed registered for a team (and optionally one person).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CalendarFeed {
+    pub id: uuid::Uuid,
+    pub team_id: uuid::Uuid,
+    /// The person whose own calendar this is (they attend every event in it
+    /// unless they declined); none for a team calendar.
+    pub user_id: Option<uuid::Uuid>,
+    /// An `http(s)://` URL or a file path on the server.
+    pub source: String,
+    /// The validator of the last good fetch, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// Warnings of the last good parse (capped series).
+    pub warnings: Vec<String>,
+    /// Why the last refresh failed, naming the line for a malformed feed;
+    /// the last good data stays in use.
+    pub last_error: Option<String>,
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// When the feed last parsed.
+    pub ok_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A feed read into meetings, with what was capped or skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParsedFeed {

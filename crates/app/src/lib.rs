@@ -22,6 +22,7 @@ pub mod delivery_metrics;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod focus;
 pub mod forecasting;
 pub mod goals;
 pub mod ingest;

@@ -50,6 +50,27 @@ pub struct Settings {
     /// The GitLab API: its root and a token.
     #[serde(default = "HostingSettings::gitlab")]
     pub gitlab: HostingSettings,
+    // --- focus ---
+    /// Calendar feeds (issue 15): how often `serve` refreshes them.
+    #[serde(default)]
+    pub calendar: CalendarSettings,
+}
+
+/// `[calendar]`: the refresh of teams' iCalendar feeds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalendarSettings {
+    /// How often every feed is refreshed, in minutes (0: only by hand,
+    /// `tandem calendar refresh`).
+    pub refresh_interval_minutes: u64,
+}
+
+impl Default for CalendarSettings {
+    fn default() -> Self {
+        Self {
+            refresh_interval_minutes: 60,
+        }
+    }
 }
 
 /// `[github]` and `[gitlab]`: one API root and token for the instance.

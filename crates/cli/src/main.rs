@@ -4,6 +4,7 @@
 mod commands;
 mod connect;
 mod decisions;
+mod focus;
 mod deploy;
 mod documents;
 mod events;
@@ -177,6 +178,12 @@ enum Command {
     /// The decision log: list, show, record a decision.
     #[command(subcommand)]
     Decision(decisions::DecisionCommand),
+    /// A team's policy for meetings and focus time: show, set.
+    #[command(subcommand)]
+    Policy(focus::PolicyCommand),
+    /// Calendar feeds (iCalendar): add, list, refresh; a team's week against its policy.
+    #[command(subcommand)]
+    Calendar(focus::CalendarCommand),
     /// KPI series (business and team numbers over time): list, show, create,
     /// update; add a point, import points from CSV. (Delivery metrics are
     /// `tandem metrics`.)
@@ -238,6 +245,8 @@ impl Command {
             | Command::Stage(_)
             | Command::Risk(_)
             | Command::Decision(_)
+            | Command::Policy(_)
+            | Command::Calendar(_)
             | Command::Kpi(_)
             | Command::Forecast { .. }
             | Command::Risks { .. }

@@ -148,7 +148,10 @@ async fn fetch(source: &str, etag: Option<&str>) -> Result<Fetched, String> {
         if let Some(tag) = etag {
             req = req.header("If-None-Match", tag);
         }
-        let resp = req.send().await.map_err(|e| format!("fetching {source}: {e}"))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("fetching {source}: {e}"))?;
         if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
         }
@@ -160,7 +163,10 @@ async fn fetch(source: &str, etag: Option<&str>) -> Result<Fetched, String> {
             .get("etag")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = resp.text().await.map_err(|e| format!("reading {source}: {e}"))?;
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| format!("reading {source}: {e}"))?;
         Ok(Fetched::Body(body, tag))
     } else {
         tokio::fs::read_to_string(source)
@@ -196,12 +202,17 @@ pub async fn refresh_feed(
         error: None,
     };
     let now = tandem_domain::time::micros(now);
-    if !store.claim_calendar_feed(feed_id, owner, now, now + LEASE).await? {
+    if !store
+        .claim_calendar_feed(feed_id, owner, now, now + LEASE)
+        .await?
+    {
         return Ok(out);
     }
     match fetch(&feed.source, feed.etag.as_deref()).await {
         Ok(Fetched::NotModified) => {
-            store.record_calendar_refresh(feed_id, Ok(None), now).await?;
+            store
+                .record_calendar_refresh(feed_id, Ok(None), now)
+                .await?;
             out.outcome = "not_modified".into();
         }
         Ok(Fetched::Body(body, etag)) => {
@@ -221,14 +232,18 @@ pub async fn refresh_feed(
                 }
                 Err(e) => {
                     let message = format!("{}: {e}", feed.source);
-                    store.record_calendar_refresh(feed_id, Err(&message), now).await?;
+                    store
+                        .record_calendar_refresh(feed_id, Err(&message), now)
+                        .await?;
                     out.outcome = "failed".into();
                     out.error = Some(message);
                 }
             }
         }
         Err(message) => {
-            store.record_calendar_refresh(feed_id, Err(&message), now).await?;
+            store
+                .record_calendar_refresh(feed_id, Err(&message), now)
+                .await?;
             out.outcome = "failed".into();
             out.error = Some(message);
         }
@@ -267,7 +282,9 @@ pub async fn refresh_loop(store: Store, settings: CalendarSettings) {
                     tracing::warn!(feed = %r.feed_id, error = ?r.error, "calendar feed refresh failed; the last good data stays");
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "calendar refresh failed; retrying at the next interval"),
+            Err(e) => {
+                tracing::warn!(error = %e, "calendar refresh failed; retrying at the next interval")
+            }
         }
     }
 }
@@ -325,7 +342,13 @@ pub async fn team_week(
     let monday = which_week(&team, week, now);
     let (from, to) = week_bounds(monday, team_zone(&team));
     let (all, people) = meetings(store, &team, from, to).await?;
-    Ok(evaluate_week(&policy, team_zone(&team), monday, &people, &all))
+    Ok(evaluate_week(
+        &policy,
+        team_zone(&team),
+        monday,
+        &people,
+        &all,
+    ))
 }
 
 /// The person's own week (same rules, only their meetings). The person is
@@ -347,7 +370,13 @@ pub async fn my_week(
     let monday = which_week(&team, week, now);
     let (from, to) = week_bounds(monday, team_zone(&team));
     let (all, _) = meetings(store, &team, from, to).await?;
-    Ok(evaluate_week(&policy, team_zone(&team), monday, &[mail], &all))
+    Ok(evaluate_week(
+        &policy,
+        team_zone(&team),
+        monday,
+        &[mail],
+        &all,
+    ))
 }
 
 /// The last [`TREND_WEEKS`] weeks up to the week holding `now`, oldest first.

@@ -118,17 +118,31 @@ fn span(s: &str) -> Result<(ClockTime, ClockTime), String> {
 
 fn print_policy(p: &TeamPolicy) {
     let days = |d: &[Day]| d.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(",");
-    println!("evening cutoff      {} (incidents exempt: {})", p.evening_cutoff, p.incidents_exempt);
-    println!("focus block         {}-{} on {}", p.focus_start, p.focus_end, days(&p.focus_days));
+    println!(
+        "evening cutoff      {} (incidents exempt: {})",
+        p.evening_cutoff, p.incidents_exempt
+    );
+    println!(
+        "focus block         {}-{} on {}",
+        p.focus_start,
+        p.focus_end,
+        days(&p.focus_days)
+    );
     println!(
         "max meetings        {} h per person per day",
         f64::from(p.max_meeting_minutes_per_day) / 60.0
     );
     println!(
         "no-meeting day      {}",
-        p.no_meeting_day.map_or("none".to_owned(), |d| d.to_string())
+        p.no_meeting_day
+            .map_or("none".to_owned(), |d| d.to_string())
     );
-    println!("working hours       {}-{} on {}", p.work_start, p.work_end, days(&p.work_days));
+    println!(
+        "working hours       {}-{} on {}",
+        p.work_start,
+        p.work_end,
+        days(&p.work_days)
+    );
 }
 
 /// `tandem policy …`.
@@ -177,7 +191,10 @@ pub async fn policy(store: &Store, command: PolicyCommand) -> anyhow::Result<()>
                 p.no_meeting_day = if d == "none" {
                     None
                 } else {
-                    Some(d.parse().map_err(|e| anyhow::anyhow!("--no-meeting-day: {e}"))?)
+                    Some(
+                        d.parse()
+                            .map_err(|e| anyhow::anyhow!("--no-meeting-day: {e}"))?,
+                    )
                 };
             }
             if let Some((a, b)) = work_hours {
@@ -200,12 +217,20 @@ pub async fn policy(store: &Store, command: PolicyCommand) -> anyhow::Result<()>
 /// `tandem calendar …`.
 pub async fn calendar(store: &Store, command: CalendarCommand) -> anyhow::Result<()> {
     match command {
-        CalendarCommand::Add { team, user, source, format } => {
+        CalendarCommand::Add {
+            team,
+            user,
+            source,
+            format,
+        } => {
             let f = tandem_app::focus::add_feed(store, &team, user.as_deref(), &source, Utc::now())
                 .await?;
             match format.format {
                 Format::Json => print_json(&f)?,
-                Format::Table => println!("Added feed {} ({}); run `tandem calendar refresh` to read it.", f.id, f.source),
+                Format::Table => println!(
+                    "Added feed {} ({}); run `tandem calendar refresh` to read it.",
+                    f.id, f.source
+                ),
             }
         }
         CalendarCommand::List { team, format } => {
@@ -219,7 +244,9 @@ pub async fn calendar(store: &Store, command: CalendarCommand) -> anyhow::Result
                         t.add_row(vec![
                             f.id.to_string(),
                             f.source.clone(),
-                            f.ok_at.map(|d| d.to_rfc3339()).unwrap_or_else(|| "never".into()),
+                            f.ok_at
+                                .map(|d| d.to_rfc3339())
+                                .unwrap_or_else(|| "never".into()),
                             f.last_error.clone().unwrap_or_default(),
                             f.warnings.len().to_string(),
                         ]);
@@ -248,7 +275,9 @@ pub async fn calendar(store: &Store, command: CalendarCommand) -> anyhow::Result
                 }
             }
             if failed > 0 {
-                anyhow::bail!("{failed} feed(s) failed to refresh; the last good data stays in use");
+                anyhow::bail!(
+                    "{failed} feed(s) failed to refresh; the last good data stays in use"
+                );
             }
         }
         CalendarCommand::Week { team, week, format } => {
@@ -256,8 +285,14 @@ pub async fn calendar(store: &Store, command: CalendarCommand) -> anyhow::Result
             match format.format {
                 Format::Json => print_json(&w)?,
                 Format::Table => {
-                    println!("Week of {} — {} people, {} person-days", w.week_start, w.people, w.person_days);
-                    println!("Meeting hours per person-day: {:.2}", w.meeting_hours_per_person_day);
+                    println!(
+                        "Week of {} — {} people, {} person-days",
+                        w.week_start, w.people, w.person_days
+                    );
+                    println!(
+                        "Meeting hours per person-day: {:.2}",
+                        w.meeting_hours_per_person_day
+                    );
                     let d = &w.distribution;
                     println!(
                         "Person-days by meeting hours: none {}, ≤1h {}, ≤2h {}, ≤3h {}, ≤4h {}, >4h {}",
@@ -270,7 +305,11 @@ pub async fn calendar(store: &Store, command: CalendarCommand) -> anyhow::Result
                     let b = &w.breaches;
                     println!(
                         "Breaches: {} (evening {}, focus block {}, meeting load {}, no-meeting day {})",
-                        w.breaches_total, b.evening, b.focus_block, b.meeting_load, b.no_meeting_day
+                        w.breaches_total,
+                        b.evening,
+                        b.focus_block,
+                        b.meeting_load,
+                        b.no_meeting_day
                     );
                     for s in &w.series {
                         println!("  {}", s.text);

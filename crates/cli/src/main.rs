@@ -4,10 +4,10 @@
 mod commands;
 mod connect;
 mod decisions;
-mod focus;
 mod deploy;
 mod documents;
 mod events;
+mod focus;
 mod forecasts;
 mod goals;
 mod imports;

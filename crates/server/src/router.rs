@@ -59,7 +59,10 @@ pub fn router(state: AppState) -> Router {
             post(crate::api::focus::refresh_calendars),
         )
         .route("/teams/{team}/focus", get(crate::api::focus::team_focus))
-        .route("/teams/{team}/focus/trend", get(crate::api::focus::team_trend))
+        .route(
+            "/teams/{team}/focus/trend",
+            get(crate::api::focus::team_trend),
+        )
         .route("/teams/{team}/focus/me", get(crate::api::focus::my_focus))
         .route(
             "/teams/{team}/members/{username}",

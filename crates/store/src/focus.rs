@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use crate::{Result, Store, StoreError, on_pool};
 
-const FEED_COLS: &str = "id, team_id, user_id, source, etag, warnings, last_error, fetched_at, ok_at, created_at";
+const FEED_COLS: &str =
+    "id, team_id, user_id, source, etag, warnings, last_error, fetched_at, ok_at, created_at";
 
 #[derive(sqlx::FromRow)]
 struct FeedRow {
@@ -47,10 +48,12 @@ impl From<FeedRow> for CalendarFeed {
 
 fn fk(e: sqlx::Error, team_id: Uuid) -> StoreError {
     match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::MissingReference {
-            field: "team".into(),
-            message: format!("team {team_id} or the user does not exist"),
-        },
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::MissingReference {
+                field: "team".into(),
+                message: format!("team {team_id} or the user does not exist"),
+            }
+        }
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
             field: "source".into(),
             message: "this team already has a feed with that source".into(),

@@ -27,7 +27,10 @@ const ROUNDS: usize = 5;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -35,10 +38,18 @@ impl Lcg {
 fn feed(monday: NaiveDate) -> String {
     let mut r = Lcg(15);
     let mut s = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tandem-bench//EN\r\n");
-    let zones = ["TZID=Europe/Berlin:", "TZID=W. Europe Standard Time:", "TZID=America/New_York:"];
+    let zones = [
+        "TZID=Europe/Berlin:",
+        "TZID=W. Europe Standard Time:",
+        "TZID=America/New_York:",
+    ];
     let attendees = |r: &mut Lcg, s: &mut String| {
         for _ in 0..(2 + r.next(3)) {
-            let _ = write!(s, "ATTENDEE;PARTSTAT=ACCEPTED:mailto:p{}@example.com\r\n", r.next(PEOPLE as u64));
+            let _ = write!(
+                s,
+                "ATTENDEE;PARTSTAT=ACCEPTED:mailto:p{}@example.com\r\n",
+                r.next(PEOPLE as u64)
+            );
         }
     };
     for i in 0..SERIES {
@@ -100,7 +111,11 @@ fn main() {
         breaches = week.breaches_total;
 
         let t = Instant::now();
-        let index: HashMap<&str, usize> = people.iter().enumerate().map(|(i, p)| (p.as_str(), i)).collect();
+        let index: HashMap<&str, usize> = people
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_str(), i))
+            .collect();
         let mut minutes = vec![0i64; PEOPLE];
         for m in &parsed.meetings {
             let d = (m.end - m.start).num_minutes();
@@ -117,8 +132,15 @@ fn main() {
     println!("| what (500 people, one week) | median of {ROUNDS} | ratio to reference |");
     println!("|---|---:|---:|");
     println!("| occurrences in the week | {occurrences} | |");
-    println!("| parse + expand the iCalendar text ({} KiB) | {p:.0} ms | {:.0}× |", text.len() / 1024, p / r);
-    println!("| evaluate against the policy ({breaches} breaches) | {e:.0} ms | {:.1}× |", e / r);
+    println!(
+        "| parse + expand the iCalendar text ({} KiB) | {p:.0} ms | {:.0}× |",
+        text.len() / 1024,
+        p / r
+    );
+    println!(
+        "| evaluate against the policy ({breaches} breaches) | {e:.0} ms | {:.1}× |",
+        e / r
+    );
     println!("| reference: sum minutes per attendee | {r:.1} ms | 1× |");
     eprintln!("checksum {checksum}");
 }

@@ -46,7 +46,9 @@ pub async fn get_policy(
     _: RequireMember,
     Path(team): Path<String>,
 ) -> ApiResult<Json<TeamPolicy>> {
-    Ok(Json(tandem_app::focus::policy(&state.store, &team).await?.1))
+    Ok(Json(
+        tandem_app::focus::policy(&state.store, &team).await?.1,
+    ))
 }
 
 #[utoipa::path(put, path = "/api/v1/teams/{team}/policy", tag = "focus", request_body = TeamPolicy,

@@ -409,7 +409,11 @@ pub(crate) const TABLES: &[Table] = &[
     // a refresh lease is not carried (it is released by the importer's absence).
     Table {
         name: "team_policies",
-        columns: &[col("team_id", Uuid), col("policy", Json), col("updated_at", Time)],
+        columns: &[
+            col("team_id", Uuid),
+            col("policy", Json),
+            col("updated_at", Time),
+        ],
         order_by: "team_id",
     },
     Table {

@@ -10,8 +10,10 @@
 //! - [`pr_commits`]: fetching the own commits of merged pull requests
 //!   queued by the webhooks (`crate::pr_commits`), every
 //!   `maintenance.pr_commits_interval_seconds`;
+//! - the calendar refresh is `focus::refresh_loop` (feeds claimed with a
+//!   lease, every `calendar.refresh_interval_minutes`);
 //! - the report scheduler is `report::schedule::run`; [`spawn_all`] starts
-//!   all five.
+//!   all six.
 //!
 //! All are safe on several replicas at once: risks are keyed by cause (a
 //! second opening is skipped, updates converge), attribution recomputes
@@ -50,6 +52,12 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
         && (settings.github.token().is_some() || settings.gitlab.token().is_some())
     {
         tasks.push(tokio::spawn(pr_commits(store.clone(), settings.clone())));
+    }
+    if settings.calendar.refresh_interval_minutes > 0 {
+        tasks.push(tokio::spawn(crate::focus::refresh_loop(
+            store.clone(),
+            settings.calendar.clone(),
+        )));
     }
     if settings.maintenance.delivery_retention_days > 0 {
         tasks.push(tokio::spawn(prune_deliveries(

@@ -24,6 +24,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod exported;
+pub mod focus;
 pub mod forecasting;
 pub mod goals;
 pub mod ingest;

@@ -63,6 +63,10 @@ pub struct Settings {
     /// its credentials and the labels that name the service and project.
     #[serde(default)]
     pub alertmanager: AlertmanagerSettings,
+    // --- focus ---
+    /// Calendar feeds (issue 15): how often `serve` refreshes them.
+    #[serde(default)]
+    pub calendar: CalendarSettings,
 }
 
 /// `[requests]`: business requests (issue 14).
@@ -181,6 +185,23 @@ impl AlertmanagerSettings {
         let user = self.username.as_deref().filter(|u| !u.is_empty())?;
         let password = self.password.as_ref()?.expose_secret();
         (!password.is_empty()).then(|| (user.to_owned(), password.to_owned()))
+    }
+}
+
+/// `[calendar]`: the refresh of teams' iCalendar feeds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalendarSettings {
+    /// How often every feed is refreshed, in minutes (0: only by hand,
+    /// `tandem calendar refresh`).
+    pub refresh_interval_minutes: u64,
+}
+
+impl Default for CalendarSettings {
+    fn default() -> Self {
+        Self {
+            refresh_interval_minutes: 60,
+        }
     }
 }
 

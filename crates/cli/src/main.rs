@@ -7,6 +7,7 @@ mod decisions;
 mod deploy;
 mod documents;
 mod events;
+mod focus;
 mod forecasts;
 mod goals;
 mod imports;
@@ -178,6 +179,12 @@ enum Command {
     /// The decision log: list, show, record a decision.
     #[command(subcommand)]
     Decision(decisions::DecisionCommand),
+    /// A team's policy for meetings and focus time: show, set.
+    #[command(subcommand)]
+    Policy(focus::PolicyCommand),
+    /// Calendar feeds (iCalendar): add, list, refresh; a team's week against its policy.
+    #[command(subcommand)]
+    Calendar(focus::CalendarCommand),
     /// KPI series (business and team numbers over time): list, show, create,
     /// update; add a point, import points from CSV. (Delivery metrics are
     /// `tandem metrics`.)
@@ -246,6 +253,8 @@ impl Command {
             | Command::Stage(_)
             | Command::Risk(_)
             | Command::Decision(_)
+            | Command::Policy(_)
+            | Command::Calendar(_)
             | Command::Kpi(_)
             | Command::Request(_)
             | Command::Forecast { .. }

@@ -164,9 +164,9 @@ pub struct WeeklyReport {
     pub team: ReportTeam,
     /// ISO week, e.g. `2026-W47`.
     pub week: String,
-    /// Monday 00:00 UTC.
+    /// Monday 00:00 in the team's time zone.
     pub starts_at: DateTime<Utc>,
-    /// The next Monday 00:00 UTC (excluded).
+    /// The next Monday 00:00 in the team's time zone (excluded).
     pub ends_at: DateTime<Utc>,
     /// "Payments — week 2026-W47 (16–22 Nov)".
     pub title: String,
@@ -210,6 +210,14 @@ pub fn week_start(week: IsoWeek) -> NaiveDate {
         .expect("an IsoWeek always has a Monday")
 }
 
+/// The instants bounding the week in a team's zone (an IANA name; UTC if it
+/// does not parse): local Monday 00:00 and the next local Monday 00:00, so a
+/// week across a DST change is 167 or 169 hours long (docs/metrics.md).
+pub fn team_week_bounds(week: IsoWeek, timezone: &str) -> (DateTime<Utc>, DateTime<Utc>) {
+    let tz: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
+    crate::focus::week_bounds(week_start(week), tz)
+}
+
 /// The instants bounding the week: Monday 00:00 UTC and the next Monday.
 pub fn week_bounds(week: IsoWeek) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = week_start(week).and_time(chrono::NaiveTime::MIN).and_utc();
@@ -239,7 +247,7 @@ fn day_range(week: IsoWeek) -> String {
 
 /// Assembles the report of `input.team` for `input.week`.
 pub fn assemble(input: &ReportInput) -> WeeklyReport {
-    let (start, end) = week_bounds(input.week);
+    let (start, end) = team_week_bounds(input.week, &input.team.timezone);
     let week = week_label(input.week);
     WeeklyReport {
         team: ReportTeam {

@@ -66,6 +66,10 @@ use crate::http::error::ApiResult;
         crate::api::delivery_metrics::aliases::debt_share,
         crate::api::delivery_metrics::aliases::coverage,
         crate::api::delivery_metrics::aliases::explain,
+        crate::api::focus::get_policy, crate::api::focus::put_policy,
+        crate::api::focus::list_calendars, crate::api::focus::add_calendar,
+        crate::api::focus::refresh_calendars, crate::api::focus::team_focus,
+        crate::api::focus::team_trend, crate::api::focus::my_focus,
     )
 )]
 pub struct ApiDoc;

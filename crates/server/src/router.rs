@@ -47,6 +47,24 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/teams/{team}/members", get(org::list_members))
         .route(
+            "/teams/{team}/policy",
+            get(crate::api::focus::get_policy).put(crate::api::focus::put_policy),
+        )
+        .route(
+            "/teams/{team}/calendars",
+            get(crate::api::focus::list_calendars).post(crate::api::focus::add_calendar),
+        )
+        .route(
+            "/teams/{team}/calendars/refresh",
+            post(crate::api::focus::refresh_calendars),
+        )
+        .route("/teams/{team}/focus", get(crate::api::focus::team_focus))
+        .route(
+            "/teams/{team}/focus/trend",
+            get(crate::api::focus::team_trend),
+        )
+        .route("/teams/{team}/focus/me", get(crate::api::focus::my_focus))
+        .route(
             "/teams/{team}/members/{username}",
             axum::routing::put(org::put_member).delete(org::delete_member),
         )

@@ -25,6 +25,7 @@ mod engine;
 mod engineering;
 mod entities;
 mod error;
+mod focus;
 mod inserts;
 mod metrics;
 mod reports;

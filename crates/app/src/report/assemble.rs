@@ -117,7 +117,7 @@ async fn gather(
     // The report needs each metric's values over its trend: the value at the
     // start of the first trend week, and every point from there to the end
     // of this week (inclusive).
-    let (start, end) = report::week_bounds(week);
+    let (start, end) = report::team_week_bounds(week, &team.timezone);
     let from = start - chrono::Duration::weeks(i64::from(report::TREND_WEEKS - 1));
     let mut points: Vec<MetricPoint> = Vec::new();
     for m in &metrics {

@@ -551,3 +551,40 @@ fn numbers_show_the_dora_keys_and_incidents_of_the_week() {
     let numbers = section_of(&report, SectionKind::Numbers);
     assert_eq!(numbers.lines.last().unwrap().id, "numbers:debt");
 }
+
+#[test]
+fn a_week_is_the_teams_monday_to_sunday_in_its_zone() {
+    // Brisbane is UTC+10 all year. Week 2026-W47 there is
+    // 2026-11-15T14:00Z .. 2026-11-22T14:00Z.
+    let mut input = input();
+    input.team.timezone = "Australia/Brisbane".into();
+    let utc = |d: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap();
+    input.items = vec![
+        done_item(101, utc(15, 14, 30)), // Mon 00:30 local: in (UTC says last week)
+        done_item(102, utc(22, 13, 0)),  // Sun 23:00 local: in
+        done_item(103, utc(22, 19, 0)),  // next Mon 05:00 local: out (UTC says this week)
+        done_item(104, utc(15, 13, 0)),  // Sun 23:00 local, last week: out
+    ];
+    let r = assemble(&input);
+    assert_eq!((r.starts_at, r.ends_at), (utc(15, 14, 0), utc(22, 14, 0)));
+    let done: Vec<String> = section_of(&r, SectionKind::Done)
+        .lines
+        .iter()
+        .flat_map(|l| l.children.iter().map(|c| c.id.clone()))
+        .collect();
+    assert_eq!(
+        done,
+        [format!("done:{}", id(101)), format!("done:{}", id(102))]
+    );
+}
+
+#[test]
+fn a_week_across_a_dst_change_is_167_hours() {
+    // Berlin moves to summer time on Sunday 2026-03-29 (week 2026-W13).
+    let (start, end) = team_week_bounds(parse_week("2026-W13").unwrap(), "Europe/Berlin");
+    assert_eq!(start, Utc.with_ymd_and_hms(2026, 3, 22, 23, 0, 0).unwrap());
+    assert_eq!(end, Utc.with_ymd_and_hms(2026, 3, 29, 22, 0, 0).unwrap());
+    assert_eq!((end - start).num_hours(), 167);
+    // A UTC team keeps UTC weeks.
+    assert_eq!(team_week_bounds(w47(), "UTC"), week_bounds(w47()));
+}

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod delivery_metrics;
 pub mod documents;
 pub mod events;
+pub mod focus;
 pub mod forecasts;
 pub mod goals;
 pub mod metrics;

@@ -7,6 +7,7 @@ mod authorisation;
 mod delivery_metrics;
 mod documents;
 mod events;
+mod focus;
 mod forecasts;
 mod grafana;
 mod openapi;

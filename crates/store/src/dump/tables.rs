@@ -451,6 +451,34 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         order_by: "id",
     },
+    // Issue 15: policies and calendar feeds (with their last good text);
+    // a refresh lease is not carried (it is released by the importer's absence).
+    Table {
+        name: "team_policies",
+        columns: &[
+            col("team_id", Uuid),
+            col("policy", Json),
+            col("updated_at", Time),
+        ],
+        order_by: "team_id",
+    },
+    Table {
+        name: "calendar_feeds",
+        columns: &[
+            col("id", Uuid),
+            col("team_id", Uuid),
+            opt("user_id", Uuid),
+            col("source", Text),
+            opt("etag", Text),
+            opt("body", Text),
+            col("warnings", Json),
+            opt("last_error", Text),
+            opt("fetched_at", Time),
+            opt("ok_at", Time),
+            col("created_at", Time),
+        ],
+        order_by: "id",
+    },
 ];
 
 pub(crate) fn table(name: &str) -> Option<&'static Table> {

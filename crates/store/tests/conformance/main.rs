@@ -12,6 +12,7 @@ mod delivery;
 mod delivery_metrics;
 mod dump;
 mod fetches;
+mod focus;
 mod git;
 mod goals;
 mod incident_log;

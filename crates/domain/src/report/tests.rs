@@ -113,6 +113,7 @@ fn metric(n: u128, key: &str, name: &str, direction: Direction, audience: Audien
         direction,
         audience,
         team_id: Some(id(1)),
+        computed_from: None,
         created_at: at(1, 0),
         updated_at: at(1, 0),
     }

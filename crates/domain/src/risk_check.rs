@@ -576,13 +576,3 @@ pub fn forecast_caveat(items: &[WorkItem], risks: &[Risk]) -> Option<(String, bo
         .any(|r| r.status != RiskStatus::Closed && r.likelihood == Level::High);
     Some((format!("forecast assumes {names}"), likely_risk))
 }
-
-#[cfg(test)]
-mod caveat_tests {
-    use super::*;
-
-    #[test]
-    fn a_blocked_item_is_named_and_a_likely_risk_flagged() {
-        assert_eq!(forecast_caveat(&[], &[]), None);
-    }
-}

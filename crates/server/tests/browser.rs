@@ -422,7 +422,7 @@ async fn run(base: String, web: WebDriver, item: String) {
     assert_eq!(h1.text().await.unwrap(), title);
     let forecast = by_id(web, "goal-forecast").await.text().await.unwrap();
     assert!(
-        forecast.starts_with("P85 ") || forecast == "too little history",
+        forecast.starts_with("85 % likely by ") || forecast == "too little history",
         "{forecast}"
     );
     assert!(

@@ -287,7 +287,7 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
         burnup.scope.last().map_or(0, |s| s.1),
         match percentiles {
             (Some(p50), p85, p95) => format!(
-                "; forecast P50 {}, P85 {}, P95 {}",
+                "; forecast: an even chance of done by {}, 85 % likely by {}, 95 % likely by {}",
                 view::date(p50),
                 view::maybe_date(p85),
                 view::maybe_date(p95)

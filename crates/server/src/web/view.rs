@@ -174,8 +174,7 @@ impl ForecastCell {
     }
 
     /// From a goal's forecast (P50 and P85) and its deadline, in plain
-    /// words: "85 % likely by Mon 7 Dec". The statistics (P50/P85) stay in
-    /// the detail for managers who want them.
+    /// words: "85 % likely by Mon 7 Dec", never "P85".
     pub fn from_forecast(
         p50: Option<NaiveDate>,
         p85: Option<NaiveDate>,
@@ -189,10 +188,7 @@ impl ForecastCell {
             return match p85 {
                 Some(p) => ForecastCell::unknown(
                     likely(Some(p)),
-                    format!(
-                        "85 % likely done by {} (P85); the goal has no deadline",
-                        date(p)
-                    ),
+                    format!("85 % likely done by {}; the goal has no deadline", date(p)),
                 ),
                 None => ForecastCell::unknown("no deadline", "the goal has no deadline"),
             };
@@ -202,7 +198,7 @@ impl ForecastCell {
                 class: "good",
                 text: likely(Some(p)),
                 detail: format!(
-                    "on track: 85 % likely done by {} (P85), deadline {}",
+                    "on track: 85 % likely done by {}, deadline {}",
                     date(p),
                     date(deadline)
                 ),
@@ -211,7 +207,7 @@ impl ForecastCell {
                 class: "warn",
                 text: likely(p),
                 detail: format!(
-                    "at risk: an even chance of done by {} (P50), within the deadline {}; 85 % likely only by {} (P85)",
+                    "at risk: an even chance of done by {}, within the deadline {}; 85 % likely only by {}",
                     date(m),
                     date(deadline),
                     maybe_date(p)
@@ -221,7 +217,7 @@ impl ForecastCell {
                 class: "bad",
                 text: likely(p),
                 detail: format!(
-                    "late: even the even-chance date ({}, P50) is after the deadline {}",
+                    "late: even the even-chance date ({}) is after the deadline {}",
                     m.map_or_else(|| "beyond the horizon".to_owned(), date),
                     date(deadline)
                 ),

@@ -6,6 +6,7 @@ mod authorisation;
 mod delivery_metrics;
 mod documents;
 mod events;
+mod figures;
 mod forecasts;
 mod openapi;
 mod org;

@@ -139,7 +139,16 @@ pub async fn page(
     viewer: Viewer,
     Query(q): Query<AgendaQuery>,
 ) -> PageResult<Response> {
-    let filter = q.team.unwrap_or_default();
+    // Only a team's key reaches the cache key (a typed value never grows it).
+    let filter = match q.team.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => {
+            tandem_app::lookup::team(&state.store, t)
+                .await
+                .map_err(crate::http::error::ApiError::from)?
+                .key
+        }
+        None => String::new(),
+    };
     let cached = cache
         .get_or_try(format!("agenda:{filter}"), || build(&state, filter.clone()))
         .await?;

@@ -87,6 +87,22 @@ if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ] || [ ! -x /usr/bin
   fi
 fi
 
+# The browser tests run axe-core (the npm package's axe.min.js) on every
+# page; fetched once into target/axe/ with npm.
+AXE_VERSION=4.10.2
+if [ ! -f target/axe/axe.min.js ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "test.sh: fetching axe-core $AXE_VERSION for the browser tests" >&2
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack -q "axe-core@$AXE_VERSION" >/dev/null && tar -xzf axe-core-*.tgz)
+    mkdir -p target/axe && cp "$tmp/package/axe.min.js" target/axe/axe.min.js
+    rm -rf "$tmp"
+  else
+    echo "test.sh: the browser tests need axe-core: install npm, or put axe.min.js in target/axe/." >&2
+    exit 1
+  fi
+fi
+
 # The weekly report's archive test uploads to a local S3-compatible server:
 # moto (PyPI moto[s3,server] + flask + flask-cors) in a venv under target/,
 # created on first use, started here on a free port and stopped on exit.

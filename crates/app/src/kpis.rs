@@ -11,14 +11,18 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use tandem_domain::FieldError;
+use tandem_domain::dora::{DoraBucket, DoraReport};
+use tandem_domain::goal::Goal;
 use tandem_domain::metric::{
-    MAX_POINTS_PER_WRITE, Metric, MetricPatch, MetricPoint, NewMetric, NewPoint,
+    ComputedFrom, MAX_POINTS_PER_WRITE, Metric, MetricPatch, MetricPoint, NewMetric, NewPoint,
 };
 use tandem_store::Store;
 use uuid::Uuid;
 
+use crate::delivery_metrics::{self, DeliveryQuery};
+use crate::settings::Settings;
 use crate::{AppError, AppResult};
 
 /// The most points one read returns.
@@ -248,4 +252,225 @@ mod tests {
             vec!["file: has no rows; each row is date,value (e.g. 2026-11-02,4.2)"]
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// The one definition of a KPI's figures (docs/metrics.md, "Bound KPIs")
+// ---------------------------------------------------------------------------
+
+/// How many weeks the pages' figures cover: this week and the 11 before it.
+pub const WINDOW_WEEKS: i64 = 12;
+
+/// The days the pages show a team's delivery figures over: from the Monday
+/// [`WINDOW_WEEKS`] − 1 weeks before this week's to `today`, both included.
+/// The team page's DORA panel, a bound KPI's card and a goal's current value
+/// all use it, so they show one number.
+pub fn window(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    (monday(today) - Duration::weeks(WINDOW_WEEKS - 1), today)
+}
+
+/// The Monday of `d`'s ISO week.
+pub fn monday(d: NaiveDate) -> NaiveDate {
+    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+}
+
+/// A KPI's value over a period and when it was measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figure {
+    pub value: f64,
+    /// The instant of the typed point, or the end of the computed period.
+    pub as_of: DateTime<Utc>,
+}
+
+fn end_of(day: NaiveDate) -> DateTime<Utc> {
+    (day + Duration::days(1)).and_time(NaiveTime::MIN).and_utc() - Duration::microseconds(1)
+}
+
+/// The team's DORA report over `[since, until]` by week, or `None` when the
+/// team has no delivery data to compute from (no projects, no team).
+async fn team_dora(
+    store: &Store,
+    settings: &Settings,
+    metric: &Metric,
+    since: NaiveDate,
+    until: NaiveDate,
+) -> AppResult<Option<DoraReport>> {
+    let Some(team_id) = metric.team_id else {
+        return Ok(None);
+    };
+    let q = DeliveryQuery {
+        team: Some(team_id.to_string()),
+        since: Some(since),
+        until: Some(until),
+        bucket: Some("week".to_owned()),
+        ..DeliveryQuery::default()
+    };
+    match delivery_metrics::dora(store, settings, &q).await {
+        Ok(r) => Ok(Some(r)),
+        Err(AppError::BadInput { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The value a bound metric takes over a whole DORA report.
+fn computed_total(c: ComputedFrom, r: &DoraReport) -> Option<f64> {
+    match c {
+        ComputedFrom::DeploymentFrequency => Some(r.deployment_frequency.per_week),
+        ComputedFrom::LeadTime => r.lead_time.median_hours,
+        ComputedFrom::TimeToRestore => r.time_to_restore.median_hours,
+        ComputedFrom::ChangeFailureRate => r.change_failure_rate.rate.map(|x| x * 100.0),
+    }
+}
+
+/// The value a bound metric takes in one week of a DORA report.
+fn computed_week(c: ComputedFrom, b: &DoraBucket) -> Option<f64> {
+    match c {
+        ComputedFrom::DeploymentFrequency => Some(b.deployments as f64),
+        ComputedFrom::LeadTime => b.lead_time_median_hours,
+        ComputedFrom::TimeToRestore => b.restore_median_hours,
+        ComputedFrom::ChangeFailureRate => b.change_failure_rate.map(|x| x * 100.0),
+    }
+}
+
+/// The metric's figure over `[since, until]` (days, both included): for a
+/// metric bound to a delivery metric, that metric computed over the period
+/// (deployments per week: the period's deployments per 7 days); for a typed
+/// series, its latest point at or before the end of `until`. The overview
+/// card, the team page, a goal's current value and progress, the work item
+/// context and the weekly report all take a KPI's number from here.
+pub async fn figure(
+    store: &Store,
+    settings: &Settings,
+    metric: &Metric,
+    since: NaiveDate,
+    until: NaiveDate,
+) -> AppResult<Option<Figure>> {
+    match metric.computed_from {
+        Some(c) => Ok(team_dora(store, settings, metric, since, until)
+            .await?
+            .and_then(|r| computed_total(c, &r))
+            .map(|value| Figure {
+                value,
+                as_of: end_of(until),
+            })),
+        None => Ok(store
+            .latest_point(metric.id, Some(end_of(until)))
+            .await?
+            .map(|p| Figure {
+                value: p.value,
+                as_of: p.at,
+            })),
+    }
+}
+
+/// The metric's figure as the pages show it now: over [`window`] of today.
+pub async fn current(
+    store: &Store,
+    settings: &Settings,
+    metric: &Metric,
+    today: NaiveDate,
+) -> AppResult<Option<Figure>> {
+    let (since, until) = window(today);
+    figure(store, settings, metric, since, until).await
+}
+
+/// The metric's value in each week from `first_monday` to the week of
+/// `until`, keyed by the week's Monday. A week without data is left out (a
+/// gap stays a gap; no value is carried into it): for a typed series, a
+/// week's value is its last point inside the week; for a bound metric, the
+/// computed value of the week.
+pub async fn weekly(
+    store: &Store,
+    settings: &Settings,
+    metric: &Metric,
+    first_monday: NaiveDate,
+    until: NaiveDate,
+) -> AppResult<Vec<(NaiveDate, f64)>> {
+    if let Some(c) = metric.computed_from {
+        let Some(r) = team_dora(store, settings, metric, first_monday, until).await? else {
+            return Ok(Vec::new());
+        };
+        return Ok(r
+            .buckets
+            .iter()
+            .filter_map(|b| Some((b.start, computed_week(c, b)?)))
+            .collect());
+    }
+    let from = first_monday.and_time(NaiveTime::MIN).and_utc();
+    let points = store
+        .list_points(
+            metric.id,
+            Some(from),
+            Some(end_of(until) + Duration::microseconds(1)),
+            MAX_POINTS_PER_READ * 4,
+        )
+        .await?;
+    let mut by_week: Vec<(NaiveDate, f64)> = Vec::new();
+    for p in &points {
+        let week = monday(p.at.date_naive());
+        match by_week.last_mut() {
+            Some((w, v)) if *w == week => *v = p.value,
+            _ => by_week.push((week, p.value)),
+        }
+    }
+    Ok(by_week)
+}
+
+/// How far `goal` is towards the target of its first success metric that
+/// names a series with a current figure, as a share (0–1, may go beyond),
+/// with that figure. The overview's progress bar, the goal page and the work
+/// item's context all show this one number, rounded by [`percent`].
+pub async fn goal_progress(
+    store: &Store,
+    settings: &Settings,
+    goal: &Goal,
+    today: NaiveDate,
+) -> AppResult<Option<GoalProgress>> {
+    for m in &goal.success_metrics {
+        let (Some(key), Some(target)) = (&m.metric_key, m.target) else {
+            continue;
+        };
+        let metric = match store.get_metric_by_key(key).await {
+            Ok(metric) => metric,
+            Err(tandem_store::StoreError::NotFound { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let Some(now) = current(store, settings, &metric, today).await? else {
+            continue;
+        };
+        if let Some(share) = m.progress(now.value) {
+            return Ok(Some(GoalProgress {
+                share,
+                percent: percent(share),
+                metric: m.metric.clone(),
+                unit: if metric.unit.is_empty() {
+                    m.unit.clone()
+                } else {
+                    metric.unit.clone()
+                },
+                current: now,
+                target,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// A goal's progress towards its success metric's target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoalProgress {
+    /// 0 at the baseline, 1 at the target; may go beyond either.
+    pub share: f64,
+    /// `share` in whole percent, rounded half away from zero.
+    pub percent: i64,
+    pub metric: String,
+    pub unit: String,
+    pub current: Figure,
+    pub target: f64,
+}
+
+/// A share (0.725) in whole percent (73), rounded half away from zero: the
+/// one rounding of a progress figure.
+pub fn percent(share: f64) -> i64 {
+    (share * 100.0).clamp(-999.0, 999.0).round() as i64
 }

@@ -116,8 +116,8 @@ pub async fn goal_plan(
 pub async fn task_context(
     store: &Store,
     item: &WorkItem,
-    planning: &PlanningSettings,
-) -> Result<TaskContext, StoreError> {
+    settings: &crate::Settings,
+) -> Result<TaskContext, crate::AppError> {
     let goal = match item.goal_id {
         Some(id) => Some(store.get_goal(id).await?),
         None => None,
@@ -126,12 +126,22 @@ pub async fn task_context(
         .as_ref()
         .and_then(planning::context_metric)
         .and_then(|m| m.metric_key.clone());
+    // The same figure as the goal's card and the overview (`kpis::current`):
+    // a bound KPI's computed value, or a typed series' latest point.
     let latest = match key {
         Some(key) => match store.get_metric_by_key(&key).await {
-            Ok(metric) => store.latest_point(metric.id, None).await?,
+            Ok(metric) => {
+                crate::kpis::current(store, settings, &metric, chrono::Utc::now().date_naive())
+                    .await?
+                    .map(|f| tandem_domain::metric::MetricPoint {
+                        metric_id: metric.id,
+                        at: f.as_of,
+                        value: f.value,
+                    })
+            }
             // A success metric may name a series that is not recorded yet.
             Err(StoreError::NotFound { .. }) => None,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         },
         None => None,
     };
@@ -139,6 +149,6 @@ pub async fn task_context(
         item,
         goal.as_ref(),
         latest.as_ref(),
-        &planning.matrix,
+        &settings.planning.matrix,
     ))
 }

@@ -230,6 +230,7 @@ pub async fn kpi(store: &Store, command: KpiCommand) -> anyhow::Result<()> {
                 direction,
                 audience,
                 team_id,
+                computed_from: None,
             };
             let m = tandem_app::kpis::create(store, input)
                 .await

@@ -411,7 +411,7 @@ pub async fn item(store: &Store, settings: &Settings, command: ItemCommand) -> a
         }
         ItemCommand::Show { key, format } => {
             let item = find_item(store, &key).await?;
-            let ctx = views::task_context(store, &item, &settings.planning).await?;
+            let ctx = views::task_context(store, &item, settings).await?;
             match format.format {
                 Format::Json => print_json(&json!({"item": item, "context": ctx}))?,
                 Format::Table => {

@@ -33,7 +33,9 @@ use tandem_domain::decision::{Decision, NewDecision};
 use tandem_domain::goal::{
     Goal, GoalPatch, GoalTransition, GoalVersion, NewGoal, Parties, SuccessMetric, Timeline,
 };
-use tandem_domain::metric::{Audience, Direction, Metric, MetricPoint, NewMetric, NewPoint};
+use tandem_domain::metric::{
+    Audience, ComputedFrom, Direction, Metric, MetricPoint, NewMetric, NewPoint,
+};
 use tandem_domain::project::{NewProject, Project};
 use tandem_domain::risk::{Level, NewRisk, Risk, RiskPatch, RiskStatus};
 use tandem_domain::stage::{NewStage, Stage};
@@ -650,14 +652,20 @@ impl Builder {
                 direction: spec.direction,
                 audience: spec.audience,
                 team_id: spec.team.map(|t| teams[t].id),
+                computed_from: spec.computed,
             }
             .into_metric(self.ids.next(), now)
             .expect("demo metric is valid");
+            // The noise is drawn for every series alike, so binding one does
+            // not change the others' values.
             for k in 0..WEEKS {
                 let monday = last_monday - Duration::days(7 * (WEEKS - 1 - k) as i64);
                 let day = self.day_of(monday);
                 let noise = (self.rng.unit() * 2.0 - 1.0) * spec.noise;
                 let value = spec.round(spec.value_at(day) + noise);
+                if spec.computed.is_some() {
+                    continue;
+                }
                 let at = monday.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
                 points.push(
                     NewPoint { at, value }

@@ -63,7 +63,7 @@ fn the_demo_report_renders_as_markdown() {
         .assert_eq(&to_markdown(&report));
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["week"], "2026-W47");
-    assert_eq!(json["sections"][0]["kind"], "done");
+    assert_eq!(json["sections"][0]["kind"], "summary");
 }
 
 #[test]

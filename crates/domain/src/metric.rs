@@ -32,6 +32,52 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// A delivery metric a KPI is bound to: the KPI's values are computed
+    /// from the team's deployments, commits and incidents by the same query
+    /// as the DORA panel (`tandem_app::kpis`), not read from typed points.
+    /// docs/metrics.md, "Bound KPIs".
+    ComputedFrom {
+        /// Deployments per week.
+        DeploymentFrequency => "deployment-frequency",
+        /// Median lead time for changes, in hours.
+        LeadTime => "lead-time",
+        /// Median time to restore, in hours (incidents).
+        TimeToRestore => "time-to-restore",
+        /// Change failure rate, in percent.
+        ChangeFailureRate => "change-failure-rate",
+    }
+}
+
+impl ComputedFrom {
+    /// The unit the computed value is in.
+    pub fn unit(self) -> &'static str {
+        match self {
+            ComputedFrom::DeploymentFrequency => "deploys",
+            ComputedFrom::LeadTime | ComputedFrom::TimeToRestore => "hours",
+            ComputedFrom::ChangeFailureRate => "%",
+        }
+    }
+
+    /// How the value is computed, in one sentence.
+    pub fn definition(self) -> &'static str {
+        match self {
+            ComputedFrom::DeploymentFrequency => {
+                "production deployments of the team's projects per week (the DORA deployment frequency)"
+            }
+            ComputedFrom::LeadTime => {
+                "median hours from commit to its production deployment (the DORA lead time)"
+            }
+            ComputedFrom::TimeToRestore => {
+                "median hours from an incident's start to its resolution (the DORA time to restore)"
+            }
+            ComputedFrom::ChangeFailureRate => {
+                "share of production deployments that caused an incident (the DORA change failure rate)"
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Metric {
     pub id: Uuid,
@@ -43,6 +89,10 @@ pub struct Metric {
     pub direction: Direction,
     pub audience: Audience,
     pub team_id: Option<Uuid>,
+    /// Set when the metric is bound to a computed delivery metric of its
+    /// team: its values come from that computation, not from points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed_from: Option<ComputedFrom>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -60,6 +110,9 @@ pub struct NewMetric {
     pub audience: Audience,
     #[serde(default)]
     pub team_id: Option<Uuid>,
+    /// Binds the metric to a computed delivery metric of its team.
+    #[serde(default)]
+    pub computed_from: Option<ComputedFrom>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -71,6 +124,7 @@ pub struct MetricPatch {
     pub direction: Option<Direction>,
     pub audience: Option<Audience>,
     pub team_id: Option<Uuid>,
+    pub computed_from: Option<ComputedFrom>,
 }
 
 impl NewMetric {
@@ -85,6 +139,7 @@ impl NewMetric {
             direction: self.direction,
             audience: self.audience,
             team_id: self.team_id,
+            computed_from: self.computed_from,
             created_at: now,
             updated_at: now,
         };
@@ -124,6 +179,12 @@ impl Metric {
         p.check(text::required("name", &self.name));
         p.check(text::bounded("description", &self.description, text::LONG));
         p.check(text::bounded("unit", &self.unit, 32));
+        if self.computed_from.is_some() && self.team_id.is_none() {
+            p.push(
+                "team_id",
+                "a metric computed from delivery data needs the team whose deliveries it counts",
+            );
+        }
         p.into_result()
     }
 
@@ -145,6 +206,9 @@ impl Metric {
         }
         if let Some(v) = patch.team_id {
             self.team_id = Some(v);
+        }
+        if let Some(v) = patch.computed_from {
+            self.computed_from = Some(v);
         }
         self.updated_at = crate::time::micros(now);
         self.validate()

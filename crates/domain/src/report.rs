@@ -89,8 +89,12 @@ pub struct ReportInput {
 }
 
 string_enum! {
-    /// The sections of a weekly report, in order.
+    /// The sections of a weekly report, in order: the update first (a
+    /// summary drafted from the data, the decisions asked of the reader),
+    /// then the detail.
     SectionKind {
+        Summary => "summary",
+        Asks => "asks",
         Done => "done",
         InProgress => "in_progress",
         Risks => "risks",
@@ -170,8 +174,8 @@ pub struct WeeklyReport {
     pub ends_at: DateTime<Utc>,
     /// "Payments — week 2026-W47 (16–22 Nov)".
     pub title: String,
-    /// Always every section, in order: done, in progress, risks, next steps,
-    /// numbers.
+    /// Always every section, in order: summary, decisions needed, done, in
+    /// progress, risks, next steps, numbers.
     pub sections: Vec<ReportSection>,
     /// Weekly trends of the metrics in the Numbers section, in its order.
     pub trends: Vec<Trend>,
@@ -264,6 +268,8 @@ pub fn assemble(input: &ReportInput) -> WeeklyReport {
         starts_at: start,
         ends_at: end,
         sections: vec![
+            summary(input, start, end),
+            asks(input),
             done(input, start, end),
             in_progress(input),
             risks(input),
@@ -286,7 +292,10 @@ fn reported_metrics(input: &ReportInput) -> Vec<&Metric> {
 }
 
 /// Each reported metric's value at the end of each of the last
-/// [`TREND_WEEKS`] weeks; metrics without any value are left out.
+/// [`TREND_WEEKS`] weeks that has a point of its own (in `(start, end]`, the
+/// rule of [`week_change`]); a week without one is left out — a gap stays a
+/// gap, no value is carried into it. Metrics without any value are left
+/// out.
 fn trends(input: &ReportInput) -> Vec<Trend> {
     let monday = week_start(input.week);
     reported_metrics(input)
@@ -297,11 +306,12 @@ fn trends(input: &ReportInput) -> Vec<Trend> {
                 .rev()
                 .filter_map(|back| {
                     let date = monday - Duration::weeks(i64::from(back));
-                    let end = date.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::days(7);
-                    value_at(&series, end).map(|value| TrendPoint {
+                    let start = date.and_time(chrono::NaiveTime::MIN).and_utc();
+                    let end = start + Duration::days(7);
+                    week_change(&series, start, end).map(|c| TrendPoint {
                         week: week_label(date.iso_week()),
                         date,
-                        value,
+                        value: c.after,
                     })
                 })
                 .collect();
@@ -494,6 +504,12 @@ impl Change {
         match self.before {
             None => format!("first value {}", with_unit(self.after, unit)),
             Some(b) if b == self.after => format!("unchanged at {}", with_unit(b, unit)),
+            Some(b) if is_percent_unit(unit) => format!(
+                "{} ({} → {})",
+                signed_points(self.after - b),
+                number(b),
+                with_unit(self.after, unit)
+            ),
             Some(b) => match self.percent() {
                 Some(p) => format!(
                     "{} ({} → {})",
@@ -568,6 +584,18 @@ fn with_unit(v: f64, unit: &str) -> String {
     } else {
         format!("{} {unit}", number(v))
     }
+}
+
+/// True for a unit that is itself a percentage: its changes are told in
+/// points, never as a relative percentage.
+pub fn is_percent_unit(unit: &str) -> bool {
+    matches!(unit.trim(), "%" | "percent" | "pct")
+}
+
+/// "+0.28 points", "−1.5 points".
+fn signed_points(d: f64) -> String {
+    let sign = if d < 0.0 { "−" } else { "+" };
+    format!("{sign}{} points", number(d.abs()))
 }
 
 /// "+12 %", "−40 %", "+2.5 %".
@@ -658,11 +686,196 @@ fn in_progress(input: &ReportInput) -> ReportSection {
     )
 }
 
-/// "85 % likely by 2026-12-18; 62 % chance on time; cut line: …".
+/// A date as people say it: "Mon 7 Dec".
+pub fn day(d: NaiveDate) -> String {
+    d.format("%a %-d %b").to_string()
+}
+
+/// The update in a few sentences, drafted from the data: what was
+/// finished (and for which goals), how the goals' metrics moved, which
+/// goals are on track or at risk (forecast in plain dates), the open risks.
+fn summary(input: &ReportInput, start: DateTime<Utc>, end: DateTime<Utc>) -> ReportSection {
+    let mut lines = Vec::new();
+    let done: Vec<&WorkItem> = input
+        .items
+        .iter()
+        .filter(|i| i.state == WorkState::Done && i.done_at.is_some_and(|d| d >= start && d < end))
+        .collect();
+    let mut served: Vec<&Goal> = input
+        .goals
+        .iter()
+        .filter(|g| done.iter().any(|i| i.goal_id == Some(g.id)))
+        .collect();
+    served.sort_by_key(|g| Reverse(done.iter().filter(|i| i.goal_id == Some(g.id)).count()));
+    let text = match (done.len(), served.as_slice()) {
+        (0, _) => "Nothing was finished this week.".to_owned(),
+        (n, []) => format!("The team finished {n} items this week."),
+        (n, goals) => format!(
+            "The team finished {n} items this week, for {}.",
+            goals
+                .iter()
+                .take(2)
+                .map(|g| format!("“{}”", g.title))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    };
+    lines.push(ReportLine {
+        id: "summary:done".to_owned(),
+        text,
+        children: Vec::new(),
+    });
+    let mut goals: Vec<&Goal> = input
+        .goals
+        .iter()
+        .filter(|g| matches!(g.status, GoalStatus::InProgress | GoalStatus::Agreed))
+        .collect();
+    goals.sort_by_key(|g| goal_order(g));
+    for g in &goals {
+        if let Some(change) = goal_metric_change(input, g, start, end)
+            && !change.ends_with("no data this week")
+        {
+            lines.push(ReportLine {
+                id: format!("summary:metric:{}", g.id),
+                text: format!("“{}”: {change}.", g.title),
+                children: Vec::new(),
+            });
+        }
+    }
+    let mut at_risk = Vec::new();
+    let mut on_track = Vec::new();
+    for g in &goals {
+        let Some(f) = input.forecasts.iter().find(|f| f.goal_id == g.id) else {
+            continue;
+        };
+        let (Some(p), Some(deadline)) = (f.on_time_probability, g.timeline.deadline) else {
+            continue;
+        };
+        let likely = f
+            .p85
+            .map_or_else(String::new, |d| format!("; 85 % likely by {}", day(d)));
+        if p < 0.85 {
+            at_risk.push(ReportLine {
+                id: format!("summary:forecast:{}", g.id),
+                text: format!(
+                    "“{}” is at risk: {} % likely by its deadline, {}{likely}.",
+                    g.title,
+                    number((p * 100.0).round()),
+                    day(deadline)
+                ),
+                children: Vec::new(),
+            });
+        } else {
+            on_track.push(ReportLine {
+                id: format!("summary:forecast:{}", g.id),
+                text: format!("“{}” is on track for {}{likely}.", g.title, day(deadline)),
+                children: Vec::new(),
+            });
+        }
+    }
+    lines.extend(at_risk);
+    lines.extend(on_track);
+    let open: Vec<&Risk> = input
+        .risks
+        .iter()
+        .filter(|r| r.team_id == input.team.id && r.status != RiskStatus::Closed)
+        .collect();
+    if let Some(top) = open
+        .iter()
+        .max_by_key(|r| (r.impact, r.likelihood, Reverse(r.created_at)))
+    {
+        lines.push(ReportLine {
+            id: "summary:risks".to_owned(),
+            text: format!(
+                "{} open risks; the heaviest: “{}” ({} likelihood, {} impact).",
+                open.len(),
+                top.title,
+                top.likelihood,
+                top.impact
+            ),
+            children: Vec::new(),
+        });
+    }
+    section(
+        SectionKind::Summary,
+        "Summary",
+        "Nothing to summarise this week.",
+        lines,
+    )
+}
+
+/// What the reader is asked to decide: for each goal the forecast says
+/// will miss its deadline, cut scope to what fits or accept the later date;
+/// for each open risk nobody has started to mitigate with a high
+/// likelihood or impact, its proposed response.
+fn asks(input: &ReportInput) -> ReportSection {
+    let mut lines = Vec::new();
+    let mut goals: Vec<&Goal> = input
+        .goals
+        .iter()
+        .filter(|g| matches!(g.status, GoalStatus::InProgress | GoalStatus::Agreed))
+        .collect();
+    goals.sort_by_key(|g| goal_order(g));
+    for g in goals {
+        let Some(f) = input.forecasts.iter().find(|f| f.goal_id == g.id) else {
+            continue;
+        };
+        if f.on_time_probability.is_none_or(|p| p >= 0.85) {
+            continue;
+        }
+        let date = f.p85.map_or_else(
+            || "a later date".to_owned(),
+            |d| format!("the new date {}", day(d)),
+        );
+        let cut = f
+            .cut_line
+            .as_deref()
+            .map_or_else(String::new, |c| format!(" ({c})"));
+        lines.push(ReportLine {
+            id: format!("ask:goal:{}", g.id),
+            text: format!(
+                "“{}”: cut scope to what fits{cut}, or accept {date}?",
+                g.title
+            ),
+            children: Vec::new(),
+        });
+    }
+    let mut risks: Vec<&Risk> = input
+        .risks
+        .iter()
+        .filter(|r| {
+            r.team_id == input.team.id
+                && r.status == RiskStatus::Open
+                && (r.likelihood == crate::risk::Level::High
+                    || r.impact == crate::risk::Level::High)
+        })
+        .collect();
+    risks.sort_by_key(|r| (Reverse(r.impact), Reverse(r.likelihood), r.created_at, r.id));
+    for r in risks {
+        let plan = if r.plan.trim().is_empty() {
+            "how do we respond?".to_owned()
+        } else {
+            format!("proposed: {}", r.plan.trim())
+        };
+        lines.push(ReportLine {
+            id: format!("ask:risk:{}", r.id),
+            text: format!("“{}” — {plan}", r.title),
+            children: Vec::new(),
+        });
+    }
+    section(
+        SectionKind::Asks,
+        "Decisions needed",
+        "No decision needed this week.",
+        lines,
+    )
+}
+
+/// "85 % likely by Fri 18 Dec; 62 % chance on time; cut line: …".
 fn forecast_text(f: &GoalForecastSummary) -> String {
     let mut parts = Vec::new();
     if let Some(d) = f.p85 {
-        parts.push(format!("85 % likely done by {d}"));
+        parts.push(format!("85 % likely done by {}", day(d)));
     }
     if let Some(p) = f.on_time_probability {
         parts.push(format!("{} % chance on time", number((p * 100.0).round())));
@@ -812,6 +1025,7 @@ fn numbers(input: &ReportInput, start: DateTime<Utc>, end: DateTime<Utc>) -> Rep
                         }
                         (Some(b), p) => {
                             let change = match p {
+                                _ if is_percent_unit(&m.unit) => signed_points(c.after - b),
                                 Some(p) => signed_percent(p),
                                 None => format!("from {}", number(b)),
                             };

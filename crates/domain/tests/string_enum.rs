@@ -76,6 +76,7 @@ fn every_string_enum_is_documented_by_its_wire_names() {
         goal::GoalTransition,
         metric::Direction,
         metric::Audience,
+        metric::ComputedFrom,
         planning::ScoreKind,
         planning::ValueSource,
         policy::Urgency,

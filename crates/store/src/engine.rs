@@ -144,8 +144,8 @@ pub(crate) const VERSION_COLS: &str = "goal_id, version, changed_at, changed_by,
 pub(crate) const STAGE_COLS: &str =
     "id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at";
 /// The columns of `metrics`, in [`Db::bind_metric`] order.
-pub(crate) const METRIC_COLS: &str =
-    "id, key, name, description, unit, direction, audience, team_id, created_at, updated_at";
+pub(crate) const METRIC_COLS: &str = "id, key, name, description, unit, direction, audience, team_id, created_at, updated_at, \
+     computed_from";
 /// The columns of `decisions`, in [`Db::bind_decision`] order.
 pub(crate) const DECISION_COLS: &str = "id, team_id, goal_id, title, context, options, decision, \
      consequences, decided_by, decided_at, created_at, updated_at";
@@ -297,6 +297,7 @@ macro_rules! impl_db {
                     .bind(m.team_id)
                     .bind(m.created_at)
                     .bind(m.updated_at)
+                    .bind(m.computed_from.map(|c| c.as_str()))
             }
 
             fn bind_decision<'q>(q: Query<'q, Self>, d: &Decision) -> Query<'q, Self> {

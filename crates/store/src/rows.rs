@@ -343,6 +343,7 @@ pub(crate) struct MetricRow {
     team_id: Option<Uuid>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    computed_from: Option<String>,
 }
 
 impl TryFrom<MetricRow> for Metric {
@@ -357,6 +358,10 @@ impl TryFrom<MetricRow> for Metric {
             direction: parse("metrics.direction", &r.direction)?,
             audience: parse("metrics.audience", &r.audience)?,
             team_id: r.team_id,
+            computed_from: r
+                .computed_from
+                .map(|c| parse("metrics.computed_from", &c))
+                .transpose()?,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })

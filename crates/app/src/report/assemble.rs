@@ -24,20 +24,6 @@ use crate::error::{AppError, AppResult};
 use crate::paging::all;
 use crate::settings::PlanningSettings;
 
-/// The weekly report of a team for an ISO week, without the delivery
-/// (DORA) lines; [`weekly_full`] has them.
-pub async fn weekly(
-    store: &Store,
-    team_id: Uuid,
-    week: IsoWeek,
-    planning: &PlanningSettings,
-    forecast: &crate::settings::ForecastSettings,
-) -> AppResult<WeeklyReport> {
-    Ok(report::assemble(
-        &gather(store, team_id, week, planning, forecast).await?,
-    ))
-}
-
 /// The weekly report of a team for an ISO week, with the team's DORA four
 /// keys and incidents of the week in the Numbers section when its projects
 /// have delivery data. Every report that is previewed, edited or sent is
@@ -48,7 +34,7 @@ pub async fn weekly_full(
     team_id: Uuid,
     week: IsoWeek,
 ) -> AppResult<WeeklyReport> {
-    let mut input = gather(store, team_id, week, &settings.planning, &settings.forecast).await?;
+    let mut input = gather(store, settings, team_id, week).await?;
     let monday = report::week_start(week);
     let q = crate::delivery_metrics::DeliveryQuery {
         team: Some(team_id.to_string()),
@@ -70,13 +56,32 @@ pub async fn weekly_full(
     Ok(report::assemble(&input))
 }
 
+/// Refuses a week that has not started: its report would be made of
+/// nothing (and must not be approved or sent).
+pub fn check_week(week: IsoWeek, today: chrono::NaiveDate) -> AppResult<()> {
+    let monday = report::week_start(week);
+    if monday > today {
+        return Err(AppError::Invalid(vec![tandem_domain::FieldError {
+            field: "week".into(),
+            message: format!(
+                "{} has not started yet (it starts on {}); a report covers a week that has begun",
+                report::week_label(week),
+                monday.format("%-d %b %Y")
+            ),
+        }]));
+    }
+    Ok(())
+}
+
 async fn gather(
     store: &Store,
+    settings: &crate::Settings,
     team_id: Uuid,
     week: IsoWeek,
-    planning: &PlanningSettings,
-    forecast: &crate::settings::ForecastSettings,
 ) -> AppResult<ReportInput> {
+    check_week(week, Utc::now().date_naive())?;
+    let planning: &PlanningSettings = &settings.planning;
+    let forecast = &settings.forecast;
     let team = store.get_team(team_id).await?;
     let by_team = ListQuery {
         team_id: Some(team_id),
@@ -121,6 +126,24 @@ async fn gather(
     let from = start - chrono::Duration::weeks(i64::from(report::TREND_WEEKS - 1));
     let mut points: Vec<MetricPoint> = Vec::new();
     for m in &metrics {
+        if m.computed_from.is_some() {
+            // A bound KPI: the week's computed value (`kpis::weekly`, the
+            // same query as the DORA lines), as one point inside each week.
+            let first =
+                report::week_start(week) - chrono::Duration::weeks(i64::from(report::TREND_WEEKS));
+            let last = report::week_start(week) + chrono::Duration::days(6);
+            for (monday, value) in crate::kpis::weekly(store, settings, m, first, last).await? {
+                let at = monday.and_time(chrono::NaiveTime::MIN).and_utc()
+                    + chrono::Duration::days(7)
+                    - chrono::Duration::microseconds(1);
+                points.push(MetricPoint {
+                    metric_id: m.id,
+                    at,
+                    value,
+                });
+            }
+            continue;
+        }
         if let Some(p) = store.latest_point(m.id, Some(from)).await? {
             points.push(p);
         }
@@ -191,8 +214,9 @@ async fn forecasts(
             let goal_id = Uuid::try_parse(&t.key).ok()?;
             let cut_line = match (t.deadline, t.cut_line) {
                 (Some(deadline), Some(cut)) if cut < t.remaining => Some(format!(
-                    "{cut} of the {} remaining items fit by {deadline} at 85 % confidence",
-                    t.remaining
+                    "{cut} of the {} remaining items fit by {} at 85 % confidence",
+                    t.remaining,
+                    report::day(deadline)
                 )),
                 _ => None,
             };
@@ -307,6 +331,7 @@ pub async fn approve_draft(
     week: IsoWeek,
     who: &str,
 ) -> AppResult<ReportDraft> {
+    check_week(week, Utc::now().date_naive())?;
     let label = report::week_label(week);
     let read = store.draft(team_id, &label, Utc::now()).await?;
     match read.status {

@@ -17,8 +17,10 @@ pub mod send;
 use chrono::{Datelike, IsoWeek, Utc};
 use tandem_domain::report::{self, WeeklyReport};
 
-pub use assemble::{DraftView, approve_draft, draft_view, edit_draft, edited, weekly, weekly_full};
-pub use send::{SendResult, send_approved, send_week};
+pub use assemble::{
+    DraftView, approve_draft, check_week, draft_view, edit_draft, edited, weekly_full,
+};
+pub use send::{NO_CHANNEL, SendResult, send_approved, send_week, team_targets};
 
 /// Size of a chart image in the e-mail (drawn at twice this for sharp
 /// display on high-density screens).
@@ -94,4 +96,25 @@ pub fn week_or_current(week: Option<&str>) -> Result<IsoWeek, String> {
         Some(w) => report::parse_week(w),
         None => Ok(Utc::now().date_naive().iso_week()),
     }
+}
+
+/// Whether someone with `role` may read a week's report: members and up
+/// always (they write it); stakeholders only once it is approved or sent —
+/// a draft is not news yet. The pages and the API both ask here.
+pub fn may_read(
+    role: tandem_domain::user::Role,
+    draft: Option<&tandem_store::ReportDraft>,
+) -> bool {
+    role.allows(tandem_domain::user::Role::Member)
+        || draft.is_some_and(|d| {
+            matches!(
+                d.status,
+                report::DraftStatus::Approved | report::DraftStatus::Sent
+            )
+        })
+}
+
+/// Why [`may_read`] said no, in words.
+pub fn not_yet_approved(week: &str) -> String {
+    format!("the report of {week} is not approved yet; it can be read once the team approves it")
 }

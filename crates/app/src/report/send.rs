@@ -85,6 +85,27 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
+/// Why a report cannot be sent when no channel is set up, in plain words
+/// (the set-up detail last, for the administrator).
+pub const NO_CHANNEL: &str = "This report cannot be sent yet: no e-mail, Slack or webhook \
+     delivery is set up for it. An administrator sets one up (the [report.smtp] section with \
+     recipients, [report.slack] or [report.webhook] of tandem.toml).";
+
+/// Where `team_id`'s report goes: its schedule's e-mail recipients (or the
+/// default ones) when e-mail is set up, Slack, the webhook. Empty: the
+/// report cannot be sent, and the pages don't offer to.
+pub async fn team_targets(
+    store: &Store,
+    settings: &crate::Settings,
+    team_id: Uuid,
+) -> AppResult<Vec<Target>> {
+    let schedule = store.report_schedule(team_id).await?;
+    let email_to = schedule
+        .as_ref()
+        .map_or(settings.report.email_to.clone(), |s| s.email_to.clone());
+    Ok(targets(&settings.report, &email_to))
+}
+
 /// The targets of a team's report: each e-mail recipient (when SMTP is
 /// configured), Slack and the webhook (when configured).
 pub fn targets(settings: &ReportSettings, email_to: &[String]) -> Vec<Target> {
@@ -411,20 +432,14 @@ pub async fn send_week(
 ) -> AppResult<SendResult> {
     let label = report::week_label(week);
     let team = store.get_team(team_id).await?;
-    let draft = store.draft(team_id, &label, Utc::now()).await?;
-    let schedule = store.report_schedule(team_id).await?;
-    let email_to = schedule
-        .as_ref()
-        .map_or(settings.report.email_to.clone(), |s| s.email_to.clone());
-    let targets = targets(&settings.report, &email_to);
+    let targets = team_targets(store, settings, team_id).await?;
     if targets.is_empty() {
         return Err(AppError::Conflict {
             field: None,
-            message: "no delivery channel is configured: set report.smtp (with e-mail \
-                      recipients), report.slack or report.webhook"
-                .into(),
+            message: NO_CHANNEL.into(),
         });
     }
+    let draft = store.draft(team_id, &label, Utc::now()).await?;
     let data = weekly_full(store, settings, team_id, week).await?;
     let report = report::apply(&data, &draft.edits);
     let url = super::link(settings, &team.key, &label);

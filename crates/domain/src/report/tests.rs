@@ -113,6 +113,7 @@ fn metric(n: u128, key: &str, name: &str, direction: Direction, audience: Audien
         direction,
         audience,
         team_id: Some(id(1)),
+        computed_from: None,
         created_at: at(1, 0),
         updated_at: at(1, 0),
     }
@@ -305,7 +306,9 @@ fn metric_changes_are_worded_by_direction() {
         before: Some(2.0),
         after: 2.05,
     };
-    assert_eq!(up.describe("%"), "+2.5 % (2 → 2.05 %)");
+    // A percentage moves in points, never by a relative percentage.
+    assert_eq!(up.describe("%"), "+0.05 points (2 → 2.05 %)");
+    assert_eq!(up.describe("ms"), "+2.5 % (2 → 2.05 ms)");
     assert_eq!(up.verdict(Direction::Up), Some("better"));
     let same = Change {
         before: Some(3.0),
@@ -417,7 +420,7 @@ fn in_progress_shows_stage_progress_and_forecasts() {
     let s = section_of(&r, SectionKind::InProgress);
     assert_eq!(
         s.lines[0].text,
-        "G — forecast: 85 % likely done by 2026-12-18; 62 % chance on time"
+        "G — forecast: 85 % likely done by Fri 18 Dec; 62 % chance on time"
     );
     let texts: Vec<&str> = s.lines[0]
         .children
@@ -587,4 +590,85 @@ fn a_week_across_a_dst_change_is_167_hours() {
     assert_eq!((end - start).num_hours(), 167);
     // A UTC team keeps UTC weeks.
     assert_eq!(team_week_bounds(w47(), "UTC"), week_bounds(w47()));
+}
+
+#[test]
+fn the_update_opens_with_a_summary_and_the_decisions_needed() {
+    let mut i = input();
+    let mut g = goal(10, "Checkout", GoalStatus::InProgress, None);
+    g.timeline.deadline = NaiveDate::from_ymd_opt(2026, 12, 4);
+    i.goals = vec![g];
+    i.forecasts = vec![GoalForecastSummary {
+        goal_id: id(10),
+        p85: NaiveDate::from_ymd_opt(2026, 12, 18),
+        on_time_probability: Some(0.31),
+        cut_line: Some("5 of the 9 remaining items fit by Fri 4 Dec at 85 % confidence".into()),
+    }];
+    let mut d = done_item(100, at(17, 0));
+    d.goal_id = Some(id(10));
+    i.items = vec![d];
+    let mut r = risk(60, RiskStatus::Open, "");
+    r.plan = "Cut scope or accept the new date".into();
+    i.risks = vec![r];
+    let report = assemble(&i);
+    assert_eq!(report.sections[0].kind, SectionKind::Summary);
+    assert_eq!(report.sections[1].kind, SectionKind::Asks);
+    let summary: Vec<&str> = report.sections[0]
+        .lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "The team finished 1 items this week, for “Checkout”.",
+            "“Checkout” is at risk: 31 % likely by its deadline, Fri 4 Dec; 85 % likely by Fri 18 Dec.",
+            "1 open risks; the heaviest: “Risk 60” (medium likelihood, high impact).",
+        ]
+    );
+    let asks: Vec<&str> = report.sections[1]
+        .lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(
+        asks,
+        [
+            "“Checkout”: cut scope to what fits (5 of the 9 remaining items fit by Fri 4 Dec at 85 % confidence), or accept the new date Fri 18 Dec?",
+            "“Risk 60” — proposed: Cut scope or accept the new date",
+        ]
+    );
+    // The Markdown update reads summary and asks before the ticket lists.
+    let md = to_markdown(&report);
+    let (summary_at, asks_at, done_at) = (
+        md.find("## Summary").unwrap(),
+        md.find("## Decisions needed").unwrap(),
+        md.find("## Done").unwrap(),
+    );
+    assert!(summary_at < asks_at && asks_at < done_at, "{md}");
+}
+
+#[test]
+fn trends_leave_weeks_without_data_out() {
+    let mut i = input();
+    i.metrics = vec![metric(
+        20,
+        "conversion",
+        "Conversion",
+        Direction::Up,
+        Audience::Business,
+    )];
+    // A point in W45 and one in W47; W46 has none.
+    i.points = vec![
+        point(
+            20,
+            Utc.with_ymd_and_hms(2026, 11, 4, 12, 0, 0).unwrap(),
+            2.0,
+        ),
+        point(20, at(18, 12), 2.4),
+    ];
+    let r = assemble(&i);
+    let weeks: Vec<&str> = r.trends[0].points.iter().map(|p| p.week.as_str()).collect();
+    // Before the fix, W46 carried W45's 2.0 forward.
+    assert_eq!(weeks, ["2026-W45", "2026-W47"]);
 }

@@ -96,6 +96,6 @@ pub async fn context(
 ) -> ApiResult<Json<TaskContext>> {
     let item = lookup::work_item(&state.store, &id).await?;
     Ok(Json(
-        task_context(&state.store, &item, &state.settings.planning).await?,
+        task_context(&state.store, &item, &state.settings).await?,
     ))
 }

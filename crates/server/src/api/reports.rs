@@ -47,7 +47,7 @@ use tandem_app::report::week_or_current;
         (status = 404, body = ErrorBody)))]
 pub async fn weekly(
     State(state): State<AppState>,
-    _: Principal,
+    who: Principal,
     Path(team): Path<String>,
     ApiQuery(params): ApiQuery<WeeklyParams>,
 ) -> ApiResult<Response> {
@@ -56,8 +56,13 @@ pub async fn weekly(
     let format = Format::parse(params.format.as_deref())?;
     let team = lookup::team(&state.store, &team).await?;
     let week_label = report::week_label(week);
-    let (_, report) =
+    let (draft, report) =
         tandem_app::report::edited(&state.store, &state.settings, team.id, week).await?;
+    if !tandem_app::report::may_read(who.role, draft.as_ref()) {
+        return Err(ApiError::NotFound(tandem_app::report::not_yet_approved(
+            &week_label,
+        )));
+    }
     let link = tandem_app::report::link(&state.settings, &team.key, &week_label);
     Ok(format.respond(&report, &link))
 }
@@ -170,12 +175,18 @@ async fn draft_view(state: &AppState, team_id: uuid::Uuid, week: IsoWeek) -> Api
         (status = 404, body = ErrorBody)))]
 pub async fn get_draft(
     State(state): State<AppState>,
-    _: Principal,
+    who: Principal,
     Path((team, week)): Path<(String, String)>,
 ) -> ApiResult<Json<DraftView>> {
     let week = parse_week_path(&week)?;
     let team = lookup::team(&state.store, &team).await?;
-    Ok(Json(draft_view(&state, team.id, week).await?))
+    let view = draft_view(&state, team.id, week).await?;
+    if !tandem_app::report::may_read(who.role, view.draft.as_ref()) {
+        return Err(ApiError::NotFound(tandem_app::report::not_yet_approved(
+            &report::week_label(week),
+        )));
+    }
+    Ok(Json(view))
 }
 
 #[utoipa::path(patch, path = "/api/v1/teams/{team}/reports/{week}/draft", tag = "reports",

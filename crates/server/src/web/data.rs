@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use tandem_domain::forecast::{Forecast, TargetForecast};
 use tandem_domain::goal::{Goal, GoalStatus};
 use tandem_domain::metric::{Direction, Metric};
@@ -15,8 +15,9 @@ use super::view::{self, ForecastCell};
 use crate::http::error::ApiResult;
 use tandem_app::charts::{self, Series};
 use tandem_app::forecasting::{self, TeamForecast};
+use tandem_app::kpis;
 use tandem_app::paging;
-use tandem_app::settings::ForecastSettings;
+use tandem_app::settings::{ForecastSettings, Settings};
 
 /// Every page of a list, at most `cap` items.
 pub async fn all_goals(store: &Store, base: ListQuery) -> ApiResult<Vec<Goal>> {
@@ -104,35 +105,21 @@ impl Forecasts {
     }
 }
 
-/// A metric's last value on or before each of the last `weeks` Sundays
-/// (weeks without a value are left out), and its latest value.
+/// A metric's weekly values over the pages' window (`kpis::window`), keyed
+/// by the week's Monday (weeks without data are left out: a gap stays a
+/// gap), and its current figure, both from `tandem_app::kpis` so the card,
+/// the goal and the report agree.
 pub async fn weekly_series(
     store: &Store,
+    settings: &Settings,
     metric: &Metric,
     now: DateTime<Utc>,
-    weeks: i64,
-) -> ApiResult<(Vec<(NaiveDate, f64)>, Option<f64>)> {
+) -> ApiResult<(Vec<(NaiveDate, f64)>, Option<kpis::Figure>)> {
     let today = now.date_naive();
-    let end_of_week = today + Duration::days(i64::from(6 - today.weekday().num_days_from_monday()));
-    let from = end_of_week - Duration::weeks(weeks) + Duration::days(1);
-    let from_at = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-    let points = store
-        .list_points(metric.id, from_at, None, ListQuery::MAX_LIMIT * 4)
-        .await?;
-    let mut by_week: Vec<(NaiveDate, f64)> = Vec::new();
-    for p in &points {
-        let d = p.at.date_naive();
-        let week_end = d + Duration::days(i64::from(6 - d.weekday().num_days_from_monday()));
-        match by_week.last_mut() {
-            Some((w, v)) if *w == week_end => *v = p.value,
-            _ => by_week.push((week_end, p.value)),
-        }
-    }
-    let latest = match points.last() {
-        Some(p) => Some(p.value),
-        None => store.latest_point(metric.id, None).await?.map(|p| p.value),
-    };
-    Ok((by_week, latest))
+    let (first, until) = kpis::window(today);
+    let series = kpis::weekly(store, settings, metric, first, until).await?;
+    let current = kpis::current(store, settings, metric, today).await?;
+    Ok((series, current))
 }
 
 /// A KPI as the overview and the team page show it.
@@ -150,18 +137,30 @@ pub struct KpiView {
     /// The change in a few words: "+14 % in 11 weeks".
     pub trend_short: String,
     pub chart_svg: String,
+    /// "as of 6 Dec 2026" or "mean of 30 Nov 2026 – 6 Dec 2026".
+    pub as_of: String,
+    /// How the figure is computed, for a bound KPI.
+    pub definition: Option<String>,
+    /// The weeks behind the chart, as a text alternative: "week of 7 Sep: 3".
+    pub table: Vec<(String, String)>,
 }
 
 /// Builds the KPI view: value, target (from the active goals that measure
 /// it), 12-week trend chart and the arrow for its change over the period.
 pub async fn kpi(
     store: &Store,
+    settings: &Settings,
     metric: &Metric,
     goals: &[Goal],
     now: DateTime<Utc>,
     size: (u32, u32),
 ) -> ApiResult<KpiView> {
-    let (series, latest) = weekly_series(store, metric, now, 12).await?;
+    let (series, latest) = weekly_series(store, settings, metric, now).await?;
+    let today = now.date_naive();
+    let table = series
+        .iter()
+        .map(|(w, v)| (view::week_of(*w), view::with_unit(*v, &metric.unit)))
+        .collect();
     let target = goals
         .iter()
         .flat_map(|g| g.success_metrics.iter())
@@ -179,12 +178,14 @@ pub async fn kpi(
     let (arrow, trend_class, trend_text, trend_short) = match (series.first(), series.last()) {
         (Some((_, first)), Some((_, last))) if series.len() > 1 => {
             let change = last - first;
-            let rel = if *first != 0.0 {
+            // A change of a percentage is in points, never relative.
+            let is_pct = view::is_percent_unit(&metric.unit);
+            let rel = if *first != 0.0 && !is_pct {
                 format!(" ({:+.0} %)", change / first.abs() * 100.0)
             } else {
                 String::new()
             };
-            let short = if *first != 0.0 {
+            let short = if *first != 0.0 && !is_pct {
                 format!(
                     "{:+.0} % in {} weeks",
                     change / first.abs() * 100.0,
@@ -194,14 +195,14 @@ pub async fn kpi(
                 format!(
                     "{}{} in {} weeks",
                     if change >= 0.0 { "+" } else { "" },
-                    view::with_unit(change, &metric.unit),
+                    view::change_with_unit(change, &metric.unit),
                     series.len() - 1
                 )
             };
             let text = format!(
                 "{}{}{rel} over {} weeks",
                 if change >= 0.0 { "+" } else { "" },
-                view::with_unit(change, &metric.unit),
+                view::change_with_unit(change, &metric.unit),
                 series.len() - 1
             );
             let eps = first.abs().max(last.abs()) * 1e-3;
@@ -241,8 +242,22 @@ pub async fn kpi(
         name: metric.name.clone(),
         value: latest.map_or_else(
             || "no data".to_owned(),
-            |v| view::with_unit(v, &metric.unit),
+            |f| view::with_unit(f.value, &metric.unit),
         ),
+        as_of: match (metric.computed_from, latest) {
+            (_, None) => String::new(),
+            (Some(_), Some(_)) => {
+                let (since, until) = kpis::window(today);
+                format!(
+                    "a week, mean of {} – {}",
+                    view::date(since),
+                    view::date(until)
+                )
+            }
+            (None, Some(f)) => format!("as of {}", view::date(f.as_of.date_naive())),
+        },
+        definition: metric.computed_from.map(|c| c.definition().to_owned()),
+        table,
         target,
         arrow,
         trend_class,
@@ -262,30 +277,23 @@ pub fn strip_xml_declaration(svg: String) -> String {
     }
 }
 
-/// How far a goal is towards its first measurable success metric's target,
-/// as a share (0–1, may go beyond), with words.
-pub async fn goal_progress(store: &Store, goal: &Goal) -> ApiResult<Option<(f64, String)>> {
-    for m in &goal.success_metrics {
-        let (Some(key), Some(target)) = (&m.metric_key, m.target) else {
-            continue;
-        };
-        let Ok(metric) = store.get_metric_by_key(key).await else {
-            continue;
-        };
-        let Some(current) = store.latest_point(metric.id, None).await?.map(|p| p.value) else {
-            continue;
-        };
-        if let Some(share) = m.progress(current) {
-            return Ok(Some((
-                share,
-                format!(
-                    "{}: {} now, target {}",
-                    m.metric,
-                    view::with_unit(current, &m.unit),
-                    view::with_unit(target, &m.unit)
-                ),
-            )));
-        }
-    }
-    Ok(None)
+/// How far a goal is towards its first measurable success metric's target
+/// (`tandem_app::kpis::goal_progress`: one figure, one rounding), with words.
+pub async fn goal_progress(
+    store: &Store,
+    settings: &Settings,
+    goal: &Goal,
+    today: NaiveDate,
+) -> ApiResult<Option<(kpis::GoalProgress, String)>> {
+    Ok(kpis::goal_progress(store, settings, goal, today)
+        .await?
+        .map(|p| {
+            let words = format!(
+                "{}: {} now, target {}",
+                p.metric,
+                view::with_unit(p.current.value, &p.unit),
+                view::with_unit(p.target, &p.unit)
+            );
+            (p, words)
+        }))
 }

@@ -94,8 +94,10 @@ fn csv_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::Unexpected(anyhow::anyhow!("writing CSV: {e}"))
 }
 
+/// A plain number without float noise: 0.28, never 0.2799999999999998
+/// (six decimals at most, trailing zeros dropped).
 fn num(v: Option<f64>) -> String {
-    v.map_or_else(String::new, |v| v.to_string())
+    v.map_or_else(String::new, |v| ((v * 1e6).round() / 1e6).to_string())
 }
 
 fn day(d: Option<NaiveDate>) -> String {
@@ -132,8 +134,7 @@ pub async fn kpis_csv(State(state): State<AppState>, _: FeedReader) -> ApiResult
     ])
     .map_err(csv_error)?;
     for m in metrics.iter().filter(|m| m.audience == Audience::Business) {
-        let latest = store.latest_point(m.id, None).await?;
-        let (series, _) = data::weekly_series(store, m, now, 12).await?;
+        let (series, latest) = data::weekly_series(store, &state.settings, m, now).await?;
         let first = series.first().map(|p| p.1);
         let target = goals
             .iter()
@@ -148,7 +149,7 @@ pub async fn kpis_csv(State(state): State<AppState>, _: FeedReader) -> ApiResult
             num(value),
             latest
                 .as_ref()
-                .map_or_else(String::new, |p| p.at.to_rfc3339()),
+                .map_or_else(String::new, |p| p.as_of.to_rfc3339()),
             num(target.and_then(|t| t.target)),
             day(target.and_then(|t| t.deadline)),
             num(first),
@@ -211,9 +212,8 @@ pub async fn team_metrics_csv(
         .iter()
         .filter(|m| m.team_id == Some(team.id))
     {
-        let (series, _) = data::weekly_series(store, m, now, 12).await?;
-        for (week_end, v) in series {
-            let week_start = week_end - chrono::Duration::days(6);
+        let (series, _) = data::weekly_series(store, &state.settings, m, now).await?;
+        for (week_start, v) in series {
             rows.push((week_start, m.key.clone(), m.name.clone(), m.unit.clone(), v));
         }
     }
@@ -222,7 +222,7 @@ pub async fn team_metrics_csv(
     out.write_record(["week_start", "measure", "name", "unit", "value"])
         .map_err(csv_error)?;
     for (week, key, name, unit, value) in rows {
-        out.write_record([week.to_string(), key, name, unit, value.to_string()])
+        out.write_record([week.to_string(), key, name, unit, num(Some(value))])
             .map_err(csv_error)?;
     }
     let bytes = out.into_inner().map_err(csv_error)?;

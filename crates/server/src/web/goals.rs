@@ -24,7 +24,8 @@ use crate::AppState;
 use axum::Extension;
 use tandem_app::charts::burnup::{Burnup, burnup_svg};
 use tandem_app::forecasting::{self, GoalForecastOutcome};
-use tandem_app::{lookup, planning as plan_api};
+use tandem_app::{kpis, lookup, planning as plan_api};
+use tandem_domain::risk_check::forecast_caveat;
 
 #[derive(Debug, Clone)]
 pub struct MetricRow {
@@ -116,6 +117,11 @@ pub struct GoalPage {
     pub risks: Vec<RiskRow>,
     pub show_items: bool,
     pub items: Vec<ItemRow>,
+    /// The goal's why, expected impact and now → target, shared by the
+    /// items that don't say otherwise.
+    pub shared: Option<(String, String, String)>,
+    /// What the goal's open risks ask of the business.
+    pub asks: Vec<String>,
     pub item_summary: String,
 }
 
@@ -162,12 +168,21 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
         if let Some(key) = &m.metric_key
             && let Ok(metric) = store.get_metric_by_key(key).await
         {
-            if let Some(p) = store.latest_point(metric.id, None).await? {
-                current = format!(
-                    "{} ({})",
-                    view::with_unit(p.value, &m.unit),
-                    view::date(p.at.date_naive())
-                );
+            // The KPI card's figure (`kpis::current`): for a bound KPI the
+            // DORA value over the team page's window.
+            if let Some(f) = kpis::current(store, &state.settings, &metric, today).await? {
+                current = match metric.computed_from {
+                    Some(_) => format!(
+                        "{} (a week, last {} weeks)",
+                        view::with_unit(f.value, &m.unit),
+                        kpis::WINDOW_WEEKS
+                    ),
+                    None => format!(
+                        "{} (as of {})",
+                        view::with_unit(f.value, &m.unit),
+                        view::date(f.as_of.date_naive())
+                    ),
+                };
             }
             link = Some(metric.key);
         }
@@ -182,6 +197,17 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
             link,
         });
     }
+
+    // The forecast ignores blockers and risks: say so next to it.
+    let goal_risks = data::open_risks(
+        store,
+        ListQuery {
+            goal_id: Some(goal.id),
+            ..ListQuery::default()
+        },
+    )
+    .await?;
+    let caveat = forecast_caveat(&items, &goal_risks);
 
     // Forecast: only goals being worked on have one.
     let mut forecast = None;
@@ -201,20 +227,24 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
             } => {
                 percentiles = (t.p50, t.p85, t.p95);
                 stage_forecasts = stages;
-                let mut lines = vec![format!(
-                    "{} items remain; P50 {}, P85 {}, P95 {}.",
-                    t.remaining,
-                    view::maybe_date(t.p50),
-                    view::maybe_date(t.p85),
-                    view::maybe_date(t.p95)
-                )];
+                let day = |d: Option<NaiveDate>| {
+                    d.map_or_else(|| "beyond the forecast horizon".to_owned(), view::day)
+                };
+                let mut lines = Vec::new();
                 if let Some(p) = t.on_time_probability {
                     lines.push(format!(
-                        "{} likely to be done by the deadline {}.",
+                        "{} likely to be done by the deadline, {}.",
                         view::percent(p),
-                        view::maybe_date(goal.timeline.deadline)
+                        day(goal.timeline.deadline)
                     ));
                 }
+                lines.push(format!(
+                    "{} items remain: an even chance of done by {}, 85 % likely by {}, 95 % likely by {}.",
+                    t.remaining,
+                    day(t.p50),
+                    day(t.p85),
+                    day(t.p95)
+                ));
                 if let Some(cut) = t.cut_line
                     && cut < t.remaining
                 {
@@ -236,10 +266,15 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
                         format!(", shared with {}", f.sharing_with.join(", "))
                     }
                 ));
-                ForecastSummary {
-                    cell: ForecastCell::from_forecast(t.p50, t.p85, goal.timeline.deadline),
-                    lines,
+                let mut cell = ForecastCell::from_forecast(t.p50, t.p85, goal.timeline.deadline);
+                if let Some((caveat, _)) = &caveat {
+                    cell = cell.with_caveat(caveat);
+                    lines.insert(
+                        0,
+                        format!("The forecast counts blocked items as ordinary work: it {caveat}."),
+                    );
                 }
+                ForecastSummary { cell, lines }
             }
         });
     }
@@ -252,7 +287,7 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
         burnup.scope.last().map_or(0, |s| s.1),
         match percentiles {
             (Some(p50), p85, p95) => format!(
-                "; forecast P50 {}, P85 {}, P95 {}",
+                "; forecast: an even chance of done by {}, 85 % likely by {}, 95 % likely by {}",
                 view::date(p50),
                 view::maybe_date(p85),
                 view::maybe_date(p95)
@@ -312,7 +347,8 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
                 width,
                 has_dates,
                 forecast,
-                note: s.suggestion.clone(),
+                // Coaching for the team ("split it"), not for stakeholders.
+                note: s.suggestion.clone().filter(|_| show_items),
             }
         })
         .collect();
@@ -334,32 +370,74 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
         })
         .collect();
 
-    let risks = data::open_risks(
-        store,
-        ListQuery {
-            goal_id: Some(goal.id),
-            ..ListQuery::default()
-        },
-    )
-    .await?
-    .into_iter()
-    .map(|r| RiskRow {
-        level: format!("likelihood {}, impact {}", r.likelihood, r.impact),
-        status: view::words(r.status),
-        source: view::words(r.source),
-        plan: r.plan,
-        drafted_update: r.drafted_update,
-        title: r.title,
-    })
-    .collect();
+    // What the risks ask of the business, first on the page.
+    let asks: Vec<String> = goal_risks
+        .iter()
+        .filter(|r| r.status == tandem_domain::risk::RiskStatus::Open)
+        .map(|r| {
+            let ask = if r.plan.trim().is_empty() {
+                "decide how to respond".to_owned()
+            } else {
+                r.plan.trim().to_owned()
+            };
+            format!("{}: {ask}", r.title)
+        })
+        .collect();
+    let risks = goal_risks
+        .into_iter()
+        .map(|r| RiskRow {
+            level: format!("likelihood {}, impact {}", r.likelihood, r.impact),
+            status: view::words(r.status),
+            source: view::words(r.source),
+            plan: r.plan,
+            drafted_update: r.drafted_update,
+            title: r.title,
+        })
+        .collect();
 
+    // The goal's why, impact and current → target are the same for every
+    // item that does not say otherwise: shown once above the table, and in a
+    // row only where the item's own differ.
     let mut rows = Vec::new();
+    let mut shared = None;
     if show_items {
+        let latest = match tandem_domain::planning::context_metric(&goal)
+            .and_then(|m| m.metric_key.clone())
+        {
+            Some(key) => match store.get_metric_by_key(&key).await {
+                Ok(metric) => kpis::current(store, &state.settings, &metric, today)
+                    .await?
+                    .map(|f| tandem_domain::metric::MetricPoint {
+                        metric_id: metric.id,
+                        at: f.as_of,
+                        value: f.value,
+                    }),
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let matrix = &state.settings.planning.matrix;
         for item in items.iter().filter(|i| i.state != WorkState::Cancelled) {
-            let ctx = plan_api::task_context(store, item, &state.settings.planning).await?;
+            let ctx =
+                tandem_domain::planning::task_context(item, Some(&goal), latest.as_ref(), matrix);
             rows.push(item_row(item, &ctx));
         }
+        let why = most_common(rows.iter().map(|r| r.why.clone()));
+        let impact = most_common(rows.iter().map(|r| r.expected_impact.clone()));
+        let now_target = most_common(rows.iter().map(|r| r.current_target.clone()));
+        for row in &mut rows {
+            if row.why == why {
+                row.why.clear();
+            }
+            if row.expected_impact == impact {
+                row.expected_impact.clear();
+            }
+            if row.current_target == now_target {
+                row.current_target.clear();
+            }
+        }
         rows.sort_by_key(|r| (r.state == "done", r.priority.clone()));
+        shared = Some((why, impact, now_target));
     }
     let count = |s: WorkState| items.iter().filter(|i| i.state == s).count();
     let item_summary = format!(
@@ -405,8 +483,27 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
         risks,
         show_items,
         items: rows,
+        shared,
+        asks,
         item_summary,
     })
+}
+
+/// The value most rows share (the first seen on a tie); empty for no rows.
+fn most_common(values: impl Iterator<Item = String>) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for v in values {
+        match counts.iter_mut().find(|(c, _)| *c == v) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((v, 1)),
+        }
+    }
+    let best = counts.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    counts
+        .into_iter()
+        .find(|(_, n)| *n == best)
+        .map(|(v, _)| v)
+        .unwrap_or_default()
 }
 
 fn item_row(item: &WorkItem, ctx: &TaskContext) -> ItemRow {
@@ -497,7 +594,7 @@ pub async fn work_item_page(
 ) -> PageResult<Response> {
     let store = &state.store;
     let item = lookup::work_item(store, &id).await?;
-    let ctx = plan_api::task_context(store, &item, &state.settings.planning).await?;
+    let ctx = plan_api::task_context(store, &item, &state.settings).await?;
     let team = store.get_team(item.team_id).await?;
     let value = |v: &Option<tandem_domain::planning::ContextValue>| {
         v.as_ref().map_or_else(

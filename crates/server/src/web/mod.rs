@@ -19,6 +19,7 @@
 //!   askama; static files (`crates/server/static`) are embedded.
 
 pub mod admin;
+pub mod agenda;
 pub mod cache;
 pub mod csrf;
 pub mod data;
@@ -51,6 +52,7 @@ use crate::http::error::ApiError;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(overview::page))
+        .route("/agenda", get(agenda::page))
         .route("/goals/{id}", get(goals::goal_page))
         .route("/work-items/{id}", get(goals::work_item_page))
         .route("/teams", get(teams::list))

@@ -1,13 +1,17 @@
-//! `/`: the business overview. One screen at 1366×768 for up to 8 KPIs and
-//! 10 goals: each KPI with value, target, 12-week trend and arrow; each goal
-//! with status, progress to target, forecast (P85 against the deadline) and
-//! its top risk; links to the latest weekly reports.
+//! `/`: the business overview. It opens with what the business is asked to
+//! decide this week (from the teams' agendas, `/agenda`), then up to 10
+//! goals — status, progress to target, forecast in words ("85 % likely by
+//! Mon 7 Dec") against the deadline, with a caveat when a blocked item makes
+//! it promise too much, and the top risk — then up to 8 KPIs with value,
+//! "as of" date, target, 12-week trend and arrow; links to the latest
+//! weekly reports.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::{Datelike, Duration, Utc};
 use tandem_domain::metric::Audience;
+use tandem_domain::risk_check::forecast_caveat;
 use tandem_domain::team::Team;
 use tandem_store::ListQuery;
 
@@ -39,6 +43,14 @@ pub struct GoalRow {
     pub risk_count: usize,
 }
 
+/// A decision the business owes, in one plain sentence.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub team: String,
+    pub text: String,
+    pub href: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct ReportLink {
     pub team: String,
@@ -54,8 +66,14 @@ pub struct OverviewPage {
     pub goals: Vec<GoalRow>,
     pub more_goals: usize,
     pub week: String,
+    pub week_words: String,
     pub reports: Vec<ReportLink>,
+    pub asks: Vec<Ask>,
+    pub more_asks: usize,
 }
+
+/// At most this many asks open the overview; the rest are on `/agenda`.
+pub const MAX_ASKS: usize = 5;
 
 /// `GET /`.
 pub async fn page(
@@ -87,7 +105,7 @@ async fn build(state: &AppState) -> PageResult<OverviewPage> {
         .items;
     let mut kpis = Vec::new();
     for m in metrics.iter().take(MAX_KPIS) {
-        kpis.push(data::kpi(store, m, &goals, now, (160, 100)).await?);
+        kpis.push(data::kpi(store, &state.settings, m, &goals, now, (160, 100)).await?);
     }
     let shown: Vec<_> = goals.iter().take(MAX_GOALS).cloned().collect();
     let forecasts = Forecasts::for_goals(store, &shown, today, &state.settings.forecast).await?;
@@ -95,8 +113,19 @@ async fn build(state: &AppState) -> PageResult<OverviewPage> {
     let teams = all_teams(state).await?;
     let mut rows = Vec::new();
     for g in &shown {
-        let progress = data::goal_progress(store, g).await?;
+        let progress = data::goal_progress(store, &state.settings, g, today).await?;
         let goal_risks: Vec<_> = risks.iter().filter(|r| r.goal_id == Some(g.id)).collect();
+        let mut forecast = forecasts.cell(g);
+        let owned: Vec<_> = goal_risks.iter().map(|r| (*r).clone()).collect();
+        let items = store.list_goal_work_items(g.id).await?;
+        if let Some((caveat, likely_risk)) = forecast_caveat(&items, &owned) {
+            forecast = forecast.with_caveat(&caveat);
+            if likely_risk && forecast.class == "warn" {
+                forecast
+                    .detail
+                    .push_str("; a high-likelihood risk is open on this goal");
+            }
+        }
         rows.push(GoalRow {
             id: g.id.to_string(),
             title: g.title.clone(),
@@ -108,19 +137,26 @@ async fn build(state: &AppState) -> PageResult<OverviewPage> {
             has_progress: progress.is_some(),
             progress_pct: progress
                 .as_ref()
-                .map_or(0, |(s, _)| (s.clamp(0.0, 1.0) * 100.0).round() as u32),
+                .map_or(0, |(p, _)| p.percent.clamp(0, 100) as u32),
             progress_text: progress.map_or_else(
                 || "no measured success metric yet".to_owned(),
-                |(s, words)| format!("{} of the way: {words}", view::percent(s)),
+                |(p, words)| format!("{} of the way: {words}", view::percent(p.share)),
             ),
             deadline: view::maybe_date(g.timeline.deadline),
-            forecast: forecasts.cell(g),
+            forecast,
             top_risk: goal_risks.first().map(|r| r.title.clone()),
             risk_count: goal_risks.len(),
         });
     }
     let last_week = (today - Duration::days(7)).iso_week();
     let week = format!("{}-W{:02}", last_week.year(), last_week.week());
+    let week_words = view::week_of(tandem_app::kpis::monday(today - Duration::days(7)));
+    let mut asks = Vec::new();
+    for t in &teams {
+        asks.extend(super::agenda::asks(state, t, today).await?);
+    }
+    let more_asks = asks.len().saturating_sub(MAX_ASKS);
+    asks.truncate(MAX_ASKS);
     let reports = teams
         .iter()
         .map(|t| ReportLink {
@@ -135,7 +171,10 @@ async fn build(state: &AppState) -> PageResult<OverviewPage> {
         more_goals: goals.len().saturating_sub(MAX_GOALS),
         goals: rows,
         week,
+        week_words,
         reports,
+        asks,
+        more_asks,
     })
 }
 

@@ -172,6 +172,8 @@ pub struct ReportPage {
     pub editor: Option<Vec<EditSection>>,
     pub can_approve: bool,
     pub can_send: bool,
+    /// Why there is no Send button: nowhere to send to.
+    pub send_note: Option<String>,
     pub errors: FormErrors,
     pub notice: Option<String>,
     pub outcomes: Vec<String>,
@@ -212,14 +214,11 @@ async fn assembled(
     let label = report::week_label(week);
     cache
         .get_or_try(format!("report:{}:{label}", team.id), || async {
-            let data = tandem_app::report::weekly(
-                &state.store,
-                team.id,
-                week,
-                &state.settings.planning,
-                &state.settings.forecast,
-            )
-            .await?;
+            // The same report as the API, the CLI and the e-mail (DORA lines
+            // included): one assembly.
+            let data =
+                tandem_app::report::weekly_full(&state.store, &state.settings, team.id, week)
+                    .await?;
             let mut trends = Vec::new();
             for t in &data.trends {
                 let series = Series {
@@ -249,9 +248,16 @@ async fn report_page(
     extras: Extras,
 ) -> PageResult<ReportPage> {
     let label = report::week_label(week);
+    tandem_app::report::check_week(week, Utc::now().date_naive()).map_err(ApiError::from)?;
+    let draft = state.store.find_draft(team.id, &label).await?;
+    // Stakeholders read what the team approved or sent, never a draft.
+    if !tandem_app::report::may_read(viewer.user.role, draft.as_ref()) {
+        return Err(PageError::not_found(tandem_app::report::not_yet_approved(
+            &label,
+        )));
+    }
     let assembled = assembled(state, cache, team, week).await?;
     let data = &assembled.0;
-    let draft = state.store.find_draft(team.id, &label).await?;
     let edits = draft.as_ref().map(|d| d.edits.clone()).unwrap_or_default();
     let shown = report::apply(data, &edits);
     let status = draft.as_ref().map_or(DraftStatus::Draft, |d| d.status);
@@ -271,6 +277,10 @@ async fn report_page(
         },
     };
     let manager = viewer.user.role.allows(Role::Manager);
+    let has_channel = manager
+        && !tandem_app::report::team_targets(&state.store, &state.settings, team.id)
+            .await?
+            .is_empty();
     let editor = (manager && status != DraftStatus::Sent)
         .then(|| editor_sections(data, &edits, extras.typed_notes.as_ref()));
     // The trends of the lines still shown, in the edited order.
@@ -309,7 +319,9 @@ async fn report_page(
             .collect(),
         trends,
         can_approve: manager && status == DraftStatus::Draft,
-        can_send: manager && status == DraftStatus::Approved,
+        can_send: manager && status == DraftStatus::Approved && has_channel,
+        send_note: (manager && status == DraftStatus::Approved && !has_channel)
+            .then(|| tandem_app::report::NO_CHANNEL.to_owned()),
         editor,
         errors: extras.errors,
         notice: extras.notice,

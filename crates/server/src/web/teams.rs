@@ -281,11 +281,10 @@ async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
         .filter(|i| i.kind == WorkKind::Incident)
         .collect();
     let since = now - Duration::weeks(WEEKS);
-    let restored: Vec<f64> = incidents_all
+    let resolved = incidents_all
         .iter()
         .filter(|i| i.done_at.is_some_and(|d| d >= since))
-        .filter_map(|i| Some(days_between(i.created_at, i.done_at?) * 24.0))
-        .collect();
+        .count();
     let open_incidents = incidents_all
         .iter()
         .filter(|i| tandem_domain::planning::is_open(i.state))
@@ -298,16 +297,11 @@ async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
             class: if open_incidents > 0 { "bad" } else { "good" },
         },
         Figure {
-            label: "Incidents resolved".into(),
-            value: restored.len().to_string(),
-            note: format!("in the last {WEEKS} weeks"),
-            class: "flat",
-        },
-        Figure {
-            label: "Time to restore".into(),
-            value: median(restored)
-                .map_or_else(|| "–".to_owned(), |h| format!("{} hours", view::number(h))),
-            note: "median from report to resolution".into(),
+            label: "Incident items done".into(),
+            value: resolved.to_string(),
+            note: format!(
+                "in the last {WEEKS} weeks; time to restore is the DORA figure above, from the incidents themselves"
+            ),
             class: "flat",
         },
     ];
@@ -338,7 +332,7 @@ async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
     let goals = data::active_goals(store, Some(team.id)).await?;
     let mut metrics = Vec::new();
     for m in metric_list.iter().filter(|m| m.team_id == Some(team.id)) {
-        metrics.push(data::kpi(store, m, &goals, now, (300, 130)).await?);
+        metrics.push(data::kpi(store, &state.settings, m, &goals, now, (300, 130)).await?);
     }
     let (dora, dora_note, dora_basis, review) = delivery_panels(state, &team, today).await?;
     Ok(TeamPage {
@@ -372,6 +366,14 @@ fn level_class(level: Option<Level>) -> &'static str {
     }
 }
 
+/// The unit [`hours`] writes `h` in, and the divisor from hours to it.
+fn hours_unit(h: Option<f64>) -> (&'static str, f64) {
+    match h {
+        Some(h) if h >= 48.0 => ("days", 24.0),
+        _ => ("hours", 1.0),
+    }
+}
+
 fn hours(h: Option<f64>) -> String {
     match h {
         None => "–".to_owned(),
@@ -389,10 +391,12 @@ async fn delivery_panels(
     team: &Team,
     today: NaiveDate,
 ) -> PageResult<(Vec<DoraKey>, Option<String>, String, Vec<Figure>)> {
+    // The window a bound KPI's card uses too (`kpis::window`): one number.
+    let (since, until) = tandem_app::kpis::window(today);
     let q = DeliveryQuery {
         team: Some(team.key.clone()),
-        since: Some(monday(today) - Duration::weeks(WEEKS - 1)),
-        until: Some(today),
+        since: Some(since),
+        until: Some(until),
         bucket: Some("week".into()),
         ..DeliveryQuery::default()
     };
@@ -441,12 +445,16 @@ async fn delivery_panels(
             ),
             level: lt.level.map(|l| l.to_string()),
             class: level_class(lt.level),
-            chart: chart_sized(
-                "Median lead time",
-                "hours",
-                weekly(&|b| b.lead_time_median_hours),
-                DORA_CHART,
-            )?,
+            chart: {
+                // The chart speaks the unit of the figure above it.
+                let (unit, div) = hours_unit(lt.median_hours);
+                chart_sized(
+                    "Median lead time",
+                    unit,
+                    weekly(&|b| b.lead_time_median_hours.map(|h| h / div)),
+                    DORA_CHART,
+                )?
+            },
         },
         DoraKey {
             label: "Change failure rate".into(),
@@ -470,12 +478,15 @@ async fn delivery_panels(
             ),
             level: ttr.level.map(|l| l.to_string()),
             class: level_class(ttr.level),
-            chart: chart_sized(
-                "Median time to restore",
-                "hours",
-                weekly(&|b| b.restore_median_hours),
-                DORA_CHART,
-            )?,
+            chart: {
+                let (unit, div) = hours_unit(ttr.median_hours);
+                chart_sized(
+                    "Median time to restore",
+                    unit,
+                    weekly(&|b| b.restore_median_hours.map(|h| h / div)),
+                    DORA_CHART,
+                )?
+            },
         },
     ];
     let basis = format!(

@@ -78,14 +78,41 @@ pub fn with_unit(v: f64, unit: &str) -> String {
     }
 }
 
-/// A share 0–1 as a whole percentage.
+/// A share 0–1 as a whole percentage, rounded as `tandem_app::kpis::percent`
+/// rounds progress (half away from zero), so one share reads the same on
+/// every page.
 pub fn percent(share: f64) -> String {
-    format!("{:.0} %", (share * 100.0).clamp(-999.0, 999.0))
+    format!("{} %", tandem_app::kpis::percent(share))
+}
+
+/// True for a unit that is itself a percentage: its changes are in points.
+pub fn is_percent_unit(unit: &str) -> bool {
+    matches!(unit.trim(), "%" | "percent" | "pct")
+}
+
+/// A change of a value: for a percentage, in points ("0.28 points"), never
+/// a relative percentage; otherwise with the unit.
+pub fn change_with_unit(v: f64, unit: &str) -> String {
+    if is_percent_unit(unit) {
+        format!("{} points", number(v))
+    } else {
+        with_unit(v, unit)
+    }
 }
 
 /// "26 Nov 2026".
 pub fn date(d: NaiveDate) -> String {
     d.format("%-d %b %Y").to_string()
+}
+
+/// A date for people who don't speak ISO: "Mon 7 Dec".
+pub fn day(d: NaiveDate) -> String {
+    d.format("%a %-d %b").to_string()
+}
+
+/// A week by its Monday: "week of 30 Nov".
+pub fn week_of(monday: NaiveDate) -> String {
+    format!("week of {}", monday.format("%-d %b"))
 }
 
 /// "26 Nov 2026 14:05 UTC".
@@ -118,6 +145,10 @@ mod tests {
         assert_eq!(with_unit(3.1, "%"), "3.1 %");
         assert_eq!(with_unit(310.0, "ms"), "310 ms");
         assert_eq!(percent(0.854), "85 %");
+        // One rounding: 72.5 % is 73 % everywhere (format!'s ties-to-even
+        // made it 72 on one page and 73 on another).
+        assert_eq!(percent(0.725), "73 %");
+        assert_eq!(change_with_unit(0.28, "%"), "0.28 points");
     }
 }
 
@@ -142,17 +173,22 @@ impl ForecastCell {
         }
     }
 
-    /// From a goal's forecast (P50 and P85) and its deadline.
+    /// From a goal's forecast (P50 and P85) and its deadline, in plain
+    /// words: "85 % likely by Mon 7 Dec", never "P85".
     pub fn from_forecast(
         p50: Option<NaiveDate>,
         p85: Option<NaiveDate>,
         deadline: Option<NaiveDate>,
     ) -> Self {
+        let likely = |p: Option<NaiveDate>| match p {
+            Some(p) => format!("85 % likely by {}", day(p)),
+            None => "not within the forecast horizon".to_owned(),
+        };
         let Some(deadline) = deadline else {
             return match p85 {
                 Some(p) => ForecastCell::unknown(
-                    format!("P85 {}", date(p)),
-                    "85 % likely done by this day; the goal has no deadline",
+                    likely(Some(p)),
+                    format!("85 % likely done by {}; the goal has no deadline", date(p)),
                 ),
                 None => ForecastCell::unknown("no deadline", "the goal has no deadline"),
             };
@@ -160,7 +196,7 @@ impl ForecastCell {
         match (p50, p85) {
             (_, Some(p)) if p <= deadline => ForecastCell {
                 class: "good",
-                text: format!("P85 {}", date(p)),
+                text: likely(Some(p)),
                 detail: format!(
                     "on track: 85 % likely done by {}, deadline {}",
                     date(p),
@@ -169,9 +205,9 @@ impl ForecastCell {
             },
             (Some(m), p) if m <= deadline => ForecastCell {
                 class: "warn",
-                text: format!("P85 {}", maybe_date(p)),
+                text: likely(p),
                 detail: format!(
-                    "at risk: the median forecast {} meets the deadline {}, the 85 % forecast {} does not",
+                    "at risk: an even chance of done by {}, within the deadline {}; 85 % likely only by {}",
                     date(m),
                     date(deadline),
                     maybe_date(p)
@@ -179,17 +215,25 @@ impl ForecastCell {
             },
             (m, p) => ForecastCell {
                 class: "bad",
-                text: format!(
-                    "P85 {}",
-                    p.map_or_else(|| "beyond horizon".to_owned(), date)
-                ),
+                text: likely(p),
                 detail: format!(
-                    "late: even the median forecast ({}) is after the deadline {}",
+                    "late: even the even-chance date ({}) is after the deadline {}",
                     m.map_or_else(|| "beyond the horizon".to_owned(), date),
                     date(deadline)
                 ),
             },
         }
+    }
+
+    /// Adds a caveat the forecast does not account for (a blocked item with
+    /// a likely risk): the cell turns to at least "at risk" and says why.
+    pub fn with_caveat(mut self, caveat: &str) -> Self {
+        if self.class == "good" || self.class == "unknown" {
+            self.class = "warn";
+        }
+        self.text = format!("{} — {caveat}", self.text);
+        self.detail = format!("{}; {caveat}", self.detail);
+        self
     }
 }
 

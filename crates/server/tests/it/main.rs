@@ -8,6 +8,7 @@ mod delivery_metrics;
 mod documents;
 mod events;
 mod focus;
+mod figures;
 mod forecasts;
 mod grafana;
 mod openapi;

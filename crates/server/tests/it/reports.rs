@@ -23,7 +23,8 @@ async fn weekly_report_of_the_demo(engine: EngineKind) {
     let app = TestApp::start_demo(engine).await;
     let week = last_week();
     let path = format!("/api/v1/teams/payments/reports/weekly?week={week}");
-    for token in [&app.stakeholder, &app.member] {
+    // Stakeholders read approved reports only (below); the team reads drafts.
+    for token in [&app.member, &app.manager] {
         let r = app.get(token, &path).await.ok(200);
         assert_eq!(r.body["week"], week.as_str());
         assert_eq!(r.body["team"]["key"], "payments");
@@ -35,7 +36,15 @@ async fn weekly_report_of_the_demo(engine: EngineKind) {
             .collect();
         assert_eq!(
             kinds,
-            ["done", "in_progress", "risks", "next_steps", "numbers"]
+            [
+                "summary",
+                "asks",
+                "done",
+                "in_progress",
+                "risks",
+                "next_steps",
+                "numbers"
+            ]
         );
         for s in r.body["sections"].as_array().expect("sections") {
             let lines = s["lines"].as_array().expect("lines");
@@ -49,7 +58,7 @@ async fn weekly_report_of_the_demo(engine: EngineKind) {
         }
     }
     let md = app
-        .get(&app.stakeholder, &format!("{path}&format=markdown"))
+        .get(&app.member, &format!("{path}&format=markdown"))
         .await
         .ok(200);
     assert!(
@@ -72,7 +81,7 @@ async fn weekly_report_of_the_demo(engine: EngineKind) {
     }
     // Without a week: the current one.
     let current = app
-        .get(&app.stakeholder, "/api/v1/teams/payments/reports/weekly")
+        .get(&app.member, "/api/v1/teams/payments/reports/weekly")
         .await
         .ok(200);
     let now = Utc::now().date_naive().iso_week();
@@ -106,9 +115,9 @@ async fn drafts_are_edited_approved_and_keep_their_edits(engine: EngineKind) {
     let week = last_week();
     let draft = format!("/api/v1/teams/payments/reports/{week}/draft");
     // No draft yet: the report as assembled.
-    let r = app.get(&app.stakeholder, &draft).await.ok(200);
+    let r = app.get(&app.member, &draft).await.ok(200);
     assert!(r.body["draft"].is_null());
-    let numbers = r.body["report"]["sections"][4]["lines"]
+    let numbers = r.body["report"]["sections"][6]["lines"]
         .as_array()
         .unwrap()
         .clone();
@@ -127,8 +136,8 @@ async fn drafts_are_edited_approved_and_keep_their_edits(engine: EngineKind) {
     let r = app.patch(&app.manager, &draft, edit).await.ok(200);
     assert_eq!(r.body["draft"]["status"], "draft");
     let report = &r.body["report"];
-    assert_eq!(report["sections"][2]["note"], "We decide on Monday.");
-    let ids: Vec<&str> = report["sections"][4]["lines"]
+    assert_eq!(report["sections"][4]["note"], "We decide on Monday.");
+    let ids: Vec<&str> = report["sections"][6]["lines"]
         .as_array()
         .unwrap()
         .iter()
@@ -140,7 +149,7 @@ async fn drafts_are_edited_approved_and_keep_their_edits(engine: EngineKind) {
     // The preview shows the edits in every format.
     let md = app
         .get(
-            &app.stakeholder,
+            &app.member,
             &format!("/api/v1/teams/payments/reports/weekly?week={week}&format=markdown"),
         )
         .await
@@ -149,7 +158,7 @@ async fn drafts_are_edited_approved_and_keep_their_edits(engine: EngineKind) {
     for format in ["html", "text"] {
         let r = app
             .get(
-                &app.stakeholder,
+                &app.member,
                 &format!("/api/v1/teams/payments/reports/weekly?week={week}&format={format}"),
             )
             .await
@@ -161,7 +170,7 @@ async fn drafts_are_edited_approved_and_keep_their_edits(engine: EngineKind) {
     }
     let slack = app
         .get(
-            &app.stakeholder,
+            &app.member,
             &format!("/api/v1/teams/payments/reports/weekly?week={week}&format=slack"),
         )
         .await
@@ -173,10 +182,10 @@ async fn drafts_are_edited_approved_and_keep_their_edits(engine: EngineKind) {
         .patch(
             &app.manager,
             &draft,
-            serde_json::json!({"hide": ["done:nope"], "notes": {"summary": "x"}}),
+            serde_json::json!({"hide": ["done:nope"], "notes": {"headline": "x"}}),
         )
         .await;
-    let e = r.err_field(422, "invalid", "notes.summary");
+    let e = r.err_field(422, "invalid", "notes.headline");
     assert!(
         e["message"]
             .as_str()
@@ -192,7 +201,7 @@ async fn drafts_are_edited_approved_and_keep_their_edits(engine: EngineKind) {
     )
     .await
     .err_field(422, "invalid", "notes.done");
-    let r = app.get(&app.stakeholder, &draft).await.ok(200);
+    let r = app.get(&app.member, &draft).await.ok(200);
     assert_eq!(
         r.body["draft"]["edits"]["notes"]["risks"],
         "We decide on Monday."
@@ -221,7 +230,7 @@ async fn drafts_are_edited_approved_and_keep_their_edits(engine: EngineKind) {
         e["message"]
             .as_str()
             .unwrap()
-            .contains("no delivery channel"),
+            .contains("no e-mail, Slack or webhook delivery is set up"),
         "{e}"
     );
     // An edit after approval withdraws it; the edits stay.
@@ -256,7 +265,7 @@ async fn drafts_are_edited_approved_and_keep_their_edits(engine: EngineKind) {
 async fn schedules_are_checked(engine: EngineKind) {
     let app = TestApp::start_demo(engine).await;
     let path = "/api/v1/teams/payments/reports/schedule";
-    let r = app.get(&app.stakeholder, path).await.ok(200);
+    let r = app.get(&app.member, path).await.ok(200);
     assert_eq!(r.body["cron"], "0 16 * * 5");
     assert_eq!(r.body["default"], true);
     // The configured default was never saved: no invented timestamp (it was
@@ -338,12 +347,12 @@ async fn numbers_show_the_weeks_deployments_and_incidents(engine: EngineKind) {
     .ok(200);
     let r = app
         .get(
-            &app.stakeholder,
+            &app.member,
             &format!("/api/v1/teams/payments/reports/weekly?week={week}"),
         )
         .await
         .ok(200);
-    let lines: Vec<(String, String)> = r.body["sections"][4]["lines"]
+    let lines: Vec<(String, String)> = r.body["sections"][6]["lines"]
         .as_array()
         .unwrap()
         .iter()

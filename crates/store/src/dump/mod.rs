@@ -239,7 +239,7 @@ impl Store {
         }
         for r in all!(
             MetricRow,
-            "SELECT id, key, name, description, unit, direction, audience, team_id, created_at, updated_at FROM metrics ORDER BY id"
+            "SELECT id, key, name, description, unit, direction, audience, team_id, created_at, updated_at, computed_from FROM metrics ORDER BY id"
         ) {
             write_line(out, &Record::Metric(r.try_into()?), &mut s)?;
         }

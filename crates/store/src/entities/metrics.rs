@@ -61,7 +61,7 @@ impl Store {
             let n = bind_row(
                 sqlx::query(
                     "UPDATE metrics SET name = $3, description = $4, unit = $5, direction = $6, \
-                     audience = $7, team_id = $8, updated_at = $10 WHERE id = $1",
+                     audience = $7, team_id = $8, updated_at = $10, computed_from = $11 WHERE id = $1",
                 ),
                 m,
             )

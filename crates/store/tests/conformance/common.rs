@@ -253,6 +253,7 @@ pub fn metric(key: &str, audience: Audience, team_id: Option<Uuid>) -> Metric {
         direction: Direction::Down,
         audience,
         team_id,
+        computed_from: None,
         created_at: at(16),
         updated_at: at(17),
     }

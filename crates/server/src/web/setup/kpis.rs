@@ -233,6 +233,7 @@ pub async fn create_series(
             direction,
             audience,
             team_id,
+            computed_from: None,
         };
         match kpis::create(&state.store, input).await {
             Ok(_) => return Ok(see_other("/setup/kpis?done=series-created")),

@@ -14,6 +14,7 @@ pub mod engineering;
 pub mod error;
 pub mod forecast;
 pub mod git;
+pub mod intake;
 pub mod goal;
 pub mod metric;
 pub mod planning;

@@ -551,3 +551,47 @@ mod tests {
         assert_eq!(a.get("business_goal"), Some("x"));
     }
 }
+
+/// One received e-mail, kept byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InboundMail {
+    pub id: uuid::Uuid,
+    /// The Message-ID without brackets, else `sha256:<hex>` of the bytes.
+    pub dedupe_key: String,
+    pub message_id: Option<String>,
+    pub source: MailSource,
+    pub sender: String,
+    pub subject: String,
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+    pub state: MailState,
+    /// Why it is `broken` (empty otherwise).
+    pub error: String,
+    /// The request it made or was added to.
+    pub request_id: Option<uuid::Uuid>,
+    pub team: Option<String>,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+}
+
+string_enum! {
+    /// The channel a requester is told through.
+    ContactChannel {
+        Slack => "slack",
+        Email => "email",
+    }
+}
+
+/// Where to tell the requester of a Slack or e-mailed request what became
+/// of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestContact {
+    pub request_id: uuid::Uuid,
+    pub channel: ContactChannel,
+    /// The Slack user id, or the e-mail address.
+    pub address: String,
+    pub slack_channel: Option<String>,
+    pub response_url: Option<String>,
+    pub subject: Option<String>,
+    /// E-mail: the Message-ID (bare) the next reply answers.
+    pub last_message_id: Option<String>,
+}

@@ -26,6 +26,7 @@ mod engineering;
 mod entities;
 mod error;
 mod inserts;
+mod intake;
 mod metrics;
 mod reports;
 mod retention;

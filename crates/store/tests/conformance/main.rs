@@ -15,6 +15,7 @@ mod fetches;
 mod git;
 mod goals;
 mod incident_log;
+mod intake;
 mod metrics;
 mod planning;
 mod projects;

@@ -572,26 +572,3 @@ pub struct InboundMail {
     pub team: Option<String>,
     pub received_at: chrono::DateTime<chrono::Utc>,
 }
-
-string_enum! {
-    /// The channel a requester is told through.
-    ContactChannel {
-        Slack => "slack",
-        Email => "email",
-    }
-}
-
-/// Where to tell the requester of a Slack or e-mailed request what became
-/// of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestContact {
-    pub request_id: uuid::Uuid,
-    pub channel: ContactChannel,
-    /// The Slack user id, or the e-mail address.
-    pub address: String,
-    pub slack_channel: Option<String>,
-    pub response_url: Option<String>,
-    pub subject: Option<String>,
-    /// E-mail: the Message-ID (bare) the next reply answers.
-    pub last_message_id: Option<String>,
-}

@@ -70,7 +70,6 @@ fn every_string_enum_is_documented_by_its_wire_names() {
         engineering::FetchState,
         intake::MailState,
         intake::MailSource,
-        intake::ContactChannel,
         audit::AuditAction,
         engineering::Outcome,
         forecast::Sharing,

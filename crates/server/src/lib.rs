@@ -18,6 +18,7 @@ pub mod http;
 pub mod openapi;
 pub mod router;
 pub mod web;
+pub mod slack;
 pub mod webhooks;
 
 use std::future::Future;

@@ -1,7 +1,6 @@
 //! Requests arriving through Slack and e-mail (ADR 0022): received e-mails
 //! (`inbound_mail`), e-mail threads (`mail_threads`), how far each IMAP
-//! mailbox was read (`imap_cursors`), and where a requester is told of a
-//! decision (`request_contacts`).
+//! mailbox was read (`imap_cursors`).
 //!
 //! Invariants:
 //! - An e-mail is stored once per `dedupe_key` (its Message-ID, else the
@@ -15,9 +14,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
-use tandem_domain::intake::{
-    ContactChannel, InboundMail, MailSource, MailState, RequestContact,
-};
+use tandem_domain::intake::{InboundMail, MailSource, MailState};
 use uuid::Uuid;
 
 use crate::engine::sql;
@@ -70,17 +67,6 @@ impl TryFrom<MailRow> for InboundMail {
             received_at: r.received_at,
         })
     }
-}
-
-#[derive(FromRow)]
-struct ContactRow {
-    request_id: Uuid,
-    channel: String,
-    address: String,
-    slack_channel: Option<String>,
-    response_url: Option<String>,
-    subject: Option<String>,
-    last_message_id: Option<String>,
 }
 
 impl Store {
@@ -288,63 +274,5 @@ impl Store {
             .await?;
         });
         Ok(())
-    }
-
-    /// Records (or replaces) where a request's requester is told.
-    pub async fn set_request_contact(
-        &self,
-        contact: &RequestContact,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO request_contacts (request_id, channel, address, slack_channel, \
-                 response_url, subject, last_message_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id) DO UPDATE SET \
-                 channel = excluded.channel, address = excluded.address, \
-                 slack_channel = excluded.slack_channel, response_url = excluded.response_url, \
-                 subject = excluded.subject, last_message_id = excluded.last_message_id",
-            )
-            .bind(contact.request_id)
-            .bind(contact.channel.as_str())
-            .bind(&contact.address)
-            .bind(&contact.slack_channel)
-            .bind(&contact.response_url)
-            .bind(&contact.subject)
-            .bind(&contact.last_message_id)
-            .bind(tandem_domain::time::micros(now))
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
-    /// Where a request's requester is told, when it came through Slack or
-    /// e-mail.
-    pub async fn request_contact(&self, request_id: Uuid) -> Result<Option<RequestContact>> {
-        let row: Option<ContactRow> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT request_id, channel, address, slack_channel, response_url, subject, \
-                 last_message_id FROM request_contacts WHERE request_id = $1",
-            )
-            .bind(request_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        row.map(|r| {
-            Ok(RequestContact {
-                request_id: r.request_id,
-                channel: r
-                    .channel
-                    .parse::<ContactChannel>()
-                    .map_err(|e| corrupt("request_contacts.channel", e))?,
-                address: r.address,
-                slack_channel: r.slack_channel,
-                response_url: r.response_url,
-                subject: r.subject,
-                last_message_id: r.last_message_id,
-            })
-        })
-        .transpose()
     }
 }

@@ -1,4 +1,5 @@
--- Requests arriving through Slack and e-mail (ADR 0022).
+-- Requests arriving through Slack and e-mail (ADR 0022). Where to answer a
+-- requester is the request's own `reply` (migration 0020).
 --
 -- inbound_mail: every e-mail received (IMAP or an MTA pipe), byte for byte,
 -- once: dedupe_key is its Message-ID (else the SHA-256 of its bytes), so a
@@ -14,7 +15,7 @@ CREATE TABLE inbound_mail (
     raw          BYTEA NOT NULL,
     state        TEXT NOT NULL,               -- received | request | reply | broken
     error        TEXT NOT NULL,
-    request_id   UUID,
+    request_id   UUID REFERENCES requests(id),
     team         TEXT,                        -- the team asked for (pipe --team)
     received_at  TIMESTAMPTZ NOT NULL,
     lease_until  TIMESTAMPTZ                         -- a replica works on it until then
@@ -25,7 +26,7 @@ CREATE INDEX inbound_mail_state ON inbound_mail (state, received_at);
 -- reply (In-Reply-To / References) finds its request.
 CREATE TABLE mail_threads (
     message_id   TEXT PRIMARY KEY,
-    request_id   UUID NOT NULL,
+    request_id   UUID NOT NULL REFERENCES requests(id),
     created_at   TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX mail_threads_request ON mail_threads (request_id);
@@ -38,17 +39,4 @@ CREATE TABLE imap_cursors (
     uid_validity BIGINT NOT NULL,
     last_uid     BIGINT NOT NULL,
     updated_at   TIMESTAMPTZ NOT NULL
-);
-
--- Where to tell a requester what became of a request that came through
--- Slack or e-mail: one row per such request.
-CREATE TABLE request_contacts (
-    request_id       UUID PRIMARY KEY,
-    channel          TEXT NOT NULL,           -- slack | email
-    address          TEXT NOT NULL,           -- Slack user id, or e-mail address
-    slack_channel    TEXT,                    -- where the request was asked
-    response_url     TEXT,                    -- Slack's, valid 30 minutes
-    subject          TEXT,                    -- e-mail: the thread's subject
-    last_message_id  TEXT,                    -- e-mail: the message a reply answers
-    created_at       TIMESTAMPTZ NOT NULL
 );

@@ -25,6 +25,7 @@ pub mod events;
 pub mod forecasting;
 pub mod goals;
 pub mod ingest;
+pub mod intake;
 pub mod jobs;
 pub mod kpis;
 pub mod lookup;

@@ -69,10 +69,17 @@ pub struct SlackAppSettings {
     /// `TANDEM_SLACK__BOT_TOKEN_FILE`.
     #[serde(serialize_with = "redact_opt")]
     pub bot_token: Option<SecretString>,
+    /// A file holding the signing secret, read at start.
+    pub signing_secret_file: Option<std::path::PathBuf>,
+    /// A file holding the bot token, read at start.
+    pub bot_token_file: Option<std::path::PathBuf>,
     /// The Web API root (tests point it at a stand-in).
     pub api_url: String,
     /// How old a signed request may be, in seconds (Slack's advice: 300).
     pub replay_window_seconds: u64,
+    /// How often `serve` sends the requests outbox's Slack and e-mail
+    /// messages, in seconds (0: never).
+    pub deliver_interval_seconds: u64,
 }
 
 impl Default for SlackAppSettings {
@@ -80,9 +87,43 @@ impl Default for SlackAppSettings {
         Self {
             signing_secret: None,
             bot_token: None,
+            signing_secret_file: None,
+            bot_token_file: None,
             api_url: "https://slack.com/api".to_owned(),
             replay_window_seconds: 300,
+            deliver_interval_seconds: 5,
         }
+    }
+}
+
+impl SlackAppSettings {
+    /// Reads `signing_secret_file` and `bot_token_file` into their values.
+    fn read_files(&mut self) -> Result<(), SettingsError> {
+        for (file, value, name) in [
+            (&self.signing_secret_file, &mut self.signing_secret, "signing_secret"),
+            (&self.bot_token_file, &mut self.bot_token, "bot_token"),
+        ] {
+            let Some(path) = file else { continue };
+            if value.is_some() {
+                return Err(SettingsError::Invalid(format!(
+                    "slack: give {name} or {name}_file, not both"
+                )));
+            }
+            let text = std::fs::read_to_string(path).map_err(|source| SettingsError::SecretFile {
+                var: format!("slack.{name}_file"),
+                path: path.display().to_string(),
+                source,
+            })?;
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(SettingsError::Invalid(format!(
+                    "slack.{name}_file: {} is empty",
+                    path.display()
+                )));
+            }
+            *value = Some(SecretString::from(text.to_owned()));
+        }
+        Ok(())
     }
 }
 
@@ -821,6 +862,7 @@ impl Settings {
             .map_err(|e| SettingsError::Invalid(describe(e, env)))?;
         settings.github.read_token_file("github")?;
         settings.gitlab.read_token_file("gitlab")?;
+        settings.slack.read_files()?;
         settings.check()?;
         Ok(settings)
     }

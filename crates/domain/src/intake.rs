@@ -4,7 +4,7 @@
 //!
 //! Rules:
 //! - The four clarifying questions of an agreement are asked in the same
-//!   order and with the same keys everywhere ([`QUESTIONS`]); a channel may
+//!   order and with the same keys everywhere (`request::Question::ALL`); a channel may
 //!   leave any unanswered (the request lists them), never invent one.
 //! - Parsing never fails on what a person wrote: unknown lines are kept as
 //!   text, not dropped. Only a Slack submission without a title or with an
@@ -16,19 +16,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::request::{Answers, Question};
 use crate::string_enum;
-
-/// The four clarifying questions: a stable key (Slack block id, e-mail
-/// label) and the question as asked.
-pub const QUESTIONS: [(&str, &str); 4] = [
-    ("business_goal", "What business goal does it serve?"),
-    ("success_measure", "How will success be measured?"),
-    ("deadline", "By when is it needed, and why then?"),
-    (
-        "if_not_done",
-        "What happens if it is not done?",
-    ),
-];
 
 /// Short labels a reply may use instead of the question's number.
 const LABELS: [&[&str]; 4] = [
@@ -68,40 +57,6 @@ string_enum! {
     MailSource {
         Imap => "imap",
         Pipe => "pipe",
-    }
-}
-
-/// The answers to the four questions, in [`QUESTIONS`] order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Answers(pub [Option<String>; 4]);
-
-impl Answers {
-    /// Answers from four optional texts; blank ones count as unanswered.
-    pub fn new(values: [Option<String>; 4]) -> Self {
-        Answers(values.map(|v| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())))
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        QUESTIONS
-            .iter()
-            .position(|(k, _)| *k == key)
-            .and_then(|i| self.0[i].as_deref())
-    }
-
-    /// Whether nothing was answered.
-    pub fn is_empty(&self) -> bool {
-        self.0.iter().all(Option::is_none)
-    }
-
-    /// Keeps `self`'s answers and fills the gaps from `other`.
-    pub fn or(self, other: Answers) -> Answers {
-        let mut out = self.0;
-        for (slot, new) in out.iter_mut().zip(other.0) {
-            if slot.is_none() {
-                *slot = new;
-            }
-        }
-        Answers(out)
     }
 }
 
@@ -175,8 +130,8 @@ pub fn request_modal(teams: &[TeamChoice], title: &str, details: &str, metadata:
         ),
         text_input("details", "Details", true, true, details),
     ];
-    for (key, question) in QUESTIONS {
-        blocks.push(text_input(key, question, true, true, ""));
+    for q in Question::ALL {
+        blocks.push(text_input(q.as_str(), q.text(), true, true, ""));
     }
     json!({
         "type": "modal",
@@ -245,7 +200,12 @@ pub fn parse_submission(view: &Value, teams: &[String]) -> Result<IntakeForm, Fo
         team,
         title,
         details: state_value(view, "details").unwrap_or_default(),
-        answers: Answers::new(QUESTIONS.map(|(k, _)| state_value(view, k))),
+        answers: Answers {
+            business_goal: state_value(view, Question::BusinessGoal.as_str()),
+            success_measure: state_value(view, Question::SuccessMeasure.as_str()),
+            deadline: state_value(view, Question::Deadline.as_str()),
+            if_not_done: state_value(view, Question::IfNotDone.as_str()),
+        },
     })
 }
 
@@ -381,7 +341,25 @@ pub fn parse_answers(text: &str) -> Answers {
             a.push_str(line.trim());
         }
     }
-    Answers::new(out)
+    let [business_goal, success_measure, deadline, if_not_done] =
+        out.map(|a| a.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()));
+    Answers {
+        business_goal,
+        success_measure,
+        deadline,
+        if_not_done,
+    }
+}
+
+/// The questions `answers` leaves open, numbered as a reply may answer
+/// them (`2. …`).
+pub fn open_questions(answers: &Answers) -> Vec<(usize, &'static str)> {
+    Question::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| answers.get(**q).is_none())
+        .map(|(i, q)| (i + 1, q.text()))
+        .collect()
 }
 
 /// The subject of a reply: `Re: ` once.
@@ -394,29 +372,25 @@ pub fn reply_subject(subject: &str) -> String {
     }
 }
 
-/// The body of the acknowledgement of a new e-mailed request: the
-/// unanswered questions, numbered so a reply can answer them simply.
-pub fn acknowledgement(team: &str, title: &str, answers: &Answers) -> String {
-    let mut text = format!(
-        "Your request \"{title}\" reached the {team} team's triage queue. Its manager will \
-         decide on it and you will get the decision as a reply to this e-mail.\n"
-    );
-    let missing: Vec<(usize, &str)> = QUESTIONS
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| answers.0[*i].is_none())
-        .map(|(i, (_, q))| (i + 1, *q))
-        .collect();
-    if !missing.is_empty() {
-        text.push_str(
-            "\nThe team needs these answers before it can agree to it. Reply with one \
-             numbered paragraph per answer:\n\n",
-        );
-        for (n, q) in missing {
-            text.push_str(&format!("{n}. {q}\n"));
-        }
-    }
-    text
+/// One received e-mail, kept byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InboundMail {
+    pub id: uuid::Uuid,
+    /// The Message-ID without brackets, else `sha256:<hex>` of the bytes.
+    pub dedupe_key: String,
+    pub message_id: Option<String>,
+    pub source: MailSource,
+    pub sender: String,
+    pub subject: String,
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+    pub state: MailState,
+    /// Why it is `broken` (empty otherwise).
+    pub error: String,
+    /// The request it made or was added to.
+    pub request_id: Option<uuid::Uuid>,
+    pub team: Option<String>,
+    pub received_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[cfg(test)]
@@ -460,12 +434,12 @@ mod tests {
         assert_eq!(form.details, "");
         assert_eq!(
             form.answers,
-            Answers([
-                Some("More sales".into()),
-                None,
-                Some("Q3, trade fair".into()),
-                None
-            ])
+            Answers {
+                business_goal: Some("More sales".into()),
+                success_measure: None,
+                deadline: Some("Q3, trade fair".into()),
+                if_not_done: None,
+            }
         );
         let err = parse_submission(&submission("nope", ""), &teams).unwrap_err();
         let blocks: Vec<&str> = err.0.iter().map(|(b, _)| b.as_str()).collect();
@@ -524,11 +498,14 @@ mod tests {
         let text = reply_text(body);
         assert!(!text.contains("wrote:") && !text.contains('>'));
         let a = parse_answers(&text);
-        assert_eq!(a.0[0].as_deref(), Some("Win the Acme deal\nworth 2 M"));
-        assert_eq!(a.0[1], None);
-        assert_eq!(a.0[2].as_deref(), Some("end of June, the contract"));
-        assert_eq!(a.0[3].as_deref(), Some("We lose Acme\nsomething else"));
-        assert!(parse_answers("Thanks, no idea yet.\nDear team: hello").is_empty());
+        assert_eq!(a.business_goal.as_deref(), Some("Win the Acme deal\nworth 2 M"));
+        assert_eq!(a.success_measure, None);
+        assert_eq!(a.deadline.as_deref(), Some("end of June, the contract"));
+        assert_eq!(a.if_not_done.as_deref(), Some("We lose Acme\nsomething else"));
+        assert_eq!(
+            parse_answers("Thanks, no idea yet.\nDear team: hello"),
+            Answers::default()
+        );
         assert_eq!(reply_text("ok\n-- \nAlice\n"), "ok");
     }
 
@@ -539,36 +516,11 @@ mod tests {
         assert_eq!(reply_subject("x"), "Re: x");
         assert_eq!(title_from("\n  first line\nsecond"), "first line");
         assert_eq!(title_from(&"z".repeat(300)).chars().count(), MAX_TITLE);
-        let ack = acknowledgement("Checkout", "Export", &Answers([Some("a".into()), None, None, None]));
-        assert!(ack.contains("2. How will success") && !ack.contains("1. What business"));
+        let open = open_questions(&Answers {
+            business_goal: Some("a".into()),
+            ..Answers::default()
+        });
+        assert_eq!(open.first().map(|(n, _)| *n), Some(2));
+        assert_eq!(open.len(), 3);
     }
-
-    #[test]
-    fn answers_fill_gaps_only() {
-        let a = Answers::new([Some("x".into()), None, Some(" ".into()), None]);
-        let b = Answers::new([Some("y".into()), Some("z".into()), None, None]);
-        assert_eq!(a.clone().or(b).0, [Some("x".into()), Some("z".into()), None, None]);
-        assert_eq!(a.get("business_goal"), Some("x"));
-    }
-}
-
-/// One received e-mail, kept byte for byte.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct InboundMail {
-    pub id: uuid::Uuid,
-    /// The Message-ID without brackets, else `sha256:<hex>` of the bytes.
-    pub dedupe_key: String,
-    pub message_id: Option<String>,
-    pub source: MailSource,
-    pub sender: String,
-    pub subject: String,
-    #[serde(skip)]
-    pub raw: Vec<u8>,
-    pub state: MailState,
-    /// Why it is `broken` (empty otherwise).
-    pub error: String,
-    /// The request it made or was added to.
-    pub request_id: Option<uuid::Uuid>,
-    pub team: Option<String>,
-    pub received_at: chrono::DateTime<chrono::Utc>,
 }

@@ -150,6 +150,7 @@ async fn commands(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             let origin = ModalOrigin {
                 channel: cmd.channel_id,
                 response_url: cmd.response_url,
+                thread_ts: None,
             };
             after_answer("views.open", async move {
                 intake::open_request_modal(
@@ -243,7 +244,6 @@ async fn request_modal(state: AppState, payload: Value) -> Response {
             form,
             &origin,
             external,
-            Utc::now(),
         )
         .await
         .map(|_| ())
@@ -264,6 +264,7 @@ async fn request_from_message(state: AppState, payload: Value) -> Response {
     let origin = ModalOrigin {
         channel: payload["channel"]["id"].as_str().map(str::to_owned),
         response_url: payload["response_url"].as_str().map(str::to_owned),
+        thread_ts: payload["message"]["ts"].as_str().map(str::to_owned),
     };
     after_answer("views.open", async move {
         intake::open_request_modal(

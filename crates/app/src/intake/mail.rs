@@ -2,7 +2,7 @@
 //! MTA pipe (`tandem request mail`) is stored byte for byte, then parsed
 //! (`mail-parser`) into a new request, or into a reply added to the
 //! request its thread belongs to; decisions go back as threaded replies
-//! through `[report.smtp]`.
+//! through `[report.smtp]` ([`deliver`]).
 //!
 //! Rules:
 //! - Stored before anything else, once per Message-ID (else the SHA-256 of
@@ -22,13 +22,12 @@ use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use mail_parser::MessageParser;
 use sha2::{Digest, Sha256};
-use tandem_domain::intake::{
-    self, ContactChannel, InboundMail, IntakeForm, MailSource, MailState, RequestContact,
-};
+use tandem_domain::intake::{self, InboundMail, IntakeForm, MailSource, MailState};
+use tandem_domain::request::{Answers, Notification, ReplyAddress, RequestSource};
 use tandem_store::Store;
 use uuid::Uuid;
 
-use super::{Requester, Source};
+use super::Requester;
 use crate::settings::Settings;
 use crate::{AppError, AppResult};
 
@@ -207,13 +206,19 @@ async fn interpret(
     {
         let text = intake::reply_text(&body);
         let answers = intake::parse_answers(&text);
-        super::add_reply(store, request, &requester, &text, answers, now).await?;
+        if answers != Answers::default() {
+            match crate::requests::answer(store, request, answers, None).await {
+                Ok(_) => {}
+                Err(e @ AppError::Unexpected(_)) => return Err(e),
+                // A closed request takes no more answers; the reply stays
+                // linked to it.
+                Err(e) => {
+                    tracing::info!(error = %e, %request, "a reply's answers were not added")
+                }
+            }
+        }
         if let Some(id) = &mail.message_id {
             store.add_mail_thread_id(id, request, now).await?;
-            if let Some(mut contact) = store.request_contact(request).await? {
-                contact.last_message_id = Some(id.clone());
-                store.set_request_contact(&contact, now).await?;
-            }
         }
         return Ok(Ok(Worked::Reply(request)));
     }
@@ -226,57 +231,52 @@ async fn interpret(
     let text = intake::reply_text(&body);
     let form = IntakeForm {
         team: Some(team),
-        title: if subject.is_empty() {
-            intake::title_from(&text)
-        } else {
-            intake::title_from(&subject)
-        },
+        title: intake::title_from(if subject.is_empty() { &text } else { &subject }),
         details: text.clone(),
         answers: intake::parse_answers(&text),
     };
     if form.title.is_empty() {
         return Ok(Err(Broken("neither a subject nor any text".into())));
     }
-    let submitted = match super::submit(store, settings, Source::Email, form, requester, now).await
-    {
-        Ok(s) => s,
-        Err(e @ (AppError::NotFound(_) | AppError::Invalid(_) | AppError::BadInput { .. })) => {
-            return Ok(Err(Broken(e.to_string())));
-        }
-        Err(e) => return Err(e),
-    };
-    let request = submitted.id;
-    if let Some(id) = &mail.message_id {
-        store.add_mail_thread_id(id, request, now).await?;
-    }
-    let contact = RequestContact {
-        request_id: request,
-        channel: ContactChannel::Email,
-        address,
-        slack_channel: None,
-        response_url: None,
-        subject: Some(if subject.is_empty() {
-            submitted.title.clone()
+    let reply = ReplyAddress {
+        email_address: Some(address),
+        email_message_id: mail.message_id.clone(),
+        email_subject: Some(if subject.is_empty() {
+            form.title.clone()
         } else {
             subject
         }),
-        last_message_id: mail.message_id.clone(),
+        ..ReplyAddress::default()
     };
-    store.set_request_contact(&contact, now).await?;
-    if let Err(e) = tell(store, settings, &contact, &submitted.acknowledgement(), now).await {
-        tracing::warn!(error = %e, %request, "the e-mail acknowledgement failed; the request is stored");
+    let submitted = super::submit(
+        store,
+        settings,
+        RequestSource::Email,
+        form,
+        requester,
+        reply,
+        mail.message_id.clone(),
+    )
+    .await;
+    let request = match submitted {
+        Ok(r) => r.id,
+        Err(e @ AppError::Unexpected(_)) => return Err(e),
+        Err(e) => return Ok(Err(Broken(e.to_string()))),
+    };
+    if let Some(id) = &mail.message_id {
+        store.add_mail_thread_id(id, request, now).await?;
     }
     Ok(Ok(Worked::Request(request)))
 }
 
-/// Sends `text` to an e-mail requester as a reply in the request's thread
-/// (`In-Reply-To`/`References` the last message), through `[report.smtp]`;
-/// its Message-ID joins the thread.
-pub async fn tell(
+/// Sends one outbox message to an e-mail requester as a reply in the
+/// request's thread (`In-Reply-To`/`References` its first message), through
+/// `[report.smtp]`; its Message-ID joins the thread, so an answer to it is
+/// a reply to the request.
+pub async fn deliver(
     store: &Store,
     settings: &Settings,
-    contact: &RequestContact,
-    text: &str,
+    n: &Notification,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let smtp = settings.report.smtp.as_ref().ok_or_else(|| {
@@ -284,41 +284,45 @@ pub async fn tell(
             "[report.smtp] is not configured: Tandem cannot answer e-mailed requests"
         ))
     })?;
+    let address = n.reply.email_address.as_deref().ok_or_else(|| {
+        AppError::Unexpected(anyhow!(
+            "request {} came by e-mail without an address to answer",
+            n.request_id
+        ))
+    })?;
+    let request = store.get_request(n.request_id).await?;
+    let text = super::message_text(n, Some(&request), true);
     let from: Mailbox = smtp.from.parse().context("report.smtp.from")?;
-    let to: Mailbox = contact
-        .address
+    let to: Mailbox = address
         .parse()
-        .with_context(|| format!("{:?} is not an e-mail address", contact.address))?;
-    let domain = from.email.domain().to_owned();
-    let id = format!("{}@{domain}", Uuid::now_v7());
+        .with_context(|| format!("{address:?} is not an e-mail address"))?;
+    let id = format!("{}@{}", Uuid::now_v7(), from.email.domain());
+    let subject = match &n.reply.email_subject {
+        Some(s) => intake::reply_subject(s),
+        None => n.subject.clone(),
+    };
     let mut builder = Message::builder()
         .from(from)
         .to(to)
-        .subject(intake::reply_subject(
-            contact.subject.as_deref().unwrap_or("Your request"),
-        ))
+        .subject(subject)
         .message_id(Some(format!("<{id}>")));
     if let Some(reply_to) = super::imap_settings(settings).and_then(|i| i.reply_to.as_deref()) {
         builder = builder.reply_to(reply_to.parse().context("requests.imap.reply_to")?);
     }
-    if let Some(last) = &contact.last_message_id {
+    if let Some(first) = &n.reply.email_message_id {
         builder = builder
-            .in_reply_to(format!("<{last}>"))
-            .references(format!("<{last}>"));
+            .in_reply_to(format!("<{first}>"))
+            .references(format!("<{first}>"));
     }
     let message = builder
         .header(ContentType::TEXT_PLAIN)
-        .body(text.to_owned())
+        .body(text)
         .context("building the e-mail")?;
+    // In the thread before it is sent: an answer may come back at once.
+    store.add_mail_thread_id(&id, n.request_id, now).await?;
     crate::report::send::smtp_transport(smtp, settings.report.timeout_seconds)?
         .send(message)
         .await
         .with_context(|| format!("SMTP {}:{}", smtp.host, smtp.port))?;
-    store
-        .add_mail_thread_id(&id, contact.request_id, now)
-        .await?;
-    let mut updated = contact.clone();
-    updated.last_message_id = Some(id);
-    store.set_request_contact(&updated, now).await?;
     Ok(())
 }

@@ -7,19 +7,17 @@
 //! modal carries where the request was asked (channel, `response_url`) in
 //! its `private_metadata`, so its submission can answer there.
 
-use chrono::{DateTime, Utc};
+use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tandem_domain::intake::{
-    self, ContactChannel, FormErrors, IntakeForm, RequestContact, TeamChoice,
-};
+use tandem_domain::intake::{self, FormErrors, IntakeForm, TeamChoice};
+use tandem_domain::request::{Notification, ReplyAddress, Request, RequestSource};
 use tandem_store::{ListQuery, Store};
-use uuid::Uuid;
 
+use super::Requester;
 use super::slack_api::SlackClient;
-use super::{Requester, Submitted};
-use crate::AppResult;
 use crate::settings::Settings;
+use crate::{AppError, AppResult};
 
 /// Where a modal was opened from, carried through it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +26,10 @@ pub struct ModalOrigin {
     pub channel: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_url: Option<String>,
+    /// The message a shortcut turned into a request: answers go in its
+    /// thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_ts: Option<String>,
 }
 
 impl ModalOrigin {
@@ -85,17 +87,18 @@ pub async fn check_submission(
     Ok(intake::parse_submission(view, &keys))
 }
 
-/// Stores the request `user` (a Slack user id) submitted, matched to a
-/// Tandem user by e-mail when Slack tells the address, records where to
-/// tell them, and confirms where they asked.
+/// Stores the request `user` (a Slack user id) submitted in the modal
+/// whose id is `view_id`, matched to a Tandem user by e-mail when Slack
+/// tells the address. The requests outbox then confirms it where it was
+/// asked ([`deliver`]).
 pub async fn submit(
     store: &Store,
     settings: &Settings,
     user: &str,
     form: IntakeForm,
     origin: &ModalOrigin,
-    now: DateTime<Utc>,
-) -> AppResult<Submitted> {
+    view_id: Option<String>,
+) -> AppResult<Request> {
     let client = SlackClient::new(&settings.slack)?;
     let (email, name) = match client.user_profile(user).await {
         Ok(p) => p,
@@ -109,41 +112,54 @@ pub async fn submit(
         email,
         slack_user: Some(user.to_owned()),
     };
-    let submitted = super::submit(store, settings, super::Source::Slack, form, requester, now).await?;
-    store
-        .set_request_contact(
-            &RequestContact {
-                request_id: submitted.id,
-                channel: ContactChannel::Slack,
-                address: user.to_owned(),
-                slack_channel: origin.channel.clone(),
-                response_url: origin.response_url.clone(),
-                subject: None,
-                last_message_id: None,
-            },
-            now,
-        )
-        .await?;
-    let text = submitted.acknowledgement();
-    let told = match &origin.response_url {
-        Some(url) => client.respond(url, &text).await,
-        None => client.post_message(user, &text, None).await,
+    let reply = ReplyAddress {
+        slack_channel: origin.channel.clone(),
+        slack_user: Some(user.to_owned()),
+        slack_response_url: origin.response_url.clone(),
+        slack_thread_ts: origin.thread_ts.clone(),
+        ..ReplyAddress::default()
     };
-    if let Err(e) = told {
-        tracing::warn!(error = %e, request = %submitted.id, "the Slack confirmation failed; the request is stored");
+    super::submit(
+        store,
+        settings,
+        RequestSource::Slack,
+        form,
+        requester,
+        reply,
+        view_id.map(|v| format!("view:{v}")),
+    )
+    .await
+}
+
+/// How long Slack accepts posts to a `response_url`.
+const RESPONSE_URL_LIFE: Duration = Duration::minutes(30);
+
+/// Sends one outbox message to a Slack requester: in the thread of the
+/// message a shortcut turned into the request; else, while the slash
+/// command's `response_url` lives, there (only they see it); else in the
+/// app's direct message with them.
+pub async fn deliver(settings: &Settings, n: &Notification) -> AppResult<()> {
+    let client = SlackClient::new(&settings.slack)?;
+    let text = super::message_text(n, None, false);
+    let r = &n.reply;
+    if let (Some(channel), Some(ts)) = (&r.slack_channel, &r.slack_thread_ts) {
+        return client.post_message(channel, &text, Some(ts)).await;
     }
-    Ok(submitted)
-}
-
-/// Tells a Slack requester `text` in the app's direct message with them.
-pub async fn tell(settings: &Settings, contact: &RequestContact, text: &str) -> AppResult<()> {
-    SlackClient::new(&settings.slack)?
-        .post_message(&contact.address, text, None)
-        .await
-}
-
-/// The request a Slack contact belongs to (for handlers that only have
-/// the id).
-pub async fn contact(store: &Store, request: Uuid) -> AppResult<Option<RequestContact>> {
-    Ok(store.request_contact(request).await?)
+    if let Some(url) = &r.slack_response_url
+        && Utc::now() - n.created_at < RESPONSE_URL_LIFE
+        && client.respond(url, &text).await.is_ok()
+    {
+        return Ok(());
+    }
+    let to = r
+        .slack_user
+        .as_deref()
+        .or(r.slack_channel.as_deref())
+        .ok_or_else(|| {
+            AppError::Unexpected(anyhow::anyhow!(
+                "request {} came through Slack without a user or channel to answer",
+                n.request_id
+            ))
+        })?;
+    client.post_message(to, &text, None).await
 }

@@ -14,7 +14,7 @@
 //! - [`request_mailbox`]: polling `[requests.imap]` for e-mailed requests
 //!   and retrying stored ones a stopped replica left (`crate::intake`);
 //! - [`request_replies`]: telling Slack and e-mail requesters what the
-//!   requests outbox holds for them, every `slack.deliver_interval_seconds`;
+//!   requests outbox holds for them, every `requests.deliver_interval_seconds`;
 //! [`spawn_all`] starts them all.
 //!
 //! All are safe on several replicas at once: risks are keyed by cause (a
@@ -64,7 +64,7 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
             imap.clone(),
         )));
     }
-    if settings.slack.deliver_interval_seconds > 0
+    if settings.requests.deliver_interval_seconds > 0
         && (settings.slack.bot_token.is_some() || settings.report.smtp.is_some())
     {
         tasks.push(tokio::spawn(request_replies(store.clone(), settings.clone())));
@@ -163,9 +163,9 @@ pub async fn request_mailbox(
 }
 
 /// Sends the requests outbox's Slack and e-mail messages every
-/// `slack.deliver_interval_seconds`.
+/// `requests.deliver_interval_seconds`.
 pub async fn request_replies(store: Store, settings: Arc<Settings>) {
-    let seconds = settings.slack.deliver_interval_seconds;
+    let seconds = settings.requests.deliver_interval_seconds;
     if seconds == 0 {
         return;
     }

@@ -119,12 +119,14 @@ impl SlackClient {
     /// The e-mail address and real name of a Slack user (the address needs
     /// the `users:read.email` scope; `None` without it).
     pub async fn user_profile(&self, user: &str) -> AppResult<(Option<String>, Option<String>)> {
-        // users.info takes form arguments, not JSON.
+        // users.info takes its arguments in the query string (or a form), not JSON.
+        let mut url = reqwest::Url::parse(&format!("{}/users.info", self.api_url))
+            .context("slack.api_url")?;
+        url.query_pairs_mut().append_pair("user", user);
         let response = self
             .http
-            .post(format!("{}/users.info", self.api_url))
+            .get(url)
             .bearer_auth(&self.token)
-            .form(&[("user", user)])
             .send()
             .await
             .context("Slack users.info")?;

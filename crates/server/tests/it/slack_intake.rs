@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::routing::post;
+use axum::routing::{any, post};
 use chrono::Utc;
 use serde_json::{Value, json};
 use tandem_app::requests::{self, QueueFilter};
@@ -36,6 +36,7 @@ type Calls = Arc<Mutex<Vec<(String, Option<String>, Value)>>>;
 async fn api(
     State(calls): State<Calls>,
     Path(method): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::Json<Value> {
@@ -47,8 +48,14 @@ async fn api(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    let parsed: Value = if is_form {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap();
+    // Slack takes JSON bodies, forms, or (GET) query arguments.
+    let parsed: Value = if is_form || body.is_empty() {
+        let form = if body.is_empty() {
+            query.unwrap_or_default().into_bytes()
+        } else {
+            body.to_vec()
+        };
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&form).unwrap();
         Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
     } else {
         serde_json::from_slice(&body).unwrap_or(Value::Null)
@@ -89,7 +96,7 @@ async fn response_url(
 async fn stand_in() -> (String, Calls) {
     let calls: Calls = Arc::default();
     let app = Router::new()
-        .route("/api/{method}", post(api))
+        .route("/api/{method}", any(api))
         .route("/respond/{id}", post(response_url))
         .with_state(calls.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

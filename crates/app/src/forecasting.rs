@@ -42,6 +42,10 @@ pub struct TeamForecast {
     pub goals: Vec<GoalInFlight>,
     pub items: Vec<WorkItem>,
     pub forecast: Forecast,
+    /// What the forecast ran on: one target per goal, in `goals` order…
+    pub targets: Vec<Target>,
+    /// …and the days the team's items were done.
+    pub done_dates: Vec<NaiveDate>,
 }
 
 /// A goal's forecast as the API and CLI show it.
@@ -80,7 +84,8 @@ pub struct StageForecast {
     pub forecast: MilestoneForecast,
 }
 
-fn model(cfg: &ForecastSettings) -> Model {
+/// The simulation settings of the team forecasts.
+pub fn model(cfg: &ForecastSettings) -> Model {
     Model {
         window_days: cfg.window_days,
         trials: cfg.trials,
@@ -136,8 +141,9 @@ pub async fn forecast_team(
     // Tens of milliseconds of CPU for a busy team: keep it off the async
     // workers so requests in flight are not held up.
     let settings = model(cfg);
-    let forecast = tokio::task::spawn_blocking(move || {
+    let (forecast, targets, done_dates) = tokio::task::spawn_blocking(move || {
         forecast::forecast(today, &done_dates, &targets, &settings)
+            .map(|f| (f, targets, done_dates))
     })
     .await
     .map_err(|e| AppError::Unexpected(e.into()))??;
@@ -146,6 +152,8 @@ pub async fn forecast_team(
         goals: in_flight,
         items,
         forecast,
+        targets,
+        done_dates,
     })
 }
 
@@ -475,43 +483,54 @@ pub async fn agenda(
                     items: top,
                 });
             }
-            for g in &tf.goals {
-                let key = g.goal.id.to_string();
-                let Some(t) = targets.iter().find(|t| t.key == key) else {
-                    continue;
-                };
-                let (Some(deadline), Some(p), Some(fits)) =
-                    (t.deadline, t.on_time_probability, t.cut_line)
-                else {
-                    continue;
-                };
-                if p >= 0.85 || fits >= t.remaining {
-                    continue;
-                }
-                let mut candidates = g.open_items.clone();
-                // Lowest priority first, then the newest: what is least
-                // needed and least started goes first.
-                candidates.sort_by_key(|i| {
-                    (
-                        std::cmp::Reverse(i.priority),
-                        i.state == WorkState::InProgress,
-                        std::cmp::Reverse(i.created_at),
-                    )
-                });
-                let n = usize::try_from(t.remaining - fits).unwrap_or(usize::MAX);
-                agenda.postpone_to_save.push(PostponeSuggestion {
-                    goal_id: g.goal.id,
-                    goal: g.goal.title.clone(),
-                    deadline,
-                    on_time_probability: p,
-                    remaining: t.remaining,
-                    fits,
-                    postpone: candidates.into_iter().take(n).collect(),
-                });
-            }
+            agenda.postpone_to_save = postpone_to_save(&tf.goals, targets);
         }
     }
     Ok(agenda)
+}
+
+/// For each goal below 85 % on time, the lowest-priority open items whose
+/// postponement brings it back to 85 % confidence (the agenda's rule; the
+/// cost of yes lists the same for the forecast with a request inserted).
+pub fn postpone_to_save(
+    goals: &[GoalInFlight],
+    targets: &[TargetForecast],
+) -> Vec<PostponeSuggestion> {
+    let mut out = Vec::new();
+    for g in goals {
+        let key = g.goal.id.to_string();
+        let Some(t) = targets.iter().find(|t| t.key == key) else {
+            continue;
+        };
+        let (Some(deadline), Some(p), Some(fits)) = (t.deadline, t.on_time_probability, t.cut_line)
+        else {
+            continue;
+        };
+        if p >= 0.85 || fits >= t.remaining {
+            continue;
+        }
+        let mut candidates = g.open_items.clone();
+        // Lowest priority first, then the newest: what is least
+        // needed and least started goes first.
+        candidates.sort_by_key(|i| {
+            (
+                std::cmp::Reverse(i.priority),
+                i.state == WorkState::InProgress,
+                std::cmp::Reverse(i.created_at),
+            )
+        });
+        let n = usize::try_from(t.remaining - fits).unwrap_or(usize::MAX);
+        out.push(PostponeSuggestion {
+            goal_id: g.goal.id,
+            goal: g.goal.title.clone(),
+            deadline,
+            on_time_probability: p,
+            remaining: t.remaining,
+            fits,
+            postpone: candidates.into_iter().take(n).collect(),
+        });
+    }
+    out
 }
 
 /// Goal achievement over a period (see docs/metrics.md).

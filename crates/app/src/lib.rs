@@ -34,6 +34,7 @@ pub mod paging;
 pub mod planning;
 pub mod pr_commits;
 pub mod report;
+pub mod requests;
 pub mod risks;
 pub mod settings;
 pub mod stages;

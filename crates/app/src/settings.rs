@@ -50,10 +50,42 @@ pub struct Settings {
     /// The GitLab API: its root and a token.
     #[serde(default = "HostingSettings::gitlab")]
     pub gitlab: HostingSettings,
+    // --- requests ---
+    /// Business requests: the triage target, the cost of yes's default size.
+    #[serde(default)]
+    pub requests: RequestSettings,
     // --- intake ---
     /// `[slack]`: the Slack app requests come in through (ADR 0022).
     #[serde(default)]
     pub slack: SlackAppSettings,
+}
+
+/// `[requests]`: business requests (issue 14).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RequestSettings {
+    /// A request waiting longer than this many working days (Monday–Friday)
+    /// for a decision is over target on the triage queue (default 2).
+    pub target_working_days: f64,
+    /// The size, in items, the cost of yes assumes when none is given
+    /// (default 5).
+    pub default_size_items: u32,
+    /// The mailbox `serve` polls for e-mailed requests (ADR 0022).
+    pub imap: Option<ImapSettings>,
+    /// How often `serve` sends the outbox's Slack and e-mail messages to
+    /// requesters, in seconds (0: never).
+    pub deliver_interval_seconds: u64,
+}
+
+impl Default for RequestSettings {
+    fn default() -> Self {
+        Self {
+            target_working_days: 2.0,
+            default_size_items: tandem_domain::request::DEFAULT_SIZE_ITEMS,
+            imap: None,
+            deliver_interval_seconds: 5,
+        }
+    }
 }
 
 /// `[slack]`: the Tandem Slack app (deploy/slack/manifest.yml). Without a
@@ -77,9 +109,6 @@ pub struct SlackAppSettings {
     pub api_url: String,
     /// How old a signed request may be, in seconds (Slack's advice: 300).
     pub replay_window_seconds: u64,
-    /// How often `serve` sends the requests outbox's Slack and e-mail
-    /// messages, in seconds (0: never).
-    pub deliver_interval_seconds: u64,
 }
 
 impl Default for SlackAppSettings {
@@ -91,7 +120,6 @@ impl Default for SlackAppSettings {
             bot_token_file: None,
             api_url: "https://slack.com/api".to_owned(),
             replay_window_seconds: 300,
-            deliver_interval_seconds: 5,
         }
     }
 }
@@ -901,6 +929,20 @@ impl Settings {
                 "forecast: window_days must be at least 7, trials between 1 and 1000000, stale_days at least 1".into(),
             ));
         }
+        let r = &self.requests;
+        if !(r.target_working_days > 0.0 && r.target_working_days <= 100.0) {
+            return Err(SettingsError::Invalid(format!(
+                "requests.target_working_days must be more than 0 and at most 100, not {}",
+                r.target_working_days
+            )));
+        }
+        if !(1..=tandem_domain::forecast::MAX_ITEMS).contains(&r.default_size_items) {
+            return Err(SettingsError::Invalid(format!(
+                "requests.default_size_items must be between 1 and {}, not {}",
+                tandem_domain::forecast::MAX_ITEMS,
+                r.default_size_items
+            )));
+        }
         self.report.check().map_err(SettingsError::Invalid)?;
         self.webhooks.check().map_err(SettingsError::Invalid)?;
         self.github
@@ -911,6 +953,9 @@ impl Settings {
             .map_err(SettingsError::Invalid)?;
         reqwest::Url::parse(&self.slack.api_url)
             .map_err(|e| SettingsError::Invalid(format!("slack.api_url: {e}")))?;
+        if let Some(imap) = &self.requests.imap {
+            imap.check().map_err(SettingsError::Invalid)?;
+        }
         let m = &self.metrics;
         if !(1..=720).contains(&m.incident_window_hours) {
             return Err(SettingsError::Invalid(format!(

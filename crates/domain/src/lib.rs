@@ -7,6 +7,7 @@
 
 pub mod attribution;
 pub mod audit;
+pub mod cost_of_yes;
 pub mod decision;
 pub mod document;
 pub mod dora;
@@ -21,6 +22,7 @@ pub mod planning;
 pub mod priority;
 pub mod project;
 pub mod report;
+pub mod request;
 pub mod risk;
 pub mod risk_check;
 pub mod stage;

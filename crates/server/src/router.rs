@@ -187,6 +187,23 @@ pub fn router(state: AppState) -> Router {
             "/metrics/{metric}/points",
             get(metrics::list_points).post(metrics::write_points),
         )
+        .route(
+            "/requests",
+            get(api::requests::list_requests).post(api::requests::submit_request),
+        )
+        .route("/requests/{id}", get(api::requests::get_request))
+        .route(
+            "/requests/{id}/answers",
+            post(api::requests::answer_request),
+        )
+        .route(
+            "/requests/{id}/cost-of-yes",
+            get(api::requests::cost_of_yes),
+        )
+        .route(
+            "/requests/{id}/decision",
+            post(api::requests::decide_request),
+        )
         .route("/users", get(admin::list_users).post(admin::create_user))
         .route(
             "/users/{username}",

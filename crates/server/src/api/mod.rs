@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod org;
 pub mod planning;
 pub mod reports;
+pub mod requests;
 pub mod work;
 
 use serde::{Deserialize, Serialize};

@@ -26,6 +26,7 @@ pub mod feed;
 pub mod goals;
 pub mod overview;
 pub mod reports;
+pub mod requests;
 pub mod session;
 pub mod setup;
 pub mod teams;
@@ -55,6 +56,11 @@ pub fn router() -> Router<AppState> {
         .route("/teams", get(teams::list))
         .route("/teams/{key}", get(teams::page))
         .route("/reports", get(reports::archive))
+        .route("/requests", get(requests::queue).post(requests::submit))
+        .route("/requests/new", get(requests::new_form))
+        .route("/requests/{id}", get(requests::page))
+        .route("/requests/{id}/answers", post(requests::answer))
+        .route("/requests/{id}/decision", post(requests::decide))
         .route(
             "/reports/{team}/{week}",
             get(reports::preview).post(reports::edit),

@@ -40,6 +40,7 @@ pub(crate) enum Table {
     Goals,
     Stages,
     Metrics,
+    Requests,
 }
 
 impl Table {
@@ -51,6 +52,7 @@ impl Table {
             Table::Goals => "SELECT COUNT(*) FROM goals WHERE id = $1",
             Table::Stages => "SELECT COUNT(*) FROM stages WHERE id = $1",
             Table::Metrics => "SELECT COUNT(*) FROM metrics WHERE id = $1",
+            Table::Requests => "SELECT COUNT(*) FROM requests WHERE id = $1",
         }
     }
 
@@ -62,6 +64,7 @@ impl Table {
             Table::Goals => "goal",
             Table::Stages => "stage",
             Table::Metrics => "metric",
+            Table::Requests => "request",
         }
     }
 }
@@ -124,6 +127,7 @@ mod goals;
 mod metrics;
 mod planning;
 mod projects;
+pub(crate) mod requests;
 pub(crate) mod risk_history;
 mod risks;
 mod stages;

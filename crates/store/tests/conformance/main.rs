@@ -19,6 +19,7 @@ mod intake;
 mod metrics;
 mod planning;
 mod projects;
+mod requests;
 mod retention;
 mod risks;
 mod scopes;

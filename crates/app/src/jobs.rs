@@ -67,7 +67,10 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
     if settings.requests.deliver_interval_seconds > 0
         && (settings.slack.bot_token.is_some() || settings.report.smtp.is_some())
     {
-        tasks.push(tokio::spawn(request_replies(store.clone(), settings.clone())));
+        tasks.push(tokio::spawn(request_replies(
+            store.clone(),
+            settings.clone(),
+        )));
     }
     if settings.maintenance.delivery_retention_days > 0 {
         tasks.push(tokio::spawn(prune_deliveries(
@@ -154,7 +157,9 @@ pub async fn request_mailbox(
         match crate::intake::imap::poll(&store, &settings, &imap, Utc::now()).await {
             Ok(r) if r.is_empty() => {}
             Ok(r) => tracing::info!(messages = r.len(), "requests mailbox read"),
-            Err(e) => tracing::warn!(error = %e, "reading the requests mailbox failed; retrying at the next interval"),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the requests mailbox failed; retrying at the next interval")
+            }
         }
         if let Err(e) = crate::intake::mail::retry_abandoned(&store, &settings, Utc::now()).await {
             tracing::warn!(error = %e, "working on left e-mails failed; retrying at the next interval");
@@ -176,7 +181,9 @@ pub async fn request_replies(store: Store, settings: Arc<Settings>) {
         match crate::intake::deliver_pending(&store, &settings).await {
             Ok(d) if d == crate::intake::Delivered::default() => {}
             Ok(d) => tracing::info!(?d, "requesters told"),
-            Err(e) => tracing::warn!(error = %e, "telling requesters failed; retrying at the next interval"),
+            Err(e) => {
+                tracing::warn!(error = %e, "telling requesters failed; retrying at the next interval")
+            }
         }
     }
 }

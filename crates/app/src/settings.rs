@@ -128,7 +128,11 @@ impl SlackAppSettings {
     /// Reads `signing_secret_file` and `bot_token_file` into their values.
     fn read_files(&mut self) -> Result<(), SettingsError> {
         for (file, value, name) in [
-            (&self.signing_secret_file, &mut self.signing_secret, "signing_secret"),
+            (
+                &self.signing_secret_file,
+                &mut self.signing_secret,
+                "signing_secret",
+            ),
             (&self.bot_token_file, &mut self.bot_token, "bot_token"),
         ] {
             let Some(path) = file else { continue };
@@ -137,11 +141,12 @@ impl SlackAppSettings {
                     "slack: give {name} or {name}_file, not both"
                 )));
             }
-            let text = std::fs::read_to_string(path).map_err(|source| SettingsError::SecretFile {
-                var: format!("slack.{name}_file"),
-                path: path.display().to_string(),
-                source,
-            })?;
+            let text =
+                std::fs::read_to_string(path).map_err(|source| SettingsError::SecretFile {
+                    var: format!("slack.{name}_file"),
+                    path: path.display().to_string(),
+                    source,
+                })?;
             let text = text.trim();
             if text.is_empty() {
                 return Err(SettingsError::Invalid(format!(
@@ -227,7 +232,13 @@ impl ImapSettings {
 
     /// The cursor's name for this mailbox: `user@host:port/mailbox`.
     pub fn cursor_name(&self) -> String {
-        format!("{}@{}:{}/{}", self.user, self.host, self.port(), self.mailbox)
+        format!(
+            "{}@{}:{}/{}",
+            self.user,
+            self.host,
+            self.port(),
+            self.mailbox
+        )
     }
 
     pub fn check(&self) -> Result<(), String> {

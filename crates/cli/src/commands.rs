@@ -93,6 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Risk(c) => crate::risks::risk(&store, c).await,
         Command::Decision(c) => crate::decisions::decision(&store, c).await,
         Command::Kpi(c) => crate::kpis::kpi(&store, c).await,
+        Command::Request(c) => crate::request_mail::request(&store, &settings, c).await,
         Command::DefaultConfig | Command::Completions { .. } => Ok(()),
     };
     store.close().await;

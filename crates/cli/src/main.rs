@@ -17,6 +17,7 @@ mod org;
 mod output;
 mod planning;
 mod reports;
+mod request_mail;
 mod risks;
 mod stages;
 mod users;
@@ -182,6 +183,9 @@ enum Command {
     /// `tandem metrics`.)
     #[command(subcommand)]
     Kpi(kpis::KpiCommand),
+    /// Business requests: `mail` takes one e-mail from an MTA pipe.
+    #[command(subcommand)]
+    Request(request_mail::RequestCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }
@@ -203,6 +207,7 @@ impl Command {
             | Command::Deploy(_)
             | Command::Incident(_)
             | Command::Connect(_)
+            | Command::Request(_)
             | Command::User(
                 users::UserCommand::Add { .. }
                 | users::UserCommand::Disable { .. }

@@ -13,14 +13,30 @@ use std::io::Read;
 
 use anyhow::Context;
 use chrono::Utc;
-use clap::Args;
+use clap::{Args, Subcommand};
 use tandem_app::Settings;
 use tandem_app::intake::mail::{self, Receipt};
 use tandem_domain::intake::MailSource;
 use tandem_store::Store;
 
-use crate::Format;
 use crate::output::{print_json, table};
+use crate::{Format, FormatArg};
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Take one e-mail (RFC 5322, from standard input) as a request, or as
+    /// a reply to one.
+    #[command(
+        after_help = "Example:\n  tandem request mail --team payments < message.eml\n  \
+                      # /etc/aliases: requests: \"|/usr/local/bin/tandem request mail --team payments\""
+    )]
+    Mail {
+        #[command(flatten)]
+        args: MailArgs,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+}
 
 #[derive(Debug, Args)]
 pub struct MailArgs {
@@ -28,6 +44,16 @@ pub struct MailArgs {
     /// `[requests.imap] team`. Replies find their request by thread.
     #[arg(long)]
     pub team: Option<String>,
+}
+
+pub async fn request(
+    store: &Store,
+    settings: &Settings,
+    command: RequestCommand,
+) -> anyhow::Result<()> {
+    match command {
+        RequestCommand::Mail { args, format } => mail(store, settings, args, format.format).await,
+    }
 }
 
 /// Reads one message from standard input and takes it in.
@@ -47,18 +73,40 @@ pub async fn mail(
         .read_to_end(&mut raw)
         .context("reading the message from standard input")?;
     if raw.is_empty() {
-        anyhow::bail!("no message on standard input: pipe one in (tandem request mail < message.eml)");
+        anyhow::bail!(
+            "no message on standard input: pipe one in (tandem request mail < message.eml)"
+        );
     }
-    let receipt = mail::receive(store, settings, raw, MailSource::Pipe, team.as_deref(), Utc::now()).await?;
+    let receipt = mail::receive(
+        store,
+        settings,
+        raw,
+        MailSource::Pipe,
+        team.as_deref(),
+        Utc::now(),
+    )
+    .await?;
     match format {
         Format::Json => print_json(&receipt),
         Format::Table => {
             let mut t = table(&["outcome", "request", "detail"]);
             let row = match &receipt {
-                Receipt::Request { request, .. } => ["new request".to_owned(), request.to_string(), String::new()],
-                Receipt::Reply { request, .. } => ["reply added".to_owned(), request.to_string(), String::new()],
-                Receipt::Broken { mail, reason } => ["kept, flagged broken".to_owned(), String::new(), format!("{reason} (stored as {mail})")],
-                Receipt::Duplicate { dedupe_key } => ["duplicate".to_owned(), String::new(), format!("already received: {dedupe_key}")],
+                Receipt::Request { request, .. } => {
+                    ["new request".to_owned(), request.to_string(), String::new()]
+                }
+                Receipt::Reply { request, .. } => {
+                    ["reply added".to_owned(), request.to_string(), String::new()]
+                }
+                Receipt::Broken { mail, reason } => [
+                    "kept, flagged broken".to_owned(),
+                    String::new(),
+                    format!("{reason} (stored as {mail})"),
+                ],
+                Receipt::Duplicate { dedupe_key } => [
+                    "duplicate".to_owned(),
+                    String::new(),
+                    format!("already received: {dedupe_key}"),
+                ],
             };
             t.add_row(row);
             println!("{t}");

@@ -239,7 +239,11 @@ happens if it is not done). You will hear here when the team's manager decides."
 
 /// A title from the first line of a message (shortcut, e-mail subject).
 pub fn title_from(text: &str) -> String {
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     let mut title = clip(first, MAX_TITLE - 1);
     if first.chars().count() > MAX_TITLE - 1 {
         title.push('…');
@@ -252,7 +256,11 @@ pub fn title_from(text: &str) -> String {
 /// A Message-ID without its angle brackets and surrounding space, the form
 /// threads are stored in.
 pub fn bare_message_id(id: &str) -> String {
-    id.trim().trim_start_matches('<').trim_end_matches('>').trim().to_owned()
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_owned()
 }
 
 /// The text of an e-mail reply without the quoted part: lines starting with
@@ -445,7 +453,12 @@ mod tests {
         let blocks: Vec<&str> = err.0.iter().map(|(b, _)| b.as_str()).collect();
         assert_eq!(blocks, ["team", "title"]);
         assert_eq!(err.response()["response_action"], "errors");
-        assert!(err.response()["errors"]["team"].as_str().unwrap().contains("nope"));
+        assert!(
+            err.response()["errors"]["team"]
+                .as_str()
+                .unwrap()
+                .contains("nope")
+        );
     }
 
     #[test]
@@ -475,7 +488,10 @@ mod tests {
                 .count(),
             MAX_TITLE
         );
-        let ids: Vec<&str> = blocks.iter().map(|b| b["block_id"].as_str().unwrap()).collect();
+        let ids: Vec<&str> = blocks
+            .iter()
+            .map(|b| b["block_id"].as_str().unwrap())
+            .collect();
         assert_eq!(
             ids,
             [
@@ -498,10 +514,16 @@ mod tests {
         let text = reply_text(body);
         assert!(!text.contains("wrote:") && !text.contains('>'));
         let a = parse_answers(&text);
-        assert_eq!(a.business_goal.as_deref(), Some("Win the Acme deal\nworth 2 M"));
+        assert_eq!(
+            a.business_goal.as_deref(),
+            Some("Win the Acme deal\nworth 2 M")
+        );
         assert_eq!(a.success_measure, None);
         assert_eq!(a.deadline.as_deref(), Some("end of June, the contract"));
-        assert_eq!(a.if_not_done.as_deref(), Some("We lose Acme\nsomething else"));
+        assert_eq!(
+            a.if_not_done.as_deref(),
+            Some("We lose Acme\nsomething else")
+        );
         assert_eq!(
             parse_answers("Thanks, no idea yet.\nDear team: hello"),
             Answers::default()

@@ -17,8 +17,8 @@ pub mod api;
 pub mod http;
 pub mod openapi;
 pub mod router;
-pub mod web;
 pub mod slack;
+pub mod web;
 pub mod webhooks;
 
 use std::future::Future;

@@ -92,7 +92,9 @@ fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiE
         .and_then(|s| s.trim().strip_prefix("v0="))
         .and_then(|h| hex::decode(h).ok())
         .filter(|d| d.len() == 32)
-        .ok_or(ApiError::Unauthorized("no or a malformed X-Slack-Signature"))?;
+        .ok_or(ApiError::Unauthorized(
+            "no or a malformed X-Slack-Signature",
+        ))?;
     let mut mac = mac(secret.expose_secret(), timestamp);
     mac.update(body);
     mac.verify_slice(&digest)
@@ -207,13 +209,20 @@ async fn interactions(State(state): State<AppState>, headers: HeaderMap, body: B
         _ => payload["callback_id"].as_str(),
     };
     let Some(callback) = callback.map(str::to_owned) else {
-        return ApiError::bad_field("payload", format!("a {kind:?} interaction without a callback_id"))
-            .into_response();
+        return ApiError::bad_field(
+            "payload",
+            format!("a {kind:?} interaction without a callback_id"),
+        )
+        .into_response();
     };
     match HANDLERS.iter().find(|(id, _)| *id == callback) {
         Some((_, handler)) => handler(state, payload).await,
         None => {
-            tracing::warn!(kind, callback, "Slack: an interaction nobody handles; acknowledged");
+            tracing::warn!(
+                kind,
+                callback,
+                "Slack: an interaction nobody handles; acknowledged"
+            );
             StatusCode::OK.into_response()
         }
     }
@@ -226,7 +235,8 @@ async fn request_modal(state: AppState, payload: Value) -> Response {
         return StatusCode::OK.into_response();
     }
     let Some(user) = payload["user"]["id"].as_str().map(str::to_owned) else {
-        return ApiError::bad_field("payload.user.id", "a submission names its user").into_response();
+        return ApiError::bad_field("payload.user.id", "a submission names its user")
+            .into_response();
     };
     let view = &payload["view"];
     let form = match intake::check_submission(&state.store, view).await {
@@ -258,8 +268,11 @@ async fn request_from_message(state: AppState, payload: Value) -> Response {
         payload["trigger_id"].as_str().map(str::to_owned),
         payload["message"]["text"].as_str().map(str::to_owned),
     ) else {
-        return ApiError::bad_field("payload", "a message shortcut names its trigger_id and message")
-            .into_response();
+        return ApiError::bad_field(
+            "payload",
+            "a message shortcut names its trigger_id and message",
+        )
+        .into_response();
     };
     let origin = ModalOrigin {
         channel: payload["channel"]["id"].as_str().map(str::to_owned),

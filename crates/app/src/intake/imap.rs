@@ -111,10 +111,11 @@ where
         store
             .advance_imap_cursor(&cursor_name, validity, i64::from(uid), now)
             .await?;
-        let seen: Result<Vec<_>, _> = match session.uid_store(uid.to_string(), "+FLAGS (\\Seen)").await {
-            Ok(s) => s.try_collect().await,
-            Err(e) => Err(e),
-        };
+        let seen: Result<Vec<_>, _> =
+            match session.uid_store(uid.to_string(), "+FLAGS (\\Seen)").await {
+                Ok(s) => s.try_collect().await,
+                Err(e) => Err(e),
+            };
         if let Err(e) = seen {
             tracing::debug!(error = %e, uid, "could not flag a message \\Seen");
         }

@@ -97,7 +97,11 @@ pub async fn receive(
             .or_else(|| super::imap_settings(settings).and_then(|i| i.team.clone())),
         received_at: now,
     };
-    if store.insert_inbound_mail(&mail, now + LEASE).await?.is_none() {
+    if store
+        .insert_inbound_mail(&mail, now + LEASE)
+        .await?
+        .is_none()
+    {
         return Ok(Receipt::Duplicate { dedupe_key: key });
     }
     work(store, settings, &mail, now).await

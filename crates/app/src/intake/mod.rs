@@ -63,11 +63,7 @@ async fn submit(
         Err(e) => return Err(e.into()),
     };
     let user = match &requester.email {
-        Some(email) => store
-            .list_users()
-            .await?
-            .into_iter()
-        .find(|u| {
+        Some(email) => store.list_users().await?.into_iter().find(|u| {
             !u.disabled
                 && u.email
                     .as_deref()
@@ -117,7 +113,8 @@ pub async fn deliver_pending(store: &Store, settings: &Settings) -> AppResult<De
             continue;
         }
         for _ in 0..DELIVERY_BATCH {
-            let Some(n) = crate::requests::claim_notification(store, source, DELIVERY_LEASE).await?
+            let Some(n) =
+                crate::requests::claim_notification(store, source, DELIVERY_LEASE).await?
             else {
                 break;
             };

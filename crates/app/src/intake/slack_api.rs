@@ -96,9 +96,12 @@ impl SlackClient {
     /// Opens `view` (a modal) for the person whose action gave `trigger_id`
     /// (valid 3 seconds).
     pub async fn views_open(&self, trigger_id: &str, view: &Value) -> AppResult<()> {
-        self.call("views.open", &json!({"trigger_id": trigger_id, "view": view}))
-            .await
-            .map(|_| ())
+        self.call(
+            "views.open",
+            &json!({"trigger_id": trigger_id, "view": view}),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Posts `text` to `channel` (a user id posts to the app's direct

@@ -113,7 +113,11 @@ impl Dovecot {
         std::fs::write(root.join("dovecot.conf"), config).unwrap();
         if let Some(owner) = owner {
             let status = Command::new("chown")
-                .args(["-R", &format!("{owner}:{owner}"), &home.display().to_string()])
+                .args([
+                    "-R",
+                    &format!("{owner}:{owner}"),
+                    &home.display().to_string(),
+                ])
                 .status()
                 .unwrap();
             assert!(status.success());
@@ -132,7 +136,10 @@ impl Dovecot {
             _dir: dir,
         };
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return d;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -213,7 +220,12 @@ async fn mails(
     n: usize,
 ) -> Vec<Vec<u8>> {
     for _ in 0..100 {
-        let got: Vec<Vec<u8>> = sink.lock().unwrap().iter().map(|m| m.data.clone()).collect();
+        let got: Vec<Vec<u8>> = sink
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| m.data.clone())
+            .collect();
         if got.len() >= n {
             return got;
         }
@@ -232,37 +244,73 @@ async fn an_emailed_request_is_threaded_decided_and_answered_by_email(engine: En
     let imap_settings = s.requests.imap.clone().unwrap();
 
     dovecot.deliver("1.eml", REQUEST.as_bytes());
-    dovecot.deliver("2.eml", b"\x00\x01\x02 this is not an e-mail at all \xff\xfe");
-    let receipts = imap::poll(&store, &s, &imap_settings, Utc::now()).await.unwrap();
+    dovecot.deliver(
+        "2.eml",
+        b"\x00\x01\x02 this is not an e-mail at all \xff\xfe",
+    );
+    let receipts = imap::poll(&store, &s, &imap_settings, Utc::now())
+        .await
+        .unwrap();
     assert_eq!(receipts.len(), 2, "{receipts:?}");
     let Receipt::Request { request, .. } = receipts[0].clone() else {
         panic!("not a request: {receipts:?}");
     };
-    let Receipt::Broken { mail: broken, reason } = receipts[1].clone() else {
+    let Receipt::Broken {
+        mail: broken,
+        reason,
+    } = receipts[1].clone()
+    else {
         panic!("not flagged: {receipts:?}");
     };
     assert!(!reason.is_empty());
     let kept = store.inbound_mail(broken).await.unwrap().unwrap();
     assert_eq!(kept.state, MailState::Broken);
-    assert_eq!(kept.raw, b"\x00\x01\x02 this is not an e-mail at all \xff\xfe", "kept byte for byte");
+    assert_eq!(
+        kept.raw, b"\x00\x01\x02 this is not an e-mail at all \xff\xfe",
+        "kept byte for byte"
+    );
 
     // Polled again (a restart, another replica): nothing new.
-    assert!(imap::poll(&store, &s, &imap_settings, Utc::now()).await.unwrap().is_empty());
+    assert!(
+        imap::poll(&store, &s, &imap_settings, Utc::now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Even without the cursor (another mailbox name, same messages): duplicates.
-    let again = mail::receive(&store, &s, REQUEST.as_bytes().to_vec(), MailSource::Imap, None, Utc::now())
-        .await
-        .unwrap();
+    let again = mail::receive(
+        &store,
+        &s,
+        REQUEST.as_bytes().to_vec(),
+        MailSource::Imap,
+        None,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(again, Receipt::Duplicate { .. }), "{again:?}");
 
     // In the triage queue, from e-mail, with what the message answered.
-    let queue = requests::queue(&store, &s, &QueueFilter::default()).await.unwrap().entries;
+    let queue = requests::queue(&store, &s, &QueueFilter::default())
+        .await
+        .unwrap()
+        .entries;
     assert_eq!(queue.len(), 1);
-    assert_eq!((queue[0].id, queue[0].source), (request, RequestSource::Email));
+    assert_eq!(
+        (queue[0].id, queue[0].source),
+        (request, RequestSource::Email)
+    );
     assert_eq!(queue[0].title, "Quarterly revenue export");
     assert_eq!(queue[0].requester, "Carla Diaz");
     let r = store.get_request(request).await.unwrap();
-    assert_eq!(r.answers.business_goal.as_deref(), Some("Board reporting without manual work"));
-    assert_eq!(r.answers.deadline.as_deref(), Some("before the board meets on 15 January"));
+    assert_eq!(
+        r.answers.business_goal.as_deref(),
+        Some("Board reporting without manual work")
+    );
+    assert_eq!(
+        r.answers.deadline.as_deref(),
+        Some("before the board meets on 15 January")
+    );
     assert_eq!(r.answers.success_measure, None);
     assert_eq!(r.reply.email_address.as_deref(), Some("carla@example.com"));
 
@@ -278,7 +326,10 @@ async fn an_emailed_request_is_threaded_decided_and_answered_by_email(engine: En
         Some("requests@example.com")
     );
     let ack_text = ack.body_text(0).unwrap().into_owned();
-    assert!(ack_text.contains("2. How will success be measured?"), "{ack_text}");
+    assert!(
+        ack_text.contains("2. How will success be measured?"),
+        "{ack_text}"
+    );
     let ack_id = ack.message_id().unwrap().to_owned();
 
     // Carla answers by replying to the acknowledgement (quoting it).
@@ -291,7 +342,9 @@ async fn an_emailed_request_is_threaded_decided_and_answered_by_email(engine: En
          On Mon, 7 Dec 2026, Tandem wrote:\r\n> 2. How will success be measured?\r\n"
     );
     dovecot.deliver("3.eml", answer.as_bytes());
-    let receipts = imap::poll(&store, &s, &imap_settings, Utc::now()).await.unwrap();
+    let receipts = imap::poll(&store, &s, &imap_settings, Utc::now())
+        .await
+        .unwrap();
     assert_eq!(receipts.len(), 1);
     assert!(
         matches!(receipts[0], Receipt::Reply { request: r, .. } if r == request),
@@ -303,25 +356,45 @@ async fn an_emailed_request_is_threaded_decided_and_answered_by_email(engine: En
         Some("The board pack is built in an hour instead of a day")
     );
     assert_eq!(
-        requests::queue(&store, &s, &QueueFilter::default()).await.unwrap().entries.len(),
+        requests::queue(&store, &s, &QueueFilter::default())
+            .await
+            .unwrap()
+            .entries
+            .len(),
         1,
         "a reply adds to the request, it is not a new one"
     );
 
     // Decided: told by a reply in the same thread.
     let input: DecisionInput =
-        serde_json::from_value(json!({"kind": "postpone", "reason": "After the migration"})).unwrap();
-    let decided = requests::decide(&store, &s, request, input, "manager").await.unwrap();
+        serde_json::from_value(json!({"kind": "postpone", "reason": "After the migration"}))
+            .unwrap();
+    let decided = requests::decide(&store, &s, request, input, "manager")
+        .await
+        .unwrap();
     assert_eq!(decided.status, RequestStatus::Postponed);
     let told = deliver_pending(&store, &s).await.unwrap();
     assert_eq!((told.sent, told.failed), (1, 0));
     let sent = mails(&sink, 2).await;
     let decision = MessageParser::default().parse(&sent[1]).unwrap();
-    assert_eq!(decision.in_reply_to().as_text(), Some("req-1@mail.example.com"));
-    assert_eq!(decision.to().unwrap().first().unwrap().address(), Some("carla@example.com"));
+    assert_eq!(
+        decision.in_reply_to().as_text(),
+        Some("req-1@mail.example.com")
+    );
+    assert_eq!(
+        decision.to().unwrap().first().unwrap().address(),
+        Some("carla@example.com")
+    );
     let text = decision.body_text(0).unwrap().into_owned();
-    assert!(text.contains("postponed") && text.contains("After the migration"), "{text}");
-    assert_eq!(deliver_pending(&store, &s).await.unwrap().sent, 0, "told once");
+    assert!(
+        text.contains("postponed") && text.contains("After the migration"),
+        "{text}"
+    );
+    assert_eq!(
+        deliver_pending(&store, &s).await.unwrap().sent,
+        0,
+        "told once"
+    );
     drop(dovecot);
 }
 
@@ -332,31 +405,68 @@ async fn a_piped_message_is_processed_once_and_broken_mime_is_kept(engine: Engin
     let (smtp_port, _sink) = smtp_sink().await;
     let s = settings(&db.url, 1, smtp_port, "payments");
     let now = Utc::now();
-    let first = mail::receive(&store, &s, REQUEST.as_bytes().to_vec(), MailSource::Pipe, Some("payments"), now)
-        .await
-        .unwrap();
+    let first = mail::receive(
+        &store,
+        &s,
+        REQUEST.as_bytes().to_vec(),
+        MailSource::Pipe,
+        Some("payments"),
+        now,
+    )
+    .await
+    .unwrap();
     assert!(matches!(first, Receipt::Request { .. }), "{first:?}");
-    let second = mail::receive(&store, &s, REQUEST.as_bytes().to_vec(), MailSource::Pipe, Some("payments"), now)
-        .await
-        .unwrap();
+    let second = mail::receive(
+        &store,
+        &s,
+        REQUEST.as_bytes().to_vec(),
+        MailSource::Pipe,
+        Some("payments"),
+        now,
+    )
+    .await
+    .unwrap();
     assert!(matches!(second, Receipt::Duplicate { .. }));
 
     // A team nobody has: kept and flagged with the reason, not lost.
     let other = REQUEST.replace("req-1@", "req-9@");
-    let r = mail::receive(&store, &s, other.into_bytes(), MailSource::Pipe, Some("nope"), now)
-        .await
-        .unwrap();
-    let Receipt::Broken { reason, .. } = r else { panic!("{r:?}") };
+    let r = mail::receive(
+        &store,
+        &s,
+        other.into_bytes(),
+        MailSource::Pipe,
+        Some("nope"),
+        now,
+    )
+    .await
+    .unwrap();
+    let Receipt::Broken { reason, .. } = r else {
+        panic!("{r:?}")
+    };
     assert!(reason.contains("nope"), "{reason}");
     // No From address: flagged.
-    let r = mail::receive(&store, &s, b"Subject: x\r\n\r\nbody\r\n".to_vec(), MailSource::Pipe, None, now)
+    let r = mail::receive(
+        &store,
+        &s,
+        b"Subject: x\r\n\r\nbody\r\n".to_vec(),
+        MailSource::Pipe,
+        None,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(r, Receipt::Broken { .. }), "{r:?}");
+    let broken = store
+        .inbound_mails(Some(MailState::Broken), 10)
         .await
         .unwrap();
-    assert!(matches!(r, Receipt::Broken { .. }), "{r:?}");
-    let broken = store.inbound_mails(Some(MailState::Broken), 10).await.unwrap();
     assert_eq!(broken.len(), 2);
     assert_eq!(
-        requests::queue(&store, &s, &QueueFilter::default()).await.unwrap().entries.len(),
+        requests::queue(&store, &s, &QueueFilter::default())
+            .await
+            .unwrap()
+            .entries
+            .len(),
         1
     );
 }

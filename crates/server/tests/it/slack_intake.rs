@@ -56,7 +56,12 @@ async fn api(
             body.to_vec()
         };
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&form).unwrap();
-        Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+        Value::Object(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        )
     } else {
         serde_json::from_slice(&body).unwrap_or(Value::Null)
     };
@@ -74,7 +79,9 @@ async fn api(
             "real_name": "Ana Lima",
             "profile": {"real_name": "Ana Lima", "email": "ana@example.com"}
         }}),
-        "chat.postMessage" => json!({"ok": true, "channel": parsed["channel"], "ts": "1700000000.000200"}),
+        "chat.postMessage" => {
+            json!({"ok": true, "channel": parsed["channel"], "ts": "1700000000.000200"})
+        }
         _ => json!({"ok": false, "error": "unknown_method"}),
     })
 }
@@ -183,7 +190,10 @@ async fn calls_to(calls: &Calls, method: &str, at_least: usize) -> Vec<(Option<S
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the stand-in Slack got no {method} call: {:?}", calls.lock().unwrap());
+    panic!(
+        "the stand-in Slack got no {method} call: {:?}",
+        calls.lock().unwrap()
+    );
 }
 
 /// A `view_submission` of the opened `view` with these values, in the
@@ -231,9 +241,15 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
     let now = Utc::now().timestamp();
 
     // `/tandem` alone: the help, only to them.
-    let help = post_signed(&app, "/slack/commands", &slash_command("", "x"), now, SIGNING_SECRET)
-        .await
-        .ok(200);
+    let help = post_signed(
+        &app,
+        "/slack/commands",
+        &slash_command("", "x"),
+        now,
+        SIGNING_SECRET,
+    )
+    .await
+    .ok(200);
     assert_eq!(help.body["response_type"], "ephemeral");
     assert!(help.body["text"].as_str().unwrap().contains("/tandem ask"));
 
@@ -252,10 +268,16 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
     let opened = calls_to(&calls, "views.open", 1).await;
     let (auth, body) = &opened[0];
     assert_eq!(auth.as_deref(), Some("Bearer xoxb-test-token"));
-    assert_eq!(body["trigger_id"], "13345224609.738474920.8088930838d88f008e0");
+    assert_eq!(
+        body["trigger_id"],
+        "13345224609.738474920.8088930838d88f008e0"
+    );
     let view = &body["view"];
     assert_eq!(view["callback_id"], "tandem_request");
-    assert_eq!(view["blocks"][1]["element"]["initial_value"], "A CSV export of invoices");
+    assert_eq!(
+        view["blocks"][1]["element"]["initial_value"],
+        "A CSV export of invoices"
+    );
     let options = view["blocks"][0]["element"]["options"].as_array().unwrap();
     assert!(options.iter().any(|o| o["value"] == "payments"));
 
@@ -276,7 +298,12 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
     let ok = post_signed(
         &app,
         "/slack/interactions",
-        &interaction(&submission(view, "payments", "A CSV export of invoices", "Close the books faster")),
+        &interaction(&submission(
+            view,
+            "payments",
+            "A CSV export of invoices",
+            "Close the books faster",
+        )),
         now,
         SIGNING_SECRET,
     )
@@ -304,7 +331,10 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
     let r = store.get_request(entry.id).await.unwrap();
     assert_eq!(r.reply.slack_user.as_deref(), Some("U2147483697"));
     assert_eq!(r.reply.slack_channel.as_deref(), Some("C2147483705"));
-    assert_eq!(r.answers.business_goal.as_deref(), Some("Close the books faster"));
+    assert_eq!(
+        r.answers.business_goal.as_deref(),
+        Some("Close the books faster")
+    );
     assert_eq!(r.answers.success_measure, None);
     let info = calls_to(&calls, "users.info", 1).await;
     assert_eq!(info[0].1["user"], "U2147483697");
@@ -313,7 +343,12 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
     post_signed(
         &app,
         "/slack/interactions",
-        &interaction(&submission(view, "payments", "A CSV export of invoices", "x")),
+        &interaction(&submission(
+            view,
+            "payments",
+            "A CSV export of invoices",
+            "x",
+        )),
         now,
         SIGNING_SECRET,
     )
@@ -330,10 +365,17 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
     );
 
     // Received: told through the slash command's response_url, once.
-    let told = tandem_app::intake::deliver_pending(&store, &settings).await.unwrap();
+    let told = tandem_app::intake::deliver_pending(&store, &settings)
+        .await
+        .unwrap();
     assert_eq!((told.sent, told.failed), (1, 0));
     let responses = calls_to(&calls, "response_url/1", 1).await;
-    assert!(responses[0].1["text"].as_str().unwrap().contains("A CSV export of invoices"));
+    assert!(
+        responses[0].1["text"]
+            .as_str()
+            .unwrap()
+            .contains("A CSV export of invoices")
+    );
     assert_eq!(responses[0].1["response_type"], "ephemeral");
 
     // Decided: told in the app's direct message with them, once.
@@ -341,10 +383,16 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
         "kind": "decline", "reason": "The month-end close already exports this"
     }))
     .unwrap();
-    requests::decide(&store, &settings, entry.id, input, "manager").await.unwrap();
-    let told = tandem_app::intake::deliver_pending(&store, &settings).await.unwrap();
+    requests::decide(&store, &settings, entry.id, input, "manager")
+        .await
+        .unwrap();
+    let told = tandem_app::intake::deliver_pending(&store, &settings)
+        .await
+        .unwrap();
     assert_eq!((told.sent, told.failed), (1, 0));
-    let again = tandem_app::intake::deliver_pending(&store, &settings).await.unwrap();
+    let again = tandem_app::intake::deliver_pending(&store, &settings)
+        .await
+        .unwrap();
     assert_eq!(again.sent, 0, "nothing is told twice");
     let posted = calls_to(&calls, "chat.postMessage", 1).await;
     assert_eq!(posted.len(), 1);
@@ -352,7 +400,10 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
     assert_eq!(auth.as_deref(), Some("Bearer xoxb-test-token"));
     assert_eq!(msg["channel"], "U2147483697");
     let text = msg["text"].as_str().unwrap();
-    assert!(text.contains("declined") && text.contains("month-end close"), "{text}");
+    assert!(
+        text.contains("declined") && text.contains("month-end close"),
+        "{text}"
+    );
     app.stop().await;
 }
 
@@ -410,9 +461,15 @@ async fn bad_or_stale_signatures_are_refused_and_nothing_happens(engine: EngineK
     .await
     .err(401, "unauthorized");
     // A signed payload that is not Slack's shape: 400 naming it.
-    post_signed(&app, "/slack/interactions", "payload=%7Bnot-json", now, SIGNING_SECRET)
-        .await
-        .err_field(400, "bad_request", "payload");
+    post_signed(
+        &app,
+        "/slack/interactions",
+        "payload=%7Bnot-json",
+        now,
+        SIGNING_SECRET,
+    )
+    .await
+    .err_field(400, "bad_request", "payload");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(calls.lock().unwrap().is_empty(), "nothing reached Slack");
     let store = app.store().await;
@@ -459,24 +516,38 @@ async fn a_message_shortcut_opens_the_modal_with_the_message(engine: EngineKind)
     .ok(200);
     let opened = calls_to(&calls, "views.open", 1).await;
     let view = &opened[0].1["view"];
-    assert_eq!(view["blocks"][1]["element"]["initial_value"], "We urgently need SSO for Acme");
-    assert!(view["blocks"][2]["element"]["initial_value"]
-        .as_str()
-        .unwrap()
-        .contains("sign on Friday"));
+    assert_eq!(
+        view["blocks"][1]["element"]["initial_value"],
+        "We urgently need SSO for Acme"
+    );
+    assert!(
+        view["blocks"][2]["element"]["initial_value"]
+            .as_str()
+            .unwrap()
+            .contains("sign on Friday")
+    );
     let origin: Value = serde_json::from_str(view["private_metadata"].as_str().unwrap()).unwrap();
     assert_eq!(origin["thread_ts"], "1516229207.000133");
     assert_eq!(origin["channel"], "C065W1189");
 
     // An interaction nobody handles is acknowledged, nothing more.
     let other = json!({"type": "shortcut", "callback_id": "team_pulse", "trigger_id": "1"});
-    post_signed(&app, "/slack/interactions", &interaction(&other), Utc::now().timestamp(), SIGNING_SECRET)
-        .await
-        .ok(200);
+    post_signed(
+        &app,
+        "/slack/interactions",
+        &interaction(&other),
+        Utc::now().timestamp(),
+        SIGNING_SECRET,
+    )
+    .await
+    .ok(200);
     // The app manifest names the same routes and callback id.
     let manifest = include_str!("../../../../deploy/slack/manifest.yml");
     assert!(manifest.contains("/slack/commands") && manifest.contains("/slack/interactions"));
-    assert!(manifest.contains(&format!("callback_id: {}", tandem_domain::intake::MESSAGE_SHORTCUT)));
+    assert!(manifest.contains(&format!(
+        "callback_id: {}",
+        tandem_domain::intake::MESSAGE_SHORTCUT
+    )));
     assert!(manifest.contains("command: /tandem"));
     app.stop().await;
 }

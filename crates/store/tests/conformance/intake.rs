@@ -1,13 +1,13 @@
 //! Requests through Slack and e-mail (migration 0021): a received e-mail is
 //! stored once per Message-ID, leased to one replica, finished once; threads
-//! find their request; IMAP cursors only move forward under one UIDVALIDITY;
-//! request contacts round-trip.
+//! find their request; IMAP cursors only move forward under one UIDVALIDITY.
 
-use tandem_domain::intake::{
-    ContactChannel, InboundMail, MailSource, MailState, RequestContact,
-};
-use tandem_store::EngineKind;
+use tandem_domain::intake::{InboundMail, MailSource, MailState};
+use tandem_domain::priority::Matrix;
+use tandem_domain::request::{NewRequest, RequestSource};
+use tandem_store::{EngineKind, Store};
 use tandem_testkit::{fresh_store, per_engine};
+use uuid::Uuid;
 
 use crate::common::*;
 
@@ -15,6 +15,19 @@ per_engine!(
     an_email_is_stored_once_and_worked_on_once,
     threads_cursors_and_contacts
 );
+
+/// A stored request (e-mails and threads point at one).
+async fn a_request(store: &Store, key: &str) -> Uuid {
+    let t = team(key);
+    store.create_team(&t).await.unwrap();
+    let mut new = NewRequest::new(t.id, "Export", "ana@example.com", RequestSource::Email);
+    new.reply.email_address = Some("ana@example.com".into());
+    let r = new
+        .into_request(Uuid::now_v7(), at(0), &Matrix::default())
+        .unwrap();
+    store.create_request(&r, &[]).await.unwrap();
+    r.id
+}
 
 fn mail(key: &str) -> InboundMail {
     InboundMail {
@@ -36,29 +49,75 @@ fn mail(key: &str) -> InboundMail {
 async fn an_email_is_stored_once_and_worked_on_once(engine: EngineKind) {
     let (store, _db) = fresh_store(engine).await;
     let m = mail("a@x");
-    assert_eq!(store.insert_inbound_mail(&m, at(60)).await.unwrap(), Some(m.id));
+    assert_eq!(
+        store.insert_inbound_mail(&m, at(60)).await.unwrap(),
+        Some(m.id)
+    );
     // The same Message-ID again (another replica, a restart): nothing.
-    assert_eq!(store.insert_inbound_mail(&mail("a@x"), at(60)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .insert_inbound_mail(&mail("a@x"), at(60))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(store.inbound_mail(m.id).await.unwrap().unwrap(), m);
     // Leased: not abandoned, not claimable until the lease ran out.
-    assert!(store.abandoned_inbound_mails(at(30)).await.unwrap().is_empty());
-    assert!(!store.claim_inbound_mail(m.id, at(30), at(90)).await.unwrap());
-    assert_eq!(store.abandoned_inbound_mails(at(61)).await.unwrap(), vec![m.id]);
-    assert!(store.claim_inbound_mail(m.id, at(61), at(120)).await.unwrap());
-    assert!(!store.claim_inbound_mail(m.id, at(62), at(120)).await.unwrap());
+    assert!(
+        store
+            .abandoned_inbound_mails(at(30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .claim_inbound_mail(m.id, at(30), at(90))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.abandoned_inbound_mails(at(61)).await.unwrap(),
+        vec![m.id]
+    );
+    assert!(
+        store
+            .claim_inbound_mail(m.id, at(61), at(120))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_inbound_mail(m.id, at(62), at(120))
+            .await
+            .unwrap()
+    );
 
-    let request = id();
-    assert!(store
-        .finish_inbound_mail(m.id, MailState::Request, "", Some(request))
-        .await
-        .unwrap());
-    assert!(!store
-        .finish_inbound_mail(m.id, MailState::Broken, "late", None)
-        .await
-        .unwrap());
+    let request = a_request(&store, "pay").await;
+    assert!(
+        store
+            .finish_inbound_mail(m.id, MailState::Request, "", Some(request))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finish_inbound_mail(m.id, MailState::Broken, "late", None)
+            .await
+            .unwrap()
+    );
     let done = store.inbound_mail(m.id).await.unwrap().unwrap();
-    assert_eq!((done.state, done.request_id), (MailState::Request, Some(request)));
-    assert!(store.abandoned_inbound_mails(at(9999)).await.unwrap().is_empty());
+    assert_eq!(
+        (done.state, done.request_id),
+        (MailState::Request, Some(request))
+    );
+    assert!(
+        store
+            .abandoned_inbound_mails(at(9999))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let b = mail("b@x");
     store.insert_inbound_mail(&b, at(60)).await.unwrap();
@@ -66,18 +125,28 @@ async fn an_email_is_stored_once_and_worked_on_once(engine: EngineKind) {
         .finish_inbound_mail(b.id, MailState::Broken, "no sender", None)
         .await
         .unwrap();
-    let broken = store.inbound_mails(Some(MailState::Broken), 10).await.unwrap();
+    let broken = store
+        .inbound_mails(Some(MailState::Broken), 10)
+        .await
+        .unwrap();
     assert_eq!(broken.len(), 1);
-    assert_eq!((broken[0].id, broken[0].error.as_str()), (b.id, "no sender"));
+    assert_eq!(
+        (broken[0].id, broken[0].error.as_str()),
+        (b.id, "no sender")
+    );
     assert_eq!(broken[0].raw, b.raw, "kept byte for byte");
     assert_eq!(store.inbound_mails(None, 10).await.unwrap().len(), 2);
 }
 
 async fn threads_cursors_and_contacts(engine: EngineKind) {
     let (store, _db) = fresh_store(engine).await;
-    let r = id();
+    let r = a_request(&store, "pay").await;
+    let other = a_request(&store, "ops").await;
     store.add_mail_thread_id("m1@x", r, at(0)).await.unwrap();
-    store.add_mail_thread_id("m1@x", id(), at(1)).await.unwrap();
+    store
+        .add_mail_thread_id("m1@x", other, at(1))
+        .await
+        .unwrap();
     assert_eq!(
         store
             .mail_thread_request(&["nope@x".into(), "m1@x".into()])
@@ -85,31 +154,18 @@ async fn threads_cursors_and_contacts(engine: EngineKind) {
             .unwrap(),
         Some(r)
     );
-    assert_eq!(store.mail_thread_request(&["nope@x".into()]).await.unwrap(), None);
+    assert_eq!(
+        store.mail_thread_request(&["nope@x".into()]).await.unwrap(),
+        None
+    );
 
     assert_eq!(store.imap_cursor("box").await.unwrap(), None);
-    store.advance_imap_cursor("box", 7, 10, at(0)).await.unwrap();
+    store
+        .advance_imap_cursor("box", 7, 10, at(0))
+        .await
+        .unwrap();
     store.advance_imap_cursor("box", 7, 4, at(1)).await.unwrap();
     assert_eq!(store.imap_cursor("box").await.unwrap(), Some((7, 10)));
     store.advance_imap_cursor("box", 8, 2, at(2)).await.unwrap();
     assert_eq!(store.imap_cursor("box").await.unwrap(), Some((8, 2)));
-
-    let c = RequestContact {
-        request_id: r,
-        channel: ContactChannel::Email,
-        address: "alice@example.com".into(),
-        slack_channel: None,
-        response_url: None,
-        subject: Some("Export".into()),
-        last_message_id: Some("m1@x".into()),
-    };
-    store.set_request_contact(&c, at(0)).await.unwrap();
-    assert_eq!(store.request_contact(r).await.unwrap(), Some(c.clone()));
-    let c2 = RequestContact {
-        last_message_id: Some("m2@x".into()),
-        ..c
-    };
-    store.set_request_contact(&c2, at(1)).await.unwrap();
-    assert_eq!(store.request_contact(r).await.unwrap(), Some(c2));
-    assert_eq!(store.request_contact(id()).await.unwrap(), None);
 }

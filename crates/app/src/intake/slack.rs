@@ -11,7 +11,9 @@ use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tandem_domain::intake::{self, FormErrors, IntakeForm, TeamChoice};
-use tandem_domain::request::{Notification, ReplyAddress, Request, RequestSource};
+use tandem_domain::request::{
+    Notification, NotificationKind, ReplyAddress, Request, RequestSource,
+};
 use tandem_store::{ListQuery, Store};
 
 use super::Requester;
@@ -135,9 +137,10 @@ pub async fn submit(
 const RESPONSE_URL_LIFE: Duration = Duration::minutes(30);
 
 /// Sends one outbox message to a Slack requester: in the thread of the
-/// message a shortcut turned into the request; else, while the slash
-/// command's `response_url` lives, there (only they see it); else in the
-/// app's direct message with them.
+/// message a shortcut turned into the request; else the confirmation of
+/// receipt, while the slash command's `response_url` lives, there (only
+/// they see it); else (decisions, which must last) in the app's direct
+/// message with them.
 pub async fn deliver(settings: &Settings, n: &Notification) -> AppResult<()> {
     let client = SlackClient::new(&settings.slack)?;
     let text = super::message_text(n, None, false);
@@ -146,6 +149,7 @@ pub async fn deliver(settings: &Settings, n: &Notification) -> AppResult<()> {
         return client.post_message(channel, &text, Some(ts)).await;
     }
     if let Some(url) = &r.slack_response_url
+        && n.kind == NotificationKind::Received
         && Utc::now() - n.created_at < RESPONSE_URL_LIFE
         && client.respond(url, &text).await.is_ok()
     {

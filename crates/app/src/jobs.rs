@@ -15,6 +15,7 @@
 //!   and retrying stored ones a stopped replica left (`crate::intake`);
 //! - [`request_replies`]: telling Slack and e-mail requesters what the
 //!   requests outbox holds for them, every `requests.deliver_interval_seconds`;
+//!
 //! [`spawn_all`] starts them all.
 //!
 //! All are safe on several replicas at once: risks are keyed by cause (a

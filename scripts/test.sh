@@ -103,6 +103,21 @@ if [ ! -f target/axe/axe.min.js ]; then
   fi
 fi
 
+# The e-mail intake tests (crates/server/tests/it/mail_intake.rs) start
+# Debian's Dovecot themselves on a free port with a private configuration;
+# install it when missing (as root), as for Chromium above.
+if [ ! -x /usr/sbin/dovecot ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing dovecot-imapd for the e-mail intake tests" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q dovecot-imapd >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dovecot-imapd >/dev/null; }
+  else
+    echo "test.sh: the e-mail intake tests need /usr/sbin/dovecot." >&2
+    echo "         Install it (Debian: apt-get install dovecot-imapd)." >&2
+    exit 1
+  fi
+fi
+
 # The weekly report's archive test uploads to a local S3-compatible server:
 # moto (PyPI moto[s3,server] + flask + flask-cors) in a venv under target/,
 # created on first use, started here on a free port and stopped on exit.

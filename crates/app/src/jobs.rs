@@ -12,14 +12,21 @@
 //!   `maintenance.pr_commits_interval_seconds`;
 //! - the calendar refresh is `focus::refresh_loop` (feeds claimed with a
 //!   lease, every `calendar.refresh_interval_minutes`);
-//! - the report scheduler is `report::schedule::run`; [`spawn_all`] starts
-//!   all six.
+//! - the report scheduler is `report::schedule::run`;
+//! - [`request_mailbox`]: polling `[requests.imap]` for e-mailed requests
+//!   and retrying stored ones a stopped replica left (`crate::intake`);
+//! - [`request_replies`]: telling Slack and e-mail requesters what the
+//!   requests outbox holds for them, every `requests.deliver_interval_seconds`;
+//!
+//! [`spawn_all`] starts them all.
 //!
 //! All are safe on several replicas at once: risks are keyed by cause (a
 //! second opening is skipped, updates converge), attribution recomputes
 //! derived rows from stored facts (the same answer whoever computes it), a
 //! prune deletes what every replica would, and report runs and pull request
-//! commit fetches are claimed in the database with a lease.
+//! commit fetches are claimed in the database with a lease; an e-mail is
+//! stored once per Message-ID and worked on under a lease, and an outbox
+//! message is claimed before it is sent (ADR 0022).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +64,21 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
         tasks.push(tokio::spawn(crate::focus::refresh_loop(
             store.clone(),
             settings.calendar.clone(),
+        )));
+    }
+    if let Some(imap) = crate::intake::imap_settings(settings) {
+        tasks.push(tokio::spawn(request_mailbox(
+            store.clone(),
+            settings.clone(),
+            imap.clone(),
+        )));
+    }
+    if settings.requests.deliver_interval_seconds > 0
+        && (settings.slack.bot_token.is_some() || settings.report.smtp.is_some())
+    {
+        tasks.push(tokio::spawn(request_replies(
+            store.clone(),
+            settings.clone(),
         )));
     }
     if settings.maintenance.delivery_retention_days > 0 {
@@ -131,6 +153,51 @@ pub async fn pr_commits(store: Store, settings: Arc<Settings>) {
             Ok(r) => tracing::info!(?r, "pull request commits fetched"),
             Err(e) => {
                 tracing::warn!(error = %e, "the pull request commit queue failed; retrying at the next interval")
+            }
+        }
+    }
+}
+
+/// Polls the requests mailbox every `interval_seconds`, and works on
+/// stored e-mails a stopped replica left behind.
+pub async fn request_mailbox(
+    store: Store,
+    settings: Arc<Settings>,
+    imap: crate::settings::ImapSettings,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(imap.interval_seconds.max(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match crate::intake::imap::poll(&store, &settings, &imap, Utc::now()).await {
+            Ok(r) if r.is_empty() => {}
+            Ok(r) => tracing::info!(messages = r.len(), "requests mailbox read"),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the requests mailbox failed; retrying at the next interval")
+            }
+        }
+        if let Err(e) = crate::intake::mail::retry_abandoned(&store, &settings, Utc::now()).await {
+            tracing::warn!(error = %e, "working on left e-mails failed; retrying at the next interval");
+        }
+    }
+}
+
+/// Sends the requests outbox's Slack and e-mail messages every
+/// `requests.deliver_interval_seconds`.
+pub async fn request_replies(store: Store, settings: Arc<Settings>) {
+    let seconds = settings.requests.deliver_interval_seconds;
+    if seconds == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(seconds));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match crate::intake::deliver_pending(&store, &settings).await {
+            Ok(d) if d == crate::intake::Delivered::default() => {}
+            Ok(d) => tracing::info!(?d, "requesters told"),
+            Err(e) => {
+                tracing::warn!(error = %e, "telling requesters failed; retrying at the next interval")
             }
         }
     }

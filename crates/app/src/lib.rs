@@ -28,6 +28,7 @@ pub mod focus;
 pub mod forecasting;
 pub mod goals;
 pub mod ingest;
+pub mod intake;
 pub mod jobs;
 pub mod kpis;
 pub mod lookup;

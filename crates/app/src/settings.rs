@@ -67,6 +67,10 @@ pub struct Settings {
     /// Calendar feeds (issue 15): how often `serve` refreshes them.
     #[serde(default)]
     pub calendar: CalendarSettings,
+    // --- intake ---
+    /// `[slack]`: the Slack app requests come in through (ADR 0022).
+    #[serde(default)]
+    pub slack: SlackAppSettings,
 }
 
 /// `[requests]`: business requests (issue 14).
@@ -79,6 +83,11 @@ pub struct RequestSettings {
     /// The size, in items, the cost of yes assumes when none is given
     /// (default 5).
     pub default_size_items: u32,
+    /// The mailbox `serve` polls for e-mailed requests (ADR 0022).
+    pub imap: Option<ImapSettings>,
+    /// How often `serve` sends the outbox's Slack and e-mail messages to
+    /// requesters, in seconds (0: never).
+    pub deliver_interval_seconds: u64,
 }
 
 impl Default for RequestSettings {
@@ -86,7 +95,180 @@ impl Default for RequestSettings {
         Self {
             target_working_days: 2.0,
             default_size_items: tandem_domain::request::DEFAULT_SIZE_ITEMS,
+            imap: None,
+            deliver_interval_seconds: 5,
         }
+    }
+}
+
+/// `[slack]`: the Tandem Slack app (deploy/slack/manifest.yml). Without a
+/// signing secret `/slack/*` answers 401 to everything.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlackAppSettings {
+    /// The app's signing secret (Basic Information → App Credentials);
+    /// also `TANDEM_SLACK__SIGNING_SECRET_FILE`.
+    #[serde(serialize_with = "redact_opt")]
+    pub signing_secret: Option<SecretString>,
+    /// The bot token (`xoxb-…`, OAuth & Permissions); also
+    /// `TANDEM_SLACK__BOT_TOKEN_FILE`.
+    #[serde(serialize_with = "redact_opt")]
+    pub bot_token: Option<SecretString>,
+    /// A file holding the signing secret, read at start.
+    pub signing_secret_file: Option<std::path::PathBuf>,
+    /// A file holding the bot token, read at start.
+    pub bot_token_file: Option<std::path::PathBuf>,
+    /// The Web API root (tests point it at a stand-in).
+    pub api_url: String,
+    /// How old a signed request may be, in seconds (Slack's advice: 300).
+    pub replay_window_seconds: u64,
+}
+
+impl Default for SlackAppSettings {
+    fn default() -> Self {
+        Self {
+            signing_secret: None,
+            bot_token: None,
+            signing_secret_file: None,
+            bot_token_file: None,
+            api_url: "https://slack.com/api".to_owned(),
+            replay_window_seconds: 300,
+        }
+    }
+}
+
+impl SlackAppSettings {
+    /// Reads `signing_secret_file` and `bot_token_file` into their values.
+    fn read_files(&mut self) -> Result<(), SettingsError> {
+        for (file, value, name) in [
+            (
+                &self.signing_secret_file,
+                &mut self.signing_secret,
+                "signing_secret",
+            ),
+            (&self.bot_token_file, &mut self.bot_token, "bot_token"),
+        ] {
+            let Some(path) = file else { continue };
+            if value.is_some() {
+                return Err(SettingsError::Invalid(format!(
+                    "slack: give {name} or {name}_file, not both"
+                )));
+            }
+            let text =
+                std::fs::read_to_string(path).map_err(|source| SettingsError::SecretFile {
+                    var: format!("slack.{name}_file"),
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(SettingsError::Invalid(format!(
+                    "slack.{name}_file: {} is empty",
+                    path.display()
+                )));
+            }
+            *value = Some(SecretString::from(text.to_owned()));
+        }
+        Ok(())
+    }
+}
+
+/// `[requests.imap]`: the mailbox `serve` polls for e-mailed requests
+/// (ADR 0022). Replies go out through `[report.smtp]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapSettings {
+    pub host: String,
+    /// 993 with `tls`, else 143.
+    #[serde(default)]
+    pub port: Option<u16>,
+    pub user: String,
+    /// Also `TANDEM_REQUESTS__IMAP__PASSWORD_FILE`.
+    #[serde(default, serialize_with = "redact_opt")]
+    pub password: Option<SecretString>,
+    /// A file holding the password, read at start (instead of `password`).
+    #[serde(default)]
+    pub password_file: Option<std::path::PathBuf>,
+    #[serde(default = "default_mailbox")]
+    pub mailbox: String,
+    /// TLS from the first byte (IMAPS). `false` only for a server on
+    /// loopback.
+    #[serde(default = "default_true")]
+    pub tls: bool,
+    /// Seconds between polls.
+    #[serde(default = "default_imap_interval")]
+    pub interval_seconds: u64,
+    /// The team (key) a new e-mailed request goes to.
+    #[serde(default)]
+    pub team: Option<String>,
+    /// The address replies should go to (the polled mailbox's), as
+    /// `Reply-To` of Tandem's e-mails; `[report.smtp] from` when unset.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+}
+
+fn default_mailbox() -> String {
+    "INBOX".to_owned()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_imap_interval() -> u64 {
+    60
+}
+
+impl ImapSettings {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(if self.tls { 993 } else { 143 })
+    }
+
+    /// The password, from `password` or `password_file`.
+    pub fn password(&self) -> Result<String, SettingsError> {
+        use secrecy::ExposeSecret;
+        if let Some(p) = &self.password {
+            return Ok(p.expose_secret().to_owned());
+        }
+        let Some(path) = &self.password_file else {
+            return Err(SettingsError::Invalid(
+                "requests.imap: give password or password_file".into(),
+            ));
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::SecretFile {
+            var: "requests.imap.password_file".into(),
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+    }
+
+    /// The cursor's name for this mailbox: `user@host:port/mailbox`.
+    pub fn cursor_name(&self) -> String {
+        format!(
+            "{}@{}:{}/{}",
+            self.user,
+            self.host,
+            self.port(),
+            self.mailbox
+        )
+    }
+
+    pub fn check(&self) -> Result<(), String> {
+        if self.host.trim().is_empty() || self.user.trim().is_empty() {
+            return Err("requests.imap: host and user are required".into());
+        }
+        if self.password.is_some() == self.password_file.is_some() {
+            return Err("requests.imap: give password or password_file (one of them)".into());
+        }
+        if self.interval_seconds == 0 {
+            return Err("requests.imap.interval_seconds must be at least 1".into());
+        }
+        if let Some(r) = &self.reply_to {
+            r.parse::<Mailbox>()
+                .map_err(|e| format!("requests.imap.reply_to: {r:?}: {e}"))?;
+        }
+        Ok(())
     }
 }
 
@@ -847,6 +1029,7 @@ impl Settings {
             .map_err(|e| SettingsError::Invalid(describe(e, env)))?;
         settings.github.read_token_file("github")?;
         settings.gitlab.read_token_file("gitlab")?;
+        settings.slack.read_files()?;
         settings.check()?;
         Ok(settings)
     }
@@ -928,6 +1111,11 @@ impl Settings {
         self.gitlab
             .check("gitlab")
             .map_err(SettingsError::Invalid)?;
+        reqwest::Url::parse(&self.slack.api_url)
+            .map_err(|e| SettingsError::Invalid(format!("slack.api_url: {e}")))?;
+        if let Some(imap) = &self.requests.imap {
+            imap.check().map_err(SettingsError::Invalid)?;
+        }
         let m = &self.metrics;
         if !(1..=720).contains(&m.incident_window_hours) {
             return Err(SettingsError::Invalid(format!(

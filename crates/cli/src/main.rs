@@ -18,6 +18,7 @@ mod org;
 mod output;
 mod planning;
 mod reports;
+mod request_mail;
 mod requests;
 mod risks;
 mod stages;

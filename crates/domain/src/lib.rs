@@ -7,8 +7,8 @@
 
 pub mod attribution;
 pub mod audit;
-pub mod cost_of_yes;
 pub mod calendar;
+pub mod cost_of_yes;
 pub mod decision;
 pub mod document;
 pub mod dora;
@@ -18,6 +18,7 @@ pub mod focus;
 pub mod forecast;
 pub mod git;
 pub mod goal;
+pub mod intake;
 pub mod metric;
 pub mod planning;
 pub mod policy;

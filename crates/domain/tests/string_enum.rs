@@ -68,6 +68,8 @@ fn every_string_enum_is_documented_by_its_wire_names() {
         engineering::PipelineStatus,
         engineering::Provider,
         engineering::FetchState,
+        intake::MailState,
+        intake::MailSource,
         audit::AuditAction,
         engineering::Outcome,
         forecast::Sharing,

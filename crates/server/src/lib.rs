@@ -20,6 +20,7 @@ pub mod http;
 pub mod openapi;
 pub mod prometheus;
 pub mod router;
+pub mod slack;
 pub mod web;
 pub mod webhooks;
 

@@ -18,7 +18,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::http::error;
 use crate::openapi;
-use crate::{AppState, api, web, webhooks};
+use crate::{AppState, api, slack, web, webhooks};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -247,6 +247,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(crate::prometheus::metrics))
         .nest("/api/v1", v1)
         .nest_service("/webhooks", webhooks::router(state.clone()))
+        .nest("/slack", slack::router())
         .merge(web::router())
         .fallback(web::not_found)
         .method_not_allowed_fallback(method_not_allowed)

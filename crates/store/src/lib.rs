@@ -27,6 +27,7 @@ mod entities;
 mod error;
 mod focus;
 mod inserts;
+mod intake;
 mod metrics;
 mod reports;
 mod retention;

@@ -356,6 +356,19 @@ async fn send_email(
     to: &str,
 ) -> anyhow::Result<()> {
     let message = email_message(&smtp.from, to, &envelope.rendered)?;
+    smtp_transport(smtp, timeout_seconds)?
+        .send(message)
+        .await
+        .with_context(|| format!("SMTP {}:{}", smtp.host, smtp.port))?;
+    Ok(())
+}
+
+/// The SMTP transport `[report.smtp]` describes (also used by the request
+/// intake's e-mail replies).
+pub fn smtp_transport(
+    smtp: &SmtpSettings,
+    timeout_seconds: u64,
+) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
     let builder = match smtp.security {
         SmtpSecurity::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
         SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?,
@@ -370,12 +383,7 @@ async fn send_email(
             pw.expose_secret().to_owned(),
         ));
     }
-    let transport = builder.build();
-    transport
-        .send(message)
-        .await
-        .with_context(|| format!("SMTP {}:{}", smtp.host, smtp.port))?;
-    Ok(())
+    Ok(builder.build())
 }
 
 /// When a send counts as done for the draft: at least one delivery sent and

@@ -33,15 +33,15 @@ tandem_testkit::per_engine!(
 
 /// One message the SMTP sink accepted.
 #[derive(Debug, Clone)]
-struct Mail {
-    rcpt: Vec<String>,
-    data: Vec<u8>,
+pub(crate) struct Mail {
+    pub(crate) rcpt: Vec<String>,
+    pub(crate) data: Vec<u8>,
     auth: Option<String>,
 }
 
 /// A minimal SMTP server on loopback (RFC 5321 commands a client sends for
 /// one message, AUTH PLAIN), recording every message.
-async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Mail>>>) {
+pub(crate) async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Mail>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let mails = Arc::new(Mutex::new(Vec::new()));

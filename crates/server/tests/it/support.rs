@@ -141,6 +141,12 @@ impl TestApp {
         }
     }
 
+    /// The database URL the server runs on.
+    #[allow(dead_code)] // each test binary uses a different subset
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
     /// A second server (another replica) over the same database; answers
     /// its base URL. It stops when the returned sender is dropped.
     #[allow(dead_code)] // each test binary uses a different subset

@@ -16,6 +16,7 @@ mod focus;
 mod git;
 mod goals;
 mod incident_log;
+mod intake;
 mod metrics;
 mod planning;
 mod projects;

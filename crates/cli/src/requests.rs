@@ -22,7 +22,9 @@ use crate::{Format, FormatArg};
 pub enum RequestCommand {
     /// The triage queue: pending requests, the most urgent first, with the
     /// waiting time against the target.
-    #[command(after_help = "Example:\n  tandem request list --team payments --source slack --format json")]
+    #[command(
+        after_help = "Example:\n  tandem request list --team payments --source slack --format json"
+    )]
     List {
         /// Only this team (key or id).
         #[arg(long)]
@@ -41,7 +43,9 @@ pub enum RequestCommand {
     },
     /// One request: questions, criticality, waiting time, messages, and the
     /// cost of yes at a priority and size.
-    #[command(after_help = "Example:\n  tandem request show 0193a8f0-6c1e-7d2a-9b1f-3c5d7e9f1a2b --cost --priority P1 --size 5 --size-max 12")]
+    #[command(
+        after_help = "Example:\n  tandem request show 0193a8f0-6c1e-7d2a-9b1f-3c5d7e9f1a2b --cost --priority P1 --size 5 --size-max 12"
+    )]
     Show {
         /// Request id.
         id: String,
@@ -60,9 +64,11 @@ pub enum RequestCommand {
         format: FormatArg,
     },
     /// Submit a request (recorded with source `api`).
-    #[command(after_help = "Example:\n  tandem request submit --team payments --title \"Export invoices as CSV\" --requester lee@example.com \\\n    \
+    #[command(
+        after_help = "Example:\n  tandem request submit --team payments --title \"Export invoices as CSV\" --requester lee@example.com \\\n    \
                             --business-goal \"Close the books sooner\" --success-measure \"3-day close\" \\\n    \
-                            --deadline \"By 30 June: the audit\" --if-not-done \"Manual copying\" --impact medium --complexity low")]
+                            --deadline \"By 30 June: the audit\" --if-not-done \"Manual copying\" --impact medium --complexity low"
+    )]
     Submit {
         /// Team key or id.
         #[arg(long)]
@@ -96,7 +102,9 @@ pub enum RequestCommand {
         format: FormatArg,
     },
     /// Decide a request: accept, postpone, decline, duplicate, ask_info.
-    #[command(after_help = "Example:\n  tandem request decide 0193a8f0-6c1e-7d2a-9b1f-3c5d7e9f1a2b postpone --as ana --until 2027-02-01 --reason \"After the migration\"")]
+    #[command(
+        after_help = "Example:\n  tandem request decide 0193a8f0-6c1e-7d2a-9b1f-3c5d7e9f1a2b postpone --as ana --until 2027-02-01 --reason \"After the migration\""
+    )]
     Decide {
         /// Request id.
         id: String,
@@ -136,7 +144,11 @@ fn request_id(raw: &str) -> anyhow::Result<Uuid> {
 }
 
 /// `tandem request …`.
-pub async fn request(store: &Store, settings: &Settings, command: RequestCommand) -> anyhow::Result<()> {
+pub async fn request(
+    store: &Store,
+    settings: &Settings,
+    command: RequestCommand,
+) -> anyhow::Result<()> {
     match command {
         RequestCommand::List {
             team,
@@ -155,12 +167,24 @@ pub async fn request(store: &Store, settings: &Settings, command: RequestCommand
                 priority,
                 statuses: status.into_iter().collect(),
             };
-            let q = requests::queue(store, settings, &filter).await.map_err(explain)?;
+            let q = requests::queue(store, settings, &filter)
+                .await
+                .map_err(explain)?;
             match format.format {
                 Format::Json => print_json(&q)?,
                 Format::Table if q.entries.is_empty() => println!("No requests."),
                 Format::Table => {
-                    let mut t = table(&["id", "team", "title", "from", "source", "priority", "status", "open questions", "waiting (working days)"]);
+                    let mut t = table(&[
+                        "id",
+                        "team",
+                        "title",
+                        "from",
+                        "source",
+                        "priority",
+                        "status",
+                        "open questions",
+                        "waiting (working days)",
+                    ]);
                     for e in &q.entries {
                         t.add_row(vec![
                             e.id.to_string(),
@@ -171,11 +195,18 @@ pub async fn request(store: &Store, settings: &Settings, command: RequestCommand
                             format!("{}{}", e.priority, if e.page { " page now" } else { "" }),
                             e.status.to_string(),
                             e.unanswered.to_string(),
-                            format!("{}{}", e.waiting_working_days, if e.over_target { " over target" } else { "" }),
+                            format!(
+                                "{}{}",
+                                e.waiting_working_days,
+                                if e.over_target { " over target" } else { "" }
+                            ),
                         ]);
                     }
                     println!("{t}");
-                    println!("Target: {} working days; {} over target.", q.target_working_days, q.over_target);
+                    println!(
+                        "Target: {} working days; {} over target.",
+                        q.target_working_days, q.over_target
+                    );
                 }
             }
         }
@@ -190,7 +221,11 @@ pub async fn request(store: &Store, settings: &Settings, command: RequestCommand
             let id = request_id(&id)?;
             let v = requests::show(store, settings, id).await.map_err(explain)?;
             let c = if cost || priority.is_some() || size.is_some() || size_max.is_some() {
-                let at = PlacementInput { priority, size, size_max };
+                let at = PlacementInput {
+                    priority,
+                    size,
+                    size_max,
+                };
                 Some(
                     requests::cost_of_yes(store, settings, id, at, chrono::Utc::now().date_naive())
                         .await
@@ -204,15 +239,40 @@ pub async fn request(store: &Store, settings: &Settings, command: RequestCommand
                 Format::Table => {
                     let r = &v.request;
                     println!("{} ({}, {})", r.title, v.team.key, r.status);
-                    println!("From {} via {} on {}", r.requester, r.source, r.created_at.date_naive());
-                    println!("Criticality: {} — {}", v.criticality.priority, v.criticality.rule);
-                    println!("Waiting: {} working days{}", v.waiting_working_days, if v.over_target { " (over target)" } else { "" });
+                    println!(
+                        "From {} via {} on {}",
+                        r.requester,
+                        r.source,
+                        r.created_at.date_naive()
+                    );
+                    println!(
+                        "Criticality: {} — {}",
+                        v.criticality.priority, v.criticality.rule
+                    );
+                    println!(
+                        "Waiting: {} working days{}",
+                        v.waiting_working_days,
+                        if v.over_target { " (over target)" } else { "" }
+                    );
                     for q in &v.questions {
-                        println!("{} {}", q.text, q.answer.as_deref().unwrap_or("(unanswered)"));
+                        println!(
+                            "{} {}",
+                            q.text,
+                            q.answer.as_deref().unwrap_or("(unanswered)")
+                        );
                     }
                     if let Some(d) = &r.decision {
-                        println!("Decision: {} by {} on {}{}", d.kind, d.decided_by, d.decided_at.date_naive(),
-                            if d.reason.is_empty() { String::new() } else { format!(": {}", d.reason) });
+                        println!(
+                            "Decision: {} by {} on {}{}",
+                            d.kind,
+                            d.decided_by,
+                            d.decided_at.date_naive(),
+                            if d.reason.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {}", d.reason)
+                            }
+                        );
                     }
                     for n in &v.notifications {
                         println!("Message ({}): {}", n.source, n.body);
@@ -222,7 +282,11 @@ pub async fn request(store: &Store, settings: &Settings, command: RequestCommand
                             println!("{l}");
                         }
                         for s in &c.could_postpone {
-                            let items: Vec<String> = s.postpone.iter().map(|i| format!("{} ({})", i.title, i.priority)).collect();
+                            let items: Vec<String> = s
+                                .postpone
+                                .iter()
+                                .map(|i| format!("{} ({})", i.title, i.priority))
+                                .collect();
                             println!("To make room for {}: postpone {}", s.goal, items.join(", "));
                         }
                     }
@@ -255,10 +319,14 @@ pub async fn request(store: &Store, settings: &Settings, command: RequestCommand
                 deadline,
                 if_not_done,
             };
-            let r = requests::submit(store, settings, n).await.map_err(explain)?;
+            let r = requests::submit(store, settings, n)
+                .await
+                .map_err(explain)?;
             match format.format {
                 Format::Json => print_json(&r)?,
-                Format::Table => println!("Request {} submitted ({}, {}).", r.id, r.priority, r.status),
+                Format::Table => {
+                    println!("Request {} submitted ({}, {}).", r.id, r.priority, r.status)
+                }
             }
         }
         RequestCommand::Decide {
@@ -285,7 +353,9 @@ pub async fn request(store: &Store, settings: &Settings, command: RequestCommand
                 size,
                 size_max,
             };
-            let r = requests::decide(store, settings, id, input, &by).await.map_err(explain)?;
+            let r = requests::decide(store, settings, id, input, &by)
+                .await
+                .map_err(explain)?;
             match format.format {
                 Format::Json => print_json(&r)?,
                 Format::Table => {

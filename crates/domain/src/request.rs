@@ -822,7 +822,6 @@ impl RequestSummary {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1006,8 +1005,14 @@ mod tests {
             }
         }
         let s = RequestSummary::of(&rs);
-        assert_eq!(s.sentence, "7 requests: 2 accepted, 3 postponed, 1 declined, 1 waiting");
-        assert_eq!(RequestSummary::of(&rs[..1]).sentence, "1 request: 1 accepted");
+        assert_eq!(
+            s.sentence,
+            "7 requests: 2 accepted, 3 postponed, 1 declined, 1 waiting"
+        );
+        assert_eq!(
+            RequestSummary::of(&rs[..1]).sentence,
+            "1 request: 1 accepted"
+        );
         assert_eq!(RequestSummary::of(&[]).sentence, "no requests");
     }
 

@@ -20,7 +20,10 @@ use tandem_domain::forecast::{self, ScopeGrowth, SimulationSettings, Target};
 use tandem_domain::work_item::Priority;
 
 #[derive(Debug, Parser)]
-#[command(name = "tandem-bench-cost-of-yes", about = "The cost of yes against one team forecast.")]
+#[command(
+    name = "tandem-bench-cost-of-yes",
+    about = "The cost of yes against one team forecast."
+)]
 struct Args {
     #[arg(long, default_value_t = 10)]
     goals: usize,
@@ -89,7 +92,9 @@ fn main() -> anyhow::Result<()> {
         ..SimulationSettings::default()
     };
     let reference = time(args.reps, || {
-        std::hint::black_box(forecast::forecast(today(), &h, &targets, &settings).expect("forecast"));
+        std::hint::black_box(
+            forecast::forecast(today(), &h, &targets, &settings).expect("forecast"),
+        );
     });
     let run = |size_max: Option<u32>| {
         let p = Placement {
@@ -108,11 +113,23 @@ fn main() -> anyhow::Result<()> {
     let r = upper_median_ms(&reference).unwrap_or_default();
     let s = upper_median_ms(&single).unwrap_or_default();
     let g = upper_median_ms(&range).unwrap_or_default();
-    println!("Command: target/release/tandem-bench-cost-of-yes --goals {} --trials {} --reps {}\n", args.goals, args.trials, args.reps);
+    println!(
+        "Command: target/release/tandem-bench-cost-of-yes --goals {} --trials {} --reps {}\n",
+        args.goals, args.trials, args.reps
+    );
     println!("| workload | median ms | × reference |");
     println!("|---|---:|---:|");
-    println!("| reference: one team forecast ({} goals) | {r:.1} | 1.0 |", args.goals);
-    println!("| cost of yes, 8 items at P1 (2 forecasts) | {s:.1} | {:.2} |", s / r);
-    println!("| cost of yes, 8–20 items at P1 (3 forecasts) | {g:.1} | {:.2} |", g / r);
+    println!(
+        "| reference: one team forecast ({} goals) | {r:.1} | 1.0 |",
+        args.goals
+    );
+    println!(
+        "| cost of yes, 8 items at P1 (2 forecasts) | {s:.1} | {:.2} |",
+        s / r
+    );
+    println!(
+        "| cost of yes, 8–20 items at P1 (3 forecasts) | {g:.1} | {:.2} |",
+        g / r
+    );
     Ok(())
 }

@@ -9,9 +9,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use serde::Deserialize;
 use tandem_app::lookup;
-use tandem_app::requests::{
-    self, CostOfYes, PlacementInput, Queue, QueueFilter, RequestView,
-};
+use tandem_app::requests::{self, CostOfYes, PlacementInput, Queue, QueueFilter, RequestView};
 use tandem_domain::request::{
     Answers, DecisionInput, NewRequest, Request, RequestSource, RequestStatus,
 };
@@ -39,26 +37,46 @@ pub struct QueueParams {
     pub status: Option<String>,
 }
 
-fn parse_field<T: std::str::FromStr<Err = String>>(field: &str, v: Option<&str>) -> ApiResult<Option<T>> {
-    v.map(|v| v.parse::<T>().map_err(|e| ApiError::bad_field(field, format!("{field}: {e}"))))
-        .transpose()
+fn parse_field<T: std::str::FromStr<Err = String>>(
+    field: &str,
+    v: Option<&str>,
+) -> ApiResult<Option<T>> {
+    v.map(|v| {
+        v.parse::<T>()
+            .map_err(|e| ApiError::bad_field(field, format!("{field}: {e}")))
+    })
+    .transpose()
 }
 
 /// The filters of the queue, as the pages and the API take them.
 pub async fn queue_filter(state: &AppState, p: &QueueParams) -> ApiResult<QueueFilter> {
     let team_id = match p.team.as_deref().filter(|t| !t.is_empty()) {
-        Some(t) => Some(lookup::team(&state.store, t).await.map(|t| t.id).map_err(|_| {
-            ApiError::bad_field("team", format!("no team has the id or key {t:?}"))
-        })?),
+        Some(t) => Some(
+            lookup::team(&state.store, t)
+                .await
+                .map(|t| t.id)
+                .map_err(|_| {
+                    ApiError::bad_field("team", format!("no team has the id or key {t:?}"))
+                })?,
+        ),
         None => None,
     };
     Ok(QueueFilter {
         team_id,
-        source: parse_field::<RequestSource>("source", p.source.as_deref().filter(|s| !s.is_empty()))?,
-        priority: parse_field::<Priority>("priority", p.priority.as_deref().filter(|s| !s.is_empty()))?,
-        statuses: parse_field::<RequestStatus>("status", p.status.as_deref().filter(|s| !s.is_empty()))?
-            .into_iter()
-            .collect(),
+        source: parse_field::<RequestSource>(
+            "source",
+            p.source.as_deref().filter(|s| !s.is_empty()),
+        )?,
+        priority: parse_field::<Priority>(
+            "priority",
+            p.priority.as_deref().filter(|s| !s.is_empty()),
+        )?,
+        statuses: parse_field::<RequestStatus>(
+            "status",
+            p.status.as_deref().filter(|s| !s.is_empty()),
+        )?
+        .into_iter()
+        .collect(),
     })
 }
 
@@ -72,7 +90,9 @@ pub async fn list_requests(
     ApiQuery(params): ApiQuery<QueueParams>,
 ) -> ApiResult<Json<Queue>> {
     let f = queue_filter(&state, &params).await?;
-    Ok(Json(requests::queue(&state.store, &state.settings, &f).await?))
+    Ok(Json(
+        requests::queue(&state.store, &state.settings, &f).await?,
+    ))
 }
 
 /// Submits a request (recorded with source `api`; the requester defaults
@@ -105,7 +125,9 @@ pub async fn get_request(
     Path(id): Path<String>,
 ) -> ApiResult<Json<RequestView>> {
     let id = path_id("request", &id)?;
-    Ok(Json(requests::show(&state.store, &state.settings, id).await?))
+    Ok(Json(
+        requests::show(&state.store, &state.settings, id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -165,8 +187,14 @@ pub async fn cost_of_yes(
         size_max: params.size_max,
     };
     Ok(Json(
-        requests::cost_of_yes(&state.store, &state.settings, id, at, Utc::now().date_naive())
-            .await?,
+        requests::cost_of_yes(
+            &state.store,
+            &state.settings,
+            id,
+            at,
+            Utc::now().date_naive(),
+        )
+        .await?,
     ))
 }
 

@@ -25,7 +25,9 @@ use crate::web::admin::FormErrors;
 use crate::web::overview::all_teams;
 use crate::web::setup::absorb;
 use crate::web::view::Nav;
-use crate::web::{ManagerViewer, PageError, PageForm, PageResult, Viewer, render, render_status, see_other};
+use crate::web::{
+    ManagerViewer, PageError, PageForm, PageResult, Viewer, render, render_status, see_other,
+};
 
 /// A select option.
 #[derive(Debug)]
@@ -93,18 +95,35 @@ pub struct NewPage {
     pub complexities: Vec<Opt>,
 }
 
-const LEVELS: &[(&str, &str)] = &[("", "Not rated"), ("low", "Low"), ("medium", "Medium"), ("high", "High")];
+const LEVELS: &[(&str, &str)] = &[
+    ("", "Not rated"),
+    ("low", "Low"),
+    ("medium", "Medium"),
+    ("high", "High"),
+];
 const URGENCIES: &[(&str, &str)] = &[
     ("normal", "Normal: decided at the next product sync"),
     ("outage", "Production outage: P0 now"),
     ("security", "Security issue: P0 now"),
 ];
 
-async fn new_page(state: &AppState, viewer: &Viewer, form: RequestForm, errors: FormErrors) -> PageResult<NewPage> {
+async fn new_page(
+    state: &AppState,
+    viewer: &Viewer,
+    form: RequestForm,
+    errors: FormErrors,
+) -> PageResult<NewPage> {
     Ok(NewPage {
         nav: viewer.nav("requests"),
         teams: team_opts(state, &form.team, false).await?,
-        urgencies: opts(URGENCIES, if form.urgency.is_empty() { "normal" } else { &form.urgency }),
+        urgencies: opts(
+            URGENCIES,
+            if form.urgency.is_empty() {
+                "normal"
+            } else {
+                &form.urgency
+            },
+        ),
         impacts: opts(LEVELS, &form.impact),
         complexities: opts(LEVELS, &form.complexity),
         form,
@@ -114,7 +133,15 @@ async fn new_page(state: &AppState, viewer: &Viewer, form: RequestForm, errors: 
 
 /// `GET /requests/new`: the request form.
 pub async fn new_form(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
-    render(&new_page(&state, &viewer, RequestForm::default(), FormErrors::default()).await?)
+    render(
+        &new_page(
+            &state,
+            &viewer,
+            RequestForm::default(),
+            FormErrors::default(),
+        )
+        .await?,
+    )
 }
 
 fn text(v: &str) -> Option<String> {
@@ -132,14 +159,20 @@ pub async fn submit(
     let team = match tandem_app::lookup::team(&state.store, form.team.trim()).await {
         Ok(t) => Some(t),
         Err(_) => {
-            errors.fields.insert("team_id".into(), format!("There is no team {:?}.", form.team.trim()));
+            errors.fields.insert(
+                "team_id".into(),
+                format!("There is no team {:?}.", form.team.trim()),
+            );
             None
         }
     };
     let level = |field: &str, v: &str, errors: &mut FormErrors| -> Option<Level> {
         match v.trim() {
             "" => None,
-            v => v.parse::<Level>().map_err(|e| errors.fields.insert(field.into(), e)).ok(),
+            v => v
+                .parse::<Level>()
+                .map_err(|e| errors.fields.insert(field.into(), e))
+                .ok(),
         }
     };
     let impact = level("impact", &form.impact, &mut errors);
@@ -151,7 +184,12 @@ pub async fn submit(
         .ok();
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     if let (Some(team), Some(urgency), true) = (team, urgency, errors.is_empty()) {
-        let mut n = NewRequest::new(team.id, form.title.trim(), viewer.user.display_name.clone(), RequestSource::Web);
+        let mut n = NewRequest::new(
+            team.id,
+            form.title.trim(),
+            viewer.user.display_name.clone(),
+            RequestSource::Web,
+        );
         n.description = form.description.trim().to_owned();
         n.requester_user_id = Some(viewer.user.id);
         n.urgency = urgency;
@@ -208,7 +246,12 @@ fn number(field: &str, v: &str, errors: &mut FormErrors) -> Option<u32> {
         "" => None,
         v => v
             .parse::<u32>()
-            .map_err(|_| errors.fields.insert(field.into(), format!("{v:?} is not a whole number of items.")))
+            .map_err(|_| {
+                errors.fields.insert(
+                    field.into(),
+                    format!("{v:?} is not a whole number of items."),
+                )
+            })
             .ok(),
     }
 }
@@ -231,10 +274,23 @@ async fn request_page(
             size_max: number("size_max", &placement.size_max, &mut errs),
         };
         if errs.is_empty() {
-            match requests::cost_of_yes(&state.store, &state.settings, id, at, Utc::now().date_naive()).await {
+            match requests::cost_of_yes(
+                &state.store,
+                &state.settings,
+                id,
+                at,
+                Utc::now().date_naive(),
+            )
+            .await
+            {
                 Ok(c) => cost = Some(c),
                 Err(tandem_app::AppError::Invalid(list)) => {
-                    cost_error = Some(list.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))
+                    cost_error = Some(
+                        list.iter()
+                            .map(|e| format!("{}: {}", e.field, e.message))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    )
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -270,7 +326,12 @@ pub async fn page(
 ) -> PageResult<Response> {
     let id = path_id("request", &id)?;
     let placement: CostForm = serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
-        .map_err(|e| PageError::Status(StatusCode::BAD_REQUEST, format!("The query is not understood: {e}")))?;
+        .map_err(|e| {
+            PageError::Status(
+                StatusCode::BAD_REQUEST,
+                format!("The query is not understood: {e}"),
+            )
+        })?;
     render(&request_page(&state, &viewer, id, placement, FormErrors::default()).await?)
 }
 
@@ -348,18 +409,30 @@ pub async fn decide(
     let postponed_until = match form.postponed_until.trim() {
         "" => None,
         d => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| errors.fields.insert("postponed_until".into(), format!("{d:?} is not a date (YYYY-MM-DD).")))
+            .map_err(|_| {
+                errors.fields.insert(
+                    "postponed_until".into(),
+                    format!("{d:?} is not a date (YYYY-MM-DD)."),
+                )
+            })
             .ok(),
     };
     let duplicate_of = match form.duplicate_of.trim() {
         "" => None,
         d => uuid::Uuid::try_parse(d.rsplit('/').next().unwrap_or(d))
-            .map_err(|_| errors.fields.insert("duplicate_of".into(), format!("{d:?} is not a request id.")))
+            .map_err(|_| {
+                errors
+                    .fields
+                    .insert("duplicate_of".into(), format!("{d:?} is not a request id."))
+            })
             .ok(),
     };
     let priority = match form.priority.trim() {
         "" => None,
-        p => p.parse::<Priority>().map_err(|e| errors.fields.insert("priority".into(), e)).ok(),
+        p => p
+            .parse::<Priority>()
+            .map_err(|e| errors.fields.insert("priority".into(), e))
+            .ok(),
     };
     let size = number("size", &form.size, &mut errors);
     let size_max = number("size_max", &form.size_max, &mut errors);
@@ -375,7 +448,15 @@ pub async fn decide(
             size,
             size_max,
         };
-        match requests::decide(&state.store, &state.settings, id, input, &viewer.user.username).await {
+        match requests::decide(
+            &state.store,
+            &state.settings,
+            id,
+            input,
+            &viewer.user.username,
+        )
+        .await
+        {
             Ok(_) => return Ok(see_other(&format!("/requests/{id}"))),
             Err(tandem_app::AppError::Conflict { message, .. }) => {
                 errors.form = Some(message);
@@ -412,7 +493,12 @@ pub async fn queue(
     RawQuery(query): RawQuery,
 ) -> PageResult<Response> {
     let params: QueueParams = serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
-        .map_err(|e| PageError::Status(StatusCode::BAD_REQUEST, format!("The filter is not understood: {e}")))?;
+        .map_err(|e| {
+            PageError::Status(
+                StatusCode::BAD_REQUEST,
+                format!("The filter is not understood: {e}"),
+            )
+        })?;
     let filter = queue_filter(&state, &params).await?;
     let queue = requests::queue(&state.store, &state.settings, &filter).await?;
     let sel = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -420,10 +506,36 @@ pub async fn queue(
         nav: viewer.nav("requests"),
         queue,
         teams: team_opts(&state, &sel(&params.team), true).await?,
-        sources: opts(&[("", "Any source"), ("web", "Web"), ("api", "API"), ("slack", "Slack"), ("email", "E-mail")], &sel(&params.source)),
-        priorities: opts(&[("", "Any criticality"), ("P0", "P0"), ("P1", "P1"), ("P2", "P2"), ("P3", "P3")], &sel(&params.priority)),
+        sources: opts(
+            &[
+                ("", "Any source"),
+                ("web", "Web"),
+                ("api", "API"),
+                ("slack", "Slack"),
+                ("email", "E-mail"),
+            ],
+            &sel(&params.source),
+        ),
+        priorities: opts(
+            &[
+                ("", "Any criticality"),
+                ("P0", "P0"),
+                ("P1", "P1"),
+                ("P2", "P2"),
+                ("P3", "P3"),
+            ],
+            &sel(&params.priority),
+        ),
         statuses: opts(
-            &[("", "Pending"), ("waiting", "Waiting"), ("needs_info", "Needs information"), ("postponed", "Postponed"), ("accepted", "Accepted"), ("declined", "Declined"), ("duplicate", "Duplicate")],
+            &[
+                ("", "Pending"),
+                ("waiting", "Waiting"),
+                ("needs_info", "Needs information"),
+                ("postponed", "Postponed"),
+                ("accepted", "Accepted"),
+                ("declined", "Declined"),
+                ("duplicate", "Duplicate"),
+            ],
             &sel(&params.status),
         ),
     };

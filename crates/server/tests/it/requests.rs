@@ -19,7 +19,11 @@ per_engine!(
 
 async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind) {
     let app = TestApp::start_demo(engine).await;
-    let team = app.get(&app.member, "/api/v1/teams/payments").await.ok(200).body;
+    let team = app
+        .get(&app.member, "/api/v1/teams/payments")
+        .await
+        .ok(200)
+        .body;
     let team_id = team["id"].as_str().unwrap();
 
     // Bad input: an unknown team is 422 naming the field; nothing stored.
@@ -46,7 +50,10 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
     // The API records its own source, whatever the body says.
     assert_eq!(r["source"], "api");
     assert_eq!(r["requester"], "token:stakeholder");
-    assert_eq!((r["status"].as_str(), r["priority"].as_str()), (Some("waiting"), Some("P1")));
+    assert_eq!(
+        (r["status"].as_str(), r["priority"].as_str()),
+        (Some("waiting"), Some("P1"))
+    );
 
     let shown = app
         .get(&app.stakeholder, &format!("/api/v1/requests/{id}"))
@@ -68,14 +75,20 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
     let notes = shown.body["notifications"].as_array().unwrap();
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0]["kind"], "received");
-    assert!(notes[0]["delivered_at"].is_string(), "web/API notes show on the page");
+    assert!(
+        notes[0]["delivered_at"].is_string(),
+        "web/API notes show on the page"
+    );
 
     // The queue: members and managers; stakeholders get 403.
     app.get(&app.stakeholder, "/api/v1/requests")
         .await
         .err(403, "forbidden");
     let q = app
-        .get(&app.member, "/api/v1/requests?team=payments&source=api&priority=P1")
+        .get(
+            &app.member,
+            "/api/v1/requests?team=payments&source=api&priority=P1",
+        )
         .await
         .ok(200);
     assert_eq!(q.body["target_working_days"], 2.0);
@@ -99,7 +112,11 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
         .await
         .ok(200);
     let pending = agenda.body["pending_requests"].as_array().unwrap();
-    assert!(pending.iter().any(|r| r["id"] == id.as_str()), "{}", agenda.body);
+    assert!(
+        pending.iter().any(|r| r["id"] == id.as_str()),
+        "{}",
+        agenda.body
+    );
 
     // The cost of yes on the team's real forecasts.
     app.get(&app.member, &format!("/api/v1/requests/{id}/cost-of-yes"))
@@ -119,7 +136,10 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
         .await
         .ok(200);
     let c = &cost.body;
-    assert_eq!(c["placement"], json!({"priority": "P0", "size": 15, "size_max": 30}));
+    assert_eq!(
+        c["placement"],
+        json!({"priority": "P0", "size": 15, "size_max": 30})
+    );
     assert_eq!(c["cost"]["outcome"], "ready", "{c}");
     let goals = c["cost"]["goals"].as_array().unwrap();
     assert!(!goals.is_empty(), "the demo team has goals in flight: {c}");
@@ -129,7 +149,10 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
         .collect();
     assert!(!later.is_empty(), "30 items at P0 move some goal: {c}");
     for g in goals {
-        assert!(g["after_low"]["p85"].as_str() <= g["after"]["p85"].as_str(), "{g}");
+        assert!(
+            g["after_low"]["p85"].as_str() <= g["after"]["p85"].as_str(),
+            "{g}"
+        );
         assert!(g["summary"].as_str().unwrap().contains(" → "), "{g}");
     }
     // Reuse, not a copy: the goal's "before" is the team forecast's.
@@ -156,7 +179,11 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
         .collect();
     assert_eq!(
         fields,
-        ["answers.success_measure", "answers.deadline", "answers.if_not_done"]
+        [
+            "answers.success_measure",
+            "answers.deadline",
+            "answers.if_not_done"
+        ]
     );
     app.post(
         &app.manager,
@@ -224,9 +251,16 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
         .await
         .ok(200);
     let consequences = entry.body["consequences"].as_str().unwrap();
-    assert!(consequences.starts_with("Cost of yes at P"), "{consequences}");
+    assert!(
+        consequences.starts_with("Cost of yes at P"),
+        "{consequences}"
+    );
     assert!(consequences.contains(" on time, P85 "), "{consequences}");
-    assert!(entry.body["decision"].as_str().unwrap().contains("Why: "), "{}", entry.body);
+    assert!(
+        entry.body["decision"].as_str().unwrap().contains("Why: "),
+        "{}",
+        entry.body
+    );
     let log = app
         .get(&app.member, "/api/v1/decisions?team=payments&limit=500")
         .await
@@ -234,7 +268,12 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
     let with_it = log
         .items()
         .iter()
-        .filter(|d| d["title"].as_str().unwrap().contains("Export invoices as CSV"))
+        .filter(|d| {
+            d["title"]
+                .as_str()
+                .unwrap()
+                .contains("Export invoices as CSV")
+        })
         .count();
     assert_eq!(with_it, 1, "one decision recorded, not two");
     if kind == "accept" {
@@ -245,7 +284,12 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
             .ok(200);
         assert_eq!(g.body["status"], "draft");
         assert_eq!(g.body["parties"]["requester"], "token:stakeholder");
-        assert!(g.body["business_goal"].as_str().unwrap().contains("If it is not done: Two people"));
+        assert!(
+            g.body["business_goal"]
+                .as_str()
+                .unwrap()
+                .contains("If it is not done: Two people")
+        );
         assert_eq!(
             g.body["success_metrics"][0]["metric"],
             "Close in 3 days instead of 5"
@@ -266,13 +310,22 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
         .find(|l| l["id"] == "requests")
         .unwrap_or_else(|| panic!("no requests line: {}", report.body))["text"]
         .clone();
-    let outcome = if kind == "accept" { "accepted" } else { "declined" };
+    let outcome = if kind == "accept" {
+        "accepted"
+    } else {
+        "declined"
+    };
     assert_eq!(line, format!("Business requests: 1 request: 1 {outcome}"));
     let agenda = app
         .get(&app.member, "/api/v1/agenda?team=payments")
         .await
         .ok(200);
-    assert!(agenda.body["pending_requests"].as_array().unwrap().is_empty());
+    assert!(
+        agenda.body["pending_requests"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     // The requester is told on the request page.
     let page = app
@@ -303,14 +356,22 @@ async fn the_web_form_and_queue_for_people(engine: EngineKind) {
     let csrf = csrf_of(&form.body);
     // Without a CSRF token nothing is stored.
     let forged = lee
-        .post("/requests", &[("team", "payments"), ("title", "x"), ("urgency", "normal")])
+        .post(
+            "/requests",
+            &[("team", "payments"), ("title", "x"), ("urgency", "normal")],
+        )
         .await;
     assert_eq!(forged.status, 403);
     // An unknown team is shown next to its field.
     let bad = lee
         .post(
             "/requests",
-            &[("csrf", &csrf), ("team", "nope"), ("title", "Faster refunds"), ("urgency", "normal")],
+            &[
+                ("csrf", &csrf),
+                ("team", "nope"),
+                ("title", "Faster refunds"),
+                ("urgency", "normal"),
+            ],
         )
         .await;
     assert_eq!(bad.status, 422);
@@ -332,7 +393,11 @@ async fn the_web_form_and_queue_for_people(engine: EngineKind) {
     assert!(at.starts_with("/requests/"));
     let page = lee.get(&at).await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("page the on-call path now"), "{}", page.body);
+    assert!(
+        page.body.contains("page the on-call path now"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("3 unanswered"), "{}", page.body);
     assert!(page.body.contains("Request received: Refunds page is down"));
     // A stakeholder sees no decision form and no queue.
@@ -349,13 +414,22 @@ async fn the_web_form_and_queue_for_people(engine: EngineKind) {
     assert!(!empty.body.contains("Refunds page is down"));
     let page = boss.get(&format!("{at}?priority=P0&size=5")).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("Cost of yes at P0 for 5 items"), "{}", page.body);
+    assert!(
+        page.body.contains("Cost of yes at P0 for 5 items"),
+        "{}",
+        page.body
+    );
     let csrf = csrf_of(&page.body);
     let version = "1";
     let postponed = boss
         .post(
             &format!("{at}/decision"),
-            &[("csrf", &csrf), ("version", version), ("kind", "postpone"), ("reason", "After the fix ships")],
+            &[
+                ("csrf", &csrf),
+                ("version", version),
+                ("kind", "postpone"),
+                ("reason", "After the fix ships"),
+            ],
         )
         .await;
     assert_eq!(postponed.status, 303, "{}", postponed.body);
@@ -363,13 +437,19 @@ async fn the_web_form_and_queue_for_people(engine: EngineKind) {
     let again = boss
         .post(
             &format!("{at}/decision"),
-            &[("csrf", &csrf), ("version", version), ("kind", "decline"), ("reason", "No")],
+            &[
+                ("csrf", &csrf),
+                ("version", version),
+                ("kind", "decline"),
+                ("reason", "No"),
+            ],
         )
         .await;
     assert_eq!(again.status, 409, "{}", again.body);
     let seen = lee.get(&at).await;
     assert!(
-        seen.body.contains("was postponed to the next product sync. Reason: After the fix ships"),
+        seen.body
+            .contains("was postponed to the next product sync. Reason: After the fix ships"),
         "{}",
         seen.body
     );

@@ -169,10 +169,53 @@ pub async fn record_incidents(
             .owning(store, &prefix, &event.service, event.project.as_deref())
             .await?;
         records.push(Record::Incident(build_incident(
-            &prefix, event, &project, now,
+            &prefix, SOURCE, event, &project, now,
         )?));
     }
     store_all(store, records).await
+}
+
+/// Stores one incident reported by another part of Tandem (`source`
+/// `check` for health checks) through the same rules as the events API:
+/// the same project resolution, validation and idempotent upsert on
+/// `(source, id)`. Returns the stored incident.
+///
+/// `reported_at` is when this version was made (default: from the event's
+/// times, as for the API); a reopened incident passes the reopening time so
+/// that it wins over its stored resolution.
+pub async fn record_incident_from(
+    store: &Store,
+    source: &str,
+    event: IncidentEvent,
+    reported_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<Incident> {
+    let now = micros(now);
+    let project = owning_project(store, "", &event.service, event.project.as_deref()).await?;
+    let id = event.id.clone();
+    let mut incident = build_incident("", source, event, &project, now)?;
+    if let Some(at) = reported_at {
+        incident.updated_at = micros(at).max(incident.updated_at);
+    }
+    store.upsert_incident(&incident).await?;
+    store
+        .get_incident(source, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("incident {id:?} was not stored")))
+}
+
+/// The project an event on `service` belongs to: the one named by
+/// `project`, or the only one listing the service (errors name
+/// `{prefix}service` / `{prefix}project`).
+pub async fn owning_project(
+    store: &Store,
+    prefix: &str,
+    service: &str,
+    project: Option<&str>,
+) -> AppResult<Project> {
+    Projects::default()
+        .owning(store, prefix, service, project)
+        .await
 }
 
 /// A deployment sent through the events API, by its sender's id.
@@ -277,6 +320,7 @@ fn listed_repo(project: &Project, repo: &str) -> Option<String> {
 
 fn build_incident(
     prefix: &str,
+    source: &str,
     e: IncidentEvent,
     project: &Project,
     now: DateTime<Utc>,
@@ -287,7 +331,7 @@ fn build_incident(
     };
     let i = Incident {
         id: Uuid::now_v7(),
-        source: SOURCE.to_owned(),
+        source: source.to_owned(),
         external_id: e.id,
         project_id: project.id,
         service: Some(e.service),

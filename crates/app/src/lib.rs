@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod checks;
 pub mod charts;
 pub mod connect;
 pub mod credentials;

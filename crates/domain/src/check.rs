@@ -700,6 +700,13 @@ pub struct CheckState {
     /// Reminders sent in the current outage.
     pub reminders_sent: u32,
     pub next_reminder_at: Option<DateTime<Utc>>,
+    /// When the current run of failures (or successes) began: an incident
+    /// opens at its first failure and resolves at its first success.
+    #[serde(default)]
+    pub streak_since: Option<DateTime<Utc>>,
+    /// How often the current incident was reopened by a flap.
+    #[serde(default)]
+    pub reopens: u32,
 }
 
 impl Default for CheckState {
@@ -712,6 +719,8 @@ impl Default for CheckState {
             last_resolved_at: None,
             reminders_sent: 0,
             next_reminder_at: None,
+            streak_since: None,
+            reopens: 0,
         }
     }
 }
@@ -769,9 +778,15 @@ impl CheckState {
         if ok {
             s.consecutive_successes = s.consecutive_successes.saturating_add(1);
             s.consecutive_failures = 0;
+            if s.consecutive_successes == 1 {
+                s.streak_since = Some(now);
+            }
         } else {
             s.consecutive_failures = s.consecutive_failures.saturating_add(1);
             s.consecutive_successes = 0;
+            if s.consecutive_failures == 1 {
+                s.streak_since = Some(now);
+            }
         }
         let transition = match (self.status, ok) {
             (CheckStatus::Failing, true) if s.consecutive_successes >= spec.success_threshold => {
@@ -796,9 +811,11 @@ impl CheckState {
                         .last_resolved_at
                         .is_some_and(|r| now - r <= flap_window);
                 if flapping {
+                    s.reopens += 1;
                     Transition::Reopened
                 } else {
                     s.incident_seq += 1;
+                    s.reopens = 0;
                     Transition::Opened
                 }
             }

@@ -335,6 +335,16 @@ async fn send_email(
     to: &str,
 ) -> anyhow::Result<()> {
     let message = email_message(&smtp.from, to, &envelope.rendered)?;
+    smtp_send(smtp, timeout_seconds, message).await
+}
+
+/// Sends one message through `[report.smtp]` (also the health checks'
+/// e-mail alerts).
+pub async fn smtp_send(
+    smtp: &SmtpSettings,
+    timeout_seconds: u64,
+    message: Message,
+) -> anyhow::Result<()> {
     let builder = match smtp.security {
         SmtpSecurity::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
         SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?,

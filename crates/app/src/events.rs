@@ -448,3 +448,37 @@ async fn store_all(store: &Store, records: Vec<Record>) -> AppResult<usize> {
     store.upsert_records(&records).await?;
     Ok(records.len())
 }
+
+/// Incidents of every source (the events API, checks, webhooks), newest
+/// first, with their acknowledgement: `tandem incident list` and
+/// `GET /api/v1/incidents`.
+pub async fn list_incidents(
+    store: &Store,
+    open_only: bool,
+    limit: i64,
+) -> AppResult<Vec<tandem_store::IncidentEntry>> {
+    Ok(store
+        .list_incident_entries(open_only, limit.clamp(1, 1000))
+        .await?)
+}
+
+/// One incident by its id or its sender's id (any source).
+pub async fn find_incident(store: &Store, id: &str) -> AppResult<tandem_store::IncidentEntry> {
+    store
+        .find_incident_entry(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no incident {id:?} was recorded")))
+}
+
+/// Acknowledges an incident (someone is on it); the first acknowledgement
+/// stays. Returns the incident.
+pub async fn acknowledge(
+    store: &Store,
+    id: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> AppResult<tandem_store::IncidentEntry> {
+    let found = find_incident(store, id).await?;
+    store.acknowledge_incident(found.id, by, micros(now)).await?;
+    find_incident(store, &found.id.to_string()).await
+}

@@ -29,7 +29,7 @@ use tokio::net::TcpStream;
 pub const MAX_BODY: usize = 256 * 1024;
 
 /// One run's verdict.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Verdict {
     pub ok: bool,
     pub latency_ms: i64,

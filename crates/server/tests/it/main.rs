@@ -2,6 +2,7 @@
 //! database, once per engine (`<test>::sqlite` and `<test>::postgres`).
 
 mod auth;
+mod checks;
 mod authorisation;
 mod delivery_metrics;
 mod documents;

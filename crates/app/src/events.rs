@@ -479,6 +479,8 @@ pub async fn acknowledge(
     now: DateTime<Utc>,
 ) -> AppResult<tandem_store::IncidentEntry> {
     let found = find_incident(store, id).await?;
-    store.acknowledge_incident(found.id, by, micros(now)).await?;
+    store
+        .acknowledge_incident(found.id, by, micros(now))
+        .await?;
     find_incident(store, &found.id.to_string()).await
 }

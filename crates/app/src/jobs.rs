@@ -86,8 +86,9 @@ pub async fn checks(store: Store, settings: Arc<Settings>) {
             return;
         }
     };
-    let mut tick =
-        tokio::time::interval(Duration::from_millis(settings.monitor.scheduler_interval_ms));
+    let mut tick = tokio::time::interval(Duration::from_millis(
+        settings.monitor.scheduler_interval_ms,
+    ));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_prune = tokio::time::Instant::now();
     loop {

@@ -13,8 +13,8 @@
 
 pub mod audit;
 pub mod bootstrap;
-pub mod checks;
 pub mod charts;
+pub mod checks;
 pub mod connect;
 pub mod credentials;
 pub mod cron;

@@ -883,9 +883,8 @@ impl Settings {
         self.webhooks.check().map_err(SettingsError::Invalid)?;
         self.alerts.check().map_err(SettingsError::Invalid)?;
         for (i, c) in self.checks.iter().enumerate() {
-            c.validate().map_err(|e| {
-                SettingsError::Invalid(format!("checks[{i}] ({}): {e}", c.name))
-            })?;
+            c.validate()
+                .map_err(|e| SettingsError::Invalid(format!("checks[{i}] ({}): {e}", c.name)))?;
         }
         self.github
             .check("github")

@@ -183,7 +183,9 @@ pub async fn check(store: &Store, settings: &Settings, c: CheckCommand) -> anyho
             let (check, verdict) =
                 checks::run::run_now(store, settings, &runner, &name, now).await?;
             match format.format {
-                Format::Json => print_json(&serde_json::json!({"check": check, "verdict": verdict})),
+                Format::Json => {
+                    print_json(&serde_json::json!({"check": check, "verdict": verdict}))
+                }
                 Format::Table => {
                     println!(
                         "{}: {} in {} ms — {} (now {})",
@@ -215,15 +217,18 @@ pub async fn check(store: &Store, settings: &Settings, c: CheckCommand) -> anyho
             }
         }
         CheckCommand::Uptime { name, days, format } => {
-            let u = checks::uptime(store, &name, now - TimeDelta::days(i64::from(days)), now).await?;
+            let u =
+                checks::uptime(store, &name, now - TimeDelta::days(i64::from(days)), now).await?;
             match format.format {
                 Format::Json => print_json(&u),
                 Format::Table => {
                     println!(
                         "{}: {} over {days} days ({} runs, {} failed)",
                         u.check,
-                        u.availability
-                            .map_or_else(|| "no runs yet".to_owned(), |a| format!("{:.3} %", a * 100.0)),
+                        u.availability.map_or_else(
+                            || "no runs yet".to_owned(),
+                            |a| format!("{:.3} %", a * 100.0)
+                        ),
                         u.runs,
                         u.failed_runs
                     );
@@ -242,7 +247,8 @@ fn print_checks(all: &[StoredCheck]) {
             c.spec.kind.to_string(),
             c.service.clone(),
             c.state.status.to_string(),
-            c.last_run_at.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()),
+            c.last_run_at
+                .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()),
             c.last_message.clone(),
         ]);
     }

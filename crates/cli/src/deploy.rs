@@ -265,23 +265,38 @@ pub async fn deploy(target: &Target<'_>, c: DeployCommand) -> anyhow::Result<()>
 /// `tandem incident …`.
 pub async fn incident(target: &Target<'_>, c: IncidentCommand) -> anyhow::Result<()> {
     let c = match (c, target) {
-        (IncidentCommand::List { open, limit, format }, Target::Local(store)) => {
+        (
+            IncidentCommand::List {
+                open,
+                limit,
+                format,
+            },
+            Target::Local(store),
+        ) => {
             let all = events::list_incidents(store, open, limit).await?;
             return match format.format {
                 Format::Json => print_json(&all),
                 Format::Table => {
                     let mut t = crate::output::table(&[
-                        "incident", "service", "severity", "opened", "acknowledged", "resolved",
+                        "incident",
+                        "service",
+                        "severity",
+                        "opened",
+                        "acknowledged",
+                        "resolved",
                     ]);
                     for i in &all {
-                        let at = |t: Option<DateTime<Utc>>| t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
+                        let at = |t: Option<DateTime<Utc>>| {
+                            t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339())
+                        };
                         t.add_row(vec![
                             i.external_id.clone(),
                             i.service.clone().unwrap_or_default(),
                             i.severity.clone(),
                             i.opened_at.to_rfc3339(),
                             at(i.acknowledged_at),
-                            i.resolved_at.map_or_else(|| "open".to_owned(), |t| t.to_rfc3339()),
+                            i.resolved_at
+                                .map_or_else(|| "open".to_owned(), |t| t.to_rfc3339()),
                         ]);
                     }
                     println!("{t}");
@@ -297,7 +312,9 @@ pub async fn incident(target: &Target<'_>, c: IncidentCommand) -> anyhow::Result
                     println!(
                         "incident {} acknowledged at {} by {}",
                         i.external_id,
-                        i.acknowledged_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                        i.acknowledged_at
+                            .map(|t| t.to_rfc3339())
+                            .unwrap_or_default(),
                         i.acknowledged_by.unwrap_or_default()
                     );
                     Ok(())

@@ -378,7 +378,11 @@ fn compare(op: Op, ord: Option<std::cmp::Ordering>) -> bool {
 /// (`168h`, `30d`, `90m`, seconds without a unit), as seconds.
 fn parse_number(subject: &Subject, value: &str) -> Result<f64, String> {
     if *subject == Subject::CertificateExpiration {
-        let (n, unit) = value.split_at(value.find(|c: char| c.is_alphabetic()).unwrap_or(value.len()));
+        let (n, unit) = value.split_at(
+            value
+                .find(|c: char| c.is_alphabetic())
+                .unwrap_or(value.len()),
+        );
         let n: f64 = n
             .trim()
             .parse()
@@ -446,10 +450,7 @@ impl CheckSpec {
         {
             p.push(
                 "name",
-                format!(
-                    "{:?}: 1 to 100 letters, digits, '-', '_' or '.'",
-                    self.name
-                ),
+                format!("{:?}: 1 to 100 letters, digits, '-', '_' or '.'", self.name),
             );
         }
         if self.team.trim().is_empty() {
@@ -469,7 +470,8 @@ impl CheckSpec {
         }
         if self.timeout_seconds == 0 || self.timeout_seconds > 300 {
             p.push("timeout_seconds", "must be 1 to 300 seconds");
-        } else if self.kind != CheckKind::Heartbeat && self.timeout_seconds > self.interval_seconds {
+        } else if self.kind != CheckKind::Heartbeat && self.timeout_seconds > self.interval_seconds
+        {
             p.push(
                 "timeout_seconds",
                 format!(
@@ -496,7 +498,10 @@ impl CheckSpec {
         if self.kind != CheckKind::Http
             && (self.method.is_some() || !self.headers.is_empty() || self.body.is_some())
         {
-            p.push("method", "method, headers and body are for http checks only");
+            p.push(
+                "method",
+                "method, headers and body are for http checks only",
+            );
         }
         match (&self.query, self.kind) {
             (Some(q), CheckKind::Postgres) => {
@@ -540,7 +545,9 @@ impl CheckSpec {
             CheckKind::Tcp => t
                 .rsplit_once(':')
                 .is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)),
-            CheckKind::Postgres => matches!(scheme, Some(("postgres" | "postgresql", r)) if !r.is_empty()),
+            CheckKind::Postgres => {
+                matches!(scheme, Some(("postgres" | "postgresql", r)) if !r.is_empty())
+            }
             CheckKind::Redis => matches!(scheme, Some(("redis", r)) if !r.is_empty()),
             CheckKind::Heartbeat => t.is_empty(),
         };
@@ -612,7 +619,8 @@ impl Window {
         if self.start <= self.end {
             day_ok(at.weekday()) && t >= self.start && t < self.end
         } else {
-            (day_ok(at.weekday()) && t >= self.start) || (day_ok(at.weekday().pred()) && t < self.end)
+            (day_ok(at.weekday()) && t >= self.start)
+                || (day_ok(at.weekday().pred()) && t < self.end)
         }
     }
 }
@@ -676,10 +684,37 @@ pub fn read_only_sql(sql: &str) -> Result<(), String> {
         ));
     }
     const WRITING: &[&str] = &[
-        "INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER", "TRUNCATE", "GRANT",
-        "REVOKE", "COPY", "CALL", "DO", "LOCK", "VACUUM", "INTO", "NEXTVAL", "SETVAL",
-        "PG_TERMINATE_BACKEND", "PG_CANCEL_BACKEND", "SET_CONFIG", "LO_IMPORT", "LO_EXPORT",
-        "DBLINK", "DBLINK_EXEC", "REFRESH", "REINDEX", "CLUSTER", "COMMENT", "SECURITY", "FOR",
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "MERGE",
+        "CREATE",
+        "DROP",
+        "ALTER",
+        "TRUNCATE",
+        "GRANT",
+        "REVOKE",
+        "COPY",
+        "CALL",
+        "DO",
+        "LOCK",
+        "VACUUM",
+        "INTO",
+        "NEXTVAL",
+        "SETVAL",
+        "PG_TERMINATE_BACKEND",
+        "PG_CANCEL_BACKEND",
+        "SET_CONFIG",
+        "LO_IMPORT",
+        "LO_EXPORT",
+        "DBLINK",
+        "DBLINK_EXEC",
+        "REFRESH",
+        "REINDEX",
+        "CLUSTER",
+        "COMMENT",
+        "SECURITY",
+        "FOR",
     ];
     if let Some(w) = words.iter().find(|w| WRITING.contains(w)) {
         return Err(format!("is not read-only: it uses {w}"));
@@ -884,10 +919,15 @@ pub struct WorkingHours {
 impl WorkingHours {
     /// Parses `mon-fri 09:00-18:00` style settings.
     pub fn parse(days: &[String], start: &str, end: &str) -> Result<WorkingHours, String> {
-        let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| format!("{s:?} is not HH:MM"));
+        let t = |s: &str| {
+            NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| format!("{s:?} is not HH:MM"))
+        };
         let days = days
             .iter()
-            .map(|d| d.parse::<Weekday>().map_err(|_| format!("{d:?} is not a weekday")))
+            .map(|d| {
+                d.parse::<Weekday>()
+                    .map_err(|_| format!("{d:?} is not a weekday"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let (start, end) = (t(start)?, t(end)?);
         if start >= end || days.is_empty() {
@@ -899,7 +939,12 @@ impl WorkingHours {
     /// When an alert of `severity` made at `now` may be delivered, in a
     /// place `offset` east of UTC: critical at once; others at once inside
     /// working hours, else at the start of the next working period.
-    pub fn deliver_at(&self, severity: Severity, now: DateTime<Utc>, offset: Duration) -> DateTime<Utc> {
+    pub fn deliver_at(
+        &self,
+        severity: Severity,
+        now: DateTime<Utc>,
+        offset: Duration,
+    ) -> DateTime<Utc> {
         if severity == Severity::Critical {
             return now;
         }
@@ -966,10 +1011,19 @@ mod tests {
         let mut s = spec(CheckKind::Http, "ftp://x");
         s.interval_seconds = 4;
         s.timeout_seconds = 2;
-        s.conditions = vec!["[STATUS] == 200".into(), "[NOPE] == 1".into(), "[KEYS] < 3".into()];
+        s.conditions = vec![
+            "[STATUS] == 200".into(),
+            "[NOPE] == 1".into(),
+            "[KEYS] < 3".into(),
+        ];
         assert_eq!(
             fields(&s),
-            ["interval_seconds", "target", "conditions[1]", "conditions[2]"]
+            [
+                "interval_seconds",
+                "target",
+                "conditions[1]",
+                "conditions[2]"
+            ]
         );
         let mut pg = spec(CheckKind::Postgres, "postgres://localhost/db");
         pg.query = Some("DELETE FROM users".into());
@@ -1034,7 +1088,9 @@ mod tests {
         let mut reopened = 0;
         let mut recovered = 0;
         // Fail, fail (opens), ok, ok (recovers), then flap for a while.
-        let runs = [false, false, true, true, false, false, true, true, false, false];
+        let runs = [
+            false, false, true, true, false, false, true, true, false, false,
+        ];
         for (i, ok) in runs.iter().enumerate() {
             let (next, tr) = st.next(*ok, &s, Hold::None, t(i as i64), flap, r);
             match tr {
@@ -1052,7 +1108,10 @@ mod tests {
         let (st2, _) = st2.next(true, &s, Hold::None, t(21), flap, r);
         let (st2, _) = st2.next(false, &s, Hold::None, t(200), flap, r);
         let (st2, tr2) = st2.next(false, &s, Hold::None, t(201), flap, r);
-        assert_eq!((tr, tr2, st2.incident_seq), (Transition::None, Transition::Opened, 2));
+        assert_eq!(
+            (tr, tr2, st2.incident_seq),
+            (Transition::None, Transition::Opened, 2)
+        );
     }
 
     #[test]
@@ -1087,24 +1146,48 @@ mod tests {
         assert!(s.in_maintenance(monday_late + Duration::hours(1)));
         assert!(!s.in_maintenance(monday_late + Duration::hours(2)));
         let wh = WorkingHours::parse(
-            &["mon".into(), "tue".into(), "wed".into(), "thu".into(), "fri".into()],
+            &[
+                "mon".into(),
+                "tue".into(),
+                "wed".into(),
+                "thu".into(),
+                "fri".into(),
+            ],
             "09:00",
             "18:00",
         )
         .unwrap();
         let saturday = Utc.with_ymd_and_hms(2026, 3, 7, 12, 0, 0).unwrap();
-        assert_eq!(wh.deliver_at(Severity::Critical, saturday, Duration::zero()), saturday);
+        assert_eq!(
+            wh.deliver_at(Severity::Critical, saturday, Duration::zero()),
+            saturday
+        );
         assert_eq!(
             wh.deliver_at(Severity::Warning, saturday, Duration::zero()),
             Utc.with_ymd_and_hms(2026, 3, 9, 9, 0, 0).unwrap()
         );
-        assert_eq!(wh.deliver_at(Severity::Warning, t(0), Duration::zero()), t(0));
+        assert_eq!(
+            wh.deliver_at(Severity::Warning, t(0), Duration::zero()),
+            t(0)
+        );
     }
 
     #[test]
     fn uptime_is_time_weighted() {
-        let a = Rollup { runs: 1, ok_runs: 1, up_ms: 60_000, down_ms: 0, latency_ms_sum: 5 };
-        let b = Rollup { runs: 1, ok_runs: 0, up_ms: 0, down_ms: 20_000, latency_ms_sum: 5 };
+        let a = Rollup {
+            runs: 1,
+            ok_runs: 1,
+            up_ms: 60_000,
+            down_ms: 0,
+            latency_ms_sum: 5,
+        };
+        let b = Rollup {
+            runs: 1,
+            ok_runs: 0,
+            up_ms: 0,
+            down_ms: 20_000,
+            latency_ms_sum: 5,
+        };
         assert_eq!(uptime(&[a, b]), Some(0.75));
         assert_eq!(uptime(&[]), None);
     }

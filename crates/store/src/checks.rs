@@ -635,7 +635,8 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Alert>> {
         let lock = skip_locked(self.engine());
-        let due = "((status = 'pending' AND due_at <= $2) OR (status = 'sending' AND claimed_at < $3))";
+        let due =
+            "((status = 'pending' AND due_at <= $2) OR (status = 'sending' AND claimed_at < $3))";
         let rows: Vec<AlertRow> = on_pool!(self, |pool| {
             sqlx::query_as(sql(format!(
                 "UPDATE alerts SET status = 'sending', claimed_by = $1, claimed_at = $2 \

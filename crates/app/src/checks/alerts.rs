@@ -31,7 +31,11 @@ use crate::report::send::{SIGNATURE_HEADER, signature, smtp_send};
 use crate::settings::{AlertRoute, Settings};
 
 /// The routes an alert of this team and severity follows.
-pub fn routes<'s>(settings: &'s Settings, team_key: &str, severity: Severity) -> Vec<&'s AlertRoute> {
+pub fn routes<'s>(
+    settings: &'s Settings,
+    team_key: &str,
+    severity: Severity,
+) -> Vec<&'s AlertRoute> {
     settings
         .alerts
         .routes
@@ -48,7 +52,11 @@ pub fn incident_link(settings: &Settings, incident: &Incident) -> String {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", settings.server.listen));
-    format!("{}/api/v1/incidents/{}", base.trim_end_matches('/'), incident.id)
+    format!(
+        "{}/api/v1/incidents/{}",
+        base.trim_end_matches('/'),
+        incident.id
+    )
 }
 
 /// Writes the alerts of one message of an incident into the outbox.
@@ -198,13 +206,19 @@ pub async fn send_due(
     Ok(sent)
 }
 
-async fn deliver(settings: &Settings, client: &reqwest::Client, alert: &Alert) -> anyhow::Result<()> {
+async fn deliver(
+    settings: &Settings,
+    client: &reqwest::Client,
+    alert: &Alert,
+) -> anyhow::Result<()> {
     let route = settings
         .alerts
         .routes
         .iter()
         .find(|r| r.name == alert.destination)
-        .ok_or_else(|| anyhow::anyhow!("the route {:?} is no longer configured", alert.destination))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!("the route {:?} is no longer configured", alert.destination)
+        })?;
     let timeout = Duration::from_secs(settings.alerts.timeout_seconds.max(1));
     match alert.channel {
         AlertChannel::Slack => {

@@ -53,8 +53,7 @@ pub async fn define(
     let team = lookup::team(store, &spec.team)
         .await
         .map_err(|_| AppError::invalid("team", format!("no team has the key {:?}", spec.team)))?;
-    let project =
-        events::owning_project(store, "", &spec.service, spec.project.as_deref()).await?;
+    let project = events::owning_project(store, "", &spec.service, spec.project.as_deref()).await?;
     if let Some(parent) = &spec.depends_on
         && store.get_check(parent).await?.is_none()
     {
@@ -117,7 +116,10 @@ pub async fn silence(
     now: DateTime<Utc>,
 ) -> AppResult<StoredCheck> {
     if minutes > 60 * 24 * 30 {
-        return Err(AppError::invalid("minutes", "at most 30 days (43200 minutes)"));
+        return Err(AppError::invalid(
+            "minutes",
+            "at most 30 days (43200 minutes)",
+        ));
     }
     let until = (minutes > 0).then(|| now + TimeDelta::minutes(i64::from(minutes)));
     if !store.silence_check(name, until).await? {

@@ -191,9 +191,18 @@ async fn postgres(spec: &CheckSpec) -> Result<Observation, String> {
         }
         r.try_get::<Option<i64>, _>(0)
             .map(|v| v.map(|v| v.to_string()))
-            .or_else(|_| r.try_get::<Option<i32>, _>(0).map(|v| v.map(|v| v.to_string())))
-            .or_else(|_| r.try_get::<Option<f64>, _>(0).map(|v| v.map(|v| v.to_string())))
-            .or_else(|_| r.try_get::<Option<bool>, _>(0).map(|v| v.map(|v| v.to_string())))
+            .or_else(|_| {
+                r.try_get::<Option<i32>, _>(0)
+                    .map(|v| v.map(|v| v.to_string()))
+            })
+            .or_else(|_| {
+                r.try_get::<Option<f64>, _>(0)
+                    .map(|v| v.map(|v| v.to_string()))
+            })
+            .or_else(|_| {
+                r.try_get::<Option<bool>, _>(0)
+                    .map(|v| v.map(|v| v.to_string()))
+            })
             .or_else(|_| r.try_get::<Option<String>, _>(0))
             .ok()
             .flatten()

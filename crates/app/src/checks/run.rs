@@ -76,7 +76,10 @@ pub async fn run_due(
     if free == 0 {
         return Ok(0);
     }
-    let limit = settings.monitor.batch.min(i64::try_from(free).unwrap_or(i64::MAX));
+    let limit = settings
+        .monitor
+        .batch
+        .min(i64::try_from(free).unwrap_or(i64::MAX));
     let claimed = store
         .claim_due_checks(&runner.owner, now, now + LEASE, limit)
         .await?;
@@ -151,7 +154,16 @@ async fn run_claimed(
         now,
     )
     .await;
-    let result = record(store, settings, &runner.owner, &check, &verdict, next_run_at, now).await;
+    let result = record(
+        store,
+        settings,
+        &runner.owner,
+        &check,
+        &verdict,
+        next_run_at,
+        now,
+    )
+    .await;
     if result.is_err() {
         store.release_check(check.id, &runner.owner).await?;
     }
@@ -171,7 +183,9 @@ async fn record(
     let m = &settings.monitor;
     let reminders = Reminders {
         base: TimeDelta::minutes(i64::from(m.reminder_minutes.max(1))),
-        max: TimeDelta::minutes(i64::from(m.reminder_max_minutes.max(m.reminder_minutes).max(1))),
+        max: TimeDelta::minutes(i64::from(
+            m.reminder_max_minutes.max(m.reminder_minutes).max(1),
+        )),
     };
     let hold = hold(store, check, now).await?;
     let flap = TimeDelta::minutes(i64::from(m.flap_window_minutes));
@@ -199,7 +213,8 @@ async fn record(
                 project: Some(check.project_id.to_string()),
             };
             let reported = (transition == Transition::Reopened).then_some(now);
-            let incident = events::record_incident_from(store, SOURCE, event, reported, now).await?;
+            let incident =
+                events::record_incident_from(store, SOURCE, event, reported, now).await?;
             alerts::enqueue(
                 store,
                 settings,

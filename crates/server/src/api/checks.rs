@@ -241,5 +241,7 @@ pub async fn ack_incident(
     Path(id): Path<String>,
 ) -> ApiResult<Json<IncidentEntry>> {
     let by = principal.0.name.clone();
-    Ok(Json(events::acknowledge(&state.store, &id, &by, Utc::now()).await?))
+    Ok(Json(
+        events::acknowledge(&state.store, &id, &by, Utc::now()).await?,
+    ))
 }

@@ -28,7 +28,9 @@ per_engine!(
 
 /// The target: `GET /healthz` answers 200 while it runs.
 async fn start_target(addr: SocketAddr) -> oneshot::Sender<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind the target");
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .expect("bind the target");
     let (tx, rx) = oneshot::channel::<()>();
     let app = Router::new().route("/healthz", get(|| async { "ok" }));
     tokio::spawn(async move {
@@ -76,13 +78,20 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 async fn status(app: &TestApp, name: &str) -> String {
-    let c = app.get(&app.member, &format!("/api/v1/checks/{name}")).await.ok(200).body;
+    let c = app
+        .get(&app.member, &format!("/api/v1/checks/{name}"))
+        .await
+        .ok(200)
+        .body;
     c["state"]["status"].as_str().unwrap().to_owned()
 }
 
@@ -181,26 +190,45 @@ async fn a_target_down_and_back_is_one_incident_two_messages_and_a_restore_time(
     assert_eq!(incident["external_id"], "check:payments-health:1");
     let (opened, resolved) = (time(&incident["opened_at"]), time(&incident["resolved_at"]));
     assert!(down_at <= opened && opened <= failing_seen, "{incident:#}");
-    assert!(up_at <= resolved && resolved <= passing_seen, "{incident:#}");
+    assert!(
+        up_at <= resolved && resolved <= passing_seen,
+        "{incident:#}"
+    );
 
     // One alert and one recovery, as Block Kit with the incident's link.
     let messages = slack.lock().unwrap().clone();
-    let link = format!("{}/api/v1/incidents/{}", app.base, incident["id"].as_str().unwrap());
-    for (m, header) in messages.iter().zip(["payments-health is failing", "payments-health recovered"]) {
+    let link = format!(
+        "{}/api/v1/incidents/{}",
+        app.base,
+        incident["id"].as_str().unwrap()
+    );
+    for (m, header) in messages
+        .iter()
+        .zip(["payments-health is failing", "payments-health recovered"])
+    {
         let blocks = m["blocks"].as_array().expect("Block Kit blocks");
         assert_eq!(blocks[0]["type"], "header");
-        assert!(blocks[0]["text"]["text"].as_str().unwrap().contains(header), "{m:#}");
+        assert!(
+            blocks[0]["text"]["text"].as_str().unwrap().contains(header),
+            "{m:#}"
+        );
         assert_eq!(blocks[2]["elements"][0]["url"], link.as_str(), "{m:#}");
         assert!(m["text"].as_str().unwrap().contains(header));
     }
     // The incident's log shows both, sent on the first attempt.
     let detail = app
-        .get(&app.member, &format!("/api/v1/incidents/{}", incident["id"].as_str().unwrap()))
+        .get(
+            &app.member,
+            &format!("/api/v1/incidents/{}", incident["id"].as_str().unwrap()),
+        )
         .await
         .ok(200)
         .body;
     let alerts = detail["alerts"].as_array().unwrap();
-    let kinds: Vec<&str> = alerts.iter().map(|a| a["alert"]["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["alert"]["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["opened", "resolved"]);
     for a in alerts {
         assert_eq!(a["alert"]["status"], "sent");
@@ -210,20 +238,37 @@ async fn a_target_down_and_back_is_one_incident_two_messages_and_a_restore_time(
     // The team's time to restore now counts it.
     let after = app.get(&app.member, dora_url).await.ok(200).body;
     let ttr = &after["time_to_restore"];
-    assert_eq!((ttr["incidents"].clone(), ttr["resolved"].clone()), (json!(1), json!(1)), "{after:#}");
+    assert_eq!(
+        (ttr["incidents"].clone(), ttr["resolved"].clone()),
+        (json!(1), json!(1)),
+        "{after:#}"
+    );
     let hours = ttr["median_hours"].as_f64().unwrap();
     let expected = (resolved - opened).num_milliseconds() as f64 / 3_600_000.0;
-    assert!((hours - expected).abs() <= expected * 0.01 + 1e-6, "{hours} vs {expected}");
+    assert!(
+        (hours - expected).abs() <= expected * 0.01 + 1e-6,
+        "{hours} vs {expected}"
+    );
     let explained = app
-        .get(&app.member, "/api/v1/delivery/explain?metric=time-to-restore&team=pay&since=2026-01-01")
+        .get(
+            &app.member,
+            "/api/v1/delivery/explain?metric=time-to-restore&team=pay&since=2026-01-01",
+        )
         .await
         .ok(200)
         .body;
-    assert_eq!(explained["incidents"][0]["external_id"], "check:payments-health:1", "{explained:#}");
+    assert_eq!(
+        explained["incidents"][0]["external_id"], "check:payments-health:1",
+        "{explained:#}"
+    );
 
     // Acknowledging keeps the first acknowledgement.
     let acked = app
-        .post(&app.member, "/api/v1/incidents/check:payments-health:1/ack", json!({}))
+        .post(
+            &app.member,
+            "/api/v1/incidents/check:payments-health:1/ack",
+            json!({}),
+        )
         .await
         .ok(200)
         .body;
@@ -253,24 +298,50 @@ async fn bad_definitions_are_refused_naming_the_field(engine: EngineKind) {
         b
     };
     for (patch, field) in [
-        (json!({"interval_seconds": 4, "timeout_seconds": 2}), "interval_seconds"),
+        (
+            json!({"interval_seconds": 4, "timeout_seconds": 2}),
+            "interval_seconds",
+        ),
         (json!({"target": "not a url"}), "target"),
-        (json!({"conditions": ["[STATUS] == 200", "[SPEED] > 3"]}), "conditions[1]"),
-        (json!({"kind": "postgres", "target": "postgres://db/x", "query": "DELETE FROM t"}), "query"),
+        (
+            json!({"conditions": ["[STATUS] == 200", "[SPEED] > 3"]}),
+            "conditions[1]",
+        ),
+        (
+            json!({"kind": "postgres", "target": "postgres://db/x", "query": "DELETE FROM t"}),
+            "query",
+        ),
         (json!({"team": "nope"}), "team"),
         (json!({"service": "nowhere"}), "service"),
         (json!({"depends_on": "missing"}), "depends_on"),
     ] {
-        let reply = app.post(&app.manager, "/api/v1/checks", with(patch.clone())).await;
+        let reply = app
+            .post(&app.manager, "/api/v1/checks", with(patch.clone()))
+            .await;
         reply.err_field(422, "invalid", field);
     }
     // An unknown field is a 4xx naming it, too.
-    let reply = app.post(&app.manager, "/api/v1/checks", with(json!({"colour": "red"}))).await;
+    let reply = app
+        .post(
+            &app.manager,
+            "/api/v1/checks",
+            with(json!({"colour": "red"})),
+        )
+        .await;
     assert!(reply.status.is_client_error(), "{:?}", reply.body);
-    assert!(reply.body.to_string().contains("colour"), "{:?}", reply.body);
+    assert!(
+        reply.body.to_string().contains("colour"),
+        "{:?}",
+        reply.body
+    );
     // Nothing was stored; a member may not define checks.
-    assert_eq!(app.get(&app.member, "/api/v1/checks").await.ok(200).body, json!([]));
-    app.post(&app.member, "/api/v1/checks", base.clone()).await.err(403, "forbidden");
+    assert_eq!(
+        app.get(&app.member, "/api/v1/checks").await.ok(200).body,
+        json!([])
+    );
+    app.post(&app.member, "/api/v1/checks", base.clone())
+        .await
+        .err(403, "forbidden");
 }
 
 async fn heartbeats_keep_a_check_passing(engine: EngineKind) {
@@ -286,12 +357,24 @@ async fn heartbeats_keep_a_check_passing(engine: EngineKind) {
         .await
         .ok(201)
         .body;
-    let token = defined["heartbeat_token"].as_str().expect("a token, shown once");
+    let token = defined["heartbeat_token"]
+        .as_str()
+        .expect("a token, shown once");
     // Unknown token: 404, nothing stored.
-    let reply = app.send(app.request(reqwest::Method::POST, "/heartbeats/not-a-token")).await;
+    let reply = app
+        .send(app.request(reqwest::Method::POST, "/heartbeats/not-a-token"))
+        .await;
     assert_eq!(reply.status, 404);
     let store = app.store().await;
-    assert_eq!(store.get_check("nightly-export").await.unwrap().unwrap().last_ping_at, None);
+    assert_eq!(
+        store
+            .get_check("nightly-export")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_ping_at,
+        None
+    );
     let reply = app
         .send(app.request(reqwest::Method::POST, &format!("/heartbeats/{token}")))
         .await

@@ -2,8 +2,8 @@
 //! database, once per engine (`<test>::sqlite` and `<test>::postgres`).
 
 mod auth;
-mod checks;
 mod authorisation;
+mod checks;
 mod delivery_metrics;
 mod documents;
 mod events;

@@ -538,7 +538,7 @@ impl CheckSpec {
 
     fn check_target(&self, p: &mut Problems) {
         let t = self.target.trim();
-        let scheme = t.split_once("://").map(|(s, rest)| (s, rest));
+        let scheme = t.split_once("://");
         let ok = match self.kind {
             CheckKind::Http => matches!(scheme, Some(("http" | "https", rest))
                 if !rest.is_empty() && !rest.starts_with('/') && !t.contains(char::is_whitespace)),

@@ -187,6 +187,49 @@ pub async fn record_incidents_from(
     store_all(store, records).await
 }
 
+/// Stores one incident reported by another part of Tandem (`source`
+/// `check` for health checks) through the same rules as the events API:
+/// the same project resolution, validation and idempotent upsert on
+/// `(source, id)`. Returns the stored incident.
+///
+/// `reported_at` is when this version was made (default: from the event's
+/// times, as for the API); a reopened incident passes the reopening time so
+/// that it wins over its stored resolution.
+pub async fn record_incident_from(
+    store: &Store,
+    source: &str,
+    event: IncidentEvent,
+    reported_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<Incident> {
+    let now = micros(now);
+    let project = owning_project(store, "", &event.service, event.project.as_deref()).await?;
+    let id = event.id.clone();
+    let mut incident = build_incident("", source, event, &project, now)?;
+    if let Some(at) = reported_at {
+        incident.updated_at = micros(at).max(incident.updated_at);
+    }
+    store.upsert_incident(&incident).await?;
+    store
+        .get_incident(source, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("incident {id:?} was not stored")))
+}
+
+/// The project an event on `service` belongs to: the one named by
+/// `project`, or the only one listing the service (errors name
+/// `{prefix}service` / `{prefix}project`).
+pub async fn owning_project(
+    store: &Store,
+    prefix: &str,
+    service: &str,
+    project: Option<&str>,
+) -> AppResult<Project> {
+    Projects::default()
+        .owning(store, prefix, service, project)
+        .await
+}
+
 /// A deployment sent through the events API, by its sender's id.
 pub async fn deployment(store: &Store, id: &str) -> AppResult<Deployment> {
     store
@@ -416,4 +459,40 @@ async fn store_all(store: &Store, records: Vec<Record>) -> AppResult<usize> {
     }
     store.upsert_records(&records).await?;
     Ok(records.len())
+}
+
+/// Incidents of every source (the events API, checks, webhooks), newest
+/// first, with their acknowledgement: `tandem incident list` and
+/// `GET /api/v1/incidents`.
+pub async fn list_incidents(
+    store: &Store,
+    open_only: bool,
+    limit: i64,
+) -> AppResult<Vec<tandem_store::IncidentEntry>> {
+    Ok(store
+        .list_incident_entries(open_only, limit.clamp(1, 1000))
+        .await?)
+}
+
+/// One incident by its id or its sender's id (any source).
+pub async fn find_incident(store: &Store, id: &str) -> AppResult<tandem_store::IncidentEntry> {
+    store
+        .find_incident_entry(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no incident {id:?} was recorded")))
+}
+
+/// Acknowledges an incident (someone is on it); the first acknowledgement
+/// stays. Returns the incident.
+pub async fn acknowledge(
+    store: &Store,
+    id: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> AppResult<tandem_store::IncidentEntry> {
+    let found = find_incident(store, id).await?;
+    store
+        .acknowledge_incident(found.id, by, micros(now))
+        .await?;
+    find_incident(store, &found.id.to_string()).await
 }

@@ -13,6 +13,11 @@
 //! - the calendar refresh is `focus::refresh_loop` (feeds claimed with a
 //!   lease, every `calendar.refresh_interval_minutes`);
 //! - the report scheduler is `report::schedule::run`;
+//! - [`checks`]: syncing `[[checks]]` at start, then the health-check
+//!   scheduler (`checks::run::run_due`) every `monitor.scheduler_interval_ms`
+//!   and the check data retention prune hourly;
+//! - [`alerts`]: the alert outbox sender (`checks::alerts::send_due`) every
+//!   `alerts.sender_interval_ms`;
 //! - [`request_mailbox`]: polling `[requests.imap]` for e-mailed requests
 //!   and retrying stored ones a stopped replica left (`crate::intake`);
 //! - [`request_replies`]: telling Slack and e-mail requesters what the
@@ -26,7 +31,8 @@
 //! prune deletes what every replica would, and report runs and pull request
 //! commit fetches are claimed in the database with a lease; an e-mail is
 //! stored once per Message-ID and worked on under a lease, and an outbox
-//! message is claimed before it is sent (ADR 0022).
+//! message is claimed before it is sent (ADR 0022); due checks and alerts are
+//! claimed too (ADR 0019).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +49,12 @@ const PRUNE_FIRST_AFTER: Duration = Duration::from_secs(5 * 60);
 /// Spawns every background loop whose setting is not 0.
 pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
+    if settings.monitor.scheduler_interval_ms > 0 {
+        tasks.push(tokio::spawn(checks(store.clone(), settings.clone())));
+    }
+    if settings.alerts.sender_interval_ms > 0 {
+        tasks.push(tokio::spawn(alerts(store.clone(), settings.clone())));
+    }
     if settings.forecast.check_interval_minutes > 0 {
         tasks.push(tokio::spawn(risk_checks(store.clone(), settings.clone())));
     }
@@ -88,6 +100,64 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
         )));
     }
     tasks
+}
+
+/// Stores `[[checks]]`, then claims and runs due health checks every
+/// `monitor.scheduler_interval_ms`, as a replica of its own name; prunes
+/// check data past its retention hourly.
+pub async fn checks(store: Store, settings: Arc<Settings>) {
+    if let Err(e) = crate::checks::sync_config(&store, &settings, Utc::now()).await {
+        tracing::error!(error = %e, "the [[checks]] of the configuration could not be stored");
+    }
+    let owner = format!("replica-{}", uuid::Uuid::now_v7());
+    let runner = match crate::checks::run::Runner::new(owner, settings.monitor.concurrency) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "the check runner could not start");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(
+        settings.monitor.scheduler_interval_ms,
+    ));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_prune = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        if let Err(e) = crate::checks::run::run_due(&store, &settings, &runner, Utc::now()).await {
+            tracing::warn!(error = %e, "claiming due checks failed; retrying at the next tick");
+        }
+        if last_prune.elapsed() >= Duration::from_secs(3600) {
+            last_prune = tokio::time::Instant::now();
+            match crate::checks::prune(&store, &settings, Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "check results past retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "pruning check results failed"),
+            }
+        }
+    }
+}
+
+/// Sends due alerts every `alerts.sender_interval_ms`.
+pub async fn alerts(store: Store, settings: Arc<Settings>) {
+    let owner = format!("replica-{}", uuid::Uuid::now_v7());
+    let client = match reqwest::Client::builder().build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "the alert sender could not start");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(settings.alerts.sender_interval_ms));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) =
+            crate::checks::alerts::send_due(&store, &settings, &client, &owner, Utc::now()).await
+        {
+            tracing::warn!(error = %e, "sending alerts failed; retrying at the next tick");
+        }
+    }
 }
 
 /// Runs the risk checks at start and then every

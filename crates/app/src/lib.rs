@@ -15,6 +15,7 @@ pub mod alertmanager;
 pub mod audit;
 pub mod bootstrap;
 pub mod charts;
+pub mod checks;
 pub mod connect;
 pub mod credentials;
 pub mod cron;

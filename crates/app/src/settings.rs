@@ -71,7 +71,153 @@ pub struct Settings {
     /// `[slack]`: the Slack app requests come in through (ADR 0022).
     #[serde(default)]
     pub slack: SlackAppSettings,
+    // --- checks ---
+    /// `[[checks]]`: health checks defined in the file, synced at start.
+    #[serde(default)]
+    pub checks: Vec<tandem_domain::check::CheckSpec>,
+    /// `[monitor]`: the check scheduler, flap window, reminders, retention.
+    #[serde(default)]
+    pub monitor: MonitorSettings,
+    /// `[alerts]`: where check alerts go (`[[alerts.routes]]`), retries,
+    /// working hours for quiet hours.
+    #[serde(default)]
+    pub alerts: AlertSettings,
 }
+
+/// `[monitor]`: how `serve` runs checks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorSettings {
+    /// How often due checks are claimed, in milliseconds (0: never).
+    pub scheduler_interval_ms: u64,
+    /// Checks running at once on one replica.
+    pub concurrency: usize,
+    /// Most checks claimed in one pass.
+    pub batch: i64,
+    /// A failure this soon after a recovery reopens the incident.
+    pub flap_window_minutes: u32,
+    /// First reminder after this long; then doubling up to the maximum.
+    pub reminder_minutes: u32,
+    pub reminder_max_minutes: u32,
+    /// Raw results are kept this long; rollups per grain below.
+    pub raw_retention_hours: u32,
+    pub minute_retention_days: u32,
+    pub hour_retention_days: u32,
+    pub day_retention_days: u32,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> Self {
+        Self {
+            scheduler_interval_ms: 1_000,
+            concurrency: 256,
+            batch: 1_000,
+            flap_window_minutes: 30,
+            reminder_minutes: 30,
+            reminder_max_minutes: 240,
+            raw_retention_hours: 48,
+            minute_retention_days: 14,
+            hour_retention_days: 100,
+            day_retention_days: 800,
+        }
+    }
+}
+
+/// `[alerts]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertSettings {
+    pub routes: Vec<AlertRoute>,
+    /// How often due alerts are sent, in milliseconds (0: never).
+    pub sender_interval_ms: u64,
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    pub timeout_seconds: u64,
+    /// A claim older than this is taken over (its sender died).
+    pub claim_stale_minutes: u32,
+    /// Working hours, in each team's time zone: alerts that are not
+    /// critical wait for them (quiet hours).
+    pub working_days: Vec<String>,
+    pub working_start: String,
+    pub working_end: String,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            routes: Vec::new(),
+            sender_interval_ms: 1_000,
+            max_attempts: 5,
+            retry_base_ms: 1_000,
+            timeout_seconds: 10,
+            claim_stale_minutes: 5,
+            working_days: ["mon", "tue", "wed", "thu", "fri"]
+                .map(str::to_owned)
+                .to_vec(),
+            working_start: "09:00".to_owned(),
+            working_end: "18:00".to_owned(),
+        }
+    }
+}
+
+/// One route: the alerts of `team` (all teams when absent) whose severity
+/// is listed (all when empty) go to `to` over `channel`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRoute {
+    pub name: String,
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub severities: Vec<tandem_domain::check::Severity>,
+    pub channel: tandem_domain::check::AlertChannel,
+    /// Slack: the incoming-webhook URL; webhook: the URL; e-mail: the
+    /// address (sent through `[report.smtp]`).
+    #[serde(serialize_with = "redact")]
+    pub to: SecretString,
+    /// Webhook: the HMAC-SHA256 key of `x-tandem-signature-256`.
+    #[serde(default, serialize_with = "redact_opt")]
+    pub secret: Option<SecretString>,
+}
+
+impl AlertSettings {
+    pub fn check(&self) -> Result<(), String> {
+        use secrecy::ExposeSecret;
+        use tandem_domain::check::AlertChannel;
+        let mut names = std::collections::HashSet::new();
+        for (i, r) in self.routes.iter().enumerate() {
+            if r.name.trim().is_empty() || !names.insert(r.name.as_str()) {
+                return Err(format!("alerts.routes[{i}].name: empty or used twice"));
+            }
+            let to = r.to.expose_secret();
+            match r.channel {
+                AlertChannel::Slack | AlertChannel::Webhook => {
+                    reqwest::Url::parse(to)
+                        .map_err(|e| format!("alerts.routes[{i}].to: not a URL: {e}"))?;
+                }
+                AlertChannel::Email => {
+                    to.parse::<Mailbox>().map_err(|e| {
+                        format!("alerts.routes[{i}].to: not an e-mail address: {e}")
+                    })?;
+                }
+            }
+            if r.channel == AlertChannel::Webhook && r.secret.is_none() {
+                return Err(format!(
+                    "alerts.routes[{i}].secret: a webhook route needs a signing secret"
+                ));
+            }
+        }
+        if self.max_attempts == 0 || self.max_attempts > 20 {
+            return Err("alerts.max_attempts must be between 1 and 20".into());
+        }
+        tandem_domain::check::WorkingHours::parse(
+            &self.working_days,
+            &self.working_start,
+            &self.working_end,
+        )
+        .map_err(|e| format!("alerts.working_*: {e}"))?;
+        Ok(())
+    }
 
 /// `[requests]`: business requests (issue 14).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1105,6 +1251,11 @@ impl Settings {
         }
         self.report.check().map_err(SettingsError::Invalid)?;
         self.webhooks.check().map_err(SettingsError::Invalid)?;
+        self.alerts.check().map_err(SettingsError::Invalid)?;
+        for (i, c) in self.checks.iter().enumerate() {
+            c.validate()
+                .map_err(|e| SettingsError::Invalid(format!("checks[{i}] ({}): {e}", c.name)))?;
+        }
         self.github
             .check("github")
             .map_err(SettingsError::Invalid)?;

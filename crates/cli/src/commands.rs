@@ -91,6 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Connect(c) => crate::connect::connect(&store, &settings, c).await,
         Command::Metrics(c) => crate::metrics::metrics(&store, &settings, c).await,
         Command::Risk(c) => crate::risks::risk(&store, c).await,
+        Command::Check(c) => crate::checks::check(&store, &settings, c).await,
         Command::Decision(c) => crate::decisions::decision(&store, c).await,
         Command::Policy(c) => crate::focus::policy(&store, c).await,
         Command::Calendar(c) => crate::focus::calendar(&store, c).await,

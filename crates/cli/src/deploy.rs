@@ -97,7 +97,37 @@ pub enum IncidentCommand {
         after_help = "Example:\n  tandem incident resolve INC-42 --resolved 2026-03-02T11:00:00Z"
     )]
     Resolve(ResolveArgs),
+    /// List incidents of every source (pagers, the events API, checks),
+    /// newest first, with when each was acknowledged.
+    #[command(after_help = "Example:\n  tandem incident list --open")]
+    List {
+        /// Only unresolved incidents.
+        #[arg(long)]
+        open: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        format: crate::FormatArg,
+    },
+    /// Acknowledge an incident (by its id or its sender's id, e.g.
+    /// `check:payments-health:3`): someone is on it. The first
+    /// acknowledgement stays.
+    #[command(after_help = "Example:\n  tandem incident ack check:payments-health:3 --by alice")]
+    Ack {
+        id: String,
+        /// Who acknowledges it.
+        #[arg(long, default_value = "cli")]
+        by: String,
+        #[command(flatten)]
+        format: crate::FormatArg,
+    },
 }
+
+/// `list` and `ack` read and write the database directly.
+static LOCAL: Remote = Remote {
+    server: None,
+    token: None,
+};
 
 #[derive(Debug, Args)]
 pub struct OpenArgs {
@@ -168,6 +198,7 @@ impl IncidentCommand {
         match self {
             IncidentCommand::Open(a) => &a.remote,
             IncidentCommand::Resolve(a) => &a.remote,
+            IncidentCommand::List { .. } | IncidentCommand::Ack { .. } => &LOCAL,
         }
     }
 }
@@ -233,6 +264,68 @@ pub async fn deploy(target: &Target<'_>, c: DeployCommand) -> anyhow::Result<()>
 
 /// `tandem incident …`.
 pub async fn incident(target: &Target<'_>, c: IncidentCommand) -> anyhow::Result<()> {
+    let c = match (c, target) {
+        (
+            IncidentCommand::List {
+                open,
+                limit,
+                format,
+            },
+            Target::Local(store),
+        ) => {
+            let all = events::list_incidents(store, open, limit).await?;
+            return match format.format {
+                Format::Json => print_json(&all),
+                Format::Table => {
+                    let mut t = crate::output::table(&[
+                        "incident",
+                        "service",
+                        "severity",
+                        "opened",
+                        "acknowledged",
+                        "resolved",
+                    ]);
+                    for i in &all {
+                        let at = |t: Option<DateTime<Utc>>| {
+                            t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339())
+                        };
+                        t.add_row(vec![
+                            i.external_id.clone(),
+                            i.service.clone().unwrap_or_default(),
+                            i.severity.clone(),
+                            i.opened_at.to_rfc3339(),
+                            at(i.acknowledged_at),
+                            i.resolved_at
+                                .map_or_else(|| "open".to_owned(), |t| t.to_rfc3339()),
+                        ]);
+                    }
+                    println!("{t}");
+                    Ok(())
+                }
+            };
+        }
+        (IncidentCommand::Ack { id, by, format }, Target::Local(store)) => {
+            let i = events::acknowledge(store, &id, &by, Utc::now()).await?;
+            return match format.format {
+                Format::Json => print_json(&i),
+                Format::Table => {
+                    println!(
+                        "incident {} acknowledged at {} by {}",
+                        i.external_id,
+                        i.acknowledged_at
+                            .map(|t| t.to_rfc3339())
+                            .unwrap_or_default(),
+                        i.acknowledged_by.unwrap_or_default()
+                    );
+                    Ok(())
+                }
+            };
+        }
+        (IncidentCommand::List { .. } | IncidentCommand::Ack { .. }, _) => {
+            bail!("incident list and ack work on the database, not with --server")
+        }
+        (c, _) => c,
+    };
     let (event, format) = match c {
         IncidentCommand::Open(a) => {
             let id =
@@ -251,6 +344,9 @@ pub async fn incident(target: &Target<'_>, c: IncidentCommand) -> anyhow::Result
             let mut event = IncidentEvent::of(&stored);
             event.resolved_at = Some(a.resolved.or(stored.resolved_at).unwrap_or_else(Utc::now));
             (event, a.format)
+        }
+        IncidentCommand::List { .. } | IncidentCommand::Ack { .. } => {
+            unreachable!("handled above")
         }
     };
     target.send_incident(event.clone()).await?;

@@ -1,6 +1,7 @@
 //! `tandem`: the one binary. A thin layer over the library crates: it parses
 //! arguments, loads settings, and calls the store or the server.
 
+mod checks;
 mod commands;
 mod connect;
 mod decisions;
@@ -158,9 +159,14 @@ enum Command {
     /// --server to a running Tandem).
     #[command(subcommand)]
     Deploy(deploy::DeployCommand),
-    /// Incidents from any pager: open, resolve (locally, or with --server).
+    /// Incidents of every source (pagers, the events API, health checks):
+    /// open, resolve (locally, or with --server), list, acknowledge.
     #[command(subcommand)]
     Incident(deploy::IncidentCommand),
+    /// Health checks (HTTP, TCP, PostgreSQL, Redis, heartbeat): list, add,
+    /// run now, silence, uptime. `serve` runs them on schedule.
+    #[command(subcommand)]
+    Check(checks::CheckCommand),
     /// Connect a GitHub organisation or GitLab group: map its repositories
     /// to projects, set webhook secrets and webhooks, and backfill.
     #[command(subcommand)]
@@ -215,6 +221,7 @@ impl Command {
             | Command::Team(org::TeamCommand::Create { .. })
             | Command::Deploy(_)
             | Command::Incident(_)
+            | Command::Check(checks::CheckCommand::Add(_))
             | Command::Connect(_)
             | Command::User(
                 users::UserCommand::Add { .. }
@@ -253,6 +260,7 @@ impl Command {
             | Command::Project(_)
             | Command::Stage(_)
             | Command::Risk(_)
+            | Command::Check(_)
             | Command::Decision(_)
             | Command::Policy(_)
             | Command::Calendar(_)

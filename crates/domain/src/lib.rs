@@ -8,6 +8,7 @@
 pub mod attribution;
 pub mod audit;
 pub mod calendar;
+pub mod check;
 pub mod cost_of_yes;
 pub mod decision;
 pub mod document;

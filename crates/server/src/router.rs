@@ -238,6 +238,21 @@ pub fn router(state: AppState) -> Router {
             "/projects/{project}/webhook-secrets/{provider}",
             axum::routing::put(api::events::put_webhook_secret),
         )
+        .route(
+            "/checks",
+            get(api::checks::list_checks).post(api::checks::define_check),
+        )
+        .route(
+            "/checks/{name}",
+            get(api::checks::get_check).delete(api::checks::delete_check),
+        )
+        .route("/checks/{name}/run", post(api::checks::run_check))
+        .route("/checks/{name}/silence", post(api::checks::silence_check))
+        .route("/checks/{name}/results", get(api::checks::check_results))
+        .route("/checks/{name}/uptime", get(api::checks::check_uptime))
+        .route("/incidents", get(api::checks::list_incidents))
+        .route("/incidents/{id}", get(api::checks::get_incident))
+        .route("/incidents/{id}/ack", post(api::checks::ack_incident))
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed);
 
@@ -246,6 +261,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::prometheus::metrics))
         .nest("/api/v1", v1)
+        // Unauthenticated: the token in the path is the secret (api::checks).
+        .route("/heartbeats/{token}", post(api::checks::heartbeat))
         .nest_service("/webhooks", webhooks::router(state.clone()))
         .nest("/slack", slack::router())
         .merge(web::router())

@@ -20,6 +20,7 @@
 //! and import; `tables` moves rows table by table), `inserts` (one INSERT per
 //! planning table, shared by creates and the dump), `rows` (rows to domain).
 
+mod checks;
 mod dump;
 mod engine;
 mod engineering;
@@ -61,6 +62,9 @@ fn unreachable_postgres(opts: &PgConnectOptions, e: sqlx::Error) -> StoreError {
     }
 }
 
+pub use checks::{
+    Alert, AlertAttempt, CheckResult, CheckRun, CheckWrite, IncidentEntry, NewAlert, StoredCheck,
+};
 pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
 pub use engineering::fetches::FetchKey;
 pub use engineering::records::{Ingest, RawDeliveryFilter};

@@ -356,6 +356,16 @@ async fn send_email(
     to: &str,
 ) -> anyhow::Result<()> {
     let message = email_message(&smtp.from, to, &envelope.rendered)?;
+    smtp_send(smtp, timeout_seconds, message).await
+}
+
+/// Sends one message through `[report.smtp]` (also the health checks'
+/// e-mail alerts).
+pub async fn smtp_send(
+    smtp: &SmtpSettings,
+    timeout_seconds: u64,
+    message: Message,
+) -> anyhow::Result<()> {
     smtp_transport(smtp, timeout_seconds)?
         .send(message)
         .await

@@ -4,6 +4,7 @@
 //! writes need manager; users and tokens need admin.
 
 pub mod admin;
+pub mod checks;
 pub mod delivery_metrics;
 pub mod documents;
 pub mod events;

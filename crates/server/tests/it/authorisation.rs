@@ -17,6 +17,8 @@ const STAKEHOLDER_WRITES: &[(&str, &str)] = &[
     ("POST", "/api/v1/session"),
     // Anyone signed in may end their own session.
     ("DELETE", "/api/v1/session"),
+    // A heartbeat is authenticated by the token in its path; it reads no body.
+    ("POST", "/heartbeats/{token}"),
 ];
 
 async fn stakeholder_malformed_writes_are_forbidden(engine: EngineKind) {

@@ -4,6 +4,7 @@
 mod alertmanager;
 mod auth;
 mod authorisation;
+mod checks;
 mod delivery_metrics;
 mod documents;
 mod events;

@@ -123,7 +123,7 @@ impl Metric {
         }
         p.check(text::required("name", &self.name));
         p.check(text::bounded("description", &self.description, text::LONG));
-        p.check(text::bounded("unit", &self.unit, 32));
+        p.check(text::line("unit", &self.unit, 32));
         p.into_result()
     }
 

@@ -40,18 +40,43 @@ async fn control_characters_are_refused_and_stored_ones_printed_escaped(engine: 
     let hostile = "a\u{7}\u{1b}[31m";
     for args in [
         vec!["token", "create", "--name", hostile, "--role", "member"],
-        vec!["team", "create", "--key", "pay", "--name", hostile, "--timezone", "UTC"],
-        vec!["team", "create", "--key", "pay", "--name", "Pay\u{202e}stnem", "--timezone", "UTC"],
+        vec![
+            "team",
+            "create",
+            "--key",
+            "pay",
+            "--name",
+            hostile,
+            "--timezone",
+            "UTC",
+        ],
+        vec![
+            "team",
+            "create",
+            "--key",
+            "pay",
+            "--name",
+            "Pay\u{202e}stnem",
+            "--timezone",
+            "UTC",
+        ],
     ] {
         let out = tandem(d, db, &args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} was accepted");
         assert!(err.starts_with("error: name: contains"), "{args:?}: {err}");
         assert!(err.contains("U+0007") || err.contains("U+202E"), "{err}");
-        assert!(terminal_active(&err).is_empty(), "the error repeats the characters: {err:?}");
+        assert!(
+            terminal_active(&err).is_empty(),
+            "the error repeats the characters: {err:?}"
+        );
     }
     let teams = tandem(d, db, &["team", "list", "--format", "json"]);
-    assert_eq!(String::from_utf8_lossy(&teams.stdout).trim(), "[]", "nothing stored");
+    assert_eq!(
+        String::from_utf8_lossy(&teams.stdout).trim(),
+        "[]",
+        "nothing stored"
+    );
 
     // A token named before the rule existed (written straight to storage).
     let store = test_db.store().await;
@@ -65,11 +90,17 @@ async fn control_characters_are_refused_and_stored_ones_printed_escaped(engine: 
         last_used_at: None,
         revoked_at: None,
     };
-    store.create_token(&token, "0".repeat(64).as_str()).await.unwrap();
+    store
+        .create_token(&token, "0".repeat(64).as_str())
+        .await
+        .unwrap();
     let out = tandem(d, db, &["token", "list"]);
     assert!(out.status.success(), "{out:?}");
     let table = String::from_utf8(out.stdout).unwrap();
-    assert!(terminal_active(&table).is_empty(), "raw characters printed: {table:?}");
+    assert!(
+        terminal_active(&table).is_empty(),
+        "raw characters printed: {table:?}"
+    );
     assert!(
         table.contains(r"a\u{7}\u{1b}[31m\u{202e}txt\u{9b}"),
         "the name is shown escaped: {table}"

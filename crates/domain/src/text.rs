@@ -178,7 +178,14 @@ mod tests {
 
     #[test]
     fn control_and_bidi_characters_are_refused_naming_the_field() {
-        for bad in ["a\u{7}", "a\u{1b}[31m", "a\u{9b}", "a\u{7f}", "a\u{202e}b", "\u{2066}x"] {
+        for bad in [
+            "a\u{7}",
+            "a\u{1b}[31m",
+            "a\u{9b}",
+            "a\u{7f}",
+            "a\u{202e}b",
+            "\u{2066}x",
+        ] {
             let err = required("title", bad).unwrap_err();
             assert_eq!(err.field, "title", "{bad:?}");
             assert!(err.message.contains("U+"), "{}", err.message);
@@ -186,7 +193,11 @@ mod tests {
             assert!(line("unit", bad, 32).is_err(), "{bad:?}");
         }
         let err = required("name", "ab\u{1b}").unwrap_err();
-        assert!(err.message.contains("(U+001B) at character 3"), "{}", err.message);
+        assert!(
+            err.message.contains("(U+001B) at character 3"),
+            "{}",
+            err.message
+        );
         assert!(required("name", "a\tb").is_err());
         assert!(bounded("description", "one\n\ttwo\r\nthree", LONG).is_ok());
         assert!(bounded("description", "over\rwrite", LONG).is_err());
@@ -198,7 +209,10 @@ mod tests {
     #[test]
     fn clean_and_escape() {
         assert!(matches!(clean("plain\ntext"), Cow::Borrowed(_)));
-        assert_eq!(clean("a\u{1b}[31m\u{202e}b\r\nc\rd"), "a\u{fffd}[31m\u{fffd}b\r\nc\u{fffd}d");
+        assert_eq!(
+            clean("a\u{1b}[31m\u{202e}b\r\nc\rd"),
+            "a\u{fffd}[31m\u{fffd}b\r\nc\u{fffd}d"
+        );
         assert!(matches!(escape("plain\ntext"), Cow::Borrowed(_)));
         assert_eq!(escape("a\u{7}\u{1b}[31m"), "a\\u{7}\\u{1b}[31m");
         assert_eq!(escape("x\u{202e}y\tz"), "x\\u{202e}y\\u{9}z");

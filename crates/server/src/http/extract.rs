@@ -7,7 +7,6 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::AppState;
 use crate::http::error::ApiError;
@@ -50,7 +49,12 @@ where
     }
 }
 
-/// Parses JSON with the path of the failing field.
+/// Parses JSON with the path of the failing field. Beyond the type's own
+/// rules, every body is refused (422 naming the field) when it has an object
+/// with the same key twice (which one would win is not written down
+/// anywhere), a number too large for a 64-bit float, a non-zero number that
+/// would be stored as 0 or lose its precision (`1e-400`, subnormals), or
+/// text the engines cannot store ([`check_storable`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
@@ -59,6 +63,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = inner.to_string();
         use serde_json::error::Category;
         match inner.classify() {
+            Category::Syntax if message.starts_with("number out of range") => ApiError::invalid(
+                if path == "." { "body".to_owned() } else { path },
+                "is too large a number (beyond ±1.7976931348623157e308)",
+            ),
             Category::Syntax | Category::Eof | Category::Io => {
                 ApiError::bad_request(format!("malformed JSON: {message}"))
             }
@@ -71,18 +79,171 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Only whitespace may follow the value.
     de.end()
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
-    let tree: Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
-    let mut path = String::new();
-    if let Some(message) = unstorable(&tree, &mut path) {
-        let field = if path.is_empty() {
+    if let Some((field, message)) = check_tree(bytes) {
+        let field = if field.is_empty() {
             "body".to_owned()
         } else {
-            path
+            field
         };
         return Err(ApiError::invalid(field, message));
     }
     Ok(value)
+}
+
+/// The first problem in a syntactically valid JSON document that its type
+/// may not catch: a repeated key, a number that underflows, unstorable text.
+/// Returns the dotted path and the message.
+pub fn check_tree(bytes: &[u8]) -> Option<(String, String)> {
+    let underflows = underflowing_numbers(bytes);
+    let mut walk = Walk {
+        path: String::new(),
+        number: 0,
+        underflows: &underflows,
+        problem: None,
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde::de::DeserializeSeed::deserialize(&mut walk, &mut de) {
+        Ok(()) => None,
+        Err(e) => Some(
+            walk.problem
+                .take()
+                .unwrap_or_else(|| (String::new(), format!("malformed JSON: {e}"))),
+        ),
+    }
+}
+
+/// The indices (in document order, counting every number) of the numbers
+/// in `bytes` that are not zero as written but become zero, or a subnormal,
+/// as a 64-bit float. `bytes` is a valid JSON document.
+fn underflowing_numbers(bytes: &[u8]) -> Vec<usize> {
+    let mut found = Vec::new();
+    let (mut i, mut index) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                {
+                    i += 1;
+                }
+                let token = std::str::from_utf8(&bytes[start..i]).unwrap_or("0");
+                let mantissa = token.split(['e', 'E']).next().unwrap_or("");
+                let written_non_zero = mantissa.bytes().any(|b| matches!(b, b'1'..=b'9'));
+                let parsed = token.parse::<f64>().unwrap_or(0.0);
+                if written_non_zero && (parsed == 0.0 || parsed.is_subnormal()) {
+                    found.push(index);
+                }
+                index += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    found
+}
+
+/// Walks a document as serde_json reads it, keeping the path.
+struct Walk<'a> {
+    path: String,
+    number: usize,
+    underflows: &'a [usize],
+    problem: Option<(String, String)>,
+}
+
+impl Walk<'_> {
+    fn fail<E: serde::de::Error>(&mut self, message: String) -> E {
+        let e = E::custom(&message);
+        self.problem = Some((self.path.clone(), message));
+        e
+    }
+
+    fn number<E: serde::de::Error>(&mut self) -> Result<(), E> {
+        let index = self.number;
+        self.number += 1;
+        if self.underflows.binary_search(&index).is_ok() {
+            return Err(self.fail(
+                "is too small a number to store: it would be stored as 0 or lose its precision (magnitudes below 2.2250738585072014e-308); send 0 or a larger value".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for &mut Walk<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &mut Walk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.number()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.number()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.number()
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        match check_storable(v) {
+            Ok(()) => Ok(()),
+            Err(message) => Err(self.fail(message)),
+        }
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        loop {
+            let len = self.path.len();
+            self.path.push_str(&format!("[{i}]"));
+            let more = seq.next_element_seed(&mut *self)?;
+            self.path.truncate(len);
+            if more.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let len = self.path.len();
+            if !self.path.is_empty() {
+                self.path.push('.');
+            }
+            self.path.push_str(&key);
+            if let Err(message) = check_storable(&key) {
+                return Err(self.fail(message));
+            }
+            if !seen.insert(key.clone().into_owned()) {
+                return Err(self.fail(format!(
+                    "appears twice in the same object; send each key once"
+                )));
+            }
+            map.next_value_seed(&mut *self)?;
+            self.path.truncate(len);
+        }
+        Ok(())
+    }
 }
 
 /// Refuses text that the two engines cannot store alike: NUL characters
@@ -113,43 +274,11 @@ fn date_year(text: &str) -> Option<i32> {
     text.parse::<NaiveDate>().ok().map(|d| d.year())
 }
 
-/// The first string in `value` that [`check_storable`] refuses; `path` is
-/// left pointing at it.
-fn unstorable(value: &Value, path: &mut String) -> Option<String> {
-    match value {
-        Value::String(s) => check_storable(s).err(),
-        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-            let len = path.len();
-            path.push_str(&format!("[{i}]"));
-            let found = unstorable(item, path);
-            if found.is_none() {
-                path.truncate(len);
-            }
-            found
-        }),
-        Value::Object(fields) => fields.iter().find_map(|(name, item)| {
-            let len = path.len();
-            if !path.is_empty() {
-                path.push('.');
-            }
-            path.push_str(name);
-            let found = check_storable(name)
-                .err()
-                .or_else(|| unstorable(item, path));
-            if found.is_none() {
-                path.truncate(len);
-            }
-            found
-        }),
-        _ => None,
-    }
-}
-
 /// The field a serde error is about: the path, plus the name in
 /// "missing field `x`" / "unknown field `x`" messages (the path of an
 /// unknown field already ends with its name; that of a missing one does not).
 fn field_of(path: &str, message: &str) -> String {
-    let named = ["missing field `", "unknown field `"]
+    let named = ["missing field `", "unknown field `", "duplicate field `"]
         .iter()
         .find_map(|p| message.split_once(p))
         .and_then(|(_, rest)| rest.split_once('`'))
@@ -159,7 +288,11 @@ fn field_of(path: &str, message: &str) -> String {
         (".", Some(name)) => name.to_owned(),
         (".", None) => "body".to_owned(),
         (p, Some(name)) if ends_with(p, name) => p.to_owned(),
-        (p, Some(name)) if message.starts_with("missing") || message.starts_with("unknown") => {
+        (p, Some(name))
+            if message.starts_with("missing")
+                || message.starts_with("unknown")
+                || message.starts_with("duplicate") =>
+        {
             format!("{p}.{name}")
         }
         (p, _) => p.to_owned(),
@@ -203,6 +336,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -244,11 +378,50 @@ mod tests {
         assert!(check_storable("9999-12-31T23:00:00Z").is_ok());
         assert!(check_storable("2026-01-01").is_ok());
         assert!(check_storable("-5 ms, a title").is_ok());
-        let v: Value =
-            serde_json::json!({"a": {"b": [1, "x", {"c": "0000-01-01T00:00:00+01:00"}]}});
-        let mut path = String::new();
-        assert!(unstorable(&v, &mut path).is_some());
+        let v = serde_json::json!({"a": {"b": [1, "x", {"c": "0000-01-01T00:00:00+01:00"}]}});
+        let (path, _) = check_tree(v.to_string().as_bytes()).unwrap();
         assert_eq!(path, "a.b[2].c");
+    }
+
+    /// Issue 18, defect 7: what a type does not catch is caught for every
+    /// body, naming the field.
+    #[test]
+    fn repeated_keys_and_numbers_that_cannot_be_stored() {
+        let problem = |body: &str| check_tree(body.as_bytes()).map(|(f, _)| f);
+        assert_eq!(problem(r#"{"a": 1, "a": 2}"#).as_deref(), Some("a"));
+        assert_eq!(
+            problem(r#"{"x": [{"k": 1}, {"k": 1, "k": 2}]}"#).as_deref(),
+            Some("x[1].k")
+        );
+        assert_eq!(
+            problem(r#"{"a\u0062": 1, "ab": 2}"#).as_deref(),
+            Some("ab"),
+            "escaped keys too"
+        );
+        assert_eq!(
+            problem(r#"[{"a": 1}, {"a": 1}]"#),
+            None,
+            "different objects may share keys"
+        );
+        assert_eq!(problem(r#"{"v": 1e-400}"#).as_deref(), Some("v"));
+        assert_eq!(
+            problem(r#"{"p": [1, 2.5, -3e-320]}"#).as_deref(),
+            Some("p[2]")
+        );
+        assert_eq!(
+            problem(r#"{"s": "1e-400", "v": 0, "w": 0.0e-999, "x": -0, "y": 2.3e-308}"#),
+            None
+        );
+        assert_eq!(problem(r#"{"s": "a\"1e-400", "n": [true, null, 5]}"#), None);
+        let err = parse_json::<Value>(br#"{"points": [{"value": 1e400}]}"#).unwrap_err();
+        match err {
+            ApiError::Invalid(e) => assert_eq!(e[0].field, "points[0].value"),
+            other => panic!("{other:?}"),
+        }
+        match parse_json::<Outer>(br#"{"title": "a", "title": "b"}"#).unwrap_err() {
+            ApiError::Invalid(e) => assert_eq!(e[0].field, "title"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

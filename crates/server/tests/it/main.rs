@@ -7,6 +7,7 @@ mod delivery_metrics;
 mod documents;
 mod events;
 mod forecasts;
+mod input_rules;
 mod openapi;
 mod org;
 mod pages;

@@ -15,6 +15,7 @@ pub mod error;
 pub mod forecast;
 pub mod git;
 pub mod goal;
+pub mod json_input;
 pub mod metric;
 pub mod planning;
 pub mod priority;

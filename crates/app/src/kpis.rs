@@ -67,6 +67,12 @@ pub async fn write_points(
     metric: &Metric,
     input: Vec<NewPoint>,
 ) -> AppResult<usize> {
+    if input.is_empty() {
+        return Err(AppError::invalid(
+            "points",
+            "is empty; send at least one point ({\"at\": …, \"value\": …})",
+        ));
+    }
     if input.len() > MAX_POINTS_PER_WRITE {
         return Err(AppError::invalid(
             "points",

@@ -218,6 +218,7 @@ impl AlertSettings {
         .map_err(|e| format!("alerts.working_*: {e}"))?;
         Ok(())
     }
+}
 
 /// `[requests]`: business requests (issue 14).
 #[derive(Debug, Clone, Serialize, Deserialize)]

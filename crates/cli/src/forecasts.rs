@@ -1,7 +1,6 @@
 //! `tandem forecast`, `tandem risks`, `tandem agenda`.
 
 use chrono::Utc;
-use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use tandem_app::Settings;
 use tandem_app::forecasting::{self, GoalForecastOutcome};
 use tandem_domain::risk::RiskStatus;
@@ -9,11 +8,8 @@ use tandem_store::{ListQuery, Store};
 
 use crate::Format;
 
-fn table(headers: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY)
-        .set_header(headers.to_vec());
-    t
+fn table(headers: &[&str]) -> crate::output::Table {
+    crate::output::Table::plain(headers)
 }
 
 fn date(d: Option<chrono::NaiveDate>) -> String {

@@ -555,7 +555,7 @@ fn print_project(project: &Project, done: &str, format: Format) -> anyhow::Resul
     }
 }
 
-fn teams_table(teams: &[Team]) -> comfy_table::Table {
+fn teams_table(teams: &[Team]) -> crate::output::Table {
     let mut t = table(&["key", "name", "time zone", "id"]);
     for team in teams {
         t.add_row(vec![
@@ -568,7 +568,7 @@ fn teams_table(teams: &[Team]) -> comfy_table::Table {
     t
 }
 
-fn users_table(users: &[User]) -> comfy_table::Table {
+fn users_table(users: &[User]) -> crate::output::Table {
     let mut t = table(&["username", "name", "role", "disabled"]);
     for u in users {
         t.add_row(vec![
@@ -581,7 +581,7 @@ fn users_table(users: &[User]) -> comfy_table::Table {
     t
 }
 
-fn projects_table(projects: &[Project]) -> comfy_table::Table {
+fn projects_table(projects: &[Project]) -> crate::output::Table {
     let mut t = table(&["key", "name", "repositories", "services"]);
     for p in projects {
         t.add_row(vec![
@@ -594,7 +594,7 @@ fn projects_table(projects: &[Project]) -> comfy_table::Table {
     t
 }
 
-fn scopes_table(scopes: &[ServiceScope]) -> comfy_table::Table {
+fn scopes_table(scopes: &[ServiceScope]) -> crate::output::Table {
     let mut t = table(&["service", "repository", "path prefixes"]);
     for s in scopes {
         t.add_row(vec![

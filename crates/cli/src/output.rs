@@ -7,6 +7,10 @@
 //!   to `COLUMNS` when that is set), piped they are never cut, and the
 //!   global `--wide` turns fitting off. Id columns (a header `id` or ending
 //!   in ` id`) are never wrapped, so an id can be copied whole.
+//! - Every cell goes through `tandem_domain::text::escape` as it is added
+//!   ([`Table::add_row`]): a title stored before control and bidi
+//!   characters were refused (or imported some other way) shows as
+//!   `a\u{7}\u{1b}[31m` instead of ringing or recolouring the terminal.
 //! - Exit codes are the documented ones (README, "Exit codes"): see
 //!   [`exit_code`]. A new error kind that scripts need to tell apart gets
 //!   its own code here and a line in the README.
@@ -19,7 +23,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
+use comfy_table::{Cell, ColumnConstraint, ContentArrangement, presets::UTF8_BORDERS_ONLY};
 use tandem_app::AppError;
 use tandem_store::StoreError;
 
@@ -44,11 +48,59 @@ pub fn set_wide(wide: bool) {
     WIDE.store(wide, Ordering::Relaxed);
 }
 
+/// A `comfy_table::Table` whose cells are escaped for a terminal as they
+/// are added; everything else is the comfy table's own (through `Deref`).
+pub struct Table(comfy_table::Table);
+
+impl Table {
+    /// A plain table with `headers` (never fitted to the terminal).
+    pub fn plain(headers: &[&str]) -> Self {
+        let mut t = comfy_table::Table::new();
+        t.load_preset(UTF8_BORDERS_ONLY)
+            .set_header(headers.to_vec());
+        Table(t)
+    }
+
+    /// Adds a row, each cell passed through `text::escape`.
+    pub fn add_row<I, T>(&mut self, row: I) -> &mut Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<Cell>,
+    {
+        let cells: Vec<Cell> = row
+            .into_iter()
+            .map(|cell| {
+                let content = cell.into().content();
+                Cell::new(tandem_domain::text::escape(&content))
+            })
+            .collect();
+        self.0.add_row(cells);
+        self
+    }
+}
+
+impl std::ops::Deref for Table {
+    type Target = comfy_table::Table;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Table {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A table with `headers`, sized for where it is printed.
 pub fn table(headers: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY)
-        .set_header(headers.to_vec());
+    let mut t = Table::plain(headers);
     if !WIDE.load(Ordering::Relaxed) {
         t.set_content_arrangement(ContentArrangement::Dynamic);
         if let Some(columns) = std::env::var("COLUMNS")

@@ -500,7 +500,7 @@ fn print_item(item: &WorkItem, done: &str, format: Format) -> anyhow::Result<()>
     }
 }
 
-fn items_table(items: &[WorkItem]) -> comfy_table::Table {
+fn items_table(items: &[WorkItem]) -> crate::output::Table {
     let level = |l: Option<Level>| l.map_or_else(|| "—".to_owned(), |l| l.to_string());
     let mut t = table(&[
         "key",

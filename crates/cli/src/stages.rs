@@ -161,7 +161,7 @@ fn print_stage(stage: &Stage, done: &str, format: Format) -> anyhow::Result<()> 
     }
 }
 
-fn stages_table(stages: &[Stage]) -> comfy_table::Table {
+fn stages_table(stages: &[Stage]) -> crate::output::Table {
     let date = |d: Option<NaiveDate>| d.map_or_else(|| "—".to_owned(), |d| d.to_string());
     let mut t = table(&["#", "name", "starts", "ends", "id"]);
     for s in stages {

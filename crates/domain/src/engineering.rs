@@ -400,7 +400,7 @@ impl PullRequest {
         }
         p.check(text::key("source", &self.source));
         p.check(text::bounded("title", &self.title, text::LONG));
-        p.check(text::bounded("base_branch", &self.base_branch, text::SHORT));
+        p.check(text::line("base_branch", &self.base_branch, text::SHORT));
         if let Some(sha) = &self.head_sha {
             check_sha(&mut p, "head_sha", sha);
         }

@@ -465,7 +465,7 @@ impl SuccessMetric {
         if let Some(key) = &self.metric_key {
             p.check(text::key(&format!("{field}.metric_key"), key));
         }
-        p.check(text::bounded(&format!("{field}.unit"), &self.unit, 32));
+        p.check(text::line(&format!("{field}.unit"), &self.unit, 32));
         for (name, v) in [("baseline", self.baseline), ("target", self.target)] {
             if v.is_some_and(|v| !v.is_finite()) {
                 p.push(format!("{field}.{name}"), "must be a finite number");

@@ -20,6 +20,7 @@ pub mod forecast;
 pub mod git;
 pub mod goal;
 pub mod intake;
+pub mod json_input;
 pub mod metric;
 pub mod planning;
 pub mod policy;

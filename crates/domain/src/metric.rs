@@ -178,7 +178,7 @@ impl Metric {
         }
         p.check(text::required("name", &self.name));
         p.check(text::bounded("description", &self.description, text::LONG));
-        p.check(text::bounded("unit", &self.unit, 32));
+        p.check(text::line("unit", &self.unit, 32));
         if self.computed_from.is_some() && self.team_id.is_none() {
             p.push(
                 "team_id",

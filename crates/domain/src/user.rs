@@ -59,7 +59,7 @@ impl NewUser {
             p.check(text::required("display_name", name));
         }
         if let Some(email) = &self.email {
-            p.check(text::bounded("email", email, text::SHORT));
+            p.check(text::line("email", email, text::SHORT));
             if !email.contains('@') || email.trim() != email {
                 p.push("email", format!("{email:?} is not an e-mail address"));
             }

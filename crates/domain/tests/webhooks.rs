@@ -474,3 +474,24 @@ fn gitlab_release_and_unknown_events() {
     let err = gitlab::map("Pipeline Hook", &payload, &ctx(&labels)).unwrap_err();
     assert_eq!(err.field, "object_attributes.status");
 }
+
+/// Issue 18, defect 6: control and bidi-override characters written on
+/// GitHub or GitLab do not make a delivery invalid (the record is real) but
+/// are stored as U+FFFD, so nothing Tandem prints can drive a terminal.
+#[test]
+fn control_and_bidi_characters_in_payloads_are_cleaned_not_refused() {
+    let labels = Labels::default();
+    let mut payload = fixture("github/pull_request_opened");
+    payload["pull_request"]["title"] = Value::from("Fix\u{7}\u{1b}[31m red \u{202e}txt.exe");
+    payload["pull_request"]["base"]["ref"] = Value::from("main\u{1b}]0;x\u{7}");
+    let mapped = github::map("pull_request", &payload, &ctx(&labels)).unwrap();
+    let pr = one_pr(&mapped);
+    assert_eq!(pr.title, "Fix\u{fffd}\u{fffd}[31m red \u{fffd}txt.exe");
+    assert_eq!(pr.base_branch, "main\u{fffd}]0;x\u{fffd}");
+    pr.validate().unwrap();
+
+    let mut payload = fixture("gitlab/merge_request_ready");
+    payload["object_attributes"]["title"] = Value::from("a\u{9b}b\u{2066}");
+    let mapped = gitlab::map("Merge Request Hook", &payload, &ctx(&labels)).unwrap();
+    assert_eq!(one_pr(&mapped).title, "a\u{fffd}b\u{fffd}");
+}

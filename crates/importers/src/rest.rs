@@ -244,12 +244,18 @@ impl<A: Api> Client<A> {
             let body = if text.trim().is_empty() {
                 Value::Null
             } else {
-                serde_json::from_str(&text).map_err(|e| RestError::Body {
+                let parsed: Value = serde_json::from_str(&text).map_err(|e| RestError::Body {
                     method: method.clone(),
                     url: url.to_owned(),
                     provider: A::NAME,
                     reason: e.to_string(),
-                })?
+                })?;
+                // Titles and names written elsewhere: control and bidi
+                // characters become U+FFFD, as in webhook payloads.
+                match tandem_domain::webhook::clean_payload(&parsed) {
+                    std::borrow::Cow::Borrowed(_) => parsed,
+                    std::borrow::Cow::Owned(cleaned) => cleaned,
+                }
             };
             if let Some(wait) = self.api.exhausted(&headers, Utc::now()) {
                 if self.defer {

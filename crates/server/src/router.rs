@@ -270,6 +270,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(crate::prometheus::count_requests))
         .layer(axum::middleware::from_fn(check_path))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
@@ -310,6 +314,38 @@ async fn check_path(
         }
         Some(_) => next.run(req).await,
     }
+}
+
+/// Headers every response gets, whatever route (or error) produced it:
+/// - `Cache-Control: no-store` when the request carried credentials (a
+///   token or a session cookie) or the response sets a cookie, unless the
+///   handler chose a policy itself: such responses hold data for one
+///   principal or a secret shown once (a new token, a webhook secret), and
+///   no browser or proxy cache may keep them;
+/// - `Strict-Transport-Security` when `public_url` is https, so a browser
+///   that once reached Tandem over TLS never falls back to plain http.
+async fn security_headers(
+    State(state): State<AppState>,
+    req: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let credentials = req.headers().contains_key(header::AUTHORIZATION)
+        || req.headers().contains_key(header::COOKIE);
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    if (credentials || headers.contains_key(header::SET_COOKIE))
+        && !headers.contains_key(header::CACHE_CONTROL)
+    {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.settings.secure_cookies() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 /// `path` with `%XX` escapes decoded, if the result is UTF-8.

@@ -40,6 +40,34 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether this is the database being away (not answering, refusing
+    /// connections, restarting, the pool exhausted) rather than anything
+    /// about the request: callers answer 503 and retry later instead of
+    /// reporting a bug. PostgreSQL's classes 08 (connection exception) and
+    /// 57P (operator intervention: shutdown, crash, not accepting
+    /// connections yet) count; so do SQLite's busy and locked, which
+    /// outlast the busy timeout only under a stuck writer.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            StoreError::Unreachable(_) => true,
+            StoreError::Database(e) => match e {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    code.starts_with("08")
+                        || code.starts_with("57P")
+                        || matches!(code.as_ref(), "5" | "6" | "261" | "517")
+                }),
+                _ => false,
+            },
+            StoreError::Io(_) => false,
+            _ => false,
+        }
+    }
+
     pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
         Self::NotFound {
             entity,

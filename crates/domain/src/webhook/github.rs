@@ -30,7 +30,8 @@ pub fn repository(payload: &Value) -> Option<&str> {
 /// Maps one event's payload; what it returns passes storage's validation
 /// ([`Mapped::validated`]).
 pub fn map(event: &str, payload: &Value, ctx: &Context<'_>) -> MapResult<Mapped> {
-    map_event(event, payload, ctx)?.validated()
+    let payload = super::clean_payload(payload);
+    map_event(event, &payload, ctx)?.validated()
 }
 
 fn map_event(event: &str, payload: &Value, ctx: &Context<'_>) -> MapResult<Mapped> {

@@ -13,12 +13,50 @@
 pub mod github;
 pub mod gitlab;
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::engineering::Record;
 use crate::git::{Commit, GitRef};
+
+/// A payload with every string (keys included) passed through
+/// [`crate::text::clean`]: control and bidirectional-override characters in
+/// a title or a name written elsewhere become U+FFFD instead of making the
+/// delivery invalid. Borrows (no copy) when the payload has none, which is
+/// almost always.
+pub fn clean_payload(payload: &Value) -> Cow<'_, Value> {
+    fn dirty(v: &Value) -> bool {
+        match v {
+            Value::String(s) => matches!(crate::text::clean(s), Cow::Owned(_)),
+            Value::Array(items) => items.iter().any(dirty),
+            Value::Object(fields) => fields
+                .iter()
+                .any(|(k, v)| matches!(crate::text::clean(k), Cow::Owned(_)) || dirty(v)),
+            _ => false,
+        }
+    }
+    fn cleaned(v: &Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(crate::text::clean(s).into_owned()),
+            Value::Array(items) => Value::Array(items.iter().map(cleaned).collect()),
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (crate::text::clean(k).into_owned(), cleaned(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    if dirty(payload) {
+        Cow::Owned(cleaned(payload))
+    } else {
+        Cow::Borrowed(payload)
+    }
+}
 
 /// Labels that turn an issue into an incident or a bug.
 #[derive(Debug, Clone, PartialEq, Eq)]

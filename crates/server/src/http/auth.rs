@@ -3,8 +3,9 @@
 //! - Passwords, API tokens and session ids are made and checked by
 //!   `tandem_app::credentials` (re-exported here).
 //! - A request is authenticated by `Authorization: Bearer <token>` or by the
-//!   `tandem_session` cookie. Cookie-authenticated writes must come from the
-//!   same origin (CSRF defence on top of `SameSite=Lax`).
+//!   `tandem_session` cookie. Cookie-authenticated API writes must name this
+//!   server in `Origin` or `Referer` ([`from_this_site`]; CSRF defence on
+//!   top of `SameSite=Lax`); bearer-token writes need no such header.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -103,9 +104,10 @@ impl FromRequestParts<AppState> for Principal {
             .ok_or(ApiError::Unauthorized(
                 "the session has expired; sign in again",
             ))?;
-        if !is_safe(&parts.method) && !same_origin(parts) {
+        if !is_safe(&parts.method) && !from_this_site(parts, &state.settings.server.public_url()) {
             return Err(ApiError::Forbidden(
-                "cross-origin request refused: the Origin header does not match this server".into(),
+                "cross-origin request refused: a write with the session cookie must carry an Origin (or Referer) header naming this server; scripts should use an API token"
+                    .into(),
             ));
         }
         Ok(Principal::from_user(&user))
@@ -322,6 +324,37 @@ pub fn same_origin(parts: &Parts) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
+/// For writes authenticated by the session cookie: the request must say
+/// where it comes from, and that must be this server. The `Origin` header
+/// (else the `Referer`'s origin) must be present and equal to the origin the
+/// browser addressed (`Host`) or to `public_url`'s. Browsers send Origin on
+/// every cross-site and same-site POST, PUT, PATCH and DELETE, so only a
+/// request that did not come from a page of this server lacks both; a
+/// script holding a session cookie is told to use a token instead.
+pub fn from_this_site(parts: &Parts, public_url: &str) -> bool {
+    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let claimed = match header(header::ORIGIN) {
+        Some(origin) => Some(origin.trim_end_matches('/').to_owned()),
+        None => header(header::REFERER).and_then(origin_of),
+    };
+    let Some(claimed) = claimed else {
+        return false;
+    };
+    let Some(claimed_host) = claimed.split_once("://").map(|(_, host)| host) else {
+        return false; // "null" (sandboxed or file pages) and anything else
+    };
+    let same_host = header(header::HOST).is_some_and(|h| claimed_host.eq_ignore_ascii_case(h));
+    let public = origin_of(public_url).is_some_and(|p| p.eq_ignore_ascii_case(&claimed));
+    same_host || public
+}
+
+/// `scheme://host[:port]` of a URL, if it has one.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!scheme.is_empty() && !host.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
 /// The `Set-Cookie` value for a new session.
 pub fn session_set_cookie(secret: &str, max_age_secs: i64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
@@ -354,6 +387,50 @@ mod tests {
             request = request.header(header::COOKIE, *v);
         }
         request.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn writes_must_name_this_site() {
+        let parts = |headers: &[(&str, &str)]| {
+            let mut b = axum::http::Request::builder()
+                .method("POST")
+                .uri("/api/v1/teams");
+            for (k, v) in headers {
+                b = b.header(*k, *v);
+            }
+            b.body(()).unwrap().into_parts().0
+        };
+        let public = "https://tandem.example.com/";
+        let host = ("host", "127.0.0.1:9000");
+        assert!(
+            !from_this_site(&parts(&[host]), public),
+            "no Origin, no Referer"
+        );
+        assert!(from_this_site(
+            &parts(&[host, ("origin", "http://127.0.0.1:9000")]),
+            public
+        ));
+        assert!(from_this_site(
+            &parts(&[host, ("origin", "https://tandem.example.com")]),
+            public
+        ));
+        assert!(from_this_site(
+            &parts(&[host, ("referer", "http://127.0.0.1:9000/setup/teams?x=1")]),
+            public
+        ));
+        assert!(!from_this_site(&parts(&[host, ("origin", "null")]), public));
+        assert!(!from_this_site(
+            &parts(&[host, ("origin", "https://evil.example")]),
+            public
+        ));
+        assert!(!from_this_site(
+            &parts(&[host, ("referer", "https://evil.example/127.0.0.1:9000")]),
+            public
+        ));
+        assert!(!from_this_site(
+            &parts(&[host, ("origin", "https://tandem.example.com.evil.example")]),
+            public
+        ));
     }
 
     #[test]

@@ -145,6 +145,9 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
+            ApiError::Unexpected(e) if is_outage(e) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
             ApiError::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let (field, details) = match &self {
@@ -161,6 +164,10 @@ impl IntoResponse for ApiError {
             _ => (None, Vec::new()),
         };
         let message = match &self {
+            ApiError::Unexpected(e) if status == StatusCode::SERVICE_UNAVAILABLE => {
+                tracing::warn!(error = %e, "the database is unavailable");
+                "the database is unavailable; try again shortly".to_owned()
+            }
             ApiError::Unexpected(e) => {
                 tracing::error!(error = ?e, "request failed");
                 "internal error; the server log has the details".to_owned()
@@ -184,6 +191,12 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if matches!(self, ApiError::Unexpected(_)) && status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
         if let ApiError::Busy { retry_after, .. } | ApiError::TooManyRequests { retry_after, .. } =
             &self
         {
@@ -203,3 +216,40 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Whether an unexpected error is the database being away
+/// ([`StoreError::is_outage`]) anywhere in its chain: such a request gets
+/// 503 with `Retry-After`, not 500, whichever use case it went through.
+fn is_outage(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_outage)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 18: a request during a database outage is answered 503 with
+    /// `Retry-After`, through the store or through a use case.
+    #[test]
+    fn a_database_outage_is_503_not_500() {
+        let outages = [
+            StoreError::Database(sqlx::Error::PoolTimedOut),
+            StoreError::Unreachable("PostgreSQL: connection refused".into()),
+            StoreError::Database(sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into())),
+        ];
+        for e in outages {
+            let via_app: ApiError =
+                tandem_app::AppError::from(StoreError::Unreachable(e.to_string())).into();
+            for err in [ApiError::from(e), via_app] {
+                let response = err.into_response();
+                assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+                assert_eq!(response.headers()["retry-after"], "5");
+            }
+        }
+        let bug = ApiError::from(StoreError::Corrupt("x".into())).into_response();
+        assert_eq!(bug.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -5,9 +5,9 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+
+pub use tandem_domain::json_input::{check_storable, check_tree};
 
 use crate::AppState;
 use crate::http::error::ApiError;
@@ -50,7 +50,12 @@ where
     }
 }
 
-/// Parses JSON with the path of the failing field.
+/// Parses JSON with the path of the failing field. Beyond the type's own
+/// rules, every body is refused (422 naming the field) when it has an object
+/// with the same key twice (which one would win is not written down
+/// anywhere), a number too large for a 64-bit float, a non-zero number that
+/// would be stored as 0 or lose its precision (`1e-400`, subnormals), or
+/// text the engines cannot store ([`check_storable`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
@@ -59,6 +64,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = inner.to_string();
         use serde_json::error::Category;
         match inner.classify() {
+            Category::Syntax if message.starts_with("number out of range") => ApiError::invalid(
+                if path == "." { "body".to_owned() } else { path },
+                "is too large a number (beyond ±1.7976931348623157e308)",
+            ),
             Category::Syntax | Category::Eof | Category::Io => {
                 ApiError::bad_request(format!("malformed JSON: {message}"))
             }
@@ -71,85 +80,22 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Only whitespace may follow the value.
     de.end()
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
-    let tree: Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
-    let mut path = String::new();
-    if let Some(message) = unstorable(&tree, &mut path) {
-        let field = if path.is_empty() {
+    if let Some((field, message)) = check_tree(bytes) {
+        let field = if field.is_empty() {
             "body".to_owned()
         } else {
-            path
+            field
         };
         return Err(ApiError::invalid(field, message));
     }
     Ok(value)
 }
 
-/// Refuses text that the two engines cannot store alike: NUL characters
-/// (PostgreSQL rejects them) and dates or times outside the years 0000–9999
-/// (PostgreSQL rejects some; SQLite keeps times as text, where they would sort
-/// out of order).
-pub fn check_storable(text: &str) -> Result<(), String> {
-    if text.contains('\0') {
-        return Err("must not contain NUL characters".to_owned());
-    }
-    if date_year(text).is_some_and(|year| !(0..=9999).contains(&year)) {
-        return Err(format!("{text:?} is outside the years 0000 to 9999"));
-    }
-    Ok(())
-}
-
-/// The (UTC) year of a string that is a whole date or date-time as the API
-/// parses them.
-fn date_year(text: &str) -> Option<i32> {
-    let first = text.chars().next()?;
-    if !(first.is_ascii_digit() || first == '+' || first == '-') || !(10..=64).contains(&text.len())
-    {
-        return None;
-    }
-    if let Ok(t) = text.parse::<DateTime<FixedOffset>>() {
-        return Some(t.with_timezone(&Utc).year());
-    }
-    text.parse::<NaiveDate>().ok().map(|d| d.year())
-}
-
-/// The first string in `value` that [`check_storable`] refuses; `path` is
-/// left pointing at it.
-fn unstorable(value: &Value, path: &mut String) -> Option<String> {
-    match value {
-        Value::String(s) => check_storable(s).err(),
-        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-            let len = path.len();
-            path.push_str(&format!("[{i}]"));
-            let found = unstorable(item, path);
-            if found.is_none() {
-                path.truncate(len);
-            }
-            found
-        }),
-        Value::Object(fields) => fields.iter().find_map(|(name, item)| {
-            let len = path.len();
-            if !path.is_empty() {
-                path.push('.');
-            }
-            path.push_str(name);
-            let found = check_storable(name)
-                .err()
-                .or_else(|| unstorable(item, path));
-            if found.is_none() {
-                path.truncate(len);
-            }
-            found
-        }),
-        _ => None,
-    }
-}
-
 /// The field a serde error is about: the path, plus the name in
 /// "missing field `x`" / "unknown field `x`" messages (the path of an
 /// unknown field already ends with its name; that of a missing one does not).
 fn field_of(path: &str, message: &str) -> String {
-    let named = ["missing field `", "unknown field `"]
+    let named = ["missing field `", "unknown field `", "duplicate field `"]
         .iter()
         .find_map(|p| message.split_once(p))
         .and_then(|(_, rest)| rest.split_once('`'))
@@ -159,7 +105,11 @@ fn field_of(path: &str, message: &str) -> String {
         (".", Some(name)) => name.to_owned(),
         (".", None) => "body".to_owned(),
         (p, Some(name)) if ends_with(p, name) => p.to_owned(),
-        (p, Some(name)) if message.starts_with("missing") || message.starts_with("unknown") => {
+        (p, Some(name))
+            if message.starts_with("missing")
+                || message.starts_with("unknown")
+                || message.starts_with("duplicate") =>
+        {
             format!("{p}.{name}")
         }
         (p, _) => p.to_owned(),
@@ -203,6 +153,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -244,11 +195,50 @@ mod tests {
         assert!(check_storable("9999-12-31T23:00:00Z").is_ok());
         assert!(check_storable("2026-01-01").is_ok());
         assert!(check_storable("-5 ms, a title").is_ok());
-        let v: Value =
-            serde_json::json!({"a": {"b": [1, "x", {"c": "0000-01-01T00:00:00+01:00"}]}});
-        let mut path = String::new();
-        assert!(unstorable(&v, &mut path).is_some());
+        let v = serde_json::json!({"a": {"b": [1, "x", {"c": "0000-01-01T00:00:00+01:00"}]}});
+        let (path, _) = check_tree(v.to_string().as_bytes()).unwrap();
         assert_eq!(path, "a.b[2].c");
+    }
+
+    /// Issue 18, defect 7: what a type does not catch is caught for every
+    /// body, naming the field.
+    #[test]
+    fn repeated_keys_and_numbers_that_cannot_be_stored() {
+        let problem = |body: &str| check_tree(body.as_bytes()).map(|(f, _)| f);
+        assert_eq!(problem(r#"{"a": 1, "a": 2}"#).as_deref(), Some("a"));
+        assert_eq!(
+            problem(r#"{"x": [{"k": 1}, {"k": 1, "k": 2}]}"#).as_deref(),
+            Some("x[1].k")
+        );
+        assert_eq!(
+            problem(r#"{"a\u0062": 1, "ab": 2}"#).as_deref(),
+            Some("ab"),
+            "escaped keys too"
+        );
+        assert_eq!(
+            problem(r#"[{"a": 1}, {"a": 1}]"#),
+            None,
+            "different objects may share keys"
+        );
+        assert_eq!(problem(r#"{"v": 1e-400}"#).as_deref(), Some("v"));
+        assert_eq!(
+            problem(r#"{"p": [1, 2.5, -3e-320]}"#).as_deref(),
+            Some("p[2]")
+        );
+        assert_eq!(
+            problem(r#"{"s": "1e-400", "v": 0, "w": 0.0e-999, "x": -0, "y": 2.3e-308}"#),
+            None
+        );
+        assert_eq!(problem(r#"{"s": "a\"1e-400", "n": [true, null, 5]}"#), None);
+        let err = parse_json::<Value>(br#"{"points": [{"value": 1e400}]}"#).unwrap_err();
+        match err {
+            ApiError::Invalid(e) => assert_eq!(e[0].field, "points[0].value"),
+            other => panic!("{other:?}"),
+        }
+        match parse_json::<Outer>(br#"{"title": "a", "title": "b"}"#).unwrap_err() {
+            ApiError::Invalid(e) => assert_eq!(e[0].field, "title"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -239,7 +239,23 @@ async fn cookie_writes_need_the_same_origin(engine: EngineKind) {
     .await
     .ok(200);
 
-    // Same origin, and clients that send no Origin at all, may write.
+    // Issue 18, defect 7: a cookie write that names no origin at all (no
+    // Origin, no Referer) is refused too; a foreign Referer is no better.
+    app.send(
+        app.with_cookie(Method::POST, "/api/v1/teams", &cookie)
+            .json(&team("silent")),
+    )
+    .await
+    .err(403, "forbidden");
+    app.send(
+        app.with_cookie(Method::POST, "/api/v1/teams", &cookie)
+            .header("referer", "https://evil.example/page")
+            .json(&team("referer")),
+    )
+    .await
+    .err(403, "forbidden");
+
+    // Same origin, by Origin or (when a browser leaves Origin out) Referer.
     app.send(
         app.with_cookie(Method::POST, "/api/v1/teams", &cookie)
             .header("origin", app.base.as_str())
@@ -249,6 +265,7 @@ async fn cookie_writes_need_the_same_origin(engine: EngineKind) {
     .ok(201);
     app.send(
         app.with_cookie(Method::POST, "/api/v1/teams", &cookie)
+            .header("referer", format!("{}/setup/teams", app.base))
             .json(&team("plain")),
     )
     .await
@@ -357,6 +374,7 @@ async fn disabled_users_lose_their_sessions(engine: EngineKind) {
     let admin_cookie = cookie_of(&app.sign_in("admin", ADMIN_PASSWORD).await.ok(200));
     app.send(
         app.with_cookie(Method::PATCH, "/api/v1/users/admin", &admin_cookie)
+            .header("origin", app.base.as_str())
             .json(&json!({"disabled": true})),
     )
     .await

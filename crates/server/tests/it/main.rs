@@ -12,6 +12,7 @@ mod figures;
 mod focus;
 mod forecasts;
 mod grafana;
+mod input_rules;
 mod mail_intake;
 mod openapi;
 mod org;

@@ -209,7 +209,7 @@ async fn build(state: &AppState, filter: String) -> PageResult<AgendaPage> {
             ));
         }
     }
-    decisions.sort_by(|a, b| b.0.cmp(&a.0));
+    decisions.sort_by_key(|d| std::cmp::Reverse(d.0));
     Ok(AgendaPage {
         nav: Nav::placeholder(),
         as_of: view::instant(now),

@@ -62,6 +62,11 @@ fn fk(e: sqlx::Error, team_id: Uuid) -> StoreError {
     }
 }
 
+/// What a calendar refresh brought: `Ok(Some((body, etag, warnings)))` new
+/// good data, `Ok(None)` not modified, `Err(message)` a failure.
+pub type RefreshOutcome<'a> =
+    std::result::Result<Option<(&'a str, Option<&'a str>, &'a [String])>, &'a str>;
+
 impl Store {
     /// A team's policy, if one was set.
     pub async fn team_policy(&self, team_id: Uuid) -> Result<Option<TeamPolicy>> {
@@ -200,7 +205,7 @@ impl Store {
     pub async fn record_calendar_refresh(
         &self,
         id: Uuid,
-        outcome: std::result::Result<Option<(&str, Option<&str>, &[String])>, &str>,
+        outcome: RefreshOutcome<'_>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let n = on_pool!(self, |pool| {

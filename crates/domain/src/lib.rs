@@ -7,6 +7,7 @@
 
 pub mod attribution;
 pub mod audit;
+pub mod backup;
 pub mod decision;
 pub mod document;
 pub mod dora;

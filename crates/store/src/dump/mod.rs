@@ -28,12 +28,29 @@ pub(crate) mod tables;
 use crate::dump::tables::{RowCounts, TABLES, TableRow, insert_rows, read_table};
 use crate::inserts::*;
 use crate::rows::*;
-use crate::{BeginWrite, Result, Store, StoreError, on_pool};
+use crate::{BeginSnapshot, BeginWrite, Result, Store, StoreError, on_pool};
 
 pub const EXPORT_FORMAT: &str = "tandem-dump";
 /// Version 2 added `row` lines (engineering data, reports, risk history);
 /// version 1 dumps still load.
 const EXPORT_VERSION: u32 = 2;
+
+/// The tables written as typed records (before the row-by-row `TABLES`).
+const ENTITY_TABLES: &[&str] = &[
+    "teams",
+    "users",
+    "team_members",
+    "api_tokens",
+    "projects",
+    "metrics",
+    "goals",
+    "goal_versions",
+    "stages",
+    "work_items",
+    "risks",
+    "decisions",
+    "metric_points",
+];
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Header {
@@ -174,6 +191,11 @@ fn write_line(out: &mut dyn Write, r: &Record, summary: &mut DumpSummary) -> Res
 
 impl Store {
     /// Writes every entity as JSON lines to `out`.
+    ///
+    /// Every table is read inside one read-only transaction over a single
+    /// snapshot ([`crate::engine::Db::BEGIN_SNAPSHOT`]), so a dump taken
+    /// while the server writes is consistent: a row and the rows it refers
+    /// to come from the same moment (`tandem backup` relies on this).
     pub async fn export(&self, out: &mut dyn Write) -> Result<DumpSummary> {
         let mut s = DumpSummary::default();
         let header = Header {
@@ -183,10 +205,11 @@ impl Store {
         serde_json::to_writer(&mut *out, &header).map_err(std::io::Error::other)?;
         out.write_all(b"\n")?;
 
+        on_pool!(self, |pool| {
+        let mut tx = pool.begin_snapshot().await?;
         macro_rules! all {
             ($row:ty, $sql:expr) => {{
-                let rows: Vec<$row> =
-                    on_pool!(self, |pool| { sqlx::query_as($sql).fetch_all(pool).await? });
+                let rows: Vec<$row> = sqlx::query_as($sql).fetch_all(&mut *tx).await?;
                 rows
             }};
         }
@@ -212,7 +235,11 @@ impl Store {
                 &mut s,
             )?;
         }
-        for (team_id, user_id) in self.list_memberships().await? {
+        let memberships: Vec<(Uuid, Uuid)> =
+            sqlx::query_as("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id")
+                .fetch_all(&mut *tx)
+                .await?;
+        for (team_id, user_id) in memberships {
             write_line(
                 out,
                 &Record::Membership(Membership { team_id, user_id }),
@@ -286,13 +313,36 @@ impl Store {
             write_line(out, &Record::MetricPoint(r.into()), &mut s)?;
         }
         for table in TABLES {
-            let rows = on_pool!(self, |pool| { read_table!(pool, table) });
+            let rows = read_table!(&mut *tx, table);
             for row in rows {
                 write_line(out, &Record::Row(row), &mut s)?;
             }
         }
+        tx.commit().await?;
+        });
         out.flush()?;
         Ok(s)
+    }
+
+    /// The first table a dump covers that holds a row, or `None` when the
+    /// database holds no data a dump would carry (what `tandem restore`
+    /// requires before it writes anything).
+    pub async fn first_table_with_rows(&self) -> Result<Option<String>> {
+        let names = ENTITY_TABLES
+            .iter()
+            .copied()
+            .chain(TABLES.iter().map(|t| t.name));
+        for name in names {
+            let found: Option<(i32,)> = on_pool!(self, |pool| {
+                sqlx::query_as(crate::engine::sql(format!("SELECT 1 FROM {name} LIMIT 1")))
+                    .fetch_optional(pool)
+                    .await?
+            });
+            if found.is_some() {
+                return Ok(Some(name.to_owned()));
+            }
+        }
+        Ok(None)
     }
 
     /// Reads a dump written by [`Store::export`] and stores all of it in one

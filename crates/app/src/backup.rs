@@ -52,7 +52,10 @@ impl Location {
         if let Some(rest) = target.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
-                return Err(AppError::bad_field("to", "s3:// needs a bucket: s3://BUCKET/PREFIX"));
+                return Err(AppError::bad_field(
+                    "to",
+                    "s3:// needs a bucket: s3://BUCKET/PREFIX",
+                ));
             }
             let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
             if let Some(s3) = settings.backup.s3.as_ref().or(settings.report.s3.as_ref()) {
@@ -77,7 +80,10 @@ impl Location {
             });
         }
         if target.is_empty() {
-            return Err(AppError::bad_field("to", "name a directory or s3://BUCKET/PREFIX"));
+            return Err(AppError::bad_field(
+                "to",
+                "name a directory or s3://BUCKET/PREFIX",
+            ));
         }
         std::fs::create_dir_all(target)
             .with_context(|| format!("cannot create the backup directory {target}"))?;
@@ -161,24 +167,36 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Takes a backup of `store` to `location` at `now`, verifies it and points
 /// `latest` at it.
-pub async fn backup(store: &Store, location: &Location, now: DateTime<Utc>) -> AppResult<BackupReport> {
+pub async fn backup(
+    store: &Store,
+    location: &Location,
+    now: DateTime<Utc>,
+) -> AppResult<BackupReport> {
     let name = backup_name(now);
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-    let counts = store.export(&mut gz).await.context("exporting the database")?;
+    let counts = store
+        .export(&mut gz)
+        .await
+        .context("exporting the database")?;
     let compressed = gz.finish().context("compressing the backup")?;
     let sha256 = sha256_hex(&compressed);
     let bytes = compressed.len() as u64;
 
     location.put(&name, compressed).await?;
     location
-        .put(&checksum_name(&name), format!("{sha256}  {name}\n").into_bytes())
+        .put(
+            &checksum_name(&name),
+            format!("{sha256}  {name}\n").into_bytes(),
+        )
         .await?;
     if let Err(e) = verify(location, &name, &counts).await {
         location.delete(&name).await?;
         location.delete(&checksum_name(&name)).await?;
         return Err(anyhow!("backup {name} failed verification and was deleted: {e:#}").into());
     }
-    location.put(LATEST, format!("{name}\n").into_bytes()).await?;
+    location
+        .put(LATEST, format!("{name}\n").into_bytes())
+        .await?;
     Ok(BackupReport {
         location: location.display.clone(),
         records: counts.total(),
@@ -237,7 +255,9 @@ async fn fetch_checked(location: &Location, name: &str) -> AppResult<Vec<u8>> {
         )));
     }
     if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return Err(refused(format!("{name} is not a Tandem backup (not gzip-compressed)")));
+        return Err(refused(format!(
+            "{name} is not a Tandem backup (not gzip-compressed)"
+        )));
     }
     Ok(bytes)
 }

@@ -49,7 +49,11 @@ fn write_backup(dir: &std::path::Path, name: &str, bytes: &[u8]) {
     use sha2::Digest;
     std::fs::write(dir.join(name), bytes).unwrap();
     let sum = hex::encode(sha2::Sha256::digest(bytes));
-    std::fs::write(dir.join(format!("{name}.sha256")), format!("{sum}  {name}\n")).unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.sha256")),
+        format!("{sum}  {name}\n"),
+    )
+    .unwrap();
 }
 
 async fn round_trip_to_the_other_engine_and_refusals(engine: EngineKind) {
@@ -62,13 +66,18 @@ async fn round_trip_to_the_other_engine_and_refusals(engine: EngineKind) {
     ok(&tandem(&src.url, &["demo"]).await);
     let dir = tempfile::tempdir().unwrap();
     let to = dir.path().to_str().unwrap();
-    let report: serde_json::Value =
-        serde_json::from_str(&ok(&tandem(&src.url, &["backup", "--to", to, "--format", "json"]).await))
-            .unwrap();
+    let report: serde_json::Value = serde_json::from_str(&ok(&tandem(
+        &src.url,
+        &["backup", "--to", to, "--format", "json"],
+    )
+    .await))
+    .unwrap();
     let name = report["name"].as_str().unwrap().to_owned();
     assert!(report["records"].as_u64().unwrap() > 100, "{report}");
     assert_eq!(
-        std::fs::read_to_string(dir.path().join("latest")).unwrap().trim(),
+        std::fs::read_to_string(dir.path().join("latest"))
+            .unwrap()
+            .trim(),
         name
     );
     assert!(dir.path().join(format!("{name}.sha256")).exists());
@@ -98,12 +107,22 @@ async fn round_trip_to_the_other_engine_and_refusals(engine: EngineKind) {
     std::fs::write(bad.path().join(&name), &bytes).unwrap();
     std::fs::write(bad.path().join(format!("{name}.sha256")), sum).unwrap();
     let path = bad.path().join(&name);
-    let err = refused(&tandem(&empty.url, &["restore", "--from", path.to_str().unwrap()]).await, 2);
+    let err = refused(
+        &tandem(&empty.url, &["restore", "--from", path.to_str().unwrap()]).await,
+        2,
+    );
     assert!(err.contains("corrupt"), "{err}");
 
-    write_backup(bad.path(), "tandem-20260101T000000Z.jsonl.gz", &gzip("hello, world\n"));
+    write_backup(
+        bad.path(),
+        "tandem-20260101T000000Z.jsonl.gz",
+        &gzip("hello, world\n"),
+    );
     let path = bad.path().join("tandem-20260101T000000Z.jsonl.gz");
-    let err = refused(&tandem(&empty.url, &["restore", "--from", path.to_str().unwrap()]).await, 2);
+    let err = refused(
+        &tandem(&empty.url, &["restore", "--from", path.to_str().unwrap()]).await,
+        2,
+    );
     assert!(err.contains("not a tandem-dump header"), "{err}");
 
     write_backup(
@@ -112,12 +131,22 @@ async fn round_trip_to_the_other_engine_and_refusals(engine: EngineKind) {
         &gzip("{\"format\":\"tandem-dump\",\"version\":99}\n"),
     );
     let path = bad.path().join("tandem-20260102T000000Z.jsonl.gz");
-    let err = refused(&tandem(&empty.url, &["restore", "--from", path.to_str().unwrap()]).await, 2);
+    let err = refused(
+        &tandem(&empty.url, &["restore", "--from", path.to_str().unwrap()]).await,
+        2,
+    );
     assert!(err.contains("version 99 is not supported"), "{err}");
 
-    write_backup(bad.path(), "tandem-20260103T000000Z.jsonl.gz", b"plain text");
+    write_backup(
+        bad.path(),
+        "tandem-20260103T000000Z.jsonl.gz",
+        b"plain text",
+    );
     let path = bad.path().join("tandem-20260103T000000Z.jsonl.gz");
-    let err = refused(&tandem(&empty.url, &["restore", "--from", path.to_str().unwrap()]).await, 2);
+    let err = refused(
+        &tandem(&empty.url, &["restore", "--from", path.to_str().unwrap()]).await,
+        2,
+    );
     assert!(err.contains("not gzip"), "{err}");
     assert_eq!(ok(&tandem(&empty.url, &["export"]).await), empty_export);
 
@@ -139,7 +168,14 @@ async fn round_trip_to_the_other_engine_and_refusals(engine: EngineKind) {
         .collect();
     let out: serde_json::Value = serde_json::from_str(&ok(&tandem(
         &src.url,
-        &["backup", "prune", "--to", many.path().to_str().unwrap(), "--format", "json"],
+        &[
+            "backup",
+            "prune",
+            "--to",
+            many.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ],
     )
     .await))
     .unwrap();

@@ -192,7 +192,10 @@ mod tests {
         };
         let taken = [at(2026, 3, 1, 2), at(2026, 3, 2, 2), at(2026, 3, 3, 2)];
         assert_eq!(kept(&taken, &none), [at(2026, 3, 3, 2)]);
-        assert_eq!(expired(&taken, &none), [at(2026, 3, 1, 2), at(2026, 3, 2, 2)]);
+        assert_eq!(
+            expired(&taken, &none),
+            [at(2026, 3, 1, 2), at(2026, 3, 2, 2)]
+        );
         assert!(kept(&[], &POLICY).is_empty());
     }
 }

@@ -206,119 +206,120 @@ impl Store {
         out.write_all(b"\n")?;
 
         on_pool!(self, |pool| {
-        let mut tx = pool.begin_snapshot().await?;
-        macro_rules! all {
-            ($row:ty, $sql:expr) => {{
-                let rows: Vec<$row> = sqlx::query_as($sql).fetch_all(&mut *tx).await?;
-                rows
-            }};
-        }
-
-        for r in all!(
-            TeamRow,
-            "SELECT id, key, name, timezone, created_at, updated_at FROM teams ORDER BY id"
-        ) {
-            write_line(out, &Record::Team(r.into()), &mut s)?;
-        }
-        for r in all!(
-            UserRow,
-            "SELECT id, username, display_name, email, role, disabled, created_at, password_hash FROM users ORDER BY id"
-        ) {
-            let password_hash = r.password_hash.clone();
-            let user = User::try_from(r)?;
-            write_line(
-                out,
-                &Record::User(UserRecord {
-                    user,
-                    password_hash,
-                }),
-                &mut s,
-            )?;
-        }
-        let memberships: Vec<(Uuid, Uuid)> =
-            sqlx::query_as("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id")
-                .fetch_all(&mut *tx)
-                .await?;
-        for (team_id, user_id) in memberships {
-            write_line(
-                out,
-                &Record::Membership(Membership { team_id, user_id }),
-                &mut s,
-            )?;
-        }
-        for r in all!(
-            TokenRow,
-            "SELECT id, name, prefix, role, created_by, created_at, last_used_at, revoked_at, token_hash FROM api_tokens ORDER BY id"
-        ) {
-            let token_hash = r.token_hash.clone();
-            let token = ApiToken::try_from(r)?;
-            write_line(
-                out,
-                &Record::Token(TokenRecord { token, token_hash }),
-                &mut s,
-            )?;
-        }
-        for r in all!(
-            ProjectRow,
-            "SELECT id, team_id, key, name, repositories, services, created_at, updated_at FROM projects ORDER BY id"
-        ) {
-            write_line(out, &Record::Project(r.into()), &mut s)?;
-        }
-        for r in all!(
-            MetricRow,
-            "SELECT id, key, name, description, unit, direction, audience, team_id, created_at, updated_at FROM metrics ORDER BY id"
-        ) {
-            write_line(out, &Record::Metric(r.try_into()?), &mut s)?;
-        }
-        for r in all!(
-            GoalRow,
-            "SELECT id, team_id, project_id, title, business_goal, technical_tasks, hypotheses, success_metrics, parties, timeline, status, version, agreed_at, agreed_by, created_at, updated_at FROM goals ORDER BY id"
-        ) {
-            write_line(out, &Record::Goal(r.try_into()?), &mut s)?;
-        }
-        for r in all!(
-            GoalVersionRow,
-            "SELECT goal_id, version, changed_at, changed_by, action, changes FROM goal_versions ORDER BY goal_id, version"
-        ) {
-            write_line(out, &Record::GoalVersion(r.into()), &mut s)?;
-        }
-        for r in all!(
-            StageRow,
-            "SELECT id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at FROM stages ORDER BY id"
-        ) {
-            write_line(out, &Record::Stage(r.into()), &mut s)?;
-        }
-        for r in all!(
-            WorkItemRow,
-            "SELECT id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, complexity, state, context, scores, external_key, source, created_at, started_at, done_at, updated_at FROM work_items ORDER BY id"
-        ) {
-            write_line(out, &Record::WorkItem(r.try_into()?), &mut s)?;
-        }
-        for r in all!(
-            RiskRow,
-            "SELECT id, team_id, goal_id, stage_id, title, description, likelihood, impact, plan, owner, schedule_impact_days, status, source, cause_key, drafted_update, created_at, updated_at, closed_at FROM risks ORDER BY id"
-        ) {
-            write_line(out, &Record::Risk(r.try_into()?), &mut s)?;
-        }
-        for r in all!(
-            DecisionRow,
-            "SELECT id, team_id, goal_id, title, context, options, decision, consequences, decided_by, decided_at, created_at, updated_at FROM decisions ORDER BY id"
-        ) {
-            write_line(out, &Record::Decision(r.into()), &mut s)?;
-        }
-        for r in all!(
-            PointRow,
-            "SELECT metric_id, at, value FROM metric_points ORDER BY metric_id, at"
-        ) {
-            write_line(out, &Record::MetricPoint(r.into()), &mut s)?;
-        }
-        for table in TABLES {
-            let rows = read_table!(&mut *tx, table);
-            for row in rows {
-                write_line(out, &Record::Row(row), &mut s)?;
+            let mut tx = pool.begin_snapshot().await?;
+            macro_rules! all {
+                ($row:ty, $sql:expr) => {{
+                    let rows: Vec<$row> = sqlx::query_as($sql).fetch_all(&mut *tx).await?;
+                    rows
+                }};
             }
-        }
-        tx.commit().await?;
+
+            for r in all!(
+                TeamRow,
+                "SELECT id, key, name, timezone, created_at, updated_at FROM teams ORDER BY id"
+            ) {
+                write_line(out, &Record::Team(r.into()), &mut s)?;
+            }
+            for r in all!(
+                UserRow,
+                "SELECT id, username, display_name, email, role, disabled, created_at, password_hash FROM users ORDER BY id"
+            ) {
+                let password_hash = r.password_hash.clone();
+                let user = User::try_from(r)?;
+                write_line(
+                    out,
+                    &Record::User(UserRecord {
+                        user,
+                        password_hash,
+                    }),
+                    &mut s,
+                )?;
+            }
+            let memberships: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                "SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            for (team_id, user_id) in memberships {
+                write_line(
+                    out,
+                    &Record::Membership(Membership { team_id, user_id }),
+                    &mut s,
+                )?;
+            }
+            for r in all!(
+                TokenRow,
+                "SELECT id, name, prefix, role, created_by, created_at, last_used_at, revoked_at, token_hash FROM api_tokens ORDER BY id"
+            ) {
+                let token_hash = r.token_hash.clone();
+                let token = ApiToken::try_from(r)?;
+                write_line(
+                    out,
+                    &Record::Token(TokenRecord { token, token_hash }),
+                    &mut s,
+                )?;
+            }
+            for r in all!(
+                ProjectRow,
+                "SELECT id, team_id, key, name, repositories, services, created_at, updated_at FROM projects ORDER BY id"
+            ) {
+                write_line(out, &Record::Project(r.into()), &mut s)?;
+            }
+            for r in all!(
+                MetricRow,
+                "SELECT id, key, name, description, unit, direction, audience, team_id, created_at, updated_at FROM metrics ORDER BY id"
+            ) {
+                write_line(out, &Record::Metric(r.try_into()?), &mut s)?;
+            }
+            for r in all!(
+                GoalRow,
+                "SELECT id, team_id, project_id, title, business_goal, technical_tasks, hypotheses, success_metrics, parties, timeline, status, version, agreed_at, agreed_by, created_at, updated_at FROM goals ORDER BY id"
+            ) {
+                write_line(out, &Record::Goal(r.try_into()?), &mut s)?;
+            }
+            for r in all!(
+                GoalVersionRow,
+                "SELECT goal_id, version, changed_at, changed_by, action, changes FROM goal_versions ORDER BY goal_id, version"
+            ) {
+                write_line(out, &Record::GoalVersion(r.into()), &mut s)?;
+            }
+            for r in all!(
+                StageRow,
+                "SELECT id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at FROM stages ORDER BY id"
+            ) {
+                write_line(out, &Record::Stage(r.into()), &mut s)?;
+            }
+            for r in all!(
+                WorkItemRow,
+                "SELECT id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, complexity, state, context, scores, external_key, source, created_at, started_at, done_at, updated_at FROM work_items ORDER BY id"
+            ) {
+                write_line(out, &Record::WorkItem(r.try_into()?), &mut s)?;
+            }
+            for r in all!(
+                RiskRow,
+                "SELECT id, team_id, goal_id, stage_id, title, description, likelihood, impact, plan, owner, schedule_impact_days, status, source, cause_key, drafted_update, created_at, updated_at, closed_at FROM risks ORDER BY id"
+            ) {
+                write_line(out, &Record::Risk(r.try_into()?), &mut s)?;
+            }
+            for r in all!(
+                DecisionRow,
+                "SELECT id, team_id, goal_id, title, context, options, decision, consequences, decided_by, decided_at, created_at, updated_at FROM decisions ORDER BY id"
+            ) {
+                write_line(out, &Record::Decision(r.into()), &mut s)?;
+            }
+            for r in all!(
+                PointRow,
+                "SELECT metric_id, at, value FROM metric_points ORDER BY metric_id, at"
+            ) {
+                write_line(out, &Record::MetricPoint(r.into()), &mut s)?;
+            }
+            for table in TABLES {
+                let rows = read_table!(&mut *tx, table);
+                for row in rows {
+                    write_line(out, &Record::Row(row), &mut s)?;
+                }
+            }
+            tx.commit().await?;
         });
         out.flush()?;
         Ok(s)

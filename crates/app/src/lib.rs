@@ -13,6 +13,7 @@
 
 pub mod alertmanager;
 pub mod audit;
+pub mod backup;
 pub mod bootstrap;
 pub mod charts;
 pub mod checks;

@@ -82,6 +82,40 @@ pub struct Settings {
     /// working hours for quiet hours.
     #[serde(default)]
     pub alerts: AlertSettings,
+    // --- publish ---
+    /// `tandem backup` / `restore`: where backups go and how many are kept.
+    #[serde(default)]
+    pub backup: BackupSettings,
+}
+
+/// `[backup]`: the default destination of `tandem backup` and `prune`, the
+/// retention rule, and the S3 connection for `s3://` destinations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSettings {
+    /// A directory or `s3://BUCKET/PREFIX`; `--to` overrides it.
+    pub to: Option<String>,
+    /// Keep the newest backup of each of the last this many days (UTC)…
+    pub keep_daily: u32,
+    /// …ISO weeks…
+    pub keep_weekly: u32,
+    /// …and months that have a backup. The newest backup is always kept.
+    pub keep_monthly: u32,
+    /// Endpoint and keys for `s3://` destinations (the bucket and prefix
+    /// come from the URL; unset: the `AWS_*` environment, else `[report.s3]`).
+    pub s3: Option<S3Settings>,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self {
+            to: None,
+            keep_daily: 7,
+            keep_weekly: 4,
+            keep_monthly: 12,
+            s3: None,
+        }
+    }
 }
 
 /// `[monitor]`: how `serve` runs checks.

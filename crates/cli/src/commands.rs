@@ -58,6 +58,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Export { output } => export(&store, output).await,
         Command::ImportDump { file } => import_dump(&store, file).await,
+        Command::Backup(args) => crate::backup::backup(&store, &settings, args).await,
+        Command::Restore { from, format } => {
+            crate::backup::restore(&store, &settings, &from, format.format).await
+        }
         Command::Goal(c) => goal(&store, c).await,
         Command::User(c) => crate::users::user(&store, c).await,
         Command::Token(c) => token(&store, c).await,

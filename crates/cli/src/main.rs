@@ -1,6 +1,7 @@
 //! `tandem`: the one binary. A thin layer over the library crates: it parses
 //! arguments, loads settings, and calls the store or the server.
 
+mod backup;
 mod checks;
 mod commands;
 mod connect;
@@ -78,6 +79,26 @@ enum Command {
         /// Output file (default: standard output).
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Back up the whole database (compressed, checksummed, verified by a
+    /// restore into a temporary database) to a directory or S3; `prune`
+    /// deletes the backups the `[backup]` retention does not keep.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:\n  tandem backup --to /var/backups/tandem\n  tandem backup --to s3://ops-backups/tandem\n  tandem backup prune --to /var/backups/tandem"
+    )]
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty database (refused when the database
+    /// holds data or the backup is corrupt or foreign; nothing is written).
+    #[command(
+        after_help = "Examples:\n  tandem restore --from /var/backups/tandem\n  tandem restore --from s3://ops-backups/tandem/tandem-20261207T001500Z.jsonl.gz"
+    )]
+    Restore {
+        /// A backup file, or a directory / s3://BUCKET/PREFIX (its latest backup).
+        #[arg(long, value_name = "PATH|s3://…")]
+        from: String,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Load a file written by `tandem export` (all of it or nothing).
     ImportDump {
@@ -216,6 +237,7 @@ impl Command {
             | Command::Demo
             | Command::Migrate
             | Command::ImportDump { .. }
+            | Command::Restore { .. }
             | Command::Import(_)
             | Command::WebhookSecret(_)
             | Command::Team(org::TeamCommand::Create { .. })
@@ -245,6 +267,7 @@ impl Command {
             Command::DefaultConfig
             | Command::Completions { .. }
             | Command::Export { .. }
+            | Command::Backup(_)
             | Command::User(users::UserCommand::List { .. })
             | Command::Token(TokenCommand::List { .. })
             | Command::Goal(

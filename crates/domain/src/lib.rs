@@ -7,6 +7,7 @@
 
 pub mod attribution;
 pub mod audit;
+pub mod backup;
 pub mod calendar;
 pub mod check;
 pub mod cost_of_yes;

@@ -98,6 +98,15 @@ pub(crate) trait Db: sqlx::Database {
     /// tries to upgrade to a write while another connection has written.
     const BEGIN_WRITE: Option<&'static str>;
 
+    /// The statement opening a read-only transaction that sees one
+    /// snapshot of the database for all its reads (`export`, backups).
+    ///
+    /// PostgreSQL: `REPEATABLE READ READ ONLY` (every statement sees the
+    /// snapshot taken at the first one). SQLite: a plain deferred `BEGIN`;
+    /// its first read takes a read lock (a WAL read mark) that pins the
+    /// snapshot until the transaction ends.
+    const BEGIN_SNAPSHOT: Option<&'static str>;
+
     /// Appended to a SELECT that reads a row the transaction will update:
     /// PostgreSQL `FOR UPDATE`; nothing on SQLite, whose write transaction
     /// already excludes other writers.
@@ -191,9 +200,10 @@ pub(crate) const RISK_UPDATE: &str = "UPDATE risks SET title = $5, description =
      updated_at = $17, closed_at = $18";
 
 macro_rules! impl_db {
-    ($db:ty, begin_write: $begin:expr, for_update: $lock:expr) => {
+    ($db:ty, begin_write: $begin:expr, begin_snapshot: $snapshot:expr, for_update: $lock:expr) => {
         impl Db for $db {
             const BEGIN_WRITE: Option<&'static str> = $begin;
+            const BEGIN_SNAPSHOT: Option<&'static str> = $snapshot;
             const FOR_UPDATE: &'static str = $lock;
 
             async fn execute(
@@ -331,8 +341,13 @@ macro_rules! impl_db {
     };
 }
 
-impl_db!(sqlx::Sqlite, begin_write: Some("BEGIN IMMEDIATE"), for_update: "");
-impl_db!(sqlx::Postgres, begin_write: None, for_update: " FOR UPDATE");
+impl_db!(sqlx::Sqlite, begin_write: Some("BEGIN IMMEDIATE"), begin_snapshot: None, for_update: "");
+impl_db!(
+    sqlx::Postgres,
+    begin_write: None,
+    begin_snapshot: Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+    for_update: " FOR UPDATE"
+);
 
 /// A row of a table with one bind list in [`Db`]: [`bind_row`] binds it on
 /// whichever engine the query is for.
@@ -385,6 +400,25 @@ impl<D: Db> BeginWrite for sqlx::Pool<D> {
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, D>, sqlx::Error> {
         match D::BEGIN_WRITE {
+            Some(statement) => self.begin_with(statement).await,
+            None => self.begin().await,
+        }
+    }
+}
+
+/// Starts a read-only transaction over one snapshot (see
+/// [`Db::BEGIN_SNAPSHOT`]).
+pub(crate) trait BeginSnapshot {
+    type Db: sqlx::Database;
+
+    async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl<D: Db> BeginSnapshot for sqlx::Pool<D> {
+    type Db = D;
+
+    async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, D>, sqlx::Error> {
+        match D::BEGIN_SNAPSHOT {
             Some(statement) => self.begin_with(statement).await,
             None => self.begin().await,
         }

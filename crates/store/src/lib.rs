@@ -45,7 +45,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use uuid::Uuid;
 
 use crate::engine::Engine;
-pub(crate) use crate::engine::{BeginWrite, on_pool};
+pub(crate) use crate::engine::{BeginSnapshot, BeginWrite, on_pool};
 
 /// A PostgreSQL server that did not take a connection, said in a few words:
 /// "connection refused at HOST:PORT" rather than the driver's chain.

@@ -28,12 +28,29 @@ pub(crate) mod tables;
 use crate::dump::tables::{RowCounts, TABLES, TableRow, insert_rows, read_table};
 use crate::inserts::*;
 use crate::rows::*;
-use crate::{BeginWrite, Result, Store, StoreError, on_pool};
+use crate::{BeginSnapshot, BeginWrite, Result, Store, StoreError, on_pool};
 
 pub const EXPORT_FORMAT: &str = "tandem-dump";
 /// Version 2 added `row` lines (engineering data, reports, risk history);
 /// version 1 dumps still load.
 const EXPORT_VERSION: u32 = 2;
+
+/// The tables written as typed records (before the row-by-row `TABLES`).
+const ENTITY_TABLES: &[&str] = &[
+    "teams",
+    "users",
+    "team_members",
+    "api_tokens",
+    "projects",
+    "metrics",
+    "goals",
+    "goal_versions",
+    "stages",
+    "work_items",
+    "risks",
+    "decisions",
+    "metric_points",
+];
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Header {
@@ -174,6 +191,11 @@ fn write_line(out: &mut dyn Write, r: &Record, summary: &mut DumpSummary) -> Res
 
 impl Store {
     /// Writes every entity as JSON lines to `out`.
+    ///
+    /// Every table is read inside one read-only transaction over a single
+    /// snapshot ([`crate::engine::Db::BEGIN_SNAPSHOT`]), so a dump taken
+    /// while the server writes is consistent: a row and the rows it refers
+    /// to come from the same moment (`tandem backup` relies on this).
     pub async fn export(&self, out: &mut dyn Write) -> Result<DumpSummary> {
         let mut s = DumpSummary::default();
         let header = Header {
@@ -183,116 +205,145 @@ impl Store {
         serde_json::to_writer(&mut *out, &header).map_err(std::io::Error::other)?;
         out.write_all(b"\n")?;
 
-        macro_rules! all {
-            ($row:ty, $sql:expr) => {{
-                let rows: Vec<$row> =
-                    on_pool!(self, |pool| { sqlx::query_as($sql).fetch_all(pool).await? });
-                rows
-            }};
-        }
-
-        for r in all!(
-            TeamRow,
-            "SELECT id, key, name, timezone, created_at, updated_at FROM teams ORDER BY id"
-        ) {
-            write_line(out, &Record::Team(r.into()), &mut s)?;
-        }
-        for r in all!(
-            UserRow,
-            "SELECT id, username, display_name, email, role, disabled, created_at, password_hash FROM users ORDER BY id"
-        ) {
-            let password_hash = r.password_hash.clone();
-            let user = User::try_from(r)?;
-            write_line(
-                out,
-                &Record::User(UserRecord {
-                    user,
-                    password_hash,
-                }),
-                &mut s,
-            )?;
-        }
-        for (team_id, user_id) in self.list_memberships().await? {
-            write_line(
-                out,
-                &Record::Membership(Membership { team_id, user_id }),
-                &mut s,
-            )?;
-        }
-        for r in all!(
-            TokenRow,
-            "SELECT id, name, prefix, role, created_by, created_at, last_used_at, revoked_at, token_hash FROM api_tokens ORDER BY id"
-        ) {
-            let token_hash = r.token_hash.clone();
-            let token = ApiToken::try_from(r)?;
-            write_line(
-                out,
-                &Record::Token(TokenRecord { token, token_hash }),
-                &mut s,
-            )?;
-        }
-        for r in all!(
-            ProjectRow,
-            "SELECT id, team_id, key, name, repositories, services, created_at, updated_at FROM projects ORDER BY id"
-        ) {
-            write_line(out, &Record::Project(r.into()), &mut s)?;
-        }
-        for r in all!(
-            MetricRow,
-            "SELECT id, key, name, description, unit, direction, audience, team_id, created_at, updated_at, computed_from FROM metrics ORDER BY id"
-        ) {
-            write_line(out, &Record::Metric(r.try_into()?), &mut s)?;
-        }
-        for r in all!(
-            GoalRow,
-            "SELECT id, team_id, project_id, title, business_goal, technical_tasks, hypotheses, success_metrics, parties, timeline, status, version, agreed_at, agreed_by, created_at, updated_at FROM goals ORDER BY id"
-        ) {
-            write_line(out, &Record::Goal(r.try_into()?), &mut s)?;
-        }
-        for r in all!(
-            GoalVersionRow,
-            "SELECT goal_id, version, changed_at, changed_by, action, changes FROM goal_versions ORDER BY goal_id, version"
-        ) {
-            write_line(out, &Record::GoalVersion(r.into()), &mut s)?;
-        }
-        for r in all!(
-            StageRow,
-            "SELECT id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at FROM stages ORDER BY id"
-        ) {
-            write_line(out, &Record::Stage(r.into()), &mut s)?;
-        }
-        for r in all!(
-            WorkItemRow,
-            "SELECT id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, complexity, state, context, scores, external_key, source, created_at, started_at, done_at, updated_at FROM work_items ORDER BY id"
-        ) {
-            write_line(out, &Record::WorkItem(r.try_into()?), &mut s)?;
-        }
-        for r in all!(
-            RiskRow,
-            "SELECT id, team_id, goal_id, stage_id, title, description, likelihood, impact, plan, owner, schedule_impact_days, status, source, cause_key, drafted_update, created_at, updated_at, closed_at FROM risks ORDER BY id"
-        ) {
-            write_line(out, &Record::Risk(r.try_into()?), &mut s)?;
-        }
-        for r in all!(
-            DecisionRow,
-            "SELECT id, team_id, goal_id, title, context, options, decision, consequences, decided_by, decided_at, created_at, updated_at FROM decisions ORDER BY id"
-        ) {
-            write_line(out, &Record::Decision(r.into()), &mut s)?;
-        }
-        for r in all!(
-            PointRow,
-            "SELECT metric_id, at, value FROM metric_points ORDER BY metric_id, at"
-        ) {
-            write_line(out, &Record::MetricPoint(r.into()), &mut s)?;
-        }
-        for table in TABLES {
-            let rows = on_pool!(self, |pool| { read_table!(pool, table) });
-            for row in rows {
-                write_line(out, &Record::Row(row), &mut s)?;
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_snapshot().await?;
+            macro_rules! all {
+                ($row:ty, $sql:expr) => {{
+                    let rows: Vec<$row> = sqlx::query_as($sql).fetch_all(&mut *tx).await?;
+                    rows
+                }};
             }
-        }
+
+            for r in all!(
+                TeamRow,
+                "SELECT id, key, name, timezone, created_at, updated_at FROM teams ORDER BY id"
+            ) {
+                write_line(out, &Record::Team(r.into()), &mut s)?;
+            }
+            for r in all!(
+                UserRow,
+                "SELECT id, username, display_name, email, role, disabled, created_at, password_hash FROM users ORDER BY id"
+            ) {
+                let password_hash = r.password_hash.clone();
+                let user = User::try_from(r)?;
+                write_line(
+                    out,
+                    &Record::User(UserRecord {
+                        user,
+                        password_hash,
+                    }),
+                    &mut s,
+                )?;
+            }
+            let memberships: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                "SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            for (team_id, user_id) in memberships {
+                write_line(
+                    out,
+                    &Record::Membership(Membership { team_id, user_id }),
+                    &mut s,
+                )?;
+            }
+            for r in all!(
+                TokenRow,
+                "SELECT id, name, prefix, role, created_by, created_at, last_used_at, revoked_at, token_hash FROM api_tokens ORDER BY id"
+            ) {
+                let token_hash = r.token_hash.clone();
+                let token = ApiToken::try_from(r)?;
+                write_line(
+                    out,
+                    &Record::Token(TokenRecord { token, token_hash }),
+                    &mut s,
+                )?;
+            }
+            for r in all!(
+                ProjectRow,
+                "SELECT id, team_id, key, name, repositories, services, created_at, updated_at FROM projects ORDER BY id"
+            ) {
+                write_line(out, &Record::Project(r.into()), &mut s)?;
+            }
+            for r in all!(
+                MetricRow,
+                "SELECT id, key, name, description, unit, direction, audience, team_id, created_at, updated_at, computed_from FROM metrics ORDER BY id"
+            ) {
+                write_line(out, &Record::Metric(r.try_into()?), &mut s)?;
+            }
+            for r in all!(
+                GoalRow,
+                "SELECT id, team_id, project_id, title, business_goal, technical_tasks, hypotheses, success_metrics, parties, timeline, status, version, agreed_at, agreed_by, created_at, updated_at FROM goals ORDER BY id"
+            ) {
+                write_line(out, &Record::Goal(r.try_into()?), &mut s)?;
+            }
+            for r in all!(
+                GoalVersionRow,
+                "SELECT goal_id, version, changed_at, changed_by, action, changes FROM goal_versions ORDER BY goal_id, version"
+            ) {
+                write_line(out, &Record::GoalVersion(r.into()), &mut s)?;
+            }
+            for r in all!(
+                StageRow,
+                "SELECT id, goal_id, name, description, position, starts_on, ends_on, created_at, updated_at FROM stages ORDER BY id"
+            ) {
+                write_line(out, &Record::Stage(r.into()), &mut s)?;
+            }
+            for r in all!(
+                WorkItemRow,
+                "SELECT id, team_id, project_id, goal_id, stage_id, title, kind, priority, impact, complexity, state, context, scores, external_key, source, created_at, started_at, done_at, updated_at FROM work_items ORDER BY id"
+            ) {
+                write_line(out, &Record::WorkItem(r.try_into()?), &mut s)?;
+            }
+            for r in all!(
+                RiskRow,
+                "SELECT id, team_id, goal_id, stage_id, title, description, likelihood, impact, plan, owner, schedule_impact_days, status, source, cause_key, drafted_update, created_at, updated_at, closed_at FROM risks ORDER BY id"
+            ) {
+                write_line(out, &Record::Risk(r.try_into()?), &mut s)?;
+            }
+            for r in all!(
+                DecisionRow,
+                "SELECT id, team_id, goal_id, title, context, options, decision, consequences, decided_by, decided_at, created_at, updated_at FROM decisions ORDER BY id"
+            ) {
+                write_line(out, &Record::Decision(r.into()), &mut s)?;
+            }
+            for r in all!(
+                PointRow,
+                "SELECT metric_id, at, value FROM metric_points ORDER BY metric_id, at"
+            ) {
+                write_line(out, &Record::MetricPoint(r.into()), &mut s)?;
+            }
+            for table in TABLES {
+                let rows = read_table!(&mut *tx, table);
+                for row in rows {
+                    write_line(out, &Record::Row(row), &mut s)?;
+                }
+            }
+            tx.commit().await?;
+        });
         out.flush()?;
         Ok(s)
+    }
+
+    /// The first table a dump covers that holds a row, or `None` when the
+    /// database holds no data a dump would carry (what `tandem restore`
+    /// requires before it writes anything).
+    pub async fn first_table_with_rows(&self) -> Result<Option<String>> {
+        let names = ENTITY_TABLES
+            .iter()
+            .copied()
+            .chain(TABLES.iter().map(|t| t.name));
+        for name in names {
+            let found: Option<(i32,)> = on_pool!(self, |pool| {
+                sqlx::query_as(crate::engine::sql(format!("SELECT 1 FROM {name} LIMIT 1")))
+                    .fetch_optional(pool)
+                    .await?
+            });
+            if found.is_some() {
+                return Ok(Some(name.to_owned()));
+            }
+        }
+        Ok(None)
     }
 
     /// Reads a dump written by [`Store::export`] and stores all of it in one

@@ -34,7 +34,7 @@ pub enum CheckCommand {
         --query 'SELECT count(*) FROM pg_stat_activity' --condition '[VALUE] < 80'\n  \
         tandem check add --name nightly-export --team pay --service payments --kind heartbeat \\\n    \
         --interval 86400 --grace 3600")]
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// Run a check now and record the result (its schedule stays).
     #[command(after_help = "Example:\n  tandem check run payments-health")]
     Run {

@@ -259,6 +259,7 @@ pub async fn kpi(store: &Store, command: KpiCommand) -> anyhow::Result<()> {
                 direction,
                 audience,
                 team_id,
+                computed_from: None,
             };
             if patch.name.is_none()
                 && patch.description.is_none()

@@ -163,7 +163,7 @@ pub async fn request(
 ) -> anyhow::Result<()> {
     match command {
         RequestCommand::Mail { args, format } => {
-            crate::request_mail::mail(store, settings, args, format.format).await
+            crate::request_mail::mail(store, settings, args, format.format).await?
         }
         RequestCommand::List {
             team,

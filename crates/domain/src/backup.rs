@@ -36,6 +36,9 @@ pub struct Retention {
     pub monthly: u32,
 }
 
+/// The period a backup falls in (a day, ISO week or month), as comparable numbers.
+type Period = fn(&DateTime<Utc>) -> (i32, u32);
+
 /// The backups `retention` keeps among those taken at `taken` (any order,
 /// duplicates ignored), newest first.
 ///
@@ -57,7 +60,7 @@ pub fn kept(taken: &[DateTime<Utc>], retention: &Retention) -> Vec<DateTime<Utc>
     if let Some(first) = newest_first.first() {
         keep.insert(*first);
     }
-    let rules: [(u32, fn(&DateTime<Utc>) -> (i32, u32)); 3] = [
+    let rules: [(u32, Period); 3] = [
         (retention.daily, |t| (t.year(), t.ordinal())),
         (retention.weekly, |t| {
             let w = t.iso_week();

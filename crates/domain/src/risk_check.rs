@@ -347,6 +347,35 @@ fn differs(a: &Risk, b: &Risk) -> bool {
     )
 }
 
+/// What a goal's forecast does not account for. The forecast (Monte Carlo
+/// over the team's throughput) counts a blocked item as ordinary remaining
+/// work and ignores risks, so next to a blocked item it promises too much.
+/// `items` are the goal's work items, `risks` its open risks. `None` when
+/// nothing is blocked. The second value is true when a high-likelihood open
+/// risk sits on the goal as well: then an "on track" forecast must not be
+/// shown as on track.
+pub fn forecast_caveat(items: &[WorkItem], risks: &[Risk]) -> Option<(String, bool)> {
+    let blocked: Vec<String> = items
+        .iter()
+        .filter(|i| i.state == WorkState::Blocked)
+        .map(|i| {
+            i.external_key
+                .clone()
+                .unwrap_or_else(|| format!("“{}”", i.title))
+        })
+        .collect();
+    let first = blocked.first()?;
+    let names = match blocked.len() {
+        1 => format!("blocked {first} unblocks"),
+        2 => format!("blocked {first} and {} unblock", blocked[1]),
+        n => format!("blocked {first} and {} more items unblock", n - 1),
+    };
+    let likely_risk = risks
+        .iter()
+        .any(|r| r.status != RiskStatus::Closed && r.likelihood == Level::High);
+    Some((format!("forecast assumes {names}"), likely_risk))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,33 +575,4 @@ mod tests {
             format!("blocked:item:{}", Uuid::from_u128(7))
         );
     }
-}
-
-/// What a goal's forecast does not account for. The forecast (Monte Carlo
-/// over the team's throughput) counts a blocked item as ordinary remaining
-/// work and ignores risks, so next to a blocked item it promises too much.
-/// `items` are the goal's work items, `risks` its open risks. `None` when
-/// nothing is blocked. The second value is true when a high-likelihood open
-/// risk sits on the goal as well: then an "on track" forecast must not be
-/// shown as on track.
-pub fn forecast_caveat(items: &[WorkItem], risks: &[Risk]) -> Option<(String, bool)> {
-    let blocked: Vec<String> = items
-        .iter()
-        .filter(|i| i.state == WorkState::Blocked)
-        .map(|i| {
-            i.external_key
-                .clone()
-                .unwrap_or_else(|| format!("“{}”", i.title))
-        })
-        .collect();
-    let first = blocked.first()?;
-    let names = match blocked.len() {
-        1 => format!("blocked {first} unblocks"),
-        2 => format!("blocked {first} and {} unblock", blocked[1]),
-        n => format!("blocked {first} and {} more items unblock", n - 1),
-    };
-    let likely_risk = risks
-        .iter()
-        .any(|r| r.status != RiskStatus::Closed && r.likelihood == Level::High);
-    Some((format!("forecast assumes {names}"), likely_risk))
 }

@@ -50,7 +50,10 @@ async fn request_crud_and_filters(engine: EngineKind) {
 
     let r = request(t.id, RequestSource::Email, 10);
     let n = Notification::about(&r, NotificationKind::Received, Uuid::now_v7(), at(10));
-    store.create_request(&r, &[n.clone()]).await.unwrap();
+    store
+        .create_request(&r, std::slice::from_ref(&n))
+        .await
+        .unwrap();
     assert_eq!(store.get_request(r.id).await.unwrap(), r);
     assert_eq!(
         store.list_request_notifications(r.id).await.unwrap(),
@@ -294,10 +297,16 @@ async fn request_outbox_claims_once(engine: EngineKind) {
     store.create_team(&t).await.unwrap();
     let mail = request(t.id, RequestSource::Email, 10);
     let m1 = Notification::about(&mail, NotificationKind::Received, Uuid::now_v7(), at(10));
-    store.create_request(&mail, &[m1.clone()]).await.unwrap();
+    store
+        .create_request(&mail, std::slice::from_ref(&m1))
+        .await
+        .unwrap();
     let slack = request(t.id, RequestSource::Slack, 11);
     let s1 = Notification::about(&slack, NotificationKind::Received, Uuid::now_v7(), at(11));
-    store.create_request(&slack, &[s1.clone()]).await.unwrap();
+    store
+        .create_request(&slack, std::slice::from_ref(&s1))
+        .await
+        .unwrap();
 
     let now = at(100);
     let lease = now + Duration::seconds(60);

@@ -39,6 +39,7 @@ pub const VERSION: &str = "4";
 /// Alertmanager's webhook notification (unknown fields are ignored, as
 /// Alertmanager adds some between releases).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = AlertmanagerNotification)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     pub version: String,
@@ -53,6 +54,7 @@ pub struct Notification {
 
 /// One alert of a notification.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = AlertmanagerAlert)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     /// `firing` or `resolved`.

@@ -134,6 +134,7 @@ pub struct FocusWeek {
 
 /// One week of the trend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = FocusTrendPoint)]
 pub struct TrendPoint {
     pub week_start: NaiveDate,
     pub meeting_hours_per_person_day: f64,

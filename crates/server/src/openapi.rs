@@ -55,7 +55,7 @@ use crate::http::error::ApiResult;
         crate::api::checks::get_check, crate::api::checks::delete_check,
         crate::api::checks::run_check, crate::api::checks::silence_check,
         crate::api::checks::check_results, crate::api::checks::check_uptime,
-        crate::api::checks::heartbeat, crate::api::checks::list_incidents,
+        crate::api::checks::list_incidents,
         crate::api::checks::get_incident, crate::api::checks::ack_incident,
         crate::api::delivery_metrics::dora, crate::api::delivery_metrics::lead_time,
         crate::api::delivery_metrics::review_time, crate::api::delivery_metrics::flow,

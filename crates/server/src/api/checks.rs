@@ -213,7 +213,7 @@ pub struct IncidentDetail {
     pub alerts: Vec<AlertLog>,
 }
 
-#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", operation_id = "get_incident_detail",
     params(("id" = String, Path, description = "the incident's id or its sender's id")),
     responses((status = 200, body = IncidentDetail), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]

@@ -40,7 +40,7 @@ pub struct NewFeed {
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/policy", tag = "focus",
     params(("team" = String, Path, description = "team key or id")),
-    responses((status = 200, body = TeamPolicy), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = TeamPolicy), (status = 403, body = ErrorBody, description = "needs the member role or higher"), (status = 404, body = ErrorBody)))]
 pub async fn get_policy(
     State(state): State<AppState>,
     _: RequireMember,
@@ -117,7 +117,7 @@ pub async fn refresh_calendars(
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/focus", tag = "focus", params(("team" = String, Path, description = "team key or id"), WeekParams),
-    responses((status = 200, body = FocusWeek, description = "team aggregates, no names"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = FocusWeek, description = "team aggregates, no names"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody, description = "needs the member role or higher"), (status = 404, body = ErrorBody)))]
 pub async fn team_focus(
     State(state): State<AppState>,
     _: RequireMember,
@@ -130,7 +130,7 @@ pub async fn team_focus(
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/focus/trend", tag = "focus", params(("team" = String, Path, description = "team key or id")),
-    responses((status = 200, body = Vec<TrendPoint>, description = "the last 12 weeks, oldest first"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<TrendPoint>, description = "the last 12 weeks, oldest first"), (status = 403, body = ErrorBody, description = "needs the member role or higher"), (status = 404, body = ErrorBody)))]
 pub async fn team_trend(
     State(state): State<AppState>,
     _: RequireMember,

@@ -152,7 +152,7 @@ async fn fetch(source: &str, etag: Option<&str>) -> Result<Fetched, String> {
             .send()
             .await
             .map_err(|e| format!("fetching {source}: {e}"))?;
-        if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
+        if resp.status().as_u16() == 304 {
             return Ok(Fetched::NotModified);
         }
         if !resp.status().is_success() {

@@ -937,7 +937,7 @@ fn weekly_report_on_the_demo() {
         &["report", "weekly", "--team", "payments", "--format", "json"],
     ));
     let report: serde_json::Value = serde_json::from_str(&json).expect("JSON output");
-    assert_eq!(report["sections"].as_array().map(Vec::len), Some(5));
+    assert_eq!(report["sections"].as_array().map(Vec::len), Some(7));
 
     let out = tandem(
         dir.path(),

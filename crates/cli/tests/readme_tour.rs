@@ -24,6 +24,8 @@
 //! - `tdm_…` → the secret the last `tandem token create` printed;
 //! - `<id>` → the goal the last `tandem goal new --title …` created;
 //! - `<goal-id>` → a demo goal in progress with a deadline;
+//! - `<item-key>` → the tracker key of the first open item of the demo's
+//!   payments backlog that serves a goal (the demo's keys depend on the day);
 //! - `<request-id>` → the request the last `tandem request submit` created;
 //! - `<admin-password>` → the first admin's password `serve` printed;
 //! - `VAR=…` → a dummy secret (the stand-ins accept any);
@@ -327,6 +329,7 @@ impl Tour {
             ("tdm_…", "token"),
             ("<id>", "id"),
             ("<goal-id>", "goal-id"),
+            ("<item-key>", "item-key"),
             ("<request-id>", "request-id"),
             ("<admin-password>", "admin-password"),
         ] {
@@ -463,6 +466,7 @@ async fn start(root: &Path, database: Database, stand_in: &str) -> Tour {
     }
     if database == Database::Demo {
         values.insert("goal-id", demo_goal(&work, &db));
+        values.insert("item-key", demo_item(&work, &db));
     }
     Tour {
         work,
@@ -498,6 +502,32 @@ fn demo_goal(work: &Path, db: &str) -> String {
         .find(|g| !g["timeline"]["deadline"].is_null())
         .and_then(|g| g["id"].as_str())
         .expect("the demo has a goal in progress with a deadline")
+        .to_owned()
+}
+
+/// The first open item of the payments backlog that serves a goal.
+fn demo_item(work: &Path, db: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .current_dir(work)
+        .args([
+            "--database",
+            db,
+            "backlog",
+            "--team",
+            "payments",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let backlog: Value = serde_json::from_slice(&out.stdout).expect("backlog JSON");
+    let entries = backlog["entries"].as_array().expect("backlog entries");
+    entries
+        .iter()
+        .find(|e| !e["goal_id"].is_null())
+        .or(entries.first())
+        .and_then(|e| e["external_key"].as_str())
+        .expect("the demo's payments backlog has an item with a key")
         .to_owned()
 }
 

@@ -299,7 +299,7 @@ fn bad_edits_name_the_field_and_change_nothing() {
     let mut edits = ReportEdits::default();
     let req = EditRequest {
         notes: [
-            ("summary".to_owned(), "x".to_owned()),
+            ("totals".to_owned(), "x".to_owned()),
             ("done".to_owned(), "y".repeat(MAX_NOTE_CHARS + 1)),
             ("risks".to_owned(), "fine".to_owned()),
         ]
@@ -322,7 +322,7 @@ fn bad_edits_name_the_field_and_change_nothing() {
         fields,
         vec![
             "notes.done",
-            "notes.summary",
+            "notes.totals",
             "hide[0]",
             "order.numbers[1]",
             "order.numbers[2]"
@@ -330,7 +330,7 @@ fn bad_edits_name_the_field_and_change_nothing() {
     );
     assert!(err.to_string().contains("at most 4000 characters"), "{err}");
     assert!(
-        err.to_string().contains("\"summary\" is not one of"),
+        err.to_string().contains("\"totals\" is not one of"),
         "{err}"
     );
     assert!(edits.is_empty(), "nothing applied");

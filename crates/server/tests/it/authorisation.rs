@@ -19,6 +19,10 @@ const STAKEHOLDER_WRITES: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/session"),
     // A heartbeat is authenticated by the token in its path; it reads no body.
     ("POST", "/heartbeats/{token}"),
+    // Anyone signed in may ask something of a team and answer the four
+    // questions of their own request (issue 14); deciding needs a manager.
+    ("POST", "/api/v1/requests"),
+    ("POST", "/api/v1/requests/{id}/answers"),
 ];
 
 async fn stakeholder_malformed_writes_are_forbidden(engine: EngineKind) {

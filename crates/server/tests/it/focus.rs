@@ -72,12 +72,14 @@ async fn policy_calendars_and_figures(engine: EngineKind) {
     )
     .await;
     for name in ["ana", "ben", "cleo", "dan", "eva"] {
-        app.create(
+        app.post(
+            &app.admin,
             "/api/v1/users",
             json!({"username": name, "email": format!("{name}@example.com"),
                    "role": "member", "password": "a long enough password"}),
         )
-        .await;
+        .await
+        .ok(201);
         app.call(
             Method::PUT,
             &app.admin,

@@ -297,9 +297,10 @@ async fn a_request_is_submitted_weighed_decided_and_answered(engine: EngineKind)
         assert_eq!(entry.body["goal_id"], goal_id);
     }
 
-    // The week's requests and their outcome are in the weekly report.
+    // The week's requests and their outcome are in the weekly report (the
+    // manager's draft: stakeholders read a week once it is approved).
     let report = app
-        .get(&app.stakeholder, "/api/v1/teams/payments/reports/weekly")
+        .get(&app.manager, "/api/v1/teams/payments/reports/weekly")
         .await
         .ok(200);
     let line = report.body["sections"]

@@ -355,9 +355,24 @@ async fn bodies_in_flight_are_bounded(engine: EngineKind) {
         "0".repeat(64)
     );
     let addr = app.base.trim_start_matches("http://").to_owned();
-    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    slow.write_all(head.as_bytes()).await.unwrap();
-    slow.write_all(b"{\"zen\":\"").await.unwrap();
+    // The slow one must hold its room first: if it arrives while another
+    // delivery briefly holds some, it is refused itself (no wait), so
+    // start it again until it is left waiting for its body.
+    let mut slow = None;
+    for _ in 0..50 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(b"{\"zen\":\"").await.unwrap();
+        let mut early = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(300), s.read(&mut early)).await {
+            Err(_) => {
+                slow = Some(s);
+                break;
+            }
+            Ok(_) => continue,
+        }
+    }
+    let mut slow = slow.expect("the slow delivery was never left streaming");
     // Until the slow one holds its room, a second may still get in; then
     // one is refused with 503 and Retry-After (bounded attempts, generous
     // for a loaded machine).

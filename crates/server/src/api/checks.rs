@@ -129,6 +129,7 @@ pub async fn check_results(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UptimeQuery {
     /// Start (RFC 3339; default 90 days before `to`).
@@ -177,6 +178,7 @@ pub async fn heartbeat(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentsQuery {
     /// Only unresolved incidents.

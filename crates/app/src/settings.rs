@@ -86,6 +86,27 @@ pub struct Settings {
     /// `tandem backup` / `restore`: where backups go and how many are kept.
     #[serde(default)]
     pub backup: BackupSettings,
+    // --- pulse ---
+    /// `[pulse]`: how often `serve` checks whether a team's pulse is due.
+    #[serde(default)]
+    pub pulse: PulseSettings,
+}
+
+/// `[pulse]`: the background pass that closes ended pulse weeks and asks
+/// each enabled team's pulse in Slack when it is due (ADR 0028).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PulseSettings {
+    /// Seconds between passes (0: never; `tandem pulse ask` by hand).
+    pub interval_seconds: u64,
+}
+
+impl Default for PulseSettings {
+    fn default() -> Self {
+        Self {
+            interval_seconds: 300,
+        }
+    }
 }
 
 /// `[backup]`: the default destination of `tandem backup` and `prune`, the

@@ -1,5 +1,6 @@
-//! The few Slack Web API methods the request intake calls: `views.open`,
-//! `chat.postMessage`, `users.info`, and posting to a `response_url`.
+//! The few Slack Web API methods the request intake and the pulse call:
+//! `views.open`, `chat.postMessage`, `users.info`, `users.lookupByEmail`,
+//! and posting to (or replacing a message through) a `response_url`.
 //!
 //! Slack answers its Web API with HTTP 200 and `{"ok": false, "error": …}`
 //! on failure; both that and a transport failure become
@@ -117,6 +118,60 @@ impl SlackClient {
             body["thread_ts"] = Value::String(ts.to_owned());
         }
         self.call("chat.postMessage", &body).await.map(|_| ())
+    }
+
+    /// Posts a message with `blocks` (and `text` as the notification's
+    /// fallback) to `channel`; a user id posts to the app's direct message
+    /// with that person.
+    pub async fn post_blocks(&self, channel: &str, text: &str, blocks: &Value) -> AppResult<()> {
+        let body = json!({"channel": channel, "text": text, "blocks": blocks, "unfurl_links": false});
+        self.call("chat.postMessage", &body).await.map(|_| ())
+    }
+
+    /// The Slack user id of the account with this e-mail address
+    /// (`users.lookupByEmail`, scope `users:read.email`); `None` when Slack
+    /// has no such user.
+    pub async fn lookup_by_email(&self, email: &str) -> AppResult<Option<String>> {
+        let mut url = reqwest::Url::parse(&format!("{}/users.lookupByEmail", self.api_url))
+            .context("slack.api_url")?;
+        url.query_pairs_mut().append_pair("email", email);
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .context("Slack users.lookupByEmail")?;
+        match Self::answer("users.lookupByEmail", response).await {
+            Ok(v) => Ok(v["user"]["id"].as_str().map(str::to_owned)),
+            Err(AppError::Unexpected(e)) if e.to_string().ends_with("users_not_found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Replaces the message an interaction came from, through its
+    /// `response_url`.
+    pub async fn replace_message(
+        &self,
+        response_url: &str,
+        text: &str,
+        blocks: &Value,
+    ) -> AppResult<()> {
+        let response = self
+            .http
+            .post(response_url)
+            .json(&json!({"text": text, "blocks": blocks, "replace_original": true}))
+            .send()
+            .await
+            .context("Slack response_url")?;
+        if !response.status().is_success() {
+            let text = response.text().await.unwrap_or_default();
+            return Err(AppError::Unexpected(anyhow!(
+                "Slack response_url refused the message: {}",
+                text.chars().take(200).collect::<String>()
+            )));
+        }
+        Ok(())
     }
 
     /// The e-mail address and real name of a Slack user (the address needs

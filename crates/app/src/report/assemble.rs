@@ -53,7 +53,28 @@ pub async fn weekly_full(
             None
         }
     };
-    Ok(report::assemble(&input))
+    let mut assembled = report::assemble(&input);
+    if let Some(line) = crate::pulse::report_line(store, &input.team, monday).await? {
+        pulse_into_numbers(&mut assembled, line);
+    }
+    Ok(assembled)
+}
+
+/// The pulse line (`crate::pulse::report_line`, which applies the
+/// anonymity threshold) at the end of the Numbers section.
+fn pulse_into_numbers(r: &mut WeeklyReport, text: String) {
+    if let Some(numbers) = r
+        .sections
+        .iter_mut()
+        .find(|s| s.kind == report::SectionKind::Numbers)
+    {
+        numbers.lines.push(report::ReportLine {
+            id: "pulse".to_owned(),
+            text,
+            children: vec![],
+        });
+        numbers.empty_message = None;
+    }
 }
 
 /// Refuses a week that has not started: its report would be made of

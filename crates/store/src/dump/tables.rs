@@ -479,6 +479,30 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         order_by: "id",
     },
+    // Issue 15: the pulse (ADR 0028). Answers travel without their
+    // `answer_key` and weeks (salts, Slack claims) not at all: a dump never
+    // carries what could link an answer to a person.
+    Table {
+        name: "pulse_configs",
+        columns: &[
+            col("team_id", Uuid),
+            col("config", Json),
+            col("updated_at", Time),
+        ],
+        order_by: "team_id",
+    },
+    Table {
+        name: "pulse_answers",
+        columns: &[
+            col("id", Uuid),
+            col("team_id", Uuid),
+            col("week", Text),
+            col("workload", I32),
+            col("focus", I32),
+            opt("note", Text),
+        ],
+        order_by: "id",
+    },
 ];
 
 pub(crate) fn table(name: &str) -> Option<&'static Table> {

@@ -76,6 +76,9 @@ use crate::http::error::ApiResult;
         crate::api::focus::list_calendars, crate::api::focus::add_calendar,
         crate::api::focus::refresh_calendars, crate::api::focus::team_focus,
         crate::api::focus::team_trend, crate::api::focus::my_focus,
+        crate::api::pulse::get_config, crate::api::pulse::put_config,
+        crate::api::pulse::answer, crate::api::pulse::team_pulse,
+        crate::api::pulse::team_trend, crate::api::pulse::ask,
     )
 )]
 pub struct ApiDoc;

@@ -65,6 +65,23 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/teams/{team}/focus/me", get(crate::api::focus::my_focus))
         .route(
+            "/teams/{team}/pulse",
+            get(crate::api::pulse::team_pulse),
+        )
+        .route(
+            "/teams/{team}/pulse/config",
+            get(crate::api::pulse::get_config).put(crate::api::pulse::put_config),
+        )
+        .route(
+            "/teams/{team}/pulse/answers",
+            post(crate::api::pulse::answer),
+        )
+        .route(
+            "/teams/{team}/pulse/trend",
+            get(crate::api::pulse::team_trend),
+        )
+        .route("/teams/{team}/pulse/ask", post(crate::api::pulse::ask))
+        .route(
             "/teams/{team}/members/{username}",
             axum::routing::put(org::put_member).delete(org::delete_member),
         )

@@ -17,7 +17,8 @@
 //!   in the still open modal only from the answer.
 //! - `/slack/interactions` dispatches on the payload's `callback_id` (a
 //!   view's for `view_submission`/`view_closed`, the shortcut's for
-//!   `shortcut`/`message_action`) through [`HANDLERS`]: another feature adds
+//!   `shortcut`/`message_action`, the first action's `block_id` for a
+//!   button's `block_actions`: the pulse's, ADR 0028) through [`HANDLERS`]: another feature adds
 //!   its modal or shortcut there. An unknown one is acknowledged (200) and
 //!   logged; a payload that is not Slack's shape is 400.
 
@@ -38,6 +39,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tandem_app::intake::slack::{self as intake, ModalOrigin};
 use tandem_domain::intake::{self as forms, SlashCommand};
+use tandem_domain::pulse;
 
 use crate::AppState;
 use crate::http::error::ApiError;
@@ -182,6 +184,8 @@ pub const HANDLERS: &[(&str, Handler)] = &[
     (forms::MESSAGE_SHORTCUT, |s, p| {
         Box::pin(request_from_message(s, p))
     }),
+    (pulse::SLACK_BLOCK, |s, p| Box::pin(pulse_click(s, p))),
+    (pulse::SLACK_NOTE_MODAL, |s, p| Box::pin(pulse_note(s, p))),
 ];
 
 #[derive(Deserialize)]
@@ -206,6 +210,8 @@ async fn interactions(State(state): State<AppState>, headers: HeaderMap, body: B
     let kind = payload["type"].as_str().unwrap_or_default();
     let callback = match kind {
         "view_submission" | "view_closed" => payload["view"]["callback_id"].as_str(),
+        // A button in a message: its block's id.
+        "block_actions" => payload["actions"][0]["block_id"].as_str(),
         _ => payload["callback_id"].as_str(),
     };
     let Some(callback) = callback.map(str::to_owned) else {
@@ -289,6 +295,41 @@ async fn request_from_message(state: AppState, payload: Value) -> Response {
             &origin,
         )
         .await
+    });
+    StatusCode::OK.into_response()
+}
+
+/// A click on a pulse button (ADR 0028): answered at once, then the
+/// answer is stored and the message replaced through its `response_url`.
+async fn pulse_click(state: AppState, payload: Value) -> Response {
+    if let Err(e) = pulse::parse_click(&payload) {
+        return ApiError::bad_field("payload.actions", e).into_response();
+    }
+    after_answer("the pulse click", async move {
+        tandem_app::pulse::slack_click(&state.store, &state.settings, &payload).await
+    });
+    StatusCode::OK.into_response()
+}
+
+/// The pulse's "what got in your way" modal: checked now (errors shown in
+/// the modal), stored after the answer.
+async fn pulse_note(state: AppState, payload: Value) -> Response {
+    if payload["type"] != "view_submission" {
+        return StatusCode::OK.into_response();
+    }
+    let Some(user) = payload["user"]["id"].as_str().map(str::to_owned) else {
+        return ApiError::bad_field("payload.user.id", "a submission names its user")
+            .into_response();
+    };
+    let (value, note) = match tandem_app::pulse::check_slack_note(&payload["view"]) {
+        Ok(v) => v,
+        Err((block, message)) => {
+            return Json(forms::FormErrors(vec![(block, message)]).response()).into_response();
+        }
+    };
+    after_answer("the pulse note", async move {
+        tandem_app::pulse::slack_note(&state.store, &state.settings, &user, &value, note.as_deref())
+            .await
     });
     StatusCode::OK.into_response()
 }

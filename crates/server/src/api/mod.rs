@@ -14,6 +14,7 @@ pub mod goals;
 pub mod metrics;
 pub mod org;
 pub mod planning;
+pub mod pulse;
 pub mod reports;
 pub mod requests;
 pub mod work;

@@ -26,6 +26,7 @@ pub mod data;
 pub mod feed;
 pub mod goals;
 pub mod overview;
+pub mod pulse;
 pub mod reports;
 pub mod requests;
 pub mod session;
@@ -57,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .route("/work-items/{id}", get(goals::work_item_page))
         .route("/teams", get(teams::list))
         .route("/teams/{key}", get(teams::page))
+        .route("/pulse", get(pulse::page).post(pulse::submit))
         .route("/reports", get(reports::archive))
         .route("/requests", get(requests::queue).post(requests::submit))
         .route("/requests/new", get(requests::new_form))

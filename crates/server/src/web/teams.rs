@@ -124,6 +124,8 @@ pub struct TeamPage {
     pub debt: Vec<DebtRow>,
     pub metrics: Vec<KpiView>,
     pub goals: Vec<(String, String)>,
+    /// The team pulse (`web::pulse`), filled per request outside the cache.
+    pub pulse: Option<super::pulse::PulseSection>,
 }
 
 /// The Monday of `d`'s week.
@@ -173,7 +175,7 @@ pub fn weekly_flow(items: &[WorkItem], today: NaiveDate) -> (Weekly, Weekly) {
     (throughput, cycle)
 }
 
-fn chart(label: &str, unit: &str, points: Vec<(NaiveDate, f64)>) -> PageResult<Chart> {
+pub(crate) fn chart(label: &str, unit: &str, points: Vec<(NaiveDate, f64)>) -> PageResult<Chart> {
     chart_sized(label, unit, points, (420, 180))
 }
 
@@ -207,10 +209,11 @@ pub async fn page(
         .await
         .map_err(ApiError::from)?;
     let cached = cache
-        .get_or_try(format!("team:{}", team.id), || build(&state, team))
+        .get_or_try(format!("team:{}", team.id), || build(&state, team.clone()))
         .await?;
     let mut page = (*cached).clone();
     page.nav = viewer.nav("teams");
+    page.pulse = Some(super::pulse::section(&state, &team).await?);
     render(&page)
 }
 
@@ -354,6 +357,7 @@ async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
             .iter()
             .map(|g| (g.id.to_string(), g.title.clone()))
             .collect(),
+        pulse: None,
     })
 }
 

@@ -19,6 +19,7 @@ mod names;
 mod org;
 mod output;
 mod planning;
+mod pulse;
 mod reports;
 mod request_mail;
 mod requests;
@@ -213,6 +214,10 @@ enum Command {
     /// Calendar feeds (iCalendar): add, list, refresh; a team's week against its policy.
     #[command(subcommand)]
     Calendar(focus::CalendarCommand),
+    /// The weekly team pulse (workload, focus, what got in the way): show
+    /// a team's figures (aggregates only), configure it, ask it in Slack now.
+    #[command(subcommand)]
+    Pulse(pulse::PulseCommand),
     /// KPI series (business and team numbers over time): list, show, create,
     /// update; add a point, import points from CSV. (Delivery metrics are
     /// `tandem metrics`.)
@@ -287,6 +292,7 @@ impl Command {
             | Command::Decision(_)
             | Command::Policy(_)
             | Command::Calendar(_)
+            | Command::Pulse(_)
             | Command::Kpi(_)
             | Command::Request(_)
             | Command::Forecast { .. }

@@ -103,8 +103,7 @@ pub fn answer_key(salt: &[u8], team: Uuid, week: &str, user: Uuid) -> String {
 
 fn fresh_salt() -> AppResult<[u8; 32]> {
     let mut salt = [0u8; 32];
-    getrandom::fill(&mut salt)
-        .map_err(|e| anyhow::anyhow!("the OS random source failed: {e}"))?;
+    getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("the OS random source failed: {e}"))?;
     Ok(salt)
 }
 
@@ -253,10 +252,7 @@ pub async fn week(
     now: DateTime<Utc>,
 ) -> AppResult<PulseWeek> {
     let (team, config) = config(store, team).await?;
-    let monday = week.map_or_else(
-        || this_monday(&team, now),
-        tandem_domain::focus::monday_of,
-    );
+    let monday = week.map_or_else(|| this_monday(&team, now), tandem_domain::focus::monday_of);
     let n = members(store, &team).await?;
     week_of(store, &team, &config, monday, n).await
 }
@@ -277,7 +273,11 @@ pub async fn trend(store: &Store, team: &str, now: DateTime<Utc>) -> AppResult<V
 
 /// The weekly report's line for a team's week: `None` when the team has
 /// neither a pulse configuration nor any answer that week.
-pub async fn report_line(store: &Store, team: &Team, monday: NaiveDate) -> AppResult<Option<String>> {
+pub async fn report_line(
+    store: &Store,
+    team: &Team,
+    monday: NaiveDate,
+) -> AppResult<Option<String>> {
     let configured = store.pulse_config(team.id).await?.is_some();
     let w = week(store, &team.id.to_string(), Some(monday), Utc::now()).await?;
     if !configured && w.answers == 0 {
@@ -358,9 +358,7 @@ pub async fn ask(
     .await;
     if claimed {
         let asked = result.is_ok().then_some(now);
-        store
-            .finish_pulse_ask(team.id, &week, owner, asked)
-            .await?;
+        store.finish_pulse_ask(team.id, &week, owner, asked).await?;
     }
     result?;
     out.sent = true;
@@ -375,7 +373,13 @@ async fn slack_person(
     slack_user: &str,
     team: &Team,
 ) -> AppResult<User> {
-    let (email, _) = client.user_profile(slack_user).await?;
+    let email = match client.user_profile(slack_user).await {
+        Ok((email, _)) => email,
+        Err(e) => {
+            tracing::warn!(error = %e, slack_user, "Slack users.info failed; the pulse answer is refused");
+            None
+        }
+    };
     let not_known = || {
         AppError::Forbidden(format!(
             "Slack user {slack_user} is not a member of team {} in Tandem (matched by e-mail)",
@@ -441,9 +445,7 @@ pub async fn slack_click(store: &Store, settings: &Settings, payload: &Value) ->
         }
         Click::Note(value) => {
             let trigger = payload["trigger_id"].as_str().unwrap_or_default();
-            client
-                .views_open(trigger, &pulse::note_modal(&value))
-                .await
+            client.views_open(trigger, &pulse::note_modal(&value)).await
         }
     }
 }
@@ -535,7 +537,11 @@ pub async fn ask_due(
             continue;
         }
         let monday = this_monday(&team, now);
-        if store.pulse_asked_at(team.id, &label(monday)).await?.is_some() {
+        if store
+            .pulse_asked_at(team.id, &label(monday))
+            .await?
+            .is_some()
+        {
             continue;
         }
         let policy = store.team_policy(team.id).await?.unwrap_or_default();

@@ -127,7 +127,8 @@ pub async fn pulse(
             format,
         } => {
             let (_, mut c) = tandem_app::pulse::config(store, &team).await?;
-            let changed = enabled.is_some() || day.is_some() || time.is_some() || min_answers.is_some();
+            let changed =
+                enabled.is_some() || day.is_some() || time.is_some() || min_answers.is_some();
             if let Some(e) = enabled {
                 c.enabled = e;
             }
@@ -150,7 +151,8 @@ pub async fn pulse(
         }
         PulseCommand::Ask { team, format } => {
             let owner = format!("cli-{}", std::process::id());
-            let a = tandem_app::pulse::ask(store, settings, &team, &owner, true, Utc::now()).await?;
+            let a =
+                tandem_app::pulse::ask(store, settings, &team, &owner, true, Utc::now()).await?;
             match format.format {
                 Format::Json => print_json(&a)?,
                 Format::Table => {

@@ -105,10 +105,7 @@ pub fn ask_at(
     tz: chrono_tz::Tz,
     monday: NaiveDate,
 ) -> chrono::DateTime<chrono::Utc> {
-    let offset = Day::ALL
-        .iter()
-        .position(|d| *d == config.day)
-        .unwrap_or(0);
+    let offset = Day::ALL.iter().position(|d| *d == config.day).unwrap_or(0);
     let date = monday + chrono::Duration::days(offset as i64);
     let planned = crate::policy::local_to_utc(&tz, config.time.on(date));
     crate::policy::delivery_time(policy, tz, planned, crate::policy::Urgency::Normal)
@@ -141,7 +138,10 @@ fn rating(p: &mut Problems, field: &str, v: i64) -> u8 {
     if (1..=5).contains(&v) {
         v as u8
     } else {
-        p.push(field, format!("must be a whole number from 1 to 5, not {v}"));
+        p.push(
+            field,
+            format!("must be a whole number from 1 to 5, not {v}"),
+        );
         0
     }
 }
@@ -400,7 +400,8 @@ pub fn focus_message(value: &ButtonValue, workload: u8) -> (String, Value) {
 
 /// The message once the answer is stored: thanks, and the optional note.
 pub fn thanks_message(value: &ButtonValue, workload: u8, focus: u8) -> (String, Value) {
-    let text = format!("Thank you: workload {workload}/5, focus {focus}/5, stored without your name.");
+    let text =
+        format!("Thank you: workload {workload}/5, focus {focus}/5, stored without your name.");
     let note = ButtonValue {
         workload: None,
         ..value.clone()
@@ -607,7 +608,8 @@ mod tests {
         };
         let (_, blocks) = focus_message(&v, 3);
         let button = &blocks[1]["elements"][4];
-        let payload = json!({"actions": [{"action_id": button["action_id"], "value": button["value"]}]});
+        let payload =
+            json!({"actions": [{"action_id": button["action_id"], "value": button["value"]}]});
         assert_eq!(
             parse_click(&payload).unwrap(),
             Click::Focus(

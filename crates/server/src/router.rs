@@ -64,10 +64,7 @@ pub fn router(state: AppState) -> Router {
             get(crate::api::focus::team_trend),
         )
         .route("/teams/{team}/focus/me", get(crate::api::focus::my_focus))
-        .route(
-            "/teams/{team}/pulse",
-            get(crate::api::pulse::team_pulse),
-        )
+        .route("/teams/{team}/pulse", get(crate::api::pulse::team_pulse))
         .route(
             "/teams/{team}/pulse/config",
             get(crate::api::pulse::get_config).put(crate::api::pulse::put_config),

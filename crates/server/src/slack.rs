@@ -328,8 +328,14 @@ async fn pulse_note(state: AppState, payload: Value) -> Response {
         }
     };
     after_answer("the pulse note", async move {
-        tandem_app::pulse::slack_note(&state.store, &state.settings, &user, &value, note.as_deref())
-            .await
+        tandem_app::pulse::slack_note(
+            &state.store,
+            &state.settings,
+            &user,
+            &value,
+            note.as_deref(),
+        )
+        .await
     });
     StatusCode::OK.into_response()
 }

@@ -73,7 +73,12 @@ impl Store {
 
     /// The salt of a team's week, made from `fresh` if the week has no row
     /// yet; `None` once the week is closed.
-    pub async fn pulse_salt(&self, team_id: Uuid, week: &str, fresh: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub async fn pulse_salt(
+        &self,
+        team_id: Uuid,
+        week: &str,
+        fresh: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
         let row: (Option<Vec<u8>>,) = on_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO pulse_weeks (team_id, week, salt) VALUES ($1, $2, $3) \

@@ -124,7 +124,8 @@ impl SlackClient {
     /// fallback) to `channel`; a user id posts to the app's direct message
     /// with that person.
     pub async fn post_blocks(&self, channel: &str, text: &str, blocks: &Value) -> AppResult<()> {
-        let body = json!({"channel": channel, "text": text, "blocks": blocks, "unfurl_links": false});
+        let body =
+            json!({"channel": channel, "text": text, "blocks": blocks, "unfurl_links": false});
         self.call("chat.postMessage", &body).await.map(|_| ())
     }
 

@@ -33,7 +33,9 @@ pub async fn get_config(
     _: RequireMember,
     Path(team): Path<String>,
 ) -> ApiResult<Json<PulseConfig>> {
-    Ok(Json(tandem_app::pulse::config(&state.store, &team).await?.1))
+    Ok(Json(
+        tandem_app::pulse::config(&state.store, &team).await?.1,
+    ))
 }
 
 #[utoipa::path(put, path = "/api/v1/teams/{team}/pulse/config", tag = "pulse", request_body = PulseConfig,
@@ -115,7 +117,14 @@ pub async fn ask(
 ) -> ApiResult<Json<Asked>> {
     let owner = format!("api-{}", who.name);
     Ok(Json(
-        tandem_app::pulse::ask(&state.store, &state.settings, &team, &owner, true, Utc::now())
-            .await?,
+        tandem_app::pulse::ask(
+            &state.store,
+            &state.settings,
+            &team,
+            &owner,
+            true,
+            Utc::now(),
+        )
+        .await?,
     ))
 }

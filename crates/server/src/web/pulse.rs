@@ -76,9 +76,9 @@ async fn page_for(
     let mut teams = Vec::new();
     let mut failed = failed;
     for team in my_teams(state, viewer.user.id).await? {
-        let week = tandem_domain::report::week_label(
-            chrono::Datelike::iso_week(&tandem_app::pulse::this_monday(&team, now)),
-        );
+        let week = tandem_domain::report::week_label(chrono::Datelike::iso_week(
+            &tandem_app::pulse::this_monday(&team, now),
+        ));
         let answered = tandem_app::pulse::answered(&state.store, &team, &viewer.user, now).await?;
         let (errors, note) = match failed.take() {
             Some((key, errors, note)) if key == team.key => (errors, note),
@@ -109,11 +109,10 @@ pub async fn page(
     viewer: MemberViewer,
     RawQuery(query): RawQuery,
 ) -> PageResult<Response> {
-    let thanked: Option<String> = serde_urlencoded::from_str::<Vec<(String, String)>>(
-        query.as_deref().unwrap_or(""),
-    )
-    .ok()
-    .and_then(|q| q.into_iter().find(|(k, _)| k == "answered").map(|(_, v)| v));
+    let thanked: Option<String> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query.as_deref().unwrap_or(""))
+            .ok()
+            .and_then(|q| q.into_iter().find(|(k, _)| k == "answered").map(|(_, v)| v));
     let page = page_for(&state, &viewer, thanked.as_deref(), None).await?;
     render_status(StatusCode::OK, &page)
 }
@@ -222,7 +221,11 @@ pub async fn section(state: &AppState, team: &Team) -> PageResult<PulseSection> 
             .collect::<Vec<_>>()
     };
     let charts = vec![
-        super::teams::chart("Pulse workload (mean, 1–5)", "", series(|p| p.workload_mean))?,
+        super::teams::chart(
+            "Pulse workload (mean, 1–5)",
+            "",
+            series(|p| p.workload_mean),
+        )?,
         super::teams::chart("Pulse focus (mean, 1–5)", "", series(|p| p.focus_mean))?,
     ];
     Ok(PulseSection {

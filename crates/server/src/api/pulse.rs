@@ -25,7 +25,7 @@ pub struct PulseWeekParams {
     pub week: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/teams/{team}/pulse/config", tag = "pulse",
+#[utoipa::path(get, operation_id = "get_pulse_config", path = "/api/v1/teams/{team}/pulse/config", tag = "pulse",
     params(("team" = String, Path, description = "team key or id")),
     responses((status = 200, body = PulseConfig), (status = 403, body = ErrorBody, description = "needs the member role or higher"), (status = 404, body = ErrorBody)))]
 pub async fn get_config(
@@ -38,7 +38,7 @@ pub async fn get_config(
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/teams/{team}/pulse/config", tag = "pulse", request_body = PulseConfig,
+#[utoipa::path(put, operation_id = "put_pulse_config", path = "/api/v1/teams/{team}/pulse/config", tag = "pulse", request_body = PulseConfig,
     params(("team" = String, Path, description = "team key or id")),
     responses((status = 200, body = PulseConfig), (status = 403, body = ErrorBody, description = "needs the manager role or higher"),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -53,7 +53,7 @@ pub async fn put_config(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/teams/{team}/pulse/answers", tag = "pulse", request_body = AnswerInput,
+#[utoipa::path(post, operation_id = "answer_pulse", path = "/api/v1/teams/{team}/pulse/answers", tag = "pulse", request_body = AnswerInput,
     params(("team" = String, Path, description = "team key or id")),
     responses((status = 200, body = Answered, description = "stored without the caller's identity; a second answer in the week replaces the first"),
         (status = 403, body = ErrorBody, description = "needs the member role, a signed-in person and membership of the team"),
@@ -75,7 +75,7 @@ pub async fn answer(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/teams/{team}/pulse", tag = "pulse", params(("team" = String, Path, description = "team key or id"), PulseWeekParams),
+#[utoipa::path(get, operation_id = "team_pulse", path = "/api/v1/teams/{team}/pulse", tag = "pulse", params(("team" = String, Path, description = "team key or id"), PulseWeekParams),
     responses((status = 200, body = PulseWeek, description = "team aggregates only, and none below the threshold"), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "needs the member role or higher"), (status = 404, body = ErrorBody)))]
 pub async fn team_pulse(
@@ -94,7 +94,7 @@ pub async fn team_pulse(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/teams/{team}/pulse/trend", tag = "pulse", params(("team" = String, Path, description = "team key or id")),
+#[utoipa::path(get, operation_id = "team_pulse_trend", path = "/api/v1/teams/{team}/pulse/trend", tag = "pulse", params(("team" = String, Path, description = "team key or id")),
     responses((status = 200, body = Vec<TrendPoint>, description = "the last 12 weeks, oldest first; means only above the threshold"),
         (status = 403, body = ErrorBody, description = "needs the member role or higher"), (status = 404, body = ErrorBody)))]
 pub async fn team_trend(
@@ -107,7 +107,7 @@ pub async fn team_trend(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/teams/{team}/pulse/ask", tag = "pulse", params(("team" = String, Path, description = "team key or id")),
+#[utoipa::path(post, operation_id = "ask_pulse", path = "/api/v1/teams/{team}/pulse/ask", tag = "pulse", params(("team" = String, Path, description = "team key or id")),
     responses((status = 200, body = Asked, description = "this week's pulse sent in Slack to every member Slack knows by e-mail"),
         (status = 403, body = ErrorBody, description = "needs the manager role or higher"), (status = 404, body = ErrorBody)))]
 pub async fn ask(

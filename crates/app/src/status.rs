@@ -13,7 +13,8 @@
 //!   stands for its interval; docs/metrics.md). Over 90 days it reads the
 //!   hour rollups, kept `monitor.hour_retention_days` (100 by default).
 //! - Business updates of the last 14 days are shown, newest first, at
-//!   most 10, and only those of the services on the page.
+//!   most 10: every incident's on the organisation's page, the team's
+//!   projects' on a team's page.
 
 use std::collections::BTreeMap;
 
@@ -99,15 +100,22 @@ pub async fn page(
             service,
         });
     }
-    let shown: std::collections::HashSet<&str> =
-        services.iter().map(|s| s.service.as_str()).collect();
-    let updates = store
+    let mut updates = Vec::new();
+    for u in store
         .business_updates(None, now - TimeDelta::days(UPDATE_DAYS), 200)
         .await?
-        .into_iter()
-        .filter(|u| u.service.as_deref().is_some_and(|s| shown.contains(s)))
-        .take(10)
-        .collect();
+    {
+        if updates.len() == 10 {
+            break;
+        }
+        let shown = match &team {
+            None => true,
+            Some(t) => store.get_project(u.project_id).await?.team_id == t.id,
+        };
+        if shown {
+            updates.push(u);
+        }
+    }
     let title = settings
         .status_page
         .title

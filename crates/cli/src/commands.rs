@@ -99,7 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Decision(c) => crate::decisions::decision(&store, c).await,
         Command::Policy(c) => crate::focus::policy(&store, c).await,
         Command::Calendar(c) => crate::focus::calendar(&store, c).await,
-        Command::Kpi(c) => crate::kpis::kpi(&store, c).await,
+        Command::Kpi(c) => crate::kpis::kpi(&store, &settings, c).await,
         Command::Request(c) => crate::requests::request(&store, &settings, c).await,
         Command::DefaultConfig | Command::Completions { .. } => Ok(()),
     };

@@ -97,7 +97,7 @@ pub async fn incident(store: &Store, settings: &Settings, id: &str) -> AppResult
         alerts.push(AlertLog { alert, attempts });
     }
     let updates = store
-        .business_updates(Some(entry.id), DateTime::<Utc>::MIN_UTC, 1000)
+        .business_updates(Some(entry.id), DateTime::<Utc>::UNIX_EPOCH, 1000)
         .await?;
     let note = store.incident_note(entry.id).await?;
     let (last_deployment, suspects) = match &entry.service {

@@ -271,9 +271,7 @@ pub async fn kpi(store: &Store, settings: &Settings, command: KpiCommand) -> any
             print_source(&s, format.format)?;
         }
         KpiCommand::Source(SourceCommand::Remove { series }) => {
-            kpi_sources::remove(store, &series)
-                .await
-                .map_err(explain)?;
+            kpi_sources::remove(store, &series).await.map_err(explain)?;
             println!("{series}: no longer collected; its points stay");
         }
         KpiCommand::Source(SourceCommand::Run { series, format }) => {

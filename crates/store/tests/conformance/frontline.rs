@@ -99,7 +99,10 @@ async fn a_kpi_source_runs_under_one_lease_and_writes_its_point(engine: EngineKi
     assert_eq!(s.failures, 1);
     assert_eq!(s.last_error.as_deref(), Some("Prometheus did not answer"));
     assert_eq!(s.last_success_at, Some(at(103)));
-    assert_eq!(store.list_points(m.id, None, None, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store.list_points(m.id, None, None, 10).await.unwrap().len(),
+        1
+    );
     // Setting the source again forgets the outcome; removing it keeps the points.
     store
         .set_kpi_source(m.id, &promql(), at(200), at(200))
@@ -109,7 +112,10 @@ async fn a_kpi_source_runs_under_one_lease_and_writes_its_point(engine: EngineKi
     assert_eq!((s.failures, s.last_error), (0, None));
     assert!(store.remove_kpi_source(m.id).await.unwrap());
     assert!(!store.remove_kpi_source(m.id).await.unwrap());
-    assert_eq!(store.list_points(m.id, None, None, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store.list_points(m.id, None, None, 10).await.unwrap().len(),
+        1
+    );
     // A source needs its series.
     assert_not_found(
         store
@@ -157,15 +163,32 @@ async fn a_disabled_check_is_never_claimed(engine: EngineKind) {
         })
         .await
         .unwrap();
-    assert!(store.set_check_disabled("payments-health", true).await.unwrap());
-    assert!(store.get_check("payments-health").await.unwrap().unwrap().disabled);
+    assert!(
+        store
+            .set_check_disabled("payments-health", true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .get_check("payments-health")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
     assert_eq!(store.disabled_checks().await.unwrap(), ["payments-health"]);
     let claimed = store
         .claim_due_checks("a", at(20), at(80), 10)
         .await
         .unwrap();
     assert!(claimed.is_empty(), "a disabled check runs no more");
-    assert!(store.set_check_disabled("payments-health", false).await.unwrap());
+    assert!(
+        store
+            .set_check_disabled("payments-health", false)
+            .await
+            .unwrap()
+    );
     let claimed = store
         .claim_due_checks("a", at(20), at(80), 10)
         .await

@@ -24,6 +24,9 @@
 //!   requests outbox holds for them, every `requests.deliver_interval_seconds`;
 //! - the pulse pass is `pulse::ask_loop` (closes ended weeks, asks due
 //!   teams in Slack; each team's week claimed, ADR 0028);
+//! - [`kpi_sources`]: KPI series collected from PromQL or SQL queries
+//!   (`crate::kpi_sources::run_due`, claimed under a lease), every
+//!   `kpi_sources.scheduler_interval_ms`;
 //!
 //! [`spawn_all`] starts them all.
 //!
@@ -101,6 +104,9 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
             settings.clone(),
         )));
     }
+    if settings.kpi_sources.scheduler_interval_ms > 0 {
+        tasks.push(tokio::spawn(kpi_sources(store.clone(), settings.clone())));
+    }
     if settings.maintenance.delivery_retention_days > 0 {
         tasks.push(tokio::spawn(prune_deliveries(
             store.clone(),
@@ -164,6 +170,21 @@ pub async fn alerts(store: Store, settings: Arc<Settings>) {
             crate::checks::alerts::send_due(&store, &settings, &client, &owner, Utc::now()).await
         {
             tracing::warn!(error = %e, "sending alerts failed; retrying at the next tick");
+        }
+    }
+}
+
+/// Claims and runs due KPI sources every `kpi_sources.scheduler_interval_ms`.
+pub async fn kpi_sources(store: Store, settings: Arc<Settings>) {
+    let owner = format!("replica-{}", uuid::Uuid::now_v7());
+    let mut tick = tokio::time::interval(Duration::from_millis(
+        settings.kpi_sources.scheduler_interval_ms,
+    ));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = crate::kpi_sources::run_due(&store, &settings, &owner, Utc::now()).await {
+            tracing::warn!(error = %e, "running KPI sources failed; retrying at the next tick");
         }
     }
 }

@@ -90,6 +90,17 @@ pub struct Settings {
     /// `[pulse]`: how often `serve` checks whether a team's pulse is due.
     #[serde(default)]
     pub pulse: PulseSettings,
+    // --- frontline ---
+    /// `[status_page]`: who may see the status page (ADR 0031).
+    #[serde(default)]
+    pub status_page: StatusPageSettings,
+    /// `[frontline]`: where an incident's business updates are posted.
+    #[serde(default)]
+    pub frontline: FrontlineSettings,
+    /// `[kpi_sources]`: the scheduler of KPI series collected from PromQL or
+    /// SQL queries.
+    #[serde(default)]
+    pub kpi_sources: KpiSourceSettings,
 }
 
 /// `[pulse]`: the background pass that closes ended pulse weeks and asks
@@ -105,6 +116,70 @@ impl Default for PulseSettings {
     fn default() -> Self {
         Self {
             interval_seconds: 300,
+        }
+    }
+}
+
+
+/// `[status_page]`: the status page (`/status` for the organisation,
+/// `/status/{team}` per team) is for signed-in people unless made public
+/// here. Off by default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusPageSettings {
+    /// `/status` (every service) is public: anyone may read it.
+    pub public: bool,
+    /// Team keys whose `/status/{team}` page is public.
+    pub public_teams: Vec<String>,
+    /// The page's heading (default: "Service status").
+    pub title: Option<String>,
+}
+
+impl StatusPageSettings {
+    /// Whether the page of `team` (`None`: the organisation's) is public.
+    pub fn is_public(&self, team: Option<&str>) -> bool {
+        match team {
+            None => self.public,
+            Some(t) => self.public_teams.iter().any(|p| p == t),
+        }
+    }
+}
+
+/// `[frontline]`: the stakeholders' Slack channels business updates go to
+/// (through the `[slack]` app's bot token, `chat.postMessage`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FrontlineSettings {
+    /// The default channel id (`C0123…`) or name.
+    pub business_channel: Option<String>,
+    /// Per team key, a channel that replaces the default for its services.
+    pub team_channels: std::collections::BTreeMap<String, String>,
+}
+
+impl FrontlineSettings {
+    /// The channel for an incident of `team` (its own, else the default).
+    pub fn channel_for(&self, team: Option<&str>) -> Option<&str> {
+        team.and_then(|t| self.team_channels.get(t))
+            .or(self.business_channel.as_ref())
+            .map(String::as_str)
+    }
+}
+
+/// `[kpi_sources]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KpiSourceSettings {
+    /// How often due sources are claimed, in milliseconds (0: never).
+    pub scheduler_interval_ms: u64,
+    /// How long one query may take, in seconds.
+    pub timeout_seconds: u64,
+}
+
+impl Default for KpiSourceSettings {
+    fn default() -> Self {
+        Self {
+            scheduler_interval_ms: 5_000,
+            timeout_seconds: 10,
         }
     }
 }

@@ -100,7 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Policy(c) => crate::focus::policy(&store, c).await,
         Command::Calendar(c) => crate::focus::calendar(&store, c).await,
         Command::Pulse(c) => crate::pulse::pulse(&store, &settings, c).await,
-        Command::Kpi(c) => crate::kpis::kpi(&store, c).await,
+        Command::Kpi(c) => crate::kpis::kpi(&store, &settings, c).await,
         Command::Request(c) => crate::requests::request(&store, &settings, c).await,
         Command::DefaultConfig | Command::Completions { .. } => Ok(()),
     };

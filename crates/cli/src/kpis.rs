@@ -1,5 +1,6 @@
-//! `tandem kpi list|show|create|update`, `tandem kpi point add` and
-//! `tandem kpi import`: KPI series (the `metrics` entity of
+//! `tandem kpi list|show|create|update`, `tandem kpi point add`,
+//! `tandem kpi import` and `tandem kpi source set|show|remove|run` (points
+//! collected from a PromQL or read-only SQL query, `app::kpi_sources`): KPI series (the `metrics` entity of
 //! `/api/v1/metrics`) and their points, through the same `tandem_app::kpis`
 //! functions as the API. Delivery metrics are `tandem metrics` (metrics.rs).
 
@@ -10,6 +11,8 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use serde_json::json;
 use tandem_app::paging::all;
+use tandem_app::settings::Settings;
+use tandem_domain::frontline::{KpiSourceKind, KpiSourceSpec};
 use tandem_domain::metric::{Audience, Direction, Metric, MetricPatch, NewMetric, NewPoint};
 use tandem_store::{ListQuery, Store};
 
@@ -105,6 +108,10 @@ pub enum KpiCommand {
     /// Points of a series.
     #[command(subcommand)]
     Point(PointCommand),
+    /// Where a series' points are collected from on a schedule (a PromQL
+    /// or read-only SQL query) instead of being typed.
+    #[command(subcommand)]
+    Source(SourceCommand),
     /// Import points from a CSV of date,value rows (a `date,value` header is
     /// optional). Every row is checked first: a bad row is named by line and
     /// column and nothing is stored. A date already stored gets the new value.
@@ -141,6 +148,88 @@ pub enum PointCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// Feed a series from a query every interval (replaces its source). The
+    /// first run is due at once; `serve` runs it, or `tandem kpi source run`.
+    #[command(
+        after_help = "Examples:\n  tandem kpi source set error-rate --promql 'sum(rate(http_errors_total[1h]))' \\\n    \
+                            --url http://prometheus:9090 --every 3600\n  \
+                            tandem kpi source set open-orders --sql 'SELECT count(*) FROM orders WHERE open' \\\n    \
+                            --url postgres://reader@db/shop --every 600"
+    )]
+    Set {
+        /// Series key or id.
+        series: String,
+        /// A PromQL expression giving one number.
+        #[arg(long, conflicts_with = "sql", required_unless_present = "sql")]
+        promql: Option<String>,
+        /// One read-only SQL statement; the first column of the first row.
+        #[arg(long)]
+        sql: Option<String>,
+        /// The Prometheus root or the postgres:// URL.
+        #[arg(long)]
+        url: String,
+        /// Seconds between runs (60 to 86400).
+        #[arg(long, default_value_t = 3600)]
+        every: u32,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Show a series' source: query, schedule, last success, last error.
+    #[command(after_help = "Example:\n  tandem kpi source show error-rate")]
+    Show {
+        /// Series key or id.
+        series: String,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Stop collecting a series (its points stay).
+    #[command(after_help = "Example:\n  tandem kpi source remove error-rate")]
+    Remove {
+        /// Series key or id.
+        series: String,
+    },
+    /// Run a series' query now and store its point (or its error).
+    #[command(after_help = "Example:\n  tandem kpi source run error-rate")]
+    Run {
+        /// Series key or id.
+        series: String,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+}
+
+fn print_source(s: &tandem_app::kpi_sources::SourcedKpi, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => print_json(s),
+        Format::Table => {
+            let src = &s.source;
+            println!(
+                "{}: {} every {} s from {}",
+                s.metric, src.spec.kind, src.spec.interval_seconds, src.spec.url
+            );
+            println!("query: {}", src.spec.query);
+            println!(
+                "last success: {}",
+                src.last_success_at.map_or_else(
+                    || "never".to_owned(),
+                    |at| format!(
+                        "{} (value {})",
+                        at.to_rfc3339(),
+                        src.last_value.map_or_else(String::new, |v| v.to_string())
+                    )
+                )
+            );
+            if let Some(e) = &src.last_error {
+                println!("last error: {e} ({} failed runs in a row)", src.failures);
+            }
+            println!("next run: {}", src.next_run_at.to_rfc3339());
+            Ok(())
+        }
+    }
+}
+
 /// A finite number.
 fn parse_value(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -150,8 +239,50 @@ fn parse_value(s: &str) -> Result<f64, String> {
 }
 
 /// `tandem kpi …`.
-pub async fn kpi(store: &Store, command: KpiCommand) -> anyhow::Result<()> {
+pub async fn kpi(store: &Store, settings: &Settings, command: KpiCommand) -> anyhow::Result<()> {
+    use tandem_app::kpi_sources;
     match command {
+        KpiCommand::Source(SourceCommand::Set {
+            series,
+            promql,
+            sql,
+            url,
+            every,
+            format,
+        }) => {
+            let (kind, query) = match (promql, sql) {
+                (Some(q), None) => (KpiSourceKind::Promql, q),
+                (None, Some(q)) => (KpiSourceKind::Postgres, q),
+                _ => anyhow::bail!("give one of --promql or --sql"),
+            };
+            let spec = KpiSourceSpec {
+                kind,
+                url,
+                query,
+                interval_seconds: every,
+            };
+            let s = kpi_sources::set(store, &series, spec, Utc::now())
+                .await
+                .map_err(explain)?;
+            print_source(&s, format.format)?;
+        }
+        KpiCommand::Source(SourceCommand::Show { series, format }) => {
+            let s = kpi_sources::get(store, &series).await.map_err(explain)?;
+            print_source(&s, format.format)?;
+        }
+        KpiCommand::Source(SourceCommand::Remove { series }) => {
+            kpi_sources::remove(store, &series).await.map_err(explain)?;
+            println!("{series}: no longer collected; its points stay");
+        }
+        KpiCommand::Source(SourceCommand::Run { series, format }) => {
+            let s = kpi_sources::run_now(store, settings, &series, Utc::now())
+                .await
+                .map_err(explain)?;
+            print_source(&s, format.format)?;
+            if let Some(e) = &s.source.last_error {
+                anyhow::bail!("the query failed: {e}");
+            }
+        }
         KpiCommand::List {
             team,
             audience,

@@ -18,6 +18,7 @@ pub mod engineering;
 pub mod error;
 pub mod focus;
 pub mod forecast;
+pub mod frontline;
 pub mod git;
 pub mod goal;
 pub mod intake;

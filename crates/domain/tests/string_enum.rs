@@ -77,6 +77,8 @@ fn every_string_enum_is_documented_by_its_wire_names() {
         check::AlertKind,
         check::AlertChannel,
         check::AlertStatus,
+        frontline::KpiSourceKind,
+        frontline::ServiceState,
         engineering::Outcome,
         forecast::Sharing,
         git::CommitSource,

@@ -267,6 +267,36 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents", get(api::checks::list_incidents))
         .route("/incidents/{id}", get(api::checks::get_incident))
         .route("/incidents/{id}/ack", post(api::checks::ack_incident))
+        .route(
+            "/incidents/{id}/front-line",
+            get(api::frontline::incident_view),
+        )
+        .route(
+            "/incidents/{id}/resolve",
+            post(api::frontline::resolve_incident),
+        )
+        .route("/incidents/{id}/updates", post(api::frontline::post_update))
+        .route(
+            "/incidents/{id}/note",
+            axum::routing::put(api::frontline::put_note),
+        )
+        .route("/status", get(api::frontline::status_page))
+        .route("/status/{team}", get(api::frontline::team_status_page))
+        .route(
+            "/checks/{name}/disable",
+            post(api::frontline::disable_check),
+        )
+        .route("/checks/{name}/enable", post(api::frontline::enable_check))
+        .route(
+            "/metrics/{metric}/source",
+            get(api::frontline::get_source)
+                .put(api::frontline::put_source)
+                .delete(api::frontline::delete_source),
+        )
+        .route(
+            "/metrics/{metric}/source/run",
+            post(api::frontline::run_source),
+        )
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed);
 

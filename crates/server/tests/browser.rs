@@ -862,3 +862,147 @@ async fn deliver_and_read_dora(app: &TestApp, web: &WebDriver, secret: &str) {
     assert!(dora.contains("1 deployments on 1 of"), "{dora}");
     shots(web, "setup-dora").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn front_line_pages_in_a_real_browser() {
+    let app = TestApp::start_with(
+        EngineKind::Sqlite,
+        &[
+            ("TANDEM_MONITOR__SCHEDULER_INTERVAL_MS", "0"),
+            ("TANDEM_KPI_SOURCES__SCHEDULER_INTERVAL_MS", "0"),
+        ],
+    )
+    .await;
+    let team = app.team("pay").await;
+    app.create(
+        "/api/v1/projects",
+        json!({"team_id": team["id"], "key": "payments", "name": "Payments",
+               "services": ["payments"]}),
+    )
+    .await;
+    app.post(
+        &app.manager,
+        "/api/v1/checks",
+        json!({"name": "payments-health", "team": "pay", "service": "payments",
+               "kind": "tcp", "target": format!("127.0.0.1:{}", free_port()),
+               "interval_seconds": 30, "timeout_seconds": 1}),
+    )
+    .await
+    .ok(201);
+    app.post(
+        &app.manager,
+        "/api/v1/checks/payments-health/run",
+        json!({}),
+    )
+    .await
+    .ok(200);
+    app.post(
+        &app.manager,
+        "/api/v1/metrics",
+        json!({"key": "open-orders", "name": "Open orders", "unit": "", "direction": "up",
+               "audience": "business", "team_id": team["id"]}),
+    )
+    .await
+    .ok(201);
+    let incident = app.get(&app.member, "/api/v1/incidents").await.ok(200);
+    let incident = incident.body[0]["id"].as_str().unwrap().to_owned();
+    let driver = start_chromedriver().await;
+    let web = browser(&driver).await;
+    let outcome = tokio::spawn(front_line(app.base.clone(), web.clone(), incident)).await;
+    web.quit().await.expect("quit the browser");
+    drop(driver);
+    app.stop().await;
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the scenario did not finish: {e}"),
+        }
+    }
+}
+
+/// Checks, the incident page, the status page and the KPI source form,
+/// each with axe-core (zero violations), also in their error states.
+async fn front_line(base: String, web: WebDriver, incident: String) {
+    let base = base.as_str();
+    let web = &web;
+    sign_in(web, base, "admin", ADMIN_PASSWORD).await;
+    web.find(By::LinkText("Checks"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(web, "the checks", |p| p == "/checks").await;
+    assert!(text_of(web).await.contains("payments-health"));
+    axe(web, "checks").await;
+    shot(web, "checks").await;
+
+    // A new check with a bad interval: refused next to the field.
+    web.goto(format!("{base}/checks/new")).await.unwrap();
+    axe(web, "check-new").await;
+    type_into(web, "c-name", "search-health").await;
+    type_into(web, "c-team", "pay").await;
+    type_into(web, "c-service", "payments").await;
+    type_into(web, "c-target", "http://127.0.0.1:9/healthz").await;
+    type_into(web, "c-interval", "3").await;
+    submit(web, "/checks").await;
+    let error = by_id(web, "c-interval-error").await;
+    assert!(error.text().await.unwrap().contains("out of range"));
+    axe(web, "check-new-refused").await;
+    type_into(web, "c-interval", "30").await;
+    submit(web, "/checks").await;
+    notice(web, "Check saved").await;
+
+    web.goto(format!("{base}/checks/payments-health"))
+        .await
+        .unwrap();
+    axe(web, "check-edit").await;
+    shot(web, "check-edit").await;
+
+    // The incident: list, page, a business update, the note.
+    web.find(By::LinkText("Incidents"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(web, "the incidents", |p| p == "/incidents").await;
+    axe(web, "incidents").await;
+    web.goto(format!("{base}/incidents/{incident}"))
+        .await
+        .unwrap();
+    assert!(text_of(web).await.contains("Timeline"));
+    axe(web, "incident").await;
+    shot(web, "incident").await;
+    submit(web, &format!("/incidents/{incident}/updates")).await;
+    by_id(web, "u-affected-error").await;
+    axe(web, "incident-update-refused").await;
+    type_into(web, "u-affected", "Card payments fail for some customers.").await;
+    type_into(web, "u-doing", "We are restarting the payment gateway.").await;
+    submit(web, &format!("/incidents/{incident}/updates")).await;
+    notice(web, "Business update stored").await;
+    submit(web, &format!("/incidents/{incident}/ack")).await;
+    notice(web, "Acknowledged").await;
+    axe(web, "incident-acknowledged").await;
+
+    // The status page shows the service and the update.
+    web.goto(format!("{base}/status")).await.unwrap();
+    let text = text_of(web).await;
+    assert!(text.contains("payments"), "{text}");
+    assert!(text.contains("Card payments fail"), "{text}");
+    axe(web, "status").await;
+    shot(web, "status").await;
+
+    // A KPI source, refused then set.
+    web.goto(format!("{base}/setup/kpis")).await.unwrap();
+    choose(web, "source-kind", "postgres").await;
+    type_into(web, "source-url", "postgres://reader@127.0.0.1:9/shop").await;
+    type_into(web, "source-query", "DELETE FROM orders").await;
+    submit(web, "/setup/kpis/source").await;
+    by_id(web, "source-query-error").await;
+    axe(web, "kpi-source-refused").await;
+    type_into(web, "source-query", "SELECT count(*) FROM orders").await;
+    submit(web, "/setup/kpis/source").await;
+    notice(web, "Source saved").await;
+    axe(web, "kpi-sources").await;
+}

@@ -48,6 +48,8 @@ pub struct StoredCheck {
     pub next_run_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Switched off: kept, never run.
+    pub disabled: bool,
 }
 
 #[derive(FromRow)]
@@ -69,6 +71,7 @@ struct CheckRow {
     next_run_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    disabled: bool,
 }
 
 impl From<CheckRow> for StoredCheck {
@@ -91,13 +94,14 @@ impl From<CheckRow> for StoredCheck {
             next_run_at: r.next_run_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            disabled: r.disabled,
         }
     }
 }
 
 const CHECK_COLS: &str = "id, name, team_id, project_id, service, spec, origin, state, \
      heartbeat_token_hash IS NOT NULL AS has_token, last_ping_at, silenced_until, last_run_at, \
-     last_ok, last_message, next_run_at, created_at, updated_at";
+     last_ok, last_message, next_run_at, created_at, updated_at, disabled";
 
 /// A check to store: its definition resolved to owners.
 #[derive(Debug, Clone)]
@@ -392,7 +396,7 @@ impl Store {
         let rows: Vec<CheckRow> = on_pool!(self, |pool| {
             sqlx::query_as(sql(format!(
                 "UPDATE checks SET lease_owner = $1, lease_until = $2 \
-                 WHERE id IN (SELECT id FROM checks WHERE next_run_at <= $3 \
+                 WHERE id IN (SELECT id FROM checks WHERE next_run_at <= $3 AND NOT disabled \
                    AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_run_at LIMIT $4{lock}) \
                  AND (lease_until IS NULL OR lease_until < $3) \
                  RETURNING {CHECK_COLS}"

@@ -27,6 +27,7 @@ mod engineering;
 mod entities;
 mod error;
 mod focus;
+mod frontline;
 mod inserts;
 mod intake;
 mod metrics;
@@ -74,6 +75,7 @@ pub use entities::audit::ThrottleState;
 pub use entities::requests::{RequestFilter, RequestWrites};
 pub use entities::risk_history::RiskHistoryEntry;
 pub use error::StoreError;
+pub use frontline::{BusinessUpdate, IncidentNote, KpiRunOutcome, KpiSource};
 
 pub use metrics::{AttributionRecord, ShippedCommit};
 pub use pulse::PulseWrite;

@@ -10,7 +10,7 @@
 //!   claim older than `claim_stale_minutes` is taken over), sends each once
 //!   per claim, logs the attempt, and marks it sent, or pending again with a
 //!   doubling backoff, or failed after `max_attempts`.
-//! - Slack gets a Block Kit message with a link to the incident in the API;
+//! - Slack gets a Block Kit message with a link to the incident's page;
 //!   webhooks get the JSON message signed with HMAC-SHA256
 //!   (`x-tandem-signature-256`, as the report's webhook); e-mail goes
 //!   through `[report.smtp]`.
@@ -45,18 +45,15 @@ pub fn routes<'s>(
         .collect()
 }
 
-/// The incident's address in the API.
+/// The incident's page (`/incidents/{id}`: timeline, suspects, business
+/// updates), the link every alert carries.
 pub fn incident_link(settings: &Settings, incident: &Incident) -> String {
-    let base = settings
-        .server
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", settings.server.listen));
-    format!(
-        "{}/api/v1/incidents/{}",
-        base.trim_end_matches('/'),
-        incident.id
-    )
+    incident_page(settings, incident.id)
+}
+
+/// The address of an incident's page.
+pub fn incident_page(settings: &Settings, id: uuid::Uuid) -> String {
+    format!("{}/incidents/{id}", settings.server.public_url())
 }
 
 /// Writes the alerts of one message of an incident into the outbox.

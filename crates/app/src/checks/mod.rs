@@ -205,18 +205,33 @@ pub struct Uptime {
 }
 
 /// Time-weighted availability of a check from its rollups (each run
-/// stands for its interval; see docs/metrics.md). What a status page,
-/// the API and the CLI show.
+/// stands for its interval; see docs/metrics.md). What the API and the CLI
+/// show; the status page's per-service figure is the same function over
+/// the service's checks ([`availability_over`]).
 pub async fn uptime(
     store: &Store,
     name: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AppResult<Uptime> {
+    let check = get(store, name).await?;
+    availability_over(store, &check.name, &[check.id], from, to).await
+}
+
+/// The one definition of uptime: time-weighted availability over
+/// `[from, to)` of the rollups of `checks` together (up time over observed
+/// time), labelled `label`. The grain read: `minute` up to a day, `hour`
+/// up to 100 days, else `day`.
+pub async fn availability_over(
+    store: &Store,
+    label: &str,
+    checks: &[uuid::Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<Uptime> {
     if to <= from {
         return Err(AppError::invalid("to", "must be after from"));
     }
-    let check = get(store, name).await?;
     let span = to - from;
     let grain = if span <= TimeDelta::days(1) {
         "minute"
@@ -225,7 +240,10 @@ pub async fn uptime(
     } else {
         "day"
     };
-    let rollups = store.check_rollups(check.id, grain, from, to).await?;
+    let mut rollups = Vec::new();
+    for id in checks {
+        rollups.extend(store.check_rollups(*id, grain, from, to).await?);
+    }
     let total = rollups.iter().fold(Rollup::default(), |a, r| Rollup {
         runs: a.runs + r.runs,
         ok_runs: a.ok_runs + r.ok_runs,
@@ -234,7 +252,7 @@ pub async fn uptime(
         latency_ms_sum: a.latency_ms_sum + r.latency_ms_sum,
     });
     Ok(Uptime {
-        check: check.name,
+        check: label.to_owned(),
         from,
         to,
         grain: grain.to_owned(),

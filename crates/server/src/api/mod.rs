@@ -10,6 +10,7 @@ pub mod documents;
 pub mod events;
 pub mod focus;
 pub mod forecasts;
+pub mod frontline;
 pub mod goals;
 pub mod metrics;
 pub mod org;

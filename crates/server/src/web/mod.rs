@@ -21,16 +21,19 @@
 pub mod admin;
 pub mod agenda;
 pub mod cache;
+pub mod checks;
 pub mod csrf;
 pub mod data;
 pub mod feed;
 pub mod goals;
+pub mod incidents;
 pub mod overview;
 pub mod pulse;
 pub mod reports;
 pub mod requests;
 pub mod session;
 pub mod setup;
+pub mod status;
 pub mod teams;
 pub mod view;
 
@@ -115,6 +118,26 @@ pub fn router() -> Router<AppState> {
             get(setup::kpis::page).post(setup::kpis::create_series),
         )
         .route("/setup/kpis/points", post(setup::kpis::add_point))
+        .route("/checks", get(checks::list).post(checks::save))
+        .route("/checks/new", get(checks::new_form))
+        .route("/checks/{name}", get(checks::edit_form))
+        .route("/checks/{name}/disable", post(checks::disable))
+        .route("/checks/{name}/enable", post(checks::enable))
+        .route("/checks/{name}/silence", post(checks::silence))
+        .route("/incidents", get(incidents::list))
+        .route("/incidents/{id}", get(incidents::show))
+        .route("/incidents/{id}/ack", post(incidents::acknowledge))
+        .route("/incidents/{id}/resolve", post(incidents::resolve))
+        .route("/incidents/{id}/updates", post(incidents::post_update))
+        .route("/incidents/{id}/note", post(incidents::save_note))
+        // Public when `[status_page]` says so (web::status), else signed in.
+        .route("/status", get(status::organisation))
+        .route("/status/{team}", get(status::team))
+        .route("/setup/kpis/source", post(setup::kpis::set_source))
+        .route(
+            "/setup/kpis/source/remove",
+            post(setup::kpis::remove_source),
+        )
         .route("/sign-in", get(session::form).post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
         .route("/static/{*path}", get(static_file))

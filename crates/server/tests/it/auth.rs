@@ -17,6 +17,7 @@ tandem_testkit::per_engine!(
     disabled_users_lose_their_sessions,
     revoked_tokens_stop_working,
     an_empty_session_cookie_is_no_cookie,
+    the_status_page_is_open_only_when_configured,
 );
 
 /// The `name=value` part of a `Set-Cookie` header.
@@ -146,6 +147,28 @@ async fn probes_are_open_and_the_server_stops_cleanly(engine: EngineKind) {
             "{path} carries a request id"
         );
     }
+    app.stop().await;
+}
+
+/// `/status` and `/status/{team}` are the only pages without a session, and
+/// only when `[status_page]` makes them public (off by default); the API's
+/// `/api/v1/status` always needs credentials.
+async fn the_status_page_is_open_only_when_configured(engine: EngineKind) {
+    let app = TestApp::start(engine).await;
+    let mut visitor = crate::pages::Browser::new(&app);
+    let page = visitor.get("/status").await;
+    assert_eq!(page.status, 303, "private by default");
+    assert!(page.location.unwrap().starts_with("/sign-in"));
+    app.send(app.request(Method::GET, "/api/v1/status"))
+        .await
+        .err(401, "unauthorized");
+    app.stop().await;
+    let app = TestApp::start_with(engine, &[("TANDEM_STATUS_PAGE__PUBLIC", "true")]).await;
+    let mut visitor = crate::pages::Browser::new(&app);
+    assert_eq!(visitor.get("/status").await.status, 200);
+    app.send(app.request(Method::GET, "/api/v1/status"))
+        .await
+        .err(401, "unauthorized");
     app.stop().await;
 }
 

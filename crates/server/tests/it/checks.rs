@@ -195,10 +195,10 @@ async fn a_target_down_and_back_is_one_incident_two_messages_and_a_restore_time(
         "{incident:#}"
     );
 
-    // One alert and one recovery, as Block Kit with the incident's link.
+    // One alert and one recovery, as Block Kit with the incident page's link.
     let messages = slack.lock().unwrap().clone();
     let link = format!(
-        "{}/api/v1/incidents/{}",
+        "{}/incidents/{}",
         app.base,
         incident["id"].as_str().unwrap()
     );

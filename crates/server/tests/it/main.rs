@@ -11,6 +11,7 @@ mod events;
 mod figures;
 mod focus;
 mod forecasts;
+mod frontline;
 mod grafana;
 mod input_rules;
 mod mail_intake;

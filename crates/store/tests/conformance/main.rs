@@ -13,6 +13,7 @@ mod delivery_metrics;
 mod dump;
 mod fetches;
 mod focus;
+mod frontline;
 mod git;
 mod goals;
 mod incident_log;

@@ -1,5 +1,8 @@
 //! `/setup/kpis`: KPI series (the `metrics` entity: key, name, unit, team,
-//! which way is better, who it is for) and adding a point to one.
+//! which way is better, who it is for), adding a point to one, and where a
+//! series' points are collected from when nobody types them (a PromQL or
+//! read-only SQL query on a schedule, `app::kpi_sources`), with each
+//! source's last success and last error.
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -7,7 +10,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{Duration, NaiveDate, Utc};
 use serde::Deserialize;
-use tandem_app::{AppError, kpis, lookup, paging};
+use tandem_app::{AppError, kpi_sources, kpis, lookup, paging};
+use tandem_domain::frontline::{KpiSourceKind, KpiSourceSpec};
 use tandem_domain::metric::{Audience, Direction, Metric, NewMetric, NewPoint};
 use tandem_store::ListQuery;
 
@@ -51,6 +55,23 @@ pub struct SeriesRow {
     pub audience: String,
     pub team: String,
     pub latest: String,
+    /// How its points arrive: typed, computed, or the source's summary.
+    pub source: String,
+    /// The collected source's last error, if its last run failed.
+    pub source_error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SourceForm {
+    pub csrf: String,
+    /// A series key.
+    pub series: String,
+    /// `promql` or `postgres`.
+    pub kind: String,
+    pub url: String,
+    pub query: String,
+    pub interval_seconds: String,
 }
 
 #[derive(Debug)]
@@ -74,6 +95,10 @@ pub struct KpisPage {
     pub point: PointForm,
     pub point_errors: FormErrors,
     pub series_choices: Vec<Choice>,
+    pub source: SourceForm,
+    pub source_errors: FormErrors,
+    pub source_kinds: Vec<Choice>,
+    pub source_series: Vec<Choice>,
 }
 
 fn choice(value: &str, label: impl Into<String>, selected: &str) -> Choice {
@@ -84,6 +109,7 @@ fn choice(value: &str, label: impl Into<String>, selected: &str) -> Choice {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn kpis_page(
     state: &AppState,
     viewer: &Viewer,
@@ -92,6 +118,8 @@ async fn kpis_page(
     errors: FormErrors,
     point: PointForm,
     point_errors: FormErrors,
+    source: SourceForm,
+    source_errors: FormErrors,
 ) -> PageResult<KpisPage> {
     let store = &state.store;
     let mut metrics = paging::all(ListQuery::default(), |q| async move {
@@ -101,8 +129,30 @@ async fn kpis_page(
     metrics.sort_by(|a, b| a.key.cmp(&b.key));
     let teams = all_teams(state).await?;
     let since = Utc::now() - Duration::days(400);
+    let sources = kpi_sources::list(store).await?;
     let mut series = Vec::new();
     for m in &metrics {
+        let sourced = sources.iter().find(|s| s.metric == m.key);
+        let (source, source_error) = match (sourced, &m.computed_from) {
+            (_, Some(c)) => (format!("computed from {c}"), None),
+            (None, None) => ("typed".to_owned(), None),
+            (Some(s), None) => {
+                let s = &s.source;
+                let last = s.last_success_at.map_or_else(
+                    || "no success yet".to_owned(),
+                    |at| format!("last success {}", at.format("%Y-%m-%d %H:%M UTC")),
+                );
+                (
+                    format!(
+                        "{} every {} s; {last}",
+                        s.spec.kind, s.spec.interval_seconds
+                    ),
+                    s.last_error
+                        .clone()
+                        .map(|e| format!("{e} ({} failed runs in a row; retrying)", s.failures)),
+                )
+            }
+        };
         let points = store
             .list_points(m.id, Some(since), None, ListQuery::MAX_LIMIT * 4)
             .await?;
@@ -126,6 +176,8 @@ async fn kpis_page(
                     )
                 },
             ),
+            source,
+            source_error,
         });
     }
     let mut team_choices = vec![choice("", "No team (the organisation's)", &form.team)];
@@ -160,7 +212,33 @@ async fn kpis_page(
         },
         ..point
     };
+    let kind = if source.kind.is_empty() {
+        "promql"
+    } else {
+        &source.kind
+    };
+    let source_kinds = vec![
+        choice("promql", "PromQL (Prometheus)", kind),
+        choice("postgres", "SQL (PostgreSQL, read-only)", kind),
+    ];
+    let source_series = metrics
+        .iter()
+        .filter(|m| m.computed_from.is_none())
+        .map(|m: &Metric| choice(&m.key, format!("{} ({})", m.name, m.key), &source.series))
+        .collect();
+    let source = SourceForm {
+        interval_seconds: if source.interval_seconds.is_empty() {
+            "3600".to_owned()
+        } else {
+            source.interval_seconds
+        },
+        ..source
+    };
     Ok(KpisPage {
+        source,
+        source_errors,
+        source_kinds,
+        source_series,
         nav: viewer.nav("setup"),
         notice,
         series,
@@ -188,6 +266,8 @@ pub async fn page(
         SeriesForm::default(),
         FormErrors::default(),
         PointForm::default(),
+        FormErrors::default(),
+        SourceForm::default(),
         FormErrors::default(),
     );
     render(&page.await?)
@@ -247,6 +327,8 @@ pub async fn create_series(
         form,
         errors,
         PointForm::default(),
+        FormErrors::default(),
+        SourceForm::default(),
         FormErrors::default(),
     )
     .await?;
@@ -317,7 +399,91 @@ pub async fn add_point(
         FormErrors::default(),
         form,
         errors,
+        SourceForm::default(),
+        FormErrors::default(),
     )
     .await?;
     render_status(status, &page)
+}
+
+/// `POST /setup/kpis/source`: sets where a series' points come from.
+pub async fn set_source(
+    State(state): State<AppState>,
+    ManagerViewer(viewer): ManagerViewer,
+    PageForm(form): PageForm<SourceForm>,
+) -> PageResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    let mut errors = FormErrors::default();
+    let kind = form
+        .kind
+        .parse::<KpiSourceKind>()
+        .map_err(|e| errors.fields.insert("kind".into(), e))
+        .ok();
+    let interval = form
+        .interval_seconds
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| {
+            errors.fields.insert(
+                "interval_seconds".into(),
+                format!(
+                    "{:?} is not a whole number of seconds.",
+                    form.interval_seconds.trim()
+                ),
+            )
+        })
+        .ok();
+    if form.series.trim().is_empty() {
+        errors
+            .fields
+            .insert("series".into(), "Choose a series.".into());
+    }
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    if let (Some(kind), Some(interval_seconds), true) = (kind, interval, errors.is_empty()) {
+        let spec = KpiSourceSpec {
+            kind,
+            url: form.url.trim().to_owned(),
+            query: form.query.clone(),
+            interval_seconds,
+        };
+        match kpi_sources::set(&state.store, form.series.trim(), spec, Utc::now()).await {
+            Ok(_) => return Ok(see_other("/setup/kpis?done=source-set")),
+            Err(AppError::NotFound(message)) => {
+                errors.fields.insert("series".into(), message);
+            }
+            Err(e) => status = absorb(&mut errors, e)?,
+        }
+    }
+    let page = kpis_page(
+        &state,
+        &viewer,
+        None,
+        SeriesForm::default(),
+        FormErrors::default(),
+        PointForm::default(),
+        FormErrors::default(),
+        form,
+        errors,
+    )
+    .await?;
+    render_status(status, &page)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RemoveSourceForm {
+    pub csrf: String,
+    pub series: String,
+}
+
+/// `POST /setup/kpis/source/remove`: the series' points are typed again
+/// (the collected ones stay).
+pub async fn remove_source(
+    State(state): State<AppState>,
+    ManagerViewer(viewer): ManagerViewer,
+    PageForm(form): PageForm<RemoveSourceForm>,
+) -> PageResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    kpi_sources::remove(&state.store, form.series.trim()).await?;
+    Ok(see_other("/setup/kpis?done=source-removed"))
 }

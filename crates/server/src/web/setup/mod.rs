@@ -48,6 +48,8 @@ pub fn notice(query: Option<&str>) -> Option<String> {
         }
         "series-created" => "KPI series created. Add its first point below.",
         "point-added" => "Point added.",
+        "source-set" => "Source saved: the first run is due now; its outcome shows in the table.",
+        "source-removed" => "Source removed: the series' points are typed again.",
         _ => return None,
     };
     Some(text.to_owned())

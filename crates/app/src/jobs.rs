@@ -22,6 +22,8 @@
 //!   and retrying stored ones a stopped replica left (`crate::intake`);
 //! - [`request_replies`]: telling Slack and e-mail requesters what the
 //!   requests outbox holds for them, every `requests.deliver_interval_seconds`;
+//! - the publishing outbox is `publish::run_loop` (each publisher under a
+//!   lease, every `publish.interval_seconds`; ADR 0033);
 //!
 //! [`spawn_all`] starts them all.
 //!
@@ -89,6 +91,12 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
         && (settings.slack.bot_token.is_some() || settings.report.smtp.is_some())
     {
         tasks.push(tokio::spawn(request_replies(
+            store.clone(),
+            settings.clone(),
+        )));
+    }
+    if !crate::publish::configured(&settings.publish).is_empty() {
+        tasks.push(tokio::spawn(crate::publish::run_loop(
             store.clone(),
             settings.clone(),
         )));

@@ -38,6 +38,7 @@ pub mod org;
 pub mod paging;
 pub mod planning;
 pub mod pr_commits;
+pub mod publish;
 pub mod report;
 pub mod requests;
 pub mod risks;

@@ -86,6 +86,139 @@ pub struct Settings {
     /// `tandem backup` / `restore`: where backups go and how many are kept.
     #[serde(default)]
     pub backup: BackupSettings,
+    /// `[publish]`: agreements, decisions and sent reports published to
+    /// git, Notion and Confluence, task context written back to Jira
+    /// (issue 17, ADR 0033).
+    #[serde(default)]
+    pub publish: PublishSettings,
+}
+
+/// `[publish]`: the publishing outbox's pace and retries, and one optional
+/// table per publisher; a publisher runs when its table is present.
+/// Secrets also come from `TANDEM_PUBLISH__NOTION__TOKEN_FILE`,
+/// `TANDEM_PUBLISH__CONFLUENCE__TOKEN_FILE`, `TANDEM_PUBLISH__JIRA__TOKEN_FILE`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublishSettings {
+    /// How often `serve` enqueues new documents and delivers due
+    /// publications, in seconds.
+    pub interval_seconds: u64,
+    /// Attempts of one publication before it is marked failed (`tandem
+    /// publish run --retry-failed` puts failed ones back).
+    pub max_attempts: u32,
+    /// The first retry's wait; doubled after each failure (capped at 1 h).
+    pub retry_base_ms: u64,
+    /// How long one replica holds a publisher while it delivers.
+    pub lease_seconds: u64,
+    /// The longest wait for a rate limit's `Retry-After` before the attempt
+    /// counts as failed.
+    pub max_rate_wait_seconds: u64,
+    pub git: Option<PublishGitSettings>,
+    pub notion: Option<PublishNotionSettings>,
+    pub confluence: Option<PublishConfluenceSettings>,
+    pub jira: Option<PublishJiraSettings>,
+}
+
+impl Default for PublishSettings {
+    fn default() -> Self {
+        Self {
+            interval_seconds: 60,
+            max_attempts: 8,
+            retry_base_ms: 30_000,
+            lease_seconds: 600,
+            max_rate_wait_seconds: 60,
+            git: None,
+            notion: None,
+            confluence: None,
+            jira: None,
+        }
+    }
+}
+
+/// `[publish.git]`: the repository agreements and decisions are committed
+/// to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishGitSettings {
+    /// The remote: a path or URL `git` can clone and push to.
+    pub repo: String,
+    /// The branch written.
+    #[serde(default = "default_git_branch")]
+    pub branch: String,
+    /// The working clone kept between runs (default: a directory in the
+    /// system's temporary directory named after the remote).
+    #[serde(default)]
+    pub work_dir: Option<std::path::PathBuf>,
+    /// The domain of authors' addresses for editors without an e-mail.
+    #[serde(default = "default_git_email_domain")]
+    pub email_domain: String,
+}
+
+fn default_git_branch() -> String {
+    "main".to_owned()
+}
+
+fn default_git_email_domain() -> String {
+    "users.tandem.invalid".to_owned()
+}
+
+/// `[publish.notion]`: the database pages are written into.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishNotionSettings {
+    #[serde(default = "default_notion_url")]
+    pub api_url: String,
+    /// The integration's secret (`ntn_…`).
+    #[serde(serialize_with = "redact")]
+    pub token: SecretString,
+    /// The database shared with the integration.
+    pub database_id: String,
+    /// The database's title property.
+    #[serde(default = "default_notion_title")]
+    pub title_property: String,
+    /// The `Notion-Version` header.
+    #[serde(default = "default_notion_version")]
+    pub version: String,
+}
+
+fn default_notion_url() -> String {
+    "https://api.notion.com".to_owned()
+}
+
+fn default_notion_title() -> String {
+    "Name".to_owned()
+}
+
+fn default_notion_version() -> String {
+    "2022-06-28".to_owned()
+}
+
+/// `[publish.confluence]`: Confluence Cloud (REST v2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfluenceSettings {
+    /// The site, e.g. `https://example.atlassian.net`.
+    pub api_url: String,
+    pub email: String,
+    /// An API token of `email`'s account.
+    #[serde(serialize_with = "redact")]
+    pub token: SecretString,
+    /// The space's numeric id (v2 speaks ids, not keys).
+    pub space_id: String,
+    /// The page the published pages go under.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+}
+
+/// `[publish.jira]`: where items imported from Jira get their context.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishJiraSettings {
+    /// The site, e.g. `https://example.atlassian.net`.
+    pub api_url: String,
+    pub email: String,
+    #[serde(serialize_with = "redact")]
+    pub token: SecretString,
 }
 
 /// `[backup]`: the default destination of `tandem backup` and `prune`, the

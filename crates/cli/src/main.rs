@@ -19,6 +19,7 @@ mod names;
 mod org;
 mod output;
 mod planning;
+mod publish;
 mod reports;
 mod request_mail;
 mod requests;
@@ -207,6 +208,10 @@ enum Command {
     /// The decision log: list, show, record a decision.
     #[command(subcommand)]
     Decision(decisions::DecisionCommand),
+    /// Publishing agreements, decisions and reports to git, Notion and
+    /// Confluence, and task context to Jira: status, run, git.
+    #[command(subcommand)]
+    Publish(publish::PublishCommand),
     /// A team's policy for meetings and focus time: show, set.
     #[command(subcommand)]
     Policy(focus::PolicyCommand),
@@ -285,6 +290,7 @@ impl Command {
             | Command::Risk(_)
             | Command::Check(_)
             | Command::Decision(_)
+            | Command::Publish(_)
             | Command::Policy(_)
             | Command::Calendar(_)
             | Command::Kpi(_)

@@ -27,6 +27,7 @@ pub mod planning;
 pub mod policy;
 pub mod priority;
 pub mod project;
+pub mod publish;
 pub mod report;
 pub mod request;
 pub mod risk;

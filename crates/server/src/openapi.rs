@@ -76,6 +76,8 @@ use crate::http::error::ApiResult;
         crate::api::focus::list_calendars, crate::api::focus::add_calendar,
         crate::api::focus::refresh_calendars, crate::api::focus::team_focus,
         crate::api::focus::team_trend, crate::api::focus::my_focus,
+        crate::api::publish::goal_publications, crate::api::publish::decision_publications,
+        crate::api::publish::publishers,
     )
 )]
 pub struct ApiDoc;

@@ -30,6 +30,7 @@ mod focus;
 mod inserts;
 mod intake;
 mod metrics;
+mod publish;
 mod reports;
 mod retention;
 mod rows;
@@ -75,6 +76,7 @@ pub use entities::risk_history::RiskHistoryEntry;
 pub use error::StoreError;
 
 pub use metrics::{AttributionRecord, ShippedCommit};
+pub use publish::{Publication, PublishMapping, PublishOutcome, PublishTargetState};
 pub use reports::{
     ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
     ReportSchedule,

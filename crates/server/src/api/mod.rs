@@ -14,6 +14,7 @@ pub mod goals;
 pub mod metrics;
 pub mod org;
 pub mod planning;
+pub mod publish;
 pub mod reports;
 pub mod requests;
 pub mod work;

@@ -95,7 +95,9 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
             settings.clone(),
         )));
     }
-    if !crate::publish::configured(&settings.publish).is_empty() {
+    if settings.publish.interval_seconds > 0
+        && !crate::publish::configured(&settings.publish).is_empty()
+    {
         tasks.push(tokio::spawn(crate::publish::run_loop(
             store.clone(),
             settings.clone(),

@@ -101,7 +101,7 @@ pub struct Settings {
 #[serde(deny_unknown_fields, default)]
 pub struct PublishSettings {
     /// How often `serve` enqueues new documents and delivers due
-    /// publications, in seconds.
+    /// publications, in seconds; 0 leaves it to `tandem publish run`.
     pub interval_seconds: u64,
     /// Attempts of one publication before it is marked failed (`tandem
     /// publish run --retry-failed` puts failed ones back).

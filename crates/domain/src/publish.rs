@@ -533,6 +533,58 @@ mod tests {
     }
 
     #[test]
+    fn a_goal_is_rebuilt_at_each_of_its_versions() {
+        use crate::goal::{GoalPatch, GoalTransition, NewGoal, Parties, SuccessMetric};
+        use crate::metric::Direction;
+        use chrono::TimeZone;
+        let now = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+        let mut g = NewGoal {
+            team_id: uuid::Uuid::nil(),
+            project_id: None,
+            title: "Faster user list".into(),
+            business_goal: "More conversions".into(),
+            technical_tasks: String::new(),
+            hypotheses: vec![],
+            success_metrics: vec![],
+            parties: Parties::default(),
+            timeline: Default::default(),
+        }
+        .into_goal(uuid::Uuid::nil(), now)
+        .unwrap();
+        g.parties.owner = Some("Ana".into());
+        g.success_metrics = vec![SuccessMetric {
+            metric: "p95".into(),
+            metric_key: None,
+            baseline: Some(500.0),
+            target: Some(300.0),
+            direction: Direction::Down,
+            unit: "ms".into(),
+            deadline: chrono::NaiveDate::from_ymd_opt(2026, 12, 15),
+        }];
+        let v1 = g.transition(GoalTransition::Agree, "ana", now).unwrap();
+        let later = now + chrono::Duration::hours(1);
+        let v2 = v1
+            .goal
+            .apply(
+                GoalPatch {
+                    title: Some("Fast user list".into()),
+                    hypotheses: Some(vec!["Caching helps".into()]),
+                    ..GoalPatch::default()
+                },
+                "bo",
+                later,
+            )
+            .unwrap();
+        let versions = vec![v1.version.clone().unwrap(), v2.version.clone().unwrap()];
+        let at1 = goal_at_version(&v2.goal, &versions, 1).unwrap();
+        assert_eq!(at1.title, "Faster user list");
+        assert!(at1.hypotheses.is_empty());
+        assert_eq!(at1.version, 1);
+        assert_eq!(at1.updated_at, v1.goal.updated_at);
+        assert_eq!(goal_at_version(&v2.goal, &versions, 2).unwrap(), v2.goal);
+    }
+
+    #[test]
     fn backoff_doubles_and_caps() {
         assert_eq!(backoff_ms(1000, 1), 1000);
         assert_eq!(backoff_ms(1000, 3), 4000);

@@ -21,6 +21,7 @@ mod pagination;
 mod planning;
 mod prom_tools;
 mod prometheus;
+mod publish;
 mod report_delivery;
 mod reports;
 mod requests;

@@ -172,6 +172,7 @@ pub struct PublishNotionSettings {
     #[serde(serialize_with = "redact")]
     pub token: SecretString,
     /// The database shared with the integration.
+    #[serde(deserialize_with = "id_text")]
     pub database_id: String,
     /// The database's title property.
     #[serde(default = "default_notion_title")]
@@ -204,10 +205,37 @@ pub struct PublishConfluenceSettings {
     #[serde(serialize_with = "redact")]
     pub token: SecretString,
     /// The space's numeric id (v2 speaks ids, not keys).
+    #[serde(deserialize_with = "id_text")]
     pub space_id: String,
     /// The page the published pages go under.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "id_text_opt")]
     pub parent_id: Option<String>,
+}
+
+/// An id given as text or, from the environment, as a number
+/// (`TANDEM_PUBLISH__CONFLUENCE__SPACE_ID=98305`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdText {
+    Text(String),
+    Number(u64),
+}
+
+impl From<IdText> for String {
+    fn from(v: IdText) -> String {
+        match v {
+            IdText::Text(s) => s,
+            IdText::Number(n) => n.to_string(),
+        }
+    }
+}
+
+fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    IdText::deserialize(d).map(String::from)
+}
+
+fn id_text_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<IdText>::deserialize(d).map(|v| v.map(String::from))
 }
 
 /// `[publish.jira]`: where items imported from Jira get their context.

@@ -10,7 +10,7 @@
 //! caller creates it again and records the new id.
 //!
 //! Notion allows about three requests a second per integration: its client
-//! waits [`NOTION_SPACING`] after every answer.
+//! sends each request at least [`NOTION_SPACING`] after the previous one.
 
 use std::time::Duration;
 
@@ -82,10 +82,6 @@ impl Api for NotionApi {
         retry_after(s, h)
     }
 
-    fn exhausted(&self, _: &HeaderMap, _: DateTime<Utc>) -> Option<Duration> {
-        Some(NOTION_SPACING)
-    }
-
     fn next_page(&self, _: &str, _: &HeaderMap) -> Option<String> {
         None
     }
@@ -117,6 +113,8 @@ pub struct Notion {
     client: Client<NotionApi>,
     database_id: String,
     title_property: String,
+    /// When the last request was sent (for [`NOTION_SPACING`]).
+    last: Option<tokio::time::Instant>,
 }
 
 impl std::fmt::Debug for Notion {
@@ -149,7 +147,22 @@ impl Notion {
             )?,
             database_id: database_id.to_owned(),
             title_property: title_property.to_owned(),
+            last: None,
         })
+    }
+
+    /// One request, at least [`NOTION_SPACING`] after the previous one.
+    async fn send(
+        &mut self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, RestError> {
+        if let Some(last) = self.last {
+            tokio::time::sleep_until(last + NOTION_SPACING).await;
+        }
+        self.last = Some(tokio::time::Instant::now());
+        Ok(self.client.request(method, url, body).await?.body)
     }
 
     /// Requests made so far.
@@ -175,8 +188,8 @@ impl Notion {
             "properties": self.title(title),
             "children": first,
         });
-        let page = self.client.request(Method::POST, &url, Some(&body)).await?;
-        let id = page.body["id"]
+        let page = self.send(Method::POST, &url, Some(&body)).await?;
+        let id = page["id"]
             .as_str()
             .ok_or_else(|| body_error(&url, Method::POST, "Notion", "no page id"))?
             .to_owned();
@@ -187,8 +200,7 @@ impl Notion {
     async fn append(&mut self, id: &str, blocks: &[Value]) -> Result<(), RestError> {
         let url = format!("{}/v1/blocks/{id}/children", self.client.base);
         for chunk in blocks.chunks(NOTION_CHILDREN_PER_REQUEST) {
-            self.client
-                .request(Method::PATCH, &url, Some(&json!({"children": chunk})))
+            self.send(Method::PATCH, &url, Some(&json!({"children": chunk})))
                 .await?;
         }
         Ok(())
@@ -203,8 +215,8 @@ impl Notion {
         blocks: &[Value],
     ) -> Result<Written, RestError> {
         let page_url = format!("{}/v1/pages/{id}", self.client.base);
-        let page = match self.client.get(&page_url).await {
-            Ok(p) => p.body,
+        let page = match self.send(Method::GET, &page_url, None).await {
+            Ok(p) => p,
             Err(e) if is_gone(&e) => return Ok(Written::Gone),
             Err(e) => return Err(e),
         };
@@ -212,13 +224,8 @@ impl Notion {
         if flag("archived") || flag("in_trash") {
             return Ok(Written::Gone);
         }
-        self.client
-            .request(
-                Method::PATCH,
-                &page_url,
-                Some(&json!({"properties": self.title(title)})),
-            )
-            .await?;
+        let props = json!({"properties": self.title(title)});
+        self.send(Method::PATCH, &page_url, Some(&props)).await?;
         // The old content: every top-level block, page by page.
         let mut old = Vec::new();
         let mut cursor: Option<String> = None;
@@ -227,7 +234,7 @@ impl Notion {
             if let Some(c) = &cursor {
                 url.push_str(&format!("&start_cursor={c}"));
             }
-            let list = self.client.get(&url).await?.body;
+            let list = self.send(Method::GET, &url, None).await?;
             for b in list["results"].as_array().into_iter().flatten() {
                 if let Some(bid) = b["id"].as_str() {
                     old.push(bid.to_owned());
@@ -240,7 +247,7 @@ impl Notion {
         }
         for bid in old {
             let url = format!("{}/v1/blocks/{bid}", self.client.base);
-            match self.client.request(Method::DELETE, &url, None).await {
+            match self.send(Method::DELETE, &url, None).await {
                 Ok(_) => {}
                 Err(e) if is_gone(&e) => {}
                 Err(e) => return Err(e),

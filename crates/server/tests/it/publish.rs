@@ -644,9 +644,18 @@ async fn an_agreed_then_changed_goal_is_two_commits_and_one_page_each(engine: En
     }
     {
         let f = fake.lock().unwrap();
-        // One page each, updated in place.
-        assert_eq!(f.notion.len(), 1);
-        let (page, blocks) = f.notion.values().next().unwrap();
+        // One page each, updated in place (and one for the decision).
+        assert_eq!(f.notion.len(), 2);
+        let agreement = |p: &Value| {
+            p["properties"]["Name"]["title"][0]["text"]["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("Agreement:")
+        };
+        let goal_pages: Vec<&(Value, Vec<Value>)> =
+            f.notion.values().filter(|(p, _)| agreement(p)).collect();
+        assert_eq!(goal_pages.len(), 1);
+        let (page, blocks) = goal_pages[0];
         assert_eq!(
             page["properties"]["Name"]["title"][0]["text"]["content"],
             "Agreement: Checkout under 250 ms"
@@ -656,8 +665,9 @@ async fn an_agreed_then_changed_goal_is_two_commits_and_one_page_each(engine: En
             text.contains("all day") && !text.contains("at peak hours"),
             "{text}"
         );
-        // Notion: the goal and the decision, no more.
-        assert_eq!(f.calls.iter().filter(|c| *c == "POST /v1/pages").count(), 2);
+        // Notion: the goal and the decision, no more (and the one refused
+        // with 429 before).
+        assert_eq!(f.calls.iter().filter(|c| *c == "POST /v1/pages").count(), 3);
         let goal_pages: Vec<&Value> = f
             .confluence
             .values()

@@ -27,6 +27,8 @@
 //! - [`kpi_sources`]: KPI series collected from PromQL or SQL queries
 //!   (`crate::kpi_sources::run_due`, claimed under a lease), every
 //!   `kpi_sources.scheduler_interval_ms`;
+//! - the publishing outbox is `publish::run_loop` (each publisher under a
+//!   lease, every `publish.interval_seconds`; ADR 0033);
 //!
 //! [`spawn_all`] starts them all.
 //!
@@ -106,6 +108,14 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
     }
     if settings.kpi_sources.scheduler_interval_ms > 0 {
         tasks.push(tokio::spawn(kpi_sources(store.clone(), settings.clone())));
+    }
+    if settings.publish.interval_seconds > 0
+        && !crate::publish::configured(&settings.publish).is_empty()
+    {
+        tasks.push(tokio::spawn(crate::publish::run_loop(
+            store.clone(),
+            settings.clone(),
+        )));
     }
     if settings.maintenance.delivery_retention_days > 0 {
         tasks.push(tokio::spawn(prune_deliveries(

@@ -41,6 +41,7 @@ pub mod paging;
 pub mod planning;
 pub mod pr_commits;
 pub mod pulse;
+pub mod publish;
 pub mod report;
 pub mod requests;
 pub mod risks;

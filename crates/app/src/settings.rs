@@ -101,6 +101,11 @@ pub struct Settings {
     /// SQL queries.
     #[serde(default)]
     pub kpi_sources: KpiSourceSettings,
+    /// `[publish]`: agreements, decisions and sent reports published to
+    /// git, Notion and Confluence, task context written back to Jira
+    /// (issue 17, ADR 0033).
+    #[serde(default)]
+    pub publish: PublishSettings,
 }
 
 /// `[pulse]`: the background pass that closes ended pulse weeks and asks
@@ -116,6 +121,49 @@ impl Default for PulseSettings {
     fn default() -> Self {
         Self {
             interval_seconds: 300,
+        }
+    }
+}
+
+
+/// `[publish]`: the publishing outbox's pace and retries, and one optional
+/// table per publisher; a publisher runs when its table is present.
+/// Secrets also come from `TANDEM_PUBLISH__NOTION__TOKEN_FILE`,
+/// `TANDEM_PUBLISH__CONFLUENCE__TOKEN_FILE`, `TANDEM_PUBLISH__JIRA__TOKEN_FILE`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublishSettings {
+    /// How often `serve` enqueues new documents and delivers due
+    /// publications, in seconds; 0 leaves it to `tandem publish run`.
+    pub interval_seconds: u64,
+    /// Attempts of one publication before it is marked failed (`tandem
+    /// publish run --retry-failed` puts failed ones back).
+    pub max_attempts: u32,
+    /// The first retry's wait; doubled after each failure (capped at 1 h).
+    pub retry_base_ms: u64,
+    /// How long one replica holds a publisher while it delivers.
+    pub lease_seconds: u64,
+    /// The longest wait for a rate limit's `Retry-After` before the attempt
+    /// counts as failed.
+    pub max_rate_wait_seconds: u64,
+    pub git: Option<PublishGitSettings>,
+    pub notion: Option<PublishNotionSettings>,
+    pub confluence: Option<PublishConfluenceSettings>,
+    pub jira: Option<PublishJiraSettings>,
+}
+
+impl Default for PublishSettings {
+    fn default() -> Self {
+        Self {
+            interval_seconds: 60,
+            max_attempts: 8,
+            retry_base_ms: 30_000,
+            lease_seconds: 600,
+            max_rate_wait_seconds: 60,
+            git: None,
+            notion: None,
+            confluence: None,
+            jira: None,
         }
     }
 }
@@ -182,6 +230,120 @@ impl Default for KpiSourceSettings {
             timeout_seconds: 10,
         }
     }
+}
+
+/// `[publish.git]`: the repository agreements and decisions are committed
+/// to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishGitSettings {
+    /// The remote: a path or URL `git` can clone and push to.
+    pub repo: String,
+    /// The branch written.
+    #[serde(default = "default_git_branch")]
+    pub branch: String,
+    /// The working clone kept between runs (default: a directory in the
+    /// system's temporary directory named after the remote).
+    #[serde(default)]
+    pub work_dir: Option<std::path::PathBuf>,
+    /// The domain of authors' addresses for editors without an e-mail.
+    #[serde(default = "default_git_email_domain")]
+    pub email_domain: String,
+}
+
+fn default_git_branch() -> String {
+    "main".to_owned()
+}
+
+fn default_git_email_domain() -> String {
+    "users.tandem.invalid".to_owned()
+}
+
+/// `[publish.notion]`: the database pages are written into.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishNotionSettings {
+    #[serde(default = "default_notion_url")]
+    pub api_url: String,
+    /// The integration's secret (`ntn_…`).
+    #[serde(serialize_with = "redact")]
+    pub token: SecretString,
+    /// The database shared with the integration.
+    #[serde(deserialize_with = "id_text")]
+    pub database_id: String,
+    /// The database's title property.
+    #[serde(default = "default_notion_title")]
+    pub title_property: String,
+    /// The `Notion-Version` header.
+    #[serde(default = "default_notion_version")]
+    pub version: String,
+}
+
+fn default_notion_url() -> String {
+    "https://api.notion.com".to_owned()
+}
+
+fn default_notion_title() -> String {
+    "Name".to_owned()
+}
+
+fn default_notion_version() -> String {
+    "2022-06-28".to_owned()
+}
+
+/// `[publish.confluence]`: Confluence Cloud (REST v2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfluenceSettings {
+    /// The site, e.g. `https://example.atlassian.net`.
+    pub api_url: String,
+    pub email: String,
+    /// An API token of `email`'s account.
+    #[serde(serialize_with = "redact")]
+    pub token: SecretString,
+    /// The space's numeric id (v2 speaks ids, not keys).
+    #[serde(deserialize_with = "id_text")]
+    pub space_id: String,
+    /// The page the published pages go under.
+    #[serde(default, deserialize_with = "id_text_opt")]
+    pub parent_id: Option<String>,
+}
+
+/// An id given as text or, from the environment, as a number
+/// (`TANDEM_PUBLISH__CONFLUENCE__SPACE_ID=98305`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdText {
+    Text(String),
+    Number(u64),
+}
+
+impl From<IdText> for String {
+    fn from(v: IdText) -> String {
+        match v {
+            IdText::Text(s) => s,
+            IdText::Number(n) => n.to_string(),
+        }
+    }
+}
+
+fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    IdText::deserialize(d).map(String::from)
+}
+
+fn id_text_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<IdText>::deserialize(d).map(|v| v.map(String::from))
+}
+
+/// `[publish.jira]`: where items imported from Jira get their context.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishJiraSettings {
+    /// The site, e.g. `https://example.atlassian.net`.
+    pub api_url: String,
+    pub email: String,
+    #[serde(serialize_with = "redact")]
+    pub token: SecretString,
 }
 
 /// `[backup]`: the default destination of `tandem backup` and `prune`, the

@@ -97,6 +97,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Risk(c) => crate::risks::risk(&store, c).await,
         Command::Check(c) => crate::checks::check(&store, &settings, c).await,
         Command::Decision(c) => crate::decisions::decision(&store, c).await,
+        Command::Publish(c) => crate::publish::publish(&store, &settings, c).await,
         Command::Policy(c) => crate::focus::policy(&store, c).await,
         Command::Calendar(c) => crate::focus::calendar(&store, c).await,
         Command::Pulse(c) => crate::pulse::pulse(&store, &settings, c).await,

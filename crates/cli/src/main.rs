@@ -20,6 +20,7 @@ mod org;
 mod output;
 mod planning;
 mod pulse;
+mod publish;
 mod reports;
 mod request_mail;
 mod requests;
@@ -208,6 +209,10 @@ enum Command {
     /// The decision log: list, show, record a decision.
     #[command(subcommand)]
     Decision(decisions::DecisionCommand),
+    /// Publishing agreements, decisions and reports to git, Notion and
+    /// Confluence, and task context to Jira: status, run, git.
+    #[command(subcommand)]
+    Publish(publish::PublishCommand),
     /// A team's policy for meetings and focus time: show, set.
     #[command(subcommand)]
     Policy(focus::PolicyCommand),
@@ -290,6 +295,7 @@ impl Command {
             | Command::Risk(_)
             | Command::Check(_)
             | Command::Decision(_)
+            | Command::Publish(_)
             | Command::Policy(_)
             | Command::Calendar(_)
             | Command::Pulse(_)

@@ -29,6 +29,7 @@ pub mod policy;
 pub mod priority;
 pub mod project;
 pub mod pulse;
+pub mod publish;
 pub mod report;
 pub mod request;
 pub mod risk;

@@ -8,6 +8,7 @@ pub mod gitlab;
 pub mod hosting;
 pub mod jira;
 pub mod jira_csv;
+pub mod publish;
 mod rest;
 
 pub use rest::RestError;

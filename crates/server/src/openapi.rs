@@ -85,6 +85,8 @@ use crate::http::error::ApiResult;
         crate::api::pulse::get_config, crate::api::pulse::put_config,
         crate::api::pulse::answer, crate::api::pulse::team_pulse,
         crate::api::pulse::team_trend, crate::api::pulse::ask,
+        crate::api::publish::goal_publications, crate::api::publish::decision_publications,
+        crate::api::publish::publishers,
     )
 )]
 pub struct ApiDoc;

@@ -208,6 +208,15 @@ pub fn router(state: AppState) -> Router {
             get(work::get_decision).patch(work::update_decision),
         )
         .route(
+            "/decisions/{id}/publications",
+            get(crate::api::publish::decision_publications),
+        )
+        .route(
+            "/goals/{id}/publications",
+            get(crate::api::publish::goal_publications),
+        )
+        .route("/publishers", get(crate::api::publish::publishers))
+        .route(
             "/metrics",
             get(metrics::list_metrics).post(metrics::create_metric),
         )

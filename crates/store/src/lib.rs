@@ -32,6 +32,7 @@ mod inserts;
 mod intake;
 mod metrics;
 mod pulse;
+mod publish;
 mod reports;
 mod retention;
 mod rows;
@@ -79,6 +80,7 @@ pub use frontline::{BusinessUpdate, IncidentNote, KpiRunOutcome, KpiSource};
 
 pub use metrics::{AttributionRecord, ShippedCommit};
 pub use pulse::PulseWrite;
+pub use publish::{Publication, PublishMapping, PublishOutcome, PublishTargetState};
 pub use reports::{
     ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
     ReportSchedule,

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod org;
 pub mod planning;
 pub mod pulse;
+pub mod publish;
 pub mod reports;
 pub mod requests;
 pub mod work;

@@ -46,6 +46,18 @@ pub struct VersionRow {
     pub lines: Vec<String>,
 }
 
+/// Where the goal's agreement and its decisions were published.
+#[derive(Debug, Clone)]
+pub struct PublicationRow {
+    /// "Agreement, version 3" or "Decision: …".
+    pub document: String,
+    pub target: String,
+    /// published, pending, failed.
+    pub state: String,
+    /// The commit or page, or the provider's message.
+    pub detail: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct StageRow {
     pub name: String,
@@ -123,6 +135,8 @@ pub struct GoalPage {
     /// What the goal's open risks ask of the business.
     pub asks: Vec<String>,
     pub item_summary: String,
+    /// Publishing state of the agreement and the goal's decisions.
+    pub publications: Vec<PublicationRow>,
 }
 
 fn parse_id(entity: &str, raw: &str) -> PageResult<uuid::Uuid> {
@@ -356,6 +370,8 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
         .filter(|(a, b)| (*a..=*b).contains(&today))
         .map(|_| pos(today));
 
+    let publications = publication_rows(store, &goal).await?;
+
     let versions = store
         .list_goal_versions(goal.id)
         .await?
@@ -486,7 +502,49 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
         shared,
         asks,
         item_summary,
+        publications,
     })
+}
+
+/// Per target, the newest publication of the agreement and of each of the
+/// goal's decisions.
+async fn publication_rows(
+    store: &tandem_store::Store,
+    goal: &tandem_domain::goal::Goal,
+) -> PageResult<Vec<PublicationRow>> {
+    use tandem_domain::publish::{DocKind, PublicationStatus};
+    let row = |document: String, p: &tandem_store::Publication| PublicationRow {
+        document,
+        target: p.target.to_string(),
+        state: match (p.status, &p.last_error) {
+            (PublicationStatus::Pending, Some(_)) => "retrying".to_owned(),
+            (s, _) => s.to_string(),
+        },
+        detail: match p.status {
+            PublicationStatus::Published => p.remote_ref.clone().unwrap_or_default(),
+            _ => p.last_error.clone().unwrap_or_default(),
+        },
+    };
+    let mut out = Vec::new();
+    let agreement = tandem_app::publish::document(store, DocKind::Goal, goal.id).await?;
+    for p in &agreement.targets {
+        out.push(row(format!("Agreement, version {}", p.revision), p));
+    }
+    let decisions = tandem_app::paging::all(
+        tandem_store::ListQuery {
+            goal_id: Some(goal.id),
+            ..Default::default()
+        },
+        |q| async move { store.list_decisions(&q).await },
+    )
+    .await?;
+    for d in &decisions {
+        let pubs = tandem_app::publish::document(store, DocKind::Decision, d.id).await?;
+        for p in &pubs.targets {
+            out.push(row(format!("Decision: {}", d.title), p));
+        }
+    }
+    Ok(out)
 }
 
 /// The value most rows share (the first seen on a tie); empty for no rows.

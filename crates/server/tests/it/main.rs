@@ -23,6 +23,7 @@ mod planning;
 mod prom_tools;
 mod prometheus;
 mod pulse;
+mod publish;
 mod report_delivery;
 mod reports;
 mod requests;

@@ -21,6 +21,7 @@ mod intake;
 mod metrics;
 mod planning;
 mod projects;
+mod publish;
 mod requests;
 mod retention;
 mod risks;

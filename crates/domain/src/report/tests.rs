@@ -164,6 +164,7 @@ fn input() -> ReportInput {
         debt_target_percent: 20.0,
         dora: None,
         requests: Vec::new(),
+        decisions: Vec::new(),
     }
 }
 

@@ -11,7 +11,7 @@ use tandem_domain::decision::{
     Decision, DecisionPatch, GoalDecisionChoice, GoalDecisionInput, NewDecision,
 };
 use tandem_domain::forecast::TargetForecast;
-use tandem_domain::goal::{FieldChange, Goal, GoalPatch, GoalTransition, Timeline};
+use tandem_domain::goal::{FieldChange, Goal, GoalPatch, GoalStatus, GoalTransition, Timeline};
 use tandem_domain::report;
 use tandem_domain::risk::{Risk, RiskPatch, RiskSource, RiskStatus};
 use tandem_domain::work_item::WorkItem;
@@ -147,6 +147,16 @@ pub async fn decide_goal(
     let now = Utc::now();
     let today = now.date_naive();
     let goal = store.get_goal(goal_id).await?;
+    if !matches!(goal.status, GoalStatus::Agreed | GoalStatus::InProgress) {
+        return Err(AppError::Conflict {
+            message: format!(
+                "“{}” is {}: only an agreed goal or one in progress takes a decision",
+                goal.title,
+                goal.status.to_string().replace('_', " ")
+            ),
+            field: Some("status".into()),
+        });
+    }
     let then = forecast_then(store, settings, &goal, today).await?;
     let deadline = goal.timeline.deadline;
     let figures = figures(&then, deadline);

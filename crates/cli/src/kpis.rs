@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use serde_json::json;
 use tandem_app::paging::all;
-use tandem_domain::metric::{Audience, Direction, Metric, MetricPatch, NewMetric, NewPoint};
+use tandem_domain::metric::{
+    Audience, ComputedFrom, Direction, Metric, MetricPatch, NewMetric, NewPoint,
+};
 use tandem_store::{ListQuery, Store};
 
 use crate::commands::{print_json, table};
@@ -76,6 +78,11 @@ pub enum KpiCommand {
         /// The team it belongs to (key or id).
         #[arg(long)]
         team: Option<String>,
+        /// Compute it from the team's delivery data instead of typed points:
+        /// deployment-frequency, lead-time, time-to-restore or
+        /// change-failure-rate (needs --team; the figure is the DORA panel's).
+        #[arg(long, value_parser = parse::<ComputedFrom>)]
+        computed_from: Option<ComputedFrom>,
         #[command(flatten)]
         format: FormatArg,
     },
@@ -99,6 +106,11 @@ pub enum KpiCommand {
         /// Move it to this team (key or id).
         #[arg(long)]
         team: Option<String>,
+        /// Bind it to one of the team's delivery metrics:
+        /// deployment-frequency, lead-time, time-to-restore or
+        /// change-failure-rate.
+        #[arg(long, value_parser = parse::<ComputedFrom>)]
+        computed_from: Option<ComputedFrom>,
         #[command(flatten)]
         format: FormatArg,
     },
@@ -216,6 +228,7 @@ pub async fn kpi(store: &Store, command: KpiCommand) -> anyhow::Result<()> {
             unit,
             description,
             team,
+            computed_from,
             format,
         } => {
             let team_id = match team {
@@ -230,7 +243,7 @@ pub async fn kpi(store: &Store, command: KpiCommand) -> anyhow::Result<()> {
                 direction,
                 audience,
                 team_id,
-                computed_from: None,
+                computed_from,
             };
             let m = tandem_app::kpis::create(store, input)
                 .await
@@ -245,6 +258,7 @@ pub async fn kpi(store: &Store, command: KpiCommand) -> anyhow::Result<()> {
             direction,
             audience,
             team,
+            computed_from,
             format,
         } => {
             let m = names::series(store, &series).await?;
@@ -259,7 +273,7 @@ pub async fn kpi(store: &Store, command: KpiCommand) -> anyhow::Result<()> {
                 direction,
                 audience,
                 team_id,
-                computed_from: None,
+                computed_from,
             };
             if patch.name.is_none()
                 && patch.description.is_none()
@@ -267,9 +281,10 @@ pub async fn kpi(store: &Store, command: KpiCommand) -> anyhow::Result<()> {
                 && patch.direction.is_none()
                 && patch.audience.is_none()
                 && patch.team_id.is_none()
+                && patch.computed_from.is_none()
             {
                 anyhow::bail!(
-                    "nothing to change: give --name, --description, --unit, --direction, --audience or --team"
+                    "nothing to change: give --name, --description, --unit, --direction, --audience, --team or --computed-from"
                 );
             }
             let m = tandem_app::kpis::update(store, m, patch)

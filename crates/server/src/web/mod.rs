@@ -24,6 +24,7 @@ pub mod cache;
 pub mod csrf;
 pub mod data;
 pub mod decisions;
+pub mod explain;
 pub mod feed;
 pub mod goals;
 pub mod overview;
@@ -61,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/work-items/{id}", get(goals::work_item_page))
         .route("/teams", get(teams::list))
         .route("/teams/{key}", get(teams::page))
+        .route("/teams/{key}/explain/{metric}", get(explain::page))
         .route("/reports", get(reports::archive))
         .route("/requests", get(requests::queue).post(requests::submit))
         .route("/requests/new", get(requests::new_form))
@@ -126,6 +128,7 @@ pub fn router() -> Router<AppState> {
             get(setup::kpis::page).post(setup::kpis::create_series),
         )
         .route("/setup/kpis/points", post(setup::kpis::add_point))
+        .route("/setup/kpis/computed", post(setup::kpis::bind))
         .route("/sign-in", get(session::form).post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
         .route("/static/{*path}", get(static_file))
@@ -371,22 +374,22 @@ impl IntoResponse for PageError {
 
 pub type PageResult<T> = Result<T, PageError>;
 
-/// A form's refusal in words: "`what`: the reason must not be empty. Go back,
-/// correct it and send it again." — each field named as the form labels it
-/// ([`view::field_words`]), never a config key or a parser's message. Other
-/// failures are the usual status pages.
+/// A form's refusal in words: "`what`. Fill in the reason. Go back, correct
+/// it and send it again." — each field's problem as a sentence
+/// ([`view::in_words`]), never a parser's message. Other failures are the
+/// usual status pages.
 pub fn form_error(what: &str, e: tandem_app::AppError) -> PageError {
     use tandem_app::AppError;
     let words = match &e {
         AppError::Invalid(errors) => errors
             .iter()
-            .map(|e| format!("{} {}", view::field_words(&e.field), e.message))
+            .map(|e| view::in_words(&e.field, &e.message))
             .collect::<Vec<_>>()
-            .join("; "),
+            .join(" "),
         AppError::BadInput {
             message,
             field: Some(field),
-        } => format!("{} {message}", view::field_words(field)),
+        } => view::in_words(field, message),
         AppError::BadInput {
             message,
             field: None,
@@ -400,7 +403,7 @@ pub fn form_error(what: &str, e: tandem_app::AppError) -> PageError {
     };
     PageError::Status(
         status,
-        format!("{what}: {words}. Go back, correct it and send it again."),
+        format!("{what}. {words} Go back, correct it and send it again."),
     )
 }
 

@@ -8,7 +8,9 @@ use axum::response::Response;
 use chrono::{Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use tandem_app::{AppError, kpis, lookup, paging};
-use tandem_domain::metric::{Audience, Direction, Metric, NewMetric, NewPoint};
+use tandem_domain::metric::{
+    Audience, ComputedFrom, Direction, Metric, MetricPatch, NewMetric, NewPoint,
+};
 use tandem_store::ListQuery;
 
 use super::{absorb, notice};
@@ -29,6 +31,18 @@ pub struct SeriesForm {
     pub team: String,
     pub direction: String,
     pub audience: String,
+    /// A `ComputedFrom` name, or empty for a series people type.
+    pub computed_from: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BindForm {
+    pub csrf: String,
+    /// A series key.
+    pub series: String,
+    /// A `ComputedFrom` name.
+    pub computed_from: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +65,8 @@ pub struct SeriesRow {
     pub audience: String,
     pub team: String,
     pub latest: String,
+    /// "typed points", or what it is computed from.
+    pub computed: String,
 }
 
 #[derive(Debug)]
@@ -74,6 +90,11 @@ pub struct KpisPage {
     pub point: PointForm,
     pub point_errors: FormErrors,
     pub series_choices: Vec<Choice>,
+    /// Where a series' values come from: typed, or a delivery metric.
+    pub computed_choices: Vec<Choice>,
+    /// The computed choices alone (the bind form).
+    pub bind_choices: Vec<Choice>,
+    pub bind_errors: FormErrors,
 }
 
 fn choice(value: &str, label: impl Into<String>, selected: &str) -> Choice {
@@ -107,6 +128,10 @@ async fn kpis_page(
             .list_points(m.id, Some(since), None, ListQuery::MAX_LIMIT * 4)
             .await?;
         series.push(SeriesRow {
+            computed: m.computed_from.map_or_else(
+                || "typed points".to_owned(),
+                |c| format!("computed: {}", c.definition()),
+            ),
             key: m.key.clone(),
             name: m.name.clone(),
             unit: m.unit.clone(),
@@ -160,7 +185,18 @@ async fn kpis_page(
         },
         ..point
     };
+    let mut computed_choices = vec![choice("", "Points people type or send", &form.computed_from)];
+    computed_choices.extend(ComputedFrom::ALL.iter().map(|c| {
+        choice(c.as_str(), format!("Computed: {}", c.definition()), &form.computed_from)
+    }));
+    let bind_choices = ComputedFrom::ALL
+        .iter()
+        .map(|c| choice(c.as_str(), c.definition(), ""))
+        .collect();
     Ok(KpisPage {
+        computed_choices,
+        bind_choices,
+        bind_errors: FormErrors::default(),
         nav: viewer.nav("setup"),
         notice,
         series,
@@ -204,13 +240,24 @@ pub async fn create_series(
     let direction = form
         .direction
         .parse::<Direction>()
-        .map_err(|e| errors.fields.insert("direction".into(), e))
+        .map_err(|e| errors.fields.insert("direction".into(), view::in_words("direction", &e)))
         .ok();
     let audience = form
         .audience
         .parse::<Audience>()
-        .map_err(|e| errors.fields.insert("audience".into(), e))
+        .map_err(|e| errors.fields.insert("audience".into(), view::in_words("audience", &e)))
         .ok();
+    let computed_from = match form.computed_from.trim() {
+        "" => None,
+        c => c
+            .parse::<ComputedFrom>()
+            .map_err(|e| {
+                errors
+                    .fields
+                    .insert("computed_from".into(), view::in_words("computed_from", &e))
+            })
+            .ok(),
+    };
     let team_id = match form.team.trim() {
         "" => None,
         team => match lookup::team(&state.store, team).await {
@@ -233,7 +280,7 @@ pub async fn create_series(
             direction,
             audience,
             team_id,
-            computed_from: None,
+            computed_from,
         };
         match kpis::create(&state.store, input).await {
             Ok(_) => return Ok(see_other("/setup/kpis?done=series-created")),
@@ -319,5 +366,58 @@ pub async fn add_point(
         errors,
     )
     .await?;
+    render_status(status, &page)
+}
+
+/// `POST /setup/kpis/computed`: binds a series to one of its team's
+/// delivery metrics (`kpis::update`, as `tandem kpi update --computed-from`).
+pub async fn bind(
+    State(state): State<AppState>,
+    ManagerViewer(viewer): ManagerViewer,
+    PageForm(form): PageForm<BindForm>,
+) -> PageResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    let mut errors = FormErrors::default();
+    let computed = form
+        .computed_from
+        .parse::<ComputedFrom>()
+        .map_err(|_| {
+            errors.fields.insert(
+                "computed_from".into(),
+                "Choose what the series is computed from.".into(),
+            )
+        })
+        .ok();
+    let metric = match state.store.get_metric_by_key(form.series.trim()).await {
+        Ok(m) => Some(m),
+        Err(_) => {
+            errors
+                .fields
+                .insert("series".into(), "Choose a series.".into());
+            None
+        }
+    };
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    if let (Some(metric), Some(computed)) = (metric, computed) {
+        let patch = MetricPatch {
+            computed_from: Some(computed),
+            ..MetricPatch::default()
+        };
+        match kpis::update(&state.store, metric, patch).await {
+            Ok(_) => return Ok(see_other("/setup/kpis?done=series-bound")),
+            Err(e) => status = absorb(&mut errors, e)?,
+        }
+    }
+    let mut page = kpis_page(
+        &state,
+        &viewer,
+        None,
+        SeriesForm::default(),
+        FormErrors::default(),
+        PointForm::default(),
+        FormErrors::default(),
+    )
+    .await?;
+    page.bind_errors = errors;
     render_status(status, &page)
 }

@@ -48,6 +48,9 @@ pub fn notice(query: Option<&str>) -> Option<String> {
         }
         "series-created" => "KPI series created. Add its first point below.",
         "point-added" => "Point added.",
+        "series-bound" => {
+            "The series is now computed from the team's delivery data: its card, goals and reports show the DORA panel's figure."
+        }
         _ => return None,
     };
     Some(text.to_owned())

@@ -932,7 +932,10 @@ async fn smtp_sink() -> (u16, Mails) {
 
 /// A stand-in for Slack's incoming webhook: keeps each JSON message and
 /// answers `ok`, as Slack does.
-async fn slack_stand_in() -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+async fn slack_stand_in() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+) {
     let got: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Default::default();
     let kept = got.clone();
     let app = axum::Router::new().route(
@@ -1004,7 +1007,10 @@ async fn decisions_and_reports_in_a_real_browser() {
             .await
             .ok(200)
             .body;
-        if let Some(s) = agenda["postpone_to_save"].as_array().and_then(|a| a.first()) {
+        if let Some(s) = agenda["postpone_to_save"]
+            .as_array()
+            .and_then(|a| a.first())
+        {
             at_risk = Some((team.to_owned(), s["goal_id"].as_str().unwrap().to_owned()));
             break;
         }
@@ -1033,7 +1039,10 @@ async fn decisions_and_reports_in_a_real_browser() {
     assert_eq!(slack.len(), 1, "one Slack message");
     let text = slack[0].to_string();
     assert!(text.contains("Decided on"), "{text}");
-    assert!(text.contains("Ready for the board."), "the manager's note: {text}");
+    assert!(
+        text.contains("Ready for the board."),
+        "the manager's note: {text}"
+    );
 }
 
 async fn decide_and_send(base: String, web: WebDriver, team: String, goal: String) {
@@ -1075,7 +1084,12 @@ async fn decide_and_send(base: String, web: WebDriver, team: String, goal: Strin
         .click()
         .await
         .unwrap();
-    type_into(web, "decide-reason", "Launch with the whole scope; marketing moves too.").await;
+    type_into(
+        web,
+        "decide-reason",
+        "Launch with the whole scope; marketing moves too.",
+    )
+    .await;
     form.find(By::Css("button[type=submit]"))
         .await
         .unwrap()
@@ -1084,12 +1098,17 @@ async fn decide_and_send(base: String, web: WebDriver, team: String, goal: Strin
         .unwrap();
     notice(web, "Your decision is recorded").await;
     let versions = text_of(web).await;
-    assert!(versions.contains("decision by lee"), "the goal shows the new version");
+    assert!(
+        versions.contains("decision by lee"),
+        "the goal shows the new version"
+    );
     shots(web, "issue13-goal-decided").await;
     axe_strict(web, "goal after the decision").await;
 
     // The decisions log lists it; the Markdown download is offered.
-    web.goto(format!("{base}/decisions?team={team}")).await.unwrap();
+    web.goto(format!("{base}/decisions?team={team}"))
+        .await
+        .unwrap();
     let log = by_id(web, "decisions-log").await.text().await.unwrap();
     assert!(log.contains("Launch with the whole scope"), "{log}");
     by_id(web, "export-md").await;
@@ -1103,15 +1122,23 @@ async fn decide_and_send(base: String, web: WebDriver, team: String, goal: Strin
     // approve, send.
     sign_in(web, base, "maria", DEMO_PASSWORD).await;
     web.query(By::Css("h1")).first().await.unwrap();
-    web.goto(format!("{base}/reports/{team}/{week}")).await.unwrap();
+    web.goto(format!("{base}/reports/{team}/{week}"))
+        .await
+        .unwrap();
     let editor = by_id(web, "editor").await.text().await.unwrap();
-    assert!(editor.contains("Decided on"), "the draft lists the decision: {editor}");
+    assert!(
+        editor.contains("Decided on"),
+        "the draft lists the decision: {editor}"
+    );
     assert!(editor.contains("by lee"), "{editor}");
     type_into(web, "note-summary", "Ready for the board.").await;
     by_id(web, "save").await.click().await.unwrap();
     notice(web, "Your edits are saved.").await;
     let slack = by_id(web, "slack-preview").await.text().await.unwrap();
-    assert!(slack.contains("Ready for the board."), "the Slack preview: {slack}");
+    assert!(
+        slack.contains("Ready for the board."),
+        "the Slack preview: {slack}"
+    );
     assert!(slack.contains("Decided on"), "{slack}");
     shots(web, "issue13-report-edit").await;
     axe_strict(web, "report editor").await;
@@ -1121,12 +1148,17 @@ async fn decide_and_send(base: String, web: WebDriver, team: String, goal: Strin
         .unwrap();
     assert!(text_of(web).await.contains("Ready for the board."));
     axe_strict(web, "the e-mail preview").await;
-    web.goto(format!("{base}/reports/{team}/{week}")).await.unwrap();
+    web.goto(format!("{base}/reports/{team}/{week}"))
+        .await
+        .unwrap();
     by_id(web, "approve").await.click().await.unwrap();
     notice(web, "The report is approved").await;
     by_id(web, "send").await.click().await.unwrap();
     let outcomes = by_id(web, "outcomes").await.text().await.unwrap();
-    assert!(outcomes.contains("email board@example.com: sent"), "{outcomes}");
+    assert!(
+        outcomes.contains("email board@example.com: sent"),
+        "{outcomes}"
+    );
     assert!(outcomes.contains("slack"), "{outcomes}");
     shots(web, "issue13-report-sent").await;
     axe_strict(web, "report sent").await;
@@ -1151,7 +1183,9 @@ async fn decide_and_send(base: String, web: WebDriver, team: String, goal: Strin
     // The stakeholder reads the sent report with the decision in it.
     sign_in(web, base, "lee", DEMO_PASSWORD).await;
     web.query(By::Css("h1")).first().await.unwrap();
-    web.goto(format!("{base}/reports/{team}/{week}")).await.unwrap();
+    web.goto(format!("{base}/reports/{team}/{week}"))
+        .await
+        .unwrap();
     let report = by_id(web, "report").await.text().await.unwrap();
     assert!(report.contains("Decided on"), "{report}");
     assert!(report.contains("Ready for the board."), "{report}");

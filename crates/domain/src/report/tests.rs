@@ -682,7 +682,8 @@ fn the_weeks_decisions_follow_what_is_still_asked() {
         team_id: id(1),
         goal_id: Some(id(10)),
         title: "Checkout: accept the new date".into(),
-        context: "The launch can wait.\n\nForecast on Mon 16 Nov: 31 % likely by the deadline".into(),
+        context: "The launch can wait.\n\nForecast on Mon 16 Nov: 31 % likely by the deadline"
+            .into(),
         options: Vec::new(),
         decision: "Accept the new date: the deadline moves from Fri 4 Dec to Fri 18 Dec.".into(),
         consequences: String::new(),
@@ -717,14 +718,39 @@ fn a_decision_about_a_goal_is_one_version() {
         after: serde_json::json!({"remaining_items": 5}),
     };
     let change = g
-        .decide(crate::goal::GoalPatch::default(), vec![moved], "lee", at(17, 9))
+        .decide(
+            crate::goal::GoalPatch::default(),
+            vec![moved],
+            "lee",
+            at(17, 9),
+        )
         .unwrap();
     assert_eq!(change.goal.version, 4);
     let v = change.version.unwrap();
-    assert_eq!((v.version, v.action.as_str(), v.changed_by.as_str()), (4, "decision", "lee"));
+    assert_eq!(
+        (v.version, v.action.as_str(), v.changed_by.as_str()),
+        (4, "decision", "lee")
+    );
     assert_eq!(v.changes.len(), 1);
     // Nothing changed: refused; a draft takes no decision.
-    assert!(g.decide(crate::goal::GoalPatch::default(), Vec::new(), "lee", at(17, 9)).is_err());
+    assert!(
+        g.decide(
+            crate::goal::GoalPatch::default(),
+            Vec::new(),
+            "lee",
+            at(17, 9)
+        )
+        .is_err()
+    );
     let draft = goal(11, "Draft", GoalStatus::Draft, None);
-    assert!(draft.decide(crate::goal::GoalPatch::default(), Vec::new(), "lee", at(17, 9)).is_err());
+    assert!(
+        draft
+            .decide(
+                crate::goal::GoalPatch::default(),
+                Vec::new(),
+                "lee",
+                at(17, 9)
+            )
+            .is_err()
+    );
 }

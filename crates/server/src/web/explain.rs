@@ -111,7 +111,14 @@ pub async fn page(
         view::date(ex.until),
         ex.environment
     );
-    if !ex.deployments.is_empty() || matches!(metric, ExplainMetric::DeploymentFrequency | ExplainMetric::LeadTime | ExplainMetric::ChangeFailureRate) {
+    if !ex.deployments.is_empty()
+        || matches!(
+            metric,
+            ExplainMetric::DeploymentFrequency
+                | ExplainMetric::LeadTime
+                | ExplainMetric::ChangeFailureRate
+        )
+    {
         let rows = ex
             .deployments
             .iter()
@@ -119,7 +126,9 @@ pub async fn page(
                 vec![
                     when(d.finished_at),
                     d.service.clone(),
-                    d.sha.as_deref().map_or_else(|| "–".to_owned(), |s| s.chars().take(10).collect()),
+                    d.sha
+                        .as_deref()
+                        .map_or_else(|| "–".to_owned(), |s| s.chars().take(10).collect()),
                     d.commits.len().to_string(),
                     if d.commits.is_empty() {
                         "–".to_owned()
@@ -138,11 +147,23 @@ pub async fn page(
             .collect();
         page.tables.push(table(
             format!("{} deployments", ex.deployments.len()),
-            vec!["Finished (UTC)", "Service", "Commit", "Commits shipped", "Middle lead time", "Outcome"],
+            vec![
+                "Finished (UTC)",
+                "Service",
+                "Commit",
+                "Commits shipped",
+                "Middle lead time",
+                "Outcome",
+            ],
             rows,
         ));
     }
-    if !ex.incidents.is_empty() || matches!(metric, ExplainMetric::TimeToRestore | ExplainMetric::ChangeFailureRate) {
+    if !ex.incidents.is_empty()
+        || matches!(
+            metric,
+            ExplainMetric::TimeToRestore | ExplainMetric::ChangeFailureRate
+        )
+    {
         let rows = ex
             .incidents
             .iter()
@@ -158,11 +179,22 @@ pub async fn page(
             .collect();
         page.tables.push(table(
             format!("{} incidents", ex.incidents.len()),
-            vec!["Opened (UTC)", "Resolved", "Time to restore", "Service", "Title"],
+            vec![
+                "Opened (UTC)",
+                "Resolved",
+                "Time to restore",
+                "Service",
+                "Title",
+            ],
             rows,
         ));
     }
-    if !ex.pull_requests.is_empty() || matches!(metric, ExplainMetric::PullRequests | ExplainMetric::ReviewTime) {
+    if !ex.pull_requests.is_empty()
+        || matches!(
+            metric,
+            ExplainMetric::PullRequests | ExplainMetric::ReviewTime
+        )
+    {
         let rows = ex
             .pull_requests
             .iter()
@@ -178,11 +210,25 @@ pub async fn page(
             .collect();
         page.tables.push(table(
             format!("{} pull requests merged", ex.pull_requests.len()),
-            vec!["Pull request", "Title", "Ready to first review", "Ready to merge", "Merged (UTC)"],
+            vec![
+                "Pull request",
+                "Title",
+                "Ready to first review",
+                "Ready to merge",
+                "Merged (UTC)",
+            ],
             rows,
         ));
     }
-    if !ex.work_items.is_empty() || matches!(metric, ExplainMetric::CycleTime | ExplainMetric::Throughput | ExplainMetric::DebtShare | ExplainMetric::Bugs) {
+    if !ex.work_items.is_empty()
+        || matches!(
+            metric,
+            ExplainMetric::CycleTime
+                | ExplainMetric::Throughput
+                | ExplainMetric::DebtShare
+                | ExplainMetric::Bugs
+        )
+    {
         let rows = ex
             .work_items
             .iter()

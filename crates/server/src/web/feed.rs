@@ -253,7 +253,11 @@ pub async fn team_metrics_csv(
         *e = (*e).max(p);
     }
     for (week, key, name, unit, value) in rows {
-        let p = if key == "cycle-time" { 2 } else { precisions[&key] };
+        let p = if key == "cycle-time" {
+            2
+        } else {
+            precisions[&key]
+        };
         out.write_record([week.to_string(), key, name, unit, num_at(Some(value), p)])
             .map_err(csv_error)?;
     }

@@ -532,7 +532,7 @@ async fn delivery_panels(
         Ok(r) => vec![
             Figure {
                 label: "Ready to first review".into(),
-            explain: explained(ExplainMetric::ReviewTime),
+                explain: explained(ExplainMetric::ReviewTime),
                 value: hours(r.ready_to_first_review.median_hours),
                 note: format!(
                     "median over {} pull requests",
@@ -542,7 +542,7 @@ async fn delivery_panels(
             },
             Figure {
                 label: "Ready to approval".into(),
-            explain: explained(ExplainMetric::ReviewTime),
+                explain: explained(ExplainMetric::ReviewTime),
                 value: hours(r.ready_to_approval.median_hours),
                 note: format!(
                     "median over {} pull requests",
@@ -552,7 +552,7 @@ async fn delivery_panels(
             },
             Figure {
                 label: "Ready to merge".into(),
-            explain: explained(ExplainMetric::ReviewTime),
+                explain: explained(ExplainMetric::ReviewTime),
                 value: hours(r.ready_to_merge.median_hours),
                 note: format!("median over {} merged pull requests", r.pull_requests),
                 class: "flat",

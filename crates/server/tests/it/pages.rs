@@ -910,7 +910,11 @@ async fn managers_edit_approve_and_send_report_drafts(engine: EngineKind) {
     // Edited in place: the note sits under its heading in the editor, and
     // the Slack preview beside it quotes it.
     assert!(page.body.contains(">Checkout shipped on time.</textarea>"));
-    assert!(page.body.contains("&gt;Checkout shipped on time."));
+    let slack = &page.body[page
+        .body
+        .find("id=\"slack-preview\"")
+        .expect("the Slack preview")..];
+    assert!(slack.contains("Checkout shipped on time."), "{slack}");
     let draft = app
         .get(
             &app.manager,

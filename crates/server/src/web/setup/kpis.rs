@@ -185,9 +185,17 @@ async fn kpis_page(
         },
         ..point
     };
-    let mut computed_choices = vec![choice("", "Points people type or send", &form.computed_from)];
+    let mut computed_choices = vec![choice(
+        "",
+        "Points people type or send",
+        &form.computed_from,
+    )];
     computed_choices.extend(ComputedFrom::ALL.iter().map(|c| {
-        choice(c.as_str(), format!("Computed: {}", c.definition()), &form.computed_from)
+        choice(
+            c.as_str(),
+            format!("Computed: {}", c.definition()),
+            &form.computed_from,
+        )
     }));
     let bind_choices = ComputedFrom::ALL
         .iter()
@@ -240,12 +248,20 @@ pub async fn create_series(
     let direction = form
         .direction
         .parse::<Direction>()
-        .map_err(|e| errors.fields.insert("direction".into(), view::in_words("direction", &e)))
+        .map_err(|e| {
+            errors
+                .fields
+                .insert("direction".into(), view::in_words("direction", &e))
+        })
         .ok();
     let audience = form
         .audience
         .parse::<Audience>()
-        .map_err(|e| errors.fields.insert("audience".into(), view::in_words("audience", &e)))
+        .map_err(|e| {
+            errors
+                .fields
+                .insert("audience".into(), view::in_words("audience", &e))
+        })
         .ok();
     let computed_from = match form.computed_from.trim() {
         "" => None,

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 
-const TOKEN_PREFIX: &str = "tdm_";
+pub const TOKEN_PREFIX: &str = "tdm_";
 
 /// Hashes a password as an argon2id PHC string.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
@@ -73,7 +73,8 @@ pub fn secret_prefix(secret: &str) -> String {
     secret.chars().take(TOKEN_PREFIX.len() + 6).collect()
 }
 
-/// Creates a token and returns it with its secret (shown once).
+/// Creates a token and returns it with its secret (shown once). Refused
+/// (`Conflict` on `name`) while an active token has the same name.
 pub async fn issue_token(
     store: &Store,
     name: &str,
@@ -81,6 +82,21 @@ pub async fn issue_token(
     created_by: Option<Uuid>,
 ) -> AppResult<(ApiToken, String)> {
     tandem_domain::text::required("name", name).map_err(|e| AppError::Invalid(vec![e]))?;
+    // One active token per name: a list of tokens whose names repeat cannot
+    // say which one to revoke (and a resent form must not make a second).
+    if store
+        .list_tokens()
+        .await?
+        .iter()
+        .any(|t| t.revoked_at.is_none() && t.name == name)
+    {
+        return Err(AppError::Conflict {
+            message: format!(
+                "an active token is already named “{name}”: choose another name, or revoke that one first"
+            ),
+            field: Some("name".into()),
+        });
+    }
     let secret = new_secret()?;
     let token = ApiToken {
         id: Uuid::now_v7(),

@@ -13,7 +13,9 @@ use serde_json::json;
 use tandem_app::paging::all;
 use tandem_app::settings::Settings;
 use tandem_domain::frontline::{KpiSourceKind, KpiSourceSpec};
-use tandem_domain::metric::{Audience, Direction, Metric, MetricPatch, NewMetric, NewPoint};
+use tandem_domain::metric::{
+    Audience, ComputedFrom, Direction, Metric, MetricPatch, NewMetric, NewPoint,
+};
 use tandem_store::{ListQuery, Store};
 
 use crate::commands::{print_json, table};
@@ -79,6 +81,11 @@ pub enum KpiCommand {
         /// The team it belongs to (key or id).
         #[arg(long)]
         team: Option<String>,
+        /// Compute it from the team's delivery data instead of typed points:
+        /// deployment-frequency, lead-time, time-to-restore or
+        /// change-failure-rate (needs --team; the figure is the DORA panel's).
+        #[arg(long, value_parser = parse::<ComputedFrom>)]
+        computed_from: Option<ComputedFrom>,
         #[command(flatten)]
         format: FormatArg,
     },
@@ -102,6 +109,11 @@ pub enum KpiCommand {
         /// Move it to this team (key or id).
         #[arg(long)]
         team: Option<String>,
+        /// Bind it to one of the team's delivery metrics:
+        /// deployment-frequency, lead-time, time-to-restore or
+        /// change-failure-rate.
+        #[arg(long, value_parser = parse::<ComputedFrom>)]
+        computed_from: Option<ComputedFrom>,
         #[command(flatten)]
         format: FormatArg,
     },
@@ -347,6 +359,7 @@ pub async fn kpi(store: &Store, settings: &Settings, command: KpiCommand) -> any
             unit,
             description,
             team,
+            computed_from,
             format,
         } => {
             let team_id = match team {
@@ -361,7 +374,7 @@ pub async fn kpi(store: &Store, settings: &Settings, command: KpiCommand) -> any
                 direction,
                 audience,
                 team_id,
-                computed_from: None,
+                computed_from,
             };
             let m = tandem_app::kpis::create(store, input)
                 .await
@@ -376,6 +389,7 @@ pub async fn kpi(store: &Store, settings: &Settings, command: KpiCommand) -> any
             direction,
             audience,
             team,
+            computed_from,
             format,
         } => {
             let m = names::series(store, &series).await?;
@@ -390,7 +404,7 @@ pub async fn kpi(store: &Store, settings: &Settings, command: KpiCommand) -> any
                 direction,
                 audience,
                 team_id,
-                computed_from: None,
+                computed_from,
             };
             if patch.name.is_none()
                 && patch.description.is_none()
@@ -398,9 +412,10 @@ pub async fn kpi(store: &Store, settings: &Settings, command: KpiCommand) -> any
                 && patch.direction.is_none()
                 && patch.audience.is_none()
                 && patch.team_id.is_none()
+                && patch.computed_from.is_none()
             {
                 anyhow::bail!(
-                    "nothing to change: give --name, --description, --unit, --direction, --audience or --team"
+                    "nothing to change: give --name, --description, --unit, --direction, --audience, --team or --computed-from"
                 );
             }
             let m = tandem_app::kpis::update(store, m, patch)

@@ -51,6 +51,7 @@ fn demo_report() -> WeeklyReport {
         debt_target_percent: 20.0,
         dora: None,
         requests: Vec::new(),
+        decisions: Vec::new(),
         team,
     };
     assemble(&input)

@@ -167,7 +167,7 @@ pub struct GoalVersion {
     pub version: i32,
     pub changed_at: DateTime<Utc>,
     pub changed_by: String,
-    /// `agree`, `start`, `complete`, `drop` or `edit`.
+    /// `agree`, `start`, `complete`, `drop`, `edit` or `decision`.
     pub action: String,
     pub changes: Vec<FieldChange>,
 }
@@ -432,6 +432,53 @@ impl Goal {
                 changed_at: now,
                 changed_by: actor.to_owned(),
                 action: "edit".to_owned(),
+                changes,
+            }),
+            goal: next,
+        })
+    }
+}
+
+impl Goal {
+    /// Records a business decision about a goal under agreement (agreed or
+    /// in progress): `patch` applied to its fields (it may be empty) and
+    /// `extra`, the changes outside them (items moved out of its scope), as
+    /// one version with the action `decision`. A decision that changes
+    /// nothing is refused.
+    pub fn decide(
+        &self,
+        patch: GoalPatch,
+        extra: Vec<FieldChange>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<GoalChange, DomainError> {
+        if !matches!(self.status, GoalStatus::Agreed | GoalStatus::InProgress) {
+            return Err(DomainError::InvalidTransition {
+                entity: "goal",
+                action: "decide",
+                from: self.status.to_string(),
+            });
+        }
+        let now = crate::time::micros(now);
+        let applied = self.apply(patch, actor, now)?;
+        let mut changes = applied.version.map(|v| v.changes).unwrap_or_default();
+        changes.extend(extra);
+        if changes.is_empty() {
+            return Err(DomainError::invalid(
+                "choice",
+                "this decision changes nothing about the goal",
+            ));
+        }
+        let mut next = applied.goal;
+        next.version = self.version + 1;
+        next.updated_at = now;
+        Ok(GoalChange {
+            version: Some(GoalVersion {
+                goal_id: self.id,
+                version: next.version,
+                changed_at: now,
+                changed_by: actor.to_owned(),
+                action: "decision".to_owned(),
                 changes,
             }),
             goal: next,

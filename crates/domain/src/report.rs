@@ -86,6 +86,9 @@ pub struct ReportInput {
     /// The business requests the team received this week, as they stand
     /// now (the Numbers section's "7 requests: 2 accepted, …" line).
     pub requests: Vec<crate::request::Request>,
+    /// The decisions recorded for the team during the week (listed in the
+    /// Decisions needed section after what is still asked).
+    pub decisions: Vec<crate::decision::Decision>,
 }
 
 string_enum! {
@@ -860,6 +863,33 @@ fn asks(input: &ReportInput) -> ReportSection {
         lines.push(ReportLine {
             id: format!("ask:risk:{}", r.id),
             text: format!("“{}” — {plan}", r.title),
+            children: Vec::new(),
+        });
+    }
+    let mut decided: Vec<&crate::decision::Decision> = input
+        .decisions
+        .iter()
+        .filter(|d| d.team_id == input.team.id)
+        .collect();
+    decided.sort_by_key(|d| (d.decided_at, d.id));
+    for d in decided {
+        let why = d.context.split("\n\n").next().unwrap_or("").trim();
+        let by = d
+            .decided_by
+            .as_deref()
+            .map_or_else(String::new, |b| format!(" by {b}"));
+        let mut text = format!(
+            "Decided on {}{by}: {} — {}",
+            day(d.decided_at.date_naive()),
+            d.title,
+            d.decision.trim()
+        );
+        if !why.is_empty() {
+            let _ = write!(text, " Why: {why}");
+        }
+        lines.push(ReportLine {
+            id: format!("decision:{}", d.id),
+            text,
             children: Vec::new(),
         });
     }

@@ -85,6 +85,7 @@ fn every_string_enum_is_documented_by_its_wire_names() {
         engineering::Outcome,
         forecast::Sharing,
         git::CommitSource,
+        decision::GoalDecisionChoice,
         goal::GoalStatus,
         goal::GoalTransition,
         metric::Direction,

@@ -31,7 +31,7 @@ use crate::http::error::ApiResult;
         org::list_members, org::put_member, org::delete_member,
         org::list_scopes, org::put_scope, org::delete_scope,
         goals::list_goals, goals::create_goal, goals::get_goal, goals::update_goal,
-        goals::transition_goal, goals::goal_versions,
+        goals::transition_goal, goals::decide_goal, goals::goal_versions,
         documents::get_document, documents::put_document,
         goals::list_stages, goals::create_stage, goals::get_stage, goals::update_stage,
         work::list_work_items, work::create_work_item, work::get_work_item, work::update_work_item,

@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
             get(goals::get_goal).patch(goals::update_goal),
         )
         .route("/goals/{id}/versions", get(goals::goal_versions))
+        .route("/goals/{id}/decision", post(goals::decide_goal))
         .route(
             "/goals/{id}/document",
             get(api::documents::get_document).put(api::documents::put_document),

@@ -143,6 +143,8 @@ fn axe_source() -> String {
 
 /// Runs axe-core (WCAG 2 A and AA rules, colour contrast included) on the
 /// current page and fails on any violation, naming the rule and the nodes.
+/// Frames are checked as pages of their own (the report's e-mail preview
+/// is opened and checked by itself), not from their parent.
 async fn axe(web: &WebDriver, name: &str) {
     web.execute(&axe_source(), vec![])
         .await
@@ -150,7 +152,7 @@ async fn axe(web: &WebDriver, name: &str) {
     let found = web
         .execute_async(
             "const done = arguments[arguments.length - 1]; \
-             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}}) \
+             axe.run(document, {iframes: false, runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}}) \
                .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' — ' \
                  + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')))) \
                .catch(e => done(['axe failed: ' + e]));",
@@ -571,7 +573,11 @@ async fn run(base: String, web: WebDriver, item: String) {
         note.contains("no e-mail, Slack or webhook delivery"),
         "{note}"
     );
-    assert!(web.find_all(By::Id("send")).await.unwrap().is_empty());
+    let send = by_id(web, "send").await;
+    assert!(
+        !send.is_enabled().await.unwrap(),
+        "Send is shown disabled without a channel"
+    );
     let status = by_id(web, "report-status").await.text().await.unwrap();
     assert!(status.starts_with("Status: approved."), "{status}");
     assert!(status.contains("Approved by maria"), "{status}");
@@ -621,7 +627,8 @@ async fn run(base: String, web: WebDriver, item: String) {
 }
 
 /// Saves a screenshot at 1366×768 and at 390×844 (a phone), and checks
-/// the page needs no sideways scrolling at either width.
+/// the page needs no sideways scrolling at either width. What is drawn
+/// inside a chart is clipped by its SVG box, so only the box is measured.
 async fn shots(web: &WebDriver, name: &str) {
     for (w, h) in [(390, 844), (1366, 768)] {
         web.set_window_rect(0, 0, w, h)
@@ -633,7 +640,8 @@ async fn shots(web: &WebDriver, name: &str) {
                 "const w = document.documentElement.clientWidth; \
                  return [...document.querySelectorAll('body *')] \
                    .filter(e => e.getBoundingClientRect().right > w + 1 \
-                     && !e.closest('.table-wrap')) \
+                     && !e.closest('.table-wrap') \
+                     && !(e.closest('svg') && e.tagName.toLowerCase() !== 'svg')) \
                    .reverse().slice(0, 5) \
                    .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' \
                      + Math.round(e.getBoundingClientRect().right) + 'px');",
@@ -861,6 +869,352 @@ async fn deliver_and_read_dora(app: &TestApp, web: &WebDriver, secret: &str) {
     assert!(dora.contains("Deployment frequency"), "{dora}");
     assert!(dora.contains("1 deployments on 1 of"), "{dora}");
     shots(web, "setup-dora").await;
+}
+
+// ---------------------------------------------------------------------------
+// Issue 13: the stakeholder's decision and the manager's report, end to end
+// ---------------------------------------------------------------------------
+
+/// Messages the local SMTP sink accepted (raw DATA).
+type Mails = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A minimal SMTP server on loopback that accepts every message (the
+/// commands a client sends for one message) and keeps its data.
+async fn smtp_sink() -> (u16, Mails) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mails: Mails = Mails::default();
+    let out = mails.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let mails = mails.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut r = BufReader::new(r);
+                w.write_all(b"220 sink ESMTP\r\n").await.ok();
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let upper = line.trim_end().to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") {
+                        b"250-sink\r\n250 8BITMIME\r\n"
+                    } else if upper == "DATA" {
+                        w.write_all(b"354 go\r\n").await.ok();
+                        let mut data = Vec::new();
+                        loop {
+                            let mut l = Vec::new();
+                            if r.read_until(b'\n', &mut l).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if l == b".\r\n" {
+                                break;
+                            }
+                            data.extend_from_slice(if l.starts_with(b"..") { &l[1..] } else { &l });
+                        }
+                        mails
+                            .lock()
+                            .unwrap()
+                            .push(String::from_utf8_lossy(&data).into_owned());
+                        b"250 queued\r\n"
+                    } else if upper == "QUIT" {
+                        w.write_all(b"221 bye\r\n").await.ok();
+                        return;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    if w.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, out)
+}
+
+/// A stand-in for Slack's incoming webhook: keeps each JSON message and
+/// answers `ok`, as Slack does.
+async fn slack_stand_in() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+) {
+    let got: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Default::default();
+    let kept = got.clone();
+    let app = axum::Router::new().route(
+        "/slack",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let kept = kept.clone();
+            async move {
+                match serde_json::from_slice::<serde_json::Value>(&body) {
+                    Ok(v) if v["blocks"].is_array() => {
+                        kept.lock().unwrap().push(v);
+                        (axum::http::StatusCode::OK, "ok")
+                    }
+                    _ => (axum::http::StatusCode::BAD_REQUEST, "invalid_payload"),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slack", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (url, got)
+}
+
+/// axe-core as [`axe`], and also no colour-contrast check left "needs
+/// review" for the page's text (axe cannot always tell: text over an
+/// image or a gradient; none may be left on these pages). Labels drawn in
+/// a chart are part of an image (`role="img"` with its text alternative and
+/// a table of its numbers) and decorative glyphs are `aria-hidden`: axe
+/// cannot find their background, so they are not counted here; nor is an
+/// empty field (it has no text yet), nor a text area (Chromium reports
+/// every filled one "partially obscured"; its ink on white is the inputs'
+/// colours, which are checked).
+async fn axe_strict(web: &WebDriver, name: &str) {
+    axe(web, name).await;
+    // A tall window, so that no text is "partially obscured" by the edge
+    // of the viewport (axe cannot see past it).
+    web.set_window_rect(0, 0, 1366, 6000)
+        .await
+        .expect("resize the window");
+    let review = web
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             axe.run(document, {iframes: false, runOnly: {type: 'rule', values: ['color-contrast']}}) \
+               .then(r => done(r.incomplete.flatMap(v => v.nodes \
+                 .filter(n => { const e = document.querySelector(n.target[0]); \
+                   return !(e && (e.closest('svg, [aria-hidden=\"true\"]') \
+                     || e.matches('textarea') || (e.matches('input') && !e.value))); }) \
+                 .slice(0, 5) \
+                 .map(n => v.id + ': ' + n.target.join(' ') + ' — ' + (n.any[0] ? n.any[0].message : ''))))) \
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .expect("run axe-core's contrast rule");
+    let review: Vec<String> = review.convert().expect("a list");
+    web.set_window_rect(0, 0, 1366, 768)
+        .await
+        .expect("resize the window");
+    assert!(
+        review.is_empty(),
+        "{name}: colour contrast left for review: {review:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_and_reports_in_a_real_browser() {
+    let (smtp_port, mails) = smtp_sink().await;
+    let (slack_url, slack) = slack_stand_in().await;
+    let smtp_port = smtp_port.to_string();
+    let app = TestApp::start_full_demo_with(
+        EngineKind::Sqlite,
+        &[
+            ("TANDEM_REPORT__EMAIL_TO", "[\"board@example.com\"]"),
+            ("TANDEM_REPORT__SMTP__HOST", "127.0.0.1"),
+            ("TANDEM_REPORT__SMTP__PORT", &smtp_port),
+            ("TANDEM_REPORT__SMTP__SECURITY", "plain"),
+            ("TANDEM_REPORT__SMTP__FROM", "Tandem <tandem@example.com>"),
+            ("TANDEM_REPORT__SLACK__WEBHOOK_URL", &slack_url),
+        ],
+    )
+    .await;
+    // The demo's agenda: a goal at risk, and its team.
+    let mut at_risk = None;
+    for team in ["growth", "payments", "platform"] {
+        let agenda = app
+            .get(&app.member, &format!("/api/v1/agenda?team={team}"))
+            .await
+            .ok(200)
+            .body;
+        if let Some(s) = agenda["postpone_to_save"]
+            .as_array()
+            .and_then(|a| a.first())
+        {
+            at_risk = Some((team.to_owned(), s["goal_id"].as_str().unwrap().to_owned()));
+            break;
+        }
+    }
+    let (team, goal) = at_risk.expect("the demo has a goal at risk");
+    let driver = start_chromedriver().await;
+    let web = browser(&driver).await;
+    let outcome = tokio::spawn(decide_and_send(app.base.clone(), web.clone(), team, goal)).await;
+    web.quit().await.expect("quit the browser");
+    drop(driver);
+    app.stop().await;
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the scenarios did not finish: {e}"),
+        }
+    }
+    // The manager's Send reached the SMTP sink and the Slack stand-in, and
+    // both carry the stakeholder's decision.
+    let mails = mails.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1, "one e-mail to the one recipient");
+    let mail = mails[0].replace("=\r\n", "");
+    assert!(mail.contains("board@example.com"), "{mail}");
+    assert!(mail.contains("Decided on"), "the e-mail lists the decision");
+    let slack = slack.lock().unwrap().clone();
+    assert_eq!(slack.len(), 1, "one Slack message");
+    let text = slack[0].to_string();
+    assert!(text.contains("Decided on"), "{text}");
+    assert!(
+        text.contains("Ready for the board."),
+        "the manager's note: {text}"
+    );
+}
+
+async fn decide_and_send(base: String, web: WebDriver, team: String, goal: String) {
+    let base = base.as_str();
+    let web = &web;
+    let w = chrono::Utc::now().date_naive().iso_week();
+    let week = format!("{}-W{:02}", w.year(), w.week());
+
+    // The stakeholder: the overview asks; the goal page records the decision.
+    sign_in(web, base, "lee", DEMO_PASSWORD).await;
+    web.query(By::Css("h1")).first().await.unwrap();
+    shots(web, "issue13-overview").await;
+    axe_strict(web, "overview").await;
+    // The overview shows the first asks; the rest are one click away on
+    // the agenda.
+    let ask = format!("ul.asks a[href='/goals/{goal}']");
+    if web.find_all(By::Css(&ask)).await.unwrap().is_empty() {
+        web.find(By::Css("a[href='/agenda']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for_path(web, "the agenda", |p| p == "/agenda").await;
+    }
+    web.find(By::Css(&ask))
+        .await
+        .expect("the asks name the goal at risk")
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(web, "the goal page", |p| p == format!("/goals/{goal}")).await;
+    let form = by_id(web, "decide-form").await;
+    shots(web, "issue13-goal-decide").await;
+    axe_strict(web, "goal with the decision form").await;
+    form.find(By::Css("input[value='accept_date']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    type_into(
+        web,
+        "decide-reason",
+        "Launch with the whole scope; marketing moves too.",
+    )
+    .await;
+    form.find(By::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    notice(web, "Your decision is recorded").await;
+    let versions = text_of(web).await;
+    assert!(
+        versions.contains("decision by lee"),
+        "the goal shows the new version"
+    );
+    shots(web, "issue13-goal-decided").await;
+    axe_strict(web, "goal after the decision").await;
+
+    // The decisions log lists it; the Markdown download is offered.
+    web.goto(format!("{base}/decisions?team={team}"))
+        .await
+        .unwrap();
+    let log = by_id(web, "decisions-log").await.text().await.unwrap();
+    assert!(log.contains("Launch with the whole scope"), "{log}");
+    by_id(web, "export-md").await;
+    shots(web, "issue13-decisions-log").await;
+    axe_strict(web, "decisions log").await;
+    web.goto(format!("{base}/agenda")).await.unwrap();
+    axe_strict(web, "agenda").await;
+    sign_out(web).await;
+
+    // The manager: this week's draft lists the decision; edit in place,
+    // approve, send.
+    sign_in(web, base, "maria", DEMO_PASSWORD).await;
+    web.query(By::Css("h1")).first().await.unwrap();
+    web.goto(format!("{base}/reports/{team}/{week}"))
+        .await
+        .unwrap();
+    let editor = by_id(web, "editor").await.text().await.unwrap();
+    assert!(
+        editor.contains("Decided on"),
+        "the draft lists the decision: {editor}"
+    );
+    assert!(editor.contains("by lee"), "{editor}");
+    type_into(web, "note-summary", "Ready for the board.").await;
+    by_id(web, "save").await.click().await.unwrap();
+    notice(web, "Your edits are saved.").await;
+    let slack = by_id(web, "slack-preview").await.text().await.unwrap();
+    assert!(
+        slack.contains("Ready for the board."),
+        "the Slack preview: {slack}"
+    );
+    assert!(slack.contains("Decided on"), "{slack}");
+    shots(web, "issue13-report-edit").await;
+    axe_strict(web, "report editor").await;
+    // The e-mail preview is a document of its own: checked by itself.
+    web.goto(format!("{base}/reports/{team}/{week}/email"))
+        .await
+        .unwrap();
+    assert!(text_of(web).await.contains("Ready for the board."));
+    axe_strict(web, "the e-mail preview").await;
+    web.goto(format!("{base}/reports/{team}/{week}"))
+        .await
+        .unwrap();
+    by_id(web, "approve").await.click().await.unwrap();
+    notice(web, "The report is approved").await;
+    by_id(web, "send").await.click().await.unwrap();
+    let outcomes = by_id(web, "outcomes").await.text().await.unwrap();
+    assert!(
+        outcomes.contains("email board@example.com: sent"),
+        "{outcomes}"
+    );
+    assert!(outcomes.contains("slack"), "{outcomes}");
+    shots(web, "issue13-report-sent").await;
+    axe_strict(web, "report sent").await;
+
+    // What a figure is made of, from the team page.
+    web.goto(format!("{base}/teams/{team}")).await.unwrap();
+    axe_strict(web, "team").await;
+    web.find(By::Css(format!(
+        "a[href='/teams/{team}/explain/deployment-frequency']"
+    )))
+    .await
+    .expect("a how-is-this-computed link")
+    .click()
+    .await
+    .unwrap();
+    wait_for_path(web, "the explain page", |p| p.contains("/explain/")).await;
+    assert!(text_of(web).await.contains("Definition:"));
+    shots(web, "issue13-explain").await;
+    axe_strict(web, "explain").await;
+    sign_out(web).await;
+
+    // The stakeholder reads the sent report with the decision in it.
+    sign_in(web, base, "lee", DEMO_PASSWORD).await;
+    web.query(By::Css("h1")).first().await.unwrap();
+    web.goto(format!("{base}/reports/{team}/{week}"))
+        .await
+        .unwrap();
+    let report = by_id(web, "report").await.text().await.unwrap();
+    assert!(report.contains("Decided on"), "{report}");
+    assert!(report.contains("Ready for the board."), "{report}");
+    shots(web, "issue13-report-read").await;
+    axe_strict(web, "report read by a stakeholder").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -73,6 +73,7 @@ pub use engineering::fetches::FetchKey;
 pub use engineering::records::{Ingest, RawDeliveryFilter};
 pub use engineering::tracker::{ParentLink, TrackedItem, TrackerWrite};
 pub use entities::audit::ThrottleState;
+pub use entities::decisions::GoalDecisionWrite;
 pub use entities::requests::{RequestFilter, RequestWrites};
 pub use entities::risk_history::RiskHistoryEntry;
 pub use error::StoreError;

@@ -190,7 +190,28 @@ async fn gather(
         debt_target_percent: planning.debt_target_percent,
         dora: None,
         requests: week_requests(store, team_id, start, end).await?,
+        decisions: week_decisions(store, team_id, start, end).await?,
     })
+}
+
+/// The decisions recorded for the team in the week.
+async fn week_decisions(
+    store: &Store,
+    team_id: Uuid,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Vec<tandem_domain::decision::Decision>> {
+    let by_team = ListQuery {
+        team_id: Some(team_id),
+        ..ListQuery::default()
+    };
+    Ok(
+        all(by_team, |q| async move { store.list_decisions(&q).await })
+            .await?
+            .into_iter()
+            .filter(|d| d.decided_at >= start && d.decided_at < end)
+            .collect(),
+    )
 }
 
 /// The business requests the team received in the week.

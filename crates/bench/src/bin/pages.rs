@@ -7,7 +7,8 @@
 //! manager's and an admin's sessions are made through the sign-in API; then,
 //! page by page, `--clients` concurrent clients on a second runtime send
 //! `--requests` GETs in total with the session cookie, over keep-alive
-//! connections on loopback, after `--warmup` untimed ones. Each request's
+//! connections on loopback, after `--warmup` untimed ones; the very first
+//! request of each page is timed alone ("cold": nothing of it cached). Each request's
 //! time is from sending it to reading the last byte of the body; every
 //! answer must be 200. Nothing is asserted about durations.
 //!
@@ -246,6 +247,11 @@ async fn run(args: &Args, server: &Server) -> anyhow::Result<()> {
         ("/teams/payments".into(), m),
         ("/reports".into(), m),
         (format!("/reports/payments/{week}"), m),
+        (format!("/reports/payments/{week}/email"), m),
+        ("/agenda".into(), m),
+        ("/decisions".into(), m),
+        ("/decisions.md".into(), m),
+        ("/teams/payments/explain/deployment-frequency".into(), m),
         ("/admin/users".into(), a),
         ("/admin/tokens".into(), a),
         ("/sign-in".into(), none),
@@ -262,22 +268,20 @@ async fn run(args: &Args, server: &Server) -> anyhow::Result<()> {
         args.server_threads
     );
     println!(
-        "{:<40} {:>9} {:>9} {:>9} {:>10} {:>9}",
-        "page", "p50 ms", "p99 ms", "max ms", "req/s", "bytes"
+        "{:<40} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9}",
+        "page", "cold ms", "p50 ms", "p99 ms", "max ms", "req/s", "bytes"
     );
     for (path, cookie) in pages {
         if args.only.as_deref().is_some_and(|o| !path.contains(o)) {
             continue;
         }
         let url = format!("{base}{path}");
-        let bytes = client
-            .get(&url)
-            .header("cookie", cookie)
-            .send()
-            .await?
-            .bytes()
-            .await?
-            .len();
+        // Cold: the first request, alone, before anything of it is cached.
+        let t0 = Instant::now();
+        let first = client.get(&url).header("cookie", cookie).send().await?;
+        ensure!(first.status() == 200, "{path}: {}", first.status());
+        let bytes = first.bytes().await?.len();
+        let cold = t0.elapsed();
         load(&client, &url, cookie, args.clients, args.warmup).await?;
         let t0 = Instant::now();
         let times = load(&client, &url, cookie, args.clients, args.requests).await?;
@@ -286,14 +290,17 @@ async fn run(args: &Args, server: &Server) -> anyhow::Result<()> {
             "/goals/{id}".to_owned()
         } else if path.starts_with("/work-items/") {
             "/work-items/{id}".to_owned()
+        } else if path.starts_with("/reports/payments/") && path.ends_with("/email") {
+            "/reports/payments/{last week}/email".to_owned()
         } else if path.starts_with("/reports/payments/") {
             "/reports/payments/{last week}".to_owned()
         } else {
             path.clone()
         };
         println!(
-            "{:<40} {:>9.1} {:>9.1} {:>9.1} {:>10.0} {:>9}",
+            "{:<40} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>10.0} {:>9}",
             label,
+            ms(cold),
             ms(percentile(&times, 50.0)),
             ms(percentile(&times, 99.0)),
             ms(*times.last().unwrap_or(&Duration::ZERO)),

@@ -164,6 +164,7 @@ fn input() -> ReportInput {
         debt_target_percent: 20.0,
         dora: None,
         requests: Vec::new(),
+        decisions: Vec::new(),
     }
 }
 
@@ -671,4 +672,85 @@ fn trends_leave_weeks_without_data_out() {
     let weeks: Vec<&str> = r.trends[0].points.iter().map(|p| p.week.as_str()).collect();
     // Before the fix, W46 carried W45's 2.0 forward.
     assert_eq!(weeks, ["2026-W45", "2026-W47"]);
+}
+
+#[test]
+fn the_weeks_decisions_follow_what_is_still_asked() {
+    let mut i = input();
+    let decided = crate::decision::Decision {
+        id: id(70),
+        team_id: id(1),
+        goal_id: Some(id(10)),
+        title: "Checkout: accept the new date".into(),
+        context: "The launch can wait.\n\nForecast on Mon 16 Nov: 31 % likely by the deadline"
+            .into(),
+        options: Vec::new(),
+        decision: "Accept the new date: the deadline moves from Fri 4 Dec to Fri 18 Dec.".into(),
+        consequences: String::new(),
+        decided_by: Some("lee".into()),
+        decided_at: at(17, 9),
+        created_at: at(17, 9),
+        updated_at: at(17, 9),
+    };
+    let mut other_team = decided.clone();
+    other_team.id = id(71);
+    other_team.team_id = id(2);
+    i.decisions = vec![decided, other_team];
+    let r = assemble(&i);
+    let asks = section_of(&r, SectionKind::Asks);
+    assert_eq!(asks.lines.len(), 1, "{:?}", asks.lines);
+    assert_eq!(asks.lines[0].id, format!("decision:{}", id(70)));
+    assert_eq!(
+        asks.lines[0].text,
+        "Decided on Tue 17 Nov by lee: Checkout: accept the new date — Accept the new date: \
+         the deadline moves from Fri 4 Dec to Fri 18 Dec. Why: The launch can wait."
+    );
+    assert_eq!(asks.empty_message, None);
+}
+
+#[test]
+fn a_decision_about_a_goal_is_one_version() {
+    let mut g = goal(10, "Checkout", GoalStatus::InProgress, None);
+    g.version = 3;
+    let moved = crate::goal::FieldChange {
+        field: "scope".into(),
+        before: serde_json::json!({"remaining_items": 9}),
+        after: serde_json::json!({"remaining_items": 5}),
+    };
+    let change = g
+        .decide(
+            crate::goal::GoalPatch::default(),
+            vec![moved],
+            "lee",
+            at(17, 9),
+        )
+        .unwrap();
+    assert_eq!(change.goal.version, 4);
+    let v = change.version.unwrap();
+    assert_eq!(
+        (v.version, v.action.as_str(), v.changed_by.as_str()),
+        (4, "decision", "lee")
+    );
+    assert_eq!(v.changes.len(), 1);
+    // Nothing changed: refused; a draft takes no decision.
+    assert!(
+        g.decide(
+            crate::goal::GoalPatch::default(),
+            Vec::new(),
+            "lee",
+            at(17, 9)
+        )
+        .is_err()
+    );
+    let draft = goal(11, "Draft", GoalStatus::Draft, None);
+    assert!(
+        draft
+            .decide(
+                crate::goal::GoalPatch::default(),
+                Vec::new(),
+                "lee",
+                at(17, 9)
+            )
+            .is_err()
+    );
 }

@@ -4,6 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
+use tandem_app::decisions::GoalDecisionOutcome;
+use tandem_domain::decision::GoalDecisionInput;
 use tandem_domain::goal::{Goal, GoalPatch, GoalStatus, GoalTransition, GoalVersion, NewGoal};
 use tandem_domain::stage::{NewStage, Stage, StagePatch};
 
@@ -71,6 +73,30 @@ pub async fn update_goal(
         state.store.save_goal_change(&change, goal.version).await?;
     }
     Ok(Json(change.goal))
+}
+
+#[utoipa::path(post, path = "/api/v1/goals/{id}/decision", tag = "goals",
+    operation_id = "decide_goal", request_body = GoalDecisionInput,
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 201, body = GoalDecisionOutcome,
+            description = "the decision, the goal's new version, the risks it answered and the items it moved"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the goal is not under agreement, or changed since it was read"),
+        (status = 422, body = ErrorBody, description = "the decision's fields break a rule; each is named")))]
+/// Records the business's decision about a goal at risk (accept the new
+/// date, cut scope to the cut line, add people, drop). Anyone signed in may
+/// decide: stakeholders are who the agenda asks.
+pub async fn decide_goal(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<GoalDecisionInput>,
+) -> ApiResult<(StatusCode, Json<GoalDecisionOutcome>)> {
+    let id = path_id("goal", &id)?;
+    let outcome =
+        tandem_app::decisions::decide_goal(&state.store, &state.settings, id, input, &who.name)
+            .await?;
+    Ok((StatusCode::CREATED, Json(outcome)))
 }
 
 #[utoipa::path(post, path = "/api/v1/goals/{id}/{transition}", tag = "goals",

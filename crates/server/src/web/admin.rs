@@ -34,8 +34,16 @@ pub struct FormErrors {
 impl FormErrors {
     /// The role a form names, or `None` with the problem noted under `role`.
     fn role(&mut self, raw: &str) -> Option<Role> {
+        if raw.trim().is_empty() {
+            self.fields
+                .insert("role".into(), "Choose a role.".to_owned());
+            return None;
+        }
         raw.parse::<Role>()
-            .map_err(|e| self.fields.insert("role".into(), e))
+            .map_err(|e| {
+                self.fields
+                    .insert("role".into(), view::in_words("role", &e))
+            })
             .ok()
     }
 
@@ -53,14 +61,16 @@ impl FormErrors {
         match e {
             ApiError::Invalid(list) => {
                 for fe in list {
-                    self.fields.entry(fe.field).or_insert(fe.message);
+                    let words = view::in_words(&fe.field, &fe.message);
+                    self.fields.entry(fe.field).or_insert(words);
                 }
                 Ok(StatusCode::UNPROCESSABLE_ENTITY)
             }
             ApiError::Conflict { message, field } => {
                 match field {
                     Some(f) => {
-                        self.fields.insert(f, message);
+                        let words = view::in_words(&f, &message);
+                        self.fields.insert(f, words);
                     }
                     None => self.form = Some(message),
                 }
@@ -69,7 +79,8 @@ impl FormErrors {
             ApiError::BadRequest(message, field) => {
                 match field {
                     Some(f) => {
-                        self.fields.insert(f, message);
+                        let words = view::in_words(&f, &message);
+                        self.fields.insert(f, words);
                     }
                     None => self.form = Some(message),
                 }
@@ -111,6 +122,8 @@ pub struct UserRow {
     pub disabled: bool,
     pub created: String,
     pub is_me: bool,
+    /// The role choices for this user's role form.
+    pub roles: Vec<RoleOption>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -148,6 +161,7 @@ async fn users_page(
         .await?
         .into_iter()
         .map(|u: User| UserRow {
+            roles: role_options(u.role.as_str(), u.role),
             is_me: u.id == viewer.user.id,
             username: u.username,
             display_name: u.display_name,
@@ -248,7 +262,7 @@ pub async fn create_user(
                         &role,
                     )
                     .await?;
-                    return Ok(see_other("/admin/users"));
+                    return Ok(see_other("/admin/users?done=user-created"));
                 }
                 Err(e) => status = errors.absorb_api(ApiError::from(e))?,
             }
@@ -291,7 +305,145 @@ async fn set_disabled(
         AuditAction::UserEnabled
     };
     audit(state, viewer, client, action, username, "").await?;
-    Ok(see_other("/admin/users"))
+    Ok(see_other(if disabled {
+        "/admin/users?done=user-disabled"
+    } else {
+        "/admin/users?done=user-enabled"
+    }))
+}
+
+#[derive(Debug, Template)]
+#[template(path = "admin_confirm.html")]
+pub struct ConfirmPage {
+    pub nav: Nav,
+    pub title: String,
+    pub message: String,
+    pub action: String,
+    pub button: String,
+    pub cancel: String,
+}
+
+/// `GET /admin/users/{username}/disable`: asks before disabling (the list's
+/// Disable is a link here, not a one-click form).
+pub async fn confirm_disable(
+    State(state): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+    Path(username): Path<String>,
+) -> PageResult<Response> {
+    let user = tandem_app::users::get(&state.store, &username).await?;
+    render(&ConfirmPage {
+        nav: viewer.nav("users"),
+        title: format!("Disable {}?", user.username),
+        message: format!(
+            "{} ({}) will be signed out everywhere and can no longer sign in; their API tokens stop working. You can enable them again later.",
+            user.display_name, user.username
+        ),
+        action: format!("/admin/users/{}/disable", user.username),
+        button: format!("Disable {}", user.username),
+        cancel: "/admin/users".to_owned(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RoleForm {
+    pub csrf: String,
+    pub role: String,
+}
+
+/// `POST /admin/users/{username}/role` (`tandem_app::users::set_role`: the
+/// last enabled admin keeps the role).
+pub async fn change_role(
+    State(state): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+    client: auth::ClientAddress,
+    Path(username): Path<String>,
+    PageForm(form): PageForm<RoleForm>,
+) -> PageResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    let mut errors = FormErrors::default();
+    let status = match errors.role(&form.role) {
+        Some(role) => match tandem_app::users::set_role(&state.store, &username, role).await {
+            Ok(user) => {
+                let detail = format!("role {}", user.role);
+                audit(
+                    &state,
+                    &viewer,
+                    &client,
+                    AuditAction::RoleChanged,
+                    &username,
+                    &detail,
+                )
+                .await?;
+                return Ok(see_other("/admin/users?done=role-changed"));
+            }
+            Err(e) => errors.absorb_api(e.into())?,
+        },
+        None => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    errors.form = Some(format!(
+        "The role of {username} was not changed: {}",
+        errors
+            .fields
+            .values()
+            .cloned()
+            .chain(errors.form.clone())
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    errors.fields.clear();
+    let page = users_page(&state, &viewer, UserForm::default(), errors, None).await?;
+    render_status(status, &page)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasswordForm {
+    pub csrf: String,
+    pub password: String,
+}
+
+/// `POST /admin/users/{username}/password`: sets a new password and ends
+/// the user's sessions (`tandem_app::users::set_password`).
+pub async fn change_password(
+    State(state): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+    client: auth::ClientAddress,
+    Path(username): Path<String>,
+    PageForm(form): PageForm<PasswordForm>,
+) -> PageResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    match tandem_app::users::set_password(&state.store, &username, form.password).await {
+        Ok(_) => {
+            audit(
+                &state,
+                &viewer,
+                &client,
+                AuditAction::PasswordChanged,
+                &username,
+                "",
+            )
+            .await?;
+            Ok(see_other("/admin/users?done=password-changed"))
+        }
+        Err(e) => {
+            let mut errors = FormErrors::default();
+            let status = errors.absorb_api(e.into())?;
+            errors.form = Some(format!(
+                "The password of {username} was not changed: {}",
+                errors
+                    .fields
+                    .values()
+                    .cloned()
+                    .chain(errors.form.clone())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+            errors.fields.clear();
+            let page = users_page(&state, &viewer, UserForm::default(), errors, None).await?;
+            render_status(status, &page)
+        }
+    }
 }
 
 /// `POST /admin/users/{username}/disable`: disables the user and ends their sessions.
@@ -385,22 +537,65 @@ async fn tokens_page(
     })
 }
 
-/// `GET /admin/tokens`.
+/// The cookie that carries a just-created token's name and secret from the
+/// form's post to the page it redirects to (post/redirect/get: a reload
+/// shows the list, it does not create a second token). HttpOnly, SameSite
+/// Strict, only sent to `/admin/tokens`, five minutes at most, and cleared
+/// by the page that shows it: the secret is shown once (ADR 0032).
+const NEW_TOKEN_COOKIE: &str = "tandem_new_token";
+
+fn new_token_cookie(value: &str, max_age: u32, secure: bool) -> String {
+    format!(
+        "{NEW_TOKEN_COOKIE}={value}; Path=/admin/tokens; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The name and secret of a token created by this browser a moment ago.
+fn created_token(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == NEW_TOKEN_COOKIE)
+        .and_then(|(_, v)| {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(v).ok()?;
+            let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            Some((get("name")?, get("secret")?))
+        })
+        .filter(|(_, secret)| secret.starts_with(tandem_app::credentials::TOKEN_PREFIX))
+}
+
+/// `GET /admin/tokens`: the list, and once, the token just created.
 pub async fn tokens(
     State(state): State<AppState>,
     AdminViewer(viewer): AdminViewer,
+    headers: axum::http::HeaderMap,
 ) -> PageResult<Response> {
+    let created = created_token(&headers);
     let page = tokens_page(
         &state,
         &viewer,
         TokenForm::default(),
         FormErrors::default(),
-        None,
+        created.clone(),
     );
-    render(&page.await?)
+    let mut response = render(&page.await?)?;
+    if created.is_some() {
+        let secure = state.settings.server.public_url().starts_with("https://");
+        if let Ok(v) = axum::http::HeaderValue::from_str(&new_token_cookie("", 0, secure)) {
+            response
+                .headers_mut()
+                .append(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
 }
 
-/// `POST /admin/tokens`: creates a token and shows its secret once.
+/// `POST /admin/tokens`: creates a token, then redirects to the list, which
+/// shows its secret once (see [`NEW_TOKEN_COOKIE`]).
 pub async fn create_token(
     State(state): State<AppState>,
     AdminViewer(viewer): AdminViewer,
@@ -425,15 +620,19 @@ pub async fn create_token(
                     &role,
                 )
                 .await?;
-                let page = tokens_page(
-                    &state,
-                    &viewer,
-                    TokenForm::default(),
-                    FormErrors::default(),
-                    Some((token.name, secret)),
-                )
-                .await?;
-                return render_status(StatusCode::CREATED, &page);
+                let value = serde_urlencoded::to_string([
+                    ("name", token.name.as_str()),
+                    ("secret", secret.as_str()),
+                ])
+                .map_err(|e| ApiError::Unexpected(e.into()))?;
+                let secure = state.settings.server.public_url().starts_with("https://");
+                let mut response = see_other("/admin/tokens?done=token-created");
+                response.headers_mut().append(
+                    axum::http::header::SET_COOKIE,
+                    axum::http::HeaderValue::from_str(&new_token_cookie(&value, 300, secure))
+                        .map_err(|e| ApiError::Unexpected(e.into()))?,
+                );
+                return Ok(response);
             }
             Err(e) => status = errors.absorb_api(e.into())?,
         }
@@ -463,5 +662,5 @@ pub async fn revoke_token(
         "",
     )
     .await?;
-    Ok(see_other("/admin/tokens"))
+    Ok(see_other("/admin/tokens?done=token-revoked"))
 }

@@ -32,6 +32,16 @@ pub struct PageCache {
 }
 
 impl PageCache {
+    /// Forgets every entry: a form of this process changed what pages show
+    /// (a decision moved a goal), so the next request computes afresh.
+    /// Other replicas keep theirs until [`TTL`].
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// The value cached under `key`, computing it with `make` when missing
     /// or older than [`TTL`].
     pub async fn get_or_try<T, E, F, Fut>(&self, key: String, make: F) -> Result<Arc<T>, E>

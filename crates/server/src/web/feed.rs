@@ -97,7 +97,28 @@ fn csv_error(e: impl std::fmt::Display) -> ApiError {
 /// A plain number without float noise: 0.28, never 0.2799999999999998
 /// (six decimals at most, trailing zeros dropped).
 fn num(v: Option<f64>) -> String {
-    v.map_or_else(String::new, |v| ((v * 1e6).round() / 1e6).to_string())
+    num_at(v, 6)
+}
+
+/// `v` rounded to `decimals` places, printed plainly (no trailing zeros).
+fn num_at(v: Option<f64>, decimals: usize) -> String {
+    let scale = 10f64.powi(i32::try_from(decimals).unwrap_or(6));
+    v.map_or_else(String::new, |v| ((v * scale).round() / scale).to_string())
+}
+
+/// A series' precision: the most decimals any of its values has (after
+/// float noise is rounded away), at most four. Derived numbers (a change,
+/// a weekly mean) are written with it, so `2.6 − 2.32` is `0.28`.
+fn precision(values: impl IntoIterator<Item = f64>) -> usize {
+    values
+        .into_iter()
+        .map(|v| {
+            let text = num(Some(v));
+            text.split_once('.').map_or(0, |(_, frac)| frac.len())
+        })
+        .max()
+        .unwrap_or(0)
+        .min(4)
 }
 
 fn day(d: Option<NaiveDate>) -> String {
@@ -141,6 +162,8 @@ pub async fn kpis_csv(State(state): State<AppState>, _: FeedReader) -> ApiResult
             .flat_map(|g| g.success_metrics.iter())
             .find(|s| s.metric_key.as_deref() == Some(m.key.as_str()) && s.target.is_some());
         let value = latest.as_ref().map(|p| p.value);
+        let p = precision(series.iter().map(|p| p.1).chain(value));
+        let num = |v: Option<f64>| num_at(v, p);
         out.write_record([
             m.key.clone(),
             m.name.clone(),
@@ -150,7 +173,7 @@ pub async fn kpis_csv(State(state): State<AppState>, _: FeedReader) -> ApiResult
             latest
                 .as_ref()
                 .map_or_else(String::new, |p| p.as_of.to_rfc3339()),
-            num(target.and_then(|t| t.target)),
+            num_at(target.and_then(|t| t.target), 6),
             day(target.and_then(|t| t.deadline)),
             num(first),
             num(value.zip(first).map(|(v, f)| v - f)),
@@ -221,10 +244,39 @@ pub async fn team_metrics_csv(
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(["week_start", "measure", "name", "unit", "value"])
         .map_err(csv_error)?;
+    // Each measure at its own precision (cycle time in days at two
+    // decimals at most; a series at the most its values have).
+    let mut precisions: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (_, key, _, _, value) in &rows {
+        let p = precision([*value]);
+        let e = precisions.entry(key.clone()).or_insert(0);
+        *e = (*e).max(p);
+    }
     for (week, key, name, unit, value) in rows {
-        out.write_record([week.to_string(), key, name, unit, num(Some(value))])
+        let p = if key == "cycle-time" {
+            2
+        } else {
+            precisions[&key]
+        };
+        out.write_record([week.to_string(), key, name, unit, num_at(Some(value), p)])
             .map_err(csv_error)?;
     }
     let bytes = out.into_inner().map_err(csv_error)?;
     Ok(csv_response(bytes, &format!("{}-metrics.csv", team.key)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_their_series_precision() {
+        assert_eq!(num(Some(0.279_999_999_999_999_8)), "0.28");
+        let p = precision([2.6, 2.32, 2.5]);
+        assert_eq!(p, 2);
+        assert_eq!(num_at(Some(2.6 - 2.32), p), "0.28");
+        assert_eq!(num_at(Some(10.0 / 3.0), precision([3.0, 4.0])), "3");
+        assert_eq!(precision([1.0 / 3.0]), 4);
+        assert_eq!(num_at(None, 2), "");
+    }
 }

@@ -94,6 +94,18 @@ pub struct ItemRow {
     pub current_target: String,
 }
 
+/// The goal page's "Record a decision" form, offered while the forecast
+/// says the deadline is at risk (below 85 %).
+#[derive(Debug, Clone)]
+pub struct DecideForm {
+    /// The forecast's 85 % date, for the date field (`2027-03-03`).
+    pub p85_iso: String,
+    /// "move the deadline from Sun 27 Dec to Wed 3 Mar (85 % likely)".
+    pub date_words: String,
+    /// "ship 7 of the 17 remaining items by Sun 27 Dec; 10 move to the backlog".
+    pub cut_words: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ForecastSummary {
     pub cell: ForecastCell,
@@ -137,6 +149,88 @@ pub struct GoalPage {
     pub item_summary: String,
     /// Publishing state of the agreement and the goal's decisions.
     pub publications: Vec<PublicationRow>,
+    pub decide: Option<DecideForm>,
+}
+
+/// The goal page's decision form.
+#[derive(Debug, serde::Deserialize)]
+pub struct DecideFields {
+    pub csrf: String,
+    #[serde(default)]
+    pub choice: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub new_deadline: String,
+    #[serde(default)]
+    pub people: String,
+}
+
+/// `POST /goals/{id}/decision`: the business's decision about a goal at risk
+/// (`tandem_app::decisions::decide_goal`, as the API). Any signed-in person
+/// may decide; then back to the goal page (post/redirect/get).
+pub async fn decide(
+    State(state): State<AppState>,
+    Extension(cache): Extension<PageCache>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    super::PageForm(f): super::PageForm<DecideFields>,
+) -> PageResult<Response> {
+    viewer.check_csrf(&f.csrf)?;
+    let id = parse_id("goal", &id)?;
+    let bad = |field: &str, message: String| {
+        PageError::Status(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "The decision was not recorded: {field} {message}. Go back, correct it and send it again."
+            ),
+        )
+    };
+    let choice: tandem_domain::decision::GoalDecisionChoice = f.choice.parse().map_err(|_| {
+        bad(
+            "the choice",
+            "is missing: pick one of the options".to_owned(),
+        )
+    })?;
+    use tandem_domain::decision::GoalDecisionChoice as C;
+    let date = f.new_deadline.trim();
+    let new_deadline = if choice == C::AcceptDate && !date.is_empty() {
+        Some(
+            NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|_| bad("the new deadline", format!("“{date}” is not a date")))?,
+        )
+    } else {
+        None
+    };
+    let people = if choice == C::AddPeople {
+        f.people
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let input = tandem_domain::decision::GoalDecisionInput {
+        choice,
+        reason: f.reason,
+        new_deadline,
+        people,
+        risk_id: None,
+    };
+    tandem_app::decisions::decide_goal(
+        &state.store,
+        &state.settings,
+        id,
+        input,
+        &viewer.user.username,
+    )
+    .await
+    .map_err(|e| super::form_error("The decision was not recorded", e))?;
+    cache.clear();
+    Ok(super::see_other(&format!(
+        "/goals/{id}?done=decision#versions-h"
+    )))
 }
 
 fn parse_id(entity: &str, raw: &str) -> PageResult<uuid::Uuid> {
@@ -227,6 +321,7 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
     let mut forecast = None;
     let mut percentiles = (None, None, None);
     let mut stage_forecasts = Vec::new();
+    let mut decide = None;
     if matches!(goal.status, GoalStatus::Agreed | GoalStatus::InProgress) {
         let f = forecasting::forecast_goal(store, goal.id, today, &state.settings.forecast).await?;
         forecast = Some(match f.forecast {
@@ -240,6 +335,28 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
                 stages,
             } => {
                 percentiles = (t.p50, t.p85, t.p95);
+                if t.on_time_probability.is_some_and(|p| p < 0.85) {
+                    let deadline_words = view::maybe_day(goal.timeline.deadline);
+                    decide = Some(DecideForm {
+                        p85_iso: t.p85.map_or_else(String::new, |d| d.to_string()),
+                        date_words: match t.p85 {
+                            Some(d) => format!(
+                                "move the deadline from {deadline_words} to {} (85 % likely)",
+                                view::day(d)
+                            ),
+                            None => format!(
+                                "move the deadline from {deadline_words} to a date you choose"
+                            ),
+                        },
+                        cut_words: t.cut_line.filter(|c| *c < t.remaining).map(|c| {
+                            format!(
+                                "ship {c} of the {} remaining items by {deadline_words}; {} move to the backlog",
+                                t.remaining,
+                                t.remaining - c
+                            )
+                        }),
+                    });
+                }
                 stage_forecasts = stages;
                 let day = |d: Option<NaiveDate>| {
                     d.map_or_else(|| "beyond the forecast horizon".to_owned(), view::day)
@@ -503,6 +620,7 @@ async fn build_goal(state: &AppState, id: uuid::Uuid, show_items: bool) -> PageR
         asks,
         item_summary,
         publications,
+        decide,
     })
 }
 

@@ -24,6 +24,8 @@ pub mod cache;
 pub mod checks;
 pub mod csrf;
 pub mod data;
+pub mod decisions;
+pub mod explain;
 pub mod feed;
 pub mod goals;
 pub mod incidents;
@@ -57,11 +59,15 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(overview::page))
         .route("/agenda", get(agenda::page))
+        .route("/decisions", get(decisions::page))
+        .route("/decisions.md", get(decisions::markdown))
         .route("/goals/{id}", get(goals::goal_page))
+        .route("/goals/{id}/decision", post(goals::decide))
         .route("/work-items/{id}", get(goals::work_item_page))
         .route("/teams", get(teams::list))
         .route("/teams/{key}", get(teams::page))
         .route("/pulse", get(pulse::page).post(pulse::submit))
+        .route("/teams/{key}/explain/{metric}", get(explain::page))
         .route("/reports", get(reports::archive))
         .route("/requests", get(requests::queue).post(requests::submit))
         .route("/requests/new", get(requests::new_form))
@@ -73,9 +79,18 @@ pub fn router() -> Router<AppState> {
             get(reports::preview).post(reports::edit),
         )
         .route("/reports/{team}/{week}/approve", post(reports::approve))
+        .route("/reports/{team}/{week}/email", get(reports::email_preview))
         .route("/reports/{team}/{week}/send", post(reports::send))
         .route("/admin/users", get(admin::users).post(admin::create_user))
-        .route("/admin/users/{username}/disable", post(admin::disable_user))
+        .route(
+            "/admin/users/{username}/disable",
+            get(admin::confirm_disable).post(admin::disable_user),
+        )
+        .route("/admin/users/{username}/role", post(admin::change_role))
+        .route(
+            "/admin/users/{username}/password",
+            post(admin::change_password),
+        )
         .route("/admin/users/{username}/enable", post(admin::enable_user))
         .route(
             "/admin/tokens",
@@ -138,6 +153,7 @@ pub fn router() -> Router<AppState> {
             "/setup/kpis/source/remove",
             post(setup::kpis::remove_source),
         )
+        .route("/setup/kpis/computed", post(setup::kpis::bind))
         .route("/sign-in", get(session::form).post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
         .route("/static/{*path}", get(static_file))
@@ -152,6 +168,8 @@ pub struct Viewer {
     pub csrf: String,
     /// The session id (the CSRF key).
     session: SecretString,
+    /// What the form that redirected here did (`?done=<key>`, [`view::flash`]).
+    pub flash: Option<&'static str>,
 }
 
 impl Viewer {
@@ -198,6 +216,7 @@ impl Viewer {
             admin: self.user.role.allows(Role::Admin),
             csrf: self.csrf.clone(),
             current,
+            flash: self.flash,
         }
     }
 }
@@ -220,10 +239,18 @@ impl FromRequestParts<AppState> for Viewer {
                 "Cross-origin form refused: the Origin header does not match this server.".into(),
             ));
         }
+        let flash = parts.uri.query().and_then(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .ok()?
+                .into_iter()
+                .find(|(k, _)| k == "done")
+                .and_then(|(_, v)| view::flash(&v))
+        });
         Ok(Viewer {
             user,
             csrf: csrf::token(&secret, csrf::SESSION_PURPOSE),
             session: SecretString::from(secret),
+            flash,
         })
     }
 }
@@ -371,6 +398,39 @@ impl IntoResponse for PageError {
 }
 
 pub type PageResult<T> = Result<T, PageError>;
+
+/// A form's refusal in words: "`what`. Fill in the reason. Go back, correct
+/// it and send it again." — each field's problem as a sentence
+/// ([`view::in_words`]), never a parser's message. Other failures are the
+/// usual status pages.
+pub fn form_error(what: &str, e: tandem_app::AppError) -> PageError {
+    use tandem_app::AppError;
+    let words = match &e {
+        AppError::Invalid(errors) => errors
+            .iter()
+            .map(|e| view::in_words(&e.field, &e.message))
+            .collect::<Vec<_>>()
+            .join(" "),
+        AppError::BadInput {
+            message,
+            field: Some(field),
+        } => view::in_words(field, message),
+        AppError::BadInput {
+            message,
+            field: None,
+        } => message.clone(),
+        AppError::Conflict { message, .. } => message.clone(),
+        _ => return e.into(),
+    };
+    let status = match e {
+        AppError::Conflict { .. } => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    PageError::Status(
+        status,
+        format!("{what}. {words} Go back, correct it and send it again."),
+    )
+}
 
 /// A submitted HTML form (`application/x-www-form-urlencoded`); a body that
 /// is not one becomes a 400 page instead of axum's plain-text rejection.

@@ -177,6 +177,10 @@ pub struct ReportPage {
     pub errors: FormErrors,
     pub notice: Option<String>,
     pub outcomes: Vec<String>,
+    /// The Slack message's blocks beside the editor: (is a header, text).
+    pub slack: Vec<(bool, String)>,
+    /// Where report delivery is set up (the team's set-up page).
+    pub setup_href: String,
 }
 
 /// The team and week of a report path.
@@ -283,6 +287,11 @@ async fn report_page(
             .is_empty();
     let editor = (manager && status != DraftStatus::Sent)
         .then(|| editor_sections(data, &edits, extras.typed_notes.as_ref()));
+    let slack = if editor.is_some() {
+        slack_blocks(&shown)
+    } else {
+        Vec::new()
+    };
     // The trends of the lines still shown, in the edited order.
     let trends = shown
         .trends
@@ -320,13 +329,79 @@ async fn report_page(
         trends,
         can_approve: manager && status == DraftStatus::Draft,
         can_send: manager && status == DraftStatus::Approved && has_channel,
-        send_note: (manager && status == DraftStatus::Approved && !has_channel)
-            .then(|| tandem_app::report::NO_CHANNEL.to_owned()),
+        send_note: (manager && status == DraftStatus::Approved && !has_channel).then(|| {
+            format!(
+                "Nowhere to send this report yet: no e-mail, Slack or webhook delivery is set up for {}.",
+                team.name
+            )
+        }),
+        slack,
+        setup_href: format!("/setup/teams/{}#delivery-h", team.key),
         editor,
         errors: extras.errors,
         notice: extras.notice,
         outcomes: extras.outcomes,
     })
+}
+
+/// The report as the Slack message shows it, block by block: the header,
+/// then each section's text (Slack's escapes undone: the page escapes).
+fn slack_blocks(shown: &WeeklyReport) -> Vec<(bool, String)> {
+    let message = report::to_slack(shown, None);
+    let unescape = |t: &str| {
+        t.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    message["blocks"]
+        .as_array()
+        .map(|blocks| {
+            blocks
+                .iter()
+                .filter_map(|b| {
+                    let text = b["text"]["text"]
+                        .as_str()
+                        .or_else(|| b["elements"][0]["text"].as_str())?;
+                    Some((b["type"] == "header", unescape(text)))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `GET /reports/{team}/{week}/email`: the saved draft as the HTML e-mail
+/// (`tandem_domain::report::html::to_html`, the sender's renderer), for the
+/// preview frame beside the editor. Managers only (it shows drafts); it may
+/// be framed by this site's pages only, and runs nothing.
+pub async fn email_preview(
+    State(state): State<AppState>,
+    ManagerViewer(_viewer): ManagerViewer,
+    Extension(cache): Extension<PageCache>,
+    Path((team, week)): Path<(String, String)>,
+) -> PageResult<Response> {
+    let (team, week) = team_week(&state, &team, &week).await?;
+    tandem_app::report::check_week(week, Utc::now().date_naive()).map_err(ApiError::from)?;
+    let label = report::week_label(week);
+    let draft = state.store.find_draft(team.id, &label).await?;
+    let assembled = assembled(&state, &cache, &team, week).await?;
+    let edits = draft.map(|d| d.edits).unwrap_or_default();
+    let shown = report::apply(&assembled.0, &edits);
+    let html = report::to_html(&shown, &[], None);
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response())
 }
 
 /// Every line of the assembled report, in the editor's order, with whether
@@ -384,6 +459,7 @@ pub async fn preview(
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> PageResult<Response> {
     let (team, week) = team_week(&state, &team, &week).await?;
+    // The old `?saved` link still says so; forms now redirect with `?done=`.
     let extras = Extras {
         notice: (query.as_deref() == Some("saved")).then(|| "Your edits are saved.".to_owned()),
         ..Extras::default()
@@ -455,7 +531,7 @@ pub async fn edit(
         team: &team,
         week,
     };
-    page.after_write(result, "?saved", extras).await
+    page.after_write(result, "?done=report-saved", extras).await
 }
 
 /// A report page a form was posted to.
@@ -537,7 +613,8 @@ pub async fn approve(
         team: &team,
         week,
     };
-    page.after_write(result, "", Extras::default()).await
+    page.after_write(result, "?done=report-approved", Extras::default())
+        .await
 }
 
 /// `POST /reports/{team}/{week}/send`: sends an approved report to the

@@ -27,7 +27,7 @@ use tandem_app::charts::{self, Series};
 use tandem_app::delivery_metrics::{self, DeliveryQuery};
 use tandem_app::lookup;
 use tandem_app::planning::debt_budget;
-use tandem_domain::dora::Level;
+use tandem_domain::dora::{ExplainMetric, Level};
 
 /// A weekly series: (the week's Monday, value).
 pub type Weekly = Vec<(NaiveDate, f64)>;
@@ -76,12 +76,22 @@ pub struct Figure {
     pub value: String,
     pub note: String,
     pub class: &'static str,
+    /// The explain page behind the figure (an `ExplainMetric` slug), and
+    /// its definition in a sentence.
+    pub explain: Option<(&'static str, &'static str)>,
+}
+
+/// The explain page of `metric` and its one-sentence definition.
+fn explained(metric: ExplainMetric) -> Option<(&'static str, &'static str)> {
+    Some((metric.as_str(), metric.definition()))
 }
 
 #[derive(Debug, Clone)]
 pub struct Chart {
     pub label: String,
     pub svg: String,
+    /// The numbers behind the chart, as its text alternative: (week, value).
+    pub table: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +113,10 @@ pub struct DoraKey {
     pub level: Option<String>,
     pub class: &'static str,
     pub chart: Chart,
+    /// The explain page (an `ExplainMetric` slug).
+    pub explain: &'static str,
+    /// How the figure is computed, in a sentence.
+    pub definition: &'static str,
 }
 
 #[derive(Debug, Clone, Template)]
@@ -185,12 +199,17 @@ fn chart_sized(
     points: Vec<(NaiveDate, f64)>,
     (width, height): (u32, u32),
 ) -> PageResult<Chart> {
+    let table = points
+        .iter()
+        .map(|(w, v)| (view::week_of(*w), view::with_unit(*v, unit)))
+        .collect();
     let series = Series {
         label: label.to_owned(),
         unit: unit.to_owned(),
         points,
     };
     Ok(Chart {
+        table,
         label: format!("12-week trend of {}", series.caption()),
         svg: strip_xml_declaration(
             charts::trend_svg(&series, width, height).map_err(ApiError::from)?,
@@ -253,12 +272,14 @@ async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
     let flow = vec![
         Figure {
             label: "Throughput".into(),
+            explain: explained(ExplainMetric::Throughput),
             value: format!("{} items a week", view::number(last4)),
             note: "mean of the last four full weeks".into(),
             class: "flat",
         },
         Figure {
             label: "Cycle time".into(),
+            explain: explained(ExplainMetric::CycleTime),
             value: median(recent.clone())
                 .map_or_else(|| "–".to_owned(), |m| format!("{} days", view::number(m))),
             note: format!(
@@ -269,6 +290,7 @@ async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
         },
         Figure {
             label: "Work in progress".into(),
+            explain: None,
             value: format!("{in_progress} in progress"),
             note: format!("{open} open items, {blocked} blocked"),
             class: if blocked > 0 { "bad" } else { "flat" },
@@ -295,12 +317,14 @@ async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
     let incidents = vec![
         Figure {
             label: "Open incidents".into(),
+            explain: None,
             value: open_incidents.to_string(),
             note: "incident work items not done".into(),
             class: if open_incidents > 0 { "bad" } else { "good" },
         },
         Figure {
             label: "Incident items done".into(),
+            explain: None,
             value: resolved.to_string(),
             note: format!(
                 "in the last {WEEKS} weeks; time to restore is the DORA figure above, from the incidents themselves"
@@ -425,6 +449,8 @@ async fn delivery_panels(
     let dora = vec![
         DoraKey {
             label: "Deployment frequency".into(),
+            explain: ExplainMetric::DeploymentFrequency.as_str(),
+            definition: ExplainMetric::DeploymentFrequency.definition(),
             value: format!("{} a week", view::number(df.per_week)),
             note: format!(
                 "{} deployments on {} of {} days",
@@ -441,6 +467,8 @@ async fn delivery_panels(
         },
         DoraKey {
             label: "Lead time for changes".into(),
+            explain: ExplainMetric::LeadTime.as_str(),
+            definition: ExplainMetric::LeadTime.definition(),
             value: hours(lt.median_hours),
             note: format!(
                 "median over {} commits; P85 {}",
@@ -462,6 +490,8 @@ async fn delivery_panels(
         },
         DoraKey {
             label: "Change failure rate".into(),
+            explain: ExplainMetric::ChangeFailureRate.as_str(),
+            definition: ExplainMetric::ChangeFailureRate.definition(),
             value: cfr.rate.map_or_else(|| "–".to_owned(), view::percent),
             note: format!("{} of {} changes failed", cfr.failed, cfr.changes),
             level: cfr.level.map(|l| l.to_string()),
@@ -475,6 +505,8 @@ async fn delivery_panels(
         },
         DoraKey {
             label: "Time to restore".into(),
+            explain: ExplainMetric::TimeToRestore.as_str(),
+            definition: ExplainMetric::TimeToRestore.definition(),
             value: hours(ttr.median_hours),
             note: format!(
                 "median; {} incidents, {} resolved",
@@ -504,6 +536,7 @@ async fn delivery_panels(
         Ok(r) => vec![
             Figure {
                 label: "Ready to first review".into(),
+                explain: explained(ExplainMetric::ReviewTime),
                 value: hours(r.ready_to_first_review.median_hours),
                 note: format!(
                     "median over {} pull requests",
@@ -513,6 +546,7 @@ async fn delivery_panels(
             },
             Figure {
                 label: "Ready to approval".into(),
+                explain: explained(ExplainMetric::ReviewTime),
                 value: hours(r.ready_to_approval.median_hours),
                 note: format!(
                     "median over {} pull requests",
@@ -522,6 +556,7 @@ async fn delivery_panels(
             },
             Figure {
                 label: "Ready to merge".into(),
+                explain: explained(ExplainMetric::ReviewTime),
                 value: hours(r.ready_to_merge.median_hours),
                 note: format!("median over {} merged pull requests", r.pull_requests),
                 class: "flat",

@@ -15,6 +15,8 @@ pub struct Nav {
     pub csrf: String,
     /// Which main link is the current page.
     pub current: &'static str,
+    /// What the last form did, in a sentence ([`flash`]).
+    pub flash: Option<&'static str>,
 }
 
 impl Nav {
@@ -29,6 +31,7 @@ impl Nav {
             admin: false,
             csrf: String::new(),
             current: "",
+            flash: None,
         }
     }
 }
@@ -125,6 +128,74 @@ pub fn maybe_date(d: Option<NaiveDate>) -> String {
     d.map_or_else(|| "–".to_owned(), date)
 }
 
+/// An optional day ("Mon 7 Dec"), or "no date".
+pub fn maybe_day(d: Option<NaiveDate>) -> String {
+    d.map_or_else(|| "no date".to_owned(), day)
+}
+
+/// The sentence a page shows after a form succeeded: the form redirects to
+/// the page with `?done=<key>` (post/redirect/get), and only the keys listed
+/// here show anything (a link cannot put words on the page). The set-up
+/// pages keep their own codes (`setup::notice`); none is listed in both.
+pub fn flash(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "decision" => {
+            "Your decision is recorded: it is in the decisions log, the goal's version history and the next weekly report."
+        }
+        "report-saved" => "Your edits are saved.",
+        "report-approved" => "The report is approved: stakeholders can read it now.",
+        "report-sent" => "The report is sent.",
+        "token-created" => "The token is created.",
+        "token-revoked" => "The token is revoked: it no longer opens the API.",
+        "user-created" => "The user is created.",
+        "user-disabled" => "The user is disabled: their sessions and tokens stop working.",
+        "user-enabled" => "The user is enabled again.",
+        "role-changed" => "The role is changed.",
+        "password-changed" => "The password is changed.",
+        _ => return None,
+    })
+}
+
+/// A form field as its label names it: `new_deadline` → "the new deadline".
+pub fn field_words(field: &str) -> String {
+    match field {
+        "reason" => "the reason".to_owned(),
+        "new_deadline" => "the new deadline".to_owned(),
+        "people" => "who joins".to_owned(),
+        "choice" => "the choice".to_owned(),
+        "username" => "the user name".to_owned(),
+        "display_name" => "the display name".to_owned(),
+        "password" => "the password".to_owned(),
+        "role" => "the role".to_owned(),
+        "name" => "the name".to_owned(),
+        "key" => "the key".to_owned(),
+        other => format!("the {}", other.replace(['_', '.'], " ")),
+    }
+}
+
+/// A field's error as a sentence for the form: an empty value says what to
+/// fill in ("Fill in the user name.") instead of `"" is not a valid key…`;
+/// a quoted value gets typographic quotes; the first letter is capitalised.
+pub fn in_words(field: &str, message: &str) -> String {
+    let m = message.trim();
+    if m.starts_with("\"\" ") || m == "must not be empty" || m.starts_with("must not be empty") {
+        return format!("Fill in {}.", field_words(field));
+    }
+    let m = match m.strip_prefix('"').and_then(|rest| rest.split_once("\" ")) {
+        Some((value, rest)) => format!("“{value}” {rest}"),
+        None => m.to_owned(),
+    };
+    let mut chars = m.chars();
+    let mut out = match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect::<String>(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '?', '!']) {
+        out.push('.');
+    }
+    out
+}
+
 /// A status word for people: `in_progress` → "in progress".
 pub fn words(s: impl std::fmt::Display) -> String {
     s.to_string().replace('_', " ")
@@ -133,6 +204,23 @@ pub fn words(s: impl std::fmt::Display) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_errors_read_as_sentences() {
+        assert_eq!(
+            in_words(
+                "username",
+                "\"\" is not a valid key: use 1-64 lowercase letters"
+            ),
+            "Fill in the user name."
+        );
+        assert_eq!(in_words("name", "must not be empty"), "Fill in the name.");
+        assert_eq!(
+            in_words("key", "\"A b\" is not a valid key: use lowercase letters"),
+            "“A b” is not a valid key: use lowercase letters."
+        );
+        assert_eq!(in_words("role", "is missing"), "Is missing.");
+    }
 
     #[test]
     fn numbers_read_well() {

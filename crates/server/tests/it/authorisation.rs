@@ -23,6 +23,8 @@ const STAKEHOLDER_WRITES: &[(&str, &str)] = &[
     // questions of their own request (issue 14); deciding needs a manager.
     ("POST", "/api/v1/requests"),
     ("POST", "/api/v1/requests/{id}/answers"),
+    // The agenda asks stakeholders to decide about goals at risk (issue 13).
+    ("POST", "/api/v1/goals/{id}/decision"),
 ];
 
 async fn stakeholder_malformed_writes_are_forbidden(engine: EngineKind) {

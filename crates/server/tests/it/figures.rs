@@ -214,8 +214,9 @@ async fn future_weeks_are_refused_and_drafts_stay_with_the_team(engine: EngineKi
     let page = maria.get(&path).await;
     assert!(page.body.contains("Status: approved."));
     assert!(
-        !page.body.contains("id=\"send\""),
-        "no Send without a channel"
+        page.body
+            .contains("id=\"send\" disabled aria-describedby=\"send-note\""),
+        "Send is disabled without a channel"
     );
     assert!(page.body.contains("id=\"send-note\""));
     assert!(

@@ -5,6 +5,7 @@ mod alertmanager;
 mod auth;
 mod authorisation;
 mod checks;
+mod decisions;
 mod delivery_metrics;
 mod documents;
 mod events;

@@ -679,9 +679,18 @@ async fn admins_manage_users_and_tokens_in_forms(engine: EngineKind) {
             &[("csrf", &csrf), ("name", "sheet"), ("role", "stakeholder")],
         )
         .await;
-    assert_eq!(made.status, 201, "{}", made.body);
-    let at = made.body.find("tdm_").expect("the secret is shown");
-    let secret: String = made.body[at..]
+    // Post/redirect/get: the secret is shown once by the page the form
+    // redirects to; a reload shows the list.
+    assert_eq!(made.status, 303, "{}", made.body);
+    let shown = b.get(made.location.as_deref().unwrap()).await;
+    assert_eq!(shown.status, 200);
+    assert!(shown.body.contains("The token is created."));
+    let at = shown
+        .body
+        .find("id=\"new-secret\">")
+        .expect("the secret is shown")
+        + "id=\"new-secret\">".len();
+    let secret: String = shown.body[at..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .collect();
@@ -699,6 +708,19 @@ async fn admins_manage_users_and_tokens_in_forms(engine: EngineKind) {
     assert!(
         !b.get("/admin/tokens").await.body.contains(&secret),
         "shown only once"
+    );
+    // A second active token of the same name is refused, in words.
+    let again = b
+        .post(
+            "/admin/tokens",
+            &[("csrf", &csrf), ("name", "sheet"), ("role", "stakeholder")],
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(
+        again.body.contains("already named “sheet”"),
+        "{}",
+        again.body
     );
     let revoked = b
         .post(&format!("/admin/tokens/{id}/revoke"), &[("csrf", &csrf)])
@@ -885,7 +907,14 @@ async fn managers_edit_approve_and_send_report_drafts(engine: EngineKind) {
     assert_eq!(saved.status, 303, "{}", saved.body);
     let page = b.get(saved.location.as_deref().unwrap()).await;
     assert!(page.body.contains("Your edits are saved."));
-    assert!(page.body.contains("<em>Checkout shipped on time.</em>"));
+    // Edited in place: the note sits under its heading in the editor, and
+    // the Slack preview beside it quotes it.
+    assert!(page.body.contains(">Checkout shipped on time.</textarea>"));
+    let slack = &page.body[page
+        .body
+        .find("id=\"slack-preview\"")
+        .expect("the Slack preview")..];
+    assert!(slack.contains("Checkout shipped on time."), "{slack}");
     let draft = app
         .get(
             &app.manager,
@@ -940,7 +969,13 @@ async fn managers_edit_approve_and_send_report_drafts(engine: EngineKind) {
     assert!(page.body.contains("Approved by maria"));
     // No channel: no Send button, the reason instead; a send posted anyway
     // is refused with it.
-    assert!(!page.body.contains("id=\"send\""));
+    assert!(
+        page.body.contains(
+            "<button type=\"button\" id=\"send\" disabled aria-describedby=\"send-note\">"
+        ),
+        "Send is there but disabled"
+    );
+    assert!(page.body.contains("Set up report delivery"));
     let send = b.post(&format!("{path}/send"), &[("csrf", &csrf)]).await;
     assert_eq!(send.status, 409, "{}", send.body);
     assert!(

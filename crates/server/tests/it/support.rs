@@ -82,6 +82,17 @@ impl TestApp {
         Self::serve(db, store, &[]).await
     }
 
+    /// [`Self::start_full_demo`] with extra `TANDEM_*` settings.
+    #[allow(dead_code)] // each test binary uses a different subset
+    pub async fn start_full_demo_with(engine: EngineKind, env: &[(&str, &str)]) -> TestApp {
+        let db = TestDb::new(engine).await;
+        let store = db.store().await;
+        tandem_app::demo::load(&store, chrono::Utc::now().date_naive())
+            .await
+            .expect("load the demo organisation with its engineering history");
+        Self::serve(db, store, env).await
+    }
+
     async fn serve(db: TestDb, store: tandem_store::Store, extra: &[(&str, &str)]) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

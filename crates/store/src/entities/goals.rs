@@ -3,6 +3,13 @@
 
 use super::*;
 
+/// A goal's change, `$n` as in `GOAL_COLS`; the team and creation stay.
+/// `$17`: the version the caller read (optimistic concurrency).
+pub(crate) const GOAL_UPDATE: &str = "UPDATE goals SET project_id = $3, title = $4, business_goal = $5, \
+     technical_tasks = $6, hypotheses = $7, success_metrics = $8, parties = $9, timeline = $10, \
+     status = $11, version = $12, agreed_at = $13, agreed_by = $14, updated_at = $16 \
+     WHERE id = $1 AND version = $17";
+
 impl Store {
     pub async fn create_goal(&self, g: &Goal) -> Result<()> {
         on_pool!(self, |pool| {
@@ -60,19 +67,11 @@ impl Store {
             ensure_refs!(tx, [("project_id", Table::Projects, g.project_id)]);
             // `$n` as in `GOAL_COLS`; the team and creation stay. `$17`: the
             // version the caller read (optimistic concurrency).
-            let n = bind_row(
-                sqlx::query(
-                    "UPDATE goals SET project_id = $3, title = $4, business_goal = $5, technical_tasks = $6, \
-                     hypotheses = $7, success_metrics = $8, parties = $9, timeline = $10, status = $11, \
-                     version = $12, agreed_at = $13, agreed_by = $14, updated_at = $16 \
-                     WHERE id = $1 AND version = $17",
-                ),
-                g,
-            )
-            .bind(read_version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let n = bind_row(sqlx::query(GOAL_UPDATE), g)
+                .bind(read_version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if n == 0 {
                 let (exists,): (i64,) = sqlx::query_as(Table::Goals.exists_sql())
                     .bind(g.id)

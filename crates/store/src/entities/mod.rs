@@ -122,7 +122,7 @@ fn found(rows: u64, entity: &'static str, id: impl ToString) -> Result<()> {
 }
 
 pub(crate) mod audit;
-mod decisions;
+pub mod decisions;
 mod goals;
 mod metrics;
 mod planning;

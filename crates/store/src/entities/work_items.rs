@@ -3,6 +3,12 @@
 
 use super::*;
 
+/// A work item's change, `$n` as in `ITEM_COLS`; team, key, source and
+/// creation stay.
+pub(crate) const ITEM_UPDATE: &str = "UPDATE work_items SET project_id = $3, goal_id = $4, stage_id = $5, \
+     title = $6, kind = $7, priority = $8, impact = $9, complexity = $10, state = $11, context = $12, \
+     scores = $13, started_at = $17, done_at = $18, updated_at = $19 WHERE id = $1";
+
 impl Store {
     pub async fn create_work_item(&self, w: &WorkItem) -> Result<()> {
         on_pool!(self, |pool| {
@@ -83,17 +89,10 @@ impl Store {
                 ]
             );
             // `$n` as in `ITEM_COLS`; team, key, source and creation stay.
-            let n = bind_row(
-                sqlx::query(
-                    "UPDATE work_items SET project_id = $3, goal_id = $4, stage_id = $5, title = $6, \
-                     kind = $7, priority = $8, impact = $9, complexity = $10, state = $11, context = $12, \
-                     scores = $13, started_at = $17, done_at = $18, updated_at = $19 WHERE id = $1",
-                ),
-                w,
-            )
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let n = bind_row(sqlx::query(ITEM_UPDATE), w)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             tx.commit().await?;
             n
         });

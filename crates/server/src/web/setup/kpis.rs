@@ -12,7 +12,9 @@ use chrono::{Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use tandem_app::{AppError, kpi_sources, kpis, lookup, paging};
 use tandem_domain::frontline::{KpiSourceKind, KpiSourceSpec};
-use tandem_domain::metric::{Audience, Direction, Metric, NewMetric, NewPoint};
+use tandem_domain::metric::{
+    Audience, ComputedFrom, Direction, Metric, MetricPatch, NewMetric, NewPoint,
+};
 use tandem_store::ListQuery;
 
 use super::{absorb, notice};
@@ -33,6 +35,18 @@ pub struct SeriesForm {
     pub team: String,
     pub direction: String,
     pub audience: String,
+    /// A `ComputedFrom` name, or empty for a series people type.
+    pub computed_from: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BindForm {
+    pub csrf: String,
+    /// A series key.
+    pub series: String,
+    /// A `ComputedFrom` name.
+    pub computed_from: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -99,6 +113,11 @@ pub struct KpisPage {
     pub source_errors: FormErrors,
     pub source_kinds: Vec<Choice>,
     pub source_series: Vec<Choice>,
+    /// Where a series' values come from: typed, or a delivery metric.
+    pub computed_choices: Vec<Choice>,
+    /// The computed choices alone (the bind form).
+    pub bind_choices: Vec<Choice>,
+    pub bind_errors: FormErrors,
 }
 
 fn choice(value: &str, label: impl Into<String>, selected: &str) -> Choice {
@@ -134,7 +153,7 @@ async fn kpis_page(
     for m in &metrics {
         let sourced = sources.iter().find(|s| s.metric == m.key);
         let (source, source_error) = match (sourced, &m.computed_from) {
-            (_, Some(c)) => (format!("computed from {c}"), None),
+            (_, Some(c)) => (format!("computed: {}", c.definition()), None),
             (None, None) => ("typed".to_owned(), None),
             (Some(s), None) => {
                 let s = &s.source;
@@ -234,11 +253,30 @@ async fn kpis_page(
         },
         ..source
     };
+    let mut computed_choices = vec![choice(
+        "",
+        "Points people type or send",
+        &form.computed_from,
+    )];
+    computed_choices.extend(ComputedFrom::ALL.iter().map(|c| {
+        choice(
+            c.as_str(),
+            format!("Computed: {}", c.definition()),
+            &form.computed_from,
+        )
+    }));
+    let bind_choices = ComputedFrom::ALL
+        .iter()
+        .map(|c| choice(c.as_str(), c.definition(), ""))
+        .collect();
     Ok(KpisPage {
         source,
         source_errors,
         source_kinds,
         source_series,
+        computed_choices,
+        bind_choices,
+        bind_errors: FormErrors::default(),
         nav: viewer.nav("setup"),
         notice,
         series,
@@ -284,13 +322,32 @@ pub async fn create_series(
     let direction = form
         .direction
         .parse::<Direction>()
-        .map_err(|e| errors.fields.insert("direction".into(), e))
+        .map_err(|e| {
+            errors
+                .fields
+                .insert("direction".into(), view::in_words("direction", &e))
+        })
         .ok();
     let audience = form
         .audience
         .parse::<Audience>()
-        .map_err(|e| errors.fields.insert("audience".into(), e))
+        .map_err(|e| {
+            errors
+                .fields
+                .insert("audience".into(), view::in_words("audience", &e))
+        })
         .ok();
+    let computed_from = match form.computed_from.trim() {
+        "" => None,
+        c => c
+            .parse::<ComputedFrom>()
+            .map_err(|e| {
+                errors
+                    .fields
+                    .insert("computed_from".into(), view::in_words("computed_from", &e))
+            })
+            .ok(),
+    };
     let team_id = match form.team.trim() {
         "" => None,
         team => match lookup::team(&state.store, team).await {
@@ -313,7 +370,7 @@ pub async fn create_series(
             direction,
             audience,
             team_id,
-            computed_from: None,
+            computed_from,
         };
         match kpis::create(&state.store, input).await {
             Ok(_) => return Ok(see_other("/setup/kpis?done=series-created")),
@@ -486,4 +543,59 @@ pub async fn remove_source(
     viewer.check_csrf(&form.csrf)?;
     kpi_sources::remove(&state.store, form.series.trim()).await?;
     Ok(see_other("/setup/kpis?done=source-removed"))
+}
+
+/// `POST /setup/kpis/computed`: binds a series to one of its team's
+/// delivery metrics (`kpis::update`, as `tandem kpi update --computed-from`).
+pub async fn bind(
+    State(state): State<AppState>,
+    ManagerViewer(viewer): ManagerViewer,
+    PageForm(form): PageForm<BindForm>,
+) -> PageResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    let mut errors = FormErrors::default();
+    let computed = form
+        .computed_from
+        .parse::<ComputedFrom>()
+        .map_err(|_| {
+            errors.fields.insert(
+                "computed_from".into(),
+                "Choose what the series is computed from.".into(),
+            )
+        })
+        .ok();
+    let metric = match state.store.get_metric_by_key(form.series.trim()).await {
+        Ok(m) => Some(m),
+        Err(_) => {
+            errors
+                .fields
+                .insert("series".into(), "Choose a series.".into());
+            None
+        }
+    };
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    if let (Some(metric), Some(computed)) = (metric, computed) {
+        let patch = MetricPatch {
+            computed_from: Some(computed),
+            ..MetricPatch::default()
+        };
+        match kpis::update(&state.store, metric, patch).await {
+            Ok(_) => return Ok(see_other("/setup/kpis?done=series-bound")),
+            Err(e) => status = absorb(&mut errors, e)?,
+        }
+    }
+    let mut page = kpis_page(
+        &state,
+        &viewer,
+        None,
+        SeriesForm::default(),
+        FormErrors::default(),
+        PointForm::default(),
+        FormErrors::default(),
+        SourceForm::default(),
+        FormErrors::default(),
+    )
+    .await?;
+    page.bind_errors = errors;
+    render_status(status, &page)
 }

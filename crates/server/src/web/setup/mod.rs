@@ -50,6 +50,9 @@ pub fn notice(query: Option<&str>) -> Option<String> {
         "point-added" => "Point added.",
         "source-set" => "Source saved: the first run is due now; its outcome shows in the table.",
         "source-removed" => "Source removed: the series' points are typed again.",
+        "series-bound" => {
+            "The series is now computed from the team's delivery data: its card, goals and reports show the DORA panel's figure."
+        }
         _ => return None,
     };
     Some(text.to_owned())

@@ -207,6 +207,8 @@ pub struct TeamPage {
     pub projects: Vec<ProjectRow>,
     pub edit: TeamForm,
     pub f: TeamForms,
+    /// Where the team's weekly report goes, channel by channel, in words.
+    pub delivery: Vec<String>,
 }
 
 async fn team_page(
@@ -249,7 +251,32 @@ async fn team_page(
         timezone: team.timezone.clone(),
         ..TeamForm::default()
     });
+    let targets = tandem_app::report::team_targets(&state.store, &state.settings, team.id).await?;
+    let report = &state.settings.report;
+    let emails: Vec<&str> = targets
+        .iter()
+        .filter(|t| t.channel == tandem_domain::report::Channel::Email)
+        .map(|t| t.recipient.as_str())
+        .collect();
+    let delivery = vec![
+        match (report.smtp.is_some(), emails.is_empty()) {
+            (true, false) => format!("E-mail: to {}.", emails.join(", ")),
+            (true, true) => "E-mail: the mail server is set up, but no recipient is listed for this team's report.".to_owned(),
+            (false, _) => "E-mail: not set up. An administrator adds the mail server (the report.smtp section of Tandem's settings file) and the recipients.".to_owned(),
+        },
+        if report.slack.is_some() {
+            "Slack: to the configured channel.".to_owned()
+        } else {
+            "Slack: not set up. An administrator adds the channel's incoming-webhook address (report.slack).".to_owned()
+        },
+        if report.webhook.is_some() {
+            "Webhook: set up.".to_owned()
+        } else {
+            "Webhook: not set up (report.webhook).".to_owned()
+        },
+    ];
     Ok(TeamPage {
+        delivery,
         nav: viewer.nav("setup"),
         notice,
         key: team.key.clone(),

@@ -1705,6 +1705,44 @@ mod tests {
     }
 
     #[test]
+    fn publishers_come_from_the_environment_with_secret_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("notion");
+        std::fs::write(&token, "ntn_from_a_file\n").unwrap();
+        let s = Settings::load_from(
+            Some(Path::new("../server/tandem.example.toml")),
+            &env(&[
+                (
+                    "TANDEM_PUBLISH__NOTION__TOKEN_FILE",
+                    token.to_str().unwrap(),
+                ),
+                (
+                    "TANDEM_PUBLISH__NOTION__DATABASE_ID",
+                    "8e2c8d7a0b4f4b5e9f432d1c0a7b6e11",
+                ),
+                (
+                    "TANDEM_PUBLISH__CONFLUENCE__API_URL",
+                    "https://example.atlassian.net",
+                ),
+                ("TANDEM_PUBLISH__CONFLUENCE__EMAIL", "bot@example.com"),
+                ("TANDEM_PUBLISH__CONFLUENCE__TOKEN", "atl-secret"),
+                ("TANDEM_PUBLISH__CONFLUENCE__SPACE_ID", "98305"),
+            ]),
+        )
+        .unwrap();
+        assert!(s.publish.git.is_none() && s.publish.jira.is_none());
+        let n = s.publish.notion.as_ref().unwrap();
+        assert_eq!(n.token.expose_secret(), "ntn_from_a_file");
+        assert_eq!(n.api_url, "https://api.notion.com");
+        let c = s.publish.confluence.as_ref().unwrap();
+        // A numeric id from the environment is still an id.
+        assert_eq!(c.space_id, "98305");
+        assert_eq!(c.parent_id, None);
+        let shown = format!("{s:?}") + &serde_json::to_string(&s).unwrap();
+        assert!(!shown.contains("atl-secret") && !shown.contains("ntn_from_a_file"));
+    }
+
+    #[test]
     fn secrets_are_redacted_in_debug() {
         let s = Settings::load_from(
             Some(Path::new("../server/tandem.example.toml")),

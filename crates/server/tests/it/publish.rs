@@ -884,21 +884,23 @@ async fn wrong_credentials_mark_the_publisher_failing_and_deleted_pages_come_bac
         .await
         .unwrap();
     assert!(passes.iter().all(|p| p.failed == 0), "{passes:?}");
-    let f = fake.lock().unwrap();
-    let live: Vec<&Value> = f
-        .notion
-        .values()
-        .map(|(p, _)| p)
-        .filter(|p| p["archived"] == false)
-        .collect();
-    assert_eq!(live.len(), 1);
-    assert_eq!(
-        live[0]["properties"]["Name"]["title"][0]["text"]["content"],
-        "Agreement: Checkout under 200 ms"
-    );
-    let new_page = live[0]["id"].as_str().unwrap().to_owned();
-    assert_ne!(new_page, first_page);
-    drop(f);
+    let new_page = {
+        let f = fake.lock().unwrap();
+        let live: Vec<&Value> = f
+            .notion
+            .values()
+            .map(|(p, _)| p)
+            .filter(|p| p["archived"] == false)
+            .collect();
+        assert_eq!(live.len(), 1);
+        assert_eq!(
+            live[0]["properties"]["Name"]["title"][0]["text"]["content"],
+            "Agreement: Checkout under 200 ms"
+        );
+        let new_page = live[0]["id"].as_str().unwrap().to_owned();
+        assert_ne!(new_page, first_page);
+        new_page
+    };
     let state = app
         .get(
             &app.stakeholder,

@@ -20,6 +20,7 @@ mod intake;
 mod metrics;
 mod planning;
 mod projects;
+mod pulse;
 mod requests;
 mod retention;
 mod risks;

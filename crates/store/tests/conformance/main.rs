@@ -22,6 +22,7 @@ mod metrics;
 mod planning;
 mod projects;
 mod publish;
+mod pulse;
 mod requests;
 mod retention;
 mod risks;

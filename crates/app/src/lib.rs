@@ -34,6 +34,7 @@ pub mod intake;
 pub mod jobs;
 pub mod kpis;
 pub mod lookup;
+pub mod notify;
 pub mod org;
 pub mod paging;
 pub mod planning;

@@ -14,6 +14,7 @@ mod forecasts;
 mod grafana;
 mod input_rules;
 mod mail_intake;
+mod notify;
 mod openapi;
 mod org;
 mod pages;

@@ -311,6 +311,8 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
     .ok(200);
     assert_eq!(ok.body, Value::Null);
     let store = app.store().await;
+    // This tests the channel, not when it may speak (notify.rs does).
+    crate::support::always_open(&store).await;
     let settings = app_settings(&app, &slack);
     let mut queue = Vec::new();
     for _ in 0..200 {

@@ -413,8 +413,9 @@ pub struct Agenda {
     pub postpone_to_save: Vec<PostponeSuggestion>,
     /// Set when the team's history is too short to forecast.
     pub forecast_note: Option<String>,
-    /// Business requests waiting for a decision (or for information),
-    /// oldest first: decided at this sync.
+    /// Business requests waiting for a decision (or for information), and
+    /// those postponed to the next sync or to a day that has come, oldest
+    /// first: decided at this sync.
     pub pending_requests: Vec<tandem_domain::request::Request>,
 }
 
@@ -458,7 +459,7 @@ pub async fn agenda(
         risks_awaiting_decision,
         postpone_to_save: Vec::new(),
         forecast_note: None,
-        pending_requests: pending_requests(store, team_id).await?,
+        pending_requests: pending_requests(store, team_id, today).await?,
     };
     match &tf.forecast {
         Forecast::TooLittleHistory {
@@ -493,23 +494,36 @@ pub async fn agenda(
     Ok(agenda)
 }
 
-/// A team's requests waiting for a decision or for information. (Read
-/// from the store directly: `requests` builds on this module.)
+/// A team's requests waiting for a decision or for information, and those
+/// postponed to the next sync (no date) or to a day at or before `today`
+/// (issue 14 §5: postponed requests come back to the sync). (Read from the
+/// store directly: `requests` builds on this module.)
 async fn pending_requests(
     store: &Store,
     team_id: Uuid,
+    today: NaiveDate,
 ) -> AppResult<Vec<tandem_domain::request::Request>> {
     use tandem_domain::request::RequestStatus;
     let mut f = tandem_store::RequestFilter {
         team_id: Some(team_id),
-        statuses: vec![RequestStatus::Waiting, RequestStatus::NeedsInfo],
+        statuses: vec![
+            RequestStatus::Waiting,
+            RequestStatus::NeedsInfo,
+            RequestStatus::Postponed,
+        ],
         limit: 500,
         ..Default::default()
     };
     let mut out = Vec::new();
     loop {
         let page = store.list_requests(&f).await?;
-        out.extend(page.items);
+        out.extend(page.items.into_iter().filter(|r| {
+            r.status != RequestStatus::Postponed
+                || r.decision
+                    .as_ref()
+                    .and_then(|d| d.postponed_until)
+                    .is_none_or(|d| d <= today)
+        }));
         match page.next_cursor {
             Some(c) => f.after = Some(c),
             None => return Ok(out),

@@ -36,6 +36,7 @@ pub mod jobs;
 pub mod kpi_sources;
 pub mod kpis;
 pub mod lookup;
+pub mod notify;
 pub mod org;
 pub mod paging;
 pub mod planning;

@@ -12,8 +12,12 @@
 //!   (with the cost of yes at that moment), an acceptance's draft goal and
 //!   the message to the requester are one transaction; a decision computed
 //!   from an older version of the request is refused (`Conflict`, 409).
+//! - A P0 request pages the on-call path through the alert outbox
+//!   (`checks::alerts::page_alerts`, stored with the request).
 //! - The outbox: web and API messages show on the request page (stored as
-//!   delivered); Slack and e-mail ones wait for their channel, which
+//!   delivered); Slack and e-mail ones are due by `crate::notify`'s rule
+//!   (a decision waits for the requester's working hours outside the focus
+//!   block) and wait for their channel, which
 //!   [`claim_notification`]s one, sends it and calls [`notification_delivered`]
 //!   (or [`notification_failed`]).
 //! - [`queue`] is the triage queue (waiting time against the target of
@@ -26,6 +30,7 @@ use tandem_domain::cost_of_yes::{self, CostOutcome, Placement};
 use tandem_domain::decision::NewDecision;
 use tandem_domain::goal::{NewGoal, Parties, SuccessMetric};
 use tandem_domain::metric::Direction;
+use tandem_domain::policy::Urgency;
 use tandem_domain::request::{
     Answers, Criticality, DecisionInput, NewRequest, Notification, NotificationKind, Question,
     Request, RequestDecisionKind, RequestSource, RequestStatus, waiting_working_days,
@@ -45,27 +50,75 @@ fn shown_on_page(source: RequestSource) -> bool {
     matches!(source, RequestSource::Web | RequestSource::Api)
 }
 
-fn message(r: &Request, kind: NotificationKind, now: DateTime<Utc>) -> Notification {
+/// A message to the requester of `r`. Web and API ones are shown on the
+/// page at once; a Slack or e-mail one is due (`due_at`) by the one rule
+/// (`crate::notify`): the `received` note answers what the requester just
+/// did and a decision on a P0 request is urgent, so both go at once; any
+/// other decision waits for the requester's working hours outside the
+/// focus block of their team (a Tandem user's first team, else the
+/// request's team), in that team's zone.
+async fn message(
+    store: &Store,
+    settings: &Settings,
+    r: &Request,
+    kind: NotificationKind,
+    now: DateTime<Utc>,
+) -> AppResult<Notification> {
     let mut n = Notification::about(r, kind, Uuid::now_v7(), now);
     if shown_on_page(r.source) {
         n.delivered_at = Some(n.created_at);
+        return Ok(n);
     }
-    n
+    let urgency =
+        if kind == NotificationKind::Received || r.criticality(&settings.planning.matrix).page {
+            Urgency::Urgent
+        } else {
+            Urgency::Normal
+        };
+    if urgency == Urgency::Normal {
+        let team = crate::notify::team_of_user(store, r.requester_user_id, r.team_id).await?;
+        let due = crate::notify::due_for_team(store, settings, &team, urgency, now).await?;
+        if due > now {
+            n.due_at = Some(tandem_domain::time::micros(due));
+        }
+    }
+    Ok(n)
 }
 
 /// Stores a new request from any channel, with a `received` message to
 /// the requester. An unknown team is `Invalid` naming `team_id`; a channel
 /// id seen before from the same source is a `Conflict` on `external_id`.
+///
+/// A P0 request (a production outage or a security issue) pages the
+/// on-call path: its critical alerts (`checks::alerts::page_alerts`) are
+/// stored with it, in one transaction, and sent at once by the alert
+/// sender whatever the hour.
 pub async fn submit(store: &Store, settings: &Settings, new: NewRequest) -> AppResult<Request> {
-    let now = Utc::now();
+    submit_at(store, settings, new, Utc::now()).await
+}
+
+/// [`submit`] at `now` (tests drive the clock).
+pub async fn submit_at(
+    store: &Store,
+    settings: &Settings,
+    new: NewRequest,
+    now: DateTime<Utc>,
+) -> AppResult<Request> {
     let r = new.into_request(Uuid::now_v7(), now, &settings.planning.matrix)?;
-    let received = message(&r, NotificationKind::Received, now);
-    store.create_request(&r, &[received]).await?;
+    let received = message(store, settings, &r, NotificationKind::Received, now).await?;
     let c = r.criticality(&settings.planning.matrix);
+    let pages = if c.page {
+        crate::checks::alerts::page_alerts(store, settings, &r, &c.rule, now).await?
+    } else {
+        Vec::new()
+    };
+    store.create_request_paging(&r, &[received], &pages).await?;
     if c.page {
-        // The on-call path does not exist yet (the monitoring issue): the
-        // request is flagged (`criticality.page`) and logged loudly.
-        tracing::warn!(request = %r.id, team = %r.team_id, rule = %c.rule, "urgent request: page the on-call path");
+        if pages.is_empty() {
+            tracing::error!(request = %r.id, team = %r.team_id, rule = %c.rule, "a P0 request, but no [[alerts.routes]] takes the team's critical alerts: nobody is paged");
+        } else {
+            tracing::warn!(request = %r.id, team = %r.team_id, rule = %c.rule, pages = pages.len(), "P0 request: paging the on-call path");
+        }
     }
     Ok(r)
 }
@@ -376,9 +429,20 @@ pub async fn decide(
     input: DecisionInput,
     by: &str,
 ) -> AppResult<Request> {
+    decide_at(store, settings, id, input, by, Utc::now()).await
+}
+
+/// [`decide`] at `now` (tests drive the clock).
+pub async fn decide_at(
+    store: &Store,
+    settings: &Settings,
+    id: Uuid,
+    input: DecisionInput,
+    by: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Request> {
     let r = store.get_request(id).await?;
     check_version(&r, input.version)?;
-    let now = Utc::now();
     let mut next = r.decide(&input, by, now)?;
     let cost = cost_for(
         store,
@@ -418,7 +482,7 @@ pub async fn decide(
         d.goal_id = goal.as_ref().map(|g| g.id);
         d.cost_of_yes = lines;
     }
-    let told = message(&next, NotificationKind::Decided, now);
+    let told = message(store, settings, &next, NotificationKind::Decided, now).await?;
     store
         .save_request(
             &next,
@@ -548,7 +612,17 @@ pub async fn claim_notification(
     source: RequestSource,
     lease: Duration,
 ) -> AppResult<Option<Notification>> {
-    let now = Utc::now();
+    claim_notification_at(store, source, lease, Utc::now()).await
+}
+
+/// [`claim_notification`] at `now`: only a message due by then (its
+/// `due_at`, set by the one rule of `crate::notify`) is claimed.
+pub async fn claim_notification_at(
+    store: &Store,
+    source: RequestSource,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Notification>> {
     Ok(store
         .claim_request_notification(source, now, now + lease)
         .await?)

@@ -427,8 +427,10 @@ pub struct AlertSettings {
     pub timeout_seconds: u64,
     /// A claim older than this is taken over (its sender died).
     pub claim_stale_minutes: u32,
-    /// Working hours, in each team's time zone: alerts that are not
-    /// critical wait for them (quiet hours).
+    /// Deprecated: alerts that are not critical follow the recipient team's
+    /// policy (`crate::notify`). When changed from their defaults, these
+    /// still give the working days and hours of teams without a policy of
+    /// their own, and `serve` warns.
     pub working_days: Vec<String>,
     pub working_start: String,
     pub working_end: String,
@@ -502,12 +504,27 @@ impl AlertSettings {
         if self.max_attempts == 0 || self.max_attempts > 20 {
             return Err("alerts.max_attempts must be between 1 and 20".into());
         }
-        tandem_domain::check::WorkingHours::parse(
-            &self.working_days,
-            &self.working_start,
-            &self.working_end,
-        )
-        .map_err(|e| format!("alerts.working_*: {e}"))?;
+        // Deprecated (crate::notify): still checked, as they still give the
+        // working hours of teams without a policy.
+        use tandem_domain::policy::{ClockTime, Day};
+        for d in &self.working_days {
+            d.parse::<Day>()
+                .map_err(|e| format!("alerts.working_days: {e}"))?;
+        }
+        if self.working_days.is_empty() {
+            return Err("alerts.working_days: at least one working day is needed".into());
+        }
+        let start = self
+            .working_start
+            .parse::<ClockTime>()
+            .map_err(|e| format!("alerts.working_start: {e}"))?;
+        let end = self
+            .working_end
+            .parse::<ClockTime>()
+            .map_err(|e| format!("alerts.working_end: {e}"))?;
+        if start >= end {
+            return Err("alerts.working_end: working hours must end after they start".into());
+        }
         Ok(())
     }
 }

@@ -229,6 +229,10 @@ async fn serve(
         );
     }
     tracing::info!(%addr, "listening");
+    if let Some(warning) = tandem_app::notify::deprecated_settings(&settings) {
+        tracing::warn!("{warning}");
+        eprintln!("warning: {warning}");
+    }
     let state = AppState::new(store, settings)?;
     tandem_server::launch(state, listener, shutdown_signal()).await?;
     println!("Tandem stopped.");

@@ -2,7 +2,8 @@
 //! conditions on what a probe observed, the state machine that turns runs
 //! into "failing" and "recovered" (thresholds, flap protection, silences,
 //! maintenance windows, a failing parent), reminder backoff, uptime from
-//! rollups, and quiet hours for alerts.
+//! rollups, and how urgent an alert of each severity is (when it may
+//! arrive is the team policy's one rule, `policy::delivery_time`).
 //!
 //! Rules kept here:
 //! - A definition that passed [`CheckSpec::validate`] is runnable: its
@@ -61,12 +62,26 @@ crate::string_enum! {
     }
 }
 
+impl Severity {
+    /// How soon an alert of this severity must arrive: critical ones go
+    /// through at once; the others wait for the recipient team's working
+    /// hours outside its focus block (`policy::delivery_time`, the one rule).
+    pub fn urgency(self) -> crate::policy::Urgency {
+        match self {
+            Severity::Critical => crate::policy::Urgency::Urgent,
+            Severity::Warning | Severity::Info => crate::policy::Urgency::Normal,
+        }
+    }
+}
+
 crate::string_enum! {
-    /// Which message of an incident an alert is.
+    /// Which message of an incident an alert is; `page` is a P0 business
+    /// request paging the on-call path (it has no incident).
     AlertKind {
         Opened => "opened",
         Reminder => "reminder",
         Resolved => "resolved",
+        Page => "page",
     }
 }
 
@@ -907,66 +922,6 @@ pub fn uptime(rollups: &[Rollup]) -> Option<f64> {
     (up + down > 0).then(|| up as f64 / (up + down) as f64)
 }
 
-/// Working hours for quiet hours: alerts that are not critical wait for the
-/// next moment inside them. `offset_minutes` is the team's UTC offset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkingHours {
-    pub days: Vec<Weekday>,
-    pub start: NaiveTime,
-    pub end: NaiveTime,
-}
-
-impl WorkingHours {
-    /// Parses `mon-fri 09:00-18:00` style settings.
-    pub fn parse(days: &[String], start: &str, end: &str) -> Result<WorkingHours, String> {
-        let t = |s: &str| {
-            NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| format!("{s:?} is not HH:MM"))
-        };
-        let days = days
-            .iter()
-            .map(|d| {
-                d.parse::<Weekday>()
-                    .map_err(|_| format!("{d:?} is not a weekday"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let (start, end) = (t(start)?, t(end)?);
-        if start >= end || days.is_empty() {
-            return Err("working hours need at least one day and start before end".into());
-        }
-        Ok(WorkingHours { days, start, end })
-    }
-
-    /// When an alert of `severity` made at `now` may be delivered, in a
-    /// place `offset` east of UTC: critical at once; others at once inside
-    /// working hours, else at the start of the next working period.
-    pub fn deliver_at(
-        &self,
-        severity: Severity,
-        now: DateTime<Utc>,
-        offset: Duration,
-    ) -> DateTime<Utc> {
-        if severity == Severity::Critical {
-            return now;
-        }
-        let local = now + offset;
-        for day in 0..8 {
-            let date = local.date_naive() + Duration::days(day);
-            if !self.days.contains(&date.weekday()) {
-                continue;
-            }
-            let open = date.and_time(self.start).and_utc();
-            let close = date.and_time(self.end).and_utc();
-            if local < open {
-                return open - offset;
-            }
-            if local < close {
-                return now;
-            }
-        }
-        now
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1133,7 +1088,7 @@ mod tests {
     }
 
     #[test]
-    fn maintenance_windows_and_quiet_hours() {
+    fn maintenance_windows() {
         let mut s = spec(CheckKind::Http, "http://x");
         s.maintenance = vec![MaintenanceWindow {
             weekdays: vec!["mon".into()],
@@ -1145,31 +1100,6 @@ mod tests {
         assert!(s.in_maintenance(monday_late));
         assert!(s.in_maintenance(monday_late + Duration::hours(1)));
         assert!(!s.in_maintenance(monday_late + Duration::hours(2)));
-        let wh = WorkingHours::parse(
-            &[
-                "mon".into(),
-                "tue".into(),
-                "wed".into(),
-                "thu".into(),
-                "fri".into(),
-            ],
-            "09:00",
-            "18:00",
-        )
-        .unwrap();
-        let saturday = Utc.with_ymd_and_hms(2026, 3, 7, 12, 0, 0).unwrap();
-        assert_eq!(
-            wh.deliver_at(Severity::Critical, saturday, Duration::zero()),
-            saturday
-        );
-        assert_eq!(
-            wh.deliver_at(Severity::Warning, saturday, Duration::zero()),
-            Utc.with_ymd_and_hms(2026, 3, 9, 9, 0, 0).unwrap()
-        );
-        assert_eq!(
-            wh.deliver_at(Severity::Warning, t(0), Duration::zero()),
-            t(0)
-        );
     }
 
     #[test]

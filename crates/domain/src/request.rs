@@ -624,7 +624,8 @@ impl Request {
 pub struct Criticality {
     pub priority: Priority,
     /// True for a production outage or a security issue: P0 now, page the
-    /// on-call path (flagged; nothing pages yet).
+    /// on-call path (a critical alert through the alert routes, bypassing
+    /// quiet hours and focus blocks).
     pub page: bool,
     /// `now` (an outage or security issue) or `next_sync`.
     pub route: String,
@@ -647,7 +648,7 @@ pub fn criticality(
             page: true,
             route: "now".to_owned(),
             rule: format!(
-                "{} → P0 now: bypasses the sync and flags the on-call path for paging",
+                "{} → P0 now: bypasses the sync and quiet hours and pages the on-call path",
                 if urgency == RequestUrgency::Outage {
                     "production outage"
                 } else {
@@ -698,6 +699,11 @@ pub struct Notification {
     /// Delivery attempts so far.
     pub attempts: i32,
     pub last_error: Option<String>,
+    /// Not sent before this instant: a message that is not urgent waits for
+    /// the recipient's working hours outside the focus block
+    /// (`policy::delivery_time`). Absent: at once.
+    #[serde(default)]
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 impl Notification {
@@ -749,6 +755,7 @@ impl Notification {
             delivered_at: None,
             attempts: 0,
             last_error: None,
+            due_at: None,
         }
     }
 }

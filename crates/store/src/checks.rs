@@ -139,7 +139,10 @@ pub struct CheckResult {
 #[derive(Debug, Clone)]
 pub struct NewAlert {
     pub dedup_key: String,
-    pub incident_id: Uuid,
+    /// The incident it tells of; `None` for a P0 request's page.
+    pub incident_id: Option<Uuid>,
+    /// The business request a page tells of (one of the two is set).
+    pub request_id: Option<Uuid>,
     pub check_id: Option<Uuid>,
     pub team_id: Uuid,
     pub kind: AlertKind,
@@ -156,7 +159,10 @@ pub struct NewAlert {
 pub struct Alert {
     pub id: Uuid,
     pub dedup_key: String,
-    pub incident_id: Uuid,
+    /// The incident it tells of; `None` for a P0 request's page.
+    pub incident_id: Option<Uuid>,
+    /// The business request a page tells of.
+    pub request_id: Option<Uuid>,
     pub check_id: Option<Uuid>,
     pub team_id: Uuid,
     pub kind: AlertKind,
@@ -178,7 +184,8 @@ pub struct Alert {
 struct AlertRow {
     id: Uuid,
     dedup_key: String,
-    incident_id: Uuid,
+    incident_id: Option<Uuid>,
+    request_id: Option<Uuid>,
     check_id: Option<Uuid>,
     team_id: Uuid,
     kind: String,
@@ -202,6 +209,7 @@ impl TryFrom<AlertRow> for Alert {
             id: r.id,
             dedup_key: r.dedup_key,
             incident_id: r.incident_id,
+            request_id: r.request_id,
             check_id: r.check_id,
             team_id: r.team_id,
             kind: r.kind.parse().map_err(StoreError::Corrupt)?,
@@ -219,8 +227,39 @@ impl TryFrom<AlertRow> for Alert {
     }
 }
 
+/// Inserts one alert (the binds of [`bind_new_alert!`]) unless its key is
+/// taken.
+pub(crate) fn insert_alert_sql() -> String {
+    format!(
+        "INSERT INTO alerts ({ALERT_COLS}, claimed_by, claimed_at) VALUES \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, NULL, NULL, $12, $13, NULL, NULL) \
+         ON CONFLICT (dedup_key) DO NOTHING"
+    )
+}
+
+/// Binds a [`NewAlert`] to [`insert_alert_sql`].
+macro_rules! bind_new_alert {
+    ($q:expr, $a:expr) => {{
+        let a: &$crate::NewAlert = $a;
+        $q.bind(uuid::Uuid::now_v7())
+            .bind(&a.dedup_key)
+            .bind(a.incident_id)
+            .bind(a.check_id)
+            .bind(a.team_id)
+            .bind(a.kind.as_str())
+            .bind(a.severity.as_str())
+            .bind(a.channel.as_str())
+            .bind(&a.destination)
+            .bind(sqlx::types::Json(&a.message))
+            .bind(a.due_at)
+            .bind(a.now)
+            .bind(a.request_id)
+    }};
+}
+pub(crate) use bind_new_alert;
+
 const ALERT_COLS: &str = "id, dedup_key, incident_id, check_id, team_id, kind, severity, channel, \
-     destination, message, status, attempts, due_at, sent_at, last_error, created_at";
+     destination, message, status, attempts, due_at, sent_at, last_error, created_at, request_id";
 
 /// One delivery attempt of an alert.
 #[derive(Debug, Clone, PartialEq, Serialize, FromRow, utoipa::ToSchema)]
@@ -604,26 +643,10 @@ impl Store {
     /// Enqueues an alert unless one with its key exists; true when new.
     pub async fn enqueue_alert(&self, a: &NewAlert) -> Result<bool> {
         let n = on_pool!(self, |pool| {
-            sqlx::query(sql(format!(
-                "INSERT INTO alerts ({ALERT_COLS}, claimed_by, claimed_at) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, NULL, NULL, $12, NULL, NULL) \
-                 ON CONFLICT (dedup_key) DO NOTHING"
-            )))
-            .bind(Uuid::now_v7())
-            .bind(&a.dedup_key)
-            .bind(a.incident_id)
-            .bind(a.check_id)
-            .bind(a.team_id)
-            .bind(a.kind.as_str())
-            .bind(a.severity.as_str())
-            .bind(a.channel.as_str())
-            .bind(&a.destination)
-            .bind(Json(&a.message))
-            .bind(a.due_at)
-            .bind(a.now)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            bind_new_alert!(sqlx::query(sql(insert_alert_sql())), a)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(n > 0)
     }
@@ -719,6 +742,20 @@ impl Store {
                  ORDER BY created_at, id"
             )))
             .bind(incident_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(Alert::try_from).collect()
+    }
+
+    /// The alerts paging the on-call path for a business request, oldest
+    /// first.
+    pub async fn list_request_alerts(&self, request_id: Uuid) -> Result<Vec<Alert>> {
+        let rows: Vec<AlertRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "SELECT {ALERT_COLS} FROM alerts WHERE request_id = $1 ORDER BY created_at, id"
+            )))
+            .bind(request_id)
             .fetch_all(pool)
             .await?
         });

@@ -1,11 +1,20 @@
-//! Alerts from checks: routing (`[[alerts.routes]]`: per team and
-//! severity), quiet hours, the outbox and its sender.
+//! Alerts from checks and P0 business requests: routing
+//! (`[[alerts.routes]]`: per team and severity), quiet hours, the outbox and
+//! its sender.
 //!
 //! - `enqueue` writes one alert per matching route into the outbox, keyed
 //!   by cause (`<incident>:<kind>:<n>:<route>`), so a repeated run adds
-//!   nothing. An alert that is not critical is due at the start of the
-//!   team's working hours when raised outside them (quiet hours, in the
-//!   team's time zone; `tandem_domain::check::WorkingHours`).
+//!   nothing. An alert that is not critical is due when the team's policy
+//!   next allows (`crate::notify`: working hours outside the focus block,
+//!   in the team's time zone); a critical one at once.
+//! - `page_alerts` are the pages of the on-call path for a P0 business
+//!   request (a production outage or a security issue, issue 14 §3): a
+//!   critical alert of kind `page` on every route of the request's team that
+//!   takes critical alerts, due at once whatever the hour, keyed
+//!   `request:<id>:page:<route>`, with a link to the request's page.
+//!   `requests::submit` stores them in the request's own transaction, so a
+//!   stored P0 request is always paged, and the sender below delivers them
+//!   like any alert (claimed, retried, exactly once across replicas).
 //! - `send_due` claims due alerts (one sender each, across replicas; a
 //!   claim older than `claim_stale_minutes` is taken over), sends each once
 //!   per claim, logs the attempt, and marks it sent, or pending again with a
@@ -22,8 +31,9 @@ use lettre::Message;
 use lettre::message::Mailbox;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use tandem_domain::check::{AlertChannel, AlertKind, Severity, WorkingHours};
+use tandem_domain::check::{AlertChannel, AlertKind, Severity};
 use tandem_domain::engineering::Incident;
+use tandem_domain::request::Request;
 use tandem_store::{Alert, NewAlert, Store, StoredCheck};
 
 use crate::error::AppResult;
@@ -56,6 +66,11 @@ pub fn incident_page(settings: &Settings, id: uuid::Uuid) -> String {
     format!("{}/incidents/{id}", settings.server.public_url())
 }
 
+/// The request's page.
+pub fn request_link(settings: &Settings, request: &Request) -> String {
+    format!("{}/requests/{}", settings.server.public_url(), request.id)
+}
+
 /// Writes the alerts of one message of an incident into the outbox.
 #[allow(clippy::too_many_arguments)]
 pub async fn enqueue(
@@ -70,9 +85,10 @@ pub async fn enqueue(
 ) -> AppResult<usize> {
     let severity = check.spec.severity;
     let team = crate::lookup::team(store, &check.team_id.to_string()).await?;
-    let due_at = quiet_until(settings, &team.timezone, severity, now);
+    let due_at =
+        crate::notify::due_for_team(store, settings, &team, severity.urgency(), now).await?;
     let title = match kind {
-        AlertKind::Opened => format!("🔴 {} is failing", check.name),
+        AlertKind::Opened | AlertKind::Page => format!("🔴 {} is failing", check.name),
         AlertKind::Reminder => format!("🟠 {} is still failing", check.name),
         AlertKind::Resolved => format!("✅ {} recovered", check.name),
     };
@@ -100,7 +116,8 @@ pub async fn enqueue(
     for route in routes(settings, &team.key, severity) {
         let new = NewAlert {
             dedup_key: format!("{}:{kind}:{n}:{}", incident.external_id, route.name),
-            incident_id: incident.id,
+            incident_id: Some(incident.id),
+            request_id: None,
             check_id: Some(check.id),
             team_id: team.id,
             kind,
@@ -118,33 +135,85 @@ pub async fn enqueue(
     Ok(added)
 }
 
-/// When an alert raised at `now` may go: at once when critical or inside
-/// the team's working hours, else when they next begin.
-pub fn quiet_until(
+/// The pages of the on-call path for a P0 request: one critical alert per
+/// route of its team taking critical alerts, due `now` (quiet hours and
+/// focus blocks do not hold it). Empty when no route takes the team's
+/// critical alerts.
+pub async fn page_alerts(
+    store: &Store,
     settings: &Settings,
-    timezone: &str,
-    severity: Severity,
+    request: &Request,
+    rule: &str,
     now: DateTime<Utc>,
-) -> DateTime<Utc> {
-    let a = &settings.alerts;
-    let Ok(hours) = WorkingHours::parse(&a.working_days, &a.working_start, &a.working_end) else {
-        return now;
-    };
-    let offset = timezone
-        .parse::<chrono_tz::Tz>()
-        .map(|tz| {
-            use chrono::Offset;
-            TimeDelta::seconds(i64::from(
-                now.with_timezone(&tz).offset().fix().local_minus_utc(),
-            ))
+) -> AppResult<Vec<NewAlert>> {
+    let severity = Severity::Critical;
+    let team = store.get_team(request.team_id).await?;
+    let due_at =
+        crate::notify::due_for_team(store, settings, &team, severity.urgency(), now).await?;
+    let title = format!("🚨 P0 request: {}", request.title);
+    let mut text = format!(
+        "{} asked through {}: {rule}.",
+        request.requester, request.source
+    );
+    if !request.description.trim().is_empty() {
+        text.push('\n');
+        text.push_str(
+            &request
+                .description
+                .trim()
+                .chars()
+                .take(500)
+                .collect::<String>(),
+        );
+    }
+    let link = request_link(settings, request);
+    let message = json!({
+        "kind": AlertKind::Page, "severity": severity, "team": team.key,
+        "request_id": request.id, "request": request.title, "requester": request.requester,
+        "source": request.source, "priority": request.priority, "opened_at": request.created_at,
+        "title": title, "text": text, "link": link,
+    });
+    Ok(routes(settings, &team.key, severity)
+        .into_iter()
+        .map(|route| NewAlert {
+            dedup_key: format!("request:{}:page:{}", request.id, route.name),
+            incident_id: None,
+            request_id: Some(request.id),
+            check_id: None,
+            team_id: team.id,
+            kind: AlertKind::Page,
+            severity,
+            channel: route.channel,
+            destination: route.name.clone(),
+            message: message.clone(),
+            due_at,
+            now,
         })
-        .unwrap_or_default();
-    hours.deliver_at(severity, now, offset)
+        .collect())
 }
 
 /// The Slack Block Kit message of an alert.
 pub fn slack_payload(message: &Value) -> Value {
     let s = |k: &str| message[k].as_str().unwrap_or_default().to_owned();
+    if message.get("request_id").is_some() {
+        return json!({
+            "text": format!("{} — {}", s("title"), s("text")),
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": s("title"), "emoji": true}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": s("text")},
+                 "fields": [
+                    {"type": "mrkdwn", "text": format!("*Team*\n{}", s("team"))},
+                    {"type": "mrkdwn", "text": format!("*Priority*\n{}", s("priority"))},
+                    {"type": "mrkdwn", "text": format!("*Requester*\n{}", s("requester"))},
+                    {"type": "mrkdwn", "text": format!("*Request*\n<{}|{}>", s("link"), s("request"))}
+                 ]},
+                {"type": "actions", "elements": [
+                    {"type": "button", "text": {"type": "plain_text", "text": "Open the request"},
+                     "url": s("link")}
+                ]}
+            ]
+        });
+    }
     json!({
         "text": format!("{} — {}", s("title"), s("text")),
         "blocks": [

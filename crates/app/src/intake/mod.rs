@@ -1,7 +1,8 @@
 //! The Slack and e-mail channels of business requests (ADR 0022): what
 //! they collect becomes a request through [`crate::requests::submit`], and
 //! the requests outbox's Slack and e-mail messages go back through them
-//! ([`deliver_pending`]).
+//! ([`deliver_pending`]) once due: a message that is not urgent waits for
+//! the requester's working hours outside the focus block (`crate::notify`).
 //!
 //! Map: `slack_api` (the Web API client), `slack` (modal, submission,
 //! confirmation), `mail` (a raw e-mail to a request or a reply; threaded
@@ -103,6 +104,17 @@ const DELIVERY_BATCH: u32 = 100;
 /// requesters (claimed one at a time, so replicas never send one twice; a
 /// failed one is tried again once its lease ran out).
 pub async fn deliver_pending(store: &Store, settings: &Settings) -> AppResult<Delivered> {
+    deliver_pending_at(store, settings, Utc::now()).await
+}
+
+/// [`deliver_pending`] at `now`: only messages due by then go (a decision
+/// that is not urgent waits for the requester's working hours outside the
+/// focus block, `crate::notify`).
+pub async fn deliver_pending_at(
+    store: &Store,
+    settings: &Settings,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<Delivered> {
     let mut done = Delivered::default();
     for source in [RequestSource::Slack, RequestSource::Email] {
         let configured = match source {
@@ -114,7 +126,7 @@ pub async fn deliver_pending(store: &Store, settings: &Settings) -> AppResult<De
         }
         for _ in 0..DELIVERY_BATCH {
             let Some(n) =
-                crate::requests::claim_notification(store, source, DELIVERY_LEASE).await?
+                crate::requests::claim_notification_at(store, source, DELIVERY_LEASE, now).await?
             else {
                 break;
             };

@@ -7,7 +7,10 @@
 //! - creates the draft of the next due report once it is less than
 //!   `report.draft_ahead_hours` away, so managers can edit it ahead of time;
 //! - for the latest due time at or before now (within the last 7 days, so
-//!   after a restart a missed send is caught up once), claims the run of that
+//!   after a restart a missed send is caught up once), once the team's
+//!   policy lets a non-urgent message through (`crate::notify`: a due time
+//!   in the focus block or outside working hours waits for the next moment
+//!   inside them, in the team's zone), claims the run of that
 //!   team and ISO week in the database (`report_runs`, unique per team and
 //!   week, with a lease) and either sends the report (`auto_send`, or the
 //!   draft was approved) or holds it for approval. A finished run is never
@@ -23,6 +26,7 @@
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use croner::Cron;
+use tandem_domain::policy::Urgency;
 use tandem_domain::report::{self, DraftStatus};
 use tandem_store::{ListQuery, ReportSchedule, Store};
 use uuid::Uuid;
@@ -122,6 +126,14 @@ pub async fn tick(
         let Some(due) = prev.filter(|p| now - *p < Duration::days(7)) else {
             continue;
         };
+        // A report is not urgent: a due time outside the team's working
+        // hours, or inside its focus block, waits for the next moment the
+        // policy allows (`crate::notify`, the one rule).
+        let send_at =
+            crate::notify::due_for_team(store, settings, &team, Urgency::Normal, due).await?;
+        if now < send_at {
+            continue;
+        }
         let week = week_of(due, tz);
         let label = report::week_label(week);
         let lease = now + Duration::minutes(RUN_LEASE_MINUTES);

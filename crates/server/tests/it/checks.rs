@@ -45,7 +45,7 @@ async fn start_target(addr: SocketAddr) -> oneshot::Sender<()> {
 }
 
 /// The Slack stand-in: stores each incoming-webhook body.
-async fn start_slack() -> (String, Arc<Mutex<Vec<Value>>>) {
+pub(crate) async fn start_slack() -> (String, Arc<Mutex<Vec<Value>>>) {
     let got = Arc::new(Mutex::new(Vec::new()));
     let store = Arc::clone(&got);
     let app = Router::new().route(
@@ -68,7 +68,7 @@ async fn start_slack() -> (String, Arc<Mutex<Vec<Value>>>) {
 }
 
 /// Polls `f` every 100 ms until it answers `Some`, for at most `secs`.
-async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+pub(crate) async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,

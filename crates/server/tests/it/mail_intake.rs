@@ -238,6 +238,8 @@ async fn an_emailed_request_is_threaded_decided_and_answered_by_email(engine: En
     let db = TestDb::new(engine).await;
     let store = db.store().await;
     team(&store).await;
+    // This tests the channel, not when it may speak (notify.rs does).
+    crate::support::always_open(&store).await;
     let dovecot = Dovecot::start().await;
     let (smtp_port, sink) = smtp_sink().await;
     let s = settings(&db.url, dovecot.port, smtp_port, "payments");
@@ -370,6 +372,7 @@ async fn an_emailed_request_is_threaded_decided_and_answered_by_email(engine: En
         .await
         .unwrap();
     assert_eq!(decided.status, RequestStatus::Postponed);
+    crate::requests::decided_everywhere(&store, &s, request, "postponed").await;
     let told = deliver_pending(&store, &s).await.unwrap();
     assert_eq!((told.sent, told.failed), (1, 0));
     let sent = mails(&sink, 2).await;

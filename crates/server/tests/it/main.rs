@@ -16,6 +16,7 @@ mod frontline;
 mod grafana;
 mod input_rules;
 mod mail_intake;
+mod notify;
 mod openapi;
 mod org;
 mod pages;

@@ -432,6 +432,8 @@ async fn two_replicas_send_one_scheduled_report(engine: EngineKind) {
         })
         .await
         .unwrap();
+    // A report every minute, whatever the hour (notify.rs tests the timing).
+    crate::support::always_open(&store).await;
     let mut s = s;
     s.report.scheduler_interval_seconds = 1;
     // Two replicas, each with its own pool on the same database.

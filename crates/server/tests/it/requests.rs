@@ -456,3 +456,58 @@ async fn the_web_form_and_queue_for_people(engine: EngineKind) {
     );
     app.stop().await;
 }
+
+/// After a request from any channel was decided (`outcome`: `declined`,
+/// `postponed`, …): the decision carries the cost of yes computed on the
+/// team's real forecasts, it is in the decisions log, the weekly report's
+/// requests line counts it, and the sync agenda lists it when it was
+/// postponed to the next sync (and not otherwise). Shared by the Slack and
+/// e-mail channel tests (issue 14's "done when").
+pub(crate) async fn decided_everywhere(
+    store: &tandem_store::Store,
+    settings: &tandem_app::Settings,
+    request_id: uuid::Uuid,
+    outcome: &str,
+) {
+    use chrono::{Datelike, Utc};
+    let r = store.get_request(request_id).await.unwrap();
+    let d = r.decision.clone().expect("decided");
+    assert!(
+        d.cost_of_yes.iter().any(|l| l.contains(" → ")),
+        "the cost of yes on the team's forecasts, goal by goal: {:?}",
+        d.cost_of_yes
+    );
+    let entry = store.get_decision(d.decision_id).await.unwrap();
+    assert!(entry.title.contains(&r.title), "{entry:?}");
+    assert_eq!(entry.consequences, d.cost_of_yes.join("\n"));
+
+    let team = store.get_team(r.team_id).await.unwrap();
+    let tz: chrono_tz::Tz = team.timezone.parse().unwrap();
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let report =
+        tandem_app::report::assemble::weekly_full(store, settings, team.id, today.iso_week())
+            .await
+            .unwrap();
+    let report = serde_json::to_value(&report).unwrap();
+    let line = report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["lines"].as_array().unwrap().iter())
+        .find(|l| l["id"] == "requests")
+        .unwrap_or_else(|| panic!("no requests line: {report}"))["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(line.contains(&format!("1 {outcome}")), "{line}");
+
+    let agenda = tandem_app::forecasting::agenda(store, team.id, today, &settings.forecast)
+        .await
+        .unwrap();
+    let listed = agenda.pending_requests.iter().any(|p| p.id == request_id);
+    assert_eq!(
+        listed,
+        outcome == "postponed",
+        "on the agenda only when postponed to the next sync"
+    );
+}

@@ -125,7 +125,11 @@ async fn start(engine: EngineKind, slack: &str) -> TestApp {
         ],
     )
     .await;
-    app.team("payments").await;
+    // The demo organisation: its `payments` team has goals in flight and a
+    // history to forecast from, so the cost of yes is on real forecasts.
+    tandem_app::demo::load_organisation(&app.store().await, chrono::Utc::now().date_naive())
+        .await
+        .expect("load the demo organisation");
     app
 }
 
@@ -311,6 +315,8 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
     .ok(200);
     assert_eq!(ok.body, Value::Null);
     let store = app.store().await;
+    // This tests the channel, not when it may speak (notify.rs does).
+    crate::support::always_open(&store).await;
     let settings = app_settings(&app, &slack);
     let mut queue = Vec::new();
     for _ in 0..200 {
@@ -386,6 +392,7 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
     requests::decide(&store, &settings, entry.id, input, "manager")
         .await
         .unwrap();
+    crate::requests::decided_everywhere(&store, &settings, entry.id, "declined").await;
     let told = tandem_app::intake::deliver_pending(&store, &settings)
         .await
         .unwrap();

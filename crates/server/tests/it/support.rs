@@ -381,3 +381,40 @@ pub fn concrete_path(path: &str) -> String {
         .collect::<Vec<_>>()
         .join("/")
 }
+
+/// Gives every team a policy that lets any notification through at any
+/// hour (working hours all day, every day, no focus block), for tests of a
+/// channel rather than of its timing (`notify.rs` tests the timing).
+#[allow(dead_code)] // each test binary uses a different subset
+pub async fn always_open(store: &tandem_store::Store) {
+    use tandem_domain::policy::{ClockTime, Day, TeamPolicy};
+    let every_day = vec![
+        Day::Mon,
+        Day::Tue,
+        Day::Wed,
+        Day::Thu,
+        Day::Fri,
+        Day::Sat,
+        Day::Sun,
+    ];
+    let open = TeamPolicy {
+        work_start: ClockTime::MIDNIGHT,
+        work_end: ClockTime::END_OF_DAY,
+        evening_cutoff: ClockTime::END_OF_DAY,
+        work_days: every_day,
+        focus_days: vec![],
+        ..TeamPolicy::default()
+    };
+    let teams = store
+        .list_teams(&tandem_store::ListQuery {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .expect("list the teams");
+    for t in teams.items {
+        tandem_app::focus::set_policy(store, &t.key, open.clone(), chrono::Utc::now())
+            .await
+            .expect("an always-open policy");
+    }
+}

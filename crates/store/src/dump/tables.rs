@@ -448,6 +448,7 @@ pub(crate) const TABLES: &[Table] = &[
             col("attempts", I32),
             opt("last_error", Text),
             opt("claimed_until", Time),
+            opt("due_at", Time),
         ],
         order_by: "id",
     },

@@ -6,10 +6,11 @@
 //! decisions-log entry, the draft goal of an acceptance and the message to
 //! the requester are written with it or not at all.
 //!
-//! The outbox: a channel claims its oldest undelivered message with a
-//! lease (`claimed_until`), one statement, so replicas never send the same
-//! message at once; a failed send leaves it for the next claim after the
-//! lease.
+//! The outbox: a channel claims its oldest undelivered message that is due
+//! (`due_at` passed or absent: a message that is not urgent waits for the
+//! recipient's working hours) with a lease (`claimed_until`), one
+//! statement, so replicas never send the same message at once; a failed
+//! send leaves it for the next claim after the lease.
 
 use tandem_domain::request::{
     Answers, Notification, NotificationKind, ReplyAddress, Request, RequestDecision,
@@ -25,7 +26,7 @@ pub(crate) const REQUEST_COLS: &str = "id, team_id, title, description, source, 
 
 /// The columns of `request_notifications`, in `bind_notification!` order.
 pub(crate) const NOTIFICATION_COLS: &str = "id, request_id, source, reply, kind, decision, subject, \
-     body, created_at, delivered_at, attempts, last_error";
+     body, created_at, delivered_at, attempts, last_error, due_at";
 
 macro_rules! bind_request {
     ($q:expr, $r:expr) => {{
@@ -67,6 +68,7 @@ macro_rules! bind_notification {
             .bind(n.delivered_at)
             .bind(n.attempts)
             .bind(&n.last_error)
+            .bind(n.due_at)
     }};
 }
 
@@ -148,6 +150,7 @@ struct NotificationRow {
     delivered_at: Option<DateTime<Utc>>,
     attempts: i32,
     last_error: Option<String>,
+    due_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<NotificationRow> for Notification {
@@ -171,6 +174,7 @@ impl TryFrom<NotificationRow> for Notification {
             delivered_at: r.delivered_at,
             attempts: r.attempts,
             last_error: r.last_error,
+            due_at: r.due_at,
         })
     }
 }
@@ -210,6 +214,19 @@ impl Store {
     /// a second request with the same `external_id` from the same source
     /// is a `Conflict` on `external_id`.
     pub async fn create_request(&self, r: &Request, notifications: &[Notification]) -> Result<()> {
+        self.create_request_paging(r, notifications, &[]).await
+    }
+
+    /// [`Store::create_request`] with the alerts that page the on-call path
+    /// for it (a P0 request), in the same transaction: a stored P0 request
+    /// always has its pages in the alert outbox. An alert whose key exists
+    /// is skipped.
+    pub async fn create_request_paging(
+        &self,
+        r: &Request,
+        notifications: &[Notification],
+        pages: &[crate::NewAlert],
+    ) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             ensure_refs!(
@@ -239,6 +256,14 @@ impl Store {
                         NOTIFICATION_COLS
                     )),
                     n
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            for a in pages {
+                crate::checks::bind_new_alert!(
+                    sqlx::query(sql(crate::checks::insert_alert_sql())),
+                    a
                 )
                 .execute(&mut *tx)
                 .await?;
@@ -393,8 +418,9 @@ impl Store {
         convert(rows)
     }
 
-    /// Claims the oldest undelivered message of `source` that nobody holds
-    /// (no claim, or one whose lease ended before `now`) until
+    /// Claims the oldest undelivered message of `source` that is due at
+    /// `now` and nobody holds (no claim, or one whose lease ended before
+    /// `now`) until
     /// `lease_until`, counting an attempt. One statement: two replicas
     /// never hold the same message.
     pub async fn claim_request_notification(
@@ -410,8 +436,9 @@ impl Store {
                 "UPDATE request_notifications SET claimed_until = $3, attempts = attempts + 1 \
                  WHERE id = (SELECT id FROM request_notifications WHERE source = $1 \
                    AND delivered_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) \
-                   ORDER BY id LIMIT 1) \
+                   AND (due_at IS NULL OR due_at <= $2) ORDER BY id LIMIT 1) \
                  AND delivered_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) \
+                 AND (due_at IS NULL OR due_at <= $2) \
                  RETURNING {NOTIFICATION_COLS}"
             )))
             .bind(source.as_str())

@@ -24,6 +24,7 @@ pub mod cache;
 pub mod csrf;
 pub mod data;
 pub mod feed;
+pub mod focus;
 pub mod goals;
 pub mod overview;
 pub mod reports;
@@ -57,6 +58,8 @@ pub fn router() -> Router<AppState> {
         .route("/work-items/{id}", get(goals::work_item_page))
         .route("/teams", get(teams::list))
         .route("/teams/{key}", get(teams::page))
+        .route("/teams/{key}/focus", get(focus::team_page))
+        .route("/teams/{key}/focus/me", get(focus::my_page))
         .route("/reports", get(reports::archive))
         .route("/requests", get(requests::queue).post(requests::submit))
         .route("/requests/new", get(requests::new_form))
@@ -84,6 +87,23 @@ pub fn router() -> Router<AppState> {
             get(setup::teams::page).post(setup::teams::update),
         )
         .route("/setup/teams/{key}/members", post(setup::teams::add_member))
+        .route("/setup/teams/{key}/focus", get(setup::focus::page))
+        .route(
+            "/setup/teams/{key}/focus/policy",
+            post(setup::focus::save_policy),
+        )
+        .route(
+            "/setup/teams/{key}/focus/feeds",
+            post(setup::focus::add_feed),
+        )
+        .route(
+            "/setup/teams/{key}/focus/feeds/remove",
+            post(setup::focus::remove_feed),
+        )
+        .route(
+            "/setup/teams/{key}/focus/feeds/refresh",
+            post(setup::focus::refresh),
+        )
         .route(
             "/setup/teams/{key}/members/remove",
             post(setup::teams::remove_member),

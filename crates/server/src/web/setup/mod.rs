@@ -17,6 +17,7 @@
 //!
 //! [`ManagerViewer`]: super::ManagerViewer
 
+pub mod focus;
 pub mod kpis;
 pub mod projects;
 pub mod teams;
@@ -48,7 +49,7 @@ pub fn notice(query: Option<&str>) -> Option<String> {
         }
         "series-created" => "KPI series created. Add its first point below.",
         "point-added" => "Point added.",
-        _ => return None,
+        other => return focus::done_text(other).map(str::to_owned),
     };
     Some(text.to_owned())
 }

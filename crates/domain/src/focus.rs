@@ -503,10 +503,7 @@ pub fn report_line(w: &FocusWeek) -> Option<String> {
     if let Some(s) = w.series.first() {
         text.push_str(&format!(", {} from {} ({})", s.breaches, s.summary, s.when));
         if let Some(t) = s.move_to {
-            text.push_str(&format!(
-                " — moving it to {t} removes {}",
-                s.removes
-            ));
+            text.push_str(&format!(" — moving it to {t} removes {}", s.removes));
         }
     }
     Some(text)

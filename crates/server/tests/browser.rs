@@ -905,24 +905,38 @@ async fn focus_pages(app: &TestApp, web: &WebDriver) {
         .await
         .ok(200);
     }
-    web.goto(format!("{base}/setup/teams/payments")).await.unwrap();
+    web.goto(format!("{base}/setup/teams/payments"))
+        .await
+        .unwrap();
     web.find(By::LinkText("Policy and calendars"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    wait_for_path(web, "the policy page", |p| p == "/setup/teams/payments/focus").await;
+    wait_for_path(web, "the policy page", |p| {
+        p == "/setup/teams/payments/focus"
+    })
+    .await;
     axe(web, "setup-focus-empty").await;
 
     // An unknown zone is named at its field; nothing else is lost.
     type_into(web, "policy-timezone", "Mars/Olympus").await;
     type_into(web, "policy-evening", "17:30").await;
     submit(web, "/setup/teams/payments/focus/policy").await;
-    let error = by_id(web, "policy-timezone-error").await.text().await.unwrap();
+    let error = by_id(web, "policy-timezone-error")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(error.contains("IANA time zone"), "{error}");
     assert_eq!(
-        by_id(web, "policy-evening").await.value().await.unwrap().as_deref(),
+        by_id(web, "policy-evening")
+            .await
+            .value()
+            .await
+            .unwrap()
+            .as_deref(),
         Some("17:30")
     );
     axe(web, "setup-focus-refused").await;

@@ -152,10 +152,7 @@ pub fn week_view(w: &FocusWeek) -> WeekView {
         ),
         kept_percent: format!("{:.1} %", w.focus_kept_percent),
         breaches_total: w.breaches_total,
-        distribution: days
-            .iter()
-            .map(|(l, n)| row(l, *n, total_days))
-            .collect(),
+        distribution: days.iter().map(|(l, n)| row(l, *n, total_days)).collect(),
         rules: rules
             .iter()
             .map(|(r, n)| row(rule_label(*r), *n, w.breaches_total))

@@ -323,7 +323,8 @@ async fn policy_calendars_and_figures(engine: EngineKind) {
         .unwrap()
         .to_owned();
     assert!(
-        focus_line.starts_with("Focus: 14.1 h of 15 h kept per person; 17 breaches, 6 from Standup"),
+        focus_line
+            .starts_with("Focus: 14.1 h of 15 h kept per person; 17 breaches, 6 from Standup"),
         "{focus_line}"
     );
 
@@ -342,7 +343,10 @@ async fn policy_calendars_and_figures(engine: EngineKind) {
     let page = b.get("/teams/platform/focus?week=2026-03-11").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("14.1 h of 15 h"), "{}", page.body);
-    assert!(page.body.contains("Team sync (Tue 18:30) breaks the evening rule for 5 people"));
+    assert!(
+        page.body
+            .contains("Team sync (Tue 18:30) breaks the evening rule for 5 people")
+    );
     assert!(page.body.contains("id=\"focus-trend\""));
     for name in ["ana@", "ben@", "cleo@", "dan@", "eva@"] {
         assert!(!page.body.contains(name), "{name} on the team page");
@@ -357,14 +361,23 @@ async fn policy_calendars_and_figures(engine: EngineKind) {
         mine.body
     );
     assert_eq!(b.get("/setup/teams/platform/focus").await.status, 403);
-    assert_eq!(b.get("/teams/platform/focus?week=9.3.2026").await.status, 400);
+    assert_eq!(
+        b.get("/teams/platform/focus?week=9.3.2026").await.status,
+        400
+    );
 
     let mut m = Browser::new(&app);
     m.sign_in("admin", crate::support::ADMIN_PASSWORD).await;
     let setup = m.get("/setup/teams/platform/focus").await;
     assert_eq!(setup.status, 200, "{}", setup.body);
-    assert!(setup.body.contains("line 5: DTSTART"), "the last error with its line");
-    assert!(setup.body.contains("without end"), "the capped series' warning");
+    assert!(
+        setup.body.contains("line 5: DTSTART"),
+        "the last error with its line"
+    );
+    assert!(
+        setup.body.contains("without end"),
+        "the capped series' warning"
+    );
     let csrf = csrf_of(&setup.body);
     // A refused policy names each field and stores nothing.
     let bad = m
@@ -455,11 +468,20 @@ async fn policy_calendars_and_figures(engine: EngineKind) {
         Some("/setup/teams/platform/focus?done=feed-removed")
     );
     assert_eq!(
-        app.get(&app.manager, feeds).await.ok(200).body.as_array().unwrap().len(),
+        app.get(&app.manager, feeds)
+            .await
+            .ok(200)
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
         2
     );
     let refreshed = m
-        .post("/setup/teams/platform/focus/feeds/refresh", &[("csrf", &csrf)])
+        .post(
+            "/setup/teams/platform/focus/feeds/refresh",
+            &[("csrf", &csrf)],
+        )
         .await;
     assert_eq!(
         refreshed.location.as_deref(),

@@ -690,7 +690,13 @@ async fn set_up_pages_need_the_manager_role(engine: EngineKind) {
     assert_eq!(t.name, "PAYMENTS");
     assert!(store.team_members(t.id).await.unwrap().is_empty());
     assert!(store.team_policy(t.id).await.unwrap().is_none());
-    assert!(store.list_calendar_feeds(Some(t.id)).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_calendar_feeds(Some(t.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let p = store.get_project_by_key("payments-api").await.unwrap();
     assert_eq!(
         store.webhook_secret(p.id, Provider::Github).await.unwrap(),

@@ -52,10 +52,7 @@ impl PolicyForm {
             focus_end: p.focus_end.to_string(),
             focus_days: p.focus_days.clone(),
             max_meeting_hours: hours_text(p.max_meeting_minutes_per_day),
-            no_meeting_day: p
-                .no_meeting_day
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
+            no_meeting_day: p.no_meeting_day.map(|d| d.to_string()).unwrap_or_default(),
             work_start: p.work_start.to_string(),
             work_end: p.work_end.to_string(),
             work_days: p.work_days.clone(),
@@ -255,14 +252,9 @@ async fn page_of(
     let store = &state.store;
     let id = team.id.to_string();
     let (_, current) = focus::policy(store, &id).await.map_err(ApiError::from)?;
-    let policy = f
-        .policy
-        .unwrap_or_else(|| PolicyForm::of(team, &current));
+    let policy = f.policy.unwrap_or_else(|| PolicyForm::of(team, &current));
     let members = store.team_members(team.id).await?;
-    let names: HashMap<Uuid, String> = members
-        .iter()
-        .map(|u| (u.id, u.username.clone()))
-        .collect();
+    let names: HashMap<Uuid, String> = members.iter().map(|u| (u.id, u.username.clone())).collect();
     let feeds = focus::list_feeds(store, Some(&id))
         .await
         .map_err(ApiError::from)?
@@ -271,7 +263,10 @@ async fn page_of(
             id: feed.id.to_string(),
             person: match feed.user_id {
                 None => "the team".to_owned(),
-                Some(u) => names.get(&u).cloned().unwrap_or_else(|| "a former member".into()),
+                Some(u) => names
+                    .get(&u)
+                    .cloned()
+                    .unwrap_or_else(|| "a former member".into()),
             },
             state: match (feed.fetched_at, feed.ok_at) {
                 (None, _) => "not read yet: refresh".to_owned(),
@@ -294,11 +289,7 @@ async fn page_of(
         .filter(|u| !u.disabled && u.email.is_some())
         .map(|u| MemberOption {
             selected: u.username == f.feed.user,
-            label: format!(
-                "{} ({})",
-                u.username,
-                u.email.clone().unwrap_or_default()
-            ),
+            label: format!("{} ({})", u.username, u.email.clone().unwrap_or_default()),
             username: u.username,
         })
         .collect();

@@ -184,8 +184,11 @@ pub struct TrendRow {
     pub breaches: u32,
 }
 
+/// A trend chart's label, unit and the figure it draws.
+type TrendFigure = (&'static str, &'static str, fn(&TrendPoint) -> f64);
+
 fn trend_charts(points: &[TrendPoint]) -> PageResult<Vec<Chart>> {
-    let series: [(&str, &str, fn(&TrendPoint) -> f64); 3] = [
+    let series: [TrendFigure; 3] = [
         ("Meeting hours per person-day", "h", |p| {
             p.meeting_hours_per_person_day
         }),

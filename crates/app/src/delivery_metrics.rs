@@ -138,12 +138,16 @@ pub async fn resolve(
         .since
         .ok_or_else(|| AppError::bad_field("since", "since (YYYY-MM-DD) is required"))?;
     let until = q.until.unwrap_or(today);
-    let range = Range::new(since, until, bucket).map_err(|e| match e {
-        tandem_domain::DomainError::Invalid(errors) if !errors.is_empty() => {
-            AppError::bad_field(errors[0].field.clone(), errors[0].message.clone())
-        }
-        other => AppError::bad_field("since", other.to_string()),
-    })?;
+    // The days are the team's local days (docs/metrics.md, "Time zones").
+    let zone = store.get_team(team_id).await?.zone();
+    let range = Range::new(since, until, bucket)
+        .map_err(|e| match e {
+            tandem_domain::DomainError::Invalid(errors) if !errors.is_empty() => {
+                AppError::bad_field(errors[0].field.clone(), errors[0].message.clone())
+            }
+            other => AppError::bad_field("since", other.to_string()),
+        })?
+        .in_zone(zone);
     let environment = match &q.env {
         Some(e) if e.trim().is_empty() => {
             return Err(AppError::bad_field("env", "env must name an environment"));

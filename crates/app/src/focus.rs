@@ -120,6 +120,20 @@ pub async fn list_feeds(store: &Store, team: Option<&str>) -> AppResult<Vec<Cale
     Ok(store.list_calendar_feeds(team_id).await?)
 }
 
+/// Removes one of a team's feeds (its stored text goes with it).
+pub async fn remove_feed(store: &Store, team: &str, feed_id: Uuid) -> AppResult<()> {
+    let team = crate::lookup::find_team(store, team).await?;
+    let feed = store.get_calendar_feed(feed_id).await?;
+    if feed.team_id != team.id {
+        return Err(AppError::NotFound(format!(
+            "team {} has no calendar feed {feed_id}",
+            team.key
+        )));
+    }
+    store.delete_calendar_feed(feed_id).await?;
+    Ok(())
+}
+
 /// What one refresh did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Refreshed {
@@ -396,19 +410,17 @@ pub async fn trend(store: &Store, team: &str, now: DateTime<Utc>) -> AppResult<V
         .collect())
 }
 
-/// The weekly report's line for a team's week, if the team has calendars.
-pub async fn report_line(store: &Store, team: &Team, week: NaiveDate) -> AppResult<Option<String>> {
+/// The weekly report's focus line for a team's week (any day of it), if
+/// the team has calendars: `domain::focus::report_line` over [`team_week`].
+pub async fn report_line(
+    store: &Store,
+    team: &Team,
+    week: NaiveDate,
+    now: DateTime<Utc>,
+) -> AppResult<Option<String>> {
     if store.list_calendar_feeds(Some(team.id)).await?.is_empty() {
         return Ok(None);
     }
-    let w = team_week(store, &team.id.to_string(), Some(week), Utc::now()).await?;
-    let worst = w
-        .series
-        .first()
-        .map(|s| format!("; worst: {}", s.text))
-        .unwrap_or_default();
-    Ok(Some(format!(
-        "Focus: {:.1} meeting hours per person-day, {:.0}% of the focus block kept, {} policy breaches{worst}.",
-        w.meeting_hours_per_person_day, w.focus_kept_percent, w.breaches_total
-    )))
+    let w = team_week(store, &team.id.to_string(), Some(week), now).await?;
+    Ok(tandem_domain::focus::report_line(&w))
 }

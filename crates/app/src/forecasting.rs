@@ -133,11 +133,17 @@ pub async fn forecast_team(
             open_items,
         });
     }
+    // Throughput days are the team's local days (docs/metrics.md, "Time
+    // zones"): an item done at 23:30 in Sydney counts on that Sydney day.
+    let tz = team.zone();
     let done_dates: Vec<NaiveDate> = items
         .iter()
-        .filter_map(|i| i.done_at.map(|d| d.date_naive()))
+        .filter_map(|i| i.done_at.map(|d| tandem_domain::time::local_date(d, tz)))
         .collect();
-    let targets: Vec<Target> = in_flight.iter().map(|g| target(g, &items, today)).collect();
+    let targets: Vec<Target> = in_flight
+        .iter()
+        .map(|g| target(g, &items, today, tz))
+        .collect();
     // Tens of milliseconds of CPU for a busy team: keep it off the async
     // workers so requests in flight are not held up.
     let settings = model(cfg);
@@ -159,7 +165,8 @@ pub async fn forecast_team(
 
 /// A goal as a forecast target: its stages as milestones (open items without
 /// a stage come last), growing as the goal has grown since it started.
-fn target(g: &GoalInFlight, all_items: &[WorkItem], today: NaiveDate) -> Target {
+fn target(g: &GoalInFlight, all_items: &[WorkItem], today: NaiveDate, tz: chrono_tz::Tz) -> Target {
+    let day = |at| tandem_domain::time::local_date(at, tz);
     let stages: Vec<StageWork> = g
         .stages
         .iter()
@@ -174,12 +181,12 @@ fn target(g: &GoalInFlight, all_items: &[WorkItem], today: NaiveDate) -> Target 
         .goal
         .timeline
         .starts_on
-        .or(g.goal.agreed_at.map(|a| a.date_naive()))
-        .unwrap_or(g.goal.created_at.date_naive());
+        .or(g.goal.agreed_at.map(day))
+        .unwrap_or(day(g.goal.created_at));
     let added_on: Vec<NaiveDate> = all_items
         .iter()
         .filter(|i| i.goal_id == Some(g.goal.id))
-        .map(|i| i.created_at.date_naive())
+        .map(|i| day(i.created_at))
         .collect();
     let growth = ScopeGrowth::weekly_from_history(since, today, &added_on);
     let mut t = Target::staged(
@@ -376,7 +383,8 @@ pub async fn run_checks(
     })
     .await?;
     for team in &teams {
-        let tf = forecast_team(store, team.id, now.date_naive(), cfg).await?;
+        let today = tandem_domain::time::local_date(now, team.zone());
+        let tf = forecast_team(store, team.id, today, cfg).await?;
         if matches!(tf.forecast, Forecast::TooLittleHistory { .. }) {
             report.teams_without_forecast.push(team.key.clone());
         }

@@ -54,22 +54,25 @@ pub struct TeamDebt {
     pub debt: DebtBudget,
 }
 
-/// The tech-debt budget of a team over the last periods, ending today (UTC).
+/// The tech-debt budget of a team over the last periods, ending today in the
+/// team's time zone (its periods are local days: docs/metrics.md).
 pub async fn debt_budget(
     store: &Store,
     team: &Team,
     planning: &PlanningSettings,
     now: DateTime<Utc>,
 ) -> Result<DebtBudget, StoreError> {
-    let today = now.date_naive();
+    let tz = team.zone();
+    let today = tandem_domain::time::local_date(now, tz);
     let start = planning::debt_window_start(today, planning::DEBT_PERIODS);
-    let since = start.and_time(chrono::NaiveTime::MIN).and_utc();
+    let since = tandem_domain::time::local_midnight(start, tz);
     let done = store.list_done_work_items(team.id, since).await?;
     Ok(planning::debt_budget(
         &done,
         today,
         planning::DEBT_PERIODS,
         planning.debt_target_percent,
+        tz,
     ))
 }
 

@@ -12,7 +12,7 @@ use chrono::IsoWeek;
 use clap::{Args, Subcommand, ValueEnum};
 use tandem_app::Settings;
 use tandem_app::lookup::find_team;
-use tandem_app::report::{self as weekly_report, DraftView, SendResult, week_or_current};
+use tandem_app::report::{self as weekly_report, DraftView, SendResult};
 use tandem_domain::report::{self, DraftStatus, EditRequest};
 use tandem_store::Store;
 
@@ -154,11 +154,13 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 pub async fn report(store: &Store, settings: &Settings, c: ReportCommand) -> anyhow::Result<()> {
     match c {
         ReportCommand::Weekly { team, week, format } => {
+            let team = find_team(store, &team).await.context("--team")?;
             let week = match week {
                 Some(w) => w,
-                None => week_or_current(None).map_err(anyhow::Error::msg)?,
+                None => {
+                    weekly_report::team_week_or_current(None, &team).map_err(anyhow::Error::msg)?
+                }
             };
-            let team = find_team(store, &team).await.context("--team")?;
             let (_, report) = weekly_report::edited(store, settings, team.id, week).await?;
             let link = weekly_report::link(settings, &team.key, &report.week);
             match format {

@@ -474,3 +474,92 @@ fn best_slot(policy: &TeamPolicy, day: Day, from: u32, length: u32) -> Option<Cl
     }
     best.and_then(|m| ClockTime::new((m / 60) as u16, (m % 60) as u16))
 }
+
+/// The weekly report's focus line for a team's week:
+/// `Focus: 11.2 h of 15 h kept per person; 7 breaches, 5 from Team sync
+/// (Tue 18:30)`. Hours are per person over the week (kept focus block of the
+/// block the policy protects); the worst series is named with the move that
+/// fixes it, when there is one. `None` for a week without people.
+pub fn report_line(w: &FocusWeek) -> Option<String> {
+    if w.people == 0 {
+        return None;
+    }
+    let per_person = |minutes: u32| f64::from(minutes) / 60.0 / f64::from(w.people);
+    let hours = |h: f64| {
+        let h = round(h, 1);
+        if h.fract() == 0.0 {
+            format!("{h:.0}")
+        } else {
+            format!("{h:.1}")
+        }
+    };
+    let mut text = format!(
+        "Focus: {} h of {} h kept per person; {} breach{}",
+        hours(per_person(w.focus_kept_minutes)),
+        hours(per_person(w.focus_block_minutes)),
+        w.breaches_total,
+        if w.breaches_total == 1 { "" } else { "es" }
+    );
+    if let Some(s) = w.series.first() {
+        text.push_str(&format!(", {} from {} ({})", s.breaches, s.summary, s.when));
+        if let Some(t) = s.move_to {
+            text.push_str(&format!(" — moving it to {t} removes {}", s.removes));
+        }
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod report_line_tests {
+    use super::*;
+
+    fn week() -> FocusWeek {
+        FocusWeek {
+            week_start: "2026-03-09".parse().unwrap(),
+            people: 5,
+            person_days: 25,
+            meeting_minutes: 1185,
+            meeting_hours_per_person_day: 0.79,
+            distribution: MeetingDistribution::default(),
+            focus_block_minutes: 4500,
+            focus_kept_minutes: 3360,
+            focus_kept_percent: 74.7,
+            breaches: BreachCounts {
+                evening: 5,
+                focus_block: 2,
+                meeting_load: 0,
+                no_meeting_day: 0,
+            },
+            breaches_total: 7,
+            series: vec![SeriesBreach {
+                uid: "sync".into(),
+                summary: "Team sync".into(),
+                when: "Tue 18:30".into(),
+                rule: Rule::Evening,
+                people: 5,
+                breaches: 5,
+                move_to: ClockTime::new(16, 0),
+                removes: 5,
+                text: String::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_line_names_hours_kept_breaches_and_the_worst_series() {
+        assert_eq!(
+            report_line(&week()).unwrap(),
+            "Focus: 11.2 h of 15 h kept per person; 7 breaches, 5 from Team sync (Tue 18:30) — moving it to 16:00 removes 5"
+        );
+        let mut quiet = week();
+        quiet.series.clear();
+        quiet.breaches_total = 1;
+        quiet.focus_kept_minutes = 4500;
+        assert_eq!(
+            report_line(&quiet).unwrap(),
+            "Focus: 15 h of 15 h kept per person; 1 breach"
+        );
+        quiet.people = 0;
+        assert_eq!(report_line(&quiet), None);
+    }
+}

@@ -3,8 +3,8 @@
 //! one ISO week. Pure: the caller gathers the data and passes it in.
 //!
 //! Rules (docs/metrics.md, "Weekly report"):
-//! - The week runs from Monday 00:00 UTC to the next Monday 00:00 UTC
-//!   (start included, end excluded).
+//! - The week runs from Monday 00:00 to the next Monday 00:00 in the team's
+//!   time zone (start included, end excluded; docs/metrics.md, "Time zones").
 //! - A metric's value at an instant `t` is its latest point at or before `t`.
 //!   The change over the week compares the value at the week's start with the
 //!   value at its end, and needs at least one point inside the week; without

@@ -239,3 +239,106 @@ fn a_no_meeting_day_and_exempt_incidents() {
     let week = evaluate_week(&strict, Berlin, monday("2026-03-09"), &team(), &all);
     assert_eq!(week.breaches.evening, 6 + all[0].attendees.len() as u32);
 }
+
+/// The week Berlin moves to summer time (Sunday 2026-03-29) and the week
+/// after, computed by hand. Series stay at their local times: the standup
+/// is 09:30 Berlin on both sides (08:30Z, then 07:30Z), the sync 18:30.
+///
+/// Week of 23 Mar (167 hours; New York already on summer time, Berlin not):
+/// standup Mon–Fri (ana ben cleo, 15 min), sync Tue (all five, 60 min),
+/// vendor call Wed 17:00–18:00 (ben eva; ends at the cutoff: no breach),
+/// retro Fri 27 Mar 15:00 (eva dan; every other Friday from 27 Feb).
+/// Minutes: ana 15 75 15 15 15; ben 15 75 75 15 15; cleo as ana; dan 0 60 0
+/// 0 60; eva 0 60 60 0 60 = 765 over 25 person-days = 0.51 h. Focus lost:
+/// 75 each for ana ben cleo = 225 of 4500 -> 4275 kept, 95.0 %. Breaches:
+/// evening 5 (sync), focus block 15 (standup: 3 people x 5 days).
+///
+/// Week of 30 Mar (both zones on summer time): the vendor call is 18:00–19:00
+/// Berlin again (2 more evening breaches); no retro (next 10 Apr). Minutes:
+/// ana 135, ben 195, cleo 135, dan 60, eva 120 = 645 -> 0.43 h; focus as
+/// before; evening 7, focus block 15.
+#[test]
+fn weeks_across_berlins_change_to_summer_time_match_the_hand_computed_figures() {
+    let (all, _) = meetings();
+    let standups: Vec<String> = all
+        .iter()
+        .filter(|m| m.summary == "Standup")
+        .filter(|m| m.start >= at("2026-03-27T00:00:00Z") && m.start < at("2026-03-31T00:00:00Z"))
+        .map(|m| m.start.to_rfc3339())
+        .collect();
+    assert_eq!(
+        standups,
+        ["2026-03-27T08:30:00+00:00", "2026-03-30T07:30:00+00:00"]
+    );
+
+    let before = evaluate_week(
+        &TeamPolicy::default(),
+        Berlin,
+        monday("2026-03-23"),
+        &team(),
+        &all,
+    );
+    assert_eq!(before.person_days, 25);
+    assert_eq!(before.meeting_minutes, 765);
+    assert_eq!(before.meeting_hours_per_person_day, 0.51);
+    assert_eq!(
+        before.distribution,
+        MeetingDistribution {
+            none: 5,
+            up_to_1h: 16,
+            up_to_2h: 4,
+            up_to_3h: 0,
+            up_to_4h: 0,
+            over_4h: 0
+        }
+    );
+    assert_eq!(
+        (before.focus_kept_minutes, before.focus_kept_percent),
+        (4275, 95.0)
+    );
+    assert_eq!(
+        (
+            before.breaches.evening,
+            before.breaches.focus_block,
+            before.breaches.meeting_load,
+            before.breaches_total
+        ),
+        (5, 15, 0, 20)
+    );
+    let texts: Vec<&str> = before.series.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "Standup (Mon 09:30) breaks the focus block for 3 people; moving it to 12:00 removes 15 breaches",
+            "Team sync (Tue 18:30) breaks the evening rule for 5 people; moving it to 17:00 removes 5 breaches",
+        ]
+    );
+
+    let after = evaluate_week(
+        &TeamPolicy::default(),
+        Berlin,
+        monday("2026-03-30"),
+        &team(),
+        &all,
+    );
+    assert_eq!(after.meeting_minutes, 645);
+    assert_eq!(after.meeting_hours_per_person_day, 0.43);
+    assert_eq!(after.focus_kept_minutes, 4275);
+    assert_eq!(
+        (
+            after.breaches.evening,
+            after.breaches.focus_block,
+            after.breaches_total
+        ),
+        (7, 15, 22)
+    );
+    let texts: Vec<&str> = after.series.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "Standup (Mon 09:30) breaks the focus block for 3 people; moving it to 12:00 removes 15 breaches",
+            "Team sync (Tue 18:30) breaks the evening rule for 5 people; moving it to 17:00 removes 5 breaches",
+            "Vendor call (Acme) (Wed 18:00) breaks the evening rule for 2 people; moving it to 17:00 removes 2 breaches",
+        ]
+    );
+}

@@ -713,6 +713,7 @@ async fn set_up_from_an_empty_database_in_a_real_browser() {
     let checked = match outcome {
         Ok(secret) => {
             deliver_and_read_dora(&app, &web, &secret).await;
+            focus_pages(&app, &web).await;
             Ok(())
         }
         Err(e) => Err(e),
@@ -1359,4 +1360,141 @@ async fn front_line(base: String, web: WebDriver, incident: String) {
     submit(web, "/setup/kpis/source").await;
     notice(web, "Source saved").await;
     axe(web, "kpi-sources").await;
+}
+
+/// Waits (up to 10 s) for a success message containing `expected`: after
+/// one form's notice, the next form's page may not have replaced it yet.
+async fn wait_notice(web: &WebDriver, expected: &str) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(n) = web.find(By::ClassName("notice")).await
+            && let Ok(text) = n.text().await
+        {
+            if text.contains(expected) {
+                return;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no notice {expected:?}; the last one said {last:?}");
+}
+
+/// Focus time (issue 15): the manager's policy and calendar page (a refused
+/// time zone named at its field, a feed added and read), the team's focus
+/// page and "my focus", each checked by axe-core and at phone width.
+async fn focus_pages(app: &TestApp, web: &WebDriver) {
+    let base = app.base.as_str();
+    for name in ["ana", "ben", "cleo", "dan", "eva"] {
+        app.post(
+            &app.admin,
+            "/api/v1/users",
+            json!({"username": name, "email": format!("{name}@example.com"),
+                   "role": "member", "password": "a long enough password"}),
+        )
+        .await
+        .ok(201);
+        app.call(
+            reqwest::Method::PUT,
+            &app.admin,
+            &format!("/api/v1/teams/payments/members/{name}"),
+            None,
+        )
+        .await
+        .ok(200);
+    }
+    web.goto(format!("{base}/setup/teams/payments"))
+        .await
+        .unwrap();
+    web.find(By::LinkText("Policy and calendars"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(web, "the policy page", |p| {
+        p == "/setup/teams/payments/focus"
+    })
+    .await;
+    axe(web, "setup-focus-empty").await;
+
+    // An unknown zone is named at its field; nothing else is lost.
+    type_into(web, "policy-timezone", "Mars/Olympus").await;
+    type_into(web, "policy-evening", "17:30").await;
+    submit(web, "/setup/teams/payments/focus/policy").await;
+    let error = by_id(web, "policy-timezone-error")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(error.contains("IANA time zone"), "{error}");
+    assert_eq!(
+        by_id(web, "policy-evening")
+            .await
+            .value()
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("17:30")
+    );
+    axe(web, "setup-focus-refused").await;
+    type_into(web, "policy-timezone", "Europe/Berlin").await;
+    type_into(web, "policy-evening", "18:00").await;
+    submit(web, "/setup/teams/payments/focus/policy").await;
+    wait_notice(web, "Policy saved.").await;
+
+    // The Google-shaped team calendar, as a file on the server.
+    let google = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../domain/tests/fixtures/calendar/google-team.ics")
+        .canonicalize()
+        .unwrap();
+    type_into(web, "feed-source", google.to_str().unwrap()).await;
+    submit(web, "/setup/teams/payments/focus/feeds").await;
+    wait_notice(web, "Calendar feed added.").await;
+    submit(web, "/setup/teams/payments/focus/feeds/refresh").await;
+    wait_notice(web, "Calendar feeds refreshed").await;
+    let feeds = by_id(web, "feeds").await.text().await.unwrap();
+    assert!(feeds.contains("ok"), "{feeds}");
+    assert!(feeds.contains("without end"), "the capped series: {feeds}");
+    axe(web, "setup-focus").await;
+    shots(web, "setup-focus").await;
+
+    // The team's week: aggregates, no names.
+    web.goto(format!("{base}/teams/payments/focus?week=2026-03-11"))
+        .await
+        .unwrap();
+    let series = by_id(web, "focus-series").await.text().await.unwrap();
+    assert!(
+        series.contains("Team sync (Tue 18:30) breaks the evening rule for 5 people"),
+        "{series}"
+    );
+    let text = text_of(web).await;
+    for name in ["ana@", "ben@", "cleo@", "dan@", "eva@"] {
+        assert!(!text.contains(name), "{name} on the team page");
+    }
+    by_id(web, "focus-trend").await;
+    axe(web, "focus").await;
+    shots(web, "focus").await;
+
+    // The admin has no e-mail address: "my focus" says why there are no figures.
+    web.find(By::LinkText("My focus"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(web, "my focus", |p| p == "/teams/payments/focus/me").await;
+    assert!(text_of(web).await.contains("no e-mail address"));
+    axe(web, "focus-me-no-email").await;
+
+    // eva's own week.
+    sign_out(web).await;
+    sign_in(web, base, "eva", "a long enough password").await;
+    web.goto(format!("{base}/teams/payments/focus/me?week=2026-03-11"))
+        .await
+        .unwrap();
+    let figures = by_id(web, "focus-figures").await.text().await.unwrap();
+    assert!(figures.contains("Policy breaches"), "{figures}");
+    axe(web, "focus-me").await;
+    shots(web, "focus-me").await;
 }

@@ -7,7 +7,7 @@
 //! Forecasts are the team's current ones (as of today, whatever the week),
 //! so a report read later shows the forecast of the day it is read.
 
-use chrono::IsoWeek;
+use chrono::{Datelike, IsoWeek};
 use tandem_domain::goal::Goal;
 use tandem_domain::metric::{Audience, Metric, MetricPoint};
 use tandem_domain::report::{self, ReportInput, WeeklyReport};
@@ -53,27 +53,34 @@ pub async fn weekly_full(
             None
         }
     };
-    let mut assembled = report::assemble(&input);
-    if let Some(line) = crate::pulse::report_line(store, &input.team, monday).await? {
-        pulse_into_numbers(&mut assembled, line);
+    let team = input.team.clone();
+    let mut out = report::assemble(&input);
+    // The focus line (issue 15) joins the Numbers section when the team has
+    // calendars; the figure is `focus::team_week`, as on the focus page.
+    if let Some(text) = crate::focus::report_line(store, &team, monday, Utc::now()).await? {
+        add_number(&mut out, "focus", text);
     }
-    Ok(assembled)
+    // The pulse line (`crate::pulse::report_line`, which applies the
+    // anonymity threshold).
+    if let Some(text) = crate::pulse::report_line(store, &team, monday).await? {
+        add_number(&mut out, "pulse", text);
+    }
+    Ok(out)
 }
 
-/// The pulse line (`crate::pulse::report_line`, which applies the
-/// anonymity threshold) at the end of the Numbers section.
-fn pulse_into_numbers(r: &mut WeeklyReport, text: String) {
-    if let Some(numbers) = r
+/// Adds a line to the report's Numbers section (which then is not empty).
+fn add_number(report: &mut WeeklyReport, id: &str, text: String) {
+    if let Some(s) = report
         .sections
         .iter_mut()
         .find(|s| s.kind == report::SectionKind::Numbers)
     {
-        numbers.lines.push(report::ReportLine {
-            id: "pulse".to_owned(),
+        s.lines.push(report::ReportLine {
+            id: id.to_owned(),
             text,
-            children: vec![],
+            children: Vec::new(),
         });
-        numbers.empty_message = None;
+        s.empty_message = None;
     }
 }
 
@@ -100,10 +107,12 @@ async fn gather(
     team_id: Uuid,
     week: IsoWeek,
 ) -> AppResult<ReportInput> {
-    check_week(week, Utc::now().date_naive())?;
     let planning: &PlanningSettings = &settings.planning;
     let forecast = &settings.forecast;
     let team = store.get_team(team_id).await?;
+    // "Today" is the team's: its week may have begun while UTC's has not.
+    let today = tandem_domain::time::local_date(Utc::now(), team.zone());
+    check_week(week, today)?;
     let by_team = ListQuery {
         team_id: Some(team_id),
         ..ListQuery::default()
@@ -154,9 +163,10 @@ async fn gather(
                 report::week_start(week) - chrono::Duration::weeks(i64::from(report::TREND_WEEKS));
             let last = report::week_start(week) + chrono::Duration::days(6);
             for (monday, value) in crate::kpis::weekly(store, settings, m, first, last).await? {
-                let at = monday.and_time(chrono::NaiveTime::MIN).and_utc()
-                    + chrono::Duration::days(7)
-                    - chrono::Duration::microseconds(1);
+                // The last instant of that week in the team's zone, so the
+                // point falls inside the report's (local) week.
+                let (_, week_end) = report::team_week_bounds(monday.iso_week(), &team.timezone);
+                let at = week_end - chrono::Duration::microseconds(1);
                 points.push(MetricPoint {
                     metric_id: m.id,
                     at,
@@ -186,7 +196,7 @@ async fn gather(
         risks,
         metrics,
         points,
-        forecasts: forecasts(store, team_id, forecast).await?,
+        forecasts: forecasts(store, team_id, today, forecast).await?,
         debt_target_percent: planning.debt_target_percent,
         dora: None,
         requests: week_requests(store, team_id, start, end).await?,
@@ -243,9 +253,9 @@ async fn week_requests(
 async fn forecasts(
     store: &Store,
     team_id: Uuid,
+    today: chrono::NaiveDate,
     cfg: &crate::settings::ForecastSettings,
 ) -> AppResult<Vec<report::GoalForecastSummary>> {
-    let today = chrono::Utc::now().date_naive();
     let tf = crate::forecasting::forecast_team(store, team_id, today, cfg).await?;
     let Some(targets) = tf.forecast.targets() else {
         return Ok(Vec::new());
@@ -373,7 +383,8 @@ pub async fn approve_draft(
     week: IsoWeek,
     who: &str,
 ) -> AppResult<ReportDraft> {
-    check_week(week, Utc::now().date_naive())?;
+    let zone = store.get_team(team_id).await?.zone();
+    check_week(week, tandem_domain::time::local_date(Utc::now(), zone))?;
     let label = report::week_label(week);
     let read = store.draft(team_id, &label, Utc::now()).await?;
     match read.status {

@@ -90,11 +90,23 @@ pub fn link(settings: &crate::Settings, team_key: &str, week: &str) -> String {
     format!("{}/reports/{team_key}/{week}", settings.server.public_url())
 }
 
-/// The week a request names, or the current one.
+/// The week a request names, or the current one (in UTC).
 pub fn week_or_current(week: Option<&str>) -> Result<IsoWeek, String> {
     match week {
         Some(w) => report::parse_week(w),
         None => Ok(Utc::now().date_naive().iso_week()),
+    }
+}
+
+/// The week a request names, or the one the team is in now (in its zone:
+/// on a Monday morning in Sydney the UTC week is still the last one).
+pub fn team_week_or_current(
+    week: Option<&str>,
+    team: &tandem_domain::team::Team,
+) -> Result<IsoWeek, String> {
+    match week {
+        Some(w) => report::parse_week(w),
+        None => Ok(tandem_domain::time::local_date(Utc::now(), team.zone()).iso_week()),
     }
 }
 

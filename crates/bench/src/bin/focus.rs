@@ -87,7 +87,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn main() {
+pub fn main() {
     let monday = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
     let tz = chrono_tz::Europe::Berlin;
     let (from, to) = week_bounds(monday, tz);

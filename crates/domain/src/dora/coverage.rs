@@ -60,7 +60,7 @@ pub fn coverage_report(
                     .map(|(from, to)| CoverageBucket {
                         start: from,
                         end: to,
-                        latest_percent: last_in(midnight(from), midnight(to)).map(|l| l.1),
+                        latest_percent: last_in(range.at(from), range.at(to)).map(|l| l.1),
                     })
                     .collect(),
             }

@@ -165,7 +165,7 @@ pub fn review_time_report(range: &Range, prs: &[PrFact]) -> ReviewTimeReport {
         .map(|(from, to)| {
             let these: Vec<&PrFact> = prs
                 .iter()
-                .filter(|p| p.merged_at >= midnight(from) && p.merged_at < midnight(to))
+                .filter(|p| p.merged_at >= range.at(from) && p.merged_at < range.at(to))
                 .collect();
             let (a, b, c) = stages(&these);
             ReviewBucket {

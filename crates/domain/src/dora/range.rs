@@ -18,13 +18,18 @@ string_enum! {
 /// The longest range a metric query may cover, in days (ten years).
 pub const MAX_RANGE_DAYS: i64 = 3660;
 
-/// A range of whole UTC days, `start` included, `end` excluded, cut into
-/// buckets (the first and last clipped to the range).
+/// A range of whole days, `start` included, `end` excluded, cut into
+/// buckets (the first and last clipped to the range). The days are local
+/// days of `tz` (a team's zone; UTC unless [`Range::in_zone`] says
+/// otherwise): an instant-based figure (work items done, pull requests
+/// merged, pipelines) falls in the bucket of its local date. The stored
+/// daily deployment rollups are UTC days (docs/metrics.md, "Time zones").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Range {
     pub start: NaiveDate,
     pub end: NaiveDate,
     pub bucket: Bucket,
+    pub tz: chrono_tz::Tz,
 }
 
 impl Range {
@@ -52,15 +57,27 @@ impl Range {
             start: since,
             end,
             bucket,
+            tz: chrono_tz::UTC,
         })
     }
 
+    /// The same days, read in `tz` (a team's zone).
+    pub fn in_zone(mut self, tz: chrono_tz::Tz) -> Range {
+        self.tz = tz;
+        self
+    }
+
+    /// The instant `day` begins in the range's zone.
+    pub fn at(&self, day: NaiveDate) -> DateTime<Utc> {
+        crate::time::local_midnight(day, self.tz)
+    }
+
     pub fn start_at(&self) -> DateTime<Utc> {
-        midnight(self.start)
+        self.at(self.start)
     }
 
     pub fn end_at(&self) -> DateTime<Utc> {
-        midnight(self.end)
+        self.at(self.end)
     }
 
     pub fn days(&self) -> i64 {
@@ -92,10 +109,6 @@ impl Range {
         }
         out
     }
-}
-
-pub(super) fn midnight(d: NaiveDate) -> DateTime<Utc> {
-    d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
 }
 
 /// Which deployments and incidents a metric reads: one or more projects (a

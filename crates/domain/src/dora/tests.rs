@@ -127,3 +127,50 @@ fn time_to_restore_from_day_rollups() {
     let w2 = approx.buckets[1].restore_median_hours.unwrap();
     assert!((w2 - 10.0).abs() / 10.0 <= 0.01, "{w2}");
 }
+
+#[test]
+fn throughput_days_are_the_teams_local_days_across_dst() {
+    // Sydney leaves summer time on Sunday 2026-04-05 at 03:00 (UTC+11 ->
+    // UTC+10): that local day has 25 hours, 4 Apr 13:00Z .. 5 Apr 14:00Z.
+    let sydney: chrono_tz::Tz = "Australia/Sydney".parse().unwrap();
+    let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let fact = |n: u128, done: &str| ItemFact {
+        id: Uuid::from_u128(n),
+        title: format!("item {n}"),
+        kind: crate::work_item::WorkKind::Feature,
+        state: crate::work_item::WorkState::Done,
+        created_at: at("2026-03-01T00:00:00Z"),
+        started_at: None,
+        done_at: Some(at(done)),
+    };
+    let items = [
+        fact(1, "2026-04-04T12:30:00Z"), // Sat 4 Apr 23:30 (UTC+11)
+        fact(2, "2026-04-04T13:30:00Z"), // Sun 5 Apr 00:30: UTC says the 4th
+        fact(3, "2026-04-05T13:30:00Z"), // Sun 5 Apr 23:30 (UTC+10): the 25th hour's day
+        fact(4, "2026-04-05T14:30:00Z"), // Mon 6 Apr 00:30: UTC says the 5th
+    ];
+    let range = Range::new(d("2026-04-04"), d("2026-04-06"), Bucket::Day)
+        .unwrap()
+        .in_zone(sydney);
+    assert_eq!(range.at(d("2026-04-05")), at("2026-04-04T13:00:00Z"));
+    assert_eq!(range.at(d("2026-04-06")), at("2026-04-05T14:00:00Z"));
+    let flow = flow_report(&range, &items, 20.0);
+    let done: Vec<(NaiveDate, u64)> = flow.buckets.iter().map(|b| (b.start, b.done)).collect();
+    assert_eq!(
+        done,
+        [
+            (d("2026-04-04"), 1),
+            (d("2026-04-05"), 2),
+            (d("2026-04-06"), 1)
+        ]
+    );
+    // The same range in UTC days puts items 2 and 4 a day earlier.
+    let utc = Range::new(d("2026-04-04"), d("2026-04-06"), Bucket::Day).unwrap();
+    let done: Vec<u64> = flow_report(&utc, &items, 20.0)
+        .buckets
+        .iter()
+        .map(|b| b.done)
+        .collect();
+    assert_eq!(done, [2, 2, 0]);
+}

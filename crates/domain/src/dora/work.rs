@@ -98,7 +98,7 @@ pub fn flow_report(range: &Range, items: &[ItemFact], debt_target_percent: f64) 
         .buckets()
         .into_iter()
         .map(|(from, to)| {
-            let (a, b) = (midnight(from), midnight(to));
+            let (a, b) = (range.at(from), range.at(to));
             let (done, cycle) = bucket_of(a, b);
             FlowBucket {
                 start: from,

@@ -10,9 +10,9 @@ use super::*;
 /// One four-week period of the tech-debt budget.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DebtPeriod {
-    /// First day (UTC), included.
+    /// First day (in the team's time zone), included.
     pub starts_on: NaiveDate,
-    /// Last day (UTC), included.
+    /// Last day (in the team's time zone), included.
     pub ends_on: NaiveDate,
     /// Items done in the period (throughput).
     pub done_items: u32,
@@ -45,12 +45,15 @@ pub fn debt_window_start(today: NaiveDate, periods: u32) -> NaiveDate {
 
 /// The tech-debt budget over `periods` periods of four weeks, the last ending
 /// on `today` (included). `done` may hold any items: only those done (with a
-/// `done_at`) inside the window count; the caller picks the team.
+/// `done_at`) inside the window count; the caller picks the team. An item's
+/// day is its done instant's local date in `tz`, the team's zone, as `today`
+/// is (docs/metrics.md, "Time zones").
 pub fn debt_budget(
     done: &[WorkItem],
     today: NaiveDate,
     periods: u32,
     target_percent: f64,
+    tz: chrono_tz::Tz,
 ) -> DebtBudget {
     let mut out = Vec::new();
     for k in (0..periods).rev() {
@@ -61,7 +64,7 @@ pub fn debt_budget(
             .filter(|w| w.state == WorkState::Done)
             .filter(|w| {
                 w.done_at
-                    .map(|d| d.date_naive())
+                    .map(|d| crate::time::local_date(d, tz))
                     .is_some_and(|d| starts_on <= d && d <= ends_on)
             })
             .collect();

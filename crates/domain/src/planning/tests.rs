@@ -336,7 +336,13 @@ fn debt_budget_periods_and_flag() {
     items.push(done_on(WorkKind::Debt, 84));
     items.push(item(WorkKind::Debt, Priority::P2, WorkState::Todo, 70));
 
-    let b = debt_budget(&items, today, 3, DEFAULT_DEBT_TARGET_PERCENT);
+    let b = debt_budget(
+        &items,
+        today,
+        3,
+        DEFAULT_DEBT_TARGET_PERCENT,
+        chrono_tz::UTC,
+    );
     let shares: Vec<(u32, u32, Option<f64>, bool)> = b
         .periods
         .iter()
@@ -361,14 +367,14 @@ fn debt_budget_periods_and_flag() {
     );
 
     // Only the latest period below target: not flagged yet.
-    let b = debt_budget(&items, today - Duration::days(28), 3, 20.0);
+    let b = debt_budget(&items, today - Duration::days(28), 3, 20.0, chrono_tz::UTC);
     assert_eq!((b.below_target_in_a_row, b.flagged), (1, false));
     // Exactly on target is not below it; a lower target clears the flag.
-    let b = debt_budget(&items, today, 3, 10.0);
+    let b = debt_budget(&items, today, 3, 10.0, chrono_tz::UTC);
     assert!(!b.periods[1].below_target);
     assert!(!b.flagged && b.message.is_none());
     // A period without throughput is neither below nor on target.
-    let b = debt_budget(&items, today + Duration::days(56), 3, 20.0);
+    let b = debt_budget(&items, today + Duration::days(56), 3, 20.0, chrono_tz::UTC);
     assert_eq!(b.periods[2].debt_percent, None);
     assert!(!b.flagged);
 }
@@ -429,4 +435,37 @@ fn task_context_prefers_the_goal_and_its_metric() {
     assert_eq!(c.current, None);
     let c = task_context(&w, None, None, &Matrix::default());
     assert_eq!((c.why.as_str(), c.current, c.target), ("", None, None));
+}
+
+#[test]
+fn debt_periods_are_the_teams_local_days() {
+    // Sydney is UTC+11 in summer. Today there is Sunday 2026-03-01; the
+    // latest period is 2 Feb .. 1 Mar (local). 2026-02-01T14:30Z is
+    // 2 Feb 01:30 in Sydney (in; UTC says 1 Feb, out); 2026-03-01T13:30Z
+    // is 2 Mar 00:30 there (out; UTC says 1 Mar, in).
+    let sydney: chrono_tz::Tz = "Australia/Sydney".parse().unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let mut early = done_on(WorkKind::Debt, 0);
+    early.done_at = Some(at("2026-02-01T14:30:00Z"));
+    let mut late = done_on(WorkKind::Feature, 0);
+    late.done_at = Some(at("2026-03-01T13:30:00Z"));
+    let mut mid = done_on(WorkKind::Feature, 0);
+    mid.done_at = Some(at("2026-02-15T03:00:00Z"));
+    let items = [early, late, mid];
+    let local = debt_budget(&items, today, 1, 20.0, sydney);
+    assert_eq!(
+        local.periods[0].starts_on,
+        NaiveDate::from_ymd_opt(2026, 2, 2).unwrap()
+    );
+    assert_eq!(
+        (local.periods[0].done_items, local.periods[0].debt_items),
+        (2, 1)
+    );
+    // Read in UTC the same items give another answer: the rule matters.
+    let utc = debt_budget(&items, today, 1, 20.0, chrono_tz::UTC);
+    assert_eq!(
+        (utc.periods[0].done_items, utc.periods[0].debt_items),
+        (2, 0)
+    );
 }

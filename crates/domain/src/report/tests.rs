@@ -583,6 +583,38 @@ fn a_week_is_the_teams_monday_to_sunday_in_its_zone() {
 }
 
 #[test]
+fn a_sydney_week_across_the_end_of_summer_time_holds_its_monday_to_sunday() {
+    // Sydney leaves summer time on Sunday 2026-04-05 (UTC+11 -> UTC+10), the
+    // last day of week 2026-W14: 2026-03-29T13:00Z .. 2026-04-05T14:00Z.
+    let mut input = input();
+    input.week = parse_week("2026-W14").unwrap();
+    input.team.timezone = "Australia/Sydney".into();
+    let utc =
+        |m: u32, d: u32, h: u32, min: u32| Utc.with_ymd_and_hms(2026, m, d, h, min, 0).unwrap();
+    input.items = vec![
+        done_item(201, utc(3, 29, 13, 30)), // Mon 00:30 (UTC+11): in
+        done_item(202, utc(4, 5, 13, 30)),  // Sun 23:30 (UTC+10), the 25-hour day: in
+        done_item(203, utc(4, 5, 14, 30)),  // next Mon 00:30: out (UTC says Sunday)
+        done_item(204, utc(3, 29, 12, 30)), // Sun 23:30 the week before: out
+    ];
+    let r = assemble(&input);
+    assert_eq!(
+        (r.starts_at, r.ends_at),
+        (utc(3, 29, 13, 0), utc(4, 5, 14, 0))
+    );
+    assert_eq!((r.ends_at - r.starts_at).num_hours(), 169);
+    let done: Vec<String> = section_of(&r, SectionKind::Done)
+        .lines
+        .iter()
+        .flat_map(|l| l.children.iter().map(|c| c.id.clone()))
+        .collect();
+    assert_eq!(
+        done,
+        [format!("done:{}", id(201)), format!("done:{}", id(202))]
+    );
+}
+
+#[test]
 fn a_week_across_a_dst_change_is_167_hours() {
     // Berlin moves to summer time on Sunday 2026-03-29 (week 2026-W13).
     let (start, end) = team_week_bounds(parse_week("2026-W13").unwrap(), "Europe/Berlin");

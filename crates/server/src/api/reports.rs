@@ -34,7 +34,7 @@ pub struct WeeklyParams {
     pub format: Option<String>,
 }
 
-use tandem_app::report::week_or_current;
+use tandem_app::report::team_week_or_current;
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/reports/weekly", tag = "reports",
     params(("team" = String, Path, description = "Team id or key", example = "payments"), WeeklyParams),
@@ -51,10 +51,10 @@ pub async fn weekly(
     Path(team): Path<String>,
     ApiQuery(params): ApiQuery<WeeklyParams>,
 ) -> ApiResult<Response> {
-    let week =
-        week_or_current(params.week.as_deref()).map_err(|e| ApiError::bad_field("week", e))?;
-    let format = Format::parse(params.format.as_deref())?;
     let team = lookup::team(&state.store, &team).await?;
+    let week = team_week_or_current(params.week.as_deref(), &team)
+        .map_err(|e| ApiError::bad_field("week", e))?;
+    let format = Format::parse(params.format.as_deref())?;
     let week_label = report::week_label(week);
     let (draft, report) =
         tandem_app::report::edited(&state.store, &state.settings, team.id, week).await?;

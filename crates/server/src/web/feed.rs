@@ -210,7 +210,11 @@ pub async fn team_metrics_csv(
     let team = lookup::team(store, &team).await?;
     let now = Utc::now();
     let items = store.team_work_items(team.id).await?;
-    let (throughput, cycle) = weekly_flow(&items, now.date_naive());
+    let (throughput, cycle) = weekly_flow(
+        &items,
+        tandem_domain::time::local_date(now, team.zone()),
+        team.zone(),
+    );
     let mut rows: Vec<(NaiveDate, String, String, String, f64)> = Vec::new();
     for (week, v) in throughput {
         rows.push((

@@ -27,6 +27,7 @@ pub mod data;
 pub mod decisions;
 pub mod explain;
 pub mod feed;
+pub mod focus;
 pub mod goals;
 pub mod incidents;
 pub mod overview;
@@ -68,6 +69,8 @@ pub fn router() -> Router<AppState> {
         .route("/teams/{key}", get(teams::page))
         .route("/pulse", get(pulse::page).post(pulse::submit))
         .route("/teams/{key}/explain/{metric}", get(explain::page))
+        .route("/teams/{key}/focus", get(focus::team_page))
+        .route("/teams/{key}/focus/me", get(focus::my_page))
         .route("/reports", get(reports::archive))
         .route("/requests", get(requests::queue).post(requests::submit))
         .route("/requests/new", get(requests::new_form))
@@ -104,6 +107,23 @@ pub fn router() -> Router<AppState> {
             get(setup::teams::page).post(setup::teams::update),
         )
         .route("/setup/teams/{key}/members", post(setup::teams::add_member))
+        .route("/setup/teams/{key}/focus", get(setup::focus::page))
+        .route(
+            "/setup/teams/{key}/focus/policy",
+            post(setup::focus::save_policy),
+        )
+        .route(
+            "/setup/teams/{key}/focus/feeds",
+            post(setup::focus::add_feed),
+        )
+        .route(
+            "/setup/teams/{key}/focus/feeds/remove",
+            post(setup::focus::remove_feed),
+        )
+        .route(
+            "/setup/teams/{key}/focus/feeds/refresh",
+            post(setup::focus::refresh),
+        )
         .route(
             "/setup/teams/{key}/members/remove",
             post(setup::teams::remove_member),

@@ -252,7 +252,8 @@ async fn report_page(
     extras: Extras,
 ) -> PageResult<ReportPage> {
     let label = report::week_label(week);
-    tandem_app::report::check_week(week, Utc::now().date_naive()).map_err(ApiError::from)?;
+    let today = tandem_domain::time::local_date(Utc::now(), team.zone());
+    tandem_app::report::check_week(week, today).map_err(ApiError::from)?;
     let draft = state.store.find_draft(team.id, &label).await?;
     // Stakeholders read what the team approved or sent, never a draft.
     if !tandem_app::report::may_read(viewer.user.role, draft.as_ref()) {

@@ -165,8 +165,9 @@ fn days_between(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
 }
 
 /// Items done per week and the median cycle time (start → done, days) of
-/// each week, for the last [`WEEKS`] weeks including this one.
-pub fn weekly_flow(items: &[WorkItem], today: NaiveDate) -> (Weekly, Weekly) {
+/// each week, for the last [`WEEKS`] weeks including this one. Weeks are
+/// the team's (`tz`; `today` is its local date): docs/metrics.md, "Time zones".
+pub fn weekly_flow(items: &[WorkItem], today: NaiveDate, tz: chrono_tz::Tz) -> (Weekly, Weekly) {
     let this_week = monday(today);
     let mut throughput = Vec::new();
     let mut cycle = Vec::new();
@@ -175,7 +176,10 @@ pub fn weekly_flow(items: &[WorkItem], today: NaiveDate) -> (Weekly, Weekly) {
         let done: Vec<&WorkItem> = items
             .iter()
             .filter(|i| i.state == WorkState::Done)
-            .filter(|i| i.done_at.is_some_and(|d| monday(d.date_naive()) == week))
+            .filter(|i| {
+                i.done_at
+                    .is_some_and(|d| monday(tandem_domain::time::local_date(d, tz)) == week)
+            })
             .collect();
         throughput.push((week, done.len() as f64));
         let times: Vec<f64> = done
@@ -239,10 +243,10 @@ pub async fn page(
 async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
     let store = &state.store;
     let now = Utc::now();
-    let today = now.date_naive();
+    let today = tandem_domain::time::local_date(now, team.zone());
     let items = store.team_work_items(team.id).await?;
 
-    let (throughput, cycle) = weekly_flow(&items, today);
+    let (throughput, cycle) = weekly_flow(&items, today, team.zone());
     let last4: f64 = throughput
         .iter()
         .rev()

@@ -14,6 +14,7 @@ use serde_json::json;
 use tandem_store::EngineKind;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::pages::{Browser, csrf_of};
 use crate::support::TestApp;
 
 tandem_testkit::per_engine!(policy_calendars_and_figures);
@@ -299,4 +300,198 @@ async fn policy_calendars_and_figures(engine: EngineKind) {
         .ok(200)
         .body;
     assert_eq!(trend.as_array().unwrap().len(), 12);
+
+    // The weekly report's focus line: the same figures (4230 of 4500 kept
+    // minutes over 5 people = 14.1 h of 15 h; 17 breaches; the standup's
+    // 6 focus-block breaches are the most).
+    let report = app
+        .get(
+            &app.manager,
+            "/api/v1/teams/platform/reports/weekly?week=2026-W11",
+        )
+        .await
+        .ok(200)
+        .body;
+    let focus_line = report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["lines"].as_array().unwrap())
+        .find(|l| l["id"] == "focus")
+        .unwrap_or_else(|| panic!("no focus line in {report}"))["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        focus_line
+            .starts_with("Focus: 14.1 h of 15 h kept per person; 17 breaches, 6 from Standup"),
+        "{focus_line}"
+    );
+
+    // An unknown time zone is refused naming the field.
+    app.patch(
+        &app.manager,
+        "/api/v1/teams/platform",
+        json!({"timezone": "Mars/Olympus"}),
+    )
+    .await
+    .err_field(422, "invalid", "timezone");
+
+    // The pages: the team's figures without names, one's own, the set-up.
+    let mut b = Browser::new(&app);
+    b.sign_in("eva", "a long enough password").await;
+    let page = b.get("/teams/platform/focus?week=2026-03-11").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("14.1 h of 15 h"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("Team sync (Tue 18:30) breaks the evening rule for 5 people")
+    );
+    assert!(page.body.contains("id=\"focus-trend\""));
+    for name in ["ana@", "ben@", "cleo@", "dan@", "eva@"] {
+        assert!(!page.body.contains(name), "{name} on the team page");
+    }
+    let mine = b.get("/teams/platform/focus/me?week=2026-03-09").await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert!(mine.body.contains("My focus time"));
+    // eva's week: 4 breaches, her Monday over the limit.
+    assert!(
+        element_text(&mine.body, "focus-figures").contains(">4<"),
+        "{}",
+        mine.body
+    );
+    assert_eq!(b.get("/setup/teams/platform/focus").await.status, 403);
+    assert_eq!(
+        b.get("/teams/platform/focus?week=9.3.2026").await.status,
+        400
+    );
+
+    let mut m = Browser::new(&app);
+    m.sign_in("admin", crate::support::ADMIN_PASSWORD).await;
+    let setup = m.get("/setup/teams/platform/focus").await;
+    assert_eq!(setup.status, 200, "{}", setup.body);
+    assert!(
+        setup.body.contains("line 5: DTSTART"),
+        "the last error with its line"
+    );
+    assert!(
+        setup.body.contains("without end"),
+        "the capped series' warning"
+    );
+    let csrf = csrf_of(&setup.body);
+    // A refused policy names each field and stores nothing.
+    let bad = m
+        .post(
+            "/setup/teams/platform/focus/policy",
+            &[
+                ("csrf", &csrf),
+                ("timezone", "Europe/Atlantis"),
+                ("evening_cutoff", "6pm"),
+                ("focus_start", "12:00"),
+                ("focus_end", "09:00"),
+                ("max_meeting_hours", "4"),
+                ("work_start", "09:00"),
+                ("work_end", "18:00"),
+                ("work_days", "mon"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("id=\"policy-timezone-error\""));
+    assert!(bad.body.contains("id=\"policy-evening-error\""));
+    let t = app.store().await.get_team_by_key("platform").await.unwrap();
+    assert_eq!(t.timezone, "Europe/Berlin");
+    // A good one: every rule from the form.
+    let saved = m
+        .post(
+            "/setup/teams/platform/focus/policy",
+            &[
+                ("csrf", &csrf),
+                ("timezone", "Europe/Berlin"),
+                ("evening_cutoff", "17:00"),
+                ("incidents_exempt", "yes"),
+                ("focus_start", "09:00"),
+                ("focus_end", "11:00"),
+                ("focus_days", "mon"),
+                ("focus_days", "tue"),
+                ("max_meeting_hours", "3.5"),
+                ("no_meeting_day", "wed"),
+                ("work_start", "08:30"),
+                ("work_end", "17:30"),
+                ("work_days", "mon"),
+                ("work_days", "tue"),
+                ("work_days", "wed"),
+                ("work_days", "thu"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        saved.location.as_deref(),
+        Some("/setup/teams/platform/focus?done=policy-saved"),
+        "{}",
+        saved.body
+    );
+    let p = app
+        .get(&app.member, "/api/v1/teams/platform/policy")
+        .await
+        .ok(200)
+        .body;
+    assert_eq!(
+        p,
+        json!({"evening_cutoff": "17:00", "incidents_exempt": true,
+               "focus_start": "09:00", "focus_end": "11:00", "focus_days": ["mon", "tue"],
+               "max_meeting_minutes_per_day": 210, "no_meeting_day": "wed",
+               "work_start": "08:30", "work_end": "17:30",
+               "work_days": ["mon", "tue", "wed", "thu"]})
+    );
+    // Feeds: a refused one named, one removed.
+    let refused = m
+        .post(
+            "/setup/teams/platform/focus/feeds",
+            &[("csrf", &csrf), ("source", "calendar.ics"), ("user", "")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("id=\"feed-source-error\""));
+    let first = app.get(&app.manager, feeds).await.ok(200).body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let removed = m
+        .post(
+            "/setup/teams/platform/focus/feeds/remove",
+            &[("csrf", &csrf), ("feed", &first)],
+        )
+        .await;
+    assert_eq!(
+        removed.location.as_deref(),
+        Some("/setup/teams/platform/focus?done=feed-removed")
+    );
+    assert_eq!(
+        app.get(&app.manager, feeds)
+            .await
+            .ok(200)
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let refreshed = m
+        .post(
+            "/setup/teams/platform/focus/feeds/refresh",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        refreshed.location.as_deref(),
+        Some("/setup/teams/platform/focus?done=feeds-refreshed")
+    );
+}
+
+/// The text of the element with `id` up to its closing `</ul>`.
+fn element_text<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html.find(&format!("id=\"{id}\"")).expect("the element");
+    let end = at + html[at..].find("</ul>").expect("its end");
+    &html[at..end]
 }

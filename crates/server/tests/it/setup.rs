@@ -617,6 +617,7 @@ async fn set_up_pages_need_the_manager_role(engine: EngineKind) {
     let pages = [
         "/setup",
         "/setup/teams/payments",
+        "/setup/teams/payments/focus",
         "/setup/projects/payments-api",
         "/setup/kpis",
     ];
@@ -664,6 +665,19 @@ async fn set_up_pages_need_the_manager_role(engine: EngineKind) {
                 ],
             ),
             ("/setup/kpis/points", vec![("series", "x"), ("value", "1")]),
+            (
+                "/setup/teams/payments/focus/policy",
+                vec![("timezone", "UTC"), ("evening_cutoff", "20:00")],
+            ),
+            (
+                "/setup/teams/payments/focus/feeds",
+                vec![("source", "https://calendar.example/x.ics")],
+            ),
+            (
+                "/setup/teams/payments/focus/feeds/remove",
+                vec![("feed", "0192f0c1-7a2b-7c3d-8e4f-5a6b7c8d9e0f")],
+            ),
+            ("/setup/teams/payments/focus/feeds/refresh", vec![]),
         ] {
             let mut form = form;
             form.push(("csrf", &csrf));
@@ -675,6 +689,14 @@ async fn set_up_pages_need_the_manager_role(engine: EngineKind) {
     let t = store.get_team_by_key("payments").await.unwrap();
     assert_eq!(t.name, "PAYMENTS");
     assert!(store.team_members(t.id).await.unwrap().is_empty());
+    assert!(store.team_policy(t.id).await.unwrap().is_none());
+    assert!(
+        store
+            .list_calendar_feeds(Some(t.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let p = store.get_project_by_key("payments-api").await.unwrap();
     assert_eq!(
         store.webhook_secret(p.id, Provider::Github).await.unwrap(),

@@ -17,6 +17,7 @@
 //!
 //! [`ManagerViewer`]: super::ManagerViewer
 
+pub mod focus;
 pub mod kpis;
 pub mod projects;
 pub mod teams;
@@ -53,7 +54,7 @@ pub fn notice(query: Option<&str>) -> Option<String> {
         "series-bound" => {
             "The series is now computed from the team's delivery data: its card, goals and reports show the DORA panel's figure."
         }
-        _ => return None,
+        other => return focus::done_text(other).map(str::to_owned),
     };
     Some(text.to_owned())
 }

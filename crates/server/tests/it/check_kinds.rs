@@ -473,19 +473,32 @@ async fn log_checks_read_s3_objects_under_a_prefix(engine: EngineKind) {
     let s3 = crate::report_delivery::s3_server().await;
     let bucket = format!("logs-{}", uuid::Uuid::now_v7().simple());
     let http = reqwest::Client::new();
-    let put = |key: String, body: &'static str| {
-        let (http, url) = (http.clone(), format!("{}/{bucket}/{key}", s3.url));
-        async move {
-            let r = http.put(url).body(body).send().await.unwrap();
-            assert!(r.status().is_success(), "PUT {key}: {}", r.status());
-        }
-    };
     let r = http
         .put(format!("{}/{bucket}", s3.url))
         .send()
         .await
         .unwrap();
     assert!(r.status().is_success(), "create the bucket: {}", r.status());
+    // Objects written with signed requests, as any S3 client would.
+    let objects = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(&bucket)
+        .with_region("us-east-1")
+        .with_access_key_id("test")
+        .with_secret_access_key("test")
+        .with_endpoint(&s3.url)
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    let put = |key: String, body: &'static str| {
+        let objects = &objects;
+        async move {
+            use object_store::ObjectStoreExt;
+            objects
+                .put(&object_store::path::Path::from(key.as_str()), body.into())
+                .await
+                .unwrap_or_else(|e| panic!("PUT {key}: {e}"));
+        }
+    };
     put("app/2026-12-07/00.log".into(), "ERROR old\nINFO ok\n").await;
     put("other/x.log".into(), "ERROR elsewhere\n").await;
 

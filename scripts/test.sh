@@ -118,7 +118,23 @@ if [ ! -x /usr/sbin/dovecot ]; then
   fi
 fi
 
-# The weekly report's archive test uploads to a local S3-compatible server:
+# The DNS check tests (crates/server/tests/it/check_kinds.rs) start Debian's
+# dnsmasq themselves on a free port with a private configuration; install
+# it when missing (as root; dnsmasq-base has no service to stop).
+if [ ! -x /usr/sbin/dnsmasq ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing dnsmasq-base for the DNS check tests" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q dnsmasq-base >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dnsmasq-base >/dev/null; }
+  else
+    echo "test.sh: the DNS check tests need /usr/sbin/dnsmasq." >&2
+    echo "         Install it (Debian: apt-get install dnsmasq-base)." >&2
+    exit 1
+  fi
+fi
+
+# The weekly report's archive test and the S3 log check test use a local
+# S3-compatible server:
 # moto (PyPI moto[s3,server] + flask + flask-cors) in a venv under target/,
 # created on first use, started here on a free port and stopped on exit.
 s3_venv=target/s3-venv

@@ -1,12 +1,20 @@
 //! The computed gauges of `GET /metrics` (ADR 0020; every one defined in
 //! docs/metrics.md): DORA per team, service and environment, open
-//! incidents, goal on-time probability and tech-debt share.
+//! incidents, goal on-time probability and tech-debt share; health checks
+//! (status, last latency, consecutive failures, availability per check,
+//! and check counts per service and status).
 //!
 //! One definition per number: each gauge is a field of what an existing
 //! use case returns — `delivery_metrics::dora` (the API's
 //! `/delivery/dora`, `tandem metrics dora`), `delivery_metrics::open_incidents`,
 //! `forecasting::forecast_team` (goal forecasts) and `planning::debt_budget`
-//! (the team's debt page) — nothing is recomputed here.
+//! (the team's debt page), `checks::figures` (the check list, its last
+//! result and `checks::uptime`'s formula) — nothing is recomputed here.
+//!
+//! Cardinality: per-check series exist for at most `[prometheus]
+//! check_series_limit` checks (failing ones first, then by name;
+//! `tandem_check_series_dropped` counts the rest); the per-service
+//! `tandem_checks` counts cover every check.
 //!
 //! Cheap to scrape: the gauges are computed at most once per
 //! `prometheus.refresh_seconds` and kept as encoded text ([`Exported`]);
@@ -61,6 +69,22 @@ struct TeamLabels {
     team: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckLabels {
+    team: String,
+    service: String,
+    check: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckCountLabels {
+    team: String,
+    service: String,
+    /// `passing`, `failing` or `unknown` (not run yet).
+    status: String,
+}
+
 /// The families of one computation.
 #[derive(Default)]
 struct Gauges {
@@ -77,6 +101,12 @@ struct Gauges {
     on_time: Family<GoalLabels, F64Gauge>,
     debt: Family<TeamLabels, F64Gauge>,
     debt_target: Family<TeamLabels, F64Gauge>,
+    check_up: Family<CheckLabels, F64Gauge>,
+    check_latency: Family<CheckLabels, F64Gauge>,
+    check_failures: Family<CheckLabels, F64Gauge>,
+    check_availability: Family<CheckLabels, F64Gauge>,
+    checks: Family<CheckCountLabels, F64Gauge>,
+    check_dropped: F64Gauge,
 }
 
 impl Gauges {
@@ -155,6 +185,40 @@ impl Gauges {
             "tandem_tech_debt_target_ratio",
             "The team's target share (0-1) of tech debt",
             self.debt_target.clone(),
+        );
+        r.register(
+            "tandem_check_up",
+            "1 while a health check passes, 0 while it fails (absent before its first run)",
+            self.check_up.clone(),
+        );
+        r.register(
+            "tandem_check_last_latency_seconds",
+            "How long a health check's last run took",
+            self.check_latency.clone(),
+        );
+        r.register(
+            "tandem_check_consecutive_failures",
+            "Failed runs in a row of a health check (0 after a success)",
+            self.check_failures.clone(),
+        );
+        r.register(
+            "tandem_check_availability_ratio",
+            format!(
+                "Time-weighted availability (0-1) of a health check over the last {} days, \
+                 from its hour rollups",
+                crate::checks::AVAILABILITY_DAYS
+            ),
+            self.check_availability.clone(),
+        );
+        r.register(
+            "tandem_checks",
+            "Health checks by team, service and status (passing, failing, unknown)",
+            self.checks.clone(),
+        );
+        r.register(
+            "tandem_check_series_dropped",
+            "Checks left out of the per-check series by prometheus.check_series_limit",
+            self.check_dropped.clone(),
         );
         let window = F64Gauge::default();
         window.set(f64::from(window_days) * 86_400.0);
@@ -286,12 +350,72 @@ pub async fn compute(store: &Store, settings: &Settings, now: DateTime<Utc>) -> 
             .get_or_create(&tl)
             .set(debt.target_percent / 100.0);
     }
+    check_gauges(&g, store, settings, now).await?;
     let mut registry = Registry::default();
     g.register(&mut registry, window, now);
     let mut out = String::new();
     prometheus_client::encoding::text::encode_registry(&mut out, &registry)
         .map_err(|e| crate::error::AppError::Unexpected(anyhow::anyhow!("encoding: {e}")))?;
     Ok(out)
+}
+
+/// The health checks' gauges.
+async fn check_gauges(
+    g: &Gauges,
+    store: &Store,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    use tandem_domain::check::CheckStatus;
+
+    let mut all = crate::checks::figures(store, now).await?;
+    for f in &all {
+        g.checks
+            .get_or_create(&CheckCountLabels {
+                team: f.check.spec.team.clone(),
+                service: f.check.service.clone(),
+                status: f.check.state.status.to_string(),
+            })
+            .inc();
+    }
+    // Failing checks first, so a limit never hides one.
+    all.sort_by(|a, b| {
+        let failing =
+            |f: &crate::checks::CheckFigures| f.check.state.status != CheckStatus::Failing;
+        failing(a)
+            .cmp(&failing(b))
+            .then_with(|| a.check.name.cmp(&b.check.name))
+    });
+    let limit = settings.prometheus.check_series_limit;
+    g.check_dropped.set(all.len().saturating_sub(limit) as f64);
+    for f in all.iter().take(limit) {
+        let l = CheckLabels {
+            team: f.check.spec.team.clone(),
+            service: f.check.service.clone(),
+            check: f.check.name.clone(),
+            kind: f.check.spec.kind.to_string(),
+        };
+        let up = match f.check.state.status {
+            CheckStatus::Passing => Some(1.0),
+            CheckStatus::Failing => Some(0.0),
+            CheckStatus::Unknown => None,
+        };
+        if let Some(up) = up {
+            g.check_up.get_or_create(&l).set(up);
+        }
+        if let Some(ms) = f.last_latency_ms {
+            g.check_latency.get_or_create(&l).set(ms as f64 / 1000.0);
+        }
+        if f.check.last_run_at.is_some() {
+            g.check_failures
+                .get_or_create(&l)
+                .set(f64::from(f.check.state.consecutive_failures));
+        }
+        if let Some(a) = f.availability {
+            g.check_availability.get_or_create(&l).set(a);
+        }
+    }
+    Ok(())
 }
 
 /// The cache of the computed gauges: one per process (the server's state).

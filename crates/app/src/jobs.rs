@@ -134,7 +134,11 @@ pub async fn checks(store: Store, settings: Arc<Settings>) {
         tracing::error!(error = %e, "the [[checks]] of the configuration could not be stored");
     }
     let owner = format!("replica-{}", uuid::Uuid::now_v7());
-    let runner = match crate::checks::run::Runner::new(owner, settings.monitor.concurrency) {
+    let runner = match crate::checks::run::Runner::for_settings(
+        owner,
+        settings.monitor.concurrency,
+        &settings.monitor,
+    ) {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "the check runner could not start");

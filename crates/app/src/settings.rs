@@ -396,6 +396,14 @@ pub struct MonitorSettings {
     pub minute_retention_days: u32,
     pub hour_retention_days: u32,
     pub day_retention_days: u32,
+    /// PEM file of extra trusted roots for `http` and `tls` checks (an
+    /// internal CA), added to the system's.
+    pub ca_path: Option<String>,
+    /// Endpoint and keys for `log` checks on `s3://BUCKET/PREFIX` (the
+    /// bucket comes from the target; unset: the `AWS_*` environment).
+    pub s3: Option<S3Settings>,
+    /// Most bytes a `log` check reads in one run (the rest waits).
+    pub log_read_max_bytes: u64,
 }
 
 impl Default for MonitorSettings {
@@ -411,6 +419,9 @@ impl Default for MonitorSettings {
             minute_retention_days: 14,
             hour_retention_days: 100,
             day_retention_days: 800,
+            ca_path: None,
+            s3: None,
+            log_read_max_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -746,6 +757,10 @@ pub struct PrometheusSettings {
     /// Environments the DORA gauges are exported for; empty: only
     /// `metrics.production_environment`.
     pub environments: Vec<String>,
+    /// Most checks exported with per-check series (`tandem_check_up`, …;
+    /// failing checks first, then by name); the per-service counts
+    /// (`tandem_checks`) always cover every check.
+    pub check_series_limit: usize,
 }
 
 impl Default for PrometheusSettings {
@@ -755,6 +770,7 @@ impl Default for PrometheusSettings {
             refresh_seconds: 60,
             window_days: 28,
             environments: Vec::new(),
+            check_series_limit: 1_000,
         }
     }
 }

@@ -33,7 +33,13 @@ pub enum CheckCommand {
         --target postgres://monitor@db/payments \\\n    \
         --query 'SELECT count(*) FROM pg_stat_activity' --condition '[VALUE] < 80'\n  \
         tandem check add --name nightly-export --team pay --service payments --kind heartbeat \\\n    \
-        --interval 86400 --grace 3600")]
+        --interval 86400 --grace 3600\n  \
+        tandem check add --name api-dns --team pay --service payments --kind dns \\\n    \
+        --target api.example.com --record-type A --condition '[RECORDS] == 203.0.113.7'\n  \
+        tandem check add --name api-cert --team pay --service payments --kind tls \\\n    \
+        --target api.example.com:443 --condition '[CERTIFICATE_EXPIRATION] > 14d'\n  \
+        tandem check add --name app-errors --team pay --service payments --kind log \\\n    \
+        --target /var/log/payments --pattern ' ERROR ' --window 15 --condition '[MATCHES] < 20'")]
     Add(Box<AddArgs>),
     /// Run a check now and record the result (its schedule stays).
     #[command(after_help = "Example:\n  tandem check run payments-health")]
@@ -76,10 +82,11 @@ pub struct AddArgs {
     /// Project key, when several projects list the service.
     #[arg(long)]
     project: Option<String>,
-    /// http, tcp, postgres, redis or heartbeat.
+    /// http, tcp, postgres, redis, heartbeat, dns, tls or log.
     #[arg(long, value_parser = parse::<CheckKind>)]
     kind: CheckKind,
-    /// URL (http, postgres, redis), host:port (tcp); none for heartbeat.
+    /// URL (http, postgres, redis), host:port (tcp, tls), a domain name
+    /// (dns), a path or s3://BUCKET/PREFIX (log); none for heartbeat.
     #[arg(long, default_value = "")]
     target: String,
     /// A condition, e.g. '[STATUS] == 200' (repeat for more).
@@ -114,6 +121,18 @@ pub struct AddArgs {
     /// The check this one depends on.
     #[arg(long)]
     depends_on: Option<String>,
+    /// dns: the record type (A, AAAA, CNAME, MX, NS, TXT, …; default A).
+    #[arg(long)]
+    record_type: Option<String>,
+    /// dns: the name server to ask, IP or IP:port (default: the system's).
+    #[arg(long)]
+    nameserver: Option<String>,
+    /// log: the regular expression of the lines to count.
+    #[arg(long)]
+    pattern: Option<String>,
+    /// log: count the matching lines of the last this many minutes.
+    #[arg(long)]
+    window: Option<u32>,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -163,6 +182,10 @@ pub async fn check(store: &Store, settings: &Settings, c: CheckCommand) -> anyho
                 severity: a.severity,
                 depends_on: a.depends_on,
                 maintenance: Vec::new(),
+                record_type: a.record_type,
+                nameserver: a.nameserver,
+                pattern: a.pattern,
+                window_minutes: a.window,
             };
             let defined = checks::define(store, spec, checks::ORIGIN_API, now).await?;
             match a.format.format {
@@ -179,7 +202,11 @@ pub async fn check(store: &Store, settings: &Settings, c: CheckCommand) -> anyho
             }
         }
         CheckCommand::Run { name, format } => {
-            let runner = Runner::new(format!("cli-{}", uuid::Uuid::now_v7()), 1)?;
+            let runner = Runner::for_settings(
+                format!("cli-{}", uuid::Uuid::now_v7()),
+                1,
+                &settings.monitor,
+            )?;
             let (check, verdict) =
                 checks::run::run_now(store, settings, &runner, &name, now).await?;
             match format.format {

@@ -321,6 +321,23 @@ pub async fn incident(target: &Target<'_>, c: IncidentCommand) -> anyhow::Result
                 }
             };
         }
+        (IncidentCommand::Resolve(a), Target::Local(store)) => {
+            // Any source: a check's (`check:<name>:<n>`), an Alertmanager
+            // alert's, or one opened here; by its id or the sender's id.
+            let found = events::find_incident(store, &a.id)
+                .await
+                .map_err(local_error)?;
+            let stored = store
+                .get_incident(&found.source, &found.external_id)
+                .await?
+                .ok_or_else(|| anyhow!("incident {} was not stored", found.external_id))?;
+            let mut event = IncidentEvent::of(&stored);
+            event.resolved_at = Some(a.resolved.or(stored.resolved_at).unwrap_or_else(Utc::now));
+            let i = events::record_incident_from(store, &found.source, event, None, Utc::now())
+                .await
+                .map_err(local_error)?;
+            return print_incident(&i, a.format.format);
+        }
         (IncidentCommand::List { .. } | IncidentCommand::Ack { .. }, _) => {
             bail!("incident list and ack work on the database, not with --server")
         }
@@ -354,8 +371,12 @@ pub async fn incident(target: &Target<'_>, c: IncidentCommand) -> anyhow::Result
         .incident(&event.id)
         .await?
         .ok_or_else(|| anyhow!("incident {} was not stored", event.id))?;
-    match format.format {
-        Format::Json => print_json(&i),
+    print_incident(&i, format.format)
+}
+
+fn print_incident(i: &Incident, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => print_json(i),
         Format::Table => {
             println!(
                 "incident {} on {} ({}): opened {}, {}",

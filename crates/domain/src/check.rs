@@ -31,6 +31,14 @@ use crate::error::{DomainError, Problems};
 pub const MIN_INTERVAL_SECONDS: u32 = 5;
 /// The longest interval (a day).
 pub const MAX_INTERVAL_SECONDS: u32 = 86_400;
+/// A log check's window when none is given, in minutes.
+pub const DEFAULT_LOG_WINDOW_MINUTES: u32 = 15;
+/// The longest log window (a day).
+pub const MAX_LOG_WINDOW_MINUTES: u32 = 1_440;
+/// The DNS record types a `dns` check may ask for.
+pub const DNS_RECORD_TYPES: &[&str] = &[
+    "A", "AAAA", "CNAME", "MX", "NS", "TXT", "SRV", "CAA", "PTR", "SOA",
+];
 
 crate::string_enum! {
     /// What a check probes.
@@ -40,6 +48,9 @@ crate::string_enum! {
         Postgres => "postgres",
         Redis => "redis",
         Heartbeat => "heartbeat",
+        Dns => "dns",
+        Tls => "tls",
+        Log => "log",
     }
 }
 
@@ -194,6 +205,21 @@ pub struct CheckSpec {
     pub depends_on: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maintenance: Vec<MaintenanceWindow>,
+    /// `dns`: the record type asked for (`A` by default; `AAAA`, `CNAME`,
+    /// `MX`, `NS`, `TXT`, `SRV`, `CAA`, `PTR`, `SOA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<String>,
+    /// `dns`: the name server to ask, `IP` or `IP:port` (default: the
+    /// system's resolvers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nameserver: Option<String>,
+    /// `log`: the regular expression a line must match to be counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// `log`: `[MATCHES]` counts the matching lines written in the last
+    /// this many minutes (default [`DEFAULT_LOG_WINDOW_MINUTES`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_minutes: Option<u32>,
 }
 
 /// What a condition reads.
@@ -208,19 +234,23 @@ pub enum Subject {
     Value,
     Memory,
     Keys,
+    /// `dns`: the answers, sorted and joined by `,`.
+    Records,
+    /// `log`: matching lines in the window.
+    Matches,
 }
 
 impl Subject {
     fn kinds(&self) -> &'static [CheckKind] {
         use CheckKind::*;
         match self {
-            Subject::Status
-            | Subject::Body(_)
-            | Subject::Header(_)
-            | Subject::CertificateExpiration => &[Http],
-            Subject::ResponseTime => &[Http, Tcp, Postgres, Redis],
+            Subject::Status | Subject::Body(_) | Subject::Header(_) => &[Http],
+            Subject::CertificateExpiration => &[Http, Tls],
+            Subject::ResponseTime => &[Http, Tcp, Postgres, Redis, Dns, Tls],
             Subject::Value => &[Postgres],
             Subject::Memory | Subject::Keys => &[Redis],
+            Subject::Records => &[Dns],
+            Subject::Matches => &[Log],
         }
     }
 }
@@ -247,7 +277,7 @@ pub struct Condition {
 }
 
 const SUBJECTS: &str = "[STATUS], [RESPONSE_TIME], [BODY], [BODY].path, [HEADER].name, \
-     [CERTIFICATE_EXPIRATION], [VALUE], [MEMORY], [KEYS]";
+     [CERTIFICATE_EXPIRATION], [VALUE], [MEMORY], [KEYS], [RECORDS], [MATCHES]";
 
 impl Condition {
     /// Parses `[SUBJECT](.path) OP VALUE`.
@@ -275,6 +305,8 @@ impl Condition {
             ("VALUE", None) => Subject::Value,
             ("MEMORY", None) => Subject::Memory,
             ("KEYS", None) => Subject::Keys,
+            ("RECORDS", None) => Subject::Records,
+            ("MATCHES", None) => Subject::Matches,
             (other, _) => {
                 return Err(format!(
                     "unknown condition subject [{other}]; one of {SUBJECTS}"
@@ -307,6 +339,7 @@ impl Condition {
                 | Subject::CertificateExpiration
                 | Subject::Memory
                 | Subject::Keys
+                | Subject::Matches
         );
         if numeric {
             if op == Op::Matches {
@@ -351,12 +384,18 @@ impl Condition {
             Subject::Value => obs.value.clone(),
             Subject::Memory => obs.memory.map(|m| m.to_string()),
             Subject::Keys => obs.keys.map(|k| k.to_string()),
+            Subject::Records => obs.records.clone(),
+            Subject::Matches => obs.matches.map(|m| m.to_string()),
         };
         let Some(actual) = actual else {
             return Err(format!("{}: nothing to compare (not observed)", self.text));
         };
         let ok = match self.op {
             Op::Matches => matches(&self.value, &actual),
+            Op::Eq | Op::Ne if self.subject == Subject::Records => {
+                let want = records_text(self.value.split(','));
+                (actual == want) == (self.op == Op::Eq)
+            }
             op => {
                 let want = parse_number(&self.subject, &self.value).ok();
                 let have = actual.trim().parse::<f64>().ok();
@@ -417,6 +456,19 @@ fn parse_number(subject: &Subject, value: &str) -> Result<f64, String> {
         .map_err(|_| format!("{value:?} is not a number"))
 }
 
+/// DNS answers as `[RECORDS]` compares them: each trimmed, lower-cased,
+/// without a trailing `.`, sorted, deduplicated, joined by `,`.
+pub fn records_text<'a>(records: impl IntoIterator<Item = &'a str>) -> String {
+    let mut all: Vec<String> = records
+        .into_iter()
+        .map(|r| r.trim().trim_end_matches('.').to_ascii_lowercase())
+        .filter(|r| !r.is_empty())
+        .collect();
+    all.sort();
+    all.dedup();
+    all.join(",")
+}
+
 /// The JSON value at a dotted path: `a.b[2].c`.
 pub fn json_path<'v>(v: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
     let mut cur = v;
@@ -449,6 +501,10 @@ pub struct Observation {
     pub value: Option<String>,
     pub memory: Option<i64>,
     pub keys: Option<i64>,
+    /// DNS: the answers' data, sorted, joined by `,`.
+    pub records: Option<String>,
+    /// Log: matching lines in the window.
+    pub matches: Option<u64>,
 }
 
 impl CheckSpec {
@@ -528,6 +584,7 @@ impl CheckSpec {
             (Some(_), _) => p.push("query", "is for postgres checks only"),
             (None, _) => {}
         }
+        self.check_kind_fields(&mut p);
         if self.depends_on.as_deref() == Some(self.name.as_str()) {
             p.push("depends_on", "a check cannot depend on itself");
         }
@@ -551,15 +608,85 @@ impl CheckSpec {
         Ok(conditions)
     }
 
+    /// The fields only some kinds read: present only for them, and valid.
+    fn check_kind_fields(&self, p: &mut Problems) {
+        if self.kind == CheckKind::Dns {
+            if let Some(t) = &self.record_type
+                && !DNS_RECORD_TYPES.contains(&t.to_ascii_uppercase().as_str())
+            {
+                p.push(
+                    "record_type",
+                    format!("{t:?} is not one of {}", DNS_RECORD_TYPES.join(", ")),
+                );
+            }
+            if let Some(ns) = &self.nameserver
+                && parse_nameserver(ns).is_none()
+            {
+                p.push(
+                    "nameserver",
+                    format!("{ns:?} is not an IP address or IP:port"),
+                );
+            }
+        } else {
+            for (field, set) in [
+                ("record_type", self.record_type.is_some()),
+                ("nameserver", self.nameserver.is_some()),
+            ] {
+                if set {
+                    p.push(field, "is for dns checks only");
+                }
+            }
+        }
+        if self.kind == CheckKind::Log {
+            match &self.pattern {
+                Some(pat) if !pat.trim().is_empty() && pat.len() <= 1000 => {}
+                Some(_) => p.push("pattern", "must be 1 to 1000 characters"),
+                None => p.push(
+                    "pattern",
+                    "is required for a log check: the regular expression lines must match",
+                ),
+            }
+            if let Some(w) = self.window_minutes
+                && !(1..=MAX_LOG_WINDOW_MINUTES).contains(&w)
+            {
+                p.push(
+                    "window_minutes",
+                    format!("{w} is out of range: 1 to {MAX_LOG_WINDOW_MINUTES} minutes"),
+                );
+            }
+        } else {
+            for (field, set) in [
+                ("pattern", self.pattern.is_some()),
+                ("window_minutes", self.window_minutes.is_some()),
+            ] {
+                if set {
+                    p.push(field, "is for log checks only");
+                }
+            }
+        }
+    }
+
+    /// A log check's window.
+    pub fn log_window(&self) -> Duration {
+        Duration::minutes(i64::from(
+            self.window_minutes.unwrap_or(DEFAULT_LOG_WINDOW_MINUTES),
+        ))
+    }
+
     fn check_target(&self, p: &mut Problems) {
         let t = self.target.trim();
         let scheme = t.split_once("://");
         let ok = match self.kind {
             CheckKind::Http => matches!(scheme, Some(("http" | "https", rest))
                 if !rest.is_empty() && !rest.starts_with('/') && !t.contains(char::is_whitespace)),
-            CheckKind::Tcp => t
+            CheckKind::Tcp | CheckKind::Tls => t
                 .rsplit_once(':')
                 .is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)),
+            CheckKind::Dns => dns_name_ok(t),
+            CheckKind::Log => match t.strip_prefix("s3://") {
+                Some(rest) => rest.split('/').next().is_some_and(|b| !b.is_empty()),
+                None => t.starts_with('/') && !t.contains('\0'),
+            },
             CheckKind::Postgres => {
                 matches!(scheme, Some(("postgres" | "postgresql", r)) if !r.is_empty())
             }
@@ -573,6 +700,9 @@ impl CheckSpec {
                 CheckKind::Postgres => "a postgres:// URL",
                 CheckKind::Redis => "a redis://host:port URL",
                 CheckKind::Heartbeat => "empty (a heartbeat is pushed to Tandem)",
+                CheckKind::Tls => "host:port",
+                CheckKind::Dns => "a domain name (e.g. api.example.com)",
+                CheckKind::Log => "an absolute path (a file or a directory) or s3://BUCKET/PREFIX",
             };
             p.push("target", format!("{t:?} is not {want}"));
         }
@@ -585,8 +715,14 @@ impl CheckSpec {
             .iter()
             .filter_map(|c| Condition::parse(c).ok())
             .collect();
-        if out.is_empty() && self.kind == CheckKind::Http {
-            out.extend(Condition::parse("[STATUS] < 400").ok());
+        if out.is_empty() {
+            let default = match self.kind {
+                CheckKind::Http => Some("[STATUS] < 400"),
+                CheckKind::Tls => Some("[CERTIFICATE_EXPIRATION] > 0"),
+                CheckKind::Log => Some("[MATCHES] == 0"),
+                _ => None,
+            };
+            out.extend(default.and_then(|c| Condition::parse(c).ok()));
         }
         out
     }
@@ -598,6 +734,29 @@ impl CheckSpec {
             .filter_map(|w| w.parse().ok())
             .any(|w| w.contains(at))
     }
+}
+
+/// A domain name a `dns` check may ask for: dot-separated labels of
+/// letters, digits, `-` and `_`, at most 253 characters.
+fn dns_name_ok(name: &str) -> bool {
+    let n = name.trim_end_matches('.');
+    !n.is_empty()
+        && n.len() <= 253
+        && n.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
+/// A `dns` check's name server: `IP` (port 53) or `IP:port` (`[v6]:port`).
+pub fn parse_nameserver(text: &str) -> Option<std::net::SocketAddr> {
+    let t = text.trim();
+    if let Ok(ip) = t.parse::<std::net::IpAddr>() {
+        return Some(std::net::SocketAddr::new(ip, 53));
+    }
+    t.parse().ok()
 }
 
 struct Window {
@@ -893,6 +1052,144 @@ pub fn incident_external_id(check: &str, seq: u32) -> String {
     format!("check:{check}:{seq}")
 }
 
+/// A log check's memory between runs (rotation-aware tailing): where it
+/// stopped in each file or object, and the matches counted by recent runs.
+///
+/// Rules ([`LogState::plan`]):
+/// - The first run takes a baseline: what is already there is not counted.
+/// - A source seen before (the same identity: a file's device and inode, so
+///   a renamed file keeps its place; an object's key) is read from where the
+///   last run stopped; if it is now shorter, it was truncated (or, for an
+///   object, replaced): it is read from the start.
+/// - A source not seen before is new (rotation made it): read from the start.
+/// - A source gone is forgotten.
+/// - Only whole lines are consumed; a trailing partial line waits for its end.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogState {
+    /// By identity.
+    pub sources: BTreeMap<String, LogCursor>,
+    /// Matches counted by runs: (first run of the minute, count), oldest
+    /// first.
+    pub counts: Vec<(DateTime<Utc>, u64)>,
+    /// Whether the baseline was taken.
+    pub started: bool,
+}
+
+/// Where reading stopped in one source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogCursor {
+    pub path: String,
+    /// Bytes consumed (up to the end of the last whole line).
+    pub offset: u64,
+    /// The size seen last time.
+    pub size: u64,
+    /// An object's ETag (empty for files).
+    #[serde(default)]
+    pub tag: String,
+}
+
+/// One file or object as listed now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSource {
+    /// `dev:inode` for a file, the key for an object.
+    pub identity: String,
+    pub path: String,
+    pub size: u64,
+    pub tag: String,
+}
+
+/// Bytes a run must read: `[from, to)` of `path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRead {
+    pub identity: String,
+    pub path: String,
+    pub from: u64,
+    pub to: u64,
+}
+
+impl LogState {
+    /// What to read of the sources listed now; the most bytes read in one
+    /// run is `max_bytes` (the rest waits for the next run).
+    pub fn plan(&self, listed: &[LogSource], max_bytes: u64) -> Vec<LogRead> {
+        let mut budget = max_bytes;
+        let mut out = Vec::new();
+        for src in listed {
+            let from = match self.sources.get(&src.identity) {
+                _ if !self.started => src.size,
+                None => 0,
+                Some(c) if src.size < c.offset => 0,
+                Some(c) if !c.tag.is_empty() && c.tag != src.tag && src.size < c.size => 0,
+                Some(c) => c.offset,
+            };
+            let to = src.size.min(from.saturating_add(budget));
+            budget -= to - from;
+            out.push(LogRead {
+                identity: src.identity.clone(),
+                path: src.path.clone(),
+                from,
+                to,
+            });
+        }
+        out
+    }
+
+    /// The state after a run that read `done` (each read with the bytes it
+    /// consumed, whole lines only) and counted `matched` lines, at `now`;
+    /// and the matches in the window ending at `now`.
+    pub fn after(
+        &self,
+        listed: &[LogSource],
+        done: &[(LogRead, u64)],
+        matched: u64,
+        now: DateTime<Utc>,
+        window: Duration,
+    ) -> (LogState, u64) {
+        let mut sources = BTreeMap::new();
+        for src in listed {
+            let offset = done
+                .iter()
+                .find(|(r, _)| r.identity == src.identity)
+                .map_or_else(
+                    || self.sources.get(&src.identity).map_or(0, |c| c.offset),
+                    |(r, consumed)| r.from + consumed,
+                );
+            sources.insert(
+                src.identity.clone(),
+                LogCursor {
+                    path: src.path.clone(),
+                    offset,
+                    size: src.size,
+                    tag: src.tag.clone(),
+                },
+            );
+        }
+        let since = now - window;
+        let mut counts: Vec<(DateTime<Utc>, u64)> = self
+            .counts
+            .iter()
+            .filter(|(at, _)| *at > since)
+            .cloned()
+            .collect();
+        if self.started {
+            // One entry per minute at most (a day's window: 1,440 entries);
+            // the window's edge is exact to that minute.
+            match counts.last_mut() {
+                Some((at, n)) if bucket(*at, 60) == bucket(now, 60) => *n += matched,
+                _ => counts.push((now, matched)),
+            }
+        }
+        let total = counts.iter().map(|(_, n)| n).sum();
+        (
+            LogState {
+                sources,
+                counts,
+                started: true,
+            },
+            total,
+        )
+    }
+}
+
 /// Rollup grains, finest first.
 pub const GRAINS: [(&str, i64); 3] = [("minute", 60), ("hour", 3_600), ("day", 86_400)];
 
@@ -947,6 +1244,10 @@ mod tests {
             severity: Severity::Critical,
             depends_on: None,
             maintenance: vec![],
+            record_type: None,
+            nameserver: None,
+            pattern: None,
+            window_minutes: None,
         }
     }
 
@@ -987,6 +1288,143 @@ mod tests {
         assert!(pg.validate().is_ok());
         assert!(spec(CheckKind::Tcp, "db:5432").validate().is_ok());
         assert_eq!(fields(&spec(CheckKind::Tcp, "db")), ["target"]);
+    }
+
+    #[test]
+    fn dns_tls_and_log_definitions_name_the_field() {
+        let mut dns = spec(CheckKind::Dns, "api.example.com");
+        dns.timeout_seconds = 5;
+        assert!(dns.validate().is_ok());
+        dns.record_type = Some("mx".into());
+        dns.nameserver = Some("127.0.0.1:5353".into());
+        dns.conditions = vec!["[RECORDS] == 10 mail.example.com".into()];
+        assert!(dns.validate().is_ok());
+        dns.record_type = Some("BOGUS".into());
+        dns.nameserver = Some("dns.example.com".into());
+        dns.conditions = vec!["[STATUS] == 200".into()];
+        assert_eq!(fields(&dns), ["record_type", "nameserver", "conditions[0]"]);
+        assert_eq!(fields(&spec(CheckKind::Dns, "bad name!")), ["target"]);
+
+        let mut tls = spec(CheckKind::Tls, "example.com:443");
+        tls.conditions = vec!["[CERTIFICATE_EXPIRATION] > 14d".into()];
+        assert!(tls.validate().is_ok());
+        tls.pattern = Some("x".into());
+        assert_eq!(fields(&tls), ["pattern"]);
+        assert_eq!(
+            fields(&spec(CheckKind::Tls, "https://example.com")),
+            ["target"]
+        );
+
+        let mut log = spec(CheckKind::Log, "/var/log/app");
+        assert_eq!(fields(&log), ["pattern"]);
+        log.pattern = Some("ERROR".into());
+        log.conditions = vec!["[MATCHES] < 10".into()];
+        assert!(log.validate().is_ok());
+        log.window_minutes = Some(0);
+        log.conditions = vec!["[MATCHES] =~ 3".into()];
+        assert_eq!(fields(&log), ["window_minutes", "conditions[0]"]);
+        log.window_minutes = Some(60);
+        log.conditions = vec![];
+        log.target = "s3://logs/app/".into();
+        assert!(log.validate().is_ok());
+        log.target = "relative/path".into();
+        assert_eq!(fields(&log), ["target"]);
+        assert_eq!(
+            spec(CheckKind::Log, "/x").parsed_conditions()[0].text,
+            "[MATCHES] == 0"
+        );
+        assert_eq!(
+            spec(CheckKind::Tls, "x:1").parsed_conditions()[0].text,
+            "[CERTIFICATE_EXPIRATION] > 0"
+        );
+    }
+
+    #[test]
+    fn records_compare_as_sets() {
+        let obs = Observation {
+            records: Some(records_text(["10.0.0.2", "10.0.0.1"])),
+            ..Observation::default()
+        };
+        let never = |_: &str, _: &str| false;
+        let check = |c: &str| Condition::parse(c).unwrap().holds(&obs, t(0), &never);
+        assert!(check("[RECORDS] == 10.0.0.1,10.0.0.2").is_ok());
+        assert!(check("[RECORDS] == 10.0.0.2, 10.0.0.1").is_ok());
+        assert!(check("[RECORDS] == 10.0.0.1").is_err());
+        assert!(check("[RECORDS] != 10.0.0.1").is_ok());
+        assert_eq!(records_text(["Mail.Example.com.", ""]), "mail.example.com");
+    }
+
+    #[test]
+    fn log_state_follows_rotation_and_truncation() {
+        let src = |id: &str, path: &str, size: u64| LogSource {
+            identity: id.into(),
+            path: path.into(),
+            size,
+            tag: String::new(),
+        };
+        let window = Duration::minutes(10);
+        // The first run takes a baseline.
+        let st = LogState::default();
+        let listed = [src("1:10", "/l/app.log", 500)];
+        let plan = st.plan(&listed, 1 << 20);
+        assert_eq!((plan[0].from, plan[0].to), (500, 500));
+        let (st, n) = st.after(&listed, &[(plan[0].clone(), 0)], 0, t(0), window);
+        assert_eq!((n, st.counts.len()), (0, 0));
+        // Growth: the new bytes.
+        let listed = [src("1:10", "/l/app.log", 800)];
+        let plan = st.plan(&listed, 1 << 20);
+        assert_eq!((plan[0].from, plan[0].to), (500, 800));
+        // Only 250 bytes were whole lines.
+        let (st, n) = st.after(&listed, &[(plan[0].clone(), 250)], 3, t(1), window);
+        assert_eq!((n, st.sources["1:10"].offset), (3, 750));
+        // Rotation: renamed (same inode) and a new file.
+        let listed = [
+            src("1:10", "/l/app.log.1", 900),
+            src("1:11", "/l/app.log", 40),
+        ];
+        let plan = st.plan(&listed, 1 << 20);
+        assert_eq!(
+            plan.iter().map(|r| (r.from, r.to)).collect::<Vec<_>>(),
+            [(750, 900), (0, 40)]
+        );
+        let done: Vec<_> = plan.iter().map(|r| (r.clone(), r.to - r.from)).collect();
+        let (st, n) = st.after(&listed, &done, 2, t(2), window);
+        assert_eq!(n, 5);
+        // Truncation (copytruncate) reads from the start; the old file gone
+        // is forgotten; a read budget leaves the rest for later.
+        let listed = [src("1:11", "/l/app.log", 30)];
+        let plan = st.plan(&listed, 10);
+        assert_eq!((plan[0].from, plan[0].to), (0, 10));
+        let (st, n) = st.after(&listed, &[(plan[0].clone(), 10)], 0, t(3), window);
+        assert_eq!((n, st.sources.len()), (5, 1));
+        // Counts leave the window; a minute's runs share one entry.
+        let (st, n) = st.after(&listed, &[], 1, t(12) + Duration::seconds(10), window);
+        assert_eq!(n, 1);
+        let (st, n) = st.after(&listed, &[], 1, t(12) + Duration::seconds(40), window);
+        assert_eq!((n, st.counts.len()), (2, 2));
+        // An object replaced by a shorter one (another ETag) is read again.
+        let mut obj = st.clone();
+        obj.sources.insert(
+            "logs/a".into(),
+            LogCursor {
+                path: "logs/a".into(),
+                offset: 100,
+                size: 100,
+                tag: "e1".into(),
+            },
+        );
+        let listed = [LogSource {
+            identity: "logs/a".into(),
+            path: "logs/a".into(),
+            size: 100,
+            tag: "e2".into(),
+        }];
+        assert_eq!(obj.plan(&listed, 1 << 20)[0].from, 100);
+        let listed = [LogSource {
+            size: 60,
+            ..listed[0].clone()
+        }];
+        assert_eq!(obj.plan(&listed, 1 << 20)[0].from, 0);
     }
 
     #[test]

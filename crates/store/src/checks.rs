@@ -1,5 +1,6 @@
 //! Storage for health checks (issue 16, ADR 0019): definitions with their
-//! state, the scheduler's claims, raw results with minute/hour/day
+//! state, what a probe keeps between runs (`probe_state`: a log check's
+//! place in its files), the scheduler's claims, raw results with minute/hour/day
 //! rollups, heartbeat pings, the alert outbox with its attempt log, and an
 //! incident's acknowledgement.
 //!
@@ -485,12 +486,14 @@ impl Store {
         run: &CheckRun,
         state: &CheckState,
         next_run_at: DateTime<Utc>,
+        probe_state: Option<&serde_json::Value>,
     ) -> Result<bool> {
         let ok = on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             let n = sqlx::query(
                 "UPDATE checks SET state = $3, last_run_at = $4, last_ok = $5, last_message = $6, \
-                 next_run_at = $7, lease_owner = NULL, lease_until = NULL \
+                 next_run_at = $7, lease_owner = NULL, lease_until = NULL, \
+                 probe_state = COALESCE($8, probe_state) \
                  WHERE id = $1 AND lease_owner = $2",
             )
             .bind(check_id)
@@ -500,6 +503,7 @@ impl Store {
             .bind(run.ok)
             .bind(&run.message)
             .bind(next_run_at)
+            .bind(probe_state.map(Json))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -547,6 +551,18 @@ impl Store {
             }
         });
         Ok(ok)
+    }
+
+    /// What the probe of a check kept after its last run (a log check's
+    /// place in its files), if anything.
+    pub async fn check_probe_state(&self, check_id: Uuid) -> Result<Option<serde_json::Value>> {
+        let row: Option<(Option<Json<serde_json::Value>>,)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT probe_state FROM checks WHERE id = $1")
+                .bind(check_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.and_then(|(v,)| v).map(|j| j.0))
     }
 
     /// Frees a claim without a result (a run that could not start).
@@ -607,6 +623,58 @@ impl Store {
                 up_ms,
                 down_ms,
                 latency_ms_sum,
+            })
+            .collect())
+    }
+
+    /// The latency of every check's last run, by check id (checks that
+    /// ran and whose result is still kept).
+    pub async fn last_check_latencies(&self) -> Result<Vec<(Uuid, i64)>> {
+        let rows: Vec<(Uuid, i64)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT c.id, r.latency_ms FROM checks c \
+                 JOIN check_results r ON r.check_id = c.id AND r.at = c.last_run_at",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// Every check's rollups of `grain` with a bucket in `[from, to)`,
+    /// summed per check: (check id, totals).
+    pub async fn check_rollup_totals(
+        &self,
+        grain: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, Rollup)>> {
+        let rows: Vec<(Uuid, i64, i64, i64, i64, i64)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT check_id, CAST(SUM(runs) AS BIGINT), CAST(SUM(ok_runs) AS BIGINT), \
+                 CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), \
+                 CAST(SUM(latency_ms_sum) AS BIGINT) FROM check_rollups \
+                 WHERE grain = $1 AND bucket >= $2 AND bucket < $3 GROUP BY check_id",
+            )
+            .bind(grain)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, runs, ok_runs, up_ms, down_ms, latency_ms_sum)| {
+                (
+                    id,
+                    Rollup {
+                        runs,
+                        ok_runs,
+                        up_ms,
+                        down_ms,
+                        latency_ms_sum,
+                    },
+                )
             })
             .collect())
     }

@@ -4,7 +4,8 @@
 //! run`), the incidents and alerts they raise (`alerts`), and uptime.
 //!
 //! Rules:
-//! - A definition is validated by the domain (`CheckSpec::validate`), its
+//! - A definition is validated by the domain (`CheckSpec::validate`; a log
+//!   check's `pattern` must also compile as a regular expression), its
 //!   team must exist and its service must belong to a project (the events
 //!   API's rule, `events::owning_project`), and a `depends_on` must name a
 //!   check; errors name the field.
@@ -50,6 +51,14 @@ pub async fn define(
     now: DateTime<Utc>,
 ) -> AppResult<Defined> {
     spec.validate()?;
+    if let Some(p) = &spec.pattern
+        && let Err(e) = regex::bytes::Regex::new(p)
+    {
+        return Err(AppError::invalid(
+            "pattern",
+            format!("not a regular expression: {e}"),
+        ));
+    }
     let team = lookup::team(store, &spec.team)
         .await
         .map_err(|_| AppError::invalid("team", format!("no team has the key {:?}", spec.team)))?;
@@ -261,6 +270,43 @@ pub async fn availability_over(
         failed_runs: total.runs - total.ok_runs,
         mean_latency_ms: (total.runs > 0).then(|| total.latency_ms_sum as f64 / total.runs as f64),
     })
+}
+
+/// A check with the figures `GET /metrics` exports for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckFigures {
+    pub check: StoredCheck,
+    /// The last run's latency (while its raw result is kept).
+    pub last_latency_ms: Option<i64>,
+    /// Time-weighted availability over the last [`AVAILABILITY_DAYS`]
+    /// days, from the hour rollups (as [`uptime`] computes it).
+    pub availability: Option<f64>,
+}
+
+/// The span of [`CheckFigures::availability`].
+pub const AVAILABILITY_DAYS: i64 = 30;
+
+/// Every check with its last latency and recent availability, in three
+/// queries whatever the number of checks.
+pub async fn figures(store: &Store, now: DateTime<Utc>) -> AppResult<Vec<CheckFigures>> {
+    let checks = store.list_checks().await?;
+    let latencies: std::collections::HashMap<uuid::Uuid, i64> =
+        store.last_check_latencies().await?.into_iter().collect();
+    let totals: std::collections::HashMap<uuid::Uuid, Rollup> = store
+        .check_rollup_totals("hour", now - TimeDelta::days(AVAILABILITY_DAYS), now)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(checks
+        .into_iter()
+        .map(|check| CheckFigures {
+            last_latency_ms: latencies.get(&check.id).copied(),
+            availability: totals
+                .get(&check.id)
+                .and_then(|r| availability(std::slice::from_ref(r))),
+            check,
+        })
+        .collect())
 }
 
 /// Deletes raw results and rollups past their retention.

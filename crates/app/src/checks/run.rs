@@ -18,17 +18,16 @@
 //! interval from now when the schedule fell behind.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tandem_domain::check::{
-    AlertKind, CheckStatus, Hold, Reminders, Transition, incident_external_id,
+    AlertKind, CheckKind, CheckStatus, Hold, LogState, Reminders, Transition, incident_external_id,
 };
 use tandem_store::{CheckRun, Store, StoredCheck};
 use tokio::sync::Semaphore;
 
 use super::alerts;
-use super::probe::{self, Pings, Verdict};
+use super::probe::{self, Pings, Probes, Verdict};
 use crate::error::{AppError, AppResult};
 use crate::events::{self, IncidentEvent};
 use crate::settings::Settings;
@@ -39,26 +38,34 @@ pub const LEASE: TimeDelta = TimeDelta::seconds(330);
 /// The incidents' `source`.
 pub const SOURCE: &str = "check";
 
-/// One replica's runner: its name in claims, the shared HTTP client, and
-/// its concurrency bound.
+/// One replica's runner: its name in claims, what the probes share (the
+/// HTTP client, TLS roots, S3), and its concurrency bound.
 #[derive(Debug, Clone)]
 pub struct Runner {
     pub owner: String,
-    pub client: reqwest::Client,
+    pub probes: Probes,
     pub slots: Arc<Semaphore>,
 }
 
 impl Runner {
+    /// A runner with the default `[monitor]` settings.
     pub fn new(owner: String, concurrency: usize) -> AppResult<Runner> {
-        let client = reqwest::Client::builder()
-            .user_agent("tandem-checks")
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .map_err(|e| AppError::Unexpected(e.into()))?;
+        Runner::for_settings(
+            owner,
+            concurrency,
+            &crate::settings::MonitorSettings::default(),
+        )
+    }
+
+    /// A runner whose probes use `[monitor]` (`ca_path`, `s3`, …).
+    pub fn for_settings(
+        owner: String,
+        concurrency: usize,
+        monitor: &crate::settings::MonitorSettings,
+    ) -> AppResult<Runner> {
         Ok(Runner {
             owner,
-            client,
+            probes: Probes::new(monitor)?,
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
         })
     }
@@ -144,16 +151,29 @@ async fn run_claimed(
     now: DateTime<Utc>,
 ) -> AppResult<Verdict> {
     let spec = &check.spec;
-    let verdict = probe::run(
-        &runner.client,
+    let log = if spec.kind == CheckKind::Log {
+        // A state that no longer reads (an older layout) starts afresh.
+        store
+            .check_probe_state(check.id)
+            .await?
+            .and_then(|v| serde_json::from_value::<LogState>(v).ok())
+    } else {
+        None
+    };
+    let (verdict, log) = probe::run(
+        &runner.probes,
         spec,
         Pings {
             last_ping_at: check.last_ping_at,
             created_at: check.created_at,
         },
+        log,
         now,
     )
     .await;
+    let probe_state = log
+        .map(|l| serde_json::to_value(l).map_err(|e| AppError::Unexpected(e.into())))
+        .transpose()?;
     let result = record(
         store,
         settings,
@@ -161,6 +181,7 @@ async fn run_claimed(
         &check,
         &verdict,
         next_run_at,
+        probe_state.as_ref(),
         now,
     )
     .await;
@@ -177,6 +198,7 @@ async fn record(
     check: &StoredCheck,
     verdict: &Verdict,
     next_run_at: DateTime<Utc>,
+    probe_state: Option<&serde_json::Value>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let spec = &check.spec;
@@ -274,7 +296,7 @@ async fn record(
         covers_ms: i64::from(spec.interval_seconds) * 1000,
     };
     if !store
-        .finish_check_run(check.id, owner, &run, &state, next_run_at)
+        .finish_check_run(check.id, owner, &run, &state, next_run_at, probe_state)
         .await?
     {
         tracing::warn!(check = %check.name, "the claim ran out before the run finished; its result was dropped");

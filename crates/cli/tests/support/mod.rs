@@ -12,6 +12,7 @@ use tandem_store::Store;
 use uuid::Uuid;
 
 /// Serves `app` on a free loopback port; returns its base URL.
+#[allow(dead_code)] // each test binary uses a different subset
 pub async fn serve(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

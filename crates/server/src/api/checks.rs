@@ -87,7 +87,11 @@ pub async fn run_check(
     _: RequireManager,
     Path(name): Path<String>,
 ) -> ApiResult<Json<CheckRunReply>> {
-    let runner = checks::run::Runner::new(format!("api-{}", uuid::Uuid::now_v7()), 1)?;
+    let runner = checks::run::Runner::for_settings(
+        format!("api-{}", uuid::Uuid::now_v7()),
+        1,
+        &state.settings.monitor,
+    )?;
     let (check, verdict) =
         checks::run::run_now(&state.store, &state.settings, &runner, &name, Utc::now()).await?;
     Ok(Json(CheckRunReply { check, verdict }))

@@ -156,6 +156,27 @@ async fn dashboards_query_only_exported_series(engine: EngineKind) {
     // The whole demo, so every family has samples (a family without any,
     // e.g. lead time before any commit shipped, is not written at all).
     let app = TestApp::start_full_demo(engine).await;
+    // A health check that has run, so the check families have samples: a
+    // TCP check of the server's own port.
+    let own = app.base.trim_start_matches("http://").to_owned();
+    app.post(
+        &app.manager,
+        "/api/v1/checks",
+        serde_json::json!({"name": "own-port", "team": "payments", "service": "payments-api",
+               "kind": "tcp", "target": own, "interval_seconds": 3600}),
+    )
+    .await
+    .ok(201);
+    let run = app
+        .post(
+            &app.manager,
+            "/api/v1/checks/own-port/run",
+            serde_json::json!({}),
+        )
+        .await
+        .ok(200)
+        .body;
+    assert_eq!(run["verdict"]["ok"], true, "{run:#}");
     // Once to count a request (the histogram gets samples), then for names.
     app.send(app.request(Method::GET, "/metrics").bearer_auth(&app.admin))
         .await
@@ -170,6 +191,7 @@ async fn dashboards_query_only_exported_series(engine: EngineKind) {
         .to_owned();
     let exported = exported(&text);
     assert!(exported.contains("tandem_dora_deployments"), "{exported:?}");
+    assert!(exported.contains("tandem_check_up"), "{exported:?}");
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/grafana/dashboards");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -178,7 +200,7 @@ async fn dashboards_query_only_exported_series(engine: EngineKind) {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 3, "{files:?}");
+    assert!(files.len() >= 4, "{files:?}");
     for file in files {
         let name = file.display().to_string();
         let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap())

@@ -4,6 +4,7 @@
 mod alertmanager;
 mod auth;
 mod authorisation;
+mod check_kinds;
 mod checks;
 mod decisions;
 mod delivery_metrics;

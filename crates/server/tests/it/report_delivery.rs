@@ -494,8 +494,8 @@ async fn two_replicas_send_one_scheduled_report(engine: EngineKind) {
 /// A local S3-compatible server: `TANDEM_TEST_S3_URL` (scripts/test.sh
 /// starts `moto_server`), or a `moto_server` from `target/s3-venv` started
 /// for this test and stopped when dropped.
-struct S3Server {
-    url: String,
+pub(crate) struct S3Server {
+    pub(crate) url: String,
     child: Option<std::process::Child>,
 }
 
@@ -508,7 +508,7 @@ impl Drop for S3Server {
     }
 }
 
-async fn s3_server() -> S3Server {
+pub(crate) async fn s3_server() -> S3Server {
     if let Ok(url) = std::env::var("TANDEM_TEST_S3_URL") {
         return S3Server { url, child: None };
     }

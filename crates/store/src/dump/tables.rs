@@ -226,6 +226,10 @@ pub(crate) const TABLES: &[Table] = &[
             opt("caused_by", Text),
             col("created_at", Time),
             col("updated_at", Time),
+            // Since migration 0018; a dump written before has neither
+            // (a missing nullable column reads as null).
+            opt("acknowledged_at", Time),
+            opt("acknowledged_by", Text),
         ],
         order_by: "id",
     },
@@ -651,10 +655,12 @@ impl TableRow {
             .columns
             .iter()
             .map(|c| {
-                let v = self
-                    .values
-                    .get(c.name)
-                    .ok_or_else(|| format!("{}.{} is missing", table.name, c.name))?;
+                let v = match self.values.get(c.name) {
+                    Some(v) => v,
+                    // A column added after the dump was written.
+                    None if c.nullable => &Value::Null,
+                    None => return Err(format!("{}.{} is missing", table.name, c.name)),
+                };
                 Val::from_json(c, v).map_err(|e| format!("{}.{e}", table.name))
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -341,6 +341,14 @@ async fn engineering(store: &Store, project: &Project, team_id: Uuid) {
         ])
         .await
         .unwrap();
+    // Someone acknowledged the incident: the dump keeps when and who.
+    let inc = store.find_incident_entry("inc-1").await.unwrap().unwrap();
+    assert!(
+        store
+            .acknowledge_incident(inc.id, "ops-lead", at(34))
+            .await
+            .unwrap()
+    );
     let mut headers = std::collections::BTreeMap::new();
     headers.insert("x-github-event".to_owned(), "push".to_owned());
     store
@@ -419,6 +427,13 @@ async fn assert_engineering_moved(source: &Store, middle: &Store, back: &Store) 
             a.get_incident("api", "inc-1").await.unwrap(),
             b.get_incident("api", "inc-1").await.unwrap()
         );
+        let (ia, ib) = (
+            a.find_incident_entry("inc-1").await.unwrap().unwrap(),
+            b.find_incident_entry("inc-1").await.unwrap().unwrap(),
+        );
+        assert_eq!(ia, ib);
+        assert_eq!(ib.acknowledged_at, Some(at(34)));
+        assert_eq!(ib.acknowledged_by.as_deref(), Some("ops-lead"));
         let all = tandem_store::RawDeliveryFilter::default();
         let da = a.list_deliveries(&all).await.unwrap().items;
         let db = b.list_deliveries(&all).await.unwrap().items;

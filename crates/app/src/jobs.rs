@@ -68,7 +68,10 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
         )));
     }
     if settings.report.s3.is_some() && settings.report.scheduler_interval_seconds > 0 {
-        tasks.push(tokio::spawn(archive_uploads(store.clone(), settings.clone())));
+        tasks.push(tokio::spawn(archive_uploads(
+            store.clone(),
+            settings.clone(),
+        )));
     }
     if settings.maintenance.attribute_interval_seconds > 0 {
         tasks.push(tokio::spawn(attribution(store.clone(), settings.clone())));

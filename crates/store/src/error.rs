@@ -91,7 +91,9 @@ impl StoreError {
                 return match n & 0xff {
                     13 => Some("the database's disk is full"),
                     8 => Some("the database is read-only"),
-                    10 => Some("the database's storage refused a write (read-only or failing disk)"),
+                    10 => {
+                        Some("the database's storage refused a write (read-only or failing disk)")
+                    }
                     _ => None,
                 };
             }

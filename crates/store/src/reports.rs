@@ -789,9 +789,7 @@ impl Store {
 
     /// The archive uploads still to retry: archive id, attempts made, when
     /// due, the last error.
-    pub async fn pending_archive_uploads(
-        &self,
-    ) -> Result<Vec<(Uuid, i32, DateTime<Utc>, String)>> {
+    pub async fn pending_archive_uploads(&self) -> Result<Vec<(Uuid, i32, DateTime<Utc>, String)>> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT archive_id, attempts, due_at, last_error FROM archive_uploads \

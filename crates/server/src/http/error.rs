@@ -239,8 +239,10 @@ fn is_outage(e: &anyhow::Error) -> bool {
 /// What an operator must fix when the database's storage refuses writes
 /// ([`StoreError::storage_problem`]) anywhere in the chain.
 fn storage_problem(e: &anyhow::Error) -> Option<&'static str> {
-    e.chain()
-        .find_map(|c| c.downcast_ref::<StoreError>().and_then(StoreError::storage_problem))
+    e.chain().find_map(|c| {
+        c.downcast_ref::<StoreError>()
+            .and_then(StoreError::storage_problem)
+    })
 }
 
 #[cfg(test)]

@@ -665,7 +665,7 @@ async fn own_moto(port: u16) -> S3Server {
 /// then the objects are the archived forms. The clock is injected
 /// (`retry_due(…, now)`).
 async fn failed_archive_uploads_are_retried_with_backoff(engine: EngineKind) {
-    use tandem_app::report::archive::{RetryReport, retry_due, retry_delay};
+    use tandem_app::report::archive::{RetryReport, retry_delay, retry_due};
     let (db, store, team) = demo(engine).await;
     let (smtp_port, _mails) = smtp_sink().await;
     let inbox: Shared = Arc::default();
@@ -751,7 +751,10 @@ async fn failed_archive_uploads_are_retried_with_backoff(engine: EngineKind) {
     );
     assert!(store.pending_archive_uploads().await.unwrap().is_empty());
     let archived = store.archived_report(team, &label).await.unwrap();
-    let prefix = archived.object_prefix.clone().expect("uploaded on the retry");
+    let prefix = archived
+        .object_prefix
+        .clone()
+        .expect("uploaded on the retry");
     assert_eq!(prefix, format!("reports/payments/{label}"));
     let bucket_store = object_store::aws::AmazonS3Builder::new()
         .with_bucket_name(&bucket)

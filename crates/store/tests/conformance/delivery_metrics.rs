@@ -856,7 +856,15 @@ async fn inputs_changing_while_a_deployment_is_attributed_are_not_lost(engine: E
         .unwrap();
     store.invalidate_attribution(repo, &new).await.unwrap();
     store
-        .upsert_deployment(&deployment(&p, "D1", "api", "production", repo, Some("c3"), 12.0))
+        .upsert_deployment(&deployment(
+            &p,
+            "D1",
+            "api",
+            "production",
+            repo,
+            Some("c3"),
+            12.0,
+        ))
         .await
         .unwrap();
     let arrived = std::sync::atomic::AtomicBool::new(false);
@@ -891,7 +899,15 @@ async fn inputs_changing_while_a_deployment_is_attributed_are_not_lost(engine: E
         .unwrap();
     store.invalidate_attribution(repo, &new).await.unwrap();
     store
-        .upsert_deployment(&deployment(&p, "W1", "web", "production", repo, Some("c4"), 16.0))
+        .upsert_deployment(&deployment(
+            &p,
+            "W1",
+            "web",
+            "production",
+            repo,
+            Some("c4"),
+            16.0,
+        ))
         .await
         .unwrap();
     let scoped = std::sync::atomic::AtomicBool::new(false);
@@ -912,5 +928,9 @@ async fn inputs_changing_while_a_deployment_is_attributed_are_not_lost(engine: E
         .await
         .unwrap();
     store.attribute_pending().await.unwrap();
-    assert!(shipped(&store, "W1", &["c1", "c2", "c3", "c4"]).await.is_empty());
+    assert!(
+        shipped(&store, "W1", &["c1", "c2", "c3", "c4"])
+            .await
+            .is_empty()
+    );
 }

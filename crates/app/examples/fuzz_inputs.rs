@@ -83,7 +83,13 @@ fn save(kind: &str, n: u64, input: &[u8], why: &str) {
     eprintln!("FAILURE {kind} #{n}: {why} (input in {})", path.display());
 }
 
-fn record(t: &mut Target, kind: &str, n: u64, input: &[u8], outcome: std::thread::Result<Result<(), String>>) {
+fn record(
+    t: &mut Target,
+    kind: &str,
+    n: u64,
+    input: &[u8],
+    outcome: std::thread::Result<Result<(), String>>,
+) {
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(why)) => {
@@ -104,7 +110,7 @@ const CSV_TOKENS: &[&[u8]] = &[
     b"\r\n",
     b"\"\"",
     b"\x1b[31m",
-    b"\u{202e}",
+    "\u{202e}".as_bytes(),
     b"\0",
     b"-1",
     b"99999999999999999999",
@@ -200,8 +206,20 @@ fn run_config(t: &mut Target, rng: &mut Rng, iterations: u64) {
     };
     let path = dir.join(format!("tandem-fuzz-config-{}.toml", std::process::id()));
     let values: &[&str] = &[
-        "0", "1", "-1", "true", "x", "", "1e400", "99999999999999999999", "\u{1b}[31m",
-        "127.0.0.1:0", "* * * * *", "a,b", "[1,2]", "{a=1}",
+        "0",
+        "1",
+        "-1",
+        "true",
+        "x",
+        "",
+        "1e400",
+        "99999999999999999999",
+        "\u{1b}[31m",
+        "127.0.0.1:0",
+        "* * * * *",
+        "a,b",
+        "[1,2]",
+        "{a=1}",
     ];
     for n in 0..iterations {
         let mut b = seed.clone();

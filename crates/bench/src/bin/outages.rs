@@ -1029,18 +1029,25 @@ async fn report_outage(tandem: &Path, engine: EngineKind, outage: u64) -> anyhow
 
 // ---- two replicas ------------------------------------------------------------
 
+/// The `/metrics` bearer token the replicas are started with.
+const SCRAPE_TOKEN: &str = "outage-drill-scrape-token";
+
 async fn metric(base: &str, name: &str, job: &str) -> anyhow::Result<f64> {
     let text = client()
         .get(format!("{base}/metrics"))
+        .bearer_auth(SCRAPE_TOKEN)
         .send()
         .await?
+        .error_for_status()?
         .text()
         .await?;
-    Ok(text
+    let values: Vec<f64> = text
         .lines()
         .filter(|l| l.starts_with(name) && l.contains(&format!("job=\"{job}\"")))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum())
+        .collect();
+    // A job that has not finished a run yet has no series: 0.
+    Ok(values.iter().sum::<f64>().max(0.0))
 }
 
 async fn two_replicas(tandem: &Path, minutes: u64) -> anyhow::Result<()> {
@@ -1073,6 +1080,10 @@ async fn two_replicas(tandem: &Path, minutes: u64) -> anyhow::Result<()> {
             "1".into(),
         ),
         ("TANDEM_MONITOR__SCHEDULER_INTERVAL_MS".into(), "500".into()),
+        (
+            "TANDEM_PROMETHEUS__SCRAPE_TOKEN".into(),
+            SCRAPE_TOKEN.into(),
+        ),
     ]);
     let env = as_refs(&env);
     let cfg = config.path().display().to_string();

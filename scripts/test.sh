@@ -157,3 +157,10 @@ cargo test --workspace --doc --locked
 # docs/openapi.json, and Schemathesis, on each engine (scripts/schemathesis.sh;
 # about a minute per engine). It uses the tandem binary `cargo test` built.
 TANDEM_TEST_PG_URL="$TANDEM_TEST_PG_URL" TANDEM_BIN=target/debug/tandem scripts/schemathesis.sh sqlite postgres
+
+# Issue 18: a short run of every fuzz target, and the crash and outage
+# drills that fit CI's time (kill -9 under load, PostgreSQL crashed and
+# started again, SQLite disk full and read-only); the long ones are
+# `scripts/outages.sh all` (docs/reliability.md has their results).
+scripts/fuzz.sh smoke
+TANDEM_TEST_PG_URL="$TANDEM_TEST_PG_URL" scripts/outages.sh

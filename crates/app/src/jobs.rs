@@ -13,6 +13,9 @@
 //! - the calendar refresh is `focus::refresh_loop` (feeds claimed with a
 //!   lease, every `calendar.refresh_interval_minutes`);
 //! - the report scheduler is `report::schedule::run`;
+//! - [`archive_uploads`]: retrying failed S3 uploads of archived reports
+//!   (`report::archive::retry_due`, claimed with a lease) when `[report.s3]`
+//!   is set;
 //! - [`checks`]: syncing `[[checks]]` at start, then the health-check
 //!   scheduler (`checks::run::run_due`) every `monitor.scheduler_interval_ms`
 //!   and the check data retention prune hourly;
@@ -67,6 +70,12 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
     }
     if settings.report.scheduler_interval_seconds > 0 {
         tasks.push(tokio::spawn(crate::report::schedule::run(
+            store.clone(),
+            settings.clone(),
+        )));
+    }
+    if settings.report.s3.is_some() && settings.report.scheduler_interval_seconds > 0 {
+        tasks.push(tokio::spawn(archive_uploads(
             store.clone(),
             settings.clone(),
         )));
@@ -242,6 +251,25 @@ pub async fn attribution(store: Store, settings: Arc<Settings>) {
         crate::telemetry::record_job("attribution", result.is_ok());
         if let Err(e) = result {
             tracing::warn!(error = %e, "background attribution failed; retrying at the next interval");
+        }
+    }
+}
+
+/// Retries failed S3 uploads of archived reports every
+/// `report::archive::RETRY_EVERY`.
+pub async fn archive_uploads(store: Store, settings: Arc<Settings>) {
+    let mut tick = tokio::time::interval(crate::report::archive::RETRY_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let result = crate::report::archive::retry_due(&store, &settings, Utc::now()).await;
+        crate::telemetry::record_job("archive_uploads", result.is_ok());
+        match result {
+            Ok(r) if r == crate::report::archive::RetryReport::default() => {}
+            Ok(r) => tracing::info!(?r, "archive uploads retried"),
+            Err(e) => {
+                tracing::warn!(error = %e, "retrying archive uploads failed; retrying at the next tick")
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ use std::cmp::Reverse;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike, Duration, IsoWeek, NaiveDate, Utc, Weekday};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::goal::{Goal, GoalStatus};
@@ -144,7 +144,7 @@ pub struct ReportSection {
 }
 
 /// One week's value of a trend.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrendPoint {
     /// ISO week, e.g. `2026-W47`.
     pub week: String,
@@ -155,8 +155,9 @@ pub struct TrendPoint {
 }
 
 /// The last [`TREND_WEEKS`] weekly values of a metric in the Numbers
-/// section (weeks before its first point are left out).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+/// section (weeks before its first point are left out). Read back from an
+/// archived report's JSON to render its charts again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Trend {
     /// The id of the metric's line in the Numbers section (`metric:<key>`).
     pub line_id: String,

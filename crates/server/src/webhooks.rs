@@ -636,7 +636,7 @@ async fn receive(
             ));
         }
         Err(WriteError::RefusedReplay) => return Ok(duplicate(&delivery_id)),
-        Err(WriteError::Failed(e)) => return Err(ApiError::Unexpected(anyhow::anyhow!(e))),
+        Err(WriteError::Failed(e)) => return Err(ApiError::Unexpected(e)),
     };
     if !fresh {
         return Ok(duplicate(&delivery_id));
@@ -695,8 +695,9 @@ pub enum WriteError {
     /// It was kept as `invalid` with its problem, but an earlier copy of it
     /// was already stored: a replay.
     RefusedReplay,
-    /// Storing failed (the database): nothing was stored.
-    Failed(String),
+    /// Storing failed (the database): nothing was stored. The store's
+    /// error is kept so that an outage answers 503, not 500.
+    Failed(anyhow::Error),
 }
 
 /// Writes deliveries with their records. One task takes whatever deliveries
@@ -742,9 +743,11 @@ impl Writer {
                 reply,
             })
             .await
-            .map_err(|_| WriteError::Failed("the delivery writer has stopped".into()))?;
+            .map_err(|_| WriteError::Failed(anyhow::anyhow!("the delivery writer has stopped")))?;
         answer.await.map_err(|_| {
-            WriteError::Failed("the delivery writer stopped before answering".into())
+            WriteError::Failed(anyhow::anyhow!(
+                "the delivery writer stopped before answering"
+            ))
         })?
     }
 }
@@ -831,7 +834,7 @@ async fn refused(
         StoreError::MissingReference { field, message } => format!("{field}: {message}"),
         _ => {
             tracing::warn!(error = %e, "storing a delivery failed");
-            return Err(WriteError::Failed(e.to_string()));
+            return Err(WriteError::Failed(e.into()));
         }
     };
     let mut delivery = item.delivery.clone();
@@ -842,7 +845,7 @@ async fn refused(
         Ok(false) => Err(WriteError::RefusedReplay),
         Err(e) => {
             tracing::warn!(error = %e, "storing a delivery failed");
-            Err(WriteError::Failed(e.to_string()))
+            Err(WriteError::Failed(e.into()))
         }
     }
 }

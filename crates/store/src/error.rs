@@ -48,6 +48,9 @@ impl StoreError {
     /// connections yet) count; so do SQLite's busy and locked, which
     /// outlast the busy timeout only under a stuck writer.
     pub fn is_outage(&self) -> bool {
+        if self.storage_problem().is_some() {
+            return true;
+        }
         match self {
             StoreError::Unreachable(_) => true,
             StoreError::Database(e) => match e {
@@ -65,6 +68,40 @@ impl StoreError {
             },
             StoreError::Io(_) => false,
             _ => false,
+        }
+    }
+
+    /// When the database's storage refuses writes, what an operator must
+    /// fix, in words: SQLite's full disk (13) or read-only database (8) or
+    /// failed write (10, with its extended codes: a read-only remount or a
+    /// failing disk), PostgreSQL's disk full (53100) or read-only
+    /// transaction (25006, a standby). These are outages too (503: nothing
+    /// was written, the same request succeeds once there is room), but
+    /// unlike a restart they do not pass by themselves.
+    pub fn storage_problem(&self) -> Option<&'static str> {
+        let StoreError::Database(sqlx::Error::Database(db)) = self else {
+            return None;
+        };
+        let code = db.code()?;
+        if let Ok(n) = code.parse::<i64>() {
+            // SQLite (PostgreSQL's SQLSTATEs that parse as numbers are
+            // five digits; these primary codes are below 256 after masking
+            // only for SQLite's extended codes).
+            if code.len() < 5 {
+                return match n & 0xff {
+                    13 => Some("the database's disk is full"),
+                    8 => Some("the database is read-only"),
+                    10 => {
+                        Some("the database's storage refused a write (read-only or failing disk)")
+                    }
+                    _ => None,
+                };
+            }
+        }
+        match code.as_ref() {
+            "53100" => Some("the database's disk is full"),
+            "25006" => Some("the database is read-only"),
+            _ => None,
         }
     }
 

@@ -198,6 +198,11 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(Duration::from_secs(10))
+                // As for SQLite below: never hand out a connection still in
+                // a transaction whose rollback failed.
+                .before_acquire(|conn, _| {
+                    Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+                })
                 .connect_with(opts)
                 .await?;
             return Ok(Store {
@@ -230,6 +235,12 @@ impl Store {
             .busy_timeout(options.busy_timeout);
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
+            // A connection whose rollback failed (a full disk can refuse it)
+            // is still in its transaction: closed, not handed out again,
+            // where every later `BEGIN` on it would fail (issue 18).
+            .before_acquire(|conn, _| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+            })
             .connect_with(opts)
             .await?;
         Ok(Store {

@@ -624,9 +624,11 @@ impl Store {
 
     // ---- archive -----------------------------------------------------------
 
-    /// Stores a sent report; a later send of the same week replaces it.
+    /// Stores a sent report; a later send of the same week replaces it (and,
+    /// when it was uploaded, ends a pending upload retry of the earlier one).
     pub async fn archive_report(&self, a: &ArchivedReport) -> Result<()> {
         on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO report_archive (id, team_id, week, title, sent_at, report, markdown, html, text, slack, object_prefix) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (team_id, week) DO UPDATE SET \
@@ -645,10 +647,157 @@ impl Store {
             .bind(&a.text)
             .bind(Json(&a.slack))
             .bind(&a.object_prefix)
+            .execute(&mut *tx)
+            .await?;
+            if a.object_prefix.is_some() {
+                sqlx::query(
+                    "DELETE FROM archive_uploads WHERE archive_id IN \
+                     (SELECT id FROM report_archive WHERE team_id = $1 AND week = $2)",
+                )
+                .bind(a.team_id)
+                .bind(&a.week)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Notes that the S3 upload of a team's archived report of `week`
+    /// failed: it is due again at `due_at` (one more attempt counted).
+    pub async fn archive_upload_failed(
+        &self,
+        team_id: Uuid,
+        week: &str,
+        error: &str,
+        due_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO archive_uploads (archive_id, attempts, due_at, last_error) \
+                 SELECT id, 1, $3, $4 FROM report_archive WHERE team_id = $1 AND week = $2 \
+                 ON CONFLICT (archive_id) DO UPDATE SET attempts = archive_uploads.attempts + 1, \
+                 due_at = excluded.due_at, last_error = excluded.last_error",
+            )
+            .bind(team_id)
+            .bind(week)
+            .bind(due_at)
+            .bind(error)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::not_found("archived report", week));
+        }
+        Ok(())
+    }
+
+    /// Claims up to `limit` archive uploads due at `now`, each until
+    /// `lease_until` (another replica skips it meanwhile; a replica that
+    /// stops holding one leaves it due again then). Returns each report
+    /// with the attempts made so far.
+    pub async fn claim_archive_uploads(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(ArchivedReport, i32)>> {
+        let due: Vec<(Uuid, DateTime<Utc>, i32)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT archive_id, due_at, attempts FROM archive_uploads WHERE due_at <= $1 \
+                 ORDER BY due_at, archive_id LIMIT $2",
+            )
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut out = Vec::new();
+        for (id, due_at, attempts) in due {
+            let claimed = on_pool!(self, |pool| {
+                sqlx::query(
+                    "UPDATE archive_uploads SET due_at = $3 WHERE archive_id = $1 AND due_at = $2",
+                )
+                .bind(id)
+                .bind(due_at)
+                .bind(lease_until)
+                .execute(pool)
+                .await?
+                .rows_affected()
+            });
+            if claimed == 0 {
+                continue;
+            }
+            let row: Option<ArchiveRow> = on_pool!(self, |pool| {
+                sqlx::query_as(
+                    "SELECT id, team_id, week, title, sent_at, report, markdown, html, text, slack, object_prefix \
+                     FROM report_archive WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+            });
+            if let Some(r) = row {
+                out.push((ArchivedReport::from(r), attempts));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a retried upload that succeeded: the archive row gets its
+    /// prefix and the retry is done.
+    pub async fn archive_uploaded(&self, archive_id: Uuid, prefix: &str) -> Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("UPDATE report_archive SET object_prefix = $2 WHERE id = $1")
+                .bind(archive_id)
+                .bind(prefix)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM archive_uploads WHERE archive_id = $1")
+                .bind(archive_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Records a retried upload that failed again: one more attempt, due
+    /// again at `due_at`.
+    pub async fn archive_upload_retry(
+        &self,
+        archive_id: Uuid,
+        error: &str,
+        due_at: DateTime<Utc>,
+    ) -> Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE archive_uploads SET attempts = attempts + 1, due_at = $2, last_error = $3 \
+                 WHERE archive_id = $1",
+            )
+            .bind(archive_id)
+            .bind(due_at)
+            .bind(error)
             .execute(pool)
             .await?;
         });
         Ok(())
+    }
+
+    /// The archive uploads still to retry: archive id, attempts made, when
+    /// due, the last error.
+    pub async fn pending_archive_uploads(&self) -> Result<Vec<(Uuid, i32, DateTime<Utc>, String)>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT archive_id, attempts, due_at, last_error FROM archive_uploads \
+                 ORDER BY due_at, archive_id",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// Archived reports, newest first; of one team when `team_id` is given.

@@ -51,28 +51,19 @@ pub struct Rendered {
 /// callers run it on the blocking pool.
 pub fn render(report: &WeeklyReport, link: Option<&str>) -> anyhow::Result<Rendered> {
     let (w, h) = CHART_DISPLAY;
-    let mut refs = Vec::new();
-    let mut charts = Vec::new();
-    for (i, t) in report.trends.iter().enumerate() {
-        let series = crate::charts::Series {
-            label: t.label.clone(),
-            unit: t.unit.clone(),
-            points: t.points.iter().map(|p| (p.date, p.value)).collect(),
-        };
-        let cid = format!("chart{i}.{}.{}@tandem", report.team.key, report.week);
-        charts.push(RenderedChart {
+    let charts = trend_charts(&report.trends, &report.team.key, &report.week)?;
+    let refs: Vec<report::ChartRef> = report
+        .trends
+        .iter()
+        .zip(&charts)
+        .map(|(t, c)| report::ChartRef {
             line_id: t.line_id.clone(),
-            cid: cid.clone(),
-            png: crate::charts::trend_png(&series, w * 2, h * 2)?,
-        });
-        refs.push(report::ChartRef {
-            line_id: t.line_id.clone(),
-            cid,
-            alt: format!("{}: the last {} weeks", series.caption(), t.points.len()),
+            cid: c.cid.clone(),
+            alt: format!("{}: the last {} weeks", series(t).caption(), t.points.len()),
             width: w,
             height: h,
-        });
-    }
+        })
+        .collect();
     Ok(Rendered {
         title: report.title.clone(),
         markdown: report::to_markdown(report),
@@ -82,6 +73,35 @@ pub fn render(report: &WeeklyReport, link: Option<&str>) -> anyhow::Result<Rende
         json: serde_json::to_value(report)?,
         charts,
     })
+}
+
+fn series(t: &report::Trend) -> crate::charts::Series {
+    crate::charts::Series {
+        label: t.label.clone(),
+        unit: t.unit.clone(),
+        points: t.points.iter().map(|p| (p.date, p.value)).collect(),
+    }
+}
+
+/// The chart of each trend (also drawn again for an archived report, whose
+/// charts are not stored: `archive::retry_due`).
+pub fn trend_charts(
+    trends: &[report::Trend],
+    team_key: &str,
+    week: &str,
+) -> anyhow::Result<Vec<RenderedChart>> {
+    let (w, h) = CHART_DISPLAY;
+    trends
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            Ok(RenderedChart {
+                line_id: t.line_id.clone(),
+                cid: format!("chart{i}.{team_key}.{week}@tandem"),
+                png: crate::charts::trend_png(&series(t), w * 2, h * 2)?,
+            })
+        })
+        .collect()
 }
 
 /// Where the full report of a team's week can be read: its web page (sign-in

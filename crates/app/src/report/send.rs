@@ -484,13 +484,16 @@ pub async fn send_week(
     if delivered {
         let r = &envelope.rendered;
         let now = tandem_domain::time::micros(Utc::now());
+        let mut upload_error = None;
         let object_prefix = match &settings.report.s3 {
             None => None,
             Some(s3) => match super::archive::upload(s3, &team.key, &label, r).await {
                 Ok(prefix) => Some(prefix),
                 Err(e) => {
-                    tracing::warn!(team = %team.key, week = %label, error = %format!("{e:#}"),
-                        "the archive upload failed; the report is archived in the database only");
+                    let error = format!("{e:#}");
+                    tracing::warn!(team = %team.key, week = %label, error = %error,
+                        "the archive upload failed; the report is archived in the database and the upload retried");
+                    upload_error = Some(error);
                     None
                 }
             },
@@ -510,6 +513,12 @@ pub async fn send_week(
                 object_prefix,
             })
             .await?;
+        if let Some(error) = upload_error {
+            let due = now + super::archive::retry_delay(1);
+            store
+                .archive_upload_failed(team_id, &label, &error, due)
+                .await?;
+        }
         store.mark_draft_sent(draft.id, now).await?;
     }
     Ok(SendResult {

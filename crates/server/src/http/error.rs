@@ -165,8 +165,17 @@ impl IntoResponse for ApiError {
         };
         let message = match &self {
             ApiError::Unexpected(e) if status == StatusCode::SERVICE_UNAVAILABLE => {
-                tracing::warn!(error = %e, "the database is unavailable");
-                "the database is unavailable; try again shortly".to_owned()
+                match storage_problem(e) {
+                    // Does not pass by itself: an operator must act.
+                    Some(problem) => {
+                        tracing::error!(error = %e, "{problem}: nothing was written");
+                        format!("{problem}: nothing was written; try again later")
+                    }
+                    None => {
+                        tracing::warn!(error = %e, "the database is unavailable");
+                        "the database is unavailable; try again shortly".to_owned()
+                    }
+                }
             }
             ApiError::Unexpected(e) => {
                 tracing::error!(error = ?e, "request failed");
@@ -224,6 +233,15 @@ fn is_outage(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<StoreError>()
             .is_some_and(StoreError::is_outage)
+    })
+}
+
+/// What an operator must fix when the database's storage refuses writes
+/// ([`StoreError::storage_problem`]) anywhere in the chain.
+fn storage_problem(e: &anyhow::Error) -> Option<&'static str> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<StoreError>()
+            .and_then(StoreError::storage_problem)
     })
 }
 

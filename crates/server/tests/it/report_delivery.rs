@@ -24,6 +24,7 @@ tandem_testkit::per_engine!(
     failing_channels_are_retried_and_logged_and_lose_no_edit,
     two_replicas_send_one_scheduled_report,
     sent_reports_are_uploaded_to_s3,
+    failed_archive_uploads_are_retried_with_backoff,
     the_schedule_drafts_ahead_holds_for_approval_and_catches_up_once
 );
 
@@ -512,15 +513,16 @@ pub(crate) async fn s3_server() -> S3Server {
     if let Ok(url) = std::env::var("TANDEM_TEST_S3_URL") {
         return S3Server { url, child: None };
     }
-    let bin = concat!(
+    let venv = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../target/s3-venv/bin/moto_server"
     );
-    assert!(
-        std::path::Path::new(bin).exists(),
-        "the S3 test needs a local S3-compatible server: run scripts/test.sh (it installs moto \
-         into target/s3-venv and starts it), or set TANDEM_TEST_S3_URL"
-    );
+    // scripts/test.sh installs it into target/s3-venv; else one on PATH.
+    let bin = if std::path::Path::new(venv).exists() {
+        venv
+    } else {
+        "moto_server"
+    };
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -530,7 +532,7 @@ pub(crate) async fn s3_server() -> S3Server {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("start moto_server");
+        .expect("start moto_server (run scripts/test.sh once: it installs moto)");
     let server = S3Server {
         url: format!("http://127.0.0.1:{port}"),
         child: Some(child),
@@ -625,6 +627,172 @@ async fn sent_reports_are_uploaded_to_s3(engine: EngineKind) {
         .await
         .unwrap();
     assert_eq!(archived.object_prefix, None);
+}
+
+/// A `moto_server` of this test's own on `port` (this test stops and
+/// starts it, so never the shared one of `TANDEM_TEST_S3_URL`), up.
+async fn own_moto(port: u16) -> S3Server {
+    let venv = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/s3-venv/bin/moto_server"
+    );
+    // scripts/test.sh installs it into target/s3-venv; else one on PATH.
+    let bin = if std::path::Path::new(venv).exists() {
+        venv
+    } else {
+        "moto_server"
+    };
+    let child = std::process::Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let server = S3Server {
+        url: format!("http://127.0.0.1:{port}"),
+        child: Some(child),
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..150 {
+        if client.get(&server.url).send().await.is_ok() {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("moto_server did not come up on {}", server.url);
+}
+
+/// Issue 18, defect 8: an archive upload that fails (S3 down while the
+/// report is sent) is retried with growing delays until it succeeds, and
+/// then the objects are the archived forms. The clock is injected
+/// (`retry_due(…, now)`).
+async fn failed_archive_uploads_are_retried_with_backoff(engine: EngineKind) {
+    use tandem_app::report::archive::{RetryReport, retry_delay, retry_due};
+    let (db, store, team) = demo(engine).await;
+    let (smtp_port, _mails) = smtp_sink().await;
+    let inbox: Shared = Arc::default();
+    let http = receiver(inbox.clone()).await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let bucket = format!("tandem-{}", uuid::Uuid::now_v7().simple());
+    let url = format!("http://127.0.0.1:{port}");
+    let extra = format!(
+        "[report.s3]\nbucket = \"{bucket}\"\nendpoint = \"{url}\"\naccess_key_id = \"test\"\n\
+         secret_access_key = \"test\"\nallow_http = true\n"
+    );
+    let s = settings(&db.url, smtp_port, &http, &extra);
+    let week = last_week();
+    let label = report::week_label(week);
+
+    // S3 down while the report is sent: delivered and archived in the
+    // database, the upload due again in a minute.
+    let result = tandem_app::report::send_week(&store, &s, team, week)
+        .await
+        .unwrap();
+    assert!(result.archived);
+    let archived = store.archived_report(team, &label).await.unwrap();
+    assert_eq!(archived.object_prefix, None);
+    let pending = store.pending_archive_uploads().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    let (id, attempts, due, error) = pending[0].clone();
+    assert_eq!((id, attempts), (archived.id, 1));
+    assert!(error.contains(&bucket), "{error}");
+    let now = Utc::now();
+    assert!(due > now && due <= now + retry_delay(1), "{due}");
+
+    // Not due yet: nothing tried.
+    assert_eq!(
+        retry_due(&store, &s, now).await.unwrap(),
+        RetryReport::default()
+    );
+    // Due, still down: counted, due again after a doubled delay.
+    let later = now + retry_delay(1);
+    let r = retry_due(&store, &s, later).await.unwrap();
+    assert_eq!((r.uploaded, r.failed), (0, 1));
+    let (_, attempts, due, _) = store.pending_archive_uploads().await.unwrap()[0].clone();
+    assert_eq!(attempts, 2);
+    assert_eq!(due, tandem_domain::time::micros(later + retry_delay(2)));
+
+    // S3 back (moto keeps nothing over a restart: the bucket is created
+    // again, as an operator would have it).
+    let s3 = own_moto(port).await;
+    let r = reqwest::Client::new()
+        .put(format!("{}/{bucket}", s3.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "create the bucket: {}", r.status());
+    // Down once more, then up again: the retry waits for its delay.
+    drop(s3);
+    let r = retry_due(&store, &s, later + retry_delay(2)).await.unwrap();
+    assert_eq!((r.uploaded, r.failed), (0, 1));
+    let s3 = own_moto(port).await;
+    let r = reqwest::Client::new()
+        .put(format!("{}/{bucket}", s3.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let (_, attempts, due, _) = store.pending_archive_uploads().await.unwrap()[0].clone();
+    assert_eq!(attempts, 3);
+    assert_eq!(
+        retry_due(&store, &s, due - chrono::Duration::seconds(1))
+            .await
+            .unwrap(),
+        RetryReport::default(),
+        "not before its time"
+    );
+    let r = retry_due(&store, &s, due).await.unwrap();
+    assert_eq!(
+        (r.uploaded, r.failed),
+        (1, 0),
+        "{:?}",
+        store.pending_archive_uploads().await.unwrap()
+    );
+    assert!(store.pending_archive_uploads().await.unwrap().is_empty());
+    let archived = store.archived_report(team, &label).await.unwrap();
+    let prefix = archived
+        .object_prefix
+        .clone()
+        .expect("uploaded on the retry");
+    assert_eq!(prefix, format!("reports/payments/{label}"));
+    let bucket_store = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(&bucket)
+        .with_region("us-east-1")
+        .with_access_key_id("test")
+        .with_secret_access_key("test")
+        .with_endpoint(&s3.url)
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    let get = |name: &str| {
+        let path = object_store::path::Path::from(format!("{prefix}/{name}"));
+        let store = &bucket_store;
+        async move {
+            use object_store::ObjectStoreExt;
+            store
+                .get(&path)
+                .await
+                .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+                .bytes()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(get("report.md").await, archived.markdown.as_bytes());
+    assert_eq!(get("report.html").await, archived.html.as_bytes());
+    let json: serde_json::Value = serde_json::from_slice(&get("report.json").await).unwrap();
+    assert_eq!(json, archived.report);
+    assert!(image::load_from_memory(&get("chart0.png").await).is_ok());
+    // Nothing left: the next run does nothing.
+    assert_eq!(
+        retry_due(&store, &s, due + chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        RetryReport::default()
+    );
 }
 
 /// The schedule driven with an injected clock (`schedule::tick(…, now)`).

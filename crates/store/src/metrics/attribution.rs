@@ -18,6 +18,10 @@ impl Store {
         }
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
+            // First, so that a refresh holding this repository's row (see
+            // `attribute_pending`) is waited for, and one that read the
+            // repository before this change sends its round back.
+            sqlx::query(BUMP_INPUT).bind(repo).execute(&mut *tx).await?;
             for chunk in new_shas.chunks(BULK_ROWS) {
                 let mut qb = QueryBuilder::new(
                     "UPDATE deployments SET attributed = FALSE WHERE attributed = TRUE AND repo = ",
@@ -110,6 +114,10 @@ impl Store {
                     .await?
                     .rows_affected();
             if n > 0 {
+                sqlx::query(BUMP_INPUT)
+                    .bind(SETTINGS_INPUT)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(
                     "UPDATE deployments SET attributed = FALSE WHERE project_id = $1 AND service = $2",
                 )
@@ -148,6 +156,10 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(crate::engineering::records::missing_project("project_id", project_id))?;
+            sqlx::query(BUMP_INPUT)
+                .bind(SETTINGS_INPUT)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(
                 "UPDATE deployments SET attributed = FALSE WHERE project_id = $1 AND service = $2",
             )
@@ -232,6 +244,10 @@ impl Store {
             .bind(&text)
             .execute(&mut *tx)
             .await?;
+            sqlx::query(BUMP_INPUT)
+                .bind(SETTINGS_INPUT)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("UPDATE deployments SET attributed = FALSE WHERE attributed = TRUE")
                 .execute(&mut *tx)
                 .await?;
@@ -240,12 +256,6 @@ impl Store {
         Ok(true)
     }
 
-    /// Recomputes what changed since the last call: the shipped commits of
-    /// every deployment with `attributed = FALSE` (and of the deployment
-    /// after each, whose range depends on it), then the facts of those
-    /// deployments, of the ones before them, and of those an incident change
-    /// touches, then the day rollups they fall in. Returns the number of
-    /// deployments attributed.
     /// Recomputes what changed since the last call: the shipped commits of
     /// every deployment with `attributed = FALSE` (and of the deployment
     /// after each, whose range depends on it), then the facts of those
@@ -263,7 +273,29 @@ impl Store {
     /// refresh one after the other, each reading what the other committed.
     /// A log row is deleted only by the transaction that read it; a change
     /// committed meanwhile leaves its own row for the next call.
+    ///
+    /// Inputs that change while a round computes (commits or pull requests
+    /// of its repositories, service scopes, metric rules) cannot leave a
+    /// deployment attributed with stale commits: each input's version
+    /// (`attribution_inputs`, migration 0031) is read before the input is
+    /// loaded, and the round's write transaction locks the versions and
+    /// compares them; a changed one sends the round back with that input
+    /// loaded again (at most [`STALE_RETRIES`] times per call; what is left
+    /// stays pending for the next call). A change committed after the lock
+    /// waits for the round and then marks what it touches.
     pub async fn attribute_pending(&self) -> Result<u64> {
+        self.attribute_pending_pausing(|| async {}).await
+    }
+
+    /// [`Store::attribute_pending`], calling `pause` in each round between
+    /// computing the attributions and writing them: tests use it to change
+    /// the inputs at the worst moment.
+    #[doc(hidden)]
+    pub async fn attribute_pending_pausing<F, Fut>(&self, mut pause: F) -> Result<u64>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let (pending,): (bool,) = on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT EXISTS (SELECT 1 FROM deployments WHERE attributed = FALSE) \
@@ -275,10 +307,15 @@ impl Store {
         if !pending {
             return Ok(0);
         }
-        let rules = self.metric_rules().await?;
+        let mut settings_version = self.input_version(SETTINGS_INPUT).await?;
+        let mut rules = self.metric_rules().await?;
         let mut attributed = 0u64;
         let mut graphs: HashMap<String, RepoGraph> = HashMap::new();
+        // The version of each cached graph's repository, read before the
+        // graph was loaded.
+        let mut graph_versions: HashMap<String, i64> = HashMap::new();
         let mut scopes: Option<Scopes> = None;
+        let mut stale_rounds = 0;
         loop {
             let mut read = self.read_tx().await?;
             let q = sql(format!(
@@ -323,21 +360,49 @@ impl Store {
                 repos.extend(p.repo.iter().cloned());
                 repos.extend(p.explicit_commits.0.iter().map(|c| c.repo.clone()));
             }
-            for repo in repos {
-                if let std::collections::hash_map::Entry::Vacant(e) = graphs.entry(repo) {
-                    let g = self.load_graph(e.key()).await?;
-                    e.insert(g);
+            for repo in &repos {
+                if !graphs.contains_key(repo) {
+                    let version = self.input_version(repo).await?;
+                    let g = self.load_graph(repo).await?;
+                    graphs.insert(repo.clone(), g);
+                    graph_versions.insert(repo.clone(), version);
                 }
             }
-            let scopes = scopes.as_ref().expect("loaded above");
+            let scopes_now = scopes.as_ref().expect("loaded above");
             let outcomes: Vec<Option<tandem_domain::attribution::Attribution>> = pending
                 .iter()
-                .map(|p| attribute_in_memory(p, previous.get(&p.id), scopes, &graphs, &rules))
+                .map(|p| attribute_in_memory(p, previous.get(&p.id), scopes_now, &graphs, &rules))
                 .collect();
             let mut refresh: BTreeSet<Uuid> = ids.iter().copied().collect();
             refresh.extend(previous.values().map(|n| n.id));
+            pause().await;
 
             let mut tx = self.refresh_tx().await?;
+            let mut expected: Vec<(String, i64)> = repos
+                .iter()
+                .map(|r| (r.clone(), graph_versions[r]))
+                .collect();
+            expected.push((SETTINGS_INPUT.to_string(), settings_version));
+            let stale = lock_inputs(&mut tx, &expected).await?;
+            if !stale.is_empty() {
+                drop(tx);
+                for source in &stale {
+                    if source == SETTINGS_INPUT {
+                        settings_version = self.input_version(SETTINGS_INPUT).await?;
+                        rules = self.metric_rules().await?;
+                        scopes = None;
+                    } else {
+                        graphs.remove(source);
+                        graph_versions.remove(source);
+                    }
+                }
+                stale_rounds += 1;
+                if stale_rounds > STALE_RETRIES {
+                    // Left pending for the next call.
+                    return Ok(attributed);
+                }
+                continue;
+            }
             write_attributions(&mut tx, &pending, &outcomes).await?;
             let mut days: BTreeSet<DayKey> = BTreeSet::new();
             refresh_facts(&mut tx, &refresh, &rules, &mut days).await?;
@@ -395,6 +460,17 @@ impl Store {
                 .await?;
         }
         Ok(tx)
+    }
+
+    /// The version of one attribution input (0 before its first change).
+    async fn input_version(&self, source: &str) -> Result<i64> {
+        let row: Option<(i64,)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT version FROM attribution_inputs WHERE source = $1")
+                .bind(source)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map_or(0, |(v,)| v))
     }
 
     async fn mark_unattributed(&self, ids: &[Uuid]) -> Result<()> {
@@ -639,6 +715,39 @@ fn attribute_in_memory(
         graphs,
         &rules.attribution(),
     ))
+}
+
+/// Locks the versions of these inputs for the rest of the transaction (an
+/// `invalidate_attribution` of one of them waits for its commit) and
+/// returns the sources whose version is no longer the expected one. The
+/// upsert locks a row that did not exist yet as well (PostgreSQL's
+/// `SELECT … FOR UPDATE` would lock nothing there); on SQLite the write
+/// transaction already excludes every other writer.
+async fn lock_inputs(tx: &mut Tx, expected: &[(String, i64)]) -> Result<Vec<String>> {
+    let mut sorted: Vec<&(String, i64)> = expected.iter().collect();
+    sorted.sort();
+    sorted.dedup_by(|a, b| a.0 == b.0);
+    let mut stale = Vec::new();
+    for chunk in sorted.chunks(BULK_ROWS) {
+        let found: Vec<(String, i64)> = on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new("INSERT INTO attribution_inputs (source, version) ");
+            qb.push_values(chunk, |mut b, (source, _)| {
+                b.push_bind(source.as_str()).push_bind(0i64);
+            });
+            qb.push(
+                " ON CONFLICT (source) DO UPDATE SET version = attribution_inputs.version \
+                 RETURNING source, version",
+            );
+            qb.build_query_as().fetch_all(&mut *c).await?
+        });
+        let found: HashMap<String, i64> = found.into_iter().collect();
+        for (source, version) in chunk {
+            if found.get(source) != Some(version) {
+                stale.push(source.clone());
+            }
+        }
+    }
+    Ok(stale)
 }
 
 /// Stores what attribution decided, with multi-row statements, and marks

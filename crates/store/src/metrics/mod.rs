@@ -54,6 +54,19 @@ const REFRESH_LOCK: i64 = 0x7461_6e64_656d_0009;
 
 const RULES_KEY: &str = "metric_rules";
 
+/// The `attribution_inputs` source of the service scopes and metric rules
+/// (no repository name holds a space).
+const SETTINGS_INPUT: &str = " scopes and rules";
+
+/// Bumps the version of one attribution input (`$1`: its source).
+const BUMP_INPUT: &str = "INSERT INTO attribution_inputs (source, version) VALUES ($1, 1) \
+     ON CONFLICT (source) DO UPDATE SET version = attribution_inputs.version + 1";
+
+/// Rounds of one [`Store::attribute_pending`] call sent back because an
+/// input changed while they computed, before the call leaves the rest
+/// pending for the next one (so a busy repository cannot keep it looping).
+pub const STALE_RETRIES: u32 = 3;
+
 /// Up to this many shipped commits in a range, lead times are read one by
 /// one and exact; above it, from the day rollups' histograms (within 1 %).
 pub const EXACT_LEAD_LIMIT: u64 = 100_000;

@@ -25,6 +25,7 @@ per_engine!(
     fallbacks_are_said,
     late_data_changes_the_numbers,
     scope_changes_attribute_the_service_again,
+    inputs_changing_while_a_deployment_is_attributed_are_not_lost,
 );
 
 fn h(hours: f64) -> DateTime<Utc> {
@@ -836,4 +837,100 @@ async fn scope_changes_attribute_the_service_again(engine: EngineKind) {
     assert!(store.remove_service_scope(p.id, "api").await.unwrap());
     assert_eq!(store.attribute_pending().await.unwrap(), 1);
     assert_eq!(shipped(&store, "A1", &names).await, ["s1", "s2"]);
+}
+
+/// Issue 18, defect 8: commits (and a scope) arriving while a deployment is
+/// being attributed. D1 deploys c3, which is not known when the round
+/// reads the graph; c3 arrives (and is invalidated, as every writer of
+/// commits does) after the round computed and before it writes. The
+/// deployment was already pending, so the invalidation changed no row:
+/// before migration 0031 the round then marked it attributed with the
+/// stale answer and nothing ever computed it again.
+async fn inputs_changing_while_a_deployment_is_attributed_are_not_lost(engine: EngineKind) {
+    let (store, _db) = fresh_store(engine).await;
+    let repo = "acme/race";
+    let p = project_with(&store, "race", repo, &["api", "web"]).await;
+    let new = store
+        .upsert_commits(&[git(repo, "c1", &[], -48.0), git(repo, "c2", &["c1"], -24.0)])
+        .await
+        .unwrap();
+    store.invalidate_attribution(repo, &new).await.unwrap();
+    store
+        .upsert_deployment(&deployment(
+            &p,
+            "D1",
+            "api",
+            "production",
+            repo,
+            Some("c3"),
+            12.0,
+        ))
+        .await
+        .unwrap();
+    let arrived = std::sync::atomic::AtomicBool::new(false);
+    store
+        .attribute_pending_pausing(|| {
+            let store = store.clone();
+            let first = !arrived.swap(true, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if first {
+                    let new = store
+                        .upsert_commits(&[git(repo, "c3", &["c2"], 6.0)])
+                        .await
+                        .unwrap();
+                    assert_eq!(new.len(), 1);
+                    store.invalidate_attribution(repo, &new).await.unwrap();
+                }
+            }
+        })
+        .await
+        .unwrap();
+    store.attribute_pending().await.unwrap();
+    // The first deployment of api: every commit up to c3 within 30 days.
+    assert_eq!(shipped(&store, "D1", ALL).await, ["c1", "c2", "c3"]);
+    let (m, _) = method(&store, "D1").await;
+    assert_eq!(m, Method::Graph);
+
+    // A scope set while the web deployment is attributed: web ships only
+    // the commits under `web/` (none of these: c1..c4 touch `src/lib.rs`).
+    let new = store
+        .upsert_commits(&[git(repo, "c4", &["c3"], 14.0)])
+        .await
+        .unwrap();
+    store.invalidate_attribution(repo, &new).await.unwrap();
+    store
+        .upsert_deployment(&deployment(
+            &p,
+            "W1",
+            "web",
+            "production",
+            repo,
+            Some("c4"),
+            16.0,
+        ))
+        .await
+        .unwrap();
+    let scoped = std::sync::atomic::AtomicBool::new(false);
+    store
+        .attribute_pending_pausing(|| {
+            let store = store.clone();
+            let first = !scoped.swap(true, std::sync::atomic::Ordering::SeqCst);
+            let project_id = p.id;
+            async move {
+                if first {
+                    store
+                        .set_service_scope(project_id, "web", repo, &["web/".to_owned()])
+                        .await
+                        .unwrap();
+                }
+            }
+        })
+        .await
+        .unwrap();
+    store.attribute_pending().await.unwrap();
+    assert!(
+        shipped(&store, "W1", &["c1", "c2", "c3", "c4"])
+            .await
+            .is_empty()
+    );
 }

@@ -125,7 +125,6 @@ impl Default for PulseSettings {
     }
 }
 
-
 /// `[publish]`: the publishing outbox's pace and retries, and one optional
 /// table per publisher; a publisher runs when its table is present.
 /// Secrets also come from `TANDEM_PUBLISH__NOTION__TOKEN_FILE`,
@@ -167,7 +166,6 @@ impl Default for PublishSettings {
         }
     }
 }
-
 
 /// `[status_page]`: the status page (`/status` for the organisation,
 /// `/status/{team}` per team) is for signed-in people unless made public

@@ -31,8 +31,8 @@ mod frontline;
 mod inserts;
 mod intake;
 mod metrics;
-mod pulse;
 mod publish;
+mod pulse;
 mod reports;
 mod retention;
 mod rows;
@@ -80,8 +80,8 @@ pub use error::StoreError;
 pub use frontline::{BusinessUpdate, IncidentNote, KpiRunOutcome, KpiSource};
 
 pub use metrics::{AttributionRecord, ShippedCommit};
-pub use pulse::PulseWrite;
 pub use publish::{Publication, PublishMapping, PublishOutcome, PublishTargetState};
+pub use pulse::PulseWrite;
 pub use reports::{
     ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
     ReportSchedule,

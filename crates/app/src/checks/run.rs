@@ -191,6 +191,7 @@ async fn run_claimed(
     result.map(|()| verdict)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn record(
     store: &Store,
     settings: &Settings,

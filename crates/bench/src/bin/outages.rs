@@ -180,6 +180,7 @@ impl Deliveries {
 
 /// What one delivery got.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[allow(clippy::enum_variant_names)] // `NoAnswer` reads better than `None`
 enum Answer {
     /// 200 `applied` or `duplicate`: acknowledged.
     Acked,
@@ -224,9 +225,12 @@ async fn send(
 }
 
 /// Deliveries sent from `clients` tasks until stopped; every answer kept.
+/// One delivery's client, answer, start and duration.
+type Sent = (usize, Answer, Instant, Duration);
+
 struct Load {
     stop: Arc<AtomicBool>,
-    tasks: Vec<tokio::task::JoinHandle<Vec<(usize, Answer, Instant, Duration)>>>,
+    tasks: Vec<tokio::task::JoinHandle<Vec<Sent>>>,
 }
 
 impl Load {

@@ -115,6 +115,7 @@ fn dnsmasq() -> Dnsmasq {
         ),
     )
     .unwrap();
+    #[allow(clippy::zombie_processes)] // `Dnsmasq`'s Drop kills and waits for it
     let child = std::process::Command::new(bin)
         .arg(format!("--conf-file={}", conf.display()))
         .arg("--keep-in-foreground")

@@ -151,6 +151,10 @@ async fn a_disabled_check_is_never_claimed(engine: EngineKind) {
         severity: Severity::Critical,
         depends_on: None,
         maintenance: Vec::new(),
+        record_type: None,
+        nameserver: None,
+        pattern: None,
+        window_minutes: None,
     };
     store
         .upsert_check(&CheckWrite {

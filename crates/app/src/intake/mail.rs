@@ -324,7 +324,7 @@ pub async fn deliver(
         .context("building the e-mail")?;
     // In the thread before it is sent: an answer may come back at once.
     store.add_mail_thread_id(&id, n.request_id, now).await?;
-    crate::report::send::smtp_transport(smtp, settings.report.timeout_seconds)?
+    crate::smtp::smtp_transport(smtp, settings.report.timeout_seconds)?
         .send(message)
         .await
         .with_context(|| format!("SMTP {}:{}", smtp.host, smtp.port))?;

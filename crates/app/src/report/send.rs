@@ -28,8 +28,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncTransport, Message};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use sha2::Sha256;
@@ -373,28 +372,7 @@ pub async fn smtp_send(
     Ok(())
 }
 
-/// The SMTP transport `[report.smtp]` describes (also used by the request
-/// intake's e-mail replies).
-pub fn smtp_transport(
-    smtp: &SmtpSettings,
-    timeout_seconds: u64,
-) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    let builder = match smtp.security {
-        SmtpSecurity::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
-        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?,
-        SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)?,
-    };
-    let mut builder = builder
-        .port(smtp.port)
-        .timeout(Some(Duration::from_secs(timeout_seconds)));
-    if let (Some(user), Some(pw)) = (&smtp.username, &smtp.password) {
-        builder = builder.credentials(Credentials::new(
-            user.clone(),
-            pw.expose_secret().to_owned(),
-        ));
-    }
-    Ok(builder.build())
-}
+pub use crate::smtp::smtp_transport;
 
 /// When a send counts as done for the draft: at least one delivery sent and
 /// none failed in this send.

@@ -130,8 +130,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(errors.get("repositories").unwrap(), "listed twice");
-        assert_eq!(errors.get("value").unwrap(), "must be a finite number");
-        assert_eq!(errors.get("key").unwrap(), "taken");
+        // Shown as sentences (`FormErrors::absorb_api`).
+        assert_eq!(errors.get("repositories").unwrap(), "Listed twice.");
+        assert_eq!(errors.get("value").unwrap(), "Must be a finite number.");
+        assert_eq!(errors.get("key").unwrap(), "Taken.");
     }
 }

@@ -37,8 +37,8 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::events::{self, IncidentEvent};
-use crate::intake::slack_api::SlackClient;
 use crate::settings::Settings;
+use crate::slack_api::SlackClient;
 
 /// An alert with its delivery attempts.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -47,6 +47,7 @@ pub mod report;
 pub mod requests;
 pub mod risks;
 pub mod settings;
+pub mod slack_api;
 pub mod smtp;
 pub mod stages;
 pub mod status;

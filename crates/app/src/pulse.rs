@@ -40,8 +40,8 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::focus::team_zone;
-use crate::intake::slack_api::SlackClient;
 use crate::settings::Settings;
+use crate::slack_api::SlackClient;
 
 /// Weeks in the trend.
 pub const TREND_WEEKS: i64 = 12;

@@ -12,7 +12,7 @@
 pub mod imap;
 pub mod mail;
 pub mod slack;
-pub mod slack_api;
+pub use crate::slack_api;
 
 use chrono::{Duration, Utc};
 use tandem_domain::FieldError;

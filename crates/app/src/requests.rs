@@ -105,6 +105,14 @@ pub async fn submit_at(
     now: DateTime<Utc>,
 ) -> AppResult<Request> {
     let r = new.into_request(Uuid::now_v7(), now, &settings.planning.matrix)?;
+    // The team is named by the requester: an unknown one is their input's
+    // fault (422 naming `team_id`), checked before the outbox looks up its policy.
+    if let Err(tandem_store::StoreError::NotFound { .. }) = store.get_team(r.team_id).await {
+        return Err(AppError::invalid(
+            "team_id",
+            format!("no team has the id {}", r.team_id),
+        ));
+    }
     let received = message(store, settings, &r, NotificationKind::Received, now).await?;
     let c = r.criticality(&settings.planning.matrix);
     let pages = if c.page {

@@ -44,9 +44,11 @@ impl SlackClient {
             .map(|t| t.expose_secret().trim().to_owned())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
-                AppError::Unexpected(anyhow!(
-                    "slack.bot_token is not set: Tandem cannot answer in Slack"
-                ))
+                // A missing setting, not a failure: the caller is told (409).
+                AppError::conflict(
+                    None,
+                    "slack.bot_token is not set: Tandem cannot answer in Slack",
+                )
             })?;
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)

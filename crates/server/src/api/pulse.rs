@@ -109,7 +109,8 @@ pub async fn team_trend(
 
 #[utoipa::path(post, operation_id = "ask_pulse", path = "/api/v1/teams/{team}/pulse/ask", tag = "pulse", params(("team" = String, Path, description = "team key or id")),
     responses((status = 200, body = Asked, description = "this week's pulse sent in Slack to every member Slack knows by e-mail"),
-        (status = 403, body = ErrorBody, description = "needs the manager role or higher"), (status = 404, body = ErrorBody)))]
+        (status = 403, body = ErrorBody, description = "needs the manager role or higher"), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the Slack app is not configured (`[slack] bot_token`)")))]
 pub async fn ask(
     State(state): State<AppState>,
     RequireManager(who): RequireManager,

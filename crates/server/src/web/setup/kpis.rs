@@ -128,18 +128,34 @@ fn choice(value: &str, label: impl Into<String>, selected: &str) -> Choice {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn kpis_page(
-    state: &AppState,
-    viewer: &Viewer,
-    notice: Option<String>,
-    form: SeriesForm,
+/// What the page's forms hold when it is shown again: the one just sent,
+/// with its errors; the others empty.
+#[derive(Debug, Default)]
+struct Forms {
+    series: SeriesForm,
     errors: FormErrors,
     point: PointForm,
     point_errors: FormErrors,
     source: SourceForm,
     source_errors: FormErrors,
+    bind_errors: FormErrors,
+}
+
+async fn kpis_page(
+    state: &AppState,
+    viewer: &Viewer,
+    notice: Option<String>,
+    forms: Forms,
 ) -> PageResult<KpisPage> {
+    let Forms {
+        series: form,
+        errors,
+        point,
+        point_errors,
+        source,
+        source_errors,
+        bind_errors,
+    } = forms;
     let store = &state.store;
     let mut metrics = paging::all(ListQuery::default(), |q| async move {
         store.list_metrics(&q).await
@@ -276,7 +292,7 @@ async fn kpis_page(
         source_series,
         computed_choices,
         bind_choices,
-        bind_errors: FormErrors::default(),
+        bind_errors,
         nav: viewer.nav("setup"),
         notice,
         series,
@@ -297,17 +313,7 @@ pub async fn page(
     ManagerViewer(viewer): ManagerViewer,
     RawQuery(query): RawQuery,
 ) -> PageResult<Response> {
-    let page = kpis_page(
-        &state,
-        &viewer,
-        notice(query.as_deref()),
-        SeriesForm::default(),
-        FormErrors::default(),
-        PointForm::default(),
-        FormErrors::default(),
-        SourceForm::default(),
-        FormErrors::default(),
-    );
+    let page = kpis_page(&state, &viewer, notice(query.as_deref()), Forms::default());
     render(&page.await?)
 }
 
@@ -381,12 +387,11 @@ pub async fn create_series(
         &state,
         &viewer,
         None,
-        form,
-        errors,
-        PointForm::default(),
-        FormErrors::default(),
-        SourceForm::default(),
-        FormErrors::default(),
+        Forms {
+            series: form,
+            errors,
+            ..Forms::default()
+        },
     )
     .await?;
     render_status(status, &page)
@@ -452,12 +457,11 @@ pub async fn add_point(
         &state,
         &viewer,
         None,
-        SeriesForm::default(),
-        FormErrors::default(),
-        form,
-        errors,
-        SourceForm::default(),
-        FormErrors::default(),
+        Forms {
+            point: form,
+            point_errors: errors,
+            ..Forms::default()
+        },
     )
     .await?;
     render_status(status, &page)
@@ -515,12 +519,11 @@ pub async fn set_source(
         &state,
         &viewer,
         None,
-        SeriesForm::default(),
-        FormErrors::default(),
-        PointForm::default(),
-        FormErrors::default(),
-        form,
-        errors,
+        Forms {
+            source: form,
+            source_errors: errors,
+            ..Forms::default()
+        },
     )
     .await?;
     render_status(status, &page)
@@ -584,18 +587,15 @@ pub async fn bind(
             Err(e) => status = absorb(&mut errors, e)?,
         }
     }
-    let mut page = kpis_page(
+    let page = kpis_page(
         &state,
         &viewer,
         None,
-        SeriesForm::default(),
-        FormErrors::default(),
-        PointForm::default(),
-        FormErrors::default(),
-        SourceForm::default(),
-        FormErrors::default(),
+        Forms {
+            bind_errors: errors,
+            ..Forms::default()
+        },
     )
     .await?;
-    page.bind_errors = errors;
     render_status(status, &page)
 }

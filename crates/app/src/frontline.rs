@@ -11,10 +11,11 @@
 //!   other report of it.
 //! - [`post_business_update`]: stores a plain-language update (what is
 //!   affected, what we are doing, next update by) that the status page
-//!   shows, and posts it to the stakeholders' Slack channel
-//!   (`[frontline]`, through the `[slack]` app's Web API client). A Slack
-//!   failure does not lose the update: it is stored with the outcome, and
-//!   the page says it was not posted.
+//!   shows at once, and puts it in the outbox of the stakeholders' Slack
+//!   channel (`[frontline]`, through the `[slack]` app's Web API client):
+//!   [`deliver_business_updates`] claims each (one sender at a time, ADR
+//!   0039), posts it, and retries a failure after a lease; the page shows
+//!   its state (pending, posted, failed and why).
 //! - [`save_note`] / [`note_template`]: the post-incident note (Markdown),
 //!   stored beside the incident; the template fills in the facts.
 //! - [`set_check_disabled`]: a check switched off is kept but never run.
@@ -212,8 +213,14 @@ pub fn timeline(
             u.created_at,
             "business-update",
             format!(
-                "Business update by {}: {} (Slack: {})",
-                u.posted_by, u.affected, u.slack_outcome
+                "Business update by {}: {} (Slack: {}{})",
+                u.posted_by,
+                u.affected,
+                u.slack_outcome,
+                u.slack_error
+                    .as_deref()
+                    .map(|e| format!(", {e}"))
+                    .unwrap_or_default()
             ),
         ));
     }
@@ -253,9 +260,13 @@ pub async fn resolve(
     events::find_incident(store, &entry.id.to_string()).await
 }
 
-/// Stores a business update for incident `id` and posts it to the
-/// stakeholders' Slack channel. Returns the stored update (its
-/// `slack_outcome` says whether Slack took it).
+/// Stores a business update for incident `id`: the status page shows it at
+/// once, and the stakeholders' Slack channel gets it through the outbox
+/// (`slack_outcome` `pending`; `not configured` without a channel or the
+/// `[slack]` bot token): one
+/// attempt starts right away in the background, and
+/// [`deliver_business_updates`] retries until Slack takes it or
+/// [`UPDATE_ATTEMPTS`] attempts failed. Returns the stored update.
 pub async fn post_business_update(
     store: &Store,
     settings: &Settings,
@@ -269,30 +280,10 @@ pub async fn post_business_update(
     let entry = events::find_incident(store, id).await?;
     let project = store.get_project(entry.project_id).await?;
     let team = store.get_team(project.team_id).await?;
-    let service = entry
-        .service
-        .clone()
-        .unwrap_or_else(|| project.name.clone());
     let channel = settings
         .frontline
         .channel_for(Some(&team.key))
         .map(str::to_owned);
-    let slack_outcome = match &channel {
-        None => "not configured".to_owned(),
-        Some(channel) => {
-            let text = business_update_text(&service, entry.resolved_at.is_some(), &input);
-            match SlackClient::new(&settings.slack) {
-                Err(e) => format!("failed: {e}"),
-                Ok(client) => match client.post_message(channel, &text, None).await {
-                    Ok(()) => "posted".to_owned(),
-                    Err(e) => {
-                        tracing::warn!(incident = %entry.id, error = %e, "a business update was not posted to Slack");
-                        format!("failed: {e}")
-                    }
-                },
-            }
-        }
-    };
     let update = BusinessUpdate {
         id: Uuid::now_v7(),
         incident_id: entry.id,
@@ -303,11 +294,108 @@ pub async fn post_business_update(
         next_update_at: input.next_update_at.map(micros),
         posted_by: by.to_owned(),
         created_at: now,
+        // Without the `[slack]` bot token nothing could post it.
+        slack_outcome: if channel.is_some() && settings.slack.bot_token.is_some() {
+            tandem_store::UPDATE_PENDING.to_owned()
+        } else {
+            "not configured".to_owned()
+        },
         slack_channel: channel,
-        slack_outcome,
+        slack_attempts: 0,
+        slack_error: None,
+        slack_posted_at: None,
     };
     store.add_business_update(&update).await?;
+    if update.slack_outcome == tandem_store::UPDATE_PENDING {
+        // The first attempt, without making the person wait for Slack; the
+        // claim keeps it from racing the outbox job.
+        let (store, settings) = (store.clone(), settings.clone());
+        tokio::spawn(async move {
+            if let Err(e) = deliver_business_updates(&store, &settings).await {
+                tracing::warn!(error = %e, "posting business updates failed; the outbox retries");
+            }
+        });
+    }
     Ok(update)
+}
+
+/// How long a claimed business update is one sender's to post.
+pub const UPDATE_LEASE: chrono::Duration = chrono::Duration::minutes(1);
+/// Attempts before a business update is marked `failed` for good (about
+/// ten minutes of Slack being unreachable: a business update is stale
+/// after that; the page and the status page still show it).
+pub const UPDATE_ATTEMPTS: i32 = 10;
+
+/// What [`deliver_business_updates`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UpdatesPosted {
+    pub posted: u32,
+    pub failed: u32,
+}
+
+/// Posts the business updates waiting for Slack (claimed one at a time, so
+/// replicas never post one twice; a failed one is tried again once its
+/// lease ran out).
+pub async fn deliver_business_updates(
+    store: &Store,
+    settings: &Settings,
+) -> AppResult<UpdatesPosted> {
+    deliver_business_updates_at(store, settings, Utc::now()).await
+}
+
+/// [`deliver_business_updates`] at `now` (tests drive the lease).
+pub async fn deliver_business_updates_at(
+    store: &Store,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> AppResult<UpdatesPosted> {
+    let mut done = UpdatesPosted::default();
+    for _ in 0..100 {
+        let Some(u) = store.claim_business_update(now, now + UPDATE_LEASE).await? else {
+            break;
+        };
+        match post_update(store, settings, &u).await {
+            Ok(()) => {
+                store
+                    .finish_business_update(u.id, Some(Utc::now()), None, false)
+                    .await?;
+                done.posted += 1;
+            }
+            Err(e) => {
+                let give_up = u.slack_attempts >= UPDATE_ATTEMPTS;
+                tracing::warn!(incident = %u.incident_id, update = %u.id, attempts = u.slack_attempts, give_up, error = %e, "a business update was not posted to Slack");
+                let error: String = e.to_string().chars().take(500).collect();
+                store
+                    .finish_business_update(u.id, None, Some(&error), give_up)
+                    .await?;
+                done.failed += 1;
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Posts one update, worded as it was when it was written (resolved or
+/// not then).
+async fn post_update(store: &Store, settings: &Settings, u: &BusinessUpdate) -> AppResult<()> {
+    let channel = u.slack_channel.as_deref().ok_or_else(|| {
+        AppError::Unexpected(anyhow::anyhow!("business update {} has no channel", u.id))
+    })?;
+    let entry = events::find_incident(store, &u.incident_id.to_string()).await?;
+    let service = match &u.service {
+        Some(s) => s.clone(),
+        None => store.get_project(u.project_id).await?.name,
+    };
+    let resolved = entry.resolved_at.is_some_and(|at| at <= u.created_at);
+    let input = BusinessUpdateInput {
+        affected: u.affected.clone(),
+        doing: u.doing.clone(),
+        next_update_at: u.next_update_at,
+    };
+    let text = business_update_text(&service, resolved, &input);
+    SlackClient::new(&settings.slack)?
+        .post_message(channel, &text, None)
+        .await
 }
 
 /// The post-incident note template for an incident, facts filled in.
@@ -352,16 +440,14 @@ pub async fn save_note(
     Ok(note)
 }
 
-/// Switches a check off (kept, never run) or back on.
+/// Switches a check off (kept, never run) or back on, by name or id
+/// (`checks::set_disabled`).
 pub async fn set_check_disabled(
     store: &Store,
     name: &str,
     disabled: bool,
 ) -> AppResult<StoredCheck> {
-    if !store.set_check_disabled(name, disabled).await? {
-        return Err(AppError::NotFound(format!("no check is named {name:?}")));
-    }
-    crate::checks::get(store, name).await
+    crate::checks::set_disabled(store, name, disabled).await
 }
 
 /// The incident's page address.

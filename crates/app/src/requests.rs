@@ -85,8 +85,75 @@ async fn message(
     Ok(n)
 }
 
+/// The managers of a team: its enabled members whose role is manager or
+/// admin, by username.
+pub async fn managers(store: &Store, team_id: Uuid) -> AppResult<Vec<tandem_domain::user::User>> {
+    let mut out: Vec<_> = store
+        .team_members(team_id)
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled && u.role.allows(tandem_domain::user::Role::Manager))
+        .collect();
+    out.sort_by(|a, b| a.username.cmp(&b.username));
+    Ok(out)
+}
+
+/// The messages telling the managers of `r`'s team that it arrived (ADR
+/// 0039), one a manager, in the same outbox as the requester's: through
+/// Slack when the `[slack]` app has a bot token (a direct message to the
+/// Slack account with the manager's e-mail address, else an e-mail), else
+/// by e-mail when `[report.smtp]` is set; with neither there is nobody to
+/// send them and none is written. A manager without an e-mail address
+/// cannot be found in Slack nor mailed, and is skipped (logged); so is
+/// the requester when they manage the team themselves. A P0 request's
+/// message goes at once; any other waits for the team's working hours
+/// outside its focus block (`crate::notify`), like the requester's
+/// decisions.
+async fn to_managers(
+    store: &Store,
+    settings: &Settings,
+    r: &Request,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Notification>> {
+    let channel = if settings.slack.bot_token.is_some() {
+        RequestSource::Slack
+    } else if settings.report.smtp.is_some() {
+        RequestSource::Email
+    } else {
+        return Ok(Vec::new());
+    };
+    let managers = managers(store, r.team_id).await?;
+    if managers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let urgency = if r.criticality(&settings.planning.matrix).page {
+        Urgency::Urgent
+    } else {
+        Urgency::Normal
+    };
+    let team = store.get_team(r.team_id).await?;
+    let due = crate::notify::due_for_team(store, settings, &team, urgency, now).await?;
+    let mut out = Vec::new();
+    for m in managers {
+        if r.requester_user_id == Some(m.id) {
+            continue;
+        }
+        let Some(email) = m.email.as_deref().filter(|e| !e.trim().is_empty()) else {
+            tracing::warn!(request = %r.id, manager = %m.username, "a manager of the request's team has no e-mail address: Tandem cannot find them in Slack nor mail them the cost of yes");
+            continue;
+        };
+        let mut n =
+            Notification::to_manager(r, &m.display_name, email, channel, Uuid::now_v7(), now);
+        if due > now {
+            n.due_at = Some(tandem_domain::time::micros(due));
+        }
+        out.push(n);
+    }
+    Ok(out)
+}
+
 /// Stores a new request from any channel, with a `received` message to
-/// the requester. An unknown team is `Invalid` naming `team_id`; a channel
+/// the requester and one to each manager of its team ([`to_managers`]). An unknown team is `Invalid` naming `team_id`; a channel
 /// id seen before from the same source is a `Conflict` on `external_id`.
 ///
 /// A P0 request (a production outage or a security issue) pages the
@@ -114,13 +181,15 @@ pub async fn submit_at(
         ));
     }
     let received = message(store, settings, &r, NotificationKind::Received, now).await?;
+    let mut messages = vec![received];
+    messages.extend(to_managers(store, settings, &r, now).await?);
     let c = r.criticality(&settings.planning.matrix);
     let pages = if c.page {
         crate::checks::alerts::page_alerts(store, settings, &r, &c.rule, now).await?
     } else {
         Vec::new()
     };
-    store.create_request_paging(&r, &[received], &pages).await?;
+    store.create_request_paging(&r, &messages, &pages).await?;
     if c.page {
         if pages.is_empty() {
             tracing::error!(request = %r.id, team = %r.team_id, rule = %c.rule, "a P0 request, but no [[alerts.routes]] takes the team's critical alerts: nobody is paged");
@@ -154,6 +223,10 @@ pub struct RequestView {
     pub over_target: bool,
     /// The messages to the requester, oldest first.
     pub notifications: Vec<Notification>,
+    /// The messages telling the team's managers of the request and its
+    /// cost of yes (kind `triage`), oldest first: pending until
+    /// `delivered_at`, `last_error` saying why the last attempt failed.
+    pub to_managers: Vec<Notification>,
 }
 
 /// When a request stopped waiting: the time of its decision unless it is
@@ -170,7 +243,11 @@ fn waited(r: &Request, now: DateTime<Utc>) -> f64 {
 pub async fn show(store: &Store, settings: &Settings, id: Uuid) -> AppResult<RequestView> {
     let r = store.get_request(id).await?;
     let team = store.get_team(r.team_id).await?;
-    let notifications = store.list_request_notifications(id).await?;
+    let (to_managers, notifications): (Vec<_>, Vec<_>) = store
+        .list_request_notifications(id)
+        .await?
+        .into_iter()
+        .partition(|n| n.kind == NotificationKind::Triage);
     let waiting = waited(&r, Utc::now());
     Ok(RequestView {
         team: TeamRef::from(&team),
@@ -187,6 +264,7 @@ pub async fn show(store: &Store, settings: &Settings, id: Uuid) -> AppResult<Req
         over_target: r.status.is_pending() && waiting > settings.requests.target_working_days,
         waiting_working_days: (waiting * 100.0).round() / 100.0,
         notifications,
+        to_managers,
         request: r,
     })
 }

@@ -160,21 +160,11 @@ impl SlackClient {
         text: &str,
         blocks: &Value,
     ) -> AppResult<()> {
-        let response = self
-            .http
-            .post(response_url)
-            .json(&json!({"text": text, "blocks": blocks, "replace_original": true}))
-            .send()
-            .await
-            .context("Slack response_url")?;
-        if !response.status().is_success() {
-            let text = response.text().await.unwrap_or_default();
-            return Err(AppError::Unexpected(anyhow!(
-                "Slack response_url refused the message: {}",
-                text.chars().take(200).collect::<String>()
-            )));
-        }
-        Ok(())
+        self.post_response_url(
+            response_url,
+            &json!({"text": text, "blocks": blocks, "replace_original": true}),
+        )
+        .await
     }
 
     /// The e-mail address and real name of a Slack user (the address needs
@@ -205,10 +195,19 @@ impl SlackClient {
     /// Posts an ephemeral `text` to a `response_url` (valid 30 minutes, 5
     /// times). Slack answers these with a plain `ok`.
     pub async fn respond(&self, response_url: &str, text: &str) -> AppResult<()> {
+        self.post_response_url(
+            response_url,
+            &json!({"text": text, "response_type": "ephemeral", "replace_original": false}),
+        )
+        .await
+    }
+
+    /// Posts `body` to a `response_url`; Slack answers a plain `ok`.
+    async fn post_response_url(&self, response_url: &str, body: &Value) -> AppResult<()> {
         let response = self
             .http
             .post(response_url)
-            .json(&json!({"text": text, "response_type": "ephemeral", "replace_original": false}))
+            .json(body)
             .send()
             .await
             .context("Slack response_url")?;

@@ -292,6 +292,15 @@ pub async fn request(
                     for n in &v.notifications {
                         println!("Message ({}): {}", n.source, n.body);
                     }
+                    for n in &v.to_managers {
+                        let to = n.reply.email_address.as_deref().unwrap_or("?");
+                        let state = match (&n.delivered_at, &n.last_error) {
+                            (Some(at), _) => format!("sent {}", at.format("%Y-%m-%d %H:%M UTC")),
+                            (None, Some(e)) => format!("failed ({} attempts): {e}", n.attempts),
+                            (None, None) => "pending".to_owned(),
+                        };
+                        println!("To the manager {to} ({}): {state}", n.source);
+                    }
                     if let Some(c) = &c {
                         for l in c.lines() {
                             println!("{l}");

@@ -122,12 +122,15 @@ impl Question {
 }
 
 string_enum! {
-    /// What a notification to the requester says.
+    /// What a notification says, and to whom.
     NotificationKind {
-        /// The request was received (sent on submission).
+        /// To the requester: the request was received (sent on submission).
         Received => "received",
-        /// A decision was taken.
+        /// To the requester: a decision was taken.
         Decided => "decided",
+        /// To a manager of the request's team: a request arrived, with its
+        /// criticality and its cost of yes (figured when it is sent).
+        Triage => "triage",
     }
 }
 
@@ -707,6 +710,45 @@ pub struct Notification {
 }
 
 impl Notification {
+    /// The message telling a manager of `r`'s team (whose e-mail address is
+    /// `manager_email`) that `r` arrived. Its Slack blocks or e-mail body
+    /// are written when it is sent, with the cost of yes at that moment;
+    /// `body` says so on the request page.
+    pub fn to_manager(
+        r: &Request,
+        manager: &str,
+        manager_email: &str,
+        channel: RequestSource,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let subject: String = format!("New request: {}", r.title)
+            .replace(['\n', '\r'], " ")
+            .chars()
+            .take(text::SHORT)
+            .collect();
+        Notification {
+            id,
+            request_id: r.id,
+            source: channel,
+            reply: ReplyAddress {
+                email_address: Some(manager_email.to_owned()),
+                ..ReplyAddress::default()
+            },
+            kind: NotificationKind::Triage,
+            decision: None,
+            subject,
+            body: format!(
+                "To {manager}: the request, its criticality and the cost of yes for the team's goals (figured when it is sent)."
+            ),
+            created_at: crate::time::micros(now),
+            delivered_at: None,
+            attempts: 0,
+            last_error: None,
+            due_at: None,
+        }
+    }
+
     /// The notification telling the requester of `r`'s current state.
     pub fn about(r: &Request, kind: NotificationKind, id: Uuid, now: DateTime<Utc>) -> Self {
         let now = crate::time::micros(now);
@@ -724,7 +766,7 @@ impl Notification {
                 }
                 (format!("Request received: {}", r.title), body)
             }
-            NotificationKind::Decided => (
+            NotificationKind::Decided | NotificationKind::Triage => (
                 format!(
                     "Request {}: {}",
                     r.decision

@@ -41,14 +41,30 @@ pub struct BusinessUpdate {
     pub next_update_at: Option<DateTime<Utc>>,
     pub posted_by: String,
     pub created_at: DateTime<Utc>,
-    /// The Slack channel it went to; `null` when none is configured.
+    /// The Slack channel it goes to; `null` when none is configured.
     pub slack_channel: Option<String>,
-    /// `posted`, `failed: …` or `not configured`.
+    /// `pending` (in the outbox, not posted yet), `posted`, `failed` (every
+    /// attempt failed; `slack_error` says why) or `not configured`; updates
+    /// stored before the outbox may say `failed: …`.
     pub slack_outcome: String,
+    /// Attempts to post it so far.
+    pub slack_attempts: i32,
+    /// Why the last attempt failed; `null` after a success.
+    pub slack_error: Option<String>,
+    /// When Slack took it.
+    pub slack_posted_at: Option<DateTime<Utc>>,
 }
 
+/// The Slack outcome of a business update waiting in the outbox.
+pub const UPDATE_PENDING: &str = "pending";
+/// The Slack outcome of a business update Slack took.
+pub const UPDATE_POSTED: &str = "posted";
+/// The Slack outcome of a business update whose every attempt failed.
+pub const UPDATE_FAILED: &str = "failed";
+
 const UPDATE_COLS: &str = "id, incident_id, project_id, service, affected, doing, next_update_at, \
-     posted_by, created_at, slack_channel, slack_outcome";
+     posted_by, created_at, slack_channel, slack_outcome, slack_attempts, slack_error, \
+     slack_posted_at";
 
 /// A KPI series' source as stored, with its last outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -243,7 +259,7 @@ impl Store {
         on_pool!(self, |pool| {
             sqlx::query(sql(format!(
                 "INSERT INTO business_updates ({UPDATE_COLS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
             )))
             .bind(u.id)
             .bind(u.incident_id)
@@ -256,10 +272,84 @@ impl Store {
             .bind(u.created_at)
             .bind(&u.slack_channel)
             .bind(&u.slack_outcome)
+            .bind(u.slack_attempts)
+            .bind(&u.slack_error)
+            .bind(u.slack_posted_at)
             .execute(pool)
             .await
             .map_err(|e| missing_incident(e, u.incident_id))?;
         });
+        Ok(())
+    }
+
+    /// Claims the oldest business update waiting for Slack that nobody
+    /// holds (no claim, or one whose lease ended before `now`) until
+    /// `lease_until`, counting an attempt. One statement: two replicas
+    /// never hold the same update.
+    pub async fn claim_business_update(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<BusinessUpdate>> {
+        let now = tandem_domain::time::micros(now);
+        let lease_until = tandem_domain::time::micros(lease_until);
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "UPDATE business_updates SET slack_claimed_until = $3, \
+                 slack_attempts = slack_attempts + 1 \
+                 WHERE id = (SELECT id FROM business_updates WHERE slack_outcome = $1 \
+                   AND (slack_claimed_until IS NULL OR slack_claimed_until < $2) \
+                   ORDER BY created_at, id LIMIT 1) \
+                 AND slack_outcome = $1 \
+                 AND (slack_claimed_until IS NULL OR slack_claimed_until < $2) \
+                 RETURNING {UPDATE_COLS}"
+            )))
+            .bind(UPDATE_PENDING)
+            .bind(now)
+            .bind(lease_until)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    /// Records an attempt at posting a claimed update: `posted_at` when
+    /// Slack took it; else its error, and `give_up` marks it failed for
+    /// good (otherwise it is claimed again once its lease ends).
+    pub async fn finish_business_update(
+        &self,
+        id: Uuid,
+        posted_at: Option<DateTime<Utc>>,
+        error: Option<&str>,
+        give_up: bool,
+    ) -> Result<()> {
+        let outcome = match (posted_at, give_up) {
+            (Some(_), _) => UPDATE_POSTED,
+            (None, true) => UPDATE_FAILED,
+            (None, false) => UPDATE_PENDING,
+        };
+        let n = on_pool!(self, |pool| {
+            // A failed attempt keeps its lease: the next waits for it to end.
+            sqlx::query(if outcome == UPDATE_PENDING {
+                "UPDATE business_updates SET slack_outcome = $2, slack_posted_at = $3, \
+                 slack_error = $4 WHERE id = $1"
+            } else {
+                "UPDATE business_updates SET slack_outcome = $2, slack_posted_at = $3, \
+                 slack_error = $4, slack_claimed_until = NULL WHERE id = $1"
+            })
+            .bind(id)
+            .bind(outcome)
+            .bind(posted_at.map(tandem_domain::time::micros))
+            .bind(if posted_at.is_some() { None } else { error })
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                entity: "business update",
+                id: id.to_string(),
+            });
+        }
         Ok(())
     }
 

@@ -5,6 +5,13 @@
 //! `TANDEM_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! each test gets its own database named `tandem_test_<uuid>`, which
 //! `scripts/test.sh` drops before the next run.
+//!
+//! [`slack`] is the one local stand-in for Slack's Web API the tests share,
+//! [`smtp`] the one SMTP sink.
+
+pub mod s3;
+pub mod slack;
+pub mod smtp;
 
 use tandem_store::{ConnectOptions, EngineKind, Store};
 

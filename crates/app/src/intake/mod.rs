@@ -11,6 +11,7 @@
 
 pub mod imap;
 pub mod mail;
+pub mod manager;
 pub mod slack;
 pub use crate::slack_api;
 
@@ -101,7 +102,7 @@ const DELIVERY_LEASE: Duration = Duration::minutes(2);
 const DELIVERY_BATCH: u32 = 100;
 
 /// Sends the outbox's undelivered Slack and e-mail messages to their
-/// requesters (claimed one at a time, so replicas never send one twice; a
+/// requesters and to the managers of their teams (`manager`) (claimed one at a time, so replicas never send one twice; a
 /// failed one is tried again once its lease ran out).
 pub async fn deliver_pending(store: &Store, settings: &Settings) -> AppResult<Delivered> {
     deliver_pending_at(store, settings, Utc::now()).await
@@ -131,6 +132,9 @@ pub async fn deliver_pending_at(
                 break;
             };
             let sent = match source {
+                _ if n.kind == NotificationKind::Triage => {
+                    manager::deliver(store, settings, &n).await
+                }
                 RequestSource::Slack => slack::deliver(settings, &n).await,
                 _ => mail::deliver(store, settings, &n, Utc::now()).await,
             };

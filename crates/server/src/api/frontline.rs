@@ -64,7 +64,7 @@ pub async fn resolve_incident(
     params(("id" = String, Path, description = "the incident's id or its sender's id")),
     request_body = BusinessUpdateInput,
     responses((status = 201, body = BusinessUpdate,
-        description = "stored and shown on the status page; `slack_outcome` says whether Slack took it"),
+        description = "stored and shown on the status page at once; `slack_outcome` is `pending` until the Slack outbox posts it (`posted`), `failed` after its last attempt (`slack_error` says why), or `not configured`"),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn post_update(

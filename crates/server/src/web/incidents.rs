@@ -101,9 +101,11 @@ fn notice(query: Option<&str>) -> Option<String> {
         match code.as_str() {
             "acknowledged" => "Acknowledged: the team knows someone is on it.",
             "resolved" => "Resolved. Time to restore counts up to now.",
-            "update-posted" => "Business update posted to the stakeholders' channel and the status page.",
+            "update-queued" => {
+                "Business update shown on the status page and on its way to the stakeholders' Slack channel (its state is under Business update)."
+            }
             "update-stored" => {
-                "Business update stored and shown on the status page; Slack did not take it (see the timeline)."
+                "Business update stored and shown on the status page; no Slack channel is configured for it."
             }
             "note-saved" => "Post-incident note saved.",
             _ => return None,
@@ -228,8 +230,8 @@ pub async fn post_update(
         .await
         {
             Ok(u) => {
-                let done = if u.slack_outcome == "posted" {
-                    "update-posted"
+                let done = if u.slack_outcome == tandem_store::UPDATE_PENDING {
+                    "update-queued"
                 } else {
                     "update-stored"
                 };

@@ -10,16 +10,14 @@
 //! - KPI series collected from a real Prometheus and the test PostgreSQL,
 //!   failures kept on the source and retried with backoff.
 
-use std::sync::{Arc, Mutex};
-
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::routing::{get, post};
+use axum::routing::get;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 use tandem_domain::git::{Commit, CommitSource};
 use tandem_store::EngineKind;
 use tandem_testkit::per_engine;
+use tandem_testkit::slack::SlackStandIn;
 
 use crate::pages::{Browser, Got, csrf_of};
 use crate::prom_tools;
@@ -36,39 +34,46 @@ per_engine!(
 const REPO: &str = "acme/payments";
 const BOT_TOKEN: &str = "xoxb-frontline-test";
 
-type Posted = Arc<Mutex<Vec<Value>>>;
+/// The shared Slack Web API stand-in (`tandem_testkit::slack`).
+async fn slack() -> SlackStandIn {
+    SlackStandIn::start(BOT_TOKEN, Vec::new()).await
+}
 
-/// A Slack Web API stand-in: `chat.postMessage` with the bot token.
-async fn slack() -> (String, Posted) {
-    let posted: Posted = Arc::default();
-    let app = Router::new()
-        .route(
-            "/api/{method}",
-            post(
-                |State(posted): State<Posted>,
-                 Path(method): Path<String>,
-                 headers: axum::http::HeaderMap,
-                 axum::Json(body): axum::Json<Value>| async move {
-                    let authed = headers.get("authorization").and_then(|v| v.to_str().ok())
-                        == Some(&format!("Bearer {BOT_TOKEN}"));
-                    if !authed {
-                        return axum::Json(json!({"ok": false, "error": "not_authed"}));
-                    }
-                    if method != "chat.postMessage" {
-                        return axum::Json(json!({"ok": false, "error": "unknown_method"}));
-                    }
-                    posted.lock().unwrap().push(body.clone());
-                    axum::Json(
-                        json!({"ok": true, "channel": body["channel"], "ts": "1700000000.000100"}),
-                    )
-                },
-            ),
-        )
-        .with_state(posted.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/api", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (base, posted)
+/// The settings the test server runs with, for calling the app directly.
+fn app_settings(app: &TestApp, slack: &SlackStandIn) -> tandem_app::Settings {
+    let env: Vec<(String, String)> = [
+        ("TANDEM_DATABASE__URL", app.db_url().to_owned()),
+        ("TANDEM_SLACK__BOT_TOKEN", BOT_TOKEN.to_owned()),
+        ("TANDEM_SLACK__API_URL", slack.api_url()),
+        (
+            "TANDEM_FRONTLINE__BUSINESS_CHANNEL",
+            "C0BUSINESS".to_owned(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let example = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tandem.example.toml"));
+    tandem_app::Settings::load_from(Some(example), &env).unwrap()
+}
+
+/// Waits (up to ten seconds) until the incident's business update `n`
+/// (newest first) satisfies `done`; the update.
+async fn update_when(app: &TestApp, id: &str, n: usize, done: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        let view = app
+            .get(&app.member, &format!("/api/v1/incidents/{id}/front-line"))
+            .await
+            .ok(200)
+            .body;
+        last = view["updates"][n].clone();
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("business update {n} of {id} never got there: {last:#}");
 }
 
 /// An HTTP target answering `GET /healthz` with 200.
@@ -325,13 +330,16 @@ async fn restored(app: &TestApp) -> Value {
 }
 
 async fn the_incident_page_coordinates_the_front_line(engine: EngineKind) {
-    let (slack_api, posted) = slack().await;
+    let slack = slack().await;
+    let slack_api = slack.api_url();
     let app = TestApp::start_with(
         engine,
         &[
             ("TANDEM_SLACK__BOT_TOKEN", BOT_TOKEN),
             ("TANDEM_SLACK__API_URL", slack_api.as_str()),
             ("TANDEM_FRONTLINE__BUSINESS_CHANNEL", "C0BUSINESS"),
+            // The test runs the outbox's retries itself.
+            ("TANDEM_REQUESTS__DELIVER_INTERVAL_SECONDS", "0"),
         ],
     )
     .await;
@@ -410,7 +418,7 @@ async fn the_incident_page_coordinates_the_front_line(engine: EngineKind) {
         "{}",
         refused.body
     );
-    assert!(posted.lock().unwrap().is_empty());
+    assert!(slack.calls().is_empty());
 
     assert_eq!(restored(&app).await, 0);
 
@@ -435,12 +443,18 @@ async fn the_incident_page_coordinates_the_front_line(engine: EngineKind) {
         .await;
     assert_eq!(
         sent.location.as_deref(),
-        Some(format!("{page_path}?done=update-posted").as_str()),
+        Some(format!("{page_path}?done=update-queued").as_str()),
         "{}",
         sent.body
     );
-    let messages = posted.lock().unwrap().clone();
+    // Through the outbox, right away.
+    let messages = slack.wait_for("chat.postMessage", 1).await;
     assert_eq!(messages.len(), 1, "{messages:#?}");
+    let posted_update = update_when(&app, &id, 0, |u| u["slack_outcome"] == "posted").await;
+    assert_eq!(posted_update["slack_attempts"], 1);
+    let page = b.get(&page_path).await;
+    assert!(page.body.contains("(Slack: posted "), "{}", page.body);
+    let messages: Vec<Value> = messages.into_iter().map(|c| c.body).collect();
     assert_eq!(messages[0]["channel"], "C0BUSINESS");
     let text = messages[0]["text"].as_str().unwrap();
     assert!(text.contains("About 1 in 5 card payments fail"), "{text}");
@@ -527,7 +541,88 @@ async fn the_incident_page_coordinates_the_front_line(engine: EngineKind) {
         .await
         .ok(201)
         .body;
-    assert_eq!(u["slack_outcome"], "posted");
+    assert_eq!(u["slack_outcome"], "pending", "the outbox posts it");
+    update_when(&app, &id, 0, |u| u["slack_outcome"] == "posted").await;
+    assert_eq!(slack.calls_to("chat.postMessage").len(), 2);
+
+    // Slack down: the update is on the status page at once; the page shows
+    // the failed attempt; once Slack is back the outbox posts it, once.
+    slack.set_down(true);
+    let u = app
+        .post(
+            &app.member,
+            &format!("/api/v1/incidents/{id}/updates"),
+            json!({"affected": "Refunds are delayed by a day.", "doing": "Replaying them."}),
+        )
+        .await
+        .ok(201)
+        .body;
+    assert_eq!(u["slack_outcome"], "pending");
+    let status = b.get("/status").await;
+    assert!(
+        status.body.contains("Refunds are delayed by a day."),
+        "{}",
+        status.body
+    );
+    let failed = update_when(&app, &id, 0, |u| u["slack_error"].is_string()).await;
+    assert_eq!(
+        (
+            failed["slack_outcome"].as_str(),
+            failed["slack_attempts"].as_i64()
+        ),
+        (Some("pending"), Some(1))
+    );
+    assert!(
+        failed["slack_error"]
+            .as_str()
+            .unwrap()
+            .contains("chat.postMessage"),
+        "{failed}"
+    );
+    let page = b.get(&page_path).await;
+    assert!(
+        page.body
+            .contains("attempt 1 failed: Slack chat.postMessage"),
+        "{}",
+        page.body
+    );
+    let settings = app_settings(&app, &slack);
+    let store = app.store().await;
+    // Within the lease nothing is tried again.
+    let early = tandem_app::frontline::deliver_business_updates(&store, &settings)
+        .await
+        .unwrap();
+    assert_eq!((early.posted, early.failed), (0, 0));
+    slack.set_down(false);
+    let later = Utc::now() + Duration::minutes(2);
+    let retried = tandem_app::frontline::deliver_business_updates_at(&store, &settings, later)
+        .await
+        .unwrap();
+    assert_eq!((retried.posted, retried.failed), (1, 0));
+    let again = tandem_app::frontline::deliver_business_updates_at(
+        &store,
+        &settings,
+        later + Duration::minutes(2),
+    )
+    .await
+    .unwrap();
+    assert_eq!((again.posted, again.failed), (0, 0), "posted once");
+    let posted = slack.calls_to("chat.postMessage");
+    assert_eq!(posted.len(), 3, "{posted:#?}");
+    assert!(
+        posted[2].body["text"]
+            .as_str()
+            .unwrap()
+            .contains("Refunds are delayed")
+    );
+    let done = update_when(&app, &id, 0, |u| u["slack_outcome"] == "posted").await;
+    assert_eq!(
+        (
+            done["slack_attempts"].as_i64(),
+            done["slack_error"].is_null()
+        ),
+        (Some(2), true)
+    );
     app.post(
         &app.member,
         &format!("/api/v1/incidents/{id}/updates"),

@@ -313,10 +313,27 @@ async fn an_emailed_request_is_threaded_decided_and_answered_by_email(engine: En
     assert_eq!(r.answers.success_measure, None);
     assert_eq!(r.reply.email_address.as_deref(), Some("carla@example.com"));
 
-    // Received: a reply in the thread asking the open questions, numbered.
+    // Received: a reply in the thread asking the open questions, numbered;
+    // and Maria, who manages payments (no Slack here), gets the request's
+    // cost of yes by e-mail (ADR 0039).
     let told = deliver_pending(&store, &s).await.unwrap();
-    assert_eq!((told.sent, told.failed), (1, 0));
-    let sent = mails(&sink, 1).await;
+    assert_eq!((told.sent, told.failed), (2, 0));
+    let sent = mails(&sink, 2).await;
+    let to_maria = MessageParser::default().parse(&sent[1]).unwrap();
+    assert_eq!(
+        to_maria.to().unwrap().first().unwrap().address(),
+        Some("maria@acme.example")
+    );
+    assert_eq!(
+        to_maria.subject(),
+        Some("New request: Quarterly revenue export")
+    );
+    let cost = to_maria.body_text(0).unwrap().into_owned();
+    assert!(
+        cost.contains("The cost of yes") && cost.contains("Carla Diaz"),
+        "{cost}"
+    );
+    assert!(cost.contains(&format!("/requests/{request}")), "{cost}");
     let ack = MessageParser::default().parse(&sent[0]).unwrap();
     assert_eq!(ack.subject(), Some("Re: Quarterly revenue export"));
     assert_eq!(ack.in_reply_to().as_text(), Some("req-1@mail.example.com"));
@@ -375,8 +392,8 @@ async fn an_emailed_request_is_threaded_decided_and_answered_by_email(engine: En
     crate::requests::decided_everywhere(&store, &s, request, "postponed").await;
     let told = deliver_pending(&store, &s).await.unwrap();
     assert_eq!((told.sent, told.failed), (1, 0));
-    let sent = mails(&sink, 2).await;
-    let decision = MessageParser::default().parse(&sent[1]).unwrap();
+    let sent = mails(&sink, 3).await;
+    let decision = MessageParser::default().parse(&sent[2]).unwrap();
     assert_eq!(
         decision.in_reply_to().as_text(),
         Some("req-1@mail.example.com")

@@ -11,18 +11,13 @@
 //!   with buttons, v0-signed `block_actions` clicks, the message replaced
 //!   through `response_url`, the note modal, and a forged signature refused.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
-use axum::routing::{any, post};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tandem_store::EngineKind;
+use tandem_testkit::slack::{SlackStandIn, SlackUser};
 
 use crate::pages::{Browser, csrf_of};
 use crate::support::TestApp;
@@ -469,98 +464,27 @@ async fn answers_hold_no_user_id_and_closing_unlinks_them(engine: EngineKind) {
 const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const BOT_TOKEN: &str = "xoxb-test-token";
 
-/// (method or path, body) of every call the stand-in got.
-type Calls = Arc<Mutex<Vec<(String, Value)>>>;
-
-/// Slack users the stand-in knows: (id, e-mail).
-const SLACK_USERS: [(&str, &str); 2] = [("U0ANA", "ana@example.com"), ("U0BEN", "ben@example.com")];
-
-async fn api(
-    State(calls): State<Calls>,
-    Path(method): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> axum::Json<Value> {
-    let parsed: Value = if body.is_empty() {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(&query.unwrap_or_default()).unwrap();
-        Value::Object(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect(),
-        )
-    } else {
-        serde_json::from_slice(&body).unwrap_or(Value::Null)
-    };
-    calls.lock().unwrap().push((method.clone(), parsed.clone()));
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
-    if auth != Some(&format!("Bearer {BOT_TOKEN}")) {
-        return axum::Json(json!({"ok": false, "error": "not_authed"}));
-    }
-    let user = |id: &str, mail: &str| {
-        json!({"id": id, "team_id": "T0001", "name": mail.split('@').next(),
-               "real_name": mail, "profile": {"real_name": mail, "email": mail}})
-    };
-    axum::Json(match method.as_str() {
-        "users.lookupByEmail" => match SLACK_USERS.iter().find(|(_, m)| parsed["email"] == *m) {
-            Some((id, mail)) => json!({"ok": true, "user": user(id, mail)}),
-            None => json!({"ok": false, "error": "users_not_found"}),
-        },
-        "users.info" => match SLACK_USERS.iter().find(|(id, _)| parsed["user"] == *id) {
-            Some((id, mail)) => json!({"ok": true, "user": user(id, mail)}),
-            None => json!({"ok": false, "error": "user_not_found"}),
-        },
-        "chat.postMessage" => {
-            json!({"ok": true, "channel": "D0DM", "ts": "1700000000.000200",
-                   "message": {"type": "message", "text": parsed["text"], "blocks": parsed["blocks"]}})
-        }
-        "views.open" => json!({"ok": true, "view": {"id": "V0PULSE1"}}),
-        _ => json!({"ok": false, "error": "unknown_method"}),
-    })
-}
-
-async fn response_url(
-    State(calls): State<Calls>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> &'static str {
-    calls.lock().unwrap().push((
-        format!("respond/{id}"),
-        serde_json::from_slice(&body).unwrap(),
-    ));
-    "ok"
-}
-
-async fn stand_in() -> (String, Calls) {
-    let calls: Calls = Arc::default();
-    let app = Router::new()
-        .route("/api/{method}", any(api))
-        .route("/respond/{id}", post(response_url))
-        .with_state(calls.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (base, calls)
+/// The shared Slack stand-in (`tandem_testkit::slack`), knowing Ana and Ben.
+async fn stand_in() -> (String, SlackStandIn) {
+    let slack = SlackStandIn::start(
+        BOT_TOKEN,
+        vec![
+            SlackUser::new("U0ANA", "ana@example.com", "ana@example.com"),
+            SlackUser::new("U0BEN", "ben@example.com", "ben@example.com"),
+        ],
+    )
+    .await;
+    (slack.base.clone(), slack)
 }
 
 /// Waits for the stand-in's `at_least`-th call to `method`; all of them.
-async fn calls_to(calls: &Calls, method: &str, at_least: usize) -> Vec<Value> {
-    for _ in 0..200 {
-        let got: Vec<Value> = calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, _)| m == method)
-            .map(|(_, b)| b.clone())
-            .collect();
-        if got.len() >= at_least {
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the stand-in got no {method}: {:?}", calls.lock().unwrap());
+async fn calls_to(calls: &SlackStandIn, method: &str, at_least: usize) -> Vec<Value> {
+    calls
+        .wait_for(method, at_least)
+        .await
+        .into_iter()
+        .map(|c| c.body)
+        .collect()
 }
 
 async fn post_signed(app: &TestApp, body: &str, secret: &str) -> crate::support::Reply {

@@ -17,7 +17,6 @@ use tandem_app::Settings;
 use tandem_domain::report::{self, EditRequest};
 use tandem_store::{EngineKind, Store};
 use tandem_testkit::TestDb;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 tandem_testkit::per_engine!(
     a_report_reaches_email_slack_and_the_webhook_once,
@@ -32,92 +31,8 @@ tandem_testkit::per_engine!(
 // Local receivers
 // ---------------------------------------------------------------------------
 
-/// One message the SMTP sink accepted.
-#[derive(Debug, Clone)]
-pub(crate) struct Mail {
-    pub(crate) rcpt: Vec<String>,
-    pub(crate) data: Vec<u8>,
-    auth: Option<String>,
-}
-
-/// A minimal SMTP server on loopback (RFC 5321 commands a client sends for
-/// one message, AUTH PLAIN), recording every message.
-pub(crate) async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Mail>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mails = Arc::new(Mutex::new(Vec::new()));
-    let out = mails.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                return;
-            };
-            let mails = mails.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = sock.into_split();
-                let mut r = BufReader::new(r);
-                w.write_all(b"220 sink ESMTP\r\n").await.ok();
-                let (mut rcpt, mut auth) = (Vec::new(), None);
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let cmd = line.trim_end().to_owned();
-                    let upper = cmd.to_ascii_uppercase();
-                    let reply: &[u8] = if upper.starts_with("EHLO") {
-                        b"250-sink\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n"
-                    } else if upper.starts_with("HELO") {
-                        b"250 sink\r\n"
-                    } else if upper.starts_with("AUTH PLAIN") {
-                        auth = Some(cmd[10..].trim().to_owned());
-                        b"235 ok\r\n"
-                    } else if upper.starts_with("MAIL FROM") {
-                        rcpt.clear();
-                        b"250 ok\r\n"
-                    } else if upper.starts_with("RCPT TO") {
-                        rcpt.push(cmd[8..].trim().trim_matches(['<', '>']).to_owned());
-                        b"250 ok\r\n"
-                    } else if upper == "DATA" {
-                        w.write_all(b"354 go\r\n").await.ok();
-                        let mut data = Vec::new();
-                        loop {
-                            let mut l = Vec::new();
-                            if r.read_until(b'\n', &mut l).await.unwrap_or(0) == 0 {
-                                return;
-                            }
-                            if l == b".\r\n" {
-                                break;
-                            }
-                            let l = if l.starts_with(b"..") {
-                                &l[1..]
-                            } else {
-                                &l[..]
-                            };
-                            data.extend_from_slice(l);
-                        }
-                        mails.lock().unwrap().push(Mail {
-                            rcpt: rcpt.clone(),
-                            data,
-                            auth: auth.clone(),
-                        });
-                        b"250 queued\r\n"
-                    } else if upper == "QUIT" {
-                        w.write_all(b"221 bye\r\n").await.ok();
-                        return;
-                    } else {
-                        b"250 ok\r\n"
-                    };
-                    if w.write_all(reply).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, out)
-}
+/// The shared SMTP sink (`tandem_testkit::smtp`).
+pub(crate) use tandem_testkit::smtp::{Mail, smtp_sink};
 
 /// What the HTTP receiver got, and how it answers.
 #[derive(Debug, Default)]
@@ -492,59 +407,10 @@ async fn two_replicas_send_one_scheduled_report(engine: EngineKind) {
     );
 }
 
-/// A local S3-compatible server: `TANDEM_TEST_S3_URL` (scripts/test.sh
-/// starts `moto_server`), or a `moto_server` from `target/s3-venv` started
-/// for this test and stopped when dropped.
-pub(crate) struct S3Server {
-    pub(crate) url: String,
-    child: Option<std::process::Child>,
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.child {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+pub(crate) use tandem_testkit::s3::S3Server;
 
 pub(crate) async fn s3_server() -> S3Server {
-    if let Ok(url) = std::env::var("TANDEM_TEST_S3_URL") {
-        return S3Server { url, child: None };
-    }
-    let venv = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../target/s3-venv/bin/moto_server"
-    );
-    // scripts/test.sh installs it into target/s3-venv; else one on PATH.
-    let bin = if std::path::Path::new(venv).exists() {
-        venv
-    } else {
-        "moto_server"
-    };
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = std::process::Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start moto_server (run scripts/test.sh once: it installs moto)");
-    let server = S3Server {
-        url: format!("http://127.0.0.1:{port}"),
-        child: Some(child),
-    };
-    let client = reqwest::Client::new();
-    for _ in 0..100 {
-        if client.get(&server.url).send().await.is_ok() {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("moto_server did not come up on {}", server.url);
+    S3Server::start().await
 }
 
 async fn sent_reports_are_uploaded_to_s3(engine: EngineKind) {
@@ -632,34 +498,7 @@ async fn sent_reports_are_uploaded_to_s3(engine: EngineKind) {
 /// A `moto_server` of this test's own on `port` (this test stops and
 /// starts it, so never the shared one of `TANDEM_TEST_S3_URL`), up.
 async fn own_moto(port: u16) -> S3Server {
-    let venv = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../target/s3-venv/bin/moto_server"
-    );
-    // scripts/test.sh installs it into target/s3-venv; else one on PATH.
-    let bin = if std::path::Path::new(venv).exists() {
-        venv
-    } else {
-        "moto_server"
-    };
-    let child = std::process::Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let server = S3Server {
-        url: format!("http://127.0.0.1:{port}"),
-        child: Some(child),
-    };
-    let client = reqwest::Client::new();
-    for _ in 0..150 {
-        if client.get(&server.url).send().await.is_ok() {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("moto_server did not come up on {}", server.url);
+    S3Server::own(port).await
 }
 
 /// Issue 18, defect 8: an archive upload that fails (S3 down while the

@@ -5,111 +5,40 @@
 //! `response_url` and `chat.postMessage`. From `/tandem ask` to the
 //! decision, and the refusals of bad or stale signatures.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
-use axum::routing::{any, post};
 use chrono::Utc;
 use serde_json::{Value, json};
 use tandem_app::requests::{self, QueueFilter};
 use tandem_domain::request::{DecisionInput, RequestSource};
 use tandem_store::EngineKind;
+use tandem_testkit::slack::{SlackStandIn, SlackUser};
 
 use crate::support::TestApp;
 
 tandem_testkit::per_engine!(
     a_slash_command_becomes_a_request_decided_and_told_in_slack,
     bad_or_stale_signatures_are_refused_and_nothing_happens,
-    a_message_shortcut_opens_the_modal_with_the_message
+    a_message_shortcut_opens_the_modal_with_the_message,
+    the_teams_manager_is_told_the_cost_of_yes_once
 );
 
 const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const BOT_TOKEN: &str = "xoxb-test-token";
 
-/// What the stand-in Slack received: (method or path, Authorization, body).
-type Calls = Arc<Mutex<Vec<(String, Option<String>, Value)>>>;
-
-async fn api(
-    State(calls): State<Calls>,
-    Path(method): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> axum::Json<Value> {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let is_form = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    // Slack takes JSON bodies, forms, or (GET) query arguments.
-    let parsed: Value = if is_form || body.is_empty() {
-        let form = if body.is_empty() {
-            query.unwrap_or_default().into_bytes()
-        } else {
-            body.to_vec()
-        };
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&form).unwrap();
-        Value::Object(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect(),
-        )
-    } else {
-        serde_json::from_slice(&body).unwrap_or(Value::Null)
-    };
-    calls
-        .lock()
-        .unwrap()
-        .push((method.clone(), auth.clone(), parsed.clone()));
-    if auth.as_deref() != Some(&format!("Bearer {BOT_TOKEN}")) {
-        return axum::Json(json!({"ok": false, "error": "not_authed"}));
-    }
-    axum::Json(match method.as_str() {
-        "views.open" => json!({"ok": true, "view": {"id": "V0TANDEM1"}}),
-        "users.info" => json!({"ok": true, "user": {
-            "id": parsed["user"], "team_id": "T0001", "name": "ana",
-            "real_name": "Ana Lima",
-            "profile": {"real_name": "Ana Lima", "email": "ana@example.com"}
-        }}),
-        "chat.postMessage" => {
-            json!({"ok": true, "channel": parsed["channel"], "ts": "1700000000.000200"})
-        }
-        _ => json!({"ok": false, "error": "unknown_method"}),
-    })
-}
-
-async fn response_url(
-    State(calls): State<Calls>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> &'static str {
-    calls.lock().unwrap().push((
-        format!("response_url/{id}"),
-        None,
-        serde_json::from_slice(&body).unwrap(),
-    ));
-    "ok"
-}
-
-/// The stand-in: `{base}/api/{method}` and `{base}/respond/{id}`.
-async fn stand_in() -> (String, Calls) {
-    let calls: Calls = Arc::default();
-    let app = Router::new()
-        .route("/api/{method}", any(api))
-        .route("/respond/{id}", post(response_url))
-        .with_state(calls.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (base, calls)
+/// The shared Slack stand-in (`tandem_testkit::slack`), knowing the
+/// requester and the demo's manager of `payments` (Maria): its base URL and
+/// itself.
+async fn stand_in() -> (String, SlackStandIn) {
+    let slack = SlackStandIn::start(
+        BOT_TOKEN,
+        vec![
+            SlackUser::new("U2147483697", "ana@example.com", "Ana Lima"),
+            SlackUser::new("U0MARIA", "maria@acme.example", "Maria"),
+        ],
+    )
+    .await;
+    (slack.base.clone(), slack)
 }
 
 async fn start(engine: EngineKind, slack: &str) -> TestApp {
@@ -179,25 +108,19 @@ fn interaction(payload: &Value) -> String {
     serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
 }
 
-/// Waits until the stand-in got a call to `method`; returns the calls to it.
-async fn calls_to(calls: &Calls, method: &str, at_least: usize) -> Vec<(Option<String>, Value)> {
-    for _ in 0..200 {
-        let got: Vec<_> = calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, _, _)| m == method)
-            .map(|(_, a, b)| (a.clone(), b.clone()))
-            .collect();
-        if got.len() >= at_least {
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "the stand-in Slack got no {method} call: {:?}",
-        calls.lock().unwrap()
-    );
+/// Waits until the stand-in got `at_least` calls to `method`; the calls
+/// to it as (Authorization, body).
+async fn calls_to(
+    calls: &SlackStandIn,
+    method: &str,
+    at_least: usize,
+) -> Vec<(Option<String>, Value)> {
+    calls
+        .wait_for(method, at_least)
+        .await
+        .into_iter()
+        .map(|c| (c.auth, c.body))
+        .collect()
 }
 
 /// A `view_submission` of the opened `view` with these values, in the
@@ -242,6 +165,8 @@ fn submission(view: &Value, team: &str, title: &str, goal: &str) -> Value {
 async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: EngineKind) {
     let (slack, calls) = stand_in().await;
     let app = start(engine, &slack).await;
+    // This tests the channel, not when it may speak (notify.rs does).
+    crate::support::always_open(&app.store().await).await;
     let now = Utc::now().timestamp();
 
     // `/tandem` alone: the help, only to them.
@@ -315,8 +240,6 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
     .ok(200);
     assert_eq!(ok.body, Value::Null);
     let store = app.store().await;
-    // This tests the channel, not when it may speak (notify.rs does).
-    crate::support::always_open(&store).await;
     let settings = app_settings(&app, &slack);
     let mut queue = Vec::new();
     for _ in 0..200 {
@@ -370,12 +293,21 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
         1
     );
 
-    // Received: told through the slash command's response_url, once.
+    // Received: told through the slash command's response_url, once; and
+    // Maria, who manages payments, gets its cost of yes in her DM.
     let told = tandem_app::intake::deliver_pending(&store, &settings)
         .await
         .unwrap();
-    assert_eq!((told.sent, told.failed), (1, 0));
-    let responses = calls_to(&calls, "response_url/1", 1).await;
+    assert_eq!((told.sent, told.failed), (2, 0));
+    let to_maria = calls_to(&calls, "chat.postMessage", 1).await;
+    assert_eq!(to_maria.len(), 1);
+    assert_eq!(to_maria[0].1["channel"], "U0MARIA");
+    assert!(
+        to_maria[0].1["blocks"]
+            .to_string()
+            .contains("A CSV export of invoices")
+    );
+    let responses = calls_to(&calls, "respond/1", 1).await;
     assert!(
         responses[0].1["text"]
             .as_str()
@@ -401,9 +333,9 @@ async fn a_slash_command_becomes_a_request_decided_and_told_in_slack(engine: Eng
         .await
         .unwrap();
     assert_eq!(again.sent, 0, "nothing is told twice");
-    let posted = calls_to(&calls, "chat.postMessage", 1).await;
-    assert_eq!(posted.len(), 1);
-    let (auth, msg) = &posted[0];
+    let posted = calls_to(&calls, "chat.postMessage", 2).await;
+    assert_eq!(posted.len(), 2);
+    let (auth, msg) = &posted[1];
     assert_eq!(auth.as_deref(), Some("Bearer xoxb-test-token"));
     assert_eq!(msg["channel"], "U2147483697");
     let text = msg["text"].as_str().unwrap();
@@ -478,7 +410,7 @@ async fn bad_or_stale_signatures_are_refused_and_nothing_happens(engine: EngineK
     .await
     .err_field(400, "bad_request", "payload");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(calls.lock().unwrap().is_empty(), "nothing reached Slack");
+    assert!(calls.calls().is_empty(), "nothing reached Slack");
     let store = app.store().await;
     let settings = app_settings(&app, &slack);
     assert!(
@@ -556,5 +488,207 @@ async fn a_message_shortcut_opens_the_modal_with_the_message(engine: EngineKind)
         tandem_domain::intake::MESSAGE_SHORTCUT
     )));
     assert!(manifest.contains("command: /tandem"));
+    app.stop().await;
+}
+
+/// A user of `role` with `email`, member of the team `team`.
+async fn member_of(
+    store: &tandem_store::Store,
+    team: &str,
+    username: &str,
+    email: &str,
+    role: tandem_domain::user::Role,
+) {
+    let u = tandem_domain::user::NewUser {
+        username: username.to_owned(),
+        display_name: None,
+        email: Some(email.to_owned()),
+        role,
+    }
+    .into_user(uuid::Uuid::now_v7(), Utc::now())
+    .unwrap();
+    store.create_user(&u, "not-a-password-hash").await.unwrap();
+    let team = store.get_team_by_key(team).await.unwrap();
+    store.add_member(team.id, u.id).await.unwrap();
+}
+
+fn percent(p: Option<f64>) -> String {
+    p.map_or_else(
+        || "no deadline".to_owned(),
+        |p| format!("{:.0} %", p * 100.0),
+    )
+}
+
+fn day(d: Option<chrono::NaiveDate>) -> String {
+    d.map_or_else(|| "beyond the horizon".to_owned(), |d| d.to_string())
+}
+
+/// Issue 14, item 4: a request that arrives (here through the API) tells
+/// the managers of its team, in Slack, its criticality and its cost of yes
+/// on the team's real forecasts; once, however often the outbox runs.
+async fn the_teams_manager_is_told_the_cost_of_yes_once(engine: EngineKind) {
+    use tandem_domain::cost_of_yes::CostOutcome;
+    use tandem_domain::user::Role;
+    let (slack, calls) = stand_in().await;
+    let app = start(engine, &slack).await;
+    let store = app.store().await;
+    crate::support::always_open(&store).await;
+    let settings = app_settings(&app, &slack);
+    // The demo's Maria manages payments and is in Slack; Nils manages it
+    // too but Slack has no account with his address (and no SMTP is set);
+    // Sam and Ana are members, Lee a stakeholder: none of them is told.
+    member_of(
+        &store,
+        "payments",
+        "nils",
+        "nils@example.com",
+        Role::Manager,
+    )
+    .await;
+
+    let team = app
+        .get(&app.member, "/api/v1/teams/payments")
+        .await
+        .ok(200)
+        .body;
+    let made = app
+        .post(
+            &app.stakeholder,
+            "/api/v1/requests",
+            json!({"team_id": team["id"], "title": "Refunds in the customer portal",
+                   "answers": {"business_goal": "Fewer support tickets"},
+                   "impact": "high", "complexity": "medium"}),
+        )
+        .await
+        .ok(201);
+    let id: uuid::Uuid = made.body["id"].as_str().unwrap().parse().unwrap();
+    let page = app
+        .get(&app.manager, &format!("/api/v1/requests/{id}"))
+        .await
+        .ok(200);
+    let to = page.body["to_managers"].as_array().unwrap();
+    assert_eq!(
+        to.len(),
+        2,
+        "one message a manager, none to members: {to:?}"
+    );
+    assert!(
+        to.iter()
+            .all(|n| n["delivered_at"].is_null() && n["kind"] == "triage")
+    );
+    assert_eq!(
+        page.body["notifications"].as_array().unwrap().len(),
+        1,
+        "the requester's own message stays apart"
+    );
+
+    let told = tandem_app::intake::deliver_pending(&store, &settings)
+        .await
+        .unwrap();
+    assert_eq!(
+        (told.sent, told.failed),
+        (1, 1),
+        "Maria told; Nils unreachable"
+    );
+    let posted = calls_to(&calls, "chat.postMessage", 1).await;
+    assert_eq!(posted.len(), 1);
+    let (auth, msg) = &posted[0];
+    assert_eq!(auth.as_deref(), Some("Bearer xoxb-test-token"));
+    assert_eq!(msg["channel"], "U0MARIA", "a direct message to Maria");
+    let lookups: Vec<Value> = calls
+        .calls_to("users.lookupByEmail")
+        .into_iter()
+        .map(|c| c.body["email"].clone())
+        .collect();
+    assert!(
+        lookups.contains(&json!("maria@acme.example")),
+        "{lookups:?}"
+    );
+    let blocks = msg["blocks"].to_string();
+    assert!(
+        msg["text"]
+            .as_str()
+            .unwrap()
+            .contains("Refunds in the customer portal")
+    );
+    let r = store.get_request(id).await.unwrap();
+    let c = r.criticality(&settings.planning.matrix);
+    for needed in [
+        "Refunds in the customer portal".to_owned(),
+        "token:stakeholder".to_owned(),
+        c.priority.to_string(),
+        c.rule.clone(),
+        format!("/requests/{id}"),
+        "Could be postponed to make room".to_owned(),
+    ] {
+        assert!(blocks.contains(&needed), "{needed:?} missing from {blocks}");
+    }
+    // The figures are the cost of yes's own, goal by goal.
+    let cost = requests::cost_of_yes(
+        &store,
+        &settings,
+        id,
+        requests::PlacementInput::default(),
+        Utc::now().date_naive(),
+    )
+    .await
+    .unwrap();
+    let CostOutcome::Ready { goals, .. } = &cost.cost else {
+        panic!(
+            "the demo team has history to forecast from: {:?}",
+            cost.cost
+        )
+    };
+    assert!(!goals.is_empty());
+    for g in goals {
+        let line = format!(
+            "{}: on time {} → {}, P85 {} → {}",
+            g.title,
+            percent(g.before.on_time_probability),
+            percent(g.after.on_time_probability),
+            day(g.before.p85),
+            day(g.after.p85),
+        );
+        assert!(blocks.contains(&line), "{line:?} missing from {blocks}");
+    }
+
+    // The outbox runs again, now and after Nils's lease: Maria is not told
+    // twice; Nils's message fails again, its error on the request.
+    let again = tandem_app::intake::deliver_pending(&store, &settings)
+        .await
+        .unwrap();
+    assert_eq!((again.sent, again.failed), (0, 0));
+    let later = tandem_app::intake::deliver_pending_at(
+        &store,
+        &settings,
+        Utc::now() + chrono::Duration::minutes(3),
+    )
+    .await
+    .unwrap();
+    assert_eq!((later.sent, later.failed), (0, 1));
+    assert_eq!(calls.calls_to("chat.postMessage").len(), 1, "sent once");
+    let page = app
+        .get(&app.manager, &format!("/api/v1/requests/{id}"))
+        .await
+        .ok(200);
+    let to = page.body["to_managers"].as_array().unwrap();
+    let maria = to
+        .iter()
+        .find(|n| n["reply"]["email_address"] == "maria@acme.example")
+        .unwrap();
+    assert!(maria["delivered_at"].is_string());
+    let nils = to
+        .iter()
+        .find(|n| n["reply"]["email_address"] == "nils@example.com")
+        .unwrap();
+    assert!(nils["delivered_at"].is_null());
+    assert_eq!(nils["attempts"], 2);
+    assert!(
+        nils["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("no account with the e-mail address nils@example.com"),
+        "{nils}"
+    );
     app.stop().await;
 }

@@ -5,9 +5,13 @@
 //! incident.
 
 use tandem_domain::check::{CheckKind, CheckSpec, Severity};
+use tandem_domain::engineering::Incident;
 use tandem_domain::frontline::{KpiSourceKind, KpiSourceSpec};
 use tandem_domain::metric::Audience;
-use tandem_store::{BusinessUpdate, CheckWrite, EngineKind, IncidentNote, KpiRunOutcome};
+use tandem_store::{
+    BusinessUpdate, CheckWrite, EngineKind, IncidentNote, KpiRunOutcome, UPDATE_FAILED,
+    UPDATE_PENDING, UPDATE_POSTED,
+};
 use tandem_testkit::{fresh_store, per_engine};
 use uuid::Uuid;
 
@@ -16,6 +20,7 @@ use crate::common::*;
 per_engine!(
     a_kpi_source_runs_under_one_lease_and_writes_its_point,
     a_disabled_check_is_never_claimed,
+    a_business_update_is_posted_once_through_its_outbox,
 );
 
 fn promql() -> KpiSourceSpec {
@@ -182,6 +187,16 @@ async fn a_disabled_check_is_never_claimed(engine: EngineKind) {
             .disabled
     );
     assert_eq!(store.disabled_checks().await.unwrap(), ["payments-health"]);
+    let by_name = store.get_check("payments-health").await.unwrap().unwrap();
+    let by_id = store.get_check_by_id(by_name.id).await.unwrap().unwrap();
+    assert_eq!(by_id, by_name);
+    assert!(
+        store
+            .get_check_by_id(Uuid::now_v7())
+            .await
+            .unwrap()
+            .is_none()
+    );
     let claimed = store
         .claim_due_checks("a", at(20), at(80), 10)
         .await
@@ -227,8 +242,136 @@ async fn a_disabled_check_is_never_claimed(engine: EngineKind) {
                 created_at: at(30),
                 slack_channel: None,
                 slack_outcome: "not configured".into(),
+                slack_attempts: 0,
+                slack_error: None,
+                slack_posted_at: None,
             })
             .await,
         "incident",
+    );
+}
+
+/// A business update waiting for Slack is held by one sender at a time; a
+/// failed attempt waits for its lease, a posted one is never claimed again,
+/// and one given up on stays failed with its error.
+async fn a_business_update_is_posted_once_through_its_outbox(engine: EngineKind) {
+    let (store, _db) = fresh_store(engine).await;
+    let t = team("pay");
+    store.create_team(&t).await.unwrap();
+    let p = project(t.id, "payments");
+    store.create_project(&p).await.unwrap();
+    let incident = Incident {
+        id: Uuid::now_v7(),
+        source: "api".into(),
+        external_id: "INC-1".into(),
+        project_id: p.id,
+        service: Some("payments-api".into()),
+        title: "Checkout fails".into(),
+        severity: "sev1".into(),
+        opened_at: at(10),
+        resolved_at: None,
+        caused_by: None,
+        created_at: at(10),
+        updated_at: at(10),
+    };
+    let incident_id = store.upsert_incident(&incident).await.unwrap();
+    let update = |n: i64| BusinessUpdate {
+        id: Uuid::now_v7(),
+        incident_id,
+        project_id: p.id,
+        service: Some("payments-api".into()),
+        affected: format!("update {n}"),
+        doing: "Rolling back".into(),
+        next_update_at: None,
+        posted_by: "ana".into(),
+        created_at: at(20 + n),
+        slack_channel: Some("C0BUSINESS".into()),
+        slack_outcome: UPDATE_PENDING.into(),
+        slack_attempts: 0,
+        slack_error: None,
+        slack_posted_at: None,
+    };
+    let (first, second) = (update(1), update(2));
+    store.add_business_update(&first).await.unwrap();
+    store.add_business_update(&second).await.unwrap();
+
+    // Two senders at once: each gets its own, oldest first.
+    let a = store
+        .claim_business_update(at(30), at(90))
+        .await
+        .unwrap()
+        .unwrap();
+    let b = store
+        .claim_business_update(at(30), at(90))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((a.id, b.id), (first.id, second.id));
+    assert_eq!(a.slack_attempts, 1);
+    assert!(
+        store
+            .claim_business_update(at(31), at(91))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The first fails and is retried after its lease; then posted, once.
+    store
+        .finish_business_update(a.id, None, Some("Slack chat.postMessage: 503"), false)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_business_update(at(40), at(100))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let again = store
+        .claim_business_update(at(91), at(150))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.id, again.slack_attempts), (first.id, 2));
+    assert_eq!(
+        again.slack_error.as_deref(),
+        Some("Slack chat.postMessage: 503")
+    );
+    store
+        .finish_business_update(again.id, Some(at(92)), None, false)
+        .await
+        .unwrap();
+    // The second is given up on.
+    store
+        .finish_business_update(b.id, None, Some("channel_not_found"), true)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_business_update(at(500), at(600))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let stored = store
+        .business_updates(Some(incident_id), at(0), 10)
+        .await
+        .unwrap();
+    let one = stored.iter().find(|u| u.id == first.id).unwrap();
+    assert_eq!(one.slack_outcome, UPDATE_POSTED);
+    assert_eq!(
+        (one.slack_posted_at, one.slack_error.as_deref()),
+        (Some(at(92)), None)
+    );
+    let two = stored.iter().find(|u| u.id == second.id).unwrap();
+    assert_eq!(two.slack_outcome, UPDATE_FAILED);
+    assert_eq!(two.slack_error.as_deref(), Some("channel_not_found"));
+    assert!(
+        store
+            .finish_business_update(Uuid::now_v7(), None, None, true)
+            .await
+            .is_err()
     );
 }

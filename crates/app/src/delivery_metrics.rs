@@ -182,6 +182,15 @@ pub async fn prepare(store: &Store, settings: &Settings) -> AppResult<()> {
     Ok(())
 }
 
+/// Brings the stored facts up to date ([`prepare`]) and returns their
+/// version (`Store::metric_data_version`): caches of delivery figures key on
+/// it, so a new deployment, incident, commit or rule is shown on the next
+/// read, by this process or any other, on either engine.
+pub async fn data_version(store: &Store, settings: &Settings) -> AppResult<i64> {
+    prepare(store, settings).await?;
+    Ok(store.metric_data_version().await?)
+}
+
 fn today() -> NaiveDate {
     Utc::now().date_naive()
 }

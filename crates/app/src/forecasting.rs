@@ -454,6 +454,13 @@ pub async fn agenda(
     cfg: &ForecastSettings,
 ) -> AppResult<Agenda> {
     let tf = forecast_team(store, team_id, today, cfg).await?;
+    agenda_of(store, &tf, today).await
+}
+
+/// [`agenda`] from a team forecast already made ([`forecast_team`] of the
+/// same day): pages that show the forecast and the agenda make it once.
+pub async fn agenda_of(store: &Store, tf: &TeamForecast, today: NaiveDate) -> AppResult<Agenda> {
+    let team_id = tf.team.id;
     let q = ListQuery {
         team_id: Some(team_id),
         status: Some(RiskStatus::Open.to_string()),

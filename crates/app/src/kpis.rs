@@ -338,6 +338,50 @@ fn computed_week(c: ComputedFrom, b: &DoraBucket) -> Option<f64> {
     }
 }
 
+/// A bound metric's weekly values and its figure over the whole of `r`
+/// (which ends on `until`): what [`weekly`] and [`figure`] return for it
+/// over the same window, from one DORA report instead of two.
+pub fn from_report(
+    c: ComputedFrom,
+    r: &DoraReport,
+    until: NaiveDate,
+) -> (Vec<(NaiveDate, f64)>, Option<Figure>) {
+    let weekly = r
+        .buckets
+        .iter()
+        .filter_map(|b| Some((b.start, computed_week(c, b)?)))
+        .collect();
+    let total = computed_total(c, r).map(|value| Figure {
+        value,
+        as_of: end_of(until),
+    });
+    (weekly, total)
+}
+
+/// The metric's weekly values and current figure over [`window`] of
+/// `today`, as [`weekly`] and [`current`] give them; a bound metric's
+/// team DORA report is computed once for both.
+pub async fn weekly_and_current(
+    store: &Store,
+    settings: &Settings,
+    metric: &Metric,
+    today: NaiveDate,
+) -> AppResult<(Vec<(NaiveDate, f64)>, Option<Figure>)> {
+    let (since, until) = window(today);
+    if let Some(c) = metric.computed_from {
+        return Ok(
+            match team_dora(store, settings, metric, since, until).await? {
+                Some(r) => from_report(c, &r, until),
+                None => (Vec::new(), None),
+            },
+        );
+    }
+    Ok((
+        weekly(store, settings, metric, since, until).await?,
+        current(store, settings, metric, today).await?,
+    ))
+}
+
 /// The metric's figure over `[since, until]` (days, both included): for a
 /// metric bound to a delivery metric, that metric computed over the period
 /// (deployments per week: the period's deployments per 7 days); for a typed

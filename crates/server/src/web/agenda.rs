@@ -16,11 +16,12 @@ use tandem_domain::team::Team;
 use tandem_store::ListQuery;
 
 use super::cache::PageCache;
-use super::data::Forecasts;
+use super::data::{self, Forecasts};
 use super::overview::{Ask, all_teams};
 use super::view::{self, Nav};
 use super::{PageResult, Viewer, render};
 use crate::AppState;
+use tandem_app::forecasting::Agenda;
 use tandem_app::{forecasting, paging};
 
 /// The Monday of `d`'s week.
@@ -30,16 +31,28 @@ pub fn monday(d: NaiveDate) -> NaiveDate {
 
 /// What `team` is asked to decide this week, in plain sentences, most
 /// pressing first: goals at risk, then competing top priorities, then risks
-/// awaiting a decision.
-pub async fn asks(state: &AppState, team: &Team, today: NaiveDate) -> PageResult<Vec<Ask>> {
+/// awaiting a decision; with the agenda they come from. The team's forecast
+/// is made once ([`data::team_forecast`]) for the agenda and the sentences.
+pub async fn asks(
+    state: &AppState,
+    cache: &PageCache,
+    team: &Team,
+    today: NaiveDate,
+) -> PageResult<(Agenda, Vec<Ask>)> {
     let store = &state.store;
-    let agenda = forecasting::agenda(store, team.id, today, &state.settings.forecast).await?;
+    let tf = data::team_forecast(state, cache, team.id, today).await?;
+    let agenda = forecasting::agenda_of(store, &tf, today).await?;
+    let forecasts = Forecasts::of(tf.clone());
     let mut out = Vec::new();
     let mut goals = Vec::new();
     for s in &agenda.postpone_to_save {
-        goals.push(store.get_goal(s.goal_id).await?);
+        // The goal as the forecast read it (it is one of the team's goals
+        // in flight), else as stored.
+        match tf.goals.iter().find(|g| g.goal.id == s.goal_id) {
+            Some(g) => goals.push(g.goal.clone()),
+            None => goals.push(store.get_goal(s.goal_id).await?),
+        }
     }
-    let forecasts = Forecasts::for_goals(store, &goals, today, &state.settings.forecast).await?;
     for (s, goal) in agenda.postpone_to_save.iter().zip(&goals) {
         let likely = forecasts
             .target(goal)
@@ -96,7 +109,7 @@ pub async fn asks(state: &AppState, team: &Team, today: NaiveDate) -> PageResult
             ),
         });
     }
-    Ok(out)
+    Ok((agenda, out))
 }
 
 #[derive(Debug, Clone)]
@@ -150,14 +163,16 @@ pub async fn page(
         None => String::new(),
     };
     let cached = cache
-        .get_or_try(format!("agenda:{filter}"), || build(&state, filter.clone()))
+        .get_or_try(format!("agenda:{filter}"), || {
+            build(&state, &cache, filter.clone())
+        })
         .await?;
     let mut page = (*cached).clone();
     page.nav = viewer.nav("agenda");
     render(&page)
 }
 
-async fn build(state: &AppState, filter: String) -> PageResult<AgendaPage> {
+async fn build(state: &AppState, cache: &PageCache, filter: String) -> PageResult<AgendaPage> {
     let store = &state.store;
     let now = Utc::now();
     let today = now.date_naive();
@@ -167,19 +182,19 @@ async fn build(state: &AppState, filter: String) -> PageResult<AgendaPage> {
     }
     let mut out = Vec::new();
     for t in &teams {
-        let agenda = forecasting::agenda(store, t.id, today, &state.settings.forecast).await?;
+        let (agenda, asks) = asks(state, cache, t, today).await?;
         out.push(TeamAgenda {
             name: t.name.clone(),
             key: t.key.clone(),
-            asks: asks(state, t, today).await?,
+            asks,
             note: agenda
                 .forecast_note
                 .map(|n| format!("No deadline checks for {}: {n}.", t.name)),
         });
     }
-    let mut decisions = Vec::new();
+    let mut listed = Vec::new();
     for t in &teams {
-        let listed = paging::all(
+        let of_team = paging::all(
             ListQuery {
                 team_id: Some(t.id),
                 ..ListQuery::default()
@@ -187,15 +202,22 @@ async fn build(state: &AppState, filter: String) -> PageResult<AgendaPage> {
             |q| async move { store.list_decisions(&q).await },
         )
         .await?;
-        for d in listed {
-            let goal = match d.goal_id {
-                Some(g) => store
-                    .get_goal(g)
-                    .await
-                    .ok()
-                    .map(|goal| (g.to_string(), goal.title)),
-                None => None,
-            };
+        listed.push((t, of_team));
+    }
+    // Every goal's title in one query, not one per decision.
+    let mut goal_ids: Vec<_> = listed
+        .iter()
+        .flat_map(|(_, ds)| ds.iter().filter_map(|d| d.goal_id))
+        .collect();
+    goal_ids.sort();
+    goal_ids.dedup();
+    let titles = store.goal_titles(&goal_ids).await?;
+    let mut decisions = Vec::new();
+    for (t, of_team) in listed {
+        for d in of_team {
+            let goal = d
+                .goal_id
+                .and_then(|g| titles.get(&g).map(|title| (g.to_string(), title.clone())));
             decisions.push((
                 d.decided_at,
                 DecisionRow {

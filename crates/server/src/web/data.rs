@@ -2,6 +2,7 @@
 //! forecasts, open risks. Forecasts come from `tandem_app::forecasting`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tandem_domain::forecast::{Forecast, TargetForecast};
@@ -11,13 +12,16 @@ use tandem_domain::risk::{Risk, RiskStatus};
 use tandem_store::{ListQuery, Store};
 use uuid::Uuid;
 
+use super::cache::PageCache;
+use super::figures;
 use super::view::{self, ForecastCell};
+use crate::AppState;
 use crate::http::error::ApiResult;
 use tandem_app::charts::{self, Series};
 use tandem_app::forecasting::{self, TeamForecast};
 use tandem_app::kpis;
 use tandem_app::paging;
-use tandem_app::settings::{ForecastSettings, Settings};
+use tandem_app::settings::Settings;
 
 /// Every page of a list, at most `cap` items.
 pub async fn all_goals(store: &Store, base: ListQuery) -> ApiResult<Vec<Goal>> {
@@ -52,27 +56,53 @@ pub async fn active_goals(store: &Store, team_id: Option<Uuid>) -> ApiResult<Vec
     Ok(goals)
 }
 
+/// A team's forecast of `today` (`forecasting::forecast_team`), made once
+/// and shared by the pages that show it (overview, agenda, the asks) for
+/// the cache's TTL; forms that change goals clear it.
+pub async fn team_forecast(
+    state: &AppState,
+    cache: &PageCache,
+    team_id: Uuid,
+    today: NaiveDate,
+) -> ApiResult<Arc<TeamForecast>> {
+    cache
+        .get_or_try(format!("forecast:{team_id}:{today}"), || async {
+            Ok::<_, crate::http::error::ApiError>(
+                forecasting::forecast_team(&state.store, team_id, today, &state.settings.forecast)
+                    .await?,
+            )
+        })
+        .await
+}
+
 /// Team forecasts, made once per team for a page.
 #[derive(Debug, Default)]
 pub struct Forecasts {
-    by_team: HashMap<Uuid, TeamForecast>,
+    by_team: HashMap<Uuid, Arc<TeamForecast>>,
 }
 
 impl Forecasts {
-    /// Forecasts the teams of `goals`.
+    /// Forecasts the teams of `goals` ([`team_forecast`]).
     pub async fn for_goals(
-        store: &Store,
+        state: &AppState,
+        cache: &PageCache,
         goals: &[Goal],
         today: NaiveDate,
-        cfg: &ForecastSettings,
     ) -> ApiResult<Self> {
         let mut by_team = HashMap::new();
         for g in goals {
             if let std::collections::hash_map::Entry::Vacant(slot) = by_team.entry(g.team_id) {
-                slot.insert(forecasting::forecast_team(store, g.team_id, today, cfg).await?);
+                slot.insert(team_forecast(state, cache, g.team_id, today).await?);
             }
         }
         Ok(Forecasts { by_team })
+    }
+
+    /// The forecasts of one team already made.
+    pub fn of(tf: Arc<TeamForecast>) -> Self {
+        let mut by_team = HashMap::new();
+        by_team.insert(tf.team.id, tf);
+        Forecasts { by_team }
     }
 
     /// The goal's own forecast, when its team could be forecast.
@@ -101,25 +131,24 @@ impl Forecasts {
     }
 
     pub fn team(&self, team_id: Uuid) -> Option<&TeamForecast> {
-        self.by_team.get(&team_id)
+        self.by_team.get(&team_id).map(|t| &**t)
     }
 }
 
 /// A metric's weekly values over the pages' window (`kpis::window`), keyed
 /// by the week's Monday (weeks without data are left out: a gap stays a
-/// gap), and its current figure, both from `tandem_app::kpis` so the card,
-/// the goal and the report agree.
+/// gap), and its current figure, both from `tandem_app::kpis` through the
+/// shared cache entry (`web::figures::kpi`), so the card, the team page and
+/// the CSV feeds show one computation.
 pub async fn weekly_series(
-    store: &Store,
-    settings: &Settings,
+    state: &AppState,
+    cache: &PageCache,
     metric: &Metric,
     now: DateTime<Utc>,
+    version: i64,
 ) -> ApiResult<(Vec<(NaiveDate, f64)>, Option<kpis::Figure>)> {
-    let today = now.date_naive();
-    let (first, until) = kpis::window(today);
-    let series = kpis::weekly(store, settings, metric, first, until).await?;
-    let current = kpis::current(store, settings, metric, today).await?;
-    Ok((series, current))
+    let f = figures::kpi(state, cache, metric, now.date_naive(), version).await?;
+    Ok((f.weekly.clone(), f.current))
 }
 
 /// A KPI as the overview and the team page show it.
@@ -148,14 +177,15 @@ pub struct KpiView {
 /// Builds the KPI view: value, target (from the active goals that measure
 /// it), 12-week trend chart and the arrow for its change over the period.
 pub async fn kpi(
-    store: &Store,
-    settings: &Settings,
+    state: &AppState,
+    cache: &PageCache,
+    version: i64,
     metric: &Metric,
     goals: &[Goal],
     now: DateTime<Utc>,
     size: (u32, u32),
 ) -> ApiResult<KpiView> {
-    let (series, latest) = weekly_series(store, settings, metric, now).await?;
+    let (series, latest) = weekly_series(state, cache, metric, now, version).await?;
     let today = now.date_naive();
     let table = series
         .iter()

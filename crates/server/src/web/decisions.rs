@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use tandem_domain::decision::{LogEntry, log_markdown};
+use tandem_domain::team::Team;
 use tandem_store::ListQuery;
 use uuid::Uuid;
 
@@ -61,16 +62,22 @@ pub struct LogQuery {
 
 /// The log's entries for the filter, newest first, and the filter resolved
 /// (team key, goal id).
+/// The log's entries (newest first), the team filter's key, the goal
+/// filter, and every team (for the filter's choices): four queries
+/// whatever the number of decisions (the goals' titles in one).
 async fn entries(
     state: &AppState,
     q: &LogQuery,
-) -> PageResult<(Vec<LogEntry>, Option<String>, Option<Uuid>)> {
+) -> PageResult<(Vec<LogEntry>, Option<String>, Option<Uuid>, Vec<Team>)> {
     let store = &state.store;
+    let teams = all_teams(state).await?;
     let team = match q.team.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) => Some(
-            tandem_app::lookup::team(store, t)
-                .await
-                .map_err(|_| PageError::not_found(format!("There is no team {t}.")))?,
+            teams
+                .iter()
+                .find(|x| x.key == t || Uuid::try_parse(t).ok() == Some(x.id))
+                .cloned()
+                .ok_or_else(|| PageError::not_found(format!("There is no team {t}.")))?,
         ),
         None => None,
     };
@@ -81,7 +88,6 @@ async fn entries(
         ),
         None => None,
     };
-    let teams = all_teams(state).await?;
     let listed = paging::all(
         ListQuery {
             team_id: team.as_ref().map(|t| t.id),
@@ -91,18 +97,13 @@ async fn entries(
         |q| async move { store.list_decisions(&q).await },
     )
     .await?;
-    let mut goal_titles = std::collections::HashMap::new();
+    let mut goal_ids: Vec<Uuid> = listed.iter().filter_map(|d| d.goal_id).collect();
+    goal_ids.sort();
+    goal_ids.dedup();
+    let goal_titles = store.goal_titles(&goal_ids).await?;
     let mut out = Vec::new();
     for d in listed {
-        let goal = match d.goal_id {
-            Some(g) => {
-                if let std::collections::hash_map::Entry::Vacant(e) = goal_titles.entry(g) {
-                    e.insert(store.get_goal(g).await.ok().map(|g| g.title));
-                }
-                goal_titles[&g].clone()
-            }
-            None => None,
-        };
+        let goal = d.goal_id.and_then(|g| goal_titles.get(&g).cloned());
         let team = teams
             .iter()
             .find(|t| t.id == d.team_id)
@@ -114,7 +115,7 @@ async fn entries(
         });
     }
     out.sort_by_key(|e| std::cmp::Reverse((e.decision.decided_at, e.decision.id)));
-    Ok((out, team.map(|t| t.key), goal))
+    Ok((out, team.map(|t| t.key), goal, teams))
 }
 
 fn query_string(team: &Option<String>, goal: &Option<Uuid>) -> String {
@@ -141,9 +142,8 @@ pub async fn page(
     viewer: Viewer,
     Query(q): Query<LogQuery>,
 ) -> PageResult<Response> {
-    let (entries, team, goal) = entries(&state, &q).await?;
-    let teams = all_teams(&state)
-        .await?
+    let (entries, team, goal, teams) = entries(&state, &q).await?;
+    let teams = teams
         .into_iter()
         .map(|t| Choice {
             selected: team.as_deref() == Some(t.key.as_str()),
@@ -207,7 +207,7 @@ pub async fn markdown(
     _viewer: Viewer,
     Query(q): Query<LogQuery>,
 ) -> PageResult<Response> {
-    let (entries, team, _) = entries(&state, &q).await?;
+    let (entries, team, _, _) = entries(&state, &q).await?;
     let title = match &team {
         Some(t) => format!("Decisions — {t}"),
         None => "Decisions".to_owned(),

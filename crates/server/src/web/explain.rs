@@ -16,14 +16,19 @@ use super::MemberViewer;
 use super::view::{self, Nav};
 use super::{PageError, PageResult, render};
 use crate::AppState;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ApiResult};
+use axum::Extension;
+use tandem_domain::team::Team;
+
+use super::cache::PageCache;
+use super::figures;
 use tandem_app::delivery_metrics::{self, DeliveryQuery};
 use tandem_app::lookup;
 
 /// Rows shown per table; the rest are counted.
 const MAX_ROWS: usize = 200;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Table {
     pub caption: String,
     pub head: Vec<&'static str>,
@@ -31,7 +36,7 @@ pub struct Table {
     pub more: usize,
 }
 
-#[derive(Debug, Template)]
+#[derive(Debug, Clone, Template)]
 #[template(path = "explain.html")]
 pub struct ExplainPage {
     pub nav: Nav,
@@ -70,6 +75,7 @@ fn table(caption: String, head: Vec<&'static str>, mut rows: Vec<Vec<String>>) -
 pub async fn page(
     State(state): State<AppState>,
     MemberViewer(viewer): MemberViewer,
+    Extension(cache): Extension<PageCache>,
     Path((key, metric)): Path<(String, String)>,
 ) -> PageResult<Response> {
     let team = lookup::team(&state.store, &key)
@@ -78,6 +84,20 @@ pub async fn page(
     let metric: ExplainMetric = metric
         .parse()
         .map_err(|_| PageError::not_found(format!("There is no figure “{metric}” to explain.")))?;
+    // Like the team page: one computation per team, figure and delivery
+    // data version (web::figures), shared by everyone looking.
+    let version = figures::version(&state).await?;
+    let cached = cache
+        .get_or_try(format!("explain:{}:{metric}:{version}", team.id), || {
+            build(&state, team.clone(), metric)
+        })
+        .await?;
+    let mut page = (*cached).clone();
+    page.nav = viewer.nav("teams");
+    render(&page)
+}
+
+async fn build(state: &AppState, team: Team, metric: ExplainMetric) -> ApiResult<ExplainPage> {
     let (since, until) = tandem_app::kpis::window(Utc::now().date_naive());
     let q = DeliveryQuery {
         team: Some(team.key.clone()),
@@ -88,7 +108,7 @@ pub async fn page(
     };
     let title = format!("How {} is computed", view::words(metric).replace('-', " "));
     let mut page = ExplainPage {
-        nav: viewer.nav("teams"),
+        nav: Nav::placeholder(),
         team: team.name.clone(),
         team_key: team.key.clone(),
         title,
@@ -101,7 +121,7 @@ pub async fn page(
         Ok(ex) => ex,
         Err(tandem_app::AppError::BadInput { message, .. }) => {
             page.note = Some(format!("Nothing to show: {message}."));
-            return render(&page);
+            return Ok(page);
         }
         Err(e) => return Err(e.into()),
     };
@@ -248,5 +268,5 @@ pub async fn page(
             rows,
         ));
     }
-    render(&page)
+    Ok(page)
 }

@@ -21,12 +21,13 @@ use serde::Deserialize;
 use tandem_domain::metric::{Audience, Metric};
 use tandem_store::ListQuery;
 
-use super::data;
-use super::teams::weekly_flow;
+use super::cache::PageCache;
+use super::{data, figures};
 use crate::AppState;
 use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::ApiQuery;
+use axum::Extension;
 use tandem_app::{lookup, paging};
 
 /// Query of the CSV feeds.
@@ -135,11 +136,27 @@ fn day(d: Option<NaiveDate>) -> String {
         (status = 200, description = "columns: key, name, unit, direction, value, measured_at, \
             target, target_deadline, value_12_weeks_ago, change_12_weeks", content_type = "text/csv", body = String),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn kpis_csv(State(state): State<AppState>, _: FeedReader) -> ApiResult<Response> {
+pub async fn kpis_csv(
+    State(state): State<AppState>,
+    Extension(cache): Extension<PageCache>,
+    _: FeedReader,
+) -> ApiResult<Response> {
+    // The figures are the overview cards' (web::figures); the file is kept
+    // with them, per delivery data version.
+    let version = figures::version(&state).await?;
+    let bytes = cache
+        .get_or_try(format!("kpis.csv:{version}"), || {
+            kpis_csv_bytes(&state, &cache, version)
+        })
+        .await?;
+    Ok(csv_response(bytes.to_vec(), "kpis.csv"))
+}
+
+async fn kpis_csv_bytes(state: &AppState, cache: &PageCache, version: i64) -> ApiResult<Vec<u8>> {
     let store = &state.store;
     let now = Utc::now();
     let goals = data::active_goals(store, None).await?;
-    let metrics = all_metrics(&state).await?;
+    let metrics = all_metrics(state).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record([
         "key",
@@ -155,7 +172,7 @@ pub async fn kpis_csv(State(state): State<AppState>, _: FeedReader) -> ApiResult
     ])
     .map_err(csv_error)?;
     for m in metrics.iter().filter(|m| m.audience == Audience::Business) {
-        let (series, latest) = data::weekly_series(store, &state.settings, m, now).await?;
+        let (series, latest) = data::weekly_series(state, cache, m, now, version).await?;
         let first = series.first().map(|p| p.1);
         let target = goals
             .iter()
@@ -180,8 +197,7 @@ pub async fn kpis_csv(State(state): State<AppState>, _: FeedReader) -> ApiResult
         ])
         .map_err(csv_error)?;
     }
-    let bytes = out.into_inner().map_err(csv_error)?;
-    Ok(csv_response(bytes, "kpis.csv"))
+    out.into_inner().map_err(csv_error)
 }
 
 async fn all_metrics(state: &AppState) -> ApiResult<Vec<Metric>> {
@@ -203,18 +219,34 @@ async fn all_metrics(state: &AppState) -> ApiResult<Vec<Metric>> {
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn team_metrics_csv(
     State(state): State<AppState>,
+    Extension(cache): Extension<PageCache>,
     _: FeedReader,
     Path(team): Path<String>,
 ) -> ApiResult<Response> {
-    let store = &state.store;
-    let team = lookup::team(store, &team).await?;
+    let team = lookup::team(&state.store, &team).await?;
+    // The team page's own figures (its cache entry, web::teams::cached),
+    // so the file and the page never disagree; the file is kept with them.
+    let page = super::teams::cached(&state, &cache, &team).await?;
+    let version = page.version;
+    let bytes = cache
+        .get_or_try(format!("metrics.csv:{}:{version}", team.id), || {
+            team_csv_bytes(&state, &cache, &team, &page)
+        })
+        .await?;
+    Ok(csv_response(
+        bytes.to_vec(),
+        &format!("{}-metrics.csv", team.key),
+    ))
+}
+
+async fn team_csv_bytes(
+    state: &AppState,
+    cache: &PageCache,
+    team: &tandem_domain::team::Team,
+    page: &super::teams::TeamPage,
+) -> ApiResult<Vec<u8>> {
     let now = Utc::now();
-    let items = store.team_work_items(team.id).await?;
-    let (throughput, cycle) = weekly_flow(
-        &items,
-        tandem_domain::time::local_date(now, team.zone()),
-        team.zone(),
-    );
+    let (throughput, cycle) = (page.throughput.clone(), page.cycle.clone());
     let mut rows: Vec<(NaiveDate, String, String, String, f64)> = Vec::new();
     for (week, v) in throughput {
         rows.push((
@@ -234,12 +266,12 @@ pub async fn team_metrics_csv(
             v,
         ));
     }
-    for m in all_metrics(&state)
+    for m in all_metrics(state)
         .await?
         .iter()
         .filter(|m| m.team_id == Some(team.id))
     {
-        let (series, _) = data::weekly_series(store, &state.settings, m, now).await?;
+        let (series, _) = data::weekly_series(state, cache, m, now, page.version).await?;
         for (week_start, v) in series {
             rows.push((week_start, m.key.clone(), m.name.clone(), m.unit.clone(), v));
         }
@@ -265,8 +297,7 @@ pub async fn team_metrics_csv(
         out.write_record([week.to_string(), key, name, unit, num_at(Some(value), p)])
             .map_err(csv_error)?;
     }
-    let bytes = out.into_inner().map_err(csv_error)?;
-    Ok(csv_response(bytes, &format!("{}-metrics.csv", team.key)))
+    out.into_inner().map_err(csv_error)
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod data;
 pub mod decisions;
 pub mod explain;
 pub mod feed;
+pub mod figures;
 pub mod focus;
 pub mod goals;
 pub mod incidents;
@@ -113,6 +114,10 @@ pub fn router() -> Router<AppState> {
             post(setup::focus::save_policy),
         )
         .route(
+            "/setup/teams/{key}/focus/pulse",
+            post(setup::focus::save_pulse),
+        )
+        .route(
             "/setup/teams/{key}/focus/feeds",
             post(setup::focus::add_feed),
         )
@@ -177,7 +182,6 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(session::form).post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
         .route("/static/{*path}", get(static_file))
-        .layer(axum::Extension(cache::PageCache::default()))
 }
 
 /// The signed-in person looking at a page.

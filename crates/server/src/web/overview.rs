@@ -81,16 +81,20 @@ pub async fn page(
     Extension(cache): Extension<PageCache>,
     viewer: Viewer,
 ) -> PageResult<Response> {
-    // The same for every viewer but the header: computed once per TTL.
+    // The same for every viewer but the header: computed once per TTL and
+    // delivery data version (web::figures).
+    let version = super::figures::version(&state).await?;
     let cached = cache
-        .get_or_try("overview".into(), || build(&state))
+        .get_or_try(format!("overview:{version}"), || {
+            build(&state, &cache, version)
+        })
         .await?;
     let mut page = (*cached).clone();
     page.nav = viewer.nav("overview");
     render(&page)
 }
 
-async fn build(state: &AppState) -> PageResult<OverviewPage> {
+async fn build(state: &AppState, cache: &PageCache, version: i64) -> PageResult<OverviewPage> {
     let store = &state.store;
     let now = Utc::now();
     let today = now.date_naive();
@@ -105,10 +109,10 @@ async fn build(state: &AppState) -> PageResult<OverviewPage> {
         .items;
     let mut kpis = Vec::new();
     for m in metrics.iter().take(MAX_KPIS) {
-        kpis.push(data::kpi(store, &state.settings, m, &goals, now, (160, 100)).await?);
+        kpis.push(data::kpi(state, cache, version, m, &goals, now, (160, 100)).await?);
     }
     let shown: Vec<_> = goals.iter().take(MAX_GOALS).cloned().collect();
-    let forecasts = Forecasts::for_goals(store, &shown, today, &state.settings.forecast).await?;
+    let forecasts = Forecasts::for_goals(state, cache, &shown, today).await?;
     let risks = data::open_risks(store, ListQuery::default()).await?;
     let teams = all_teams(state).await?;
     let mut rows = Vec::new();
@@ -153,7 +157,7 @@ async fn build(state: &AppState) -> PageResult<OverviewPage> {
     let week_words = view::week_of(tandem_app::kpis::monday(today - Duration::days(7)));
     let mut asks = Vec::new();
     for t in &teams {
-        asks.extend(super::agenda::asks(state, t, today).await?);
+        asks.extend(super::agenda::asks(state, cache, t, today).await?.1);
     }
     let more_asks = asks.len().saturating_sub(MAX_ASKS);
     asks.truncate(MAX_ASKS);

@@ -4,9 +4,11 @@
 //! says whether they answered this week, nothing more about them.
 //!
 //! Also the pulse section of a team's page: this week's figures and the
-//! 12-week trend from `tandem_app::pulse::{week, trend}` (the one
+//! 12-week trend from `tandem_app::pulse::week_and_trend` (the one
 //! definition, which shows nothing below the threshold). It is computed on
-//! every request, outside the team page's cache, so an answer shows at once.
+//! every request, outside the team page's cache, so an answer shows at once
+//! (one query for the twelve weeks' answers; the drawn charts are cached
+//! under the numbers they draw).
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -17,6 +19,7 @@ use serde::Deserialize;
 use tandem_domain::pulse::{AnswerInput, Distribution, PulseWeek};
 use tandem_domain::team::Team;
 
+use super::cache::PageCache;
 use super::teams::Chart;
 use super::view::Nav;
 use super::{MemberViewer, PageResult, render_status, see_other};
@@ -209,25 +212,29 @@ fn question(label: &str, d: &Option<Distribution>) -> Option<Question> {
 }
 
 /// The section for `team` now.
-pub async fn section(state: &AppState, team: &Team) -> PageResult<PulseSection> {
+pub async fn section(state: &AppState, cache: &PageCache, team: &Team) -> PageResult<PulseSection> {
     let now = Utc::now();
-    let key = team.id.to_string();
-    let w: PulseWeek = tandem_app::pulse::week(&state.store, &key, None, now).await?;
-    let trend = tandem_app::pulse::trend(&state.store, &key, now).await?;
+    let (w, trend): (PulseWeek, _) =
+        tandem_app::pulse::week_and_trend(&state.store, team, now).await?;
     let series = |f: fn(&tandem_domain::pulse::TrendPoint) -> Option<f64>| {
         trend
             .iter()
             .filter_map(|p| f(p).map(|v| (p.starts_on, v)))
             .collect::<Vec<_>>()
     };
-    let charts = vec![
-        super::teams::chart(
-            "Pulse workload (mean, 1–5)",
-            "",
-            series(|p| p.workload_mean),
-        )?,
-        super::teams::chart("Pulse focus (mean, 1–5)", "", series(|p| p.focus_mean))?,
-    ];
+    let (workload, focus) = (series(|p| p.workload_mean), series(|p| p.focus_mean));
+    // Drawing the charts is most of the section's cost; they are a function
+    // of the numbers alone, so they are kept under the numbers: an answer
+    // changes the key and shows at once.
+    let charts = cache
+        .get_or_try(format!("pulse-charts:{workload:?}:{focus:?}"), || async {
+            Ok::<_, ApiError>(vec![
+                super::teams::chart("Pulse workload (mean, 1–5)", "", workload.clone())?,
+                super::teams::chart("Pulse focus (mean, 1–5)", "", focus.clone())?,
+            ])
+        })
+        .await?;
+    let charts = (*charts).clone();
     Ok(PulseSection {
         week: w.week.clone(),
         answers: w.answers,

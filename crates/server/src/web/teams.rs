@@ -16,12 +16,14 @@ use tandem_store::ListQuery;
 use super::MemberViewer;
 use super::cache::PageCache;
 use super::data::{self, KpiView, strip_xml_declaration};
+use super::figures;
 use super::overview::all_teams;
 use super::view::{self, Nav};
 use super::{PageResult, render};
 use crate::AppState;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ApiResult};
 use axum::Extension;
+use std::sync::Arc;
 use tandem_app::AppError;
 use tandem_app::charts::{self, Series};
 use tandem_app::delivery_metrics::{self, DeliveryQuery};
@@ -29,8 +31,7 @@ use tandem_app::lookup;
 use tandem_app::planning::debt_budget;
 use tandem_domain::dora::{ExplainMetric, Level};
 
-/// A weekly series: (the week's Monday, value).
-pub type Weekly = Vec<(NaiveDate, f64)>;
+pub use super::figures::Weekly;
 
 /// The size of a DORA key's trend chart.
 const DORA_CHART: (u32, u32) = (240, 120);
@@ -140,6 +141,12 @@ pub struct TeamPage {
     pub goals: Vec<(String, String)>,
     /// The team pulse (`web::pulse`), filled per request outside the cache.
     pub pulse: Option<super::pulse::PulseSection>,
+    /// Items done per week and median cycle time per week (days), as the
+    /// flow charts show them: the team CSV feed writes these.
+    pub throughput: Weekly,
+    pub cycle: Weekly,
+    /// The delivery data version the figures were computed at.
+    pub version: i64,
 }
 
 /// The Monday of `d`'s week.
@@ -193,7 +200,7 @@ pub fn weekly_flow(items: &[WorkItem], today: NaiveDate, tz: chrono_tz::Tz) -> (
     (throughput, cycle)
 }
 
-pub(crate) fn chart(label: &str, unit: &str, points: Vec<(NaiveDate, f64)>) -> PageResult<Chart> {
+pub(crate) fn chart(label: &str, unit: &str, points: Vec<(NaiveDate, f64)>) -> ApiResult<Chart> {
     chart_sized(label, unit, points, (420, 180))
 }
 
@@ -202,7 +209,7 @@ fn chart_sized(
     unit: &str,
     points: Vec<(NaiveDate, f64)>,
     (width, height): (u32, u32),
-) -> PageResult<Chart> {
+) -> ApiResult<Chart> {
     let table = points
         .iter()
         .map(|(w, v)| (view::week_of(*w), view::with_unit(*v, unit)))
@@ -231,16 +238,31 @@ pub async fn page(
     let team = lookup::team(&state.store, &key)
         .await
         .map_err(ApiError::from)?;
-    let cached = cache
-        .get_or_try(format!("team:{}", team.id), || build(&state, team.clone()))
-        .await?;
+    let cached = cached(&state, &cache, &team).await?;
     let mut page = (*cached).clone();
     page.nav = viewer.nav("teams");
-    page.pulse = Some(super::pulse::section(&state, &team).await?);
+    page.pulse = Some(super::pulse::section(&state, &cache, &team).await?);
     render(&page)
 }
 
-async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
+/// The team page's figures, as the page shows them and the team CSV feed
+/// writes them: one cache entry per team and delivery data version
+/// (`web::figures`).
+pub async fn cached(state: &AppState, cache: &PageCache, team: &Team) -> ApiResult<Arc<TeamPage>> {
+    let version = figures::version(state).await?;
+    cache
+        .get_or_try(format!("team:{}:{version}", team.id), || {
+            build(state, cache, team.clone(), version)
+        })
+        .await
+}
+
+async fn build(
+    state: &AppState,
+    cache: &PageCache,
+    team: Team,
+    version: i64,
+) -> ApiResult<TeamPage> {
     let store = &state.store;
     let now = Utc::now();
     let today = tandem_domain::time::local_date(now, team.zone());
@@ -301,8 +323,8 @@ async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
         },
     ];
     let flow_charts = vec![
-        chart("Items done per week", "items", throughput)?,
-        chart("Median cycle time", "days", cycle)?,
+        chart("Items done per week", "items", throughput.clone())?,
+        chart("Median cycle time", "days", cycle.clone())?,
     ];
 
     let incidents_all: Vec<&WorkItem> = items
@@ -363,9 +385,10 @@ async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
     let goals = data::active_goals(store, Some(team.id)).await?;
     let mut metrics = Vec::new();
     for m in metric_list.iter().filter(|m| m.team_id == Some(team.id)) {
-        metrics.push(data::kpi(store, &state.settings, m, &goals, now, (300, 130)).await?);
+        metrics.push(data::kpi(state, cache, version, m, &goals, now, (300, 130)).await?);
     }
-    let (dora, dora_note, dora_basis, review) = delivery_panels(state, &team, today).await?;
+    let (dora, dora_note, dora_basis, review) =
+        delivery_panels(state, cache, &team, today, version).await?;
     Ok(TeamPage {
         nav: Nav::placeholder(),
         name: team.name.clone(),
@@ -386,6 +409,9 @@ async fn build(state: &AppState, team: Team) -> PageResult<TeamPage> {
             .map(|g| (g.id.to_string(), g.title.clone()))
             .collect(),
         pulse: None,
+        throughput,
+        cycle,
+        version,
     })
 }
 
@@ -420,9 +446,11 @@ fn hours(h: Option<f64>) -> String {
 /// note instead of numbers.
 async fn delivery_panels(
     state: &AppState,
+    cache: &PageCache,
     team: &Team,
     today: NaiveDate,
-) -> PageResult<(Vec<DoraKey>, Option<String>, String, Vec<Figure>)> {
+    version: i64,
+) -> ApiResult<(Vec<DoraKey>, Option<String>, String, Vec<Figure>)> {
     // The window a bound KPI's card uses too (`kpis::window`): one number.
     let (since, until) = tandem_app::kpis::window(today);
     let q = DeliveryQuery {
@@ -432,12 +460,13 @@ async fn delivery_panels(
         bucket: Some("week".into()),
         ..DeliveryQuery::default()
     };
-    let report = match delivery_metrics::dora(&state.store, &state.settings, &q).await {
+    // The entry bound KPIs' cards read too (web::figures): one number.
+    let cached = figures::team_dora(state, cache, team.id, today, version).await?;
+    let report = match cached.as_ref() {
         Ok(r) => r,
-        Err(AppError::BadInput { message, .. }) => {
-            return Ok((Vec::new(), Some(message), String::new(), Vec::new()));
+        Err(message) => {
+            return Ok((Vec::new(), Some(message.clone()), String::new(), Vec::new()));
         }
-        Err(e) => return Err(e.into()),
     };
     let weekly = |f: &dyn Fn(&tandem_domain::dora::DoraBucket) -> Option<f64>| -> Weekly {
         report

@@ -13,6 +13,7 @@ use crate::support::TestApp;
 
 tandem_testkit::per_engine!(
     a_bound_kpi_shows_one_figure_everywhere,
+    delivery_figures_come_from_one_cache_that_follows_new_data,
     future_weeks_are_refused_and_drafts_stay_with_the_team,
     decisions_come_first_in_plain_words,
 );
@@ -150,6 +151,103 @@ async fn a_bound_kpi_shows_one_figure_everywhere(engine: EngineKind) {
     assert_eq!(points.last().unwrap()["week"], last_week());
     assert_eq!(points.last().unwrap()["value"].as_f64().unwrap(), kpi);
     assert!(points.len() <= 12);
+}
+
+/// The deployments count of the team page's DORA note: "N deployments on …".
+fn team_page_deployments(html: &str) -> u64 {
+    let at = html.find("id=\"dora\"").expect("the DORA panel");
+    let rest = &html[at..];
+    let note = rest.find("class=\"target\">").expect("its note") + "class=\"target\">".len();
+    let text = &rest[note..][..rest[note..].find('<').unwrap()];
+    assert!(text.contains(" deployments on "), "{text}");
+    text.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// The count of the explain page's deployments table: "<h2 …>N deployments</h2>".
+fn explained_deployments(html: &str) -> u64 {
+    let at = html
+        .find(" deployments</h2>")
+        .unwrap_or_else(|| panic!("no deployments table: {html}"));
+    let start = html[..at].rfind('>').unwrap() + 1;
+    html[start..at].trim().parse().unwrap()
+}
+
+/// The sum of the weekly values of `measure` in a team metrics CSV, and
+/// how many weeks it has.
+fn csv_sum(csv: &str, measure: &str) -> (f64, usize) {
+    let mut sum = 0.0;
+    let mut weeks = 0;
+    for line in csv.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        if cols[1] == measure {
+            sum += cols.last().unwrap().parse::<f64>().unwrap();
+            weeks += 1;
+        }
+    }
+    (sum, weeks)
+}
+
+/// The team page, its explain page and the team's CSV feed show the same
+/// deployments from one cached computation (web::figures); a deployment
+/// that arrives is on all three at the next request (the cache keys on the
+/// stored facts' version), without waiting for the cache to expire.
+async fn delivery_figures_come_from_one_cache_that_follows_new_data(engine: EngineKind) {
+    let app = TestApp::start_full_demo(engine).await;
+    let mut b = Browser::new(&app);
+    b.sign_in("maria", DEMO_PASSWORD).await;
+    let measure = "platform-deploys-per-week";
+
+    let mut seen = Vec::new();
+    for round in 0..2 {
+        let team = b.get("/teams/platform").await;
+        assert_eq!(team.status, 200, "{}", team.body);
+        let on_team_page = team_page_deployments(&team.body);
+        let card = leading_number(&value_after(&team.body, &format!("id=\"kpi-{measure}\"")));
+        let dora = leading_number(&value_after(&team.body, "id=\"dora\""));
+        assert_eq!(card, dora, "the card is the DORA panel's figure");
+        let explain = b.get("/teams/platform/explain/deployment-frequency").await;
+        assert_eq!(explain.status, 200, "{}", explain.body);
+        let explained = explained_deployments(&explain.body);
+        let csv = b.get("/api/v1/teams/platform/metrics.csv").await;
+        assert_eq!(csv.status, 200, "{}", csv.body);
+        let (in_csv, weeks) = csv_sum(&csv.body, measure);
+        assert!(weeks > 0 && weeks <= 12, "{weeks} weeks");
+        assert_eq!(
+            (on_team_page, explained, in_csv),
+            (on_team_page, on_team_page, on_team_page as f64),
+            "round {round}: team page, explain page and CSV count the same deployments"
+        );
+        seen.push(on_team_page);
+        if round == 0 {
+            // A new production deployment of a Platform service, now.
+            let projects = app
+                .get(&app.member, "/api/v1/projects?team=platform&limit=500")
+                .await
+                .ok(200);
+            let service = projects
+                .items()
+                .iter()
+                .flat_map(|p| p["services"].as_array().cloned().unwrap_or_default())
+                .next()
+                .expect("a platform service")
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let now = Utc::now();
+            app.post(
+                &app.member,
+                "/api/v1/events/deployments",
+                serde_json::json!({"id": "pages13-new", "service": service,
+                    "environment": "production",
+                    "started_at": (now - Duration::minutes(5)).to_rfc3339(),
+                    "finished_at": (now - Duration::minutes(1)).to_rfc3339(),
+                    "status": "success"}),
+            )
+            .await
+            .ok(200);
+        }
+    }
+    assert_eq!(seen[1], seen[0] + 1, "the new deployment shows at once");
 }
 
 async fn future_weeks_are_refused_and_drafts_stay_with_the_team(engine: EngineKind) {

@@ -535,7 +535,7 @@ const DELIVERY_COLS: &str =
     "id, provider, delivery_id, event, project_id, received_at, headers, body, outcome, detail";
 
 #[derive(FromRow)]
-struct DeliveryRow {
+pub(crate) struct DeliveryRow {
     id: Uuid,
     provider: String,
     delivery_id: String,

@@ -38,6 +38,25 @@ impl Store {
             .try_into()
     }
 
+    /// The titles of these goals, by id, in one query (ids not found are
+    /// left out): for lists that name the goal beside each row.
+    pub async fn goal_titles(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, String>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let rows: Vec<(Uuid, String)> = on_pool!(self, |pool| {
+                let mut qb = sqlx::QueryBuilder::new("SELECT id, title FROM goals WHERE id IN (");
+                crate::engine::push_list(&mut qb, chunk, |id| *id);
+                qb.push(")");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     pub async fn list_goals(&self, q: &ListQuery) -> Result<Page<Goal>> {
         let limit = q.limit();
         let rows: Vec<GoalRow> = on_pool!(self, |pool| {

@@ -451,6 +451,10 @@ impl Store {
 
     /// A write transaction holding the refresh lock (see
     /// [`Store::attribute_pending`]).
+    ///
+    /// It bumps the facts' version ([`Store::metric_data_version`]) first
+    /// thing after the lock: what it writes changes the figures, and a
+    /// round sent back (dropped, not committed) leaves the version as it was.
     async fn refresh_tx(&self) -> Result<Tx> {
         let mut tx = self.write_tx().await?;
         if let Tx::Postgres(t) = &mut tx {
@@ -459,7 +463,31 @@ impl Store {
                 .execute(&mut **t)
                 .await?;
         }
+        on_tx!(&mut tx, |c| {
+            sqlx::query(BUMP_INPUT)
+                .bind(FACTS_INPUT)
+                .execute(&mut *c)
+                .await?;
+        });
         Ok(tx)
+    }
+
+    /// A number that changes whenever the delivery figures may: the sum of
+    /// the versions in `attribution_inputs` — every repository's commits
+    /// and pull requests (`invalidate_attribution`), the service scopes and
+    /// metric rules, and the derived facts (each refresh transaction). Read
+    /// after [`Store::attribute_pending`], equal numbers mean the figures
+    /// computed from the stored facts are the same, on this process or
+    /// any other (caches key on it). One indexed read of a small table.
+    pub async fn metric_data_version(&self) -> Result<i64> {
+        let (v,): (i64,) = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM attribution_inputs",
+            )
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(v)
     }
 
     /// The version of one attribution input (0 before its first change).

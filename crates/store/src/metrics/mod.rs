@@ -58,6 +58,11 @@ const RULES_KEY: &str = "metric_rules";
 /// (no repository name holds a space).
 const SETTINGS_INPUT: &str = " scopes and rules";
 
+/// The `attribution_inputs` source bumped by every transaction that
+/// rewrites derived metric facts (deployment facts, day rollups, incident
+/// days): with the inputs' versions it makes [`Store::metric_data_version`].
+const FACTS_INPUT: &str = " facts";
+
 /// Bumps the version of one attribution input (`$1`: its source).
 const BUMP_INPUT: &str = "INSERT INTO attribution_inputs (source, version) VALUES ($1, 1) \
      ON CONFLICT (source) DO UPDATE SET version = attribution_inputs.version + 1";

@@ -70,6 +70,10 @@ fn day_slot<T>(
     days.last_mut().expect("just pushed")
 }
 
+/// A shipped commit with its deployment: (deployment, repo, sha, authored
+/// at, pull request).
+type ShippedRow = (Uuid, String, String, DateTime<Utc>, Option<i64>);
+
 impl Store {
     /// The inputs of a DORA report: the day rollups of the scope (deliveries
     /// and incidents), every lead time for up to [`EXACT_LEAD_LIMIT`]
@@ -276,11 +280,38 @@ impl Store {
             qb.push(" ORDER BY f.finished_at, d.id");
             qb.build_query_as().fetch_all(pool).await?
         });
+        // Every deployment's commits in one query over the same rows (not
+        // one query per deployment), grouped by deployment.
+        let commit_rows: Vec<ShippedRow> = if rows.is_empty() {
+            Vec::new()
+        } else {
+            on_pool!(self, |pool| {
+                let mut qb = QueryBuilder::new(
+                    "SELECT c.deployment_id, c.repo, c.sha, c.authored_at, c.pr_number \
+                     FROM deployment_facts f JOIN deployment_commits c ON c.deployment_id = f.deployment_id \
+                     WHERE f.environment = ",
+                );
+                qb.push_bind(&scope.environment).push(" AND ");
+                push_in_range(&mut qb, "f.finished_at", range);
+                push_scope(&mut qb, "f.", scope);
+                qb.push(" ORDER BY c.deployment_id, c.authored_at, c.repo, c.sha");
+                qb.build_query_as().fetch_all(pool).await?
+            })
+        };
+        let mut shipped: HashMap<Uuid, Vec<ShippedCommit>> = HashMap::new();
+        for (id, repo, sha, authored_at, pr_number) in commit_rows {
+            shipped.entry(id).or_default().push(ShippedCommit {
+                repo,
+                sha,
+                authored_at,
+                pr_number,
+            });
+        }
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let commits = self
-                .shipped_commits(r.id)
-                .await?
+            let commits = shipped
+                .remove(&r.id)
+                .unwrap_or_default()
                 .into_iter()
                 .map(|c| ExplainedCommit {
                     lead_time_hours: lead_seconds(r.finished_at, c.authored_at) / 3600.0,

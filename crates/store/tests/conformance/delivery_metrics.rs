@@ -385,7 +385,35 @@ async fn squash_rebase_revert_first_deployment_and_environments(engine: EngineKi
         .await
         .unwrap();
 
+    let before = store.metric_data_version().await.unwrap();
     assert_eq!(store.attribute_pending().await.unwrap(), 8);
+    assert!(store.metric_data_version().await.unwrap() > before);
+    // The explained deployments carry what each shipped (read for all of
+    // them in one query): the same commits as `shipped_commits`, in order.
+    let explained = store
+        .explain_deployments(
+            &MetricScope {
+                project_ids: vec![p.id],
+                service: None,
+                environment: prod.into(),
+            },
+            &dora::Range::new(day(2), day(15), Bucket::Week).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(explained.len(), 7);
+    for d in &explained {
+        let one_by_one: Vec<String> = store
+            .shipped_commits(d.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.sha)
+            .collect();
+        let batched: Vec<String> = d.commits.iter().map(|c| c.sha.clone()).collect();
+        assert_eq!(batched, one_by_one, "{}", d.external_id);
+    }
+    assert!(explained.iter().any(|d| d.commits.len() > 1));
 
     // D1, the first production deployment: commits authored within 30 days
     // before +12 h: c2, c3 (c1 is 40 days old). Lead: c2 12+48 = 60 h, c3 36 h.
@@ -739,12 +767,20 @@ async fn late_data_changes_the_numbers(engine: EngineKind) {
     close(r.lead_time.median_hours, 4.5);
     assert_eq!(r.change_failure_rate.failed, 0);
 
+    // The facts' version (what page caches key on) stays while nothing
+    // changes, however often the figures are read…
+    let v0 = store.metric_data_version().await.unwrap();
+    report(&store, &[p.id], None, prod, day(2), day(2), Bucket::Day).await;
+    assert_eq!(store.metric_data_version().await.unwrap(), v0);
     // An incident 1 h after L1: L1 failed, 1 of 2 changes.
     store
         .upsert_incident(&incident(&p, "LI", "late", 11.0, 12.0, None))
         .await
         .unwrap();
     let r = report(&store, &[p.id], None, prod, day(2), day(2), Bucket::Day).await;
+    // …and moves once a change reaches the facts.
+    let v1 = store.metric_data_version().await.unwrap();
+    assert!(v1 > v0, "{v1} > {v0}");
     assert_eq!(
         (r.change_failure_rate.changes, r.change_failure_rate.failed),
         (2, 1)

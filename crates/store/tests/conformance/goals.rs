@@ -90,6 +90,14 @@ async fn goal_list_filters(engine: EngineKind) {
         store.create_goal(&g).await.unwrap();
         all.push(g);
     }
+    // Titles by id in one read; an unknown id is left out.
+    let mut wanted: Vec<Uuid> = all.iter().map(|g: &Goal| g.id).collect();
+    wanted.push(Uuid::now_v7());
+    let titles = store.goal_titles(&wanted).await.unwrap();
+    assert_eq!(titles.len(), all.len());
+    for g in &all {
+        assert_eq!(titles[&g.id], g.title);
+    }
     all.sort_by_key(|g| g.id);
 
     let select = |f: &dyn Fn(&Goal) -> bool| -> Vec<Uuid> {

@@ -370,6 +370,75 @@ pub async fn prune(location: &Location, retention: &Retention) -> AppResult<Prun
     })
 }
 
+/// How long a replica holds a claimed scheduled backup before another may
+/// take it over (a backup of a large database takes minutes).
+pub const RUN_LEASE_MINUTES: i64 = 60;
+
+/// What one scheduled backup did.
+#[derive(Debug)]
+pub struct ScheduledRun {
+    /// The due time of `backup.schedule` this run took.
+    pub due_at: DateTime<Utc>,
+    /// The backup and the prune that followed it, or why it failed (the
+    /// run is then retried once its lease runs out).
+    pub outcome: Result<(BackupReport, PruneReport), String>,
+}
+
+/// The latest due time of a 5-field UTC cron expression at or before `now`.
+pub fn due_at(schedule: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, String> {
+    let cron = crate::cron::parse_cron(schedule)?;
+    Ok(cron.find_previous_occurrence(&now, true).ok())
+}
+
+/// Takes the scheduled backup due at or before `now`, as replica `owner`,
+/// when nobody took it yet (or the replica that claimed it stopped and its
+/// lease ran out), then prunes with `keep_daily/weekly/monthly`. `None`
+/// when there is no schedule, nothing is due, or another replica has it.
+/// Tests drive it with any `now`; `serve` calls it with the clock
+/// (`jobs::backups`). The backup is named by `now`.
+pub async fn scheduled(
+    store: &Store,
+    settings: &Settings,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<ScheduledRun>> {
+    let (Some(schedule), Some(to)) = (&settings.backup.schedule, &settings.backup.to) else {
+        return Ok(None);
+    };
+    let Some(due) = due_at(schedule, now).map_err(|e| AppError::invalid("backup.schedule", e))?
+    else {
+        return Ok(None);
+    };
+    let lease = now + chrono::Duration::minutes(RUN_LEASE_MINUTES);
+    if !store.claim_backup_run(due, owner, now, lease).await? {
+        return Ok(None);
+    }
+    let outcome = async {
+        let location = Location::parse(to, settings)?;
+        let taken = backup(store, &location, now).await?;
+        let pruned = prune(&location, &retention(&settings.backup)).await?;
+        AppResult::Ok((taken, pruned))
+    }
+    .await
+    .map_err(|e| e.to_string());
+    match &outcome {
+        Ok((taken, _)) => {
+            store
+                .finish_backup_run(due, owner, Ok(&taken.name), Utc::now())
+                .await?
+        }
+        Err(e) => {
+            store
+                .finish_backup_run(due, owner, Err(e), Utc::now())
+                .await?
+        }
+    }
+    Ok(Some(ScheduledRun {
+        due_at: due,
+        outcome,
+    }))
+}
+
 /// Reads a whole reader (a helper for tests of stored backups).
 pub fn gunzip(compressed: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();

@@ -9,6 +9,7 @@
 //! or percentile changed here changes every published figure, so a
 //! different definition gets its own name).
 
+pub mod dora_data;
 pub mod fixtures;
 pub mod machine;
 pub mod process;

@@ -829,4 +829,59 @@ impl Store {
         row.map(ArchivedReport::from)
             .ok_or_else(|| StoreError::not_found("archived report", week))
     }
+
+    // ---- the JSON lines archive (ADR 0036) ---------------------------------
+
+    /// Sent reports not yet in the JSON lines archive (or sent again since),
+    /// oldest send first, at most `limit`, each with its team's key.
+    pub async fn reports_to_archive(&self, limit: i64) -> Result<Vec<(ArchivedReport, String)>> {
+        #[derive(FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            report: ArchiveRow,
+            team_key: String,
+        }
+        let rows: Vec<Row> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT r.id, r.team_id, r.week, r.title, r.sent_at, r.report, r.markdown, r.html, \
+                 r.text, r.slack, r.object_prefix, t.key AS team_key \
+                 FROM report_archive r JOIN teams t ON t.id = r.team_id \
+                 LEFT JOIN report_archive_lines l ON l.archive_id = r.id \
+                 WHERE l.archive_id IS NULL OR l.sent_at <> r.sent_at \
+                 ORDER BY r.sent_at, r.id LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| (ArchivedReport::from(r.report), r.team_key))
+            .collect())
+    }
+
+    /// Notes that these sends of reports (id, `sent_at`) are in the archive
+    /// object `object`.
+    pub async fn reports_archived(
+        &self,
+        sends: &[(Uuid, DateTime<Utc>)],
+        object: &str,
+    ) -> Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            for (id, sent_at) in sends {
+                sqlx::query(
+                    "INSERT INTO report_archive_lines (archive_id, sent_at, object) VALUES ($1, $2, $3) \
+                     ON CONFLICT (archive_id) DO UPDATE SET sent_at = excluded.sent_at, object = excluded.object",
+                )
+                .bind(id)
+                .bind(sent_at)
+                .bind(object)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
 }

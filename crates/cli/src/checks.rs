@@ -1,4 +1,4 @@
-//! `tandem check list|add|run|silence|uptime`: health checks through the
+//! `tandem check list|add|run|silence|disable|enable|uptime`: health checks through the
 //! same `tandem_app::checks` functions as `/api/v1/checks` (and as the
 //! `[[checks]]` of tandem.toml, which `serve` stores at start).
 
@@ -55,6 +55,25 @@ pub enum CheckCommand {
         /// How long from now (0 lifts the silence).
         #[arg(long)]
         minutes: u32,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Switch a check off, by name or id: it keeps its definition and
+    /// history but no longer runs (so it opens no incident and sends no
+    /// alert) until enabled again.
+    #[command(after_help = "Example:\n  tandem check disable payments-health")]
+    Disable {
+        /// The check's name or id.
+        name: String,
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Switch a disabled check back on, by name or id: it runs at its next
+    /// scheduler pass.
+    #[command(after_help = "Example:\n  tandem check enable payments-health")]
+    Enable {
+        /// The check's name or id.
+        name: String,
         #[command(flatten)]
         format: FormatArg,
     },
@@ -243,6 +262,8 @@ pub async fn check(store: &Store, settings: &Settings, c: CheckCommand) -> anyho
                 }
             }
         }
+        CheckCommand::Disable { name, format } => switch(store, &name, true, format).await,
+        CheckCommand::Enable { name, format } => switch(store, &name, false, format).await,
         CheckCommand::Uptime { name, days, format } => {
             let u =
                 checks::uptime(store, &name, now - TimeDelta::days(i64::from(days)), now).await?;
@@ -266,6 +287,27 @@ pub async fn check(store: &Store, settings: &Settings, c: CheckCommand) -> anyho
     }
 }
 
+/// `check disable` / `check enable`.
+async fn switch(
+    store: &Store,
+    name: &str,
+    disabled: bool,
+    format: FormatArg,
+) -> anyhow::Result<()> {
+    let check = checks::set_disabled(store, name, disabled).await?;
+    match format.format {
+        Format::Json => print_json(&check),
+        Format::Table => {
+            if check.disabled {
+                println!("{} is disabled: it no longer runs", check.name);
+            } else {
+                println!("{} is enabled", check.name);
+            }
+            Ok(())
+        }
+    }
+}
+
 fn print_checks(all: &[StoredCheck]) {
     let mut t = table(&["check", "kind", "service", "status", "last run", "message"]);
     for c in all {
@@ -273,7 +315,11 @@ fn print_checks(all: &[StoredCheck]) {
             c.name.clone(),
             c.spec.kind.to_string(),
             c.service.clone(),
-            c.state.status.to_string(),
+            if c.disabled {
+                "disabled".to_owned()
+            } else {
+                c.state.status.to_string()
+            },
             c.last_run_at
                 .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()),
             c.last_message.clone(),

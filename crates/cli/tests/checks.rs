@@ -1,6 +1,9 @@
 //! `tandem check add|run|silence` and `tandem incident ack|resolve` on an
 //! incident a check opened (not one of the events API's), end to end on
 //! SQLite and PostgreSQL; `metrics explain` names the check behind it.
+//! `tandem check disable|enable` by name or id: a disabled check is shown
+//! as such, is not run by the scheduler nor by `check run`, and opens no
+//! incident.
 
 mod support;
 
@@ -10,7 +13,10 @@ use tandem_testkit::{TestDb, per_engine};
 
 use support::{failed, ok, ok_text, project, tandem};
 
-per_engine!(a_check_incident_is_silenced_acknowledged_and_resolved_by_its_id);
+per_engine!(
+    a_check_incident_is_silenced_acknowledged_and_resolved_by_its_id,
+    a_disabled_check_does_not_run_until_enabled,
+);
 
 async fn run(db: &str, args: &[&str]) -> std::process::Output {
     tandem(db, args, "TANDEM_TOKEN", None, &[]).await
@@ -155,4 +161,95 @@ async fn a_check_incident_is_silenced_acknowledged_and_resolved_by_its_id(engine
         .await,
     );
     assert!(text.contains("check:pay-port:1"), "{text}");
+}
+
+async fn a_disabled_check_does_not_run_until_enabled(engine: EngineKind) {
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    project(&store, "acme/payments").await;
+    let url = db.url.as_str();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let target = closed.to_string();
+    let added = ok(&run(
+        url,
+        &[
+            "check",
+            "add",
+            "--name",
+            "pay-port",
+            "--team",
+            "pay-team",
+            "--service",
+            "payments",
+            "--kind",
+            "tcp",
+            "--target",
+            &target,
+            "--interval",
+            "60",
+            "--timeout",
+            "2",
+            "--format",
+            "json",
+        ],
+    )
+    .await);
+    let id = added["check"]["id"].as_str().unwrap().to_owned();
+
+    // Disabled by name: shown as such in both formats.
+    let off = ok(&run(url, &["check", "disable", "pay-port", "--format", "json"]).await);
+    assert_eq!(off["disabled"], true, "{off:#}");
+    let listed = ok(&run(url, &["check", "list", "--format", "json"]).await);
+    assert_eq!(listed[0]["disabled"], true, "{listed:#}");
+    let table = ok_text(&run(url, &["check", "list"]).await);
+    assert!(table.contains("disabled"), "{table}");
+
+    // Neither `check run` nor the scheduler runs it, so nothing opens.
+    let err = failed(&run(url, &["check", "run", "pay-port"]).await);
+    assert!(err.contains("disabled"), "{err}");
+    let settings = std::sync::Arc::new(tandem_app::Settings::load_from(None, &[]).unwrap());
+    let runner = tandem_app::checks::run::Runner::new("test".into(), 4).unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::days(1);
+    let started = tandem_app::checks::run::run_due(&store, &settings, &runner, later)
+        .await
+        .unwrap();
+    assert_eq!(started, 0, "a disabled check is not claimed");
+    let check = store.get_check("pay-port").await.unwrap().unwrap();
+    assert!(check.last_run_at.is_none(), "{check:?}");
+    let open = ok(&run(url, &["incident", "list", "--open", "--format", "json"]).await);
+    assert_eq!(open, Value::Array(vec![]));
+
+    // Enabled again by its id: the scheduler runs it and the failure opens
+    // the check's incident.
+    let on = ok(&run(url, &["check", "enable", &id, "--format", "json"]).await);
+    assert_eq!(on["disabled"], false, "{on:#}");
+    assert_eq!(on["name"], "pay-port");
+    let started = tandem_app::checks::run::run_due(&store, &settings, &runner, later)
+        .await
+        .unwrap();
+    assert_eq!(started, 1);
+    let mut ran = None;
+    for _ in 0..200 {
+        let c = store.get_check("pay-port").await.unwrap().unwrap();
+        if c.last_run_at.is_some() {
+            ran = Some(c);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let ran = ran.expect("the enabled check ran");
+    assert_eq!(ran.last_ok, Some(false));
+    let open = ok(&run(url, &["incident", "list", "--open", "--format", "json"]).await);
+    assert_eq!(open[0]["external_id"], "check:pay-port:1", "{open:#}");
+
+    // Unknown names and ids: a clear message and a non-zero exit.
+    for bad in ["no-such-check", "0190d6a0-0000-7000-8000-000000000000"] {
+        for verb in ["disable", "enable"] {
+            let err = failed(&run(url, &["check", verb, bad]).await);
+            assert!(err.contains(bad) && err.contains("no check"), "{err}");
+        }
+    }
 }

@@ -356,6 +356,19 @@ impl Store {
         Ok(row.map(StoredCheck::from))
     }
 
+    /// A check by its id.
+    pub async fn get_check_by_id(&self, id: Uuid) -> Result<Option<StoredCheck>> {
+        let row: Option<CheckRow> = on_pool!(self, |pool| {
+            sqlx::query_as(sql(format!(
+                "SELECT {CHECK_COLS} FROM checks WHERE id = $1"
+            )))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(StoredCheck::from))
+    }
+
     /// Every check, by name.
     pub async fn list_checks(&self) -> Result<Vec<StoredCheck>> {
         let rows: Vec<CheckRow> = on_pool!(self, |pool| {
@@ -679,20 +692,23 @@ impl Store {
             .collect())
     }
 
-    /// Deletes raw results before `results_before` and rollups of each
-    /// grain before its bound; the number of rows deleted.
+    /// Deletes raw results before `results_before` (none when `None`) and
+    /// rollups of each grain before its bound; the number of rows deleted.
     pub async fn prune_check_data(
         &self,
-        results_before: DateTime<Utc>,
+        results_before: Option<DateTime<Utc>>,
         rollups_before: &[(&str, DateTime<Utc>)],
     ) -> Result<u64> {
-        let mut n = on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM check_results WHERE at < $1")
-                .bind(results_before)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
+        let mut n = 0;
+        if let Some(before) = results_before {
+            n += on_pool!(self, |pool| {
+                sqlx::query("DELETE FROM check_results WHERE at < $1")
+                    .bind(before)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+        }
         for (grain, before) in rollups_before {
             n += on_pool!(self, |pool| {
                 sqlx::query("DELETE FROM check_rollups WHERE grain = $1 AND bucket < $2")

@@ -101,6 +101,39 @@ pub async fn get(store: &Store, name: &str) -> AppResult<StoredCheck> {
         .ok_or_else(|| AppError::NotFound(format!("no check is named {name:?}")))
 }
 
+/// A check by its name, or by its id when no check has that name (what
+/// `tandem check disable|enable` accept).
+pub async fn find(store: &Store, name_or_id: &str) -> AppResult<StoredCheck> {
+    if let Some(c) = store.get_check(name_or_id).await? {
+        return Ok(c);
+    }
+    if let Ok(id) = uuid::Uuid::try_parse(name_or_id)
+        && let Some(c) = store.get_check_by_id(id).await?
+    {
+        return Ok(c);
+    }
+    Err(AppError::NotFound(format!(
+        "no check has the name or id {name_or_id:?}; `tandem check list` shows them"
+    )))
+}
+
+/// Switches a check off (kept with its history, never run, so it opens no
+/// incident and sends no alert) or back on; by name or id.
+pub async fn set_disabled(
+    store: &Store,
+    name_or_id: &str,
+    disabled: bool,
+) -> AppResult<StoredCheck> {
+    let check = find(store, name_or_id).await?;
+    if !store.set_check_disabled(&check.name, disabled).await? {
+        return Err(AppError::NotFound(format!(
+            "no check is named {:?}",
+            check.name
+        )));
+    }
+    get(store, &check.name).await
+}
+
 /// Every check, by name.
 pub async fn list(store: &Store) -> AppResult<Vec<StoredCheck>> {
     Ok(store.list_checks().await?)
@@ -311,18 +344,33 @@ pub async fn figures(store: &Store, now: DateTime<Utc>) -> AppResult<Vec<CheckFi
 
 /// Deletes raw results and rollups past their retention.
 pub async fn prune(store: &Store, settings: &Settings, now: DateTime<Utc>) -> AppResult<u64> {
+    let raw_before = now - TimeDelta::hours(i64::from(settings.monitor.raw_retention_hours));
+    Ok(store
+        .prune_check_data(Some(raw_before), &rollup_bounds(settings, now))
+        .await?)
+}
+
+/// Deletes the rollups past their retention, not the raw results (which
+/// the archive writes and deletes itself: `crate::archive`).
+pub async fn prune_rollups(
+    store: &Store,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    Ok(store
+        .prune_check_data(None, &rollup_bounds(settings, now))
+        .await?)
+}
+
+/// Each rollup grain with the instant before which it is deleted.
+fn rollup_bounds(settings: &Settings, now: DateTime<Utc>) -> [(&'static str, DateTime<Utc>); 3] {
     let m = &settings.monitor;
     let days = |d: u32| now - TimeDelta::days(i64::from(d));
-    Ok(store
-        .prune_check_data(
-            now - TimeDelta::hours(i64::from(m.raw_retention_hours)),
-            &[
-                ("minute", days(m.minute_retention_days)),
-                ("hour", days(m.hour_retention_days)),
-                ("day", days(m.day_retention_days)),
-            ],
-        )
-        .await?)
+    [
+        ("minute", days(m.minute_retention_days)),
+        ("hour", days(m.hour_retention_days)),
+        ("day", days(m.day_retention_days)),
+    ]
 }
 
 /// A stable offset in `[0, interval)` from the check's name (FNV-1a).

@@ -110,7 +110,7 @@ pub async fn run_due(
 }
 
 /// Runs one check now, whatever its schedule (its schedule stays), unless
-/// a run of it is under way (`Conflict`). Returns the check after the run.
+/// a run of it is under way or it is disabled (`Conflict`). Returns the check after the run.
 pub async fn run_now(
     store: &Store,
     settings: &Settings,
@@ -119,6 +119,15 @@ pub async fn run_now(
     now: DateTime<Utc>,
 ) -> AppResult<(StoredCheck, Verdict)> {
     let check = super::get(store, name).await?;
+    if check.disabled {
+        return Err(AppError::Conflict {
+            field: Some("name".into()),
+            message: format!(
+                "check {name:?} is disabled and does not run; enable it first \
+                 (`tandem check enable {name}`)"
+            ),
+        });
+    }
     let Some(claimed) = store
         .claim_check(&check.name, &runner.owner, now, now + LEASE)
         .await?

@@ -18,13 +18,14 @@
 //! (executions per target, seed). A failing input is written to
 //! target/fuzz-failures/ and the run exits non-zero at the end.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use serde_json::Value;
 use tandem_domain::webhook::{Context, Labels, github, gitlab};
 use uuid::Uuid;
+
+mod fuzz_kit;
+use fuzz_kit::{Rng, Target};
 
 const GITHUB_EVENTS: &[&str] = &[
     "ping",
@@ -47,23 +48,6 @@ const GITLAB_EVENTS: &[&str] = &[
     "Issue Hook",
     "Tag Push Hook",
 ];
-
-/// xorshift64*: reproducible from the seed, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
 
 /// Values that have broken parsers before: extremes, wrong types, text a
 /// terminal or a database acts on.
@@ -176,52 +160,27 @@ fn mutate_value(v: &mut Value, rng: &mut Rng, donor: &Value) {
     }
 }
 
+/// Byte tokens that have broken JSON readers before.
+const BYTE_TOKENS: &[&[u8]] = &[
+    b"1e-400",
+    b"1e400",
+    b"-0",
+    b"4e-320",
+    b"\"\\u0000\"",
+    b"\"a\":1,\"a\":2",
+    b"[]",
+    b"{}",
+    b"null",
+    b"99999999999999999999",
+    b"\"\\ud800\"",
+    b",",
+    b"\"",
+    b"\\",
+];
+
 /// A byte-level mutation (flips, inserts, deletes, splices, tokens).
 fn mutate_bytes(bytes: &mut Vec<u8>, rng: &mut Rng, donor: &[u8]) {
-    const TOKENS: &[&[u8]] = &[
-        b"1e-400",
-        b"1e400",
-        b"-0",
-        b"4e-320",
-        b"\"\\u0000\"",
-        b"\"a\":1,\"a\":2",
-        b"[]",
-        b"{}",
-        b"null",
-        b"99999999999999999999",
-        b"\"\\ud800\"",
-        b",",
-        b"\"",
-        b"\\",
-    ];
-    for _ in 0..=rng.below(4) {
-        if bytes.is_empty() {
-            bytes.push(b'{');
-        }
-        let at = rng.below(bytes.len());
-        match rng.below(6) {
-            0 => bytes[at] ^= 1 << rng.below(8),
-            1 => bytes.insert(at, rng.next() as u8),
-            2 => {
-                let end = (at + rng.below(16)).min(bytes.len());
-                bytes.drain(at..end);
-            }
-            3 => {
-                let t = TOKENS[rng.below(TOKENS.len())];
-                bytes.splice(at..at, t.iter().copied());
-            }
-            4 if !donor.is_empty() => {
-                let from = rng.below(donor.len());
-                let end = (from + rng.below(64)).min(donor.len());
-                bytes.splice(at..at, donor[from..end].iter().copied());
-            }
-            _ => {
-                let end = (at + rng.below(32)).min(bytes.len());
-                let copy = bytes[at..end].to_vec();
-                bytes.splice(at..at, copy);
-            }
-        }
-    }
+    fuzz_kit::mutate_bytes(bytes, rng, donor, BYTE_TOKENS, b'{');
 }
 
 fn corpus(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -255,20 +214,6 @@ fn event_of(stem: &str, events: &[&str]) -> String {
         .filter(|e| head.starts_with(&e.replace(' ', "_").to_lowercase()))
         .max_by_key(|e| e.len())
         .map_or_else(|| events[0].to_owned(), |e| (*e).to_owned())
-}
-
-struct Target {
-    name: &'static str,
-    executions: u64,
-    failures: u64,
-}
-
-fn save(kind: &str, n: u64, input: &[u8], why: &str) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/fuzz-failures");
-    std::fs::create_dir_all(&dir).ok();
-    let path = dir.join(format!("{kind}-{n}.bin"));
-    std::fs::write(&path, input).ok();
-    eprintln!("FAILURE {kind} #{n}: {why} (input in {})", path.display());
 }
 
 fn run_mapper(
@@ -307,9 +252,10 @@ fn run_mapper(
             let v = serde_json::from_slice(&b).ok();
             (b, v)
         };
-        t.executions += 1;
+        t.executed();
         let Some(payload) = payload else { continue };
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let saved = || [event.as_bytes(), b"\n", &input].concat();
+        t.check(n, saved, || {
             let mapped = if github {
                 github::map(&event, &payload, &ctx)
             } else {
@@ -333,23 +279,7 @@ fn run_mapper(
                 }
             }
             Ok(())
-        }));
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(why)) => {
-                t.failures += 1;
-                save(t.name, n, &[event.as_bytes(), b"\n", &input].concat(), &why);
-            }
-            Err(_) => {
-                t.failures += 1;
-                save(
-                    t.name,
-                    n,
-                    &[event.as_bytes(), b"\n", &input].concat(),
-                    "panic",
-                );
-            }
-        }
+        });
     }
 }
 
@@ -366,33 +296,26 @@ fn run_json(t: &mut Target, rng: &mut Rng, seeds: &[(String, Vec<u8>, Value)], i
             mutate_bytes(&mut b, rng, donor_raw);
             b
         };
-        t.executions += 1;
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let parsed: Result<Value, _> = serde_json::from_slice(&input);
-            let found = tandem_domain::json_input::check_tree(&input);
-            if let Ok(v) = parsed
-                && found.is_none()
-            {
-                // What serde_json writes back has no repeated keys and only
-                // numbers it parsed: the rules must accept it as well.
-                let again = serde_json::to_vec(&v).unwrap();
-                if let Some((field, message)) = tandem_domain::json_input::check_tree(&again) {
-                    return Err(format!("re-serialised body refused at {field}: {message}"));
+        t.executed();
+        t.check(
+            n,
+            || input.clone(),
+            || {
+                let parsed: Result<Value, _> = serde_json::from_slice(&input);
+                let found = tandem_domain::json_input::check_tree(&input);
+                if let Ok(v) = parsed
+                    && found.is_none()
+                {
+                    // What serde_json writes back has no repeated keys and only
+                    // numbers it parsed: the rules must accept it as well.
+                    let again = serde_json::to_vec(&v).unwrap();
+                    if let Some((field, message)) = tandem_domain::json_input::check_tree(&again) {
+                        return Err(format!("re-serialised body refused at {field}: {message}"));
+                    }
                 }
-            }
-            Ok(())
-        }));
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(why)) => {
-                t.failures += 1;
-                save("json", n, &input, &why);
-            }
-            Err(_) => {
-                t.failures += 1;
-                save("json", n, &input, "panic");
-            }
-        }
+                Ok(())
+            },
+        );
     }
 }
 
@@ -402,41 +325,28 @@ fn run_document(t: &mut Target, rng: &mut Rng, iterations: u64) {
     for n in 0..iterations {
         let mut b = seeds[0].clone();
         mutate_bytes(&mut b, rng, &seeds[0]);
-        t.executions += 1;
+        t.executed();
         let text = String::from_utf8_lossy(&b).into_owned();
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            if let Ok(doc) = parse(&text) {
-                let again = render(&doc);
-                if let Err(e) = parse(&again) {
-                    return Err(format!(
-                        "a parsed document renders to one that does not parse: {e}"
-                    ));
+        t.check(
+            n,
+            || text.as_bytes().to_vec(),
+            || {
+                if let Ok(doc) = parse(&text) {
+                    let again = render(&doc);
+                    if let Err(e) = parse(&again) {
+                        return Err(format!(
+                            "a parsed document renders to one that does not parse: {e}"
+                        ));
+                    }
                 }
-            }
-            Ok(())
-        }));
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(why)) => {
-                t.failures += 1;
-                save("document", n, text.as_bytes(), &why);
-            }
-            Err(_) => {
-                t.failures += 1;
-                save("document", n, text.as_bytes(), "panic");
-            }
-        }
+                Ok(())
+            },
+        );
     }
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let iterations: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
-    let only = args.next();
-    // Panics are caught and counted; keep the default hook's message short.
-    std::panic::set_hook(Box::new(|info| eprintln!("panic: {info}")));
-
+    let args = fuzz_kit::args();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let load = |dirs: &[PathBuf]| -> Vec<(String, Vec<u8>, Value)> {
         dirs.iter()
@@ -457,41 +367,20 @@ fn main() {
     ]);
     let all: Vec<_> = gh.iter().chain(gl.iter()).cloned().collect();
     println!(
-        "seed {seed}, {iterations} executions per target; corpus: {} GitHub, {} GitLab payloads",
+        "seed {}, {} executions per target; corpus: {} GitHub, {} GitLab payloads",
+        args.seed,
+        args.iterations,
         gh.len(),
         gl.len()
     );
-
-    let mut targets = Vec::new();
-    for name in ["github", "gitlab", "json", "document"] {
-        if only.as_deref().is_some_and(|o| o != name) {
-            continue;
-        }
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-        let mut t = Target {
-            name,
-            executions: 0,
-            failures: 0,
-        };
-        // The harness (not the domain) reports its own rate.
-        #[allow(clippy::disallowed_methods)]
-        let started = Instant::now();
-        match name {
-            "github" => run_mapper(&mut t, &mut rng, &gh, GITHUB_EVENTS, iterations),
-            "gitlab" => run_mapper(&mut t, &mut rng, &gl, GITLAB_EVENTS, iterations),
-            "json" => run_json(&mut t, &mut rng, &all, iterations),
-            _ => run_document(&mut t, &mut rng, iterations),
-        }
-        println!(
-            "{:<9} {:>11} executions  {:>4} failures  {:>8.1} s",
-            t.name,
-            t.executions,
-            t.failures,
-            started.elapsed().as_secs_f64()
-        );
-        targets.push(t);
-    }
-    if targets.iter().any(|t| t.failures > 0) {
-        std::process::exit(1);
-    }
+    fuzz_kit::run_all(
+        &args,
+        &["github", "gitlab", "json", "document"],
+        |t, rng, iterations| match t.name {
+            "github" => run_mapper(t, rng, &gh, GITHUB_EVENTS, iterations),
+            "gitlab" => run_mapper(t, rng, &gl, GITLAB_EVENTS, iterations),
+            "json" => run_json(t, rng, &all, iterations),
+            _ => run_document(t, rng, iterations),
+        },
+    );
 }

@@ -6,7 +6,9 @@
 //! - [`attribution`]: attributing newly arrived deployments and incidents
 //!   ahead of the first metric read;
 //! - [`prune_deliveries`]: deleting raw webhook deliveries past their
-//!   retention, daily;
+//!   retention, daily, written to `[archive]` first when it is set
+//!   (`crate::archive`, ADR 0036);
+//! - [`archive_reports`]: writing sent reports to `[archive]`, daily;
 //! - [`pr_commits`]: fetching the own commits of merged pull requests
 //!   queued by the webhooks (`crate::pr_commits`), every
 //!   `maintenance.pr_commits_interval_seconds`;
@@ -17,14 +19,18 @@
 //!   (`report::archive::retry_due`, claimed with a lease) when `[report.s3]`
 //!   is set;
 //! - [`checks`]: syncing `[[checks]]` at start, then the health-check
-//!   scheduler (`checks::run::run_due`) every `monitor.scheduler_interval_ms`
-//!   and the check data retention prune hourly;
+//!   scheduler (`checks::run::run_due`) every `monitor.scheduler_interval_ms`;
+//!   [`check_retention`]: the check data retention prune hourly (raw
+//!   results written to `[archive]` first when it is set);
 //! - [`alerts`]: the alert outbox sender (`checks::alerts::send_due`) every
 //!   `alerts.sender_interval_ms`;
 //! - [`request_mailbox`]: polling `[requests.imap]` for e-mailed requests
 //!   and retrying stored ones a stopped replica left (`crate::intake`);
-//! - [`request_replies`]: telling Slack and e-mail requesters what the
-//!   requests outbox holds for them, every `requests.deliver_interval_seconds`;
+//! - [`request_replies`]: telling Slack and e-mail requesters (and the
+//!   managers of their teams) what the requests outbox holds for them, and
+//!   posting the incidents' business updates waiting in their Slack outbox
+//!   (`frontline::deliver_business_updates`), every
+//!   `requests.deliver_interval_seconds`;
 //! - the pulse pass is `pulse::ask_loop` (closes ended weeks, asks due
 //!   teams in Slack; each team's week claimed, ADR 0028);
 //! - [`kpi_sources`]: KPI series collected from PromQL or SQL queries
@@ -32,6 +38,10 @@
 //!   `kpi_sources.scheduler_interval_ms`;
 //! - the publishing outbox is `publish::run_loop` (each publisher under a
 //!   lease, every `publish.interval_seconds`; ADR 0033);
+//! - [`backups`]: the scheduled backup of `backup.schedule` to `backup.to`
+//!   and the retention prune after it (`backup::scheduled`, each due time
+//!   claimed under a lease; ADR 0035), checked every
+//!   `backup.scheduler_interval_seconds`;
 //!
 //! [`spawn_all`] starts them all.
 //!
@@ -61,6 +71,10 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
     let mut tasks = Vec::new();
     if settings.monitor.scheduler_interval_ms > 0 {
         tasks.push(tokio::spawn(checks(store.clone(), settings.clone())));
+        tasks.push(tokio::spawn(check_retention(
+            store.clone(),
+            settings.clone(),
+        )));
     }
     if settings.alerts.sender_interval_ms > 0 {
         tasks.push(tokio::spawn(alerts(store.clone(), settings.clone())));
@@ -126,10 +140,19 @@ pub fn spawn_all(store: &Store, settings: &Arc<Settings>) -> Vec<tokio::task::Jo
             settings.clone(),
         )));
     }
+    if settings.backup.schedule.is_some() && settings.backup.scheduler_interval_seconds > 0 {
+        tasks.push(tokio::spawn(backups(store.clone(), settings.clone())));
+    }
     if settings.maintenance.delivery_retention_days > 0 {
         tasks.push(tokio::spawn(prune_deliveries(
             store.clone(),
-            settings.maintenance.delivery_retention_days,
+            settings.clone(),
+        )));
+    }
+    if settings.archive.to.is_some() && settings.archive.reports {
+        tasks.push(tokio::spawn(archive_reports(
+            store.clone(),
+            settings.clone(),
         )));
     }
     tasks
@@ -158,21 +181,51 @@ pub async fn checks(store: Store, settings: Arc<Settings>) {
         settings.monitor.scheduler_interval_ms,
     ));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_prune = tokio::time::Instant::now();
     loop {
         tick.tick().await;
         if let Err(e) = crate::checks::run::run_due(&store, &settings, &runner, Utc::now()).await {
             tracing::warn!(error = %e, "claiming due checks failed; retrying at the next tick");
         }
-        if last_prune.elapsed() >= Duration::from_secs(3600) {
-            last_prune = tokio::time::Instant::now();
-            match crate::checks::prune(&store, &settings, Utc::now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "check results past retention deleted"),
-                Err(e) => tracing::warn!(error = %e, "pruning check results failed"),
-            }
+    }
+}
+
+/// Deletes check data past its retention hourly, first an hour after
+/// start; with `[archive]` the raw results are written to the archive
+/// first (a failed upload leaves them for the next hour, and the rollups
+/// are pruned anyway). Apart from the checks loop, so that an S3 upload
+/// never delays a due check.
+pub async fn check_retention(store: Store, settings: Arc<Settings>) {
+    let every = Duration::from_secs(3600);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let result = prune_checks(&store, &settings, Utc::now()).await;
+        crate::telemetry::record_job("check_retention", result.is_ok());
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "check data past retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "pruning check data failed; retrying in an hour"),
         }
     }
+}
+
+/// Deletes check results and rollups past their retention, the raw results
+/// written to `[archive]` first when it takes them; rows deleted.
+pub async fn prune_checks(
+    store: &Store,
+    settings: &Settings,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    if settings.archive.checks
+        && let Some(archive) = crate::archive::Archive::configured(settings)?
+    {
+        let before = crate::archive::check_results_cutoff(settings, now);
+        let archived = crate::archive::archive_check_results(store, &archive, before).await;
+        let rollups = crate::checks::prune_rollups(store, settings, now).await?;
+        return Ok(archived?.deleted + rollups);
+    }
+    Ok(crate::checks::prune(store, settings, now).await?)
 }
 
 /// Sends due alerts every `alerts.sender_interval_ms`.
@@ -274,6 +327,52 @@ pub async fn archive_uploads(store: Store, settings: Arc<Settings>) {
     }
 }
 
+/// Takes the scheduled backup when one is due (`backup::scheduled`),
+/// checking every `backup.scheduler_interval_seconds`, as a replica of its
+/// own name.
+pub async fn backups(store: Store, settings: Arc<Settings>) {
+    let owner = format!("replica-{}", uuid::Uuid::now_v7());
+    let mut tick = tokio::time::interval(Duration::from_secs(
+        settings.backup.scheduler_interval_seconds.max(1),
+    ));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        // The dump's reader and writer are `dyn Write`/`BufRead` (not
+        // `Send`), so the backup runs on a blocking thread of this runtime.
+        let handle = tokio::runtime::Handle::current();
+        let (s, st, o) = (store.clone(), settings.clone(), owner.clone());
+        let result = tokio::task::spawn_blocking(move || {
+            handle.block_on(crate::backup::scheduled(&s, &st, &o, Utc::now()))
+        })
+        .await
+        .unwrap_or_else(|e| Err(anyhow::anyhow!("the backup task stopped: {e}").into()));
+        match result {
+            Ok(None) => {}
+            Ok(Some(run)) => match run.outcome {
+                Ok((taken, pruned)) => {
+                    crate::telemetry::record_job("backup", true);
+                    tracing::info!(
+                        name = %taken.name,
+                        bytes = taken.bytes,
+                        records = taken.records,
+                        pruned = pruned.deleted.len(),
+                        "scheduled backup taken and verified"
+                    );
+                }
+                Err(e) => {
+                    crate::telemetry::record_job("backup", false);
+                    tracing::warn!(error = %e, due_at = %run.due_at, "the scheduled backup failed; retrying when its lease runs out");
+                }
+            },
+            Err(e) => {
+                crate::telemetry::record_job("backup", false);
+                tracing::warn!(error = %e, "the backup schedule could not run; retrying at the next tick");
+            }
+        }
+    }
+}
+
 /// Works on the queue of pull request commit fetches every
 /// `maintenance.pr_commits_interval_seconds` (0: never), as a replica of
 /// its own name (claims name it; see `crate::pr_commits`).
@@ -323,8 +422,8 @@ pub async fn request_mailbox(
     }
 }
 
-/// Sends the requests outbox's Slack and e-mail messages every
-/// `requests.deliver_interval_seconds`.
+/// Sends the requests outbox's Slack and e-mail messages, and the business
+/// updates waiting for Slack, every `requests.deliver_interval_seconds`.
 pub async fn request_replies(store: Store, settings: Arc<Settings>) {
     let seconds = settings.requests.deliver_interval_seconds;
     if seconds == 0 {
@@ -341,12 +440,24 @@ pub async fn request_replies(store: Store, settings: Arc<Settings>) {
                 tracing::warn!(error = %e, "telling requesters failed; retrying at the next interval")
             }
         }
+        if settings.slack.bot_token.is_none() {
+            continue;
+        }
+        match crate::frontline::deliver_business_updates(&store, &settings).await {
+            Ok(d) if d == crate::frontline::UpdatesPosted::default() => {}
+            Ok(d) => tracing::info!(?d, "business updates posted to Slack"),
+            Err(e) => {
+                tracing::warn!(error = %e, "posting business updates failed; retrying at the next interval")
+            }
+        }
     }
 }
 
-/// Deletes raw deliveries older than `days` (0: never) daily, first a few
-/// minutes after start.
-pub async fn prune_deliveries(store: Store, days: u32) {
+/// Deletes raw deliveries older than `maintenance.delivery_retention_days`
+/// (0: never) daily, first a few minutes after start, writing them to
+/// `[archive]` first when it takes them.
+pub async fn prune_deliveries(store: Store, settings: Arc<Settings>) {
+    let days = settings.maintenance.delivery_retention_days;
     if days == 0 {
         return;
     }
@@ -355,7 +466,7 @@ pub async fn prune_deliveries(store: Store, days: u32) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let result = prune(&store, days).await;
+        let result = prune(&store, &settings, Utc::now()).await;
         crate::telemetry::record_job("prune_deliveries", result.is_ok());
         match result {
             Ok(0) => {}
@@ -380,8 +491,50 @@ pub async fn attribute(store: &Store, settings: &Settings) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Deletes raw deliveries received more than `days` days ago.
-pub async fn prune(store: &Store, days: u32) -> anyhow::Result<u64> {
-    let before = Utc::now() - chrono::TimeDelta::days(i64::from(days));
+/// Deletes raw deliveries past `maintenance.delivery_retention_days` at
+/// `now`; with `[archive]` taking them, each batch is written to the
+/// archive first and deleted only once written (a failed upload deletes
+/// nothing more). Returns how many were deleted.
+pub async fn prune(
+    store: &Store,
+    settings: &Settings,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    let Some(before) = crate::archive::delivery_cutoff(settings, now) else {
+        return Ok(0);
+    };
+    if settings.archive.deliveries
+        && let Some(archive) = crate::archive::Archive::configured(settings)?
+    {
+        return Ok(crate::archive::archive_deliveries(store, &archive, before)
+            .await?
+            .deleted);
+    }
     Ok(store.prune_deliveries(before).await?)
+}
+
+/// Writes the sent reports not yet in `[archive]` there daily, first a few
+/// minutes after start (they stay in the database).
+pub async fn archive_reports(store: Store, settings: Arc<Settings>) {
+    let first = tokio::time::Instant::now() + PRUNE_FIRST_AFTER;
+    let mut tick = tokio::time::interval_at(first, PRUNE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let result = async {
+            match crate::archive::Archive::configured(&settings)? {
+                Some(archive) => crate::archive::archive_reports(&store, &archive).await,
+                None => Ok(crate::archive::PassReport::default()),
+            }
+        }
+        .await;
+        crate::telemetry::record_job("archive_reports", result.is_ok());
+        match result {
+            Ok(r) if r.archived == 0 => {}
+            Ok(r) => tracing::info!(reports = r.archived, "sent reports written to the archive"),
+            Err(e) => {
+                tracing::warn!(error = %e, "archiving sent reports failed; retrying tomorrow")
+            }
+        }
+    }
 }

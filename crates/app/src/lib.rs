@@ -12,6 +12,7 @@
 //!   `report` is assemble → send → schedule, with archive beside send.
 
 pub mod alertmanager;
+pub mod archive;
 pub mod audit;
 pub mod backup;
 pub mod bootstrap;

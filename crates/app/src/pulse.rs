@@ -271,6 +271,47 @@ pub async fn trend(store: &Store, team: &str, now: DateTime<Utc>) -> AppResult<V
     Ok(out)
 }
 
+/// This week's figures and the [`TREND_WEEKS`]-week trend, as [`week`]
+/// and [`trend`] give them, with one lookup of the team, its configuration
+/// and members and one query for the answers of all the weeks (the team
+/// page asks for both on every request).
+pub async fn week_and_trend(
+    store: &Store,
+    team: &Team,
+    now: DateTime<Utc>,
+) -> AppResult<(PulseWeek, Vec<TrendPoint>)> {
+    let config = store.pulse_config(team.id).await?.unwrap_or_default();
+    let last = this_monday(team, now);
+    let n = members(store, team).await?;
+    let mondays: Vec<NaiveDate> = (0..TREND_WEEKS)
+        .rev()
+        .map(|back| last - Duration::weeks(back))
+        .collect();
+    let labels: Vec<String> = mondays.iter().map(|m| label(*m)).collect();
+    let mut by_week: std::collections::HashMap<String, Vec<tandem_domain::pulse::Answer>> =
+        std::collections::HashMap::new();
+    for (week, a) in store.pulse_answers_of_weeks(team.id, &labels).await? {
+        by_week.entry(week).or_default().push(a);
+    }
+    let weeks: Vec<PulseWeek> = mondays
+        .iter()
+        .zip(&labels)
+        .map(|(monday, week)| {
+            pulse::summarise(
+                &team.key,
+                week,
+                *monday,
+                by_week.get(week).map_or(&[][..], Vec::as_slice),
+                n,
+                config.threshold(),
+            )
+        })
+        .collect();
+    let trend = weeks.iter().map(TrendPoint::from).collect();
+    let this = weeks.into_iter().last().expect("TREND_WEEKS > 0");
+    Ok((this, trend))
+}
+
 /// The weekly report's line for a team's week: `None` when the team has
 /// neither a pulse configuration nor any answer that week.
 pub async fn report_line(

@@ -106,6 +106,92 @@ pub struct Settings {
     /// (issue 17, ADR 0033).
     #[serde(default)]
     pub publish: PublishSettings,
+    /// `[archive]`: raw webhook deliveries and check results written to S3
+    /// as gzip JSON lines by month before retention deletes them, and sent
+    /// reports copied there (`tandem archive search`; ADR 0036).
+    #[serde(default)]
+    pub archive: ArchiveSettings,
+}
+
+/// `[archive]`: where the archive is and what goes into it (ADR 0036).
+/// Unset `to`: nothing is archived and retention deletes as before.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveSettings {
+    /// `s3://BUCKET/PREFIX` or a directory.
+    pub to: Option<String>,
+    /// Raw webhook deliveries, before `maintenance.delivery_retention_days`
+    /// deletes them.
+    pub deliveries: bool,
+    /// Raw check results, before `monitor.raw_retention_hours` deletes them
+    /// (the rollups are sums of these and are not archived).
+    pub checks: bool,
+    /// Sent reports (they stay in the database too), once a day.
+    pub reports: bool,
+    /// Endpoint and keys for an `s3://` archive (the bucket and prefix come
+    /// from `to`); unset: `[backup.s3]`'s, else `[report.s3]`'s, else the
+    /// `AWS_*` environment.
+    pub s3: Option<S3Connection>,
+}
+
+impl Default for ArchiveSettings {
+    fn default() -> Self {
+        Self {
+            to: None,
+            deliveries: true,
+            checks: true,
+            reports: true,
+            s3: None,
+        }
+    }
+}
+
+/// How to reach an S3-compatible service, without a bucket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Connection {
+    /// For S3-compatible services (MinIO, moto, …); AWS when unset.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default = "default_region")]
+    pub region: String,
+    pub access_key_id: String,
+    /// Also `TANDEM_ARCHIVE__S3__SECRET_ACCESS_KEY_FILE`.
+    #[serde(serialize_with = "redact")]
+    pub secret_access_key: SecretString,
+    /// Allow an `http://` endpoint (local services only).
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+impl From<&S3Settings> for S3Connection {
+    fn from(s: &S3Settings) -> Self {
+        S3Connection {
+            endpoint: s.endpoint.clone(),
+            region: s.region.clone(),
+            access_key_id: s.access_key_id.clone(),
+            secret_access_key: s.secret_access_key.clone(),
+            allow_http: s.allow_http,
+        }
+    }
+}
+
+impl ArchiveSettings {
+    /// The S3 connection an `s3://` archive uses: `[archive.s3]`, else
+    /// `[backup.s3]`, else `[report.s3]` (`None`: the `AWS_*` environment).
+    pub fn connection(
+        &self,
+        backup: &BackupSettings,
+        report: &ReportSettings,
+    ) -> Option<S3Connection> {
+        self.s3.clone().or_else(|| {
+            backup
+                .s3
+                .as_ref()
+                .or(report.s3.as_ref())
+                .map(S3Connection::from)
+        })
+    }
 }
 
 /// `[pulse]`: the background pass that closes ended pulse weeks and asks
@@ -360,6 +446,31 @@ pub struct BackupSettings {
     /// Endpoint and keys for `s3://` destinations (the bucket and prefix
     /// come from the URL; unset: the `AWS_*` environment, else `[report.s3]`).
     pub s3: Option<S3Settings>,
+    /// When `serve` takes a backup to `to` and then prunes it: a 5-field
+    /// cron expression in UTC, minute first (`"0 2 * * *"`: daily at
+    /// 02:00). Unset: never (`tandem backup` by hand or from cron). Each
+    /// due time is taken once across replicas (ADR 0035).
+    pub schedule: Option<String>,
+    /// How often `serve` checks whether a scheduled backup is due, in
+    /// seconds.
+    pub scheduler_interval_seconds: u64,
+}
+
+impl BackupSettings {
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(schedule) = &self.schedule {
+            crate::cron::parse_cron(schedule).map_err(|e| format!("backup.schedule: {e}"))?;
+            if self.to.is_none() {
+                return Err(
+                    "backup.schedule needs backup.to: a directory or s3://BUCKET/PREFIX".into(),
+                );
+            }
+            if self.scheduler_interval_seconds == 0 {
+                return Err("backup.scheduler_interval_seconds must be at least 1".into());
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for BackupSettings {
@@ -370,6 +481,8 @@ impl Default for BackupSettings {
             keep_weekly: 4,
             keep_monthly: 12,
             s3: None,
+            schedule: None,
+            scheduler_interval_seconds: 60,
         }
     }
 }
@@ -1073,9 +1186,34 @@ pub struct ServerSettings {
     pub public_url: Option<String>,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For`
+    /// names the client. Behind one, every connection comes from the
+    /// proxy, so without this the per-address sign-in throttle counts all
+    /// clients as one; a header from any other peer is ignored, since
+    /// anyone can send it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
 }
 
 impl ServerSettings {
+    /// The trusted proxies, parsed (`check` has refused bad ones).
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let p = p.trim();
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!(
+                            "server.trusted_proxies[{i}]: {p:?} is not an IP address or a CIDR range (like 10.0.0.0/8)"
+                        )
+                    })
+            })
+            .collect()
+    }
+
     /// The base of every link and URL Tandem prints or shows (webhook payload
     /// URLs, report links), without a trailing slash: the configured
     /// `public_url`, else `http://` and the listen address (`serve` sets that
@@ -1406,6 +1544,7 @@ fn defaults() -> Defaults {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             body_limit_bytes: 1024 * 1024,
+            trusted_proxies: Vec::new(),
         },
         auth: DefaultAuth {
             admin_username: "admin",
@@ -1573,7 +1712,11 @@ impl Settings {
                 r.default_size_items
             )));
         }
+        self.server
+            .trusted_proxy_nets()
+            .map_err(SettingsError::Invalid)?;
         self.report.check().map_err(SettingsError::Invalid)?;
+        self.backup.check().map_err(SettingsError::Invalid)?;
         self.webhooks.check().map_err(SettingsError::Invalid)?;
         self.alerts.check().map_err(SettingsError::Invalid)?;
         for (i, c) in self.checks.iter().enumerate() {
@@ -1678,6 +1821,41 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn the_archive_takes_its_connection_from_its_own_else_the_backup_else_the_report_s3() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("s3");
+        std::fs::write(&secret, "archive-secret\n").unwrap();
+        let example = Some(Path::new("../server/tandem.example.toml"));
+        let s = Settings::load_from(example, &[]).unwrap();
+        assert_eq!(s.archive.to, None);
+        assert!(s.archive.deliveries && s.archive.checks && s.archive.reports);
+        let report_s3 = [
+            ("TANDEM_ARCHIVE__TO", "s3://ops/tandem"),
+            ("TANDEM_REPORT__S3__BUCKET", "reports"),
+            ("TANDEM_REPORT__S3__ACCESS_KEY_ID", "report-key"),
+            ("TANDEM_REPORT__S3__SECRET_ACCESS_KEY", "report-secret"),
+        ];
+        let s = Settings::load_from(example, &env(&report_s3)).unwrap();
+        assert_eq!(s.archive.to.as_deref(), Some("s3://ops/tandem"));
+        let c = s.archive.connection(&s.backup, &s.report).unwrap();
+        assert_eq!(c.access_key_id, "report-key");
+        let mut own = report_s3.to_vec();
+        own.extend([
+            ("TANDEM_ARCHIVE__S3__ACCESS_KEY_ID", "archive-key"),
+            (
+                "TANDEM_ARCHIVE__S3__SECRET_ACCESS_KEY_FILE",
+                secret.to_str().unwrap(),
+            ),
+            ("TANDEM_ARCHIVE__CHECKS", "false"),
+        ]);
+        let s = Settings::load_from(example, &env(&own)).unwrap();
+        let c = s.archive.connection(&s.backup, &s.report).unwrap();
+        assert_eq!(c.access_key_id, "archive-key");
+        assert_eq!(c.secret_access_key.expose_secret(), "archive-secret");
+        assert!(!s.archive.checks);
     }
 
     #[test]

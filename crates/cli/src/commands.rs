@@ -43,6 +43,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         _ => {}
     }
     let mut settings = Settings::load(cli.config.as_deref())?;
+    // Searching the archive reads S3 only: it works without a database.
+    let command = match command {
+        Command::Archive(crate::archive::ArchiveCommand::Search(args)) => {
+            init_logging(&settings, false);
+            return crate::archive::search(&settings, args).await;
+        }
+        c => c,
+    };
     if let Some(url) = cli.database {
         settings.database.url = SecretString::from(url);
     }
@@ -98,6 +106,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(c) => crate::checks::check(&store, &settings, c).await,
         Command::Decision(c) => crate::decisions::decision(&store, c).await,
         Command::Publish(c) => crate::publish::publish(&store, &settings, c).await,
+        Command::Archive(crate::archive::ArchiveCommand::Run { format }) => {
+            crate::archive::run(&store, &settings, format.format).await
+        }
+        Command::Archive(crate::archive::ArchiveCommand::Search(args)) => {
+            crate::archive::search(&settings, args).await
+        }
         Command::Policy(c) => crate::focus::policy(&store, c).await,
         Command::Calendar(c) => crate::focus::calendar(&store, c).await,
         Command::Pulse(c) => crate::pulse::pulse(&store, &settings, c).await,

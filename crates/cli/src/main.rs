@@ -1,6 +1,7 @@
 //! `tandem`: the one binary. A thin layer over the library crates: it parses
 //! arguments, loads settings, and calls the store or the server.
 
+mod archive;
 mod backup;
 mod checks;
 mod commands;
@@ -232,6 +233,10 @@ enum Command {
     /// yes, submit one, decide one.
     #[command(subcommand)]
     Request(requests::RequestCommand),
+    /// The archive of raw deliveries, check results and sent reports in
+    /// S3 (`[archive]`): run a pass now, search it.
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }
@@ -278,6 +283,7 @@ impl Command {
             | Command::Completions { .. }
             | Command::Export { .. }
             | Command::Backup(_)
+            | Command::Archive(_)
             | Command::User(users::UserCommand::List { .. })
             | Command::Token(TokenCommand::List { .. })
             | Command::Goal(

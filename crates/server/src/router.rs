@@ -26,6 +26,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     use api::{admin, goals, metrics, org, planning, work};
     let body_limit = state.settings.server.body_limit_bytes;
+    // Refused at load when malformed (`Settings::check`).
+    let trusted_proxies = state
+        .settings
+        .server
+        .trusted_proxy_nets()
+        .unwrap_or_default();
     let v1 = Router::new()
         .route("/session", post(admin::sign_in).delete(admin::sign_out))
         .route("/me", get(admin::me))
@@ -322,7 +328,13 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .fallback(web::not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // One page cache for the pages and the CSV feeds (web::figures).
+        .layer(axum::Extension(web::cache::PageCache::default()))
         .layer(axum::middleware::from_fn(crate::prometheus::count_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(trusted_proxies),
+            crate::http::auth::real_client,
+        ))
         .layer(axum::middleware::from_fn(check_path))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

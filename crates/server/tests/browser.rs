@@ -25,6 +25,7 @@ use chrono::Datelike;
 use serde_json::json;
 use support::{ADMIN_PASSWORD, TestApp};
 use tandem_store::EngineKind;
+use tandem_testkit::smtp::smtp_sink;
 use thirtyfour::prelude::*;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -694,14 +695,11 @@ async fn choose(web: &WebDriver, select_id: &str, value: &str) {
         .unwrap();
 }
 
-/// Waits for the success message of a form that was just posted.
+/// Waits for the success message of a form that was just posted (the
+/// previous page's notice may still be there, or go stale as it is read:
+/// [`wait_notice`] retries both).
 async fn notice(web: &WebDriver, expected: &str) {
-    let n = web.query(By::ClassName("notice")).first().await.unwrap();
-    let text = n.text().await.unwrap();
-    assert!(
-        text.contains(expected),
-        "notice {text:?}, expected {expected:?}"
-    );
+    wait_notice(web, expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -876,67 +874,6 @@ async fn deliver_and_read_dora(app: &TestApp, web: &WebDriver, secret: &str) {
 // Issue 13: the stakeholder's decision and the manager's report, end to end
 // ---------------------------------------------------------------------------
 
-/// Messages the local SMTP sink accepted (raw DATA).
-type Mails = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
-
-/// A minimal SMTP server on loopback that accepts every message (the
-/// commands a client sends for one message) and keeps its data.
-async fn smtp_sink() -> (u16, Mails) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mails: Mails = Mails::default();
-    let out = mails.clone();
-    tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            let mails = mails.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = sock.into_split();
-                let mut r = BufReader::new(r);
-                w.write_all(b"220 sink ESMTP\r\n").await.ok();
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let upper = line.trim_end().to_ascii_uppercase();
-                    let reply: &[u8] = if upper.starts_with("EHLO") {
-                        b"250-sink\r\n250 8BITMIME\r\n"
-                    } else if upper == "DATA" {
-                        w.write_all(b"354 go\r\n").await.ok();
-                        let mut data = Vec::new();
-                        loop {
-                            let mut l = Vec::new();
-                            if r.read_until(b'\n', &mut l).await.unwrap_or(0) == 0 {
-                                return;
-                            }
-                            if l == b".\r\n" {
-                                break;
-                            }
-                            data.extend_from_slice(if l.starts_with(b"..") { &l[1..] } else { &l });
-                        }
-                        mails
-                            .lock()
-                            .unwrap()
-                            .push(String::from_utf8_lossy(&data).into_owned());
-                        b"250 queued\r\n"
-                    } else if upper == "QUIT" {
-                        w.write_all(b"221 bye\r\n").await.ok();
-                        return;
-                    } else {
-                        b"250 ok\r\n"
-                    };
-                    if w.write_all(reply).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, out)
-}
-
 /// A stand-in for Slack's incoming webhook: keeps each JSON message and
 /// answers `ok`, as Slack does.
 async fn slack_stand_in() -> (
@@ -1055,7 +992,12 @@ async fn decisions_and_reports_in_a_real_browser() {
     }
     // The manager's Send reached the SMTP sink and the Slack stand-in, and
     // both carry the stakeholder's decision.
-    let mails = mails.lock().unwrap().clone();
+    let mails: Vec<String> = mails
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.data).into_owned())
+        .collect();
     assert_eq!(mails.len(), 1, "one e-mail to the one recipient");
     let mail = mails[0].replace("=\r\n", "");
     assert!(mail.contains("board@example.com"), "{mail}");

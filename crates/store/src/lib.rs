@@ -20,6 +20,7 @@
 //! and import; `tables` moves rows table by table), `inserts` (one INSERT per
 //! planning table, shared by creates and the dump), `rows` (rows to domain).
 
+mod backups;
 mod checks;
 mod dump;
 mod engine;
@@ -65,6 +66,7 @@ fn unreachable_postgres(opts: &PgConnectOptions, e: sqlx::Error) -> StoreError {
     }
 }
 
+pub use backups::BackupRun;
 pub use checks::{
     Alert, AlertAttempt, CheckResult, CheckRun, CheckWrite, IncidentEntry, NewAlert, StoredCheck,
 };
@@ -77,7 +79,10 @@ pub use entities::decisions::GoalDecisionWrite;
 pub use entities::requests::{RequestFilter, RequestWrites};
 pub use entities::risk_history::RiskHistoryEntry;
 pub use error::StoreError;
-pub use frontline::{BusinessUpdate, IncidentNote, KpiRunOutcome, KpiSource};
+pub use frontline::{
+    BusinessUpdate, IncidentNote, KpiRunOutcome, KpiSource, UPDATE_FAILED, UPDATE_PENDING,
+    UPDATE_POSTED,
+};
 
 pub use metrics::{AttributionRecord, ShippedCommit};
 pub use publish::{Publication, PublishMapping, PublishOutcome, PublishTargetState};
@@ -86,6 +91,7 @@ pub use reports::{
     ArchiveEntry, ArchivedReport, ReportDelivery, ReportDeliveryAttempt, ReportDraft,
     ReportSchedule,
 };
+pub use retention::ArchivedCheckResult;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -241,6 +241,41 @@ impl Store {
             .collect())
     }
 
+    /// The answers of several of a team's weeks (ISO week labels) in one
+    /// query, each with its week's label; by week, then in no meaningful
+    /// order. What [`Store::pulse_answers`] returns for each week.
+    pub async fn pulse_answers_of_weeks(
+        &self,
+        team_id: Uuid,
+        weeks: &[String],
+    ) -> Result<Vec<(String, Answer)>> {
+        if weeks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, i32, i32, Option<String>)> = on_pool!(self, |pool| {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT week, workload, focus, note FROM pulse_answers WHERE team_id = ",
+            );
+            qb.push_bind(team_id).push(" AND week IN (");
+            crate::engine::push_list(&mut qb, weeks, |w| w.clone());
+            qb.push(") ORDER BY week, id");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(week, w, f, note)| {
+                (
+                    week,
+                    Answer {
+                        workload: u8::try_from(w).unwrap_or(0),
+                        focus: u8::try_from(f).unwrap_or(0),
+                        note,
+                    },
+                )
+            })
+            .collect())
+    }
+
     /// Closes every week of a team before `before` (an ISO week label; labels
     /// sort as weeks do): deletes their salts and clears their answers'
     /// keys. Returns how many weeks were closed.

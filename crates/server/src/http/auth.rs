@@ -11,6 +11,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 use chrono::Utc;
+use ipnet::IpNet;
+use std::net::IpAddr;
 use tandem_domain::user::{Role, User};
 use uuid::Uuid;
 
@@ -203,15 +205,80 @@ pub async fn authenticate(
     Ok(user.filter(|u| ok && !u.disabled))
 }
 
-/// The client's address: the connection's peer (`tandem serve` keeps it);
-/// none when the router runs without one. Behind a reverse proxy every
-/// client shares the proxy's address, so the per-address sign-in throttle
-/// allows many more failures than the per-account one.
+/// The client's address: the connection's peer (`tandem serve` keeps it),
+/// or, when that peer is one of `server.trusted_proxies`, the client its
+/// `X-Forwarded-For` names ([`forwarded_client`], set by the router's
+/// `real_client` layer); none when the router runs without a peer.
 pub fn client_address(parts: &Parts) -> Option<String> {
+    if let Some(ForwardedClient(ip)) = parts.extensions.get::<ForwardedClient>() {
+        return Some(ip.to_string());
+    }
     parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
+}
+
+/// The client behind trusted proxies, as a request extension.
+#[derive(Debug, Clone, Copy)]
+pub struct ForwardedClient(pub IpAddr);
+
+/// The client a request came from when `peer` may be a trusted proxy:
+/// `X-Forwarded-For` (every line, in order) read from the right, each hop
+/// believed only while the hop that reported it is trusted. The first
+/// untrusted address is the client; an entry that is not an address stops
+/// the walk at the last trusted hop, and a peer that is not trusted is the
+/// client whatever the header says (anyone can send one).
+pub fn forwarded_client(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -> IpAddr {
+    let trusted_hop = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let mut client = peer;
+    let hops = forwarded_for
+        .iter()
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in hops.into_iter().rev() {
+        if !trusted_hop(&client) {
+            break;
+        }
+        match parse_hop(hop) {
+            Some(ip) => client = ip,
+            None => break,
+        }
+    }
+    client
+}
+
+/// `203.0.113.7`, `2001:db8::1`, `203.0.113.7:4711` or `[2001:db8::1]:4711`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+}
+
+/// Sets [`ForwardedClient`] on requests whose peer is a trusted proxy.
+pub async fn real_client(
+    axum::extract::State(trusted): axum::extract::State<std::sync::Arc<Vec<IpNet>>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(peer) = peer
+        && trusted.iter().any(|n| n.contains(&peer))
+    {
+        let lines = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>();
+        let client = forwarded_client(peer, &lines, &trusted);
+        req.extensions_mut().insert(ForwardedClient(client));
+    }
+    next.run(req).await
 }
 
 /// The client's address as an extractor (never refuses).
@@ -370,6 +437,60 @@ pub fn session_clear_cookie(secure: bool) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::forwarded_client;
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted = ["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+        // The proxy names the client.
+        assert_eq!(
+            forwarded_client(ip("10.1.2.3"), &["203.0.113.7"], &trusted),
+            ip("203.0.113.7")
+        );
+        // A client that is not a proxy cannot name another address.
+        assert_eq!(
+            forwarded_client(ip("198.51.100.9"), &["203.0.113.7"], &trusted),
+            ip("198.51.100.9")
+        );
+        // Read from the right: a spoofed left-most entry is not believed,
+        // trusted hops are walked through, across header lines.
+        assert_eq!(
+            forwarded_client(
+                ip("10.0.0.1"),
+                &["1.1.1.1, 203.0.113.7", "10.9.9.9"],
+                &trusted
+            ),
+            ip("203.0.113.7")
+        );
+        // Ports and IPv6 forms.
+        assert_eq!(
+            forwarded_client(ip("::1"), &["[2001:db8::5]:4711"], &trusted),
+            ip("2001:db8::5")
+        );
+        assert_eq!(
+            forwarded_client(ip("::1"), &["203.0.113.7:80"], &trusted),
+            ip("203.0.113.7")
+        );
+        // Garbage stops at the last trusted hop; no header: the peer.
+        assert_eq!(
+            forwarded_client(ip("10.0.0.1"), &["203.0.113.7, unknown"], &trusted),
+            ip("10.0.0.1")
+        );
+        assert_eq!(
+            forwarded_client(ip("10.0.0.1"), &[], &trusted),
+            ip("10.0.0.1")
+        );
+        // Nothing trusted: the peer, always.
+        assert_eq!(
+            forwarded_client(ip("10.0.0.1"), &["203.0.113.7"], &[]),
+            ip("10.0.0.1")
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -487,6 +487,71 @@ async fn policy_calendars_and_figures(engine: EngineKind) {
         refreshed.location.as_deref(),
         Some("/setup/teams/platform/focus?done=feeds-refreshed")
     );
+    // The weekly pulse from the same page: a threshold below three and an
+    // unreadable time are refused, each named, nothing stored; a good form
+    // is what the API then answers.
+    let pulse = "/api/v1/teams/platform/pulse/config";
+    let before = app.get(&app.manager, pulse).await.ok(200).body;
+    let refused = m
+        .post(
+            "/setup/teams/platform/focus/pulse",
+            &[
+                ("csrf", &csrf),
+                ("enabled", "yes"),
+                ("day", "thu"),
+                ("time", "3pm"),
+                ("min_answers", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("id=\"pulse-time-error\""));
+    let refused = m
+        .post(
+            "/setup/teams/platform/focus/pulse",
+            &[
+                ("csrf", &csrf),
+                ("day", "thu"),
+                ("time", "15:00"),
+                ("min_answers", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("id=\"pulse-min-error\""));
+    assert_eq!(app.get(&app.manager, pulse).await.ok(200).body, before);
+    let saved = m
+        .post(
+            "/setup/teams/platform/focus/pulse",
+            &[
+                ("csrf", &csrf),
+                ("enabled", "yes"),
+                ("day", "thu"),
+                ("time", "15:30"),
+                ("min_answers", "4"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        saved.location.as_deref(),
+        Some("/setup/teams/platform/focus?done=pulse-saved"),
+        "{}",
+        saved.body
+    );
+    assert_eq!(
+        app.get(&app.manager, pulse).await.ok(200).body,
+        json!({"enabled": true, "day": "thu", "time": "15:30", "min_answers": 4})
+    );
+    let page = m.get("/setup/teams/platform/focus").await;
+    assert!(
+        page.body.contains(
+            "id=\"pulse-enabled\" name=\"enabled\" type=\"checkbox\" value=\"yes\" checked"
+        )
+    );
+    assert!(
+        page.body
+            .contains("<option value=\"thu\" selected>Thursday</option>")
+    );
 }
 
 /// The text of the element with `id` up to its closing `</ul>`.

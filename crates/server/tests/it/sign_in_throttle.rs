@@ -18,6 +18,7 @@ per_engine!(
     wrong_passwords_lock_the_account_with_growing_delays_on_every_replica,
     the_web_form_is_throttled_too,
     admin_actions_and_sign_ins_are_in_the_audit_log,
+    behind_a_trusted_proxy_each_client_has_its_own_address_budget,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -42,6 +43,18 @@ async fn sign_in(
         .and_then(|v| v.parse().ok());
     let body = r.json().await.unwrap_or(Value::Null);
     (status, retry, body)
+}
+
+async fn sign_in_via(base: &str, forwarded_for: &str, username: &str) -> u16 {
+    client()
+        .post(format!("{base}/api/v1/session"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"username": username, "password": "wrong"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 async fn add_user(app: &TestApp, username: &str) {
@@ -266,5 +279,40 @@ async fn admin_actions_and_sign_ins_are_in_the_audit_log(engine: EngineKind) {
     app.get(&app.admin, "/api/v1/audit?team=x")
         .await
         .err(400, "bad_request");
+    app.stop().await;
+}
+
+/// `server.trusted_proxies`: behind a proxy every connection comes from the
+/// proxy's address; the client it names in `X-Forwarded-For` is the one
+/// the per-address throttle counts and the audit log records. The header
+/// from a peer that is not a trusted proxy changes nothing.
+async fn behind_a_trusted_proxy_each_client_has_its_own_address_budget(engine: EngineKind) {
+    let app = TestApp::start_with(
+        engine,
+        &[("TANDEM_SERVER__TRUSTED_PROXIES", "[\"127.0.0.0/8\"]")],
+    )
+    .await;
+    // Twenty failures from one client, one per username (so no account is
+    // locked): that client's address is locked; another client behind the
+    // same proxy is not.
+    for i in 0..20 {
+        let status = sign_in_via(&app.base, "198.51.100.1, 203.0.113.7", &format!("u{i}")).await;
+        assert_eq!(status, 401, "try {i}");
+    }
+    assert_eq!(sign_in_via(&app.base, "203.0.113.7", "someone").await, 429);
+    assert_eq!(sign_in_via(&app.base, "203.0.113.8", "someone").await, 401);
+    let audit = app.get(&app.admin, "/api/v1/audit?limit=1").await.ok(200);
+    assert_eq!(audit.body["items"][0]["client"], "203.0.113.8");
+    app.stop().await;
+
+    // Without the setting the header is anyone's to send: ignored.
+    let app = TestApp::start(engine).await;
+    for i in 0..20 {
+        let status = sign_in_via(&app.base, &format!("203.0.113.{i}"), &format!("u{i}")).await;
+        assert_eq!(status, 401, "try {i}");
+    }
+    assert_eq!(sign_in_via(&app.base, "203.0.113.99", "someone").await, 429);
+    let audit = app.get(&app.admin, "/api/v1/audit?limit=1").await.ok(200);
+    assert_eq!(audit.body["items"][0]["client"], "127.0.0.1");
     app.stop().await;
 }

@@ -93,6 +93,26 @@ async fn pulse_answers_replace_and_close(engine: EngineKind) {
             answer(5, 1)
         ]
     );
+    // Several weeks in one read: each answer with its week, the same as
+    // week by week (an empty week has none).
+    let mut many = store
+        .pulse_answers_of_weeks(t.id, &[w.to_owned(), "2026-W48".to_owned()])
+        .await
+        .unwrap();
+    many.sort_by_key(|(_, a)| a.workload);
+    assert_eq!(
+        many,
+        got.iter()
+            .map(|a| (w.to_owned(), a.clone()))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        store
+            .pulse_answers_of_weeks(t.id, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // A week with no row is closed to answers until it has a salt.
     assert_eq!(
         store

@@ -1,9 +1,11 @@
 //! `/setup/teams/{key}/focus`: a team's policy for protecting its time (the
-//! team's time zone with it, checked against the tz database) and its
-//! calendar feeds — add, remove, refresh, and each feed's state (the last
-//! error names the line of a malformed feed; the last good data stays in
-//! use). The forms call `app::org::update_team`, `app::focus::set_policy`,
-//! `add_feed`, `remove_feed` and `refresh_all`, as the API and CLI do.
+//! team's time zone with it, checked against the tz database), its weekly
+//! pulse (asked in Slack or not, when, how many answers before a figure
+//! shows) and its calendar feeds — add, remove, refresh, and each feed's
+//! state (the last error names the line of a malformed feed; the last good
+//! data stays in use). The forms call `app::org::update_team`,
+//! `app::focus::set_policy`, `app::pulse::set_config`, `add_feed`,
+//! `remove_feed` and `refresh_all`, as the API and CLI do.
 //! Feed sources are often secret URLs: managers only, like the API.
 
 use std::collections::HashMap;
@@ -14,8 +16,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
-use tandem_app::{focus, lookup, org};
+use tandem_app::{focus, lookup, org, pulse};
 use tandem_domain::policy::{ClockTime, Day, TeamPolicy};
+use tandem_domain::pulse::PulseConfig;
 use tandem_domain::team::{Team, TeamPatch};
 use uuid::Uuid;
 
@@ -141,6 +144,63 @@ impl PolicyForm {
     }
 }
 
+/// The pulse form as typed (kept when it is refused).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PulseForm {
+    pub csrf: String,
+    /// A checkbox: present when ticked.
+    pub enabled: Option<String>,
+    pub day: String,
+    pub time: String,
+    pub min_answers: String,
+}
+
+impl PulseForm {
+    fn of(c: &PulseConfig) -> PulseForm {
+        PulseForm {
+            csrf: String::new(),
+            enabled: c.enabled.then(|| "yes".to_owned()),
+            day: c.day.to_string(),
+            time: c.time.to_string(),
+            min_answers: c.min_answers.to_string(),
+        }
+    }
+
+    /// The configuration the form describes, or each unreadable field named.
+    fn config(&self, errors: &mut FormErrors) -> Option<PulseConfig> {
+        let day = self
+            .day
+            .trim()
+            .parse::<Day>()
+            .map_err(|e| errors.fields.insert("day".into(), e.to_string()))
+            .ok();
+        let time = self
+            .time
+            .trim()
+            .parse::<ClockTime>()
+            .map_err(|e| errors.fields.insert("time".into(), e))
+            .ok();
+        let min_answers = self
+            .min_answers
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| {
+                errors.fields.insert(
+                    "min_answers".into(),
+                    format!("{:?} is not a whole number of answers", self.min_answers),
+                )
+            })
+            .ok();
+        Some(PulseConfig {
+            enabled: self.enabled.is_some(),
+            day: day?,
+            time: time?,
+            min_answers: min_answers?,
+        })
+    }
+}
+
 fn hours_text(minutes: u32) -> String {
     if minutes.is_multiple_of(60) {
         (minutes / 60).to_string()
@@ -228,6 +288,9 @@ pub struct FocusSetupPage {
     pub work_days: Vec<DayBox>,
     pub no_meeting_days: Vec<DayBox>,
     pub policy_errors: FormErrors,
+    pub pulse: PulseForm,
+    pub pulse_days: Vec<DayBox>,
+    pub pulse_errors: FormErrors,
     pub feeds: Vec<FeedRow>,
     pub feed_form: FeedForm,
     pub feed_errors: FormErrors,
@@ -238,6 +301,8 @@ pub struct FocusSetupPage {
 struct Forms {
     policy: Option<PolicyForm>,
     policy_errors: FormErrors,
+    pulse: Option<PulseForm>,
+    pulse_errors: FormErrors,
     feed: FeedForm,
     feed_errors: FormErrors,
 }
@@ -253,6 +318,10 @@ async fn page_of(
     let id = team.id.to_string();
     let (_, current) = focus::policy(store, &id).await.map_err(ApiError::from)?;
     let policy = f.policy.unwrap_or_else(|| PolicyForm::of(team, &current));
+    let pulse = match f.pulse {
+        Some(p) => p,
+        None => PulseForm::of(&pulse::config(store, &id).await.map_err(ApiError::from)?.1),
+    };
     let members = store.team_members(team.id).await?;
     let names: HashMap<Uuid, String> = members.iter().map(|u| (u.id, u.username.clone())).collect();
     let feeds = focus::list_feeds(store, Some(&id))
@@ -308,6 +377,15 @@ async fn page_of(
         no_meeting_days: day_boxes(&no_meeting),
         policy,
         policy_errors: f.policy_errors,
+        pulse_days: day_boxes(
+            &pulse
+                .day
+                .parse::<Day>()
+                .map(|d| vec![d])
+                .unwrap_or_default(),
+        ),
+        pulse,
+        pulse_errors: f.pulse_errors,
         feeds,
         feed_form: f.feed,
         feed_errors: f.feed_errors,
@@ -319,6 +397,7 @@ async fn page_of(
 pub fn done_text(code: &str) -> Option<&'static str> {
     Some(match code {
         "policy-saved" => "Policy saved. The team's focus figures use it from now on.",
+        "pulse-saved" => "Pulse settings saved.",
         "feed-added" => "Calendar feed added. Refresh to read it.",
         "feed-removed" => "Calendar feed removed.",
         "feeds-refreshed" => "Calendar feeds refreshed; each feed's state is below.",
@@ -407,6 +486,43 @@ pub async fn save_policy(
     let f = Forms {
         policy: Some(form),
         policy_errors: errors,
+        ..Forms::default()
+    };
+    let page = page_of(&state, &viewer, &team, None, f).await?;
+    render_status(status, &page)
+}
+
+/// `POST /setup/teams/{key}/focus/pulse`: whether and when the weekly pulse
+/// is asked in Slack, and how many answers a week needs before any figure
+/// is shown (never fewer than three: `PulseConfig::validate`).
+pub async fn save_pulse(
+    State(state): State<AppState>,
+    ManagerViewer(viewer): ManagerViewer,
+    Path(key): Path<String>,
+    PageForm(form): PageForm<PulseForm>,
+) -> PageResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    let team = lookup::team(&state.store, &key)
+        .await
+        .map_err(ApiError::from)?;
+    let mut errors = FormErrors::default();
+    let status = match form.config(&mut errors) {
+        Some(config) if errors.is_empty() => {
+            match pulse::set_config(&state.store, &team.id.to_string(), config, Utc::now()).await {
+                Ok(_) => {
+                    return Ok(see_other(&format!(
+                        "/setup/teams/{}/focus?done=pulse-saved",
+                        team.key
+                    )));
+                }
+                Err(e) => absorb(&mut errors, e)?,
+            }
+        }
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let f = Forms {
+        pulse: Some(form),
+        pulse_errors: errors,
         ..Forms::default()
     };
     let page = page_of(&state, &viewer, &team, None, f).await?;

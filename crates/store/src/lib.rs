@@ -70,7 +70,7 @@ pub use backups::BackupRun;
 pub use checks::{
     Alert, AlertAttempt, CheckResult, CheckRun, CheckWrite, IncidentEntry, NewAlert, StoredCheck,
 };
-pub use dump::{DumpSummary, EXPORT_FORMAT, demo_dump};
+pub use dump::{DumpSummary, EXPORT_FORMAT, NOT_DUMPED, demo_dump, dumped_tables};
 pub use engineering::fetches::FetchKey;
 pub use engineering::records::{Ingest, RawDeliveryFilter};
 pub use engineering::tracker::{ParentLink, TrackedItem, TrackerWrite};

@@ -25,7 +25,9 @@ use uuid::Uuid;
 
 pub(crate) mod tables;
 
+pub use crate::dump::tables::{NOT_DUMPED, dumped_tables};
 use crate::dump::tables::{RowCounts, TABLES, TableRow, insert_rows, read_table};
+use crate::engine::Engine;
 use crate::inserts::*;
 use crate::rows::*;
 use crate::{BeginSnapshot, BeginWrite, Result, Store, StoreError, on_pool};
@@ -329,11 +331,7 @@ impl Store {
     /// database holds no data a dump would carry (what `tandem restore`
     /// requires before it writes anything).
     pub async fn first_table_with_rows(&self) -> Result<Option<String>> {
-        let names = ENTITY_TABLES
-            .iter()
-            .copied()
-            .chain(TABLES.iter().map(|t| t.name));
-        for name in names {
+        for name in dumped_tables() {
             let found: Option<(i32,)> = on_pool!(self, |pool| {
                 sqlx::query_as(crate::engine::sql(format!("SELECT 1 FROM {name} LIMIT 1")))
                     .fetch_optional(pool)
@@ -344,6 +342,31 @@ impl Store {
             }
         }
         Ok(None)
+    }
+
+    /// Every table of the schema, by name (what the dump's coverage test
+    /// compares with [`dumped_tables`] and [`NOT_DUMPED`]).
+    pub async fn schema_tables(&self) -> Result<Vec<String>> {
+        let names: Vec<(String,)> = match &self.engine {
+            Engine::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+            Engine::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+                     ORDER BY table_name",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(names.into_iter().map(|(n,)| n).collect())
     }
 
     /// Reads a dump written by [`Store::export`] and stores all of it in one

@@ -1,5 +1,5 @@
 //! The stable-toolchain fuzzer's second half (the first is
-//! `crates/domain/examples/fuzz.rs`, whose mutator this copies: the domain
+//! `crates/domain/examples/fuzz.rs`, whose kit this shares: the domain
 //! cannot reach these readers): mutated inputs fed to
 //! - `jira-csv`: the Jira CSV export reader (`tandem_importers::jira_csv::parse`),
 //!   seeded with the CLI's fixture export. Oracles: no panic; every issue
@@ -15,93 +15,18 @@
 //! Run (release):
 //!   cargo run --release -p tandem-app --example fuzz_inputs -- 10000000 1 [target]
 //! (executions per target, seed). A failing input is written to
-//! target/fuzz-failures/ and the run exits non-zero at the end.
+//! target/fuzz-failures/ and the run exits non-zero at the end. The
+//! generator, the byte mutator and the run loop are the domain fuzzer's
+//! (`crates/domain/examples/fuzz_kit/`, included by path).
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::time::Instant;
 
 use tandem_app::Settings;
 use tandem_importers::jira_csv::{JiraCsvImport, parse};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// Byte mutations: flips, inserts, deletions, tokens, splices from a donor.
-fn mutate_bytes(bytes: &mut Vec<u8>, rng: &mut Rng, donor: &[u8], tokens: &[&[u8]]) {
-    for _ in 0..=rng.below(4) {
-        if bytes.is_empty() {
-            bytes.push(b'a');
-        }
-        let at = rng.below(bytes.len());
-        match rng.below(6) {
-            0 => bytes[at] ^= 1 << rng.below(8),
-            1 => bytes.insert(at, rng.next() as u8),
-            2 => {
-                let end = (at + rng.below(16)).min(bytes.len());
-                bytes.drain(at..end);
-            }
-            3 => {
-                let t = tokens[rng.below(tokens.len())];
-                bytes.splice(at..at, t.iter().copied());
-            }
-            4 if !donor.is_empty() => {
-                let from = rng.below(donor.len());
-                let end = (from + rng.below(64)).min(donor.len());
-                bytes.splice(at..at, donor[from..end].iter().copied());
-            }
-            _ => {
-                let end = (at + rng.below(32)).min(bytes.len());
-                let copy = bytes[at..end].to_vec();
-                bytes.splice(at..at, copy);
-            }
-        }
-    }
-}
-
-struct Target {
-    name: &'static str,
-    executions: u64,
-    failures: u64,
-}
-
-fn save(kind: &str, n: u64, input: &[u8], why: &str) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/fuzz-failures");
-    std::fs::create_dir_all(&dir).ok();
-    let path = dir.join(format!("{kind}-{n}.bin"));
-    std::fs::write(&path, input).ok();
-    eprintln!("FAILURE {kind} #{n}: {why} (input in {})", path.display());
-}
-
-fn record(
-    t: &mut Target,
-    kind: &str,
-    n: u64,
-    input: &[u8],
-    outcome: std::thread::Result<Result<(), String>>,
-) {
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(why)) => {
-            t.failures += 1;
-            save(kind, n, input, &why);
-        }
-        Err(_) => {
-            t.failures += 1;
-            save(kind, n, input, "panic");
-        }
-    }
-}
+#[path = "../../domain/examples/fuzz_kit/mod.rs"]
+mod fuzz_kit;
+use fuzz_kit::{Rng, Target, mutate_bytes};
 
 const CSV_TOKENS: &[&[u8]] = &[
     b"\"",
@@ -136,24 +61,27 @@ fn run_jira_csv(t: &mut Target, rng: &mut Rng, iterations: u64) {
     };
     for n in 0..iterations {
         let mut b = seed.clone();
-        mutate_bytes(&mut b, rng, &seed, CSV_TOKENS);
-        t.executions += 1;
-        let outcome = catch_unwind(AssertUnwindSafe(|| match parse(&b, &what) {
-            Ok(issues) => {
-                for i in &issues {
-                    if i.key.trim().is_empty() {
-                        return Err(format!("an issue without a key: {i:?}"));
+        mutate_bytes(&mut b, rng, &seed, CSV_TOKENS, b'a');
+        t.executed();
+        t.check(
+            n,
+            || b.clone(),
+            || match parse(&b, &what) {
+                Ok(issues) => {
+                    for i in &issues {
+                        if i.key.trim().is_empty() {
+                            return Err(format!("an issue without a key: {i:?}"));
+                        }
                     }
+                    Ok(())
                 }
-                Ok(())
-            }
-            Err(problems) if problems.is_empty() => Err("refused naming no problem".into()),
-            Err(problems) if problems.iter().any(|p| p.line == 0) => {
-                Err(format!("a problem without a line: {problems:?}"))
-            }
-            Err(_) => Ok(()),
-        }));
-        record(t, "jira-csv", n, &b, outcome);
+                Err(problems) if problems.is_empty() => Err("refused naming no problem".into()),
+                Err(problems) if problems.iter().any(|p| p.line == 0) => {
+                    Err(format!("a problem without a line: {problems:?}"))
+                }
+                Err(_) => Ok(()),
+            },
+        );
     }
 }
 
@@ -223,19 +151,26 @@ fn run_config(t: &mut Target, rng: &mut Rng, iterations: u64) {
     ];
     for n in 0..iterations {
         let mut b = seed.clone();
-        mutate_bytes(&mut b, rng, &seed, TOML_TOKENS);
+        mutate_bytes(&mut b, rng, &seed, TOML_TOKENS, b'a');
         let mut env: Vec<(String, String)> = Vec::new();
         for _ in 0..rng.below(3) {
             let k = ENV_KEYS[rng.below(ENV_KEYS.len())].to_owned();
             let mut v = values[rng.below(values.len())].as_bytes().to_vec();
             if rng.below(2) == 0 {
-                mutate_bytes(&mut v, rng, b"0123456789", TOML_TOKENS);
+                mutate_bytes(&mut v, rng, b"0123456789", TOML_TOKENS, b'a');
             }
             env.push((k, String::from_utf8_lossy(&v).into_owned()));
         }
         std::fs::write(&path, &b).expect("write the fuzzed configuration");
-        t.executions += 1;
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
+        t.executed();
+        let saved = || {
+            let mut input = b.clone();
+            for (k, v) in &env {
+                input.extend_from_slice(format!("\n# env {k}={v}").as_bytes());
+            }
+            input
+        };
+        t.check(n, saved, || {
             let first = Settings::load_from(Some(&path), &env);
             let second = Settings::load_from(Some(&path), &env);
             match (first, second) {
@@ -246,50 +181,23 @@ fn run_config(t: &mut Target, rng: &mut Rng, iterations: u64) {
                     b.err().map(|e| e.to_string())
                 )),
             }
-        }));
-        let mut input = b.clone();
-        for (k, v) in &env {
-            input.extend_from_slice(format!("\n# env {k}={v}").as_bytes());
-        }
-        record(t, "config", n, &input, outcome);
+        });
     }
     std::fs::remove_file(&path).ok();
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let iterations: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
-    let only = args.next();
-    // Panics are caught and counted; keep the default hook's message short.
-    std::panic::set_hook(Box::new(|info| eprintln!("panic: {info}")));
-    println!("seed {seed}, {iterations} executions per target");
-    let mut targets = Vec::new();
-    for name in ["jira-csv", "config"] {
-        if only.as_deref().is_some_and(|o| o != name) {
-            continue;
-        }
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-        let mut t = Target {
-            name,
-            executions: 0,
-            failures: 0,
-        };
-        let started = Instant::now();
-        match name {
-            "jira-csv" => run_jira_csv(&mut t, &mut rng, iterations),
-            _ => run_config(&mut t, &mut rng, iterations),
-        }
-        println!(
-            "{:<9} {:>11} executions  {:>4} failures  {:>8.1} s",
-            t.name,
-            t.executions,
-            t.failures,
-            started.elapsed().as_secs_f64()
-        );
-        targets.push(t);
-    }
-    if targets.iter().any(|t| t.failures > 0) {
-        std::process::exit(1);
-    }
+    let args = fuzz_kit::args();
+    println!(
+        "seed {}, {} executions per target",
+        args.seed, args.iterations
+    );
+    fuzz_kit::run_all(
+        &args,
+        &["jira-csv", "config"],
+        |t, rng, iterations| match t.name {
+            "jira-csv" => run_jira_csv(t, rng, iterations),
+            _ => run_config(t, rng, iterations),
+        },
+    );
 }

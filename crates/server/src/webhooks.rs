@@ -850,12 +850,11 @@ async fn refused(
     }
 }
 
-/// Commits and refs first (idempotent, so a crash before the deliveries
-/// commit only means the sender's retry writes them again), then the
-/// deliveries with their records in one transaction, then the attribution
-/// of deployments these commits and pull requests may change is marked
-/// stale. On PostgreSQL the commits and the refs (separate tables, separate
-/// transactions) are written at the same time.
+/// The batch in one transaction (`Store::ingest_with_git`): the pushed
+/// commits, the refs they move (the last position per ref), the deliveries
+/// with their records, and the attribution of deployments the new commits
+/// and pull requests can change marked stale. One commit per batch: an
+/// acknowledged delivery has all of its rows, an unacknowledged one none.
 async fn commit_batch(
     store: &Store,
     items: &[Ingest],
@@ -863,51 +862,7 @@ async fn commit_batch(
 ) -> tandem_store::Result<Vec<bool>> {
     let commits: Vec<Commit> = git.iter().flat_map(|g| g.0.iter().cloned()).collect();
     let refs = last_per_ref(git.iter().flat_map(|g| g.1.iter()));
-    let write_commits = async {
-        if commits.is_empty() {
-            Ok(Vec::new())
-        } else {
-            store.upsert_commits(&commits).await
-        }
-    };
-    let write_refs = async {
-        if refs.is_empty() {
-            Ok(())
-        } else {
-            store.set_refs(&refs).await
-        }
-    };
-    let fresh_commits = match store.engine() {
-        tandem_store::EngineKind::Postgres => {
-            let (commits, refs) = tokio::join!(write_commits, write_refs);
-            refs?;
-            commits?
-        }
-        // One writer at a time: concurrent transactions would only wait.
-        tandem_store::EngineKind::Sqlite => {
-            let commits = write_commits.await?;
-            write_refs.await?;
-            commits
-        }
-    };
-    let repo_of: HashMap<&str, &str> = commits
-        .iter()
-        .map(|c| (c.sha.as_str(), c.repo.as_str()))
-        .collect();
-    let mut new_shas: HashMap<String, Vec<String>> = HashMap::new();
-    for sha in fresh_commits {
-        if let Some(repo) = repo_of.get(sha.as_str()) {
-            new_shas.entry((*repo).to_owned()).or_default().push(sha);
-        }
-    }
-    let fresh = store.ingest(items).await?;
-    for (item, new) in items.iter().zip(&fresh) {
-        if *new {
-            ingest::collect_pr_shas(&item.records, &mut new_shas);
-        }
-    }
-    ingest::invalidate(store, &new_shas).await?;
-    Ok(fresh)
+    store.ingest_with_git(items, &commits, &refs).await
 }
 
 /// One position per ref, the last one reported (pushes arrive in order

@@ -104,9 +104,11 @@ async fn main() -> anyhow::Result<()> {
     ));
     out.push_str("| engine | API deliveries/s | p50 / p99 ack (ms) | raw batched inserts, deliveries/s | API ÷ raw | store batched ingest, deliveries/s | API ÷ store batches | failed API deliveries | bytes per delivery |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let mut per_round = String::new();
+    let mut tables = String::new();
     for engine in &args.engines {
         eprintln!("== {} ==", engine.kind().as_str());
-        let (rounds, latencies, bytes) = bench_engine(&args, engine.kind()).await?;
+        let (rounds, latencies, bytes, engine_tables) = bench_engine(&args, engine.kind()).await?;
+        tables.push_str(&engine_tables);
         let api = median_f64(rounds.iter().map(|r| r.api_per_s));
         let raw = median_f64(rounds.iter().map(|r| r.raw_per_s));
         let store = median_f64(rounds.iter().map(|r| r.store_per_s));
@@ -130,6 +132,10 @@ async fn main() -> anyhow::Result<()> {
     }
     out.push_str("\nPer round:\n\n| engine | API deliveries/s | raw inserts, deliveries/s | store ingest, deliveries/s |\n|---|---|---|---|\n");
     out.push_str(&per_round);
+    if !tables.is_empty() {
+        out.push_str("\nPostgreSQL, the API database's tables:\n\n");
+        out.push_str(&tables);
+    }
     out.push_str(&format!(
         "\nLoad average after: {}\n",
         machine::load_average()
@@ -141,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
 async fn bench_engine(
     args: &Args,
     engine: EngineKind,
-) -> anyhow::Result<(Vec<Round>, Vec<Duration>, usize)> {
+) -> anyhow::Result<(Vec<Round>, Vec<Duration>, usize, String)> {
     let templates = Templates::load()?;
     let db = TestDb::new(engine).await;
     process::tandem_cli(&args.binary.tandem, &db.url, &["migrate"], None).await?;
@@ -216,6 +222,7 @@ async fn bench_engine(
     let mut rounds = Vec::new();
     let mut latencies = Vec::new();
     let mut bytes = 0;
+    let mut tables = String::new();
     for round in 0..args.load.rounds {
         let start = args.load.warmup + round * args.deliveries;
         let batch = templates.prepare(start, args.deliveries, project_id, team_id)?;
@@ -239,6 +246,11 @@ async fn bench_engine(
             r.store_per_s
         );
         rounds.push(r);
+        if engine == EngineKind::Postgres {
+            let snapshot = pg_tables(&db.url).await?;
+            eprint!("{snapshot}");
+            tables.push_str(&format!("After round {}:\n\n{snapshot}\n", round + 1));
+        }
     }
     // Everything sent was stored once.
     let store = db.store().await;
@@ -255,7 +267,36 @@ async fn bench_engine(
     );
     store.close().await;
     process::terminate(&mut server).await?;
-    Ok((rounds, latencies, bytes))
+    Ok((rounds, latencies, bytes, tables))
+}
+
+/// The API database's largest tables (PostgreSQL): live and dead rows,
+/// updates (of which HOT), autovacuum and autoanalyze runs, total size
+/// with indexes. Read after each round to see what grows with the table
+/// (the statistics reach `pg_stat_user_tables` within about a second).
+async fn pg_tables(url: &str) -> anyhow::Result<String> {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let pool = sqlx::PgPool::connect(url).await?;
+    let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT relname::text, n_live_tup, n_dead_tup, n_tup_upd, n_tup_hot_upd, \
+         autovacuum_count, autoanalyze_count, pg_total_relation_size(relid) \
+         FROM pg_stat_user_tables \
+         WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 \
+         ORDER BY pg_total_relation_size(relid) DESC, relname LIMIT 12",
+    )
+    .fetch_all(&pool)
+    .await?;
+    pool.close().await;
+    let mut out = String::from(
+        "| table | live rows | dead rows | updates (HOT) | autovacuums | autoanalyzes | size with indexes (kB) |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (name, live, dead, upd, hot, vac, an, size) in rows {
+        out.push_str(&format!(
+            "| {name} | {live} | {dead} | {upd} ({hot}) | {vac} | {an} | {} |\n",
+            size / 1024
+        ));
+    }
+    Ok(out)
 }
 
 // ---- the deliveries --------------------------------------------------------

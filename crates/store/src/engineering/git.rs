@@ -20,7 +20,7 @@ use tandem_domain::DomainError;
 use tandem_domain::error::FieldError;
 use tandem_domain::git::{Commit, CommitSource, FileChange, GitRef};
 
-use crate::engine::{Tx, push_list};
+use crate::engine::{Tx, on_tx, push_list};
 use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
 /// Rows per multi-row INSERT (the same size as the other bulk paths).
@@ -240,29 +240,10 @@ impl Store {
 
     /// Points several refs at their commits, in one transaction.
     pub async fn set_refs(&self, refs: &[GitRef]) -> Result<()> {
-        for (i, r) in refs.iter().enumerate() {
-            r.validate().map_err(|e| prefix_ref(e, i))?;
-        }
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            for rows in refs.chunks(BULK_ROWS) {
-                let mut qb =
-                    QueryBuilder::new("INSERT INTO git_refs (repo, name, sha, updated_at) ");
-                qb.push_values(rows, |mut b, r| {
-                    b.push_bind(&r.repo)
-                        .push_bind(&r.name)
-                        .push_bind(&r.sha)
-                        .push_bind(r.updated_at);
-                });
-                qb.push(
-                    " ON CONFLICT (repo, name) DO UPDATE SET sha = excluded.sha, updated_at = excluded.updated_at \
-                     WHERE git_refs.sha <> excluded.sha",
-                );
-                qb.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
+        check_refs(refs)?;
+        let mut tx = self.write_tx().await?;
+        set_refs_tx(&mut tx, refs).await?;
+        tx.commit().await
     }
 
     /// The refs of `repo`, by name.
@@ -346,48 +327,7 @@ impl CommitWriter {
     /// this transaction count as stored. Every commit of the batch is
     /// validated first; the error names the index of the first bad one.
     pub async fn write(&mut self, commits: &[Commit]) -> Result<Vec<String>> {
-        for (i, c) in commits.iter().enumerate() {
-            c.validate().map_err(|e| prefix(e, i))?;
-        }
-        // One entry per (repo, sha), in first-seen order, grouped by repo.
-        let mut by_repo: Vec<(&str, Vec<&Commit>)> = Vec::new();
-        let mut seen: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
-        for c in commits {
-            match seen.get(&(c.repo.as_str(), c.sha.as_str())) {
-                Some(&(g, k)) => {
-                    let kept = &mut by_repo[g].1[k];
-                    if kept.source != CommitSource::Git && c.source == CommitSource::Git {
-                        *kept = c;
-                    }
-                }
-                None => {
-                    let g = match by_repo.iter().position(|(r, _)| *r == c.repo) {
-                        Some(g) => g,
-                        None => {
-                            by_repo.push((c.repo.as_str(), Vec::new()));
-                            by_repo.len() - 1
-                        }
-                    };
-                    seen.insert((&c.repo, &c.sha), (g, by_repo[g].1.len()));
-                    by_repo[g].1.push(c);
-                }
-            }
-        }
-
-        let changed: HashSet<String> = match &mut self.tx {
-            Tx::Postgres(tx) => write_commits_pg(tx, &by_repo).await?,
-            Tx::Sqlite(tx) => write_commits_sqlite(tx, &by_repo).await?,
-        };
-
-        let mut out = Vec::new();
-        let mut reported = HashSet::new();
-        for c in commits {
-            let key = format!("{}\n{}", c.repo, c.sha);
-            if changed.contains(&key) && reported.insert(key) {
-                out.push(c.sha.clone());
-            }
-        }
-        Ok(out)
+        write_commits_tx(&mut self.tx, commits).await
     }
 
     /// Commits the transaction: every batch written becomes visible at once.
@@ -405,6 +345,86 @@ impl CommitWriter {
         }
         Ok(())
     }
+}
+
+/// Stores commits in `tx` with the rules of [`Store::upsert_commits`] and
+/// returns (in input order) the shas that were new or were completed by
+/// `git`. Every commit is validated first; the error names the index of
+/// the first bad one.
+pub(crate) async fn write_commits_tx(tx: &mut Tx, commits: &[Commit]) -> Result<Vec<String>> {
+    for (i, c) in commits.iter().enumerate() {
+        c.validate().map_err(|e| prefix(e, i))?;
+    }
+    // One entry per (repo, sha), in first-seen order, grouped by repo.
+    let mut by_repo: Vec<(&str, Vec<&Commit>)> = Vec::new();
+    let mut seen: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
+    for c in commits {
+        match seen.get(&(c.repo.as_str(), c.sha.as_str())) {
+            Some(&(g, k)) => {
+                let kept = &mut by_repo[g].1[k];
+                if kept.source != CommitSource::Git && c.source == CommitSource::Git {
+                    *kept = c;
+                }
+            }
+            None => {
+                let g = match by_repo.iter().position(|(r, _)| *r == c.repo) {
+                    Some(g) => g,
+                    None => {
+                        by_repo.push((c.repo.as_str(), Vec::new()));
+                        by_repo.len() - 1
+                    }
+                };
+                seen.insert((&c.repo, &c.sha), (g, by_repo[g].1.len()));
+                by_repo[g].1.push(c);
+            }
+        }
+    }
+
+    let changed: HashSet<String> = match tx {
+        Tx::Postgres(tx) => write_commits_pg(tx, &by_repo).await?,
+        Tx::Sqlite(tx) => write_commits_sqlite(tx, &by_repo).await?,
+    };
+
+    let mut out = Vec::new();
+    let mut reported = HashSet::new();
+    for c in commits {
+        let key = format!("{}\n{}", c.repo, c.sha);
+        if changed.contains(&key) && reported.insert(key) {
+            out.push(c.sha.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Validates refs before any is written; the error names the index of
+/// the first bad one (`refs[2].sha`).
+pub(crate) fn check_refs(refs: &[GitRef]) -> Result<()> {
+    for (i, r) in refs.iter().enumerate() {
+        r.validate().map_err(|e| prefix_ref(e, i))?;
+    }
+    Ok(())
+}
+
+/// Moves refs in `tx` (checked with [`check_refs`]): a ref row is only
+/// updated when its sha changes.
+pub(crate) async fn set_refs_tx(tx: &mut Tx, refs: &[GitRef]) -> Result<()> {
+    for rows in refs.chunks(BULK_ROWS) {
+        on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new("INSERT INTO git_refs (repo, name, sha, updated_at) ");
+            qb.push_values(rows, |mut b, r| {
+                b.push_bind(&r.repo)
+                    .push_bind(&r.name)
+                    .push_bind(&r.sha)
+                    .push_bind(r.updated_at);
+            });
+            qb.push(
+                " ON CONFLICT (repo, name) DO UPDATE SET sha = excluded.sha, updated_at = excluded.updated_at \
+                 WHERE git_refs.sha <> excluded.sha",
+            );
+            qb.build().execute(&mut *c).await?;
+        });
+    }
+    Ok(())
 }
 
 /// `CommitWriter::write` on SQLite: multi-row INSERTs of `BULK_ROWS` rows.

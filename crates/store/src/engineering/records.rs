@@ -15,7 +15,7 @@
 //! transaction (the webhook receivers' group commit): a delivery whose id is
 //! already stored is a replay and its records are skipped.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -28,7 +28,7 @@ use tandem_domain::project::Project;
 use tandem_domain::work_item::WorkItem;
 use uuid::Uuid;
 
-use crate::engine::sql;
+use crate::engine::{Engine, Tx, sql};
 use crate::rows::ProjectRow;
 use crate::{BeginWrite, Page, Result, Store, StoreError, on_pool, page};
 
@@ -1406,26 +1406,119 @@ impl Store {
     /// together (`write_records`: pull requests in a few statements for the
     /// whole batch, read-fold-write only for rows that existed).
     pub async fn ingest(&self, batch: &[Ingest]) -> Result<Vec<bool>> {
-        let mut fresh = Vec::with_capacity(batch.len());
         if batch.is_empty() {
-            return Ok(fresh);
+            return Ok(Vec::new());
         }
+        let mut tx = self.write_tx().await?;
+        let fresh = self.ingest_tx(&mut tx, batch).await?;
+        tx.commit().await?;
+        Ok(fresh)
+    }
+
+    /// [`Store::ingest`] in `tx`.
+    async fn ingest_tx(&self, tx: &mut Tx, batch: &[Ingest]) -> Result<Vec<bool>> {
         let deliveries: Vec<&tandem_domain::engineering::RawDelivery> =
             batch.iter().map(|item| &item.delivery).collect();
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            let inserted = pool.insert_deliveries(&mut tx, &deliveries).await?;
-            let mut records = Vec::new();
-            for item in batch {
-                let new = inserted.contains(&item.delivery.id);
-                if new {
-                    records.extend(item.records.iter());
-                }
-                fresh.push(new);
+        let inserted = match (&self.engine, &mut *tx) {
+            (Engine::Sqlite(pool), Tx::Sqlite(t)) => pool.insert_deliveries(t, &deliveries).await?,
+            (Engine::Postgres(pool), Tx::Postgres(t)) => {
+                pool.insert_deliveries(t, &deliveries).await?
             }
-            write_records(&mut tx, pool, records).await?;
-            tx.commit().await?;
-        });
+            _ => unreachable!("a transaction of the store's own engine"),
+        };
+        let mut fresh = Vec::with_capacity(batch.len());
+        let mut records = Vec::new();
+        for item in batch {
+            let new = inserted.contains(&item.delivery.id);
+            if new {
+                records.extend(item.records.iter());
+            }
+            fresh.push(new);
+        }
+        match (&self.engine, tx) {
+            (Engine::Sqlite(pool), Tx::Sqlite(t)) => write_records(t, pool, records).await?,
+            (Engine::Postgres(pool), Tx::Postgres(t)) => write_records(t, pool, records).await?,
+            _ => unreachable!("a transaction of the store's own engine"),
+        }
+        Ok(fresh)
+    }
+
+    /// What a webhook receiver's batch writes, in **one transaction**: the
+    /// pushed commits and the refs they move, the deliveries with their
+    /// records ([`Store::ingest`]), and the attribution of deployments that
+    /// the new commits and pull requests can change marked stale
+    /// ([`Store::invalidate_attribution`]). Returns, for each delivery,
+    /// whether it was new. Nothing is stored when any part fails, so an
+    /// acknowledged delivery has all of its rows and an unacknowledged one
+    /// none (its retry writes them).
+    ///
+    /// One commit per batch: on PostgreSQL each commit waits for its own
+    /// flush, and these were four. The attribution inputs of the
+    /// repositories named by the batch (its commits and pull requests) are
+    /// bumped first, before any other row is written, so the transaction
+    /// locks in the order an attribution refresh does (inputs, then
+    /// deployments) and the two cannot deadlock; a batch of replays bumps
+    /// them too, which at most sends a concurrent refresh round back.
+    ///
+    /// Commits and refs are validated before anything is written (errors
+    /// name `commits[i]`, `refs[i]`); refs are set in the order given.
+    pub async fn ingest_with_git(
+        &self,
+        batch: &[Ingest],
+        commits: &[tandem_domain::git::Commit],
+        refs: &[tandem_domain::git::GitRef],
+    ) -> Result<Vec<bool>> {
+        crate::engineering::git::check_refs(refs)?;
+        let mut repos: Vec<&str> = commits.iter().map(|c| c.repo.as_str()).collect();
+        for item in batch {
+            for r in &item.records {
+                if let Record::PullRequest(pr) = r {
+                    repos.push(pr.repo.as_str());
+                }
+            }
+        }
+        let mut tx = self.write_tx().await?;
+        if !repos.is_empty() {
+            crate::metrics::bump_inputs_tx(&mut tx, &repos).await?;
+        }
+        let fresh_commits = if commits.is_empty() {
+            Vec::new()
+        } else {
+            crate::engineering::git::write_commits_tx(&mut tx, commits).await?
+        };
+        if !refs.is_empty() {
+            crate::engineering::git::set_refs_tx(&mut tx, refs).await?;
+        }
+        let fresh = self.ingest_tx(&mut tx, batch).await?;
+
+        // The new shas by repository: new commits, and those of new pull
+        // requests (their merge commit and commits).
+        let repo_of: HashMap<&str, &str> = commits
+            .iter()
+            .map(|c| (c.sha.as_str(), c.repo.as_str()))
+            .collect();
+        let mut new_shas: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for sha in fresh_commits {
+            if let Some(repo) = repo_of.get(sha.as_str()) {
+                new_shas.entry(*repo).or_default().push(sha);
+            }
+        }
+        for (item, new) in batch.iter().zip(&fresh) {
+            if !*new {
+                continue;
+            }
+            for r in &item.records {
+                if let Record::PullRequest(pr) = r {
+                    let shas = new_shas.entry(pr.repo.as_str()).or_default();
+                    shas.extend(pr.merge_commit_sha.iter().cloned());
+                    shas.extend(pr.commits.iter().map(|c| c.sha.clone()));
+                }
+            }
+        }
+        for (repo, shas) in new_shas.iter().filter(|(_, s)| !s.is_empty()) {
+            crate::metrics::invalidate_tx(&mut tx, repo, shas).await?;
+        }
+        tx.commit().await?;
         Ok(fresh)
     }
 

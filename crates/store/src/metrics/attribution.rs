@@ -16,64 +16,13 @@ impl Store {
         if new_shas.is_empty() {
             return Ok(());
         }
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            // First, so that a refresh holding this repository's row (see
-            // `attribute_pending`) is waited for, and one that read the
-            // repository before this change sends its round back.
-            sqlx::query(BUMP_INPUT).bind(repo).execute(&mut *tx).await?;
-            for chunk in new_shas.chunks(BULK_ROWS) {
-                let mut qb = QueryBuilder::new(
-                    "UPDATE deployments SET attributed = FALSE WHERE attributed = TRUE AND repo = ",
-                );
-                qb.push_bind(repo).push(" AND sha IN (");
-                push_list(&mut qb, chunk, |s| s);
-                qb.push(")");
-                qb.build().execute(&mut *tx).await?;
-
-                let mut qb = QueryBuilder::new(
-                    "UPDATE deployments SET attributed = FALSE WHERE attributed = TRUE AND id IN \
-                     (SELECT deployment_id FROM deployment_commits WHERE repo = ",
-                );
-                qb.push_bind(repo).push(" AND sha IN (");
-                push_list(&mut qb, chunk, |s| s);
-                qb.push("))");
-                qb.build().execute(&mut *tx).await?;
-
-                // The earliest commit time among them, when all are known
-                // commits; otherwise (pull request commits not in the graph)
-                // no bound.
-                let mut qb = QueryBuilder::new(
-                    "SELECT COUNT(*), MIN(committed_at) FROM commits WHERE repo = ",
-                );
-                qb.push_bind(repo).push(" AND sha IN (");
-                push_list(&mut qb, chunk, |s| s);
-                qb.push(")");
-                let (known, earliest): (i64, Option<DateTime<Utc>>) =
-                    qb.build_query_as().fetch_one(&mut *tx).await?;
-                let bound = if usize::try_from(known).unwrap_or(0) == chunk.len() {
-                    earliest
-                } else {
-                    None
-                };
-                let mut qb = QueryBuilder::new(
-                    "UPDATE deployments SET attributed = FALSE WHERE attributed = TRUE \
-                     AND (repo = ",
-                );
-                qb.push_bind(repo).push(
-                    " OR repo IS NULL) AND id IN (SELECT deployment_id FROM deployment_attribution \
-                     WHERE complete = FALSE)",
-                );
-                if let Some(b) = bound {
-                    qb.push(" AND (finished_at IS NULL OR finished_at >= ")
-                        .push_bind(b)
-                        .push(")");
-                }
-                qb.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
+        let mut tx = self.write_tx().await?;
+        // First, so that a refresh holding this repository's row (see
+        // `attribute_pending`) is waited for, and one that read the
+        // repository before this change sends its round back.
+        bump_inputs_tx(&mut tx, &[repo]).await?;
+        invalidate_tx(&mut tx, repo, new_shas).await?;
+        tx.commit().await
     }
 
     /// The project's service scopes, by service.
@@ -1431,6 +1380,81 @@ async fn refresh_incident_days(tx: &mut Tx, keys: &BTreeSet<IncidentKey>) -> Res
                 .execute(&mut *c)
                 .await?;
             }
+        });
+    }
+    Ok(())
+}
+
+/// Bumps the version of these repositories' attribution input in `tx`
+/// (sorted, so two writers lock them in one order): a refresh that read
+/// one before sends its round back, and one holding its row is waited for.
+/// Called before anything else the transaction writes, so that the
+/// transaction and a refresh (which locks the inputs, then writes
+/// deployments) take their locks in the same order.
+pub(crate) async fn bump_inputs_tx(tx: &mut Tx, repos: &[&str]) -> Result<()> {
+    let mut repos = repos.to_vec();
+    repos.sort_unstable();
+    repos.dedup();
+    for repo in repos {
+        on_tx!(tx, |c| {
+            sqlx::query(BUMP_INPUT).bind(repo).execute(&mut *c).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Marks in `tx` the deployments whose attribution these new commits of
+/// `repo` can change (its input's version bumped first with
+/// [`bump_inputs_tx`]).
+pub(crate) async fn invalidate_tx(tx: &mut Tx, repo: &str, new_shas: &[String]) -> Result<()> {
+    for chunk in new_shas.chunks(BULK_ROWS) {
+        on_tx!(tx, |c| {
+            let mut qb = QueryBuilder::new(
+                "UPDATE deployments SET attributed = FALSE WHERE attributed = TRUE AND repo = ",
+            );
+            qb.push_bind(repo).push(" AND sha IN (");
+            push_list(&mut qb, chunk, |s| s);
+            qb.push(")");
+            qb.build().execute(&mut *c).await?;
+
+            let mut qb = QueryBuilder::new(
+                "UPDATE deployments SET attributed = FALSE WHERE attributed = TRUE AND id IN \
+         (SELECT deployment_id FROM deployment_commits WHERE repo = ",
+            );
+            qb.push_bind(repo).push(" AND sha IN (");
+            push_list(&mut qb, chunk, |s| s);
+            qb.push("))");
+            qb.build().execute(&mut *c).await?;
+
+            // The earliest commit time among them, when all are known
+            // commits; otherwise (pull request commits not in the graph)
+            // no bound.
+            let mut qb =
+                QueryBuilder::new("SELECT COUNT(*), MIN(committed_at) FROM commits WHERE repo = ");
+            qb.push_bind(repo).push(" AND sha IN (");
+            push_list(&mut qb, chunk, |s| s);
+            qb.push(")");
+            let (known, earliest): (i64, Option<DateTime<Utc>>) =
+                qb.build_query_as().fetch_one(&mut *c).await?;
+            let bound = if usize::try_from(known).unwrap_or(0) == chunk.len() {
+                earliest
+            } else {
+                None
+            };
+            let mut qb = QueryBuilder::new(
+                "UPDATE deployments SET attributed = FALSE WHERE attributed = TRUE \
+         AND (repo = ",
+            );
+            qb.push_bind(repo).push(
+                " OR repo IS NULL) AND id IN (SELECT deployment_id FROM deployment_attribution \
+         WHERE complete = FALSE)",
+            );
+            if let Some(b) = bound {
+                qb.push(" AND (finished_at IS NULL OR finished_at >= ")
+                    .push_bind(b)
+                    .push(")");
+            }
+            qb.build().execute(&mut *c).await?;
         });
     }
     Ok(())

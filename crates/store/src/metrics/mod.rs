@@ -259,4 +259,5 @@ where
 }
 
 mod attribution;
+pub(crate) use attribution::{bump_inputs_tx, invalidate_tx};
 mod reads;

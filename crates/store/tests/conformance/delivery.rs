@@ -8,6 +8,7 @@ use tandem_domain::engineering::{
     CommitRef, Deployment, DeploymentStatus, Incident, Outcome, Pipeline, PipelineStatus, PrCommit,
     PrState, Provider, PullRequest, RawDelivery, Record, Review, ReviewState,
 };
+use tandem_domain::git::{Commit, CommitSource, GitRef};
 use tandem_domain::project::Project;
 use tandem_domain::work_item::{WorkKind, WorkState};
 use tandem_store::{EngineKind, Ingest, RawDeliveryFilter, Store, StoreError};
@@ -25,6 +26,7 @@ per_engine!(
     deliveries_dedupe_list_and_reapply,
     ingest_skips_the_records_of_replays,
     ingest_batch_mixes_new_rows_updates_and_replays,
+    ingest_with_git_is_one_transaction,
     webhook_secrets_and_repository_lookup,
 );
 
@@ -900,6 +902,164 @@ async fn ingest_batch_mixes_new_rows_updates_and_replays(engine: EngineKind) {
             was
         );
     }
+}
+
+fn pushed(c: char, parent: Option<char>) -> Commit {
+    Commit {
+        repo: "acme/payments".into(),
+        sha: sha(c),
+        author_name: "Dev".into(),
+        author_email: "dev@example.com".into(),
+        authored_at: at(10),
+        author_offset: 0,
+        committed_at: at(10),
+        committer_offset: 0,
+        subject: "change".into(),
+        parents: parent.into_iter().map(sha).collect(),
+        parent_count: i32::from(parent.is_some()),
+        additions: None,
+        deletions: None,
+        files: vec![],
+        source: CommitSource::Github,
+    }
+}
+
+fn main_at(c: char) -> GitRef {
+    GitRef {
+        repo: "acme/payments".into(),
+        name: "refs/heads/main".into(),
+        sha: sha(c),
+        updated_at: at(20),
+    }
+}
+
+/// `ingest_with_git` (the webhook writer's batch) stores the pushed
+/// commits, the ref, the deliveries with their records and the
+/// invalidated attribution together, or, when any part fails, nothing:
+/// a delivery whose batch failed left no commit and moved no ref (before,
+/// commits and refs were committed first, in transactions of their own).
+async fn ingest_with_git_is_one_transaction(engine: EngineKind) {
+    let (store, db) = fresh_store(engine).await;
+    let p = setup(&store).await;
+    let applied = |id: &str, records: Vec<Record>| Ingest {
+        delivery: RawDelivery {
+            outcome: Outcome::Applied,
+            body: b"{}".to_vec(),
+            project_id: Some(p.id),
+            ..delivery(Provider::Github, id, at(1))
+        },
+        records,
+    };
+    // A deployment of commit d, attributed before d was known.
+    let dep = deployment(p.id, DeploymentStatus::Success, 150);
+    store.upsert_deployment(&dep).await.unwrap();
+    mark_attributed(&db).await;
+    let dep_id = store
+        .get_deployment("github", "dep-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(store.deployment_attributed(dep_id).await.unwrap());
+
+    let batch = vec![
+        applied("push-1", vec![]),
+        applied("pr-1", vec![Record::PullRequest(pr(0))]),
+    ];
+    let commits = vec![pushed('c', None), pushed('d', Some('c'))];
+    assert_eq!(
+        store
+            .ingest_with_git(&batch, &commits, &[main_at('d')])
+            .await
+            .unwrap(),
+        vec![true, true]
+    );
+    assert!(
+        store
+            .get_commit("acme/payments", &sha('d'))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.list_refs("acme/payments").await.unwrap(),
+        vec![main_at('d')]
+    );
+    assert!(
+        store
+            .get_pull_request("acme/payments", 12)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Commit d is new: the deployment of it is attributed again.
+    assert!(!store.deployment_attributed(dep_id).await.unwrap());
+
+    // A replay: nothing new, and the ref is not moved back.
+    mark_attributed(&db).await;
+    assert_eq!(
+        store
+            .ingest_with_git(&batch[..1], &commits, &[main_at('d')])
+            .await
+            .unwrap(),
+        vec![false]
+    );
+    assert!(store.deployment_attributed(dep_id).await.unwrap());
+
+    // A batch whose record fails (a deployment of an unknown project)
+    // stores none of its commits, refs or deliveries.
+    let bad = vec![
+        applied("push-2", vec![]),
+        applied(
+            "dep-2",
+            vec![Record::Deployment(Deployment {
+                external_id: "dep-9".into(),
+                ..deployment(Uuid::now_v7(), DeploymentStatus::Success, 150)
+            })],
+        ),
+    ];
+    assert_missing(
+        store
+            .ingest_with_git(&bad, &[pushed('e', Some('d'))], &[main_at('e')])
+            .await,
+        "project_id",
+    );
+    assert!(
+        store
+            .get_commit("acme/payments", &sha('e'))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.list_refs("acme/payments").await.unwrap(),
+        vec![main_at('d')]
+    );
+    assert!(
+        !store
+            .delivery_seen(Provider::Github, "push-2")
+            .await
+            .unwrap()
+    );
+
+    // A bad ref is refused before anything is written, naming it.
+    let mut broken = main_at('f');
+    broken.sha = "not a sha".into();
+    let err = store
+        .ingest_with_git(
+            &[applied("push-3", vec![])],
+            &[pushed('f', Some('d'))],
+            &[broken],
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("refs[0]"), "{err}");
+    assert!(
+        !store
+            .delivery_seen(Provider::Github, "push-3")
+            .await
+            .unwrap()
+    );
 }
 
 async fn webhook_secrets_and_repository_lookup(engine: EngineKind) {

@@ -89,13 +89,18 @@ impl Forecasts {
         goals: &[Goal],
         today: NaiveDate,
     ) -> ApiResult<Self> {
-        let mut by_team = HashMap::new();
-        for g in goals {
-            if let std::collections::hash_map::Entry::Vacant(slot) = by_team.entry(g.team_id) {
-                slot.insert(team_forecast(state, cache, g.team_id, today).await?);
-            }
-        }
-        Ok(Forecasts { by_team })
+        let mut teams: Vec<Uuid> = goals.iter().map(|g| g.team_id).collect();
+        teams.sort();
+        teams.dedup();
+        // The teams at once: each Monte Carlo runs on a blocking thread, so
+        // a first (uncached) page uses every core instead of one at a time.
+        let made = futures_util::future::try_join_all(
+            teams.iter().map(|t| team_forecast(state, cache, *t, today)),
+        )
+        .await?;
+        Ok(Forecasts {
+            by_team: teams.into_iter().zip(made).collect(),
+        })
     }
 
     /// The forecasts of one team already made.

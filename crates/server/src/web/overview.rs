@@ -10,6 +10,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::{Datelike, Duration, Utc};
+use futures_util::future::try_join_all;
 use tandem_domain::metric::Audience;
 use tandem_domain::risk_check::forecast_caveat;
 use tandem_domain::team::Team;
@@ -107,21 +108,38 @@ async fn build(state: &AppState, cache: &PageCache, version: i64) -> PageResult<
         })
         .await?
         .items;
-    let mut kpis = Vec::new();
-    for m in metrics.iter().take(MAX_KPIS) {
-        kpis.push(data::kpi(state, cache, version, m, &goals, now, (160, 100)).await?);
-    }
     let shown: Vec<_> = goals.iter().take(MAX_GOALS).cloned().collect();
-    let forecasts = Forecasts::for_goals(state, cache, &shown, today).await?;
-    let risks = data::open_risks(store, ListQuery::default()).await?;
-    let teams = all_teams(state).await?;
-    let mut rows = Vec::new();
-    for g in &shown {
+    // What the page needs, fetched and computed side by side (the forecasts
+    // on blocking threads, the queries on the pool): a first, uncached
+    // render costs the longest of them, not their sum.
+    let kpis = async {
+        PageResult::Ok(
+            try_join_all(
+                metrics
+                    .iter()
+                    .take(MAX_KPIS)
+                    .map(|m| data::kpi(state, cache, version, m, &goals, now, (160, 100))),
+            )
+            .await?,
+        )
+    };
+    let per_goal = try_join_all(shown.iter().map(|g| async move {
         let progress = data::goal_progress(store, &state.settings, g, today).await?;
+        let items = store.list_goal_work_items(g.id).await?;
+        PageResult::Ok((progress, items))
+    }));
+    let (kpis, forecasts, risks, teams, per_goal) = tokio::try_join!(
+        kpis,
+        async { PageResult::Ok(Forecasts::for_goals(state, cache, &shown, today).await?) },
+        async { PageResult::Ok(data::open_risks(store, ListQuery::default()).await?) },
+        all_teams(state),
+        per_goal,
+    )?;
+    let mut rows = Vec::new();
+    for (g, (progress, items)) in shown.iter().zip(per_goal) {
         let goal_risks: Vec<_> = risks.iter().filter(|r| r.goal_id == Some(g.id)).collect();
         let mut forecast = forecasts.cell(g);
         let owned: Vec<_> = goal_risks.iter().map(|r| (*r).clone()).collect();
-        let items = store.list_goal_work_items(g.id).await?;
         if let Some((caveat, likely_risk)) = forecast_caveat(&items, &owned) {
             forecast = forecast.with_caveat(&caveat);
             if likely_risk && forecast.class == "warn" {
@@ -155,10 +173,13 @@ async fn build(state: &AppState, cache: &PageCache, version: i64) -> PageResult<
     let last_week = (today - Duration::days(7)).iso_week();
     let week = format!("{}-W{:02}", last_week.year(), last_week.week());
     let week_words = view::week_of(tandem_app::kpis::monday(today - Duration::days(7)));
-    let mut asks = Vec::new();
-    for t in &teams {
-        asks.extend(super::agenda::asks(state, cache, t, today).await?.1);
-    }
+    let asks_by_team = try_join_all(
+        teams
+            .iter()
+            .map(|t| super::agenda::asks(state, cache, t, today)),
+    )
+    .await?;
+    let mut asks: Vec<_> = asks_by_team.into_iter().flat_map(|(_, a)| a).collect();
     let more_asks = asks.len().saturating_sub(MAX_ASKS);
     asks.truncate(MAX_ASKS);
     let reports = teams

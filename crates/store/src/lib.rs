@@ -115,6 +115,9 @@ impl EngineKind {
 #[derive(Debug, Clone)]
 pub struct Store {
     engine: Engine,
+    /// Rows ingested since the planner's statistics were last refreshed
+    /// (PostgreSQL; see `engineering::growth`).
+    growth: std::sync::Arc<engineering::growth::Growth>,
 }
 
 /// Connection settings that do not come from the URL.
@@ -213,6 +216,7 @@ impl Store {
                 .await?;
             return Ok(Store {
                 engine: Engine::Postgres(pool),
+                growth: Default::default(),
             });
         }
         let path = match url.split_once("://") {
@@ -251,6 +255,7 @@ impl Store {
             .await?;
         Ok(Store {
             engine: Engine::Sqlite(pool),
+            growth: Default::default(),
         })
     }
 

@@ -6,5 +6,6 @@
 
 pub(crate) mod fetches;
 pub(crate) mod git;
+pub(crate) mod growth;
 pub(crate) mod records;
 pub(crate) mod tracker;

@@ -1519,6 +1519,8 @@ impl Store {
             crate::metrics::invalidate_tx(&mut tx, repo, shas).await?;
         }
         tx.commit().await?;
+        let records: usize = batch.iter().map(|i| i.records.len()).sum();
+        self.note_growth((commits.len() + batch.len() + records) as u64);
         Ok(fresh)
     }
 

@@ -275,9 +275,11 @@ async fn bench_engine(
 /// with indexes. Read after each round to see what grows with the table
 /// (the statistics reach `pg_stat_user_tables` within about a second).
 async fn pg_tables(url: &str) -> anyhow::Result<String> {
+    /// Name, live, dead, updates, HOT updates, autovacuums, autoanalyzes, bytes.
+    type TableStats = (String, i64, i64, i64, i64, i64, i64, i64);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let pool = sqlx::PgPool::connect(url).await?;
-    let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<TableStats> = sqlx::query_as(
         "SELECT relname::text, n_live_tup, n_dead_tup, n_tup_upd, n_tup_hot_upd, \
          autovacuum_count, autoanalyze_count, pg_total_relation_size(relid) \
          FROM pg_stat_user_tables \

@@ -966,6 +966,39 @@ async fn teams(url: &str) -> anyhow::Result<usize> {
     Ok(column(url, "SELECT CAST(COUNT(*) AS TEXT) FROM teams").await?[0].parse()?)
 }
 
+/// Opens every team's policy to (almost) the whole week: working hours
+/// 00:00–23:59 every day and a one-minute focus block at 23:58. A weekly
+/// report is not urgent, so under the default policy (09:00–18:00 on
+/// weekdays, focus 09:00–12:00) a drill run in the morning or at night would
+/// wait for the afternoon and fail for the hour it ran at, not for what it
+/// tests. The report scheduler reads the policy on every pass, so this may
+/// run after the servers started.
+async fn open_policies(tandem: &Path, url: &str) -> anyhow::Result<()> {
+    for key in column(url, "SELECT key FROM teams ORDER BY key").await? {
+        process::tandem_cli(
+            tandem,
+            url,
+            &[
+                "policy",
+                "set",
+                "--team",
+                &key,
+                "--work-hours",
+                "00:00-23:59",
+                "--work-days",
+                "mon,tue,wed,thu,fri,sat,sun",
+                "--evening-cutoff",
+                "23:59",
+                "--focus",
+                "23:58-23:59",
+            ],
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 async fn report_outage(tandem: &Path, engine: EngineKind, outage: u64) -> anyhow::Result<()> {
     let db = TestDb::new(engine).await;
     process::tandem_cli(tandem, &db.url, &["migrate"], None).await?;
@@ -985,6 +1018,7 @@ async fn report_outage(tandem: &Path, engine: EngineKind, outage: u64) -> anyhow
     )
     .await?;
     let teams = teams(&db.url).await?;
+    open_policies(tandem, &db.url).await?;
     tokio::time::sleep(Duration::from_secs(outage)).await;
     let attempts_while_down = column(
         &db.url,
@@ -1111,6 +1145,7 @@ async fn two_replicas(tandem: &Path, minutes: u64) -> anyhow::Result<()> {
     }
     let base0 = servers[0].base();
     provision(tandem, &db.url, &base0, &token).await?;
+    open_policies(tandem, &db.url).await?;
     // Deliveries: some old enough for the retention prune.
     let d = Deliveries::new(0)?;
     let c = client();

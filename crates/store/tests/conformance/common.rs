@@ -390,3 +390,34 @@ pub async fn assert_empty(store: &Store) {
     );
     assert!(lines[0].contains(tandem_store::EXPORT_FORMAT));
 }
+
+/// A TCP check of `team`'s `service` against a closed local port, every
+/// 60 s, critical, failing at the first failed run.
+pub fn tcp_check(name: &str, team: &str, service: &str) -> tandem_domain::check::CheckSpec {
+    use tandem_domain::check::{CheckKind, CheckSpec, Severity};
+    CheckSpec {
+        name: name.into(),
+        team: team.into(),
+        service: service.into(),
+        project: None,
+        kind: CheckKind::Tcp,
+        target: "127.0.0.1:1".into(),
+        method: None,
+        headers: Default::default(),
+        body: None,
+        query: None,
+        conditions: Vec::new(),
+        interval_seconds: 60,
+        timeout_seconds: 5,
+        failure_threshold: 1,
+        success_threshold: 1,
+        grace_seconds: 0,
+        severity: Severity::Critical,
+        depends_on: None,
+        maintenance: Vec::new(),
+        record_type: None,
+        nameserver: None,
+        pattern: None,
+        window_minutes: None,
+    }
+}

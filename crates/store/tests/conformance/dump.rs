@@ -385,34 +385,8 @@ async fn engineering(store: &Store, project: &Project, team_id: Uuid) {
 /// e-mail with its thread and mailbox cursor, a publication with its
 /// mapping, an archived report with a pending upload and its archive line.
 async fn front_line(store: &Store, project: &Project, team_id: Uuid, incident_id: Uuid) {
-    use tandem_domain::check::{
-        AlertChannel, AlertKind, CheckKind, CheckSpec, CheckState, Severity,
-    };
-    let spec = CheckSpec {
-        name: "checkout-health".into(),
-        team: "payments".into(),
-        service: "checkout".into(),
-        project: None,
-        kind: CheckKind::Tcp,
-        target: "127.0.0.1:1".into(),
-        method: None,
-        headers: Default::default(),
-        body: None,
-        query: None,
-        conditions: Vec::new(),
-        interval_seconds: 60,
-        timeout_seconds: 5,
-        failure_threshold: 1,
-        success_threshold: 1,
-        grace_seconds: 0,
-        severity: Severity::Critical,
-        depends_on: None,
-        maintenance: Vec::new(),
-        record_type: None,
-        nameserver: None,
-        pattern: None,
-        window_minutes: None,
-    };
+    use tandem_domain::check::{AlertChannel, AlertKind, CheckState, Severity};
+    let spec = tcp_check("checkout-health", "payments", "checkout");
     let check = store
         .upsert_check(&tandem_store::CheckWrite {
             spec: &spec,

@@ -4,7 +4,6 @@
 //! claimed; business updates and the post-incident note belong to an
 //! incident.
 
-use tandem_domain::check::{CheckKind, CheckSpec, Severity};
 use tandem_domain::engineering::Incident;
 use tandem_domain::frontline::{KpiSourceKind, KpiSourceSpec};
 use tandem_domain::metric::Audience;
@@ -136,31 +135,7 @@ async fn a_disabled_check_is_never_claimed(engine: EngineKind) {
     store.create_team(&t).await.unwrap();
     let p = project(t.id, "payments");
     store.create_project(&p).await.unwrap();
-    let spec = CheckSpec {
-        name: "payments-health".into(),
-        team: "pay".into(),
-        service: "payments-api".into(),
-        project: None,
-        kind: CheckKind::Tcp,
-        target: "127.0.0.1:1".into(),
-        method: None,
-        headers: Default::default(),
-        body: None,
-        query: None,
-        conditions: Vec::new(),
-        interval_seconds: 60,
-        timeout_seconds: 5,
-        failure_threshold: 1,
-        success_threshold: 1,
-        grace_seconds: 0,
-        severity: Severity::Critical,
-        depends_on: None,
-        maintenance: Vec::new(),
-        record_type: None,
-        nameserver: None,
-        pattern: None,
-        window_minutes: None,
-    };
+    let spec = tcp_check("payments-health", "pay", "payments-api");
     store
         .upsert_check(&CheckWrite {
             spec: &spec,

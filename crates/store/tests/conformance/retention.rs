@@ -111,7 +111,7 @@ async fn deliveries_are_read_for_the_archive_then_deleted_by_id(engine: EngineKi
 }
 
 async fn check_results_are_read_for_the_archive_then_deleted_through_the_last(engine: EngineKind) {
-    use tandem_domain::check::{CheckKind, CheckSpec, CheckState, Severity};
+    use tandem_domain::check::CheckState;
     use tandem_store::{CheckRun, CheckWrite};
     let (store, _db) = fresh_store(engine).await;
     let t = team("pay");
@@ -120,31 +120,7 @@ async fn check_results_are_read_for_the_archive_then_deleted_through_the_last(en
     store.create_project(&p).await.unwrap();
     let mut checks = Vec::new();
     for name in ["api-health", "web-health"] {
-        let spec = CheckSpec {
-            name: name.into(),
-            team: "pay".into(),
-            service: "payments-api".into(),
-            project: None,
-            kind: CheckKind::Tcp,
-            target: "127.0.0.1:1".into(),
-            method: None,
-            headers: Default::default(),
-            body: None,
-            query: None,
-            conditions: Vec::new(),
-            interval_seconds: 60,
-            timeout_seconds: 5,
-            failure_threshold: 1,
-            success_threshold: 1,
-            grace_seconds: 0,
-            severity: Severity::Critical,
-            depends_on: None,
-            maintenance: Vec::new(),
-            record_type: None,
-            nameserver: None,
-            pattern: None,
-            window_minutes: None,
-        };
+        let spec = tcp_check(name, "pay", "payments-api");
         let c = store
             .upsert_check(&CheckWrite {
                 spec: &spec,

@@ -1609,8 +1609,16 @@ impl Settings {
         for (key, value) in plain {
             if let Some(path) = env_key_to_path(&key) {
                 // As figment's own Env provider does: "8080" is a number,
-                // "true" a boolean, anything else stays text.
-                let value: figment::value::Value = value.parse().unwrap_or_else(|e| match e {});
+                // "true" a boolean, anything else stays text. figment
+                // 0.10.19's parser panics on a backslash escape after a
+                // non-ASCII character (its unescape slices a string at a
+                // character index; found by the `config` fuzz target), so
+                // such a value is kept as text as it is.
+                let value: figment::value::Value = if value.contains('\\') && !value.is_ascii() {
+                    figment::value::Value::from(value)
+                } else {
+                    value.parse().unwrap_or_else(|e| match e {})
+                };
                 fig = fig.merge(Serialized::global(&path, value));
             }
         }
@@ -2101,6 +2109,32 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains(".rs"), "{err}");
+        // The `config` fuzz target's crash (figment panicked): a quoted value
+        // with an escape after a non-ASCII character is text, so a number
+        // setting refuses it naming the variable, and a text setting takes
+        // it as it is.
+        let err = Settings::load_from(
+            None,
+            &env(&[(
+                "TANDEM_REPORT__SCHEDULER_INTERVAL_SECONDS",
+                "\"\u{fffd}\\x\"\\x",
+            )]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("TANDEM_REPORT__SCHEDULER_INTERVAL_SECONDS"),
+            "{err}"
+        );
+        let s = Settings::load_from(
+            None,
+            &env(&[("TANDEM_DATABASE__URL", "sqlite://Zoë\\n.db")]),
+        )
+        .unwrap();
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&s.database.url),
+            "sqlite://Zoë\\n.db"
+        );
         let err = Settings::load_from(Some(Path::new("/nope/tandem.toml")), &[]).unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");
     }

@@ -17,7 +17,7 @@
 //! `ANALYZE` on them in the background, one at a time: the statistics
 //! follow the table at every size, a new `ANALYZE` invalidates the cached
 //! plans, and a table that grows slowly (what autovacuum already follows)
-//! is analysed rarely — a fifth more rows each time, so about 70 times from
+//! is analysed rarely — a fifth more rows each time, so about 40 times from
 //! empty to a million rows.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -9,16 +9,18 @@
 //!   `lease_until` on rows whose lease is free (PostgreSQL: `FOR UPDATE SKIP
 //!   LOCKED`, so replicas claim disjoint rows; SQLite: one writer at a
 //!   time). Only the lease's owner can finish the run
-//!   ([`Store::finish_check_run`]); a replica that died loses the claim when
+//!   ([`Store::finish_check_runs`]); a replica that died loses the claim when
 //!   the lease runs out.
 //! - An alert is inserted once per `dedup_key`; a sender claims it by a
 //!   conditional update (pending and due, or sending with a stale claim), so
 //!   one sender sends it at a time, and a sent alert is never claimed again.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::FromRow;
 use sqlx::types::Json;
+use sqlx::{FromRow, QueryBuilder};
 use tandem_domain::check::{
     AlertChannel, AlertKind, AlertStatus, CheckSpec, CheckState, GRAINS, Rollup, Severity, bucket,
 };
@@ -125,6 +127,45 @@ pub struct CheckRun {
     pub message: String,
     /// The time this run stands for (the check's interval).
     pub covers_ms: i64,
+}
+
+/// A claimed run to finish ([`Store::finish_check_runs`]).
+#[derive(Debug, Clone)]
+pub struct FinishedRun {
+    pub check_id: Uuid,
+    /// Who claimed it: the run is finished only while this owner holds it.
+    pub owner: String,
+    pub run: CheckRun,
+    /// The check's state after the run.
+    pub state: CheckState,
+    pub next_run_at: DateTime<Utc>,
+    /// What the probe keeps for the next run (`None`: unchanged).
+    pub probe_state: Option<serde_json::Value>,
+}
+
+/// Most runs in one group of [`Store::finish_check_runs`]: its rollup
+/// statement binds 24 values per run (6,144 here), well under both engines'
+/// limits.
+pub const FINISH_ROWS: usize = 256;
+
+/// `runs` split, in order, into groups of at most [`FINISH_ROWS`] indexes
+/// with no check twice in a group (a multi-row upsert may not touch a row
+/// twice, and the update joins each check to one row).
+fn distinct_groups(runs: &[FinishedRun]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut seen: HashSet<Uuid> = HashSet::new();
+    for (i, r) in runs.iter().enumerate() {
+        let full = groups.last().is_none_or(|g| g.len() >= FINISH_ROWS);
+        if full || seen.contains(&r.check_id) {
+            groups.push(Vec::new());
+            seen.clear();
+        }
+        seen.insert(r.check_id);
+        if let Some(g) = groups.last_mut() {
+            g.push(i);
+        }
+    }
+    groups
 }
 
 /// One raw result.
@@ -491,7 +532,8 @@ impl Store {
 
     /// Finishes a claimed run in one transaction: the raw result, the three
     /// rollups, the new state, the next run; and frees the lease. False (and
-    /// nothing written) when `owner` no longer holds the claim.
+    /// nothing written) when `owner` no longer holds the claim. One run of
+    /// [`Store::finish_check_runs`].
     pub async fn finish_check_run(
         &self,
         check_id: Uuid,
@@ -501,69 +543,115 @@ impl Store {
         next_run_at: DateTime<Utc>,
         probe_state: Option<&serde_json::Value>,
     ) -> Result<bool> {
-        let ok = on_pool!(self, |pool| {
+        let finished = FinishedRun {
+            check_id,
+            owner: owner.to_owned(),
+            run: run.clone(),
+            state: state.clone(),
+            next_run_at,
+            probe_state: probe_state.cloned(),
+        };
+        let done = self
+            .finish_check_runs(std::slice::from_ref(&finished))
+            .await?;
+        Ok(done.first().copied().unwrap_or(false))
+    }
+
+    /// Finishes claimed runs in one transaction (the scheduler's group
+    /// commit): for each run whose owner still holds the claim, the raw
+    /// result, the three rollups, the new state and the next run, and the
+    /// lease freed. Multi-row statements, three per group of at most
+    /// [`FINISH_ROWS`] runs of distinct checks (a check finished twice in
+    /// one call is finished in order, in a later group). Returns, in the
+    /// order given, whether each run was finished (false: its claim was
+    /// lost, nothing of it written).
+    pub async fn finish_check_runs(&self, runs: &[FinishedRun]) -> Result<Vec<bool>> {
+        let mut done = vec![false; runs.len()];
+        if runs.is_empty() {
+            return Ok(done);
+        }
+        on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let n = sqlx::query(
-                "UPDATE checks SET state = $3, last_run_at = $4, last_ok = $5, last_message = $6, \
-                 next_run_at = $7, lease_owner = NULL, lease_until = NULL, \
-                 probe_state = COALESCE($8, probe_state) \
-                 WHERE id = $1 AND lease_owner = $2",
-            )
-            .bind(check_id)
-            .bind(owner)
-            .bind(Json(state))
-            .bind(run.at)
-            .bind(run.ok)
-            .bind(&run.message)
-            .bind(next_run_at)
-            .bind(probe_state.map(Json))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 0 {
-                false
-            } else {
-                sqlx::query(
-                    "INSERT INTO check_results (check_id, at, ok, latency_ms, message) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (check_id, at) DO NOTHING",
-                )
-                .bind(check_id)
-                .bind(run.at)
-                .bind(run.ok)
-                .bind(run.latency_ms)
-                .bind(&run.message)
-                .execute(&mut *tx)
-                .await?;
-                let (up, down) = if run.ok {
-                    (run.covers_ms, 0)
-                } else {
-                    (0, run.covers_ms)
-                };
-                for (grain, seconds) in GRAINS {
-                    sqlx::query(
-                        "INSERT INTO check_rollups (check_id, grain, bucket, runs, ok_runs, up_ms, \
-                         down_ms, latency_ms_sum) VALUES ($1, $2, $3, 1, $4, $5, $6, $7) \
-                         ON CONFLICT (check_id, grain, bucket) DO UPDATE SET \
-                         runs = check_rollups.runs + 1, ok_runs = check_rollups.ok_runs + excluded.ok_runs, \
-                         up_ms = check_rollups.up_ms + excluded.up_ms, \
-                         down_ms = check_rollups.down_ms + excluded.down_ms, \
-                         latency_ms_sum = check_rollups.latency_ms_sum + excluded.latency_ms_sum",
-                    )
-                    .bind(check_id)
-                    .bind(grain)
-                    .bind(bucket(run.at, seconds))
-                    .bind(i64::from(run.ok))
-                    .bind(up)
-                    .bind(down)
-                    .bind(run.latency_ms)
-                    .execute(&mut *tx)
-                    .await?;
+            for group in distinct_groups(runs) {
+                let mut qb = QueryBuilder::new(
+                    "UPDATE checks SET state = v.column3, last_run_at = v.column4, \
+                     last_ok = v.column5, last_message = v.column6, next_run_at = v.column7, \
+                     lease_owner = NULL, lease_until = NULL, \
+                     probe_state = COALESCE(v.column8, probe_state) FROM (",
+                );
+                qb.push_values(group.iter().map(|&i| &runs[i]), |mut b, r| {
+                    b.push_bind(r.check_id)
+                        .push_bind(r.owner.as_str())
+                        .push_bind(Json(&r.state))
+                        .push_bind(r.run.at)
+                        .push_bind(r.run.ok)
+                        .push_bind(r.run.message.as_str())
+                        .push_bind(r.next_run_at)
+                        .push_bind(r.probe_state.as_ref().map(Json));
+                });
+                qb.push(
+                    ") AS v WHERE checks.id = v.column1 AND checks.lease_owner = v.column2 \
+                     RETURNING id",
+                );
+                let updated: Vec<(Uuid,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                let updated: HashSet<Uuid> = updated.into_iter().map(|(id,)| id).collect();
+                let kept: Vec<&FinishedRun> = group
+                    .iter()
+                    .filter(|&&i| updated.contains(&runs[i].check_id))
+                    .map(|&i| {
+                        done[i] = true;
+                        &runs[i]
+                    })
+                    .collect();
+                if kept.is_empty() {
+                    continue;
                 }
-                tx.commit().await?;
-                true
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO check_results (check_id, at, ok, latency_ms, message) ",
+                );
+                qb.push_values(&kept, |mut b, r| {
+                    b.push_bind(r.check_id)
+                        .push_bind(r.run.at)
+                        .push_bind(r.run.ok)
+                        .push_bind(r.run.latency_ms)
+                        .push_bind(r.run.message.as_str());
+                });
+                qb.push(" ON CONFLICT (check_id, at) DO NOTHING");
+                qb.build().execute(&mut *tx).await?;
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO check_rollups (check_id, grain, bucket, runs, ok_runs, up_ms, \
+                     down_ms, latency_ms_sum) ",
+                );
+                let rows = kept
+                    .iter()
+                    .flat_map(|r| GRAINS.iter().map(move |g| (*r, *g)));
+                qb.push_values(rows, |mut b, (r, (grain, seconds))| {
+                    let (up, down) = if r.run.ok {
+                        (r.run.covers_ms, 0)
+                    } else {
+                        (0, r.run.covers_ms)
+                    };
+                    b.push_bind(r.check_id)
+                        .push_bind(grain)
+                        .push_bind(bucket(r.run.at, seconds))
+                        .push_bind(1i64)
+                        .push_bind(i64::from(r.run.ok))
+                        .push_bind(up)
+                        .push_bind(down)
+                        .push_bind(r.run.latency_ms);
+                });
+                qb.push(
+                    " ON CONFLICT (check_id, grain, bucket) DO UPDATE SET \
+                     runs = check_rollups.runs + 1, ok_runs = check_rollups.ok_runs + excluded.ok_runs, \
+                     up_ms = check_rollups.up_ms + excluded.up_ms, \
+                     down_ms = check_rollups.down_ms + excluded.down_ms, \
+                     latency_ms_sum = check_rollups.latency_ms_sum + excluded.latency_ms_sum",
+                );
+                qb.build().execute(&mut *tx).await?;
             }
+            tx.commit().await?;
         });
-        Ok(ok)
+        Ok(done)
     }
 
     /// What the probe of a check kept after its last run (a log check's

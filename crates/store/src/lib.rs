@@ -68,7 +68,8 @@ fn unreachable_postgres(opts: &PgConnectOptions, e: sqlx::Error) -> StoreError {
 
 pub use backups::BackupRun;
 pub use checks::{
-    Alert, AlertAttempt, CheckResult, CheckRun, CheckWrite, IncidentEntry, NewAlert, StoredCheck,
+    Alert, AlertAttempt, CheckResult, CheckRun, CheckWrite, FINISH_ROWS, FinishedRun,
+    IncidentEntry, NewAlert, StoredCheck,
 };
 pub use dump::{DumpSummary, EXPORT_FORMAT, NOT_DUMPED, demo_dump, dumped_tables};
 pub use engineering::fetches::FetchKey;

@@ -2,6 +2,7 @@
 //! both engines (SQLite and PostgreSQL) through `per_engine!`, so the two
 //! engines are held to exactly the same behaviour.
 
+mod check_runs;
 mod checks;
 mod common;
 

@@ -5,7 +5,7 @@
 //! holds the claim, and finishes a claim once.
 
 use tandem_domain::check::{CheckState, CheckStatus};
-use tandem_store::{CheckRun, CheckWrite, EngineKind, FinishedRun, Store, StoredCheck};
+use tandem_store::{CheckRun, EngineKind, FinishedRun, Store, StoredCheck};
 use tandem_testkit::{fresh_store, per_engine};
 
 use crate::common::*;
@@ -23,17 +23,7 @@ async fn checks(store: &Store, names: &[&str]) {
     store.create_project(&p).await.unwrap();
     for name in names {
         let spec = tcp_check(name, "pay", "payments-api");
-        store
-            .upsert_check(&CheckWrite {
-                spec: &spec,
-                team_id: t.id,
-                project_id: p.id,
-                origin: "api",
-                first_run_at: at(10),
-                now: at(1),
-            })
-            .await
-            .unwrap();
+        define_check(store, &spec, (t.id, p.id), at(10), at(1)).await;
     }
 }
 

@@ -12,7 +12,7 @@ use tandem_domain::team::Team;
 use tandem_domain::time::micros;
 use tandem_domain::user::{ApiToken, Role, User};
 use tandem_domain::work_item::{Priority, Scores, WorkContext, WorkItem, WorkKind, WorkState};
-use tandem_store::{ListQuery, Page, Store, StoreError};
+use tandem_store::{CheckWrite, ListQuery, Page, Store, StoreError, StoredCheck};
 use uuid::Uuid;
 
 /// A fixed instant with a non-zero microsecond part (and nanoseconds that
@@ -420,4 +420,26 @@ pub fn tcp_check(name: &str, team: &str, service: &str) -> tandem_domain::check:
         pattern: None,
         window_minutes: None,
     }
+}
+
+/// Stores `spec` as an API-defined check of the team and project, first
+/// due at `first_run_at`, written at `now`.
+pub async fn define_check(
+    store: &Store,
+    spec: &tandem_domain::check::CheckSpec,
+    (team_id, project_id): (Uuid, Uuid),
+    first_run_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoredCheck {
+    store
+        .upsert_check(&CheckWrite {
+            spec,
+            team_id,
+            project_id,
+            origin: "api",
+            first_run_at,
+            now,
+        })
+        .await
+        .unwrap()
 }

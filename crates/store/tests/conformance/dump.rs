@@ -387,17 +387,7 @@ async fn engineering(store: &Store, project: &Project, team_id: Uuid) {
 async fn front_line(store: &Store, project: &Project, team_id: Uuid, incident_id: Uuid) {
     use tandem_domain::check::{AlertChannel, AlertKind, CheckState, Severity};
     let spec = tcp_check("checkout-health", "payments", "checkout");
-    let check = store
-        .upsert_check(&tandem_store::CheckWrite {
-            spec: &spec,
-            team_id,
-            project_id: project.id,
-            origin: "api",
-            first_run_at: at(10),
-            now: at(1),
-        })
-        .await
-        .unwrap();
+    let check = define_check(store, &spec, (team_id, project.id), at(10), at(1)).await;
     assert!(
         store
             .set_heartbeat_token("checkout-health", "token-hash")

@@ -8,8 +8,8 @@ use tandem_domain::engineering::Incident;
 use tandem_domain::frontline::{KpiSourceKind, KpiSourceSpec};
 use tandem_domain::metric::Audience;
 use tandem_store::{
-    BusinessUpdate, CheckWrite, EngineKind, IncidentNote, KpiRunOutcome, UPDATE_FAILED,
-    UPDATE_PENDING, UPDATE_POSTED,
+    BusinessUpdate, EngineKind, IncidentNote, KpiRunOutcome, UPDATE_FAILED, UPDATE_PENDING,
+    UPDATE_POSTED,
 };
 use tandem_testkit::{fresh_store, per_engine};
 use uuid::Uuid;
@@ -136,17 +136,7 @@ async fn a_disabled_check_is_never_claimed(engine: EngineKind) {
     let p = project(t.id, "payments");
     store.create_project(&p).await.unwrap();
     let spec = tcp_check("payments-health", "pay", "payments-api");
-    store
-        .upsert_check(&CheckWrite {
-            spec: &spec,
-            team_id: t.id,
-            project_id: p.id,
-            origin: "api",
-            first_run_at: at(10),
-            now: at(1),
-        })
-        .await
-        .unwrap();
+    define_check(&store, &spec, (t.id, p.id), at(10), at(1)).await;
     assert!(
         store
             .set_check_disabled("payments-health", true)

@@ -112,7 +112,7 @@ async fn deliveries_are_read_for_the_archive_then_deleted_by_id(engine: EngineKi
 
 async fn check_results_are_read_for_the_archive_then_deleted_through_the_last(engine: EngineKind) {
     use tandem_domain::check::CheckState;
-    use tandem_store::{CheckRun, CheckWrite};
+    use tandem_store::CheckRun;
     let (store, _db) = fresh_store(engine).await;
     let t = team("pay");
     store.create_team(&t).await.unwrap();
@@ -121,17 +121,7 @@ async fn check_results_are_read_for_the_archive_then_deleted_through_the_last(en
     let mut checks = Vec::new();
     for name in ["api-health", "web-health"] {
         let spec = tcp_check(name, "pay", "payments-api");
-        let c = store
-            .upsert_check(&CheckWrite {
-                spec: &spec,
-                team_id: t.id,
-                project_id: p.id,
-                origin: "api",
-                first_run_at: at(0),
-                now: at(0),
-            })
-            .await
-            .unwrap();
+        let c = define_check(&store, &spec, (t.id, p.id), at(0), at(0)).await;
         checks.push(c);
     }
     // Three runs of each, at 0, 100 and 200 s.

@@ -7,6 +7,7 @@
 use chrono::NaiveDate;
 use tandem_demo as demo;
 use tandem_domain::engineering::Record;
+use tandem_domain::pulse::AnswerInput;
 use tandem_store::{ListQuery, Store};
 
 use crate::credentials as auth;
@@ -59,10 +60,12 @@ async fn load_parts(
     let text = tandem_store::demo_dump(&org, &hash);
     store.import_dump(&mut text.as_bytes()).await?;
     let deployments = if with_engineering {
-        load_engineering(store, today, &org)
+        let n = load_engineering(store, today, &org)
             .await?
             .deployments
-            .len()
+            .len();
+        load_pulse(store, today, &org).await?;
+        n
     } else {
         0
     };
@@ -76,6 +79,37 @@ async fn load_parts(
             .map(|u| (u.user.username.clone(), u.user.role.to_string()))
             .collect(),
     })
+}
+
+/// Gives the demo's pulse answers (`tandem_demo::pulse`) through the
+/// app's own answer path, each at its time, then closes the weeks that
+/// ended before `today`: the answers are stored without identity, as a
+/// real team's are, and the pulse trend has weeks to show.
+async fn load_pulse(store: &Store, today: NaiveDate, org: &demo::Demo) -> anyhow::Result<()> {
+    let answers = demo::pulse::answers(today, org);
+    for a in &answers {
+        let team = org
+            .teams
+            .iter()
+            .find(|t| t.id == a.team_id)
+            .ok_or_else(|| anyhow::anyhow!("a demo pulse answer names no demo team"))?;
+        let user = org
+            .users
+            .iter()
+            .find(|u| u.user.id == a.user_id)
+            .ok_or_else(|| anyhow::anyhow!("a demo pulse answer names no demo user"))?;
+        let input = AnswerInput {
+            workload: a.workload,
+            focus: a.focus,
+            note: a.note.map(str::to_owned),
+        };
+        crate::pulse::answer(store, &team.key, &user.user, &input, a.at).await?;
+    }
+    let midnight = today.and_time(chrono::NaiveTime::MIN).and_utc();
+    for team in &org.teams {
+        crate::pulse::close_ended(store, team, midnight).await?;
+    }
+    Ok(())
 }
 
 /// Stores the demo's engineering history (commits, pull requests, reviews,

@@ -23,6 +23,7 @@
 
 mod data;
 pub mod engineering;
+pub mod pulse;
 
 use std::collections::BTreeSet;
 

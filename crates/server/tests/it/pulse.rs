@@ -25,7 +25,8 @@ use crate::support::TestApp;
 tandem_testkit::per_engine!(
     the_threshold_holds_in_the_api_the_page_and_the_report,
     answers_hold_no_user_id_and_closing_unlinks_them,
-    the_slack_buttons_answer_the_pulse
+    the_slack_buttons_answer_the_pulse,
+    the_demo_has_a_pulse_trend_and_no_answer_is_linked
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -313,6 +314,41 @@ async fn the_threshold_holds_in_the_api_the_page_and_the_report(engine: EngineKi
 }
 
 /// Every value of every `pulse_answers` row as text, and the table's columns.
+/// `serve --demo`'s pulse: eight past weeks answered through the app's own
+/// path, shown where at least three answered, telling each team's story
+/// (Payments' focus falls), and every week closed (no answer key left).
+async fn the_demo_has_a_pulse_trend_and_no_answer_is_linked(engine: EngineKind) {
+    let app = TestApp::start_full_demo(engine).await;
+    let trend = app
+        .get(&app.member, "/api/v1/teams/payments/pulse/trend")
+        .await
+        .ok(200)
+        .body;
+    let weeks = trend.as_array().unwrap();
+    assert_eq!(weeks.len(), 12);
+    assert_eq!(weeks[11]["answers"], 0, "the current week is not answered");
+    let past = &weeks[3..11];
+    assert!(
+        past.iter().all(|w| w["answers"].as_u64().unwrap() > 0),
+        "{trend}"
+    );
+    let shown: Vec<f64> = past
+        .iter()
+        .filter_map(|w| w["focus_mean"].as_f64())
+        .collect();
+    assert!(shown.len() >= 6, "most weeks reach three answers: {trend}");
+    assert!(
+        shown[0] > shown[shown.len() - 1],
+        "Payments' focus falls: {trend}"
+    );
+    let (_, rows) = raw_answers(app.db_url(), engine).await;
+    assert!(rows.len() > 50, "{} answers", rows.len());
+    assert!(
+        rows.iter().all(|r| r[3].is_none()),
+        "every demo week is closed: no answer key is left"
+    );
+}
+
 async fn raw_answers(url: &str, engine: EngineKind) -> (Vec<String>, Vec<Vec<Option<String>>>) {
     let select = match engine {
         EngineKind::Sqlite => {

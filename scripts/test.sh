@@ -50,10 +50,15 @@ if ! pg_up; then
   fi
 fi
 
-# Drop databases left by earlier runs (each test makes its own).
+# Drop databases left by earlier runs (each test makes its own). One still
+# in use belongs to a run going on beside this one (another suite, a drill
+# of scripts/outages.sh): it is left alone.
 if command -v psql >/dev/null 2>&1; then
   psql -Atq "$TANDEM_TEST_PG_URL" -c "SELECT datname FROM pg_database WHERE datname LIKE 'tandem\_test\_%'" |
-    while read -r db; do psql -q "$TANDEM_TEST_PG_URL" -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null; done
+    while read -r db; do
+      psql -q "$TANDEM_TEST_PG_URL" -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 ||
+        echo "test.sh: $db is in use by another run; left alone"
+    done
 fi
 
 # The browser tests (crates/server/tests/browser.rs) drive Debian's headless

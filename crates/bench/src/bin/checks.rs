@@ -88,6 +88,11 @@ struct LiveArgs {
     /// (the server starts meanwhile).
     #[arg(long, default_value_t = 30)]
     lead: u64,
+    /// The database: sqlite (the embedded default) or postgres (a fresh
+    /// database on `TANDEM_TEST_PG_URL`; its backends' CPU is measured
+    /// and added to Tandem's).
+    #[arg(long, default_value = "sqlite")]
+    engine: String,
     /// Skip the blackbox_exporter comparison.
     #[arg(long)]
     no_blackbox: bool,
@@ -230,8 +235,45 @@ fn cpu_of(pid: Option<u32>, ticks: f64) -> anyhow::Result<Option<f64>> {
     pid.map(|p| cpu_seconds(p, ticks)).transpose()
 }
 
+/// The PostgreSQL backends serving `pool`'s database (its own connection
+/// left out): their pids.
+async fn backend_pids(pool: &sqlx::PgPool) -> anyhow::Result<Vec<u32>> {
+    let rows: Vec<(i32,)> = sqlx::query_as(
+        "SELECT pid FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(p,)| u32::try_from(p).ok())
+        .collect())
+}
+
+/// CPU seconds of each of `pids` still running.
+fn cpu_by_pid(pids: &[u32], ticks: f64) -> HashMap<u32, f64> {
+    pids.iter()
+        .filter_map(|&p| cpu_seconds(p, ticks).ok().map(|c| (p, c)))
+        .collect()
+}
+
+/// CPU the backends spent between two samples: a backend in both counts
+/// its difference, one that appeared after the first its whole time (one
+/// gone before the second is missed; the pool keeps its connections).
+fn backends_cpu_between(first: &HashMap<u32, f64>, second: &HashMap<u32, f64>) -> f64 {
+    second
+        .iter()
+        .map(|(pid, c)| c - first.get(pid).copied().unwrap_or(0.0))
+        .sum()
+}
+
 async fn live(args: LiveArgs) -> anyhow::Result<()> {
     args.binary.require()?;
+    let engine = match args.engine.as_str() {
+        "sqlite" => EngineKind::Sqlite,
+        "postgres" => EngineKind::Postgres,
+        other => anyhow::bail!("--engine: {other:?} is not sqlite or postgres"),
+    };
     let ticks = clock_ticks();
     let interval = Duration::from_secs(u64::from(args.interval));
 
@@ -247,7 +289,7 @@ async fn live(args: LiveArgs) -> anyhow::Result<()> {
 
     // The database and the checks, defined through the app as the API
     // would, first runs spread over [t0, t0 + interval).
-    let db = TestDb::new(EngineKind::Sqlite).await;
+    let db = TestDb::new(engine).await;
     process::tandem_cli(&args.binary.tandem, &db.url, &["migrate"], None).await?;
     let store = db.store().await;
     let org = Org::new(
@@ -331,7 +373,7 @@ async fn live(args: LiveArgs) -> anyhow::Result<()> {
 
     // The server.
     let port = process::free_port()?;
-    let log = process::server_log("tandem-bench-checks", EngineKind::Sqlite)?;
+    let log = process::server_log("tandem-bench-checks", engine)?;
     let scheduler = args.scheduler_ms.to_string();
     let mut child = process::spawn_server(
         &args.binary.tandem,
@@ -421,12 +463,21 @@ async fn live(args: LiveArgs) -> anyhow::Result<()> {
         });
     }
 
-    // CPU samples: at t0, after the first interval, at the end.
+    // CPU samples: at t0, after the first interval, at the end. On
+    // PostgreSQL the server's backends too, from a connection of our own.
+    let pg = match engine {
+        EngineKind::Postgres => Some(sqlx::PgPool::connect(&db.url).await?),
+        EngineKind::Sqlite => None,
+    };
     let bb_pid = bb_child.as_ref().and_then(|c| c.id());
     tokio::time::sleep_until(started.into()).await;
     let (t_0, b0) = (cpu_seconds(pid, ticks)?, cpu_of(bb_pid, ticks)?);
     tokio::time::sleep_until((started + interval).into()).await;
     let (t_1, b1) = (cpu_seconds(pid, ticks)?, cpu_of(bb_pid, ticks)?);
+    let pg_1 = match &pg {
+        Some(p) => Some(cpu_by_pid(&backend_pids(p).await?, ticks)),
+        None => None,
+    };
     let bb_at_1 = bb_probes.load(Ordering::Relaxed);
     let rss_kib: u64 = machine::read_trimmed(&format!("/proc/{pid}/status"))
         .lines()
@@ -437,6 +488,13 @@ async fn live(args: LiveArgs) -> anyhow::Result<()> {
     tokio::time::sleep_until(end.into()).await;
     let (t_2, b2) = (cpu_seconds(pid, ticks)?, cpu_of(bb_pid, ticks)?);
     let bb_at_2 = bb_probes.load(Ordering::Relaxed);
+    let backends_steady = match (&pg, &pg_1) {
+        (Some(p), Some(first)) => {
+            let second = cpu_by_pid(&backend_pids(p).await?, ticks);
+            Some(backends_cpu_between(first, &second))
+        }
+        _ => None,
+    };
     let steady = (end - (started + interval)).as_secs_f64();
     let load_after = machine::load_average();
     // Let runs in flight land, then stop.
@@ -475,10 +533,12 @@ async fn live(args: LiveArgs) -> anyhow::Result<()> {
     let tandem_steady = t_2 - t_1;
     let expected_steady = n * steady / f64::from(args.interval);
     let bb_steady = b2.zip(b1).map(|(b, a)| b - a);
+    let with_backends = tandem_steady + backends_steady.unwrap_or(0.0);
     let summary = json!({
         "date": Utc::now().to_rfc3339(),
         "machine": {"cpu": machine::cpu_model(), "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
                     "load_before": load_before, "load_after": load_after, "commit": machine::git_commit()},
+        "engine": engine.as_str(),
         "checks": args.checks, "interval_seconds": args.interval, "intervals": args.intervals,
         "scheduler_interval_ms": args.scheduler_ms, "define_s": define_s,
         "server_ready_after_first_due_s": late_start,
@@ -489,6 +549,12 @@ async fn live(args: LiveArgs) -> anyhow::Result<()> {
             "runs_steady": runs_steady, "runs_expected_steady": expected_steady,
             "cpu_per_probe_ms": tandem_steady * 1000.0 / runs_steady.max(1) as f64,
             "runs_all": runs_all, "failed_runs": failed_runs, "rss_mib": rss_kib as f64 / 1024.0,
+            "postgres_backends_cpu_steady_s": backends_steady,
+            "with_backends": backends_steady.map(|_| json!({
+                "cpu_steady_s": with_backends,
+                "core_share_steady": with_backends / steady,
+                "cpu_per_probe_ms": with_backends * 1000.0 / runs_steady.max(1) as f64,
+            })),
             "lag_s": {"p50": pct(&lags, 50.0), "p99": pct(&lags, 99.0), "max": lags.last().copied().unwrap_or(f64::NAN),
                       "within_1s": within},
         },
@@ -510,7 +576,10 @@ async fn live(args: LiveArgs) -> anyhow::Result<()> {
     let t = &summary["tandem"];
     let b = &summary["blackbox"];
     let f = |v: &serde_json::Value| v.as_f64().map_or("—".to_owned(), |x| format!("{x:.3}"));
-    println!("| | Tandem (`serve`, SQLite) | blackbox_exporter (direct probe loop) |");
+    println!(
+        "| | Tandem (`serve`, {}) | blackbox_exporter (direct probe loop) |",
+        engine.as_str()
+    );
     println!("|---|---|---|");
     println!(
         "| CPU, steady {:.0} s (s) | {} | {} |",
@@ -539,6 +608,15 @@ async fn live(args: LiveArgs) -> anyhow::Result<()> {
         f(&t["cpu_first_interval_s"]),
         f(&b["cpu_first_interval_s"])
     );
+    if let Some(c) = backends_steady {
+        println!(
+            "| PostgreSQL backends' CPU, steady (s) | {c:.3} | |\n\
+             | Tandem + backends: share of one core | {:.1} % | |\n\
+             | Tandem + backends: CPU per probe (ms) | {:.3} | |",
+            with_backends / steady * 100.0,
+            with_backends * 1000.0 / runs_steady.max(1) as f64
+        );
+    }
     println!(
         "\nSchedule lag (all {} results, {} failed): p50 {:.3} s, p99 {:.3} s, max {:.3} s, within 1 s: {:.2} %",
         t["runs_all"],

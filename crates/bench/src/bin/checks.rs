@@ -1,7 +1,7 @@
 //! `tandem-bench-checks`: health checks at scale (issue 16), two modes.
 //!
 //! `live`: 10,000 HTTP checks at a 60 s interval on one `tandem serve`
-//! (release binary, SQLite) against local HTTP targets, for a few
+//! (release binary, SQLite or PostgreSQL) against local HTTP targets, for a few
 //! intervals; and, in the same run and window, Debian's
 //! `prometheus-blackbox-exporter` probing the same targets at the same
 //! rate, driven by a direct probe loop here (`GET /probe?module=http_2xx&
@@ -16,9 +16,13 @@
 //!
 //! The checks are defined before the server starts with their first runs
 //! `--lead` seconds ahead, so the server is ready before the first is due
-//! and start-up CPU is outside the window. The database is SQLite, so
-//! Tandem's CPU figure includes its storage work (one process). The
-//! targets are a minimal HTTP/1.1 keep-alive server in this process.
+//! and start-up CPU is outside the window. The database is SQLite by
+//! default, so Tandem's CPU figure includes its storage work (one
+//! process); with `--engine postgres` (a fresh database on
+//! `TANDEM_TEST_PG_URL`) the CPU of the database's backends serving the
+//! server (`pg_stat_activity`, `/proc`) is reported and added to Tandem's
+//! (PostgreSQL's shared processes are not counted). The targets are a
+//! minimal HTTP/1.1 keep-alive server in this process.
 //!
 //! `storage`: `--days` (90) of results of `--checks` 60 s checks written
 //! through the real code with a simulated clock: each simulated minute the

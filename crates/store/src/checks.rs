@@ -595,14 +595,13 @@ impl Store {
                 );
                 let updated: Vec<(Uuid,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
                 let updated: HashSet<Uuid> = updated.into_iter().map(|(id,)| id).collect();
-                let kept: Vec<&FinishedRun> = group
-                    .iter()
-                    .filter(|&&i| updated.contains(&runs[i].check_id))
-                    .map(|&i| {
+                let mut kept: Vec<&FinishedRun> = Vec::with_capacity(group.len());
+                for &i in &group {
+                    if updated.contains(&runs[i].check_id) {
                         done[i] = true;
-                        &runs[i]
-                    })
-                    .collect();
+                        kept.push(&runs[i]);
+                    }
+                }
                 if kept.is_empty() {
                     continue;
                 }

@@ -11,8 +11,8 @@
 //! transition calls for, and finishes the run (result, rollups, state, next
 //! run) only if it still holds the claim: the scheduler's runs through
 //! [`Finisher`], which commits the runs finishing within a few
-//! milliseconds of each other together (ADR 0042); a run asked for alone. The incident and alert writes are
-//! keyed by cause (`check:<name>:<n>`, alert dedup keys), so a run repeated
+//! milliseconds of each other together (ADR 0042); a run asked for alone.
+//! The incident and alert writes are keyed by cause (`check:<name>:<n>`, alert dedup keys), so a run repeated
 //! after a crash writes nothing twice.
 //!
 //! Tuning: a claim's lease is [`LEASE`] (longer than the longest timeout,
@@ -209,36 +209,37 @@ async fn run_claimed(
     let probe_state = log
         .map(|l| serde_json::to_value(l).map_err(|e| AppError::Unexpected(e.into())))
         .transpose()?;
-    let result = match record(store, settings, &check, &verdict, now).await {
-        Ok((run, state)) => {
-            let finished = FinishedRun {
-                check_id: check.id,
-                owner: runner.owner.clone(),
-                run,
-                state,
-                next_run_at,
-                probe_state,
-            };
-            let done = match finish {
-                Finish::Alone => store
-                    .finish_check_runs(std::slice::from_ref(&finished))
-                    .await
-                    .map(|d| d.first().copied().unwrap_or(false))
-                    .map_err(AppError::from),
-                Finish::Grouped(finisher) => finisher.finish(finished).await,
-            };
-            done.map(|done| {
-                if !done {
-                    tracing::warn!(check = %check.name, "the claim ran out before the run finished; its result was dropped");
-                }
-            })
+    let result: AppResult<()> = async {
+        let (run, state) = record(store, settings, &check, &verdict, now).await?;
+        let finished = FinishedRun {
+            check_id: check.id,
+            owner: runner.owner.clone(),
+            run,
+            state,
+            next_run_at,
+            probe_state,
+        };
+        let done = match finish {
+            Finish::Alone => finish_alone(store, &finished).await?,
+            Finish::Grouped(finisher) => finisher.finish(finished).await?,
+        };
+        if !done {
+            tracing::warn!(check = %check.name, "the claim ran out before the run finished; its result was dropped");
         }
-        Err(e) => Err(e),
-    };
+        Ok(())
+    }
+    .await;
     if result.is_err() {
         store.release_check(check.id, &runner.owner).await?;
     }
     result.map(|()| verdict)
+}
+
+/// Finishes one run in a transaction of its own; false when its claim was
+/// lost.
+async fn finish_alone(store: &Store, run: &FinishedRun) -> AppResult<bool> {
+    let done = store.finish_check_runs(std::slice::from_ref(run)).await?;
+    Ok(done.first().copied().unwrap_or(false))
 }
 
 /// Folds a verdict into the check's state and writes the incident and
@@ -437,12 +438,7 @@ async fn write_finished(store: Store, mut rx: mpsc::Receiver<FinishJob>) {
             }
             Err(_) => {
                 for (run, reply) in runs.iter().zip(replies) {
-                    let result = store
-                        .finish_check_runs(std::slice::from_ref(run))
-                        .await
-                        .map(|d| d.first().copied().unwrap_or(false))
-                        .map_err(AppError::from);
-                    let _ = reply.send(result);
+                    let _ = reply.send(finish_alone(&store, run).await);
                 }
             }
         }
